@@ -1,0 +1,4 @@
+export * from './crc';
+export * from './pdu';
+export * from './frames';
+export * from './values';

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
+
+/** Retained on `status`; the last will publishes `{ state: 'offline', reason: 'lwt' }`. */
+export const gatewayStatusSchema = z.object({
+  gateway: id,
+  state: z.enum(['online', 'offline']),
+  ts: z.number().int(),
+  reason: z.string().optional(),
+  version: z.string().optional(),
+});
+export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;
+
+export const deviceHealthSchema = z.object({
+  device: id,
+  ok: z.number().int().nonnegative(),
+  timeouts: z.number().int().nonnegative(),
+  crcErrors: z.number().int().nonnegative(),
+  exceptions: z.number().int().nonnegative(),
+  lastOkTs: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorTs: z.number().int().nullable(),
+  backoffUntil: z.number().int().nullable(),
+  pollIntervalMs: z.number().int().positive(),
+});
+export type DeviceHealth = z.infer<typeof deviceHealthSchema>;
+
+export const gatewayHealthSchema = z.object({
+  gateway: id,
+  ts: z.number().int(),
+  uptimeS: z.number().nonnegative(),
+  version: z.string(),
+  configHash: z.string(),
+  cpuPct: z.number().nonnegative(),
+  rssBytes: z.number().nonnegative(),
+  diskFreeBytes: z.number().nonnegative().nullable(),
+  outbox: z.object({
+    depth: z.number().int().nonnegative(),
+    oldestTs: z.number().int().nullable(),
+    bytes: z.number().int().nonnegative(),
+    dropped: z.number().int().nonnegative(),
+  }),
+  devices: z.array(deviceHealthSchema),
+});
+export type GatewayHealth = z.infer<typeof gatewayHealthSchema>;
+
+/** Commands from the centre. Each carries a correlation id echoed in its result. */
+export const commandSchema = z.discriminatedUnion('type', [
+  z.object({ id: z.string().min(1).max(64), type: z.literal('read_now'), device: id.optional() }),
+  z.object({ id: z.string().min(1).max(64), type: z.literal('set_poll_interval'), device: id, intervalMs: z.number().int().min(100).max(86_400_000) }),
+  z.object({ id: z.string().min(1).max(64), type: z.literal('write_register'), device: id, field: z.string(), value: z.number().finite() }),
+  z.object({ id: z.string().min(1).max(64), type: z.literal('reload_config') }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export const commandResultSchema = z.object({
+  id: z.string(),
+  gateway: id,
+  ok: z.boolean(),
+  ts: z.number().int(),
+  error: z.string().optional(),
+  data: z.unknown().optional(),
+});
+export type CommandResult = z.infer<typeof commandResultSchema>;
+
+/** Events raised at the edge (lamp failure bits seen, device came back, port lost…). Never dropped by the outbox. */
+export const gatewayEventSchema = z.object({
+  gateway: id,
+  device: id.optional(),
+  ts: z.number().int(),
+  seq: z.number().int().nonnegative(),
+  type: z.string(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type GatewayEvent = z.infer<typeof gatewayEventSchema>;

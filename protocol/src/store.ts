@@ -1,0 +1,54 @@
+import type { StoredReading } from './telemetry';
+
+/**
+ * The one interface behind which every time-series store sits (embedded SQLite, InfluxDB).
+ * Types only: implementations live in store/.
+ */
+export type Aggregate = 'mean' | 'min' | 'max' | 'last' | 'sum' | 'count';
+
+export interface RangeQuery {
+  kind: string;
+  fields: string[];
+  from: number;
+  to: number;
+  /** Window for aggregation, ms. Absent: raw points. Stores answer from the coarsest rollup that fits. */
+  windowMs?: number;
+  aggregate?: Aggregate;
+  devices?: string[];
+  ward?: string;
+}
+
+export interface Series {
+  device: string;
+  ward: string;
+  field: string;
+  /** [epoch ms, value] ascending by time. */
+  points: Array<[number, number]>;
+}
+
+export interface LatestFilter {
+  kind?: string;
+  ward?: string;
+  devices?: string[];
+}
+
+export interface DeadLetter {
+  ts: number;
+  topic: string;
+  gateway: string | null;
+  device: string | null;
+  reason: string;
+  raw: string;
+}
+
+export interface TimeSeriesStore {
+  /** Resolves only once the batch is durable. Idempotent: (kind, device, ts) is the key, a rewrite overwrites. */
+  writeBatch(readings: StoredReading[]): Promise<void>;
+  query(q: RangeQuery): Promise<Series[]>;
+  latest(filter?: LatestFilter): Promise<StoredReading[]>;
+  writeDeadLetters(letters: DeadLetter[]): Promise<void>;
+  deadLetters(opts: { from?: number; to?: number; limit?: number }): Promise<DeadLetter[]>;
+  /** Sequence numbers stored for a gateway, ascending (loss checking). */
+  sequences(gateway: string, from?: number, to?: number): Promise<number[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { UNIT_CODES } from './units';
+
+export const PROTOCOL_VERSION = 1;
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+const fieldName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case');
+
+export const valueSchema = z.object({
+  /** The value after the profile's scale and offset. */
+  v: z.number().finite(),
+  /** Unit code from UNITS. */
+  u: z.enum(UNIT_CODES),
+});
+
+/**
+ * One poll of one device. `ts` is the time the gateway read the device (epoch ms) and `seq` the
+ * gateway's sequence number: both are fixed at the edge and nothing downstream invents either, so
+ * (gateway, seq) identifies a reading end to end and (kind, device, ts) keys it in the store.
+ */
+export const readingSchema = z.object({
+  device: id,
+  ts: z.number().int().positive(),
+  seq: z.number().int().nonnegative(),
+  values: z.record(fieldName, valueSchema).refine((r) => Object.keys(r).length > 0, 'a reading needs at least one value'),
+});
+
+export const telemetryBatchSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  gateway: id,
+  readings: z.array(readingSchema).min(1).max(10_000),
+});
+
+export type Value = z.infer<typeof valueSchema>;
+export type Reading = z.infer<typeof readingSchema>;
+export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
+
+/** A reading as the store and the live feed see it: the batch envelope folded in, the registry's tags added. */
+export interface StoredReading {
+  kind: string;
+  device: string;
+  gateway: string;
+  ward: string;
+  ts: number;
+  seq: number;
+  values: Record<string, number>;
+}

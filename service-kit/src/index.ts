@@ -1,0 +1,5 @@
+export * from './config';
+export * from './log';
+export * from './metrics';
+export * from './shutdown';
+export * from './backoff';

@@ -1,0 +1,3 @@
+export * from './wait';
+export * from './process';
+export * from './peers';

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary, spawnPeer, type Peer } from './process';
+import { freePort, waitFor, waitForPort } from './wait';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+/** Two linked pseudo-terminals from socat: bytes written to one arrive on the other, like a null-modem cable. */
+export async function startPtyPair(): Promise<Peer & { a: string; b: string }> {
+  const socat = requireBinary('socat', 'socat');
+  const dir = tempDir('pty');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  const peer = spawnPeer(socat, ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`]);
+  await waitFor(() => existsSync(a) && existsSync(b), { what: `socat pty pair (${peer.output()})`, timeoutMs: 10_000 });
+  // Serial libraries want the device node itself, not the symlink.
+  return { ...peer, a: realpathSync(a), b: realpathSync(b) };
+}
+
+/** Debian mosquitto on a free loopback port, anonymous access allowed (an independent broker for interop tests). */
+export async function startMosquitto(extraConfig = ''): Promise<Peer & { port: number; url: string }> {
+  const mosquitto = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
+  const dir = tempDir('mosquitto');
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`);
+  const peer = spawnPeer(mosquitto, ['-c', conf]);
+  await waitForPort(port, 'mosquitto');
+  return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
+}
+
+export async function startRedis(): Promise<Peer & { port: number; url: string }> {
+  const redis = requireBinary('redis-server', 'redis-server');
+  const dir = tempDir('redis');
+  const port = await freePort();
+  const peer = spawnPeer(redis, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']);
+  await waitForPort(port, 'redis-server');
+  return { ...peer, port, url: `redis://127.0.0.1:${port}` };
+}
+
+/** Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. */
+export async function startInfluxd(): Promise<Peer & { port: number; url: string; dir: string }> {
+  const influxd = requireBinary('influxd', 'influxdb');
+  const dir = tempDir('influxd');
+  const port = await freePort();
+  const conf = join(dir, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    [
+      'reporting-disabled = true',
+      `bind-address = "127.0.0.1:${await freePort()}"`,
+      '[meta]',
+      `  dir = "${dir}/meta"`,
+      '[data]',
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      '  query-log-enabled = false',
+      '[http]',
+      `  bind-address = "127.0.0.1:${port}"`,
+      '  log-enabled = false',
+      '  max-body-size = 0',
+      '[monitor]',
+      '  store-enabled = false',
+      '[continuous_queries]',
+      '  enabled = false',
+    ].join('\n'),
+  );
+  const peer = spawnPeer(influxd, ['run', '-config', conf]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, { what: `influxd to answer /ping (${peer.output().slice(-500)})`, timeoutMs: 30_000, intervalMs: 200 });
+  return { ...peer, port, url, dir };
+}
+
+/** Debian VictoriaMetrics, which accepts line protocol on `/api/v2/write` and exports series on `/api/v1/export`. */
+export async function startVictoriaMetrics(): Promise<Peer & { port: number; url: string }> {
+  const vm = requireBinary('victoria-metrics', 'victoria-metrics');
+  const dir = tempDir('vm');
+  const port = await freePort();
+  const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-loggerLevel=ERROR']);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, { what: 'victoria-metrics /health', timeoutMs: 30_000, intervalMs: 200 });
+  return { ...peer, port, url };
+}

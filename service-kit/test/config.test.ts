@@ -33,6 +33,17 @@ describe('loadConfigFile', () => {
   });
 });
 
+describe('expandEnv', () => {
+  it('substitutes environment variables and defaults, and names the field of an unset one', async () => {
+    const { expandEnv } = await import('../src/index');
+    const env = { MQTT_PASSWORD: 's3cret' };
+    expect(expandEnv({ mqtt: { password: '${MQTT_PASSWORD}', url: 'mqtt://${HOST:-localhost}:1883' } }, 'x.yaml', env)).toEqual({
+      mqtt: { password: 's3cret', url: 'mqtt://localhost:1883' },
+    });
+    expect(() => expandEnv({ users: [{ pw: '${ADMIN_PASSWORD}' }] }, 'x.yaml', env)).toThrow(/x.yaml: users\[0\].pw: environment variable ADMIN_PASSWORD is not set/);
+  });
+});
+
 describe('backoffDelay', () => {
   it('grows exponentially up to the cap, jittered below the ceiling', () => {
     expect(backoffDelay(0, 1000, 60_000, () => 1)).toBe(1000);

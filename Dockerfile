@@ -1,0 +1,30 @@
+# One image for every service of the centre; docker-compose.yml picks the service with `command`.
+# Services run from TypeScript sources with tsx (the same way tests and the demo run them).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 and serialport bindings compile when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+COPY protocol/package.json protocol/
+COPY modbus/package.json modbus/
+COPY service-kit/package.json service-kit/
+COPY test-support/package.json test-support/
+COPY firmware-sim/package.json firmware-sim/
+COPY edge/package.json edge/
+COPY broker/package.json broker/
+COPY store/package.json store/
+COPY ingest/package.json ingest/
+COPY dashboard/server/package.json dashboard/server/
+COPY dashboard/web/package.json dashboard/web/
+COPY demo/package.json demo/
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build:web && npm prune --omit=dev --no-audit --no-fund && npm install --no-save tsx@4
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app /app
+USER node
+ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
+CMD ["demo/src/cli.ts"]

@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { closeOnSignals, createLogger } from '@tamky/service-kit';
+import { REPO_ROOT, startCityDemo } from './compose';
+
+/** `npm start`: broker, ingest, dashboard and a simulated Tam Kỳ in one terminal. */
+const { values } = parseArgs({
+  options: {
+    city: { type: 'string' },
+    data: { type: 'string', default: join(REPO_ROOT, 'data/demo') },
+    host: { type: 'string', default: '127.0.0.1' },
+    'mqtt-port': { type: 'string', default: '1883' },
+    'http-port': { type: 'string', default: '8080' },
+    speed: { type: 'string', default: '1' },
+  },
+});
+
+const log = createLogger('demo', { level: process.env.LOG_LEVEL ?? 'warn' });
+const demo = await startCityDemo({
+  cityFile: values.city,
+  dataDir: values.data!,
+  host: values.host,
+  mqttPort: Number(values['mqtt-port']),
+  httpPort: Number(values['http-port']),
+  speed: Number(values.speed),
+  logger: log,
+});
+const { dashboard, mqtt } = demo.urls;
+const line = '─'.repeat(72);
+process.stdout.write(
+  [
+    line,
+    ` ${demo.city.name}: ${demo.city.wards.length} wards, ${demo.city.gateways.length} gateways, ${demo.city.devices.length} simulated devices`,
+    ` Dashboard:  ${dashboard}/?kiosk=${demo.credentials.kioskToken}`,
+    ` Wall mode:  ${dashboard}/wall?kiosk=${demo.credentials.kioskToken}`,
+    ` Sign-ins:   ${Object.entries(demo.credentials.users).map(([u, p]) => `${u} / ${p}`).join('\n             ')}`,
+    ` MQTT:       ${mqtt} (anonymous read-only tools from loopback: mosquitto_sub -p ${new URL(mqtt).port} -t 'city/v1/#' -v)`,
+    ` Data:       ${values.data} (credentials in demo-credentials.json)   Ctrl-C stops everything.`,
+    line,
+    '',
+  ].join('\n'),
+);
+closeOnSignals([demo], log);

@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
+import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
+import { hashSecret, startBroker } from '@tamky/broker';
+import { openStore } from '@tamky/store';
+import { startIngest, type ReadingObserver } from '@tamky/ingest';
+import { createAlarmDetector, loadRules } from '@tamky/ingest/alarms';
+import { startDashboard } from '@tamky/dashboard-server';
+import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
+import { startSimulatedGateways } from './simulated-gateways';
+import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface CityDemoOptions {
+  cityFile?: string;
+  dataDir: string;
+  host?: string;
+  /** 0 picks free ports (tests). */
+  mqttPort?: number;
+  httpPort?: number;
+  /** Simulated time runs this many times faster than real time. */
+  speed?: number;
+  pollIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface CityDemo {
+  city: CityModel;
+  credentials: DemoCredentials;
+  store: TimeSeriesStore;
+  sim: Awaited<ReturnType<typeof startSimulatedGateways>>['sim'];
+  urls: { dashboard: string; mqtt: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The whole system in one process, wired exactly as the separate services are in production: the
+ * gateways reach the simulated devices over Modbus TCP and the centre over MQTT with their own
+ * credentials; nothing takes a shortcut through memory.
+ */
+export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo> {
+  const log = options.logger ?? createLogger('demo');
+  const host = options.host ?? '127.0.0.1';
+  const cityFile = options.cityFile ?? join(REPO_ROOT, 'config/tam-ky/city.yaml');
+  const city = loadConfigFile(cityFile, cityModelSchema);
+  if (options.pollIntervalMs) for (const d of city.devices) d.pollIntervalMs = options.pollIntervalMs;
+  mkdirSync(options.dataDir, { recursive: true });
+  const credentials = loadOrCreateCredentials(join(options.dataDir, 'demo-credentials.json'), city.gateways.map((g) => g.id));
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.error({ err }, 'error while stopping the demo');
+      }
+    }
+  };
+
+  try {
+    const broker = await startBroker(
+      {
+        profile: 'development',
+        listeners: { mqtt: { host, port: options.mqttPort ?? 1883 } },
+        credentials: {
+          gateways: await Promise.all(city.gateways.map(async (g) => ({ id: g.id, secretHash: await hashSecret(credentials.gateways[g.id]!) }))),
+          services: [
+            { username: 'ingest', secretHash: await hashSecret(credentials.services.ingest), role: 'ingest' as const },
+            { username: 'dashboard', secretHash: await hashSecret(credentials.services.dashboard), role: 'dashboard' as const },
+          ],
+        },
+      },
+      { logger: log.child({ service: 'broker' }) },
+    );
+    closers.push(() => broker.close());
+    const mqttUrl = `mqtt://${host}:${broker.ports.mqtt}`;
+
+    const store = await openStore({ type: 'sqlite', path: join(options.dataDir, 'readings.db') }, { logger: log.child({ service: 'store' }) });
+    closers.push(() => store.close());
+
+    let publishAlarm: (topic: string, payload: unknown) => Promise<void> = async () => {};
+    const detector: ReadingObserver = createAlarmDetector({
+      rules: loadRules(join(REPO_ROOT, 'config/rules/default.yaml')),
+      city,
+      publish: (topic, payload) => publishAlarm(topic, payload),
+      logger: log.child({ service: 'alarms' }),
+    });
+    const ingest = await startIngest(
+      {
+        mqtt: { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' },
+        limitsDir: join(REPO_ROOT, 'config/limits'),
+      } as Parameters<typeof startIngest>[0],
+      { store, city, observers: [detector], logger: log.child({ service: 'ingest' }) },
+    );
+    publishAlarm = (topic, payload) => ingest.publish(topic, payload, { qos: 1 });
+    closers.push(() => ingest.close());
+
+    const users = await Promise.all(
+      (Object.keys(credentials.users) as Array<keyof DemoCredentials['users']>).map(async (role) => ({
+        username: role,
+        displayName: role,
+        role,
+        passwordHash: await hashSecret(credentials.users[role]),
+      })),
+    );
+    const dashboard = await startDashboard(
+      {
+        http: { host, port: options.httpPort ?? 8080 },
+        mqtt: { url: mqttUrl, username: 'dashboard', password: credentials.services.dashboard, clientId: 'dashboard-demo' },
+        stateDb: join(options.dataDir, 'state.db'),
+        webDist: join(REPO_ROOT, 'dashboard/web/dist'),
+        users,
+        kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
+      } as Parameters<typeof startDashboard>[0],
+      { store, city, modules: [createAlarmsModule({ policyFile: join(REPO_ROOT, 'config/notify/policy.yaml') } as Parameters<typeof createAlarmsModule>[0])], logger: log.child({ service: 'dashboard' }) },
+    );
+    closers.push(() => dashboard.close());
+
+    const simulated = await startSimulatedGateways({
+      city,
+      mqttUrl,
+      secrets: credentials.gateways,
+      dataDir: options.dataDir,
+      host,
+      speed: options.speed ?? 1,
+      logger: log,
+    });
+    closers.push(() => simulated.close());
+    const sim = simulated.sim;
+
+    return { city, credentials, store, sim, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Refuses to start while a required secret is unset or still a placeholder: no default passwords.
+set -eu
+for name in ${REQUIRED_SECRETS:-}; do
+  eval "value=\${$name:-}"
+  case "$value" in
+    ""|changeme|CHANGE_ME|change-me|password|secret)
+      echo "refusing to start: secret $name is not set (copy deploy/.env.example to deploy/.env and fill it in, or run deploy/scripts/init-secrets.sh)" >&2
+      exit 78 ;;
+  esac
+  if [ "${#value}" -lt 16 ]; then
+    echo "refusing to start: secret $name is shorter than 16 characters" >&2
+    exit 78
+  fi
+done
+exec npx --no-install tsx "$@"

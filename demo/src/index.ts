@@ -1,0 +1,3 @@
+export * from './compose';
+export * from './simulated-gateways';
+export * from './credentials';

@@ -1,0 +1,4 @@
+export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits, type ReadingObserver } from './detector';
+export { alarmRuleSchema, ruleSetSchema, loadRules, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from './rules';
+export { sunElevationDeg } from './sun';
+export { aqiLevel, AQI_LEVELS } from './messages';

@@ -1,0 +1,85 @@
+import type { AlarmRule } from './rules';
+
+type Texts = { vi: string; en: string };
+
+/** Default texts per rule type; a rule's own `message` overrides them. Place first, then value and limit. */
+const DEFAULTS: Record<AlarmRule['type'], Texts> = {
+  threshold: {
+    vi: '{place}: {fieldLabelVi} {value} {unit} vượt ngưỡng {limit} {unit}',
+    en: '{place}: {fieldLabelEn} {value} {unit} beyond limit {limit} {unit}',
+  },
+  rate_of_change: {
+    vi: '{place}: {fieldLabelVi} thay đổi nhanh, hiện {value} {unit} (ngưỡng thay đổi {limit} {unit})',
+    en: '{place}: {fieldLabelEn} changing fast, now {value} {unit} (change limit {limit} {unit})',
+  },
+  no_data: {
+    vi: '{place}: mất dữ liệu từ {silentMin} phút',
+    en: '{place}: no data for {silentMin} min',
+  },
+  vn_aqi_level: {
+    vi: '{place}: VN_AQI {value} — mức {levelVi} (ngưỡng {limit})',
+    en: '{place}: VN_AQI {value} — {levelEn} (limit {limit})',
+  },
+  noise_limit: {
+    vi: '{place}: độ ồn {value} dB(A) vượt giới hạn QCVN 26 {limit} dB(A) (khu vực {zoneVi}, {periodVi})',
+    en: '{place}: noise {value} dB(A) above the QCVN 26 limit {limit} dB(A) ({zone} zone, {period})',
+  },
+  water_level: {
+    vi: '{place}: mực nước {value} m — BÁO ĐỘNG {stage} (mức báo động {limit} m)',
+    en: '{place}: water level {value} m — ALARM LEVEL {stage} (alarm level {limit} m)',
+  },
+  lamp_failure: {
+    vi: '{place}: hỏng đèn số {lamps}',
+    en: '{place}: lamp failure on lamp(s) {lamps}',
+  },
+  day_burner: {
+    vi: '{place}: {value} đèn sáng ban ngày',
+    en: '{place}: {value} lamp(s) on in daylight',
+  },
+  night_outage: {
+    vi: '{place}: {value} đèn tắt ban đêm (đèn số {lamps})',
+    en: '{place}: {value} lamp(s) dark at night (lamps {lamps})',
+  },
+  power_deviation: {
+    vi: '{place}: công suất {value} W lệch xa mức định mức {limit} W',
+    en: '{place}: power {value} W far from expected {limit} W',
+  },
+  gateway_outbox: {
+    vi: 'Gateway {gateway}: hàng đợi gửi tăng, {value} bản tin chưa gửi',
+    en: 'Gateway {gateway}: outbox growing, {value} readings queued',
+  },
+  device_crc_errors: {
+    vi: '{place}: lỗi CRC truyền thông tăng {value} lần',
+    en: '{place}: {value} new communication CRC errors',
+  },
+};
+
+export function formatNumber(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
+}
+
+function fill(template: string, vars: Record<string, string | number | undefined>): string {
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => {
+    const v = vars[name];
+    return v === undefined ? m : String(v);
+  });
+}
+
+export function renderMessage(rule: AlarmRule, vars: Record<string, string | number | undefined>): Texts {
+  const t = rule.message ?? DEFAULTS[rule.type];
+  return { vi: fill(t.vi, vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, vars).replace(/\s+/g, ' ').trim() };
+}
+
+export const AQI_LEVELS = [
+  { max: 50, id: 'good', vi: 'Tốt', en: 'Good' },
+  { max: 100, id: 'moderate', vi: 'Trung bình', en: 'Moderate' },
+  { max: 150, id: 'poor', vi: 'Kém', en: 'Poor' },
+  { max: 200, id: 'bad', vi: 'Xấu', en: 'Bad' },
+  { max: 300, id: 'very_bad', vi: 'Rất xấu', en: 'Very bad' },
+  { max: Infinity, id: 'hazardous', vi: 'Nguy hại', en: 'Hazardous' },
+] as const;
+
+export function aqiLevel(aqi: number): (typeof AQI_LEVELS)[number] {
+  return AQI_LEVELS.find((l) => Math.round(aqi) <= l.max) ?? AQI_LEVELS[AQI_LEVELS.length - 1]!;
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+const DAY_MS = 86_400_000;
+
+export const retentionSchema = z.object({
+  /** Raw readings (one row per reading) are kept this many days. */
+  rawDays: z.number().positive().default(30),
+  /** One-minute rollups. */
+  minuteDays: z.number().positive().default(400),
+  /** One-hour rollups: the long history that trend charts read. */
+  hourDays: z.number().positive().default(3650),
+  /** How often the sweep runs, ms. */
+  intervalMs: z.number().int().positive().default(3_600_000),
+});
+
+export const sqliteStoreConfigSchema = z.object({
+  type: z.literal('sqlite'),
+  path: z.string().min(1),
+  retention: retentionSchema.optional(),
+  /**
+   * `normal` (default): WAL with synchronous=NORMAL. A committed transaction is in the WAL file before
+   * writeBatch resolves, so it survives the process being killed; only an OS crash or power cut can lose
+   * the last transactions (the WAL is fsynced at checkpoints, not at every commit). `full`: fsync at every
+   * commit, survives power loss too, at several times the write cost on spinning or SD-card storage.
+   */
+  synchronous: z.enum(['normal', 'full']).default('normal'),
+});
+
+export const influxStoreConfigSchema = z
+  .object({
+    type: z.literal('influxdb'),
+    url: z.url(),
+    /** `v1`: POST /write (InfluxDB 1.x up to 1.7). `v2`: POST /api/v2/write (1.8+, 2.x, 3 Core). Reads always use InfluxQL /query. */
+    api: z.enum(['v1', 'v2']),
+    /** Database for /write and /query (v1); on 2.x/3 Core the database name /query maps to the bucket (DBRP). Defaults to bucket. */
+    database: z.string().min(1).optional(),
+    retentionPolicy: z.string().min(1).optional(),
+    org: z.string().optional(),
+    bucket: z.string().min(1).optional(),
+    token: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    precision: z.literal('ms').default('ms'),
+    /** v1 only: issue CREATE DATABASE on open (needs admin rights; a failure is logged, not fatal). */
+    createDatabase: z.boolean().default(true),
+    timeoutMs: z.number().int().positive().default(10_000),
+    /** Lines per HTTP request (InfluxData recommends about 5000). */
+    batchLines: z.number().int().positive().default(5000),
+  })
+  .refine((c) => c.api !== 'v1' || c.database, { message: 'api v1 needs `database`', path: ['database'] })
+  .refine((c) => c.api !== 'v2' || c.bucket, { message: 'api v2 needs `bucket`', path: ['bucket'] });
+
+export const storeConfigSchema = z.discriminatedUnion('type', [sqliteStoreConfigSchema, influxStoreConfigSchema]);
+
+export type StoreConfig = z.input<typeof storeConfigSchema>;
+export type SqliteStoreConfig = z.output<typeof sqliteStoreConfigSchema>;
+export type InfluxStoreConfig = z.output<typeof influxStoreConfigSchema>;
+export type RetentionConfig = z.output<typeof retentionSchema>;
+
+export { DAY_MS };

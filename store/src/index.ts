@@ -1,0 +1,7 @@
+export { storeConfigSchema, sqliteStoreConfigSchema, influxStoreConfigSchema, retentionSchema } from './config';
+export type { StoreConfig, SqliteStoreConfig, InfluxStoreConfig, RetentionConfig } from './config';
+export { openStore, type OpenStoreOptions } from './open-store';
+export { SqliteStore, type RetentionResult, type SqliteStoreOptions } from './sqlite/sqlite-store';
+export { InfluxStore, InfluxWriteError } from './influx/influx-store';
+export { readingToLine, deadLetterToLine, escapeMeasurement, escapeTagOrKey, escapeStringField } from './influx/line-protocol';
+export { quoteIdentifier, quoteString } from './influx/influxql';

@@ -1,0 +1,201 @@
+import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { InfluxStoreConfig } from '../config';
+import { anyOf, quoteIdentifier, quoteString, seriesOf, timeLiteral, type InfluxSeries } from './influxql';
+import { DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingToLine } from './line-protocol';
+import { authHeaders, InfluxWriteError, v1Writer, v2Writer, type LineWriter } from './writers';
+
+export { InfluxWriteError };
+
+const TAGS = new Set(['device', 'gateway', 'ward']);
+
+/**
+ * InfluxDB of any generation: writes line protocol through /write (1.x ≤ 1.7) or /api/v2/write
+ * (1.8+, 2.x, 3 Core), reads with InfluxQL on /query, which all of them answer.
+ */
+export class InfluxStore implements TimeSeriesStore {
+  private readonly write: LineWriter;
+  private readonly baseUrl: string;
+  private readonly db: string;
+  private deadLetterCounter = 0;
+  private closed = false;
+
+  constructor(
+    private readonly config: InfluxStoreConfig,
+    private readonly opts: { logger?: Logger; readonly?: boolean } = {},
+  ) {
+    this.write = config.api === 'v1' ? v1Writer(config) : v2Writer(config);
+    this.baseUrl = config.url.replace(/\/$/, '');
+    this.db = config.database ?? config.bucket!;
+  }
+
+  /** Checks the server answers and, on 1.x, creates the database. Neither failure is fatal: writes will fail and be retried by the caller. */
+  async init(): Promise<void> {
+    try {
+      const res = await fetch(`${this.baseUrl}/ping`, { signal: AbortSignal.timeout(this.config.timeoutMs) });
+      this.opts.logger?.info({ url: this.baseUrl, version: res.headers.get('x-influxdb-version') }, 'InfluxDB answers');
+    } catch (err) {
+      this.opts.logger?.warn({ err, url: this.baseUrl }, 'InfluxDB does not answer /ping yet');
+      return;
+    }
+    if (this.config.api === 'v1' && this.config.createDatabase && !this.opts.readonly) {
+      try {
+        await this.influxql(`CREATE DATABASE ${quoteIdentifier(this.db)}`);
+      } catch (err) {
+        this.opts.logger?.warn({ err, database: this.db }, 'could not create the database (it may exist already, or the user lacks admin rights)');
+      }
+    }
+  }
+
+  async writeBatch(readings: StoredReading[]): Promise<void> {
+    this.assertWritable();
+    if (readings.length === 0) return;
+    await this.writeChunked(readings.map(readingToLine), 'ms');
+  }
+
+  async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    this.assertWritable();
+    if (letters.length === 0) return;
+    await this.writeChunked(letters.map((l) => deadLetterToLine(l, this.deadLetterCounter++)), 'ns');
+  }
+
+  /** Chunks are sent one after the other; a failed chunk rejects the whole call (earlier chunks are rewritten harmlessly on redelivery). */
+  private async writeChunked(lines: string[], precision: 'ms' | 'ns'): Promise<void> {
+    const n = this.config.batchLines;
+    for (let i = 0; i < lines.length; i += n) await this.write(lines.slice(i, i + n), precision);
+  }
+
+  private from(measurement: string | RegExp): string {
+    const m = typeof measurement === 'string' ? quoteIdentifier(measurement) : `/${measurement.source}/`;
+    return this.config.retentionPolicy ? `${quoteIdentifier(this.db)}.${quoteIdentifier(this.config.retentionPolicy)}.${m}` : m;
+  }
+
+  /** Runs one InfluxQL statement on /query (epoch ms) and returns the series of its result. */
+  async influxql(q: string): Promise<InfluxSeries[]> {
+    const params = new URLSearchParams({ db: this.db, epoch: 'ms' });
+    const res = await fetch(`${this.baseUrl}/query?${params}`, {
+      // POST: the statement goes in the body, so long device lists never hit URL length limits.
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...authHeaders(this.config) },
+      body: new URLSearchParams({ q }),
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    });
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`InfluxDB /query answered ${res.status}: ${text.slice(0, 500)}`);
+    }
+    if (!res.ok && !(body as { error?: string }).error) throw new Error(`InfluxDB /query answered ${res.status}: ${text.slice(0, 500)}`);
+    return seriesOf(body);
+  }
+
+  private conditions(from: number, to: number, extra: { devices?: string[]; ward?: string; gateway?: string }): string {
+    const c = [`time >= ${timeLiteral(from)}`, `time <= ${timeLiteral(to)}`];
+    if (extra.devices) c.push(extra.devices.length ? anyOf('device', extra.devices) : 'false');
+    if (extra.ward !== undefined) c.push(`${quoteIdentifier('ward')} = ${quoteString(extra.ward)}`);
+    if (extra.gateway !== undefined) c.push(`${quoteIdentifier('gateway')} = ${quoteString(extra.gateway)}`);
+    return c.join(' AND ');
+  }
+
+  async query(q: RangeQuery): Promise<Series[]> {
+    if (q.fields.length === 0 || (q.devices && q.devices.length === 0)) return [];
+    const where = this.conditions(q.from, q.to, { devices: q.devices, ward: q.ward });
+    let statement: string;
+    if (q.windowMs === undefined) {
+      statement = `SELECT ${q.fields.map(quoteIdentifier).join(', ')} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY "device", "ward"`;
+    } else {
+      if (!(q.windowMs > 0)) throw new Error(`windowMs must be positive, got ${q.windowMs}`);
+      const fn = q.aggregate ?? 'mean';
+      const select = q.fields.map((f) => `${fn}(${quoteIdentifier(f)}) AS ${quoteIdentifier(f)}`).join(', ');
+      statement = `SELECT ${select} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY time(${Math.trunc(q.windowMs)}ms), "device", "ward" fill(none)`;
+    }
+    const out: Series[] = [];
+    const rows = await this.influxql(statement);
+    rows.sort((a, b) => (a.tags?.device ?? '').localeCompare(b.tags?.device ?? ''));
+    for (const s of rows) {
+      const timeCol = s.columns.indexOf('time');
+      for (const field of q.fields) {
+        const col = s.columns.indexOf(field);
+        if (col < 0) continue;
+        const points: Array<[number, number]> = [];
+        for (const row of s.values) {
+          const v = row[col];
+          if (typeof v === 'number') points.push([row[timeCol] as number, v]);
+        }
+        if (points.length) out.push({ device: s.tags?.device ?? '', ward: s.tags?.ward ?? '', field, points });
+      }
+    }
+    return out;
+  }
+
+  async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {
+    if (filter.devices && filter.devices.length === 0) return [];
+    const c: string[] = [];
+    if (filter.devices) c.push(anyOf('device', filter.devices));
+    if (filter.ward !== undefined) c.push(`${quoteIdentifier('ward')} = ${quoteString(filter.ward)}`);
+    const from = this.from(filter.kind ?? /.*/);
+    const rows = await this.influxql(`SELECT * FROM ${from}${c.length ? ` WHERE ${c.join(' AND ')}` : ''} GROUP BY "device" ORDER BY time DESC LIMIT 1`);
+    const out: StoredReading[] = [];
+    for (const s of rows) {
+      if (s.name === DEAD_LETTER_MEASUREMENT || !s.tags?.device) continue;
+      const row = s.values[0];
+      if (!row) continue;
+      const values: Record<string, number> = {};
+      let ts = 0;
+      let seq = 0;
+      let gateway = '';
+      let ward = '';
+      s.columns.forEach((col, i) => {
+        const v = row[i];
+        if (col === 'time') ts = v as number;
+        else if (col === 'seq') seq = v as number;
+        else if (col === 'gateway') gateway = (v as string | null) ?? '';
+        else if (col === 'ward') ward = (v as string | null) ?? '';
+        else if (!TAGS.has(col) && typeof v === 'number') values[col] = v;
+      });
+      out.push({ kind: s.name, device: s.tags.device, gateway, ward, ts, seq, values });
+    }
+    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.device.localeCompare(b.device));
+  }
+
+  /** Newest first. */
+  async deadLetters(opts: { from?: number; to?: number; limit?: number } = {}): Promise<DeadLetter[]> {
+    const where = this.conditions(opts.from ?? 0, opts.to ?? 9_000_000_000_000, {});
+    const rows = await this.influxql(
+      `SELECT "topic", "reason", "raw", "gateway", "device" FROM ${this.from(DEAD_LETTER_MEASUREMENT)} WHERE ${where} ORDER BY time DESC LIMIT ${Math.trunc(opts.limit ?? 100)}`,
+    );
+    const s = rows[0];
+    if (!s) return [];
+    const col = (name: string) => s.columns.indexOf(name);
+    return s.values.map((r) => ({
+      ts: r[col('time')] as number,
+      topic: r[col('topic')] as string,
+      gateway: (r[col('gateway')] as string | null) ?? null,
+      device: (r[col('device')] as string | null) ?? null,
+      reason: r[col('reason')] as string,
+      raw: r[col('raw')] as string,
+    }));
+  }
+
+  /** `from`/`to` bound the readings' timestamps (epoch ms, inclusive). */
+  async sequences(gateway: string, from = 0, to = 9_000_000_000_000): Promise<number[]> {
+    const rows = await this.influxql(`SELECT "seq" FROM ${this.from(/.*/)} WHERE ${this.conditions(from, to, { gateway })}`);
+    const seqs: number[] = [];
+    for (const s of rows) {
+      const col = s.columns.indexOf('seq');
+      for (const r of s.values) if (typeof r[col] === 'number') seqs.push(r[col] as number);
+    }
+    return seqs.sort((a, b) => a - b);
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new Error('store is closed');
+    if (this.opts.readonly) throw new Error('store was opened read-only');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,59 @@
+import type { DeadLetter, StoredReading } from '@tamky/protocol';
+
+/** InfluxDB caps a string field at 64 KiB; a dead letter's raw payload is cut to stay below it. */
+export const MAX_STRING_FIELD = 60_000;
+
+function noNewline(s: string, what: string): string {
+  if (s.includes('\n') || s.includes('\r')) throw new Error(`line protocol cannot carry a newline in ${what}: ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** Measurement names: commas and spaces are escaped. */
+export function escapeMeasurement(s: string): string {
+  return noNewline(s, 'a measurement').replace(/[, ]/g, (c) => `\\${c}`);
+}
+
+/** Tag keys, tag values and field keys: commas, equals signs and spaces are escaped. */
+export function escapeTagOrKey(s: string): string {
+  return noNewline(s, 'a tag or field key').replace(/[,= ]/g, (c) => `\\${c}`);
+}
+
+/** String field values are double-quoted; quotes and backslashes inside are escaped. */
+export function escapeStringField(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function tags(pairs: Array<[string, string | null | undefined]>): string {
+  // Empty tag values are not allowed by line protocol: such tags are left out. Keys are already sorted,
+  // which is what the server would otherwise do for every line.
+  return pairs.filter(([, v]) => v).map(([k, v]) => `,${escapeTagOrKey(k)}=${escapeTagOrKey(v!)}`).join('');
+}
+
+/**
+ * One reading as one line: measurement = kind, tags device/gateway/ward, one float field per value
+ * plus `seq` as an integer, timestamp in ms. Same (measurement, tag set, time) overwrites on the server,
+ * which is what makes a redelivered reading land exactly once.
+ */
+export function readingToLine(r: StoredReading): string {
+  let fields = '';
+  for (const name in r.values) {
+    const v = r.values[name]!;
+    if (!Number.isFinite(v)) throw new Error(`reading ${r.kind}/${r.device}@${r.ts}: ${name} is not finite`);
+    fields += `${escapeTagOrKey(name)}=${v},`;
+  }
+  fields += `seq=${r.seq}i`;
+  return `${escapeMeasurement(r.kind)}${tags([['device', r.device], ['gateway', r.gateway], ['ward', r.ward]])} ${fields} ${r.ts}`;
+}
+
+export const DEAD_LETTER_MEASUREMENT = 'dead_letter';
+
+/**
+ * Dead letters carry no natural key, so two in the same millisecond must not overwrite each other:
+ * they are written in ns precision with `uniquifier` (0…999999) added below the millisecond.
+ */
+export function deadLetterToLine(l: DeadLetter, uniquifier: number): string {
+  const raw = l.raw.length > MAX_STRING_FIELD ? `${l.raw.slice(0, MAX_STRING_FIELD)}…[truncated]` : l.raw;
+  const ns = BigInt(Math.trunc(l.ts)) * 1_000_000n + BigInt(uniquifier % 1_000_000);
+  const fields = `raw=${escapeStringField(raw)},reason=${escapeStringField(l.reason)},topic=${escapeStringField(l.topic)}`;
+  return `${DEAD_LETTER_MEASUREMENT}${tags([['device', l.device], ['gateway', l.gateway]])} ${fields} ${ns}`;
+}

@@ -1,0 +1,50 @@
+import type Database from 'better-sqlite3';
+
+export const SCHEMA_VERSION = 1;
+
+/** Rollup resolutions kept on write, coarsest first (queries pick the first that divides the window). */
+export const ROLLUPS = [
+  { table: 'rollup_1h', ms: 3_600_000 },
+  { table: 'rollup_1m', ms: 60_000 },
+] as const;
+export type RollupTable = (typeof ROLLUPS)[number]['table'];
+
+/**
+ * One row per reading, its values as a JSON object: a reading of 6 fields is one B-tree insert instead
+ * of six, and (kind, device, ts) is the primary key, so a redelivery finds its old row in one lookup.
+ * Measured in bench/store/RESULTS.md. WITHOUT ROWID keeps rows clustered by device and time, which
+ * is the order range queries read.
+ */
+const rollupTable = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  kind TEXT NOT NULL, device TEXT NOT NULL, field TEXT NOT NULL, bucket INTEGER NOT NULL,
+  ward TEXT NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+  last REAL NOT NULL, last_ts INTEGER NOT NULL,
+  PRIMARY KEY (kind, device, field, bucket)
+) WITHOUT ROWID;`;
+
+export function createSchema(db: Database.Database): void {
+  db.exec(`
+CREATE TABLE IF NOT EXISTS reading (
+  kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
+  gateway TEXT NOT NULL, ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL,
+  PRIMARY KEY (kind, device, ts)
+) WITHOUT ROWID;
+-- loss checking: seqs of one gateway in a time range, answered from the index alone
+CREATE INDEX IF NOT EXISTS reading_gateway_ts ON reading (gateway, ts, seq);
+-- newest reading per device: serves latest(), and lists the devices a query or the retention sweep walks
+CREATE TABLE IF NOT EXISTS latest (
+  kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
+  gateway TEXT NOT NULL, ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL,
+  PRIMARY KEY (kind, device)
+) WITHOUT ROWID;
+${rollupTable('rollup_1m')}
+${rollupTable('rollup_1h')}
+CREATE TABLE IF NOT EXISTS dead_letter (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, topic TEXT NOT NULL, gateway TEXT, device TEXT,
+  reason TEXT NOT NULL, raw TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letter_ts ON dead_letter (ts);
+`);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}

@@ -1,0 +1,348 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import { DAY_MS, retentionSchema, type RetentionConfig, type SqliteStoreConfig } from '../config';
+import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
+import { ROLLUPS, createSchema, type RollupTable } from './schema';
+
+type Row = { kind: string; device: string; ts: number; gateway: string; ward: string; seq: number; vals: string };
+type RollupRow = { bucket: number; ward: string; count: number; sum: number; min: number; max: number; last: number; last_ts: number };
+
+interface RollupDelta {
+  table: RollupTable;
+  kind: string;
+  device: string;
+  field: string;
+  bucket: number;
+  ward: string;
+  acc: Accumulator;
+}
+
+export interface RetentionResult {
+  raw: number;
+  minute: number;
+  hour: number;
+  deadLetters: number;
+}
+
+export interface SqliteStoreOptions {
+  logger?: Logger;
+  readonly?: boolean;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode, so ingest writes while the dashboard (another
+ * process, `readonly`) reads. Rollups at 1 min and 1 h are maintained inside the same transaction as
+ * the raw rows, so a committed batch is always consistent with its rollups.
+ */
+export class SqliteStore implements TimeSeriesStore {
+  readonly db: Database.Database;
+  private readonly readonly: boolean;
+  private readonly retention: RetentionConfig;
+  private readonly log: Logger | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly stmt;
+  private readonly writeBatchTx: (readings: StoredReading[]) => void;
+
+  constructor(config: Omit<SqliteStoreConfig, 'type'> & { type?: 'sqlite' }, opts: SqliteStoreOptions = {}) {
+    this.readonly = opts.readonly ?? false;
+    this.log = opts.logger;
+    this.retention = config.retention ?? retentionSchema.parse({});
+    if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
+    if (this.readonly && config.path !== ':memory:' && !existsSync(config.path)) {
+      // A reader that starts before the writer: lay out the (empty) schema once, then open read-only.
+      const init = new Database(config.path);
+      init.pragma('journal_mode = WAL');
+      createSchema(init);
+      init.close();
+    }
+    this.db = new Database(config.path, { readonly: this.readonly, fileMustExist: this.readonly });
+    // Waits for the other process's write lock instead of failing with SQLITE_BUSY.
+    this.db.pragma('busy_timeout = 5000');
+    if (!this.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
+      this.db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      createSchema(this.db);
+    }
+    const db = this.db;
+    const rollupStmts = (table: RollupTable) => ({
+      select: db.prepare<[string, string, string, number, number], RollupRow>(
+        `SELECT bucket, ward, count, sum, min, max, last, last_ts FROM ${table} WHERE kind = ? AND device = ? AND field = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket`,
+      ),
+      ...(this.readonly
+        ? {}
+        : {
+            upsert: db.prepare(
+              `INSERT INTO ${table} (kind, device, field, bucket, ward, count, sum, min, max, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (kind, device, field, bucket) DO UPDATE SET
+                 count = count + excluded.count, sum = sum + excluded.sum,
+                 min = min(min, excluded.min), max = max(max, excluded.max),
+                 last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
+                 ward = CASE WHEN excluded.last_ts >= last_ts THEN excluded.ward ELSE ward END,
+                 last_ts = max(last_ts, excluded.last_ts)`,
+            ),
+            deleteWindow: db.prepare(`DELETE FROM ${table} WHERE kind = ? AND device = ? AND bucket = ?`),
+            expire: db.prepare(`DELETE FROM ${table} WHERE kind = ? AND device = ? AND bucket < ?`),
+          }),
+    });
+    this.stmt = {
+      rollup: { rollup_1m: rollupStmts('rollup_1m'), rollup_1h: rollupStmts('rollup_1h') },
+      devicesOfKind: db.prepare<[string], { device: string }>('SELECT device FROM latest WHERE kind = ?'),
+      allDevices: db.prepare<[], { kind: string; device: string }>('SELECT kind, device FROM latest'),
+      rawRange: db.prepare<[string, string, number, number], Pick<Row, 'ts' | 'ward' | 'vals'>>(
+        'SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts',
+      ),
+      latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
+      sequences: db.prepare<[string, number, number], { seq: number }>('SELECT seq FROM reading WHERE gateway = ? AND ts >= ? AND ts <= ? ORDER BY seq'),
+      deadLetters: db.prepare<[number, number, number], { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }>(
+        'SELECT ts, topic, gateway, device, reason, raw FROM dead_letter WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, id DESC LIMIT ?',
+      ),
+      ...(this.readonly
+        ? {}
+        : {
+            insertReading: db.prepare('INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+            oldReading: db.prepare<[string, string, number], Row>('SELECT * FROM reading WHERE kind = ? AND device = ? AND ts = ?'),
+            updateReading: db.prepare('UPDATE reading SET gateway = ?, ward = ?, seq = ?, vals = ? WHERE kind = ? AND device = ? AND ts = ?'),
+            upsertLatest: db.prepare(
+              `INSERT INTO latest (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
+               WHERE excluded.ts >= latest.ts`,
+            ),
+            insertDeadLetter: db.prepare('INSERT INTO dead_letter (ts, topic, gateway, device, reason, raw) VALUES (?, ?, ?, ?, ?, ?)'),
+            expireRaw: db.prepare('DELETE FROM reading WHERE kind = ? AND device = ? AND ts < ?'),
+            expireDeadLetters: db.prepare('DELETE FROM dead_letter WHERE ts < ?'),
+          }),
+    };
+    this.writeBatchTx = this.db.transaction((readings: StoredReading[]) => this.writeInTransaction(readings));
+    if (!this.readonly) {
+      this.retentionTimer = setInterval(() => {
+        try {
+          const removed = this.applyRetention();
+          this.log?.debug({ removed }, 'retention sweep');
+        } catch (err) {
+          this.log?.error({ err }, 'retention sweep failed');
+        }
+      }, this.retention.intervalMs);
+      this.retentionTimer.unref();
+    }
+  }
+
+  async writeBatch(readings: StoredReading[]): Promise<void> {
+    this.assertWritable();
+    if (readings.length === 0) return;
+    this.writeBatchTx(readings);
+  }
+
+  private writeInTransaction(readings: StoredReading[]): void {
+    const s = this.stmt;
+    const deltas = new Map<string, RollupDelta>();
+    // Windows touched by a rewrite with different values: recomputed from raw rows at the end, so
+    // a redelivered reading is never counted twice.
+    const dirty = new Map<string, { kind: string; device: string; table: RollupTable; ms: number; bucket: number }>();
+    const newest = new Map<string, StoredReading>();
+    for (const r of readings) {
+      const vals = JSON.stringify(r.values);
+      const inserted = s.insertReading!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, vals).changes === 1;
+      if (inserted) {
+        for (const field in r.values) {
+          const v = r.values[field]!;
+          for (const { table, ms } of ROLLUPS) {
+            const bucket = windowStart(r.ts, ms);
+            const key = `${table}\0${r.kind}\0${r.device}\0${field}\0${bucket}`;
+            let d = deltas.get(key);
+            if (!d) {
+              d = { table, kind: r.kind, device: r.device, field, bucket, ward: r.ward, acc: emptyAccumulator() };
+              deltas.set(key, d);
+            }
+            addValue(d.acc, r.ts, v);
+            if (r.ts >= d.acc.lastTs) d.ward = r.ward;
+          }
+        }
+      } else {
+        const old = s.oldReading!.get(r.kind, r.device, r.ts)!;
+        if (old.vals === vals && old.gateway === r.gateway && old.ward === r.ward && old.seq === r.seq) continue; // plain redelivery
+        s.updateReading!.run(r.gateway, r.ward, r.seq, vals, r.kind, r.device, r.ts);
+        for (const { table, ms } of ROLLUPS) {
+          const bucket = windowStart(r.ts, ms);
+          dirty.set(`${table}\0${r.kind}\0${r.device}\0${bucket}`, { kind: r.kind, device: r.device, table, ms, bucket });
+        }
+      }
+      const deviceKey = `${r.kind}\0${r.device}`;
+      const prev = newest.get(deviceKey);
+      if (!prev || r.ts >= prev.ts) newest.set(deviceKey, r);
+    }
+    for (const d of deltas.values()) {
+      const a = d.acc;
+      s.rollup[d.table].upsert!.run(d.kind, d.device, d.field, d.bucket, d.ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+    }
+    for (const w of dirty.values()) this.recomputeWindow(w.table, w.ms, w.kind, w.device, w.bucket);
+    for (const r of newest.values()) s.upsertLatest!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, JSON.stringify(r.values));
+  }
+
+  private recomputeWindow(table: RollupTable, ms: number, kind: string, device: string, bucket: number): void {
+    const s = this.stmt;
+    s.rollup[table].deleteWindow!.run(kind, device, bucket);
+    const perField = new Map<string, { acc: Accumulator; ward: string }>();
+    for (const row of s.rawRange.iterate(kind, device, bucket, bucket + ms - 1)) {
+      const values = JSON.parse(row.vals) as Record<string, number>;
+      for (const field in values) {
+        let f = perField.get(field);
+        if (!f) perField.set(field, (f = { acc: emptyAccumulator(), ward: row.ward }));
+        addValue(f.acc, row.ts, values[field]!);
+        f.ward = row.ward;
+      }
+    }
+    for (const [field, { acc: a, ward }] of perField) {
+      s.rollup[table].upsert!.run(kind, device, field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+    }
+  }
+
+  async query(q: RangeQuery): Promise<Series[]> {
+    const devices = this.devicesFor(q.kind, q.devices);
+    const out: Series[] = [];
+    if (q.windowMs === undefined) {
+      for (const device of devices) out.push(...this.rawSeries(q, device));
+      return out;
+    }
+    const windowMs = q.windowMs;
+    if (!(windowMs > 0)) throw new Error(`windowMs must be positive, got ${windowMs}`);
+    const aggregate = q.aggregate ?? 'mean';
+    const rollup = ROLLUPS.find((r) => windowMs >= r.ms && windowMs % r.ms === 0);
+    for (const device of devices) {
+      const windows = rollup ? this.rollupWindows(q, device, rollup.table, rollup.ms, windowMs) : this.rawWindows(q, device, windowMs);
+      for (const field of q.fields) {
+        const w = windows.get(field);
+        if (!w || w.buckets.size === 0) continue;
+        const points: Array<[number, number]> = [...w.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([t, acc]) => [t, finish(acc, aggregate)]);
+        out.push({ device, ward: w.ward, field, points });
+      }
+    }
+    return out;
+  }
+
+  private devicesFor(kind: string, wanted?: string[]): string[] {
+    const known = this.stmt.devicesOfKind.all(kind).map((r) => r.device);
+    if (!wanted) return known;
+    const set = new Set(known);
+    return wanted.filter((d) => set.has(d));
+  }
+
+  private rawSeries(q: RangeQuery, device: string): Series[] {
+    const byField = new Map<string, Series>();
+    for (const field of q.fields) byField.set(field, { device, ward: '', field, points: [] });
+    for (const row of this.stmt.rawRange.iterate(q.kind, device, q.from, q.to)) {
+      if (q.ward !== undefined && row.ward !== q.ward) continue;
+      const values = JSON.parse(row.vals) as Record<string, number>;
+      for (const field of q.fields) {
+        const v = values[field];
+        if (v === undefined) continue;
+        const s = byField.get(field)!;
+        s.points.push([row.ts, v]);
+        s.ward = row.ward;
+      }
+    }
+    return [...byField.values()].filter((s) => s.points.length > 0);
+  }
+
+  private rawWindows(q: RangeQuery, device: string, windowMs: number): Map<string, { ward: string; buckets: Map<number, Accumulator> }> {
+    const out = new Map<string, { ward: string; buckets: Map<number, Accumulator> }>();
+    for (const row of this.stmt.rawRange.iterate(q.kind, device, q.from, q.to)) {
+      if (q.ward !== undefined && row.ward !== q.ward) continue;
+      const values = JSON.parse(row.vals) as Record<string, number>;
+      for (const field of q.fields) {
+        const v = values[field];
+        if (v === undefined) continue;
+        let f = out.get(field);
+        if (!f) out.set(field, (f = { ward: row.ward, buckets: new Map() }));
+        f.ward = row.ward;
+        const t = windowStart(row.ts, windowMs);
+        let acc = f.buckets.get(t);
+        if (!acc) f.buckets.set(t, (acc = emptyAccumulator()));
+        addValue(acc, row.ts, v);
+      }
+    }
+    return out;
+  }
+
+  /** Rollup buckets whose start lies in [from, to] (from rounded down to the bucket), merged into windows. */
+  private rollupWindows(q: RangeQuery, device: string, table: RollupTable, ms: number, windowMs: number) {
+    const out = new Map<string, { ward: string; buckets: Map<number, Accumulator> }>();
+    for (const field of q.fields) {
+      const f = { ward: '', buckets: new Map<number, Accumulator>() };
+      for (const row of this.stmt.rollup[table].select.iterate(q.kind, device, field, windowStart(q.from, ms), q.to)) {
+        if (q.ward !== undefined && row.ward !== q.ward) continue;
+        f.ward = row.ward;
+        const t = windowStart(row.bucket, windowMs);
+        let acc = f.buckets.get(t);
+        if (!acc) f.buckets.set(t, (acc = emptyAccumulator()));
+        mergeAccumulator(acc, { count: row.count, sum: row.sum, min: row.min, max: row.max, last: row.last, lastTs: row.last_ts });
+      }
+      out.set(field, f);
+    }
+    return out;
+  }
+
+  async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {
+    const devices = filter.devices ? new Set(filter.devices) : undefined;
+    return this.stmt.latestAll
+      .all()
+      .filter((r) => (filter.kind === undefined || r.kind === filter.kind) && (filter.ward === undefined || r.ward === filter.ward) && (!devices || devices.has(r.device)))
+      .map((r) => ({ kind: r.kind, device: r.device, gateway: r.gateway, ward: r.ward, ts: r.ts, seq: r.seq, values: JSON.parse(r.vals) as Record<string, number> }));
+  }
+
+  async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    this.assertWritable();
+    const insert = this.stmt.insertDeadLetter!;
+    this.db.transaction(() => {
+      for (const l of letters) insert.run(l.ts, l.topic, l.gateway, l.device, l.reason, l.raw);
+    })();
+  }
+
+  /** Newest first. */
+  async deadLetters(opts: { from?: number; to?: number; limit?: number } = {}): Promise<DeadLetter[]> {
+    return this.stmt.deadLetters.all(opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100);
+  }
+
+  /** `from`/`to` bound the readings' timestamps (epoch ms, inclusive). */
+  async sequences(gateway: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number[]> {
+    return this.stmt.sequences.all(gateway, from, to).map((r) => r.seq);
+  }
+
+  /**
+   * Deletes raw rows, rollups and dead letters older than their retention. One short transaction per
+   * device, so the sweep never holds the write lock long enough to stall ingest.
+   */
+  applyRetention(now = Date.now()): RetentionResult {
+    this.assertWritable();
+    const s = this.stmt;
+    const rawCutoff = now - this.retention.rawDays * DAY_MS;
+    const minuteCutoff = now - this.retention.minuteDays * DAY_MS;
+    const hourCutoff = now - this.retention.hourDays * DAY_MS;
+    const result: RetentionResult = { raw: 0, minute: 0, hour: 0, deadLetters: 0 };
+    for (const { kind, device } of s.allDevices.all()) {
+      this.db.transaction(() => {
+        result.raw += s.expireRaw!.run(kind, device, rawCutoff).changes;
+        result.minute += s.rollup.rollup_1m.expire!.run(kind, device, minuteCutoff).changes;
+        result.hour += s.rollup.rollup_1h.expire!.run(kind, device, hourCutoff).changes;
+      })();
+    }
+    result.deadLetters = s.expireDeadLetters!.run(rawCutoff).changes;
+    return result;
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new Error('store is closed');
+    if (this.readonly) throw new Error('store was opened read-only');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.db.close();
+  }
+}

@@ -1,0 +1,166 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoredReading, TimeSeriesStore } from '@tamky/protocol';
+
+/**
+ * The one set of assertions every TimeSeriesStore adapter must pass. `open` gives a fresh, empty store
+ * for each test.
+ */
+export interface StoreUnderTest {
+  store: TimeSeriesStore;
+  cleanup(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+const MIN = 60_000;
+// Two days ago, aligned to the hour: inside every default retention, and windows line up with hours.
+export const T0 = Math.floor((Date.now() - 2 * 24 * HOUR) / HOUR) * HOUR;
+
+export function reading(over: Partial<StoredReading> & Pick<StoredReading, 'device' | 'ts' | 'values'>): StoredReading {
+  return { kind: 'air', gateway: 'gw-1', ward: 'an-my', seq: 0, ...over };
+}
+
+export function describeStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`TimeSeriesStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: TimeSeriesStore;
+    beforeEach(async () => {
+      sut = await open();
+      store = sut.store;
+    });
+    afterEach(async () => {
+      await sut.cleanup();
+    });
+
+    it('round-trips readings: tags, fields and timestamps exact', async () => {
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 1, seq: 1, values: { pm25: 12.5, temp: 30.25 } }),
+        reading({ device: 'aq-01', ts: T0 + 61_001, seq: 2, values: { pm25: 0, temp: -3.125 } }),
+        reading({ device: 'aq-02', ward: 'hoa-thuan', gateway: 'gw-2', ts: T0 + 999, seq: 7, values: { pm25: 123456.789 } }),
+        reading({ kind: 'water', device: 'wl-01', ts: T0 + 5, seq: 3, values: { level: 1.5 } }),
+      ]);
+      const series = await store.query({ kind: 'air', fields: ['pm25', 'temp'], from: T0, to: T0 + HOUR });
+      expect(series).toEqual([
+        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 1, 12.5], [T0 + 61_001, 0]] },
+        { device: 'aq-01', ward: 'an-my', field: 'temp', points: [[T0 + 1, 30.25], [T0 + 61_001, -3.125]] },
+        { device: 'aq-02', ward: 'hoa-thuan', field: 'pm25', points: [[T0 + 999, 123456.789]] },
+      ]);
+      // range bounds are inclusive; other kinds are not mixed in
+      expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0 + 999, to: T0 + 61_001, devices: ['aq-01'] })).toEqual([
+        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 61_001, 0]] },
+      ]);
+      expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, ward: 'hoa-thuan' })).toEqual([
+        { device: 'aq-02', ward: 'hoa-thuan', field: 'pm25', points: [[T0 + 999, 123456.789]] },
+      ]);
+      expect(await store.query({ kind: 'water', fields: ['level'], from: T0, to: T0 + HOUR })).toEqual([
+        { device: 'wl-01', ward: 'an-my', field: 'level', points: [[T0 + 5, 1.5]] },
+      ]);
+    });
+
+    it('a rewrite of the same (kind, device, ts) overwrites: count unchanged, new value wins, aggregates not double counted', async () => {
+      const first = [reading({ device: 'aq-01', ts: T0 + 10_000, seq: 1, values: { pm25: 10 } }), reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 20 } })];
+      await store.writeBatch(first);
+      await store.writeBatch(first); // plain redelivery
+      await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 50 } })]); // corrected value
+      expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR })).toEqual([
+        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 10_000, 10], [T0 + 20_000, 50]] },
+      ]);
+      for (const windowMs of [MIN, HOUR]) {
+        const [count] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'count' });
+        const [sum] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'sum' });
+        const [max] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'max' });
+        expect(count?.points).toEqual([[T0, 2]]);
+        expect(sum?.points).toEqual([[T0, 60]]);
+        expect(max?.points).toEqual([[T0, 50]]);
+      }
+      expect(await store.sequences('gw-1')).toEqual([1, 2]);
+    });
+
+    it('window aggregates match hand-computed values at raw, minute and hour resolution', async () => {
+      // minute 0: 1, 2, 3 (last 3) | minute 1: 10, 20 (last 20) | hour 1: 100
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 40_000, seq: 3, values: { pm25: 3 } }),
+        reading({ device: 'aq-01', ts: T0, seq: 1, values: { pm25: 1 } }),
+        reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 2 } }),
+        reading({ device: 'aq-01', ts: T0 + MIN, seq: 4, values: { pm25: 10 } }),
+        reading({ device: 'aq-01', ts: T0 + 90_000, seq: 5, values: { pm25: 20 } }),
+        reading({ device: 'aq-01', ts: T0 + HOUR + 5_000, seq: 6, values: { pm25: 100 } }),
+        reading({ device: 'aq-02', ts: T0 + 30_000, seq: 7, values: { pm25: 7 } }),
+      ]);
+      const q = { kind: 'air', fields: ['pm25'], from: T0, to: T0 + 2 * HOUR - 1, devices: ['aq-01'] };
+      const points = async (windowMs: number, aggregate: 'mean' | 'min' | 'max' | 'last' | 'sum' | 'count') => {
+        const s = await store.query({ ...q, windowMs, aggregate });
+        expect(s.map((x) => [x.device, x.field, x.ward])).toEqual([['aq-01', 'pm25', 'an-my']]);
+        return s[0]!.points;
+      };
+      expect(await points(MIN, 'mean')).toEqual([[T0, 2], [T0 + MIN, 15], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'min')).toEqual([[T0, 1], [T0 + MIN, 10], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'max')).toEqual([[T0, 3], [T0 + MIN, 20], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'last')).toEqual([[T0, 3], [T0 + MIN, 20], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'sum')).toEqual([[T0, 6], [T0 + MIN, 30], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'count')).toEqual([[T0, 3], [T0 + MIN, 2], [T0 + HOUR, 1]]);
+      expect(await points(2 * MIN, 'mean')).toEqual([[T0, 7.2], [T0 + HOUR, 100]]);
+      expect(await points(HOUR, 'mean')).toEqual([[T0, 7.2], [T0 + HOUR, 100]]);
+      expect(await points(HOUR, 'last')).toEqual([[T0, 20], [T0 + HOUR, 100]]);
+      expect(await points(HOUR, 'count')).toEqual([[T0, 5], [T0 + HOUR, 1]]);
+      expect(await points(3 * MIN, 'max')).toEqual([[T0, 20], [T0 + HOUR, 100]]);
+      expect(await points(30_000, 'sum')).toEqual([[T0, 3], [T0 + 30_000, 3], [T0 + MIN, 10], [T0 + 90_000, 20], [T0 + HOUR, 100]]);
+      const both = await store.query({ ...q, devices: undefined, windowMs: HOUR, aggregate: 'sum' });
+      expect(both.map((s) => [s.device, s.points])).toEqual([
+        ['aq-01', [[T0, 36], [T0 + HOUR, 100]]],
+        ['aq-02', [[T0, 7]]],
+      ]);
+    });
+
+    it('latest returns the newest reading per device, filtered by kind, ward and devices', async () => {
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 22, temp: 31 } }),
+        reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 11, temp: 30 } }),
+        reading({ device: 'aq-02', ward: 'hoa-thuan', gateway: 'gw-2', ts: T0 + 500, seq: 9, values: { pm25: 5 } }),
+        reading({ kind: 'water', device: 'wl-01', ts: T0 + 700, seq: 3, values: { level: 1.25 } }),
+      ]);
+      await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_500, seq: 4, values: { pm25: 15, temp: 30.5 } })]); // late, older
+      const aq01 = { kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0 + 2_000, seq: 2, values: { pm25: 22, temp: 31 } };
+      const aq02 = { kind: 'air', device: 'aq-02', gateway: 'gw-2', ward: 'hoa-thuan', ts: T0 + 500, seq: 9, values: { pm25: 5 } };
+      const wl01 = { kind: 'water', device: 'wl-01', gateway: 'gw-1', ward: 'an-my', ts: T0 + 700, seq: 3, values: { level: 1.25 } };
+      expect(await store.latest()).toEqual([aq01, aq02, wl01]);
+      expect(await store.latest({ kind: 'air' })).toEqual([aq01, aq02]);
+      expect(await store.latest({ ward: 'hoa-thuan' })).toEqual([aq02]);
+      expect(await store.latest({ devices: ['aq-01', 'wl-01'] })).toEqual([aq01, wl01]);
+      expect(await store.latest({ kind: 'water', ward: 'hoa-thuan' })).toEqual([]);
+    });
+
+    it('dead letters are written and listed newest first, even two in the same millisecond', async () => {
+      await store.writeDeadLetters([
+        { ts: T0 + 1, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: null, reason: 'invalid JSON', raw: '{"v":1,' },
+        { ts: T0 + 2, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: 'aq-01', reason: 'readings[0].values: "quoted" \\ back', raw: 'line1\nline2 "q" \\ é' },
+        { ts: T0 + 2, topic: 'x', gateway: null, device: null, reason: 'same ms', raw: '' },
+      ]);
+      const all = await store.deadLetters({});
+      expect(all).toHaveLength(3);
+      expect(all[2]).toEqual({ ts: T0 + 1, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: null, reason: 'invalid JSON', raw: '{"v":1,' });
+      expect(all.slice(0, 2)).toEqual(
+        expect.arrayContaining([
+          { ts: T0 + 2, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: 'aq-01', reason: 'readings[0].values: "quoted" \\ back', raw: 'line1\nline2 "q" \\ é' },
+          { ts: T0 + 2, topic: 'x', gateway: null, device: null, reason: 'same ms', raw: '' },
+        ]),
+      );
+      expect(await store.deadLetters({ limit: 1 })).toHaveLength(1);
+      expect((await store.deadLetters({ to: T0 + 1 })).map((l) => l.reason)).toEqual(['invalid JSON']);
+      expect(await store.deadLetters({ from: T0 + 3 })).toEqual([]);
+    });
+
+    it('sequences(gateway) lists the stored seqs ascending across kinds, bounded by reading time', async () => {
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 3_000, seq: 12, values: { pm25: 1 } }),
+        reading({ device: 'aq-01', ts: T0 + 1_000, seq: 10, values: { pm25: 1 } }),
+        reading({ kind: 'water', device: 'wl-01', ts: T0 + 2_000, seq: 11, values: { level: 1 } }),
+        reading({ device: 'aq-02', gateway: 'gw-2', ts: T0 + 2_000, seq: 99, values: { pm25: 1 } }),
+        reading({ device: 'aq-01', ts: T0 + 5_000, seq: 14, values: { pm25: 1 } }),
+      ]);
+      expect(await store.sequences('gw-1')).toEqual([10, 11, 12, 14]);
+      expect(await store.sequences('gw-1', T0 + 2_000, T0 + 3_000)).toEqual([11, 12]);
+      expect(await store.sequences('gw-2')).toEqual([99]);
+      expect(await store.sequences('gw-none')).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '@tamky/test-support';
+import { SqliteStore, openStore, storeConfigSchema } from '../src';
+import { T0, reading } from './contract';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+const open: SqliteStore[] = [];
+function sqlite(path: string, opts: { readonly?: boolean; retention?: { rawDays: number; minuteDays: number; hourDays: number; intervalMs: number } } = {}) {
+  const s = new SqliteStore({ path, synchronous: 'normal', ...(opts.retention ? { retention: opts.retention } : {}) }, { readonly: opts.readonly ?? false });
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+
+type RollupRow = { field: string; bucket: number; ward: string; count: number; sum: number; min: number; max: number; last: number; last_ts: number };
+const rollups = (s: SqliteStore, table: 'rollup_1m' | 'rollup_1h') =>
+  s.db.prepare(`SELECT field, bucket, ward, count, sum, min, max, last, last_ts FROM ${table} ORDER BY field, bucket`).all() as RollupRow[];
+
+describe('SQLite store', () => {
+  it('maintains 1 min and 1 h rollups on write (count, sum, min, max, last per device/field/window)', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'));
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }),
+      reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 2 } }),
+    ]);
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + MIN + 1, values: { pm25: 9 } })]);
+    expect(rollups(s, 'rollup_1m')).toEqual([
+      { field: 'pm25', bucket: T0, ward: 'an-my', count: 2, sum: 6, min: 2, max: 4, last: 2, last_ts: T0 + 2_000 },
+      { field: 'pm25', bucket: T0 + MIN, ward: 'an-my', count: 1, sum: 9, min: 9, max: 9, last: 9, last_ts: T0 + MIN + 1 },
+      { field: 'temp', bucket: T0, ward: 'an-my', count: 1, sum: 30, min: 30, max: 30, last: 30, last_ts: T0 + 1_000 },
+    ]);
+    expect(rollups(s, 'rollup_1h')).toEqual([
+      { field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 15, min: 2, max: 9, last: 9, last_ts: T0 + MIN + 1 },
+      { field: 'temp', bucket: T0, ward: 'an-my', count: 1, sum: 30, min: 30, max: 30, last: 30, last_ts: T0 + 1_000 },
+    ]);
+  });
+
+  it('a rewrite recomputes the touched windows: min/max/last follow the new value, nothing is counted twice', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'));
+    const batch = [reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }), reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 8 } })];
+    await s.writeBatch(batch);
+    await s.writeBatch(batch);
+    // same batch: a new reading, then a correction of it and of an older one (drops the temp field)
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: T0 + 3_000, values: { pm25: 1 } }),
+      reading({ device: 'aq-01', ts: T0 + 3_000, values: { pm25: 5 } }),
+      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 6 } }),
+    ]);
+    expect(rollups(s, 'rollup_1m')).toEqual([{ field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 }]);
+    expect(rollups(s, 'rollup_1h')).toEqual([{ field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 }]);
+    expect((s.db.prepare('SELECT count(*) AS n FROM reading').get() as { n: number }).n).toBe(3);
+  });
+
+  it('answers windows ≥ 1 min from rollups and keeps them after retention removed the raw rows', async () => {
+    const now = T0 + 2 * DAY;
+    const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 1.5, hourDays: 30, intervalMs: HOUR } });
+    const old = T0 - 10 * HOUR; // older than rawDays and minuteDays at `now`
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: old + 1_000, seq: 1, values: { pm25: 10 } }),
+      reading({ device: 'aq-01', ts: old + 2 * MIN, seq: 2, values: { pm25: 30 } }),
+      reading({ device: 'aq-01', ts: now - HOUR, seq: 3, values: { pm25: 50 } }),
+    ]);
+    await s.writeDeadLetters([{ ts: old, topic: 't', gateway: null, device: null, reason: 'old', raw: '' }, { ts: now, topic: 't', gateway: null, device: null, reason: 'new', raw: '' }]);
+    expect(s.applyRetention(now)).toEqual({ raw: 2, minute: 2, hour: 0, deadLetters: 1 });
+    const q = { kind: 'air', fields: ['pm25'], from: old - HOUR, to: now };
+    expect((await s.query(q))[0]?.points).toEqual([[now - HOUR, 50]]);
+    // hourly windows come from rollup_1h, which still holds the expired hour
+    expect((await s.query({ ...q, windowMs: HOUR, aggregate: 'mean' }))[0]?.points).toEqual([[old, 20], [now - HOUR, 50]]);
+    // minute windows: that resolution has expired too, and raw rows are gone, so only the recent point is left
+    expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count' }))[0]?.points).toEqual([[now - HOUR, 1]]);
+    expect((await s.deadLetters({})).map((l) => l.reason)).toEqual(['new']);
+    expect(await s.latest()).toHaveLength(1);
+  });
+
+  it('serves a 1 min window from rollup_1m, not from raw rows', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'));
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 5, values: { pm25: 3 } }), reading({ device: 'aq-01', ts: T0 + 7, values: { pm25: 5 } })]);
+    s.db.prepare('DELETE FROM reading').run();
+    expect((await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 5 * MIN, aggregate: 'mean' }))[0]?.points).toEqual([[T0, 4]]);
+    expect(await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 1_000, aggregate: 'mean' })).toEqual([]);
+  });
+
+  it('a read-only handle on the same file sees what the writer commits and refuses to write', async () => {
+    const path = join(tempDir('store'), 'ts.db');
+    const reader = await openStore({ type: 'sqlite', path }, { readonly: true }); // before the writer exists
+    const writer = await openStore({ type: 'sqlite', path });
+    await writer.writeBatch([reading({ device: 'aq-01', ts: T0, seq: 5, values: { pm25: 7 } })]);
+    expect(await reader.latest()).toEqual([{ kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0, seq: 5, values: { pm25: 7 } }]);
+    await writer.writeBatch([reading({ device: 'aq-01', ts: T0 + 1, seq: 6, values: { pm25: 8 } })]);
+    expect(await reader.sequences('gw-1')).toEqual([5, 6]);
+    await expect(reader.writeBatch([reading({ device: 'aq-01', ts: T0 + 2, values: { pm25: 1 } })])).rejects.toThrow(/read-only/);
+    await reader.close();
+    await writer.close();
+  });
+
+  it('validates its config with defaults, naming the field in errors', () => {
+    const parsed = storeConfigSchema.parse({ type: 'sqlite', path: '/tmp/x.db' });
+    expect(parsed).toEqual({ type: 'sqlite', path: '/tmp/x.db', synchronous: 'normal' });
+    const bad = storeConfigSchema.safeParse({ type: 'influxdb', url: 'http://h:8086', api: 'v1' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['database']);
+  });
+});

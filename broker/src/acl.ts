@@ -1,0 +1,73 @@
+import { TOPIC_ROOT } from '@tamky/protocol';
+import type { Identity } from './identity';
+
+/**
+ * Topic rights as plain segment comparisons, no regexes. A right is a pattern of levels where '+' stands for
+ * exactly one level (which may itself be '+' in a subscription filter) and a trailing '#' for any remainder.
+ */
+type Right = readonly string[];
+
+const GW = [...TOPIC_ROOT.split('/'), 'gw'];
+const root = TOPIC_ROOT.split('/');
+const gw = (id: string, kind: string): Right => [...GW, id, kind];
+const under = (...levels: string[]): Right => [...root, ...levels, '#'];
+
+const GATEWAY_PUBLISH_KINDS = ['telemetry', 'status', 'health', 'cmd-result', 'event'] as const;
+
+const SERVICE_RIGHTS = {
+  ingest: {
+    subscribe: [...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)), under('config')],
+    publish: [under('live'), under('alarm')],
+    retain: [] as Right[],
+  },
+  dashboard: {
+    subscribe: [...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)), under('live'), under('alarm')],
+    publish: [gw('+', 'cmd'), under('config')],
+    retain: [under('config')],
+  },
+} as const;
+
+/** Does `topic` (levels; in a filter, wildcards allowed only where the right allows the same) fall within `right`? */
+function within(levels: string[], right: Right, isFilter: boolean): boolean {
+  for (let i = 0; i < right.length; i++) {
+    const r = right[i]!;
+    if (r === '#') return true; // the remainder, including nothing, is covered
+    const l = levels[i];
+    if (l === undefined) return false;
+    if (r === '+') {
+      if (isFilter && l === '#') return false;
+      continue;
+    }
+    if (l !== r) return false; // a '+' or '#' in the filter where the right names a level widens it beyond the right
+  }
+  return levels.length === right.length;
+}
+
+const anyWithin = (topic: string, rights: readonly Right[], isFilter: boolean) => {
+  const levels = topic.split('/');
+  return rights.some((r) => within(levels, r, isFilter));
+};
+
+export type Refusal = 'not-allowed-topic' | 'retain-not-allowed' | 'reserved-topic';
+
+export function mayPublish(identity: Identity, topic: string, retain: boolean): Refusal | undefined {
+  if (topic.startsWith('$')) return 'reserved-topic';
+  if (identity.kind === 'anonymous') return undefined;
+  if (identity.kind === 'gateway') {
+    const rights = GATEWAY_PUBLISH_KINDS.map((k) => gw(identity.gatewayId, k));
+    if (!anyWithin(topic, rights, false)) return 'not-allowed-topic';
+    if (retain && !anyWithin(topic, [gw(identity.gatewayId, 'status')], false)) return 'retain-not-allowed';
+    return undefined;
+  }
+  const rights = SERVICE_RIGHTS[identity.role];
+  if (!anyWithin(topic, rights.publish, false)) return 'not-allowed-topic';
+  if (retain && !anyWithin(topic, rights.retain, false)) return 'retain-not-allowed';
+  return undefined;
+}
+
+export function maySubscribe(identity: Identity, filter: string): Refusal | undefined {
+  if (identity.kind === 'anonymous') return undefined; // loopback development only; `#` deliberately allowed there
+  if (filter.startsWith('$')) return 'reserved-topic';
+  const rights = identity.kind === 'gateway' ? [gw(identity.gatewayId, 'cmd')] : SERVICE_RIGHTS[identity.role].subscribe;
+  return anyWithin(filter, rights, true) ? undefined : 'not-allowed-topic';
+}

@@ -1,0 +1,202 @@
+import type { Socket } from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import type { Registry } from 'prom-client';
+import { createLogger, createMetricsRegistry, loadConfigFile, serveMetrics, type Logger } from '@tamky/service-kit';
+import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credentials } from './config';
+import { setConnectionInfo } from './connection-info';
+import { CredentialStore } from './credentials';
+import { createAuthenticate } from './handlers/authenticate';
+import { createAuthorizePublish } from './handlers/authorize-publish';
+import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
+import { describeIdentity, identityOf } from './identity';
+import { guardParser } from './limits/packet-size';
+import { TokenBucket } from './limits/token-bucket';
+import { startTcpListener, startTlsListener, startWsListener, type AcceptConnection, type Listener } from './listeners';
+import { createBrokerMetrics } from './metrics';
+import { createSharedState } from './persistence';
+
+export interface BrokerHandle {
+  close(): Promise<void>;
+  ports: { mqtt: number; ws?: number; tls?: number; metrics?: number };
+  /** Refuses future connects of this gateway (until enableGateway) and disconnects its live connections. */
+  disableGateway(id: string): void;
+  enableGateway(id: string): void;
+  /** Re-reads `credentialsFile` (or takes new inline credentials); live connections are not re-checked. */
+  reloadCredentials(credentials?: Credentials): void;
+  metrics: Registry;
+  aedes: Aedes;
+}
+
+/** Sockets beyond the authenticated limit are allowed briefly so CONNACK 3 can say "server unavailable". */
+const PENDING_SOCKET_SLACK = 1.1;
+
+export async function startBroker(input: BrokerConfig, opts: { logger?: Logger } = {}): Promise<BrokerHandle> {
+  const config = brokerConfigSchema.parse(input);
+  const log = opts.logger ?? createLogger('broker');
+  const { limits } = config;
+
+  const readCredentials = (): Credentials => (config.credentialsFile ? loadConfigFile(config.credentialsFile, credentialsSchema) : (config.credentials ?? credentialsSchema.parse({})));
+  const store = new CredentialStore(readCredentials());
+  if (config.profile === 'production' && store.size === 0) log.warn('production profile with no credentials: every connection will be refused');
+
+  // Live traffic figures, read at scrape time.
+  const sockets = new Set<Socket>();
+  let closedBytesIn = 0;
+  let closedBytesOut = 0;
+  let aedes: Aedes | undefined;
+  const clients = () => Object.values((aedes as unknown as { clients: Record<string, Client> } | undefined)?.clients ?? {});
+
+  const registry = createMetricsRegistry('broker');
+  const metrics = createBrokerMetrics(registry, {
+    connectedClients: () => aedes?.connectedClients ?? 0,
+    subscriberBufferedBytes: () => clients().reduce((sum, c) => sum + ((c.conn as Socket).writableLength ?? 0), 0),
+    stalledSubscribers: () => clients().filter((c) => (c as unknown as { _drainTimer: unknown })._drainTimer).length,
+    offlineQueued: () => 0,
+    bytesIn: () => {
+      let live = 0;
+      for (const s of sockets) live += s.bytesRead;
+      return closedBytesIn + live;
+    },
+    bytesOut: () => {
+      let live = 0;
+      for (const s of sockets) live += s.bytesWritten;
+      return closedBytesOut + live;
+    },
+  });
+  const messagesOut = metrics.messagesOut;
+
+  const publishBuckets = new WeakMap<Client, TokenBucket>();
+  const auth = createAuthenticate({
+    broker: () => aedes!,
+    profile: config.profile,
+    store,
+    limits,
+    metrics,
+    log,
+    onAuthenticated(client, identity) {
+      if (identity.kind !== 'service') publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
+      log.info({ who: describeIdentity(identity), clientId: client.id, clean: client.clean }, 'client authenticated');
+    },
+  });
+
+  const shared = createSharedState(config);
+  aedes = await Aedes.createBroker({
+    ...(config.nodeId ? { id: config.nodeId } : {}),
+    ...(shared.persistence ? { persistence: shared.persistence } : {}),
+    ...(shared.mq ? { mq: shared.mq } : {}),
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    maxTopicLevels: limits.maxTopicLevels,
+    maxClientsIdLength: 128,
+    authenticate: auth.authenticate,
+    authorizePublish: createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) }),
+    authorizeSubscribe: createAuthorizeSubscribe({ metrics, log }),
+    authorizeForward: (_client, packet) => {
+      messagesOut.inc();
+      return packet;
+    },
+  });
+  const broker = aedes;
+
+  broker.on('clientError', (client, err) => {
+    if ((err as { alreadyReported?: boolean }).alreadyReported) return;
+    if (err.message === 'drain timeout') {
+      metrics.refusals.inc({ reason: 'slow-subscriber' });
+      metrics.disconnects.inc({ reason: 'slow-subscriber' });
+      log.warn({ clientId: client.id, who: describeIdentity(identityOf(client)) }, 'subscriber did not drain in time; disconnected');
+    } else {
+      log.info({ clientId: client.id, who: describeIdentity(identityOf(client)), err: err.message }, 'client error; disconnected');
+    }
+  });
+  broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection failed before CONNECT completed'));
+  broker.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'));
+
+  const accept: AcceptConnection = (stream, info, rawSocket, req) => {
+    sockets.add(rawSocket);
+    rawSocket.once('close', () => {
+      sockets.delete(rawSocket);
+      closedBytesIn += rawSocket.bytesRead;
+      closedBytesOut += rawSocket.bytesWritten;
+    });
+    const client = broker.handle(stream, req);
+    setConnectionInfo(client, info);
+    guardParser(client, limits.maxPacketBytes, {
+      tooLarge: (declared) => {
+        metrics.refusals.inc({ reason: 'packet-too-large' });
+        log.warn({ reason: 'packet-too-large', declared, limit: limits.maxPacketBytes, clientId: client.id, remoteAddress: info.remoteAddress }, 'packet too large; disconnecting');
+      },
+      malformed: (err) => {
+        metrics.refusals.inc({ reason: 'malformed-packet' });
+        log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
+      },
+    });
+  };
+
+  const maxSockets = Math.ceil(limits.maxConnections * PENDING_SOCKET_SLACK);
+  const listeners: Listener[] = [];
+  const metricsServer = { current: undefined as undefined | { port: number; close(): Promise<void> } };
+  try {
+    listeners.push(await startTcpListener(config.listeners.mqtt, maxSockets, accept));
+    if (config.listeners.tls) listeners.push(await startTlsListener(config.listeners.tls, maxSockets, accept));
+    if (config.listeners.ws) listeners.push(await startWsListener(config.listeners.ws, maxSockets, limits.maxPacketBytes + 8, accept));
+    if (config.metrics) metricsServer.current = await serveMetrics([registry], config.metrics.port, config.metrics.host);
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await shared.close();
+    throw err;
+  }
+
+  const ports: BrokerHandle['ports'] = { mqtt: listeners.find((l) => l.name === 'mqtt')!.port };
+  for (const l of listeners) if (l.name !== 'mqtt') ports[l.name] = l.port;
+  if (metricsServer.current) ports.metrics = metricsServer.current.port;
+  log.info({ profile: config.profile, ports, persistence: shared.describe, cluster: Boolean(config.cluster), id: broker.id }, 'broker listening');
+
+  const disconnectWhere = (match: (c: Client) => boolean) => {
+    for (const c of clients()) if (match(c)) c.close();
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    ports,
+    metrics: registry,
+    aedes: broker,
+    disableGateway(id) {
+      store.disable(id);
+      log.warn({ gatewayId: id }, 'gateway disabled; disconnecting it');
+      disconnectWhere((c) => {
+        const who = identityOf(c);
+        return who?.kind === 'gateway' && who.gatewayId === id;
+      });
+    },
+    enableGateway(id) {
+      store.enable(id);
+      log.info({ gatewayId: id }, 'gateway enabled');
+    },
+    reloadCredentials(credentials) {
+      store.replace(credentials ? credentialsSchema.parse(credentials) : readCredentials());
+      log.info({ entries: store.size }, 'credentials reloaded');
+      // A gateway removed or disabled in the new set must not stay connected on its old authentication.
+      disconnectWhere((c) => {
+        const who = identityOf(c);
+        if (!who || who.kind === 'anonymous') return false;
+        const name = who.kind === 'gateway' ? who.gatewayId : who.username;
+        return !store.lookup(name) || store.isDisabled(name);
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        auth.close();
+        // Stop accepting first, then let aedes close every client (wills are published), then shared state.
+        const stopping = listeners.map((l) => l.close());
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await Promise.all(stopping);
+        await metricsServer.current?.close();
+        await shared.close();
+        log.info('broker stopped');
+      })();
+      return closed;
+    },
+  };
+}

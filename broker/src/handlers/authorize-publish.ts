@@ -1,0 +1,44 @@
+import type { Client, PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { mayPublish } from '../acl';
+import { describeIdentity, identityOf } from '../identity';
+import type { TokenBucket } from '../limits/token-bucket';
+import type { BrokerMetrics } from '../metrics';
+
+export interface AuthorizePublishDeps {
+  metrics: BrokerMetrics;
+  log: Logger;
+  /** The client's publish-rate bucket, if it is rate limited (gateways and anonymous clients). */
+  bucketOf(client: Client): TokenBucket | undefined;
+}
+
+/**
+ * MQTT 3.1.1 cannot refuse a single PUBLISH, so a refusal closes the connection (aedes' behaviour, [MQTT-3.3.5-2]).
+ * For a gateway that is the safe choice: its QoS 1 readings stay in its durable outbox instead of being acked
+ * and dropped. Client-less publishes (wills of clients that vanished) were authorised when the will was stored.
+ */
+export function createAuthorizePublish({ metrics, log, bucketOf }: AuthorizePublishDeps) {
+  const accepted = [metrics.messagesIn.labels('0'), metrics.messagesIn.labels('1'), metrics.messagesIn.labels('2')];
+  return function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    if (!client) return callback(null);
+    const identity = identityOf(client);
+    const refusal = identity ? mayPublish(identity, packet.topic, packet.retain) : 'not-allowed-topic';
+    if (refusal) {
+      const reason = refusal === 'not-allowed-topic' ? 'publish-not-allowed' : refusal;
+      metrics.refusals.inc({ reason });
+      log.warn({ reason, who: describeIdentity(identity), clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused; disconnecting');
+      return callback(reported(new Error(`publish to ${packet.topic} refused: ${reason}`)));
+    }
+    const bucket = bucketOf(client);
+    if (bucket && !bucket.take()) {
+      metrics.refusals.inc({ reason: 'publish-rate' });
+      log.warn({ reason: 'publish-rate', who: describeIdentity(identity), clientId: client.id }, 'publish rate exceeded; disconnecting');
+      return callback(reported(new Error('publish rate exceeded')));
+    }
+    accepted[packet.qos]?.inc();
+    callback(null);
+  };
+}
+
+/** Marks an error as logged and counted here, so the broker's clientError listener does not log it twice. */
+const reported = (err: Error) => Object.assign(err, { alreadyReported: true });

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * The ingest config file (YAML). `store` is validated by @tamky/store's own schema when the CLI opens it,
+ * so this schema only requires it to be an object with a `type`.
+ */
+export const ingestConfigSchema = z.object({
+  mqtt: z.object({
+    url: z.string().min(1),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** Fixed: the broker keeps this client's persistent session (and its unacked messages) across restarts. */
+    clientId: z.string().min(1).default('ingest-1'),
+    keepaliveS: z.number().int().min(5).max(3600).default(30),
+  }),
+  partition: z
+    .object({ index: z.number().int().min(0), count: z.number().int().min(1) })
+    .refine((p) => p.index < p.count, { message: 'index must be < count', path: ['index'] })
+    .default({ index: 0, count: 1 }),
+  batch: z
+    .object({
+      /** Flush as soon as this many readings wait. */
+      maxReadings: z.number().int().min(1).default(5000),
+      /** Flush at the latest this long after the oldest waiting message arrived. */
+      maxDelayMs: z.number().int().min(0).default(200),
+    })
+    .default({ maxReadings: 5000, maxDelayMs: 200 }),
+  /**
+   * Bound on what ingest holds unacknowledged in memory. When reached it stops reading from the broker
+   * connection; the broker keeps the rest (its inflight window / session queue).
+   */
+  backpressure: z
+    .object({
+      maxUnackedMessages: z.number().int().min(1).default(2000),
+      maxUnackedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      retryBaseMs: z.number().int().min(1).default(100),
+      retryMaxMs: z.number().int().min(1).default(10_000),
+    })
+    .default({ maxUnackedMessages: 2000, maxUnackedBytes: 64 * 1024 * 1024, retryBaseMs: 100, retryMaxMs: 10_000 }),
+  store: z.looseObject({ type: z.string() }).optional(),
+  /** Path of the city model (wards, gateways, devices). */
+  city: z.string().optional(),
+  limitsDir: z.string().default('config/limits'),
+  metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
+  live: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** Readings per live message (QoS 0); big batches are split so one message stays small for browsers. */
+      chunk: z.number().int().min(1).default(2000),
+    })
+    .default({ enabled: true, chunk: 2000 }),
+});
+
+export type IngestConfig = z.input<typeof ingestConfigSchema>;
+export type ResolvedIngestConfig = z.output<typeof ingestConfigSchema>;

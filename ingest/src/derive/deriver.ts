@@ -1,0 +1,136 @@
+import type { CityModel, Device, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import { airQualityValues } from './air';
+import { DeviceHours, HOUR_MS, hourOf } from './hour-buckets';
+import { lightingValues } from './lighting';
+import type { Limits } from './limits';
+import { noiseValues } from './noise';
+import { congestionIndex, trafficValues } from './traffic';
+
+export const DERIVED_KINDS = ['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy'] as const;
+export type DerivedKind = (typeof DERIVED_KINDS)[number];
+
+/** Derived readings carry this seq: they were not read at the edge, so they take no gateway sequence number. */
+export const DERIVED_SEQ = -1;
+
+const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?: string[] }> = {
+  air_station: { derived: 'vn_aqi', keepHours: 12, fields: ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co'] },
+  pm_sensor: { derived: 'vn_aqi', keepHours: 12, fields: ['pm25', 'pm10'] },
+  noise_meter: { derived: 'noise_hourly', keepHours: 2, fields: ['laeq'] },
+  traffic_counter: { derived: 'congestion', keepHours: 2 },
+  street_light: { derived: 'lighting_energy', keepHours: 2, fields: ['energy', 'power'] },
+};
+
+/**
+ * Derived values computed on the stream, per source device and hour (ts = start of the hour), rewritten
+ * in place (the store key is (kind, device, ts)) each time a batch touches that hour, so the running hour
+ * always has a current value. State is rebuilt from the stored raw readings on start (restore()).
+ */
+export class Deriver {
+  private readonly state = new Map<string, DeviceHours>();
+  private readonly devices: Map<string, Device>;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly city: CityModel,
+  ) {
+    this.devices = new Map(city.devices.map((d) => [d.id, d]));
+  }
+
+  /** Feeds raw readings; returns the derived readings of every (device, hour) they changed. */
+  ingest(readings: StoredReading[]): StoredReading[] {
+    const dirty = new Map<string, Set<number>>();
+    for (const r of readings) {
+      if (this.add(r)) {
+        let hours = dirty.get(r.device);
+        if (!hours) dirty.set(r.device, (hours = new Set()));
+        hours.add(hourOf(r.ts));
+      }
+    }
+    const out: StoredReading[] = [];
+    for (const [deviceId, hours] of dirty) {
+      const device = this.devices.get(deviceId);
+      if (!device) continue;
+      for (const hour of hours) {
+        const d = this.compute(device, hour);
+        if (d) out.push(d);
+      }
+    }
+    return out;
+  }
+
+  /** Rebuilds the hourly state from raw readings in the store (the derived rows there stay as written). */
+  async restore(store: TimeSeriesStore, now: number): Promise<number> {
+    let restored = 0;
+    for (const [kind, spec] of Object.entries(SOURCE)) {
+      const devices = this.city.devices.filter((d) => d.kind === kind);
+      if (devices.length === 0) continue;
+      const fields = spec.fields ?? this.fieldsOf(kind);
+      const from = hourOf(now) - spec.keepHours * HOUR_MS;
+      const series = await store.query({ kind, fields, from, to: now + HOUR_MS, devices: devices.map((d) => d.id) });
+      const byDeviceTs = new Map<string, Map<number, Record<string, number>>>();
+      for (const s of series) {
+        let byTs = byDeviceTs.get(s.device);
+        if (!byTs) byDeviceTs.set(s.device, (byTs = new Map()));
+        for (const [ts, v] of s.points) {
+          const values = byTs.get(ts) ?? {};
+          values[s.field] = v;
+          byTs.set(ts, values);
+        }
+      }
+      for (const [device, byTs] of byDeviceTs) {
+        const d = this.devices.get(device);
+        if (!d) continue;
+        for (const [ts, values] of [...byTs].sort((a, b) => a[0] - b[0])) {
+          if (this.add({ kind, device, gateway: d.gateway, ward: d.ward, ts, seq: 0, values })) restored++;
+        }
+      }
+    }
+    return restored;
+  }
+
+  private fieldsOf(kind: string): string[] {
+    if (kind !== 'traffic_counter') return [];
+    const f: string[] = [];
+    for (let lane = 1; lane <= 4; lane++) for (const x of ['motorbike', 'car', 'bus', 'truck', 'speed', 'occupancy']) f.push(`lane${lane}_${x}`);
+    return f;
+  }
+
+  private add(r: StoredReading): boolean {
+    const spec = SOURCE[r.kind];
+    if (!spec) return false;
+    let hours = this.state.get(r.device);
+    if (!hours) this.state.set(r.device, (hours = new DeviceHours(spec.keepHours)));
+    const bucket = hours.bucketFor(r.ts);
+    if (!bucket) return false;
+    if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter')) return false;
+    if (r.kind === 'traffic_counter') {
+      const idx = congestionIndex(this.limits.congestion, r.values);
+      if (idx !== undefined) bucket.addExtra('congestion', idx);
+    }
+    return true;
+  }
+
+  private compute(device: Device, hour: number): StoredReading | undefined {
+    const spec = SOURCE[device.kind];
+    const hours = this.state.get(device.id);
+    const bucket = hours?.get(hour);
+    if (!spec || !hours || !bucket) return undefined;
+    let values: Record<string, number> | undefined;
+    switch (spec.derived) {
+      case 'vn_aqi':
+        values = airQualityValues(this.limits.vnAqi, hours, hour);
+        break;
+      case 'noise_hourly':
+        values = noiseValues(this.limits.noise, bucket, hour, device.zone, this.city.timeZone);
+        break;
+      case 'congestion':
+        values = trafficValues(this.limits.congestion, bucket);
+        break;
+      case 'lighting_energy':
+        values = lightingValues(bucket, hours.get(hour - HOUR_MS));
+        break;
+    }
+    if (!values) return undefined;
+    return { kind: spec.derived, device: device.id, gateway: device.gateway, ward: device.ward, ts: hour, seq: DERIVED_SEQ, values };
+  }
+}

@@ -1,0 +1,94 @@
+export const HOUR_MS = 3_600_000;
+
+/** Start of the hour containing `ts`. Hours are UTC-aligned, which are local hours in whole-hour zones (Asia/Ho_Chi_Minh is UTC+7). */
+export const hourOf = (ts: number) => Math.floor(ts / HOUR_MS) * HOUR_MS;
+
+export interface FieldAcc {
+  sum: number;
+  n: number;
+  /** Σ 10^(L/10), for energy-averaged sound levels. */
+  energy: number;
+  firstTs: number;
+  first: number;
+  lastTs: number;
+  last: number;
+}
+
+/**
+ * Running aggregates of one device over one hour. `seen` keys readings by timestamp so a redelivered
+ * reading (or one already restored from the store) is counted once: the same rule as the store's key.
+ */
+export class HourBucket {
+  readonly seen = new Set<number>();
+  readonly fields = new Map<string, FieldAcc>();
+  /** Free-form extra sums a derivation keeps per hour (e.g. congestion index). */
+  readonly extra = new Map<string, { sum: number; n: number }>();
+
+  add(ts: number, values: Record<string, number>, withEnergy: boolean): boolean {
+    if (this.seen.has(ts)) return false;
+    this.seen.add(ts);
+    for (const [field, v] of Object.entries(values)) {
+      let acc = this.fields.get(field);
+      if (!acc) {
+        acc = { sum: 0, n: 0, energy: 0, firstTs: ts, first: v, lastTs: ts, last: v };
+        this.fields.set(field, acc);
+      }
+      acc.sum += v;
+      acc.n++;
+      if (withEnergy) acc.energy += 10 ** (v / 10);
+      if (ts < acc.firstTs) {
+        acc.firstTs = ts;
+        acc.first = v;
+      }
+      if (ts >= acc.lastTs) {
+        acc.lastTs = ts;
+        acc.last = v;
+      }
+    }
+    return true;
+  }
+
+  addExtra(name: string, v: number): void {
+    const e = this.extra.get(name) ?? { sum: 0, n: 0 };
+    e.sum += v;
+    e.n++;
+    this.extra.set(name, e);
+  }
+
+  mean(field: string): number | undefined {
+    const acc = this.fields.get(field);
+    return acc && acc.n > 0 ? acc.sum / acc.n : undefined;
+  }
+
+  sum(field: string): number | undefined {
+    return this.fields.get(field)?.sum;
+  }
+}
+
+/** Per-device hour buckets, keeping `keepHours` hours behind the newest one seen. */
+export class DeviceHours {
+  private readonly hours = new Map<number, HourBucket>();
+  private newest = -Infinity;
+
+  constructor(private readonly keepHours: number) {}
+
+  /** The bucket for `ts`, or undefined when that hour is older than the retained window. */
+  bucketFor(ts: number): HourBucket | undefined {
+    const hour = hourOf(ts);
+    if (hour > this.newest) {
+      this.newest = hour;
+      for (const h of this.hours.keys()) if (h < this.newest - this.keepHours * HOUR_MS) this.hours.delete(h);
+    }
+    if (hour < this.newest - this.keepHours * HOUR_MS) return undefined;
+    let b = this.hours.get(hour);
+    if (!b) {
+      b = new HourBucket();
+      this.hours.set(hour, b);
+    }
+    return b;
+  }
+
+  get(hour: number): HourBucket | undefined {
+    return this.hours.get(hour);
+  }
+}

@@ -1,0 +1,10 @@
+export { ingestConfigSchema, type IngestConfig, type ResolvedIngestConfig } from './config';
+export { startIngest, type ReadingObserver, type IngestOptions, type IngestHandle } from './service';
+export { validateTelemetry, type RejectCode, type ValidatedMessage } from './validate/validate-batch';
+export { buildRegistry, type Registry } from './validate/registry';
+export { subscriptionPlan } from './consumer/subscriptions';
+export { DERIVED_KINDS, DERIVED_SEQ, Deriver, type DerivedKind } from './derive/deriver';
+export { loadLimits, type Limits, type VnAqiTable, type NoiseLimits, type AirLimits, type CongestionConfig } from './derive/limits';
+export { subIndex, nowCast, hourlyAqi, aqiLevel, type AqiLevel, type HourlyAqi } from './derive/vn-aqi';
+export { noiseLimit, hourlyLaeq, localHour } from './derive/noise';
+export { congestionIndex, congestionLevel } from './derive/traffic';

@@ -1,0 +1,119 @@
+import { KIND_FIELDS, isDeviceKind, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type StoredReading } from '@tamky/protocol';
+import { z } from 'zod';
+import type { Registry } from './registry';
+
+/** Why something was dead-lettered; the metric label. The letter's `reason` is `code: detail`. */
+export type RejectCode =
+  | 'malformed_json'
+  | 'bad_topic'
+  | 'schema'
+  | 'unsupported_version'
+  | 'gateway_mismatch'
+  | 'unknown_gateway'
+  | 'unknown_device'
+  | 'foreign_device'
+  | 'unknown_field'
+  | 'wrong_unit'
+  | 'out_of_range';
+
+export interface Rejection {
+  code: RejectCode;
+  letter: DeadLetter;
+}
+
+export interface ValidatedMessage {
+  gateway: string | null;
+  readings: StoredReading[];
+  rejections: Rejection[];
+}
+
+/** Envelope only: readings are checked one by one so a bad reading does not reject its good neighbours. */
+const envelopeSchema = z.object({
+  v: z.number(),
+  gateway: z.string(),
+  readings: z.array(z.unknown()).min(1).max(10_000),
+});
+
+const MAX_RAW = 16_384;
+const clip = (s: string) => (s.length > MAX_RAW ? `${s.slice(0, MAX_RAW)}…[${s.length - MAX_RAW} more chars]` : s);
+const describeZod = (e: z.ZodError) =>
+  e.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+
+/**
+ * Turns one telemetry message into stored readings (registry tags added) and dead letters. Values are
+ * rejected one by one: a reading keeps its good values, and is dropped only when none is left.
+ */
+export function validateTelemetry(topic: string, payload: Buffer | string, registry: Registry, now: number): ValidatedMessage {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  const rejections: Rejection[] = [];
+  const reject = (code: RejectCode, detail: string, gateway: string | null, device: string | null, raw: string) =>
+    rejections.push({ code, letter: { ts: now, topic, gateway, device, reason: `${code}: ${detail}`, raw: clip(raw) } });
+
+  const parsedTopic = parseGatewayTopic(topic);
+  if (!parsedTopic || parsedTopic.kind !== 'telemetry') {
+    reject('bad_topic', `not a telemetry topic`, null, null, text);
+    return { gateway: null, readings: [], rejections };
+  }
+  const gateway = parsedTopic.gatewayId;
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    reject('malformed_json', (err as Error).message, gateway, null, text);
+    return { gateway, readings: [], rejections };
+  }
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) {
+    reject('schema', describeZod(envelope.error), gateway, null, text);
+    return { gateway, readings: [], rejections };
+  }
+  if (envelope.data.v !== PROTOCOL_VERSION) {
+    reject('unsupported_version', `protocol version ${envelope.data.v}, ingest speaks ${PROTOCOL_VERSION}`, gateway, null, text);
+    return { gateway, readings: [], rejections };
+  }
+  if (envelope.data.gateway !== gateway) {
+    reject('gateway_mismatch', `payload says gateway "${envelope.data.gateway}" on the topic of "${gateway}"`, gateway, null, text);
+    return { gateway, readings: [], rejections };
+  }
+  if (!registry.hasGateway(gateway)) {
+    reject('unknown_gateway', `gateway "${gateway}" is not in the registry`, gateway, null, text);
+    return { gateway, readings: [], rejections };
+  }
+
+  const readings: StoredReading[] = [];
+  for (const rawReading of envelope.data.readings) {
+    const parsed = readingSchema.safeParse(rawReading);
+    if (!parsed.success) {
+      const device = typeof (rawReading as { device?: unknown })?.device === 'string' ? ((rawReading as { device: string }).device) : null;
+      reject('schema', describeZod(parsed.error), gateway, device, JSON.stringify(rawReading));
+      continue;
+    }
+    const r = parsed.data;
+    const device = registry.device(r.device);
+    if (!device) {
+      reject('unknown_device', `device "${r.device}" is not in the registry`, gateway, r.device, JSON.stringify(rawReading));
+      continue;
+    }
+    if (device.gateway !== gateway) {
+      reject('foreign_device', `device "${r.device}" belongs to gateway "${device.gateway}", not "${gateway}"`, gateway, r.device, JSON.stringify(rawReading));
+      continue;
+    }
+    const spec = isDeviceKind(device.kind) ? KIND_FIELDS[device.kind] : {};
+    const values: Record<string, number> = {};
+    for (const [field, { v, u }] of Object.entries(r.values)) {
+      const f = spec[field];
+      const raw = () => JSON.stringify({ device: r.device, ts: r.ts, seq: r.seq, field, value: { v, u } });
+      if (!f) reject('unknown_field', `"${field}" is not a field of ${device.kind}`, gateway, r.device, raw());
+      else if (f.unit !== u) reject('wrong_unit', `${field} in "${u}", expected "${f.unit}"`, gateway, r.device, raw());
+      else if (v < f.min || v > f.max) reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, raw());
+      else values[field] = v;
+    }
+    if (Object.keys(values).length === 0) continue;
+    readings.push({ kind: device.kind, device: r.device, gateway, ward: device.ward, ts: r.ts, seq: r.seq, values });
+  }
+  return { gateway, readings, rejections };
+}

@@ -1,0 +1,18 @@
+export { RegisterBank, type Table } from './register-bank';
+export { type SimDevice, type SimDeviceOptions, type CityLocation, DEFAULT_UNIT_ID } from './sim-device';
+export { createSimDevice } from './create-sim-device';
+export { type Fault, type FaultType, FAULT_TYPES, parseFault, type WireBehaviour } from './faults';
+export { startModbusTcpSlave, type TcpSlave } from './wire/tcp-slave';
+export { startModbusRtuSlave, type RtuSlaveOptions } from './wire/rtu-slave';
+export { startSds011, sds011Frame, type PmSource } from './wire/sds011';
+export { serveRequest } from './wire/serve';
+export { startSimulatedCity, type SimulatedCity, type SimulatedCityOptions } from './simulated-city';
+export { simulatedClock } from './clock';
+export { type SignalContext, TAM_KY } from './signals/context';
+export { airQuality, type AirSample } from './signals/air';
+export { soundLevel } from './signals/noise';
+export { waterLevel, floodRise } from './signals/water';
+export { trafficIndex, laneInterval, type LaneInterval } from './signals/traffic';
+export { isDark, scheduledLevel, DIM_AFTER_HOUR, DIM_LEVEL } from './signals/lighting';
+export { temperature, humidity, isRainDay, rainIntensity } from './signals/weather';
+export { localTime } from './local-time';

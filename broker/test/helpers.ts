@@ -69,7 +69,9 @@ export async function metricValue(broker: BrokerHandle, name: string, labels: Re
 export async function startWellBehavedFlow(url: string) {
   const subscriber = await connectOk(url, { username: 'ingest', password: 'secret-ingest', clientId: 'ingest-flow' });
   const received: number[] = [];
-  subscriber.on('message', (_topic, payload) => received.push(Number(payload.toString())));
+  subscriber.on('message', (topic, payload) => {
+    if (topic === 'city/v1/gw/gw-a/telemetry') received.push(Number(payload.toString()));
+  });
   await subscriber.subscribeAsync('city/v1/gw/+/telemetry', { qos: 1 });
   const gateway = await connectOk(url, gatewayOpts('gw-a', 'secret-a'));
   let seq = 0;

@@ -1,0 +1,162 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { interFrameGapMs } from '@tamky/modbus';
+import { DEFAULT_PROFILES_DIR, profileLoader, ProfileError } from './profile/load';
+import type { Profile } from './profile/schema';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+
+const tcpBus = z.object({
+  id,
+  type: z.literal('tcp'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  timeoutMs: z.number().int().min(10).max(60_000).default(1000),
+  /** Pause between transactions; some Modbus TCP gateways in front of RS-485 need it. */
+  interFrameGapMs: z.number().min(0).max(1000).default(0),
+});
+
+const serialSettings = {
+  path: z.string().min(1),
+  baudRate: z.number().int().positive().default(9600),
+  dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+};
+
+const rtuBus = z.object({
+  id,
+  type: z.literal('rtu'),
+  ...serialSettings,
+  timeoutMs: z.number().int().min(10).max(60_000).default(500),
+  /** Silence between frames; default 3.5 character times at the bus's baud rate. */
+  interFrameGapMs: z.number().min(0).max(1000).optional(),
+});
+
+const sds011Bus = z.object({ id, type: z.literal('sds011'), ...serialSettings });
+
+/** Sensors that print text lines (e.g. "PM2.5=12.3 PM10=20.1\r\n"): a delimiter and a regex with named groups. */
+const lineBus = z.object({
+  id,
+  type: z.literal('line'),
+  ...serialSettings,
+  delimiter: z.string().min(1).default('\n'),
+  pattern: z.string().min(1).refine((p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression'),
+});
+
+const busSchema = z.discriminatedUnion('type', [tcpBus, rtuBus, sds011Bus, lineBus]);
+
+const deviceSchema = z.object({
+  id,
+  profile: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a profile file name without .yaml'),
+  bus: id,
+  unitId: z.number().int().min(0).max(255).default(1),
+  pollIntervalMs: z.number().int().min(100).max(86_400_000).default(5000),
+  /** Per-device scale/offset (e.g. a water-level station's mounting height as the `level` offset). */
+  overrides: z.record(z.string(), z.object({ scale: z.number().finite().optional(), offset: z.number().finite().optional() })).default({}),
+  /** Read only these fields (a street-light controller with 2 lamps lists lamp1_*, lamp2_* and the meter). */
+  fields: z.array(z.string()).optional(),
+  enabled: z.boolean().default(true),
+});
+
+const baseSchema = z.object({
+  gatewayId: id,
+  mqtt: z.object({
+    url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    clientId: z.string().optional(),
+    keepaliveS: z.number().int().min(5).max(3600).default(30),
+    connectTimeoutMs: z.number().int().min(1000).default(10_000),
+    reconnect: z.object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) }).default({ baseMs: 1000, maxMs: 60_000 }),
+  }),
+  outbox: z.object({
+    path: z.string().min(1),
+    maxReadings: z.number().int().min(100).default(1_000_000),
+    maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600 * 1000),
+    replayPerSecond: z.number().int().min(1).default(500),
+    /** Readings per MQTT message. */
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    /** Unacknowledged MQTT messages at a time. */
+    maxInflight: z.number().int().min(1).max(100).default(4),
+    /** 'full' survives power loss, 'normal' survives a process crash only (faster on SD cards). */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+  }),
+  health: z.object({ intervalMs: z.number().int().min(1000).default(30_000) }).default({ intervalMs: 30_000 }),
+  /** A device answering nothing is probed at most this rarely (exponential backoff with jitter up to it). */
+  deviceBackoffMaxMs: z.number().int().min(100).default(60_000),
+  metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
+  profilesDir: z.string().optional(),
+  buses: z.array(busSchema),
+  devices: z.array(deviceSchema),
+});
+
+export type GatewayConfig = z.infer<typeof baseSchema>;
+export type BusConfig = GatewayConfig['buses'][number];
+export type DeviceConfig = GatewayConfig['devices'][number];
+
+export function profilesDirOf(config: Pick<GatewayConfig, 'profilesDir'>): string {
+  return config.profilesDir ? resolve(config.profilesDir) : DEFAULT_PROFILES_DIR;
+}
+
+/**
+ * Cross-checks that zod cannot express field by field: unique ids, devices on known buses, the device's
+ * profile exists and is valid, its overrides and field list name fields of that profile, Modbus profiles
+ * on Modbus buses. Messages name the device (and the profile file) so that a technician knows what to fix.
+ */
+export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void {
+  const load = profileLoader(profilesDirOf(config));
+  const buses = new Map<string, BusConfig>();
+  config.buses.forEach((b, i) => {
+    if (buses.has(b.id)) ctx.addIssue({ code: 'custom', path: ['buses', i, 'id'], message: `duplicate bus id "${b.id}"` });
+    buses.set(b.id, b);
+  });
+  const seen = new Set<string>();
+  const streamBusUsers = new Map<string, string>();
+  config.devices.forEach((d, i) => {
+    const at = (...p: (string | number)[]) => ['devices', i, ...p];
+    if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate device id "${d.id}"` });
+    seen.add(d.id);
+    const bus = buses.get(d.bus);
+    if (!bus) ctx.addIssue({ code: 'custom', path: at('bus'), message: `device "${d.id}": unknown bus "${d.bus}" (buses: ${[...buses.keys()].join(', ') || 'none'})` });
+    let profile: Profile;
+    try {
+      profile = load(d.profile);
+    } catch (err) {
+      const msg = err instanceof ProfileError ? err.message : String(err);
+      ctx.addIssue({ code: 'custom', path: at('profile'), message: `device "${d.id}": profile "${d.profile}" is invalid:\n  ${msg.split('\n').join('\n  ')}` });
+      return;
+    }
+    const names = new Set([...(profile.blocks ?? []).flatMap((b) => b.fields.map((f) => f.name)), ...(profile.stream?.fields ?? []).map((f) => f.name)]);
+    for (const name of Object.keys(d.overrides)) {
+      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: at('overrides', name), message: `device "${d.id}": field "${name}" is not in profile "${d.profile}" (fields: ${[...names].join(', ')})` });
+    }
+    d.fields?.forEach((name, fi) => {
+      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: at('fields', fi), message: `device "${d.id}": field "${name}" is not in profile "${d.profile}"` });
+    });
+    if (bus) {
+      const modbusBus = bus.type === 'tcp' || bus.type === 'rtu';
+      if (modbusBus !== Boolean(profile.blocks)) {
+        ctx.addIssue({ code: 'custom', path: at('profile'), message: `device "${d.id}": profile "${d.profile}" is a ${profile.blocks ? 'Modbus' : 'UART stream'} profile but bus "${bus.id}" is ${bus.type}` });
+      }
+      if (!modbusBus) {
+        const other = streamBusUsers.get(bus.id);
+        if (other) ctx.addIssue({ code: 'custom', path: at('bus'), message: `device "${d.id}": UART bus "${bus.id}" already carries device "${other}" (one sensor per UART)` });
+        streamBusUsers.set(bus.id, d.id);
+      }
+    }
+  });
+}
+
+export const gatewayConfigSchema: z.ZodType<GatewayConfig> = baseSchema.superRefine(checkDevices) as unknown as z.ZodType<GatewayConfig>;
+
+export function rtuGapMs(bus: Extract<BusConfig, { type: 'rtu' }>): number {
+  return bus.interFrameGapMs ?? interFrameGapMs(bus.baudRate);
+}

@@ -1,0 +1,94 @@
+import { encodeRegisters, ModbusError, registerCount, type Request } from '@tamky/modbus';
+import type { BusQueue } from '../bus/bus-queue';
+import { DeviceStats } from '../bus/device-stats';
+import type { ModbusLink } from '../drivers/types';
+import { decodeRead, deviceBlocks, findWritable, planReads, readRequestPdu, type FieldOverride, type ReadRequest } from '../profile/plan';
+import type { Block, Profile } from '../profile/schema';
+import { CommandError, type FieldDevice, type PollOutcome, type ReadingValues } from './types';
+
+export interface ModbusDeviceOptions {
+  id: string;
+  busId: string;
+  unitId: number;
+  profile: Profile;
+  overrides?: Record<string, FieldOverride>;
+  fields?: string[];
+  pollIntervalMs: number;
+  timeoutMs: number;
+  now: () => number;
+}
+
+/** A Modbus slave described by its profile: reads planned once, each poll one job on the bus queue. */
+export class ModbusDevice implements FieldDevice {
+  readonly id: string;
+  readonly busId: string;
+  readonly stats: DeviceStats;
+  readonly plan: ReadRequest[];
+  private readonly blocks: Block[];
+
+  constructor(
+    private readonly opts: ModbusDeviceOptions,
+    private readonly queue: BusQueue,
+    private readonly link: ModbusLink,
+  ) {
+    this.id = opts.id;
+    this.busId = opts.busId;
+    this.stats = new DeviceStats(opts.id, opts.pollIntervalMs);
+    this.blocks = deviceBlocks(opts.profile, opts.overrides, opts.fields);
+    this.plan = planReads(this.blocks, opts.profile.maxGap);
+  }
+
+  poll(urgent: boolean): Promise<PollOutcome> {
+    return this.queue.run(() => this.readAll(), { priority: urgent });
+  }
+
+  private async readAll(): Promise<PollOutcome> {
+    const { now, unitId, timeoutMs } = this.opts;
+    const ts = now();
+    const values: ReadingValues = {};
+    let lastException: ModbusError | undefined;
+    for (const r of this.plan) {
+      try {
+        const res = await this.link.transact(unitId, readRequestPdu(r), timeoutMs);
+        if ('registers' in res) Object.assign(values, decodeRead(r, res.registers));
+        else if ('bits' in res) Object.assign(values, decodeRead(r, res.bits));
+      } catch (err) {
+        // An exception means the slave is alive but refuses this block: keep the other blocks.
+        if (err instanceof ModbusError && err.code === 'exception') {
+          lastException = err;
+          this.stats.failure('exception', `${err.message} (${r.table} ${r.address}+${r.count})`, now());
+          continue;
+        }
+        const kind = err instanceof ModbusError ? err.code : 'closed';
+        return { ok: false, kind, message: (err as Error).message, ts: now() };
+      }
+    }
+    if (Object.keys(values).length === 0) {
+      return { ok: false, kind: 'exception', message: lastException?.message ?? 'no values', ts: now() };
+    }
+    return { ok: true, ts, values };
+  }
+
+  async write(name: string, value: number): Promise<{ address: number; registers: number[] }> {
+    const found = findWritable(this.blocks, name);
+    if (!found) throw new CommandError(`field "${name}" of device "${this.id}" is not writable`);
+    const { field, table } = found;
+    const w = field.writable!;
+    if ((w.min !== undefined && value < w.min) || (w.max !== undefined && value > w.max)) {
+      throw new CommandError(`value ${value} for "${name}" outside ${w.min ?? '-∞'}..${w.max ?? '∞'}`);
+    }
+    const address = w.address ?? field.address;
+    const raw = Math.round((value - field.offset) / field.scale);
+    let req: Request;
+    let registers: number[];
+    if (table === 'coil') {
+      registers = [raw ? 1 : 0];
+      req = { fc: 0x05, address, value: raw !== 0 };
+    } else {
+      registers = encodeRegisters(raw, field.type, field.wordOrder);
+      req = registerCount(field.type) === 1 ? { fc: 0x06, address, value: registers[0]! } : { fc: 0x10, address, values: registers };
+    }
+    await this.queue.run(() => this.link.transact(this.opts.unitId, req, this.opts.timeoutMs), { priority: true });
+    return { address, registers };
+  }
+}

@@ -1,0 +1,19 @@
+import type { Unit } from '@tamky/protocol';
+import type { DeviceStats, FailureKind } from '../bus/device-stats';
+
+export type ReadingValues = Record<string, { v: number; u: Unit }>;
+
+export type PollOutcome = { ok: true; ts: number; values: ReadingValues } | { ok: false; kind: FailureKind; message: string; ts: number };
+
+/** A device as the poller sees it, whatever driver is behind it. */
+export interface FieldDevice {
+  readonly id: string;
+  readonly busId: string;
+  readonly stats: DeviceStats;
+  /** Reads the device once; `urgent` jumps the bus queue (read_now). */
+  poll(urgent: boolean): Promise<PollOutcome>;
+  /** Writes a field the profile marks writable, in engineering units. */
+  write(field: string, value: number): Promise<{ address: number; registers: number[] }>;
+}
+
+export class CommandError extends Error {}

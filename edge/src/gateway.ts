@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { topics } from '@tamky/protocol';
+import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
+import { runCommand } from './commands';
+import type { GatewayConfig } from './config';
+import type { ReadingValues } from './devices/types';
+import { startField, type FieldSide } from './field';
+import { buildHealth, cpuSampler } from './health';
+import { gatewayMetrics } from './metrics';
+import { Forwarder } from './outbox/forwarder';
+import { Outbox } from './outbox/outbox';
+import { MqttUplink } from './uplink/mqtt-uplink';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface GatewayOptions {
+  logger?: Logger;
+  now?: () => number;
+  /** Re-reads and validates the config for reload_config (the CLI passes its file loader). */
+  reloadConfig?: () => GatewayConfig | Promise<GatewayConfig>;
+}
+
+export interface Gateway {
+  close(): Promise<void>;
+  readNow(deviceId?: string): Promise<void>;
+  outboxDepth(): number;
+}
+
+export function configHash(config: GatewayConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The edge gateway: polls the field buses, commits every reading to the durable outbox, forwards the
+ * outbox to the broker, reports health and answers commands.
+ */
+export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const log = opts.logger ?? createLogger('edge');
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  let current = config;
+  let hash = configHash(config);
+
+  const outbox = new Outbox({ path: config.outbox.path, maxReadings: config.outbox.maxReadings, maxAgeMs: config.outbox.maxAgeMs, synchronous: config.outbox.synchronous, now }, log.child({ part: 'outbox' }));
+  let forwarder: Forwarder | undefined;
+
+  const addEvent = (device: string | undefined, type: string, detail: Record<string, unknown>) => {
+    outbox.addMessage('event', { gateway: config.gatewayId, ...(device ? { device } : {}), ts: now(), type, detail });
+    forwarder?.kick();
+  };
+
+  const sinks = {
+    onReading(deviceId: string, ts: number, values: ReadingValues) {
+      try {
+        outbox.addReading(deviceId, ts, JSON.stringify(values));
+      } catch (err) {
+        log.error({ err: (err as Error).message, device: deviceId }, 'cannot commit reading to the outbox');
+        return;
+      }
+      forwarder?.kick();
+    },
+    onEvent: (deviceId: string, type: string, detail: Record<string, unknown>) => addEvent(deviceId, type, detail),
+    onBusEvent: (busId: string, type: string, detail: string) => addEvent(undefined, type, { bus: busId, detail }),
+  };
+
+  let field: FieldSide = startField(config, sinks, log.child({ part: 'field' }), now);
+
+  const reload = async () => {
+    if (!opts.reloadConfig) throw new Error('reload_config is not available: the gateway was not started from a config file');
+    const next = await opts.reloadConfig();
+    const fixed = ['gatewayId', 'mqtt', 'outbox'] as const;
+    const changed = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+    if (changed.length) throw new Error(`reload_config cannot change ${changed.join(', ')}: restart the gateway`);
+    await field.close();
+    field = startField(next, sinks, log.child({ part: 'field' }), now);
+    current = next;
+    hash = configHash(next);
+    log.info({ configHash: hash }, 'configuration reloaded');
+    return { devices: next.devices.filter((d) => d.enabled).length, configHash: hash };
+  };
+
+  const commandResult = (payload: Buffer) => {
+    void runCommand(payload, { gatewayId: config.gatewayId, field: () => field, reload, now, log })
+      .then((result) => {
+        outbox.addMessage('cmd-result', result);
+        forwarder?.kick();
+      })
+      .catch((err: Error) => log.error({ err: err.message }, 'command handling failed'));
+  };
+
+  const uplink = new MqttUplink(
+    config,
+    { onConnect: () => forwarder?.onConnect(), onDisconnect: () => forwarder?.onDisconnect(), onCommand: commandResult },
+    log.child({ part: 'mqtt' }),
+    VERSION,
+    now,
+  );
+  forwarder = new Forwarder(outbox, uplink, { gatewayId: config.gatewayId, batchSize: config.outbox.batchSize, maxInflight: config.outbox.maxInflight, replayPerSecond: config.outbox.replayPerSecond }, log.child({ part: 'forwarder' }));
+  uplink.start();
+
+  const cpu = cpuSampler();
+  const healthTimer = setInterval(() => {
+    try {
+      outbox.pruneByAge();
+      if (!uplink.connected) return;
+      const health = buildHealth({ gatewayId: config.gatewayId, ts: now(), startedAt, version: VERSION, configHash: hash, cpuPct: cpu(), outboxPath: config.outbox.path, outbox: outbox.stats(), devices: field.health() });
+      uplink.publish(topics.health(config.gatewayId), JSON.stringify(health)).catch(() => undefined);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'health report failed');
+    }
+  }, config.health.intervalMs);
+
+  const metricsServer = config.metrics
+    ? await serveMetrics([gatewayMetrics({ outbox: () => outbox.stats(), devices: () => field.health(), connected: () => uplink.connected, published: () => forwarder?.published ?? 0 })], config.metrics.port, config.metrics.host)
+    : undefined;
+
+  log.info({ gatewayId: config.gatewayId, version: VERSION, configHash: hash, outboxDepth: outbox.depth() }, 'gateway started');
+
+  let closed = false;
+  return {
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(healthTimer);
+      await field.close();
+      forwarder?.stop();
+      await uplink.close();
+      await metricsServer?.close();
+      outbox.close();
+      log.info('gateway stopped');
+    },
+    readNow: (deviceId) => field.readNow(deviceId),
+    outboxDepth: () => outbox.depth(),
+  };
+}

@@ -1,0 +1,52 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
+import type { OutboxStats } from './outbox/outbox';
+
+/** Samples CPU use between two reports (percent of one core). */
+export function cpuSampler(): () => number {
+  let last = process.cpuUsage();
+  let lastAt = performance.now();
+  return () => {
+    const now = performance.now();
+    const usage = process.cpuUsage(last);
+    const pct = ((usage.user + usage.system) / 1000 / Math.max(1, now - lastAt)) * 100;
+    last = process.cpuUsage();
+    lastAt = now;
+    return Math.round(pct * 10) / 10;
+  };
+}
+
+export function diskFreeBytes(path: string): number | null {
+  try {
+    const s = statfsSync(dirname(path));
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+export function buildHealth(args: {
+  gatewayId: string;
+  ts: number;
+  startedAt: number;
+  version: string;
+  configHash: string;
+  cpuPct: number;
+  outboxPath: string;
+  outbox: OutboxStats;
+  devices: DeviceHealth[];
+}): GatewayHealth {
+  return {
+    gateway: args.gatewayId,
+    ts: args.ts,
+    uptimeS: Math.max(0, Math.round((args.ts - args.startedAt) / 1000)),
+    version: args.version,
+    configHash: args.configHash,
+    cpuPct: args.cpuPct,
+    rssBytes: process.memoryUsage.rss(),
+    diskFreeBytes: diskFreeBytes(args.outboxPath),
+    outbox: args.outbox,
+    devices: args.devices,
+  };
+}

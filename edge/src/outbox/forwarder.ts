@@ -1,0 +1,150 @@
+import { PROTOCOL_VERSION, topics } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { MqttUplink } from '../uplink/mqtt-uplink';
+import type { Outbox } from './outbox';
+
+export interface ForwarderOptions {
+  gatewayId: string;
+  batchSize: number;
+  maxInflight: number;
+  replayPerSecond: number;
+  /** Upper bound of one telemetry message, bytes (brokers and the ingest parser like small messages). */
+  maxBatchBytes?: number;
+}
+
+/**
+ * Moves the outbox to the broker: oldest first (by seq), many readings per MQTT message, at most
+ * `maxInflight` unacknowledged messages, at most `replayPerSecond` readings per second (a token bucket,
+ * so a 100k backlog after an outage does not flatten the broker while new readings queue behind it).
+ * Rows leave the outbox only on PUBACK. After a reconnect the cursor restarts at the oldest row, so a
+ * message whose PUBACK was lost is sent again (a duplicate the store's key absorbs) rather than lost.
+ */
+export class Forwarder {
+  private generation = 0;
+  private inflight = 0;
+  private telemetryCursor = 0;
+  private messageCursor = 0;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private stopped = false;
+  published = 0;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly uplink: MqttUplink,
+    private readonly opts: ForwarderOptions,
+    private readonly log: Logger,
+  ) {
+    this.tokens = opts.replayPerSecond;
+  }
+
+  onConnect(): void {
+    this.generation++;
+    this.inflight = 0;
+    this.telemetryCursor = 0;
+    this.messageCursor = 0;
+    this.kick();
+  }
+
+  onDisconnect(): void {
+    this.generation++;
+    this.inflight = 0;
+  }
+
+  /** Something new is in the outbox (or an ack freed a slot): pump on the next tick, once. */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    const rate = this.opts.replayPerSecond;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.lastRefill) * rate) / 1000);
+    this.lastRefill = now;
+  }
+
+  private pump(): void {
+    if (this.stopped || !this.uplink.connected) return;
+    const gen = this.generation;
+    // Events and command results first: few, and someone is waiting for them.
+    while (this.inflight < this.opts.maxInflight) {
+      const rows = this.outbox.nextMessages(this.messageCursor, this.opts.maxInflight - this.inflight);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        this.messageCursor = row.id;
+        let payload = row.payload;
+        if (row.kind === 'event') payload = JSON.stringify({ ...(JSON.parse(payload) as object), seq: row.id });
+        const topic = row.kind === 'event' ? topics.event(this.opts.gatewayId) : topics.commandResult(this.opts.gatewayId);
+        this.send(gen, topic, payload, () => this.outbox.ackMessage(row.id));
+      }
+    }
+    while (this.inflight < this.opts.maxInflight) {
+      this.refill();
+      const allowance = Math.min(this.opts.batchSize, Math.floor(this.tokens));
+      if (allowance < 1) {
+        this.wakeLater(Math.ceil(((1 - this.tokens) * 1000) / this.opts.replayPerSecond));
+        return;
+      }
+      const rows = this.outbox.nextTelemetry(this.telemetryCursor, allowance);
+      if (rows.length === 0) return;
+      const maxBytes = this.opts.maxBatchBytes ?? 256 * 1024;
+      const parts: string[] = [];
+      let bytes = 0;
+      let last = rows[0]!.seq;
+      for (const r of rows) {
+        const part = `{"device":${JSON.stringify(r.device)},"ts":${r.ts},"seq":${r.seq},"values":${r.vals}}`;
+        if (parts.length > 0 && bytes + part.length > maxBytes) break;
+        parts.push(part);
+        bytes += part.length;
+        last = r.seq;
+      }
+      const first = rows[0]!.seq;
+      this.tokens -= parts.length;
+      this.telemetryCursor = last;
+      const payload = `{"v":${PROTOCOL_VERSION},"gateway":${JSON.stringify(this.opts.gatewayId)},"readings":[${parts.join(',')}]}`;
+      this.send(gen, topics.telemetry(this.opts.gatewayId), payload, () => this.outbox.ackTelemetry(first, last), parts.length);
+    }
+  }
+
+  private send(gen: number, topic: string, payload: string, ack: () => void, readings = 0): void {
+    this.inflight++;
+    this.uplink.publish(topic, payload).then(
+      () => {
+        // Deleting is right even from an older connection: the broker has the message.
+        ack();
+        this.published += readings;
+        if (gen !== this.generation) return;
+        this.inflight--;
+        this.kick();
+      },
+      (err: Error) => {
+        if (gen !== this.generation) return;
+        // Publish refused while still "connected" (e.g. mid-disconnect): resend from the oldest row.
+        this.log.debug({ err: err.message }, 'publish failed; will resend');
+        this.inflight--;
+        this.telemetryCursor = 0;
+        this.messageCursor = 0;
+      },
+    );
+  }
+
+  private wakeLater(ms: number): void {
+    if (this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.pump();
+    }, Math.max(ms, 5));
+  }
+}

@@ -1,0 +1,53 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { freePort, requireBinary, spawnPeer, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
+
+/**
+ * Debian mosquitto that can be stopped and started again on the same port with its persistence
+ * (subscriptions of persistent sessions survive), to play a broker outage.
+ */
+export async function restartableMosquitto(): Promise<{ url: string; port: number; start(): Promise<void>; stop(): Promise<void>; output(): string }> {
+  const bin = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
+  const dir = tempDir('edge-mosquitto');
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 1000000\nmax_inflight_messages 0\n`);
+  let peer: Peer | undefined;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async start() {
+      peer = spawnPeer(bin, ['-c', conf]);
+      await waitForPort(port, 'mosquitto');
+    },
+    async stop() {
+      await peer?.stop();
+      peer = undefined;
+    },
+    output: () => peer?.output() ?? '',
+  };
+}
+
+/** A subscriber collecting JSON messages per topic (persistent session, so nothing is missed across broker restarts). */
+export async function collector(url: string, filter: string, clientId = `edge-test-${Math.random().toString(16).slice(2)}`): Promise<{ client: MqttClient; messages: Array<{ topic: string; json: any; retain: boolean }>; close(): Promise<void> }> {
+  const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 200 });
+  const messages: Array<{ topic: string; json: any; retain: boolean }> = [];
+  client.on('message', (topic, payload, packet) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString());
+    } catch {
+      json = payload.toString();
+    }
+    messages.push({ topic, json, retain: packet.retain });
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, messages, close: () => client.endAsync() };
+}
+
+export { waitFor };

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
+const hash = z.string().regex(/^scrypt\$/, 'must be a "scrypt$…" hash (create one with: npx tsx dashboard/server/src/cli.ts hash-password)');
+
+export const userSeedSchema = z.object({
+  username: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -'),
+  displayName: z.string().min(1),
+  role,
+  passwordHash: hash,
+});
+
+export const dashboardConfigSchema = z.object({
+  http: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Base URL people reach the dashboard at; used for links in notifications. */
+      publicUrl: z.string().url().default('http://localhost:8080'),
+      /** Behind a reverse proxy set this so rate limits see the client address (Express `trust proxy`). */
+      trustProxy: z.union([z.boolean(), z.number().int(), z.string()]).default(false),
+    })
+    .default({ host: '127.0.0.1', port: 8080, publicUrl: 'http://localhost:8080', trustProxy: false }),
+  mqtt: z.object({
+    url: z.string().min(1),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    clientId: z.string().min(1).default('dashboard-1'),
+  }),
+  stateDb: z.string().min(1),
+  store: z.object({ type: z.string() }).passthrough().optional(),
+  city: z.string().optional(),
+  /** Static files of the built web app; index.html is served for the app's client-side routes. */
+  webDist: z.string().optional(),
+  /** Directory of limit data files (qcvn26-2010.yaml, vn-aqi.yaml); files missing there fall back to the server's defaults. */
+  limitsDir: z.string().default('config/limits'),
+  users: z.array(userSeedSchema).default([]),
+  /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
+  usersFile: z.string().optional(),
+  kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
+  session: z
+    .object({
+      ttlHours: z.number().positive().default(12),
+      secureCookies: z.boolean().default(false),
+    })
+    .default({ ttlHours: 12, secureCookies: false }),
+  login: z
+    .object({
+      /** Failed attempts allowed per username within `windowMinutes`. */
+      maxFailures: z.number().int().positive().default(10),
+      /** Failed attempts allowed per client address (higher: a whole operations centre may share one NAT address). */
+      maxFailuresPerAddress: z.number().int().positive().default(100),
+      windowMinutes: z.number().positive().default(15),
+    })
+    .default({ maxFailures: 10, maxFailuresPerAddress: 100, windowMinutes: 15 }),
+  ws: z
+    .object({
+      pingIntervalMs: z.number().int().positive().default(10_000),
+      /** Live readings are dropped for a client whose socket buffer exceeds this many bytes. */
+      maxBufferedBytes: z.number().int().positive().default(1_048_576),
+    })
+    .default({ pingIntervalMs: 10_000, maxBufferedBytes: 1_048_576 }),
+});
+
+export type DashboardConfig = z.input<typeof dashboardConfigSchema>;
+export type ResolvedDashboardConfig = z.output<typeof dashboardConfigSchema>;
+export type UserSeed = z.infer<typeof userSeedSchema>;
+export type Role = z.infer<typeof role>;
+export const ROLES = ['viewer', 'operator', 'technician', 'admin'] as const satisfies readonly Role[];

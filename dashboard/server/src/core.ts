@@ -1,0 +1,36 @@
+import type Database from 'better-sqlite3';
+import type { CityModel, TimeSeriesStore } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { ResolvedDashboardConfig } from './config';
+import type { Accounts } from './auth/accounts';
+import type { Sessions } from './auth/sessions';
+import type { Guard } from './auth/guard';
+import type { AuditLog } from './audit';
+import type { GatewayTracker } from './gateways/tracker';
+import type { CommandLog } from './gateways/commands';
+import type { Limits } from './overview/limits';
+import type { AlarmCounts, DashboardModule } from './module';
+import type { createFailureLimiter } from './auth/rate-limit';
+
+/** What the core route groups share. */
+export interface Core {
+  config: ResolvedDashboardConfig;
+  db: Database.Database;
+  city: CityModel;
+  store: TimeSeriesStore;
+  logger: Logger;
+  now(): number;
+  accounts: Accounts;
+  sessions: Sessions;
+  guard: Guard;
+  audit: AuditLog;
+  gateways: GatewayTracker;
+  commands: CommandLog;
+  limits: Limits;
+  modules: DashboardModule[];
+  /** Failed logins per username and per client address. */
+  loginLimits: { user: ReturnType<typeof createFailureLimiter>; address: ReturnType<typeof createFailureLimiter> };
+  verifyKioskToken(token: string): Promise<string | null>;
+  mqttPublish(topic: string, payload: unknown, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
+  alarmCounts(ward: string): AlarmCounts;
+}

@@ -1,0 +1,76 @@
+import { commandSchema, topics } from '@tamky/protocol';
+import type { Core } from '../core';
+import { actorOf } from '../auth/guard';
+import { HttpError, notFound, parseInput } from '../http/errors';
+import type { RouteSpec } from '../http/route-table';
+
+const param = (v: unknown) => String(v);
+
+export function gatewayRoutes(core: Core): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/gateways',
+      access: 'viewer',
+      summary: 'All gateways with state (online/offline/unknown), lastSeen and latest health',
+      handler: () => ({ gateways: core.gateways.list() }),
+    },
+    {
+      method: 'get',
+      path: '/gateways/:id',
+      access: 'viewer',
+      summary: 'One gateway, plus its recent edge events and commands',
+      handler(req, res) {
+        const id = param(req.params.id);
+        const g = core.gateways.get(id);
+        if (!g) throw notFound(`gateway ${id}`);
+        const s = res.locals.session as { user: { role: string } };
+        const technician = s.user.role === 'technician' || s.user.role === 'admin';
+        return { ...g, events: core.gateways.events(id, 50), ...(technician ? { commands: core.commands.recent(id, 20) } : {}) };
+      },
+    },
+    {
+      method: 'post',
+      path: '/gateways/:id/commands',
+      access: 'technician',
+      summary: 'Send a protocol Command (without id) to the gateway over MQTT QoS 1 → 202 {id}',
+      async handler(req, res) {
+        const gateway = param(req.params.id);
+        if (!core.gateways.get(gateway)) throw notFound(`gateway ${gateway}`);
+        if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) throw new HttpError(400, 'bad_request', 'body must be a Command object');
+        const command = parseInput(commandSchema, { ...req.body, id: core.commands.newId() }, 'command');
+        const user = actorOf(res);
+        const record = core.commands.record(gateway, command, user);
+        core.audit.write(user, 'gateway.command', { gateway, command });
+        // Recorded before publishing: a result can never arrive for a command we have no row for.
+        await core.mqttPublish(topics.command(gateway), command, { qos: 1 });
+        res.status(202);
+        return { id: record.id };
+      },
+    },
+    {
+      method: 'get',
+      path: '/commands/:id',
+      access: 'technician',
+      summary: 'A command sent to a gateway and its result (null until the gateway answers)',
+      handler(req) {
+        const c = core.commands.get(param(req.params.id));
+        if (!c) throw notFound('command');
+        return { id: c.id, gateway: c.gateway, command: c.command, sentAt: c.sentAt, user: c.user, result: c.result };
+      },
+    },
+    {
+      method: 'get',
+      path: '/devices/:id',
+      access: 'viewer',
+      summary: 'A device from the registry with its latest reading and the health its gateway reports',
+      async handler(req) {
+        const id = param(req.params.id);
+        const device = core.city.devices.find((d) => d.id === id);
+        if (!device) throw notFound(`device ${id}`);
+        const [latest] = await core.store.latest({ devices: [id], kind: device.kind });
+        return { device, latest: latest ?? null, health: core.gateways.deviceHealth(device.gateway, id) };
+      },
+    },
+  ];
+}

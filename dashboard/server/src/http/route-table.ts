@@ -1,0 +1,37 @@
+import type { Request, Response, Router } from 'express';
+import type { Role } from '../config';
+import type { Guard } from '../auth/guard';
+
+export type Access = Role | 'any' | 'none';
+
+/**
+ * Every core route is declared once here-shaped: method, path, who may call it, and a description.
+ * The same table mounts the route, generates the OpenAPI document and drives the role-matrix test,
+ * so a route cannot exist without an access rule or be missing from the docs.
+ */
+export interface RouteSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Express path relative to /api, e.g. "/gateways/:id". */
+  path: string;
+  access: Access;
+  summary: string;
+  /** Query parameter names, for the OpenAPI document. */
+  query?: string[];
+  /** Answer media type when not JSON. */
+  produces?: string;
+  handler(req: Request, res: Response): unknown;
+}
+
+export function mountRoutes(router: Router, guard: Guard, routes: RouteSpec[]): void {
+  for (const r of routes) {
+    const handler = async (req: Request, res: Response) => {
+      const body = await r.handler(req, res);
+      if (!res.headersSent && body !== undefined) res.json(body);
+    };
+    if (r.access === 'none') router[r.method](r.path, handler);
+    else router[r.method](r.path, guard.requireRole(r.access), handler);
+  }
+}
+
+/** "/gateways/:id" → "/api/gateways/{id}" */
+export const openApiPath = (path: string) => `/api${path.replace(/:([A-Za-z_]+)/g, '{$1}')}`;

@@ -1,0 +1,143 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket } from 'ws';
+import { z } from 'zod';
+import type { Counter, Gauge } from 'prom-client';
+import type { Logger } from '@tamky/service-kit';
+import type { LiveChannel } from '../module';
+import type { User } from '../auth/accounts';
+
+const CHANNELS = ['readings', 'derived', 'alarms', 'gateways'] as const;
+/** Channels that may be shed under backpressure: the next reading supersedes a dropped one. Alarm and gateway changes are never dropped. */
+const SHEDDABLE = new Set<LiveChannel>(['readings', 'derived']);
+const clientMessageSchema = z.object({ type: z.literal('subscribe'), channels: z.array(z.enum(CHANNELS)) });
+
+interface Client {
+  ws: WebSocket;
+  user: User;
+  channels: Set<LiveChannel>;
+  alive: boolean;
+}
+
+export interface HubOptions {
+  server: Server;
+  path: string;
+  pingIntervalMs: number;
+  maxBufferedBytes: number;
+  now(): number;
+  logger: Logger;
+  /** Resolves the user of an upgrade request (session cookie or kiosk token), or null to refuse. */
+  authenticate(req: IncomingMessage): Promise<User | null>;
+  metrics: { clients: Gauge; sent: Counter; dropped: Counter };
+}
+
+/** The WebSocket live feed: authenticated on upgrade, per-channel fan-out, shedding live readings for slow clients. */
+export function startLiveHub(opts: HubOptions) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const clients = new Set<Client>();
+
+  const refuse = (socket: Duplex, status: number, text: string) => {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== opts.path) return refuse(socket, 404, 'Not Found');
+    // Cookies ride along on cross-site WebSocket handshakes: only accept pages of our own origin.
+    const origin = req.headers.origin;
+    if (origin) {
+      let originHost = '';
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        /* malformed origin: refused below */
+      }
+      if (originHost !== req.headers.host) return refuse(socket, 403, 'Forbidden');
+    }
+    opts.authenticate(req).then(
+      (user) => {
+        if (!user) return refuse(socket, 401, 'Unauthorized');
+        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, user));
+      },
+      (err) => {
+        opts.logger.error({ err }, 'websocket authentication failed');
+        refuse(socket, 500, 'Internal Server Error');
+      },
+    );
+  };
+
+  const accept = (ws: WebSocket, user: User) => {
+    const client: Client = { ws, user, channels: new Set(), alive: true };
+    clients.add(client);
+    opts.metrics.clients.set(clients.size);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data.toString());
+      } catch {
+        return send(client, { type: 'error', error: 'bad_request', message: 'not JSON' });
+      }
+      const msg = clientMessageSchema.safeParse(parsed);
+      if (!msg.success) return send(client, { type: 'error', error: 'bad_request', message: 'expected {"type":"subscribe","channels":[...]}' });
+      client.channels = new Set(msg.data.channels);
+      send(client, { type: 'subscribed', channels: [...client.channels] });
+    });
+    ws.on('close', () => {
+      clients.delete(client);
+      opts.metrics.clients.set(clients.size);
+    });
+    ws.on('error', (err) => opts.logger.debug({ err, user: user.username }, 'websocket error'));
+    send(client, { type: 'hello', serverTime: opts.now(), user: { username: user.username, role: user.role } });
+  };
+
+  const send = (client: Client, message: unknown) => {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    client.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+    opts.metrics.sent.inc();
+  };
+
+  opts.server.on('upgrade', onUpgrade);
+
+  const pingTimer = setInterval(() => {
+    const frame = JSON.stringify({ type: 'ping', serverTime: opts.now() });
+    for (const client of clients) {
+      // A client that has not answered the previous protocol-level ping is gone (phone lost signal): free it.
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+      send(client, frame);
+    }
+  }, opts.pingIntervalMs);
+  pingTimer.unref();
+
+  return {
+    broadcast(channel: LiveChannel, message: unknown): void {
+      let frame: string | undefined;
+      for (const client of clients) {
+        if (!client.channels.has(channel)) continue;
+        if (SHEDDABLE.has(channel) && client.ws.bufferedAmount > opts.maxBufferedBytes) {
+          opts.metrics.dropped.inc({ channel });
+          continue;
+        }
+        frame ??= JSON.stringify(message);
+        send(client, frame);
+      }
+    },
+    clientCount: () => clients.size,
+    async close(): Promise<void> {
+      clearInterval(pingTimer);
+      opts.server.off('upgrade', onUpgrade);
+      for (const client of clients) client.ws.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      for (const client of clients) client.ws.terminate();
+    },
+  };
+}
+export type LiveHub = ReturnType<typeof startLiveHub>;

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { ResolvedBrokerConfig } from './config';
@@ -18,6 +19,22 @@ export function redisOptions(url: string): Record<string, unknown> {
   };
 }
 
+/**
+ * aedes-persistence-redis 12 returns async generators where aedes 1.2's SUBSCRIBE handler calls `.pipe()` on
+ * the retained-message stream (the memory persistence returns Readables), so retained messages would crash
+ * the broker. Wrapping them in Readable.from() restores the shape aedes expects.
+ */
+class RedisPersistence extends AsyncRedisPersistence {
+  createRetainedStreamCombi(patterns: string[]): Readable {
+    const source = (AsyncRedisPersistence.prototype as unknown as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> }).createRetainedStreamCombi.call(this, patterns);
+    return source instanceof Readable ? source : Readable.from(source);
+  }
+
+  createRetainedStream(pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern]);
+  }
+}
+
 export interface SharedState {
   persistence?: unknown;
   mq?: unknown;
@@ -33,7 +50,7 @@ export interface SharedState {
 export function createSharedState(config: ResolvedBrokerConfig): SharedState {
   const persistenceUrl = config.persistence.type === 'redis' ? config.persistence.url : config.cluster?.redisUrl;
   const persistence = persistenceUrl
-    ? new AsyncRedisPersistence({ ...redisOptions(persistenceUrl), maxSessionDelivery: config.limits.maxOfflineMessages })
+    ? new RedisPersistence({ ...redisOptions(persistenceUrl), maxSessionDelivery: config.limits.maxOfflineMessages })
     : undefined;
   const mq = config.cluster ? new (MQEmitterRedis as unknown as new (o: object) => { close(cb: () => void): void })({ ...redisOptions(config.cluster.redisUrl) }) : undefined;
   return {

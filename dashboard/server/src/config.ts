@@ -32,7 +32,7 @@ export const dashboardConfigSchema = z.object({
   city: z.string().optional(),
   /** Static files of the built web app; index.html is served for the app's client-side routes. */
   webDist: z.string().optional(),
-  /** Directory of limit data files (qcvn26-2010.yaml, vn-aqi.yaml); files missing there fall back to the server's defaults. */
+  /** Directory of limit data files (qcvn26-2010.yaml, vn-aqi.yaml; relative to the working directory); missing or invalid files fall back to dashboard/server/defaults. */
   limitsDir: z.string().default('config/limits'),
   users: z.array(userSeedSchema).default([]),
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */

@@ -5,18 +5,29 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Logger } from '@tamky/service-kit';
 
-const hhmm = z.string().regex(/^\d{2}:\d{2}$/, 'must be HH:MM');
 export const noiseLimitsSchema = z.object({
-  standard: z.string().optional(),
+  edition: z.string().optional(),
   timeZone: z.string().default('Asia/Ho_Chi_Minh'),
-  dayStarts: hhmm.default('06:00'),
-  nightStarts: hhmm.default('21:00'),
+  /** Local hours: day is [dayStartHour, nightStartHour), night the rest. */
+  dayStartHour: z.number().int().min(0).max(23).default(6),
+  nightStartHour: z.number().int().min(0).max(23).default(21),
   zones: z.record(z.string(), z.object({ day: z.number(), night: z.number() })),
+  defaultZone: z.string().default('normal'),
 });
 export const aqiLimitsSchema = z
   .object({
-    standard: z.string().optional(),
-    levels: z.array(z.object({ max: z.number(), level: z.string(), color: z.string(), vi: z.string().optional(), en: z.string().optional() })).min(1),
+    levels: z
+      .array(
+        z.object({
+          level: z.union([z.number(), z.string()]),
+          max: z.number(),
+          vi: z.string().optional(),
+          en: z.string(),
+          colour: z.string().optional(),
+          rgb: z.tuple([z.number(), z.number(), z.number()]).optional(),
+        }),
+      )
+      .min(1),
   })
   .passthrough();
 
@@ -25,6 +36,8 @@ export type AqiLimits = z.infer<typeof aqiLimitsSchema>;
 export interface Limits {
   noise: NoiseLimits;
   aqi: AqiLimits;
+  /** The files as loaded, for GET /api/limits. */
+  raw: { noise: unknown; aqi: unknown };
   sources: { noise: string; aqi: string };
 }
 
@@ -35,24 +48,26 @@ const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '
  * in dashboard/server/defaults are used (and the reason is logged, so a typo does not go unnoticed).
  */
 export function loadLimits(limitsDir: string, logger: Logger): Limits {
-  const load = <T extends z.ZodType>(names: string[], schema: T): { value: z.infer<T>; source: string } => {
+  const load = <T extends z.ZodType>(names: string[], schema: T): { value: z.infer<T>; raw: unknown; source: string } => {
     for (const name of names) {
       const file = join(limitsDir, name);
       if (!existsSync(file)) continue;
       try {
-        const parsed = schema.safeParse(parseYaml(readFileSync(file, 'utf8')));
-        if (parsed.success) return { value: parsed.data, source: file };
+        const raw: unknown = parseYaml(readFileSync(file, 'utf8'));
+        const parsed = schema.safeParse(raw);
+        if (parsed.success) return { value: parsed.data, raw, source: file };
         logger.warn({ file, issues: parsed.error.issues.slice(0, 3) }, 'limits file not in the expected shape: using built-in defaults');
       } catch (err) {
         logger.warn({ file, err }, 'cannot read limits file: using built-in defaults');
       }
     }
     const file = join(DEFAULTS_DIR, names[0]!);
-    return { value: schema.parse(parseYaml(readFileSync(file, 'utf8'))), source: file };
+    const raw: unknown = parseYaml(readFileSync(file, 'utf8'));
+    return { value: schema.parse(raw), raw, source: file };
   };
   const noise = load(['qcvn26-2010.yaml', 'qcvn26.yaml', 'noise.yaml'], noiseLimitsSchema);
   const aqi = load(['vn-aqi.yaml', 'vn_aqi.yaml'], aqiLimitsSchema);
-  return { noise: noise.value, aqi: aqi.value, sources: { noise: noise.source, aqi: aqi.source } };
+  return { noise: noise.value, aqi: aqi.value, raw: { noise: noise.raw, aqi: aqi.raw }, sources: { noise: noise.source, aqi: aqi.source } };
 }
 
 /** Minutes since local midnight in `timeZone`. */
@@ -62,20 +77,23 @@ function localMinutes(ts: number, timeZone: string): number {
   return get('hour') * 60 + get('minute');
 }
 
-const toMinutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
-
 export function noiseLimitAt(limits: NoiseLimits, zone: string, ts: number): { limit: number; period: 'day' | 'night' } | null {
-  const z = limits.zones[zone];
+  const z = limits.zones[zone] ?? limits.zones[limits.defaultZone];
   if (!z) return null;
   const m = localMinutes(ts, limits.timeZone);
-  const day = toMinutes(limits.dayStarts);
-  const night = toMinutes(limits.nightStarts);
+  const day = limits.dayStartHour * 60;
+  const night = limits.nightStartHour * 60;
   const isDay = day < night ? m >= day && m < night : m >= day || m < night;
   return isDay ? { limit: z.day, period: 'day' } : { limit: z.night, period: 'night' };
 }
 
+const NAMED_COLOURS: Record<string, string> = { green: '#00e400', yellow: '#ffff00', orange: '#ff7e00', red: '#ff0000', purple: '#8f3f97', brown: '#7e0023' };
+const hex = (rgb: [number, number, number]) => `#${rgb.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+
+/** Level code as the API names it (good, moderate, poor, bad, very_bad, hazardous), from the file's English name. */
 export function aqiLevel(limits: AqiLimits, value: number): { level: string; color: string } {
   const rounded = Math.round(value);
   const found = limits.levels.find((l) => rounded <= l.max) ?? limits.levels[limits.levels.length - 1]!;
-  return { level: found.level, color: found.color };
+  const color = found.rgb ? hex(found.rgb) : (NAMED_COLOURS[found.colour ?? ''] ?? found.colour ?? '#808080');
+  return { level: found.en.toLowerCase().replace(/\s+/g, '_'), color };
 }

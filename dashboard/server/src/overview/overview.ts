@@ -51,7 +51,7 @@ export function computeOverview(city: CityModel, latest: StoredReading[], limits
     for (const r of of('noise_meter')) {
       const laeq = r.values.laeq;
       if (laeq === undefined) continue;
-      const zone = devices.get(r.device)?.zone ?? 'normal';
+      const zone = devices.get(r.device)?.zone ?? limits.noise.defaultZone;
       const limit = noiseLimitAt(limits.noise, zone, now)?.limit;
       if (limit === undefined) continue;
       if (noise && noise.laeq - noise.limit >= laeq - limit) continue;

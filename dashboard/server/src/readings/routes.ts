@@ -68,7 +68,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       path: '/limits',
       access: 'viewer',
       summary: 'QCVN 26 noise limits and VN_AQI levels as loaded',
-      handler: () => ({ aqi: core.limits.aqi, noise: core.limits.noise }),
+      handler: () => ({ aqi: core.limits.raw.aqi, noise: core.limits.raw.noise }),
     },
     {
       method: 'get',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { topics } from '@tamky/protocol';
+import { topics, type GatewayHealth } from '@tamky/protocol';
 import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
 import { runCommand } from './commands';
 import type { GatewayConfig } from './config';
@@ -25,6 +25,8 @@ export interface Gateway {
   close(): Promise<void>;
   readNow(deviceId?: string): Promise<void>;
   outboxDepth(): number;
+  /** The health report as it would be published now (for tests, the CLI and local diagnostics). */
+  health(): GatewayHealth;
 }
 
 export function configHash(config: GatewayConfig): string {
@@ -100,12 +102,12 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   uplink.start();
 
   const cpu = cpuSampler();
+  const health = () => buildHealth({ gatewayId: config.gatewayId, ts: now(), startedAt, version: VERSION, configHash: hash, cpuPct: cpu(), outboxPath: config.outbox.path, outbox: outbox.stats(), devices: field.health() });
   const healthTimer = setInterval(() => {
     try {
       outbox.pruneByAge();
       if (!uplink.connected) return;
-      const health = buildHealth({ gatewayId: config.gatewayId, ts: now(), startedAt, version: VERSION, configHash: hash, cpuPct: cpu(), outboxPath: config.outbox.path, outbox: outbox.stats(), devices: field.health() });
-      uplink.publish(topics.health(config.gatewayId), JSON.stringify(health)).catch(() => undefined);
+      uplink.publish(topics.health(config.gatewayId), JSON.stringify(health())).catch(() => undefined);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'health report failed');
     }
@@ -132,5 +134,6 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     },
     readNow: (deviceId) => field.readNow(deviceId),
     outboxDepth: () => outbox.depth(),
+    health,
   };
 }

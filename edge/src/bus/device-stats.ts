@@ -28,7 +28,10 @@ export class DeviceStats {
   }
 
   failure(kind: FailureKind, message: string, ts: number): void {
-    if (kind === 'timeout' || kind === 'closed') this.timeouts++;
+    // 'closed': the bus itself is down (port unplugged); reported as a bus event, not the device's fault.
+    if (kind === 'closed') {
+      /* counted nowhere */
+    } else if (kind === 'timeout') this.timeouts++;
     else if (kind === 'crc' || kind === 'frame') this.crcErrors++;
     else this.exceptions++;
     this.lastError = `${kind}: ${message}`;

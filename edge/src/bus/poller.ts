@@ -98,7 +98,9 @@ export class Poller {
       return;
     }
     stats.failure(o.kind, o.message, o.ts);
-    if (o.kind === 'exception') return; // the slave answered: alive, nothing to back off from
+    // An exception: the slave answered, alive. Closed: the port is down and reopening on its own; the
+    // devices behind it are not to blame and must be polled as soon as it is back.
+    if (o.kind === 'exception' || o.kind === 'closed') return;
     stats.consecutiveFailures++;
     const delay = Math.max(this.intervalMs, backoffDelay(stats.consecutiveFailures, this.intervalMs, this.opts.maxBackoffMs));
     stats.backoffUntil = this.opts.now() + delay;

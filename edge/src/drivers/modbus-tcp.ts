@@ -15,7 +15,7 @@ interface Pending {
 
 /**
  * Modbus TCP master. Connects on first use and again after the peer goes away; while a reconnect is
- * backing off, requests fail fast ('closed') instead of queueing. Answers are matched by transaction
+ * backing off, requests fail fast (as 'timeout', so the device backs off) instead of queueing. Answers are matched by transaction
  * id, so a late answer to a request that already timed out is dropped, not taken for the next one.
  */
 export function openTcpLink(opts: { host: string; port: number; gapMs: number; connectTimeoutMs?: number }, log: Logger, onState?: LinkStateListener, backoff = { baseMs: 500, maxMs: 30_000 }): ModbusLink {
@@ -74,7 +74,9 @@ export function openTcpLink(opts: { host: string; port: number; gapMs: number; c
   const ensureConnected = (): Promise<void> => {
     if (connected) return Promise.resolve();
     if (connecting) return connecting;
-    if (Date.now() < nextAttemptAt) return Promise.reject(new ModbusError(`not connected to ${opts.host}:${opts.port} (retrying)`, 'closed'));
+    // A Modbus TCP device (or its RS-485 gateway) that refuses connections is a device not answering:
+    // 'timeout', so the device is backed off like a silent RTU slave.
+    if (Date.now() < nextAttemptAt) return Promise.reject(new ModbusError(`not connected to ${opts.host}:${opts.port} (retrying)`, 'timeout'));
     connecting = new Promise<void>((resolve, reject) => {
       const s = connect({ host: opts.host, port: opts.port });
       s.setNoDelay(true);
@@ -90,14 +92,14 @@ export function openTcpLink(opts: { host: string; port: number; gapMs: number; c
       s.on('data', onData);
       s.on('error', (err) => {
         clearTimeout(timer);
-        if (!connected) reject(new ModbusError(`connect ${opts.host}:${opts.port}: ${err.message}`, 'closed'));
+        if (!connected) reject(new ModbusError(`connect ${opts.host}:${opts.port}: ${err.message}`, 'timeout'));
       });
       s.on('close', () => {
         clearTimeout(timer);
         if (socket === s) drop(`connection to ${opts.host}:${opts.port} closed`);
         else if (!connected) {
           nextAttemptAt = Date.now() + backoffDelay(attempt++, backoff.baseMs, backoff.maxMs);
-          reject(new ModbusError(`connect ${opts.host}:${opts.port} failed`, 'closed'));
+          reject(new ModbusError(`connect ${opts.host}:${opts.port} failed`, 'timeout'));
         }
       });
     }).finally(() => {

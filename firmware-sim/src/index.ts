@@ -8,6 +8,7 @@ export { startSds011, sds011Frame, type PmSource } from './wire/sds011';
 export { serveRequest } from './wire/serve';
 export { startSimulatedCity, type SimulatedCity, type SimulatedCityOptions } from './simulated-city';
 export { simulatedClock } from './clock';
+export { generateCity } from './generated-city';
 export { type SignalContext, TAM_KY } from './signals/context';
 export { airQuality, type AirSample } from './signals/air';
 export { soundLevel } from './signals/noise';

@@ -1,0 +1,125 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType } from 'react';
+import { api, setCsrfToken, setUnauthorizedHandler } from './api/client';
+import type { CityModel, Session } from './api/types';
+import { Layout } from './components/Layout';
+import { useI18n } from './i18n/i18n';
+import { atLeast, roleForPath } from './lib/roles';
+import { useLocation } from './lib/router';
+import { AppContext, type AppContextValue } from './session';
+import { LoginView } from './views/LoginView';
+import { liveFeed } from './live/feed';
+
+// Views load on demand so the phone-first technician pages do not pay for the chart library.
+const views: Record<string, ComponentType<{ param?: string }>> = {
+  '/': lazy(() => import('./views/OverviewView')),
+  '/environment': lazy(() => import('./views/EnvironmentView')),
+  '/traffic': lazy(() => import('./views/TrafficView')),
+  '/lighting': lazy(() => import('./views/LightingView')),
+  '/alarms': lazy(() => import('./views/AlarmsView')),
+  '/gateways': lazy(() => import('./views/GatewaysView')),
+  '/devices': lazy(() => import('./views/DeviceView')),
+  '/data-quality': lazy(() => import('./views/DataQualityView')),
+};
+const WallView = lazy(() => import('./views/WallView'));
+
+function route(path: string): { view: ComponentType<{ param?: string }> | null; param?: string } {
+  const direct = views[path];
+  if (direct) return { view: direct };
+  const m = /^\/(alarms|devices)\/(.+)$/.exec(path);
+  if (m) return { view: views[`/${m[1]}`] ?? null, param: decodeURIComponent(m[2]!) };
+  return { view: null };
+}
+
+export function App() {
+  const { t } = useI18n();
+  const loc = useLocation();
+  const [session, setSession] = useState<Session | null>(null);
+  const [city, setCity] = useState<CityModel | null>(null);
+  const [booting, setBooting] = useState(true);
+  const [bootError, setBootError] = useState<string | null>(null);
+  const kiosk = loc.search.get('kiosk');
+
+  const signedIn = useCallback((s: Session) => {
+    setCsrfToken(s.csrfToken);
+    setSession(s);
+  }, []);
+  const signedOut = useCallback(() => {
+    setCsrfToken(null);
+    setSession(null);
+    liveFeed.stop();
+  }, []);
+
+  useEffect(() => {
+    setUnauthorizedHandler(signedOut);
+    (kiosk ? api.kiosk(kiosk) : api.me())
+      .then(signedIn)
+      .catch((err: { status?: number; message: string }) => {
+        if (err.status !== 401 && err.status !== 403) setBootError(err.message);
+        else if (kiosk) setBootError(t('login.kioskFailed'));
+      })
+      .finally(() => setBooting(false));
+    // once per page load
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    if (!session) return;
+    api
+      .get<CityModel>('/api/city')
+      .then(setCity)
+      .catch((err: Error) => setBootError(err.message));
+  }, [session]);
+
+  const ctx = useMemo<AppContextValue | null>(() => {
+    if (!session || !city) return null;
+    const wards = new Map(city.wards.map((w) => [w.id, w.name]));
+    const devices = new Map(city.devices.map((d) => [d.id, d.name]));
+    return {
+      session,
+      city,
+      wardName: (id) => (id ? (wards.get(id) ?? id) : '—'),
+      deviceName: (id) => (id ? (devices.get(id) ?? id) : '—'),
+    };
+  }, [session, city]);
+
+  if (booting) return <p className="boot">{t('app.loading')}</p>;
+  if (!session) return <LoginView onSignedIn={signedIn} error={bootError} />;
+  if (!ctx)
+    return (
+      <p className="boot" role={bootError ? 'alert' : 'status'}>
+        {bootError ? t('app.error', { message: bootError }) : t('app.loading')}
+      </p>
+    );
+
+  const logout = () => {
+    void api.logout().catch(() => undefined);
+    signedOut();
+  };
+
+  if (loc.path === '/wall')
+    return (
+      <AppContext.Provider value={ctx}>
+        <Suspense fallback={<p className="boot">{t('app.loading')}</p>}>
+          <WallView />
+        </Suspense>
+      </AppContext.Provider>
+    );
+
+  const { view: View, param } = route(loc.path);
+  const allowed = atLeast(session.user.role, roleForPath(loc.path));
+  return (
+    <AppContext.Provider value={ctx}>
+      <Layout onLogout={logout}>
+        {!View ? (
+          <h1>{t('app.notFound')}</h1>
+        ) : !allowed ? (
+          <h1 role="alert">{t('app.forbidden')}</h1>
+        ) : (
+          <Suspense fallback={<p>{t('app.loading')}</p>}>
+            <View param={param} />
+          </Suspense>
+        )}
+      </Layout>
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,104 @@
+import type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult } from '@tamky/protocol';
+
+export type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult };
+
+export type Role = 'viewer' | 'operator' | 'technician' | 'admin';
+export interface User {
+  username: string;
+  role: Role;
+  displayName: string;
+}
+export interface Session {
+  user: User;
+  csrfToken: string;
+}
+
+export type AqiLevel = 'good' | 'moderate' | 'poor' | 'bad' | 'very_bad' | 'hazardous';
+
+export interface WardOverview {
+  ward: string;
+  aqi: { value: number; level: AqiLevel; color: string; ts: number } | null;
+  noise: { laeq: number; limit: number; zone: string; ts: number } | null;
+  water: { level: number; alarmLevels: number[]; stage: number; ts: number } | null;
+  lights: { on: number; dimmed: number; failed: number; total: number; ts: number } | null;
+  traffic: { flowPerHour: number; congestion: number; ts: number } | null;
+  alarms: Record<Severity, number>;
+}
+export interface Overview {
+  ts: number;
+  wards: WardOverview[];
+}
+
+export type AlarmState = 'active' | 'acknowledged' | 'cleared';
+export interface Alarm {
+  id: string;
+  ruleId: string;
+  sourceId: string;
+  state: AlarmState;
+  severity: Severity;
+  category: string;
+  ward: string | null;
+  kind: string | null;
+  device: string | null;
+  gateway: string | null;
+  field: string | null;
+  value: number | null;
+  limit: number | null;
+  unit: string | null;
+  message: { vi: string; en: string };
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  assignee: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
+  clearedAt: number | null;
+  clearedBy: string | null;
+}
+export interface AlarmAuditEntry {
+  ts: number;
+  user: string;
+  action: string;
+  detail: string | null;
+}
+export interface AlarmNotification {
+  id: string;
+  recipient: string;
+  channel: string;
+  state: string;
+  ts: number;
+  error: string | null;
+}
+export interface AlarmDetail {
+  alarm: Alarm;
+  audit: AlarmAuditEntry[];
+  notifications: AlarmNotification[];
+}
+
+export type GatewayState = 'online' | 'offline' | 'unknown';
+export interface GatewayInfo {
+  id: string;
+  ward: string;
+  name: string;
+  state: GatewayState;
+  lastSeen: number | null;
+  health: GatewayHealth | null;
+}
+export interface DeviceInfo {
+  device: CityModel['devices'][number];
+  latest: StoredReading | null;
+  health: DeviceHealth | null;
+}
+
+/** Shape of /api/limits is owned by the server's data files; the web reads it defensively (see lib/limits). */
+export type LimitsFile = Record<string, unknown>;
+
+export type LiveMessage =
+  | { type: 'hello'; serverTime: number }
+  | { type: 'ping'; serverTime: number }
+  | { type: 'readings'; readings: StoredReading[] }
+  | { type: 'derived'; readings: StoredReading[] }
+  | { type: 'alarm'; alarm: Alarm }
+  | { type: 'gateway'; gateway: Pick<GatewayInfo, 'id' | 'state' | 'lastSeen' | 'health'> };
+
+export type LiveChannel = 'readings' | 'derived' | 'alarms' | 'gateways';

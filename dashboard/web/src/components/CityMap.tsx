@@ -1,0 +1,93 @@
+import { useMemo } from 'react';
+import type { CityModel } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import { aqiBand, rgbCss, textOn } from '../lib/aqi';
+import { devicePositions } from '../lib/city';
+
+export type DeviceState = 'ok' | 'alarm' | 'stale' | 'offline';
+const STATE_COLOR: Record<DeviceState, string> = { ok: '#2e9d4a', alarm: '#e0301e', stale: '#8a8f98', offline: '#5b2a86' };
+
+function Marker({ x, y, state, r }: { x: number; y: number; state: DeviceState; r: number }) {
+  const fill = STATE_COLOR[state];
+  switch (state) {
+    case 'alarm':
+      return <polygon points={`${x},${y - r * 1.3} ${x + r * 1.2},${y + r} ${x - r * 1.2},${y + r}`} fill={fill} stroke="#fff" strokeWidth={r * 0.25} />;
+    case 'stale':
+      return <circle cx={x} cy={y} r={r} fill="none" stroke={fill} strokeWidth={r * 0.45} strokeDasharray={`${r * 0.6} ${r * 0.4}`} />;
+    case 'offline':
+      return (
+        <g stroke={fill} strokeWidth={r * 0.5}>
+          <line x1={x - r} y1={y - r} x2={x + r} y2={y + r} />
+          <line x1={x - r} y1={y + r} x2={x + r} y2={y - r} />
+        </g>
+      );
+    default:
+      return <circle cx={x} cy={y} r={r} fill={fill} stroke="#fff" strokeWidth={r * 0.25} />;
+  }
+}
+
+export function MapLegend() {
+  const { t } = useI18n();
+  const items: [DeviceState, string][] = [
+    ['ok', t('legend.ok')],
+    ['alarm', t('legend.alarm')],
+    ['stale', t('legend.stale')],
+    ['offline', t('legend.offline')],
+  ];
+  return (
+    <ul className="map-legend">
+      {items.map(([state, label]) => (
+        <li key={state}>
+          <svg viewBox="0 0 10 10" width="1em" height="1em" aria-hidden="true">
+            <Marker x={5} y={5} r={3.2} state={state} />
+          </svg>{' '}
+          {label}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
+export function CityMap({ city, deviceState, wardAqi, large = false }: { city: CityModel; deviceState: Map<string, DeviceState>; wardAqi: Map<string, number | null>; large?: boolean }) {
+  const { t, num } = useI18n();
+  const positions = useMemo(() => devicePositions(city, large ? 5 : 4.5), [city, large]);
+  const r = large ? 1.1 : 1.2;
+  return (
+    <figure className="city-map">
+      <svg viewBox="-4 4 108 86" role="img" aria-labelledby="map-title map-desc" preserveAspectRatio="xMidYMid meet">
+        <title id="map-title">{t('overview.map')}</title>
+        <desc id="map-desc">{t('overview.mapDesc')}</desc>
+        {city.wards.map((w) => {
+          const aqi = wardAqi.get(w.id);
+          const band = aqi === null || aqi === undefined ? null : aqiBand(aqi);
+          const fill = band ? rgbCss(band.rgb) : '#9aa3ad';
+          return (
+            <g key={w.id} data-ward={w.id}>
+              <circle cx={w.map.x} cy={w.map.y} r={3.2} fill={fill} stroke="#222" strokeWidth={0.25} />
+              <text x={w.map.x} y={w.map.y + 1} textAnchor="middle" fontSize={2.6} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
+                {aqi === null || aqi === undefined ? '—' : num(aqi, 0)}
+              </text>
+              <text x={w.map.x} y={w.map.y + 8.8} textAnchor="middle" fontSize={large ? 2.9 : 2.6} className="map-label">
+                {w.name}
+              </text>
+            </g>
+          );
+        })}
+        {city.devices.map((d) => {
+          const p = positions.get(d.id);
+          if (!p) return null;
+          const state = deviceState.get(d.id) ?? 'stale';
+          return (
+            <g key={d.id} data-device={d.id} data-state={state}>
+              <Marker x={p.x} y={p.y} r={r} state={state} />
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption>
+        <MapLegend />
+      </figcaption>
+    </figure>
+  );
+}

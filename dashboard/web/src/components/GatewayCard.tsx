@@ -1,0 +1,78 @@
+import type { GatewayInfo } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import { atLeast } from '../lib/roles';
+import { useApp } from '../session';
+import { GatewayCommands } from './GatewayCommands';
+import { Link } from './Link';
+
+const STATE_ICON = { online: '●', offline: '✕', unknown: '?' } as const;
+
+export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: number }) {
+  const { t, ago, dateTime, duration, num } = useI18n();
+  const { session, wardName, deviceName } = useApp();
+  const h = gateway.health;
+  return (
+    <article className={`gateway gw-${gateway.state}`} aria-labelledby={`gw-${gateway.id}`} data-gateway={gateway.id}>
+      <header className="gateway-head">
+        <h2 id={`gw-${gateway.id}`}>{gateway.name}</h2>
+        <span className={`gw-state gw-state-${gateway.state}`} data-testid="gw-state">
+          <span aria-hidden="true">{STATE_ICON[gateway.state]} </span>
+          {t(`state.${gateway.state}`)}
+        </span>
+      </header>
+      <p className="muted">{wardName(gateway.ward)}</p>
+      <dl className="kv">
+        <div>
+          <dt>{t('gateways.lastSeen')}</dt>
+          <dd>{gateway.lastSeen ? <time dateTime={new Date(gateway.lastSeen).toISOString()} title={dateTime(gateway.lastSeen)}>{ago(gateway.lastSeen, now)}</time> : '—'}</dd>
+        </div>
+        {h && (
+          <>
+            <div className={h.outbox.depth > 0 ? 'warn' : ''}>
+              <dt>{t('gateways.outbox')}</dt>
+              <dd data-testid="outbox">{t('gateways.outboxValue', { n: num(h.outbox.depth, 0) })}</dd>
+            </div>
+            <div>
+              <dt>{t('gateways.version')}</dt>
+              <dd>{h.version}</dd>
+            </div>
+            <div>
+              <dt>{t('gateways.configHash')}</dt>
+              <dd>
+                <code>{h.configHash.slice(0, 12)}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>{t('gateways.uptime')}</dt>
+              <dd>{duration(h.uptimeS * 1000)}</dd>
+            </div>
+          </>
+        )}
+      </dl>
+      {!h && <p className="muted">{t('gateways.noHealth')}</p>}
+      {h && h.devices.length > 0 && (
+        <details className="gw-devices">
+          <summary>
+            {t('gateways.devices')} ({h.devices.length})
+          </summary>
+          <ul>
+            {h.devices.map((d) => (
+              <li key={d.device} className={d.lastError ? 'warn' : ''}>
+                <Link href={`/devices/${encodeURIComponent(d.device)}`}>{deviceName(d.device)}</Link>
+                <span className="small"> {t('gateways.poll', { ok: num(d.ok, 0), timeouts: num(d.timeouts, 0), crc: num(d.crcErrors, 0) })}</span>
+                {d.lastError && (
+                  <span className="small error-text">
+                    {' '}
+                    <span aria-hidden="true">▲ </span>
+                    {t('gateways.lastError', { error: d.lastError })} {d.lastErrorTs ? `(${ago(d.lastErrorTs, now)})` : ''}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {atLeast(session.user.role, 'technician') && <GatewayCommands gateway={gateway} />}
+    </article>
+  );
+}

@@ -1,0 +1,26 @@
+import { useI18n } from '../i18n/i18n';
+import { useFeedState, useNow } from '../live/useLive';
+
+/** Connection state of the live feed, as text and icon (never colour alone). */
+export function LiveStatus() {
+  const { t } = useI18n();
+  const feed = useFeedState();
+  const now = useNow(1000);
+  let text: string;
+  let icon: string;
+  if (feed.status === 'open') {
+    text = t('live.connected');
+    icon = '●';
+  } else if (feed.status === 'connecting') {
+    text = t('live.connecting');
+    icon = '◌';
+  } else {
+    text = t('live.disconnected', { s: Math.max(0, Math.ceil(((feed.retryAt ?? now) - now) / 1000)) });
+    icon = '✕';
+  }
+  return (
+    <span className={`live-status live-${feed.status}`} role="status" data-testid="live-status">
+      <span aria-hidden="true">{icon}</span> {text}
+    </span>
+  );
+}

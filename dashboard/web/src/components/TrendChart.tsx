@@ -1,0 +1,114 @@
+import { useMemo } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Query } from '../api/client';
+import type { Series } from '../api/types';
+import { useApi } from '../api/useApi';
+import { useI18n } from '../i18n/i18n';
+import { seriesColor, seriesDash } from '../lib/palette';
+import { CsvButton } from './CsvButton';
+
+export interface LimitLine {
+  value: number;
+  label: string;
+}
+
+export interface TrendQuery {
+  kind: string;
+  fields: string[];
+  from: number;
+  to: number;
+  windowMs?: number;
+  aggregate?: string;
+  devices?: string[];
+  ward?: string;
+}
+
+/** Rows keyed by time, one column per series, as recharts wants them. */
+export function toRows(series: Series[], key: (s: Series) => string): Array<Record<string, number>> {
+  const rows = new Map<number, Record<string, number>>();
+  for (const s of series) {
+    const k = key(s);
+    for (const [ts, v] of s.points) {
+      let row = rows.get(ts);
+      if (!row) rows.set(ts, (row = { ts }));
+      row[k] = v;
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.ts! - b.ts!);
+}
+
+/**
+ * A line chart of /api/history with its own CSV export. Series are named by `label` (ward or device name);
+ * limit lines (QCVN) are drawn as labelled reference lines.
+ */
+export function TrendChart({
+  title,
+  query,
+  label,
+  unit,
+  limits = [],
+  height = 280,
+  spanMs,
+  large = false,
+}: {
+  title: string;
+  query: TrendQuery;
+  label(s: Series): string;
+  unit: string;
+  limits?: LimitLine[];
+  height?: number;
+  spanMs: number;
+  large?: boolean;
+}) {
+  const { t, num, time, shortDate } = useI18n();
+  const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(',') };
+  const { data, error, loading } = useApi<{ series: Series[] }>('/api/history', apiQuery);
+  const series = data?.series ?? [];
+  const names = useMemo(() => [...new Set(series.map((s) => (query.fields.length > 1 ? `${label(s)} · ${s.field}` : label(s))))], [series, label, query.fields.length]);
+  const rows = useMemo(() => toRows(series, (s) => (query.fields.length > 1 ? `${label(s)} · ${s.field}` : label(s))), [series, label, query.fields.length]);
+  const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
+  const latest = names
+    .slice(0, 6)
+    .map((n) => {
+      const last = [...rows].reverse().find((r) => r[n] !== undefined);
+      return `${n} ${num(last?.[n], 1)}`;
+    })
+    .join('; ');
+  const fontSize = large ? 'clamp(12px, 1vw, 28px)' : 12;
+  return (
+    <figure className="chart" aria-busy={loading}>
+      <figcaption className="chart-head">
+        <span className="chart-title">
+          {title} {unit && <span className="muted">({unit})</span>}
+        </span>
+        <CsvButton query={apiQuery} title={title} />
+      </figcaption>
+      {error ? (
+        <p className="error" role="alert">
+          {t('app.error', { message: error })}
+        </p>
+      ) : rows.length === 0 ? (
+        <p className="muted chart-empty">{loading ? t('app.loading') : t('app.noData')}</p>
+      ) : (
+        <div style={{ width: '100%', height }} data-testid="chart">
+          <ResponsiveContainer width="100%" height="100%">
+            <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+              <XAxis dataKey="ts" type="number" scale="time" domain={[query.from, query.to]} tickFormatter={fmtTick} stroke="var(--muted)" tick={{ fontSize }} />
+              <YAxis stroke="var(--muted)" tick={{ fontSize }} width={large ? 80 : 56} tickFormatter={(v: number) => num(v, 1)} />
+              <Tooltip labelFormatter={(ts) => `${shortDate(Number(ts))} ${time(Number(ts))}`} formatter={(v) => num(Number(v), 2)} />
+              <Legend wrapperStyle={{ fontSize }} />
+              {limits.map((l) => (
+                <ReferenceLine key={l.label} y={l.value} stroke="var(--limit)" strokeDasharray="8 4" strokeWidth={2} label={{ value: t('chart.limit', { name: l.label, value: num(l.value, 0) }), position: 'insideTopLeft', fill: 'var(--limit)', fontSize }} />
+              ))}
+              {names.map((n, i) => (
+                <Line key={n} dataKey={n} name={n} stroke={seriesColor(i)} strokeDasharray={seriesDash(i)} dot={false} isAnimationActive={false} connectNulls strokeWidth={large ? 3 : 1.75} />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+          <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
+        </div>
+      )}
+    </figure>
+  );
+}

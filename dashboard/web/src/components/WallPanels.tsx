@@ -1,0 +1,99 @@
+import type { Alarm, WardOverview } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import { SEVERITY_ICON, SEVERITY_RANK } from '../lib/severity';
+import { useApp } from '../session';
+import { AqiBadge } from './AqiBadge';
+
+function byName(wards: WardOverview[], wardName: (id: string) => string) {
+  return [...wards].sort((a, b) => wardName(a.ward).localeCompare(wardName(b.ward), 'vi'));
+}
+
+export function WallAir({ wards }: { wards: WardOverview[] }) {
+  const { t, num } = useI18n();
+  const { wardName } = useApp();
+  return (
+    <ul className="wall-grid">
+      {byName(wards, wardName).map((w) => (
+        <li key={w.ward} className="wall-tile" data-ward={w.ward}>
+          <h2>{wardName(w.ward)}</h2>
+          <AqiBadge value={w.aqi?.value} size="xl" />
+          {w.noise && (
+            <p className={w.noise.laeq > w.noise.limit ? 'wall-line over' : 'wall-line'}>
+              {t('ward.noise')}: <strong>{num(w.noise.laeq, 0)}</strong> / {num(w.noise.limit, 0)} dB(A)
+              {w.noise.laeq > w.noise.limit && <span aria-hidden="true"> ▲</span>}
+            </p>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function WallTraffic({ wards }: { wards: WardOverview[] }) {
+  const { t, num } = useI18n();
+  const { wardName } = useApp();
+  return (
+    <ul className="wall-grid">
+      {byName(wards, wardName)
+        .filter((w) => w.traffic)
+        .map((w) => {
+          const c = w.traffic!.congestion;
+          return (
+            <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}`}>
+              <h2>{wardName(w.ward)}</h2>
+              <p className="wall-big">
+                {num(w.traffic!.flowPerHour, 0)} <span className="wall-unit">xe/h</span>
+              </p>
+              <div className="bar" role="img" aria-label={`${t('ward.traffic')} ${num(c * 100, 0)}%`}>
+                <span style={{ width: `${Math.min(100, c * 100)}%` }} className={c >= 0.7 ? 'bar-over' : c >= 0.4 ? 'bar-mid' : 'bar-ok'} />
+              </div>
+              <p className="wall-line">
+                {c >= 0.7 && <span aria-hidden="true">▲ </span>}
+                {num(c * 100, 0)}%
+              </p>
+            </li>
+          );
+        })}
+    </ul>
+  );
+}
+
+export function WallLighting({ wards }: { wards: WardOverview[] }) {
+  const { t } = useI18n();
+  const { wardName } = useApp();
+  return (
+    <ul className="wall-grid">
+      {byName(wards, wardName)
+        .filter((w) => w.lights)
+        .map((w) => (
+          <li key={w.ward} className={`wall-tile${w.lights!.failed > 0 ? ' warn' : ''}`}>
+            <h2>{wardName(w.ward)}</h2>
+            <p className="wall-big">
+              {w.lights!.on}/{w.lights!.total}
+            </p>
+            <p className="wall-line">{t('ward.lightsSummary', w.lights!)}</p>
+          </li>
+        ))}
+    </ul>
+  );
+}
+
+export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
+  const { t, lang, ago } = useI18n();
+  const { wardName } = useApp();
+  const sorted = [...alarms].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.lastSeen - a.lastSeen).slice(0, 10);
+  if (sorted.length === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
+  return (
+    <ul className="wall-alarms">
+      {sorted.map((a) => (
+        <li key={a.id} className={`sev-border-${a.severity}`}>
+          <span className={`sev sev-${a.severity}`}>
+            <span aria-hidden="true">{SEVERITY_ICON[a.severity]} </span>
+            {t(`severity.${a.severity}`)}
+          </span>{' '}
+          <strong>{wardName(a.ward ?? '')}</strong> · {a.message[lang]} · {t(`state.${a.state}`)} · {ago(a.lastSeen)}
+        </li>
+      ))}
+    </ul>
+  );
+}

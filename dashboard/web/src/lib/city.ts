@@ -1,0 +1,27 @@
+import type { CityModel } from '../api/types';
+
+type Device = CityModel['devices'][number];
+
+/** Expected interval between readings of a kind (in a ward): the slowest poll interval among its devices. */
+export function expectedIntervalMs(city: CityModel, kind: string, ward?: string): number {
+  const intervals = city.devices.filter((d) => d.kind === kind && (!ward || d.ward === ward)).map((d) => d.pollIntervalMs);
+  return intervals.length ? Math.max(...intervals) : 60_000;
+}
+
+/**
+ * Device markers sit on a small ring around their ward's schematic point (city.wards[].map): devices of a
+ * ward are a few hundred metres apart, so true positions would overlap at city scale.
+ */
+export function devicePositions(city: CityModel, radius = 4.5): Map<string, { x: number; y: number }> {
+  const byWard = new Map<string, Device[]>();
+  for (const d of city.devices) byWard.set(d.ward, [...(byWard.get(d.ward) ?? []), d]);
+  const out = new Map<string, { x: number; y: number }>();
+  for (const ward of city.wards) {
+    const devices = byWard.get(ward.id) ?? [];
+    devices.forEach((d, i) => {
+      const angle = (2 * Math.PI * i) / Math.max(devices.length, 1) - Math.PI / 2;
+      out.set(d.id, { x: ward.map.x + radius * Math.cos(angle), y: ward.map.y + radius * Math.sin(angle) });
+    });
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+import type { LiveChannel, LiveMessage } from '../api/types';
+
+export type FeedStatus = 'connecting' | 'open' | 'closed';
+export interface FeedState {
+  status: FeedStatus;
+  /** Client time of the last frame of any kind (pings included): the feed is alive. */
+  lastFrameAt: number | null;
+  /** When closed: client time of the next reconnect attempt. */
+  retryAt: number | null;
+  /** serverTime − client time, from hello/ping frames; used to compare reading timestamps honestly. */
+  clockOffsetMs: number;
+}
+
+type Listener = (msg: LiveMessage) => void;
+
+const PING_INTERVAL_MS = 10_000;
+/** No frame at all (not even a ping) for this long: the socket is dead even if the browser hasn't noticed. */
+const DEAD_AFTER_MS = PING_INTERVAL_MS * 2.5;
+
+/** Exponential backoff with full jitter, 1 s → 30 s. */
+export function reconnectDelay(attempt: number, baseMs = 1000, maxMs = 30_000): number {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 10));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+/**
+ * One WebSocket for the whole page. Views subscribe to the channels they show; the union is sent to the
+ * server on every change and after every reconnect.
+ */
+export class LiveFeed {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private subscriptions = new Map<number, { channels: LiveChannel[]; listener: Listener }>();
+  private stateListeners = new Set<() => void>();
+  private nextId = 1;
+  private stopped = true;
+  state: FeedState = { status: 'closed', lastFrameAt: null, retryAt: null, clockOffsetMs: 0 };
+
+  constructor(private readonly url: () => string) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+    this.watchdog = setInterval(() => this.checkAlive(), 2000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.retryTimer = null;
+    this.watchdog = null;
+    this.ws?.close();
+    this.ws = null;
+    this.setState({ status: 'closed', retryAt: null });
+  }
+
+  subscribe(channels: LiveChannel[], listener: Listener): () => void {
+    const id = this.nextId++;
+    this.subscriptions.set(id, { channels, listener });
+    this.sendSubscribe();
+    return () => {
+      this.subscriptions.delete(id);
+      this.sendSubscribe();
+    };
+  }
+
+  onState(listener: () => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(patch: Partial<FeedState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.stateListeners) l();
+  }
+
+  private channels(): LiveChannel[] {
+    const all = new Set<LiveChannel>();
+    for (const s of this.subscriptions.values()) s.channels.forEach((c) => all.add(c));
+    return [...all].sort();
+  }
+
+  private sendSubscribe(): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', channels: this.channels() }));
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setState({ status: 'connecting', retryAt: null });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.setState({ status: 'open', lastFrameAt: Date.now() });
+      this.sendSubscribe();
+    };
+    ws.onmessage = (ev) => {
+      let msg: LiveMessage;
+      try {
+        msg = JSON.parse(String(ev.data)) as LiveMessage;
+      } catch {
+        return;
+      }
+      const now = Date.now();
+      const patch: Partial<FeedState> = { lastFrameAt: now };
+      if ((msg.type === 'hello' || msg.type === 'ping') && typeof msg.serverTime === 'number') patch.clockOffsetMs = msg.serverTime - now;
+      this.setState(patch);
+      for (const s of this.subscriptions.values()) {
+        if (wants(s.channels, msg)) s.listener(msg);
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => ws.close();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.retryTimer) return;
+    const delay = reconnectDelay(this.attempt++);
+    this.setState({ status: 'closed', retryAt: Date.now() + delay });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private checkAlive(): void {
+    const { status, lastFrameAt } = this.state;
+    if (status === 'open' && lastFrameAt !== null && Date.now() - lastFrameAt > DEAD_AFTER_MS) {
+      const ws = this.ws;
+      this.ws = null;
+      ws?.close();
+      this.scheduleReconnect();
+    }
+  }
+}
+
+function wants(channels: LiveChannel[], msg: LiveMessage): boolean {
+  switch (msg.type) {
+    case 'readings':
+      return channels.includes('readings');
+    case 'derived':
+      return channels.includes('derived');
+    case 'alarm':
+      return channels.includes('alarms');
+    case 'gateway':
+      return channels.includes('gateways');
+    default:
+      return true;
+  }
+}
+
+function defaultUrl(): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const kiosk = new URLSearchParams(location.search).get('kiosk');
+  return `${proto}//${location.host}/ws${kiosk ? `?kiosk=${encodeURIComponent(kiosk)}` : ''}`;
+}
+
+export const liveFeed = new LiveFeed(defaultUrl);

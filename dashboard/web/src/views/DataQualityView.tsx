@@ -1,0 +1,3 @@
+export default function DataQualityView() {
+  return <h1>DataQualityView</h1>;
+}

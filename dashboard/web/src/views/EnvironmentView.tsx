@@ -1,0 +1,3 @@
+export default function EnvironmentView() {
+  return <h1>EnvironmentView</h1>;
+}

@@ -1,0 +1,3 @@
+export default function LightingView() {
+  return <h1>LightingView</h1>;
+}

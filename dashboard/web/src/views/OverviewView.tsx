@@ -1,0 +1,70 @@
+import { useCallback } from 'react';
+import type { Series } from '../api/types';
+import { CityMap } from '../components/CityMap';
+import { StaleBadge } from '../components/StaleBadge';
+import { TrendChart } from '../components/TrendChart';
+import { WardCard, type WardFreshness } from '../components/WardCard';
+import { useI18n } from '../i18n/i18n';
+import { expectedIntervalMs } from '../lib/city';
+import { rangeQuery } from '../lib/ranges';
+import { useDeviceStates } from '../live/useDeviceStates';
+import { useNow } from '../live/useLive';
+import { useOverview } from '../live/useOverview';
+import { useApp } from '../session';
+
+export default function OverviewView() {
+  const { t } = useI18n();
+  const { city, wardName } = useApp();
+  const now = useNow(1000);
+  const { data, error, loading } = useOverview();
+  const { states } = useDeviceStates(city, now);
+  const expected: WardFreshness = {
+    noise: expectedIntervalMs(city, 'noise_meter'),
+    water: expectedIntervalMs(city, 'water_level'),
+    lights: Math.max(60_000, expectedIntervalMs(city, 'street_light')),
+    traffic: Math.max(60_000, expectedIntervalMs(city, 'traffic_counter')),
+    // VN_AQI is an hourly NowCast recomputed as readings arrive; minutes without a new value is normal.
+    aqi: 5 * 60_000,
+  };
+  const wardAqi = new Map((data?.wards ?? []).map((w) => [w.ward, w.aqi?.value ?? null]));
+  const chartRange = rangeQuery('1h', now - (now % 60_000));
+  const label = useCallback((s: Series) => wardName(s.ward), [wardName]);
+  const wardsSorted = [...(data?.wards ?? [])].sort((a, b) => wardName(a.ward).localeCompare(wardName(b.ward), 'vi'));
+  return (
+    <>
+      <h1>{t('overview.title')}</h1>
+      {error && (
+        <p className="error" role="alert">
+          {t('app.error', { message: error })}
+        </p>
+      )}
+      {!data && loading && <p>{t('app.loading')}</p>}
+      <div className="overview-top">
+        <section aria-labelledby="map-h" className="panel">
+          <h2 id="map-h">{t('overview.map')}</h2>
+          <CityMap city={city} deviceState={states} wardAqi={wardAqi} />
+        </section>
+        <section aria-labelledby="hour-h" className="panel">
+          <h2 id="hour-h">{t('overview.lastHour')}</h2>
+          <TrendChart
+            title={t('overview.lastHour')}
+            query={{ kind: 'air_station', fields: ['pm25'], from: chartRange.from, to: chartRange.to, windowMs: 60_000, aggregate: 'mean' }}
+            label={label}
+            unit="µg/m³"
+            spanMs={3_600_000}
+            height={320}
+          />
+        </section>
+      </div>
+      <section aria-labelledby="wards-h">
+        <h2 id="wards-h">{t('overview.wards')}</h2>
+        {data && data.wards.length === 0 && <StaleBadge lastDataAt={null} expectedMs={1} now={now} />}
+        <div className="ward-grid">
+          {wardsSorted.map((w) => (
+            <WardCard key={w.ward} ward={w} name={wardName(w.ward)} now={now} expected={expected} />
+          ))}
+        </div>
+      </section>
+    </>
+  );
+}

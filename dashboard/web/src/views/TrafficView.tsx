@@ -1,0 +1,3 @@
+export default function TrafficView() {
+  return <h1>TrafficView</h1>;
+}

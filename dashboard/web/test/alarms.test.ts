@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { DIST_DIR, ensureBuilt, launchBrowser, login, screenshot } from './browser';
+import { startMockServer, type MockServer } from './mock-server';
+
+describe('alarms', () => {
+  let server: MockServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await startMockServer({ distDir: DIST_DIR });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('an operator acknowledges an active alarm and sees its notification trail', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await login(page, server.url, 'operator', '/alarms');
+    const item = page.locator('li[data-alarm="alm-1"]');
+    await expect.poll(() => item.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+    await item.getByRole('button', { name: 'Chi tiết' }).click();
+    await expect.poll(() => item.getByTestId('notifications').innerText()).toContain('sms');
+    await item.getByLabel('Nội dung ghi chú').fill('Đã cử người kiểm tra');
+    await item.getByTestId('ack').click();
+    await expect.poll(() => server.alarms.find((a) => a.id === 'alm-1')?.state).toBe('acknowledged');
+    await expect.poll(() => item.getByTestId('alarm-state').innerText()).toBe('Đã xác nhận');
+    await expect.poll(() => item.innerText()).toContain('Xác nhận bởi operator');
+    await expect.poll(() => item.locator('.alarm-trail').innerText()).toContain('Đã cử người kiểm tra');
+    await screenshot(page, 'alarms');
+
+    // A change made elsewhere arrives over the live feed.
+    const a2 = server.alarms.find((a) => a.id === 'alm-2')!;
+    a2.state = 'cleared';
+    server.push({ type: 'alarm', alarm: a2 });
+    await expect.poll(() => page.locator('li[data-alarm="alm-2"]').count()).toBe(0);
+
+    // History filter shows cleared alarms.
+    await page.getByTestId('filter-state').selectOption('cleared');
+    await expect.poll(() => page.locator('li[data-alarm="alm-4"]').count()).toBe(1);
+    await page.close();
+  });
+});

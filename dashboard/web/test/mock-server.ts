@@ -1,0 +1,386 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CityModel, StoredReading } from '@tamky/protocol';
+import { LIMITS, aqiFromPm25, aqiLevel, deadLetters, gatewayHealth, history, initialAlarms, loadCity, readingAt, valuesAt, type MockAlarm } from './mock-data';
+
+/**
+ * A stand-in for dashboard/server that implements the docs/api.md routes the web app uses, with cookie
+ * sessions, CSRF and roles, plus the `/ws` live feed. Tests drive the feed: push frames, pause it, cut it.
+ */
+export const USERS = {
+  viewer: { password: 'viewer-pass', role: 'viewer', displayName: 'Nguyễn Văn Xem' },
+  operator: { password: 'operator-pass', role: 'operator', displayName: 'Trần Thị Điều Hành' },
+  technician: { password: 'technician-pass', role: 'technician', displayName: 'Lê Văn Kỹ Thuật' },
+  admin: { password: 'admin-pass', role: 'admin', displayName: 'Phạm Quản Trị' },
+} as const;
+export type MockRole = keyof typeof USERS;
+export const KIOSK_TOKEN = 'wall-kiosk-token';
+const RANK: Record<MockRole, number> = { viewer: 0, operator: 1, technician: 2, admin: 3 };
+
+interface SessionRec {
+  username: string;
+  role: MockRole;
+  displayName: string;
+  csrfToken: string;
+}
+
+export interface MockServer {
+  url: string;
+  city: CityModel;
+  alarms: MockAlarm[];
+  commands: Array<{ gateway: string; body: Record<string, unknown> }>;
+  /** Send a frame to every connected socket subscribed to its channel. */
+  push(frame: Record<string, unknown>): void;
+  /** Stop/restart the periodic readings (pings continue): the "data stopped but feed alive" case. */
+  setReadingsRunning(on: boolean): void;
+  /** Close every socket and refuse new ones until allowed again: the "feed cut" case. */
+  cutFeed(refuse: boolean): void;
+  sockets(): number;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
+
+export async function startMockServer(opts: { distDir: string; tickMs?: number; pingMs?: number }): Promise<MockServer> {
+  const city = loadCity();
+  const sessions = new Map<string, SessionRec>();
+  const alarms = initialAlarms(city, Date.now());
+  const audit = new Map<string, Array<{ ts: number; user: string; action: string; detail: string | null }>>();
+  const commands: MockServer['commands'] = [];
+  const commandResults = new Map<string, { id: string; gateway: string; command: unknown; sentAt: number; result: unknown }>();
+  const offlineGateway = city.gateways[city.gateways.length - 1]!.id;
+  const overrides = new Map<string, StoredReading>();
+  let seq = 1;
+  let readingsRunning = true;
+  let refuse = false;
+
+  for (const a of alarms) {
+    audit.set(a.id, [{ ts: a.firstSeen, user: 'system', action: 'raised', detail: null }]);
+  }
+
+  const latestOf = (d: CityModel['devices'][number], now: number): StoredReading => {
+    const o = overrides.get(d.id);
+    const ts = now - (now % d.pollIntervalMs);
+    return o ?? readingAt(d, ts, 0);
+  };
+
+  const overview = () => {
+    const now = Date.now();
+    return {
+      ts: now,
+      wards: city.wards.map((w) => {
+        const devs = city.devices.filter((d) => d.ward === w.id);
+        const air = devs.find((d) => d.kind === 'air_station');
+        const noise = devs.find((d) => d.kind === 'noise_meter');
+        const water = devs.find((d) => d.kind === 'water_level');
+        const lights = devs.filter((d) => d.kind === 'street_light');
+        const traffic = devs.find((d) => d.kind === 'traffic_counter');
+        const aqiVal = air ? aqiFromPm25(latestOf(air, now).values.pm25 ?? 0) : null;
+        const zone = noise?.zone ?? 'normal';
+        const counts = { critical: 0, major: 0, minor: 0, warning: 0 };
+        for (const a of alarms) if (a.ward === w.id && a.state !== 'cleared') counts[a.severity]++;
+        let on = 0;
+        let dimmed = 0;
+        let failed = 0;
+        let total = 0;
+        for (const l of lights) {
+          const v = latestOf(l, now).values;
+          for (let i = 1; i <= (l.lamps ?? 4); i++) {
+            total++;
+            const level = v[`lamp${i}_level`] ?? 0;
+            const status = v[`lamp${i}_status`] ?? 0;
+            if (status & 0b11) failed++;
+            else if (level > 0 && level < 100) dimmed++;
+            else if (level > 0) on++;
+          }
+        }
+        const tv = traffic ? latestOf(traffic, now).values : null;
+        let flow = 0;
+        let occ = 0;
+        let lanes = 0;
+        if (tv) {
+          for (let lane = 1; lane <= 4; lane++) {
+            if (tv[`lane${lane}_car`] === undefined) continue;
+            lanes++;
+            flow += (tv[`lane${lane}_motorbike`] ?? 0) + (tv[`lane${lane}_car`] ?? 0) + (tv[`lane${lane}_bus`] ?? 0) + (tv[`lane${lane}_truck`] ?? 0);
+            occ += tv[`lane${lane}_occupancy`] ?? 0;
+          }
+        }
+        return {
+          ward: w.id,
+          aqi: aqiVal === null ? null : { value: aqiVal, ...aqiLevel(aqiVal), ts: now - 60_000 },
+          noise: noise ? { laeq: latestOf(noise, now).values.laeq!, limit: zone === 'special' ? 55 : 70, zone, ts: latestOf(noise, now).ts } : null,
+          water: water ? { level: latestOf(water, now).values.level!, alarmLevels: water.alarmLevels ?? [2, 3, 4], stage: (water.alarmLevels ?? [2, 3, 4]).filter((l) => (latestOf(water, now).values.level ?? 0) >= l).length, ts: latestOf(water, now).ts } : null,
+          lights: lights.length ? { on, dimmed, failed, total, ts: now - (now % 5000) } : null,
+          traffic: tv ? { flowPerHour: Math.round((flow * 3600) / (tv.interval ?? 60)), congestion: Math.round(occ / Math.max(lanes, 1)) / 100, ts: now - (now % 10_000) } : null,
+          alarms: counts,
+        };
+      }),
+    };
+  };
+
+  const gateways = () => {
+    const now = Date.now();
+    return city.gateways.map((g) => ({ id: g.id, ward: g.ward, name: g.name, state: g.id === offlineGateway ? 'offline' : 'online', lastSeen: g.id === offlineGateway ? now - 47 * 60_000 : now - 3000, health: g.id === offlineGateway ? { ...gatewayHealth(city, g.id, now - 47 * 60_000), outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0 } } : gatewayHealth(city, g.id, now) }));
+  };
+
+  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  };
+  const fail = (res: ServerResponse, status: number, error: string, message: string) => send(res, status, { error, message });
+  const readBody = (req: IncomingMessage): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      let data = '';
+      req.on('data', (c: Buffer) => (data += c.toString()));
+      req.on('end', () => {
+        try {
+          resolve(data ? (JSON.parse(data) as Record<string, unknown>) : {});
+        } catch {
+          resolve({});
+        }
+      });
+    });
+  const sessionOf = (req: IncomingMessage): SessionRec | null => {
+    const sid = /(?:^|;\s*)sid=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    return sid ? (sessions.get(sid) ?? null) : null;
+  };
+  const newSession = (res: ServerResponse, username: string, role: MockRole, displayName: string) => {
+    const sid = randomUUID();
+    const rec: SessionRec = { username, role, displayName, csrfToken: randomUUID() };
+    sessions.set(sid, rec);
+    send(res, 200, { user: { username, role, displayName }, csrfToken: rec.csrfToken }, { 'set-cookie': `sid=${sid}; HttpOnly; SameSite=Strict; Path=/` });
+  };
+  const csv = (series: ReturnType<typeof history>) => ['time,device,ward,field,value', ...series.flatMap((s) => s.points.map(([ts, v]) => `${new Date(ts).toISOString()},${s.device},${s.ward},${s.field},${v}`))].join('\n') + '\n';
+
+  const changeAlarm = (a: MockAlarm, user: string, action: string, detail: string | null) => {
+    audit.get(a.id)!.push({ ts: Date.now(), user, action, detail });
+    push({ type: 'alarm', alarm: a });
+  };
+
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    const q = url.searchParams;
+    if (req.method === 'POST' && path === '/api/auth/login') {
+      const body = await readBody(req);
+      const user = USERS[body.username as MockRole];
+      if (!user || user.password !== body.password) return fail(res, 401, 'bad_credentials', 'wrong username or password');
+      return newSession(res, String(body.username), user.role, user.displayName);
+    }
+    if (req.method === 'POST' && path === '/api/auth/kiosk') {
+      const body = await readBody(req);
+      if (body.token !== KIOSK_TOKEN) return fail(res, 401, 'bad_token', 'unknown kiosk token');
+      return newSession(res, 'kiosk', 'viewer', 'Màn hình tường');
+    }
+    const s = sessionOf(req);
+    if (!s) return fail(res, 401, 'unauthenticated', 'sign in first');
+    if (req.method !== 'GET' && req.headers['x-csrf-token'] !== s.csrfToken) return fail(res, 403, 'csrf', 'missing or wrong CSRF token');
+    const need = (role: MockRole) => {
+      if (RANK[s.role] >= RANK[role]) return true;
+      fail(res, 403, 'forbidden', `needs role ${role}`);
+      return false;
+    };
+    if (path === '/api/auth/me') return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
+    if (path === '/api/auth/logout') return send(res, 204);
+    if (path === '/api/city') return send(res, 200, city);
+    if (path === '/api/overview') return send(res, 200, overview());
+    if (path === '/api/limits') return send(res, 200, LIMITS);
+    if (path === '/api/latest') {
+      const now = Date.now();
+      const kind = q.get('kind');
+      const ward = q.get('ward');
+      return send(res, 200, { readings: city.devices.filter((d) => (!kind || d.kind === kind) && (!ward || d.ward === ward)).map((d) => latestOf(d, now)) });
+    }
+    if (path === '/api/history' || path === '/api/history.csv') {
+      const from = Number(q.get('from'));
+      const to = Number(q.get('to'));
+      const windowMs = q.get('windowMs') ? Number(q.get('windowMs')) : undefined;
+      if (!q.get('kind') || !q.get('fields') || !Number.isFinite(from) || !Number.isFinite(to)) return fail(res, 400, 'bad_query', 'kind, fields, from, to are required');
+      const series = history(city, { kind: q.get('kind')!, fields: q.get('fields')!.split(','), from, to, windowMs, devices: q.get('devices')?.split(',').filter(Boolean), ward: q.get('ward') ?? undefined });
+      if (path.endsWith('.csv')) {
+        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="history.csv"' });
+        return void res.end(csv(series));
+      }
+      return send(res, 200, { series });
+    }
+    if (path === '/api/gateways') return send(res, 200, { gateways: gateways() });
+    let m = /^\/api\/gateways\/([^/]+)$/.exec(path);
+    if (m) {
+      const g = gateways().find((x) => x.id === m![1]);
+      return g ? send(res, 200, g) : fail(res, 404, 'not_found', 'no such gateway');
+    }
+    m = /^\/api\/gateways\/([^/]+)\/commands$/.exec(path);
+    if (m && req.method === 'POST') {
+      if (!need('technician')) return;
+      const body = await readBody(req);
+      const id = randomUUID();
+      commands.push({ gateway: m[1]!, body });
+      const rec = { id, gateway: m[1]!, command: { ...body, id }, sentAt: Date.now(), result: null as unknown };
+      commandResults.set(id, rec);
+      setTimeout(() => (rec.result = { id, gateway: m![1]!, ok: m![1] !== offlineGateway, ts: Date.now(), ...(m![1] === offlineGateway ? { error: 'gateway offline: no answer' } : {}) }), 300);
+      return send(res, 202, { id });
+    }
+    m = /^\/api\/commands\/([^/]+)$/.exec(path);
+    if (m) {
+      if (!need('technician')) return;
+      const c = commandResults.get(m[1]!);
+      return c ? send(res, 200, c) : fail(res, 404, 'not_found', 'no such command');
+    }
+    m = /^\/api\/devices\/([^/]+)$/.exec(path);
+    if (m) {
+      const d = city.devices.find((x) => x.id === decodeURIComponent(m![1]!));
+      if (!d) return fail(res, 404, 'not_found', 'no such device');
+      const h = gateways().find((g) => g.id === d.gateway)?.health?.devices.find((x) => x.device === d.id) ?? null;
+      return send(res, 200, { device: d, latest: latestOf(d, Date.now()), health: h });
+    }
+    if (path === '/api/dead-letters') {
+      if (!need('technician')) return;
+      const list = deadLetters(Date.now());
+      return send(res, 200, { deadLetters: list, total: list.length });
+    }
+    if (path === '/api/alarms') {
+      const state = q.get('state');
+      const severity = q.get('severity');
+      const ward = q.get('ward');
+      const list = alarms.filter((a) => (!state || a.state === state) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
+      return send(res, 200, { alarms: list });
+    }
+    m = /^\/api\/alarms\/([^/]+)(?:\/(ack|assign|comment|clear))?$/.exec(path);
+    if (m) {
+      const a = alarms.find((x) => x.id === m![1]);
+      if (!a) return fail(res, 404, 'not_found', 'no such alarm');
+      if (!m[2]) {
+        return send(res, 200, {
+          alarm: a,
+          audit: audit.get(a.id) ?? [],
+          notifications: [
+            { id: `${a.id}-n1`, recipient: 'Trực ban IOC (+84 905 000 111)', channel: 'sms', state: 'delivered', ts: a.firstSeen + 4000, error: null },
+            { id: `${a.id}-n2`, recipient: 'Nhóm Zalo Môi trường', channel: 'zalo', state: a.severity === 'critical' ? 'failed' : 'sent', ts: a.firstSeen + 5000, error: a.severity === 'critical' ? 'Zalo OA: token expired' : null },
+          ],
+        });
+      }
+      if (req.method !== 'POST') return fail(res, 405, 'method', 'POST only');
+      if (!need('operator')) return;
+      const body = await readBody(req);
+      const now = Date.now();
+      if (m[2] === 'ack') {
+        if (a.state !== 'active') return fail(res, 409, 'state', 'only active alarms can be acknowledged');
+        Object.assign(a, { state: 'acknowledged', acknowledgedBy: s.username, acknowledgedAt: now });
+      } else if (m[2] === 'assign') Object.assign(a, { assignee: String(body.assignee ?? '') || null });
+      else if (m[2] === 'clear') Object.assign(a, { state: 'cleared', clearedBy: s.username, clearedAt: now });
+      changeAlarm(a, s.username, m[2], (body.comment ?? body.text ?? body.assignee ?? null) as string | null);
+      return send(res, 200, { alarm: a });
+    }
+    return fail(res, 404, 'not_found', `no route ${req.method} ${path}`);
+  }
+
+  function serveStatic(res: ServerResponse, path: string): void {
+    const file = normalize(join(opts.distDir, path));
+    const inDist = file.startsWith(normalize(opts.distDir));
+    const target = inDist && existsSync(file) && statSync(file).isFile() ? file : join(opts.distDir, 'index.html');
+    if (!existsSync(target)) {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      return void res.end('dist/ is not built: npm run build -w dashboard/web');
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream' });
+    res.end(readFileSync(target));
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/api/')) {
+      api(req, res, url).catch((err: Error) => fail(res, 500, 'internal', err.message));
+      return;
+    }
+    serveStatic(res, url.pathname);
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  const subs = new Map<WebSocket, Set<string>>();
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const authed = sessionOf(req) !== null || url.searchParams.get('kiosk') === KIOSK_TOKEN;
+    if (url.pathname !== '/ws' || !authed || refuse) {
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      subs.set(ws, new Set());
+      ws.send(JSON.stringify({ type: 'hello', serverTime: Date.now() }));
+      ws.on('message', (data) => {
+        try {
+          const msg = JSON.parse(String(data)) as { type?: string; channels?: string[] };
+          if (msg.type === 'subscribe' && Array.isArray(msg.channels)) subs.set(ws, new Set(msg.channels));
+        } catch {
+          // bad frames are ignored, like the real server
+        }
+      });
+      ws.on('close', () => subs.delete(ws));
+    });
+  });
+
+  const CHANNEL: Record<string, string> = { readings: 'readings', derived: 'derived', alarm: 'alarms', gateway: 'gateways' };
+  function push(frame: Record<string, unknown>): void {
+    const channel = CHANNEL[String(frame.type)];
+    if (frame.type === 'readings') for (const r of frame.readings as StoredReading[]) overrides.set(r.device, r);
+    const text = JSON.stringify(frame);
+    for (const [ws, channels] of subs) if (!channel || channels.has(channel)) ws.send(text);
+  }
+
+  const tick = setInterval(() => {
+    if (!readingsRunning) return;
+    const now = Date.now();
+    // Each tick publishes one reading per kind (rotating device), like ingest flushing small batches.
+    const byKind = new Map<string, CityModel['devices']>();
+    for (const d of city.devices) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d]);
+    const readings: StoredReading[] = [];
+    for (const list of byKind.values()) {
+      const d = list[seq % list.length]!;
+      // Devices a test pushed a value for keep that value (the test asserts on it).
+      if (overrides.has(d.id)) continue;
+      readings.push(readingAt(d, now, seq));
+    }
+    seq++;
+    const text = JSON.stringify({ type: 'readings', readings });
+    for (const [ws, channels] of subs) if (channels.has('readings')) ws.send(text);
+    const air = readings.find((r) => r.kind === 'air_station');
+    if (air) {
+      const derived = JSON.stringify({ type: 'derived', readings: [{ ...air, kind: 'vn_aqi', values: { aqi: aqiFromPm25(valuesAt(city.devices.find((d) => d.id === air.device)!, now).pm25 ?? 0) } }] });
+      for (const [ws, channels] of subs) if (channels.has('derived')) ws.send(derived);
+    }
+  }, opts.tickMs ?? 1000);
+  const ping = setInterval(() => {
+    const text = JSON.stringify({ type: 'ping', serverTime: Date.now() });
+    for (const ws of subs.keys()) ws.send(text);
+  }, opts.pingMs ?? 10_000);
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    city,
+    alarms,
+    commands,
+    push,
+    setReadingsRunning: (on) => (readingsRunning = on),
+    cutFeed(r) {
+      refuse = r;
+      for (const ws of subs.keys()) ws.terminate();
+      subs.clear();
+    },
+    sockets: () => subs.size,
+    async close() {
+      clearInterval(tick);
+      clearInterval(ping);
+      for (const ws of subs.keys()) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { DIST_DIR, ensureBuilt, launchBrowser, login, screenshot } from './browser';
+import { startMockServer, type MockRole, type MockServer } from './mock-server';
+
+// What each role's navigation must show, in order (Vietnamese labels: the default language).
+const EXPECTED: Record<MockRole, string[]> = {
+  viewer: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Màn hình tường'],
+  operator: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Màn hình tường'],
+  technician: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Màn hình tường'],
+  admin: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Màn hình tường'],
+};
+
+describe('role-aware navigation', () => {
+  let server: MockServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await startMockServer({ distDir: DIST_DIR });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const role of Object.keys(EXPECTED) as MockRole[]) {
+    it(`${role} sees exactly the views the role may use`, async () => {
+      const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+      await login(page, server.url, role);
+      const nav = page.getByRole('navigation', { name: 'Điều hướng chính' });
+      await expect.poll(() => nav.getByRole('link').allInnerTexts()).toEqual(EXPECTED[role]);
+      if (role === 'viewer') {
+        // A viewer typing a technician URL gets a refusal, not the page.
+        await page.goto(`${server.url}/gateways`);
+        await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('không có quyền');
+      }
+      await page.close();
+    });
+  }
+
+  it('rejects a wrong password and switches to English', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.getByLabel('Tên đăng nhập').fill('operator');
+    await page.getByLabel('Mật khẩu').fill('wrong');
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toContain('Sai tên đăng nhập');
+    await screenshot(page, 'login');
+    await page.getByRole('button', { name: 'English' }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe('Sign in');
+    await page.close();
+  });
+});

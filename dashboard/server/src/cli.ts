@@ -10,6 +10,7 @@ import { closeOnSignals, createLogger, loadConfigFile } from '@tamky/service-kit
 import { dashboardConfigSchema } from './config';
 import { hashPassword } from './passwords';
 import { startDashboard } from './server';
+import type { DashboardModule } from './module';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -30,7 +31,13 @@ async function main(): Promise<void> {
   const config = loadConfigFile(values.config, dashboardConfigSchema.extend({ store: storeConfigSchema, city: dashboardConfigSchema.shape.city.unwrap() }));
   const city = loadConfigFile(config.city, cityModelSchema);
   const store = await openStore(config.store, { logger: log.child({ component: 'store' }), readonly: true });
-  const dashboard = await startDashboard(config, { store, city, logger: log });
+  const modules: DashboardModule[] = [];
+  if (config.alarms) {
+    // Loaded only when configured, so the server runs (API, live feed, commands) without the alarms module.
+    const { createAlarmsModule } = (await import('./alarms/index')) as { createAlarmsModule(c: unknown): DashboardModule };
+    modules.push(createAlarmsModule(config.alarms));
+  }
+  const dashboard = await startDashboard(config, { store, city, logger: log, modules });
   closeOnSignals([dashboard, store], log);
 }
 

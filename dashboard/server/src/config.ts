@@ -38,6 +38,15 @@ export const dashboardConfigSchema = z.object({
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
   usersFile: z.string().optional(),
   kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
+  /** The alarms module (lifecycle + notifications), loaded by the CLI; passed to createAlarmsModule as is. */
+  alarms: z
+    .object({
+      rulesFile: z.string().optional(),
+      /** Notification policy file, e.g. config/notify/policy.yaml. */
+      notify: z.string().optional(),
+      tickMs: z.number().int().positive().optional(),
+    })
+    .optional(),
   session: z
     .object({
       ttlHours: z.number().positive().default(12),

@@ -22,11 +22,17 @@ export type Fault =
   /** Water level: a flood rises over riseMinutes (simulated) to peakM (default alarm 3 + 0.5 m). */
   | { type: 'flood'; riseMinutes?: number; peakM?: number }
   /** Power cycle: silent for downMs (real time), then boots: uptime and counters restart from zero. */
-  | { type: 'reboot'; downMs?: number };
+  | { type: 'reboot'; downMs?: number }
+  /** Water level: no echo (foam, debris, a spider in the horn): distance reads 0xFFFF. */
+  | { type: 'no_echo' }
+  /** Street light: contactor stuck closed, lamps at full output whatever the command (a day burner by daylight). */
+  | { type: 'day_burner' }
+  /** Street light: mains lost on the feeder; the controller answers on its backup supply, lamps and meter read 0. */
+  | { type: 'power_outage' };
 
 export type FaultType = Fault['type'];
 
-export const FAULT_TYPES: readonly FaultType[] = ['stuck', 'drift', 'noise', 'no_answer', 'late_answer', 'crc_error', 'exception', 'lamp_failure', 'flood', 'reboot'];
+export const FAULT_TYPES: readonly FaultType[] = ['stuck', 'drift', 'noise', 'no_answer', 'late_answer', 'crc_error', 'exception', 'lamp_failure', 'flood', 'reboot', 'no_echo', 'day_burner', 'power_outage'];
 
 /**
  * Parses the CLI form `type[:param]` (dashes or underscores): drift:pct-per-hour, noise:pct,

@@ -113,6 +113,44 @@ describe('value faults', () => {
     light.clearFaults();
   });
 
+  it('day_burner: lamps stay at full output in daylight although the clock commands 0 %', async () => {
+    t = Date.parse('2025-03-05T12:00:00+07:00');
+    light.injectFault({ type: 'day_burner' });
+    const v = mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '0', '-c', '7'])).stdout);
+    expect(v.get(0)).toBe(0); // command: off by day
+    expect(v.get(6)).toBe(100); // actual: still burning
+    expect(v.get(5)! & 0b100).toBe(0b100);
+    light.clearFaults();
+    await waitFor(async () => mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6'])).stdout).get(6) === 0, { what: 'lamp off after the contactor is fixed', timeoutMs: 15_000, intervalMs: 200 });
+  });
+
+  it('power_outage: the controller still answers, mains voltage and lamps read 0; power back sets DALI power-cycle bits', async () => {
+    t = Date.parse('2025-03-05T21:00:00+07:00');
+    light.injectFault({ type: 'power_outage' });
+    const meter = mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6500', '-c', '7'])).stdout);
+    expect(meter.get(6504)).toBe(0);
+    expect(meter.get(6500)! * 65536 + meter.get(6501)!).toBe(0);
+    expect(mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6'])).stdout).get(6)).toBe(0);
+    light.clearFaults();
+    const status = mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '5'])).stdout).get(5)!;
+    expect(status & 0b1000_0000).toBe(0b1000_0000);
+    expect(mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6504'])).stdout).get(6504)! / 10).toBeGreaterThan(215);
+  });
+
+  it('no_echo: the ultrasonic distance reads 0xFFFF', async () => {
+    const water = createSimDevice(device('water_level'), { city, seed: 5, now });
+    const slave = await startModbusTcpSlave([water]);
+    try {
+      water.injectFault({ type: 'no_echo' });
+      const v = mbpollValues((await tcp(slave.port, ['-a', '12', '-r', '5'])).stdout);
+      expect(v.get(5)).toBe(0xffff);
+      water.clearFaults();
+      expect(mbpollValues((await tcp(slave.port, ['-a', '12', '-r', '5'])).stdout).get(5)).toBeLessThan(60_000);
+    } finally {
+      await slave.close();
+    }
+  });
+
   it('stuck: the register stops following the signal', async () => {
     noise.injectFault({ type: 'stuck' });
     const first = mbpollValues((await tcp(ports.noise, ['-a', '1', '-r', '0'])).stdout).get(0);

@@ -63,4 +63,21 @@ describe('Modbus RTU slave on a pty, read by mbpoll', () => {
     const bad = await mbpoll(['-m', 'rtu', '-b', '9600', '-P', 'none', '-0', '-1', '-a', '12', '-r', '5', pty.b, '100']);
     expect(bad.stderr + bad.stdout).toMatch(/Illegal data address/i);
   });
+
+  it('line noise and a truncated frame are dropped at the silence; the next request is answered', async () => {
+    const { SerialPort } = await import('serialport');
+    const port = new SerialPort({ path: pty.b, baudRate: 9600 });
+    await new Promise<void>((resolve, reject) => port.once('open', resolve).once('error', reject));
+    port.write(Buffer.from([0x01, 0x03, 0x00])); // a request cut off mid-frame
+    await new Promise<void>((resolve) => port.drain(() => resolve()));
+    await new Promise((r) => setTimeout(r, 100)); // silence: the slave discards it
+    port.write(Buffer.from([0x55, 0xaa, 0x13, 0x37, 0x00, 0xff, 0x42])); // noise with an unknown "function"
+    await new Promise<void>((resolve) => port.drain(() => resolve()));
+    await new Promise((r) => setTimeout(r, 100));
+    await new Promise<void>((resolve) => port.close(() => resolve()));
+    noise.pin('holding', 0, 555);
+    const res = await rtu(['-a', '1', '-r', '0']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(mbpollValues(res.stdout).get(0)).toBe(555);
+  });
 });

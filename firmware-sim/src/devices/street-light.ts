@@ -33,6 +33,7 @@ export class StreetLight extends BaseSimDevice {
   private lamps: Lamp[] = [];
   private lastSchedule: number | undefined;
   private energyWh = 0;
+  private inOutage = false;
 
   private get lampCount(): number {
     return this.device.lamps ?? 4;
@@ -86,14 +87,19 @@ export class StreetLight extends BaseSimDevice {
       }
     }
     const failed = this.failedLamps();
+    const outage = this.activeFaults('power_outage').length > 0;
+    const stuckOn = this.activeFaults('day_burner').length > 0;
     const nowReal = Date.now();
+    if (this.inOutage && !outage) this.onBoot(); // DALI drivers report the mains cycle when power returns
+    this.inOutage = outage;
     let lampW = 0;
     this.lamps.forEach((lamp, sa) => {
       const command = Math.min(100, this.bank.getHolding(100 * sa));
-      const desired = failed.has(sa) ? 0 : command;
+      const dead = failed.has(sa) || outage;
+      const desired = dead ? 0 : stuckOn ? 100 : command;
       const step = (nowReal - lamp.lastReal) * FADE_PCT_PER_MS;
       lamp.lastReal = nowReal;
-      lamp.actual = failed.has(sa) ? 0 : desired > lamp.actual ? Math.min(desired, lamp.actual + step) : Math.max(desired, lamp.actual - step);
+      lamp.actual = dead ? 0 : desired > lamp.actual ? Math.min(desired, lamp.actual + step) : Math.max(desired, lamp.actual - step);
       let status = lamp.status & (ST.RESET_STATE | ST.POWER_CYCLE);
       if (failed.has(sa)) status |= ST.LAMP_FAILURE;
       if (lamp.actual > 0) status |= ST.POWER_ON;
@@ -102,6 +108,7 @@ export class StreetLight extends BaseSimDevice {
       lampW += failed.has(sa) ? 0 : this.ratedW * (lamp.actual / 100) * (1 + DRIVER_LOSS) + DRIVER_STANDBY_W;
     });
     const anyOn = this.lamps.some((l) => l.actual > 0);
+    if (outage) return { power: 0, energy: this.energyWh / 1000, voltage: 0, current: 0, power_factor: 0 };
     const power = lampW + CABINET_W;
     this.energyWh += (power * dtMs) / 3_600_000;
     // Mains sags in the evening peak and recovers at night (distribution transformer tap at ~228 V).

@@ -42,7 +42,8 @@ export class WaterLevel extends BaseSimDevice {
 
   protected encode(v: Record<string, number>): void {
     const raw = v.distance! * 10_000;
-    this.put('holding', 0x05, raw < 0 || raw >= NO_ECHO ? NO_ECHO : raw);
+    const noEcho = raw < 0 || raw >= NO_ECHO || this.activeFaults('no_echo').length > 0;
+    this.put('holding', 0x05, noEcho ? NO_ECHO : raw);
     const temp = Math.round(v.temperature! * 10) & 0xffff; // int16, two's complement
     this.put('holding', 0x06, temp);
     this.put('holding', 0x07, temp);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '@tamky/test-support';
@@ -97,6 +98,26 @@ describe('SQLite store', () => {
     await expect(reader.writeBatch([reading({ device: 'aq-01', ts: T0 + 2, values: { pm25: 1 } })])).rejects.toThrow(/read-only/);
     await reader.close();
     await writer.close();
+  });
+
+  it('another process opened read-only sees the writer\'s commits while it keeps writing', async () => {
+    const path = join(tempDir('store'), 'ts.db');
+    const writer = sqlite(path);
+    await writer.writeBatch([reading({ device: 'aq-01', ts: T0, seq: 1, values: { pm25: 1 } })]);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/read-latest.ts'), path, '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    for (let seq = 2; seq <= 50; seq++) {
+      await writer.writeBatch([reading({ device: 'aq-01', ts: T0 + seq * 1000, seq, values: { pm25: seq } })]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await exited, err).toBe(0);
+    const seen = JSON.parse(out) as { latest: unknown[]; seqs: number[] };
+    expect(seen.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(seen.latest).toEqual([{ kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0 + 50_000, seq: 50, values: { pm25: 50 } }]);
   });
 
   it('validates its config with defaults, naming the field in errors', () => {

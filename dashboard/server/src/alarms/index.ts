@@ -137,9 +137,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         changed,
         notifications: (id) => notifier?.notificationsFor(id) ?? [],
       });
-      notifier?.routes(router);
-      // Routes are mounted before start() in some servers: mount notify callbacks lazily.
-      if (!notifier) router.use('/notify', (req, res, next) => (notifier ? notifier.handle(req, res, next) : next()));
+      // Provider callbacks (/notify/…) are mounted lazily: servers may mount routes before start() built the notifier.
+      router.use((req, res, next) => (notifier && req.path.startsWith('/notify/') ? notifier.handle(req, res, next) : next()));
     },
     overviewAlarmCounts: (ward) => need().store.countsByWard(ward),
     openapi: alarmsOpenApi(),

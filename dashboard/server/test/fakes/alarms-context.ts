@@ -84,6 +84,12 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
     api,
     /** Delivers an alarm event as the MQTT link would. */
     event: (e: AlarmEvent) => module.onMqttMessage!(topics.alarmEvent(e.ruleId, e.sourceId), Buffer.from(JSON.stringify(e))),
+    /** Dies without any shutdown: no module close, in-flight sends abandoned, the DB handle dropped. */
+    async crash() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      db.close();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

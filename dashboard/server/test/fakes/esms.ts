@@ -53,9 +53,16 @@ export async function startFakeEsms(opts: { apiKey?: string; secretKey?: string;
     block: (phone: string) => blocked.add(phone),
     failNext: (...codes: string[]) => failures.push(...codes),
     /** POSTs the delivery report for a message to its CallbackUrl (SendStatus 2 = delivered). */
-    async deliver(m: EsmsMessage, delivered = true): Promise<number> {
+    async deliver(m: EsmsMessage, delivered = true, reachAt?: string): Promise<number> {
       if (!m.callbackUrl) throw new Error('message had no CallbackUrl');
-      const res = await fetch(m.callbackUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ SMSID: m.smsId, RequestId: m.requestId, SendStatus: delivered ? 2 : 3, Phone: m.phone }) });
+      // reachAt: where the callback URL's host really listens (tests use a public URL that does not resolve)
+      const target = new URL(m.callbackUrl);
+      if (reachAt) {
+        const base = new URL(reachAt);
+        target.protocol = base.protocol;
+        target.host = base.host;
+      }
+      const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ SMSID: m.smsId, RequestId: m.requestId, SendStatus: delivered ? 2 : 3, Phone: m.phone }) });
       return res.status;
     },
     close: http.close,

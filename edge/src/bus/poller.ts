@@ -102,8 +102,10 @@ export class Poller {
     // devices behind it are not to blame and must be polled as soon as it is back.
     if (o.kind === 'exception' || o.kind === 'closed') return;
     stats.consecutiveFailures++;
-    const delay = Math.max(this.intervalMs, backoffDelay(stats.consecutiveFailures, this.intervalMs, this.opts.maxBackoffMs));
-    stats.backoffUntil = this.opts.now() + delay;
+    if (!o.noBackoff) {
+      const delay = Math.max(this.intervalMs, backoffDelay(stats.consecutiveFailures, this.intervalMs, this.opts.maxBackoffMs));
+      stats.backoffUntil = this.opts.now() + delay;
+    }
     if (!this.offline && stats.consecutiveFailures >= OFFLINE_AFTER) {
       this.offline = true;
       this.sinks.onEvent(this.device.id, 'device_offline', { error: stats.lastError, failures: stats.consecutiveFailures });

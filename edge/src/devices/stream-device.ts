@@ -44,7 +44,7 @@ export class StreamDevice implements FieldDevice {
   async poll(): Promise<PollOutcome> {
     const l = this.latest;
     if (!l || l.ts <= this.lastTakenTs) {
-      return { ok: false, kind: 'timeout', message: 'no new frame from the sensor since the last poll', ts: this.now() };
+      return { ok: false, kind: 'timeout', message: 'no new frame from the sensor since the last poll', ts: this.now(), noBackoff: true };
     }
     this.lastTakenTs = l.ts;
     return { ok: true, ts: l.ts, values: l.values };

@@ -29,7 +29,7 @@ export class InfluxStore implements TimeSeriesStore {
     this.db = config.database ?? config.bucket!;
   }
 
-  /** Checks the server answers and, on 1.x, creates the database. Neither failure is fatal: writes will fail and be retried by the caller. */
+  /** Logs whether the server answers and, on 1.x, creates the database. Not fatal: writes fail (and are retried by the caller) until it does. */
   async init(): Promise<void> {
     try {
       const res = await fetch(`${this.baseUrl}/ping`, { signal: AbortSignal.timeout(this.config.timeoutMs) });
@@ -38,12 +38,22 @@ export class InfluxStore implements TimeSeriesStore {
       this.opts.logger?.warn({ err, url: this.baseUrl }, 'InfluxDB does not answer /ping yet');
       return;
     }
-    if (this.config.api === 'v1' && this.config.createDatabase && !this.opts.readonly) {
-      try {
-        await this.influxql(`CREATE DATABASE ${quoteIdentifier(this.db)}`);
-      } catch (err) {
-        this.opts.logger?.warn({ err, database: this.db }, 'could not create the database (it may exist already, or the user lacks admin rights)');
-      }
+    await this.ensureDatabase();
+  }
+
+  /** Until CREATE DATABASE succeeded once (1.x, createDatabase), it is tried again before each write: the server may have been down at start. */
+  private databaseReady = false;
+  private async ensureDatabase(): Promise<void> {
+    if (this.databaseReady || this.config.api !== 'v1' || !this.config.createDatabase || this.opts.readonly) return;
+    try {
+      await this.influxql(`CREATE DATABASE ${quoteIdentifier(this.db)}`);
+      this.databaseReady = true;
+    } catch (err) {
+      // Unreachable (fetch's TypeError, a timeout): try again next time. Refused (no admin rights, …): the
+      // database is someone else's to create; stop asking.
+      const unreachable = err instanceof TypeError || (err as Error).name === 'TimeoutError';
+      if (!unreachable) this.databaseReady = true;
+      this.opts.logger?.warn({ err, database: this.db }, unreachable ? 'InfluxDB unreachable: database not created yet' : 'CREATE DATABASE refused (it may exist, or the user lacks admin rights)');
     }
   }
 
@@ -61,6 +71,7 @@ export class InfluxStore implements TimeSeriesStore {
 
   /** Chunks are sent one after the other; a failed chunk rejects the whole call (earlier chunks are rewritten harmlessly on redelivery). */
   private async writeChunked(lines: string[], precision: 'ms' | 'ns'): Promise<void> {
+    await this.ensureDatabase();
     const n = this.config.batchLines;
     for (let i = 0; i < lines.length; i += n) await this.write(lines.slice(i, i + n), precision);
   }

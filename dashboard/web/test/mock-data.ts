@@ -68,10 +68,10 @@ export function valuesAt(device: Device, ts: number): Record<string, number> {
       const out: Record<string, number> = { interval: 60 };
       for (let lane = 1; lane <= (device.lanes ?? 2); lane++) {
         const base = 12 + 25 * rush + 4 * p;
-        out[`lane${lane}_motorbike`] = Math.round(base * 8.5);
-        out[`lane${lane}_car`] = Math.round(base * 1.1);
-        out[`lane${lane}_bus`] = Math.round(base * 0.08);
-        out[`lane${lane}_truck`] = Math.round(base * 0.25);
+        out[`lane${lane}_motorbike`] = Math.round(base * 2.1);
+        out[`lane${lane}_car`] = Math.round(base * 0.3);
+        out[`lane${lane}_bus`] = Math.round(base * 0.02);
+        out[`lane${lane}_truck`] = Math.round(base * 0.06);
         out[`lane${lane}_speed`] = round(42 - 20 * rush);
         out[`lane${lane}_occupancy`] = round(10 + 55 * rush);
       }
@@ -231,11 +231,8 @@ export function deadLetters(now: number): DeadLetter[] {
   ];
 }
 
-/** /api/limits as the server loads its data files (QCVN 05:2013, QCVN 26:2010, VN_AQI). */
-export const LIMITS = {
-  aqi: {
-    source: 'QĐ 1459/QĐ-TCMT',
-    qcvn05: { source: 'QCVN 05:2013/BTNMT', unit: 'ug/m3', limits: { so2: { '1h': 350, '24h': 125 }, no2: { '1h': 200, '24h': 100 }, co: { '1h': 30000, '8h': 10000 }, o3: { '1h': 200, '8h': 120 }, pm10: { '24h': 150 }, pm25: { '24h': 50 } } },
-  },
-  noise: { source: 'QCVN 26:2010/BTNMT', zones: { special: { day: 55, night: 45 }, normal: { day: 70, night: 55 } }, dayStart: '06:00', nightStart: '21:00' },
-};
+/** /api/limits as the server loads its data files: the repository's config/limits/*.yaml. */
+export function loadLimits(): Record<string, unknown> {
+  const file = (name: string) => parse(readFileSync(fileURLToPath(new URL(`../../../config/limits/${name}`, import.meta.url)), 'utf8')) as unknown;
+  return { aqi: file('vn-aqi.yaml'), noise: file('qcvn26-2010.yaml'), air: file('qcvn05-2013.yaml') };
+}

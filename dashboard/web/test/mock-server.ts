@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CityModel, StoredReading } from '@tamky/protocol';
-import { LIMITS, aqiFromPm25, aqiLevel, deadLetters, gatewayHealth, history, initialAlarms, loadCity, readingAt, valuesAt, type MockAlarm } from './mock-data';
+import { loadLimits, aqiFromPm25, aqiLevel, deadLetters, gatewayHealth, history, initialAlarms, loadCity, readingAt, valuesAt, type MockAlarm } from './mock-data';
 
 /**
  * A stand-in for dashboard/server that implements the docs/api.md routes the web app uses, with cookie
@@ -47,6 +47,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 
 export async function startMockServer(opts: { distDir: string; tickMs?: number; pingMs?: number }): Promise<MockServer> {
   const city = loadCity();
+  const limits = loadLimits();
   const sessions = new Map<string, SessionRec>();
   const alarms = initialAlarms(city, Date.now());
   const audit = new Map<string, Array<{ ts: number; user: string; action: string; detail: string | null }>>();
@@ -188,7 +189,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     if (path === '/api/auth/logout') return send(res, 204);
     if (path === '/api/city') return send(res, 200, city);
     if (path === '/api/overview') return send(res, 200, overview());
-    if (path === '/api/limits') return send(res, 200, LIMITS);
+    if (path === '/api/limits') return send(res, 200, limits);
     if (path === '/api/latest') {
       const now = Date.now();
       const kind = q.get('kind');

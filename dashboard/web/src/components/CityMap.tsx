@@ -51,11 +51,19 @@ export function MapLegend() {
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
 export function CityMap({ city, deviceState, wardAqi, large = false }: { city: CityModel; deviceState: Map<string, DeviceState>; wardAqi: Map<string, number | null>; large?: boolean }) {
   const { t, num } = useI18n();
-  const positions = useMemo(() => devicePositions(city, large ? 5 : 4.5), [city, large]);
-  const r = large ? 1.1 : 1.2;
+  const positions = useMemo(() => devicePositions(city, 3.6), [city]);
+  const r = 0.85;
+  // Fit the view to the wards (plus room for markers and labels) so central wards get as much space as possible.
+  const box = useMemo(() => {
+    const xs = city.wards.map((w) => w.map.x);
+    const ys = city.wards.map((w) => w.map.y);
+    const x0 = Math.min(...xs) - 7;
+    const y0 = Math.min(...ys) - 6;
+    return `${x0} ${y0} ${Math.max(...xs) + 7 - x0} ${Math.max(...ys) + 9 - y0}`;
+  }, [city]);
   return (
     <figure className="city-map">
-      <svg viewBox="-4 4 108 86" role="img" aria-labelledby="map-title map-desc" preserveAspectRatio="xMidYMid meet">
+      <svg viewBox={box} role="img" aria-labelledby="map-title map-desc" preserveAspectRatio="xMidYMid meet">
         <title id="map-title">{t('overview.map')}</title>
         <desc id="map-desc">{t('overview.mapDesc')}</desc>
         {city.wards.map((w) => {
@@ -64,11 +72,11 @@ export function CityMap({ city, deviceState, wardAqi, large = false }: { city: C
           const fill = band ? rgbCss(band.rgb) : '#9aa3ad';
           return (
             <g key={w.id} data-ward={w.id}>
-              <circle cx={w.map.x} cy={w.map.y} r={3.2} fill={fill} stroke="#222" strokeWidth={0.25} />
-              <text x={w.map.x} y={w.map.y + 1} textAnchor="middle" fontSize={2.6} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
+              <circle cx={w.map.x} cy={w.map.y} r={2.5} fill={fill} stroke="#222" strokeWidth={0.25} />
+              <text x={w.map.x} y={w.map.y + 0.75} textAnchor="middle" fontSize={2.1} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
                 {aqi === null || aqi === undefined ? '—' : num(aqi, 0)}
               </text>
-              <text x={w.map.x} y={w.map.y + 8.8} textAnchor="middle" fontSize={large ? 2.9 : 2.6} className="map-label">
+              <text x={w.map.x} y={w.map.y + 6.6} textAnchor="middle" fontSize={large ? 2.1 : 1.9} className="map-label">
                 {w.name}
               </text>
             </g>

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useI18n } from '../i18n/i18n';
 import { navFor } from '../lib/roles';
 import { useLocation } from '../lib/router';
@@ -11,6 +11,9 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
   const { session } = useApp();
   const { path } = useLocation();
   const items = navFor(session.user.role);
+  // On a phone the navigation folds behind a Menu button; it closes again after each navigation.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
   const current = (p: string) => (p === '/' ? path === '/' : path === p || path.startsWith(`${p}/`));
   return (
     <div className="app">
@@ -37,7 +40,11 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
             {t('app.logout')}
           </button>
         </div>
-        <nav aria-label={t('nav.main')} className="app-nav">
+        <button type="button" className="btn btn-ghost menu-button" aria-expanded={menuOpen} aria-controls="app-nav" onClick={() => setMenuOpen(!menuOpen)}>
+          <span aria-hidden="true">☰ </span>
+          {t('nav.menu')}
+        </button>
+        <nav aria-label={t('nav.main')} className="app-nav" id="app-nav" data-open={menuOpen}>
           <ul>
             {items.map((item) => (
               <li key={item.path}>

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useCallback, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
@@ -37,6 +37,23 @@ export function toRows(series: Series[], key: (s: Series) => string): Array<Reco
   return [...rows.values()].sort((a, b) => a.ts! - b.ts!);
 }
 
+/** Folds every field of a device into one series (e.g. all lane × class counts into total flow). */
+export function reduceByDevice(series: Series[], how: 'sum' | 'mean'): Series[] {
+  const byDevice = new Map<string, { s: Series; acc: Map<number, [number, number]> }>();
+  for (const s of series) {
+    let entry = byDevice.get(s.device);
+    if (!entry) byDevice.set(s.device, (entry = { s: { ...s, field: how, points: [] }, acc: new Map() }));
+    for (const [ts, v] of s.points) {
+      const [sum, n] = entry.acc.get(ts) ?? [0, 0];
+      entry.acc.set(ts, [sum + v, n + 1]);
+    }
+  }
+  return [...byDevice.values()].map(({ s, acc }) => ({
+    ...s,
+    points: [...acc.entries()].sort((a, b) => a[0] - b[0]).map(([ts, [sum, n]]) => [ts, how === 'sum' ? sum : sum / n] as [number, number]),
+  }));
+}
+
 /**
  * A line chart of /api/history with its own CSV export. Series are named by `label` (ward or device name);
  * limit lines (QCVN) are drawn as labelled reference lines.
@@ -50,6 +67,8 @@ export function TrendChart({
   height = 280,
   spanMs,
   large = false,
+  reduce,
+  showTitle = true,
 }: {
   title: string;
   query: TrendQuery;
@@ -59,13 +78,17 @@ export function TrendChart({
   height?: number;
   spanMs: number;
   large?: boolean;
+  reduce?: 'sum' | 'mean';
+  showTitle?: boolean;
 }) {
   const { t, num, time, shortDate } = useI18n();
   const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(',') };
   const { data, error, loading } = useApi<{ series: Series[] }>('/api/history', apiQuery);
-  const series = data?.series ?? [];
-  const names = useMemo(() => [...new Set(series.map((s) => (query.fields.length > 1 ? `${label(s)} · ${s.field}` : label(s))))], [series, label, query.fields.length]);
-  const rows = useMemo(() => toRows(series, (s) => (query.fields.length > 1 ? `${label(s)} · ${s.field}` : label(s))), [series, label, query.fields.length]);
+  const series = useMemo(() => (reduce ? reduceByDevice(data?.series ?? [], reduce) : (data?.series ?? [])), [data, reduce]);
+  const perField = query.fields.length > 1 && !reduce;
+  const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
+  const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
+  const rows = useMemo(() => toRows(series, name), [series, name]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)
@@ -78,7 +101,7 @@ export function TrendChart({
   return (
     <figure className="chart" aria-busy={loading}>
       <figcaption className="chart-head">
-        <span className="chart-title">
+        <span className={showTitle ? 'chart-title' : 'sr-only'}>
           {title} {unit && <span className="muted">({unit})</span>}
         </span>
         <CsvButton query={apiQuery} title={title} />

@@ -42,7 +42,7 @@ export function WallTraffic({ wards }: { wards: WardOverview[] }) {
             <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}`}>
               <h2>{wardName(w.ward)}</h2>
               <p className="wall-big">
-                {num(w.traffic!.flowPerHour, 0)} <span className="wall-unit">xe/h</span>
+                {num(w.traffic!.flowPerHour, 0)} <span className="wall-unit">{t('ward.perHour')}</span>
               </p>
               <div className="bar" role="img" aria-label={`${t('ward.traffic')} ${num(c * 100, 0)}%`}>
                 <span style={{ width: `${Math.min(100, c * 100)}%` }} className={c >= 0.7 ? 'bar-over' : c >= 0.4 ? 'bar-mid' : 'bar-ok'} />

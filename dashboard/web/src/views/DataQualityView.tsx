@@ -1,3 +1,61 @@
+import type { DeadLetter } from '../api/types';
+import { useApi } from '../api/useApi';
+import { useI18n } from '../i18n/i18n';
+import { useApp } from '../session';
+
+/** Dead letters: what ingest rejected and why, so technicians can fix the profile or the device. */
 export default function DataQualityView() {
-  return <h1>DataQualityView</h1>;
+  const { t, dateTime, num } = useI18n();
+  const { deviceName } = useApp();
+  const { data, error, loading } = useApi<{ deadLetters: DeadLetter[]; total: number }>('/api/dead-letters', { limit: 200 });
+  return (
+    <>
+      <h1>{t('dq.title')}</h1>
+      {error && (
+        <p className="error" role="alert">
+          {t('app.error', { message: error })}
+        </p>
+      )}
+      {loading && !data && <p>{t('app.loading')}</p>}
+      {data && <p className="summary">{t('dq.total', { n: num(data.total, 0) })}</p>}
+      {data && data.deadLetters.length === 0 && <p className="muted">{t('dq.none')}</p>}
+      {data && data.deadLetters.length > 0 && (
+        <div className="table-wrap">
+          <table data-testid="dead-letters">
+            <caption className="sr-only">{t('dq.title')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('dq.time')}</th>
+                <th scope="col">{t('dq.source')}</th>
+                <th scope="col">{t('dq.reason')}</th>
+                <th scope="col">{t('dq.raw')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.deadLetters.map((d, i) => (
+                <tr key={`${d.ts}-${i}`}>
+                  <td>
+                    <time dateTime={new Date(d.ts).toISOString()}>{dateTime(d.ts)}</time>
+                  </td>
+                  <td>
+                    {d.device ? deviceName(d.device) : '—'}
+                    <br />
+                    <span className="muted small">
+                      {d.gateway ?? '—'} · {d.topic}
+                    </span>
+                  </td>
+                  <td>
+                    <strong>{d.reason}</strong>
+                  </td>
+                  <td>
+                    <code>{d.raw.length > 240 ? `${d.raw.slice(0, 240)}…` : d.raw}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
 }

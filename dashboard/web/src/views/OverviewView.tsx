@@ -53,6 +53,7 @@ export default function OverviewView() {
             unit="µg/m³"
             spanMs={3_600_000}
             height={320}
+            showTitle={false}
           />
         </section>
       </div>

@@ -4,7 +4,7 @@ import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/pr
 import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
 import { openStore } from '@tamky/store';
-import { startIngest, type ReadingObserver } from '@tamky/ingest';
+import { startIngest } from '@tamky/ingest';
 import { createAlarmDetector, loadRules } from '@tamky/ingest/alarms';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
@@ -81,17 +81,17 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     closers.push(() => store.close());
 
     let publishAlarm: (topic: string, payload: unknown) => Promise<void> = async () => {};
-    const detector: ReadingObserver = createAlarmDetector({
+    const detector = createAlarmDetector({
       rules: loadRules(join(REPO_ROOT, 'config/rules/default.yaml')),
       city,
-      publish: (topic, payload) => publishAlarm(topic, payload),
+      publish: (topic: string, payload: unknown) => publishAlarm(topic, payload),
       logger: log.child({ service: 'alarms' }),
     });
     const ingest = await startIngest(
       {
         mqtt: { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' },
         limitsDir: join(REPO_ROOT, 'config/limits'),
-      } as Parameters<typeof startIngest>[0],
+      },
       { store, city, observers: [detector], logger: log.child({ service: 'ingest' }) },
     );
     publishAlarm = (topic, payload) => ingest.publish(topic, payload, { qos: 1 });
@@ -113,8 +113,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         webDist: join(REPO_ROOT, 'dashboard/web/dist'),
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
-      } as Parameters<typeof startDashboard>[0],
-      { store, city, modules: [createAlarmsModule({ policyFile: join(REPO_ROOT, 'config/notify/policy.yaml') } as Parameters<typeof createAlarmsModule>[0])], logger: log.child({ service: 'dashboard' }) },
+      },
+      { store, city, modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') })], logger: log.child({ service: 'dashboard' }) },
     );
     closers.push(() => dashboard.close());
 

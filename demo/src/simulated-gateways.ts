@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CityModel } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { startSimulatedCity } from '@tamky/firmware-sim';
-import { startGateway } from '@tamky/edge';
+import { gatewayConfigSchema, startGateway } from '@tamky/edge';
 
 export interface SimulatedGatewaysOptions {
   city: CityModel;
@@ -35,9 +35,10 @@ export async function startSimulatedGateways(options: SimulatedGatewaysOptions) 
       if (!secret) throw new Error(`no MQTT secret for gateway ${gateway.id}`);
       gateways.push(
         await startGateway(
-          {
+          gatewayConfigSchema.parse({
             gatewayId: gateway.id,
-            mqtt: { url: options.mqttUrl, username: gateway.id, password: secret },
+            // The broker binds a gateway's client id to its identity (id, or id:suffix).
+            mqtt: { url: options.mqttUrl, username: gateway.id, password: secret, clientId: gateway.id },
             outbox: { path: join(options.dataDir, 'outbox', `${gateway.id}.db`) },
             health: { intervalMs: options.healthIntervalMs ?? 10_000 },
             buses: devices.map((d) => {
@@ -52,7 +53,7 @@ export async function startSimulatedGateways(options: SimulatedGatewaysOptions) 
               pollIntervalMs: d.pollIntervalMs,
               ...(d.kind === 'water_level' && d.mountingHeightM ? { overrides: { level: { offset: d.mountingHeightM } } } : {}),
             })),
-          } as Parameters<typeof startGateway>[0],
+          }),
           { logger: logger.child({ service: 'edge', gateway: gateway.id }) },
         ),
       );

@@ -9,7 +9,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cityModelSchema, isDeviceKind, type CityModel, type Device } from '@tamky/protocol';
-import { closeOnSignals, createLogger, loadConfigFile, type Closable } from '@tamky/service-kit';
+import { closeOnSignals, createLogger, createMetricsRegistry, loadConfigFile, type Closable } from '@tamky/service-kit';
+import { startControlServer } from './control';
+import { createSimMetrics } from './metrics';
 import { createSimDevice } from './create-sim-device';
 import { parseFault } from './faults';
 import { generateCity } from './generated-city';
@@ -19,7 +21,8 @@ import { startModbusRtuSlave } from './wire/rtu-slave';
 import { startSds011 } from './wire/sds011';
 
 const USAGE = `usage: firmware-sim (--city FILE | --gateways N --devices M) [--host H] [--speed X] [--seed S]
-       [--start ISO-TIME] [--serial PATH:KIND|ID[:UNIT[:BAUD]],...] [--fault DEVICE:TYPE[:PARAM]]... [--out FILE]`;
+       [--start ISO-TIME] [--serial PATH:KIND|ID[:UNIT[:BAUD]],...] [--fault DEVICE:TYPE[:PARAM]]... [--out FILE]
+       [--control-port P]   (HTTP: faults, pins, /metrics; loopback)`;
 
 /** Serial line settings per kind from docs/register-maps.md. */
 const SERIAL_DEFAULTS: Record<string, { baudRate: number; parity: 'none' | 'even' }> = {
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
       serial: { type: 'string', multiple: true },
       fault: { type: 'string', multiple: true },
       out: { type: 'string' },
+      'control-port': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -80,7 +84,9 @@ async function main(): Promise<void> {
   const onSerial = new Set(serialSpecs.map((s) => s.target));
   // Devices put on a serial line are served there, not also over TCP.
   const tcpCity = { ...city, devices: city.devices.filter((d) => !onSerial.has(d.id)) };
-  const sim = await startSimulatedCity({ city: tcpCity, host: values.host, speed, seed, startAt, log });
+  const registry = createMetricsRegistry('firmware-sim');
+  const metrics = createSimMetrics(registry);
+  const sim = await startSimulatedCity({ city: tcpCity, host: values.host, speed, seed, startAt, log, metrics });
   const handles: Closable[] = [sim];
   const all = new Map<string, SimDevice>(sim.devices);
 
@@ -107,7 +113,7 @@ async function main(): Promise<void> {
   }
   for (const [path, bus] of buses) {
     if (bus.sds011 && bus.devices.length) throw new Error(`--serial ${path}: an SDS011 cannot share a line with Modbus devices`);
-    handles.push(bus.sds011 ? await startSds011({ path, device: bus.sds011 }) : await startModbusRtuSlave(bus.devices, { path, baudRate: bus.baudRate, parity: bus.parity, log }));
+    handles.push(bus.sds011 ? await startSds011({ path, device: bus.sds011 }) : await startModbusRtuSlave(bus.devices, { path, baudRate: bus.baudRate, parity: bus.parity, log, metrics }));
   }
 
   for (const spec of values.fault ?? []) {
@@ -118,6 +124,13 @@ async function main(): Promise<void> {
     device.injectFault(parseFault(spec.slice(i + 1)));
   }
 
+  let control: { host: string; port: number } | undefined;
+  if (values['control-port'] !== undefined) {
+    const server = await startControlServer({ devices: all, port: Number(values['control-port']), registry });
+    handles.unshift(server);
+    control = { host: '127.0.0.1', port: server.port };
+  }
+
   const endpoints = {
     city: city.id,
     speed,
@@ -126,6 +139,7 @@ async function main(): Promise<void> {
       .filter((d) => sim.endpoints.has(d.id))
       .map((d) => ({ id: d.id, kind: d.kind, gateway: d.gateway, ...sim.endpoints.get(d.id)! })),
     serial: serialOut,
+    ...(control ? { control } : {}),
   };
   const json = JSON.stringify(endpoints);
   if (values.out) writeFileSync(values.out, json + '\n');

@@ -17,3 +17,5 @@ export { trafficIndex, laneInterval, type LaneInterval } from './signals/traffic
 export { isDark, scheduledLevel, DIM_AFTER_HOUR, DIM_LEVEL } from './signals/lighting';
 export { temperature, humidity, isRainDay, rainIntensity } from './signals/weather';
 export { localTime } from './local-time';
+export { startControlServer } from './control';
+export { createSimMetrics, type SimMetrics } from './metrics';

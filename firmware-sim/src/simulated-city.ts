@@ -1,6 +1,7 @@
 import type { CityModel } from '@tamky/protocol';
 import { createLogger, type Logger } from '@tamky/service-kit';
 import { simulatedClock } from './clock';
+import type { SimMetrics } from './metrics';
 import { createSimDevice } from './create-sim-device';
 import type { SimDevice } from './sim-device';
 import { startModbusTcpSlave, type TcpSlave } from './wire/tcp-slave';
@@ -19,6 +20,7 @@ export interface SimulatedCityOptions {
   /** Simulated start time (epoch ms); default the base clock's now. */
   startAt?: number;
   log?: Logger;
+  metrics?: SimMetrics;
 }
 
 export interface SimulatedCity {
@@ -42,7 +44,7 @@ export async function startSimulatedCity(opts: SimulatedCityOptions): Promise<Si
     for (const d of opts.city.devices) {
       const sim = createSimDevice(d, { city: location, seed: opts.seed, now });
       devices.set(d.id, sim);
-      const slave = await startModbusTcpSlave([sim], { host, log });
+      const slave = await startModbusTcpSlave([sim], { host, log, metrics: opts.metrics });
       slaves.push(slave);
       endpoints.set(d.id, { host, port: slave.port, unitId: sim.unitId });
     }

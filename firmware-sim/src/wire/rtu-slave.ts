@@ -1,5 +1,6 @@
 import { charTimeMs, decodeRtu, encodeResponse, encodeRtu, EXCEPTION, interFrameGapMs, ModbusError, requestPduLength } from '@tamky/modbus';
 import { createLogger, type Logger } from '@tamky/service-kit';
+import { countRequest, type SimMetrics } from '../metrics';
 import type { SimDevice } from '../sim-device';
 import { serveBroadcast, serveRequest } from './serve';
 import { closeSerial, openSerial, type SerialOptions } from './serial';
@@ -14,6 +15,7 @@ const MIN_SILENCE_MS = 15;
 
 export interface RtuSlaveOptions extends SerialOptions {
   log?: Logger;
+  metrics?: SimMetrics;
   /**
    * Delay each reply by the time request and reply would take on a real RS-485 bus at this baud rate
    * (11 bits per character) plus turnaround, so a poller sees a bus's real throughput. Default true.
@@ -58,9 +60,10 @@ export async function startModbusRtuSlave(devices: SimDevice[], opts: RtuSlaveOp
     const device = byUnit.get(unitId);
     if (!device) return; // another slave's frame on a shared bus
     const wire = device.wire();
-    if (wire.silent) return;
+    if (wire.silent) return countRequest(opts.metrics, device.id, 'silent');
     const res = unknownFunction ? encodeResponse({ fc: pdu[0] ?? 0, exception: EXCEPTION.ILLEGAL_FUNCTION }) : serveRequest(device, pdu);
     if (!res) return;
+    countRequest(opts.metrics, device.id, wire.corruptCrc ? 'corrupted' : (res[0]! & 0x80) !== 0 ? 'exception' : 'ok');
     const adu = encodeRtu(unitId, res);
     if (wire.corruptCrc) {
       adu[adu.length - 1]! ^= 0xff;

@@ -2,6 +2,7 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { encodeResponse, encodeTcp, splitTcpFrames } from '@tamky/modbus';
 import { createLogger, type Logger } from '@tamky/service-kit';
+import { countRequest, type SimMetrics } from '../metrics';
 import type { SimDevice } from '../sim-device';
 import { serveBroadcast, serveRequest } from './serve';
 
@@ -22,7 +23,7 @@ export interface TcpSlave {
  * Faults: no_answer/reboot → silence (the master times out); late_answer → reply delayed;
  * crc_error → exception 0x0B, what a gateway returns when the RTU reply fails its CRC.
  */
-export async function startModbusTcpSlave(devices: SimDevice[], opts: { host?: string; port?: number; log?: Logger } = {}): Promise<TcpSlave> {
+export async function startModbusTcpSlave(devices: SimDevice[], opts: { host?: string; port?: number; log?: Logger; metrics?: SimMetrics } = {}): Promise<TcpSlave> {
   const log = opts.log ?? createLogger('firmware-sim');
   const byUnit = new Map<number, SimDevice>();
   for (const d of devices) {
@@ -71,13 +72,18 @@ export async function startModbusTcpSlave(devices: SimDevice[], opts: { host?: s
           continue;
         }
         if (!target) {
+          countRequest(opts.metrics, `unit-${frame.unitId}`, 'unrouted');
           send(encodeResponse({ fc: frame.pdu[0] ?? 0, exception: GATEWAY_TARGET_FAILED }));
           continue;
         }
         const wire = target.wire();
-        if (wire.silent) continue;
+        if (wire.silent) {
+          countRequest(opts.metrics, target.id, 'silent');
+          continue;
+        }
         const res = serveRequest(target, frame.pdu);
         if (!res) continue;
+        countRequest(opts.metrics, target.id, wire.corruptCrc ? 'corrupted' : (res[0]! & 0x80) !== 0 ? 'exception' : 'ok');
         send(wire.corruptCrc ? encodeResponse({ fc: frame.pdu[0] ?? 0, exception: GATEWAY_TARGET_FAILED }) : res, wire.delayMs);
       }
     });

@@ -3,6 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '@tamky/service-kit';
+import { brokerConfigSchema, hashSecret } from '@tamky/broker';
+import { ingestConfigSchema } from '@tamky/ingest';
+import { dashboardConfigSchema } from '@tamky/dashboard-server';
+import { storeConfigSchema } from '@tamky/store';
 
 /**
  * No Docker engine runs here, so the deployment files are checked by reading them: every path,
@@ -86,6 +91,52 @@ describe('docker-compose.yml', () => {
     for (const line of envExample.split('\n').filter((l) => /^[A-Z_]+=/.test(l) && !l.startsWith('PUBLIC_URL'))) {
       expect(line, 'no default secret values').toMatch(/=$/);
     }
+  });
+});
+
+describe('deploy/config', () => {
+  /** Runs `check` with every secret of deploy/.env.example set, as docker compose would from deploy/.env. */
+  async function withSecrets(check: () => void) {
+    const saved = { ...process.env };
+    const hash = await hashSecret('a-long-random-secret-value');
+    for (const name of envNames) process.env[name!] = name!.endsWith('_HASH') ? hash : name === 'PUBLIC_URL' ? 'https://ioc.example.vn' : 'a-long-random-secret-value';
+    try {
+      check();
+    } finally {
+      process.env = saved;
+    }
+  }
+  const inRepo = (p: string) => join(root, p.replace(/^\/app\//, ''));
+
+  it('gives the broker a valid production config: no anonymous clients, sessions in Redis', async () => {
+    await withSecrets(() => {
+      const config = brokerConfigSchema.parse(loadConfigFile(join(root, 'deploy/config/broker.yaml'), brokerConfigSchema));
+      expect(config.profile).toBe('production');
+      expect(config.persistence).toMatchObject({ type: 'redis' });
+    });
+  });
+
+  it('gives ingest a valid config storing into InfluxDB 2.x, with the city and limits it names present', async () => {
+    await withSecrets(() => {
+      const config = loadConfigFile(join(root, 'deploy/config/ingest.yaml'), ingestConfigSchema);
+      const store = storeConfigSchema.parse(config.store);
+      expect(store).toMatchObject({ type: 'influxdb', api: 'v2', token: 'a-long-random-secret-value' });
+      expect(existsSync(inRepo(config.city!))).toBe(true);
+      expect(existsSync(join(inRepo(config.limitsDir), 'vn-aqi.yaml'))).toBe(true);
+    });
+  });
+
+  it('gives the dashboard a valid config whose files exist, with secure cookies and no plain-text secrets', async () => {
+    await withSecrets(() => {
+      const config = loadConfigFile(join(root, 'deploy/config/dashboard.yaml'), dashboardConfigSchema);
+      expect(storeConfigSchema.parse(config.store)).toMatchObject({ type: 'influxdb' });
+      expect(config.session.secureCookies).toBe(true);
+      expect(existsSync(inRepo(config.city!))).toBe(true);
+      expect(existsSync(inRepo(config.alarms!.rulesFile!))).toBe(true);
+      expect(config.users[0]!.passwordHash).toMatch(/^scrypt\$/);
+    });
+    const text = readFileSync(join(root, 'deploy/config/dashboard.yaml'), 'utf8');
+    expect(text).not.toMatch(/password: (?!\$\{)/);
   });
 });
 

@@ -117,6 +117,7 @@ export class SqliteStore implements TimeSeriesStore {
             expireDeadLetters: db.prepare('DELETE FROM dead_letter WHERE ts < ?'),
           }),
     };
+    this.log?.info({ path: config.path, readonly: this.readonly, synchronous: config.synchronous }, 'SQLite store open');
     this.writeBatchTx = this.db.transaction((readings: StoredReading[]) => this.writeInTransaction(readings));
     if (!this.readonly) {
       this.retentionTimer = setInterval(() => {

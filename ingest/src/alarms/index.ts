@@ -2,3 +2,4 @@ export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, typ
 export { alarmRuleSchema, ruleSetSchema, loadRules, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from './rules';
 export { sunElevationDeg } from './sun';
 export { aqiLevel, AQI_LEVELS } from './messages';
+export { followRules, type RulesFollower } from './rules-follower';

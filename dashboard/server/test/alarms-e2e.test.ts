@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { topics, type TimeSeriesStore } from '@tamky/protocol';
+import { openStore } from '@tamky/store';
+import { createLogger } from '@tamky/service-kit';
+import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
+import { startIngest, type IngestHandle } from '@tamky/ingest';
+import { createAlarmDetector, followRules, type RulesFollower } from '../../../ingest/src/alarms';
+import { hashPassword, startDashboard, type DashboardHandle } from '../src/index';
+import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
+import { parseNotifyPolicy } from '../src/notify';
+import { api, loadCity, login, mqttClient, PASSWORDS, wsClient } from './helpers';
+import { startFakeEsms, type FakeEsms } from './fakes/esms';
+import { startFakeZalo, type FakeZalo } from './fakes/zalo';
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const TECH = '84905111222';
+const SUPERVISOR = '84905999888';
+
+/**
+ * Flood → water alarm → the on-call technician's Zalo → nobody acknowledges → escalation reaches the
+ * supervisor by SMS → an operator acknowledges through the API → no further messages. Everything real
+ * except the providers: mosquitto, the SQLite store, ingest with the detector as its observer (rules
+ * arriving retained from the dashboard), the dashboard with the alarms module, telemetry published as
+ * the An Phú gateway publishes it.
+ */
+describe('alarm end to end', () => {
+  let broker: Awaited<ReturnType<typeof startMosquitto>>;
+  let store: TimeSeriesStore;
+  let ingest: IngestHandle;
+  let follower: RulesFollower;
+  let dashboard: DashboardHandle;
+  let alarms: AlarmsModule;
+  let zalo: FakeZalo;
+  let esms: FakeEsms;
+  let gateway: MqttClient;
+  const city = loadCity();
+  const log = createLogger('e2e', { level: process.env.TEST_LOG ?? 'silent' });
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    zalo = await startFakeZalo();
+    esms = await startFakeEsms();
+    const dir = tempDir('alarms-e2e');
+    store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
+    const policy = parseNotifyPolicy({
+      senderName: 'Tam Ky IOC',
+      recipients: [
+        { id: 'tech-an-phu', name: 'Kỹ thuật An Phú', phone: '0905111222', channels: ['zalo', 'sms'] },
+        { id: 'supervisor', name: 'Trưởng ca', phone: '0905999888', channels: ['sms'] },
+        { id: 'director', name: 'Giám đốc', phone: '0905777666', channels: ['sms'] },
+      ],
+      groups: [{ id: 'water-oncall', members: ['tech-an-phu'] }],
+      routes: [
+        {
+          id: 'flood',
+          match: { categories: ['water'], wards: ['an-phu'] },
+          // minutes as fractions so the test runs on the real clock: 3 s, then 12 s
+          steps: [{ to: ['group:water-oncall'] }, { afterMin: 0.05, to: ['supervisor'], channels: ['sms'] }, { afterMin: 0.2, to: ['director'] }],
+        },
+      ],
+      grouping: { windowS: 0 },
+      providers: {
+        zalo: { sendUrl: `${zalo.url}/message/template`, tokenUrl: `${zalo.url}/v4/oa/access_token`, appId: zalo.appId, secretKey: zalo.secretKey, refreshToken: 'refresh-0', templateId: 'tpl-alarm' },
+        esms: { url: esms.url, apiKey: esms.apiKey, secretKey: esms.secretKey, brandname: esms.brandname },
+      },
+    });
+    alarms = createAlarmsModule({ rulesFile: join(REPO, 'config/rules/default.yaml'), notify: policy, tickMs: 200 });
+    dashboard = await startDashboard(
+      {
+        http: { host: '127.0.0.1', port: 0, publicUrl: 'https://ioc.tamky.gov.vn' },
+        mqtt: { url: broker.url, clientId: 'dashboard-e2e' },
+        stateDb: join(dir, 'state.db'),
+        users: [{ username: 'operator', displayName: 'Trực ban', role: 'operator', passwordHash: await hashPassword(PASSWORDS.operator) }],
+        limitsDir: join(REPO, 'config/limits'),
+      },
+      { store, city, logger: log, modules: [alarms] },
+    );
+
+    let ingestHandle: IngestHandle | undefined;
+    const detector = createAlarmDetector({
+      rules: [],
+      city,
+      logger: log,
+      publish: async (topic, event) => {
+        if (!ingestHandle) throw new Error('ingest not started yet');
+        await ingestHandle.publish(topic, event, { qos: 1 });
+      },
+    });
+    // The rules come from the dashboard (seeded from config/rules/default.yaml, published retained).
+    follower = await followRules({ url: broker.url, detector, logger: log });
+    await waitFor(() => follower.version() >= 1, { what: 'rules from config/rules' });
+    ingest = ingestHandle = await startIngest({ mqtt: { url: broker.url, clientId: 'ingest-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store, city, logger: log, observers: [detector] });
+    gateway = await mqttClient(broker.url);
+  });
+
+  afterAll(async () => {
+    await gateway?.endAsync();
+    await follower?.close();
+    await ingest?.close();
+    await dashboard?.close();
+    await store?.close();
+    await zalo?.close();
+    await esms?.close();
+    await broker?.stop();
+  });
+
+  it('a flood reaches the technician by Zalo, escalates to the supervisor by SMS, and an API acknowledgement stops the rest', async () => {
+    const operator = await login(dashboard.url, 'operator');
+    const ws = await wsClient(dashboard.url, { cookie: operator.cookie });
+    ws.ws.send(JSON.stringify({ type: 'subscribe', channels: ['alarms'] }));
+
+    // The An Phú canal rises past báo động 2 (3 m) as the gateway reports it.
+    let seq = 0;
+    const report = async (level: number) => {
+      const reading = { device: 'an-phu-water-1', ts: Date.now(), seq: seq++, values: { level: { v: level, u: 'm' }, distance: { v: 6 - level, u: 'm' } } };
+      await gateway.publishAsync(topics.telemetry('gw-an-phu'), JSON.stringify({ v: 1, gateway: 'gw-an-phu', readings: [reading] }), { qos: 1 });
+    };
+    // (one jump from a dry canal would also, rightly, raise flood-rising-fast: start at the high reading)
+    await report(3.3);
+
+    await waitFor(() => zalo.messages.length >= 1, { what: 'Zalo message to the on-call technician', timeoutMs: 20_000 });
+    expect(zalo.messages[0]!.phone).toBe(TECH);
+    expect(zalo.messages[0]!.templateData.message).toContain('An Phú');
+    expect(zalo.messages[0]!.templateData.message).toContain('BÁO ĐỘNG 2');
+    const alarmId = Number(zalo.messages[0]!.templateData.alarm_id);
+    expect(zalo.messages[0]!.templateData.link).toBe(`https://ioc.tamky.gov.vn/alarms/${alarmId}`);
+    await ws.next((f) => f.type === 'alarm' && (f.alarm as { id: number }).id === alarmId, 'alarm on the live feed');
+
+    // nobody acknowledges: the supervisor gets an SMS
+    await waitFor(() => esms.messages.some((m) => m.phone === SUPERVISOR), { what: 'escalation SMS to the supervisor', timeoutMs: 20_000 });
+    const sms = esms.messages.find((m) => m.phone === SUPERVISOR)!;
+    expect(sms.content).toContain(`#${alarmId}`);
+    expect(sms.content).toContain('BAO DONG 2');
+
+    const ack = await api(dashboard.url, operator, 'POST', `/api/alarms/${alarmId}/ack`, { comment: 'đội ứng cứu đã xuất phát' });
+    expect(ack.status).toBe(200);
+    expect(((await ack.json()) as { alarm: { state: string } }).alarm.state).toBe('acknowledged');
+
+    // The director's step (12 s) must never come; the water keeps rising meanwhile (repeats fold into the alarm).
+    await report(3.5);
+    await new Promise((r) => setTimeout(r, 13_000));
+    await alarms.tick();
+    expect(esms.messages.map((m) => m.phone)).toEqual([SUPERVISOR]);
+    expect(zalo.messages).toHaveLength(1);
+
+    const detail = (await (await api(dashboard.url, operator, 'GET', `/api/alarms/${alarmId}`)).json()) as { alarm: Record<string, unknown>; audit: Array<{ action: string; user: string }>; notifications: Array<{ recipient: string; channel: string; state: string }> };
+    expect(detail.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'operator', ruleId: 'flood-level', sourceId: 'an-phu-water-1', ward: 'an-phu', severity: 'critical' });
+    expect(detail.audit.map((a) => `${a.user}:${a.action}`)).toEqual(['system:raised', 'operator:acknowledged']);
+    expect(detail.notifications.map((n) => [n.recipient, n.channel, n.state])).toEqual([
+      ['tech-an-phu', 'zalo', 'accepted'],
+      ['supervisor', 'sms', 'accepted'],
+    ]);
+    ws.ws.close();
+  });
+});

@@ -11,6 +11,8 @@ import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityOf } from './identity';
 import { guardParser } from './limits/packet-size';
 import { TokenBucket } from './limits/token-bucket';
+import { batchWritesPerTurn } from './limits/write-batching';
+import { useFifoQueues } from './limits/mq-queue';
 import { startTcpListener, startTlsListener, startWsListener, type AcceptConnection, type Listener } from './listeners';
 import { createBrokerMetrics } from './metrics';
 import { createSharedState } from './persistence';
@@ -97,6 +99,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     },
   });
   const broker = aedes;
+  useFifoQueues(broker.mq);
 
   broker.on('clientError', (client, err) => {
     if ((err as { alreadyReported?: boolean }).alreadyReported) return;
@@ -118,6 +121,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       closedBytesIn += rawSocket.bytesRead;
       closedBytesOut += rawSocket.bytesWritten;
     });
+    batchWritesPerTurn(stream);
     const client = broker.handle(stream, req);
     setConnectionInfo(client, info);
     guardParser(client, limits.maxPacketBytes, {

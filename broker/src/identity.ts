@@ -3,7 +3,8 @@ import type { ServiceRole } from './config';
 
 /** Who an authenticated connection speaks for; decided once at CONNECT, consulted by every ACL check. */
 export type Identity =
-  | { kind: 'gateway'; gatewayId: string }
+  /** `prefix` is the gateway's own topic prefix (`city/v1/gw/{id}/`), computed once per connection. */
+  | { kind: 'gateway'; gatewayId: string; prefix: string }
   | { kind: 'service'; username: string; role: ServiceRole }
   /** Development profile only, loopback only: a developer's mosquitto_pub/sub, with full rights. */
   | { kind: 'anonymous' };

@@ -52,7 +52,7 @@ export function createSharedState(config: ResolvedBrokerConfig): SharedState {
   const persistence = persistenceUrl
     ? new RedisPersistence({ ...redisOptions(persistenceUrl), maxSessionDelivery: config.limits.maxOfflineMessages })
     : undefined;
-  const mq = config.cluster ? new (MQEmitterRedis as unknown as new (o: object) => { close(cb: () => void): void })({ ...redisOptions(config.cluster.redisUrl) }) : undefined;
+  const mq = config.cluster ? new (MQEmitterRedis as unknown as new (o: object) => { close(cb: () => void): void })({ ...redisOptions(config.cluster.redisUrl), concurrency: 100, matchEmptyLevels: true }) : undefined;
   return {
     persistence,
     mq,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { brokerConfigSchema, hashSecret, mayPublish, maySubscribe, verifySecret, type Identity } from '../src/index';
 import { TokenBucket } from '../src/limits/token-bucket';
 
-const gwA: Identity = { kind: 'gateway', gatewayId: 'gw-a' };
+const gwA: Identity = { kind: 'gateway', gatewayId: 'gw-a', prefix: 'city/v1/gw/gw-a/' };
 const ingest: Identity = { kind: 'service', username: 'ingest', role: 'ingest' };
 const dashboard: Identity = { kind: 'service', username: 'dashboard', role: 'dashboard' };
 

@@ -1,9 +1,11 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes';
+import { gatewayPrefix } from '@tamky/protocol';
 import type { Logger } from 'pino';
 import type { Limits } from '../config';
 import { connectionInfo, isLoopback } from '../connection-info';
 import type { CredentialStore } from '../credentials';
 import { clientIdBelongsTo, setIdentity, type Identity } from '../identity';
+import { Semaphore } from '../limits/semaphore';
 import { TokenBucket } from '../limits/token-bucket';
 import type { BrokerMetrics, RefusalReason } from '../metrics';
 
@@ -13,8 +15,12 @@ const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-/** scrypt runs on libuv's 4 threads; more concurrent verifications only queue up and slow honest clients. */
-const MAX_CONCURRENT_VERIFICATIONS = 8;
+/**
+ * scrypt runs on libuv's 4 threads: more concurrent verifications would only crowd out other I/O. A fleet
+ * reconnecting after an outage waits in a bounded line (each wait ~ a few ms); beyond it, CONNACK 3 tells
+ * the gateway to back off rather than letting a CONNECT flood queue up unbounded work.
+ */
+const verifications = () => new Semaphore(4, 1000);
 
 export interface AuthenticateDeps {
   broker: () => Aedes;
@@ -35,7 +41,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
   // Idle buckets are full again after capacity/rate seconds; forget them so the map stays small.
   const sweep = setInterval(() => connectBuckets.clear(), Math.max(10_000, (2 * 1000 * 2) / connectRate));
   sweep.unref();
-  let verifying = 0;
+  const verifying = verifications();
 
   const refuse = (client: Client, done: Done, returnCode: number, reason: RefusalReason, username: string | undefined) => {
     metrics.refusals.inc({ reason });
@@ -55,7 +61,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
   };
 
   const identityFor = (entry: NonNullable<ReturnType<CredentialStore['lookup']>>): Identity =>
-    entry.kind === 'gateway' ? { kind: 'gateway', gatewayId: entry.id } : { kind: 'service', username: entry.username, role: entry.role };
+    entry.kind === 'gateway' ? { kind: 'gateway', gatewayId: entry.id, prefix: gatewayPrefix(entry.id) } : { kind: 'service', username: entry.username, role: entry.role };
 
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): void {
     const info = connectionInfo(client);
@@ -78,10 +84,17 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       if (deps.profile === 'development' && isLoopback(info.remoteAddress)) return accept(client, { kind: 'anonymous' }, done, username);
       return refuse(client, done, NOT_AUTHORIZED, 'anonymous-not-allowed', username);
     }
-    if (verifying >= MAX_CONCURRENT_VERIFICATIONS) return refuse(client, done, SERVER_UNAVAILABLE, 'auth-busy', username);
+    verifying
+      .acquire()
+      .then((admitted) => {
+        if (!admitted) return refuse(client, done, SERVER_UNAVAILABLE, 'auth-busy', username);
+        return verifyAndAnswer(client, username, password, done).finally(() => verifying.release());
+      })
+      .catch((err: unknown) => log.error({ err }, 'authentication failed unexpectedly'));
+  }
 
-    verifying++;
-    store
+  function verifyAndAnswer(client: Client, username: string, password: Buffer | undefined, done: Done): Promise<void> {
+    return store
       .verify(username, password ? password.toString('utf8') : '')
       .then((verdict) => {
         if (verdict.ok) return accept(client, identityFor(verdict.entry), done, username);
@@ -91,9 +104,6 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       .catch((err: unknown) => {
         log.error({ err, username }, 'credential check failed');
         refuse(client, done, SERVER_UNAVAILABLE, 'auth-busy', username);
-      })
-      .finally(() => {
-        verifying--;
       });
   }
 

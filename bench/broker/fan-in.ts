@@ -1,0 +1,258 @@
+/**
+ * Fan-in benchmark: hundreds of gateway connections → one subscriber, QoS 0 and QoS 1, ~200-byte payloads,
+ * plus publish→deliver latency at a steady rate; for this broker (its real CLI, its own process, with
+ * authentication and ACLs on) and Debian Mosquitto (anonymous, no ACL), with the same harness in the same run.
+ *
+ *   npx tsx bench/broker/fan-in.ts            writes bench/broker/RESULTS.md
+ *   GATEWAYS=300 PER_GATEWAY=400 ROUNDS=3 npx tsx bench/broker/fan-in.ts
+ */
+import { execSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort, spawnPeer, startMosquitto, tempDir, waitForPort, type Peer } from '@tamky/test-support';
+import { hashSecret } from '../../broker/src/secrets';
+import { RawMqttClient } from './raw-mqtt';
+
+const GATEWAYS = Number(process.env.GATEWAYS ?? 200);
+const PER_GATEWAY = Number(process.env.PER_GATEWAY ?? 300);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const QOS1_WINDOW = 16;
+const LATENCY_GATEWAYS = 50;
+const LATENCY_INTERVAL_MS = 50;
+const LATENCY_SECONDS = 4;
+
+const repo = resolve(import.meta.dirname, '../..');
+const gatewayIds = Array.from({ length: GATEWAYS }, (_, i) => `gw-bench-${String(i).padStart(4, '0')}`);
+
+interface Target {
+  name: string;
+  port: number;
+  auth: (id: string) => { username?: string; password?: string };
+  subscriberAuth: { clientId: string; username?: string; password?: string };
+  stop(): Promise<void>;
+}
+
+async function startOurs(): Promise<Target> {
+  const dir = tempDir('bench-broker');
+  const port = await freePort();
+  // Cheaper scrypt than production: connection set-up is not what is measured here.
+  const hashes = await Promise.all(gatewayIds.map((id) => hashSecret(`${id}-secret`, { N: 4096 })));
+  const lines = [
+    'profile: production',
+    `listeners: { mqtt: { host: 127.0.0.1, port: ${port} } }`,
+    'credentials:',
+    '  gateways:',
+    ...gatewayIds.map((id, i) => `    - { id: ${id}, secretHash: "${hashes[i]}" }`),
+    '  services:',
+    `    - { username: ingest, role: ingest, secretHash: "${await hashSecret('ingest-secret', { N: 4096 })}" }`,
+    // Bench clients publish flat out; the production rate limits would (rightly) disconnect them.
+    'limits: { maxConnections: 5000, publishesPerSecond: 1000000000, connectsPerSecondPerAddress: 100000 }',
+  ];
+  const config = join(dir, 'broker.yaml');
+  writeFileSync(config, lines.join('\n'));
+  // CPU_PROFILE=dir writes a V8 profile of the broker process there (open it in Chrome DevTools).
+  const profile = process.env.CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE}`] : [];
+  const peer: Peer = spawnPeer(process.execPath, [...profile, '--import', 'tsx', join(repo, 'broker/src/cli.ts'), '--config', config], { env: { ...process.env, LOG_LEVEL: 'warn' }, cwd: repo });
+  await waitForPort(port, `tamky broker (${peer.output()})`, 30_000);
+  return {
+    name: 'tamky broker (aedes)',
+    port,
+    auth: (id) => ({ username: id, password: `${id}-secret` }),
+    subscriberAuth: { clientId: 'ingest-bench', username: 'ingest', password: 'ingest-secret' },
+    stop: () => peer.stop(),
+  };
+}
+
+async function startMosq(): Promise<Target> {
+  const m = await startMosquitto('max_inflight_messages 100\n');
+  return { name: 'mosquitto', port: m.port, auth: () => ({}), subscriberAuth: { clientId: 'ingest-bench' }, stop: () => m.stop() };
+}
+
+function payload(id: string, seq: number): Buffer {
+  const body = JSON.stringify({ gw: id, seq, ts: new Date().toISOString(), readings: [{ dev: `${id}-air-1`, q: 'pm25', v: 23.4, u: 'ug/m3' }, { dev: `${id}-air-1`, q: 'pm10', v: 41.2, u: 'ug/m3' }] });
+  return Buffer.from(body.padEnd(200, ' '));
+}
+
+async function connectAll(target: Target): Promise<RawMqttClient[]> {
+  const clients: RawMqttClient[] = [];
+  for (let i = 0; i < gatewayIds.length; i += 20) {
+    clients.push(...(await Promise.all(gatewayIds.slice(i, i + 20).map((id) => RawMqttClient.connect(target.port, { clientId: id, ...target.auth(id) })))));
+  }
+  return clients;
+}
+
+async function waitForCount(get: () => number, target: number, stallMs = 5000): Promise<void> {
+  let last = -1;
+  let lastChange = Date.now();
+  while (get() < target) {
+    const n = get();
+    if (n !== last) {
+      last = n;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > stallMs) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function fanIn(target: Target, gateways: RawMqttClient[], qos: 0 | 1): Promise<{ delivered: number; sent: number; seconds: number; perSecond: number }> {
+  const sub = await RawMqttClient.connect(target.port, { ...target.subscriberAuth, clientId: `${target.subscriberAuth.clientId}-q${qos}` });
+  let received = 0;
+  sub.onPublish = () => received++;
+  await sub.subscribe('city/v1/gw/+/telemetry', qos);
+  const payloads = gatewayIds.map((id) => payload(id, 0));
+  const total = gateways.length * PER_GATEWAY;
+  const started = performance.now();
+  await Promise.all(
+    gateways.map(async (gw, g) => {
+      const send = gw.publisher(`city/v1/gw/${gatewayIds[g]}/telemetry`, qos);
+      const body = payloads[g]!;
+      if (qos === 0) {
+        for (let i = 0; i < PER_GATEWAY; i++) if (!send(body)) await gw.drained();
+        return;
+      }
+      let inflight = 0;
+      let sent = 0;
+      await new Promise<void>((resolveAll) => {
+        const pump = () => {
+          while (inflight < QOS1_WINDOW && sent < PER_GATEWAY) {
+            inflight++;
+            sent++;
+            send(body);
+          }
+          if (sent === PER_GATEWAY && inflight === 0) resolveAll();
+        };
+        gw.onPuback = () => {
+          inflight--;
+          pump();
+        };
+        pump();
+      });
+    }),
+  );
+  await waitForCount(() => received, total);
+  const seconds = (performance.now() - started) / 1000;
+  sub.close();
+  return { delivered: received, sent: total, seconds, perSecond: received / seconds };
+}
+
+async function latency(target: Target, gateways: RawMqttClient[]): Promise<{ p50: number; p99: number; samples: number }> {
+  const sub = await RawMqttClient.connect(target.port, { ...target.subscriberAuth, clientId: `${target.subscriberAuth.clientId}-lat` });
+  const samples: number[] = [];
+  sub.onPublish = (body) => samples.push(performance.now() - body.readDoubleBE(0));
+  await sub.subscribe('city/v1/gw/+/telemetry', 1);
+  const senders = gateways.slice(0, LATENCY_GATEWAYS).map((gw, g) => {
+    gw.onPuback = () => undefined;
+    return gw.publisher(`city/v1/gw/${gatewayIds[g]}/telemetry`, 1);
+  });
+  const body = payload('gw-latency', 0);
+  const deadline = performance.now() + LATENCY_SECONDS * 1000;
+  let expected = 0;
+  // Spread the gateways over the interval, as a real fleet would be.
+  await new Promise<void>((done) => {
+    const tick = setInterval(() => {
+      if (performance.now() > deadline) {
+        clearInterval(tick);
+        done();
+        return;
+      }
+      senders.forEach((send, i) => {
+        setTimeout(() => {
+          body.writeDoubleBE(performance.now(), 0);
+          send(body);
+        }, (i * LATENCY_INTERVAL_MS) / senders.length);
+        expected++;
+      });
+    }, LATENCY_INTERVAL_MS);
+  });
+  await waitForCount(() => samples.length, expected, 3000);
+  sub.close();
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? NaN;
+  return { p50: pct(50), p99: pct(99), samples: samples.length };
+}
+
+interface Run {
+  name: string;
+  qos0: Awaited<ReturnType<typeof fanIn>>;
+  qos1: Awaited<ReturnType<typeof fanIn>>;
+  lat: Awaited<ReturnType<typeof latency>>;
+}
+
+async function measure(start: () => Promise<Target>): Promise<Run> {
+  const target = await start();
+  try {
+    const gateways = await connectAll(target);
+    // Warm up (JIT, buffers) with a short QoS 0 burst that is not recorded.
+    const qos0 = await fanIn(target, gateways, 0);
+    const qos1 = await fanIn(target, gateways, 1);
+    const lat = await latency(target, gateways);
+    for (const g of gateways) g.close();
+    return { name: target.name, qos0, qos1, lat };
+  } finally {
+    await target.stop();
+  }
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const runs: Run[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const start of process.env.ONLY_OURS ? [startOurs] : [startOurs, startMosq]) {
+      const run = await measure(start);
+      runs.push(run);
+      console.log(`${run.name}: qos0 ${fmt(run.qos0.perSecond)} msg/s (${run.qos0.delivered}/${run.qos0.sent}), qos1 ${fmt(run.qos1.perSecond)} msg/s (${run.qos1.delivered}/${run.qos1.sent}), latency p50 ${fmt(run.lat.p50, 2)} ms p99 ${fmt(run.lat.p99, 2)} ms`);
+    }
+  }
+  const best = (name: string) => {
+    const mine = runs.filter((r) => r.name === name);
+    return {
+      qos0: Math.max(...mine.map((r) => r.qos0.perSecond)),
+      qos1: Math.max(...mine.map((r) => r.qos1.perSecond)),
+      p50: Math.min(...mine.map((r) => r.lat.p50)),
+      p99: Math.min(...mine.map((r) => r.lat.p99)),
+      lost: mine.reduce((n, r) => n + (r.qos0.sent - r.qos0.delivered) + (r.qos1.sent - r.qos1.delivered), 0),
+    };
+  };
+  const ours = best('tamky broker (aedes)');
+  const mosq = best('mosquitto');
+  const machine = `nproc ${execSync('nproc').toString().trim()}; free -g: ${execSync('free -g').toString().split('\n')[1]?.replace(/\s+/g, ' ').trim()}`;
+  const md = [
+    '# Broker fan-in benchmark',
+    '',
+    `- Command: \`GATEWAYS=${GATEWAYS} PER_GATEWAY=${PER_GATEWAY} ROUNDS=${ROUNDS} npx tsx bench/broker/fan-in.ts\``,
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machine}; node ${process.version}; shared with other work, so absolute figures wander — compare the ratio.`,
+    `- Load: ${GATEWAYS} gateway connections → 1 subscriber on \`city/v1/gw/+/telemetry\`, ${PER_GATEWAY} × 200-byte payloads each`,
+    `  (${fmt(GATEWAYS * PER_GATEWAY)} messages per phase); QoS 1 with ${QOS1_WINDOW} in flight per gateway and a QoS 1 subscription.`,
+    `  Latency: ${LATENCY_GATEWAYS} gateways × one QoS 1 message per ${LATENCY_INTERVAL_MS} ms for ${LATENCY_SECONDS} s, publish→deliver in the harness.`,
+    '- Both brokers run as their own process; the harness is one Node process with raw sockets (bench/broker/raw-mqtt.ts).',
+    '  This broker runs its real CLI with authentication (scrypt, cached per connection) and topic ACLs on; Mosquitto 2 is anonymous without ACLs.',
+    `- Best of ${ROUNDS} rounds per broker (rounds alternate brokers).`,
+    '',
+    '| | tamky broker | mosquitto | ratio (tamky / mosquitto) |',
+    '| --- | ---: | ---: | ---: |',
+    `| fan-in QoS 0 (msg/s delivered) | ${fmt(ours.qos0)} | ${fmt(mosq.qos0)} | ${fmt(ours.qos0 / mosq.qos0, 2)} |`,
+    `| fan-in QoS 1 (msg/s delivered) | ${fmt(ours.qos1)} | ${fmt(mosq.qos1)} | ${fmt(ours.qos1 / mosq.qos1, 2)} |`,
+    `| latency p50 (ms) | ${fmt(ours.p50, 2)} | ${fmt(mosq.p50, 2)} | ${fmt(ours.p50 / mosq.p50, 2)} |`,
+    `| latency p99 (ms) | ${fmt(ours.p99, 2)} | ${fmt(mosq.p99, 2)} | ${fmt(ours.p99 / mosq.p99, 2)} |`,
+    `| messages not delivered (all rounds) | ${ours.lost} | ${mosq.lost} | |`,
+    '',
+    '## All rounds',
+    '',
+    '| broker | QoS 0 msg/s | QoS 1 msg/s | p50 ms | p99 ms | latency samples |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...runs.map((r) => `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(import.meta.dirname, 'RESULTS.md'), md);
+  console.log(md);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

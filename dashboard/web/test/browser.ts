@@ -57,3 +57,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png`, fullPage: false });
 }
+
+/** Fails with the violations listed when axe finds anything serious or critical. */
+export async function expectAccessible(page: Page, name: string): Promise<void> {
+  const violations = await seriousViolations(page);
+  if (violations.length) throw new Error(`${name}: axe found serious/critical violations:\n${JSON.stringify(violations, null, 1)}`);
+}

@@ -3,6 +3,7 @@ import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { aqiBand, rgbCss, textOn } from '../lib/aqi';
 import { devicePositions } from '../lib/city';
+import { placeLabels } from '../lib/labels';
 
 export type DeviceState = 'ok' | 'alarm' | 'stale' | 'offline';
 const STATE_COLOR: Record<DeviceState, string> = { ok: '#2e9d4a', alarm: '#e0301e', stale: '#8a8f98', offline: '#5b2a86' };
@@ -51,8 +52,10 @@ export function MapLegend() {
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
 export function CityMap({ city, deviceState, wardAqi, large = false }: { city: CityModel; deviceState: Map<string, DeviceState>; wardAqi: Map<string, number | null>; large?: boolean }) {
   const { t, num } = useI18n();
-  const positions = useMemo(() => devicePositions(city, 3.6), [city]);
-  const r = 0.85;
+  const positions = useMemo(() => devicePositions(city, 3.3), [city]);
+  const r = 0.75;
+  const fontSize = large ? 2.1 : 1.9;
+  const labels = useMemo(() => placeLabels(city.wards.map((w) => ({ id: w.id, x: w.map.x, y: w.map.y, text: w.name })), fontSize, 4.1), [city, fontSize]);
   // Fit the view to the wards (plus room for markers and labels) so central wards get as much space as possible.
   const box = useMemo(() => {
     const xs = city.wards.map((w) => w.map.x);
@@ -72,11 +75,11 @@ export function CityMap({ city, deviceState, wardAqi, large = false }: { city: C
           const fill = band ? rgbCss(band.rgb) : '#9aa3ad';
           return (
             <g key={w.id} data-ward={w.id}>
-              <circle cx={w.map.x} cy={w.map.y} r={2.5} fill={fill} stroke="#222" strokeWidth={0.25} />
-              <text x={w.map.x} y={w.map.y + 0.75} textAnchor="middle" fontSize={2.1} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
+              <circle cx={w.map.x} cy={w.map.y} r={2.3} fill={fill} stroke="#222" strokeWidth={0.25} />
+              <text x={w.map.x} y={w.map.y + 0.75} textAnchor="middle" fontSize={1.9} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
                 {aqi === null || aqi === undefined ? '—' : num(aqi, 0)}
               </text>
-              <text x={w.map.x} y={w.map.y + 6.6} textAnchor="middle" fontSize={large ? 2.1 : 1.9} className="map-label">
+              <text x={labels.get(w.id)?.x} y={labels.get(w.id)?.y} textAnchor={labels.get(w.id)?.anchor} fontSize={fontSize} className="map-label">
                 {w.name}
               </text>
             </g>

@@ -8,14 +8,14 @@ import { CsvButton } from './CsvButton';
 /** Energy used per cabinet over the range: last minus first of each cabinet's kWh meter. */
 export function EnergyBars({ from, to, windowMs, ward }: { from: number; to: number; windowMs: number; ward?: string }) {
   const { t, num } = useI18n();
-  const { deviceName } = useApp();
+  const { deviceName, wardName } = useApp();
   const query = { kind: 'street_light', fields: 'energy', from, to, windowMs, aggregate: 'last', ward };
   const { data, error } = useApi<{ series: Series[] }>('/api/history', query);
   const rows = (data?.series ?? [])
     .map((s) => {
       const first = s.points[0]?.[1];
       const last = s.points[s.points.length - 1]?.[1];
-      return { name: deviceName(s.device), kWh: first !== undefined && last !== undefined ? Math.max(0, last - first) : 0 };
+      return { name: ward ? deviceName(s.device) : wardName(s.ward), kWh: first !== undefined && last !== undefined ? Math.max(0, last - first) : 0 };
     })
     .sort((a, b) => b.kWh - a.kWh);
   return (
@@ -32,7 +32,7 @@ export function EnergyBars({ from, to, windowMs, ward }: { from: number; to: num
           <BarChart data={rows} layout="vertical" margin={{ top: 4, right: 24, bottom: 4, left: 8 }} accessibilityLayer={false}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
             <XAxis type="number" tick={{ fontSize: 12 }} stroke="var(--muted)" tickFormatter={(v: number) => num(v, 1)} />
-            <YAxis type="category" dataKey="name" width={170} tick={{ fontSize: 12 }} stroke="var(--muted)" />
+            <YAxis type="category" dataKey="name" width={ward ? 170 : 110} tick={{ fontSize: 12 }} stroke="var(--muted)" />
             <Tooltip formatter={(v) => `${num(Number(v), 2)} kWh`} />
             <Bar dataKey="kWh" fill="#b7791f" isAnimationActive={false} label={{ position: 'right', fontSize: 12, formatter: (v: unknown) => num(Number(v), 1) }} />
           </BarChart>

@@ -20,7 +20,7 @@ export default function DataQualityView() {
       {data && <p className="summary">{t('dq.total', { n: num(data.total, 0) })}</p>}
       {data && data.deadLetters.length === 0 && <p className="muted">{t('dq.none')}</p>}
       {data && data.deadLetters.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('dq.title')}>
           <table data-testid="dead-letters">
             <caption className="sr-only">{t('dq.title')}</caption>
             <thead>

@@ -64,7 +64,7 @@ export default function DeviceView({ param }: { param?: string }) {
               <p className="muted">
                 <time dateTime={new Date(latest.ts).toISOString()}>{dateTime(latest.ts)}</time> ({ago(latest.ts, now)})
               </p>
-              <div className="table-wrap">
+              <div className="table-wrap" tabIndex={0} role="region" aria-label={t('device.latest')}>
                 <table>
                   <thead>
                     <tr>

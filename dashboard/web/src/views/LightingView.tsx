@@ -14,13 +14,13 @@ import { useApp } from '../session';
 
 export default function LightingView() {
   const { t, time } = useI18n();
-  const { city, session, deviceName } = useApp();
+  const { city, session, deviceName, wardName } = useApp();
   const [range, setRange] = useState<RangeKey>('24h');
   const [ward, setWard] = useState('');
   const now = useNow(60_000);
   const q = rangeQuery(range, now);
   const sun = sunTimes(now, city.lat, city.lon);
-  const label = useCallback((s: Series) => deviceName(s.device), [deviceName]);
+  const label = useCallback((s: Series) => (ward ? deviceName(s.device) : wardName(s.ward)), [ward, deviceName, wardName]);
   return (
     <>
       <h1>{t('lighting.title')}</h1>
@@ -29,15 +29,15 @@ export default function LightingView() {
         {sun && (
           <ul className="schedule-list">
             <li>
-              <span aria-hidden="true">🌇 </span>
+              <span aria-hidden="true">☀ ↓ </span>
               {t('lighting.sunset', { time: time(sun.sunset) })}
             </li>
             <li>
-              <span aria-hidden="true">🌅 </span>
+              <span aria-hidden="true">☀ ↑ </span>
               {t('lighting.sunrise', { time: time(sun.sunrise) })}
             </li>
             <li>
-              <span aria-hidden="true">🌙 </span>
+              <span aria-hidden="true">☾ </span>
               {t('lighting.dimming')}
             </li>
           </ul>

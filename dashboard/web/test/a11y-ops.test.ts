@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, login, screenshot } from './browser';
+import { startMockServer, type MockServer } from './mock-server';
+
+const VIEWS: Array<{ name: string; path: string; ready: string }> = [
+  { name: 'alarms', path: '/alarms', ready: 'li.alarm' },
+  { name: 'gateways', path: '/gateways', ready: 'article.gateway' },
+  { name: 'device', path: '/devices/an-my-air-1', ready: 'table' },
+  { name: 'data-quality', path: '/data-quality', ready: '[data-testid="dead-letters"]' },
+];
+
+describe('accessibility of login and the operations views (axe-core: no serious or critical violations)', () => {
+  let server: MockServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await startMockServer({ distDir: DIST_DIR });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('login page', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.getByLabel('Tên đăng nhập').waitFor();
+    await expectAccessible(page, 'login');
+    await page.close();
+  });
+
+  it('alarms (with an opened alarm), gateways, device page, data quality', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, server.url, 'admin');
+    for (const view of VIEWS) {
+      await page.goto(`${server.url}${view.path}`);
+      await page.waitForSelector(view.ready, { timeout: 20_000 });
+      await expectAccessible(page, view.name);
+      await screenshot(page, `view-${view.name}`);
+    }
+    await page.goto(`${server.url}/alarms`);
+    await page.locator('li.alarm').first().getByRole('button', { name: 'Chi tiết' }).click();
+    await page.waitForSelector('.alarm-trail ol');
+    await expectAccessible(page, 'alarm-detail');
+    await screenshot(page, 'view-alarm-detail');
+    await page.close();
+  });
+
+  it('the technician phone views, menu open and closed', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await login(phone, server.url, 'technician', '/gateways');
+    await phone.waitForSelector('article.gateway');
+    await expectAccessible(phone, 'gateways-phone');
+    await phone.getByRole('button', { name: 'Menu' }).click();
+    await phone.getByRole('link', { name: 'Chất lượng dữ liệu' }).click();
+    await phone.waitForSelector('[data-testid="dead-letters"]');
+    await expectAccessible(phone, 'data-quality-phone');
+    await screenshot(phone, 'data-quality-phone');
+    await phone.close();
+  });
+});

@@ -1,0 +1,84 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { assertValidId, cityModelSchema } from '@tamky/protocol';
+import { loadConfigFile } from '@tamky/service-kit';
+import { hashSecret } from '@tamky/broker';
+import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from './secrets';
+
+/**
+ * Creates (or re-keys) a gateway: adds its hashed secret to the broker's credentials file, prints the
+ * secret once and writes a gateway config with the devices the city model assigns to it.
+ * Then: `docker compose kill -s HUP broker` so the broker picks the new credentials up.
+ *
+ *   npx tsx deploy/scripts/provision-gateway.ts --id gw-an-my [--city config/tam-ky/city.yaml]
+ *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable]
+ */
+const { values } = parseArgs({
+  options: {
+    id: { type: 'string' },
+    city: { type: 'string', default: 'config/tam-ky/city.yaml' },
+    broker: { type: 'string', default: 'mqtts://broker.example.vn:8883' },
+    dir: { type: 'string', default: 'deploy' },
+    out: { type: 'string' },
+    disable: { type: 'boolean', default: false },
+  },
+});
+if (!values.id) {
+  console.error('--id <gateway id> is required');
+  process.exit(2);
+}
+const id = assertValidId(values.id, 'gateway id');
+const credentialsFile = join(values.dir!, 'credentials/broker-credentials.yaml');
+const credentials = readCredentials(credentialsFile);
+const existing = credentials.gateways.find((g) => g.id === id);
+
+if (values.disable) {
+  if (!existing) {
+    console.error(`no gateway ${id} in ${credentialsFile}`);
+    process.exit(1);
+  }
+  existing.disabled = true;
+  writeCredentials(credentialsFile, credentials);
+  console.log(`disabled ${id}; send SIGHUP to the broker to disconnect it now`);
+  process.exit(0);
+}
+
+const city = loadConfigFile(values.city!, cityModelSchema);
+const devices = city.devices.filter((d) => d.gateway === id);
+if (!city.gateways.some((g) => g.id === id)) console.warn(`warning: ${id} is not in ${values.city}; the config lists no devices`);
+
+const secret = randomSecret();
+const secretHash = await hashSecret(secret);
+if (existing) Object.assign(existing, { secretHash, disabled: false });
+else credentials.gateways.push({ id, secretHash, disabled: false });
+writeCredentials(credentialsFile, credentials);
+
+// For the docker-compose `simulation` profile only: simulated gateways need the plain secrets.
+const simulatedFile = join(values.dir!, 'credentials/gateways.json');
+const simulated = existsSync(simulatedFile) ? (JSON.parse(readFileSync(simulatedFile, 'utf8')) as Record<string, string>) : {};
+simulated[id] = secret;
+writeFileAtomic(simulatedFile, JSON.stringify(simulated, null, 2));
+
+const gatewayConfig = {
+  gatewayId: id,
+  mqtt: { url: values.broker, username: id, password: secret, clientId: id },
+  outbox: { path: `/var/lib/tamky-gateway/${id}.outbox.db` },
+  buses: [{ id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', stopBits: 1, timeoutMs: 500 }],
+  devices: devices.map((d, i) => ({
+    id: d.id,
+    profile: d.kind,
+    bus: 'rs485-1',
+    unitId: i + 1,
+    pollIntervalMs: d.pollIntervalMs,
+    ...(d.kind === 'water_level' && d.mountingHeightM ? { overrides: { level: { offset: d.mountingHeightM } } } : {}),
+  })),
+};
+const out = values.out ?? `${id}.yaml`;
+writeFileAtomic(
+  out,
+  `# Gateway ${id}: copy to /etc/tamky-gateway/gateway.yaml on the gateway (mode 0600).\n# Check bus path, unit ids and wiring against the installation sheet.\n${stringify(gatewayConfig)}`,
+);
+console.log(`gateway ${id}: ${existing ? 're-keyed' : 'created'}; ${devices.length} devices; config written to ${out}`);
+console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);

@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { credentialsSchema, verifySecret } from '@tamky/broker';
+import { gatewayConfigSchema } from '@tamky/edge';
+import { requireBinary, tempDir } from '@tamky/test-support';
+
+/** The scripts a city's IT team runs, run for real in a temp folder. */
+const root = join(import.meta.dirname, '..');
+const tsx = (script: string, args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
+
+describe('deploy scripts', () => {
+  it('init-secrets fills every secret of .env.example, hashes service secrets for the broker, and never overwrites', async () => {
+    const dir = tempDir('deploy');
+    const first = tsx('init-secrets.ts', ['--dir', dir]);
+    expect(first.status, first.stderr).toBe(0);
+    const env = Object.fromEntries(
+      readFileSync(join(dir, '.env'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 2, -1)]),
+    );
+    const names = [...readFileSync(join(root, 'deploy/.env.example'), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!);
+    expect(Object.keys(env).sort()).toEqual([...names].sort());
+    for (const required of ['INFLUXDB_TOKEN', 'INGEST_MQTT_PASSWORD', 'DASHBOARD_MQTT_PASSWORD']) expect(env[required]!.length).toBeGreaterThanOrEqual(16);
+    const admin = first.stdout.match(/admin password \(shown once\): (\S+)/)![1]!;
+    expect(await verifySecret(admin, env.DASHBOARD_ADMIN_PASSWORD_HASH!)).toBe(true);
+
+    const creds = credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
+    const ingest = creds.services.find((s) => s.username === 'ingest')!;
+    expect(await verifySecret(env.INGEST_MQTT_PASSWORD!, ingest.secretHash)).toBe(true);
+    expect(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')).not.toContain(env.INGEST_MQTT_PASSWORD!);
+
+    const again = tsx('init-secrets.ts', ['--dir', dir]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/refusing to overwrite/);
+  });
+
+  it('provision-gateway adds a verifiable credential, writes a valid gateway config for its devices, and can disable it', async () => {
+    const dir = tempDir('deploy');
+    const out = join(dir, 'gw.yaml');
+    const made = tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--out', out]);
+    expect(made.status, made.stderr).toBe(0);
+    const secret = made.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
+    const config = gatewayConfigSchema.parse(parse(readFileSync(out, 'utf8')));
+    expect(config.gatewayId).toBe('gw-an-xuan');
+    expect(config.devices.map((d) => d.id)).toEqual(expect.arrayContaining(['an-xuan-air-1', 'an-xuan-water-1']));
+    const creds = () => credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
+    expect(await verifySecret(secret, creds().gateways[0]!.secretHash)).toBe(true);
+
+    expect(tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--disable']).status).toBe(0);
+    expect(creds().gateways[0]!.disabled).toBe(true);
+    expect(tsx('provision-gateway.ts', ['--id', 'bad/id', '--dir', dir]).status).not.toBe(0);
+  });
+
+  it('make-certs issues a broker certificate and gateway client certificates that verify against the city CA', () => {
+    const openssl = requireBinary('openssl', 'openssl');
+    const dir = tempDir('certs');
+    const made = spawnSync('bash', [join(root, 'deploy/scripts/make-certs.sh'), 'broker.tamky.test', 'gw-an-my'], { env: { ...process.env, CERT_DIR: dir }, encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    for (const cert of ['broker.crt', 'gw-an-my.crt']) {
+      const verify = spawnSync(openssl, ['verify', '-CAfile', join(dir, 'ca.crt'), join(dir, cert)], { encoding: 'utf8' });
+      expect(verify.stdout.trim()).toBe(`${join(dir, cert)}: OK`);
+    }
+    const subject = spawnSync(openssl, ['x509', '-in', join(dir, 'gw-an-my.crt'), '-noout', '-subject'], { encoding: 'utf8' }).stdout;
+    expect(subject).toMatch(/CN ?= ?gw-an-my/);
+  });
+
+  it('backs up a live SQLite state database and restores it', () => {
+    const dir = tempDir('backup');
+    const dbFile = join(dir, 'state.db');
+    const db = new Database(dbFile);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE alarms (id INTEGER PRIMARY KEY, state TEXT)');
+    db.prepare('INSERT INTO alarms (state) VALUES (?)').run('active');
+    const backup = join(dir, 'backup.db');
+    const saved = tsx('backup-state.ts', ['--db', dbFile, '--to', backup]);
+    expect(saved.status, saved.stderr).toBe(0);
+    db.prepare('UPDATE alarms SET state = ?').run('cleared');
+    db.close();
+
+    const restored = tsx('backup-state.ts', ['--restore', '--from', backup, '--db', dbFile]);
+    expect(restored.status, restored.stderr).toBe(0);
+    const after = new Database(dbFile, { readonly: true });
+    expect(after.prepare('SELECT state FROM alarms').get()).toEqual({ state: 'active' });
+    after.close();
+  });
+});

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '@tamky/test-support';
+import { tempDir, waitFor } from '@tamky/test-support';
 import { SqliteStore, openStore, storeConfigSchema } from '../src';
 import { T0, reading } from './contract';
 
@@ -77,6 +77,15 @@ describe('SQLite store', () => {
     expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count' }))[0]?.points).toEqual([[now - HOUR, 1]]);
     expect((await s.deadLetters({})).map((l) => l.reason)).toEqual(['new']);
     expect(await s.latest()).toHaveLength(1);
+  });
+
+  it('applies retention periodically on its own', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 1, hourDays: 2, intervalMs: 50 } });
+    const old = Date.now() - 1.5 * DAY;
+    await s.writeBatch([reading({ device: 'aq-01', ts: old, values: { pm25: 3 } }), reading({ device: 'aq-01', ts: Date.now(), values: { pm25: 4 } })]);
+    const count = (table: string) => (s.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    await waitFor(() => count('reading') === 1 && count('rollup_1m') === 1, { what: 'the retention sweep to remove the old raw row and minute rollup' });
+    expect(count('rollup_1h')).toBe(2);
   });
 
   it('serves a 1 min window from rollup_1m, not from raw rows', async () => {

@@ -43,6 +43,7 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly retention: RetentionConfig;
   private readonly log: Logger | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private firstSweep: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stmt;
   private readonly writeBatchTx: (readings: StoredReading[]) => void;
@@ -120,15 +121,21 @@ export class SqliteStore implements TimeSeriesStore {
     this.log?.info({ path: config.path, readonly: this.readonly, synchronous: config.synchronous }, 'SQLite store open');
     this.writeBatchTx = this.db.transaction((readings: StoredReading[]) => this.writeInTransaction(readings));
     if (!this.readonly) {
-      this.retentionTimer = setInterval(() => {
+      const sweep = () => {
         try {
           const removed = this.applyRetention();
           this.log?.debug({ removed }, 'retention sweep');
         } catch (err) {
           this.log?.error({ err }, 'retention sweep failed');
         }
-      }, this.retention.intervalMs);
-      this.retentionTimer.unref();
+      };
+      // The first sweep soon after open, so a service restarted more often than intervalMs still sweeps.
+      this.firstSweep = setTimeout(() => {
+        sweep();
+        this.retentionTimer = setInterval(sweep, this.retention.intervalMs);
+        this.retentionTimer.unref();
+      }, Math.min(60_000, this.retention.intervalMs));
+      this.firstSweep.unref();
     }
   }
 
@@ -343,7 +350,8 @@ export class SqliteStore implements TimeSeriesStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    clearTimeout(this.firstSweep);
+    clearInterval(this.retentionTimer);
     this.db.close();
   }
 }

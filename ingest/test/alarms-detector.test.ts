@@ -139,6 +139,20 @@ describe('domain rules', () => {
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', value: 60, limit: 55, unit: 'dBA' });
   });
 
+  it('derived hourly values (same hour ts, rewritten) are timed by arrival, so durations elapse within the hour', async () => {
+    const { detector, events } = harness([{ id: 'noise-h', type: 'noise_limit', category: 'noise', forS: 600, repeatEveryS: 60 }]);
+    const hour = NOON;
+    for (const m of [0, 5, 9]) await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 60, limit: 55 })], hour + m * MIN);
+    expect(events.filter((e) => e.event.state === 'raised')).toHaveLength(0);
+    await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 61, limit: 55 })], hour + 10 * MIN);
+    await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 62, limit: 55 })], hour + 12 * MIN);
+    const raised = events.filter((e) => e.event.state === 'raised');
+    expect(raised.map((e) => [e.event.ts, e.event.value, e.event.since])).toEqual([
+      [hour + 10 * MIN, 61, hour],
+      [hour + 12 * MIN, 62, hour],
+    ]);
+  });
+
   it('VN_AQI level per station with severity by level', async () => {
     const { detector, events } = harness([{ id: 'aqi', type: 'vn_aqi_level', category: 'air', minAqi: 151, severityByLevel: { bad: 'minor', very_bad: 'major', hazardous: 'critical' } }]);
     await detector.onReadings([reading('air-1', 'vn_aqi', NOON, { aqi: 160, pm25: 160 })], NOON);

@@ -5,7 +5,8 @@ import { startAlarmsContext, waterEvent, type AlarmsContext } from './fakes/alar
 import { startFakeEsms, type FakeEsms } from './fakes/esms';
 import { startFakeZalo, type FakeZalo } from './fakes/zalo';
 import { floodPolicy, SUPERVISOR_PHONE, TECH_PHONE } from './fakes/policy';
-import { normalisePhone, parseAckReply, foldVietnamese } from '../src/notify';
+import { normalisePhone, parseAckReply, foldVietnamese, loadNotifyPolicy } from '../src/notify';
+import { writeFileSync } from 'node:fs';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -119,6 +120,17 @@ describe('notification channels against local provider peers', () => {
     await c.module.tick();
     expect(rows(c, 1).find((r) => r.recipient === 'supervisor')).toMatchObject({ state: 'failed' });
     expect(esms.messages.filter((m) => m.phone === SUPERVISOR_PHONE)).toHaveLength(0);
+  });
+
+  it('the shipped Tam Kỳ policy loads (secrets from the environment); a bad policy names the file and the field', () => {
+    process.env.ZALO_APP_ID = 'app-from-env';
+    const policy = loadNotifyPolicy(join(import.meta.dirname, '../../../config/notify/policy.yaml'));
+    expect(policy.providers.zalo?.appId).toBe('app-from-env');
+    expect(policy.routes.map((r) => r.id)).toContain('flood');
+    const file = join(tempDir('policy'), 'bad.yaml');
+    writeFileSync(file, 'recipients:\n  - { id: a, name: A, phone: "0905111222", channels: [sms] }\nroutes:\n  - { id: r, steps: [{ to: [group:nobody] }] }\n');
+    expect(() => loadNotifyPolicy(file)).toThrow(/bad\.yaml: routes\[0\]\.steps\[0\]\.to\[0\]: unknown recipient or group "group:nobody"/);
+    expect(() => loadNotifyPolicy(file)).toThrow(/recipients\[0\]\.channels\[0\]: channel sms has no provider configured/);
   });
 
   it('phone numbers normalise to 84…; replies parse; SMS text folds Vietnamese', () => {

@@ -46,6 +46,12 @@ interface SourceInfo {
   tags: string[];
 }
 
+/**
+ * Derived hourly values keep the hour's start as ts and are rewritten as the hour fills; their conditions
+ * are timed by when they were observed, or a duration could never elapse within the hour.
+ */
+const DERIVED_KINDS = new Set(['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy']);
+
 const READING_TYPES = new Set(['threshold', 'rate_of_change', 'vn_aqi_level', 'noise_limit', 'water_level', 'lamp_failure', 'day_burner', 'night_outage', 'power_deviation']);
 
 export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
@@ -202,7 +208,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   async function onReadings(readings: StoredReading[], now: number): Promise<void> {
     startedAt ??= now;
     const out: Promise<void>[] = [];
-    for (const r of readings) {
+    for (const stored of readings) {
+      const r = DERIVED_KINDS.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
       lastDeviceSeen.set(r.device, now);
       lastGatewaySeen.set(r.gateway, now);
       if (gatewayOffline.has(r.gateway) && r.ts > gatewayOffline.get(r.gateway)!.ts) gatewayOffline.delete(r.gateway);

@@ -74,7 +74,10 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const recipients = new Map(policy.recipients.map((r) => [r.id, r]));
   const routesById = new Map(policy.routes.map((r) => [r.id, r]));
   const limiter = createRateLimiter(policy.rateLimits, now);
-  const callbackQuery = policy.callbackToken ? `?token=${encodeURIComponent(policy.callbackToken)}` : '';
+  // An unresolved "${VAR}" is no secret: treat it as unset, which closes the token-checked callbacks.
+  const callbackToken = policy.callbackToken && !policy.callbackToken.includes('${') ? policy.callbackToken : undefined;
+  if (!callbackToken) logger.warn('notify: no callbackToken configured; SMS delivery/reply callbacks are refused (Zalo webhooks still need a valid signature)');
+  const callbackQuery = callbackToken ? `?token=${encodeURIComponent(callbackToken)}` : '';
   const apiBase = `${opts.publicUrl.replace(/\/+$/, '')}/api/notify`;
   const getAlarm =
     opts.getAlarm ??
@@ -295,9 +298,9 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   }
 
   const tokenOk = (req: express.Request) => {
-    if (!policy.callbackToken) return true;
+    if (!callbackToken) return false;
     const given = Buffer.from(String(req.query.token ?? ''));
-    const want = Buffer.from(policy.callbackToken);
+    const want = Buffer.from(callbackToken);
     return given.length === want.length && timingSafeEqual(given, want);
   };
 
@@ -323,7 +326,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   callbacks.post('/notify/zalo/webhook', ...bodies, (req, res) => {
     const body = (req.body ?? {}) as { app_id?: string; event_name?: string; timestamp?: string; sender?: { id?: string }; message?: { text?: string; msg_id?: string } };
     const signed = zaloSignatureOk(req, body);
-    if (!signed && !(policy.callbackToken && tokenOk(req))) return void res.status(403).json({ error: 'forbidden', message: 'bad signature' });
+    if (!signed && !tokenOk(req)) return void res.status(403).json({ error: 'forbidden', message: 'bad signature' });
     if (body.event_name === 'user_received_message' && body.message?.msg_id) {
       return void res.json({ ok: true, updated: outbox.receipt('zalo', body.message.msg_id, true) });
     }

@@ -5,8 +5,8 @@ import { loadConfigFile } from '@tamky/service-kit';
 /**
  * Who gets what (config/notify/policy.yaml): recipients with their channel chain, groups with on-call
  * rotations, routes matching alarms by ward/category/severity to escalation steps, quiet hours, grouping,
- * retry and rate limits, and the providers behind each channel. Secrets may come from the environment:
- * any string "${ENV_NAME}" is replaced at load.
+ * retry and rate limits, and the providers behind each channel. Secrets come from the environment
+ * (`${ENV}` references, expanded by service-kit's loadConfigFile).
  */
 const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:MM (24 h)');
 const severity = z.enum(SEVERITIES);
@@ -102,8 +102,11 @@ export const notifyPolicySchema = z
       .strict()
       .default({ maxAttempts: 5, baseMs: 5000, maxMs: 300_000 }),
     rateLimits: z.partialRecord(channel, rate).default({}),
-    /** Shared secret in the provider callback URLs (?token=…). */
-    callbackToken: z.string().min(16).optional(),
+    /** Shared secret in the provider callback URLs (?token=…); empty = callbacks refused. */
+    callbackToken: z
+      .string()
+      .refine((t) => t === '' || t.length >= 16, 'must be at least 16 characters (or empty to refuse callbacks)')
+      .optional(),
     providers: z
       .object({
         zalo: z
@@ -180,16 +183,9 @@ export type NotifyPolicyInput = z.input<typeof notifyPolicySchema>;
 export type Recipient = NotifyPolicy['recipients'][number];
 export type Route = NotifyPolicy['routes'][number];
 
-function substituteEnv(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => process.env[name] ?? '');
-  if (Array.isArray(value)) return value.map(substituteEnv);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v)]));
-  return value;
-}
-
+/** Loads and validates a policy file; `${ENV}` / `${ENV:-default}` references are expanded by loadConfigFile. */
 export function loadNotifyPolicy(file: string): NotifyPolicy {
-  const raw = loadConfigFile(file, z.unknown());
-  return notifyPolicySchema.parse(substituteEnv(raw));
+  return loadConfigFile(file, notifyPolicySchema);
 }
 
 export function parseNotifyPolicy(data: NotifyPolicyInput): NotifyPolicy {

@@ -10,7 +10,7 @@ export function StaleBadge({ lastDataAt, expectedMs, now, big = false }: { lastD
   if (age !== null && age <= expectedMs * 2) return null;
   return (
     <p className={`stale-badge${big ? ' stale-big' : ''}`} role="status" data-testid="stale">
-      <span aria-hidden="true">⏸ </span>
+      <span aria-hidden="true">⚠ </span>
       {age === null ? t('live.staleNever') : t('live.stale', { age: duration(age) })}
     </p>
   );

@@ -18,7 +18,7 @@ function Stale({ ts, expected, now }: { ts: number | undefined; expected: number
   if (ts === undefined || !isStale(ts, expected, now)) return null;
   return (
     <span className="stale-inline" data-testid="stale">
-      <span aria-hidden="true">⏸ </span>
+      <span aria-hidden="true">⚠ </span>
       {t('live.stale', { age: duration(now - ts) })}
     </span>
   );

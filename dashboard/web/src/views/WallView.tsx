@@ -66,6 +66,7 @@ export default function WallView() {
         <h1 className="wall-title">
           {t(panel.title)} <span className="wall-city">· {city.name}</span>
         </h1>
+        <StaleBadge lastDataAt={panelLast} expectedMs={expected} now={now} big />
         <p className="wall-meta">
           <span className="sr-only">{t('wall.panel', { n: index + 1, total: panels.length, name: t(panel.title) })}</span>
           <span aria-hidden="true" className="wall-dots">
@@ -80,7 +81,6 @@ export default function WallView() {
         </p>
       </header>
       <main className="wall-body" id="main" aria-live="off" data-user={session.user.role}>
-        <StaleBadge lastDataAt={panelLast} expectedMs={expected} now={now} big />
         {panel.id === 'map' && <CityMap city={city} deviceState={states} wardAqi={wardAqi} large />}
         {panel.id === 'air' && <WallAir wards={wards} />}
         {panel.id === 'traffic' && <WallTraffic wards={wards} />}

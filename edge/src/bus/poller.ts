@@ -94,7 +94,7 @@ export class Poller {
         this.offline = false;
         this.sinks.onEvent(this.device.id, 'device_online', {});
       }
-      this.sinks.onReading(this.device.id, o.ts, o.values);
+      if (Object.keys(o.values).length > 0) this.sinks.onReading(this.device.id, o.ts, o.values);
       return;
     }
     stats.failure(o.kind, o.message, o.ts);

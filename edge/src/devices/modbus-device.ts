@@ -25,6 +25,8 @@ export class ModbusDevice implements FieldDevice {
   readonly stats: DeviceStats;
   readonly plan: ReadRequest[];
   private readonly blocks: Block[];
+  private readonly publishable: Set<string>;
+  private lastGateValue: number | undefined;
 
   constructor(
     private readonly opts: ModbusDeviceOptions,
@@ -36,6 +38,7 @@ export class ModbusDevice implements FieldDevice {
     this.stats = new DeviceStats(opts.id, opts.pollIntervalMs);
     this.blocks = deviceBlocks(opts.profile, opts.overrides, opts.fields);
     this.plan = planReads(this.blocks, opts.profile.maxGap);
+    this.publishable = new Set(this.blocks.flatMap((b) => b.fields.filter((f) => f.publish).map((f) => f.name)));
   }
 
   poll(urgent: boolean): Promise<PollOutcome> {
@@ -63,10 +66,19 @@ export class ModbusDevice implements FieldDevice {
         return { ok: false, kind, message: (err as Error).message, ts: now() };
       }
     }
-    if (Object.keys(values).length === 0) {
+    const gate = this.opts.profile.publishOnChangeOf;
+    const published: ReadingValues = {};
+    for (const [name, value] of Object.entries(values)) if (this.publishable.has(name)) published[name] = value;
+    if (Object.keys(published).length === 0) {
       return { ok: false, kind: 'exception', message: lastException?.message ?? 'no values', ts: now() };
     }
-    return { ok: true, ts, values };
+    if (gate) {
+      const key = values[gate]?.v;
+      // Same interval as last time: the device answered (a successful poll) but there is nothing new.
+      if (key !== undefined && key === this.lastGateValue) return { ok: true, ts, values: {} };
+      this.lastGateValue = key;
+    }
+    return { ok: true, ts, values: published };
   }
 
   async write(name: string, value: number): Promise<{ address: number; registers: number[] }> {

@@ -32,7 +32,7 @@ export function deviceBlocks(profile: Profile, overrides: Record<string, FieldOv
         .filter((f) => !keep || keep.has(f.name) || !f.publish)
         .map((f) => ({ ...f, ...(overrides[f.name] ?? {}) })),
     }))
-    .filter((b) => b.fields.some((f) => f.publish));
+    .filter((b) => b.fields.length > 0);
 }
 
 /**
@@ -44,8 +44,10 @@ export function planReads(blocks: Block[], maxGap: number): ReadRequest[] {
   const sorted = [...blocks].sort((a, b) => (a.table === b.table ? a.address - b.address : a.table < b.table ? -1 : 1));
   const out: ReadRequest[] = [];
   for (const b of sorted) {
-    const fields = b.fields.filter((f) => f.publish);
-    if (fields.length === 0) continue;
+    // Blocks holding only control registers are not polled; in a polled block every field is decoded
+    // (a control field such as the traffic counter's interval sequence can gate publishing).
+    if (!b.fields.some((f) => f.publish)) continue;
+    const fields = b.fields;
     const last = out[out.length - 1];
     const limit = isBitTable(b.table) ? MAX_BITS : MAX_REGISTERS;
     if (last && last.table === b.table) {

@@ -51,6 +51,12 @@ export const profileSchema = z
     /** Largest run of unused registers read to merge two blocks into one request (gap filling). */
     maxGap: z.number().int().min(0).max(120).default(8),
     blocks: z.array(blockSchema).optional(),
+    /**
+     * Publish a reading only when this (usually non-published) field changes: devices that latch the
+     * totals of the last closed interval (traffic counters) would otherwise repeat one interval's counts
+     * on every poll and downstream sums would count them again.
+     */
+    publishOnChangeOf: fieldName.optional(),
     stream: z.object({ fields: z.array(streamFieldSchema).min(1) }).optional(),
   })
   .superRefine((p, ctx) => {
@@ -79,6 +85,9 @@ export const profileSchema = z
         checkUnit(f.name, f.unit, f.publish, ['blocks', bi, 'fields', fi, 'unit']);
       });
     });
+    if (p.publishOnChangeOf && !p.blocks?.some((b) => b.fields.some((f) => f.name === p.publishOnChangeOf))) {
+      ctx.addIssue({ code: 'custom', path: ['publishOnChangeOf'], message: `no field "${p.publishOnChangeOf}" in the profile's blocks` });
+    }
     p.stream?.fields.forEach((f, fi) => checkUnit(f.name, f.unit, true, ['stream', 'fields', fi, 'unit']));
   });
 

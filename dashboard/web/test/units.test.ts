@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { AQI_BANDS, aqiBand, contrast, textOn } from '../src/lib/aqi';
+import { RANGES, rangeQuery } from '../src/lib/ranges';
+import { sunTimes } from '../src/lib/sun';
+import { reconnectDelay } from '../src/live/feed';
+import { createI18n } from '../src/i18n/i18n';
+import { en, vi } from '../src/i18n/dict';
+import { placeLabels } from '../src/lib/labels';
+
+describe('VN_AQI bands', () => {
+  it('use the official colours and boundaries of QĐ 1459/QĐ-TCMT', () => {
+    expect(AQI_BANDS.map((b) => b.rgb)).toEqual([
+      [0, 228, 0],
+      [255, 255, 0],
+      [255, 126, 0],
+      [255, 0, 0],
+      [143, 63, 151],
+      [126, 0, 35],
+    ]);
+    expect([0, 50, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500].map((v) => aqiBand(v).level)).toEqual(['good', 'good', 'moderate', 'moderate', 'poor', 'poor', 'bad', 'bad', 'very_bad', 'very_bad', 'hazardous', 'hazardous']);
+  });
+
+  it('put text on every colour that passes WCAG AA (4.5:1)', () => {
+    for (const band of AQI_BANDS) {
+      const text: [number, number, number] = textOn(band.rgb) === '#000' ? [0, 0, 0] : [255, 255, 255];
+      expect(contrast(band.rgb, text), band.level).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+});
+
+describe('chart ranges', () => {
+  it('keep every range at or under ~500 points per series', () => {
+    for (const [key, r] of Object.entries(RANGES)) {
+      const q = rangeQuery(key as keyof typeof RANGES, Date.UTC(2026, 0, 1, 3, 17));
+      expect((q.to - q.from) / q.windowMs, key).toBeLessThanOrEqual(500);
+      expect(q.to - q.from).toBe(r.spanMs);
+      expect(q.to % q.windowMs).toBe(0);
+    }
+  });
+});
+
+describe('sun times for Tam Kỳ (15.57 N, 108.47 E)', () => {
+  it('agree with the suncalc library within 3 minutes', () => {
+    // Reference values computed with suncalc 1.9 for the city centre (local time, UTC+7).
+    const local = (iso: string) => Date.parse(`${iso}+07:00`);
+    const cases = [
+      ['2026-06-21', '05:17:28', '18:20:36'],
+      ['2026-12-21', '06:09:10', '17:21:14'],
+      ['2026-11-26', '05:55:23', '17:14:04'],
+    ] as const;
+    for (const [day, rise, set] of cases) {
+      const sun = sunTimes(local(`${day}T12:00:00`), 15.5736, 108.474)!;
+      expect(Math.abs(sun.sunrise - local(`${day}T${rise}`)), `${day} sunrise`).toBeLessThan(3 * 60_000);
+      expect(Math.abs(sun.sunset - local(`${day}T${set}`)), `${day} sunset`).toBeLessThan(3 * 60_000);
+    }
+  });
+});
+
+describe('live feed reconnect backoff', () => {
+  it('grows from about a second and never exceeds 30 s', () => {
+    expect(reconnectDelay(0)).toBeGreaterThanOrEqual(500);
+    expect(reconnectDelay(0)).toBeLessThanOrEqual(1000);
+    for (let i = 0; i < 40; i++) expect(reconnectDelay(i)).toBeLessThanOrEqual(30_000);
+    expect(reconnectDelay(20)).toBeGreaterThanOrEqual(15_000);
+  });
+});
+
+describe('i18n', () => {
+  it('has every Vietnamese key in English and formats in vi-VN, Asia/Ho_Chi_Minh', () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(vi).sort());
+    const i = createI18n('vi', () => undefined);
+    expect(i.num(1234.5)).toBe('1.234,5');
+    expect(i.time(Date.UTC(2026, 0, 1, 17, 5))).toBe('00:05');
+    expect(i.ago(Date.now() - 3 * 60_000)).toBe('3 phút trước');
+    expect(i.t('live.stale', { age: i.duration(5 * 60_000) })).toBe('Dữ liệu cũ 5 phút');
+    const e = createI18n('en', () => undefined);
+    expect(e.t('live.stale', { age: e.duration(5 * 60_000) })).toBe('Data is 5 minutes old');
+  });
+});
+
+describe('map labels', () => {
+  it('do not overlap each other when wards are close', () => {
+    const points = [
+      { id: 'a', x: 40, y: 55, text: 'An Mỹ' },
+      { id: 'b', x: 33, y: 60, text: 'An Xuân' },
+      { id: 'c', x: 37, y: 66, text: 'Phước Hòa' },
+      { id: 'd', x: 36, y: 45, text: 'An Sơn' },
+    ];
+    const placed = placeLabels(points, 1.9, 4.1);
+    const boxes = points.map((p) => {
+      const l = placed.get(p.id)!;
+      const w = p.text.length * 1.9 * 0.56;
+      const x0 = l.anchor === 'middle' ? l.x - w / 2 : l.anchor === 'start' ? l.x : l.x - w;
+      return { x0, x1: x0 + w, y0: l.y - 1.9, y1: l.y };
+    });
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i]!, boxes[j]!];
+        expect(a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1, `${points[i]!.id}/${points[j]!.id}`).toBe(false);
+      }
+  });
+});

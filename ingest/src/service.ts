@@ -94,6 +94,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
 
   const onDurable = async ({ raw, derived, messages, writeMs }: DurableBatch) => {
     for (const msg of messages) msg.ack();
+    if (log.isLevelEnabled('debug')) log.debug({ messages: messages.length, readings: raw.length, first: raw[0] && `${raw[0].gateway}#${raw[0].seq}`, writeMs }, 'batch durable, acked');
     const t = now();
     m.points.inc(raw.length);
     let values = 0;
@@ -136,8 +137,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     },
   });
 
-  const handleMessage = (topic: string, payload: Buffer, packet: { dup?: boolean; messageId?: number }) => {
-    const ack = acks!.take(packet.messageId);
+  const handleMessage = (topic: string, payload: Buffer, packet: { dup?: boolean }, ack: () => void) => {
     const parsed = parseGatewayTopic(topic);
     try {
       if (parsed?.kind === 'telemetry') {
@@ -183,13 +183,21 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     protocolVersion: 4,
-    customHandleAcks: (topic, message, packet, done) => {
-      const telemetry = parseGatewayTopic(topic)?.kind === 'telemetry';
-      acks!.admit(packet, message.length, telemetry, () => done(0));
-    },
   });
   acks = installDeferredAcks(client, { maxMessages: cfg.backpressure.maxUnackedMessages, maxBytes: cfg.backpressure.maxUnackedBytes });
-  client.on('message', handleMessage);
+  // See deferred-acks.ts: mqtt.js sends the PUBACK from this callback; every PUBLISH passes here.
+  client.handleMessage = (packet, callback) => {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const telemetry = parseGatewayTopic(packet.topic)?.kind === 'telemetry';
+    if (!telemetry) {
+      handleMessage(packet.topic, payload, packet, () => {});
+      return callback();
+    }
+    acks!.admit(packet, payload.length, (ack) => {
+      handleMessage(packet.topic, payload, packet, ack);
+      callback();
+    });
+  };
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   client.on('offline', () => m.connected.set(0));
 

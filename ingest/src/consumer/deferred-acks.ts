@@ -1,25 +1,27 @@
 import type { MqttClient } from 'mqtt';
 
 /**
- * Ack-after-durable on top of mqtt.js.
+ * Ack-after-durable on top of mqtt.js 5.x.
  *
- * mqtt.js offers `customHandleAcks(topic, message, packet, done)`, but its incoming packet pipeline is
- * serial: the next packet is not handled until `done` is called AND the PUBACK has been handed to the
- * socket. Holding `done` until the batch is durable would therefore allow one unacked message at a time
- * (no batching). So the two jobs are split:
- *  - `customHandleAcks` is the admission gate: `done` is called at once while ingest holds less than its
- *    bound, and delayed otherwise. While it is delayed mqtt.js stops reading the socket, TCP fills, and the
- *    broker keeps the rest (its inflight window and session queue): back-pressure without unbounded buffers.
- *  - The PUBACK mqtt.js then sends for a deferred message is intercepted in `_sendPacket` (private API,
- *    mqtt.js 5.x) and held; `release(messageId)` sends it once the message's readings are durable.
+ * mqtt.js's `customHandleAcks` is honoured only with protocolVersion 5 (client.js replaces it with an
+ * immediate ack otherwise), and aedes speaks MQTT 3.1.1; so the hook used is `handleMessage(packet, cb)`,
+ * which mqtt.js calls for every received PUBLISH before it sends the PUBACK from `cb`. Its pipeline is
+ * serial: the next packet is not handled until `cb` has been called. Holding `cb` until the batch is durable
+ * would allow one unacked message at a time (no batching), so the two jobs are split:
+ *  - `admit` (called from handleMessage) is the admission gate: `cb` is called at once while ingest holds
+ *    less than its bound, later otherwise. While it waits mqtt.js stops handling packets, the socket backs
+ *    up, and the broker keeps the rest (its inflight window and session queue): bounded memory.
+ *  - The PUBACK mqtt.js then sends for an admitted message is intercepted in `_sendPacket` (private API of
+ *    mqtt.js 5.x, pinned by the tests) and held; the message's `Ack` sends it once its readings are durable.
  * Held PUBACKs belong to one connection: after a reconnect the broker redelivers those messages (same
  * packet id, dup flag), so stale ones are dropped, never sent on the new connection.
  */
 export interface DeferredAcks {
-  /** For customHandleAcks: decides whether the message is deferred and waits for room. */
-  admit(packet: { qos: number; messageId?: number }, bytes: number, defer: boolean, done: () => void): void;
-  /** A handle that sends the held PUBACK (once) when called. */
-  take(messageId: number | undefined): Ack;
+  /**
+   * Registers a QoS 1 message whose PUBACK waits for `Ack`, once there is room; then calls `admitted` with
+   * that Ack (mqtt.js's handleMessage callback is to be called right after).
+   */
+  admit(packet: { qos: number; messageId?: number }, bytes: number, admitted: (ack: Ack) => void): void;
   held(): { messages: number; bytes: number };
   close(): void;
 }
@@ -76,24 +78,19 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   });
 
   return {
-    admit(packet, bytes, defer, done) {
-      if (!defer || packet.qos !== 1 || packet.messageId === undefined) return done();
+    admit(packet, bytes, admitted) {
+      if (packet.qos !== 1 || packet.messageId === undefined) return admitted(() => {});
       const entry: Held = { generation, bytes, released: false };
-      const id = packet.messageId;
+      const messageId = packet.messageId;
       const go = () => {
-        if (entry.generation !== generation) return done(); // connection gone while waiting: mqtt.js discards the packet
-        held.set(id, entry);
+        // Connection gone while waiting: the broker redelivers; whatever mqtt.js does with the PUBACK, it is dropped.
+        if (entry.generation !== generation) return admitted(() => {});
+        held.set(messageId, entry);
         heldBytes += bytes;
-        done();
+        admitted(ack);
       };
-      if (room() && waiting.length === 0) go();
-      else waiting.push(go);
-    },
-    take(messageId) {
-      const entry = messageId === undefined ? undefined : held.get(messageId);
-      if (!entry || messageId === undefined) return () => {};
       let done = false;
-      return () => {
+      const ack = () => {
         if (done) return;
         done = true;
         entry.released = true;
@@ -101,6 +98,8 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
         if (entry.send && entry.generation === generation && client.connected) entry.send();
         drain();
       };
+      if (room() && waiting.length === 0) go();
+      else waiting.push(go);
     },
     held: () => ({ messages: held.size, bytes: heldBytes }),
     close() {

@@ -73,6 +73,8 @@ const baseSchema = z.object({
     username: z.string().optional(),
     password: z.string().optional(),
     clientId: z.string().optional(),
+    /** PEM CA bundle for mqtts:// to a broker with a private CA. */
+    caFile: z.string().optional(),
     keepaliveS: z.number().int().min(5).max(3600).default(30),
     connectTimeoutMs: z.number().int().min(1000).default(10_000),
     reconnect: z.object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) }).default({ baseMs: 1000, maxMs: 60_000 }),

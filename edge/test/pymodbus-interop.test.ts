@@ -35,11 +35,13 @@ describe('gateway ↔ pymodbus air station ↔ mosquitto', () => {
 
   it('publishes correctly scaled readings with seq, status online/offline and health', async () => {
     const sub = await collector(broker.url, 'city/v1/gw/gw-test-air/#');
+    const metricsPort = await freePort();
     const config = gatewayConfigSchema.parse({
       gatewayId: 'gw-test-air',
       mqtt: { url: broker.url, reconnect: { baseMs: 100, maxMs: 1000 } },
       outbox: { path: join(tempDir('edge-outbox'), 'gw.db') },
       health: { intervalMs: 1000 },
+      metrics: { port: metricsPort },
       buses: [{ id: 'tcp-air', type: 'tcp', host: '127.0.0.1', port, timeoutMs: 2000 }],
       devices: [{ id: 'an-my-air-1', profile: 'air_station', bus: 'tcp-air', unitId: 255, pollIntervalMs: 300 }],
     });
@@ -71,6 +73,10 @@ describe('gateway ↔ pymodbus air station ↔ mosquitto', () => {
       expect(h.devices[0]!.device).toBe('an-my-air-1');
       expect(h.devices[0]!.ok).toBeGreaterThan(0);
       expect(h.rssBytes).toBeGreaterThan(0);
+
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/edge_device_polls_ok_total\{device="an-my-air-1"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/edge_mqtt_connected(\{[^}]*\})? 1/);
     } finally {
       await gw.close();
     }

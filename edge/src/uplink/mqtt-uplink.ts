@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics, type GatewayStatus } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
@@ -56,6 +57,7 @@ export class MqttUplink {
       connectTimeout: m.connectTimeoutMs,
       reconnectPeriod: 0,
       clean: true,
+      ...(m.caFile ? { ca: readFileSync(m.caFile) } : {}),
       will: { topic: topics.status(gatewayId), payload: Buffer.from(this.status('offline', 'lwt')), qos: 1, retain: true },
     });
     this.client = client;

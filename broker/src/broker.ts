@@ -99,7 +99,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     },
   });
   const broker = aedes;
-  useFifoQueues(broker.mq);
+  useFifoQueues((broker as unknown as { mq: unknown }).mq);
 
   broker.on('clientError', (client, err) => {
     if ((err as { alreadyReported?: boolean }).alreadyReported) return;

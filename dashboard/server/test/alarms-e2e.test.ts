@@ -6,7 +6,7 @@ import { openStore } from '@tamky/store';
 import { createLogger } from '@tamky/service-kit';
 import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
-import { createAlarmDetector, followRules, type RulesFollower } from '../../../ingest/src/alarms';
+import { startAlarmDetection } from '../../../ingest/src/alarms';
 import { hashPassword, startDashboard, type DashboardHandle } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { parseNotifyPolicy } from '../src/notify';
@@ -29,7 +29,7 @@ describe('alarm end to end', () => {
   let broker: Awaited<ReturnType<typeof startMosquitto>>;
   let store: TimeSeriesStore;
   let ingest: IngestHandle;
-  let follower: RulesFollower;
+  let detection: Awaited<ReturnType<typeof startAlarmDetection>>;
   let dashboard: DashboardHandle;
   let alarms: AlarmsModule;
   let zalo: FakeZalo;
@@ -79,8 +79,9 @@ describe('alarm end to end', () => {
     );
 
     let ingestHandle: IngestHandle | undefined;
-    const detector = createAlarmDetector({
-      rules: [],
+    // No rules file: the rules must come from the dashboard (seeded from config/rules/default.yaml, published retained).
+    detection = await startAlarmDetection({
+      mqtt: { url: broker.url },
       city,
       logger: log,
       publish: async (topic, event) => {
@@ -88,16 +89,14 @@ describe('alarm end to end', () => {
         await ingestHandle.publish(topic, event, { qos: 1 });
       },
     });
-    // The rules come from the dashboard (seeded from config/rules/default.yaml, published retained).
-    follower = await followRules({ url: broker.url, detector, logger: log });
-    await waitFor(() => follower.version() >= 1, { what: 'rules from config/rules' });
-    ingest = ingestHandle = await startIngest({ mqtt: { url: broker.url, clientId: 'ingest-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store, city, logger: log, observers: [detector] });
+    await waitFor(() => detection.rulesVersion() >= 1, { what: 'rules from config/rules' });
+    ingest = ingestHandle = await startIngest({ mqtt: { url: broker.url, clientId: 'ingest-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store, city, logger: log, observers: [detection.detector] });
     gateway = await mqttClient(broker.url);
   });
 
   afterAll(async () => {
     await gateway?.endAsync();
-    await follower?.close();
+    await detection?.close();
     await ingest?.close();
     await dashboard?.close();
     await store?.close();

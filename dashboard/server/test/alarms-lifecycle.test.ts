@@ -98,6 +98,33 @@ describe('alarm lifecycle', () => {
     expect(after.audit.map((x: any) => x.action)).toEqual(['raised', 'acknowledged']);
   });
 
+  it('PUT /rules validates against the detector schema, versions, audits and publishes retained; stale editors get 409', async () => {
+    const c = await start();
+    const admin = { user: 'admin1', role: 'admin' };
+    const rule = { id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 };
+    expect((await c.api('PUT', '/rules', { rules: [rule] }, { user: 'op', role: 'operator' })).status).toBe(403);
+    const bad = await c.api('PUT', '/rules', { rules: [{ ...rule, type: 'water_level', severities: ['loud', 'major', 'critical'] }] }, admin);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/rules\[0\]\.severities\[0\]/);
+    expect(c.published).toHaveLength(0);
+    const ok = await c.api('PUT', '/rules', { baseVersion: 0, rules: [rule] }, admin);
+    expect(ok.body).toMatchObject({ version: 1, rules: [rule], updatedBy: 'admin1' });
+    expect(c.published).toEqual([{ topic: 'city/v1/config/rules', payload: { version: 1, rules: [rule] } }]);
+    expect((await c.api('PUT', '/rules', { baseVersion: 0, rules: [] }, admin)).status).toBe(409);
+    expect(c.audits.at(-1)).toMatchObject({ user: 'admin1', action: 'rules.update', detail: { version: 1, count: 1 } });
+  });
+
+  it('seeds version 1 of the rules from the rules file when the server has none, and publishes it retained', async () => {
+    const dir = tempDir('alarms-seed');
+    const c = await startAlarmsContext({ dbFile: join(dir, 'state.db'), config: { rulesFile: join(import.meta.dirname, '../../../config/rules/default.yaml') } });
+    open.push(c);
+    const row = c.db.prepare('SELECT version, user, rules FROM rules').get() as { version: number; user: string; rules: string };
+    expect(row).toMatchObject({ version: 1, user: 'system' });
+    expect(JSON.parse(row.rules).map((r: { id: string }) => r.id)).toContain('flood-level');
+    await new Promise((r) => setImmediate(r));
+    expect(c.published[0]).toMatchObject({ topic: 'city/v1/config/rules', payload: { version: 1 } });
+  });
+
   it('bad payloads are dropped without stopping the module; rule sets can be validated', async () => {
     const c = await start();
     await c.module.onMqttMessage!('city/v1/alarm/x/y', Buffer.from('not json'));

@@ -108,6 +108,19 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect(ids.every((r) => r.state === 'accepted')).toBe(true);
   });
 
+  it('per-channel rate limits queue messages instead of dropping them', async () => {
+    const { c, esms } = await setup({ rateLimits: { sms: { perMinute: 1 } }, routes: [{ id: 'all', steps: [{ to: ['supervisor', 'tech-night'] }] }] });
+    await c.event(waterEvent());
+    await c.module.tick();
+    expect(esms.messages).toHaveLength(1);
+    c.clock.t += 30_000;
+    await c.module.tick();
+    expect(esms.messages).toHaveLength(1);
+    c.clock.t += 31_000;
+    await c.module.tick();
+    expect(esms.messages.map((m) => m.phone).sort()).toEqual(['84905333444', SUPERVISOR_PHONE]);
+  });
+
   it('a recipient acknowledges by replying "OK <id>" by SMS or Zalo; strangers and un-notified alarms are ignored', async () => {
     const { c, zalo, esms } = await setup();
     await c.event(waterEvent());

@@ -3,3 +3,4 @@ export { alarmRuleSchema, ruleSetSchema, loadRules, parseRuleSet, parseRulesMess
 export { sunElevationDeg } from './sun';
 export { aqiLevel, AQI_LEVELS } from './messages';
 export { followRules, type RulesFollower } from './rules-follower';
+export { startAlarmDetection, type AlarmDetectionOptions } from './start';

@@ -7,6 +7,7 @@ import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
 import type { Alarm, AlarmChange } from './model';
 import { mountAlarmRoutes } from './routes';
+import { mountRulesRoutes } from './rules-routes';
 import { ALARM_MIGRATIONS, createAlarmStore, type AlarmStore } from './store';
 
 export type { Alarm, AlarmChange, AlarmState, AlarmAuditEntry } from './model';
@@ -137,6 +138,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         changed,
         notifications: (id) => notifier?.notificationsFor(id) ?? [],
       });
+      mountRulesRoutes(router, c);
       // Provider callbacks (/notify/…) are mounted lazily: servers may mount routes before start() built the notifier.
       router.use((req, res, next) => (notifier && req.path.startsWith('/notify/') ? notifier.handle(req, res, next) : next()));
     },
@@ -162,6 +164,7 @@ function alarmsOpenApi(): Record<string, unknown> {
     '/api/alarms/{id}/assign': post('Assign ({assignee})'),
     '/api/alarms/{id}/comment': post('Comment ({text})'),
     '/api/alarms/{id}/clear': post('Clear by hand ({comment?})'),
+    '/api/rules': { put: { summary: 'Replace the alarm rules ({baseVersion?, rules}) after validating them → new version, published retained for ingest', responses: { ...ok('{version, rules, updatedBy, updatedAt}'), 400: { description: 'invalid rules (names rule and field)' }, 409: { description: 'baseVersion is stale' } } } },
     '/api/rules/validate': { post: { summary: 'Validate a rule set ({rules}) without storing it', responses: { ...ok('{ok, count}'), 400: { description: 'errors naming the rule and field' } } } },
     '/api/notify/esms/callback': { post: { summary: 'eSMS delivery receipt (?token=)', responses: ok('ok') } },
     '/api/notify/sms/inbound': { post: { summary: 'SMS reply (MO) "OK <id>" acknowledges (?token=)', responses: ok('ok') } },

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { cityModelSchema, topics, type AlarmEvent, type CityModel } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
-import { openStateDb } from '../../src/state-db';
+import { CORE_MIGRATIONS, migrate, openStateDb } from '../../src/state-db';
 import type { ModuleContext } from '../../src/module';
 import { createAlarmsModule, type AlarmsModuleConfig } from '../../src/alarms';
 
@@ -29,6 +29,7 @@ export const testCity: CityModel = cityModelSchema.parse({
  */
 export async function startAlarmsContext(opts: { dbFile: string; config?: AlarmsModuleConfig; startAt?: number; publicUrl?: string }) {
   const db = openStateDb(opts.dbFile);
+  migrate(db, CORE_MIGRATIONS); // the core's tables (rules) as the real server has them
   const clock = { t: opts.startAt ?? Date.UTC(2026, 10, 26, 3, 0, 0) };
   const broadcasts: Array<{ channel: string; message: any }> = [];
   const audits: Array<{ user: string; action: string; detail: Record<string, unknown> }> = [];

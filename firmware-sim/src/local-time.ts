@@ -23,7 +23,17 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+let memo: { t: number; timeZone: string; value: LocalTime } | undefined;
+
 export function localTime(t: number, timeZone: string): LocalTime {
+  // Signal models ask for the same instant many times per update; Intl formatting is the slow part.
+  if (memo && memo.t === t && memo.timeZone === timeZone) return memo.value;
+  const value = computeLocalTime(t, timeZone);
+  memo = { t, timeZone, value };
+  return value;
+}
+
+function computeLocalTime(t: number, timeZone: string): LocalTime {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(t))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const year = parts.year!;

@@ -35,6 +35,8 @@ export interface SimDevice {
   faults(): Fault[];
   /** Advance the signal model to time t (epoch ms, simulated). */
   update(t: number): void;
+  /** update(t) unless the registers were refreshed less than REFRESH_MS ago (what a read does). */
+  refresh(t: number): void;
   /** The device's simulated clock. */
   now(): number;
   /** The latest measured values in engineering units (what the registers encode), for tests and SDS011. */
@@ -55,6 +57,9 @@ export const DEFAULT_UNIT_ID: Record<DeviceKind, number> = {
   street_light: 1,
   traffic_counter: 1,
 };
+
+/** Measurement refresh period of the simulated firmware (simulated ms). */
+export const REFRESH_MS = 250;
 
 interface ActiveFault {
   fault: Fault;
@@ -106,6 +111,10 @@ export abstract class BaseSimDevice implements SimDevice {
   protected abstract sample(t: number, dtMs: number): Record<string, number>;
   /** Writes measured values into registers via put(). */
   protected abstract encode(values: Record<string, number>, t: number): void;
+  /** True while something moves in wall-clock time (a lamp fading), so every read must update. */
+  protected changing(): boolean {
+    return false;
+  }
   /** After a power cycle. */
   protected onBoot(_t: number): void {}
   /** After an accepted write of one register/coil. */
@@ -136,12 +145,14 @@ export abstract class BaseSimDevice implements SimDevice {
     this.active.push({ fault, at });
     if (fault.type === 'stuck' && !this.frozen) this.frozen = { ...this.latest };
     if (fault.type === 'reboot') this.downUntilReal = Date.now() + (fault.downMs ?? 5000);
+    this.update(at);
   }
 
   clearFaults(): void {
     this.active = [];
     this.frozen = undefined;
     if (this.downUntilReal !== undefined) this.boot(this.now());
+    this.update(this.now());
   }
 
   faults(): Fault[] {
@@ -162,6 +173,14 @@ export abstract class BaseSimDevice implements SimDevice {
   /** Seconds since power-up (simulated). */
   protected uptimeS(t: number): number {
     return Math.max(0, Math.floor((t - this.bootT) / 1000));
+  }
+
+  /**
+   * Brings registers up to date for a master's request. Like real firmware, measurements refresh at most
+   * every REFRESH_MS (simulated), so a burst of polls does not recompute the signal model each time.
+   */
+  refresh(t: number): void {
+    if (this.lastT === undefined || t < this.lastT || t - this.lastT >= REFRESH_MS || this.downUntilReal !== undefined || this.changing()) this.update(t);
   }
 
   update(t: number): void {

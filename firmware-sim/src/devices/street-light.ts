@@ -55,6 +55,10 @@ export class StreetLight extends BaseSimDevice {
     this.energyWh = 1000 * (5000 + (this.key % 20000));
   }
 
+  protected override changing(): boolean {
+    return this.lamps.some((l) => (l.status & ST.FADE_RUNNING) !== 0);
+  }
+
   protected override onBoot(): void {
     for (const lamp of this.lamps) {
       lamp.actual = 0;

@@ -41,7 +41,7 @@ export async function startSds011(opts: { path: string; device: PmSource; interv
     if (isSimDevice(src)) {
       const wire = src.wire();
       if (wire.silent) return;
-      src.update(src.now());
+      src.refresh(src.now());
       const r = src.readings();
       pm25 = r.pm25 ?? 0;
       pm10 = r.pm10 ?? 0;

@@ -18,7 +18,7 @@ export function serveRequest(device: SimDevice, pdu: Buffer): Buffer | undefined
   }
   const faulty = device.wire().exception;
   if (faulty !== undefined) return exception(fc, faulty);
-  device.update(device.now());
+  device.refresh(device.now());
   let res: Response;
   switch (req.fc) {
     case 0x01:
@@ -52,7 +52,8 @@ export function serveRequest(device: SimDevice, pdu: Buffer): Buffer | undefined
       break;
     }
   }
-  device.update(device.now());
+  // A write takes effect at once (a command starts its fade now); a read leaves the model alone.
+  if (req.fc !== 0x01 && req.fc !== 0x02 && req.fc !== 0x03 && req.fc !== 0x04) device.update(device.now());
   return encodeResponse(res);
 }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { commandResultSchema, telemetryBatchSchema, topics, type CommandResult } from '@tamky/protocol';
+import { commandResultSchema, gatewayEventSchema, telemetryBatchSchema, topics, type CommandResult } from '@tamky/protocol';
 import { requireBinary, startMosquitto, tempDir, waitFor, type Peer } from '@tamky/test-support';
 import { createSimDevice, startModbusTcpSlave, type SimDevice, type TcpSlave } from '@tamky/firmware-sim';
 import { execFile } from 'node:child_process';
@@ -112,5 +112,15 @@ describe('commands from the centre', () => {
     const last = results.messages.filter((m) => m.topic === topics.telemetry('gw-cmd')).at(-1)!.json.readings.at(-1);
     expect(Object.keys(last.values)).toEqual(expect.arrayContaining(['lamp1_level', 'lamp2_status', 'power', 'voltage']));
     expect(last.values.lamp3_level).toBeUndefined();
+  });
+
+  it('a lamp failure bit raises an edge event (never dropped), and its clearing another', async () => {
+    const events = () => results.messages.filter((m) => m.topic === topics.event('gw-cmd')).map((m) => gatewayEventSchema.parse(m.json));
+    light.injectFault({ type: 'lamp_failure', lamp: 2 });
+    const raised = await waitFor(() => events().find((e) => e.type === 'lamp_failure'), { what: 'a lamp_failure event' });
+    expect(raised).toMatchObject({ gateway: 'gw-cmd', device: 'light-1', detail: { field: 'lamp2_status', bit: 1 } });
+    light.clearFaults();
+    await waitFor(() => events().find((e) => e.type === 'lamp_failure_cleared'), { what: 'the failure clearing' });
+    expect(events().filter((e) => e.type === 'lamp_failure')).toHaveLength(1);
   });
 });

@@ -94,6 +94,7 @@ export class Poller {
         this.offline = false;
         this.sinks.onEvent(this.device.id, 'device_online', {});
       }
+      for (const e of o.events ?? []) this.sinks.onEvent(this.device.id, e.type, e.detail);
       if (Object.keys(o.values).length > 0) this.sinks.onReading(this.device.id, o.ts, o.values);
       return;
     }

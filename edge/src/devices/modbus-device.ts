@@ -4,7 +4,7 @@ import { DeviceStats } from '../bus/device-stats';
 import type { ModbusLink } from '../drivers/types';
 import { decodeRead, deviceBlocks, findWritable, planReads, readRequestPdu, type FieldOverride, type ReadRequest } from '../profile/plan';
 import type { Block, Profile } from '../profile/schema';
-import { CommandError, type FieldDevice, type PollOutcome, type ReadingValues } from './types';
+import { CommandError, type DeviceEvent, type FieldDevice, type PollOutcome, type ReadingValues } from './types';
 
 export interface ModbusDeviceOptions {
   id: string;
@@ -27,6 +27,7 @@ export class ModbusDevice implements FieldDevice {
   private readonly blocks: Block[];
   private readonly publishable: Set<string>;
   private lastGateValue: number | undefined;
+  private readonly lastBits = new Map<string, number>();
 
   constructor(
     private readonly opts: ModbusDeviceOptions,
@@ -66,6 +67,7 @@ export class ModbusDevice implements FieldDevice {
         return { ok: false, kind, message: (err as Error).message, ts: now() };
       }
     }
+    const events = this.bitEvents(values);
     const gate = this.opts.profile.publishOnChangeOf;
     const published: ReadingValues = {};
     for (const [name, value] of Object.entries(values)) if (this.publishable.has(name)) published[name] = value;
@@ -75,10 +77,30 @@ export class ModbusDevice implements FieldDevice {
     if (gate) {
       const key = values[gate]?.v;
       // Same interval as last time: the device answered (a successful poll) but there is nothing new.
-      if (key !== undefined && key === this.lastGateValue) return { ok: true, ts, values: {} };
+      if (key !== undefined && key === this.lastGateValue) return { ok: true, ts, values: {}, events };
       this.lastGateValue = key;
     }
-    return { ok: true, ts, values: published };
+    return { ok: true, ts, values: published, events };
+  }
+
+  /** Bits that changed since the last poll; on the first poll, bits already on count as raised. */
+  private bitEvents(values: ReadingValues): DeviceEvent[] {
+    const out: DeviceEvent[] = [];
+    for (const b of this.blocks) {
+      for (const f of b.fields) {
+        const value = values[f.name]?.v;
+        if (!f.events || value === undefined) continue;
+        const now = Math.round(value);
+        const before = this.lastBits.get(f.name) ?? 0;
+        this.lastBits.set(f.name, now);
+        for (const e of f.events) {
+          const was = (before >> e.bit) & 1;
+          const is = (now >> e.bit) & 1;
+          if (was !== is) out.push({ type: is ? e.type : `${e.type}_cleared`, detail: { field: f.name, bit: e.bit, value: now } });
+        }
+      }
+    }
+    return out;
   }
 
   async write(name: string, value: number): Promise<{ address: number; registers: number[] }> {

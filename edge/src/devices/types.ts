@@ -3,7 +3,12 @@ import type { DeviceStats, FailureKind } from '../bus/device-stats';
 
 export type ReadingValues = Record<string, { v: number; u: Unit }>;
 
-export type PollOutcome = { ok: true; ts: number; values: ReadingValues } | { ok: false; kind: FailureKind; message: string; ts: number; /** the device talks on its own: asking less often gains nothing */ noBackoff?: boolean };
+export interface DeviceEvent {
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export type PollOutcome = { ok: true; ts: number; values: ReadingValues; events?: DeviceEvent[] } | { ok: false; kind: FailureKind; message: string; ts: number; /** the device talks on its own: asking less often gains nothing */ noBackoff?: boolean };
 
 /** A device as the poller sees it, whatever driver is behind it. */
 export interface FieldDevice {

@@ -25,6 +25,8 @@ export const registerFieldSchema = z.object({
   /** false for control registers (working mode, interval setting) that are writable but not telemetry. */
   publish: z.boolean().default(true),
   writable: writableSchema.optional(),
+  /** Status bits that raise a gateway event when they go on (`type`) and off (`type`_cleared), e.g. DALI lamp failure. */
+  events: z.array(z.object({ bit: z.number().int().min(0).max(31), type: z.string().regex(/^[a-z][a-z0-9_]*$/) })).optional(),
 });
 
 export const blockSchema = z.object({

@@ -24,6 +24,7 @@ export class MqttUplink {
   private closing = false;
   private connectedFlag = false;
   reconnects = 0;
+  private readonly ca: Buffer | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -31,7 +32,10 @@ export class MqttUplink {
     private readonly log: Logger,
     private readonly version: string,
     private readonly now: () => number,
-  ) {}
+  ) {
+    // Read once at start: a missing CA file is a startup error, not a crash at the first reconnect.
+    this.ca = config.mqtt.caFile ? readFileSync(config.mqtt.caFile) : undefined;
+  }
 
   get connected(): boolean {
     return this.connectedFlag;
@@ -57,7 +61,7 @@ export class MqttUplink {
       connectTimeout: m.connectTimeoutMs,
       reconnectPeriod: 0,
       clean: true,
-      ...(m.caFile ? { ca: readFileSync(m.caFile) } : {}),
+      ...(this.ca ? { ca: this.ca } : {}),
       will: { topic: topics.status(gatewayId), payload: Buffer.from(this.status('offline', 'lwt')), qos: 1, retain: true },
     });
     this.client = client;

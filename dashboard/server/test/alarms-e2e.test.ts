@@ -7,7 +7,7 @@ import { createLogger } from '@tamky/service-kit';
 import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
 import { startAlarmDetection } from '../../../ingest/src/alarms';
-import { hashPassword, startDashboard, type DashboardHandle } from '../src/index';
+import { hashPassword, startDashboard, type DashboardConfig, type DashboardHandle } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { parseNotifyPolicy } from '../src/notify';
 import { api, loadCity, login, mqttClient, PASSWORDS, wsClient } from './helpers';
@@ -35,6 +35,13 @@ describe('alarm end to end', () => {
   let zalo: FakeZalo;
   let esms: FakeEsms;
   let gateway: MqttClient;
+  let dashboardConfig: DashboardConfig;
+  let restartDashboard: () => Promise<void>;
+  let seq = 0;
+  const report = async (gw: string, device: string, level: number) => {
+    const reading = { device, ts: Date.now(), seq: seq++, values: { level: { v: level, u: 'm' }, distance: { v: 6 - level, u: 'm' } } };
+    await gateway.publishAsync(topics.telemetry(gw), JSON.stringify({ v: 1, gateway: gw, readings: [reading] }), { qos: 1 });
+  };
   const city = loadCity();
   const log = createLogger('e2e', { level: process.env.TEST_LOG ?? 'silent' });
 
@@ -66,17 +73,18 @@ describe('alarm end to end', () => {
         esms: { url: esms.url, apiKey: esms.apiKey, secretKey: esms.secretKey, brandname: esms.brandname },
       },
     });
-    alarms = createAlarmsModule({ rulesFile: join(REPO, 'config/rules/default.yaml'), notify: policy, tickMs: 200 });
-    dashboard = await startDashboard(
-      {
-        http: { host: '127.0.0.1', port: 0, publicUrl: 'https://ioc.tamky.gov.vn' },
-        mqtt: { url: broker.url, clientId: 'dashboard-e2e' },
-        stateDb: join(dir, 'state.db'),
-        users: [{ username: 'operator', displayName: 'Trực ban', role: 'operator', passwordHash: await hashPassword(PASSWORDS.operator) }],
-        limitsDir: join(REPO, 'config/limits'),
-      },
-      { store, city, logger: log, modules: [alarms] },
-    );
+    dashboardConfig = {
+      http: { host: '127.0.0.1', port: 0, publicUrl: 'https://ioc.tamky.gov.vn' },
+      mqtt: { url: broker.url, clientId: 'dashboard-e2e' },
+      stateDb: join(dir, 'state.db'),
+      users: [{ username: 'operator', displayName: 'Trực ban', role: 'operator', passwordHash: await hashPassword(PASSWORDS.operator) }],
+      limitsDir: join(REPO, 'config/limits'),
+    };
+    restartDashboard = async () => {
+      alarms = createAlarmsModule({ rulesFile: join(REPO, 'config/rules/default.yaml'), notify: policy, tickMs: 200 });
+      dashboard = await startDashboard(dashboardConfig, { store, city, logger: log, modules: [alarms] });
+    };
+    await restartDashboard();
 
     let ingestHandle: IngestHandle | undefined;
     // No rules file: the rules must come from the dashboard (seeded from config/rules/default.yaml, published retained).
@@ -111,13 +119,8 @@ describe('alarm end to end', () => {
     ws.ws.send(JSON.stringify({ type: 'subscribe', channels: ['alarms'] }));
 
     // The An Phú canal rises past báo động 2 (3 m) as the gateway reports it.
-    let seq = 0;
-    const report = async (level: number) => {
-      const reading = { device: 'an-phu-water-1', ts: Date.now(), seq: seq++, values: { level: { v: level, u: 'm' }, distance: { v: 6 - level, u: 'm' } } };
-      await gateway.publishAsync(topics.telemetry('gw-an-phu'), JSON.stringify({ v: 1, gateway: 'gw-an-phu', readings: [reading] }), { qos: 1 });
-    };
     // (one jump from a dry canal would also, rightly, raise flood-rising-fast: start at the high reading)
-    await report(3.3);
+    await report('gw-an-phu', 'an-phu-water-1', 3.3);
 
     await waitFor(() => zalo.messages.length >= 1, { what: 'Zalo message to the on-call technician', timeoutMs: 20_000 });
     expect(zalo.messages[0]!.phone).toBe(TECH);
@@ -138,7 +141,7 @@ describe('alarm end to end', () => {
     expect(((await ack.json()) as { alarm: { state: string } }).alarm.state).toBe('acknowledged');
 
     // The director's step (12 s) must never come; the water keeps rising meanwhile (repeats fold into the alarm).
-    await report(3.5);
+    await report('gw-an-phu', 'an-phu-water-1', 3.5);
     await new Promise((r) => setTimeout(r, 13_000));
     await alarms.tick();
     expect(esms.messages.map((m) => m.phone)).toEqual([SUPERVISOR]);
@@ -152,5 +155,30 @@ describe('alarm end to end', () => {
       ['supervisor', 'sms', 'accepted'],
     ]);
     ws.ws.close();
+  });
+
+  it('an alarm raised while the dashboard is down is picked up when it comes back (persistent session, QoS 1)', async () => {
+    const monitor = await mqttClient(broker.url);
+    const seen: string[] = [];
+    monitor.on('message', (topic) => seen.push(topic));
+    await monitor.subscribeAsync(topics.alarmEvent('flood-level', 'an-xuan-water-1'), { qos: 1 });
+    await dashboard.close();
+    await report('gw-an-xuan', 'an-xuan-water-1', 4.2); // báo động 3 at An Xuân
+    // the event is on the broker (and queued in the dashboard's persistent session) before the dashboard returns
+    await waitFor(() => seen.length > 0, { what: 'alarm event published while the dashboard is down', timeoutMs: 20_000 });
+    await monitor.endAsync();
+    await restartDashboard();
+    const operator = await login(dashboard.url, 'operator');
+    const found = await waitFor(
+      async () => {
+        const res = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-xuan')).json()) as { alarms: Array<Record<string, unknown>> };
+        return res.alarms.find((a) => a.ruleId === 'flood-level');
+      },
+      { what: 'the An Xuân flood alarm after restart', timeoutMs: 20_000 },
+    );
+    expect(found).toMatchObject({ state: 'active', sourceId: 'an-xuan-water-1', severity: 'critical', value: 4.2, limit: 4 });
+    // the acknowledged An Phú alarm kept its state through the restart
+    const anPhu = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-phu')).json()) as { alarms: Array<Record<string, unknown>> };
+    expect(anPhu.alarms.find((a) => a.ruleId === 'flood-level')).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'operator' });
   });
 });

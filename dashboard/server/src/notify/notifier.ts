@@ -272,7 +272,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   async function tick(): Promise<void> {
     const t = now();
     const due = db.prepare('SELECT * FROM notify_escalations WHERE due_at <= ? ORDER BY due_at').all(t) as EscalationRow[];
-    for (const row of due) escalate(row, t);
+    for (const row of due) escalate.immediate(row, t);
     const sends: Promise<void>[] = [];
     for (let i = 0; i < 100; i++) {
       const skip = new Set<string>(CHANNELS.filter((c) => limiter.empty(c)));

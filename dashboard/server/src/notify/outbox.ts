@@ -106,6 +106,26 @@ export function createOutbox(db: Database.Database, now: () => number) {
     VALUES (@key, @alarmId, @recipient, @channel, @address, @chainJson, @step, @kind, @locale, 'pending', @dueAt, @now, @now)`);
   const setState = db.prepare('UPDATE notifications SET state = ?, error = ?, updated_at = ? WHERE id = ?');
 
+  // IMMEDIATE: the write lock is taken before reading, so two server processes can never claim the same rows.
+  function claimRows(maxRows: number, skipChannels: Set<string>): OutboxRow[] {
+    const t = now();
+    const due = db
+      .prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE state = 'pending' AND due_at <= ? ORDER BY batch_id IS NULL, due_at, id LIMIT 200")
+      .all(t)
+      .filter((r) => !skipChannels.has(r.channel));
+    const first = due[0];
+    if (!first) return [];
+    const rows =
+      first.batch_id !== null
+        ? (db.prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE batch_id = ? AND state = 'pending' ORDER BY id").all(first.batch_id))
+        : due.filter((r) => r.batch_id === null && r.recipient === first.recipient && r.channel === first.channel && r.kind === first.kind).slice(0, maxRows);
+    const batch = first.batch_id ?? rows[0]!.id;
+    const mark = db.prepare("UPDATE notifications SET state = 'sending', batch_id = ?, attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'pending'");
+    for (const r of rows) mark.run(batch, t, r.id);
+    return rows.map((r) => ({ ...r, state: 'sending' as const, batch_id: batch, attempts: r.attempts + 1 }));
+  }
+  const claim = db.transaction(claimRows);
+
   return {
     enqueue(n: NewNotification): boolean {
       const { chain, ...rest } = n;
@@ -121,23 +141,7 @@ export function createOutbox(db: Database.Database, now: () => number) {
      * Claims the next due message: rows already batched (recovered) first, else the oldest due row together
      * with other due rows for the same recipient and channel (grouping). Returns the claimed rows, leader first.
      */
-    claimNext: db.transaction((maxRows: number, skipChannels: Set<string>): OutboxRow[] => {
-      const t = now();
-      const due = db
-        .prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE state = 'pending' AND due_at <= ? ORDER BY batch_id IS NULL, due_at, id LIMIT 200")
-        .all(t)
-        .filter((r) => !skipChannels.has(r.channel));
-      const first = due[0];
-      if (!first) return [];
-      const rows =
-        first.batch_id !== null
-          ? (db.prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE batch_id = ? AND state = 'pending' ORDER BY id").all(first.batch_id))
-          : due.filter((r) => r.batch_id === null && r.recipient === first.recipient && r.channel === first.channel && r.kind === first.kind).slice(0, maxRows);
-      const batch = first.batch_id ?? rows[0]!.id;
-      const mark = db.prepare("UPDATE notifications SET state = 'sending', batch_id = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?");
-      for (const r of rows) mark.run(batch, t, r.id);
-      return rows.map((r) => ({ ...r, state: 'sending' as const, batch_id: batch, attempts: r.attempts + 1 }));
-    }),
+    claimNext: (maxRows: number, skipChannels: Set<string>): OutboxRow[] => claim.immediate(maxRows, skipChannels),
 
     accepted(ids: number[], providerId: string): void {
       const stmt = db.prepare("UPDATE notifications SET state = 'accepted', provider_id = ?, error = NULL, accepted_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'");

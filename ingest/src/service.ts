@@ -81,6 +81,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   };
 
   let client: MqttClient | undefined;
+  let closed = false;
   let acks: DeferredAcks | undefined;
 
   const publishLive = (topic: string, readings: StoredReading[]) => {
@@ -194,7 +195,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       return callback();
     }
     acks!.admit(packet, payload.length, (ack) => {
-      handleMessage(packet.topic, payload, packet, ack);
+      if (!closed) handleMessage(packet.topic, payload, packet, ack);
       callback();
     });
   };
@@ -231,7 +232,6 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
 
   log.info({ url: cfg.mqtt.url, clientId: cfg.mqtt.clientId, partition: cfg.partition }, 'ingest started');
 
-  let closed = false;
   return {
     metrics: m.registry,
     metricsPort: metricsServer?.port,
@@ -244,7 +244,9 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       clearInterval(tickTimer);
       await pipeline.close();
       acks!.close();
-      await client!.endAsync();
+      // A clean DISCONNECT first; if the broker does not close within 3 s, drop the socket (nothing unacked is lost either way).
+      const ended = client!.endAsync().then(() => true);
+      if (!(await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) await client!.endAsync(true);
       await metricsServer?.close();
       log.info('ingest stopped');
     },

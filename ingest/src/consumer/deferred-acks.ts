@@ -23,6 +23,7 @@ export interface DeferredAcks {
    */
   admit(packet: { qos: number; messageId?: number }, bytes: number, admitted: (ack: Ack) => void): void;
   held(): { messages: number; bytes: number };
+  /** Stop: from now on nothing more is acked; reading continues so the connection can end cleanly. */
   close(): void;
 }
 
@@ -41,7 +42,10 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   let generation = 0;
   const waiting: Array<() => void> = [];
 
-  const room = () => held.size < limits.maxMessages && heldBytes < limits.maxBytes;
+  let closing = false;
+  // While closing, the bound is lifted so mqtt.js drains the socket and sees the broker close it; what it
+  // reads is held (PUBACK intercepted) and never acked: the broker redelivers it to the next run.
+  const room = () => closing || (held.size < limits.maxMessages && heldBytes < limits.maxBytes);
   const drain = () => {
     while (waiting.length > 0 && room()) waiting.shift()!();
   };
@@ -103,7 +107,8 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
     },
     held: () => ({ messages: held.size, bytes: heldBytes }),
     close() {
-      for (const w of waiting.splice(0)) w();
+      closing = true;
+      drain();
     },
   };
 }

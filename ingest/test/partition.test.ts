@@ -1,0 +1,53 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { partitionOf, type StoredReading } from '@tamky/protocol';
+import { startMosquitto, waitFor } from '@tamky/test-support';
+import { startIngest, subscriptionPlan } from '../src/index';
+import { airBatch, connectPublisher, LIMITS_DIR, publishTelemetry, quietLog, sqliteStore, storedSeqs, testCity } from './helpers/fixtures';
+
+describe('two-instance split', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  });
+
+  it('plans per-gateway subscriptions for the partition and drops the wildcard', () => {
+    const gws = ['gw-a', 'gw-b', 'gw-c', 'gw-d'];
+    const p0 = subscriptionPlan(gws, { index: 0, count: 2 });
+    const p1 = subscriptionPlan(gws, { index: 1, count: 2 });
+    expect(p0.subscribe.some((t) => t.includes('+'))).toBe(false);
+    expect(p0.unsubscribe).toContain('city/v1/gw/+/telemetry');
+    expect([...p0.subscribe, ...p1.subscribe].filter((t) => t.endsWith('/telemetry')).sort()).toEqual(gws.map((g) => `city/v1/gw/${g}/telemetry`));
+    expect(subscriptionPlan(gws, { index: 0, count: 1 }).subscribe).toContain('city/v1/gw/+/telemetry');
+  });
+
+  it('each instance stores only its gateways; together they store all', async () => {
+    const city = testCity();
+    const gateways = city.gateways.map((g) => g.id);
+    const byPartition = [0, 1].map((i) => gateways.filter((g) => partitionOf(g, 2) === i));
+    expect(byPartition[0]!.length).toBeGreaterThan(0);
+    expect(byPartition[1]!.length).toBeGreaterThan(0);
+
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const { store } = await sqliteStore();
+    cleanups.push(() => store.close());
+    const seen: Array<Set<string>> = [new Set(), new Set()];
+    for (const index of [0, 1]) {
+      const ingest = await startIngest(
+        { mqtt: { url: broker.url, clientId: `ingest-p${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
+        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
+      );
+      cleanups.push(() => ingest.close());
+    }
+    const pub = await connectPublisher(broker.url);
+    cleanups.push(() => pub.endAsync());
+    for (const gw of gateways) for (let i = 0; i < 5; i++) await publishTelemetry(pub, gw, airBatch(gw, `${gw}-air`, i * 40, 40, Date.UTC(2025, 3, 1)));
+
+    for (const gw of gateways) {
+      await waitFor(async () => (await storedSeqs(store, gw)).length >= 200, { what: `${gw} stored` });
+      expect(await storedSeqs(store, gw)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    }
+    expect([...seen[0]!].sort()).toEqual(byPartition[0]!.sort());
+    expect([...seen[1]!].sort()).toEqual(byPartition[1]!.sort());
+  });
+});

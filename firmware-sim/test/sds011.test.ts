@@ -62,4 +62,45 @@ describe('SDS011 UART sensor on a pty', () => {
     await new Promise((r) => setTimeout(r, 300)); // let a frame already queued drain
     expect(frames(await listen(pty.b, 1))).toHaveLength(0);
   });
+
+  it('obeys host commands (protocol V1.3): query mode, query data, sleep/work, firmware; ignores a bad checksum', async () => {
+    const pty = await startPtyPair();
+    cleanup.push(() => pty.stop());
+    const sensor = await startSds011({ path: pty.a, device: { pm25: () => 8.8, pm10: () => 20.1 }, intervalMs: 200, id: 0xa1b2 });
+    cleanup.push(() => sensor.close());
+    // pyserial plays the host: it builds each 19-byte command with its own checksum.
+    const script = `
+import serial, time, sys
+s = serial.Serial(${JSON.stringify(pty.b)}, 9600, timeout=0.8)
+def cmd(c, d1=0, d2=0, cs_fix=0):
+    body = [c, d1, d2] + [0]*10 + [0xFF, 0xFF]
+    frame = bytes([0xAA, 0xB4] + body + [(sum(body) + cs_fix) & 0xFF, 0xAB])
+    s.reset_input_buffer()
+    s.write(frame)
+    return s.read(10).hex()
+print("mode", cmd(2, 1, 1))
+s.reset_input_buffer(); time.sleep(0.6); print("idle", s.read(64).hex())
+print("query", cmd(4))
+print("badcs", cmd(4, cs_fix=1))
+print("sleep", cmd(6, 1, 0))
+print("asleep", cmd(4))
+print("work", cmd(6, 1, 1))
+print("fw", cmd(7))
+`;
+    const res = await run(PYTHON, ['-c', script]);
+    expect(res.code, res.stderr).toBe(0);
+    const out = Object.fromEntries(res.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string?]).map(([k, v]) => [k, v ?? '']));
+    expect(out.mode).toBe('aac50201010' + '0b2a1' + ((0x02 + 1 + 1 + 0 + 0xb2 + 0xa1) & 0xff).toString(16).padStart(2, '0') + 'ab');
+    expect(out.idle).toBe(''); // query mode: no unsolicited frames
+    const q = Buffer.from(out.query!, 'hex');
+    expect(q[1]).toBe(0xc0);
+    expect(checksumOk(q)).toBe(true);
+    expect(q.readUInt16LE(2) / 10).toBe(8.8);
+    expect(q.readUInt16LE(4) / 10).toBe(20.1);
+    expect(out.badcs).toBe('');
+    expect(out.sleep!.slice(0, 10)).toBe('aac5060100');
+    expect(out.asleep).toBe(''); // the fan and laser are off: no answer to queries
+    expect(out.work!.slice(0, 10)).toBe('aac5060101');
+    expect(out.fw!.slice(0, 6)).toBe('aac507');
+  });
 });

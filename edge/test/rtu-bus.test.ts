@@ -94,4 +94,25 @@ describe('Modbus RTU bus over a pty', () => {
     await waitFor(() => dev('noise-1').ok > before + 5, { what: 'noise-1 still polled' });
     expect(dev('noise-1').crcErrors).toBe(0);
   });
+
+  it('a late answer from a slave already given up on is not taken for, nor blamed on, the next device', async () => {
+    air.injectFault({ type: 'no_answer' }); // out of the way: after water-1 comes noise-1
+    await waitFor(() => dev('air-dead').backoffUntil !== null, { what: 'air-dead backed off' });
+    const noiseBefore = dev('noise-1');
+    // water-1 answers 450 ms late (timeout 400 ms), noise-1 150 ms late: water-1's stale answer lands
+    // in the middle of noise-1's transaction.
+    noise.injectFault({ type: 'late_answer', delayMs: 150 });
+    water.injectFault({ type: 'late_answer', delayMs: 450 });
+    const waterBefore = dev('water-1').timeouts;
+    await waitFor(() => dev('water-1').timeouts >= waterBefore + 4, { what: 'water-1 timing out', timeoutMs: 25_000 });
+    water.clearFaults();
+    noise.clearFaults();
+    air.clearFaults();
+    expect(dev('noise-1').crcErrors).toBe(noiseBefore.crcErrors);
+    expect(dev('noise-1').timeouts).toBe(noiseBefore.timeouts);
+    expect(dev('noise-1').exceptions).toBe(0);
+    expect(dev('noise-1').ok).toBeGreaterThan(noiseBefore.ok);
+    const last = readings().filter((r) => r.device === 'noise-1').at(-1)!;
+    expect(last.values).toEqual({ laeq: { v: 53.6, u: 'dBA' } });
+  });
 });

@@ -1,4 +1,4 @@
-import { decodeResponse, decodeRtu, encodeRequest, encodeRtu, ModbusError, responsePduLength, type Request, type Response } from '@tamky/modbus';
+import { crc16, decodeResponse, decodeRtu, encodeRequest, encodeRtu, ModbusError, responsePduLength, type Request, type Response } from '@tamky/modbus';
 import type { Logger } from '@tamky/service-kit';
 import { openResilientPort, type SerialSettings } from './serial-port';
 import type { LinkStateListener, ModbusLink } from './types';
@@ -10,6 +10,23 @@ interface Pending {
   resolve(res: Response): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * Length of a complete read/exception response frame with a valid CRC at the start of `buf`, 0 if it is
+ * not one, undefined if more bytes are needed to tell.
+ */
+function lateFrameLength(buf: Buffer): number | undefined {
+  const fc = buf[1]!;
+  let length: number;
+  if (fc & 0x80) length = 5;
+  else if (fc >= 1 && fc <= 4) {
+    if (buf.length < 3) return undefined;
+    length = 5 + buf[2]!;
+  } else if (fc === 5 || fc === 6 || fc === 15 || fc === 16) length = 8;
+  else return 0;
+  if (buf.length < length) return undefined;
+  return crc16(buf, 0, length - 2) === buf.readUInt16LE(length - 2) ? length : 0;
 }
 
 /**
@@ -39,17 +56,30 @@ export function openRtuLink(settings: SerialSettings & { gapMs: number }, log: L
       return;
     }
     p.buf = p.buf.length ? Buffer.concat([p.buf, chunk]) : chunk;
-    if (p.buf.length < 2) return;
-    const pduLength = responsePduLength(p.req, p.buf.subarray(1));
-    if (pduLength === undefined || p.buf.length < pduLength + 3) return;
-    const frame = p.buf.subarray(0, pduLength + 3);
-    try {
-      const { unitId, pdu } = decodeRtu(frame);
-      if (unitId !== p.unitId) throw new ModbusError(`answer from unit ${unitId}, expected ${p.unitId}`, 'frame');
-      const res = decodeResponse(p.req, Buffer.from(pdu));
-      finish((q) => q.resolve(res));
-    } catch (err) {
-      finish((q) => q.reject(err as Error));
+    while (pending === p && p.buf.length >= 2) {
+      if (p.buf[0] !== p.unitId) {
+        // A late answer from a slave we already gave up on (it starts with its own unit id): if it
+        // is a complete, valid frame, drop it and keep waiting for ours instead of blaming this device.
+        const late = lateFrameLength(p.buf);
+        if (late === undefined) return;
+        if (late > 0) {
+          discarded += late;
+          p.buf = p.buf.subarray(late);
+          continue;
+        }
+      }
+      const pduLength = responsePduLength(p.req, p.buf.subarray(1));
+      if (pduLength === undefined || p.buf.length < pduLength + 3) return;
+      const frame = p.buf.subarray(0, pduLength + 3);
+      try {
+        const { unitId, pdu } = decodeRtu(frame);
+        if (unitId !== p.unitId) throw new ModbusError(`answer from unit ${unitId}, expected ${p.unitId}`, 'frame');
+        const res = decodeResponse(p.req, Buffer.from(pdu));
+        finish((q) => q.resolve(res));
+      } catch (err) {
+        finish((q) => q.reject(err as Error));
+      }
+      return;
     }
   };
 

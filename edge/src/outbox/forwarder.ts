@@ -123,7 +123,12 @@ export class Forwarder {
     this.uplink.publish(topic, payload).then(
       () => {
         // Deleting is right even from an older connection: the broker has the message.
-        ack();
+        try {
+          ack();
+        } catch (err) {
+          // Outbox already closed (shutdown): the row stays and is sent again after restart.
+          this.log.debug({ err: (err as Error).message }, 'ack after close');
+        }
         this.published += readings;
         if (gen !== this.generation) return;
         this.inflight--;

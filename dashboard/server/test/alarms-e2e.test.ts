@@ -6,6 +6,8 @@ import { openStore } from '@tamky/store';
 import { createLogger } from '@tamky/service-kit';
 import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
+import { createSimDevice, startModbusTcpSlave, type SimDevice, type TcpSlave } from '@tamky/firmware-sim';
+import { gatewayConfigSchema, startGateway, type Gateway } from '@tamky/edge';
 import { startAlarmDetection } from '../../../ingest/src/alarms';
 import { hashPassword, startDashboard, type DashboardConfig, type DashboardHandle } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
@@ -21,9 +23,9 @@ const SUPERVISOR = '84905999888';
 /**
  * Flood → water alarm → the on-call technician's Zalo → nobody acknowledges → escalation reaches the
  * supervisor by SMS → an operator acknowledges through the API → no further messages. Everything real
- * except the providers: mosquitto, the SQLite store, ingest with the detector as its observer (rules
- * arriving retained from the dashboard), the dashboard with the alarms module, telemetry published as
- * the An Phú gateway publishes it.
+ * except the providers: the simulated An Phú ultrasonic sensor (firmware-sim, Modbus TCP) polled by the
+ * edge gateway, mosquitto, the SQLite store, ingest with the detector as its observer (rules arriving
+ * retained from the dashboard), the dashboard with the alarms module.
  */
 describe('alarm end to end', () => {
   let broker: Awaited<ReturnType<typeof startMosquitto>>;
@@ -35,6 +37,9 @@ describe('alarm end to end', () => {
   let zalo: FakeZalo;
   let esms: FakeEsms;
   let gateway: MqttClient;
+  let sensor: SimDevice;
+  let slave: TcpSlave;
+  let edge: Gateway;
   let dashboardConfig: DashboardConfig;
   let restartDashboard: () => Promise<void>;
   let seq = 0;
@@ -62,9 +67,9 @@ describe('alarm end to end', () => {
       routes: [
         {
           id: 'flood',
-          match: { categories: ['water'], wards: ['an-phu'] },
-          // minutes as fractions so the test runs on the real clock: 3 s, then 12 s
-          steps: [{ to: ['group:water-oncall'] }, { afterMin: 0.05, to: ['supervisor'], channels: ['sms'] }, { afterMin: 0.2, to: ['director'] }],
+          match: { categories: ['water'], wards: ['an-phu'], rules: ['flood-level'] },
+          // minutes as fractions so the test runs on the real clock: 3 s, then 9 s
+          steps: [{ to: ['group:water-oncall'] }, { afterMin: 0.05, to: ['supervisor'], channels: ['sms'] }, { afterMin: 0.15, to: ['director'] }],
         },
       ],
       grouping: { windowS: 0 },
@@ -100,9 +105,26 @@ describe('alarm end to end', () => {
     await waitFor(() => detection.rulesVersion() >= 1, { what: 'rules from config/rules' });
     ingest = ingestHandle = await startIngest({ mqtt: { url: broker.url, clientId: 'ingest-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store, city, logger: log, observers: [detection.detector] });
     gateway = await mqttClient(broker.url);
+
+    // The An Phú station: a simulated URM14 on Modbus TCP, polled by the An Phú edge gateway.
+    const device = city.devices.find((d) => d.id === 'an-phu-water-1')!;
+    sensor = createSimDevice(device, { city: { lat: city.lat, lon: city.lon, timeZone: city.timeZone } });
+    slave = await startModbusTcpSlave([sensor], { log });
+    edge = await startGateway(
+      gatewayConfigSchema.parse({
+        gatewayId: 'gw-an-phu',
+        mqtt: { url: broker.url, reconnect: { baseMs: 100, maxMs: 1000 } },
+        outbox: { path: join(dir, 'gw-an-phu.db') },
+        buses: [{ id: 'tcp-water', type: 'tcp', host: '127.0.0.1', port: slave.port, timeoutMs: 1000 }],
+        devices: [{ id: 'an-phu-water-1', profile: 'water_level', bus: 'tcp-water', unitId: 12, pollIntervalMs: 300, fields: ['distance', 'level'], overrides: { level: { offset: device.mountingHeightM } } }],
+      }),
+      { logger: log },
+    );
   });
 
   afterAll(async () => {
+    await edge?.close();
+    await slave?.close();
     await gateway?.endAsync();
     await detection?.close();
     await ingest?.close();
@@ -118,14 +140,15 @@ describe('alarm end to end', () => {
     const ws = await wsClient(dashboard.url, { cookie: operator.cookie });
     ws.ws.send(JSON.stringify({ type: 'subscribe', channels: ['alarms'] }));
 
-    // The An Phú canal rises past báo động 2 (3 m) as the gateway reports it.
-    // (one jump from a dry canal would also, rightly, raise flood-rising-fast: start at the high reading)
-    await report('gw-an-phu', 'an-phu-water-1', 3.3);
+    // Normal water first (no alarm), then the canal floods to 3.5 m (past báo động 2) within seconds.
+    await waitFor(async () => (await store.latest({ kind: 'water_level' })).some((r) => r.device === 'an-phu-water-1'), { what: 'first water reading stored', timeoutMs: 20_000 });
+    expect(zalo.messages).toHaveLength(0);
+    sensor.injectFault({ type: 'flood', riseMinutes: 0.05, peakM: 3.5 });
 
     await waitFor(() => zalo.messages.length >= 1, { what: 'Zalo message to the on-call technician', timeoutMs: 20_000 });
     expect(zalo.messages[0]!.phone).toBe(TECH);
     expect(zalo.messages[0]!.templateData.message).toContain('An Phú');
-    expect(zalo.messages[0]!.templateData.message).toContain('BÁO ĐỘNG 2');
+    expect(zalo.messages[0]!.templateData.message).toMatch(/BÁO ĐỘNG [12]/);
     const alarmId = Number(zalo.messages[0]!.templateData.alarm_id);
     expect(zalo.messages[0]!.templateData.link).toBe(`https://ioc.tamky.gov.vn/alarms/${alarmId}`);
     await ws.next((f) => f.type === 'alarm' && (f.alarm as { id: number }).id === alarmId, 'alarm on the live feed');
@@ -134,22 +157,26 @@ describe('alarm end to end', () => {
     await waitFor(() => esms.messages.some((m) => m.phone === SUPERVISOR), { what: 'escalation SMS to the supervisor', timeoutMs: 20_000 });
     const sms = esms.messages.find((m) => m.phone === SUPERVISOR)!;
     expect(sms.content).toContain(`#${alarmId}`);
-    expect(sms.content).toContain('BAO DONG 2');
+    expect(sms.content).toMatch(/BAO DONG [12]/);
 
     const ack = await api(dashboard.url, operator, 'POST', `/api/alarms/${alarmId}/ack`, { comment: 'đội ứng cứu đã xuất phát' });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { alarm: { state: string } }).alarm.state).toBe('acknowledged');
 
-    // The director's step (12 s) must never come; the water keeps rising meanwhile (repeats fold into the alarm).
-    await report('gw-an-phu', 'an-phu-water-1', 3.5);
-    await new Promise((r) => setTimeout(r, 13_000));
+    // The director's step (9 s after opening) must never come, while the gateway keeps reporting the flood.
+    const openedAt = alarms.store.get(alarmId)!.openedAt;
+    await new Promise((r) => setTimeout(r, Math.max(0, openedAt + 9_000 - Date.now()) + 1500));
     await alarms.tick();
     expect(esms.messages.map((m) => m.phone)).toEqual([SUPERVISOR]);
     expect(zalo.messages).toHaveLength(1);
 
     const detail = (await (await api(dashboard.url, operator, 'GET', `/api/alarms/${alarmId}`)).json()) as { alarm: Record<string, unknown>; audit: Array<{ action: string; user: string }>; notifications: Array<{ recipient: string; channel: string; state: string }> };
     expect(detail.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'operator', ruleId: 'flood-level', sourceId: 'an-phu-water-1', ward: 'an-phu', severity: 'critical' });
-    expect(detail.audit.map((a) => `${a.user}:${a.action}`)).toEqual(['system:raised', 'operator:acknowledged']);
+    const trail = detail.audit.map((a) => `${a.user}:${a.action}`);
+    expect(trail[0]).toBe('system:raised');
+    expect(trail).toContain('operator:acknowledged');
+    // the rest: báo động 1 → 2 raised the severity as the water rose
+    expect(trail.filter((t) => t !== 'system:raised' && t !== 'operator:acknowledged').every((t) => t === 'system:severity')).toBe(true);
     expect(detail.notifications.map((n) => [n.recipient, n.channel, n.state])).toEqual([
       ['tech-an-phu', 'zalo', 'accepted'],
       ['supervisor', 'sms', 'accepted'],

@@ -13,6 +13,7 @@ import { guardParser } from './limits/packet-size';
 import { TokenBucket } from './limits/token-bucket';
 import { batchWritesPerTurn } from './limits/write-batching';
 import { useFifoQueues } from './limits/mq-queue';
+import { boundOfflineQueues, dropLogger } from './limits/offline-queue';
 import { startTcpListener, startTlsListener, startWsListener, type AcceptConnection, type Listener } from './listeners';
 import { createBrokerMetrics } from './metrics';
 import { createSharedState } from './persistence';
@@ -46,6 +47,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   let closedBytesIn = 0;
   let closedBytesOut = 0;
   let aedes: Aedes | undefined;
+  let offlineDepth = () => 0;
   const clients = () => Object.values((aedes as unknown as { clients: Record<string, Client> } | undefined)?.clients ?? {});
 
   const registry = createMetricsRegistry('broker');
@@ -53,7 +55,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     connectedClients: () => aedes?.connectedClients ?? 0,
     subscriberBufferedBytes: () => clients().reduce((sum, c) => sum + ((c.conn as Socket).writableLength ?? 0), 0),
     stalledSubscribers: () => clients().filter((c) => (c as unknown as { _drainTimer: unknown })._drainTimer).length,
-    offlineQueued: () => 0,
+    offlineQueued: () => offlineDepth(),
     bytesIn: () => {
       let live = 0;
       for (const s of sockets) live += s.bytesRead;
@@ -100,6 +102,12 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   });
   const broker = aedes;
   useFifoQueues((broker as unknown as { mq: unknown }).mq);
+  const logDrop = dropLogger(log);
+  const offlineQueues = boundOfflineQueues((broker as unknown as { persistence: unknown }).persistence, limits.maxOfflineMessages, (clientId) => {
+    metrics.refusals.inc({ reason: 'offline-queue-full' });
+    logDrop(clientId);
+  });
+  offlineDepth = () => offlineQueues.depth();
 
   broker.on('clientError', (client, err) => {
     if ((err as { alreadyReported?: boolean }).alreadyReported) return;

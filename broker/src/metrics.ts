@@ -18,7 +18,8 @@ export type RefusalReason =
   | 'publish-rate'
   | 'packet-too-large'
   | 'malformed-packet'
-  | 'slow-subscriber';
+  | 'slow-subscriber'
+  | 'offline-queue-full';
 
 export interface BrokerMetrics {
   refusals: Counter<'reason'>;

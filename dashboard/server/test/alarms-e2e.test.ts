@@ -8,7 +8,7 @@ import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
 import { createSimDevice, startModbusTcpSlave, type SimDevice, type TcpSlave } from '@tamky/firmware-sim';
 import { gatewayConfigSchema, startGateway, type Gateway } from '@tamky/edge';
-import { startAlarmDetection } from '../../../ingest/src/alarms';
+import { startAlarmDetection } from '@tamky/ingest/alarms';
 import { hashPassword, startDashboard, type DashboardConfig, type DashboardHandle } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { parseNotifyPolicy } from '../src/notify';

@@ -108,6 +108,22 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect(ids.every((r) => r.state === 'accepted')).toBe(true);
   });
 
+  it('when the condition clears, those who were told hear that it is over (notifyClear), and pending steps are cancelled', async () => {
+    const { c, esms } = await setup({ routes: [{ id: 'all', notifyClear: true, steps: [{ to: ['supervisor'] }, { afterMin: 10, to: ['tech-night'] }] }] });
+    await c.event(waterEvent());
+    await c.module.tick();
+    expect(esms.messages).toHaveLength(1);
+    c.clock.t += 5 * MIN;
+    await c.event(waterEvent({ state: 'cleared', ts: waterEvent().ts + 5 * MIN, value: 1.5 }));
+    await c.module.tick();
+    expect(esms.messages).toHaveLength(2);
+    expect(esms.messages[1]).toMatchObject({ phone: SUPERVISOR_PHONE });
+    expect(esms.messages[1]!.content).toMatch(/Da het: #1/);
+    c.clock.t += 10 * MIN;
+    await c.module.tick();
+    expect(esms.messages).toHaveLength(2);
+  });
+
   it('per-channel rate limits queue messages instead of dropping them', async () => {
     const { c, esms } = await setup({ rateLimits: { sms: { perMinute: 1 } }, routes: [{ id: 'all', steps: [{ to: ['supervisor', 'tech-night'] }] }] });
     await c.event(waterEvent());

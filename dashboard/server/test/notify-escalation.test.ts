@@ -53,6 +53,11 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     c.clock.t = t0 + 25 * MIN;
     await c.module.tick();
     expect(esms.messages).toHaveLength(1);
+    const metrics = await c.module.metrics.metrics();
+    expect(metrics).toMatch(/alarms_notifications_total\{channel="zalo",outcome="accepted",service="alarms"\} 1/);
+    expect(metrics).toMatch(/alarms_notifications_total\{channel="sms",outcome="accepted",service="alarms"\} 1/);
+    expect(metrics).toMatch(/alarms_notification_outbox\{state="accepted",service="alarms"\} 2/);
+    expect(metrics).toMatch(/alarms_open\{severity="critical",service="alarms"\} 1/);
     expect(c.db.prepare('SELECT COUNT(*) AS n FROM notify_escalations').get()).toEqual({ n: 0 });
   });
 

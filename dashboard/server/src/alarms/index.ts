@@ -8,6 +8,8 @@ import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, typ
 import type { Alarm, AlarmChange } from './model';
 import { mountAlarmRoutes } from './routes';
 import { mountRulesRoutes } from './rules-routes';
+import { createAlarmMetrics } from './metrics';
+import type { Registry } from 'prom-client';
 import { ALARM_MIGRATIONS, createAlarmStore, type AlarmStore } from './store';
 
 export type { Alarm, AlarmChange, AlarmState, AlarmAuditEntry } from './model';
@@ -29,6 +31,8 @@ export interface AlarmsModule extends DashboardModule {
   tick(): Promise<void>;
   readonly store: AlarmStore;
   readonly notifier: Notifier | undefined;
+  /** Prometheus registry of this module; merge into the server's /metrics. */
+  readonly metrics: Registry;
 }
 
 /** Alarm lifecycle + notifications as a dashboard module: consumes detector events, owns state, serves the API. */
@@ -38,6 +42,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
   let notifier: Notifier | undefined;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
+  const metrics = createAlarmMetrics(() => ctx?.db);
 
   const need = () => {
     if (!ctx || !store) throw new Error('alarms module used before start()');
@@ -47,6 +52,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
   function changed(alarm: Alarm, change: AlarmChange, actor: string): void {
     const { ctx } = need();
     ctx.broadcast('alarms', { type: 'alarm', alarm });
+    metrics.changes.inc({ change });
     try {
       notifier?.plan(alarm, change);
     } catch (err) {
@@ -83,6 +89,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     get notifier() {
       return notifier;
     },
+    metrics: metrics.registry,
     tick,
     async start(c) {
       ctx = c;
@@ -99,6 +106,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           publicUrl: c.publicUrl,
           logger: c.logger,
           channels: config.channels,
+          onOutcome: (channel, outcome) => metrics.notifications.inc({ channel, outcome }),
           acknowledge: (alarmId, user, comment) => {
             const alarm = s.get(alarmId);
             if (!alarm || alarm.state !== 'active') return alarm;
@@ -119,6 +127,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       try {
         event = alarmEventSchema.parse(JSON.parse(payload.toString()));
       } catch (err) {
+        metrics.invalid.inc();
         ctx.logger.warn({ err: (err as Error).message, topic: _topic }, 'invalid alarm event dropped');
         return;
       }
@@ -128,7 +137,10 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         if (r && notifier && (r.change === 'raised' || r.change === 'cleared' || r.severityChanged)) notifier.plan(r.alarm, r.severityChanged ? 'raised' : r.change);
         return r;
       })();
-      if (result) ctx.broadcast('alarms', { type: 'alarm', alarm: result.alarm });
+      if (result) {
+        metrics.changes.inc({ change: result.change });
+        ctx.broadcast('alarms', { type: 'alarm', alarm: result.alarm });
+      }
     },
     routes(router, c) {
       mountAlarmRoutes(router, c, {

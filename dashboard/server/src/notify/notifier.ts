@@ -29,6 +29,8 @@ export interface NotifierOptions {
   logger: Logger;
   channels?: ChannelOverrides;
   getAlarm?(id: number): Alarm | undefined;
+  /** Called with every send outcome (metrics). */
+  onOutcome?(channel: ChannelName, outcome: SendOutcome['status']): void;
   /** Acknowledge on behalf of a recipient who replied; returns the alarm as it is afterwards. */
   acknowledge(alarmId: number, user: string, comment: string): Alarm | undefined;
 }
@@ -252,6 +254,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     } catch (err) {
       outcome = { status: 'retry', error: (err as Error).message };
     }
+    opts.onOutcome?.(lead.channel, outcome.status);
     logger.info({ channel: lead.channel, recipient: lead.recipient, alarms: message.alarmIds, outcome: outcome.status, error: 'error' in outcome ? outcome.error : undefined }, 'notification');
     switch (outcome.status) {
       case 'accepted':

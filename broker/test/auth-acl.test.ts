@@ -114,6 +114,39 @@ describe('topic rights', () => {
     await Promise.all([gwA.endAsync(), gwB.endAsync()]);
   });
 
+  it('publishes a gateway\'s retained last will on its status topic when it vanishes', async () => {
+    const will = { topic: 'city/v1/gw/gw-b/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true };
+    const gw = await connectOk(url, gatewayOpts('gw-b', 'secret-b', { will }));
+    await gw.publishAsync('city/v1/gw/gw-b/status', '{"online":true}', { qos: 1, retain: true });
+    (gw.stream as import('node:net').Socket).destroy(); // no DISCONNECT: the broker must publish the will
+    const dash = await connectOk(url, { username: 'dashboard', password: 'secret-dashboard', clientId: 'dashboard-will' });
+    const seen: string[] = [];
+    dash.on('message', (_t, p) => seen.push(p.toString()));
+    await waitFor(async () => {
+      seen.length = 0;
+      await dash.unsubscribeAsync('city/v1/gw/gw-b/status');
+      await dash.subscribeAsync('city/v1/gw/gw-b/status', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      return seen.at(-1) === '{"online":false}';
+    }, { what: 'retained offline status from the will' });
+    await dash.endAsync();
+    gw.end(true);
+  });
+
+  it('refuses connections beyond maxConnections with CONNACK 3', async () => {
+    const small = await startTestBroker({ limits: { maxConnections: 2 } });
+    const smallUrl = `mqtt://127.0.0.1:${small.ports.mqtt}`;
+    const a = await connectOk(smallUrl, gatewayOpts('gw-a', 'secret-a', { clientId: 'gw-a:1' }));
+    const b = await connectOk(smallUrl, gatewayOpts('gw-a', 'secret-a', { clientId: 'gw-a:2' }));
+    expect(await tryConnect(smallUrl, gatewayOpts('gw-b', 'secret-b'))).toEqual({ refused: 3 });
+    expect(await metricValue(small, 'broker_refusals_total', { reason: 'max-connections' })).toBe(1);
+    await a.endAsync();
+    await waitFor(() => small.aedes.connectedClients === 1, { what: 'a slot to free up' });
+    const c = await connectOk(smallUrl, gatewayOpts('gw-b', 'secret-b'));
+    await Promise.all([b.endAsync(), c.endAsync()]);
+    await small.close();
+  });
+
   it('kept the well-behaved gateway\'s readings flowing through all of the above', async () => {
     const before = flow.count();
     await waitFor(() => flow.count() >= before + 10, { what: 'more readings from the well-behaved gateway' });

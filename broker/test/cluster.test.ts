@@ -6,7 +6,8 @@ import { freePort, spawnPeer, startRedis, tempDir, waitFor, waitForPort, type Pe
 import { connectOk, gatewayOpts, hashForTest } from './helpers';
 
 const repo = resolve(import.meta.dirname, '../..');
-const tsx = join(repo, 'node_modules/.bin/tsx');
+// node --import tsx (not the tsx wrapper) so that signals reach the broker process itself.
+const node = (script: string, args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', script, ...args]];
 
 /** A broker node as its own OS process, started through the real CLI and a YAML config. */
 async function startNode(name: string, redisUrl: string, credentialsFile: string): Promise<Peer & { port: number; url: string }> {
@@ -24,7 +25,7 @@ async function startNode(name: string, redisUrl: string, credentialsFile: string
       `cluster: { redisUrl: "${redisUrl}" }`,
     ].join('\n'),
   );
-  const peer = spawnPeer(tsx, [join(repo, 'broker/src/cli.ts'), '--config', config], { env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const peer = spawnPeer(...node(join(repo, 'broker/src/cli.ts'), ['--config', config]), { cwd: repo, env: { ...process.env, LOG_LEVEL: 'warn' } });
   await waitForPort(port, `broker node ${name} (${peer.output().slice(-500)})`, 30_000);
   return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { brokerConfigSchema, hashSecret, mayPublish, maySubscribe, verifySecret, type Identity } from '../src/index';
+import { join } from 'node:path';
+import { loadConfigFile } from '@tamky/service-kit';
+import { brokerConfigSchema, credentialsSchema, hashSecret, mayPublish, maySubscribe, verifySecret, type Identity } from '../src/index';
 import { TokenBucket } from '../src/limits/token-bucket';
+import { Fifo } from '../src/limits/mq-queue';
 
 const gwA: Identity = { kind: 'gateway', gatewayId: 'gw-a', prefix: 'city/v1/gw/gw-a/' };
 const ingest: Identity = { kind: 'service', username: 'ingest', role: 'ingest' };
@@ -67,6 +70,25 @@ describe('topic rights', () => {
 });
 
 describe('config', () => {
+  it('ships development and production example configs that validate', () => {
+    for (const file of ['development.yaml', 'production.example.yaml']) {
+      const config = loadConfigFile(join(import.meta.dirname, '../config', file), brokerConfigSchema);
+      expect(config.listeners.mqtt.port).toBe(1883);
+    }
+    const dev = loadConfigFile(join(import.meta.dirname, '../config/development.yaml'), brokerConfigSchema);
+    expect(dev.profile).toBe('development');
+    expect(dev.credentials?.gateways.map((g) => g.id)).toContain('gw-an-my');
+    expect(loadConfigFile(join(import.meta.dirname, '../config/credentials.example.yaml'), credentialsSchema).services.map((s) => s.role)).toEqual(['ingest', 'dashboard']);
+  });
+
+  it('development hashes verify the documented development secrets', async () => {
+    const dev = loadConfigFile(join(import.meta.dirname, '../config/development.yaml'), brokerConfigSchema);
+    const gw = dev.credentials!.gateways.find((g) => g.id === 'gw-an-my')!;
+    expect(await verifySecret('gw-an-my-dev-secret', gw.secretHash)).toBe(true);
+    const ingest = dev.credentials!.services.find((s) => s.username === 'ingest')!;
+    expect(await verifySecret('ingest-dev-secret', ingest.secretHash)).toBe(true);
+  });
+
   it('names the field and the problem', () => {
     const r = brokerConfigSchema.safeParse({ profile: 'staging', listeners: { mqtt: { port: 1883 } }, credentials: { gateways: [{ id: 'gw a', secretHash: 'x' }], services: [{ username: 'gw-b', secretHash: 'x', role: 'admin' }] } });
     expect(r.success).toBe(false);
@@ -90,5 +112,21 @@ describe('token bucket', () => {
     expect([b.take(), b.take()]).toEqual([true, false]);
     t += 10_000;
     expect(Array.from({ length: 6 }, () => b.take()).filter(Boolean).length).toBe(5);
+  });
+});
+
+describe('fifo', () => {
+  it('keeps order across growth and compaction', () => {
+    const q = new Fifo<number>();
+    const out: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 3000; i++) q.push(next++);
+      for (let i = 0; i < 2000; i++) out.push(q.shift()!);
+    }
+    while (q.length) out.push(q.shift()!);
+    expect(q.shift()).toBeUndefined();
+    expect(out.length).toBe(next);
+    expect(out.every((v, i) => v === i)).toBe(true);
   });
 });

@@ -205,11 +205,28 @@ describe('silence and gateway health', () => {
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON, { pm25: 10 })], NOON);
     await detector.tick!(NOON + 4000);
     expect(events.map((e) => e.event.state)).toEqual(['cleared']); // reconciling clear, device is fine
+    detector.onGatewayHealth!({ gateway: 'gw-1', ts: NOON + 5500, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 5500);
     await detector.tick!(NOON + 6000);
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-1', value: 6, limit: 5 });
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON + 7000, { pm25: 10 })], NOON + 7000);
     await detector.tick!(NOON + 7500);
     expect(events.at(-1)!.event.state).toBe('cleared');
+  });
+
+  it('no data: when the whole gateway is silent only the gateway alarm is raised, not one per device', async () => {
+    const { detector, events } = harness([
+      { id: 'dev-silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { gateways: ['gw-2'] } },
+      { id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', factor: 5, minSilenceS: 0, scope: { gateways: ['gw-2'] } },
+    ]);
+    await detector.onReadings([reading('pm-2', 'pm_sensor', NOON, { pm25: 10 }), reading('water-1', 'water_level', NOON, { level: 1 })], NOON);
+    await detector.tick!(NOON + 60_000);
+    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual(['gw-silent/gw-2']);
+    // the gateway is alive (health reports) but one device stays silent: now that device is the news
+    detector.onGatewayHealth!({ gateway: 'gw-2', ts: NOON + 61_000, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 61_000);
+    await detector.onReadings([reading('pm-2', 'pm_sensor', NOON + 61_000, { pm25: 10 })], NOON + 61_000);
+    await detector.tick!(NOON + 62_000);
+    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual(['gw-silent/gw-2', 'dev-silent/water-1']);
+    expect(events.some((e) => e.event.ruleId === 'gw-silent' && e.event.state === 'cleared' && e.event.ts === NOON + 62_000)).toBe(true);
   });
 
   it('no data: a gateway whose last will says offline raises at once', async () => {

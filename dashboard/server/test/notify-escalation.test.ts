@@ -129,6 +129,15 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect(esms.messages).toHaveLength(2);
   });
 
+  it('a bare "OK" acknowledges when exactly one active alarm was sent to that person', async () => {
+    const { c } = await setup({ routes: [{ id: 'all', steps: [{ to: ['supervisor'] }] }] });
+    await c.event(waterEvent());
+    await c.module.tick();
+    const res = await fetch(`${c.url}/api/notify/sms/inbound?token=${CALLBACK_TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Phone=84905999888&Content=Ok' });
+    expect(await res.json()).toMatchObject({ acked: 1 });
+    expect((await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'supervisor' });
+  });
+
   it('per-channel rate limits queue messages instead of dropping them', async () => {
     const { c, esms } = await setup({ rateLimits: { sms: { perMinute: 1 } }, routes: [{ id: 'all', steps: [{ to: ['supervisor', 'tech-night'] }] }] });
     await c.event(waterEvent());
@@ -154,6 +163,7 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect((await inbound({ Phone: '0905999888', Content: 'OK 1' }, 'wrong-token-000000')).status).toBe(403);
     expect((await inbound({ Phone: '0900000000', Content: 'OK 1' })).body.ignored).toBe('unknown sender');
     expect((await inbound({ Phone: '0905999888', Content: 'OK 1' })).body.ignored).toBe('not notified about this alarm');
+    expect((await inbound({ Phone: '0905111222', Content: 'OK' })).body.ignored).toMatch(/several alarms open/);
     expect((await inbound({ Phone: '0905111222', Content: 'OK 1' })).body).toMatchObject({ acked: 1 });
     const alarm1 = (await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body;
     expect(alarm1.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'tech-an-phu' });
@@ -165,6 +175,7 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     const post = (sig: string) => fetch(`${c.url}/api/notify/zalo/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${sig}` }, body: JSON.stringify(event) });
     expect((await post('0'.repeat(64))).status).toBe(403);
     expect(await (await post(mac)).json()).toMatchObject({ acked: 2 });
+    expect((await inbound({ Phone: '0905111222', Content: 'ok' })).body.ignored).toBe('no open alarm');
     // Zalo's delivery event marks the ZNS message delivered
     const received = { ...event, event_name: 'user_received_message', message: { msg_id: zalo.messages[0]!.msgId } };
     const mac2 = createHash('sha256').update(`${zalo.appId}${JSON.stringify(received)}${received.timestamp}oa-secret`).digest('hex');

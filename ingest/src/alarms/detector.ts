@@ -246,8 +246,11 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
           const last = lastDeviceSeen.get(d.id);
           const limitMs = Math.max(rule.factor * d.pollIntervalMs, minMs);
           const silentMs = now - (last ?? startedAt);
-          const breach = silentMs > limitMs;
-          observe(rule, src, { ts: now, breach, clear: !breach && last !== undefined, value: Math.round(silentMs / 1000), limit: Math.round(limitMs / 1000), vars: { silentMin: Math.round(silentMs / 60_000) } }, out);
+          // A silent gateway silences its devices: report the one cause (gateway alarm), not a storm of devices.
+          const gatewaySilent = gatewayOffline.has(d.gateway) || now - (lastGatewaySeen.get(d.gateway) ?? startedAt) > limitMs;
+          const breach = silentMs > limitMs && !gatewaySilent;
+          const clear = !breach && !gatewaySilent && last !== undefined;
+          observe(rule, src, { ts: now, breach, clear, value: Math.round(silentMs / 1000), limit: Math.round(limitMs / 1000), vars: { silentMin: Math.round(silentMs / 60_000) } }, out);
         }
       } else {
         for (const g of city.gateways) {

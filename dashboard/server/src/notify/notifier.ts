@@ -289,7 +289,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
 
   function handleReply(r: Recipient | undefined, text: string, via: string): { acked?: number; ignored?: string } {
     if (!r) return { ignored: 'unknown sender' };
-    const id = parseAckReply(text);
+    let id = parseAckReply(text);
+    if (id === undefined && /^\s*(ok|xn|ack)\s*[.!]?\s*$/i.test(text)) {
+      // A bare "OK" is unambiguous only when exactly one active alarm was sent to this person.
+      const open = outbox.activeNotifiedAlarms(r.id);
+      if (open.length !== 1) return { ignored: open.length ? 'several alarms open: reply "OK <number>"' : 'no open alarm' };
+      id = open[0];
+    }
     if (id === undefined) return { ignored: 'not an acknowledgement' };
     // Only someone who was told about this alarm may acknowledge it by reply.
     if (!outbox.wasNotified(id, r.id)) {

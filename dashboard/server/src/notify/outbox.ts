@@ -179,6 +179,17 @@ export function createOutbox(db: Database.Database, now: () => number) {
       return db.prepare<[number], OutboxRow>('SELECT * FROM notifications WHERE batch_id = ? ORDER BY id').all(batchId);
     },
 
+    /** Alarms still active (not acknowledged or cleared) that this recipient was sent. */
+    activeNotifiedAlarms(recipient: string): number[] {
+      return (
+        db
+          .prepare(
+            "SELECT DISTINCT n.alarm_id AS id FROM notifications n JOIN alarms a ON a.id = n.alarm_id WHERE n.recipient = ? AND n.state IN ('accepted', 'delivered') AND a.state = 'active' ORDER BY n.alarm_id",
+          )
+          .all(recipient) as Array<{ id: number }>
+      ).map((r) => r.id);
+    },
+
     wasNotified(alarmId: number, recipient: string): boolean {
       return !!db.prepare("SELECT 1 FROM notifications WHERE alarm_id = ? AND recipient = ? AND state IN ('accepted', 'delivered', 'sending')").get(alarmId, recipient);
     },

@@ -15,6 +15,8 @@ export interface GatewayGroupOptions {
   /** Per gateway: its clock runs this many ms ahead (negative: behind) of real time. */
   clockSkewMs?: Record<string, number>;
   healthIntervalMs?: number;
+  /** Devices disabled: the gateways only forward what their outboxes still hold (the end of a run). */
+  drainOnly?: boolean;
   logger?: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
           bus: 'rs485',
           unitId: i + 1,
           pollIntervalMs: d.pollIntervalMs,
+          enabled: !opts.drainOnly,
           ...(d.kind === 'water_level' && d.mountingHeightM ? { overrides: { level: { offset: d.mountingHeightM } } } : {}),
         })),
       });

@@ -15,6 +15,7 @@ interface Spec {
   secrets: Record<string, string>;
   outboxDir: string;
   clockSkewMs?: Record<string, number>;
+  drainOnly?: boolean;
 }
 
 const log = createLogger('fault-gateways');

@@ -1,0 +1,266 @@
+/**
+ * Fault-injection harness: load, faults, then an exact account of every reading.
+ *
+ *   npx tsx bench/faults/run.ts [--scale small|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb]
+ *                               [--poll-ms N] [--fault-seconds N] [--no-append]
+ *
+ * `<name>` is one of kill_broker, kill_ingest, kill_gateway, kill_influxdb, link_cut, store_refusing,
+ * clock_skew, garbage_flood. `all` runs every fault one after another in ONE run (one account);
+ * `each` runs every scenario in its own fresh environment. Results are appended to bench/faults/RESULTS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TimeSeriesStore } from '@tamky/protocol';
+import { tempDir } from '@tamky/test-support';
+import { faultCity, REPO_ROOT } from './city';
+import { Environment, type StoreKind } from './environment';
+import { checkLoss, summaryLine, type LossReport } from './loss-checker';
+import { readOutboxDir } from './outbox-seqs';
+import { scenarios, skewedGateways, type Scenario } from './scenarios';
+import { formatMs, percentile } from './stats';
+
+const SCALES = {
+  small: { gateways: 20, devicesPerGateway: 20, pollMs: 5_000, minutes: 2, gatewaysPerProcess: 10 },
+  // 13 wards × 16 gateways = 208 gateways × 100 devices = 20,800 devices; at a 30 s poll ≈ 690 readings/s.
+  city: { gateways: 208, devicesPerGateway: 100, pollMs: 30_000, minutes: 10, gatewaysPerProcess: 52 },
+} as const;
+
+interface FaultWindow {
+  scenario: string;
+  start: number;
+  end: number;
+}
+
+interface RunResult {
+  scenario: string;
+  store: StoreKind;
+  report: LossReport;
+  windows: FaultWindow[];
+  recoverMs: number[];
+  baselineP99: number;
+  drained: boolean;
+  peakRss: Record<string, number>;
+  deadLetters: number;
+  unexpectedExits: string[];
+  extra: Record<string, number | string>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+const log = (msg: string) => process.stderr.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+/** Distinct produced (gateway, seq) stored (derived series carry seq -1), for waiting until the store has caught up. */
+async function storedDistinct(store: TimeSeriesStore, produced: Array<{ gateway: string; lastSeq: number }>): Promise<number> {
+  let n = 0;
+  for (const g of produced) n += new Set((await store.sequences(g.gateway)).filter((s) => s >= 1 && s <= g.lastSeq)).size;
+  return n;
+}
+
+/**
+ * Time to recover per fault: from the fault's end until the last reading (arriving on the live feed after
+ * the fault began) whose delay exceeded the normal delay (2 × the pre-fault p99, at least +2 s).
+ */
+function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>): { baselineP99: number; recoverMs: number[] } {
+  const samples: Array<[number, number]> = [];
+  for (const [gw, arrivals] of env.observer.record.arrivals) {
+    if (exclude.has(gw)) continue;
+    const published = env.observer.record.published.get(gw);
+    for (const [seq, at] of arrivals) {
+      const p = published?.get(seq);
+      if (p) samples.push([at, at - p.ts]);
+    }
+  }
+  samples.sort((a, b) => a[0] - b[0]);
+  const firstFault = windows[0]?.start ?? Infinity;
+  const baseline = samples.filter(([at]) => at < firstFault).map(([, d]) => d).sort((a, b) => a - b);
+  const baselineP99 = percentile(baseline, 0.99);
+  const threshold = Number.isFinite(baselineP99) ? Math.max(2 * baselineP99, baselineP99 + 2000) : 10_000;
+  const recoverMs = windows.map((w, i) => {
+    const until = windows[i + 1]?.start ?? Infinity;
+    let last = -Infinity;
+    for (const [at, d] of samples) if (at >= w.start && at < until && d > threshold) last = at;
+    return Number.isFinite(last) ? Math.max(0, last - w.end) : 0;
+  });
+  return { baselineP99, recoverMs };
+}
+
+async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]; label: string; minutes: number; store: StoreKind; pollMs: number; faultSeconds?: number }): Promise<RunResult> {
+  const s = SCALES[opts.scale];
+  const city = faultCity({ gateways: s.gateways, devicesPerGateway: s.devicesPerGateway, pollIntervalMs: opts.pollMs });
+  const skew = opts.scenarios.some((x) => x.clockSkew) ? skewedGateways(city.gateways.map((g) => g.id)) : undefined;
+  const dir = tempDir(`faults-${opts.label}`);
+  const env = new Environment({ dir, city, store: opts.store, gatewaysPerProcess: s.gatewaysPerProcess, clockSkewMs: skew });
+  log(`${opts.label}: ${city.gateways.length} gateways, ${city.devices.length} devices, poll ${opts.pollMs} ms (${Math.round((city.devices.length * 1000) / opts.pollMs)} readings/s), ${opts.minutes} min, store ${opts.store}, dir ${dir}`);
+  const sampler = setInterval(() => env.sample(), 2000);
+  const windows: FaultWindow[] = [];
+  try {
+    await env.start();
+    const t0 = Date.now();
+    const total = opts.minutes * 60_000;
+    // Faults start after a warm-up (the pre-fault delays are the baseline) and are spread over the run.
+    const warmup = Math.max(20_000, total * 0.2);
+    const slot = (total - warmup) / opts.scenarios.length;
+    for (const [i, sc] of opts.scenarios.entries()) {
+      await sleep(t0 + warmup + i * slot - Date.now());
+      const durationMs = sc.kind === 'kill' ? 5_000 : (opts.faultSeconds ?? 0) * 1000 || Math.round(slot * 0.4);
+      log(`fault ${sc.name}: begin (${sc.what}) for ${Math.round(durationMs / 1000)} s`);
+      const start = Date.now();
+      await sc.begin(env);
+      await sleep(durationMs);
+      await sc.end(env);
+      windows.push({ scenario: sc.name, start, end: Date.now() });
+      log(`fault ${sc.name}: ended`);
+    }
+    await sleep(t0 + total - Date.now());
+
+    log('run over: gateways restarted with devices disabled to drain their outboxes');
+    const drained = await env.drainGateways(opts.scale === 'city' ? 600_000 : 180_000);
+    const produced = readOutboxDir(env.outboxDir);
+    const expected = produced.reduce((n, g) => n + g.lastSeq - g.edgeDropped, 0);
+    const store = await env.openStoreForCheck();
+    try {
+      // Wait until the store has everything, or nothing new arrived for 45 s (then what is missing is lost).
+      let have = 0;
+      let lastProgress = Date.now();
+      const deadline = Date.now() + (opts.scale === 'city' ? 600_000 : 180_000);
+      while (Date.now() < deadline && Date.now() - lastProgress < 45_000) {
+        const now = await storedDistinct(store, produced);
+        if (now > have) lastProgress = Date.now();
+        have = now;
+        if (have >= expected) break;
+        await sleep(3000);
+      }
+      log(`store holds ${have} of ${expected} produced (minus edge drops); waiting 3 s for the live feed`);
+      await sleep(3000);
+      const exclude = new Set(Object.keys(skew ?? {}));
+      const kinds = new Map(city.devices.map((d) => [d.id, d.kind]));
+      const report = await checkLoss({ store, produced, observed: env.observer.record, kindOf: (d) => kinds.get(d), excludeFromDelay: exclude });
+      log(summaryLine(report));
+      if (!report.ok) log(`examples: ${JSON.stringify(report.examples)}`);
+      const { baselineP99, recoverMs } = recovery(env, windows, exclude);
+      const deadLetters = (await store.deadLetters({ limit: 10_000_000 })).length;
+      const extra: Record<string, number | string> = {};
+      for (const sc of opts.scenarios) Object.assign(extra, sc.extra?.() ?? {});
+      return {
+        scenario: opts.label,
+        store: opts.store,
+        report,
+        windows,
+        recoverMs,
+        baselineP99,
+        drained,
+        peakRss: env.peakRss(),
+        deadLetters,
+        unexpectedExits: [env.broker, env.ingest, ...env.gatewayProcs].flatMap((p) => p.unexpectedExits.map((e) => `${p.name}: ${e}`)),
+        extra,
+      };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    clearInterval(sampler);
+    await env.close();
+  }
+}
+
+function codeState(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+  const dirty = git(['status', '--short', 'broker', 'ingest', 'edge', 'store', 'protocol']).split('\n').filter(Boolean);
+  return `Code: commit ${git(['rev-parse', '--short', 'HEAD'])}${dirty.length ? ` with uncommitted changes of other engineers in ${dirty.map((l) => l.slice(3)).join(', ')}` : ' (clean tree)'}.`;
+}
+
+function machine(): string {
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
+  return `nproc=${cpus().length}, memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), CPU ${model}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')} (machine shared with other engineers' work)`;
+}
+
+function markdown(results: RunResult[], command: string, header: string): string {
+  const rows = results.map((r) => {
+    const x = r.report;
+    const rss = Object.entries(r.peakRss).map(([k, v]) => `${k} ${v}`).join(', ');
+    const notes = [
+      r.drained ? '' : 'outboxes NOT drained within the timeout',
+      x.pending ? `${x.pending} still in outboxes` : '',
+      x.rejected ? `${x.rejected} rejected by validation` : '',
+      x.edgeDropped ? `${x.edgeDropped} dropped by outbox bound` : '',
+      r.deadLetters ? `${r.deadLetters} dead letters` : '',
+      ...Object.entries(r.extra).map(([k, v]) => `${k}=${v}`),
+      `extra copies ${x.extraCopies}`,
+      r.unexpectedExits.length ? `UNEXPECTED EXITS: ${r.unexpectedExits.join('; ')}` : '',
+    ].filter(Boolean);
+    return `| ${r.scenario} | ${x.produced} | ${x.stored} | **${x.missing}** | **${x.duplicated}** | ${x.altered} | ${formatMs(x.delay.p50)} | ${formatMs(x.delay.p99)} | ${formatMs(x.delay.max)} | ${r.recoverMs.map(formatMs).join(' / ') || '–'} (baseline p99 ${formatMs(r.baselineP99)}) | ${rss} | ${notes.join('; ')} |`;
+  });
+  return [
+    '',
+    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`${command}\``,
+    '',
+    header,
+    '',
+    '| scenario | produced | stored | lost | duplicated | altered | delay p50 | p99 | max | time to recover | peak RSS MB | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...results.map((r) => `- ${r.scenario}: \`${summaryLine(r.report)}\`${r.report.ok ? '' : ` — examples ${JSON.stringify(r.report.examples)}`}`),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: 'small' },
+      scenario: { type: 'string', default: 'each' },
+      minutes: { type: 'string' },
+      store: { type: 'string', default: 'sqlite' },
+      'poll-ms': { type: 'string' },
+      'fault-seconds': { type: 'string' },
+      'no-append': { type: 'boolean', default: false },
+    },
+  });
+  const scale = values.scale as keyof typeof SCALES;
+  if (!(scale in SCALES)) throw new Error(`--scale must be small or city, not ${values.scale}`);
+  const store = values.store as StoreKind;
+  if (store !== 'sqlite' && store !== 'influxdb') throw new Error(`--store must be sqlite or influxdb, not ${values.store}`);
+  const all = scenarios().filter((s) => !s.store || s.store === store);
+  const known = scenarios().map((s) => s.name);
+  const minutes = Number(values.minutes ?? SCALES[scale].minutes);
+  const pollMs = Number(values['poll-ms'] ?? SCALES[scale].pollMs);
+  const faultSeconds = values['fault-seconds'] ? Number(values['fault-seconds']) : undefined;
+  const command = `npx tsx bench/faults/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const header = `Machine: ${machine()}. Scale ${scale}: ${SCALES[scale].gateways} gateways × ${SCALES[scale].devicesPerGateway} devices, poll ${pollMs} ms, ${minutes} min per run, store ${store}, gateway processes of ${SCALES[scale].gatewaysPerProcess} gateways. ${codeState()}`;
+
+  const plan: Array<{ label: string; list: Scenario[] }> = [];
+  if (values.scenario === 'all') plan.push({ label: 'all', list: all });
+  else if (values.scenario === 'each') for (const s of all) plan.push({ label: s.name, list: [s] });
+  else {
+    const s = all.find((x) => x.name === values.scenario);
+    if (!s) throw new Error(`unknown scenario ${values.scenario} for store ${store} (known: ${known.join(', ')}, all, each)`);
+    plan.push({ label: s.name, list: [s] });
+  }
+  const results: RunResult[] = [];
+  for (const p of plan) {
+    try {
+      results.push(await runOnce({ scale, scenarios: p.list, label: p.label, minutes, store, pollMs, faultSeconds }));
+    } catch (err) {
+      log(`${p.label} FAILED TO RUN: ${(err as Error).stack ?? err}`);
+    }
+    // Each row is written as soon as it exists, so a long `each` run leaves partial results behind.
+    if (!values['no-append'] && results.at(-1)?.scenario === p.label) {
+      const file = join(REPO_ROOT, 'bench/faults/RESULTS.md');
+      if (!existsSync(file)) writeFileSync(file, '# Fault-injection results\n\nAppended by `bench/faults/run.ts`; every row is one run with an exact (gateway, seq) account by `bench/faults/loss-checker.ts`.\n');
+      appendFileSync(file, markdown([results.at(-1)!], command, header));
+    }
+  }
+  for (const r of results) process.stdout.write(`${r.scenario}: ${summaryLine(r.report)}\n`);
+  return results.length === plan.length && results.every((r) => r.report.ok && r.drained) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -120,6 +120,11 @@ export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void 
     if (buses.has(b.id)) ctx.addIssue({ code: 'custom', path: ['buses', i, 'id'], message: `duplicate bus id "${b.id}"` });
     buses.set(b.id, b);
   });
+  // The replay cap applies to every reading sent; below the live rate a backlog would never drain.
+  const liveRate = config.devices.filter((d) => d.enabled).reduce((sum, d) => sum + 1000 / d.pollIntervalMs, 0);
+  if (liveRate * 1.5 > config.outbox.replayPerSecond) {
+    ctx.addIssue({ code: 'custom', path: ['outbox', 'replayPerSecond'], message: `${config.outbox.replayPerSecond} readings/s cannot drain a backlog while the devices produce ${liveRate.toFixed(1)} readings/s: set it to at least ${Math.ceil(liveRate * 1.5)}` });
+  }
   const seen = new Set<string>();
   const streamBusUsers = new Map<string, string>();
   config.devices.forEach((d, i) => {

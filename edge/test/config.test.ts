@@ -109,4 +109,10 @@ describe('config validation names file, device and field', () => {
     const msg = configError({ ...base, devices: [{ id: 'pm-1', profile: 'pm_sensor_sds011', bus: 'rs485-1' }] });
     expect(msg).toMatch(/device "pm-1": profile "pm_sensor_sds011" is a UART stream profile but bus "rs485-1" is rtu/);
   });
+
+  it('a replay cap below the live reading rate is refused (a backlog would never drain)', () => {
+    const devices = Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, profile: 'noise_meter', bus: 'rs485-1', unitId: i + 1, pollIntervalMs: 100 }));
+    const msg = configError({ ...base, outbox: { path: './x.db', replayPerSecond: 250 }, devices });
+    expect(msg).toMatch(/outbox\.replayPerSecond: 250 readings\/s cannot drain a backlog while the devices produce 200\.0 readings\/s: set it to at least 300/);
+  });
 });

@@ -3,10 +3,11 @@
  * tsx broker/src/cli.ts --config broker/config/development.yaml   run the broker
  * tsx broker/src/cli.ts hash-secret                                 read a secret on stdin, print its scrypt hash
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@tamky/protocol';
-import { closeOnSignals, createLogger, loadConfigFile } from '@tamky/service-kit';
+import { closeOnSignals, createLogger, loadConfigFile, type Closable } from '@tamky/service-kit';
 import { brokerConfigSchema, type ResolvedBrokerConfig } from './config';
 import { startBroker } from './broker';
 import { hashSecret } from './secrets';
@@ -45,15 +46,26 @@ async function main(): Promise<void> {
   const log = createLogger('broker');
   const config = resolvePaths(loadConfigFile(values.config, brokerConfigSchema), values.config);
   const broker = await startBroker(config, { logger: log });
-  process.on('SIGHUP', () => {
+  const closers: Closable[] = [];
+  const reload = (why: string) => {
     try {
       broker.reloadCredentials();
     } catch (err) {
-      // A bad edit keeps the previous credentials in force.
-      log.error({ err: err instanceof ConfigError ? err.details : String(err) }, 'credentials reload failed; keeping the previous set');
+      // A bad (or half-written) edit keeps the previous credentials in force.
+      log.error({ why, err: err instanceof ConfigError ? err.details : String(err) }, 'credentials reload failed; keeping the previous set');
     }
-  });
-  closeOnSignals([broker], log, config.limits.drainTimeoutMs + 5_000);
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  // Also on change, because `npx tsx` does not pass SIGHUP on to the broker process.
+  if (config.credentialsFile) {
+    const file = config.credentialsFile;
+    watchFile(file, { interval: 2000 }, (now, before) => {
+      if (now.mtimeMs !== before.mtimeMs) reload('file changed');
+    });
+    closers.unshift({ close: () => unwatchFile(file) });
+  }
+  closers.push(broker);
+  closeOnSignals(closers, log, config.limits.drainTimeoutMs + 5_000);
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { connectionInfo, isLoopback } from '../connection-info';
 import type { CredentialStore } from '../credentials';
 import { clientIdBelongsTo, setIdentity, type Identity } from '../identity';
 import { Semaphore } from '../limits/semaphore';
+import { createLogLimiter } from '../log-limiter';
 import { TokenBucket } from '../limits/token-bucket';
 import type { BrokerMetrics, RefusalReason } from '../metrics';
 
@@ -42,11 +43,14 @@ export function createAuthenticate(deps: AuthenticateDeps) {
   const sweep = setInterval(() => connectBuckets.clear(), Math.max(10_000, (2 * 1000 * 2) / connectRate));
   sweep.unref();
   const verifying = verifications();
+  const limitLog = createLogLimiter();
 
   const refuse = (client: Client, done: Done, returnCode: number, reason: RefusalReason, username: string | undefined) => {
     metrics.refusals.inc({ reason });
     const { remoteAddress, transport } = connectionInfo(client);
-    log.warn({ reason, username, clientId: client.id, remoteAddress, transport }, 'connection refused');
+    limitLog(`${reason}|${remoteAddress}`, (suppressed) =>
+      log.warn({ reason, username, clientId: client.id, remoteAddress, transport, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'connection refused'),
+    );
     const err = new Error(`connection refused: ${reason}`) as AuthenticateError;
     err.returnCode = returnCode as AuthenticateError['returnCode'];
     Object.assign(err, { alreadyReported: true });

@@ -1,4 +1,4 @@
-import { useCallback, useMemo } from 'react';
+import { memo, useCallback, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
@@ -58,7 +58,7 @@ export function reduceByDevice(series: Series[], how: 'sum' | 'mean'): Series[] 
  * A line chart of /api/history with its own CSV export. Series are named by `label` (ward or device name);
  * limit lines (QCVN) are drawn as labelled reference lines.
  */
-export function TrendChart({
+function TrendChartInner({
   title,
   query,
   label,
@@ -135,3 +135,15 @@ export function TrendChart({
     </figure>
   );
 }
+
+type TrendChartProps = Parameters<typeof TrendChartInner>[0];
+
+/**
+ * Live views re-render many times a second as readings arrive; a chart whose inputs did not change
+ * (queries and limits are rebuilt as literals each render, so compare them by value) is not redrawn.
+ */
+export const TrendChart = memo(TrendChartInner, (a: TrendChartProps, b: TrendChartProps) => {
+  const { label: la, ...ra } = a;
+  const { label: lb, ...rb } = b;
+  return la === lb && JSON.stringify(ra) === JSON.stringify(rb);
+});

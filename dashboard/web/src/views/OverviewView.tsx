@@ -2,7 +2,7 @@ import { useCallback } from 'react';
 import type { Series } from '../api/types';
 import { CityMap } from '../components/CityMap';
 import { StaleBadge } from '../components/StaleBadge';
-import { TrendChart } from '../components/TrendChart';
+import { LazyTrendChart as TrendChart } from '../components/LazyTrendChart';
 import { WardCard, type WardFreshness } from '../components/WardCard';
 import { useI18n } from '../i18n/i18n';
 import { expectedIntervalMs } from '../lib/city';

@@ -1,0 +1,195 @@
+/**
+ * Dashboard web figures (not a test): `npx tsx bench/web/bench.ts`. Writes bench/web/RESULTS.md.
+ *
+ * 1. Production bundle, gzip: what each view downloads (entry + its chunks, from Vite's manifest),
+ *    against the floor of React itself (react + react-dom production builds, gzip).
+ * 2. Time from navigation start to the first live value on screen (overview, a WS reading pushed by the
+ *    mock server), against a bare page that only opens the WebSocket and writes the value into a div.
+ * 3. Render time of a 24 h × 1 min chart with ~50 series (TrendChart, recharts), against plain SVG
+ *    polylines of the same data.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchBrowser } from '../../dashboard/web/test/browser';
+import { startMockServer, USERS, type MockServer } from '../../dashboard/web/test/mock-server';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const dist = join(root, 'dashboard/web/dist');
+const RUNS = process.argv.includes('--quick') ? 3 : 7;
+const lines: string[] = [];
+const out = (s = '') => {
+  console.log(s);
+  lines.push(s);
+};
+const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const gz = (file: string) => gzipSync(readFileSync(file), { level: 9 }).length;
+
+type Entry = { file: string; imports?: string[]; css?: string[] };
+function closureOf(manifest: Record<string, Entry>) {
+  const closure = (key: string, seen = new Set<string>()): Set<string> => {
+    const e = manifest[key];
+    if (!e || seen.has(e.file)) return seen;
+    seen.add(e.file);
+    for (const c of e.css ?? []) seen.add(c);
+    for (const i of e.imports ?? []) closure(i, seen);
+    return seen;
+  };
+  return closure;
+}
+
+function buildBenchPages(): string {
+  const outDir = mkdtempSync(join(tmpdir(), 'web-bench-'));
+  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--config', join(here, 'vite.config.ts')], { cwd: here, stdio: 'ignore', env: { ...process.env, BENCH_OUT: outDir } });
+  return outDir;
+}
+
+function bundle(benchDir: string): void {
+  execFileSync('npm', ['run', 'build', '-w', 'dashboard/web'], { cwd: root, stdio: 'ignore' });
+  const manifest = JSON.parse(readFileSync(join(dist, '.vite/manifest.json'), 'utf8')) as Record<string, Entry>;
+  const closure = closureOf(manifest);
+  const entry = closure('index.html');
+  entry.add('index.html');
+  const size = (files: Set<string>) => [...files].reduce((n, f) => n + gz(join(dist, f)), 0);
+  const entrySize = size(entry);
+  const benchManifest = JSON.parse(readFileSync(join(benchDir, '.vite/manifest.json'), 'utf8')) as Record<string, Entry>;
+  const hello = closureOf(benchManifest)('hello.html');
+  const reactFloor = [...hello].reduce((n, f) => n + gz(join(benchDir, f)), 0) + gz(join(benchDir, 'hello.html'));
+  out('## 1. Production bundle (gzip -9)');
+  out();
+  out(`Floor (peer): a hello-world React 19 app built by the same Vite = ${kB(reactFloor)}.`);
+  out();
+  out('| view | downloads (entry + view chunks) | ratio to the React floor |');
+  out('|---|---|---|');
+  out(`| first load (login) | ${kB(entrySize)} | ${(entrySize / reactFloor).toFixed(2)} |`);
+  for (const view of ['OverviewView', 'EnvironmentView', 'AlarmsView', 'GatewaysView', 'WallView']) {
+    const files = closure(`src/views/${view}.tsx`, new Set(entry));
+    const s = size(files);
+    out(`| ${view} | ${kB(s)} | ${(s / reactFloor).toFixed(2)} |`);
+  }
+  out();
+}
+
+async function signedIn(browser: Browser, server: MockServer): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const res = await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+  if (!res.ok()) throw new Error(`login failed: ${res.status()}`);
+  return context;
+}
+
+const PEER_HTML = `<!doctype html><html lang="vi"><body><div id="v"></div><script>
+const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+ws.onopen = () => ws.send(JSON.stringify({ type: 'subscribe', channels: ['readings'] }));
+ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type !== 'readings') return;
+  for (const r of m.readings) if (r.device === 'an-my-noise-1') document.getElementById('v').textContent = new Intl.NumberFormat('vi-VN').format(r.values.laeq); };
+</script></body></html>`;
+
+/** The peer page is served by a second mock server (a page fulfilled by the test harness may not open a loopback WebSocket). */
+async function firstLiveValue(browser: Browser, appServer: MockServer, peerServer: MockServer): Promise<void> {
+  const measure = async (server: MockServer, path: string, selector: string): Promise<number> => {
+    server.setReadingsRunning(false);
+    const device = server.city.devices.find((d) => d.id === 'an-my-noise-1')!;
+    const context = await signedIn(browser, server);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    // Pushes the marker value until the page shows it: the moment the client can show a live value is what counts.
+    const pusher = setInterval(() => server.push({ type: 'readings', readings: [{ kind: 'noise_meter', device: device.id, gateway: device.gateway, ward: device.ward, ts: Date.now(), seq: 1, values: { laeq: 88.8 } }] }), 100);
+    await page.goto(`${server.url}${path}`);
+    const handle = await page
+      .waitForFunction(
+        (sel) => {
+          const el = document.querySelector(sel);
+          return el && el.textContent === '88,8' ? performance.now() : null;
+        },
+        selector,
+        { polling: 'raf', timeout: 30_000 },
+      )
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`);
+      });
+    clearInterval(pusher);
+    const ms = (await handle.jsonValue()) as number;
+    await context.close();
+    return ms;
+  };
+  const app: number[] = [];
+  const peer: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    app.push(await measure(appServer, '/', 'article[data-ward="an-my"] [data-testid="noise-value"]'));
+    peer.push(await measure(peerServer, '/peer.html', '#v'));
+  }
+  out('## 2. Navigation start → first live value on screen (median of ' + RUNS + ', fresh browser context each run)');
+  out();
+  out('| page | ms |');
+  out('|---|---|');
+  out(`| dashboard overview (REST snapshot, then WS reading applied) | ${median(app).toFixed(0)} |`);
+  out(`| bare WebSocket page (peer) | ${median(peer).toFixed(0)} |`);
+  out(`| ratio | ${(median(app) / median(peer)).toFixed(2)} |`);
+  out();
+}
+
+async function chartRender(browser: Browser, outDir: string): Promise<void> {
+  const server = await startMockServer({ distDir: outDir });
+  try {
+    const to = Math.floor(Date.now() / 60_000) * 60_000;
+    const q = { kind: 'air_station', fields: ['pm25', 'pm10', 'no2', 'so2'], from: to - 86_400_000, to, windowMs: 60_000 };
+    const series = server.city.devices.filter((d) => d.kind === 'air_station').length * q.fields.length;
+    const measure = async (mode: string) => {
+      const context = await signedIn(browser, server);
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 1700, height: 600 });
+      await page.goto(`${server.url}/index.html?mode=${mode}&series=${series}&q=${encodeURIComponent(JSON.stringify(q))}`);
+      const r = await page.waitForFunction(() => window.benchResult ?? null, undefined, { timeout: 60_000 });
+      const { ms } = (await r.jsonValue()) as { ms: number };
+      await context.close();
+      return ms;
+    };
+    const app: number[] = [];
+    const peer: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      app.push(await measure('app'));
+      peer.push(await measure('peer'));
+    }
+    out(`## 3. Rendering a 24 h × 1 min chart, ${series} series × 1440 points (median of ${RUNS}; data already fetched)`);
+    out();
+    out('| renderer | ms |');
+    out('|---|---|');
+    out(`| TrendChart (recharts 3, animation off) | ${median(app).toFixed(0)} |`);
+    out(`| plain SVG polylines (peer) | ${median(peer).toFixed(0)} |`);
+    out(`| ratio | ${(median(app) / median(peer)).toFixed(1)} |`);
+    out();
+    out('The app never asks for this much: its 24 h range uses 5-minute windows (288 points per series).');
+    out();
+  } finally {
+    await server.close();
+  }
+}
+
+out('# Dashboard web benchmark');
+out();
+out(`Run: \`npx tsx bench/web/bench.ts\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Debian chromium headless, shared 2-core host (other engineers' work running): treat as indicative.`);
+out();
+const benchDir = buildBenchPages();
+bundle(benchDir);
+if (!existsSync(join(dist, 'index.html'))) throw new Error('dist not built');
+writeFileSync(join(benchDir, 'peer.html'), PEER_HTML);
+const browser = await launchBrowser();
+const appServer = await startMockServer({ distDir: dist });
+const peerServer = await startMockServer({ distDir: benchDir });
+try {
+  await firstLiveValue(browser, appServer, peerServer);
+  await chartRender(browser, benchDir);
+} finally {
+  await appServer.close();
+  await peerServer.close();
+  await browser.close();
+}
+writeFileSync(join(here, 'RESULTS.md'), `${lines.join('\n')}\n`);

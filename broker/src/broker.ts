@@ -56,6 +56,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     subscriberBufferedBytes: () => clients().reduce((sum, c) => sum + ((c.conn as Socket).writableLength ?? 0), 0),
     stalledSubscribers: () => clients().filter((c) => (c as unknown as { _drainTimer: unknown })._drainTimer).length,
     offlineQueued: () => offlineDepth(),
+    mqQueued: () => (aedes as unknown as { mq?: { length?: number } } | undefined)?.mq?.length ?? 0,
     bytesIn: () => {
       let live = 0;
       for (const s of sockets) live += s.bytesRead;

@@ -36,7 +36,7 @@ export interface BrokerMetrics {
  */
 export function createBrokerMetrics(
   registry: Registry,
-  probe: { bytesIn(): number; bytesOut(): number; connectedClients(): number; subscriberBufferedBytes(): number; offlineQueued(): number; stalledSubscribers(): number },
+  probe: { mqQueued(): number; bytesIn(): number; bytesOut(): number; connectedClients(): number; subscriberBufferedBytes(): number; offlineQueued(): number; stalledSubscribers(): number },
 ): BrokerMetrics {
   new Gauge({ name: 'broker_clients_connected', help: 'MQTT clients currently connected', registers: [registry], collect() { this.set(probe.connectedClients()); } });
   new Gauge({
@@ -46,6 +46,7 @@ export function createBrokerMetrics(
     collect() { this.set(probe.subscriberBufferedBytes()); },
   });
   new Gauge({ name: 'broker_subscribers_stalled', help: 'Subscribers whose socket buffer is full (waiting for drain)', registers: [registry], collect() { this.set(probe.stalledSubscribers()); } });
+  new Gauge({ name: 'broker_routing_queue_length', help: 'Messages waiting for a routing slot (mqemitter concurrency exhausted)', registers: [registry], collect() { this.set(probe.mqQueued()); } });
   new Gauge({ name: 'broker_offline_messages_queued', help: 'QoS>0 messages queued for offline persistent sessions (this node\'s view)', registers: [registry], collect() { this.set(probe.offlineQueued()); } });
   return {
     refusals: new Counter({ name: 'broker_refusals_total', help: 'Connections, publishes and subscriptions refused, by reason', labelNames: ['reason'], registers: [registry] }),

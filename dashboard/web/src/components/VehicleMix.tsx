@@ -3,6 +3,7 @@ import type { StoredReading } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { seriesColor } from '../lib/palette';
 import { useApp } from '../session';
+import { CsvButton } from './CsvButton';
 
 const CLASSES = ['motorbike', 'car', 'bus', 'truck'] as const;
 
@@ -23,10 +24,15 @@ export function VehicleMix({ readings }: { readings: StoredReading[] }) {
     .sort((a, b) => String(a.ward).localeCompare(String(b.ward), 'vi'));
   const total = (c: string) => rows.reduce((s, r) => s + Number(r[c] ?? 0), 0);
   const all = CLASSES.reduce((s, c) => s + total(c), 0);
+  // The export covers the counting interval these bars show (newest reading back one interval).
+  const newest = Math.max(0, ...readings.map((r) => r.ts));
+  const interval = Math.max(60, ...readings.map((r) => r.values.interval ?? 60)) * 1000;
+  const csvQuery = { kind: 'traffic_counter', fields: CLASSES.flatMap((c) => [1, 2, 3, 4].map((l) => `lane${l}_${c}`)).join(','), from: newest - interval, to: newest, devices: readings.map((r) => r.device).join(',') };
   return (
     <figure className="chart">
       <figcaption className="chart-head">
         <span className="chart-title">{t('traffic.mix')}</span>
+        {newest > 0 && <CsvButton query={csvQuery} title={t('traffic.mix')} />}
       </figcaption>
       <p className="small">
         {CLASSES.map((c) => `${t(`traffic.${c}`)} ${all ? num((100 * total(c)) / all, 0) : 0}%`).join(' · ')}

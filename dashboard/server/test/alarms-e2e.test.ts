@@ -151,7 +151,7 @@ describe('alarm end to end', () => {
     expect(zalo.messages[0]!.templateData.message).toMatch(/BÁO ĐỘNG [12]/);
     const alarmId = Number(zalo.messages[0]!.templateData.alarm_id);
     expect(zalo.messages[0]!.templateData.link).toBe(`https://ioc.tamky.gov.vn/alarms/${alarmId}`);
-    await ws.next((f) => f.type === 'alarm' && (f.alarm as { id: number }).id === alarmId, 'alarm on the live feed');
+    await ws.next((f) => f.type === 'alarm' && (f.alarm as { id: string }).id === String(alarmId), 'alarm on the live feed');
 
     // nobody acknowledges: the supervisor gets an SMS
     await waitFor(() => esms.messages.some((m) => m.phone === SUPERVISOR), { what: 'escalation SMS to the supervisor', timeoutMs: 20_000 });

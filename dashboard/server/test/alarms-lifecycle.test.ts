@@ -31,7 +31,8 @@ describe('alarm lifecycle', () => {
   it('ack, assign, comment, clear through the API with roles, conflicts and a full audit trail', async () => {
     const c = await start();
     await c.event(waterEvent());
-    const id = (await c.api('GET', '/alarms?state=open', undefined, { user: 'v', role: 'viewer' })).body.alarms[0].id as number;
+    const id = (await c.api('GET', '/alarms?state=open', undefined, { user: 'v', role: 'viewer' })).body.alarms[0].id as string;
+    expect(id).toBe('1');
     expect((await c.api('POST', `/alarms/${id}/ack`, {}, { user: 'kiosk', role: 'viewer' })).status).toBe(403);
     const acked = await c.api('POST', `/alarms/${id}/ack`, { comment: 'đang xử lý' }, { user: 'op1', role: 'operator' });
     expect(acked.status).toBe(200);
@@ -46,7 +47,9 @@ describe('alarm lifecycle', () => {
     expect(cleared.body.alarm).toMatchObject({ state: 'cleared', clearedBy: 'op1', count: 2 });
     const detail = await c.api('GET', `/alarms/${id}`, undefined, { user: 'v', role: 'viewer' });
     expect(detail.body.audit.map((a: any) => `${a.user}:${a.action}`)).toEqual(['system:raised', 'op1:acknowledged', 'op1:assigned', 'op1:comment', 'op1:cleared']);
-    expect(detail.body.audit[3].detail.text).toBe('đội 2 đã tới hiện trường');
+    expect(detail.body.audit[3]).toMatchObject({ detail: 'đội 2 đã tới hiện trường', data: { text: 'đội 2 đã tới hiện trường' } });
+    expect(detail.body.audit[2].detail).toBe('tech1');
+    expect(detail.body.audit[0].detail).toBe('3.2 / 3 (critical)');
     expect(detail.body.notifications).toEqual([]);
     expect(c.audits.map((a) => a.action)).toEqual(['alarm.ack', 'alarm.assign', 'alarm.comment', 'alarm.clear']);
     expect((await c.api('GET', '/alarms/99999', undefined, { user: 'v', role: 'viewer' })).status).toBe(404);
@@ -68,7 +71,7 @@ describe('alarm lifecycle', () => {
       ['cleared', 'system'],
     ]);
     expect(alarms[1].value).toBe(1.7);
-    expect(alarms[0].id).toBeGreaterThan(alarms[1].id);
+    expect(Number(alarms[0].id)).toBeGreaterThan(Number(alarms[1].id));
   });
 
   it('filters by state, severity and ward; counts open alarms per ward for the overview; rejects bad filters', async () => {

@@ -23,7 +23,7 @@ async function setup(): Promise<{ c: AlarmsContext; zalo: FakeZalo; esms: FakeEs
 }
 
 const rows = (c: AlarmsContext, alarmId: number) => c.module.notifier!.notificationsFor(alarmId);
-const alarmIds = async (c: AlarmsContext) => ((await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' })).body.alarms as Array<{ id: number; sourceId: string }>);
+const alarmIds = async (c: AlarmsContext) => ((await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' })).body.alarms as Array<{ id: string; sourceId: string }>).map((a) => ({ ...a, id: Number(a.id) }));
 
 describe('notification channels against local provider peers', () => {
   it('Zalo ZNS first: the on-call technician gets the template with place, value, limit and a link; the first token comes from the refresh token', async () => {

@@ -167,7 +167,7 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect((await inbound({ Phone: '0905111222', Content: 'OK 1' })).body).toMatchObject({ acked: 1 });
     const alarm1 = (await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body;
     expect(alarm1.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'tech-an-phu' });
-    expect(alarm1.audit.at(-1).detail.comment).toContain('reply via sms');
+    expect(alarm1.audit.at(-1).data.comment).toContain('reply via sms');
 
     // Zalo OA webhook, signed as Zalo signs it
     const event = { app_id: zalo.appId, event_name: 'user_send_text', timestamp: String(Date.now()), sender: { id: 'zalo-user-tech' }, message: { text: 'ok 2', msg_id: 'm1' } };

@@ -7,6 +7,7 @@ import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
 import type { Alarm, AlarmChange } from './model';
 import { mountAlarmRoutes } from './routes';
+import { toApiAlarm } from './api-shape';
 import { mountRulesRoutes } from './rules-routes';
 import { createAlarmMetrics } from './metrics';
 import type { Registry } from 'prom-client';
@@ -14,6 +15,7 @@ import { ALARM_MIGRATIONS, createAlarmStore, type AlarmStore } from './store';
 
 export type { Alarm, AlarmChange, AlarmState, AlarmAuditEntry } from './model';
 export { createAlarmStore, ALARM_MIGRATIONS, type AlarmStore } from './store';
+export { toApiAlarm, type ApiAlarm } from './api-shape';
 
 export interface AlarmsModuleConfig {
   /** Seeds version 1 of the rules (and publishes it retained) when the server has none yet. */
@@ -51,7 +53,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
 
   function changed(alarm: Alarm, change: AlarmChange, actor: string): void {
     const { ctx } = need();
-    ctx.broadcast('alarms', { type: 'alarm', alarm });
+    ctx.broadcast('alarms', { type: 'alarm', alarm: toApiAlarm(alarm) });
     metrics.changes.inc({ change });
     try {
       notifier?.plan(alarm, change);
@@ -139,7 +141,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       })();
       if (result) {
         metrics.changes.inc({ change: result.change });
-        ctx.broadcast('alarms', { type: 'alarm', alarm: result.alarm });
+        ctx.broadcast('alarms', { type: 'alarm', alarm: toApiAlarm(result.alarm) });
       }
     },
     routes(router, c) {

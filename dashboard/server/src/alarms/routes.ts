@@ -5,6 +5,7 @@ import { parseRuleSet } from '@tamky/ingest/alarms';
 import type { ModuleContext } from '../module';
 import { AlarmConflict, AlarmNotFound, type AlarmStore } from './store';
 import type { Alarm, AlarmChange } from './model';
+import { toApiAlarm, toApiAudit } from './api-shape';
 
 export interface AlarmActions {
   store: AlarmStore;
@@ -51,14 +52,14 @@ export function mountAlarmRoutes(router: express.Router, ctx: ModuleContext, act
     if (states?.some((s) => !STATES.has(s))) return fail(res, 400, 'bad_request', 'state must be active, acknowledged, cleared or open');
     const severities = query.severity?.split(',');
     if (severities?.some((s) => !(SEVERITIES as readonly string[]).includes(s))) return fail(res, 400, 'bad_request', `severity must be one of ${SEVERITIES.join(', ')}`);
-    res.json({ alarms: store().list({ states: states as Alarm['state'][] | undefined, severities, ward: query.ward, limit: query.limit, beforeId: query.before }) });
+    res.json({ alarms: store().list({ states: states as Alarm['state'][] | undefined, severities, ward: query.ward, limit: query.limit, beforeId: query.before }).map(toApiAlarm) });
   });
 
   router.get('/alarms/:id', ctx.requireRole('viewer'), (req, res) => {
     const id = Number(req.params.id);
     const alarm = Number.isInteger(id) ? store().get(id) : undefined;
     if (!alarm) return fail(res, 404, 'not_found', `alarm ${req.params.id} not found`);
-    res.json({ alarm, audit: store().trail(id), notifications: actions.notifications(id) });
+    res.json({ alarm: toApiAlarm(alarm), audit: store().trail(id).map(toApiAudit), notifications: actions.notifications(id) });
   });
 
   const action = (path: string, body: z.ZodType, run: (id: number, actor: string, body: any) => Alarm, change: AlarmChange, auditAction: string) =>
@@ -72,7 +73,7 @@ export function mountAlarmRoutes(router: express.Router, ctx: ModuleContext, act
         const alarm = run(id, actor, parsed);
         ctx.audit(actor, auditAction, { alarm: id, ...(parsed as object) });
         actions.changed(alarm, change, actor);
-        res.json({ alarm });
+        res.json({ alarm: toApiAlarm(alarm) });
       } catch (err) {
         if (err instanceof AlarmNotFound) return fail(res, 404, 'not_found', err.message);
         if (err instanceof AlarmConflict) return fail(res, 409, 'conflict', err.message);

@@ -36,7 +36,7 @@ export interface NotifierOptions {
 }
 
 export interface NotificationView {
-  id: number;
+  id: string;
   recipient: string;
   channel: ChannelName;
   state: string;
@@ -131,7 +131,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       logger.warn({ recipient: r.id, alarm: alarm.id, chain }, 'recipient has no usable channel');
       return;
     }
-    let dueAt = kind === 'alarm' ? notBefore(policy, alarm.severity, t, timeZone) : t;
+    let dueAt = notBefore(policy, alarm.severity, t, timeZone);
     // Grouping: hold non-urgent messages briefly so a burst of related alarms becomes one message.
     if (!policy.grouping.immediateSeverities.includes(alarm.severity)) dueAt += policy.grouping.windowS * 1000;
     outbox.enqueue({ alarmId: alarm.id, recipient: r.id, channel, address: addressFor(r, channel)!, chain: usable, step, kind, locale: r.locale ?? policy.locale, dueAt });
@@ -363,7 +363,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     plan,
     tick,
     notificationsFor: (alarmId) =>
-      outbox.forAlarm(alarmId).map((r) => ({ id: r.id, recipient: r.recipient, channel: r.channel, state: r.state, ts: r.updated_at, error: r.error, step: r.step, attempts: r.attempts, providerId: r.provider_id })),
+      outbox.forAlarm(alarmId).map((r) => ({ id: String(r.id), recipient: r.recipient, channel: r.channel, state: r.state, ts: r.updated_at, error: r.error, step: r.step, attempts: r.attempts, providerId: r.provider_id })),
     routes(router) {
       router.use(callbacks);
     },

@@ -52,15 +52,26 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     forwarder?.kick();
   };
 
+  // Readings produced in the same event-loop turn are committed in one transaction (one fsync with
+  // synchronous=FULL, which matters on SD cards); nothing is published before that commit.
+  let pending: Array<{ device: string; ts: number; vals: string }> = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    try {
+      outbox.addReadings(batch);
+    } catch (err) {
+      log.error({ err: (err as Error).message, readings: batch.length }, 'cannot commit readings to the outbox');
+      return;
+    }
+    forwarder?.kick();
+  };
+
   const sinks = {
     onReading(deviceId: string, ts: number, values: ReadingValues) {
-      try {
-        outbox.addReading(deviceId, ts, JSON.stringify(values));
-      } catch (err) {
-        log.error({ err: (err as Error).message, device: deviceId }, 'cannot commit reading to the outbox');
-        return;
-      }
-      forwarder?.kick();
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ device: deviceId, ts, vals: JSON.stringify(values) });
     },
     onEvent: (deviceId: string, type: string, detail: Record<string, unknown>) => addEvent(deviceId, type, detail),
     onBusEvent: (busId: string, type: string, detail: string) => addEvent(undefined, type, { bus: busId, detail }),
@@ -126,13 +137,17 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       closed = true;
       clearInterval(healthTimer);
       await field.close();
+      flush();
       forwarder?.stop();
       await uplink.close();
       await metricsServer?.close();
       outbox.close();
       log.info('gateway stopped');
     },
-    readNow: (deviceId) => field.readNow(deviceId),
+    readNow: async (deviceId) => {
+      await field.readNow(deviceId);
+      flush(); // resolved means committed
+    },
     outboxDepth: () => outbox.depth(),
     health,
   };

@@ -31,7 +31,8 @@ export async function restartableMosquitto(): Promise<{ url: string; port: numbe
 
 /** A subscriber collecting JSON messages per topic (persistent session, so nothing is missed across broker restarts). */
 export async function collector(url: string, filter: string, clientId = `edge-test-${Math.random().toString(16).slice(2)}`): Promise<{ client: MqttClient; messages: Array<{ topic: string; json: any; retain: boolean }>; close(): Promise<void> }> {
-  const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 200 });
+  // Short connect timeout: an attempt that hits a broker while it is shutting down must not hang 30 s.
+  const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 200, connectTimeout: 2000 });
   const messages: Array<{ topic: string; json: any; retain: boolean }> = [];
   client.on('message', (topic, payload, packet) => {
     let json: unknown;

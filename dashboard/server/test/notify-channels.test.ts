@@ -66,6 +66,30 @@ describe('notification channels against local provider peers', () => {
     expect(zalo.state.refreshCalls - before).toBe(1);
   });
 
+  it('two server processes sharing the state DB refresh the single-use token once (DB lease), and both end up with the new token', async () => {
+    const zalo = await startFakeZalo();
+    closers.push(zalo.close);
+    const file = join(tempDir('zalo-lease'), 'state.db');
+    const { openStateDb, migrate } = await import('../src/state-db');
+    const { NOTIFY_MIGRATIONS } = await import('../src/notify/outbox');
+    const { createZaloTokens } = await import('../src/notify/channels/zalo-tokens');
+    const dbA = openStateDb(file);
+    const dbB = openStateDb(file);
+    closers.push(async () => {
+      dbA.close();
+      dbB.close();
+    });
+    migrate(dbA, NOTIFY_MIGRATIONS);
+    const cfg = { tokenUrl: `${zalo.url}/v4/oa/access_token`, appId: zalo.appId, secretKey: zalo.secretKey, refreshToken: 'refresh-0', timeoutMs: 5000 };
+    const a = createZaloTokens(dbA, cfg, Date.now);
+    const b = createZaloTokens(dbB, cfg, Date.now);
+    zalo.state.refreshDelayMs = 300;
+    const [ta, tb] = await Promise.all([a.get(), b.get()]);
+    expect(ta).toBe(tb);
+    expect(zalo.state.refreshCalls).toBe(1);
+    expect(zalo.spentRefresh).toEqual(['refresh-0']);
+  });
+
   it('−118 (no Zalo account) falls back to brandname SMS without diacritics; the eSMS delivery callback marks it delivered', async () => {
     const { c, zalo, esms } = await setup();
     zalo.withoutZalo(TECH_PHONE);

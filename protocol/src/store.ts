@@ -48,7 +48,10 @@ export interface TimeSeriesStore {
   latest(filter?: LatestFilter): Promise<StoredReading[]>;
   writeDeadLetters(letters: DeadLetter[]): Promise<void>;
   deadLetters(opts: { from?: number; to?: number; limit?: number }): Promise<DeadLetter[]>;
-  /** Sequence numbers stored for a gateway, ascending (loss checking). */
+  /**
+   * Gateway sequence numbers stored for a gateway, ascending (loss checking). Derived values, which
+   * ingest stores under their source's gateway with seq -1, are not gateway readings and are left out.
+   */
   sequences(gateway: string, from?: number, to?: number): Promise<number[]>;
   close(): Promise<void>;
 }

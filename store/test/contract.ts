@@ -156,6 +156,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         reading({ kind: 'water', device: 'wl-01', ts: T0 + 2_000, seq: 11, values: { level: 1 } }),
         reading({ device: 'aq-02', gateway: 'gw-2', ts: T0 + 2_000, seq: 99, values: { pm25: 1 } }),
         reading({ device: 'aq-01', ts: T0 + 5_000, seq: 14, values: { pm25: 1 } }),
+        // A derived value stored under its source's gateway: not a gateway reading.
+        reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0, seq: -1, values: { aqi: 42 } }),
       ]);
       expect(await store.sequences('gw-1')).toEqual([10, 11, 12, 14]);
       expect(await store.sequences('gw-1', T0 + 2_000, T0 + 3_000)).toEqual([11, 12]);

@@ -196,7 +196,7 @@ export class InfluxStore implements TimeSeriesStore {
     const seqs: number[] = [];
     for (const s of rows) {
       const col = s.columns.indexOf('seq');
-      for (const r of s.values) if (typeof r[col] === 'number') seqs.push(r[col] as number);
+      for (const r of s.values) if (typeof r[col] === 'number' && (r[col] as number) >= 0) seqs.push(r[col] as number);
     }
     return seqs.sort((a, b) => a - b);
   }

@@ -98,7 +98,7 @@ export class SqliteStore implements TimeSeriesStore {
         'SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts',
       ),
       latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
-      sequences: db.prepare<[string, number, number], { seq: number }>('SELECT seq FROM reading WHERE gateway = ? AND ts >= ? AND ts <= ? ORDER BY seq'),
+      sequences: db.prepare<[string, number, number], { seq: number }>('SELECT seq FROM reading WHERE gateway = ? AND ts >= ? AND ts <= ? AND seq >= 0 ORDER BY seq'),
       deadLetters: db.prepare<[number, number, number], { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }>(
         'SELECT ts, topic, gateway, device, reason, raw FROM dead_letter WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, id DESC LIMIT ?',
       ),

@@ -97,3 +97,29 @@ export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
     </ul>
   );
 }
+
+/** Beside the wall map: wards ranked by VN_AQI, so the worst air is readable from across the room. */
+export function WallAqiRanking({ wards }: { wards: WardOverview[] }) {
+  const { t, num } = useI18n();
+  const { wardName } = useApp();
+  const ranked = [...wards].sort((a, b) => (b.aqi?.value ?? -1) - (a.aqi?.value ?? -1));
+  return (
+    <ol className="wall-ranking" aria-label={t('aqi.title')}>
+      {ranked.map((w) => {
+        const open = w.alarms.critical + w.alarms.major + w.alarms.minor + w.alarms.warning;
+        return (
+          <li key={w.ward}>
+            <span className="wall-ranking-name">{wardName(w.ward)}</span>
+            <AqiBadge value={w.aqi?.value} />
+            {open > 0 && (
+              <span className="wall-ranking-alarms">
+                <span aria-hidden="true">▲ </span>
+                {num(open, 0)}
+              </span>
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

@@ -4,7 +4,7 @@ import { useApi } from '../api/useApi';
 import { CityMap } from '../components/CityMap';
 import { LiveStatus } from '../components/LiveStatus';
 import { StaleBadge } from '../components/StaleBadge';
-import { WallAir, WallAlarms, WallLighting, WallTraffic } from '../components/WallPanels';
+import { WallAir, WallAlarms, WallAqiRanking, WallLighting, WallTraffic } from '../components/WallPanels';
 import { useI18n } from '../i18n/i18n';
 import { expectedIntervalMs } from '../lib/city';
 import type { MessageKey } from '../i18n/dict';
@@ -81,7 +81,12 @@ export default function WallView() {
         </p>
       </header>
       <main className="wall-body" id="main" aria-live="off" data-user={session.user.role}>
-        {panel.id === 'map' && <CityMap city={city} deviceState={states} wardAqi={wardAqi} large />}
+        {panel.id === 'map' && (
+          <div className="wall-map">
+            <CityMap city={city} deviceState={states} wardAqi={wardAqi} large />
+            <WallAqiRanking wards={wards} />
+          </div>
+        )}
         {panel.id === 'air' && <WallAir wards={wards} />}
         {panel.id === 'traffic' && <WallTraffic wards={wards} />}
         {panel.id === 'lighting' && <WallLighting wards={wards} />}

@@ -104,6 +104,7 @@ describe('UART sensors through the gateway', () => {
     const gw = await startGateway(config, { logger: quietLog });
     cleanup.push(() => gw.close());
     const port = new SerialPort({ path: pty.a, baudRate: 9600 });
+    port.on('error', () => undefined);
     cleanup.push(() => new Promise((r) => port.close(r)));
     const timer = setInterval(() => port.write('PM2.5=31.5 PM10=40.25\r\n'), 100);
     cleanup.push(async () => clearInterval(timer));

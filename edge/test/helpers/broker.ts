@@ -52,3 +52,44 @@ export async function collector(url: string, filter: string, clientId = `edge-te
 }
 
 export { waitFor };
+
+/**
+ * A TCP proxy in front of a broker that can be switched on and off: the network between gateway and
+ * centre going away, while a test subscriber stays connected to the broker directly.
+ */
+export async function switchableProxy(targetPort: number): Promise<{ port: number; url: string; up(): Promise<void>; down(): Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  const port = await freePortFor();
+  const sockets = new Set<import('node:net').Socket>();
+  let server: import('node:net').Server | undefined;
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async up() {
+      server = createServer((client) => {
+        const upstream = connect(targetPort, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+          sockets.delete(client);
+          sockets.delete(upstream);
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+      });
+      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+    },
+    async down() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server = undefined;
+    },
+  };
+}
+
+async function freePortFor(): Promise<number> {
+  const { freePort } = await import('@tamky/test-support');
+  return freePort();
+}

@@ -86,12 +86,12 @@ function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>
   return { baselineP99, recoverMs };
 }
 
-async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]; label: string; minutes: number; store: StoreKind; pollMs: number; faultSeconds?: number }): Promise<RunResult> {
+async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]; label: string; minutes: number; store: StoreKind; pollMs: number; faultSeconds?: number; liveChunk?: number }): Promise<RunResult> {
   const s = SCALES[opts.scale];
   const city = faultCity({ gateways: s.gateways, devicesPerGateway: s.devicesPerGateway, pollIntervalMs: opts.pollMs });
   const skew = opts.scenarios.some((x) => x.clockSkew) ? skewedGateways(city.gateways.map((g) => g.id)) : undefined;
   const dir = tempDir(`faults-${opts.label}`);
-  const env = new Environment({ dir, city, store: opts.store, gatewaysPerProcess: s.gatewaysPerProcess, clockSkewMs: skew });
+  const env = new Environment({ dir, city, store: opts.store, gatewaysPerProcess: s.gatewaysPerProcess, clockSkewMs: skew, liveChunk: opts.liveChunk });
   log(`${opts.label}: ${city.gateways.length} gateways, ${city.devices.length} devices, poll ${opts.pollMs} ms (${Math.round((city.devices.length * 1000) / opts.pollMs)} readings/s), ${opts.minutes} min, store ${opts.store}, dir ${dir}`);
   const sampler = setInterval(() => env.sample(), 2000);
   const windows: FaultWindow[] = [];
@@ -121,18 +121,34 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
     const expected = produced.reduce((n, g) => n + g.lastSeq - g.edgeDropped, 0);
     const store = await env.openStoreForCheck();
     try {
-      // Wait until the store has everything, or nothing new arrived for 45 s (then what is missing is lost).
-      let have = 0;
-      let lastProgress = Date.now();
-      const deadline = Date.now() + (opts.scale === 'city' ? 600_000 : 180_000);
-      while (Date.now() < deadline && Date.now() - lastProgress < 45_000) {
-        const now = await storedDistinct(store, produced);
-        if (now > have) lastProgress = Date.now();
-        have = now;
-        if (have >= expected) break;
-        await sleep(3000);
+      // Wait until the store has everything, or nothing new arrived for 45 s.
+      const waitForStore = async () => {
+        let have = 0;
+        let lastProgress = Date.now();
+        const deadline = Date.now() + (opts.scale === 'city' ? 600_000 : 180_000);
+        while (Date.now() < deadline && Date.now() - lastProgress < 45_000) {
+          const now = await storedDistinct(store, produced);
+          if (now > have) lastProgress = Date.now();
+          have = now;
+          if (have >= expected) break;
+          await sleep(3000);
+        }
+        return have;
+      };
+      let have = await waitForStore();
+      log(`store holds ${have} of ${expected} produced (minus edge drops)`);
+      // Readings the broker still holds in ingest's session but does not deliver come out when ingest
+      // reconnects: a graceful ingest restart tells "stuck in the broker" apart from "lost".
+      let beforeIngestReconnect: number | undefined;
+      if (have < expected) {
+        beforeIngestReconnect = expected - have;
+        log(`${beforeIngestReconnect} missing: restarting ingest (graceful) to see whether the broker still holds them`);
+        await env.ingest.stop();
+        await env.startIngest();
+        have = await waitForStore();
+        log(`after the ingest reconnect the store holds ${have} of ${expected}`);
       }
-      log(`store holds ${have} of ${expected} produced (minus edge drops); waiting 3 s for the live feed`);
+      log('waiting 3 s for the live feed');
       await sleep(3000);
       const exclude = new Set(Object.keys(skew ?? {}));
       const kinds = new Map(city.devices.map((d) => [d.id, d.kind]));
@@ -143,6 +159,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
       const deadLetters = (await store.deadLetters({ limit: 10_000_000 })).length;
       const extra: Record<string, number | string> = {};
       for (const sc of opts.scenarios) Object.assign(extra, sc.extra?.() ?? {});
+      if (beforeIngestReconnect !== undefined) extra.missing_until_ingest_reconnected = beforeIngestReconnect;
       return {
         scenario: opts.label,
         store: opts.store,
@@ -166,7 +183,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
 }
 
 function codeState(): string {
-  const git = (args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+  const git = (args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trimEnd();
   const dirty = git(['status', '--short', 'broker', 'ingest', 'edge', 'store', 'protocol']).split('\n').filter(Boolean);
   return `Code: commit ${git(['rev-parse', '--short', 'HEAD'])}${dirty.length ? ` with uncommitted changes of other engineers in ${dirty.map((l) => l.slice(3)).join(', ')}` : ' (clean tree)'}.`;
 }
@@ -217,6 +234,7 @@ async function main(): Promise<number> {
       'poll-ms': { type: 'string' },
       'fault-seconds': { type: 'string' },
       'no-append': { type: 'boolean', default: false },
+      'ingest-live-chunk': { type: 'string' },
     },
   });
   const scale = values.scale as keyof typeof SCALES;
@@ -228,8 +246,9 @@ async function main(): Promise<number> {
   const minutes = Number(values.minutes ?? SCALES[scale].minutes);
   const pollMs = Number(values['poll-ms'] ?? SCALES[scale].pollMs);
   const faultSeconds = values['fault-seconds'] ? Number(values['fault-seconds']) : undefined;
+  const liveChunk = values['ingest-live-chunk'] ? Number(values['ingest-live-chunk']) : undefined;
   const command = `npx tsx bench/faults/run.ts ${process.argv.slice(2).join(' ')}`.trim();
-  const header = `Machine: ${machine()}. Scale ${scale}: ${SCALES[scale].gateways} gateways × ${SCALES[scale].devicesPerGateway} devices, poll ${pollMs} ms, ${minutes} min per run, store ${store}, gateway processes of ${SCALES[scale].gatewaysPerProcess} gateways. ${codeState()}`;
+  const header = `Machine: ${machine()}. Scale ${scale}: ${SCALES[scale].gateways} gateways × ${SCALES[scale].devicesPerGateway} devices, poll ${pollMs} ms, ${minutes} min per run, store ${store}, gateway processes of ${SCALES[scale].gatewaysPerProcess} gateways, ingest live.chunk ${liveChunk ?? 500}. ${codeState()}`;
 
   const plan: Array<{ label: string; list: Scenario[] }> = [];
   if (values.scenario === 'all') plan.push({ label: 'all', list: all });
@@ -242,7 +261,7 @@ async function main(): Promise<number> {
   const results: RunResult[] = [];
   for (const p of plan) {
     try {
-      results.push(await runOnce({ scale, scenarios: p.list, label: p.label, minutes, store, pollMs, faultSeconds }));
+      results.push(await runOnce({ scale, scenarios: p.list, label: p.label, minutes, store, pollMs, faultSeconds, liveChunk }));
     } catch (err) {
       log(`${p.label} FAILED TO RUN: ${(err as Error).stack ?? err}`);
     }

@@ -5,7 +5,7 @@ import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
 import { openStore } from '@tamky/store';
 import { startIngest } from '@tamky/ingest';
-import { createAlarmDetector, loadRules } from '@tamky/ingest/alarms';
+import { startAlarmDetection } from '@tamky/ingest/alarms';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { startSimulatedGateways } from './simulated-gateways';
@@ -80,19 +80,22 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     const store = await openStore({ type: 'sqlite', path: join(options.dataDir, 'readings.db') }, { logger: log.child({ service: 'store' }) });
     closers.push(() => store.close());
 
-    let publishAlarm: (topic: string, payload: unknown) => Promise<void> = async () => {};
-    const detector = createAlarmDetector({
-      rules: loadRules(join(REPO_ROOT, 'config/rules/default.yaml')),
+    const ingestMqtt = { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' };
+    // The detector publishes on ingest's connection, which exists only once ingest has started.
+    let publishAlarm: (topic: string, payload: unknown) => Promise<void> = async () => {
+      throw new Error('ingest not started yet');
+    };
+    const alarms = await startAlarmDetection({
+      mqtt: { ...ingestMqtt, clientId: 'ingest-demo-rules' },
       city,
-      publish: (topic: string, payload: unknown) => publishAlarm(topic, payload),
+      publish: (topic, event) => publishAlarm(topic, event),
+      rulesFile: join(REPO_ROOT, 'config/rules/default.yaml'),
       logger: log.child({ service: 'alarms' }),
     });
+    closers.push(() => alarms.close());
     const ingest = await startIngest(
-      {
-        mqtt: { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' },
-        limitsDir: join(REPO_ROOT, 'config/limits'),
-      },
-      { store, city, observers: [detector], logger: log.child({ service: 'ingest' }) },
+      { mqtt: ingestMqtt, limitsDir: join(REPO_ROOT, 'config/limits') },
+      { store, city, observers: [alarms.detector], logger: log.child({ service: 'ingest' }) },
     );
     publishAlarm = (topic, payload) => ingest.publish(topic, payload, { qos: 1 });
     closers.push(() => ingest.close());

@@ -72,18 +72,24 @@ describe('SDS011 UART sensor on a pty', () => {
     const script = `
 import serial, time, sys
 s = serial.Serial(${JSON.stringify(pty.b)}, 9600, timeout=0.8)
-def cmd(c, d1=0, d2=0, cs_fix=0):
+def cmd(c, d1=0, d2=0, cs_fix=0, reply=0xC5):
     body = [c, d1, d2] + [0]*10 + [0xFF, 0xFF]
     frame = bytes([0xAA, 0xB4] + body + [(sum(body) + cs_fix) & 0xFF, 0xAB])
     s.reset_input_buffer()
     s.write(frame)
-    return s.read(10).hex()
+    # In active mode data frames (C0) keep coming; a host skips them while it waits for its reply.
+    deadline = time.time() + 0.8
+    while time.time() < deadline:
+        got = s.read(10)
+        if len(got) < 10: return ''
+        if got[1] == reply: return got.hex()
+    return ''
 print("mode", cmd(2, 1, 1))
 s.reset_input_buffer(); time.sleep(0.6); print("idle", s.read(64).hex())
-print("query", cmd(4))
-print("badcs", cmd(4, cs_fix=1))
+print("query", cmd(4, reply=0xC0))
+print("badcs", cmd(4, cs_fix=1, reply=0xC0))
 print("sleep", cmd(6, 1, 0))
-print("asleep", cmd(4))
+print("asleep", cmd(4, reply=0xC0))
 print("work", cmd(6, 1, 1))
 print("fw", cmd(7))
 `;

@@ -42,6 +42,13 @@ export const ingestConfigSchema = z.object({
   city: z.string().optional(),
   limitsDir: z.string().default('config/limits'),
   metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
+  /**
+   * Alarm detection on this instance's partition. Rules come from the dashboard's retained
+   * config/rules topic; `rulesFile` is what is in force until that arrives.
+   */
+  alarms: z
+    .object({ enabled: z.boolean().default(true), rulesFile: z.string().optional() })
+    .default({ enabled: true }),
   live: z
     .object({
       enabled: z.boolean().default(true),

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * `npm run bench`: runs every harness in bench/ one after another (never in parallel: each compares the
+ * project against a peer in the same run, and they would disturb each other), then gathers each
+ * harness's RESULTS.md into BENCHMARKS.md with the command, the machine and the date.
+ *   npm run bench -- --only broker,store     run some harnesses
+ *   npm run bench -- --collect               only rebuild BENCHMARKS.md from the RESULTS.md files
+ */
+interface Harness {
+  name: string;
+  title: string;
+  command: string[];
+  env?: Record<string, string>;
+}
+
+const HARNESSES: Harness[] = [
+  { name: 'broker', title: 'Broker fan-in and latency vs Mosquitto', command: ['bench/broker/fan-in.ts'], env: { GATEWAYS: '200', PER_GATEWAY: '300', ROUNDS: '5' } },
+  { name: 'store', title: 'Store raw write rate (SQLite vs InfluxDB 1.6.7)', command: ['bench/store/raw-write.ts', '--readings', '200000', '--batch', '1000'] },
+  { name: 'ingest', title: 'MQTT → ingest → store vs the store alone', command: ['bench/ingest/run.ts', '--readings', '200000'] },
+  { name: 'edge', title: 'Edge gateway: RTU bus rate, RSS, outbox replay', command: ['bench/edge/bench.ts'] },
+  { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'] },
+  { name: 'web', title: 'Dashboard bundle size, first live value, chart render, history latency', command: ['bench/web/bench.ts'] },
+  { name: 'faults', title: 'Faults with an exact account of every reading', command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'] },
+];
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, collect: { type: 'boolean', default: false } } });
+const root = join(import.meta.dirname, '..');
+const selected = values.only ? HARNESSES.filter((h) => values.only!.split(',').includes(h.name)) : HARNESSES;
+
+const failures: string[] = [];
+if (!values.collect) {
+  for (const h of selected) {
+    const line = `${Object.entries(h.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}npx tsx ${h.command.join(' ')}`;
+    process.stdout.write(`\n=== ${h.name}: ${line}\n`);
+    const started = Date.now();
+    const result = spawnSync(process.execPath, ['--import', 'tsx', ...h.command], { cwd: root, stdio: 'inherit', env: { ...process.env, ...h.env } });
+    process.stdout.write(`=== ${h.name}: exit ${result.status} after ${Math.round((Date.now() - started) / 1000)} s\n`);
+    if (result.status !== 0) failures.push(h.name);
+  }
+}
+
+const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+const gib = (n: number) => (n / 2 ** 30).toFixed(1);
+const sections = HARNESSES.map((h) => {
+  const file = join(root, 'bench', h.name, 'RESULTS.md');
+  const body = existsSync(file) ? readFileSync(file, 'utf8').replace(/^# .*\n/, '').trim() : '_not run yet_';
+  return `## ${h.title}\n\nHarness: \`npx tsx ${h.command.join(' ')}\` (details and every run: [bench/${h.name}/RESULTS.md](bench/${h.name}/RESULTS.md))\n\n${body.replace(/^## /gm, '### ')}\n`;
+});
+writeFileSync(
+  join(root, 'BENCHMARKS.md'),
+  [
+    '# Benchmarks',
+    '',
+    'Produced by `npm run bench` (runs every harness in `bench/` in turn; `npm run bench -- --only broker` runs one).',
+    'Speed is measured here, never asserted in tests. Each harness compares the project against a peer in the same run',
+    '(Mosquitto, the store written directly, pymodbus, the RS-485 wire-time ceiling), because this machine is shared and',
+    'noisy: read the ratios, not the absolute figures.',
+    '',
+    `Collected ${new Date().toISOString()} on ${cpus().length} × ${cpuModel}, ${gib(totalmem())} GiB RAM (${gib(freemem())} GiB free),`,
+    `Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at collection time.`,
+    failures.length ? `\nHarnesses that failed in this run: ${failures.join(', ')}.` : '',
+    '',
+    ...sections,
+  ].join('\n'),
+);
+process.stdout.write(`\nwrote BENCHMARKS.md${failures.length ? `; failed: ${failures.join(', ')}` : ''}\n`);
+process.exit(failures.length ? 1 : 0);

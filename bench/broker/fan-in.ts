@@ -15,7 +15,7 @@ import { RawMqttClient } from './raw-mqtt';
 
 const GATEWAYS = Number(process.env.GATEWAYS ?? 200);
 const PER_GATEWAY = Number(process.env.PER_GATEWAY ?? 300);
-const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const QOS1_WINDOW = 16;
 const LATENCY_GATEWAYS = 50;
 const LATENCY_INTERVAL_MS = 50;
@@ -219,6 +219,21 @@ async function main(): Promise<void> {
   };
   const ours = best('tamky broker (aedes)');
   const mosq = best('mosquitto');
+  // Rounds alternate brokers back to back, so a pair shares roughly the same background load: the median of
+  // the per-pair ratios is steadier than best-of on a machine shared with other work.
+  const oursRuns = runs.filter((r) => r.name !== 'mosquitto');
+  const mosqRuns = runs.filter((r) => r.name === 'mosquitto');
+  const pairs = oursRuns.map((o, i) => ({ o, m: mosqRuns[i]! })).filter((p) => p.m);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+  };
+  const paired = {
+    qos0: median(pairs.map((p) => p.o.qos0.perSecond / p.m.qos0.perSecond)),
+    qos1: median(pairs.map((p) => p.o.qos1.perSecond / p.m.qos1.perSecond)),
+    p50: median(pairs.map((p) => p.o.lat.p50 / p.m.lat.p50)),
+    p99: median(pairs.map((p) => p.o.lat.p99 / p.m.lat.p99)),
+  };
   const machine = `nproc ${execSync('nproc').toString().trim()}; free -g: ${execSync('free -g').toString().split('\n')[1]?.replace(/\s+/g, ' ').trim()}`;
   const md = [
     '# Broker fan-in benchmark',
@@ -233,19 +248,31 @@ async function main(): Promise<void> {
     '  This broker runs its real CLI with authentication (scrypt, cached per connection) and topic ACLs on; Mosquitto 2 is anonymous without ACLs.',
     `- Best of ${ROUNDS} rounds per broker (rounds alternate brokers).`,
     '',
-    '| | tamky broker | mosquitto | ratio (tamky / mosquitto) |',
-    '| --- | ---: | ---: | ---: |',
-    `| fan-in QoS 0 (msg/s delivered) | ${fmt(ours.qos0)} | ${fmt(mosq.qos0)} | ${fmt(ours.qos0 / mosq.qos0, 2)} |`,
-    `| fan-in QoS 1 (msg/s delivered) | ${fmt(ours.qos1)} | ${fmt(mosq.qos1)} | ${fmt(ours.qos1 / mosq.qos1, 2)} |`,
-    `| latency p50 (ms) | ${fmt(ours.p50, 2)} | ${fmt(mosq.p50, 2)} | ${fmt(ours.p50 / mosq.p50, 2)} |`,
-    `| latency p99 (ms) | ${fmt(ours.p99, 2)} | ${fmt(mosq.p99, 2)} | ${fmt(ours.p99 / mosq.p99, 2)} |`,
-    `| messages not delivered (all rounds) | ${ours.lost} | ${mosq.lost} | |`,
+    '| | tamky broker (best) | mosquitto (best) | ratio of bests | median of per-round ratios |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| fan-in QoS 0 (msg/s delivered) | ${fmt(ours.qos0)} | ${fmt(mosq.qos0)} | ${fmt(ours.qos0 / mosq.qos0, 2)} | ${fmt(paired.qos0, 2)} |`,
+    `| fan-in QoS 1 (msg/s delivered) | ${fmt(ours.qos1)} | ${fmt(mosq.qos1)} | ${fmt(ours.qos1 / mosq.qos1, 2)} | ${fmt(paired.qos1, 2)} |`,
+    `| latency p50 (ms) | ${fmt(ours.p50, 2)} | ${fmt(mosq.p50, 2)} | ${fmt(ours.p50 / mosq.p50, 2)} | ${fmt(paired.p50, 2)} |`,
+    `| latency p99 (ms) | ${fmt(ours.p99, 2)} | ${fmt(mosq.p99, 2)} | ${fmt(ours.p99 / mosq.p99, 2)} | ${fmt(paired.p99, 2)} |`,
+    `| messages not delivered (all rounds) | ${ours.lost} | ${mosq.lost} | | |`,
+    '',
+    'Throughput ratio > 1: this broker faster; latency ratio > 1: this broker slower.',
     '',
     '## All rounds',
     '',
     '| broker | QoS 0 msg/s | QoS 1 msg/s | p50 ms | p99 ms | latency samples |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...runs.map((r) => `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`),
+    '',
+    '## Reading it',
+    '',
+    '- What made aedes competitive (broker/src/limits/): an O(1) FIFO for mqemitter\'s overflow queue (its Array#shift',
+    '  turns quadratic once a fan-in burst queues >16k messages), and coalescing every packet written to a socket in one',
+    '  event-loop turn into one writev (aedes writes each delivery from its own setImmediate, mqtt-packet uncorks per tick).',
+    '- The write coalescing costs one event-loop turn of latency: p50 stays well under a millisecond either way.',
+    '- Rounds vary a lot with the load other work puts on this shared 2-core machine. When CPU is scarce Mosquitto\'s',
+    '  lower cost per message shows (QoS 0); with CPU to spare both approach what one harness process can push.',
+    `  This broker delivered more than Mosquitto in ${pairs.filter((p) => p.o.qos0.perSecond > p.m.qos0.perSecond).length} of ${pairs.length} rounds at QoS 0 and ${pairs.filter((p) => p.o.qos1.perSecond > p.m.qos1.perSecond).length} of ${pairs.length} at QoS 1.`,
     '',
   ].join('\n');
   writeFileSync(join(import.meta.dirname, 'RESULTS.md'), md);

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -166,7 +166,7 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
     out(`| plain SVG polylines (peer) | ${median(peer).toFixed(0)} |`);
     out(`| ratio | ${(median(app) / median(peer)).toFixed(1)} |`);
     out();
-    out('The app never asks for this much: its 24 h range uses 5-minute windows (288 points per series).');
+    out('The app never asks for this much: its 24 h range uses 5-minute windows (288 points per series). Inputs over 500 rows are min/max-decimated to 500 before recharts sees them (peaks kept); what remains is recharts\' per-series cost.');
     out();
   } finally {
     await server.close();
@@ -175,7 +175,7 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
 
 out('# Dashboard web benchmark');
 out();
-out(`Run: \`npx tsx bench/web/bench.ts\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Debian chromium headless, shared 2-core host (other engineers' work running): treat as indicative.`);
+out(`Run: \`npx tsx bench/web/bench.ts\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Debian chromium headless, shared 2-core host (load average ${loadavg()[0]!.toFixed(1)} at start: other engineers' work running): treat as indicative, compare the ratios.`);
 out();
 const benchDir = buildBenchPages();
 bundle(benchDir);

@@ -100,3 +100,15 @@ describe('map labels', () => {
       }
   });
 });
+
+describe('chart decimation', () => {
+  it('bounds the rows and keeps every series peak and trough', async () => {
+    const { decimate } = await import('../src/components/TrendChart');
+    const rows = Array.from({ length: 1440 }, (_, i) => ({ ts: i * 60_000, a: Math.sin(i / 30) * 10, b: i === 777 ? 999 : i % 7 }));
+    const out = decimate(rows, ['a', 'b'], 500);
+    expect(out.length).toBeLessThanOrEqual(500);
+    expect(Math.max(...out.map((r) => r.b ?? 0))).toBe(999);
+    expect(Math.min(...out.map((r) => r.a ?? 0))).toBeCloseTo(Math.min(...rows.map((r) => r.a)), 6);
+    expect(decimate(rows.slice(0, 300), ['a', 'b'], 500)).toHaveLength(300);
+  });
+});

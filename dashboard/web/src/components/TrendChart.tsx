@@ -37,6 +37,37 @@ export function toRows(series: Series[], key: (s: Series) => string): Array<Reco
   return [...rows.values()].sort((a, b) => a.ts! - b.ts!);
 }
 
+/**
+ * Min/max decimation for rows beyond what a chart can show: each time bucket becomes two rows holding every
+ * series' minimum then maximum, so peaks (and limit breaches) survive while the point count stays bounded.
+ */
+export function decimate(rows: Array<Record<string, number>>, names: string[], maxRows = 500): Array<Record<string, number>> {
+  if (rows.length <= maxRows) return rows;
+  const buckets = Math.floor(maxRows / 2);
+  const t0 = rows[0]!.ts!;
+  const span = rows[rows.length - 1]!.ts! - t0 || 1;
+  const out: Array<Record<string, number>> = [];
+  let i = 0;
+  for (let b = 0; b < buckets; b++) {
+    const end = t0 + ((b + 1) * span) / buckets;
+    const lo: Record<string, number> = { ts: t0 + (b * span) / buckets };
+    const hi: Record<string, number> = { ts: t0 + ((b + 0.5) * span) / buckets };
+    let any = false;
+    for (; i < rows.length && (rows[i]!.ts! < end || b === buckets - 1); i++) {
+      const row = rows[i]!;
+      any = true;
+      for (const n of names) {
+        const v = row[n];
+        if (v === undefined) continue;
+        if (lo[n] === undefined || v < lo[n]!) lo[n] = v;
+        if (hi[n] === undefined || v > hi[n]!) hi[n] = v;
+      }
+    }
+    if (any) out.push(lo, hi);
+  }
+  return out;
+}
+
 /** Folds every field of a device into one series (e.g. all lane × class counts into total flow). */
 export function reduceByDevice(series: Series[], how: 'sum' | 'mean'): Series[] {
   const byDevice = new Map<string, { s: Series; acc: Map<number, [number, number]> }>();
@@ -88,7 +119,7 @@ function TrendChartInner({
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
-  const rows = useMemo(() => toRows(series, name), [series, name]);
+  const rows = useMemo(() => decimate(toRows(series, name), [...new Set(series.map(name))]), [series, name]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)

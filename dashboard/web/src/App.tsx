@@ -9,21 +9,30 @@ import { AppContext, type AppContextValue } from './session';
 import { LoginView } from './views/LoginView';
 import { liveFeed } from './live/feed';
 
+type View = ComponentType<{ param?: string }>;
 // Views load on demand so the phone-first technician pages do not pay for the chart library.
-const views: Record<string, ComponentType<{ param?: string }>> = {
-  '/': lazy(() => import('./views/OverviewView')),
-  '/environment': lazy(() => import('./views/EnvironmentView')),
-  '/traffic': lazy(() => import('./views/TrafficView')),
-  '/lighting': lazy(() => import('./views/LightingView')),
-  '/alarms': lazy(() => import('./views/AlarmsView')),
-  '/gateways': lazy(() => import('./views/GatewaysView')),
-  '/devices': lazy(() => import('./views/DeviceView')),
-  '/data-quality': lazy(() => import('./views/DataQualityView')),
+const loaders: Record<string, () => Promise<{ default: View }>> = {
+  '/': () => import('./views/OverviewView'),
+  '/environment': () => import('./views/EnvironmentView'),
+  '/traffic': () => import('./views/TrafficView'),
+  '/lighting': () => import('./views/LightingView'),
+  '/alarms': () => import('./views/AlarmsView'),
+  '/gateways': () => import('./views/GatewaysView'),
+  '/devices': () => import('./views/DeviceView'),
+  '/data-quality': () => import('./views/DataQualityView'),
+  '/wall': () => import('./views/WallView'),
 };
-const WallView = lazy(() => import('./views/WallView'));
+const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).map(([path, load]) => [path, lazy(load)]));
+const WallView = views['/wall']!;
+
+/** Starts downloading the current route's code while the session is still being checked. */
+function preloadView(path: string): void {
+  const key = /^\/(alarms|devices)\//.test(path) ? `/${path.split('/')[1]}` : path;
+  void loaders[key]?.().catch(() => undefined);
+}
 
 function route(path: string): { view: ComponentType<{ param?: string }> | null; param?: string } {
-  const direct = views[path];
+  const direct = path === '/wall' ? undefined : views[path];
   if (direct) return { view: direct };
   const m = /^\/(alarms|devices)\/(.+)$/.exec(path);
   if (m) return { view: views[`/${m[1]}`] ?? null, param: decodeURIComponent(m[2]!) };
@@ -51,8 +60,13 @@ export function App() {
 
   useEffect(() => {
     setUnauthorizedHandler(signedOut);
+    preloadView(loc.path);
     (kiosk ? api.kiosk(kiosk) : api.me())
-      .then(signedIn)
+      .then((s) => {
+        signedIn(s);
+        // One feed for the whole page: connect now, views subscribe as they mount.
+        liveFeed.start();
+      })
       .catch((err: { status?: number; message: string }) => {
         if (err.status !== 401 && err.status !== 403) setBootError(err.message);
         else if (kiosk) setBootError(t('login.kioskFailed'));

@@ -24,8 +24,13 @@ export interface BrokerHandle {
   /** Refuses future connects of this gateway (until enableGateway) and disconnects its live connections. */
   disableGateway(id: string): void;
   enableGateway(id: string): void;
-  /** Re-reads `credentialsFile` (or takes new inline credentials); live connections are not re-checked. */
+  /**
+   * Re-reads `credentialsFile` (or takes new inline credentials) and disconnects clients whose entry was
+   * removed or disabled. Throws on an invalid file, keeping the previous credentials.
+   */
   reloadCredentials(credentials?: Credentials): void;
+  /** Re-reads the TLS certificate, key and CA for new connections. Throws (keeping the old ones) if they are invalid. */
+  reloadTls(): void;
   metrics: Registry;
   aedes: Aedes;
 }
@@ -52,7 +57,14 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
 
   const registry = createMetricsRegistry('broker');
   const metrics = createBrokerMetrics(registry, {
-    connectedClients: () => aedes?.connectedClients ?? 0,
+    connectedClients: () => {
+      const byKind = { gateway: 0, service: 0, anonymous: 0 };
+      for (const c of clients()) {
+        const who = identityOf(c);
+        if (who && c.connected) byKind[who.kind]++;
+      }
+      return byKind;
+    },
     subscriberBufferedBytes: () => clients().reduce((sum, c) => sum + ((c.conn as Socket).writableLength ?? 0), 0),
     stalledSubscribers: () => clients().filter((c) => (c as unknown as { _drainTimer: unknown })._drainTimer).length,
     offlineQueued: () => offlineDepth(),
@@ -185,6 +197,10 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     enableGateway(id) {
       store.enable(id);
       log.info({ gatewayId: id }, 'gateway enabled');
+    },
+    reloadTls() {
+      for (const l of listeners) l.reload?.();
+      if (config.listeners.tls) log.info('TLS certificate reloaded');
     },
     reloadCredentials(credentials) {
       store.replace(credentials ? credentialsSchema.parse(credentials) : readCredentials());

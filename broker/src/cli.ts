@@ -55,7 +55,14 @@ async function main(): Promise<void> {
       log.error({ why, err: err instanceof ConfigError ? err.details : String(err) }, 'credentials reload failed; keeping the previous set');
     }
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  process.on('SIGHUP', () => {
+    reload('SIGHUP');
+    try {
+      broker.reloadTls();
+    } catch (err) {
+      log.error({ err: String(err) }, 'TLS certificate reload failed; keeping the previous certificate');
+    }
+  });
   // Also on change, because `npx tsx` does not pass SIGHUP on to the broker process.
   if (config.credentialsFile) {
     const file = config.credentialsFile;

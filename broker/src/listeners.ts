@@ -13,6 +13,8 @@ export interface Listener {
   name: 'mqtt' | 'tls' | 'ws';
   port: number;
   close(): Promise<void>;
+  /** TLS only: re-read certificate, key and CA (rotation without dropping connected gateways). */
+  reload?(): void;
 }
 
 function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
@@ -42,11 +44,14 @@ export async function startTcpListener(cfg: ResolvedBrokerConfig['listeners']['m
  * `ca` is identified by its CN; others still authenticate with username and secret.
  */
 export async function startTlsListener(cfg: NonNullable<ResolvedBrokerConfig['listeners']['tls']>, maxSockets: number, accept: AcceptConnection): Promise<Listener> {
+  const secureContext = () => ({
+    cert: readFileSync(cfg.cert),
+    key: readFileSync(cfg.key),
+    ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
+  });
   const server = createTlsServer(
     {
-      cert: readFileSync(cfg.cert),
-      key: readFileSync(cfg.key),
-      ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
+      ...secureContext(),
       requestCert: cfg.requestClientCert,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
@@ -60,7 +65,13 @@ export async function startTlsListener(cfg: NonNullable<ResolvedBrokerConfig['li
   server.on('tlsClientError', () => undefined); // failed handshakes are the client's problem, not a broker event
   server.maxConnections = maxSockets;
   const port = await listen(server, cfg.port, cfg.host);
-  return { name: 'tls', port, close: () => closeServer(server) };
+  return {
+    name: 'tls',
+    port,
+    close: () => closeServer(server),
+    // Throws (leaving the old certificate in use) if the new files are unreadable or do not match.
+    reload: () => server.setSecureContext(secureContext()),
+  };
 }
 
 /** MQTT over WebSocket (subprotocol "mqtt") for browser tools. */

@@ -36,9 +36,17 @@ export interface BrokerMetrics {
  */
 export function createBrokerMetrics(
   registry: Registry,
-  probe: { mqQueued(): number; bytesIn(): number; bytesOut(): number; connectedClients(): number; subscriberBufferedBytes(): number; offlineQueued(): number; stalledSubscribers(): number },
+  probe: { mqQueued(): number; bytesIn(): number; bytesOut(): number; connectedClients(): Record<'gateway' | 'service' | 'anonymous', number>; subscriberBufferedBytes(): number; offlineQueued(): number; stalledSubscribers(): number },
 ): BrokerMetrics {
-  new Gauge({ name: 'broker_clients_connected', help: 'MQTT clients currently connected', registers: [registry], collect() { this.set(probe.connectedClients()); } });
+  new Gauge({
+    name: 'broker_clients_connected',
+    help: 'MQTT clients currently connected, by kind (gateway, service, anonymous)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const [kind, n] of Object.entries(probe.connectedClients())) this.set({ kind }, n);
+    },
+  });
   new Gauge({
     name: 'broker_subscriber_buffered_bytes',
     help: 'Bytes written to subscribers but not yet accepted by their sockets (sum over clients)',

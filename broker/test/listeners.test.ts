@@ -70,6 +70,10 @@ describe('development profile with real clients (mosquitto_pub / mosquitto_sub)'
     }
     expect(text).toMatch(/broker_refusals_total\{reason="bad-credentials"[^}]*\} [1-9]/);
     expect(text).toMatch(/broker_messages_in_total\{qos="1"[^}]*\} [1-9]/);
+    const gw = await connectOk(`mqtt://127.0.0.1:${broker.ports.mqtt}`, gatewayOpts('gw-a', 'secret-a'));
+    const scrape = await (await fetch(`http://127.0.0.1:${broker.ports.metrics}/metrics`)).text();
+    expect(scrape).toMatch(/broker_clients_connected\{kind="gateway"[^}]*\} 1\b/);
+    await gw.endAsync();
   });
 });
 
@@ -139,5 +143,39 @@ describe('TLS listener', () => {
     expect(await tryConnect(tlsUrl(), { ...gatewayOpts('gw-b', 'secret-b'), ...certOpts('gw-a') })).toEqual({ refused: 5 });
     // A CA-signed certificate for a gateway that is not in the credentials.
     expect(await tryConnect(tlsUrl(), { clientId: 'gw-unknown', ...certOpts('gw-unknown') })).toEqual({ refused: 5 });
+  });
+});
+
+describe('TLS certificate rotation', () => {
+  it('serves a renewed certificate to new connections after reloadTls, and keeps the old one if the new files are bad', async () => {
+    const dir = tempDir('broker-tls-rotate');
+    const ssl = (args: string[]) => execFileSync(requireBinary('openssl', 'openssl'), args, { cwd: dir, stdio: 'pipe' });
+    const issue = (name: string) => ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    issue('first');
+    issue('second');
+    const install = (name: string) => {
+      writeFileSync(join(dir, 'server.crt'), readFileSync(join(dir, `${name}.crt`)));
+      writeFileSync(join(dir, 'server.key'), readFileSync(join(dir, `${name}.key`)));
+    };
+    install('first');
+    const broker = await startTestBroker({ listeners: { mqtt: { host: '127.0.0.1', port: 0 }, tls: { host: '127.0.0.1', port: 0, cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), requestClientCert: false } } });
+    const fingerprint = async (ca: string) => {
+      const gw = await connectOk(`mqtts://127.0.0.1:${broker.ports.tls}`, { ...gatewayOpts('gw-a', 'secret-a'), ca: readFileSync(join(dir, ca)), rejectUnauthorized: true });
+      const fp = (gw.stream as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256;
+      await gw.endAsync();
+      return fp;
+    };
+    const first = await fingerprint('first.crt');
+
+    // A mismatched pair (new certificate, old key) is refused and the old certificate stays in service.
+    writeFileSync(join(dir, 'server.crt'), readFileSync(join(dir, 'second.crt')));
+    expect(() => broker.reloadTls()).toThrow();
+    expect(await fingerprint('first.crt')).toBe(first);
+
+    install('second');
+    broker.reloadTls();
+    const second = await fingerprint('second.crt');
+    expect(second).not.toBe(first);
+    await broker.close();
   });
 });

@@ -37,6 +37,23 @@ describe('alarms', () => {
     server.push({ type: 'alarm', alarm: a2 });
     await expect.poll(() => page.locator('li[data-alarm="alm-2"]').count()).toBe(0);
 
+    // A new alarm raised elsewhere appears without a reload.
+    server.push({ type: 'alarm', alarm: { ...a2, id: 'alm-new', state: 'active', severity: 'critical', message: { vi: 'Mất kết nối gateway Tam Thanh', en: 'Gateway Tam Thanh lost' } } });
+    await expect.poll(() => page.locator('li[data-alarm="alm-new"]').innerText()).toContain('Mất kết nối gateway Tam Thanh');
+
+    // Assign, comment and clear an acknowledged alarm; each lands in its audit trail.
+    const a3 = page.locator('li[data-alarm="alm-3"]');
+    await a3.getByRole('button', { name: 'Chi tiết' }).click();
+    await a3.getByLabel('Tên người xử lý').fill('Đội điện 3');
+    await a3.getByRole('button', { name: 'Giao việc' }).click();
+    await expect.poll(() => server.alarms.find((a) => a.id === 'alm-3')?.assignee).toBe('Đội điện 3');
+    await a3.getByLabel('Nội dung ghi chú').fill('Đã thay bóng');
+    await a3.getByRole('button', { name: 'Ghi chú', exact: true }).click();
+    await expect.poll(() => a3.locator('.alarm-trail').innerText()).toContain('Đã thay bóng');
+    await a3.getByTestId('clear').click();
+    await expect.poll(() => server.alarms.find((a) => a.id === 'alm-3')?.state).toBe('cleared');
+    await expect.poll(() => page.locator('li[data-alarm="alm-3"]').count()).toBe(0);
+
     // History filter shows cleared alarms.
     await page.getByTestId('filter-state').selectOption('cleared');
     await expect.poll(() => page.locator('li[data-alarm="alm-4"]').count()).toBe(1);

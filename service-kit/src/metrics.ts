@@ -12,7 +12,8 @@ export function createMetricsRegistry(service: string, withDefaults = true): Reg
 
 /** Serves `/metrics` (Prometheus text) for services that have no HTTP server of their own. */
 export async function serveMetrics(registries: Registry[], port: number, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
-  const merged = Registry.merge(registries);
+  // Registry.merge drops each registry's default labels (the `service` label), so one registry is served as is.
+  const merged = registries.length === 1 ? registries[0]! : Registry.merge(registries);
   const server: Server = createServer(async (req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

@@ -52,3 +52,20 @@ describe('backoffDelay', () => {
     expect(backoffDelay(3, 1000, 60_000, () => 0.5)).toBe(4000);
   });
 });
+
+describe('serveMetrics', () => {
+  it('serves a registry on /metrics with its service label, and 404 elsewhere', async () => {
+    const { createMetricsRegistry, serveMetrics } = await import('../src/index');
+    const { Counter } = await import('prom-client');
+    const registry = createMetricsRegistry('edge', false);
+    new Counter({ name: 'readings_total', help: 'readings', registers: [registry] }).inc(3);
+    const server = await serveMetrics([registry], 0);
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      expect(text).toContain('readings_total{service="edge"} 3');
+      expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});

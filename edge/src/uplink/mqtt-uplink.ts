@@ -54,7 +54,8 @@ export class MqttUplink {
     if (this.closing) return;
     const { mqtt: m, gatewayId } = this.config;
     const client = mqtt.connect(m.url, {
-      clientId: m.clientId ?? `tamky-gw-${gatewayId}`,
+      // The broker binds a gateway's client id to its identity: the gateway id itself (or id:suffix).
+      clientId: m.clientId ?? gatewayId,
       username: m.username,
       password: m.password,
       keepalive: m.keepaliveS,

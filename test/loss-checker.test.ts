@@ -79,7 +79,7 @@ afterAll(async () => {
 });
 
 const runCli = () =>
-  spawnSync('npx', ['tsx', join(REPO_ROOT, 'bench/faults/loss-checker.ts'), 'check', '--store', storeFile, '--outbox-dir', outboxDir, '--observed', journal], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/faults/loss-checker.ts'), 'check', '--store', storeFile, '--outbox-dir', outboxDir, '--observed', journal], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
 
 const recheck = async () => {
   const store = await openStore({ type: 'sqlite', path: dbPath }, { readonly: true });

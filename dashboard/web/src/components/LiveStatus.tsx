@@ -8,6 +8,8 @@ export function LiveStatus() {
   const now = useNow(1000);
   let text: string;
   let icon: string;
+  // The countdown changes every second: shown, but not announced each second by screen readers.
+  let announce: string | null = null;
   if (feed.status === 'open') {
     text = t('live.connected');
     icon = '●';
@@ -16,11 +18,20 @@ export function LiveStatus() {
     icon = '◌';
   } else {
     text = t('live.disconnected', { s: Math.max(0, Math.ceil(((feed.retryAt ?? now) - now) / 1000)) });
+    announce = t('live.lost');
     icon = '✕';
   }
   return (
     <span className={`live-status live-${feed.status}`} role="status" data-testid="live-status">
-      <span aria-hidden="true">{icon}</span> {text}
+      <span aria-hidden="true">{icon} </span>
+      {announce ? (
+        <>
+          <span aria-hidden="true">{text}</span>
+          <span className="sr-only">{announce}</span>
+        </>
+      ) : (
+        text
+      )}
     </span>
   );
 }

@@ -28,6 +28,7 @@ export interface BrokerMetrics {
   bytesIn: Counter;
   bytesOut: Counter;
   disconnects: Counter<'reason'>;
+  throttled: Counter;
 }
 
 /**
@@ -62,6 +63,7 @@ export function createBrokerMetrics(
     messagesOut: new Counter({ name: 'broker_messages_out_total', help: 'PUBLISH packets delivered to subscribers', registers: [registry] }),
     bytesIn: new Counter({ name: 'broker_bytes_in_total', help: 'Bytes read from client sockets', registers: [registry], collect() { this.reset(); this.inc(probe.bytesIn()); } }),
     bytesOut: new Counter({ name: 'broker_bytes_out_total', help: 'Bytes written to client sockets', registers: [registry], collect() { this.reset(); this.inc(probe.bytesOut()); } }),
+    throttled: new Counter({ name: 'broker_publishes_throttled_total', help: 'PUBLISH packets held back because their sender exceeded its rate', registers: [registry] }),
     disconnects: new Counter({ name: 'broker_disconnects_total', help: 'Connections closed by the broker, by reason', labelNames: ['reason'], registers: [registry] }),
   };
 }

@@ -104,6 +104,18 @@ describe('config', () => {
 });
 
 describe('token bucket', () => {
+  it('reserves on credit up to a limit, telling how long to wait', () => {
+    let t = 0;
+    const b = new TokenBucket(10, 2, () => t);
+    expect([b.reserve(1), b.reserve(1)]).toEqual([0, 0]);
+    expect(b.reserve(1)).toBeCloseTo(100); // one token short at 10/s
+    expect(b.reserve(1)).toBeCloseTo(200);
+    for (let i = 0; i < 8; i++) b.reserve(1); // now 10 tokens in debt = 1 s
+    expect(b.reserve(1)).toBe(Infinity); // beyond the allowance: refused, nothing taken
+    t += 1000;
+    expect(b.reserve(1)).toBeCloseTo(100);
+  });
+
   it('allows the burst, then the steady rate', () => {
     let t = 0;
     const b = new TokenBucket(10, 5, () => t);

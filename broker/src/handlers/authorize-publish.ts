@@ -13,12 +13,20 @@ export interface AuthorizePublishDeps {
 }
 
 /**
+ * Above its rate a client is slowed down, not cut off: the PUBLISH is held until its token is due, and aedes
+ * reads nothing more from that socket meanwhile, so TCP backpressure paces the sender and nothing is lost (an
+ * edge outbox replay simply takes longer). Only a client that runs more than this far ahead is disconnected.
+ */
+const MAX_THROTTLE_SECONDS = 10;
+
+/**
  * MQTT 3.1.1 cannot refuse a single PUBLISH, so a refusal closes the connection (aedes' behaviour, [MQTT-3.3.5-2]).
  * For a gateway that is the safe choice: its QoS 1 readings stay in its durable outbox instead of being acked
  * and dropped. Client-less publishes (wills of clients that vanished) were authorised when the will was stored.
  */
 export function createAuthorizePublish({ metrics, log, bucketOf }: AuthorizePublishDeps) {
   const accepted = [metrics.messagesIn.labels('0'), metrics.messagesIn.labels('1'), metrics.messagesIn.labels('2')];
+  const throttled = metrics.throttled;
   return function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
     if (!client) return callback(null);
     const identity = identityOf(client);
@@ -30,13 +38,16 @@ export function createAuthorizePublish({ metrics, log, bucketOf }: AuthorizePubl
       return callback(reported(new Error(`publish to ${packet.topic} refused: ${reason}`)));
     }
     const bucket = bucketOf(client);
-    if (bucket && !bucket.take()) {
+    const wait = bucket ? bucket.reserve(MAX_THROTTLE_SECONDS) : 0;
+    if (wait === Infinity) {
       metrics.refusals.inc({ reason: 'publish-rate' });
-      log.warn({ reason: 'publish-rate', who: describeIdentity(identity), clientId: client.id }, 'publish rate exceeded; disconnecting');
+      log.warn({ reason: 'publish-rate', who: describeIdentity(identity), clientId: client.id }, `publish rate exceeded by more than ${MAX_THROTTLE_SECONDS} s worth; disconnecting`);
       return callback(reported(new Error('publish rate exceeded')));
     }
     accepted[packet.qos]?.inc();
-    callback(null);
+    if (wait === 0) return callback(null);
+    throttled.inc();
+    setTimeout(callback, wait, null);
   };
 }
 

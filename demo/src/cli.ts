@@ -40,4 +40,15 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
-closeOnSignals([demo], log);
+closeOnSignals(
+  [
+    {
+      close: async () => {
+        process.stdout.write('Stopping gateways, simulator, dashboard, ingest, store and broker…\n');
+        await demo.close();
+        process.stdout.write('Stopped.\n');
+      },
+    },
+  ],
+  log,
+);

@@ -15,7 +15,8 @@ beforeAll(async () => {
   h = await startHarness({ now: () => T0 + 60 * MIN });
   const readings: StoredReading[] = [];
   for (let i = 0; i < 60; i++) readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
-  readings.push(r('vn_aqi', 'an-my-air-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { aqi: 87.4 }));
+  // Ingest keys hourly derived values by the start of the hour and rewrites them as the hour fills.
+  readings.push(r('vn_aqi', 'an-my-air-1', 'gw-an-my', 'an-my', T0, { aqi: 87.4 }, -1));
   readings.push(r('air_station', 'an-my-air-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { pm25: 30, pm10: 60, humidity: 80, temperature: 31 }, 100));
   readings.push(r('water_level', 'an-phu-water-1', 'gw-an-phu', 'an-phu', T0 + 59 * MIN, { level: 3.2, distance: 2.8 }, 5));
   const lamps: Record<string, number> = {};
@@ -78,6 +79,8 @@ describe('latest, overview, device page, exports', () => {
     expect(body.wards).toHaveLength(h.city.wards.length);
     const anMy = body.wards.find((w: { ward: string }) => w.ward === 'an-my');
     expect(anMy.aqi).toMatchObject({ value: 87, level: 'moderate', color: '#ffff00' });
+    // Fresh as the station's newest reading, not as old as the start of the hour the value is keyed by.
+    expect(anMy.aqi.ts).toBe(T0 + 59 * MIN);
     // an-my-noise-1 is in a special zone: 55 dB(A) by day.
     expect(anMy.noise).toMatchObject({ laeq: 59, limit: 55, zone: 'special' });
     expect(anMy.lights).toMatchObject({ on: 5, dimmed: 2, failed: 1, total: 8 });

@@ -44,7 +44,10 @@ export function computeOverview(city: CityModel, latest: StoredReading[], limits
     for (const r of of('vn_aqi')) {
       const value = mainValue(r, ['aqi', 'vn_aqi', 'value']);
       if (value === undefined || (aqi && aqi.value >= value)) continue;
-      aqi = { value: Math.round(value), ...aqiLevel(limits.aqi, value), ts: r.ts, device: r.device };
+      // A derived hourly value is keyed by the start of its hour but recomputed on every new reading of its
+      // station, so its freshness is that of the station's newest raw reading.
+      const source = readings.find((s) => s.device === r.device && s.kind !== 'vn_aqi');
+      aqi = { value: Math.round(value), ...aqiLevel(limits.aqi, value), ts: Math.max(r.ts, source?.ts ?? 0), device: r.device };
     }
 
     let noise: WardOverview['noise'] = null;

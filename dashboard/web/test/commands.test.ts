@@ -40,6 +40,10 @@ describe('lighting commands and CSV export', () => {
     await login(page, server.url, 'viewer', '/lighting');
     await page.waitForSelector('[data-testid="chart"]', { timeout: 20_000 });
     expect(await page.getByTestId('lighting-apply').count()).toBe(0);
+    // The live cabinet table: one row per cabinet, lamp states spelled out.
+    const rows = page.getByTestId('cabinets').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(server.city.devices.filter((d) => d.kind === 'street_light').length);
+    await expect.poll(() => rows.first().innerText()).toMatch(/\d+ bật · \d+ giảm · \d+ tắt · \d+ hỏng/);
     await page.close();
   });
 

@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import type { Series } from '../api/types';
+import { CabinetTable } from '../components/CabinetTable';
 import { EnergyBars } from '../components/EnergyBars';
 import { LightingControl } from '../components/LightingControl';
 import { RangePicker } from '../components/RangePicker';
@@ -51,6 +52,7 @@ export default function LightingView() {
         <TrendChart title={t('lighting.power')} query={{ kind: 'street_light', fields: ['power'], from: q.from, to: q.to, windowMs: q.windowMs, aggregate: 'mean', ward: ward || undefined }} label={label} unit="W" spanMs={RANGES[range].spanMs} />
         <EnergyBars from={q.from} to={q.to} windowMs={q.windowMs} ward={ward || undefined} />
       </div>
+      <CabinetTable ward={ward} />
       {atLeast(session.user.role, 'technician') && <LightingControl />}
     </>
   );

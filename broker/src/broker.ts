@@ -135,6 +135,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection failed before CONNECT completed'));
   broker.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'));
 
+  let guardMissingLogged = false;
   const accept: AcceptConnection = (stream, info, rawSocket, req) => {
     sockets.add(rawSocket);
     rawSocket.once('close', () => {
@@ -142,19 +143,29 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       closedBytesIn += rawSocket.bytesRead;
       closedBytesOut += rawSocket.bytesWritten;
     });
-    batchWritesPerTurn(stream);
-    const client = broker.handle(stream, req);
-    setConnectionInfo(client, info);
-    guardParser(client, limits.maxPacketBytes, {
-      tooLarge: (declared) => {
-        metrics.refusals.inc({ reason: 'packet-too-large' });
-        log.warn({ reason: 'packet-too-large', declared, limit: limits.maxPacketBytes, clientId: client.id, remoteAddress: info.remoteAddress }, 'packet too large; disconnecting');
-      },
-      malformed: (err) => {
-        metrics.refusals.inc({ reason: 'malformed-packet' });
-        log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
-      },
-    });
+    try {
+      batchWritesPerTurn(stream);
+      const client = broker.handle(stream, req);
+      setConnectionInfo(client, info);
+      const guarded = guardParser(client, limits.maxPacketBytes, {
+        tooLarge: (declared) => {
+          metrics.refusals.inc({ reason: 'packet-too-large' });
+          log.warn({ reason: 'packet-too-large', declared, limit: limits.maxPacketBytes, clientId: client.id, remoteAddress: info.remoteAddress }, 'packet too large; disconnecting');
+        },
+        malformed: (err) => {
+          metrics.refusals.inc({ reason: 'malformed-packet' });
+          log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
+        },
+      });
+      if (!guarded && !guardMissingLogged) {
+        guardMissingLogged = true;
+        log.error('cannot enforce maxPacketBytes: the aedes client has no mqtt-packet parser (aedes internals changed)');
+      }
+    } catch (err) {
+      // One bad connection must never take the broker down.
+      log.error({ err, remoteAddress: info.remoteAddress }, 'could not accept connection');
+      stream.destroy();
+    }
   };
 
   const maxSockets = Math.ceil(limits.maxConnections * PENDING_SOCKET_SLACK);

@@ -13,9 +13,9 @@ interface MqttParser {
  * becomes a parser error, which aedes turns into closing the connection; so does a malformed one. The limit is
  * on the remaining length (the packet minus its 2-5 byte fixed header), like mosquitto's message_size_limit.
  */
-export function guardParser(client: Client, maxBytes: number, on: { tooLarge(declared: number): void; malformed(err: Error): void }): void {
+export function guardParser(client: Client, maxBytes: number, on: { tooLarge(declared: number): void; malformed(err: Error): void }): boolean {
   const parser = (client as unknown as { _parser?: MqttParser })._parser;
-  if (!parser || typeof parser._parseLength !== 'function') throw new Error('aedes client has no mqtt-packet parser to guard (aedes internals changed)');
+  if (!parser || typeof parser._parseLength !== 'function') return false; // aedes internals changed: caller reports it
   const parseLength = parser._parseLength;
   let tooLarge = false;
   parser._parseLength = function guardedParseLength(this: MqttParser) {
@@ -31,4 +31,5 @@ export function guardParser(client: Client, maxBytes: number, on: { tooLarge(dec
   parser.on('error', (err) => {
     if (!tooLarge) on.malformed(err);
   });
+  return true;
 }

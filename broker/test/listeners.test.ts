@@ -63,6 +63,20 @@ describe('development profile with real clients (mosquitto_pub / mosquitto_sub)'
     await Promise.all([dash.endAsync(), gw.endAsync()]);
   });
 
+  it('survives garbage over WebSocket and plain HTTP on the WebSocket port', async () => {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://127.0.0.1:${broker.ports.ws}/mqtt`, 'mqtt');
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.send(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02])); // impossible remaining length
+    await closed;
+    const http = await fetch(`http://127.0.0.1:${broker.ports.ws}/`);
+    expect(http.status).toBe(426);
+    const gw = await connectOk(`ws://127.0.0.1:${broker.ports.ws}/mqtt`, gatewayOpts('gw-a', 'secret-a'));
+    await gw.publishAsync('city/v1/gw/gw-a/health', '{}', { qos: 1 });
+    await gw.endAsync();
+  });
+
   it('serves Prometheus metrics on /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${broker.ports.metrics}/metrics`)).text();
     for (const name of ['broker_clients_connected', 'broker_messages_in_total', 'broker_messages_out_total', 'broker_bytes_in_total', 'broker_bytes_out_total', 'broker_refusals_total', 'broker_subscriber_buffered_bytes']) {
@@ -126,6 +140,20 @@ describe('TLS listener', () => {
 
   const tlsUrl = () => `mqtts://127.0.0.1:${broker.ports.tls}`;
   const read = (f: string) => readFileSync(join(dir, f));
+
+  it('survives plain MQTT and garbage sent to the TLS port', async () => {
+    const { connect } = await import('node:net');
+    for (const bytes of [Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]), Buffer.alloc(2048, 0xab)]) {
+      const s = connect(broker.ports.tls!, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('data', () => undefined);
+      await new Promise((r) => s.once('connect', r));
+      s.write(bytes);
+      await new Promise((r) => s.once('close', r));
+    }
+    const gw = await connectOk(tlsUrl(), { ...gatewayOpts('gw-b', 'secret-b'), ca: read('ca.crt') });
+    await gw.endAsync();
+  });
 
   it('accepts a gateway with username and secret over TLS, verifying the server certificate', async () => {
     const gw = await connectOk(tlsUrl(), { ...gatewayOpts('gw-b', 'secret-b'), ca: read('ca.crt'), rejectUnauthorized: true });

@@ -33,6 +33,7 @@ export function createI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
   const timeSecFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   const shortDateFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit' });
   const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'always' });
+  const relativeNow = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
   const t: I18n['t'] = (key, params) => interpolate(dict[key] ?? key, params);
   const duration = (ms: number): string => {
     const s = Math.max(0, Math.round(ms / 1000));
@@ -60,6 +61,7 @@ export function createI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
     ago(ts, now = Date.now()) {
       const s = Math.round((ts - now) / 1000);
       const abs = Math.abs(s);
+      if (abs < 5) return relativeNow.format(0, 'second');
       if (abs < 60) return relative.format(s, 'second');
       if (abs < 3600) return relative.format(Math.trunc(s / 60), 'minute');
       if (abs < 86400) return relative.format(Math.trunc(s / 3600), 'hour');

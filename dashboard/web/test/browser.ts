@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,10 +11,29 @@ export const REPO_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 export const SCREENSHOT_DIR = `${REPO_DIR}test-artifacts/screenshots`;
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Builds dist/ once if missing (the root `npm test` builds it before vitest too). */
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Builds dist/ once if missing (the root `npm test` builds it before vitest too). Test files run in parallel
+ * workers, so one builds under a lock directory while the others wait for it.
+ */
 export function ensureBuilt(): void {
-  if (existsSync(`${DIST_DIR}/index.html`)) return;
-  execFileSync('npm', ['run', 'build', '-w', 'dashboard/web'], { cwd: REPO_DIR, stdio: 'inherit', timeout: 240_000 });
+  const lock = `${WEB_DIR}.build-lock`;
+  const deadline = Date.now() + 240_000;
+  while (!existsSync(`${DIST_DIR}/index.html`) || existsSync(lock)) {
+    if (Date.now() > deadline) throw new Error(`dashboard/web/dist not built after 240 s (stale lock? remove ${lock})`);
+    try {
+      mkdirSync(lock);
+    } catch {
+      sleep(500);
+      continue;
+    }
+    try {
+      if (!existsSync(`${DIST_DIR}/index.html`)) execFileSync('npm', ['run', 'build', '-w', 'dashboard/web'], { cwd: REPO_DIR, stdio: 'inherit', timeout: 240_000 });
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
 }
 
 export async function launchBrowser(): Promise<Browser> {

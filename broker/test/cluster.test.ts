@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { freePort, spawnPeer, startRedis, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
-import { connectOk, gatewayOpts, hashForTest } from './helpers';
+import { freePort, spawnPeer, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
+import { connectOk, gatewayOpts, hashForTest, startOwnRedis } from './helpers';
 
 const repo = resolve(import.meta.dirname, '../..');
 // node --import tsx (not the tsx wrapper) so that signals reach the broker process itself.
@@ -36,7 +36,7 @@ let nodeB: Peer & { port: number; url: string };
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startOwnRedis();
   const credentialsFile = join(tempDir('broker-creds'), 'credentials.yaml');
   writeFileSync(
     credentialsFile,

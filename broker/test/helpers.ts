@@ -1,4 +1,5 @@
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import { startRedis, type Peer } from '@tamky/test-support';
 import { hashSecret, startBroker, type BrokerConfig, type BrokerHandle } from '../src/index';
 
 /** Cheap scrypt parameters: tests exercise the format and the comparison, not the cost. */
@@ -106,5 +107,19 @@ export async function subackCodes(client: MqttClient, filters: string[], qos: 0 
     const granted = (err as { packet?: { granted?: (number | { qos: number })[] } }).packet?.granted;
     if (!granted) throw err;
     return granted.map((g) => (typeof g === 'number' ? g : g.qos));
+  }
+}
+
+/**
+ * startRedis on a port from freePort() can lose a race with another test process taking the same port: the
+ * port then answers (someone else's server) while our redis-server exits for want of it. Make sure the
+ * redis we talk to is the one we started.
+ */
+export async function startOwnRedis(attempts = 3): Promise<Peer & { port: number; url: string }> {
+  for (let i = 1; ; i++) {
+    const redis = await startRedis();
+    await new Promise((r) => setTimeout(r, 300));
+    if (redis.child.exitCode === null && redis.child.signalCode === null) return redis;
+    if (i >= attempts) throw new Error(`redis-server did not keep its port: ${redis.output().slice(-500)}`);
   }
 }

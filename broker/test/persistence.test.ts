@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, waitFor, type Peer } from '@tamky/test-support';
+import { waitFor, type Peer } from '@tamky/test-support';
 import { connect } from 'mqtt';
 import type { BrokerHandle } from '../src/index';
-import { connectOk, gatewayOpts, metricValue, startTestBroker } from './helpers';
+import { connectOk, gatewayOpts, metricValue, startOwnRedis, startTestBroker } from './helpers';
 
 let redis: Peer & { url: string };
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startOwnRedis();
 });
 afterAll(() => redis?.stop());
 

@@ -30,8 +30,10 @@ describe('gateways on a phone', () => {
     await screenshot(page, 'gateways-phone');
 
     const online = cards.nth(1);
-    await online.locator('summary').click();
-    expect(await online.innerText()).toMatch(/quá hạn/);
+    // Devices with poll errors are listed without a tap.
+    expect(await online.locator('details.gw-devices').getAttribute('open')).not.toBeNull();
+    expect(await online.innerText()).toMatch(/7 quá hạn · 2 lỗi CRC/);
+    expect(await online.innerText()).toMatch(/Lỗi gần nhất: timeout after 1000 ms \(11 phút trước\)/);
     const gwId = await online.getAttribute('data-gateway');
     await online.getByTestId('read-now').click();
     await expect.poll(() => server.commands.find((c) => c.gateway === gwId)?.body.type).toBe('read_now');

@@ -51,7 +51,8 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
       </dl>
       {!h && <p className="muted">{t('gateways.noHealth')}</p>}
       {h && h.devices.length > 0 && (
-        <details className="gw-devices">
+        // Open when something is wrong: a technician should not have to dig for the failing device.
+        <details className="gw-devices" open={h.devices.some((d) => d.lastError) || undefined}>
           <summary>
             {t('gateways.devices')} ({h.devices.length})
           </summary>

@@ -126,6 +126,8 @@ describe('latest, overview, device page, exports', () => {
     const body = await (await api(h.url, viewer, 'GET', '/api/limits')).json();
     expect(body.noise.zones.special).toEqual({ day: 55, night: 45 });
     expect(body.aqi.levels).toHaveLength(6);
+    // QCVN 05 ambient limits, for the limit lines on the environment charts.
+    expect(body.air.limits.pm25).toEqual({ '24h': 50, year: 25 });
   });
 
   it('metrics and health endpoints answer', async () => {

@@ -31,14 +31,21 @@ export const aqiLimitsSchema = z
   })
   .passthrough();
 
+/** QCVN 05: per pollutant, averaging period → limit (µg/m³). */
+export const airLimitsSchema = z.object({
+  edition: z.string(),
+  unit: z.string().optional(),
+  limits: z.record(z.string(), z.record(z.string(), z.number())),
+});
+
 export type NoiseLimits = z.infer<typeof noiseLimitsSchema>;
 export type AqiLimits = z.infer<typeof aqiLimitsSchema>;
 export interface Limits {
   noise: NoiseLimits;
   aqi: AqiLimits;
   /** The files as loaded, for GET /api/limits. */
-  raw: { noise: unknown; aqi: unknown };
-  sources: { noise: string; aqi: string };
+  raw: { noise: unknown; aqi: unknown; air: unknown };
+  sources: { noise: string; aqi: string; air: string };
 }
 
 const DEFAULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'defaults');
@@ -67,7 +74,14 @@ export function loadLimits(limitsDir: string, logger: Logger): Limits {
   };
   const noise = load(['qcvn26-2010.yaml', 'qcvn26.yaml', 'noise.yaml'], noiseLimitsSchema);
   const aqi = load(['vn-aqi.yaml', 'vn_aqi.yaml'], aqiLimitsSchema);
-  return { noise: noise.value, aqi: aqi.value, raw: { noise: noise.raw, aqi: aqi.raw }, sources: { noise: noise.source, aqi: aqi.source } };
+  // QCVN 05 ambient limits only draw limit lines on charts: the dashboard passes them on as the city wrote them.
+  const air = load(['qcvn05-2013.yaml', 'qcvn05.yaml'], airLimitsSchema);
+  return {
+    noise: noise.value,
+    aqi: aqi.value,
+    raw: { noise: noise.raw, aqi: aqi.raw, air: air.raw },
+    sources: { noise: noise.source, aqi: aqi.source, air: air.source },
+  };
 }
 
 /** Minutes since local midnight in `timeZone`. */

@@ -67,8 +67,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/limits',
       access: 'viewer',
-      summary: 'QCVN 26 noise limits and VN_AQI levels as loaded',
-      handler: () => ({ aqi: core.limits.raw.aqi, noise: core.limits.raw.noise }),
+      summary: 'VN_AQI levels, QCVN 26 noise limits and QCVN 05 ambient air limits as loaded',
+      handler: () => ({ aqi: core.limits.raw.aqi, noise: core.limits.raw.noise, air: core.limits.raw.air }),
     },
     {
       method: 'get',

@@ -2,6 +2,10 @@ import { useEffect, useRef } from 'react';
 import type { Overview, StoredReading, WardOverview } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useLive } from './useLive';
+import { aqiBand, rgbCss } from '../lib/aqi';
+
+const HOUR_MS = 3_600_000;
+const startOfHour = (ts: number) => ts - (ts % HOUR_MS);
 
 /** Derived AQI readings may name their value `aqi`, `vn_aqi` or `value`. */
 export function aqiOf(r: StoredReading): number | undefined {
@@ -23,8 +27,15 @@ export function applyReadings(ov: Overview, readings: StoredReading[]): Overview
       const stage = w.water.alarmLevels.filter((a) => level >= a).length;
       next = { ...w, water: { ...w.water, level, stage, ts: r.ts } };
     } else if (r.kind === 'vn_aqi') {
+      // Hourly values are keyed by the start of their hour and rewritten as the hour fills: a value for the
+      // tile's hour or a later one replaces it, and the tile stays as fresh as its station's readings.
       const value = aqiOf(r);
-      if (value !== undefined && (!w.aqi || r.ts >= w.aqi.ts)) next = { ...w, aqi: { value, level: w.aqi?.level ?? 'good', color: w.aqi?.color ?? '', ts: r.ts } };
+      if (value !== undefined && (!w.aqi || r.ts >= startOfHour(w.aqi.ts))) {
+        const band = aqiBand(value);
+        next = { ...w, aqi: { value: Math.round(value), level: band.level, color: rgbCss(band.rgb), ts: Math.max(r.ts, w.aqi?.ts ?? 0) } };
+      }
+    } else if ((r.kind === 'air_station' || r.kind === 'pm_sensor') && w.aqi && r.ts > w.aqi.ts) {
+      next = { ...w, aqi: { ...w.aqi, ts: r.ts } };
     } else if (r.kind === 'congestion' && w.traffic && r.ts >= w.traffic.ts) {
       const c = r.values.congestion ?? r.values.value;
       if (c !== undefined) next = { ...w, traffic: { ...w.traffic, congestion: c, flowPerHour: r.values.flowPerHour ?? r.values.flow_per_hour ?? w.traffic.flowPerHour, ts: r.ts } };

@@ -8,6 +8,32 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `${prefix}-`));
 }
 
+/**
+ * A free port can be taken by another test process between asking and binding, and then a readiness
+ * probe would find *that* process's server. So a peer counts as started only while its own child is
+ * alive and ready; if it died (address in use), it is started again on another port.
+ */
+async function startOnFreePort<T extends Peer>(what: string, start: (port: number) => Promise<{ peer: Peer; ready: () => Promise<T> }>): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = await freePort();
+    const { peer, ready } = await start(port);
+    try {
+      const alive = () => {
+        if (peer.child.exitCode !== null || peer.child.signalCode !== null) throw new Error(`${what} exited: ${peer.output().slice(-500)}`);
+      };
+      const died = new Promise<never>((_, reject) => peer.child.once('exit', () => reject(new Error(`${what} exited: ${peer.output().slice(-500)}`))));
+      const result = await Promise.race([ready(), died]);
+      alive();
+      return result;
+    } catch (err) {
+      lastError = err;
+      await peer.kill();
+    }
+  }
+  throw new Error(`could not start ${what}: ${String(lastError)}`);
+}
+
 /** Two linked pseudo-terminals from socat: bytes written to one arrive on the other, like a null-modem cable. */
 export async function startPtyPair(): Promise<Peer & { a: string; b: string }> {
   const socat = requireBinary('socat', 'socat');
@@ -24,28 +50,42 @@ export async function startPtyPair(): Promise<Peer & { a: string; b: string }> {
 export async function startMosquitto(extraConfig = ''): Promise<Peer & { port: number; url: string }> {
   const mosquitto = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
   const dir = tempDir('mosquitto');
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`);
-  const peer = spawnPeer(mosquitto, ['-c', conf]);
-  await waitForPort(port, 'mosquitto');
-  return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
+  return startOnFreePort('mosquitto', async (port) => {
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`);
+    const peer = spawnPeer(mosquitto, ['-c', conf]);
+    return {
+      peer,
+      ready: async () => {
+        // Its own word that it bound the port, not merely someone answering on it.
+        await waitFor(() => / running/.test(peer.output()), { what: 'mosquitto to be running', timeoutMs: 20_000 });
+        await waitForPort(port, 'mosquitto');
+        return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
+      },
+    };
+  });
 }
 
 export async function startRedis(): Promise<Peer & { port: number; url: string }> {
   const redis = requireBinary('redis-server', 'redis-server');
   const dir = tempDir('redis');
-  const port = await freePort();
-  const peer = spawnPeer(redis, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']);
-  await waitForPort(port, 'redis-server');
-  return { ...peer, port, url: `redis://127.0.0.1:${port}` };
+  return startOnFreePort('redis-server', async (port) => {
+    const peer = spawnPeer(redis, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']);
+    return {
+      peer,
+      ready: async () => {
+        await waitFor(() => peer.output().includes('Ready to accept connections'), { what: 'redis-server to be ready', timeoutMs: 20_000 });
+        return { ...peer, port, url: `redis://127.0.0.1:${port}` };
+      },
+    };
+  });
 }
 
 /** Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. */
 export async function startInfluxd(): Promise<Peer & { port: number; url: string; dir: string }> {
   const influxd = requireBinary('influxd', 'influxdb');
   const dir = tempDir('influxd');
-  const port = await freePort();
+  return startOnFreePort('influxd', async (port) => {
   const conf = join(dir, 'influxdb.conf');
   writeFileSync(
     conf,
@@ -70,17 +110,29 @@ export async function startInfluxd(): Promise<Peer & { port: number; url: string
   );
   const peer = spawnPeer(influxd, ['run', '-config', conf]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, { what: `influxd to answer /ping (${peer.output().slice(-500)})`, timeoutMs: 30_000, intervalMs: 200 });
-  return { ...peer, port, url, dir };
+  return {
+    peer,
+    ready: async () => {
+      await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, { what: `influxd to answer /ping (${peer.output().slice(-500)})`, timeoutMs: 30_000, intervalMs: 200 });
+      return { ...peer, port, url, dir };
+    },
+  };
+  });
 }
 
 /** Debian VictoriaMetrics, which accepts line protocol on `/api/v2/write` and exports series on `/api/v1/export`. */
 export async function startVictoriaMetrics(): Promise<Peer & { port: number; url: string }> {
   const vm = requireBinary('victoria-metrics', 'victoria-metrics');
   const dir = tempDir('vm');
-  const port = await freePort();
-  const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-loggerLevel=ERROR']);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, { what: 'victoria-metrics /health', timeoutMs: 30_000, intervalMs: 200 });
-  return { ...peer, port, url };
+  return startOnFreePort('victoria-metrics', async (port) => {
+    const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-loggerLevel=ERROR']);
+    const url = `http://127.0.0.1:${port}`;
+    return {
+      peer,
+      ready: async () => {
+        await waitFor(async () => (await fetch(`${url}/health`)).ok, { what: 'victoria-metrics /health', timeoutMs: 30_000, intervalMs: 200 });
+        return { ...peer, port, url };
+      },
+    };
+  });
 }

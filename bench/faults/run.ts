@@ -62,7 +62,7 @@ async function storedDistinct(store: TimeSeriesStore, produced: Array<{ gateway:
  * Time to recover per fault: from the fault's end until the last reading (arriving on the live feed after
  * the fault began) whose delay exceeded the normal delay (2 × the pre-fault p99, at least +2 s).
  */
-function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>): { baselineP99: number; recoverMs: number[] } {
+function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>, loadEnd: number): { baselineP99: number; recoverMs: number[] } {
   const samples: Array<[number, number]> = [];
   for (const [gw, arrivals] of env.observer.record.arrivals) {
     if (exclude.has(gw)) continue;
@@ -78,7 +78,9 @@ function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>
   const baselineP99 = percentile(baseline, 0.99);
   const threshold = Number.isFinite(baselineP99) ? Math.max(2 * baselineP99, baselineP99 + 2000) : 10_000;
   const recoverMs = windows.map((w, i) => {
-    const until = windows[i + 1]?.start ?? Infinity;
+    // Up to the next fault or the end of the load phase: readings released later by the forced ingest
+    // reconnect are reported as missing_until_ingest_reconnected, not as slow recovery.
+    const until = windows[i + 1]?.start ?? loadEnd;
     let last = -Infinity;
     for (const [at, d] of samples) if (at >= w.start && at < until && d > threshold) last = at;
     return Number.isFinite(last) ? Math.max(0, last - w.end) : 0;
@@ -114,6 +116,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
       log(`fault ${sc.name}: ended`);
     }
     await sleep(t0 + total - Date.now());
+    const loadEnd = Date.now();
 
     log('run over: gateways restarted with devices disabled to drain their outboxes');
     const drained = await env.drainGateways(opts.scale === 'city' ? 600_000 : 180_000);
@@ -155,7 +158,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
       const report = await checkLoss({ store, produced, observed: env.observer.record, kindOf: (d) => kinds.get(d), excludeFromDelay: exclude });
       log(summaryLine(report));
       if (!report.ok) log(`examples: ${JSON.stringify(report.examples)}`);
-      const { baselineP99, recoverMs } = recovery(env, windows, exclude);
+      const { baselineP99, recoverMs } = recovery(env, windows, exclude, loadEnd);
       const deadLetters = (await store.deadLetters({ limit: 10_000_000 })).length;
       const extra: Record<string, number | string> = {};
       for (const sc of opts.scenarios) Object.assign(extra, sc.extra?.() ?? {});

@@ -1,0 +1,163 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cityModelSchema, parseConfig, type CityModel } from '@tamky/protocol';
+import { createLogger } from '@tamky/service-kit';
+import { freePort, spawnPeer, startRedis, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
+import { hashSecret } from '@tamky/broker';
+import { openStore } from '@tamky/store';
+import { startIngest } from '@tamky/ingest';
+import { createSimDevice, startModbusTcpSlave } from '@tamky/firmware-sim';
+import { REPO_ROOT } from '@tamky/demo';
+
+/**
+ * Issue 3's loss test, across real processes: simulated devices on Modbus TCP → the gateway CLI (its
+ * own process, SQLite outbox) → the broker CLI (its own process, sessions in Redis) → ingest → SQLite.
+ * The broker is restarted, then down for a 60 s outage, the gateway is killed with SIGKILL in the
+ * middle of replaying the backlog, and the broker is killed once more: afterwards the store holds every
+ * sequence number the gateway assigned, exactly once.
+ */
+const GATEWAY = 'gw-outage';
+const DEVICES = ['outage-noise-1', 'outage-noise-2', 'outage-noise-3'];
+const log = createLogger('e2e-outage', { level: 'warn' });
+
+const city: CityModel = parseConfig(
+  cityModelSchema,
+  {
+    id: 'test-city',
+    name: 'Test',
+    lat: 15.57,
+    lon: 108.47,
+    wards: [{ id: 'an-my', name: 'An Mỹ', type: 'phuong', lat: 15.57, lon: 108.48, map: { x: 50, y: 50 } }],
+    gateways: [{ id: GATEWAY, ward: 'an-my', name: 'Outage gateway' }],
+    devices: DEVICES.map((id) => ({ id, kind: 'noise_meter', name: id, ward: 'an-my', gateway: GATEWAY, lat: 15.57, lon: 108.48, pollIntervalMs: 200, zone: 'normal' })),
+  },
+  'gateway-outage.test.ts',
+);
+
+let dir: string;
+let redis: Peer & { url: string };
+let brokerPort: number;
+let brokerConfig: string;
+let broker: Peer | undefined;
+let gateway: Peer | undefined;
+let gatewayConfig: string;
+let outboxPath: string;
+let closeAll: Array<() => Promise<void>> = [];
+let store: Awaited<ReturnType<typeof openStore>>;
+
+const startBrokerProcess = async () => {
+  broker = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'broker/src/cli.ts'), '--config', brokerConfig], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  await waitForPort(brokerPort, `broker (${broker.output().slice(-300)})`);
+};
+const startGatewayProcess = () => {
+  gateway = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'edge/src/cli.ts'), '--config', gatewayConfig], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
+};
+/** The last sequence number the gateway assigned, and what is still waiting for a PUBACK. */
+const outbox = () => {
+  const db = new Database(outboxPath, { readonly: true, fileMustExist: true });
+  try {
+    const lastSeq = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'telemetry'").get() as { seq: number } | undefined)?.seq ?? 0;
+    const depth = (db.prepare('SELECT COUNT(*) AS n FROM telemetry').get() as { n: number }).n;
+    return { lastSeq, depth };
+  } finally {
+    db.close();
+  }
+};
+const stored = () => store.sequences(GATEWAY);
+
+beforeAll(async () => {
+  dir = tempDir('e2e-outage');
+  redis = await startRedis();
+  brokerPort = await freePort();
+  const secrets = { gateway: 'gateway-secret-0123456789', ingest: 'ingest-secret-0123456789' };
+  brokerConfig = join(dir, 'broker.yaml');
+  writeFileSync(
+    brokerConfig,
+    stringify({
+      profile: 'production',
+      listeners: { mqtt: { host: '127.0.0.1', port: brokerPort } },
+      credentials: {
+        gateways: [{ id: GATEWAY, secretHash: await hashSecret(secrets.gateway, { N: 1024 }) }],
+        services: [{ username: 'ingest', role: 'ingest', secretHash: await hashSecret(secrets.ingest, { N: 1024 }) }],
+      },
+      persistence: { type: 'redis', url: redis.url },
+    }),
+  );
+  await startBrokerProcess();
+
+  store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
+  const ingest = await startIngest(
+    { mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: 'ingest', password: secrets.ingest, clientId: 'ingest-outage' }, limitsDir: join(REPO_ROOT, 'config/limits') },
+    { store, city, logger: log },
+  );
+  const sims = DEVICES.map((id, i) => createSimDevice(city.devices.find((d) => d.id === id)!, { city, unitId: i + 1 } as Parameters<typeof createSimDevice>[1]));
+  const slave = await startModbusTcpSlave(sims);
+  closeAll = [() => slave.close(), () => ingest.close(), () => store.close()];
+
+  outboxPath = join(dir, 'outbox.db');
+  gatewayConfig = join(dir, 'gateway.yaml');
+  writeFileSync(
+    gatewayConfig,
+    stringify({
+      gatewayId: GATEWAY,
+      mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: GATEWAY, password: secrets.gateway, reconnect: { baseMs: 200, maxMs: 2000 } },
+      // Replay slower than the backlog builds, so the kill lands mid-replay.
+      outbox: { path: outboxPath, replayPerSecond: 60, batchSize: 10 },
+      buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port }],
+      devices: DEVICES.map((id, i) => ({ id, profile: 'noise_meter', bus: 'tcp-1', unitId: i + 1, pollIntervalMs: 200 })),
+    }),
+  );
+  startGatewayProcess();
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await broker?.stop();
+  for (const close of closeAll.reverse()) await close().catch(() => undefined);
+  await redis?.stop();
+});
+
+describe('a gateway through broker restarts, a 60 s outage and its own kill -9', () => {
+  it('delivers every sequence number to the store exactly once', async () => {
+    await waitFor(async () => (await stored()).length >= 20, { what: `readings in the store (gateway: ${gateway?.output().slice(-300)})`, timeoutMs: 30_000 });
+
+    // A broker restart (graceful), then a 60 s outage while the devices keep being read.
+    await broker!.stop();
+    await startBrokerProcess();
+    await waitFor(async () => (await stored()).length >= outbox().lastSeq - 30, { what: 'the gateway back after the restart', timeoutMs: 30_000 });
+    await broker!.stop();
+    const outageStart = outbox().lastSeq;
+    await new Promise((r) => setTimeout(r, 60_000));
+    const backlog = outbox().depth;
+    expect(outbox().lastSeq - outageStart).toBeGreaterThan(300); // the gateway kept reading during the outage
+    expect(backlog).toBeGreaterThan(300); // and kept it all in its outbox
+    await startBrokerProcess();
+
+    // SIGKILL the gateway while it replays the backlog.
+    const before = (await stored()).length;
+    await waitFor(async () => (await stored()).length >= before + 60, { what: 'replay under way', timeoutMs: 30_000 });
+    await gateway!.kill();
+    expect(outbox().depth).toBeGreaterThan(0); // killed mid-replay indeed
+    startGatewayProcess();
+
+    // The broker crashes too (SIGKILL), with sessions in Redis, and comes back.
+    await waitFor(async () => (await stored()).length >= before + 200, { what: 'replay resumed after the gateway restart', timeoutMs: 30_000 });
+    await broker!.kill();
+    await new Promise((r) => setTimeout(r, 3000));
+    await startBrokerProcess();
+
+    await waitFor(() => outbox().depth === 0, { what: 'the outbox drained', timeoutMs: 90_000, intervalMs: 500 });
+    await gateway!.stop();
+    const { lastSeq } = outbox();
+    const seqs = await waitFor(async () => {
+      const s = await stored();
+      return s.length >= lastSeq ? s : undefined;
+    }, { what: `all ${lastSeq} readings stored`, timeoutMs: 30_000 });
+
+    expect(new Set(seqs).size).toBe(seqs.length); // none twice
+    expect(seqs).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1)); // none missing, none invented
+  }, 300_000);
+});

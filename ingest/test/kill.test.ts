@@ -1,13 +1,26 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '@tamky/store';
-import { freePort, startMosquitto, tempDir, waitFor } from '@tamky/test-support';
+import { openStore, type StoreConfig } from '@tamky/store';
+import { freePort, startInfluxd, startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { IngestChild } from './helpers/child';
 import { airBatch, connectPublisher, publishTelemetry, storedSeqs, testCity } from './helpers/fixtures';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('kill -9 under load (SQLite)', () => {
+/** Each store the city can run on, as ingest's config names it; InfluxDB is Debian's 1.6.7 in a temp dir. */
+const STORES: Array<{ name: string; config: (dir: string, cleanups: Array<() => Promise<void>>) => Promise<StoreConfig> }> = [
+  { name: 'SQLite', config: async (dir) => ({ type: 'sqlite', path: join(dir, 'readings.db') }) },
+  {
+    name: 'InfluxDB 1.6.7',
+    config: async (_dir, cleanups) => {
+      const influx = await startInfluxd();
+      cleanups.push(() => influx.stop());
+      return { type: 'influxdb', api: 'v1', url: influx.url, database: 'city' };
+    },
+  },
+];
+
+describe.each(STORES)('kill -9 under load ($name)', ({ config }) => {
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -17,10 +30,10 @@ describe('kill -9 under load (SQLite)', () => {
     const broker = await startMosquitto(process.env.MQ_DEBUG ? 'log_type all\nlog_dest file /tmp/mq.log' : '');
     cleanups.push(() => broker.stop());
     const dir = tempDir('ingest-kill');
-    const dbPath = join(dir, 'readings.db');
+    const storeConfig = await config(dir, cleanups);
     const child = new IngestChild(
       dir,
-      { mqtt: { url: broker.url, clientId: 'ingest-kill' }, store: { type: 'sqlite', path: dbPath }, batch: { maxReadings: 1000, maxDelayMs: 100 } },
+      { mqtt: { url: broker.url, clientId: 'ingest-kill' }, store: storeConfig, batch: { maxReadings: 1000, maxDelayMs: 100 } },
       testCity(),
       await freePort(),
     );
@@ -54,7 +67,7 @@ describe('kill -9 under load (SQLite)', () => {
     expect(kills).toBe(3);
     expect(published).toBe(MESSAGES * PER * gateways.length);
 
-    const store = await openStore({ type: 'sqlite', path: dbPath }, { readonly: true });
+    const store = await openStore(storeConfig, { readonly: true });
     cleanups.push(() => store.close());
     const expected = Array.from({ length: MESSAGES * PER }, (_, i) => i);
     for (const gw of gateways) {

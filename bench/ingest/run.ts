@@ -1,24 +1,29 @@
 /**
  * Sustained MQTT → ingest → store rate against the store's raw write rate in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb]
  *
- * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, the
- * SQLite store (synchronous=NORMAL). Publishers send telemetry like gateways (QoS 1, 4 values per reading).
+ * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
+ * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write), each compared with
+ * the same store written directly. Results are appended to bench/ingest/RESULTS.md. Publishers send telemetry like gateways (QoS 1, 4 values per reading).
  * Reported: readings/s and values/s end to end, the ratio to measureRawWriteRate on a fresh store, and consumer
  * lag (now − reading ts at durability, readings timestamped at publish).
  */
+import { appendFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { cityModelSchema, topics } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
-import { openStore } from '@tamky/store';
-import { startMosquitto, tempDir } from '@tamky/test-support';
+import { openStore, type StoreConfig } from '@tamky/store';
+import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { startIngest } from '../../ingest/src/index';
 import { measureRawWriteRate } from '../store/raw-write';
 
-const { values: args } = parseArgs({ options: { readings: { type: 'string', default: '200000' }, 'per-message': { type: 'string', default: '500' } } });
+const { values: args } = parseArgs({
+  options: { readings: { type: 'string', default: '200000' }, 'per-message': { type: 'string', default: '500' }, stores: { type: 'string', default: 'sqlite,influxdb' } },
+});
 const TOTAL = Number(args.readings);
 const PER = Number(args['per-message']);
 const GATEWAYS = 20;
@@ -33,9 +38,9 @@ const city = cityModelSchema.parse({
   })),
 });
 
+async function measure(storeConfig: (name: string) => StoreConfig) {
 const broker = await startMosquitto('max_inflight_messages 100');
-const dir = tempDir('bench-ingest');
-const store = await openStore({ type: 'sqlite', path: join(dir, 'ingest.db') });
+const store = await openStore(storeConfig('ingest'));
 const ingest = await startIngest(
   { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: 5000, maxDelayMs: 200 } },
   { store, city, logger: createLogger('ingest', { level: 'warn' }) },
@@ -70,23 +75,58 @@ await Promise.all(pubs.map((p) => p.endAsync()));
 await ingest.close();
 await store.close();
 
-const rawStore = await openStore({ type: 'sqlite', path: join(dir, 'raw.db') });
+const rawStore = await openStore(storeConfig('raw'));
 const raw = await measureRawWriteRate(rawStore, { readings: TOTAL, batchSize: 5000, fieldsPerReading: 4, devices: GATEWAYS * DEVICES_PER_GW });
 await rawStore.close();
 await broker.stop();
+return { seconds, tPublished, tDone, t0, metricsText, raw };
+}
 
-const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
-const lagCount = Number(/ingest_consumer_lag_seconds_count\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
-const e2e = TOTAL / seconds;
-console.log(JSON.stringify({
+const results: Array<{ store: string; e2e: number; raw: number; drain: number }> = [];
+for (const name of args.stores!.split(',')) {
+  let config: (db: string) => StoreConfig;
+  let stop = async () => {};
+  if (name === 'sqlite') {
+    const dir = tempDir('bench-ingest');
+    config = (db) => ({ type: 'sqlite', path: join(dir, `${db}.db`) });
+  } else if (name === 'influxdb') {
+    const influx = await startInfluxd();
+    config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db });
+    stop = () => influx.stop();
+  } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
+  const { seconds, tPublished, tDone, t0, metricsText, raw } = await measure(config);
+  await stop();
+  const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
+  const lagCount = Number(/ingest_consumer_lag_seconds_count\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
+  const e2e = TOTAL / seconds;
+  console.log(JSON.stringify({
+  store: name,
   readings: TOTAL,
   perMessage: PER,
   endToEnd: { seconds: +seconds.toFixed(2), readingsPerSec: Math.round(e2e), valuesPerSec: Math.round(e2e * 4), publishSeconds: +((tPublished - t0) / 1000).toFixed(2) },
-  rawSqlite: { readingsPerSec: Math.round(raw.readingsPerSec), valuesPerSec: Math.round(raw.valuesPerSec) },
+  rawStore: { readingsPerSec: Math.round(raw.readingsPerSec), valuesPerSec: Math.round(raw.valuesPerSec) },
   ratio: +(e2e / raw.readingsPerSec).toFixed(3),
   // Consumer lag as the service sees it: time from the last publish acked by the broker to the last reading durable.
   drainAfterPublishS: +((tDone - tPublished) / 1000).toFixed(2),
   lagObservations: lagCount,
   meanLagS_includingSyntheticTsOffset: +(lagSum / lagCount).toFixed(1),
 }, null, 2));
+  results.push({ store: name, e2e, raw: raw.readingsPerSec, drain: (tDone - tPublished) / 1000 });
+}
+
+
+const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores}`;
+appendFileSync(
+  join(import.meta.dirname, 'RESULTS.md'),
+  [
+    '',
+    `## ${new Date().toISOString()} — \`${cmd}\``,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios).`,
+    '',
+    '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | ratio | drain after last publish (s) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map((r) => `| ${r.store} | ${Math.round(r.e2e).toLocaleString('en')} | ${Math.round(r.e2e * 4).toLocaleString('en')} | ${Math.round(r.raw).toLocaleString('en')} | ${(r.e2e / r.raw).toFixed(2)} | ${r.drain.toFixed(2)} |`),
+    '',
+  ].join('\n'),
+);
 process.exit(0);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -16,17 +16,22 @@ interface Harness {
   title: string;
   command: string[];
   env?: Record<string, string>;
+  /** The harness only prints its figures: they are appended to its RESULTS.md with the command, machine and date. */
+  capture?: boolean;
 }
 
 const HARNESSES: Harness[] = [
   { name: 'broker', title: 'Broker fan-in and latency vs Mosquitto', command: ['bench/broker/fan-in.ts'], env: { GATEWAYS: '200', PER_GATEWAY: '300', ROUNDS: '5' } },
-  { name: 'store', title: 'Store raw write rate (SQLite vs InfluxDB 1.6.7)', command: ['bench/store/raw-write.ts', '--readings', '200000', '--batch', '1000'] },
+  { name: 'store', title: 'Store raw write rate (SQLite vs InfluxDB 1.6.7)', command: ['bench/store/raw-write.ts', '--readings', '200000', '--batch', '1000'], capture: true },
   { name: 'ingest', title: 'MQTT → ingest → store vs the store alone', command: ['bench/ingest/run.ts', '--readings', '200000'] },
   { name: 'edge', title: 'Edge gateway: RTU bus rate, RSS, outbox replay', command: ['bench/edge/bench.ts'] },
-  { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'] },
+  { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'], capture: true },
   { name: 'web', title: 'Dashboard bundle size, first live value, chart render, history latency', command: ['bench/web/bench.ts'] },
   { name: 'faults', title: 'Faults with an exact account of every reading', command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'] },
 ];
+
+const machine = () =>
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} (shared machine: read the ratios).`;
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, collect: { type: 'boolean', default: false } } });
 const root = join(import.meta.dirname, '..');
@@ -38,9 +43,21 @@ if (!values.collect) {
     const line = `${Object.entries(h.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}npx tsx ${h.command.join(' ')}`;
     process.stdout.write(`\n=== ${h.name}: ${line}\n`);
     const started = Date.now();
-    const result = spawnSync(process.execPath, ['--import', 'tsx', ...h.command], { cwd: root, stdio: 'inherit', env: { ...process.env, ...h.env } });
-    process.stdout.write(`=== ${h.name}: exit ${result.status} after ${Math.round((Date.now() - started) / 1000)} s\n`);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', ...h.command], {
+      cwd: root,
+      stdio: h.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+      env: { ...process.env, ...h.env },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    process.stdout.write(`${result.stdout ?? ''}=== ${h.name}: exit ${result.status} after ${Math.round((Date.now() - started) / 1000)} s\n`);
     if (result.status !== 0) failures.push(h.name);
+    else if (h.capture) {
+      appendFileSync(
+        join(root, 'bench', h.name, 'RESULTS.md'),
+        `\n## ${new Date().toISOString()} — \`${line}\`\n\n${machine()}\n\n\`\`\`\n${result.stdout.trim()}\n\`\`\`\n`,
+      );
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
+import { userRoutes } from './user-routes';
 
 const rulesBodySchema = z.object({
   /** The version the editor started from: a stale editor gets 409 instead of silently overwriting. */
@@ -24,6 +25,7 @@ export function currentRules(core: Core): { version: number; rules: unknown[]; u
 
 export function adminRoutes(core: Core): RouteSpec[] {
   return [
+    ...userRoutes(core),
     {
       method: 'get',
       path: '/rules',

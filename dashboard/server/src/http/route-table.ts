@@ -10,7 +10,7 @@ export type Access = Role | 'any' | 'none';
  * so a route cannot exist without an access rule or be missing from the docs.
  */
 export interface RouteSpec {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express path relative to /api, e.g. "/gateways/:id". */
   path: string;
   access: Access;

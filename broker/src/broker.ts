@@ -6,6 +6,7 @@ import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credenti
 import { setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
+import { acceptOutOfOrderDelivery } from './delivery-order';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityOf } from './identity';
@@ -91,6 +92,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     metrics,
     log,
     onAuthenticated(client, identity) {
+      acceptOutOfOrderDelivery(client);
       if (identity.kind !== 'service') publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
       log.info({ who: describeIdentity(identity), clientId: client.id, clean: client.clean }, 'client authenticated');
     },

@@ -9,3 +9,4 @@ export { LineParser } from './drivers/line-protocol';
 export { openRtuLink } from './drivers/modbus-rtu';
 export { openTcpLink } from './drivers/modbus-tcp';
 export type { ModbusLink } from './drivers/types';
+export { MAX_BATCH_BYTES } from './outbox/forwarder';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIVE_MAX_BYTES } from './live-feed';
 
 /**
  * The ingest config file (YAML). `store` is validated by @tamky/store's own schema when the CLI opens it,
@@ -52,10 +53,15 @@ export const ingestConfigSchema = z.object({
   live: z
     .object({
       enabled: z.boolean().default(true),
-      /** Readings per live message (QoS 0); big batches are split so one message stays small for browsers. */
-      chunk: z.number().int().min(1).default(2000),
+      /**
+       * Readings per live message (QoS 0). About 290 bytes a reading, so 500 keep a message near 145 KB:
+       * under the broker's default maxPacketBytes (256 KiB), which disconnects a client sending more.
+       */
+      chunk: z.number().int().min(1).default(500),
+      /** And at most this many bytes per live message. */
+      maxBytes: z.number().int().min(1024).default(LIVE_MAX_BYTES),
     })
-    .default({ enabled: true, chunk: 2000 }),
+    .default({ enabled: true, chunk: 500, maxBytes: LIVE_MAX_BYTES }),
 });
 
 export type IngestConfig = z.input<typeof ingestConfigSchema>;

@@ -24,6 +24,7 @@ import { loadLimits, type Limits } from './derive/limits';
 import { createIngestMetrics } from './metrics';
 import { buildRegistry } from './validate/registry';
 import { validateTelemetry } from './validate/validate-batch';
+import { liveMessages } from './live-feed';
 
 /** Implemented by alarm detection (ingest/src/alarms), injected by the composer. */
 export interface ReadingObserver {
@@ -86,8 +87,8 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
 
   const publishLive = (topic: string, readings: StoredReading[]) => {
     if (!cfg.live.enabled || readings.length === 0 || !client?.connected) return;
-    for (let i = 0; i < readings.length; i += cfg.live.chunk) {
-      client.publish(topic, JSON.stringify({ readings: readings.slice(i, i + cfg.live.chunk) }), { qos: 0 }, (err) => {
+    for (const payload of liveMessages(readings, cfg.live.chunk, cfg.live.maxBytes)) {
+      client.publish(topic, payload, { qos: 0 }, (err) => {
         if (err) log.debug({ err }, 'live publish failed');
       });
     }

@@ -3,6 +3,13 @@ import type { Logger } from '@tamky/service-kit';
 import type { MqttUplink } from '../uplink/mqtt-uplink';
 import type { Outbox } from './outbox';
 
+/**
+ * Readings per MQTT message are also capped by size: the broker disconnects a client whose packet exceeds
+ * its maxPacketBytes (256 KiB by default), and a gateway that keeps resending an oversized backlog batch
+ * would never drain. The margin leaves room for the envelope, the topic and the MQTT header.
+ */
+export const MAX_BATCH_BYTES = 192 * 1024;
+
 export interface ForwarderOptions {
   gatewayId: string;
   batchSize: number;
@@ -99,7 +106,7 @@ export class Forwarder {
       }
       const rows = this.outbox.nextTelemetry(this.telemetryCursor, allowance);
       if (rows.length === 0) return;
-      const maxBytes = this.opts.maxBatchBytes ?? 256 * 1024;
+      const maxBytes = this.opts.maxBatchBytes ?? MAX_BATCH_BYTES;
       const parts: string[] = [];
       let bytes = 0;
       let last = rows[0]!.seq;

@@ -20,6 +20,8 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/gateways': () => import('./views/GatewaysView'),
   '/devices': () => import('./views/DeviceView'),
   '/data-quality': () => import('./views/DataQualityView'),
+  '/admin': () => import('./views/AdminView'),
+  '/rules': () => import('./views/AdminRulesView'),
   '/wall': () => import('./views/WallView'),
 };
 const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).map(([path, load]) => [path, lazy(load)]));

@@ -33,6 +33,10 @@ export interface MockServer {
   city: CityModel;
   alarms: MockAlarm[];
   commands: Array<{ gateway: string; body: Record<string, unknown> }>;
+  /** Account changes made through the admin routes (who, what; never the password). */
+  adminAudit: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+  /** Simulates another admin saving the rules meanwhile (the next stale PUT gets 409). */
+  bumpRules(): void;
   /** Send a frame to every connected socket subscribed to its channel. */
   push(frame: Record<string, unknown>): void;
   /** Stop/restart the periodic readings (pings continue): the "data stopped but feed alive" case. */
@@ -58,6 +62,20 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
   let seq = 1;
   let readingsRunning = true;
   let refuse = false;
+  // Accounts and rules for the admin screens (the login table above stays the fixed USERS).
+  const accounts = new Map(Object.entries(USERS).map(([username, u]) => [username, { username, displayName: u.displayName as string, role: u.role as MockRole, disabled: false, createdAt: Date.now() - 30 * 86_400_000, lastLogin: (username === 'technician' ? null : Date.now() - 3_600_000) as number | null, password: u.password as string }]));
+  const adminAudit: MockServer['adminAudit'] = [];
+  let rules: { version: number; rules: unknown[]; updatedBy: string | null; updatedAt: number | null } = {
+    version: 3,
+    rules: [{ id: 'pm25-high', kind: 'air_station', field: 'pm25', op: '>', value: 50, severity: 'major' }],
+    updatedBy: 'admin',
+    updatedAt: Date.now() - 86_400_000,
+  };
+  const ruleProblem = (list: unknown): string | null => {
+    if (!Array.isArray(list)) return 'rules: expected an array';
+    const bad = list.findIndex((r) => typeof (r as { id?: unknown })?.id !== 'string');
+    return bad >= 0 ? `rules.${bad}.id: required` : null;
+  };
 
   for (const a of alarms) {
     audit.set(a.id, [{ ts: a.firstSeen, user: 'system', action: 'raised', detail: null }]);
@@ -276,6 +294,53 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       changeAlarm(a, s.username, m[2], (body.comment ?? body.text ?? body.assignee ?? null) as string | null);
       return send(res, 200, { alarm: a });
     }
+    if (path === '/api/users' || path.startsWith('/api/users/') || path === '/api/rules/validate' || (path === '/api/rules' && req.method !== 'GET')) {
+      if (!need('admin')) return;
+    }
+    if (path === '/api/users' && req.method === 'GET') return send(res, 200, { users: [...accounts.values()].map(({ password: _p, ...u }) => u) });
+    if (path === '/api/users' && req.method === 'POST') {
+      const body = await readBody(req);
+      const username = String(body.username ?? '');
+      if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(username) || !body.displayName || !(String(body.role) in RANK)) return fail(res, 400, 'bad_request', 'invalid body');
+      if (String(body.password ?? '').length < 12) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
+      if (accounts.has(username)) return fail(res, 409, 'exists', `user ${username} already exists`);
+      const user = { username, displayName: String(body.displayName), role: body.role as MockRole, disabled: false, createdAt: Date.now(), lastLogin: null, password: String(body.password) };
+      accounts.set(username, user);
+      adminAudit.push({ user: s.username, action: 'user.create', detail: { username, role: user.role } });
+      const { password: _p, ...view } = user;
+      return send(res, 201, { user: view });
+    }
+    m = /^\/api\/users\/([^/]+)$/.exec(path);
+    if (m && req.method === 'PATCH') {
+      const username = decodeURIComponent(m[1]!);
+      const user = accounts.get(username);
+      if (!user) return fail(res, 404, 'not_found', `user ${username} not found`);
+      const body = await readBody(req);
+      const losesAdmin = user.role === 'admin' && ((body.role !== undefined && body.role !== 'admin') || body.disabled === true);
+      if (losesAdmin && username === s.username) return fail(res, 409, 'self_lockout', 'you cannot disable or demote yourself');
+      if (body.password !== undefined && String(body.password).length < 12) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
+      if (typeof body.role === 'string' && body.role in RANK) user.role = body.role as MockRole;
+      if (typeof body.disabled === 'boolean') user.disabled = body.disabled;
+      if (typeof body.displayName === 'string') user.displayName = body.displayName;
+      if (typeof body.password === 'string') user.password = body.password;
+      adminAudit.push({ user: s.username, action: 'user.update', detail: { username, fields: Object.keys(body) } });
+      const { password: _p, ...view } = user;
+      return send(res, 200, { user: view, sessionsEnded: 0 });
+    }
+    if (path === '/api/rules' && req.method === 'GET') return send(res, 200, rules);
+    if (path === '/api/rules/validate' && req.method === 'POST') {
+      const body = await readBody(req);
+      const problem = ruleProblem(body.rules);
+      return problem ? fail(res, 400, 'invalid_rules', problem) : send(res, 200, { ok: true, count: (body.rules as unknown[]).length });
+    }
+    if (path === '/api/rules' && req.method === 'PUT') {
+      const body = await readBody(req);
+      const problem = ruleProblem(body.rules);
+      if (problem) return fail(res, 400, 'invalid_rules', problem);
+      if (body.baseVersion !== undefined && body.baseVersion !== rules.version) return fail(res, 409, 'conflict', `rules changed meanwhile: now version ${rules.version}`);
+      rules = { version: rules.version + 1, rules: body.rules as unknown[], updatedBy: s.username, updatedAt: Date.now() };
+      return send(res, 200, rules);
+    }
     return fail(res, 404, 'not_found', `no route ${req.method} ${path}`);
   }
 
@@ -367,6 +432,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     city,
     alarms,
     commands,
+    adminAudit,
+    bumpRules: () => (rules = { ...rules, version: rules.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
     push,
     setReadingsRunning: (on) => (readingsRunning = on),
     cutFeed(r) {

@@ -23,6 +23,8 @@ export const NAV: NavItem[] = [
   { path: '/alarms', label: 'nav.alarms', role: 'operator' },
   { path: '/gateways', label: 'nav.gateways', role: 'technician' },
   { path: '/data-quality', label: 'nav.dataQuality', role: 'technician' },
+  { path: '/admin', label: 'nav.admin', role: 'admin' },
+  { path: '/rules', label: 'nav.rules', role: 'admin' },
   { path: '/wall', label: 'nav.wall', role: 'viewer' },
 ];
 

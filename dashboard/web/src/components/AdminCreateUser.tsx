@@ -1,0 +1,58 @@
+import { useState, type FormEvent } from 'react';
+import type { Role } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import { MIN_PASSWORD_LENGTH, ROLES } from './AdminApi';
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  role: Role;
+  password: string;
+}
+
+/** The create-account form; submitting asks the view to confirm (give it a new `key` to clear it). */
+export function AdminCreateUser({ onSubmit }: { onSubmit(u: NewUser): void }) {
+  const { t } = useI18n();
+  const [u, setU] = useState<NewUser>({ username: '', displayName: '', role: 'viewer', password: '' });
+  const [problem, setProblem] = useState<string | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (u.password.length < MIN_PASSWORD_LENGTH) return setProblem(t('admin.passwordShort', { n: MIN_PASSWORD_LENGTH }));
+    setProblem(null);
+    onSubmit(u);
+  };
+  return (
+    <form className="toolbar" onSubmit={submit} aria-labelledby="create-user-title" data-testid="create-user">
+      <label>
+        {t('admin.username')}
+        <input name="username" required pattern="[a-z0-9][a-z0-9_.\-]{0,63}" title={t('admin.usernameHint')} autoComplete="off" value={u.username} onChange={(e) => setU({ ...u, username: e.target.value })} />
+      </label>
+      <label>
+        {t('admin.displayName')}
+        <input name="displayName" required maxLength={120} value={u.displayName} onChange={(e) => setU({ ...u, displayName: e.target.value })} />
+      </label>
+      <label>
+        {t('admin.role')}
+        <select name="role" value={u.role} onChange={(e) => setU({ ...u, role: e.target.value as Role })}>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {t(`role.${r}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('admin.password', { n: MIN_PASSWORD_LENGTH })}
+        <input name="password" type="password" required autoComplete="new-password" value={u.password} onChange={(e) => setU({ ...u, password: e.target.value })} aria-describedby={problem ? 'create-user-problem' : undefined} />
+      </label>
+      <button type="submit" className="btn btn-primary">
+        {t('admin.createSubmit')}
+      </button>
+      {problem && (
+        <p id="create-user-problem" className="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </form>
+  );
+}

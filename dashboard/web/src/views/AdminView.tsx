@@ -1,0 +1,111 @@
+import { useState } from 'react';
+import { ApiError } from '../api/client';
+import { useApi } from '../api/useApi';
+import { adminRequest, MIN_PASSWORD_LENGTH, type AdminUser } from '../components/AdminApi';
+import { AdminCreateUser, type NewUser } from '../components/AdminCreateUser';
+import { AdminDeviceList } from '../components/AdminDeviceList';
+import { AdminUserTable, type UserAction } from '../components/AdminUserTable';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import type { MessageKey } from '../i18n/dict';
+import { useI18n } from '../i18n/i18n';
+import { useApp } from '../session';
+
+type Pending = UserAction | { kind: 'create'; user: NewUser };
+
+const KNOWN_ERRORS = new Set(['self_lockout', 'last_admin', 'exists', 'weak_password']);
+
+/** Administration: accounts (create, role, disable/enable, password reset, each confirmed), devices, recipients. */
+export default function AdminView() {
+  const { t } = useI18n();
+  const { session } = useApp();
+  const users = useApi<{ users: AdminUser[] }>('/api/users');
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [newPassword, setNewPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [formKey, setFormKey] = useState(0);
+
+  const describe = (err: unknown) => {
+    if (err instanceof ApiError && KNOWN_ERRORS.has(err.code)) return t(`admin.err.${err.code}` as MessageKey);
+    return t('app.error', { message: (err as Error).message });
+  };
+
+  const perform = async () => {
+    if (!pending) return;
+    if (pending.kind === 'password' && newPassword.length < MIN_PASSWORD_LENGTH) {
+      setMessage({ ok: false, text: t('admin.passwordShort', { n: MIN_PASSWORD_LENGTH }) });
+      return;
+    }
+    setBusy(true);
+    try {
+      if (pending.kind === 'create') {
+        await adminRequest(session.csrfToken, 'POST', '/api/users', pending.user);
+        setFormKey((k) => k + 1);
+        setMessage({ ok: true, text: t('admin.created', { user: pending.user.username }) });
+      } else {
+        const patch = pending.kind === 'role' ? { role: pending.to } : pending.kind === 'password' ? { password: newPassword } : { disabled: pending.kind === 'disable' };
+        await adminRequest(session.csrfToken, 'PATCH', `/api/users/${encodeURIComponent(pending.user.username)}`, patch);
+        setMessage({ ok: true, text: t('admin.done', { user: pending.user.username }) });
+      }
+      users.reload();
+    } catch (err) {
+      setMessage({ ok: false, text: describe(err) });
+    } finally {
+      setBusy(false);
+      setPending(null);
+      setNewPassword('');
+    }
+  };
+
+  const question = (p: Pending): string => {
+    const user = p.user.username;
+    switch (p.kind) {
+      case 'create':
+        return t('admin.confirmCreate', { user, role: t(`role.${p.user.role}`) });
+      case 'role':
+        return t('admin.confirmRole', { user, from: t(`role.${p.user.role}`), to: t(`role.${p.to}`) });
+      case 'disable':
+        return t('admin.confirmDisable', { user });
+      case 'enable':
+        return t('admin.confirmEnable', { user });
+      case 'password':
+        return t('admin.confirmPassword', { user });
+    }
+  };
+
+  return (
+    <>
+      <h1>{t('admin.title')}</h1>
+      <p aria-live="polite" className={message && !message.ok ? 'error' : undefined} data-testid="admin-message" role={message && !message.ok ? 'alert' : undefined}>
+        {message?.text}
+      </p>
+      <section className="panel" aria-labelledby="users-title">
+        <h2 id="users-title">{t('admin.users')}</h2>
+        {users.error && (
+          <p className="error" role="alert">
+            {t('app.error', { message: users.error })}
+          </p>
+        )}
+        {users.loading && !users.data && <p>{t('app.loading')}</p>}
+        {users.data && <AdminUserTable users={users.data.users} me={session.user.username} onAction={(a) => (setMessage(null), setPending(a))} />}
+      </section>
+      <section className="panel" aria-labelledby="create-user-title">
+        <h2 id="create-user-title">{t('admin.create')}</h2>
+        <AdminCreateUser key={formKey} onSubmit={(u) => (setMessage(null), setPending({ kind: 'create', user: u }))} />
+      </section>
+      <section className="panel" aria-labelledby="recipients-title">
+        <h2 id="recipients-title">{t('admin.recipients')}</h2>
+        <p data-testid="recipients-note">{t('admin.recipientsNote')}</p>
+      </section>
+      <AdminDeviceList />
+      <ConfirmDialog open={pending !== null} title={pending ? question(pending) : ''} busy={busy} onConfirm={() => void perform()} onCancel={() => (setPending(null), setNewPassword(''))}>
+        {pending?.kind === 'password' && (
+          <label className="toolbar">
+            {t('admin.newPassword', { n: MIN_PASSWORD_LENGTH })}
+            <input type="password" autoComplete="new-password" minLength={MIN_PASSWORD_LENGTH} value={newPassword} onChange={(e) => setNewPassword(e.target.value)} data-testid="new-password" />
+          </label>
+        )}
+      </ConfirmDialog>
+    </>
+  );
+}

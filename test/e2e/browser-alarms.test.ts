@@ -93,7 +93,7 @@ describe('alarms in a browser against the real system', () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await loginInBrowser(page, 'viewer', '/alarms');
     // The Alarms view is for operators and above: a viewer typing its URL gets a refusal, not the page.
-    await expect.poll(() => page.getByRole('alert').first().innerText(), { timeout: 30_000 }).toContain('Bạn không có quyền xem trang này');
+    await page.getByRole('heading', { name: 'Bạn không có quyền xem trang này' }).waitFor({ timeout: 30_000 });
     expect(await page.locator('li[data-alarm]').count()).toBe(0);
     expect(await page.getByTestId('ack').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Cảnh báo', exact: true }).count()).toBe(0);

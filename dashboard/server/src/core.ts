@@ -33,4 +33,6 @@ export interface Core {
   verifyKioskToken(token: string): Promise<string | null>;
   mqttPublish(topic: string, payload: unknown, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   alarmCounts(ward: string): AlarmCounts;
+  /** Closes the live-feed sockets of a user whose sessions were ended (disabled, new role or password). */
+  disconnectUser(username: string): void;
 }

@@ -173,6 +173,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     verifyKioskToken: createKioskVerifier(config.kioskTokens),
     mqttPublish,
     alarmCounts,
+    disconnectUser: (username) => hub?.disconnectUser(username),
   };
   const ctx: ModuleContext = {
     db, city, logger, now, publicUrl: config.http.publicUrl,

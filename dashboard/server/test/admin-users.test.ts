@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, cookieOf, login, PASSWORDS, startHarness, type Harness, type RoleName, type Session } from './helpers';
 
@@ -76,12 +77,17 @@ describe('user administration', () => {
     await createUser({ username: 'minh', displayName: 'Trần Minh', role: 'technician', password: 'ky-thuat-vien-01' });
     const s = await sessionFor('minh', 'ky-thuat-vien-01');
     expect((await api(h.url, s, 'GET', '/api/gateways')).status).toBe(200);
+    // The live feed too: a socket authenticated at upgrade must not outlive the account's sessions.
+    const ws = new WebSocket(`${h.url.replace(/^http/, 'ws')}/ws`, { headers: { cookie: s.cookie, origin: h.url } });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
 
     const res = await api(h.url, sessions.admin, 'PATCH', '/api/users/minh', { disabled: true });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.user.disabled).toBe(true);
     expect(body.sessionsEnded).toBe(1);
+    expect(await closed).toBe(4401);
     expect((await api(h.url, s, 'GET', '/api/gateways')).status).toBe(401);
     expect((await loginAs('minh', 'ky-thuat-vien-01')).status).toBe(401);
 

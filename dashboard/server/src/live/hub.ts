@@ -131,6 +131,10 @@ export function startLiveHub(opts: HubOptions) {
       }
     },
     clientCount: () => clients.size,
+    /** A socket authenticated once at upgrade must not outlive the account's sessions. */
+    disconnectUser(username: string): void {
+      for (const client of clients) if (client.user.username === username) client.ws.close(4401, 'session ended');
+    },
     async close(): Promise<void> {
       clearInterval(pingTimer);
       opts.server.off('upgrade', onUpgrade);

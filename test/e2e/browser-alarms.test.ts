@@ -93,7 +93,7 @@ describe('alarms in a browser against the real system', () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await loginInBrowser(page, 'viewer', '/alarms');
     // The Alarms view is for operators and above: a viewer typing its URL gets a refusal, not the page.
-    await page.getByRole('heading', { name: 'Bạn không có quyền xem trang này' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('alert').filter({ hasText: 'Bạn không có quyền xem trang này' }).waitFor({ timeout: 30_000 });
     expect(await page.locator('li[data-alarm]').count()).toBe(0);
     expect(await page.getByTestId('ack').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Cảnh báo', exact: true }).count()).toBe(0);
@@ -155,6 +155,11 @@ describe('alarms in a browser against the real system', () => {
     expect(ack, `audit entries: ${JSON.stringify(detail.audit)}`).toBeDefined();
     expect(ack!.user).toBe('operator');
     expect(JSON.stringify(ack!.detail ?? '')).toContain('Đã báo đội ứng phó lũ An Phú');
+    // The centre's audit log (admin) has the same act: who, what, which alarm.
+    const { entries } = await getJson<{ entries: Array<AuditEntry & { detail: Record<string, unknown> }> }>(cookie, '/api/audit?limit=500');
+    const logged = entries.filter((e) => e.action === 'alarm.ack' && String(e.detail.alarm) === alarmId);
+    expect(logged, `audit log: ${JSON.stringify(entries.slice(0, 20))}`).toHaveLength(1);
+    expect(logged[0]!.user).toBe('operator');
     await expect.poll(() => item.locator('.alarm-trail').innerText(), { timeout: 15_000 }).toContain('Đã báo đội ứng phó lũ An Phú');
     await page.screenshot({ path: join(artifacts, 'e2e-alarm-ack.png'), fullPage: true });
     await page.close();

@@ -10,6 +10,7 @@
  * a number; the machine is shared, so read the ratios, not the absolute times.
  */
 import { appendFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -83,8 +84,12 @@ interface Result {
   points: number;
   series: number;
   bytes: number;
+  gzipBytes: number;
+  contentEncoding: string;
   api: Stats;
   direct: Stats;
+  /** JSON.stringify of the store's answer alone: most of what the API adds. */
+  encode: Stats;
 }
 
 async function measure(name: string, config: StoreConfig, mqttUrl: string): Promise<Result> {
@@ -107,10 +112,12 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
     const login = await fetch(`${dashboard.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: PASSWORD }) });
     if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    let contentEncoding = 'none';
     const viaApi = async () => {
-      const res = await fetch(`${dashboard.url}${path}`, { headers: { cookie } });
+      const res = await fetch(`${dashboard.url}${path}`, { headers: { cookie, 'accept-encoding': 'gzip, deflate, br' } });
       const text = await res.text();
       if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${text.slice(0, 300)}`);
+      contentEncoding = res.headers.get('content-encoding') ?? 'none';
       return text;
     };
 
@@ -118,12 +125,15 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
     const body = JSON.parse(await viaApi()) as { series: Array<{ points: unknown[] }> };
     const points = body.series.reduce((n, s) => n + s.points.length, 0);
     if (body.series.length !== DEVICES) throw new Error(`${name}: expected ${DEVICES} series, got ${body.series.length}`);
-    const bytes = (await viaApi()).length;
+    const text = await viaApi();
+    const bytes = Buffer.byteLength(text);
+    const gzipBytes = gzipSync(text).length;
     for (let i = 0; i < 2; i++) await store.query(query); // warm both paths alike
 
     // Interleaved, so both see the same machine load over the run.
     const api: number[] = [];
     const direct: number[] = [];
+    const encode: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       let t = performance.now();
       await viaApi();
@@ -131,9 +141,12 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
       t = performance.now();
       const series = await store.query(query);
       direct.push(performance.now() - t);
+      t = performance.now();
+      JSON.stringify({ series });
+      encode.push(performance.now() - t);
       if (series.length !== DEVICES) throw new Error(`${name}: store.query returned ${series.length} series`);
     }
-    return { store: name, seeded, seedS, points, series: body.series.length, bytes, api: stats(api), direct: stats(direct) };
+    return { store: name, seeded, seedS, points, series: body.series.length, bytes, gzipBytes, contentEncoding, api: stats(api), direct: stats(direct), encode: stats(encode) };
   } finally {
     await dashboard.close();
     await store.close();
@@ -168,11 +181,11 @@ const section = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios).`,
   `Query: \`GET ${path.replace(/from=\d+&to=\d+/, 'from=<now−24h>&to=<now>')}\` (all ${DEVICES} devices) vs \`store.query()\` with the same RangeQuery; ${RUNS} runs each, interleaved, after warm-up.`,
   '',
-  '| store | readings seeded (s to write) | series × points | JSON bytes | API p50 / p95 / max (ms) | store.query p50 / p95 / max (ms) | ratio p50 API / store |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| store | readings seeded (s to write) | series × points | JSON bytes (gzip would be; sent as) | API p50 / p95 / max (ms) | store.query p50 / p95 / max (ms) | JSON.stringify p50 (ms) | ratio p50 API / store |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map(
     (r) =>
-      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.max)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
+      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} (${r.gzipBytes.toLocaleString('en')}; ${r.contentEncoding}) | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.max)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${ms(r.encode.p50)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
   ),
   '',
 ].join('\n');

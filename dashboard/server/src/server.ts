@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import compression from 'compression';
 import express from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
@@ -188,6 +189,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   app.use(securityHeaders(config.session.secureCookies));
+  // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
+  app.use(compression());
   app.use((req, res, next) => {
     const end = httpDuration.startTimer();
     res.on('finish', () => end({ method: req.method, route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'other', status: String(res.statusCode) }));

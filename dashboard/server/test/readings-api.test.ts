@@ -36,6 +36,15 @@ afterAll(async () => {
 });
 
 describe('history', () => {
+  it('is sent gzip-compressed to clients that accept it', async () => {
+    const res = await fetch(`${h.url}/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 60 * MIN}`, {
+      headers: { cookie: viewer.cookie, 'accept-encoding': 'gzip' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect((await res.json()).series[0].points).toHaveLength(60);
+  });
+
   it('returns raw series and 10-minute aggregates', async () => {
     const raw = await (await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 60 * MIN}`)).json();
     expect(raw.series).toHaveLength(1);

@@ -26,7 +26,8 @@ const HARNESSES: Harness[] = [
   { name: 'ingest', title: 'MQTT → ingest → store vs the store alone', command: ['bench/ingest/run.ts', '--readings', '200000'] },
   { name: 'edge', title: 'Edge gateway: RTU bus rate, RSS, outbox replay', command: ['bench/edge/bench.ts'] },
   { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'], capture: true },
-  { name: 'web', title: 'Dashboard bundle size, first live value, chart render, history latency', command: ['bench/web/bench.ts'] },
+  { name: 'web', title: 'Dashboard bundle size, first live value, chart render', command: ['bench/web/bench.ts'] },
+  { name: 'dashboard', title: 'History API latency per store (24 h × 1 min × 50 series)', command: ['bench/dashboard/history-latency.ts'] },
   { name: 'faults', title: 'Faults with an exact account of every reading', command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'] },
 ];
 

@@ -99,6 +99,12 @@ const toAlarm = (r: Row): Alarm => ({
   openedAt: r.opened_at,
 });
 
+/** One alarm as stored, for readers outside the lifecycle (the notifier). */
+export function readAlarm(db: Database.Database, id: number): Alarm | undefined {
+  const row = db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as Row | undefined;
+  return row ? toAlarm(row) : undefined;
+}
+
 export class AlarmConflict extends Error {}
 
 export interface ListFilter {

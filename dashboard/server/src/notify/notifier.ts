@@ -5,6 +5,7 @@ import type { CityModel } from '@tamky/protocol';
 import { backoffDelay, type Logger } from '@tamky/service-kit';
 import { migrate } from '../state-db';
 import type { Alarm, AlarmChange } from '../alarms/model';
+import { readAlarm } from '../alarms/store';
 import { createEmailChannel } from './channels/email';
 import { createEsmsChannel } from './channels/esms';
 import { createSmppChannel } from './channels/smpp';
@@ -81,12 +82,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (!callbackToken) logger.warn('notify: no callbackToken configured; SMS delivery/reply callbacks are refused (Zalo webhooks still need a valid signature)');
   const callbackQuery = callbackToken ? `?token=${encodeURIComponent(callbackToken)}` : '';
   const apiBase = `${opts.publicUrl.replace(/\/+$/, '')}/api/notify`;
-  const getAlarm =
-    opts.getAlarm ??
-    ((id: number) => {
-      const row = db.prepare('SELECT id FROM alarms WHERE id = ?').get(id);
-      return row ? alarmFromDb(db, id) : undefined;
-    });
+  const getAlarm = opts.getAlarm ?? ((id: number) => readAlarm(db, id));
 
   // Providers: built from the policy unless a test or the demo hands in its own.
   const channels = new Map<ChannelName, Channel>();
@@ -375,34 +371,3 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   };
 }
 
-function alarmFromDb(db: Database.Database, id: number): Alarm | undefined {
-  const r = db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as Record<string, any> | undefined;
-  if (!r) return undefined;
-  return {
-    id: r.id,
-    ruleId: r.rule_id,
-    sourceId: r.source_id,
-    state: r.state,
-    severity: r.severity,
-    category: r.category,
-    ward: r.ward,
-    kind: r.kind,
-    device: r.device,
-    gateway: r.gateway,
-    field: r.field,
-    value: r.value,
-    limit: r.limit_value,
-    unit: r.unit,
-    message: { vi: r.message_vi, en: r.message_en },
-    since: r.since,
-    firstSeen: r.first_seen,
-    lastSeen: r.last_seen,
-    count: r.count,
-    assignee: r.assignee,
-    acknowledgedBy: r.acknowledged_by,
-    acknowledgedAt: r.acknowledged_at,
-    clearedAt: r.cleared_at,
-    clearedBy: r.cleared_by,
-    openedAt: r.opened_at,
-  };
-}

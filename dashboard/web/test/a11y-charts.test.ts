@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockServer } from './mock-server';
+import { describe, it } from 'vitest';
+import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 // Chart views, with what must be on screen before axe checks them.
 const VIEWS: Array<{ name: string; path: string; ready: string }> = [
@@ -12,23 +10,13 @@ const VIEWS: Array<{ name: string; path: string; ready: string }> = [
 ];
 
 describe('accessibility of the chart views (axe-core: no serious or critical violations)', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   it('overview, environment, traffic, lighting and the lighting confirmation dialog', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await login(page, server.url, 'admin');
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, env.server.url, 'admin');
     for (const view of VIEWS) {
-      await page.goto(`${server.url}${view.path}`);
+      await page.goto(`${env.server.url}${view.path}`);
       await page.waitForSelector(view.ready, { timeout: 20_000 });
       await expectAccessible(page, view.name);
       await screenshot(page, `view-${view.name}`);

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockServer } from './mock-server';
+import { describe, it } from 'vitest';
+import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 const VIEWS: Array<{ name: string; path: string; ready: string }> = [
   { name: 'alarms', path: '/alarms', ready: 'li.alarm' },
@@ -11,36 +9,26 @@ const VIEWS: Array<{ name: string; path: string; ready: string }> = [
 ];
 
 describe('accessibility of login and the operations views (axe-core: no serious or critical violations)', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   it('login page', async () => {
-    const page = await browser.newPage();
-    await page.goto(server.url);
+    const page = await env.browser.newPage();
+    await page.goto(env.server.url);
     await page.getByLabel('Tên đăng nhập').waitFor();
     await expectAccessible(page, 'login');
     await page.close();
   });
 
   it('alarms (with an opened alarm), gateways, device page, data quality', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await login(page, server.url, 'admin');
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, env.server.url, 'admin');
     for (const view of VIEWS) {
-      await page.goto(`${server.url}${view.path}`);
+      await page.goto(`${env.server.url}${view.path}`);
       await page.waitForSelector(view.ready, { timeout: 20_000 });
       await expectAccessible(page, view.name);
       await screenshot(page, `view-${view.name}`);
     }
-    await page.goto(`${server.url}/alarms`);
+    await page.goto(`${env.server.url}/alarms`);
     await page.locator('li.alarm').first().getByRole('button', { name: 'Chi tiết' }).click();
     await page.waitForSelector('.alarm-trail ol');
     await expectAccessible(page, 'alarm-detail');
@@ -49,8 +37,8 @@ describe('accessibility of login and the operations views (axe-core: no serious 
   });
 
   it('the technician phone views, menu open and closed', async () => {
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
-    await login(phone, server.url, 'technician', '/gateways');
+    const phone = await env.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await login(phone, env.server.url, 'technician', '/gateways');
     await phone.waitForSelector('article.gateway');
     await expectAccessible(phone, 'gateways-phone');
     await phone.getByRole('button', { name: 'Menu' }).click();

@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockServer } from './mock-server';
+import { describe, expect, it } from 'vitest';
+import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 describe('administration views (admin role)', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   it('admin sees Quản trị in the navigation and creates a user after confirming', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, server.url, 'admin');
+    await login(page, env.server.url, 'admin');
     await page.getByRole('navigation', { name: 'Điều hướng chính' }).getByRole('link', { name: 'Quản trị', exact: true }).click();
     await page.waitForSelector('[data-testid="admin-users"] tbody tr');
     expect(await page.locator('[data-testid="admin-users"] tbody tr').count()).toBe(4);
     await expect.poll(() => page.getByTestId('recipients-note').innerText()).toContain('config/notify/policy.yaml');
-    expect(await page.locator('[data-testid="admin-devices"] tbody tr').count()).toBe(server.city.devices.length);
+    expect(await page.locator('[data-testid="admin-devices"] tbody tr').count()).toBe(env.server.city.devices.length);
 
     const form = page.getByTestId('create-user');
     await form.getByLabel('Tên đăng nhập').fill('lan.nguyen');
@@ -34,7 +22,7 @@ describe('administration views (admin role)', () => {
     await form.getByLabel(/Mật khẩu/).fill('ngan');
     await form.getByRole('button', { name: 'Tạo tài khoản' }).click();
     await expect.poll(() => form.getByRole('alert').innerText()).toContain('ít nhất 12');
-    expect(server.adminAudit).toHaveLength(0);
+    expect(env.server.adminAudit).toHaveLength(0);
 
     await form.getByLabel(/Mật khẩu/).fill('ca-truc-dem-2026');
     await form.getByRole('button', { name: 'Tạo tài khoản' }).click();
@@ -43,7 +31,7 @@ describe('administration views (admin role)', () => {
     await dialog.getByTestId('confirm').click();
     await page.waitForSelector('tr[data-user="lan.nguyen"]');
     expect(await page.locator('tr[data-user="lan.nguyen"]').innerText()).toContain('Điều hành viên');
-    expect(server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'user.create', detail: { username: 'lan.nguyen', role: 'operator' } });
+    expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'user.create', detail: { username: 'lan.nguyen', role: 'operator' } });
     await expect.poll(() => page.getByTestId('admin-message').innerText()).toContain('lan.nguyen');
     await expectAccessible(page, 'admin');
     await screenshot(page, 'view-admin');
@@ -54,38 +42,38 @@ describe('administration views (admin role)', () => {
     await expect.poll(() => page.locator('tr[data-user="lan.nguyen"]').innerText()).toContain('Đã vô hiệu hoá');
 
     // Role change, cancelled: nothing sent.
-    const before = server.adminAudit.length;
+    const before = env.server.adminAudit.length;
     await page.getByLabel('Vai trò của operator').selectOption('technician');
     await page.locator('tr[data-user="operator"]').getByRole('button', { name: 'Đổi vai trò' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Hủy' }).click();
-    expect(server.adminAudit.length).toBe(before);
+    expect(env.server.adminAudit.length).toBe(before);
 
     // Password reset, with the new password typed in the confirmation dialog.
     await page.getByRole('button', { name: 'Đặt lại mật khẩu: viewer' }).click();
     await page.getByRole('dialog').getByTestId('new-password').fill('mat-khau-moi-2026');
     await expectAccessible(page, 'admin-password-dialog');
     await page.getByRole('dialog').getByTestId('confirm').click();
-    await expect.poll(() => server.adminAudit.at(-1)?.detail).toEqual({ username: 'viewer', fields: ['password'] });
-    expect(JSON.stringify(server.adminAudit)).not.toContain('mat-khau-moi-2026');
+    await expect.poll(() => env.server.adminAudit.at(-1)?.detail).toEqual({ username: 'viewer', fields: ['password'] });
+    expect(JSON.stringify(env.server.adminAudit)).not.toContain('mat-khau-moi-2026');
     await page.close();
   });
 
   it('a technician does not see Quản trị and is refused at /admin', async () => {
-    const page = await browser.newPage();
-    await login(page, server.url, 'technician');
+    const page = await env.browser.newPage();
+    await login(page, env.server.url, 'technician');
     const nav = page.getByRole('navigation', { name: 'Điều hướng chính' });
     await expect.poll(() => nav.getByRole('link').allInnerTexts()).toContain('Gateway');
     expect(await nav.getByRole('link').allInnerTexts()).not.toContain('Quản trị');
-    await page.goto(`${server.url}/admin`);
+    await page.goto(`${env.server.url}/admin`);
     await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('không có quyền');
     expect(await page.locator('[data-testid="admin-users"]').count()).toBe(0);
     await page.close();
   });
 
   it('rules: shows the current set, validates, saves with baseVersion and shows a 409 conflict clearly', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, server.url, 'admin', '/rules');
+    await login(page, env.server.url, 'admin', '/rules');
     await expect.poll(() => page.getByTestId('rules-version').innerText()).toContain('Phiên bản 3');
     const editor = page.getByLabel('Bộ quy tắc (JSON: mảng các quy tắc)');
     expect(await editor.inputValue()).toContain('pm25-high');
@@ -106,7 +94,7 @@ describe('administration views (admin role)', () => {
     await expect.poll(() => page.getByTestId('rules-outcome').innerText()).toContain('phiên bản 4');
 
     // Someone else saves meanwhile: the stale save is refused with 409 and the page says so.
-    server.bumpRules();
+    env.server.bumpRules();
     await editor.fill('[{"id": "noise-day", "kind": "noise_meter"}]');
     await page.getByRole('button', { name: 'Lưu' }).click();
     await page.getByRole('dialog').getByTestId('confirm').click();

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { USERS, type MockRole } from './mock-server';
+import { afterAll, beforeAll } from 'vitest';
+import { startMockServer, USERS, type MockRole, type MockServer } from './mock-server';
 
 export const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
@@ -81,4 +82,22 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function expectAccessible(page: Page, name: string): Promise<void> {
   const violations = await seriousViolations(page);
   if (violations.length) throw new Error(`${name}: axe found serious/critical violations:\n${JSON.stringify(violations, null, 1)}`);
+}
+
+/**
+ * The setup every browser test file shares: the built app served by the mock server, and one Chromium.
+ * Registers the hooks and returns the handles, filled in once beforeAll has run.
+ */
+export function useMockAndBrowser(options: { tickMs?: number; pingMs?: number } = {}): { server: MockServer; browser: Browser } {
+  const env = {} as { server: MockServer; browser: Browser };
+  beforeAll(async () => {
+    ensureBuilt();
+    env.server = await startMockServer({ distDir: DIST_DIR, ...options });
+    env.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }

@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, launchBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockServer } from './mock-server';
+import { describe, expect, it } from 'vitest';
+import { useMockAndBrowser, login, screenshot } from './browser';
 
 describe('gateways on a phone', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   it('a technician at 390×844 sees offline gateways first, last seen, outbox, poll errors and reads now', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    await login(page, server.url, 'technician', '/gateways');
+    const page = await env.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    await login(page, env.server.url, 'technician', '/gateways');
     const cards = page.locator('article.gateway');
-    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(server.city.gateways.length);
+    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(env.server.city.gateways.length);
     const first = cards.first();
     expect(await first.getByTestId('gw-state').innerText()).toContain('Ngoại tuyến');
     expect(await first.innerText()).toMatch(/\d+ phút trước/);
@@ -36,7 +24,7 @@ describe('gateways on a phone', () => {
     expect(await online.innerText()).toMatch(/Lỗi gần nhất: timeout after 1000 ms \(11 phút trước\)/);
     const gwId = await online.getAttribute('data-gateway');
     await online.getByTestId('read-now').click();
-    await expect.poll(() => server.commands.find((c) => c.gateway === gwId)?.body.type).toBe('read_now');
+    await expect.poll(() => env.server.commands.find((c) => c.gateway === gwId)?.body.type).toBe('read_now');
     await expect.poll(() => online.locator('.command-status').innerText(), { timeout: 10_000 }).toBe('Lệnh đã thực hiện');
     await screenshot(page, 'gateways-phone-command');
 

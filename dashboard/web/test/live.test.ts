@@ -1,40 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, launchBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockServer } from './mock-server';
+import { describe, expect, it } from 'vitest';
+import { useMockAndBrowser, login, screenshot } from './browser';
 
 describe('city overview, live', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   it('shows every ward with its VN_AQI level and updates a value when the server pushes a reading', async () => {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await login(page, server.url, 'viewer');
+    const page = await env.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await login(page, env.server.url, 'viewer');
     const cards = page.locator('article.ward-card');
-    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(server.city.wards.length);
+    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(env.server.city.wards.length);
     // AQI badge carries the level name in Vietnamese, not only a colour.
     const badgeText = await cards.first().getByTestId('aqi').innerText();
     expect(badgeText).toMatch(/Tốt|Trung bình|Kém|Xấu|Rất xấu|Nguy hại/);
 
-    await expect.poll(() => server.sockets(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => env.server.sockets(), { timeout: 15_000 }).toBeGreaterThan(0);
     const card = page.locator('article[data-ward="an-my"]');
     const noise = card.getByTestId('noise-value');
     await expect.poll(() => noise.innerText()).not.toBe('');
-    const device = server.city.devices.find((d) => d.ward === 'an-my' && d.kind === 'noise_meter')!;
-    server.push({ type: 'readings', readings: [{ kind: 'noise_meter', device: device.id, gateway: device.gateway, ward: 'an-my', ts: Date.now(), seq: 99_999, values: { laeq: 77.7 } }] });
+    const device = env.server.city.devices.find((d) => d.ward === 'an-my' && d.kind === 'noise_meter')!;
+    env.server.push({ type: 'readings', readings: [{ kind: 'noise_meter', device: device.id, gateway: device.gateway, ward: 'an-my', ts: Date.now(), seq: 99_999, values: { laeq: 77.7 } }] });
     // vi-VN decimal comma, and the limit breach is spelled out, not only coloured.
     await expect.poll(() => noise.innerText(), { timeout: 10_000 }).toBe('77,7');
     await expect.poll(() => card.innerText()).toContain('Vượt giới hạn');
-    await expect.poll(() => page.locator('.city-map [data-device]').count()).toBe(server.city.devices.length);
+    await expect.poll(() => page.locator('.city-map [data-device]').count()).toBe(env.server.city.devices.length);
     await page.waitForSelector('[data-testid="chart"] .recharts-line', { timeout: 15_000 });
     await screenshot(page, 'overview');
     await page.close();

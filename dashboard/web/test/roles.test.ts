@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, launchBrowser, login, screenshot } from './browser';
+import { describe, expect, it } from 'vitest';
+import { useMockAndBrowser, login, screenshot } from './browser';
 import { startMockServer, type MockRole, type MockServer } from './mock-server';
 
 // What each role's navigation must show, in order (Vietnamese labels: the default language).
@@ -12,27 +11,17 @@ const EXPECTED: Record<MockRole, string[]> = {
 };
 
 describe('role-aware navigation', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser();
 
   for (const role of Object.keys(EXPECTED) as MockRole[]) {
     it(`${role} sees exactly the views the role may use`, async () => {
-      const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-      await login(page, server.url, role);
+      const page = await env.browser.newPage({ viewport: { width: 1366, height: 900 } });
+      await login(page, env.server.url, role);
       const nav = page.getByRole('navigation', { name: 'Điều hướng chính' });
       await expect.poll(() => nav.getByRole('link').allInnerTexts()).toEqual(EXPECTED[role]);
       if (role === 'viewer') {
         // A viewer typing a technician URL gets a refusal, not the page.
-        await page.goto(`${server.url}/gateways`);
+        await page.goto(`${env.server.url}/gateways`);
         await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('không có quyền');
       }
       await page.close();
@@ -40,8 +29,8 @@ describe('role-aware navigation', () => {
   }
 
   it('rejects a wrong password and switches to English', async () => {
-    const page = await browser.newPage();
-    await page.goto(server.url);
+    const page = await env.browser.newPage();
+    await page.goto(env.server.url);
     await page.getByLabel('Tên đăng nhập').fill('operator');
     await page.getByLabel('Mật khẩu').fill('wrong');
     await page.getByRole('button', { name: 'Đăng nhập' }).click();

@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { DIST_DIR, ensureBuilt, launchBrowser, screenshot } from './browser';
-import { KIOSK_TOKEN, startMockServer, type MockServer } from './mock-server';
+import { describe, expect, it } from 'vitest';
+import { useMockAndBrowser, screenshot } from './browser';
+import { KIOSK_TOKEN,  } from './mock-server';
 
 describe('wall mode', () => {
-  let server: MockServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startMockServer({ distDir: DIST_DIR, tickMs: 500, pingMs: 2000 });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = useMockAndBrowser({ tickMs: 500, pingMs: 2000 });
 
   it('signs in with a kiosk token and rotates panels without chrome or cursor', async () => {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(`${server.url}/wall?kiosk=${KIOSK_TOKEN}&rotate=3`);
+    const page = await env.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&rotate=3`);
     const wall = page.locator('.wall');
     await wall.waitFor({ timeout: 20_000 });
     expect(await page.locator('nav').count()).toBe(0);
@@ -38,29 +27,29 @@ describe('wall mode', () => {
   });
 
   it('says a panel is stale when its feed is cut or its data stops, and recovers by itself', async () => {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(`${server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
+    const page = await env.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
     await page.locator('.wall-tile').first().waitFor({ timeout: 20_000 });
     await expect.poll(() => page.getByTestId('live-status').innerText(), { timeout: 20_000 }).toContain('Trực tuyến');
     await expect.poll(() => page.getByTestId('stale').count()).toBe(0);
 
     // Cut the feed: the page says so at once and keeps retrying.
-    server.setReadingsRunning(false);
-    server.cutFeed(true);
+    env.server.setReadingsRunning(false);
+    env.server.cutFeed(true);
     await expect.poll(() => page.getByTestId('live-status').innerText(), { timeout: 10_000 }).toContain('Mất kết nối');
     // Let it reconnect: pings say the feed is alive, but no readings come, so the panel is stale.
-    server.cutFeed(false);
+    env.server.cutFeed(false);
     await expect.poll(() => page.getByTestId('live-status').innerText(), { timeout: 20_000 }).toContain('Trực tuyến');
     await expect.poll(() => page.getByTestId('stale').first().innerText(), { timeout: 20_000 }).toMatch(/Dữ liệu cũ \d+ (giây|phút)/);
     await screenshot(page, 'wall-stale');
-    server.setReadingsRunning(true);
+    env.server.setReadingsRunning(true);
     await expect.poll(() => page.getByTestId('stale').count(), { timeout: 15_000 }).toBe(0);
     await page.close();
   });
 
   it('stays readable at 3840×2160', async () => {
-    const page = await browser.newPage({ viewport: { width: 3840, height: 2160 } });
-    await page.goto(`${server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
+    const page = await env.browser.newPage({ viewport: { width: 3840, height: 2160 } });
+    await page.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
     await page.locator('.wall-tile').first().waitFor({ timeout: 20_000 });
     const size = await page.locator('.wall-tile h2').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
     expect(size).toBeGreaterThanOrEqual(50);

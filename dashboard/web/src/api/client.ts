@@ -63,6 +63,8 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
 export const api = {
   get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
   login: (username: string, password: string) => request<Session>('POST', '/api/auth/login', { username, password }),
   kiosk: (token: string) => request<Session>('POST', '/api/auth/kiosk', { token }),
   me: () => request<Session>('GET', '/api/auth/me'),

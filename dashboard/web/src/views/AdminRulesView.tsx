@@ -1,17 +1,15 @@
 import { useEffect, useState } from 'react';
-import { ApiError } from '../api/client';
+import { api, ApiError } from '../api/client';
 import { useApi } from '../api/useApi';
-import { adminRequest, type RuleSetView } from '../components/AdminApi';
+import { type RuleSetView } from '../components/AdminApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useI18n } from '../i18n/i18n';
-import { useApp } from '../session';
 
 type Outcome = { kind: 'ok' | 'error' | 'conflict'; text: string };
 
 /** The alarm rule set as JSON text: validate on the server, save as a new version (409 when someone saved meanwhile). */
 export default function AdminRulesView() {
   const { t, dateTime } = useI18n();
-  const { session } = useApp();
   const current = useApi<RuleSetView>('/api/rules');
   const [text, setText] = useState('');
   const [base, setBase] = useState<number | null>(null);
@@ -51,7 +49,7 @@ export default function AdminRulesView() {
     if (!rules) return;
     setBusy(true);
     try {
-      const res = await adminRequest<{ ok: boolean; count: number }>(session.csrfToken, 'POST', '/api/rules/validate', { rules });
+      const res = await api.post<{ ok: boolean; count: number }>('/api/rules/validate', { rules });
       setOutcome({ kind: 'ok', text: t('rules.valid', { n: res.count }) });
     } catch (err) {
       setOutcome(failure(err));
@@ -66,7 +64,7 @@ export default function AdminRulesView() {
     if (!rules) return;
     setBusy(true);
     try {
-      const res = await adminRequest<RuleSetView>(session.csrfToken, 'PUT', '/api/rules', { baseVersion: base ?? 0, rules });
+      const res = await api.put<RuleSetView>('/api/rules', { baseVersion: base ?? 0, rules });
       setBase(res.version);
       setOutcome({ kind: 'ok', text: t('rules.saved', { version: res.version }) });
       current.set(() => res);

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { ApiError } from '../api/client';
+import { api, ApiError } from '../api/client';
 import { useApi } from '../api/useApi';
-import { adminRequest, MIN_PASSWORD_LENGTH, type AdminUser } from '../components/AdminApi';
+import { MIN_PASSWORD_LENGTH, type AdminUser } from '../components/AdminApi';
 import { AdminCreateUser, type NewUser } from '../components/AdminCreateUser';
 import { AdminDeviceList } from '../components/AdminDeviceList';
 import { AdminUserTable, type UserAction } from '../components/AdminUserTable';
@@ -39,12 +39,12 @@ export default function AdminView() {
     setBusy(true);
     try {
       if (pending.kind === 'create') {
-        await adminRequest(session.csrfToken, 'POST', '/api/users', pending.user);
+        await api.post('/api/users', pending.user);
         setFormKey((k) => k + 1);
         setMessage({ ok: true, text: t('admin.created', { user: pending.user.username }) });
       } else {
         const patch = pending.kind === 'role' ? { role: pending.to } : pending.kind === 'password' ? { password: newPassword } : { disabled: pending.kind === 'disable' };
-        await adminRequest(session.csrfToken, 'PATCH', `/api/users/${encodeURIComponent(pending.user.username)}`, patch);
+        await api.patch(`/api/users/${encodeURIComponent(pending.user.username)}`, patch);
         setMessage({ ok: true, text: t('admin.done', { user: pending.user.username }) });
       }
       users.reload();

@@ -1,3 +1,4 @@
 export * from './wait';
 export * from './process';
 export * from './peers';
+export * from './browser';

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@tamky/service-kit';
-import { requireBinary, tempDir, waitFor } from '@tamky/test-support';
+import { launchChromium, tempDir, waitFor } from '@tamky/test-support';
 import { startCityDemo, type CityDemo, REPO_ROOT } from '@tamky/demo';
 
 /**
@@ -61,13 +61,9 @@ async function loginInBrowser(page: Page, role: Role, path: string): Promise<voi
 }
 
 beforeAll(async () => {
-  const executablePath = requireBinary('/usr/bin/chromium', 'chromium');
+  browser = await launchChromium();
   if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html'))) throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
   demo = await startCityDemo({ dataDir: tempDir('e2e-browser-alarms'), mqttPort: 0, httpPort: 0, pollIntervalMs: 1000, logger: createLogger('e2e', { level: 'warn' }) });
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
   mkdirSync(artifacts, { recursive: true });
 
   // The flood happens at the device: only its register changes, everything after it is the real pipeline.

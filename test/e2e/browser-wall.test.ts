@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@tamky/service-kit';
-import { requireBinary, tempDir } from '@tamky/test-support';
+import { launchChromium, tempDir } from '@tamky/test-support';
 import { startCityDemo, type CityDemo, REPO_ROOT } from '@tamky/demo';
 
 /**
@@ -21,13 +21,9 @@ let demo: CityDemo;
 let browser: Browser;
 
 beforeAll(async () => {
-  const executablePath = requireBinary('/usr/bin/chromium', 'chromium');
+  browser = await launchChromium();
   if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html'))) throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
   demo = await startCityDemo({ dataDir: tempDir('e2e-browser-wall'), mqttPort: 0, httpPort: 0, pollIntervalMs: POLL_MS, logger: createLogger('e2e', { level: 'warn' }) });
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
   mkdirSync(artifacts, { recursive: true });
 }, 120_000);
 

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '@tamky/test-support';
 import { afterAll, beforeAll } from 'vitest';
 import { startMockServer, USERS, type MockRole, type MockServer } from './mock-server';
 
@@ -10,7 +11,6 @@ export const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
 export const REPO_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 export const SCREENSHOT_DIR = `${REPO_DIR}test-artifacts/screenshots`;
-const CHROMIUM = '/usr/bin/chromium';
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -37,13 +37,8 @@ export function ensureBuilt(): void {
   }
 }
 
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium)`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+/** Debian's Chromium, as every browser test in the project starts it. */
+export const launchBrowser = (): Promise<Browser> => launchChromium();
 
 export async function login(page: Page, baseUrl: string, role: MockRole, path = '/'): Promise<void> {
   await page.goto(`${baseUrl}${path}`);

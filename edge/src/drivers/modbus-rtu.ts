@@ -12,19 +12,19 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+const LATE_FUNCTIONS = new Set([1, 2, 3, 4, 5, 6, 15, 16]);
+
 /**
  * Length of a complete read/exception response frame with a valid CRC at the start of `buf`, 0 if it is
  * not one, undefined if more bytes are needed to tell.
  */
 function lateFrameLength(buf: Buffer): number | undefined {
   const fc = buf[1]!;
-  let length: number;
-  if (fc & 0x80) length = 5;
-  else if (fc >= 1 && fc <= 4) {
-    if (buf.length < 3) return undefined;
-    length = 5 + buf[2]!;
-  } else if (fc === 5 || fc === 6 || fc === 15 || fc === 16) length = 8;
-  else return 0;
+  // Only the function code is known of the request it answers, and it is all the codec reads.
+  if (!(fc & 0x80) && !LATE_FUNCTIONS.has(fc)) return 0;
+  const pduLength = responsePduLength({ fc: fc & 0x7f } as Request, buf.subarray(1));
+  if (pduLength === undefined) return undefined;
+  const length = 1 + pduLength + 2;
   if (buf.length < length) return undefined;
   return crc16(buf, 0, length - 2) === buf.readUInt16LE(length - 2) ? length : 0;
 }

@@ -4,7 +4,7 @@ import { topics } from '@tamky/protocol';
 import { tempDir, waitFor } from '@tamky/test-support';
 import { createSimDevice, startModbusTcpSlave, type TcpSlave } from '@tamky/firmware-sim';
 import { gatewayConfigSchema, Outbox, startGateway, type Gateway } from '../src/index';
-import { collector, restartableMosquitto } from './helpers/broker';
+import { collector, restartableMosquitto, switchableProxy } from './helpers/broker';
 import { firstOccurrences, gapsAndDuplicates, receivedSeqs } from './helpers/seqs';
 import { quietLog, simCity, simDevice } from './helpers/sim';
 
@@ -40,16 +40,21 @@ describe('store-and-forward across a broker outage', () => {
   let slave: TcpSlave;
   let gw: Gateway;
   let sub: Awaited<ReturnType<typeof collector>>;
+  let link: Awaited<ReturnType<typeof switchableProxy>>;
 
   beforeAll(async () => {
     broker = await restartableMosquitto();
     await broker.start();
+    // The gateway's own network path, so that after the restart it comes back only once the test's
+    // observer has: mosquitto does not keep the backlog for the observer's session across its restart.
+    link = await switchableProxy(broker.port);
+    await link.up();
     const sims = Array.from({ length: 5 }, (_, i) => createSimDevice(simDevice('noise_meter', `noise-${i}`), { city: simCity, unitId: i + 1 }));
     slave = await startModbusTcpSlave(sims, { log: quietLog });
     sub = await collector(broker.url, topics.telemetry('gw-outage'), 'edge-outage-sub');
     const config = gatewayConfigSchema.parse({
       gatewayId: 'gw-outage',
-      mqtt: { url: broker.url, reconnect: { baseMs: 100, maxMs: 800 } },
+      mqtt: { url: link.url, reconnect: { baseMs: 100, maxMs: 800 } },
       outbox: { path: join(tempDir('edge-outage'), 'gw.db'), replayPerSecond: 300, batchSize: 50 },
       buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port }],
       devices: sims.map((s, i) => ({ id: s.id, profile: 'noise_meter', bus: 'tcp-1', unitId: i + 1, pollIntervalMs: 100 })),
@@ -60,6 +65,7 @@ describe('store-and-forward across a broker outage', () => {
   afterAll(async () => {
     await gw?.close();
     await sub?.close();
+    await link?.down();
     await slave?.close();
     await broker?.stop();
   });
@@ -68,8 +74,11 @@ describe('store-and-forward across a broker outage', () => {
     const topic = topics.telemetry('gw-outage');
     await waitFor(() => receivedSeqs(sub.messages, topic).length >= 20, { what: 'readings before the outage' });
     await broker.stop();
+    await link.down();
     await waitFor(() => gw.outboxDepth() >= 300, { what: 'a backlog of 300 readings in the outbox', timeoutMs: 30_000 });
     await broker.start();
+    await waitFor(() => sub.client.connected, { what: 'the observer reconnected', timeoutMs: 20_000 });
+    await link.up();
     // Replay at 300/s while 50/s new readings keep coming: wait for the backlog to drain.
     await waitFor(() => gw.outboxDepth() < 20, { what: 'the outbox to drain', timeoutMs: 30_000 });
     // The broker has acknowledged the backlog; its delivery to the subscriber may still be under way.

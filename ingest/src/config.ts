@@ -50,6 +50,11 @@ export const ingestConfigSchema = z.object({
   alarms: z
     .object({ enabled: z.boolean().default(true), rulesFile: z.string().optional() })
     .default({ enabled: true }),
+  /**
+   * Follow the device registry the dashboard publishes retained on config/registry: the city file is the
+   * starting point, each valid message replaces it (an invalid one is logged, counted and ignored).
+   */
+  registry: z.object({ follow: z.boolean().default(true) }).default({ follow: true }),
   live: z
     .object({
       enabled: z.boolean().default(true),

@@ -41,6 +41,13 @@ export function createIngestMetrics(withDefaults = true) {
     unackedMessages: new Gauge({ name: 'ingest_unacked_messages', help: 'Messages held unacknowledged (in flight to the store)', registers: [registry] }),
     unackedBytes: new Gauge({ name: 'ingest_unacked_bytes', help: 'Payload bytes held unacknowledged', registers: [registry] }),
     observerErrors: new Counter({ name: 'ingest_observer_errors_total', help: 'Errors thrown by reading observers', registers: [registry] }),
+    registryUpdates: new Counter({
+      name: 'ingest_registry_updates_total',
+      help: 'Device registry messages on config/registry: applied, unchanged, cleared (ignored), rejected (invalid, ignored)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    registryDevices: new Gauge({ name: 'ingest_registry_devices', help: 'Devices in the registry in force', registers: [registry] }),
     connected: new Gauge({ name: 'ingest_mqtt_connected', help: '1 while connected to the broker', registers: [registry] }),
   };
 }

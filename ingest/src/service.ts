@@ -23,6 +23,7 @@ import { Deriver } from './derive/deriver';
 import { loadLimits, type Limits } from './derive/limits';
 import { createIngestMetrics } from './metrics';
 import { buildRegistry } from './validate/registry';
+import { parseRegistryMessage } from './validate/registry-message';
 import { validateTelemetry } from './validate/validate-batch';
 import { liveMessages } from './live-feed';
 
@@ -34,6 +35,8 @@ export interface ReadingObserver {
   onGatewayStatus?(status: GatewayStatus, now: number): void;
   /** Called every second. */
   tick?(now: number): void | Promise<void>;
+  /** Called when a new device registry (city model) arrived on config/registry and is in force. */
+  onRegistry?(city: CityModel): void;
 }
 
 export interface IngestOptions {
@@ -60,10 +63,13 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   const log = opts.logger ?? createLogger('ingest');
   const now = opts.now ?? Date.now;
   const observers = opts.observers ?? [];
-  const { store, city } = opts;
-  const registry = buildRegistry(city);
+  const { store } = opts;
+  // Replaced as a whole when the dashboard publishes a new registry: a message is validated against one registry.
+  let city = opts.city;
+  let registry = buildRegistry(city);
   const limits = opts.limits ?? loadLimits(resolve(cfg.limitsDir));
   const m = createIngestMetrics();
+  m.registryDevices.set(city.devices.length);
   const seen = new SeenSeqs();
 
   const deriver = new Deriver(limits, city);
@@ -139,6 +145,53 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     },
   });
 
+  let registryText: string | undefined;
+  const subscribedFilters = new Set<string>();
+  const applyRegistry = (payload: Buffer) => {
+    const text = payload.toString('utf8');
+    if (text === registryText) {
+      m.registryUpdates.inc({ result: 'unchanged' });
+      return;
+    }
+    const msg = parseRegistryMessage(text);
+    if (msg.kind === 'cleared') {
+      m.registryUpdates.inc({ result: 'cleared' });
+      log.info('retained device registry cleared; keeping the registry in force');
+      return;
+    }
+    if (msg.kind === 'invalid') {
+      m.registryUpdates.inc({ result: 'rejected' });
+      log.error({ topic: topics.configRegistry(), problem: msg.problem }, 'device registry rejected; keeping the registry in force');
+      return;
+    }
+    const before = registry;
+    city = msg.city;
+    registry = buildRegistry(city);
+    registryText = text;
+    deriver.setCity(city);
+    m.registryUpdates.inc({ result: 'applied' });
+    m.registryDevices.set(city.devices.length);
+    const added = registry.devices().filter((d) => !before.device(d.id)).map((d) => d.id);
+    const removed = before.devices().filter((d) => !registry.device(d.id)).map((d) => d.id);
+    log.info({ devices: city.devices.length, gateways: city.gateways.length, added: added.slice(0, 20), removed: removed.slice(0, 20) }, 'device registry updated');
+    for (const o of observers) {
+      try {
+        o.onRegistry?.(city);
+      } catch (err) {
+        m.observerErrors.inc();
+        log.error({ err, what: 'onRegistry' }, 'observer failed');
+      }
+    }
+    // Partitioned instances subscribe per gateway: a new gateway of this partition needs its filters now.
+    if (cfg.partition.count > 1 && client?.connected) {
+      const fresh = subscriptionPlan(registry.gateways(), cfg.partition).subscribe.filter((f) => !subscribedFilters.has(f));
+      if (fresh.length > 0) {
+        for (const f of fresh) subscribedFilters.add(f);
+        client.subscribeAsync(fresh, { qos: 1 }).catch((err) => log.error({ err }, 'subscribing to new gateways failed'));
+      }
+    }
+  };
+
   const handleMessage = (topic: string, payload: Buffer, packet: { dup?: boolean }, ack: () => void) => {
     const parsed = parseGatewayTopic(topic);
     try {
@@ -158,6 +211,10 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
         return;
       }
       ack();
+      if (topic === topics.configRegistry()) {
+        applyRegistry(payload);
+        return;
+      }
       if (parsed?.kind === 'health') {
         m.messages.inc({ type: 'health' });
         const h = gatewayHealthSchema.safeParse(JSON.parse(payload.toString('utf8')));
@@ -203,16 +260,18 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
   client.on('offline', () => m.connected.set(0));
 
-  const plan = subscriptionPlan(registry.gateways(), cfg.partition);
   let firstConnect: (() => void) | undefined;
   const connected = new Promise<void>((res) => (firstConnect = res));
   client.on('connect', (connack) => {
     m.connected.set(1);
+    const plan = subscriptionPlan(registry.gateways(), cfg.partition);
     log.info({ sessionPresent: connack.sessionPresent, partition: cfg.partition, filters: plan.subscribe.length }, 'connected to broker');
     const c = client!;
     const subscribe = async () => {
       if (plan.unsubscribe.length > 0 && connack.sessionPresent) await c.unsubscribeAsync(plan.unsubscribe);
-      const granted = await c.subscribeAsync(plan.subscribe, { qos: 1 });
+      for (const f of plan.subscribe) subscribedFilters.add(f);
+      const wanted = cfg.registry.follow ? [...plan.subscribe, topics.configRegistry()] : plan.subscribe;
+      const granted = await c.subscribeAsync(wanted, { qos: 1 });
       const refused = granted.filter((g) => g.qos === 128);
       if (refused.length > 0) log.error({ refused: refused.map((g) => g.topic) }, 'broker refused subscriptions');
     };

@@ -27,12 +27,18 @@ const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?:
  */
 export class Deriver {
   private readonly state = new Map<string, DeviceHours>();
-  private readonly devices: Map<string, Device>;
+  private devices: Map<string, Device>;
 
   constructor(
     private readonly limits: Limits,
-    private readonly city: CityModel,
+    private city: CityModel,
   ) {
+    this.devices = new Map(city.devices.map((d) => [d.id, d]));
+  }
+
+  /** Follows a registry update: derived rows take the devices' new tags; hourly state of kept devices stays. */
+  setCity(city: CityModel): void {
+    this.city = city;
     this.devices = new Map(city.devices.map((d) => [d.id, d]));
   }
 

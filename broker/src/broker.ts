@@ -6,6 +6,7 @@ import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credenti
 import { setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
+import { keepPacketIdsUnique } from './packet-ids';
 import { acceptOutOfOrderDelivery } from './delivery-order';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
@@ -117,6 +118,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   });
   const broker = aedes;
   useFifoQueues((broker as unknown as { mq: unknown }).mq);
+  keepPacketIdsUnique((broker as unknown as { persistence: unknown }).persistence);
   const logDrop = dropLogger(log);
   const offlineQueues = boundOfflineQueues((broker as unknown as { persistence: unknown }).persistence, limits.maxOfflineMessages, (clientId) => {
     metrics.refusals.inc({ reason: 'offline-queue-full' });

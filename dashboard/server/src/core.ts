@@ -11,6 +11,8 @@ import type { CommandLog } from './gateways/commands';
 import type { Limits } from './overview/limits';
 import type { AlarmCounts, DashboardModule } from './module';
 import type { createFailureLimiter } from './auth/rate-limit';
+import type { RegistryStore } from './registry/registry-store';
+import type { NotifyDirectory } from './notify/directory';
 
 /** What the core route groups share. */
 export interface Core {
@@ -33,6 +35,10 @@ export interface Core {
   verifyKioskToken(token: string): Promise<string | null>;
   mqttPublish(topic: string, payload: unknown, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   alarmCounts(ward: string): AlarmCounts;
-  /** Closes the live-feed sockets of a user whose sessions were ended (disabled, new role or password). */
-  disconnectUser(username: string): void;
+  /** Closes the live-feed sockets of a user whose sessions were ended (disabled, new role or password), except those of `keepSessionId`. */
+  disconnectUser(username: string, keepSessionId?: string): void;
+  /** The versioned device registry; `city` above is always its current version. */
+  registry: RegistryStore;
+  /** Notification recipients and escalation, versioned; editable once the alarms module attached its policy. */
+  notifyDirectory: NotifyDirectory;
 }

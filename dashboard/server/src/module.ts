@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { CityModel } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { Role } from './config';
+import type { NotifyDirectory } from './notify/directory';
 
 export type LiveChannel = 'readings' | 'derived' | 'alarms' | 'gateways';
 
@@ -26,6 +27,11 @@ export interface ModuleContext {
   logger: Logger;
   now(): number;
   publicUrl: string;
+  /**
+   * Where admins edit notification recipients and escalation (versioned in the state DB). A module that
+   * notifies attaches its policy file here and applies `onChange` policies without a restart.
+   */
+  notifyDirectory?: NotifyDirectory;
 }
 
 /** How alarms/notify (and future features) plug into the server. */

@@ -24,6 +24,10 @@ import { createCommandLog } from './gateways/commands';
 import { gatewayRoutes } from './gateways/routes';
 import { readingRoutes } from './readings/routes';
 import { adminRoutes } from './admin/routes';
+import { recipientRoutes } from './admin/recipient-routes';
+import { createRegistryStore } from './registry/registry-store';
+import { registryRoutes } from './registry/routes';
+import { createNotifyDirectory } from './notify/directory';
 import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
@@ -55,7 +59,6 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const logger = opts.logger ?? createLogger('dashboard');
   const now = opts.now ?? Date.now;
   const modules = opts.modules ?? [];
-  const city = opts.city;
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -68,6 +71,9 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const sessions = createSessions(db, config.session.ttlHours * 3_600_000, now);
   sessions.purgeExpired();
   const guard = createGuard(sessions);
+  const registry = createRegistryStore(db, opts.city, now);
+  if (registry.seeded) logger.info({ devices: opts.city.devices.length }, 'device registry seeded from the city file');
+  const notifyDirectory = createNotifyDirectory(db, now, logger);
   const limits = loadLimits(config.limitsDir, logger);
   logger.info({ sources: limits.sources }, 'limits loaded');
 
@@ -86,7 +92,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   let hub: LiveHub | undefined;
   const broadcast = (channel: LiveChannel, message: unknown) => hub?.broadcast(channel, message);
   const gatewayMessage = (v: GatewayView) => ({ type: 'gateway', gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health } });
-  const gateways = createGatewayTracker(db, city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
+  const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
   const commands = createCommandLog(db, now);
 
   const alarmCounts = (ward: string): AlarmCounts => {
@@ -166,7 +172,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   };
 
   const core: Core = {
-    config, db, city, store: opts.store, logger, now, accounts, sessions, guard, audit, gateways, commands, limits, modules,
+    config, db, store: opts.store,
+    get city() {
+      return registry.current().city;
+    },
+    registry,
+    notifyDirectory, logger, now, accounts, sessions, guard, audit, gateways, commands, limits, modules,
     loginLimits: {
       user: createFailureLimiter(config.login.maxFailures, config.login.windowMinutes * 60_000, now),
       address: createFailureLimiter(config.login.maxFailuresPerAddress, config.login.windowMinutes * 60_000, now),
@@ -174,10 +185,13 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     verifyKioskToken: createKioskVerifier(config.kioskTokens),
     mqttPublish,
     alarmCounts,
-    disconnectUser: (username) => hub?.disconnectUser(username),
+    disconnectUser: (username, keepSessionId) => hub?.disconnectUser(username, keepSessionId),
   };
   const ctx: ModuleContext = {
-    db, city, logger, now, publicUrl: config.http.publicUrl,
+    db, logger, notifyDirectory,
+    get city() {
+      return registry.current().city;
+    }, now, publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
     audit: (user, action, detail) => audit.write(user, action, detail),
     broadcast,
@@ -213,7 +227,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   for (const m of modules) m.routes?.(moduleRouter, ctx);
   api.use(moduleRouter);
   const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
   const openapi = buildOpenApi(routes, modules, [
     { method: 'get', path: '/api/openapi.json', summary: 'This document', produces: 'application/json' },
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
@@ -244,7 +258,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
         const name = await core.verifyKioskToken(kiosk);
         return name ? { username: `kiosk:${name}`, displayName: name, role: 'viewer' } : null;
       }
-      return guard.sessionFromRequest(req)?.session.user ?? null;
+      const found = guard.sessionFromRequest(req);
+      return found ? { ...found.session.user, sessionId: found.id } : null;
     },
   });
 
@@ -258,8 +273,22 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   }
   markReady();
 
-  // The registry is the dashboard's to publish: ingest and gateways read it retained.
-  mqttPublish(topics.configRegistry(), city, { qos: 1, retain: true }).catch((err) => logger.warn({ err }, 'could not publish the registry'));
+  // The registry is the dashboard's to publish: ingest and gateways read it retained (payload: the CityModel
+  // exactly as the protocol schema defines it). Published on every (re)connect too, so a broker that lost its
+  // retained messages gets the current version back.
+  const publishRegistry = () => {
+    const { version, city } = registry.current();
+    mqttPublish(topics.configRegistry(), city, { qos: 1, retain: true }).then(
+      () => logger.info({ version, devices: city.devices.length }, 'registry published'),
+      (err) => logger.warn({ err, version }, 'could not publish the registry (published again on reconnect)'),
+    );
+  };
+  registry.onChange((v) => {
+    gateways.setCity(v.city);
+    publishRegistry();
+  });
+  link.client.on('connect', publishRegistry);
+  publishRegistry();
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

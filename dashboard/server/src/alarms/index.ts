@@ -98,7 +98,9 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       migrate(c.db, ALARM_MIGRATIONS);
       store = createAlarmStore(c.db, c.now);
       const s = store;
-      const policy = typeof config.notify === 'string' ? loadNotifyPolicy(config.notify) : config.notify;
+      const filePolicy = typeof config.notify === 'string' ? loadNotifyPolicy(config.notify) : config.notify;
+      // Recipients and escalation come from the state DB once an admin can edit them (the file seeds them).
+      const policy = filePolicy && c.notifyDirectory ? c.notifyDirectory.attach(filePolicy) : filePolicy;
       if (policy) {
         notifier = await createNotifier({
           db: c.db,
@@ -118,6 +120,10 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
             return acked;
           },
         });
+      }
+      if (notifier && c.notifyDirectory) {
+        const n = notifier;
+        c.notifyDirectory.onChange((p) => n.setPolicy(p));
       }
       seedRules(c);
       timer = setInterval(() => void tick().catch((err) => c.logger.error({ err }, 'notification tick failed')), config.tickMs ?? 1000);
@@ -160,6 +166,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     openapi: alarmsOpenApi(),
     async close() {
       if (timer) clearInterval(timer);
+      ctx?.notifyDirectory?.detach();
       await ticking?.catch(() => undefined);
       await notifier?.close();
     },

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Core } from '../core';
 import { clearedSessionCookie, sessionCookie } from '../http/cookies';
 import { HttpError, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import { sessionOf } from './guard';
+import { createUserAdmin } from '../admin/users';
 import type { User } from './accounts';
 
 const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const kioskSchema = z.object({ token: z.string().min(1).max(512) });
+const passwordSchema = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) }).strict();
 
 export function authRoutes(core: Core): RouteSpec[] {
   const ttlMs = core.config.session.ttlHours * 3_600_000;
+  const users = createUserAdmin(core.db, core.now);
   const secure = core.config.session.secureCookies;
 
   const open = (res: Parameters<RouteSpec['handler']>[1], user: User, kiosk: boolean) => {
@@ -84,6 +88,33 @@ export function authRoutes(core: Core): RouteSpec[] {
         core.audit.write(sessionOf(res)!.user.username, 'auth.logout', {});
         res.setHeader('Set-Cookie', clearedSessionCookie(secure));
         res.status(204).end();
+      },
+    },
+    {
+      method: 'post',
+      path: '/auth/password',
+      access: 'any',
+      summary: 'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
+      async handler(req, res) {
+        const s = sessionOf(res)!;
+        if (s.kiosk) throw new HttpError(403, 'kiosk', 'a wall screen has no password to change');
+        const body = parseInput(passwordSchema, req.body, 'body');
+        if (body.newPassword === body.currentPassword) throw new HttpError(400, 'weak_password', 'the new password must differ from the current one');
+        const username = s.user.username;
+        // A stolen session must not become a way to guess the password: failures count like failed logins.
+        const keys = { address: req.ip ?? 'unknown', user: username.toLowerCase() };
+        refuseIfLimited(res, keys);
+        if (!(await core.accounts.authenticate(username, body.currentPassword))) {
+          fail(keys);
+          core.audit.write(username, 'auth.password_change_failed', { ip: req.ip });
+          throw new HttpError(400, 'wrong_password', 'the current password is wrong');
+        }
+        const sessionId = res.locals.sessionId as string;
+        const keep = createHash('sha256').update(sessionId).digest('hex');
+        const { sessionsEnded } = await users.update(username, username, { password: body.newPassword }, keep);
+        core.audit.write(username, 'auth.password_change', { sessionsEnded, ip: req.ip });
+        core.disconnectUser(username, sessionId);
+        return { sessionsEnded };
       },
     },
     {

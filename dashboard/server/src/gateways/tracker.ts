@@ -37,7 +37,7 @@ export function createGatewayTracker(db: Database.Database, city: CityModel, now
   for (const row of db.prepare('SELECT id, state, last_seen, status, health FROM gateways').all() as Array<{ id: string; state: Entry['state']; last_seen: number | null; status: string | null; health: string | null }>) {
     entries.set(row.id, { state: row.state, lastSeen: row.last_seen, status: row.status ? JSON.parse(row.status) : null, health: row.health ? JSON.parse(row.health) : null });
   }
-  const registered = new Map(city.gateways.map((g) => [g.id, g]));
+  let registered = new Map(city.gateways.map((g) => [g.id, g]));
 
   const entryOf = (id: string): Entry => {
     let e = entries.get(id);
@@ -126,6 +126,10 @@ export function createGatewayTracker(db: Database.Database, city: CityModel, now
         type: r.type,
         ...(r.detail ? { detail: JSON.parse(r.detail) as Record<string, unknown> } : {}),
       }));
+    },
+    /** A new registry version: names and wards of gateways come from it from now on. */
+    setCity(next: CityModel): void {
+      registered = new Map(next.gateways.map((g) => [g.id, g]));
     },
     deviceHealth(gatewayId: string, deviceId: string): DeviceHealth | null {
       return entries.get(gatewayId)?.health?.devices.find((d) => d.device === deviceId) ?? null;

@@ -8,8 +8,26 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra fields of the answer, e.g. `issues: [{path, message}]` for an editor to show next to its fields. */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(message);
+  }
+}
+
+/** One problem at a path an editor can show next to its field (e.g. "devices.3.gateway", "recipients.0.phone"). */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** 400 listing the field issues (`issues` in the answer), so the editor shows each message next to its field. */
+export class InvalidInputError extends HttpError {
+  constructor(
+    code: string,
+    readonly issues: FieldIssue[],
+  ) {
+    super(400, code, `invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
 }
 
@@ -33,7 +51,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
-    if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
+    if (err instanceof HttpError) return void res.status(err.status).json({ ...err.extra, error: err.code, message: err.message });
     // body-parser errors (malformed JSON, body too large) carry a status and a type.
     const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 400 && status < 500) return sendError(res, status, err.type === 'entity.too.large' ? 'too_large' : 'bad_request', String(err.message ?? 'bad request'));

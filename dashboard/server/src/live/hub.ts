@@ -12,9 +12,12 @@ const CHANNELS = ['readings', 'derived', 'alarms', 'gateways'] as const;
 const SHEDDABLE = new Set<LiveChannel>(['readings', 'derived']);
 const clientMessageSchema = z.object({ type: z.literal('subscribe'), channels: z.array(z.enum(CHANNELS)) });
 
+/** The user of a socket and, for cookie sessions, the session id it was opened with. */
+export type SocketUser = User & { sessionId?: string };
+
 interface Client {
   ws: WebSocket;
-  user: User;
+  user: SocketUser;
   channels: Set<LiveChannel>;
   alive: boolean;
 }
@@ -27,7 +30,7 @@ export interface HubOptions {
   now(): number;
   logger: Logger;
   /** Resolves the user of an upgrade request (session cookie or kiosk token), or null to refuse. */
-  authenticate(req: IncomingMessage): Promise<User | null>;
+  authenticate(req: IncomingMessage): Promise<SocketUser | null>;
   metrics: { clients: Gauge; sent: Counter; dropped: Counter };
 }
 
@@ -66,7 +69,7 @@ export function startLiveHub(opts: HubOptions) {
     );
   };
 
-  const accept = (ws: WebSocket, user: User) => {
+  const accept = (ws: WebSocket, user: SocketUser) => {
     const client: Client = { ws, user, channels: new Set(), alive: true };
     clients.add(client);
     opts.metrics.clients.set(clients.size);
@@ -132,8 +135,8 @@ export function startLiveHub(opts: HubOptions) {
     },
     clientCount: () => clients.size,
     /** A socket authenticated once at upgrade must not outlive the account's sessions. */
-    disconnectUser(username: string): void {
-      for (const client of clients) if (client.user.username === username) client.ws.close(4401, 'session ended');
+    disconnectUser(username: string, keepSessionId?: string): void {
+      for (const client of clients) if (client.user.username === username && (!keepSessionId || client.user.sessionId !== keepSessionId)) client.ws.close(4401, 'session ended');
     },
     async close(): Promise<void> {
       clearInterval(pingTimer);

@@ -54,6 +54,11 @@ export interface Notifier {
   /** Fires due escalations and sends due messages. */
   tick(): Promise<void>;
   notificationsFor(alarmId: number): NotificationView[];
+  /**
+   * Recipients, groups and routes edited by an admin take effect from the next plan, escalation step or send;
+   * providers, rate limits and the callback token stay as started (they come from the file).
+   */
+  setPolicy(policy: NotifyPolicy): void;
   routes(router: express.Router): void;
   handle: express.RequestHandler;
   readonly zaloTokens: ZaloTokens | undefined;
@@ -68,14 +73,15 @@ interface EscalationRow {
 }
 
 export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
-  const { db, policy, logger, now } = opts;
+  const { db, logger, now } = opts;
+  let policy = opts.policy;
   migrate(db, NOTIFY_MIGRATIONS);
   const outbox = createOutbox(db, now);
   const recovered = outbox.recover();
   if (recovered) logger.info({ recovered }, 'notifications caught mid-send put back in the outbox');
   const timeZone = policy.timeZone ?? opts.city.timeZone;
-  const recipients = new Map(policy.recipients.map((r) => [r.id, r]));
-  const routesById = new Map(policy.routes.map((r) => [r.id, r]));
+  let recipients = new Map(policy.recipients.map((r) => [r.id, r]));
+  let routesById = new Map(policy.routes.map((r) => [r.id, r]));
   const limiter = createRateLimiter(policy.rateLimits, now);
   // An unresolved "${VAR}" is no secret: treat it as unset, which closes the token-checked callbacks.
   const callbackToken = policy.callbackToken && !policy.callbackToken.includes('${') ? policy.callbackToken : undefined;
@@ -358,6 +364,12 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   return {
     plan,
     tick,
+    setPolicy(next) {
+      policy = next;
+      recipients = new Map(next.recipients.map((r) => [r.id, r]));
+      routesById = new Map(next.routes.map((r) => [r.id, r]));
+      logger.info({ recipients: next.recipients.length, routes: next.routes.length }, 'notification recipients and escalation updated');
+    },
     notificationsFor: (alarmId) =>
       outbox.forAlarm(alarmId).map((r) => ({ id: String(r.id), recipient: r.recipient, channel: r.channel, state: r.state, ts: r.updated_at, error: r.error, step: r.step, attempts: r.attempts, providerId: r.provider_id })),
     routes(router) {

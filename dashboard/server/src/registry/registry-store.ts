@@ -1,0 +1,67 @@
+import type Database from 'better-sqlite3';
+import type { CityModel } from '@tamky/protocol';
+import { HttpError, InvalidInputError } from '../http/errors';
+import { migrate } from '../state-db';
+import { validateCity } from './validate-city';
+
+export interface RegistryVersion {
+  version: number;
+  city: CityModel;
+  updatedBy: string;
+  updatedAt: number;
+}
+
+const REGISTRY_MIGRATIONS = [
+  {
+    name: 'registry/001-init',
+    sql: 'CREATE TABLE city_registry (version INTEGER PRIMARY KEY, city TEXT NOT NULL, user TEXT NOT NULL, ts INTEGER NOT NULL)',
+  },
+];
+
+/**
+ * The device registry (the city model) versioned in the state DB. The city file seeds version 1 on first
+ * start; after that the DB wins, so an admin's edits survive restarts and the file is only the starting point.
+ */
+export function createRegistryStore(db: Database.Database, seed: CityModel, now: () => number) {
+  migrate(db, REGISTRY_MIGRATIONS);
+  const latest = db.prepare('SELECT version, city, user, ts FROM city_registry ORDER BY version DESC LIMIT 1');
+  const insert = db.prepare('INSERT INTO city_registry (version, city, user, ts) VALUES (?, ?, ?, ?)');
+  const read = (): RegistryVersion | null => {
+    const row = latest.get() as { version: number; city: string; user: string; ts: number } | undefined;
+    return row ? { version: row.version, city: JSON.parse(row.city) as CityModel, updatedBy: row.user, updatedAt: row.ts } : null;
+  };
+  let seeded = false;
+  if (!read()) {
+    insert.run(1, JSON.stringify(seed), 'system', now());
+    seeded = true;
+  }
+  let current = read()!;
+  const listeners: Array<(v: RegistryVersion, before: RegistryVersion) => void> = [];
+
+  return {
+    /** True when this start wrote version 1 from the file. */
+    seeded,
+    current: (): RegistryVersion => current,
+    /**
+     * Validates and stores a new version. `baseVersion` is the version the editor started from: a stale editor
+     * gets 409 instead of silently overwriting someone else's change.
+     */
+    replace(baseVersion: number | undefined, input: unknown, user: string): RegistryVersion {
+      const checked = validateCity(input);
+      if (!checked.ok) throw new InvalidInputError('invalid_registry', checked.issues);
+      const before = current;
+      db.transaction(() => {
+        const cur = read()!;
+        if (baseVersion !== undefined && baseVersion !== cur.version) throw new HttpError(409, 'conflict', `registry changed meanwhile: now version ${cur.version} by ${cur.updatedBy}`);
+        insert.run(cur.version + 1, JSON.stringify(checked.city), user, now());
+      })();
+      current = read()!;
+      for (const l of listeners) l(current, before);
+      return current;
+    },
+    onChange(listener: (v: RegistryVersion, before: RegistryVersion) => void): void {
+      listeners.push(listener);
+    },
+  };
+}
+export type RegistryStore = ReturnType<typeof createRegistryStore>;

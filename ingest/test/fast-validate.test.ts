@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readingSchema } from '@tamky/protocol';
 import { z } from 'zod';
 import { buildRegistry, validateTelemetry } from '../src/index';
-import { fastEnvelope, fastReading } from '../src/validate/fast-reading';
+import { fastEnvelope, isReading } from '../src/validate/fast-reading';
 import { testCity } from './helpers/fixtures';
 
 const good = { device: 'gw-a-air', ts: 1_750_000_000_000, seq: 7, values: { pm25: { v: 12.5, u: 'ug/m3' }, pm10: { v: 30, u: 'ug/m3' } } };
@@ -48,16 +48,12 @@ function readingCorpus(): unknown[] {
 describe('the hand-written reading check agrees with protocol readingSchema', () => {
   const corpus = readingCorpus();
 
-  it('accepts exactly what zod accepts, with the same output', () => {
+  it('accepts exactly what zod accepts', () => {
     let accepted = 0;
     for (const x of corpus) {
       const spec = readingSchema.safeParse(x);
-      const fast = fastReading(x);
-      expect({ x, verdict: fast !== undefined }).toEqual({ x, verdict: spec.success });
-      if (spec.success) {
-        expect(fast).toEqual(spec.data);
-        accepted++;
-      }
+      expect({ x, verdict: isReading(x) }).toEqual({ x, verdict: spec.success });
+      if (spec.success) accepted++;
     }
     // The corpus exercises both verdicts.
     expect(accepted).toBeGreaterThan(10);

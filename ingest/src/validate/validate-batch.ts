@@ -1,6 +1,6 @@
-import { KIND_FIELDS, isDeviceKind, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type StoredReading } from '@tamky/protocol';
+import { KIND_FIELDS, isDeviceKind, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type Reading, type StoredReading } from '@tamky/protocol';
 import { z } from 'zod';
-import { fastEnvelope, fastReading } from './fast-reading';
+import { fastEnvelope, isReading } from './fast-reading';
 import type { Registry } from './registry';
 
 /** Why something was dead-lettered; the metric label. The letter's `reason` is `code: detail`. */
@@ -42,6 +42,12 @@ const describeZod = (e: z.ZodError) =>
     .slice(0, 5)
     .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
     .join('; ');
+
+/** The dead letter's raw text of one rejected value. */
+function rawValue(r: Reading, field: string): string {
+  const { v, u } = r.values[field]!;
+  return JSON.stringify({ device: r.device, ts: r.ts, seq: r.seq, field, value: { v, u } });
+}
 
 /**
  * Turns one telemetry message into stored readings (registry tags added) and dead letters. Values are
@@ -89,13 +95,13 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
 
   const readings: StoredReading[] = [];
   for (const rawReading of envelope.readings) {
-    const r = fastReading(rawReading);
-    if (!r) {
+    if (!isReading(rawReading)) {
       const device = typeof (rawReading as { device?: unknown })?.device === 'string' ? ((rawReading as { device: string }).device) : null;
       const zodVerdict = readingSchema.safeParse(rawReading);
       reject('schema', zodVerdict.success ? 'rejected by the fast reading check' : describeZod(zodVerdict.error), gateway, device, JSON.stringify(rawReading));
       continue;
     }
+    const r = rawReading;
     const device = registry.device(r.device);
     if (!device) {
       reject('unknown_device', `device "${r.device}" is not in the registry`, gateway, r.device, JSON.stringify(rawReading));
@@ -111,10 +117,9 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
     for (const field in r.values) {
       const { v, u } = r.values[field]!;
       const f = spec[field];
-      const raw = () => JSON.stringify({ device: r.device, ts: r.ts, seq: r.seq, field, value: { v, u } });
-      if (!f) reject('unknown_field', `"${field}" is not a field of ${device.kind}`, gateway, r.device, raw());
-      else if (f.unit !== u) reject('wrong_unit', `${field} in "${u}", expected "${f.unit}"`, gateway, r.device, raw());
-      else if (v < f.min || v > f.max) reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, raw());
+      if (!f) reject('unknown_field', `"${field}" is not a field of ${device.kind}`, gateway, r.device, rawValue(r, field));
+      else if (f.unit !== u) reject('wrong_unit', `${field} in "${u}", expected "${f.unit}"`, gateway, r.device, rawValue(r, field));
+      else if (v < f.min || v > f.max) reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, rawValue(r, field));
       else {
         values[field] = v;
         kept++;

@@ -5,7 +5,12 @@ import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeS
 import type { Logger } from '@tamky/service-kit';
 import { DAY_MS, retentionSchema, type RetentionConfig, type SqliteStoreConfig } from '../config';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
+import { MultiRowStatement } from './multi-row';
 import { ROLLUPS, createSchema, type RollupTable } from './schema';
+
+/** Readings per multi-row INSERT; a chunk holding a reading already stored is redone row by row. */
+const INSERT_CHUNK = 64;
+const ROLLUP_CHUNK = 64;
 
 type Row = { kind: string; device: string; ts: number; gateway: string; ward: string; seq: number; vals: string };
 type RollupRow = { bucket: number; ward: string; count: number; sum: number; min: number; max: number; last: number; last_ts: number };
@@ -18,6 +23,11 @@ interface RollupDelta {
   bucket: number;
   ward: string;
   acc: Accumulator;
+}
+
+/** The rollup deltas of one series (kind, device, field) in a batch; its readings mostly arrive in time order, hence `last`. */
+interface SeriesDeltas {
+  byTable: Array<{ table: RollupTable; ms: number; buckets: Map<number, RollupDelta>; last: RollupDelta | undefined }>;
 }
 
 export interface RetentionResult {
@@ -67,6 +77,7 @@ export class SqliteStore implements TimeSeriesStore {
       this.db.pragma('journal_mode = WAL');
       // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
       this.db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma('cache_size = -65536');
       createSchema(this.db);
     }
     const db = this.db;
@@ -80,6 +91,18 @@ export class SqliteStore implements TimeSeriesStore {
             upsert: db.prepare(
               `INSERT INTO ${table} (kind, device, field, bucket, ward, count, sum, min, max, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (kind, device, field, bucket) DO UPDATE SET
+                 count = count + excluded.count, sum = sum + excluded.sum,
+                 min = min(min, excluded.min), max = max(max, excluded.max),
+                 last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
+                 ward = CASE WHEN excluded.last_ts >= last_ts THEN excluded.ward ELSE ward END,
+                 last_ts = max(last_ts, excluded.last_ts)`,
+            ),
+            upsertMany: new MultiRowStatement(
+              db,
+              `INSERT INTO ${table} (kind, device, field, bucket, ward, count, sum, min, max, last, last_ts)`,
+              11,
+              ROLLUP_CHUNK,
+              `ON CONFLICT (kind, device, field, bucket) DO UPDATE SET
                  count = count + excluded.count, sum = sum + excluded.sum,
                  min = min(min, excluded.min), max = max(max, excluded.max),
                  last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
@@ -106,8 +129,14 @@ export class SqliteStore implements TimeSeriesStore {
         ? {}
         : {
             insertReading: db.prepare('INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-            oldReading: db.prepare<[string, string, number], Row>('SELECT * FROM reading WHERE kind = ? AND device = ? AND ts = ?'),
-            updateReading: db.prepare('UPDATE reading SET gateway = ?, ward = ?, seq = ?, vals = ? WHERE kind = ? AND device = ? AND ts = ?'),
+            insertReadings: new MultiRowStatement(db, 'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)', 7, INSERT_CHUNK),
+            savepoint: db.prepare('SAVEPOINT chunk'),
+            rollbackSavepoint: db.prepare('ROLLBACK TO chunk'),
+            releaseSavepoint: db.prepare('RELEASE chunk'),
+            // Changes only when something differs: 0 changes is a plain redelivery, 1 a rewrite whose windows need recomputing.
+            rewriteReading: db.prepare(
+              'UPDATE reading SET gateway = ?, ward = ?, seq = ?, vals = ? WHERE kind = ? AND device = ? AND ts = ? AND (gateway IS NOT ? OR ward IS NOT ? OR seq IS NOT ? OR vals IS NOT ?)',
+            ),
             upsertLatest: db.prepare(
               `INSERT INTO latest (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
@@ -145,50 +174,85 @@ export class SqliteStore implements TimeSeriesStore {
     this.writeBatchTx(readings);
   }
 
+  /**
+   * Readings go in by multi-row INSERT, INSERT_CHUNK at a time. A chunk in which some reading was already
+   * stored (a redelivery, a derived value rewritten) is rolled back to its savepoint and redone row by row,
+   * so only rows really inserted feed the rollup deltas; a rewrite with different values marks its windows
+   * for recomputation from the raw rows instead, so a redelivered reading is never counted twice.
+   * Deltas are summed in JS per (table, kind, device, field, bucket) and upserted once each, many per statement.
+   */
   private writeInTransaction(readings: StoredReading[]): void {
     const s = this.stmt;
-    const deltas = new Map<string, RollupDelta>();
-    // Windows touched by a rewrite with different values: recomputed from raw rows at the end, so
-    // a redelivered reading is never counted twice.
+    const series = new Map<string, SeriesDeltas>();
     const dirty = new Map<string, { kind: string; device: string; table: RollupTable; ms: number; bucket: number }>();
     const newest = new Map<string, StoredReading>();
-    for (const r of readings) {
-      const vals = JSON.stringify(r.values);
-      const inserted = s.insertReading!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, vals).changes === 1;
-      if (inserted) {
-        for (const field in r.values) {
-          const v = r.values[field]!;
+    const vals = new Array<string>(INSERT_CHUNK);
+    const params: unknown[] = [];
+    for (let start = 0; start < readings.length; start += INSERT_CHUNK) {
+      const end = Math.min(readings.length, start + INSERT_CHUNK);
+      params.length = 0;
+      for (let i = start; i < end; i++) {
+        const r = readings[i]!;
+        const v = JSON.stringify(r.values);
+        vals[i - start] = v;
+        params.push(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v);
+      }
+      s.savepoint!.run();
+      const allNew = s.insertReadings!.run(params) === end - start;
+      if (!allNew) s.rollbackSavepoint!.run();
+      s.releaseSavepoint!.run();
+      for (let i = start; i < end; i++) {
+        const r = readings[i]!;
+        const v = vals[i - start]!;
+        if (allNew || s.insertReading!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v).changes === 1) {
+          this.addDeltas(series, r);
+        } else if (s.rewriteReading!.run(r.gateway, r.ward, r.seq, v, r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v).changes === 1) {
           for (const { table, ms } of ROLLUPS) {
             const bucket = windowStart(r.ts, ms);
-            const key = `${table}\0${r.kind}\0${r.device}\0${field}\0${bucket}`;
-            let d = deltas.get(key);
-            if (!d) {
-              d = { table, kind: r.kind, device: r.device, field, bucket, ward: r.ward, acc: emptyAccumulator() };
-              deltas.set(key, d);
-            }
-            addValue(d.acc, r.ts, v);
-            if (r.ts >= d.acc.lastTs) d.ward = r.ward;
+            dirty.set(`${table}\0${r.kind}\0${r.device}\0${bucket}`, { kind: r.kind, device: r.device, table, ms, bucket });
+          }
+        } else continue; // plain redelivery
+        const deviceKey = `${r.kind}\0${r.device}`;
+        const prev = newest.get(deviceKey);
+        if (!prev || r.ts >= prev.ts) newest.set(deviceKey, r);
+      }
+    }
+    for (const { table } of ROLLUPS) {
+      params.length = 0;
+      for (const sd of series.values()) {
+        for (const t of sd.byTable) {
+          if (t.table !== table) continue;
+          for (const d of t.buckets.values()) {
+            const a = d.acc;
+            params.push(d.kind, d.device, d.field, d.bucket, d.ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
           }
         }
-      } else {
-        const old = s.oldReading!.get(r.kind, r.device, r.ts)!;
-        if (old.vals === vals && old.gateway === r.gateway && old.ward === r.ward && old.seq === r.seq) continue; // plain redelivery
-        s.updateReading!.run(r.gateway, r.ward, r.seq, vals, r.kind, r.device, r.ts);
-        for (const { table, ms } of ROLLUPS) {
-          const bucket = windowStart(r.ts, ms);
-          dirty.set(`${table}\0${r.kind}\0${r.device}\0${bucket}`, { kind: r.kind, device: r.device, table, ms, bucket });
-        }
       }
-      const deviceKey = `${r.kind}\0${r.device}`;
-      const prev = newest.get(deviceKey);
-      if (!prev || r.ts >= prev.ts) newest.set(deviceKey, r);
-    }
-    for (const d of deltas.values()) {
-      const a = d.acc;
-      s.rollup[d.table].upsert!.run(d.kind, d.device, d.field, d.bucket, d.ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+      s.rollup[table].upsertMany!.runAll(params);
     }
     for (const w of dirty.values()) this.recomputeWindow(w.table, w.ms, w.kind, w.device, w.bucket);
     for (const r of newest.values()) s.upsertLatest!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, JSON.stringify(r.values));
+  }
+
+  private addDeltas(series: Map<string, SeriesDeltas>, r: StoredReading): void {
+    const prefix = `${r.kind}\0${r.device}\0`;
+    for (const field in r.values) {
+      const v = r.values[field]!;
+      const key = prefix + field;
+      let sd = series.get(key);
+      if (!sd) series.set(key, (sd = { byTable: ROLLUPS.map(({ table, ms }) => ({ table, ms, buckets: new Map(), last: undefined })) }));
+      for (const t of sd.byTable) {
+        const bucket = windowStart(r.ts, t.ms);
+        let d = t.last !== undefined && t.last.bucket === bucket ? t.last : t.buckets.get(bucket);
+        if (!d) {
+          d = { table: t.table, kind: r.kind, device: r.device, field, bucket, ward: r.ward, acc: emptyAccumulator() };
+          t.buckets.set(bucket, d);
+        }
+        t.last = d;
+        addValue(d.acc, r.ts, v);
+        if (r.ts >= d.acc.lastTs) d.ward = r.ward;
+      }
+    }
   }
 
   private recomputeWindow(table: RollupTable, ms: number, kind: string, device: string, bucket: number): void {
@@ -204,9 +268,9 @@ export class SqliteStore implements TimeSeriesStore {
         f.ward = row.ward;
       }
     }
-    for (const [field, { acc: a, ward }] of perField) {
-      s.rollup[table].upsert!.run(kind, device, field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
-    }
+    const params: unknown[] = [];
+    for (const [field, { acc: a, ward }] of perField) params.push(kind, device, field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+    s.rollup[table].upsertMany!.runAll(params);
   }
 
   async query(q: RangeQuery): Promise<Series[]> {

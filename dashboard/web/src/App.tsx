@@ -22,6 +22,9 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/data-quality': () => import('./views/DataQualityView'),
   '/admin': () => import('./views/AdminView'),
   '/rules': () => import('./views/AdminRulesView'),
+  '/admin/recipients': () => import('./views/AdminRecipientsView'),
+  '/admin/devices': () => import('./views/AdminDevicesView'),
+  '/account': () => import('./views/AccountView'),
   '/wall': () => import('./views/WallView'),
 };
 const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).map(([path, load]) => [path, lazy(load)]));
@@ -78,13 +81,14 @@ export function App() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  const [cityGeneration, setCityGeneration] = useState(0);
   useEffect(() => {
     if (!session) return;
     api
       .get<CityModel>('/api/city')
       .then(setCity)
       .catch((err: Error) => setBootError(err.message));
-  }, [session]);
+  }, [session, cityGeneration]);
 
   const ctx = useMemo<AppContextValue | null>(() => {
     if (!session || !city) return null;
@@ -95,6 +99,7 @@ export function App() {
       city,
       wardName: (id) => (id ? (wards.get(id) ?? id) : '—'),
       deviceName: (id) => (id ? (devices.get(id) ?? id) : '—'),
+      refreshCity: () => setCityGeneration((g) => g + 1),
     };
   }, [session, city]);
 

@@ -6,6 +6,8 @@ export interface AppContextValue {
   city: CityModel;
   wardName(id: string | null | undefined): string;
   deviceName(id: string | null | undefined): string;
+  /** Fetch the city model again (after an admin changed the device registry). */
+  refreshCity(): void;
 }
 
 export const AppContext = createContext<AppContextValue | null>(null);

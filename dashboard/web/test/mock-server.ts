@@ -37,6 +37,15 @@ export interface MockServer {
   adminAudit: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
   /** Simulates another admin saving the rules meanwhile (the next stale PUT gets 409). */
   bumpRules(): void;
+  /** The same for the notification recipients and the device registry. */
+  bumpRecipients(): void;
+  bumpRegistry(): void;
+  /** The recipients as the server holds them now (version, list). */
+  recipients(): { version: number; recipients: Array<Record<string, unknown>> };
+  /** Readings of one ward's devices stop (the latest of them is `sinceMs` old); null resumes. */
+  silenceWard(ward: string | null, sinceMs?: number): void;
+  /** Current password of a login (changed through POST /api/auth/password). */
+  passwordOf(user: MockRole): string;
   /** Send a frame to every connected socket subscribed to its channel. */
   push(frame: Record<string, unknown>): void;
   /** Stop/restart the periodic readings (pings continue): the "data stopped but feed alive" case. */
@@ -50,7 +59,7 @@ export interface MockServer {
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
 
 export async function startMockServer(opts: { distDir: string; tickMs?: number; pingMs?: number }): Promise<MockServer> {
-  const city = loadCity();
+  let city = loadCity();
   const limits = loadLimits();
   const sessions = new Map<string, SessionRec>();
   const alarms = initialAlarms(city, Date.now());
@@ -81,7 +90,32 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     audit.set(a.id, [{ ts: a.firstSeen, user: 'system', action: 'raised', detail: null }]);
   }
 
+  const passwords = new Map<string, string>(Object.entries(USERS).map(([u, x]) => [u, x.password]));
+  let silenced: { ward: string; at: number } | null = null;
+  let registry = { version: 1, updatedBy: 'system', updatedAt: Date.now() - 7 * 86_400_000 };
+  let directory = {
+    version: 2,
+    updatedBy: 'admin',
+    updatedAt: Date.now() - 86_400_000,
+    recipients: [
+      { id: 'tech-ward-north', name: 'Kỹ thuật khu Bắc', phone: '84905000101', channels: ['zalo', 'sms'] },
+      { id: 'duty-supervisor', name: 'Trưởng ca trực IOC', phone: '84905000201', email: 'truc-ban@tamky.gov.vn', channels: ['sms', 'email'] },
+      { id: 'flood-committee', name: 'Ban chỉ huy PCTT thành phố', phone: '84905000501', channels: ['sms'] },
+    ] as Array<Record<string, unknown>>,
+    groups: [{ id: 'field-technicians', members: ['tech-ward-north'], onCall: [] }] as unknown[],
+    routes: [
+      { id: 'flood', match: { categories: ['water'] }, steps: [{ afterMin: 0, to: ['group:field-technicians'] }, { afterMin: 10, to: ['duty-supervisor'], channels: ['sms'] }, { afterMin: 30, to: ['flood-committee'] }], notifyClear: true },
+    ] as unknown[],
+  };
+  const normalisePhone = (input: string): string | undefined => {
+    const digits = input.replace(/[\s.\-()]/g, '').replace(/^\+/, '');
+    if (!/^\d+$/.test(digits)) return undefined;
+    const national = digits.startsWith('84') ? digits.slice(2) : digits.startsWith('0') ? digits.slice(1) : digits;
+    return /^[1-9]\d{8,9}$/.test(national) ? `84${national}` : undefined;
+  };
+
   const latestOf = (d: CityModel['devices'][number], now: number): StoredReading => {
+    if (silenced && d.ward === silenced.ward) return readingAt(d, silenced.at, 0);
     const o = overrides.get(d.id);
     const ts = now - (now % d.pollIntervalMs);
     return o ?? readingAt(d, ts, 0);
@@ -187,7 +221,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     if (req.method === 'POST' && path === '/api/auth/login') {
       const body = await readBody(req);
       const user = USERS[body.username as MockRole];
-      if (!user || user.password !== body.password) return fail(res, 401, 'bad_credentials', 'wrong username or password');
+      if (!user || passwords.get(String(body.username)) !== body.password) return fail(res, 401, 'bad_credentials', 'wrong username or password');
       return newSession(res, String(body.username), user.role, user.displayName);
     }
     if (req.method === 'POST' && path === '/api/auth/kiosk') {
@@ -203,6 +237,68 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       fail(res, 403, 'forbidden', `needs role ${role}`);
       return false;
     };
+    if (path === '/api/auth/password' && req.method === 'POST') {
+      if (s.username === 'kiosk') return fail(res, 403, 'kiosk', 'a wall screen has no password to change');
+      const body = await readBody(req);
+      if (passwords.get(s.username) !== body.currentPassword) return fail(res, 400, 'wrong_password', 'the current password is wrong');
+      const next = String(body.newPassword ?? '');
+      if (next.length < 12 || next.toLowerCase().includes(s.username)) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
+      passwords.set(s.username, next);
+      let ended = 0;
+      for (const [sid, rec] of sessions) if (rec.username === s.username && rec !== s) (sessions.delete(sid), ended++);
+      adminAudit.push({ user: s.username, action: 'auth.password_change', detail: { sessionsEnded: ended } });
+      return send(res, 200, { sessionsEnded: ended });
+    }
+    if (path.startsWith('/api/admin/') && !need('admin')) return;
+    if (path === '/api/admin/recipients' && req.method === 'GET') return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
+    if (path === '/api/admin/recipients' && req.method === 'PUT') {
+      const body = await readBody(req);
+      if (body.baseVersion !== undefined && body.baseVersion !== directory.version) return fail(res, 409, 'conflict', `recipients changed meanwhile: now version ${directory.version} by ${directory.updatedBy}`);
+      const issues: Array<{ path: string; message: string }> = [];
+      const list = (Array.isArray(body.recipients) ? body.recipients : []) as Array<Record<string, unknown>>;
+      const recipients = list.map((r, i) => {
+        const out = { ...r };
+        for (const k of ['phone', 'email', 'zaloUserId']) if (out[k] === '') delete out[k];
+        if (typeof out.phone === 'string') {
+          const n = normalisePhone(out.phone);
+          if (n) out.phone = n;
+          else issues.push({ path: `recipients.${i}.phone`, message: 'not a Vietnamese phone number (e.g. 0905 123 456 or +84 905 123 456)' });
+        }
+        return out;
+      });
+      const ids = new Set(recipients.map((r) => r.id));
+      (Array.isArray(body.routes) ? body.routes : directory.routes).forEach((route, ri) =>
+        ((route as { steps?: Array<{ to?: string[] }> }).steps ?? []).forEach((st, si) => (st.to ?? []).forEach((to, ti) => !to.startsWith('group:') && !ids.has(to) && issues.push({ path: `routes.${ri}.steps.${si}.to.${ti}`, message: `unknown recipient or group "${to}"` }))),
+      );
+      if (issues.length) return send(res, 400, { error: 'invalid_recipients', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues });
+      const before = new Map(directory.recipients.map((r) => [r.id, JSON.stringify(r)]));
+      directory = { version: directory.version + 1, updatedBy: s.username, updatedAt: Date.now(), recipients, groups: (body.groups as unknown[]) ?? directory.groups, routes: (body.routes as unknown[]) ?? directory.routes };
+      adminAudit.push({ user: s.username, action: 'recipients.update', detail: { version: directory.version, changed: recipients.filter((r) => before.get(String(r.id)) !== JSON.stringify(r)).map((r) => r.id) } });
+      return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
+    }
+    if (path === '/api/admin/registry' && req.method === 'GET') return send(res, 200, { ...registry, city });
+    const dm = /^\/api\/admin\/registry\/devices\/([^/]+)$/.exec(path);
+    if (dm && (req.method === 'PUT' || req.method === 'DELETE')) {
+      const id = decodeURIComponent(dm[1]!);
+      const body = req.method === 'PUT' ? await readBody(req) : { baseVersion: q.get('baseVersion') === null ? undefined : Number(q.get('baseVersion')) };
+      if (body.baseVersion !== undefined && body.baseVersion !== registry.version) return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
+      let devices = city.devices;
+      if (req.method === 'DELETE') {
+        if (!devices.some((d) => d.id === id)) return fail(res, 404, 'not_found', `device ${id} not found`);
+        devices = devices.filter((d) => d.id !== id);
+      } else {
+        const device = { ...(body.device as Record<string, unknown>), id } as CityModel['devices'][number];
+        const issues: Array<{ path: string; message: string }> = [];
+        if (!city.wards.some((w) => w.id === device.ward)) issues.push({ path: 'device.ward', message: `unknown ward "${device.ward}"` });
+        if (!city.gateways.some((g) => g.id === device.gateway)) issues.push({ path: 'device.gateway', message: `unknown gateway "${device.gateway}"` });
+        if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid device', issues });
+        devices = devices.some((d) => d.id === id) ? devices.map((d) => (d.id === id ? device : d)) : [...devices, device];
+      }
+      city = { ...city, devices };
+      registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
+      adminAudit.push({ user: s.username, action: 'registry.update', detail: { version: registry.version, device: id, op: req.method === 'DELETE' ? 'remove' : 'change' } });
+      return send(res, 200, { ...registry, city });
+    }
     if (path === '/api/auth/me') return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
     if (path === '/api/auth/logout') return send(res, 204);
     if (path === '/api/city') return send(res, 200, city);
@@ -407,8 +503,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     const readings: StoredReading[] = [];
     for (const list of byKind.values()) {
       const d = list[seq % list.length]!;
-      // Devices a test pushed a value for keep that value (the test asserts on it).
-      if (overrides.has(d.id)) continue;
+      // Devices a test pushed a value for keep that value (the test asserts on it); a silenced ward sends nothing.
+      if (overrides.has(d.id) || d.ward === silenced?.ward) continue;
       readings.push(readingAt(d, now, seq));
     }
     seq++;
@@ -429,11 +525,18 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    city,
+    get city() {
+      return city;
+    },
     alarms,
     commands,
     adminAudit,
     bumpRules: () => (rules = { ...rules, version: rules.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
+    bumpRecipients: () => (directory = { ...directory, version: directory.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
+    bumpRegistry: () => (registry = { ...registry, version: registry.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
+    recipients: () => ({ version: directory.version, recipients: directory.recipients }),
+    silenceWard: (ward, sinceMs = 10 * 60_000) => (silenced = ward ? { ward, at: Date.now() - sinceMs } : null),
+    passwordOf: (user) => passwords.get(user)!,
     push,
     setReadingsRunning: (on) => (readingsRunning = on),
     cutFeed(r) {

@@ -7,7 +7,7 @@ const EXPECTED: Record<MockRole, string[]> = {
   viewer: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Màn hình tường'],
   operator: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Màn hình tường'],
   technician: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Màn hình tường'],
-  admin: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Quản trị', 'Quy tắc cảnh báo', 'Màn hình tường'],
+  admin: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Quản trị', 'Quy tắc cảnh báo', 'Người nhận cảnh báo', 'Thiết bị', 'Màn hình tường'],
 };
 
 describe('role-aware navigation', () => {

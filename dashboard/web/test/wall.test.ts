@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useMockAndBrowser, screenshot } from './browser';
+import { expectAccessible, useMockAndBrowser, screenshot } from './browser';
 import { KIOSK_TOKEN,  } from './mock-server';
 
 describe('wall mode', () => {
@@ -44,6 +44,23 @@ describe('wall mode', () => {
     await screenshot(page, 'wall-stale');
     env.server.setReadingsRunning(true);
     await expect.poll(() => page.getByTestId('stale').count(), { timeout: 15_000 }).toBe(0);
+    await page.close();
+  });
+
+  it("marks the one tile whose ward stopped sending with that tile's own age; the panel header stays clean", async () => {
+    env.server.silenceWard('an-phu', 10 * 60_000);
+    const page = await env.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
+    const tile = page.locator('.wall-tile[data-ward="an-phu"]');
+    await tile.waitFor({ timeout: 20_000 });
+    await expect.poll(() => tile.getByTestId('tile-stale').innerText(), { timeout: 20_000 }).toMatch(/Dữ liệu cũ 1\d phút/);
+    expect(await page.getByTestId('tile-stale').count()).toBe(1);
+    expect(await page.getByTestId('stale').count()).toBe(0);
+    await screenshot(page, 'wall-tile-stale');
+    await expectAccessible(page, 'wall-tile-stale');
+    // The ward reports again: its marker goes by itself.
+    env.server.silenceWard(null);
+    await expect.poll(() => page.getByTestId('tile-stale').count(), { timeout: 20_000 }).toBe(0);
     await page.close();
   });
 

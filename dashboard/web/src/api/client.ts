@@ -6,9 +6,16 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Field problems of an edited document (`issues: [{path, message}]` in the answer), for messages next to the fields. */
+    readonly issues: FieldIssue[] = [],
   ) {
     super(message);
   }
+}
+
+export interface FieldIssue {
+  path: string;
+  message: string;
 }
 
 let csrfToken: string | null = null;
@@ -53,9 +60,9 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
     data = null;
   }
   if (!res.ok) {
-    const err = (data ?? {}) as { error?: string; message?: string };
+    const err = (data ?? {}) as { error?: string; message?: string; issues?: FieldIssue[] };
     if (res.status === 401 && !path.startsWith('/api/auth/')) onUnauthorized?.();
-    throw new ApiError(res.status, err.error ?? `http_${res.status}`, err.message ?? res.statusText);
+    throw new ApiError(res.status, err.error ?? `http_${res.status}`, err.message ?? res.statusText, Array.isArray(err.issues) ? err.issues : []);
   }
   return data as T;
 }
@@ -65,6 +72,7 @@ export const api = {
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  del: <T>(path: string, query?: Query) => request<T>('DELETE', path, undefined, query),
   login: (username: string, password: string) => request<Session>('POST', '/api/auth/login', { username, password }),
   kiosk: (token: string) => request<Session>('POST', '/api/auth/kiosk', { token }),
   me: () => request<Session>('GET', '/api/auth/me'),

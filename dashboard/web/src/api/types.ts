@@ -11,6 +11,8 @@ export interface User {
 export interface Session {
   user: User;
   csrfToken: string;
+  /** A wall screen's token session (no password to change). */
+  kiosk?: boolean;
 }
 
 export type AqiLevel = 'good' | 'moderate' | 'poor' | 'bad' | 'very_bad' | 'hazardous';

@@ -14,7 +14,9 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
   // On a phone the navigation folds behind a Menu button; it closes again after each navigation.
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [path]);
-  const current = (p: string) => (p === '/' ? path === '/' : path === p || path.startsWith(`${p}/`));
+  // The most specific item is current: /admin/devices marks "Thiết bị", not also "Quản trị".
+  const current = (p: string) => (p === '/' ? path === '/' : (path === p || path.startsWith(`${p}/`)) && !items.some((i) => i.path.length > p.length && (path === i.path || path.startsWith(`${i.path}/`))));
+  const kiosk = session.kiosk === true || session.user.username.startsWith('kiosk:');
   return (
     <div className="app">
       <a className="skip-link" href="#main">
@@ -33,6 +35,11 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
           <span className="user" data-testid="user">
             {t('app.user', { name: session.user.displayName, role: t(`role.${session.user.role}`) })}
           </span>
+          {!kiosk && (
+            <Link href="/account" className="btn btn-ghost" aria-current={path === '/account' ? 'page' : undefined} data-testid="account-link">
+              {t('account.link')}
+            </Link>
+          )}
           <button type="button" className="btn btn-ghost" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')} lang={lang === 'vi' ? 'en' : 'vi'}>
             {t('app.switchLang')}
           </button>

@@ -3,12 +3,28 @@ import { useI18n } from '../i18n/i18n';
 import { SEVERITY_ICON, SEVERITY_RANK } from '../lib/severity';
 import { useApp } from '../session';
 import { AqiBadge } from './AqiBadge';
+import { StaleBadge } from './StaleBadge';
+
+/** How fresh each ward's data is on the panel shown, so one silent ward is marked on its own tile. */
+export interface TileFreshness {
+  now: number;
+  /** Client-clock time of the ward's newest data of the panel's kinds (null: none yet). */
+  lastAt(ward: string): number | null;
+  /** Expected interval for the ward's devices of the panel's kinds; null when the ward has none (no marker). */
+  expectedMs(ward: string): number | null;
+}
+
+function TileStale({ ward, freshness }: { ward: string; freshness?: TileFreshness }) {
+  const expected = freshness?.expectedMs(ward);
+  if (!freshness || expected === null || expected === undefined) return null;
+  return <StaleBadge lastDataAt={freshness.lastAt(ward)} expectedMs={expected} now={freshness.now} small testId="tile-stale" />;
+}
 
 function byName(wards: WardOverview[], wardName: (id: string) => string) {
   return [...wards].sort((a, b) => wardName(a.ward).localeCompare(wardName(b.ward), 'vi'));
 }
 
-export function WallAir({ wards }: { wards: WardOverview[] }) {
+export function WallAir({ wards, freshness }: { wards: WardOverview[]; freshness?: TileFreshness }) {
   const { t, num } = useI18n();
   const { wardName } = useApp();
   return (
@@ -16,6 +32,7 @@ export function WallAir({ wards }: { wards: WardOverview[] }) {
       {byName(wards, wardName).map((w) => (
         <li key={w.ward} className="wall-tile" data-ward={w.ward}>
           <h2>{wardName(w.ward)}</h2>
+          <TileStale ward={w.ward} freshness={freshness} />
           <AqiBadge value={w.aqi?.value} size="xl" />
           {w.noise && (
             <p className={w.noise.laeq > w.noise.limit ? 'wall-line over' : 'wall-line'}>
@@ -29,7 +46,7 @@ export function WallAir({ wards }: { wards: WardOverview[] }) {
   );
 }
 
-export function WallTraffic({ wards }: { wards: WardOverview[] }) {
+export function WallTraffic({ wards, freshness }: { wards: WardOverview[]; freshness?: TileFreshness }) {
   const { t, num } = useI18n();
   const { wardName } = useApp();
   return (
@@ -39,8 +56,9 @@ export function WallTraffic({ wards }: { wards: WardOverview[] }) {
         .map((w) => {
           const c = w.traffic!.congestion;
           return (
-            <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}`}>
+            <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}`} data-ward={w.ward}>
               <h2>{wardName(w.ward)}</h2>
+              <TileStale ward={w.ward} freshness={freshness} />
               <p className="wall-big">
                 {num(w.traffic!.flowPerHour, 0)} <span className="wall-unit">{t('ward.perHour')}</span>
               </p>
@@ -58,7 +76,7 @@ export function WallTraffic({ wards }: { wards: WardOverview[] }) {
   );
 }
 
-export function WallLighting({ wards }: { wards: WardOverview[] }) {
+export function WallLighting({ wards, freshness }: { wards: WardOverview[]; freshness?: TileFreshness }) {
   const { t } = useI18n();
   const { wardName } = useApp();
   return (
@@ -66,8 +84,9 @@ export function WallLighting({ wards }: { wards: WardOverview[] }) {
       {byName(wards, wardName)
         .filter((w) => w.lights)
         .map((w) => (
-          <li key={w.ward} className={`wall-tile${w.lights!.failed > 0 ? ' warn' : ''}`}>
+          <li key={w.ward} className={`wall-tile${w.lights!.failed > 0 ? ' warn' : ''}`} data-ward={w.ward}>
             <h2>{wardName(w.ward)}</h2>
+            <TileStale ward={w.ward} freshness={freshness} />
             <p className="wall-big">
               {w.lights!.on}/{w.lights!.total}
             </p>

@@ -25,6 +25,8 @@ export const NAV: NavItem[] = [
   { path: '/data-quality', label: 'nav.dataQuality', role: 'technician' },
   { path: '/admin', label: 'nav.admin', role: 'admin' },
   { path: '/rules', label: 'nav.rules', role: 'admin' },
+  { path: '/admin/recipients', label: 'nav.recipients', role: 'admin' },
+  { path: '/admin/devices', label: 'nav.registry', role: 'admin' },
   { path: '/wall', label: 'nav.wall', role: 'viewer' },
 ];
 
@@ -36,5 +38,6 @@ export function navFor(role: Role): NavItem[] {
 export function roleForPath(path: string): Role {
   if (path.startsWith('/devices/')) return 'technician';
   if (path.startsWith('/alarms')) return 'operator';
+  if (path.startsWith('/admin')) return 'admin';
   return NAV.find((n) => n.path === path)?.role ?? 'viewer';
 }

@@ -9,6 +9,8 @@ export interface LatestReadings {
   byKey: Map<string, StoredReading>;
   /** Client-clock time of the newest data per kind (WS arrival, or reading ts corrected by the server clock). */
   lastDataAt: Map<string, number>;
+  /** The same per `${kind}/${ward}`: a wall tile says when its own ward's data stopped. */
+  wardLastDataAt: Map<string, number>;
   loading: boolean;
   error: string | null;
 }
@@ -20,7 +22,7 @@ export const readingKey = (r: Pick<StoredReading, 'kind' | 'device'>) => `${r.ki
  * `readings` and `derived` channels. Older readings never overwrite newer ones (replays after reconnect).
  */
 export function useLatestReadings(kinds: string[]): LatestReadings {
-  const [state, setState] = useState<LatestReadings>({ byKey: new Map(), lastDataAt: new Map(), loading: true, error: null });
+  const [state, setState] = useState<LatestReadings>({ byKey: new Map(), lastDataAt: new Map(), wardLastDataAt: new Map(), loading: true, error: null });
   const key = kinds.join(',');
 
   const merge = useCallback(
@@ -29,6 +31,7 @@ export function useLatestReadings(kinds: string[]): LatestReadings {
       setState((prev) => {
         let byKey: Map<string, StoredReading> | null = null;
         let lastDataAt: Map<string, number> | null = null;
+        let wardLastDataAt: Map<string, number> | null = null;
         for (const r of readings) {
           if (!wanted.has(r.kind)) continue;
           const k = readingKey(r);
@@ -36,11 +39,14 @@ export function useLatestReadings(kinds: string[]): LatestReadings {
           if (old && old.ts > r.ts) continue;
           byKey ??= new Map(prev.byKey);
           lastDataAt ??= new Map(prev.lastDataAt);
+          wardLastDataAt ??= new Map(prev.wardLastDataAt);
           byKey.set(k, r);
           const seenAt = arrivedAt ?? r.ts - liveFeed.state.clockOffsetMs;
           if ((lastDataAt.get(r.kind) ?? 0) < seenAt) lastDataAt.set(r.kind, seenAt);
+          const wardKey = `${r.kind}/${r.ward}`;
+          if ((wardLastDataAt.get(wardKey) ?? 0) < seenAt) wardLastDataAt.set(wardKey, seenAt);
         }
-        return byKey ? { ...prev, byKey, lastDataAt: lastDataAt! } : prev;
+        return byKey ? { ...prev, byKey, lastDataAt: lastDataAt!, wardLastDataAt: wardLastDataAt! } : prev;
       });
     },
     [key],

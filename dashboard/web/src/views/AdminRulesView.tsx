@@ -4,10 +4,14 @@ import { useApi } from '../api/useApi';
 import { type RuleSetView } from '../components/AdminApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useI18n } from '../i18n/i18n';
+import { formatStructured, parseStructured, type TextFormat } from '../lib/structured-text';
 
 type Outcome = { kind: 'ok' | 'error' | 'conflict'; text: string };
 
-/** The alarm rule set as JSON text: validate on the server, save as a new version (409 when someone saved meanwhile). */
+/**
+ * The alarm rule set as JSON or YAML text (parse errors say line and column): validate on the server, save as
+ * a new version (409 when someone saved meanwhile).
+ */
 export default function AdminRulesView() {
   const { t, dateTime } = useI18n();
   const current = useApi<RuleSetView>('/api/rules');
@@ -16,26 +20,41 @@ export default function AdminRulesView() {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [confirming, setConfirming] = useState<unknown[] | null>(null);
   const [busy, setBusy] = useState(false);
+  const [format, setFormat] = useState<TextFormat>('json');
 
   // The editor starts from the loaded version; a reload (after a conflict) replaces the text.
   useEffect(() => {
     if (!current.data) return;
-    setText(JSON.stringify(current.data.rules, null, 2));
+    setText(formatStructured(current.data.rules, format));
     setBase(current.data.version);
+    // the format switch converts the text itself (below), so only a new version resets it
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [current.data]);
 
+  /** Switching format converts what is in the editor (unsaved edits included) when it parses. */
+  const switchFormat = (next: TextFormat) => {
+    if (next === format) return;
+    const parsed = parseStructured(text, format);
+    if (!parsed.ok) {
+      setOutcome({ kind: 'error', text: t('structured.parseError', { format: format.toUpperCase(), line: parsed.line ?? '?', col: parsed.col ?? '?', message: parsed.message }) });
+      return;
+    }
+    setText(formatStructured(parsed.value, next));
+    setFormat(next);
+    setOutcome(null);
+  };
+
   const parse = (): unknown[] | null => {
-    try {
-      const value = JSON.parse(text) as unknown;
-      if (!Array.isArray(value)) {
-        setOutcome({ kind: 'error', text: t('rules.notArray') });
-        return null;
-      }
-      return value;
-    } catch (err) {
-      setOutcome({ kind: 'error', text: t('rules.badJson', { message: (err as Error).message }) });
+    const parsed = parseStructured(text, format);
+    if (!parsed.ok) {
+      setOutcome({ kind: 'error', text: t('structured.parseError', { format: format.toUpperCase(), line: parsed.line ?? '?', col: parsed.col ?? '?', message: parsed.message }) });
       return null;
     }
+    if (!Array.isArray(parsed.value)) {
+      setOutcome({ kind: 'error', text: format === 'json' ? t('rules.notArray') : t('rules.notList') });
+      return null;
+    }
+    return parsed.value;
   };
 
   const failure = (err: unknown): Outcome => {
@@ -90,8 +109,17 @@ export default function AdminRulesView() {
         </p>
       )}
       <section className="panel">
-        <label htmlFor="rules-text" style={{ display: 'block', fontWeight: 600, marginBottom: '0.5rem' }}>
-          {t('rules.editor')}
+        <fieldset className="checks" data-testid="rules-format">
+          <legend>{t('structured.format')}</legend>
+          {(['json', 'yaml'] as const).map((f) => (
+            <label key={f}>
+              <input type="radio" name="rules-format" value={f} checked={format === f} onChange={() => switchFormat(f)} />
+              {f.toUpperCase()}
+            </label>
+          ))}
+        </fieldset>
+        <label htmlFor="rules-text" style={{ display: 'block', fontWeight: 600, margin: '0.5rem 0' }}>
+          {format === 'json' ? t('rules.editor') : t('rules.editorYaml')}
         </label>
         <textarea id="rules-text" spellCheck={false} rows={20} style={{ width: '100%', fontFamily: 'monospace', boxSizing: 'border-box' }} value={text} onChange={(e) => setText(e.target.value)} aria-describedby="rules-outcome" />
         <div className="button-row" style={{ marginTop: '0.75rem' }}>

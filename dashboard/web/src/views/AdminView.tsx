@@ -3,7 +3,7 @@ import { api, ApiError } from '../api/client';
 import { useApi } from '../api/useApi';
 import { MIN_PASSWORD_LENGTH, type AdminUser } from '../components/AdminApi';
 import { AdminCreateUser, type NewUser } from '../components/AdminCreateUser';
-import { AdminDeviceList } from '../components/AdminDeviceList';
+import { Link } from '../components/Link';
 import { AdminUserTable, type UserAction } from '../components/AdminUserTable';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import type { MessageKey } from '../i18n/dict';
@@ -14,7 +14,7 @@ type Pending = UserAction | { kind: 'create'; user: NewUser };
 
 const KNOWN_ERRORS = new Set(['self_lockout', 'last_admin', 'exists', 'weak_password']);
 
-/** Administration: accounts (create, role, disable/enable, password reset, each confirmed), devices, recipients. */
+/** Administration: accounts (create, role, disable/enable, password reset, each confirmed); links to recipients, devices and rules. */
 export default function AdminView() {
   const { t } = useI18n();
   const { session } = useApp();
@@ -93,11 +93,20 @@ export default function AdminView() {
         <h2 id="create-user-title">{t('admin.create')}</h2>
         <AdminCreateUser key={formKey} onSubmit={(u) => (setMessage(null), setPending({ kind: 'create', user: u }))} />
       </section>
-      <section className="panel" aria-labelledby="recipients-title">
-        <h2 id="recipients-title">{t('admin.recipients')}</h2>
-        <p data-testid="recipients-note">{t('admin.recipientsNote')}</p>
+      <section className="panel" aria-labelledby="more-admin-title">
+        <h2 id="more-admin-title">{t('admin.more')}</h2>
+        <ul data-testid="admin-more">
+          <li>
+            <Link href="/admin/recipients">{t('admin.recipients')}</Link> — {t('admin.recipientsNote')}
+          </li>
+          <li>
+            <Link href="/admin/devices">{t('admin.devices')}</Link> — {t('admin.devicesNote')}
+          </li>
+          <li>
+            <Link href="/rules">{t('nav.rules')}</Link>
+          </li>
+        </ul>
       </section>
-      <AdminDeviceList />
       <ConfirmDialog open={pending !== null} title={pending ? question(pending) : ''} busy={busy} onConfirm={() => void perform()} onCancel={() => (setPending(null), setNewPassword(''))}>
         {pending?.kind === 'password' && (
           <label className="toolbar">

@@ -4,7 +4,7 @@ import { useApi } from '../api/useApi';
 import { CityMap } from '../components/CityMap';
 import { LiveStatus } from '../components/LiveStatus';
 import { StaleBadge } from '../components/StaleBadge';
-import { WallAir, WallAlarms, WallAqiRanking, WallLighting, WallTraffic } from '../components/WallPanels';
+import { WallAir, WallAlarms, WallAqiRanking, WallLighting, WallTraffic, type TileFreshness } from '../components/WallPanels';
 import { useI18n } from '../i18n/i18n';
 import { expectedIntervalMs } from '../lib/city';
 import type { MessageKey } from '../i18n/dict';
@@ -13,6 +13,9 @@ import { useDeviceStates } from '../live/useDeviceStates';
 import { useFeedState, useLive, useNow } from '../live/useLive';
 import { useOverview } from '../live/useOverview';
 import { useApp } from '../session';
+
+/** A tile is marked stale after twice its devices' interval, but never sooner than this: one late batch must not flash the wall. */
+const TILE_MIN_EXPECTED_MS = 15_000;
 
 type PanelId = 'map' | 'air' | 'traffic' | 'lighting' | 'alarms';
 const PANELS: { id: PanelId; title: MessageKey; kinds: string[] }[] = [
@@ -37,7 +40,7 @@ export default function WallView() {
   const now = useNow(1000);
   const [index, setIndex] = useState(0);
   const overview = useOverview();
-  const { states, lastDataAt } = useDeviceStates(city, now);
+  const { states, lastDataAt, wardLastDataAt } = useDeviceStates(city, now);
   const feed = useFeedState();
   const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { limit: 200 });
   useLive(['alarms'], (msg) => {
@@ -59,6 +62,17 @@ export default function WallView() {
   const panelLast = panel.kinds.length ? Math.max(0, ...panel.kinds.map((k) => lastDataAt.get(k) ?? 0)) || null : feed.lastFrameAt;
   const expected = panel.kinds.length ? Math.max(...panel.kinds.map((k) => expectedIntervalMs(city, k))) : 10_000;
   const wards = overview.data?.wards ?? [];
+  const freshness = useMemo<TileFreshness>(
+    () => ({
+      now,
+      lastAt: (ward) => Math.max(0, ...panel.kinds.map((k) => wardLastDataAt.get(`${k}/${ward}`) ?? 0)) || null,
+      expectedMs: (ward) => {
+        const polls = city.devices.filter((d) => d.ward === ward && panel.kinds.includes(d.kind)).map((d) => d.pollIntervalMs);
+        return polls.length ? Math.max(TILE_MIN_EXPECTED_MS, ...polls) : null;
+      },
+    }),
+    [now, panel, wardLastDataAt, city],
+  );
 
   return (
     <div className="wall" data-panel={panel.id}>
@@ -87,9 +101,9 @@ export default function WallView() {
             <WallAqiRanking wards={wards} />
           </div>
         )}
-        {panel.id === 'air' && <WallAir wards={wards} />}
-        {panel.id === 'traffic' && <WallTraffic wards={wards} />}
-        {panel.id === 'lighting' && <WallLighting wards={wards} />}
+        {panel.id === 'air' && <WallAir wards={wards} freshness={freshness} />}
+        {panel.id === 'traffic' && <WallTraffic wards={wards} freshness={freshness} />}
+        {panel.id === 'lighting' && <WallLighting wards={wards} freshness={freshness} />}
         {panel.id === 'alarms' && <WallAlarms alarms={(alarms.data?.alarms ?? []).filter((a) => a.state !== 'cleared')} />}
       </main>
     </div>

@@ -1,13 +1,14 @@
 /**
- * Sustained MQTT → ingest → store rate against the store's raw write rate in the same run.
+ * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--no-direct]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
- * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write), each compared with
- * the same store written directly. Results are appended to bench/ingest/RESULTS.md. Publishers send telemetry like gateways (QoS 1, 4 values per reading).
- * Reported: readings/s and values/s end to end, the ratio to measureRawWriteRate on a fresh store, and consumer
- * lag (now − reading ts at durability, readings timestamped at publish).
+ * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
+ * 4 values per reading) run in a child process with payloads built before the clock starts. "Direct" writes
+ * the same readings in the same batch size to the same kind of store. Rounds alternate direct and end to
+ * end; the median per-round ratio is the figure (the machine is shared). Results go to bench/ingest/RESULTS.md.
+ * For a profile: node --cpu-prof --import tsx bench/ingest/run.ts --stores sqlite --rounds 1 --no-direct
  */
 import { appendFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     'per-message': { type: 'string', default: '500' },
     stores: { type: 'string', default: 'sqlite,influxdb' },
     publishers: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
     /** Skip the direct-write comparison (for profiling the end-to-end path alone). */
     'no-direct': { type: 'boolean', default: false },
   },
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
 const TOTAL = Number(args.readings);
 const PER = Number(args['per-message']);
 const PUBLISHERS = Number(args.publishers);
+const ROUNDS = Number(args.rounds);
 const GATEWAYS = 20;
 const DEVICES_PER_GW = 10;
 const BATCH = 5000;
@@ -85,40 +88,74 @@ async function directRate(store: TimeSeriesStore, start: number): Promise<{ read
   return { readingsPerSec: all.length / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function measure(storeConfig: (name: string) => StoreConfig) {
-const broker = await startMosquitto('max_inflight_messages 100');
-const store = await openStore(storeConfig('ingest'));
-const ingest = await startIngest(
-  { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 } },
-  { store, city, logger: createLogger('ingest', { level: 'warn' }) },
-);
-const points = async () => Number((await ingest.metrics.getSingleMetric('ingest_points_total')!.get()).values[0]?.value ?? 0);
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
-const start = Date.now() - 3_600_000;
-const publishers = await startPublishers({ url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start });
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-const publishMs = await publishers.go();
-const tPublished = t0 + publishMs;
-while ((await points()) < TOTAL) await new Promise((r) => setTimeout(r, 20));
-const tDone = performance.now();
-const cpu = process.cpuUsage(cpu0);
-const seconds = (tDone - t0) / 1000;
-const metricsText = await ingest.metrics.metrics();
-await ingest.close();
-await store.close();
-
-let raw = { readingsPerSec: NaN, cpuSeconds: NaN };
-if (!args['no-direct']) {
-  const rawStore = await openStore(storeConfig('raw'));
-  raw = await directRate(rawStore, start);
-  await rawStore.close();
-}
-await broker.stop();
-return { seconds, tPublished, tDone, t0, metricsText, raw, ingestCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+interface Round {
+  e2e: number;
+  direct: number;
+  drain: number;
+  publishSeconds: number;
+  ingestCpuPerReading: number;
+  directCpuPerReading: number;
 }
 
-const results: Array<{ store: string; e2e: number; raw: number; drain: number; ingestCpuPerReading: number; directCpuPerReading: number }> = [];
+/**
+ * Rounds of (direct write, end to end) on the same store server, alternating which goes first, each round
+ * with readings of another day; on a shared machine the load swings between seconds, so each end-to-end
+ * figure is compared with the direct figure of its own round and the median ratio is reported.
+ */
+async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ rounds: Round[]; metricsText: string }> {
+  const broker = await startMosquitto('max_inflight_messages 100');
+  const store = await openStore(storeConfig('ingest'));
+  const rawStore = args['no-direct'] ? undefined : await openStore(storeConfig('raw'));
+  const ingest = await startIngest(
+    { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 } },
+    { store, city, logger: createLogger('ingest', { level: 'warn' }) },
+  );
+  const points = async () => Number((await ingest.metrics.getSingleMetric('ingest_points_total')!.get()).values[0]?.value ?? 0);
+  const rounds: Round[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = Date.now() - (round + 1) * 86_400_000;
+    const endToEnd = async () => {
+      const publishers = await startPublishers({ url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start });
+      const before = await points();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const publishMs = await publishers.go();
+      while ((await points()) < before + TOTAL) await new Promise((r) => setTimeout(r, 20));
+      const tDone = performance.now();
+      const cpu = process.cpuUsage(cpu0);
+      return { seconds: (tDone - t0) / 1000, drain: (tDone - t0 - publishMs) / 1000, publishSeconds: publishMs / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    };
+    const direct = async () => (rawStore ? directRate(rawStore, start) : { readingsPerSec: NaN, cpuSeconds: NaN });
+    let e: Awaited<ReturnType<typeof endToEnd>>;
+    let d: Awaited<ReturnType<typeof direct>>;
+    if (round % 2 === 0) {
+      d = await direct();
+      e = await endToEnd();
+    } else {
+      e = await endToEnd();
+      d = await direct();
+    }
+    rounds.push({
+      e2e: TOTAL / e.seconds,
+      direct: d.readingsPerSec,
+      drain: e.drain,
+      publishSeconds: e.publishSeconds,
+      ingestCpuPerReading: (e.cpuSeconds / TOTAL) * 1e6,
+      directCpuPerReading: (d.cpuSeconds / TOTAL) * 1e6,
+    });
+    console.error(`round ${round + 1}: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s, ratio ${(TOTAL / e.seconds / d.readingsPerSec).toFixed(2)}`);
+  }
+  const metricsText = await ingest.metrics.metrics();
+  await ingest.close();
+  await store.close();
+  await rawStore?.close();
+  await broker.stop();
+  return { rounds, metricsText };
+}
+
+const results: Array<{ store: string; rounds: Round[] }> = [];
 for (const name of args.stores!.split(',')) {
   let config: (db: string) => StoreConfig;
   let stop = async () => {};
@@ -130,50 +167,46 @@ for (const name of args.stores!.split(',')) {
     config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db });
     stop = () => influx.stop();
   } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
-  const { seconds, tPublished, tDone, t0, metricsText, raw, ingestCpuSeconds } = await measure(config);
+  const { rounds, metricsText } = await measure(config);
   await stop();
   const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
   const lagCount = Number(/ingest_consumer_lag_seconds_count\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
-  const e2e = TOTAL / seconds;
-  const result = {
-    store: name,
-    e2e,
-    raw: raw.readingsPerSec,
-    drain: (tDone - tPublished) / 1000,
-    ingestCpuPerReading: (ingestCpuSeconds / TOTAL) * 1e6,
-    directCpuPerReading: (raw.cpuSeconds / TOTAL) * 1e6,
-  };
   console.log(JSON.stringify({
     store: name,
-    readings: TOTAL,
+    readingsPerRound: TOTAL,
     perMessage: PER,
-    endToEnd: { seconds: +seconds.toFixed(2), readingsPerSec: Math.round(e2e), valuesPerSec: Math.round(e2e * 4), publishSeconds: +((tPublished - t0) / 1000).toFixed(2) },
-    direct: { readingsPerSec: Math.round(raw.readingsPerSec), valuesPerSec: Math.round(raw.readingsPerSec * 4) },
-    ratio: +(e2e / raw.readingsPerSec).toFixed(3),
-    // CPU of the ingest process per reading (µs): for SQLite the whole cost, for InfluxDB the client side only.
-    ingestCpuUsPerReading: +result.ingestCpuPerReading.toFixed(2),
-    directCpuUsPerReading: +result.directCpuPerReading.toFixed(2),
-    // Consumer lag as the service sees it: time from the last publish acked by the broker to the last reading durable.
-    drainAfterPublishS: +result.drain.toFixed(2),
+    rounds: rounds.map((r) => ({
+      endToEndReadingsPerSec: Math.round(r.e2e),
+      directReadingsPerSec: Math.round(r.direct),
+      ratio: +(r.e2e / r.direct).toFixed(3),
+      publishSeconds: +r.publishSeconds.toFixed(2),
+      drainAfterPublishS: +r.drain.toFixed(2),
+      // CPU of the bench process per reading (µs): for SQLite the whole cost, for InfluxDB the client side only.
+      ingestCpuUsPerReading: +r.ingestCpuPerReading.toFixed(2),
+      directCpuUsPerReading: +r.directCpuPerReading.toFixed(2),
+    })),
     lagObservations: lagCount,
     meanLagS_includingSyntheticTsOffset: +(lagSum / lagCount).toFixed(1),
   }, null, 2));
-  results.push(result);
+  results.push({ store: name, rounds });
 }
 
 if (args['no-direct']) process.exit(0);
-const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores}`;
+const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}`;
 const n = (x: number) => Math.round(x).toLocaleString('en');
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings in batches of ${BATCH}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating).`,
     '',
-    '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | ratio | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
+    '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...results.map((r) => `| ${r.store} | ${n(r.e2e)} | ${n(r.e2e * 4)} | ${n(r.raw)} | ${(r.e2e / r.raw).toFixed(2)} | ${r.ingestCpuPerReading.toFixed(1)} | ${r.directCpuPerReading.toFixed(1)} | ${r.drain.toFixed(2)} |`),
+    ...results.map(({ store, rounds: r }) => {
+      const e2e = median(r.map((x) => x.e2e));
+      return `| ${store} | ${n(e2e)} | ${n(e2e * 4)} | ${n(median(r.map((x) => x.direct)))} | ${median(r.map((x) => x.e2e / x.direct)).toFixed(2)} (${r.map((x) => (x.e2e / x.direct).toFixed(2)).join(', ')}) | ${median(r.map((x) => x.ingestCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.directCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.drain)).toFixed(2)} |`;
+    }),
     '',
   ].join('\n'),
 );

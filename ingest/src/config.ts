@@ -24,8 +24,14 @@ export const ingestConfigSchema = z.object({
       maxReadings: z.number().int().min(1).default(5000),
       /** Flush at the latest this long after the oldest waiting message arrived. */
       maxDelayMs: z.number().int().min(0).default(200),
+      /**
+       * Batches written concurrently. 2 overlaps one batch's round trip to a server store (InfluxDB) with
+       * the next; acks still follow durability message by message. An embedded store writes synchronously,
+       * so there it changes nothing.
+       */
+      maxInFlight: z.number().int().min(1).max(8).default(2),
     })
-    .default({ maxReadings: 5000, maxDelayMs: 200 }),
+    .default({ maxReadings: 5000, maxDelayMs: 200, maxInFlight: 2 }),
   /**
    * Bound on what ingest holds unacknowledged in memory. When reached it stops reading from the broker
    * connection; the broker keeps the rest (its inflight window / session queue).

@@ -134,6 +134,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     store,
     maxReadings: cfg.batch.maxReadings,
     maxDelayMs: cfg.batch.maxDelayMs,
+    maxInFlight: cfg.batch.maxInFlight,
     retryBaseMs: cfg.backpressure.retryBaseMs,
     retryMaxMs: cfg.backpressure.retryMaxMs,
     log,

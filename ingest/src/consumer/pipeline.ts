@@ -21,6 +21,8 @@ export interface PipelineOptions {
   store: TimeSeriesStore;
   maxReadings: number;
   maxDelayMs: number;
+  /** Batches written at the same time (≥ 1). Overlaps a server store's round trips; see BatchPipeline. */
+  maxInFlight?: number;
   retryBaseMs: number;
   retryMaxMs: number;
   log: Logger;
@@ -33,16 +35,26 @@ export interface PipelineOptions {
 
 /**
  * Collects validated messages and writes them in batches: a batch goes when `maxReadings` readings wait
- * or the oldest has waited `maxDelayMs`. One write runs at a time; while it runs the next batch grows,
- * so batches get bigger exactly when the store is the bottleneck. A failed write is retried with backoff
- * and nothing of it is acknowledged meanwhile (what ingest holds is bounded by the admission gate).
+ * or the oldest has waited `maxDelayMs`. Up to `maxInFlight` batches are written at once; while they run
+ * the next batch grows, so batches get bigger exactly when the store is the bottleneck. A failed write is
+ * retried with backoff and nothing of it is acknowledged meanwhile (what ingest holds is bounded by the
+ * admission gate).
+ *
+ * With several batches in flight, what must stay in order does: raw readings are facts fixed at the edge
+ * (a key rewritten by a later batch carries the same values), so they go concurrently; derived readings
+ * are rewritten in place each batch (the running hour), so a batch writes its derived rows only after the
+ * previous batch is completely done, and calls `onDurable` (acks, live feed, observers) in batch order.
  */
 export class BatchPipeline {
   private pending: PendingMessage[] = [];
   private pendingReadings = 0;
   private wake: (() => void) | undefined;
-  private retryWake: (() => void) | undefined;
+  private readonly retryWakes = new Set<() => void>();
   private closing = false;
+  private inFlight = 0;
+  private failed = false;
+  /** Settles when the newest batch started is completely done (written, onDurable returned) or given up. */
+  private previous: Promise<void> = Promise.resolve();
   private readonly done: Promise<void>;
 
   constructor(private readonly opts: PipelineOptions) {
@@ -63,7 +75,7 @@ export class BatchPipeline {
   async close(): Promise<void> {
     this.closing = true;
     this.signal();
-    this.retryWake?.();
+    for (const wake of this.retryWakes) wake();
     await this.done;
   }
 
@@ -87,9 +99,15 @@ export class BatchPipeline {
   }
 
   private async run(): Promise<void> {
+    const maxInFlight = Math.max(1, this.opts.maxInFlight ?? 1);
     for (;;) {
+      if (this.failed) break;
       if (this.pending.length === 0) {
-        if (this.closing) return;
+        if (this.closing) break;
+        await this.sleep(60_000);
+        continue;
+      }
+      if (this.inFlight >= maxInFlight) {
         await this.sleep(60_000);
         continue;
       }
@@ -98,10 +116,9 @@ export class BatchPipeline {
         await this.sleep(this.opts.maxDelayMs - age);
         continue;
       }
-      const batch = this.take();
-      const ok = await this.writeUntilDurable(batch);
-      if (!ok) return;
+      this.start(this.take());
     }
+    await this.previous;
   }
 
   private take(): PendingMessage[] {
@@ -115,13 +132,14 @@ export class BatchPipeline {
     return this.pending.splice(0, n);
   }
 
-  private async writeUntilDurable(messages: PendingMessage[]): Promise<boolean> {
+  private start(messages: PendingMessage[]): void {
     const raw: StoredReading[] = [];
     const letters: DeadLetter[] = [];
     for (const m of messages) {
       for (const r of m.readings) raw.push(r);
       for (const l of m.deadLetters) letters.push(l);
     }
+    // Derived in batch order, here, whatever order the writes finish in.
     let derived: StoredReading[] = [];
     try {
       derived = this.opts.derive(raw);
@@ -129,33 +147,69 @@ export class BatchPipeline {
       // A bug in a derivation must not stop raw data: store the raw readings, log loudly.
       this.opts.log.error({ err }, 'deriving values failed; raw readings are stored without them');
     }
-    const rows = derived.length > 0 ? raw.concat(derived) : raw;
+    const after = this.previous;
+    this.inFlight++;
+    const job = this.writeUntilDurable(messages, raw, derived, letters, after).then(
+      (ok) => {
+        if (!ok) this.failed = true;
+      },
+      (err) => {
+        this.failed = true;
+        this.opts.log.error({ err }, 'batch write crashed');
+      },
+    );
+    this.previous = job.finally(() => {
+      this.inFlight--;
+      this.signal();
+    });
+  }
+
+  /** Runs `write` until it succeeds (true) or the pipeline closes while it fails (false). */
+  private async retrying(write: () => Promise<void>): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
       try {
-        if (rows.length > 0) await this.opts.store.writeBatch(rows);
-        if (letters.length > 0) await this.opts.store.writeDeadLetters(letters);
-        const writeMs = performance.now() - started;
-        try {
-          await this.opts.onDurable({ raw, derived, messages, writeMs });
-        } catch (err) {
-          this.opts.log.error({ err }, 'after-write step failed');
-        }
+        await write();
         return true;
       } catch (err) {
         this.opts.onWriteFailure(err, attempt);
         if (this.closing) return false;
         // Only close() cuts the backoff short: new messages arriving must not turn retries into a hot loop.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffDelay(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs));
-          this.retryWake = () => {
+          const wake = () => {
             clearTimeout(timer);
             resolve();
           };
+          const timer = setTimeout(() => {
+            this.retryWakes.delete(wake);
+            resolve();
+          }, backoffDelay(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs));
+          this.retryWakes.add(wake);
         });
-        this.retryWake = undefined;
         if (this.closing) return false;
       }
     }
+  }
+
+  private async writeUntilDurable(messages: PendingMessage[], raw: StoredReading[], derived: StoredReading[], letters: DeadLetter[], after: Promise<void>): Promise<boolean> {
+    const started = performance.now();
+    const { store } = this.opts;
+    let derivedWritten = derived.length === 0;
+    const ok = await this.retrying(async () => {
+      // Nothing ahead of this batch still in flight (always so with one in flight): raw and derived in one write.
+      const withDerived = !derivedWritten && this.inFlight === 1;
+      const rows = withDerived ? raw.concat(derived) : raw;
+      if (rows.length > 0) await store.writeBatch(rows);
+      if (letters.length > 0) await store.writeDeadLetters(letters);
+      if (withDerived) derivedWritten = true;
+    });
+    if (!ok) return false;
+    await after;
+    if (!derivedWritten && !(await this.retrying(() => store.writeBatch(derived)))) return false;
+    try {
+      await this.opts.onDurable({ raw, derived, messages, writeMs: performance.now() - started });
+    } catch (err) {
+      this.opts.log.error({ err }, 'after-write step failed');
+    }
+    return true;
   }
 }

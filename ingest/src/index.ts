@@ -8,4 +8,4 @@ export { loadLimits, type Limits, type VnAqiTable, type NoiseLimits, type AirLim
 export { subIndex, nowCast, hourlyAqi, aqiLevel, type AqiLevel, type HourlyAqi } from './derive/vn-aqi';
 export { noiseLimit, hourlyLaeq, localHour } from './derive/noise';
 export { congestionIndex, congestionLevel } from './derive/traffic';
-export { liveMessages, LIVE_MAX_BYTES } from './live-feed';
+export { liveMessages, newestPerDevice, LIVE_MAX_BYTES } from './live-feed';

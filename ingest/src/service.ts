@@ -25,7 +25,7 @@ import { createIngestMetrics } from './metrics';
 import { buildRegistry } from './validate/registry';
 import { parseRegistryMessage } from './validate/registry-message';
 import { validateTelemetry } from './validate/validate-batch';
-import { liveMessages } from './live-feed';
+import { liveMessages, newestPerDevice } from './live-feed';
 
 /** Implemented by alarm detection (ingest/src/alarms), injected by the composer. */
 export interface ReadingObserver {
@@ -93,7 +93,8 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
 
   const publishLive = (topic: string, readings: StoredReading[]) => {
     if (!cfg.live.enabled || readings.length === 0 || !client?.connected) return;
-    for (const payload of liveMessages(readings, cfg.live.chunk, cfg.live.maxBytes)) {
+    const live = cfg.live.mode === 'latest' ? newestPerDevice(readings) : readings;
+    for (const payload of liveMessages(live, cfg.live.chunk, cfg.live.maxBytes)) {
       client.publish(topic, payload, { qos: 0 }, (err) => {
         if (err) log.debug({ err }, 'live publish failed');
       });

@@ -286,6 +286,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   registry.onChange((v) => {
     gateways.setCity(v.city);
     publishRegistry();
+    // Open pages (wall screens run for days) refetch /api/city instead of showing the old registry.
+    broadcast('gateways', { type: 'registry', version: v.version });
   });
   link.client.on('connect', publishRegistry);
   publishRegistry();

@@ -64,6 +64,10 @@ describe('device registry', () => {
     const { version, city } = await getRegistry();
     const device = city.devices.find((d) => d.id === 'an-phu-water-1')!;
     const target = city.gateways.find((g) => g.ward !== device.ward)!;
+    // An open page (a wall screen) is told to refetch the city.
+    const page = await wsClient(h.url, { cookie: (await login(h.url, 'viewer')).cookie });
+    page.ws.send(JSON.stringify({ type: 'subscribe', channels: ['gateways'] }));
+    await page.next((f) => f.type === 'subscribed', 'subscribed');
     const res = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, { baseVersion: version, device: { ...device, ward: target.ward, gateway: target.id } });
     expect(res.status).toBe(200);
     const next = (await res.json()) as { version: number; city: CityModel };
@@ -79,6 +83,8 @@ describe('device registry', () => {
     await late.endAsync();
     expect(retained.devices.find((d) => d.id === device.id)).toMatchObject({ ward: target.ward, gateway: target.id });
 
+    expect((await page.next((f) => f.type === 'registry', 'registry frame')).version).toBe(next.version);
+    page.ws.close();
     const viewer = await login(h.url, 'viewer');
     const publicCity = (await (await api(h.url, viewer, 'GET', '/api/city')).json()) as CityModel;
     expect(publicCity.devices.find((d) => d.id === device.id)?.ward).toBe(target.ward);

@@ -89,6 +89,15 @@ export function App() {
       .then(setCity)
       .catch((err: Error) => setBootError(err.message));
   }, [session, cityGeneration]);
+  // A new device registry saved by an admin (anywhere) reaches open pages, wall screens included.
+  useEffect(() => {
+    if (!session) return;
+    // Also after a login through the form (the boot path starts the feed only for an existing session).
+    liveFeed.start();
+    return liveFeed.subscribe(['gateways'], (msg) => {
+      if (msg.type === 'registry') setCityGeneration((g) => g + 1);
+    });
+  }, [session]);
 
   const ctx = useMemo<AppContextValue | null>(() => {
     if (!session || !city) return null;

@@ -6,6 +6,9 @@ const VIEWS: Array<{ name: string; path: string; ready: string }> = [
   { name: 'gateways', path: '/gateways', ready: 'article.gateway' },
   { name: 'device', path: '/devices/an-my-air-1', ready: 'table' },
   { name: 'data-quality', path: '/data-quality', ready: '[data-testid="dead-letters"]' },
+  { name: 'admin-recipients', path: '/admin/recipients', ready: '[data-testid="recipients-table"] tbody tr' },
+  { name: 'admin-devices', path: '/admin/devices', ready: '[data-testid="admin-devices"] tbody tr' },
+  { name: 'account', path: '/account', ready: '[data-testid="password-form"]' },
 ];
 
 describe('accessibility of login and the operations views (axe-core: no serious or critical violations)', () => {
@@ -19,7 +22,7 @@ describe('accessibility of login and the operations views (axe-core: no serious 
     await page.close();
   });
 
-  it('alarms (with an opened alarm), gateways, device page, data quality', async () => {
+  it('alarms (with an opened alarm), gateways, device page, data quality, the admin editors, my account', async () => {
     const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
     await login(page, env.server.url, 'admin');
     for (const view of VIEWS) {
@@ -46,6 +49,11 @@ describe('accessibility of login and the operations views (axe-core: no serious 
     await phone.waitForSelector('[data-testid="dead-letters"]');
     await expectAccessible(phone, 'data-quality-phone');
     await screenshot(phone, 'data-quality-phone');
+    // Changing the password on a phone: the header link, the form fitting the screen.
+    await phone.goto(`${env.server.url}/account`);
+    await phone.waitForSelector('[data-testid="password-form"]');
+    await expectAccessible(phone, 'account-phone');
+    await screenshot(phone, 'account-phone');
     await phone.close();
   });
 });

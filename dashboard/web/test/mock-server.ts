@@ -297,6 +297,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       city = { ...city, devices };
       registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
       adminAudit.push({ user: s.username, action: 'registry.update', detail: { version: registry.version, device: id, op: req.method === 'DELETE' ? 'remove' : 'change' } });
+      push({ type: 'registry', version: registry.version });
       return send(res, 200, { ...registry, city });
     }
     if (path === '/api/auth/me') return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
@@ -486,7 +487,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     });
   });
 
-  const CHANNEL: Record<string, string> = { readings: 'readings', derived: 'derived', alarm: 'alarms', gateway: 'gateways' };
+  const CHANNEL: Record<string, string> = { readings: 'readings', derived: 'derived', alarm: 'alarms', gateway: 'gateways', registry: 'gateways' };
   function push(frame: Record<string, unknown>): void {
     const channel = CHANNEL[String(frame.type)];
     if (frame.type === 'readings') for (const r of frame.readings as StoredReading[]) overrides.set(r.device, r);

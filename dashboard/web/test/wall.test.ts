@@ -55,6 +55,7 @@ describe('wall mode', () => {
     await tile.waitFor({ timeout: 20_000 });
     await expect.poll(() => tile.getByTestId('tile-stale').innerText(), { timeout: 20_000 }).toMatch(/Dữ liệu cũ 1\d phút/);
     expect(await page.getByTestId('tile-stale').count()).toBe(1);
+    expect(await tile.getAttribute('class')).toContain('stale');
     expect(await page.getByTestId('stale').count()).toBe(0);
     await screenshot(page, 'wall-tile-stale');
     await expectAccessible(page, 'wall-tile-stale');

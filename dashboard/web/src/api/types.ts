@@ -101,6 +101,8 @@ export type LiveMessage =
   | { type: 'readings'; readings: StoredReading[] }
   | { type: 'derived'; readings: StoredReading[] }
   | { type: 'alarm'; alarm: Alarm }
-  | { type: 'gateway'; gateway: Pick<GatewayInfo, 'id' | 'state' | 'lastSeen' | 'health'> };
+  | { type: 'gateway'; gateway: Pick<GatewayInfo, 'id' | 'state' | 'lastSeen' | 'health'> }
+  /** An admin saved a new device registry: refetch /api/city. */
+  | { type: 'registry'; version: number };
 
 export type LiveChannel = 'readings' | 'derived' | 'alarms' | 'gateways';

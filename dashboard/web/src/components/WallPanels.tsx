@@ -3,7 +3,7 @@ import { useI18n } from '../i18n/i18n';
 import { SEVERITY_ICON, SEVERITY_RANK } from '../lib/severity';
 import { useApp } from '../session';
 import { AqiBadge } from './AqiBadge';
-import { StaleBadge } from './StaleBadge';
+import { isStale, StaleBadge } from './StaleBadge';
 
 /** How fresh each ward's data is on the panel shown, so one silent ward is marked on its own tile. */
 export interface TileFreshness {
@@ -12,6 +12,13 @@ export interface TileFreshness {
   lastAt(ward: string): number | null;
   /** Expected interval for the ward's devices of the panel's kinds; null when the ward has none (no marker). */
   expectedMs(ward: string): number | null;
+}
+
+/** " stale" for a tile whose ward's data is old: its values are dimmed so nobody reads them as current. */
+function staleClass(ward: string, freshness?: TileFreshness): string {
+  const expected = freshness?.expectedMs(ward);
+  if (!freshness || expected === null || expected === undefined) return '';
+  return isStale(freshness.lastAt(ward), expected, freshness.now) ? ' stale' : '';
 }
 
 function TileStale({ ward, freshness }: { ward: string; freshness?: TileFreshness }) {
@@ -30,7 +37,7 @@ export function WallAir({ wards, freshness }: { wards: WardOverview[]; freshness
   return (
     <ul className="wall-grid">
       {byName(wards, wardName).map((w) => (
-        <li key={w.ward} className="wall-tile" data-ward={w.ward}>
+        <li key={w.ward} className={`wall-tile${staleClass(w.ward, freshness)}`} data-ward={w.ward}>
           <h2>{wardName(w.ward)}</h2>
           <TileStale ward={w.ward} freshness={freshness} />
           <AqiBadge value={w.aqi?.value} size="xl" />
@@ -56,7 +63,7 @@ export function WallTraffic({ wards, freshness }: { wards: WardOverview[]; fresh
         .map((w) => {
           const c = w.traffic!.congestion;
           return (
-            <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}`} data-ward={w.ward}>
+            <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}${staleClass(w.ward, freshness)}`} data-ward={w.ward}>
               <h2>{wardName(w.ward)}</h2>
               <TileStale ward={w.ward} freshness={freshness} />
               <p className="wall-big">
@@ -84,7 +91,7 @@ export function WallLighting({ wards, freshness }: { wards: WardOverview[]; fres
       {byName(wards, wardName)
         .filter((w) => w.lights)
         .map((w) => (
-          <li key={w.ward} className={`wall-tile${w.lights!.failed > 0 ? ' warn' : ''}`} data-ward={w.ward}>
+          <li key={w.ward} className={`wall-tile${w.lights!.failed > 0 ? ' warn' : ''}${staleClass(w.ward, freshness)}`} data-ward={w.ward}>
             <h2>{wardName(w.ward)}</h2>
             <TileStale ward={w.ward} freshness={freshness} />
             <p className="wall-big">

@@ -157,6 +157,7 @@ function wants(channels: LiveChannel[], msg: LiveMessage): boolean {
     case 'alarm':
       return channels.includes('alarms');
     case 'gateway':
+    case 'registry':
       return channels.includes('gateways');
     default:
       return true;

@@ -1,7 +1,7 @@
 /**
  * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--no-direct]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-worker] [--no-direct]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
  * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
@@ -29,6 +29,10 @@ const { values: args } = parseArgs({
     stores: { type: 'string', default: 'sqlite,influxdb' },
     publishers: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    /** Ingest's SQLite store on a worker thread (store config `worker: true`). */
+    'sqlite-worker': { type: 'boolean', default: false },
+    /** ingest's live.mode: every (default, as deployed) or latest (coalesced). */
+    live: { type: 'string', default: 'every' },
     /** Skip the direct-write comparison (for profiling the end-to-end path alone). */
     'no-direct': { type: 'boolean', default: false },
   },
@@ -37,6 +41,7 @@ const TOTAL = Number(args.readings);
 const PER = Number(args['per-message']);
 const PUBLISHERS = Number(args.publishers);
 const ROUNDS = Number(args.rounds);
+const LIVE = args.live === 'latest' ? 'latest' : 'every';
 const GATEWAYS = 20;
 const DEVICES_PER_GW = 10;
 const BATCH = 5000;
@@ -109,7 +114,7 @@ async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ ro
   const store = await openStore(storeConfig('ingest'));
   const rawStore = args['no-direct'] ? undefined : await openStore(storeConfig('raw'));
   const ingest = await startIngest(
-    { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 } },
+    { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 }, live: { mode: LIVE } },
     { store, city, logger: createLogger('ingest', { level: 'warn' }) },
   );
   const points = async () => Number((await ingest.metrics.getSingleMetric('ingest_points_total')!.get()).values[0]?.value ?? 0);
@@ -161,7 +166,8 @@ for (const name of args.stores!.split(',')) {
   let stop = async () => {};
   if (name === 'sqlite') {
     const dir = tempDir('bench-ingest');
-    config = (db) => ({ type: 'sqlite', path: join(dir, `${db}.db`) });
+    // Ingest's store inline as deployed by default (--sqlite-worker: on a worker thread); direct = the inline store's ceiling.
+    config = (db) => ({ type: 'sqlite', path: join(dir, `${db}.db`), worker: db === 'ingest' && args['sqlite-worker'] });
   } else if (name === 'influxdb') {
     const influx = await startInfluxd();
     config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db });
@@ -192,14 +198,14 @@ for (const name of args.stores!.split(',')) {
 }
 
 if (args['no-direct']) process.exit(0);
-const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}`;
+const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}${LIVE === 'latest' ? ' --live latest' : ''}${args['sqlite-worker'] ? ' --sqlite-worker' : ''}`;
 const n = (x: number) => Math.round(x).toLocaleString('en');
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -2,6 +2,7 @@ export { storeConfigSchema, sqliteStoreConfigSchema, influxStoreConfigSchema, re
 export type { StoreConfig, SqliteStoreConfig, InfluxStoreConfig, RetentionConfig } from './config';
 export { openStore, type OpenStoreOptions } from './open-store';
 export { SqliteStore, type RetentionResult, type SqliteStoreOptions } from './sqlite/sqlite-store';
+export { SqliteWorkerStore } from './sqlite/worker-store';
 export { InfluxStore, InfluxWriteError } from './influx/influx-store';
 export { readingToLine, deadLetterToLine, escapeMeasurement, escapeTagOrKey, escapeStringField } from './influx/line-protocol';
 export { quoteIdentifier, quoteString } from './influx/influxql';

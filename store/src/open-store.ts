@@ -3,6 +3,7 @@ import type { Logger } from '@tamky/service-kit';
 import { storeConfigSchema, type StoreConfig } from './config';
 import { InfluxStore } from './influx/influx-store';
 import { SqliteStore } from './sqlite/sqlite-store';
+import { SqliteWorkerStore } from './sqlite/worker-store';
 
 export interface OpenStoreOptions {
   logger?: Logger;
@@ -13,7 +14,12 @@ export interface OpenStoreOptions {
 /** Validates the config (defaults applied) and opens the store it names. */
 export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}): Promise<TimeSeriesStore> {
   const parsed = storeConfigSchema.parse(config);
-  if (parsed.type === 'sqlite') return new SqliteStore(parsed, opts);
+  if (parsed.type === 'sqlite') {
+    if (!parsed.worker || opts.readonly) return new SqliteStore(parsed, opts);
+    const store = new SqliteWorkerStore(parsed, opts.logger);
+    await store.init();
+    return store;
+  }
   const store = new InfluxStore(parsed, opts);
   await store.init();
   return store;

@@ -58,7 +58,7 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly stmt;
   private readonly writeBatchTx: (readings: StoredReading[]) => void;
 
-  constructor(config: Omit<SqliteStoreConfig, 'type'> & { type?: 'sqlite' }, opts: SqliteStoreOptions = {}) {
+  constructor(config: Omit<SqliteStoreConfig, 'type' | 'worker'> & { type?: 'sqlite'; worker?: boolean }, opts: SqliteStoreOptions = {}) {
     this.readonly = opts.readonly ?? false;
     this.log = opts.logger;
     this.retention = config.retention ?? retentionSchema.parse({});

@@ -1,0 +1,110 @@
+import { Worker } from 'node:worker_threads';
+import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { SqliteStoreConfig } from '../config';
+import type { RetentionResult } from './sqlite-store';
+import type { StoreOp, StoreReply, StoreRequest } from './store-thread';
+
+/**
+ * The SQLite store on a worker thread of its own (`worker: true`). better-sqlite3 is synchronous: inline,
+ * a batch's INSERTs, rollup upserts and COMMIT block the event loop that also parses and validates the
+ * next MQTT messages. On its own thread the store's work overlaps with ingest's on the second core.
+ * Semantics are the inline store's: a call resolves after the worker's SqliteStore finished it (writes
+ * committed), and calls run in the order made. If the thread dies, pending and later calls reject (the
+ * caller retries as with any store failure) and the next call starts a new thread.
+ */
+export class SqliteWorkerStore implements TimeSeriesStore {
+  private worker: Worker | undefined;
+  private starting: Promise<Worker> | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  constructor(
+    private readonly config: SqliteStoreConfig,
+    private readonly log?: Logger,
+  ) {}
+
+  /** Starts the thread and waits until the store is open (a bad path fails here, as inline). */
+  async init(): Promise<void> {
+    await this.thread();
+  }
+
+  private thread(): Promise<Worker> {
+    if (this.worker) return Promise.resolve(this.worker);
+    this.starting ??= new Promise<Worker>((resolve, reject) => {
+      const worker = new Worker(new URL('./store-thread-bootstrap.mjs', import.meta.url), { workerData: this.config });
+      let ready = false;
+      worker.on('message', (m: StoreReply) => {
+        if ('ready' in m) {
+          ready = true;
+          this.worker = worker;
+          this.starting = undefined;
+          resolve(worker);
+        } else if ('failed' in m) reject(new Error(`SQLite store (${this.config.path}) failed to open: ${m.failed.message}`));
+        else if ('log' in m) (this.log as unknown as Record<string, (o: unknown, s?: string) => void> | undefined)?.[m.log]?.(m.obj, m.msg);
+        else {
+          const p = this.pending.get(m.id);
+          if (!p) return;
+          this.pending.delete(m.id);
+          if (m.ok) p.resolve(m.value);
+          else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+        }
+      });
+      const gone = (why: string) => {
+        if (this.worker === worker) this.worker = undefined;
+        this.starting = undefined;
+        if (!ready) reject(new Error(`SQLite store thread stopped before the store opened: ${why}`));
+        for (const [id, p] of this.pending) {
+          this.pending.delete(id);
+          p.reject(new Error(`SQLite store thread stopped: ${why}`));
+        }
+        if (!this.closed) this.log?.error({ why }, 'SQLite store thread stopped; the next call starts a new one');
+      };
+      worker.on('error', (err) => gone(err.message));
+      worker.on('exit', (code) => gone(`exit code ${code}`));
+    });
+    return this.starting;
+  }
+
+  private async call<T>(op: StoreOp, ...args: unknown[]): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    const worker = await this.thread();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, op, args } satisfies StoreRequest);
+    });
+  }
+
+  async writeBatch(readings: StoredReading[]): Promise<void> {
+    if (readings.length === 0) return;
+    await this.call('writeBatch', readings);
+  }
+  writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    return this.call('writeDeadLetters', letters);
+  }
+  query(q: RangeQuery): Promise<Series[]> {
+    return this.call('query', q);
+  }
+  latest(filter?: LatestFilter): Promise<StoredReading[]> {
+    return this.call('latest', filter);
+  }
+  deadLetters(opts: { from?: number; to?: number; limit?: number } = {}): Promise<DeadLetter[]> {
+    return this.call('deadLetters', opts);
+  }
+  sequences(gateway: string, from?: number, to?: number): Promise<number[]> {
+    return this.call('sequences', gateway, from, to);
+  }
+  applyRetention(now?: number): Promise<RetentionResult> {
+    return this.call('applyRetention', now);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const worker = this.worker ?? (this.starting ? await this.starting.catch(() => undefined) : undefined);
+    if (worker) await this.call('close').catch(() => undefined);
+    this.closed = true;
+    await worker?.terminate();
+  }
+}

@@ -28,6 +28,8 @@ export const dashboardConfigSchema = z.object({
     clientId: z.string().min(1).default('dashboard-1'),
   }),
   stateDb: z.string().min(1),
+  /** How often to look for a registry or recipients version saved by another process sharing the state DB, ms. */
+  stateDbPollMs: z.number().int().positive().default(5000),
   store: z.object({ type: z.string() }).passthrough().optional(),
   city: z.string().optional(),
   /** Static files of the built web app; index.html is served for the app's client-side routes. */

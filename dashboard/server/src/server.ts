@@ -302,6 +302,16 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
 
   const purgeTimer = setInterval(() => sessions.purgeExpired(), 3_600_000);
   purgeTimer.unref();
+  // Another dashboard process sharing the state DB may save the registry or recipients: follow it.
+  const followTimer = setInterval(() => {
+    try {
+      registry.refresh();
+      notifyDirectory.refresh();
+    } catch (err) {
+      logger.warn({ err }, 'could not check the state DB for newer registry/recipients');
+    }
+  }, config.stateDbPollMs);
+  followTimer.unref();
 
   let closed = false;
   return {
@@ -311,6 +321,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       if (closed) return;
       closed = true;
       clearInterval(purgeTimer);
+      clearInterval(followTimer);
       await hub!.close();
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { cityModelSchema, topics, type AlarmEvent, type CityModel } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
+import { createLogger } from '@tamky/service-kit';
+import { startDashboard } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { parseNotifyPolicy } from '../src/notify';
 import { api, login, mqttClient, startHarness, wsClient, type Harness, type Session } from './helpers';
@@ -146,6 +148,26 @@ describe('device registry', () => {
     expect(after.city).toEqual(before.city);
     await waitFor(() => registryMessages.length > 0, { what: 'registry published after restart' });
     expect(registryMessages.at(-1)).toEqual(before.city);
+  });
+});
+
+describe('two dashboard processes sharing the state DB', () => {
+  it('the other one follows a saved registry version (its /api/city and gateways) without a restart', async () => {
+    const other = await startDashboard(
+      { ...h.config, http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' }, mqtt: { url: h.mqttUrl, clientId: 'dashboard-second' }, stateDbPollMs: 100 },
+      { store: h.store, city: h.city, logger: createLogger('second', { level: 'silent' }) },
+    );
+    try {
+      const { version, city } = await getRegistry();
+      const renamed = { ...city, gateways: city.gateways.map((g, i) => (i === 0 ? { ...g, name: 'Gateway đổi tên' } : g)) };
+      expect((await api(h.url, admin, 'PUT', '/api/admin/registry', { baseVersion: version, city: renamed })).status).toBe(200);
+      const viewer = await login(other.url, 'viewer');
+      await waitFor(async () => ((await (await api(other.url, viewer, 'GET', '/api/city')).json()) as CityModel).gateways[0]!.name === 'Gateway đổi tên', { what: 'second process sees the new registry' });
+      const gws = (await (await api(other.url, viewer, 'GET', '/api/gateways')).json()) as { gateways: Array<{ id: string; name: string }> };
+      expect(gws.gateways.find((g) => g.id === city.gateways[0]!.id)?.name).toBe('Gateway đổi tên');
+    } finally {
+      await other.close();
+    }
   });
 });
 

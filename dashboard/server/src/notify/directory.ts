@@ -51,6 +51,8 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
     return row ? { version: row.version, data: JSON.parse(row.data) as DirectoryData, updatedBy: row.user, updatedAt: row.ts } : null;
   };
   let base: NotifyPolicy | undefined;
+  /** The version the running notifier has (refresh() applies newer ones saved by another process). */
+  let applied = 0;
   const listeners: Array<(policy: NotifyPolicy) => void> = [];
 
   /** Normalises phones, checks Zalo ids and unique ids, then the policy schema on the merged policy. */
@@ -102,6 +104,7 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
     attach(policy: NotifyPolicy): NotifyPolicy {
       base = policy;
       const cur = read();
+      applied = cur?.version ?? 1;
       if (!cur) {
         // Phones stored as the editor will save them (84…), so the first admin edit does not show every one as changed.
         const seed = pick(policy);
@@ -142,6 +145,7 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
         if (baseVersion !== undefined && baseVersion !== version) throw new HttpError(409, 'conflict', `recipients changed meanwhile: now version ${version} by ${cur?.updatedBy ?? '—'}`);
         previous = cur?.data ?? null;
         insert.run(version + 1, JSON.stringify(data), user, now());
+        applied = version + 1;
       })();
       for (const l of listeners) {
         try {
@@ -154,6 +158,21 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
     },
     onChange(listener: (policy: NotifyPolicy) => void): void {
       listeners.push(listener);
+    },
+    /** Applies a version another dashboard process sharing the state DB saved; true when there was one. */
+    refresh(): boolean {
+      const cur = read();
+      if (!base || !cur || cur.version <= applied) return false;
+      applied = cur.version;
+      let policy: NotifyPolicy;
+      try {
+        policy = merged(cur.data);
+      } catch (err) {
+        logger.error({ err: (err as Error).message, version: cur.version }, 'stored notification recipients do not fit the policy file; not applied');
+        return false;
+      }
+      for (const l of listeners) l(policy);
+      return true;
     },
     /** Forgets the policy (the alarms module closed). */
     detach(): void {

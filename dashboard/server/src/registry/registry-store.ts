@@ -62,6 +62,18 @@ export function createRegistryStore(db: Database.Database, seed: CityModel, now:
     onChange(listener: (v: RegistryVersion, before: RegistryVersion) => void): void {
       listeners.push(listener);
     },
+    /**
+     * Picks up a version another dashboard process sharing the state DB saved (listeners run here too, so
+     * this process's gateways and publishing follow). Cheap: one indexed lookup of the newest version.
+     */
+    refresh(): boolean {
+      const newest = (db.prepare('SELECT MAX(version) AS v FROM city_registry').get() as { v: number | null }).v ?? 0;
+      if (newest <= current.version) return false;
+      const before = current;
+      current = read()!;
+      for (const l of listeners) l(current, before);
+      return true;
+    },
   };
 }
 export type RegistryStore = ReturnType<typeof createRegistryStore>;

@@ -6,6 +6,7 @@ import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credenti
 import { setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
+import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
 import { keepPacketIdsUnique } from './packet-ids';
 import { acceptOutOfOrderDelivery } from './delivery-order';
 import { createAuthorizePublish } from './handlers/authorize-publish';
@@ -109,7 +110,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     maxTopicLevels: limits.maxTopicLevels,
     maxClientsIdLength: 128,
     authenticate: auth.authenticate,
-    authorizePublish: createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) }),
+    authorizePublish: ackAfterEnqueue(() => aedes!, createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) })),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, log }),
     authorizeForward: (_client, packet) => {
       messagesOut.inc();
@@ -119,6 +120,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const broker = aedes;
   useFifoQueues((broker as unknown as { mq: unknown }).mq);
   keepPacketIdsUnique((broker as unknown as { persistence: unknown }).persistence);
+  skipRepublish(broker);
   const logDrop = dropLogger(log);
   const offlineQueues = boundOfflineQueues((broker as unknown as { persistence: unknown }).persistence, limits.maxOfflineMessages, (clientId) => {
     metrics.refusals.inc({ reason: 'offline-queue-full' });

@@ -1,0 +1,47 @@
+import type { Aedes, Client, PublishPacket } from 'aedes';
+
+type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
+
+const PUBLISHED = Symbol('published before its PUBACK');
+type Marked = PublishPacket & { [PUBLISHED]?: true };
+type PublishDone = (err?: Error | null) => void;
+/** aedes' publish as implemented (aedes.js): the client argument is optional; the typings omit it. */
+type Publish = (packet: Marked, client: Client | null, done: PublishDone) => void;
+const publishOf = (broker: Aedes) => broker.publish as unknown as Publish;
+
+/**
+ * aedes writes the PUBACK of a QoS 1 PUBLISH first and only then queues the message for subscribers
+ * (lib/handlers/publish.js `enqueuePublish`). The gateway deletes the reading from its outbox on that
+ * PUBACK, so a broker that dies (or shuts down, closing its Redis connection) between the two had
+ * acknowledged a reading no session holds: lost. Here the publish itself runs inside the authorization
+ * step, which aedes completes before writing the PUBACK; the packet is marked, and aedes' own publish
+ * after the PUBACK skips it. The PUBACK then means "queued for every persistent session", which is what
+ * the edge's outbox relies on.
+ */
+export function ackAfterEnqueue(broker: () => Aedes, authorize: AuthorizePublishHandler): AuthorizePublishHandler {
+  return (client, packet, callback) => {
+    authorize(client, packet, (err) => {
+      if (err || !client || packet.qos !== 1) return callback(err ?? null);
+      const b = broker();
+      publishOf(b).call(b, packet, client, (publishErr) => {
+        if (publishErr) return callback(publishErr);
+        (packet as Marked)[PUBLISHED] = true;
+        callback(null);
+      });
+    });
+  };
+}
+
+/** Makes aedes' publish-after-PUBACK a no-op for packets `ackAfterEnqueue` already published. */
+export function skipRepublish(broker: Aedes): void {
+  const publish = publishOf(broker).bind(broker);
+  (broker as unknown as { publish: (packet: Marked, client: unknown, done?: unknown) => void }).publish = (packet, client, done) => {
+    const cb = (typeof client === 'function' ? client : done) as PublishDone | undefined;
+    if (packet[PUBLISHED]) {
+      delete packet[PUBLISHED];
+      cb?.(null);
+      return;
+    }
+    publish(packet, typeof client === 'function' ? null : (client as Client | null), cb ?? (() => undefined));
+  };
+}

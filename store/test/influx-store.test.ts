@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startInfluxd, startVictoriaMetrics, waitFor } from '@tamky/test-support';
 import { InfluxStore, openStore, readingToLine } from '../src';
@@ -98,6 +99,34 @@ describe('InfluxDB adapter', () => {
     await store.writeBatch([reading({ device: 'aq-01', ts: T0, seq: 1, values: { pm25: 1 } })]);
     await own.kill();
     await expect(store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1, seq: 2, values: { pm25: 2 } })])).rejects.toThrow(/unreachable/);
+  });
+
+  it('v1 with gzip: true sends a gzip body, which InfluxDB 1.6.7 accepts', async () => {
+    // What goes on the wire, seen by a local server…
+    let seen: { encoding?: string; body: string } | undefined;
+    const server: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method === 'POST') seen = { encoding: req.headers['content-encoding'], body: gunzipSync(Buffer.concat(chunks)).toString('utf8') };
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const rows = Array.from({ length: 50 }, (_, i) => reading({ device: 'gz-1', ts: T0 + i * 1000, seq: i, values: { pm25: i / 4 } }));
+    try {
+      const capture = await openStore({ type: 'influxdb', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, api: 'v1', database: 'gz', createDatabase: false, gzip: true });
+      await capture.writeBatch(rows);
+      expect(seen).toEqual({ encoding: 'gzip', body: rows.map(readingToLine).join('\n') });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    // …and the real server decompresses it.
+    const store = await openStore({ type: 'influxdb', url: influxd.url, api: 'v1', database: 'gzipped', gzip: true });
+    await store.writeBatch(rows);
+    const [series] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + 60_000 });
+    expect(series!.points).toEqual(rows.map((r) => [r.ts, r.values.pm25]));
+    await store.close();
   });
 
   it('a read-only handle refuses writes', async () => {

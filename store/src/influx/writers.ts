@@ -1,5 +1,9 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { InfluxStoreConfig } from '../config';
+
+const gzipAsync = promisify(gzip);
 
 export class InfluxWriteError extends Error {
   constructor(
@@ -20,17 +24,20 @@ export function authHeaders(c: InfluxStoreConfig): Record<string, string> {
   return {};
 }
 
-/** InfluxDB 1.x up to 1.7: POST /write?db=…&rp=…&precision=… with plain fetch. */
+/** InfluxDB 1.x up to 1.7: POST /write?db=…&rp=…&precision=… with plain fetch (gzip-compressed body with `gzip: true`). */
 export function v1Writer(c: InfluxStoreConfig): LineWriter {
   return async (lines, precision) => {
     const params = new URLSearchParams({ db: c.database!, precision });
     if (c.retentionPolicy) params.set('rp', c.retentionPolicy);
+    const text = lines.join('\n');
+    // zlib's async gzip runs on libuv's thread pool, not on the event loop.
+    const body = c.gzip ? await gzipAsync(text, { level: 1 }) : text;
     let res: Response;
     try {
       res = await fetch(`${c.url.replace(/\/$/, '')}/write?${params}`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain; charset=utf-8', ...authHeaders(c) },
-        body: lines.join('\n'),
+        headers: { 'content-type': 'text/plain; charset=utf-8', ...(c.gzip ? { 'content-encoding': 'gzip' } : {}), ...authHeaders(c) },
+        body,
         signal: AbortSignal.timeout(c.timeoutMs),
       });
     } catch (err) {
@@ -60,6 +67,7 @@ export function v2Writer(c: InfluxStoreConfig): LineWriter {
       flushInterval: 0,
       maxRetries: 0,
       maxBufferLines: lines.length + 1,
+      ...(c.gzip === false ? { gzipThreshold: Number.POSITIVE_INFINITY } : {}),
       writeFailed: (error: Error) => Promise.reject(toWriteError(error)),
     });
     try {

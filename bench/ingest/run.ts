@@ -1,7 +1,7 @@
 /**
  * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-worker] [--no-direct]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-worker] [--influx-gzip] [--no-direct]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
  * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     stores: { type: 'string', default: 'sqlite,influxdb' },
     publishers: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    /** InfluxDB /write bodies gzip-compressed (store config `gzip: true`), both paths. */
+    'influx-gzip': { type: 'boolean', default: false },
     /** Ingest's SQLite store on a worker thread (store config `worker: true`). */
     'sqlite-worker': { type: 'boolean', default: false },
     /** ingest's live.mode: every (default, as deployed) or latest (coalesced). */
@@ -170,7 +172,7 @@ for (const name of args.stores!.split(',')) {
     config = (db) => ({ type: 'sqlite', path: join(dir, `${db}.db`), worker: db === 'ingest' && args['sqlite-worker'] });
   } else if (name === 'influxdb') {
     const influx = await startInfluxd();
-    config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db });
+    config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db, gzip: args['influx-gzip'] });
     stop = () => influx.stop();
   } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
   const { rounds, metricsText } = await measure(config);
@@ -198,14 +200,14 @@ for (const name of args.stores!.split(',')) {
 }
 
 if (args['no-direct']) process.exit(0);
-const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}${LIVE === 'latest' ? ' --live latest' : ''}${args['sqlite-worker'] ? ' --sqlite-worker' : ''}`;
+const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}${LIVE === 'latest' ? ' --live latest' : ''}${args['sqlite-worker'] ? ' --sqlite-worker' : ''}${args['influx-gzip'] ? ' --influx-gzip' : ''}`;
 const n = (x: number) => Math.round(x).toLocaleString('en');
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

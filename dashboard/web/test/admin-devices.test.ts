@@ -69,4 +69,43 @@ describe('admin device registry', () => {
     expect(await page.locator(`tr[data-device="${victim.id}"]`).count()).toBe(0);
     await Promise.all([wall.close(), page.close()]);
   });
+
+  it('gateways: adds one, refuses removing one that devices still use, and a new device can be put on the new gateway', async () => {
+    const page = await adminPage('/admin/devices');
+    await page.waitForSelector('[data-testid="admin-gateways"] tbody tr');
+    const count = env.server.city.gateways.length;
+    await page.getByRole('button', { name: 'Thêm gateway' }).click();
+    const form = page.getByTestId('gateway-form');
+    await form.getByLabel('Mã gateway').fill(env.server.city.gateways[0]!.id);
+    await form.getByLabel('Tên gateway').fill('Gateway Trường Xuân 2');
+    await form.getByRole('button', { name: 'Lưu gateway' }).click();
+    await expect.poll(() => page.getByTestId('gw-id-error').innerText()).toContain('đã tồn tại');
+    await form.getByLabel('Mã gateway').fill('gw-truong-xuan-2');
+    await form.getByLabel('Phường').selectOption('truong-xuan');
+    await form.getByRole('button', { name: 'Lưu gateway' }).click();
+    await page.waitForSelector('tr[data-gateway="gw-truong-xuan-2"]');
+    expect(env.server.city.gateways).toHaveLength(count + 1);
+    expect(env.server.city.gateways.at(-1)).toEqual({ id: 'gw-truong-xuan-2', name: 'Gateway Trường Xuân 2', ward: 'truong-xuan' });
+
+    // A gateway with devices cannot go: the page says why and sends nothing.
+    const used = env.server.city.gateways.find((g) => env.server.city.devices.some((d) => d.gateway === g.id))!;
+    await page.getByRole('button', { name: `Xoá gateway: ${used.name}` }).click();
+    await expect.poll(() => page.getByTestId('devices-outcome').innerText()).toContain('còn');
+    expect(env.server.city.gateways.some((g) => g.id === used.id)).toBe(true);
+
+    // A new device on the new gateway.
+    await page.getByRole('button', { name: 'Thêm thiết bị' }).click();
+    const dev = page.getByTestId('device-form');
+    await dev.getByLabel('Mã thiết bị').fill('truong-xuan-noise-2');
+    await dev.getByLabel('Tên thiết bị').fill('Đo ồn chợ Trường Xuân');
+    await dev.getByLabel('Loại').selectOption('noise_meter');
+    await dev.getByLabel('Phường').selectOption('truong-xuan');
+    await dev.getByLabel('Gateway').selectOption('gw-truong-xuan-2');
+    await dev.getByRole('button', { name: 'Lưu thiết bị' }).click();
+    await page.waitForSelector('tr[data-device="truong-xuan-noise-2"]');
+    expect(env.server.city.devices.find((d) => d.id === 'truong-xuan-noise-2')).toMatchObject({ kind: 'noise_meter', ward: 'truong-xuan', gateway: 'gw-truong-xuan-2' });
+    expect(await page.locator('tr[data-gateway="gw-truong-xuan-2"] td').nth(1).innerText()).toBe('1');
+    await expectAccessible(page, 'devices-gateways');
+    await page.close();
+  });
 });

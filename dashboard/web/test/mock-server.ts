@@ -277,6 +277,25 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
     }
     if (path === '/api/admin/registry' && req.method === 'GET') return send(res, 200, { ...registry, city });
+    if (path === '/api/admin/registry' && req.method === 'PUT') {
+      const body = await readBody(req);
+      if (body.baseVersion !== undefined && body.baseVersion !== registry.version) return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
+      const next = body.city as CityModel;
+      const issues: Array<{ path: string; message: string }> = [];
+      const seen = new Set<string>();
+      next.gateways.forEach((g, i) => {
+        if (seen.has(g.id)) issues.push({ path: `gateways.${i}.id`, message: `duplicate gateway id "${g.id}"` });
+        seen.add(g.id);
+        if (!next.wards.some((w) => w.id === g.ward)) issues.push({ path: `gateways.${i}.ward`, message: `unknown ward "${g.ward}"` });
+      });
+      next.devices.forEach((d, i) => !seen.has(d.gateway) && issues.push({ path: `devices.${i}.gateway`, message: `unknown gateway "${d.gateway}"` }));
+      if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid registry', issues });
+      city = next;
+      registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
+      adminAudit.push({ user: s.username, action: 'registry.update', detail: { version: registry.version } });
+      push({ type: 'registry', version: registry.version });
+      return send(res, 200, { ...registry, city });
+    }
     const dm = /^\/api\/admin\/registry\/devices\/([^/]+)$/.exec(path);
     if (dm && (req.method === 'PUT' || req.method === 'DELETE')) {
       const id = decodeURIComponent(dm[1]!);

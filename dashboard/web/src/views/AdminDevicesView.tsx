@@ -4,6 +4,7 @@ import type { CityModel } from '../api/types';
 import { useApi } from '../api/useApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { DEVICE_KINDS, DeviceForm, type RegistryDevice } from '../components/DeviceForm';
+import { GatewayForm, type RegistryGateway } from '../components/GatewayForm';
 import { Link } from '../components/Link';
 import { useI18n } from '../i18n/i18n';
 import { issuesFor } from '../lib/field-issues';
@@ -32,6 +33,8 @@ export default function AdminDevicesView() {
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [removing, setRemoving] = useState<RegistryDevice | null>(null);
+  const [gatewayEdit, setGatewayEdit] = useState<{ index: number | null; gateway: RegistryGateway | null } | null>(null);
+  const [removingGateway, setRemovingGateway] = useState<RegistryGateway | null>(null);
   const [busy, setBusy] = useState(false);
 
   const data = reg.data;
@@ -40,10 +43,10 @@ export default function AdminDevicesView() {
   const gatewayName = (id: string) => city?.gateways.find((g) => g.id === id)?.name ?? id;
   const shown = (city?.devices ?? []).filter((d) => (!ward || d.ward === ward) && (!kind || d.kind === kind));
 
-  const failed = (err: unknown) => {
+  const failed = (err: unknown, prefix: string | null = 'device.') => {
     if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') return setOutcome({ kind: 'conflict', text: t('devices.conflict', { message: err.message }) });
     if (err instanceof ApiError && err.issues.length) {
-      const { fields, other } = issuesFor(err.issues, 'device.');
+      const { fields, other } = prefix === null ? { fields: {}, other: err.issues } : issuesFor(err.issues, prefix);
       setFieldErrors(fields);
       return setOutcome({ kind: 'error', text: t('devices.invalid'), issues: other });
     }
@@ -85,6 +88,47 @@ export default function AdminDevicesView() {
     } finally {
       setBusy(false);
     }
+  };
+
+  /** Gateways are saved as a whole new registry version (the per-device routes cover devices only). */
+  const saveGateways = async (gateways: RegistryGateway[], index: number | null, text: string): Promise<boolean> => {
+    if (!data) return false;
+    setBusy(true);
+    setOutcome(null);
+    setFieldErrors({});
+    try {
+      const res = await api.put<Registry>('/api/admin/registry', { baseVersion: data.version, city: { ...data.city, gateways } });
+      done(res, text.replace('{version}', String(res.version)));
+      return true;
+    } catch (err) {
+      failed(err, index === null ? null : `gateways.${index}.`);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submitGateway = async (g: RegistryGateway) => {
+    if (!data || !gatewayEdit) return;
+    const list = [...data.city.gateways];
+    const index = gatewayEdit.index ?? list.length;
+    list[index] = g;
+    if (await saveGateways(list, index, t('gateways.saved', { name: g.name, version: '{version}' }))) setGatewayEdit(null);
+  };
+  const removeGateway = async () => {
+    const g = removingGateway;
+    setRemovingGateway(null);
+    if (!data || !g) return;
+    await saveGateways(
+      data.city.gateways.filter((x) => x.id !== g.id),
+      null,
+      t('gateways.removed', { name: g.name, version: '{version}' }),
+    );
+  };
+  const askRemoveGateway = (g: RegistryGateway) => {
+    const using = data?.city.devices.filter((d) => d.gateway === g.id).length ?? 0;
+    // The server would refuse it too (devices.N.gateway); say why before asking.
+    if (using > 0) return setOutcome({ kind: 'error', text: t('gateways.inUse', { name: g.name, n: using }) });
+    setRemovingGateway(g);
   };
 
   const open = (device: RegistryDevice | null) => {
@@ -199,6 +243,51 @@ export default function AdminDevicesView() {
           </div>
         </section>
       )}
+      {city && (
+        <section className="panel" aria-labelledby="gateways-title">
+          <h2 id="gateways-title">{t('gateways.list', { n: city.gateways.length })}</h2>
+          {!gatewayEdit && (
+            <button type="button" className="btn btn-primary" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: null, gateway: null }))}>
+              {t('gateways.add')}
+            </button>
+          )}
+          {gatewayEdit && <GatewayForm key={gatewayEdit.gateway?.id ?? 'new'} city={city} initial={gatewayEdit.gateway} errors={fieldErrors} busy={busy} onSubmit={(g) => void submitGateway(g)} onCancel={() => (setGatewayEdit(null), setFieldErrors({}))} />}
+          <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="gateways-title">
+            <table data-testid="admin-gateways">
+              <thead>
+                <tr>
+                  <th scope="col">{t('admin.gateway')}</th>
+                  <th scope="col">{t('admin.ward')}</th>
+                  <th scope="col">{t('gateways.devices')}</th>
+                  <th scope="col">{t('admin.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {city.gateways.map((g, i) => (
+                  <tr key={g.id} data-gateway={g.id}>
+                    <th scope="row">
+                      {g.name}
+                      <br />
+                      <span className="muted small">{g.id}</span>
+                    </th>
+                    <td>{wardName(g.ward)}</td>
+                    <td>{city.devices.filter((d) => d.gateway === g.id).length}</td>
+                    <td className="button-row">
+                      <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))} aria-label={t('gateways.editOf', { name: g.name })}>
+                        {t('devices.edit')}
+                      </button>
+                      <button type="button" className="btn btn-danger" onClick={() => askRemoveGateway(g)} aria-label={t('gateways.removeOf', { name: g.name })}>
+                        {t('devices.remove')}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+      <ConfirmDialog open={removingGateway !== null} title={removingGateway ? t('gateways.confirmRemove', { name: removingGateway.name }) : ''} busy={busy} onConfirm={() => void removeGateway()} onCancel={() => setRemovingGateway(null)} />
       <ConfirmDialog open={removing !== null} title={removing ? t('devices.confirmRemove', { name: removing.name }) : ''} busy={busy} onConfirm={() => void remove()} onCancel={() => setRemoving(null)} />
     </>
   );

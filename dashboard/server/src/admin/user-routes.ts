@@ -55,8 +55,8 @@ export function userRoutes(core: Core): RouteSpec[] {
         const keep = ownSession ? createHash('sha256').update(ownSession).digest('hex') : undefined;
         const { user, changes, sessionsEnded } = await users.update(actor, username, patch, keep);
         if (Object.keys(changes).length) core.audit.write(actor, 'user.update', { username, changes, sessionsEnded });
-        // An admin changing their own password keeps the session (and sockets) they did it from.
-        if (sessionsEnded > 0 && !keep) core.disconnectUser(username);
+        // An admin changing their own password keeps the session (and sockets) they did it from; the others close.
+        if (sessionsEnded > 0) core.disconnectUser(username, ownSession);
         return { user, sessionsEnded };
       },
     },

@@ -59,6 +59,22 @@ export const influxStoreConfigSchema = z
      * default, bodies above 1 KB).
      */
     gzip: z.boolean().optional(),
+    /**
+     * Long ranges read from hourly downsampled data: a retention policy filled by a continuous query with
+     * sum/count/min/max/last per field and hour (1.x; set up on open when `setup`; 2.x/3 Core: see
+     * README). A query with a window of whole hours over at least `minRangeMs` reads the downsampled
+     * policy up to `lagMs` ago (the CQ resamples the last 2 h every hour) and the raw data after; with no
+     * downsampled data (not set up, not yet run) it falls back to raw GROUP BY time.
+     */
+    downsample: z
+      .object({
+        retentionPolicy: z.string().min(1).default('1h'),
+        minRangeMs: z.number().int().positive().default(2 * DAY_MS),
+        lagMs: z.number().int().min(0).default(2 * 3_600_000),
+        setup: z.boolean().default(true),
+        durationWeeks: z.number().int().positive().default(520),
+      })
+      .optional(),
     /** Lines per HTTP request (InfluxData recommends about 5000). */
     batchLines: z.number().int().positive().default(5000),
   })

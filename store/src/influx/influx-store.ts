@@ -2,6 +2,7 @@ import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeS
 import type { Logger } from '@tamky/service-kit';
 import type { InfluxStoreConfig } from '../config';
 import { anyOf, quoteIdentifier, quoteString, seriesOf, timeLiteral, type InfluxSeries } from './influxql';
+import { backfillQuery, continuousQuery, downsampledSelect, HOUR_MS } from './downsample';
 import { DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingToLine } from './line-protocol';
 import { authHeaders, InfluxWriteError, v1Writer, v2Writer, type LineWriter } from './writers';
 
@@ -39,6 +40,34 @@ export class InfluxStore implements TimeSeriesStore {
       return;
     }
     await this.ensureDatabase();
+    await this.ensureDownsampling();
+  }
+
+  /** 1.x: the downsampled retention policy and the continuous query filling it. Logged, not fatal. */
+  private async ensureDownsampling(): Promise<void> {
+    const ds = this.config.downsample;
+    if (!ds?.setup || this.config.api !== 'v1' || this.opts.readonly) return;
+    try {
+      await this.influxql(`CREATE RETENTION POLICY ${quoteIdentifier(ds.retentionPolicy)} ON ${quoteIdentifier(this.db)} DURATION ${ds.durationWeeks}w REPLICATION 1`);
+      await this.influxql(continuousQuery(this.db, this.rawRp(), ds.retentionPolicy));
+    } catch (err) {
+      this.opts.logger?.warn({ err, retentionPolicy: ds.retentionPolicy }, 'downsampling not set up (long ranges read raw data)');
+    }
+  }
+
+  private rawRp(): string {
+    return this.config.retentionPolicy ?? 'autogen';
+  }
+
+  /**
+   * Runs the continuous query's aggregation over [from, to) (whole hours) now: hours written before the CQ
+   * existed, or later than its 2 h resample window. Returns the points written.
+   */
+  async backfillDownsampled(from: number, to: number): Promise<number> {
+    const ds = this.config.downsample;
+    if (!ds) throw new Error('downsample is not configured');
+    const rows = await this.influxql(backfillQuery(this.db, this.rawRp(), ds.retentionPolicy, Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS));
+    return Number(rows[0]?.values[0]?.[1] ?? 0);
   }
 
   /** Until CREATE DATABASE succeeded once (1.x, createDatabase), it is tried again before each write: the server may have been down at start. */
@@ -112,6 +141,34 @@ export class InfluxStore implements TimeSeriesStore {
 
   async query(q: RangeQuery): Promise<Series[]> {
     if (q.fields.length === 0 || (q.devices && q.devices.length === 0)) return [];
+    const ds = this.config.downsample;
+    if (ds && q.windowMs !== undefined && q.windowMs > 0 && q.windowMs % HOUR_MS === 0 && q.to - q.from >= ds.minRangeMs) {
+      // Downsampled up to a window boundary before the CQ's reach, raw after: no window mixes the two.
+      const split = Math.floor((Date.now() - ds.lagMs) / q.windowMs) * q.windowMs;
+      if (split > q.from) {
+        const old = await this.downsampledQuery(q, Math.min(split, q.to + 1), ds.retentionPolicy).catch((err) => {
+          this.opts.logger?.warn({ err }, 'downsampled query failed; reading raw data');
+          return undefined;
+        });
+        if (old && old.length > 0) {
+          if (split > q.to) return old;
+          return mergeSeries(old, await this.rawQuery({ ...q, from: split }));
+        }
+      }
+    }
+    return this.rawQuery(q);
+  }
+
+  /** `q` over [windowStart(from), before) from the hourly retention policy. */
+  private async downsampledQuery(q: RangeQuery, before: number, rp: string): Promise<Series[]> {
+    const windowMs = q.windowMs!;
+    const where = this.conditions(Math.floor(q.from / HOUR_MS) * HOUR_MS, before - 1, { devices: q.devices, ward: q.ward });
+    const select = q.fields.map((f) => downsampledSelect(f, q.aggregate ?? 'mean')).join(', ');
+    const from = `${quoteIdentifier(this.db)}.${quoteIdentifier(rp)}.${quoteIdentifier(q.kind)}`;
+    return this.toSeries(await this.influxql(`SELECT ${select} FROM ${from} WHERE ${where} GROUP BY time(${Math.trunc(windowMs)}ms), "device", "ward" fill(none)`), q.fields);
+  }
+
+  private async rawQuery(q: RangeQuery): Promise<Series[]> {
     const where = this.conditions(q.from, q.to, { devices: q.devices, ward: q.ward });
     let statement: string;
     if (q.windowMs === undefined) {
@@ -122,12 +179,15 @@ export class InfluxStore implements TimeSeriesStore {
       const select = q.fields.map((f) => `${fn}(${quoteIdentifier(f)}) AS ${quoteIdentifier(f)}`).join(', ');
       statement = `SELECT ${select} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY time(${Math.trunc(q.windowMs)}ms), "device", "ward" fill(none)`;
     }
+    return this.toSeries(await this.influxql(statement), q.fields);
+  }
+
+  private toSeries(rows: InfluxSeries[], fields: string[]): Series[] {
     const out: Series[] = [];
-    const rows = await this.influxql(statement);
     rows.sort((a, b) => (a.tags?.device ?? '').localeCompare(b.tags?.device ?? ''));
     for (const s of rows) {
       const timeCol = s.columns.indexOf('time');
-      for (const field of q.fields) {
+      for (const field of fields) {
         const col = s.columns.indexOf(field);
         if (col < 0) continue;
         const points: Array<[number, number]> = [];
@@ -209,4 +269,17 @@ export class InfluxStore implements TimeSeriesStore {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/** Series of two consecutive time ranges joined per (device, ward, field), points in time order. */
+function mergeSeries(a: Series[], b: Series[]): Series[] {
+  const byKey = new Map<string, Series>();
+  for (const s of [...a, ...b]) {
+    const key = `${s.device}\0${s.ward}\0${s.field}`;
+    const prev = byKey.get(key);
+    if (prev) prev.points.push(...s.points);
+    else byKey.set(key, { ...s, points: [...s.points] });
+  }
+  for (const s of byKey.values()) s.points.sort((x, y) => x[0] - y[0]);
+  return [...byKey.values()];
 }

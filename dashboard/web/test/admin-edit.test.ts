@@ -70,6 +70,10 @@ describe('admin editors', () => {
     await escalation.fill('routes:\n  - id: flood\n    id: again\n');
     await page.getByRole('button', { name: 'Lưu leo thang' }).click();
     await expect.poll(() => page.getByTestId('escalation-error').innerText()).toMatch(/YAML không hợp lệ \(dòng 3, cột \d+\)/);
+    // Valid YAML naming nobody: the server's message shows under the editor, with the path of the field.
+    await escalation.fill('routes:\n  - id: flood\n    steps:\n      - to: [nobody]\n');
+    await page.getByRole('button', { name: 'Lưu leo thang' }).click();
+    await expect.poll(() => page.getByTestId('escalation-error').innerText()).toContain('routes.0.steps.0.to.0: unknown recipient or group "nobody"');
     await escalation.fill(yaml);
 
     // Someone else saves meanwhile: this editor's save is refused and says so.

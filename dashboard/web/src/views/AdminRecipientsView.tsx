@@ -37,6 +37,7 @@ export default function AdminRecipientsView() {
   const [format, setFormat] = useState<TextFormat>('yaml');
   const [escalation, setEscalation] = useState('');
   const [escalationError, setEscalationError] = useState<string | null>(null);
+  const [escalationIssues, setEscalationIssues] = useState<FieldIssue[]>([]);
 
   const data = dir.data;
   useEffect(() => {
@@ -48,11 +49,13 @@ export default function AdminRecipientsView() {
   const stepsOf = (id: string) =>
     (data?.routes ?? []).flatMap((r) => r.steps.map((s, i) => ({ route: r.id, step: i + 1, afterMin: s.afterMin ?? 0, hit: s.to.includes(id) })).filter((x) => x.hit));
 
-  const save = async (next: { recipients: Recipient[]; groups?: unknown[]; routes?: unknown[] }, editedIndex: number | null, success: string): Promise<boolean> => {
+  /** `editedIndex`: the recipient whose form shows its field messages; 'escalation': messages go under the escalation editor. */
+  const save = async (next: { recipients: Recipient[]; groups?: unknown[]; routes?: unknown[] }, editedIndex: number | null | 'escalation', success: string): Promise<boolean> => {
     if (!data) return false;
     setBusy(true);
     setOutcome(null);
     setFieldErrors({});
+    setEscalationIssues([]);
     try {
       const res = await api.put<Directory>('/api/admin/recipients', { baseVersion: data.version, recipients: next.recipients, groups: next.groups ?? data.groups, routes: next.routes ?? data.routes });
       dir.set(() => res);
@@ -60,7 +63,10 @@ export default function AdminRecipientsView() {
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') setOutcome({ kind: 'conflict', text: t('recipients.conflict', { message: err.message }) });
-      else if (err instanceof ApiError && err.issues.length) {
+      else if (err instanceof ApiError && err.issues.length && editedIndex === 'escalation') {
+        setEscalationIssues(err.issues);
+        setOutcome({ kind: 'error', text: t('recipients.invalid') });
+      } else if (err instanceof ApiError && err.issues.length) {
         const { fields, other } = editedIndex === null ? { fields: {}, other: err.issues } : issuesFor(err.issues, `recipients.${editedIndex}.`);
         setFieldErrors(fields);
         setOutcome({ kind: 'error', text: t('recipients.invalid'), issues: other });
@@ -101,7 +107,7 @@ export default function AdminRecipientsView() {
       return;
     }
     setEscalationError(null);
-    await save({ recipients: data!.recipients, groups: Array.isArray(value.groups) ? value.groups : [], routes: value.routes }, null, t('recipients.escalationSaved', { version: '{version}' }));
+    await save({ recipients: data!.recipients, groups: Array.isArray(value.groups) ? value.groups : [], routes: value.routes }, 'escalation', t('recipients.escalationSaved', { version: '{version}' }));
   };
 
   return (
@@ -226,13 +232,22 @@ export default function AdminRecipientsView() {
               style={{ width: '100%', fontFamily: 'monospace', boxSizing: 'border-box' }}
               value={escalation}
               onChange={(e) => setEscalation(e.target.value)}
-              aria-invalid={escalationError ? true : undefined}
-              aria-describedby={escalationError ? 'escalation-error' : undefined}
+              aria-invalid={escalationError || escalationIssues.length ? true : undefined}
+              aria-describedby={escalationError || escalationIssues.length ? 'escalation-error' : undefined}
             />
-            {escalationError && (
-              <p id="escalation-error" className="field-error" data-testid="escalation-error">
+            {(escalationError || escalationIssues.length > 0) && (
+              <div id="escalation-error" className="field-error" data-testid="escalation-error">
                 {escalationError}
-              </p>
+                {escalationIssues.length > 0 && (
+                  <ul>
+                    {escalationIssues.map((i) => (
+                      <li key={`${i.path}:${i.message}`}>
+                        <code>{i.path}</code>: {i.message}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </div>
             )}
             <div className="button-row" style={{ marginTop: '0.75rem' }}>
               <button type="button" className="btn btn-primary" onClick={() => void saveEscalation()} disabled={busy}>

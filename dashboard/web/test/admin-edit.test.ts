@@ -19,6 +19,8 @@ describe('admin editors', () => {
     expect(await page.locator('[data-testid="recipients-table"] tbody tr').count()).toBe(3);
     // Escalation is visible per person: the supervisor is step 2 of the flood route.
     expect(await page.locator('tr[data-recipient="duty-supervisor"]').innerText()).toContain('flood: bước 2 (sau 10 phút)');
+    // …and the technician is step 1 through the on-call group.
+    expect(await page.locator('tr[data-recipient="tech-ward-north"]').innerText()).toContain('flood: bước 1 (sau 0 phút) (group:field-technicians)');
 
     await page.getByRole('button', { name: 'Sửa: Trưởng ca trực IOC' }).click();
     const form = page.getByTestId('recipient-form');

@@ -228,13 +228,15 @@ export default function AdminDevicesView() {
                     <td>{t(`kind.${d.kind}`)}</td>
                     <td>{wardName(d.ward)}</td>
                     <td>{gatewayName(d.gateway)}</td>
-                    <td className="button-row">
-                      <button type="button" className="btn" onClick={() => open(d)} aria-label={t('devices.editOf', { name: d.name })}>
-                        {t('devices.edit')}
-                      </button>
-                      <button type="button" className="btn btn-danger" onClick={() => setRemoving(d)} aria-label={t('devices.removeOf', { name: d.name })}>
-                        {t('devices.remove')}
-                      </button>
+                    <td>
+                      <div className="button-row">
+                        <button type="button" className="btn" onClick={() => open(d)} aria-label={t('devices.editOf', { name: d.name })}>
+                          {t('devices.edit')}
+                        </button>
+                        <button type="button" className="btn btn-danger" onClick={() => setRemoving(d)} aria-label={t('devices.removeOf', { name: d.name })}>
+                          {t('devices.remove')}
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -272,13 +274,15 @@ export default function AdminDevicesView() {
                     </th>
                     <td>{wardName(g.ward)}</td>
                     <td>{city.devices.filter((d) => d.gateway === g.id).length}</td>
-                    <td className="button-row">
-                      <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))} aria-label={t('gateways.editOf', { name: g.name })}>
-                        {t('devices.edit')}
-                      </button>
-                      <button type="button" className="btn btn-danger" onClick={() => askRemoveGateway(g)} aria-label={t('gateways.removeOf', { name: g.name })}>
-                        {t('devices.remove')}
-                      </button>
+                    <td>
+                      <div className="button-row">
+                        <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))} aria-label={t('gateways.editOf', { name: g.name })}>
+                          {t('devices.edit')}
+                        </button>
+                        <button type="button" className="btn btn-danger" onClick={() => askRemoveGateway(g)} aria-label={t('gateways.removeOf', { name: g.name })}>
+                          {t('devices.remove')}
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 ))}

@@ -46,8 +46,19 @@ export default function AdminRecipientsView() {
   }, [data, format]);
 
   /** Recipients who appear in an escalation step, for the table ("step 2 of flood after 10 min"). */
-  const stepsOf = (id: string) =>
-    (data?.routes ?? []).flatMap((r) => r.steps.map((s, i) => ({ route: r.id, step: i + 1, afterMin: s.afterMin ?? 0, hit: s.to.includes(id) })).filter((x) => x.hit));
+  const stepsOf = (id: string) => {
+    // Directly, or through an on-call group they belong to (as a member or in a shift).
+    const groups = new Set(
+      ((data?.groups ?? []) as Array<{ id: string; members?: string[]; onCall?: Array<{ recipients: string[] }> }>)
+        .filter((g) => g.members?.includes(id) || g.onCall?.some((sh) => sh.recipients.includes(id)))
+        .map((g) => `group:${g.id}`),
+    );
+    return (data?.routes ?? []).flatMap((r) =>
+      r.steps
+        .map((s, i) => ({ route: r.id, step: i + 1, afterMin: s.afterMin ?? 0, via: s.to.includes(id) ? null : (s.to.find((x) => groups.has(x)) ?? undefined) }))
+        .filter((x) => x.via !== undefined),
+    );
+  };
 
   /** `editedIndex`: the recipient whose form shows its field messages; 'escalation': messages go under the escalation editor. */
   const save = async (next: { recipients: Recipient[]; groups?: unknown[]; routes?: unknown[] }, editedIndex: number | null | 'escalation', success: string): Promise<boolean> => {
@@ -176,16 +187,21 @@ export default function AdminRecipientsView() {
                       <td>{r.channels.map((c) => t(`channel.${c as 'sms'}`)).join(' → ')}</td>
                       <td>
                         {stepsOf(r.id).map((s) => (
-                          <div key={`${s.route}-${s.step}`}>{t('recipients.stepOf', { route: s.route, step: s.step, min: s.afterMin })}</div>
+                          <div key={`${s.route}-${s.step}`}>
+                            {t('recipients.stepOf', { route: s.route, step: s.step, min: s.afterMin })}
+                            {s.via && <span className="muted small"> ({s.via})</span>}
+                          </div>
                         ))}
                       </td>
-                      <td className="button-row">
-                        <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setEditing({ index: i, recipient: r }), setFormKey((k) => k + 1))} aria-label={t('recipients.editOf', { name: r.name })}>
-                          {t('recipients.edit')}
-                        </button>
-                        <button type="button" className="btn btn-danger" onClick={() => setRemoving(r)} aria-label={t('recipients.removeOf', { name: r.name })}>
-                          {t('recipients.remove')}
-                        </button>
+                      <td>
+                        <div className="button-row">
+                          <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setEditing({ index: i, recipient: r }), setFormKey((k) => k + 1))} aria-label={t('recipients.editOf', { name: r.name })}>
+                            {t('recipients.edit')}
+                          </button>
+                          <button type="button" className="btn btn-danger" onClick={() => setRemoving(r)} aria-label={t('recipients.removeOf', { name: r.name })}>
+                            {t('recipients.remove')}
+                          </button>
+                        </div>
                       </td>
                     </tr>
                   ))}

@@ -48,10 +48,11 @@ describe('admin editors', () => {
     await form.getByLabel('Zalo user id').fill('2468458835296197922');
     await form.getByRole('checkbox', { name: 'Email' }).check();
     await form.getByRole('textbox', { name: 'Email' }).fill('moitruong@tamky.gov.vn');
+    await form.getByLabel('Ngôn ngữ tin nhắn').selectOption('en');
     await form.getByRole('button', { name: 'Lưu người nhận' }).click();
     await page.waitForSelector('tr[data-recipient="env-officer"]');
     expect(await page.locator('tr[data-recipient="env-officer"]').innerText()).toContain('Zalo → SMS → Email');
-    expect(env.server.recipients().recipients.find((r) => r.id === 'env-officer')).toMatchObject({ phone: '84905000301', zaloUserId: '2468458835296197922', channels: ['zalo', 'sms', 'email'] });
+    expect(env.server.recipients().recipients.find((r) => r.id === 'env-officer')).toMatchObject({ phone: '84905000301', zaloUserId: '2468458835296197922', channels: ['zalo', 'sms', 'email'], locale: 'en' });
     expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'recipients.update', detail: { version: 4 } });
     await expectAccessible(page, 'recipients');
     await screenshot(page, 'view-recipients');

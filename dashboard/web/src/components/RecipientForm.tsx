@@ -33,9 +33,11 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
     if (r.channels.length === 0) p.channels = t('recipients.needChannel');
     if (r.channels.some((c) => c === 'zalo' || c === 'sms' || c === 'smpp') && !r.phone?.trim()) p.phone = t('recipients.needPhone');
     if (r.channels.includes('email') && !r.email?.trim()) p.email = t('recipients.needEmail');
+    if (r.channels.includes('webhook') && !r.webhookUrl?.trim()) p.webhookUrl = t('recipients.needWebhook');
     setLocal(p);
     if (Object.keys(p).length) return;
-    onSubmit(r);
+    const { locale, ...rest } = r;
+    onSubmit(locale ? { ...rest, locale } : rest);
   };
 
   const text = (f: Exclude<Field, 'channels'>, label: string, opts: { type?: string; hint?: string; disabled?: boolean; inputMode?: 'tel' | 'email' | 'numeric' } = {}) => (
@@ -76,6 +78,15 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
       {text('phone', t('recipients.phone'), { type: 'tel', inputMode: 'tel', hint: t('recipients.phoneHint') })}
       {text('zaloUserId', t('recipients.zalo'), { hint: t('recipients.zaloHint') })}
       {text('email', t('recipients.email'), { type: 'email', inputMode: 'email' })}
+      {(channels.includes('webhook') || r.webhookUrl) && text('webhookUrl', t('recipients.webhookUrl'), { type: 'url' })}
+      <div className="form-field">
+        <label htmlFor="rcp-locale">{t('recipients.locale')}</label>
+        <select id="rcp-locale" value={r.locale ?? ''} onChange={(e) => setR({ ...r, locale: (e.target.value || undefined) as Recipient['locale'] })}>
+          <option value="">{t('recipients.localeDefault')}</option>
+          <option value="vi">Tiếng Việt</option>
+          <option value="en">English</option>
+        </select>
+      </div>
       <div className="form-field">
         <fieldset className="checks" aria-describedby={problem('channels') ? 'rcp-channels-error' : 'rcp-channels-hint'}>
           <legend>{t('recipients.channels')}</legend>

@@ -383,6 +383,10 @@ export const vi = {
   'gateways.removed': "Đã xoá gateway {name} (phiên bản {version}).",
   'gateways.inUse': "Không xoá được {name}: còn {n} thiết bị dùng gateway này. Hãy chuyển các thiết bị sang gateway khác trước.",
   'gateways.confirmRemove': "Xoá gateway {name} khỏi sổ thiết bị?",
+  'recipients.webhookUrl': "Địa chỉ webhook (URL)",
+  'recipients.needWebhook': "Kênh webhook cần địa chỉ URL",
+  'recipients.locale': "Ngôn ngữ tin nhắn",
+  'recipients.localeDefault': "Theo chính sách chung",
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -768,4 +772,8 @@ export const en: Record<MessageKey, string> = {
   'gateways.removed': "Removed gateway {name} (version {version}).",
   'gateways.inUse': "Cannot remove {name}: {n} devices still use it. Move them to another gateway first.",
   'gateways.confirmRemove': "Remove gateway {name} from the registry?",
+  'recipients.webhookUrl': "Webhook URL",
+  'recipients.needWebhook': "The webhook channel needs a URL",
+  'recipients.locale': "Message language",
+  'recipients.localeDefault': "As the policy says",
 };

@@ -72,7 +72,9 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   sessions.purgeExpired();
   const guard = createGuard(sessions);
   const registry = createRegistryStore(db, opts.city, now);
-  if (registry.seeded) logger.info({ devices: opts.city.devices.length }, 'device registry seeded from the city file');
+  if (registry.start === 'seeded') logger.info({ devices: opts.city.devices.length }, 'device registry seeded from the city file');
+  else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
+  else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
   const limits = loadLimits(config.limitsDir, logger);
   logger.info({ sources: limits.sources }, 'limits loaded');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { cityModelSchema, topics, type AlarmEvent, type CityModel } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
@@ -6,6 +7,8 @@ import { createLogger } from '@tamky/service-kit';
 import { startDashboard } from '../src/index';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { parseNotifyPolicy } from '../src/notify';
+import { createNotifyDirectory } from '../src/notify/directory';
+import { CORE_MIGRATIONS, migrate, openStateDb } from '../src/state-db';
 import { api, login, mqttClient, startHarness, wsClient, type Harness, type Session } from './helpers';
 import { startFakeEsms, type FakeEsms } from './fakes/esms';
 
@@ -148,6 +151,57 @@ describe('device registry', () => {
     expect(after.city).toEqual(before.city);
     await waitFor(() => registryMessages.length > 0, { what: 'registry published after restart' });
     expect(registryMessages.at(-1)).toEqual(before.city);
+  });
+});
+
+describe('the city file after the first start', () => {
+  it('is the new version while nobody edited the registry in the dashboard; after an edit the dashboard version stays', async () => {
+    const stateDb = join(h.dir, 'file-vs-db.db');
+    const start = (city: CityModel) =>
+      startDashboard({ ...h.config, http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' }, mqtt: { url: h.mqttUrl, clientId: `dashboard-file-${Math.random()}` }, stateDb }, { store: h.store, city, logger: createLogger('file', { level: 'silent' }) });
+    const rename = (city: CityModel, name: string): CityModel => ({ ...city, wards: city.wards.map((w, i) => (i === 0 ? { ...w, name } : w)) });
+    const read = async (url: string) => {
+      const s = await login(url, 'admin');
+      return (await (await api(url, s, 'GET', '/api/admin/registry')).json()) as { version: number; city: CityModel; updatedBy: string };
+    };
+
+    let d = await start(h.city);
+    await d.close();
+    d = await start(rename(h.city, 'Phường sửa trong tệp'));
+    let reg = await read(d.url);
+    expect(reg).toMatchObject({ version: 2, updatedBy: 'system' });
+    expect(reg.city.wards[0]!.name).toBe('Phường sửa trong tệp');
+
+    const s = await login(d.url, 'admin');
+    expect((await api(d.url, s, 'PUT', '/api/admin/registry', { baseVersion: 2, city: rename(reg.city, 'Phường sửa trên web') })).status).toBe(200);
+    await d.close();
+    d = await start(rename(h.city, 'Tệp sửa lần nữa'));
+    reg = await read(d.url);
+    await d.close();
+    expect(reg).toMatchObject({ version: 3, updatedBy: 'admin' });
+    expect(reg.city.wards[0]!.name).toBe('Phường sửa trên web');
+  });
+});
+
+describe('the policy file after the first start', () => {
+  it('is the new recipients version while nobody edited them in the dashboard; after an edit the dashboard version stays', () => {
+    const db = openStateDb(join(h.dir, 'directory.db'));
+    try {
+      migrate(db, CORE_MIGRATIONS);
+      const log = createLogger('directory', { level: 'silent' });
+      const withPhone = (phone: string) => parseNotifyPolicy({ ...policy(esms.url), recipients: policy(esms.url).recipients.map((r, i) => (i === 0 ? { ...r, phone } : r)) });
+      createNotifyDirectory(db, Date.now, log).attach(withPhone('0905111222'));
+      const second = createNotifyDirectory(db, Date.now, log);
+      expect(second.attach(withPhone('0905 000 999')).recipients[0]!.phone).toBe('84905000999');
+      expect(second.current()).toMatchObject({ version: 2, updatedBy: 'system' });
+      const edited = second.current().recipients.map((r, i) => (i === 0 ? { ...r, phone: '0912 345 678' } : r));
+      second.replace(2, { recipients: edited, groups: second.current().groups, routes: second.current().routes }, 'admin');
+      const third = createNotifyDirectory(db, Date.now, log);
+      expect(third.attach(withPhone('0905 777 777')).recipients[0]!.phone).toBe('84912345678');
+      expect(third.current()).toMatchObject({ version: 3, updatedBy: 'admin' });
+    } finally {
+      db.close();
+    }
   });
 });
 

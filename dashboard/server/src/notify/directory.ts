@@ -28,7 +28,7 @@ const MIGRATIONS = [
 ];
 
 const inputSchema = z
-  .object({ recipients: z.array(z.unknown()).max(2000), groups: z.array(z.unknown()).max(500).default([]), routes: z.array(z.unknown()).max(500).default([]) })
+  .object({ recipients: z.array(z.unknown()).max(2000), groups: z.array(z.unknown()).max(500), routes: z.array(z.unknown()).max(500) })
   .strict();
 /** As the Zalo OA webhook reports it (`sender.id`): an opaque id, digits in practice. */
 const ZALO_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -38,8 +38,8 @@ const providerOf = (c: ChannelName) => (c === 'sms' ? 'esms' : c);
 
 /**
  * Recipients and escalation, versioned in the state DB like the rules. The policy file seeds version 1 and
- * keeps everything else (providers and their secrets, quiet hours, retry, rate limits); once seeded, the DB
- * wins for recipients/groups/routes. Every version is validated with the policy's own schema, merged into
+ * keeps everything else (providers and their secrets, quiet hours, retry, rate limits). Until an admin edits
+ * them here, a changed file becomes a new version at start; after that the DB wins for recipients/groups/routes. Every version is validated with the policy's own schema, merged into
  * the file's policy, so the notifier can never be handed something the file could not have said.
  */
 export function createNotifyDirectory(db: Database.Database, now: () => number, logger: Logger) {
@@ -103,13 +103,21 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
      */
     attach(policy: NotifyPolicy): NotifyPolicy {
       base = policy;
-      const cur = read();
+      let cur = read();
+      const fromFile = pick(policy);
+      fromFile.recipients = fromFile.recipients.map((r) => (r.phone && normalisePhone(r.phone) ? { ...r, phone: normalisePhone(r.phone) } : r));
+      // Never edited in the dashboard and the file changed: the file is the new version (as for the registry).
+      if (cur && cur.updatedBy === 'system' && JSON.stringify(cur.data) !== JSON.stringify(fromFile)) {
+        insert.run(cur.version + 1, JSON.stringify(fromFile), 'system', now());
+        logger.info({ version: cur.version + 1 }, 'notification policy file changed and recipients were never edited here: the file is the new version');
+        cur = read();
+      } else if (cur && cur.updatedBy !== 'system' && JSON.stringify(cur.data) !== JSON.stringify(fromFile)) {
+        logger.info({ version: cur.version, by: cur.updatedBy }, 'recipients/escalation as edited in the dashboard (the policy file differs; the dashboard version stays)');
+      }
       applied = cur?.version ?? 1;
       if (!cur) {
         // Phones stored as the editor will save them (84…), so the first admin edit does not show every one as changed.
-        const seed = pick(policy);
-        seed.recipients = seed.recipients.map((r) => (r.phone && normalisePhone(r.phone) ? { ...r, phone: normalisePhone(r.phone) } : r));
-        insert.run(1, JSON.stringify(seed), 'system', now());
+        insert.run(1, JSON.stringify(fromFile), 'system', now());
         return policy;
       }
       try {

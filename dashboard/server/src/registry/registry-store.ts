@@ -20,7 +20,8 @@ const REGISTRY_MIGRATIONS = [
 
 /**
  * The device registry (the city model) versioned in the state DB. The city file seeds version 1 on first
- * start; after that the DB wins, so an admin's edits survive restarts and the file is only the starting point.
+ * start. Until an admin edits the registry in the dashboard, a changed file becomes a new version at start;
+ * after that the DB wins, so an admin's edits survive restarts and file edits never silently undo them.
  */
 export function createRegistryStore(db: Database.Database, seed: CityModel, now: () => number) {
   migrate(db, REGISTRY_MIGRATIONS);
@@ -30,17 +31,25 @@ export function createRegistryStore(db: Database.Database, seed: CityModel, now:
     const row = latest.get() as { version: number; city: string; user: string; ts: number } | undefined;
     return row ? { version: row.version, city: JSON.parse(row.city) as CityModel, updatedBy: row.user, updatedAt: row.ts } : null;
   };
-  let seeded = false;
-  if (!read()) {
+  // 'seeded': version 1 written from the file; 'file-updated': nobody edited in the dashboard yet and the file
+  // changed, so it becomes a new version; 'db-wins': an admin edited here, the file's changes are not applied.
+  let start: 'seeded' | 'unchanged' | 'file-updated' | 'db-wins' = 'unchanged';
+  const stored = read();
+  if (!stored) {
     insert.run(1, JSON.stringify(seed), 'system', now());
-    seeded = true;
+    start = 'seeded';
+  } else if (JSON.stringify(stored.city) !== JSON.stringify(seed)) {
+    if (stored.updatedBy === 'system') {
+      insert.run(stored.version + 1, JSON.stringify(seed), 'system', now());
+      start = 'file-updated';
+    } else start = 'db-wins';
   }
   let current = read()!;
   const listeners: Array<(v: RegistryVersion, before: RegistryVersion) => void> = [];
 
   return {
-    /** True when this start wrote version 1 from the file. */
-    seeded,
+    /** What this start did with the city file (see above). */
+    start,
     current: (): RegistryVersion => current,
     /**
      * Validates and stores a new version. `baseVersion` is the version the editor started from: a stale editor

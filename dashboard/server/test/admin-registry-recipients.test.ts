@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { cityModelSchema, topics, type AlarmEvent, type CityModel } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
@@ -269,6 +270,25 @@ describe('notification recipients', () => {
     await raise(1);
     await waitFor(() => esms.messages.length > 0, { what: 'SMS for the flood alarm', timeoutMs: 15_000 });
     expect(esms.messages.map((m) => m.phone)).toEqual(['84912345678']);
+  });
+
+  it('a message waiting for its retry goes to the corrected number', async () => {
+    esms.failNext('103'); // insufficient balance: the provider says try again in 10 min
+    const calls = esms.state.calls;
+    await raise(2);
+    await waitFor(() => esms.state.calls > calls, { what: 'the refused SMS attempt', timeoutMs: 15_000 });
+    const state = new Database(join(h.dir, 'state.db'), { readonly: true });
+    try {
+      const row = () => state.prepare("SELECT address, state FROM notifications WHERE recipient = 'tech-an-phu' ORDER BY id DESC LIMIT 1").get() as { address: string; state: string };
+      await waitFor(() => row().state === 'pending', { what: 'the SMS back in the outbox for its retry' });
+      expect(row().address).toBe('84912345678');
+      const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>> };
+      const recipients = cur.recipients.map((r) => (r.id === 'tech-an-phu' ? { ...r, phone: '0988 777 666' } : r));
+      expect((await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version, recipients })).status).toBe(200);
+      expect(row()).toEqual({ address: '84988777666', state: 'pending' });
+    } finally {
+      state.close();
+    }
   });
 
   it('refuses a bad phone, an unknown recipient in a route and an unconfigured channel with issues naming the field', async () => {

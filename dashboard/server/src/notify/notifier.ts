@@ -368,6 +368,22 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       policy = next;
       recipients = new Map(next.recipients.map((r) => [r.id, r]));
       routesById = new Map(next.routes.map((r) => [r.id, r]));
+      // Messages still waiting (grouping window, quiet hours, a retry) go to the address as it is now: a
+      // corrected number gets the retry; a removed recipient or address gets nothing.
+      const waiting = db.prepare("SELECT id, recipient, channel, address FROM notifications WHERE state = 'pending'").all() as Array<{ id: number; recipient: string; channel: ChannelName; address: string }>;
+      const readdress = db.prepare('UPDATE notifications SET address = ?, updated_at = ? WHERE id = ?');
+      const cancel = db.prepare("UPDATE notifications SET state = 'cancelled', error = ?, updated_at = ? WHERE id = ? AND state = 'pending'");
+      let moved = 0;
+      let cancelled = 0;
+      db.transaction(() => {
+        for (const w of waiting) {
+          const r = recipients.get(w.recipient);
+          const address = r ? addressFor(r, w.channel) : undefined;
+          if (!address) (cancel.run(r ? `recipient has no ${w.channel} address any more` : 'recipient removed', now(), w.id), cancelled++);
+          else if (address !== w.address) (readdress.run(address, now(), w.id), moved++);
+        }
+      })();
+      if (moved || cancelled) logger.info({ moved, cancelled }, 'waiting notifications follow the edited recipients');
       logger.info({ recipients: next.recipients.length, routes: next.routes.length }, 'notification recipients and escalation updated');
     },
     notificationsFor: (alarmId) =>

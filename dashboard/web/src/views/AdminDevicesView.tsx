@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { api, ApiError, type FieldIssue } from '../api/client';
+import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
+import { api, ApiError } from '../api/client';
 import type { CityModel } from '../api/types';
 import { useApi } from '../api/useApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -16,7 +17,7 @@ interface Registry {
   updatedBy: string;
   updatedAt: number;
 }
-type Outcome = { kind: 'ok' | 'error' | 'conflict'; text: string; issues?: FieldIssue[] };
+type Outcome = SaveOutcomeValue;
 
 /**
  * The device registry for admins: filter by ward and kind, add, edit, move (ward/gateway), remove. Each save
@@ -152,27 +153,7 @@ export default function AdminDevicesView() {
         </p>
       )}
       <p className="muted">{t('devices.note')}</p>
-      <div aria-live="polite" data-testid="devices-outcome">
-        {outcome && (
-          <div className={outcome.kind === 'ok' ? undefined : 'error'} role={outcome.kind === 'ok' ? 'status' : 'alert'} data-kind={outcome.kind}>
-            <p>{outcome.text}</p>
-            {outcome.issues && outcome.issues.length > 0 && (
-              <ul>
-                {outcome.issues.map((i) => (
-                  <li key={`${i.path}:${i.message}`}>
-                    <code>{i.path}</code>: {i.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-            {outcome.kind === 'conflict' && (
-              <button type="button" className="btn" onClick={() => (setOutcome(null), setEditing(null), reg.reload())}>
-                {t('rules.reload')}
-              </button>
-            )}
-          </div>
-        )}
-      </div>
+      <SaveOutcome outcome={outcome} testId="devices-outcome" onReload={() => (setOutcome(null), setEditing(null), reg.reload())} />
       {city && (
         <section className="panel" aria-labelledby="devices-title">
           <h2 id="devices-title">{t('devices.list', { shown: shown.length, total: city.devices.length })}</h2>

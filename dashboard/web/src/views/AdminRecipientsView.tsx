@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
 import { api, ApiError, type FieldIssue } from '../api/client';
 import { useApi } from '../api/useApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -19,7 +20,7 @@ interface Directory {
 }
 
 type Editing = { index: number | null; recipient: Recipient | null } | null;
-type Outcome = { kind: 'ok' | 'error' | 'conflict'; text: string; issues?: FieldIssue[] };
+type Outcome = SaveOutcomeValue;
 
 /**
  * Notification recipients (who gets SMS/Zalo/email) and escalation (on-call groups, routes) for admins:
@@ -135,27 +136,7 @@ export default function AdminRecipientsView() {
           {t('rules.version', { version: data.version })} — {t('rules.updated', { user: data.updatedBy ?? '—', time: data.updatedAt ? dateTime(data.updatedAt) : '—' })}
         </p>
       )}
-      <div aria-live="polite" data-testid="recipients-outcome">
-        {outcome && (
-          <div className={outcome.kind === 'ok' ? undefined : 'error'} role={outcome.kind === 'ok' ? 'status' : 'alert'} data-kind={outcome.kind}>
-            <p>{outcome.text}</p>
-            {outcome.issues && outcome.issues.length > 0 && (
-              <ul>
-                {outcome.issues.map((i) => (
-                  <li key={`${i.path}:${i.message}`}>
-                    <code>{i.path}</code>: {i.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-            {outcome.kind === 'conflict' && (
-              <button type="button" className="btn" onClick={() => (setOutcome(null), setEditing(null), dir.reload())}>
-                {t('rules.reload')}
-              </button>
-            )}
-          </div>
-        )}
-      </div>
+      <SaveOutcome outcome={outcome} testId="recipients-outcome" onReload={() => (setOutcome(null), setEditing(null), dir.reload())} />
       {data && data.configured && (
         <>
           <section className="panel" aria-labelledby="recipient-list-title">

@@ -77,7 +77,6 @@ export class SqliteStore implements TimeSeriesStore {
       this.db.pragma('journal_mode = WAL');
       // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
       this.db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.db.pragma('cache_size = -65536');
       createSchema(this.db);
     }
     const db = this.db;

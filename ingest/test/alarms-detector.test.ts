@@ -213,6 +213,18 @@ describe('silence and gateway health', () => {
     expect(events.at(-1)!.event.state).toBe('cleared');
   });
 
+  it('follows a new device registry: an added device is watched for silence with its own name and ward', async () => {
+    const { detector, events } = harness([{ id: 'silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { devices: ['pm-3'] } }]);
+    await detector.tick!(NOON + 60_000);
+    expect(events).toEqual([]); // pm-3 is not in the registry yet
+    detector.onRegistry!({ ...city, devices: [...city.devices, { ...city.devices[1]!, id: 'pm-3', name: 'Bụi mới', pollIntervalMs: 1000 }] });
+    await detector.onReadings([reading('pm-3', 'pm_sensor', NOON + 60_000, { pm25: 10 })], NOON + 60_000);
+    detector.onGatewayHealth!({ gateway: 'gw-2', ts: NOON + 70_000, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 70_000);
+    await detector.tick!(NOON + 70_000);
+    expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-3', ward: 'an-phu', gateway: 'gw-2' });
+    expect(JSON.stringify(events.at(-1)!.event.message)).toContain('Bụi mới (An Phú)');
+  });
+
   it('no data: when the whole gateway is silent only the gateway alarm is raised, not one per device', async () => {
     const { detector, events } = harness([
       { id: 'dev-silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { gateways: ['gw-2'] } },

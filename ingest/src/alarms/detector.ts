@@ -11,6 +11,8 @@ export interface ReadingObserver {
   onGatewayHealth?(h: GatewayHealth, now: number): void;
   onGatewayStatus?(s: GatewayStatus, now: number): void;
   tick?(now: number): void | Promise<void>;
+  /** A new device registry is in force. */
+  onRegistry?(city: CityModel): void;
 }
 
 export interface AlarmDetectorLimits {
@@ -55,13 +57,23 @@ const DERIVED_KINDS = new Set(['vn_aqi', 'noise_hourly', 'congestion', 'lighting
 const READING_TYPES = new Set(['threshold', 'rate_of_change', 'vn_aqi_level', 'noise_limit', 'water_level', 'lamp_failure', 'day_burner', 'night_outage', 'power_deviation']);
 
 export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
-  const { city, logger } = opts;
+  const { logger } = opts;
   const limits = { maxConditions: 200_000, announceClearOnStart: true, maxPendingPublishes: 10_000, ...opts.limits };
-  const devices = new Map(city.devices.map((d) => [d.id, d]));
-  const wardNames = new Map(city.wards.map((w) => [w.id, w.name]));
-  const gatewayWard = new Map(city.gateways.map((g) => [g.id, g.ward]));
-  const gatewayPoll = new Map<string, number>();
-  for (const d of city.devices) gatewayPoll.set(d.gateway, Math.min(gatewayPoll.get(d.gateway) ?? Infinity, d.pollIntervalMs));
+  // The device registry, replaced as a whole by onRegistry (ingest follows config/registry).
+  let city = opts.city;
+  let devices = new Map<string, Device>();
+  let wardNames = new Map<string, string>();
+  let gatewayWard = new Map<string, string>();
+  let gatewayPoll = new Map<string, number>();
+  function useCity(next: CityModel): void {
+    city = next;
+    devices = new Map(next.devices.map((d) => [d.id, d]));
+    wardNames = new Map(next.wards.map((w) => [w.id, w.name]));
+    gatewayWard = new Map(next.gateways.map((g) => [g.id, g.ward]));
+    gatewayPoll = new Map();
+    for (const d of next.devices) gatewayPoll.set(d.gateway, Math.min(gatewayPoll.get(d.gateway) ?? Infinity, d.pollIntervalMs));
+  }
+  useCity(opts.city);
 
   let rules: AlarmRule[] = [];
   let readingRules: ReadingRule[] = [];
@@ -276,6 +288,9 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   return {
     setRules,
     onReadings,
+    // Devices added are watched from now on (names, wards, poll intervals, silence); a removed device or
+    // gateway is no longer checked for silence. A condition it left active stays as it was.
+    onRegistry: useCity,
     onGatewayStatus(s, now) {
       if (s.state === 'offline') gatewayOffline.set(s.gateway, s);
       else {

@@ -60,7 +60,13 @@ export const ingestConfigSchema = z.object({
    * Follow the device registry the dashboard publishes retained on config/registry: the city file is the
    * starting point, each valid message replaces it (an invalid one is logged, counted and ignored).
    */
-  registry: z.object({ follow: z.boolean().default(true) }).default({ follow: true }),
+  registry: z
+    .object({
+      follow: z.boolean().default(true),
+      /** At start, wait this long for the retained registry before taking telemetry (see retained-registry.ts). */
+      startWaitMs: z.number().int().min(0).default(1000),
+    })
+    .default({ follow: true, startWaitMs: 1000 }),
   live: z
     .object({
       enabled: z.boolean().default(true),

@@ -24,6 +24,7 @@ import { loadLimits, type Limits } from './derive/limits';
 import { createIngestMetrics } from './metrics';
 import { buildRegistry } from './validate/registry';
 import { parseRegistryMessage } from './validate/registry-message';
+import { readRetainedRegistry } from './validate/retained-registry';
 import { validateTelemetry } from './validate/validate-batch';
 import { liveMessages, newestPerDevice } from './live-feed';
 
@@ -151,10 +152,12 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   const subscribedFilters = new Set<string>();
   const applyRegistry = (payload: Buffer) => {
     const text = payload.toString('utf8');
+    // The same payload again (the retained copy on every (re)subscribe, or read at start): nothing to do.
     if (text === registryText) {
       m.registryUpdates.inc({ result: 'unchanged' });
       return;
     }
+    registryText = text;
     const msg = parseRegistryMessage(text);
     if (msg.kind === 'cleared') {
       m.registryUpdates.inc({ result: 'cleared' });
@@ -169,7 +172,6 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     const before = registry;
     city = msg.city;
     registry = buildRegistry(city);
-    registryText = text;
     deriver.setCity(city);
     m.registryUpdates.inc({ result: 'applied' });
     m.registryDevices.set(city.devices.length);
@@ -234,6 +236,18 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       log.warn({ topic, err: (err as Error).message }, 'invalid gateway message ignored');
     }
   };
+
+  if (cfg.registry.follow && cfg.registry.startWaitMs > 0) {
+    const retained = await readRetainedRegistry({
+      url: cfg.mqtt.url,
+      username: cfg.mqtt.username,
+      password: cfg.mqtt.password,
+      clientId: `${cfg.mqtt.clientId}-registry`,
+      waitMs: cfg.registry.startWaitMs,
+    });
+    if (retained) applyRegistry(retained);
+    else log.info({ waitedMs: cfg.registry.startWaitMs }, 'no retained device registry; starting with the city file');
+  }
 
   client = mqtt.connect(cfg.mqtt.url, {
     clientId: cfg.mqtt.clientId,

@@ -83,6 +83,26 @@ describe('ingest follows the device registry published on config/registry', () =
     expect(await metric(ingest, 'ingest_registry_devices')).toBe(fileCity.devices.length);
   });
 
+  it('a device added while ingest was down: its readings queued in the session are stored, not dead-lettered', async () => {
+    // A store of its own: the suite's other ingest instance also receives this telemetry.
+    const own = await sqliteStore();
+    const config = { mqtt: { url: broker.url, clientId: 'ingest-registry-restart' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } };
+    // A first run creates the persistent session, then ingest goes down.
+    const first = await startIngest(config, { store: own.store, city: fileCity, logger: quietLog() });
+    await first.close();
+    // While it is down: the admin adds gw-d-air2, the gateway sends its readings (queued by the broker).
+    await publishRegistry(pub, { ...fileCity, devices: [...fileCity.devices, { ...fileCity.devices.find((d) => d.id === 'gw-d-air')!, id: 'gw-d-air2', name: 'added while down' }] });
+    await publishTelemetry(pub, 'gw-d', airBatch('gw-d', 'gw-d-air2', 0, 20, ts0));
+    const second = await startIngest(config, { store: own.store, city: fileCity, logger: quietLog() });
+    try {
+      await waitFor(async () => (await storedSeqs(own.store, 'gw-d')).length === 20, { what: 'queued readings of the new device stored' });
+      expect((await own.store.deadLetters({ limit: 100 })).filter((l) => l.device === 'gw-d-air2')).toEqual([]);
+    } finally {
+      await second.close();
+      await own.store.close();
+    }
+  });
+
   it('a restarted ingest picks the retained registry up at connect', async () => {
     await publishRegistry(pub, { ...fileCity, devices: [...fileCity.devices, { ...fileCity.devices[0]!, id: 'gw-a-air3', name: 'third' }] });
     const second = await startIngest(

@@ -50,4 +50,43 @@ describe('two-instance split', () => {
     expect([...seen[0]!].sort()).toEqual(byPartition[0]!.sort());
     expect([...seen[1]!].sort()).toEqual(byPartition[1]!.sort());
   });
+
+  it('a gateway added to the registry is taken by the instance of its partition, at once', async () => {
+    const city = testCity();
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const { store } = await sqliteStore();
+    cleanups.push(() => store.close());
+    const seen: Array<Set<string>> = [new Set(), new Set()];
+    for (const index of [0, 1]) {
+      const ingest = await startIngest(
+        { mqtt: { url: broker.url, clientId: `ingest-new-gw-p${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
+        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
+      );
+      cleanups.push(() => ingest.close());
+    }
+    // A gateway id of each partition, neither in the city file.
+    const fresh = [0, 1].map((p) => Array.from({ length: 100 }, (_, i) => `gw-new-${i}`).find((g) => partitionOf(g, 2) === p)!);
+    const pub = await connectPublisher(broker.url);
+    cleanups.push(() => pub.endAsync());
+    const edited = {
+      ...city,
+      gateways: [...city.gateways, ...fresh.map((id) => ({ id, ward: 'w1', name: id }))],
+      devices: [...city.devices, ...fresh.map((gw) => ({ ...city.devices[0]!, id: `${gw}-air`, gateway: gw }))],
+    };
+    await pub.publishAsync('city/v1/config/registry', JSON.stringify(edited), { qos: 1, retain: true });
+    // Until the instances have subscribed, a message would reach no one: publish until it is stored.
+    for (const gw of fresh) {
+      let seq = 0;
+      await waitFor(
+        async () => {
+          await publishTelemetry(pub, gw, airBatch(gw, `${gw}-air`, seq++, 1, Date.UTC(2025, 3, 2)));
+          return (await storedSeqs(store, gw)).length > 0;
+        },
+        { what: `${gw} stored`, intervalMs: 200 },
+      );
+    }
+    expect(seen[0]!.has(fresh[0]!) && !seen[1]!.has(fresh[0]!)).toBe(true);
+    expect(seen[1]!.has(fresh[1]!) && !seen[0]!.has(fresh[1]!)).toBe(true);
+  });
 });

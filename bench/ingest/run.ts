@@ -207,7 +207,7 @@ appendFileSync(
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -28,8 +28,8 @@ export const sqliteStoreConfigSchema = z.object({
    * Run the store on a worker thread of its own (writers only; a read-only handle is always inline).
    * better-sqlite3 blocks the thread it runs on, so inline the store's work adds up with the caller's;
    * on its own thread it can overlap, at the price of copying each batch to the thread (≈ 2–4 µs a
-   * reading). On the shared, saturated bench machine that price was not recovered (bench/ingest/RESULTS.md),
-   * hence off by default; worth measuring on a server whose second core is free.
+   * reading). On the shared bench machine it gained ≈ 10 % when the machine was quiet and lost when it was
+   * saturated (bench/ingest/RESULTS.md), hence off by default: measure on the target server.
    */
   worker: z.boolean().default(false),
 });

@@ -13,7 +13,7 @@ import {
   type StoredReading,
   type TimeSeriesStore,
 } from '@tamky/protocol';
-import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
+import { backoffDelay, createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
 import { ingestConfigSchema, type IngestConfig } from './config';
 import { installDeferredAcks, type DeferredAcks } from './consumer/deferred-acks';
 import { BatchPipeline, type DurableBatch } from './consumer/pipeline';
@@ -74,8 +74,27 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   const seen = new SeenSeqs();
 
   const deriver = new Deriver(limits, city);
-  const restored = await deriver.restore(store, now());
-  log.info({ restored }, 'derived state rebuilt from the store');
+  const onRestoreError = (err: unknown, what: { kind: string; devices: number; attempt: number }) => log.warn({ err, ...what }, 'reading history for derived values failed');
+  const first = await deriver.restore(store, now(), { onError: onRestoreError, deadline: Date.now() + 30_000 });
+  log.info({ restored: first.restored, unrestored: first.unrestored.length }, 'derived state rebuilt from the store');
+  // Devices whose history the store would not give yet: retried in the background while readings flow.
+  let unrestored = first.unrestored;
+  let restoreTimer: NodeJS.Timeout | undefined;
+  const retryRestore = (attempt: number) => {
+    restoreTimer = setTimeout(() => {
+      deriver
+        .restore(store, now(), { devices: unrestored, attempts: 1, onError: onRestoreError })
+        .then((r) => {
+          unrestored = r.unrestored;
+          log.info({ restored: r.restored, unrestored: unrestored.length }, 'derived state: history restored late');
+          if (unrestored.length > 0 && !closed) retryRestore(attempt + 1);
+        }, (err: unknown) => log.error({ err }, 'derived state retry failed'));
+    }, backoffDelay(attempt, 5_000, 60_000));
+  };
+  if (unrestored.length > 0) {
+    log.error({ devices: unrestored.length }, 'derived values start without their history for some devices; retrying in the background');
+    retryRestore(0);
+  }
 
   const callObservers = async (what: string, call: (o: ReadingObserver) => void | Promise<void>) => {
     for (const o of observers) {
@@ -318,6 +337,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       if (closed) return;
       closed = true;
       clearInterval(tickTimer);
+      clearTimeout(restoreTimer);
       await pipeline.close();
       acks!.close();
       // A clean DISCONNECT first; if the broker does not close within 3 s, drop the socket (nothing unacked is lost either way).

@@ -57,9 +57,46 @@ describe('derived values', () => {
     expect(expected.values).toMatchObject({ aqi: 80, pm25_nowcast: 40, nowcast_ok: 1 });
 
     const after = new Deriver(limits, testCity());
-    expect(await after.restore(store, now)).toBe(2);
+    expect(await after.restore(store, now)).toEqual({ restored: 2, unrestored: [] });
     const [again] = after.ingest([r('air_station', 'gw-a-air', hour + 120_000, { pm25: 30 })]);
     expect(again!.values).toMatchObject({ aqi: 80, pm25_nowcast: 40, samples: 2 });
+    await store.close();
+  });
+
+  it('a store that keeps failing does not stop the restore: chunks are retried, what still fails is reported', async () => {
+    const { store } = await sqliteStore();
+    const now = Date.UTC(2025, 5, 1, 10, 30);
+    const hour = Date.UTC(2025, 5, 1, 10);
+    const before = new Deriver(limits, testCity());
+    const raw = [r('air_station', 'gw-a-air', hour + 60_000, { pm25: 30 }), r('noise_meter', 'gw-a-noise', hour + 60_000, { laeq: 60 })];
+    await store.writeBatch([...raw, ...before.ingest(raw)]);
+
+    // The air history times out twice, then answers; the noise history never does.
+    let airFailures = 0;
+    const flaky = Object.create(store, {
+      query: {
+        value: async (q: Parameters<typeof store.query>[0]) => {
+          if (q.kind === 'air_station' && airFailures++ < 2) throw new Error('The operation was aborted due to timeout');
+          if (q.kind === 'noise_meter') throw new Error('503 Service Unavailable');
+          return store.query(q);
+        },
+      },
+    }) as typeof store;
+    const errors: string[] = [];
+    const after = new Deriver(limits, testCity());
+    const result = await after.restore(flaky, now, { retryBaseMs: 1, retryMaxMs: 5, onError: (_e, w) => errors.push(`${w.kind}#${w.attempt}`) });
+    expect(result).toEqual({ restored: 1, unrestored: ['gw-a-noise', 'gw-b-noise', 'gw-c-noise', 'gw-d-noise'] });
+    expect(errors).toEqual(['air_station#0', 'air_station#1', 'noise_meter#0', 'noise_meter#1', 'noise_meter#2', 'noise_meter#3']);
+
+    // Past its deadline a restore starts no query: a dead store does not hold up the start.
+    const late = await new Deriver(limits, testCity()).restore(flaky, now, { deadline: Date.now() - 1, onError: () => errors.push('queried') });
+    expect(late.unrestored).toHaveLength(testCity().devices.length);
+    expect(errors).not.toContain('queried');
+
+    // Retrying only the unrestored device once the store answers brings its history back.
+    expect(await after.restore(store, now, { devices: result.unrestored })).toEqual({ restored: 1, unrestored: [] });
+    const [noise] = after.ingest([r('noise_meter', 'gw-a-noise', hour + 120_000, { laeq: 60 })]);
+    expect(noise!.values.samples).toBe(2);
     await store.close();
   });
 });

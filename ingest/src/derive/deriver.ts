@@ -1,4 +1,5 @@
-import type { CityModel, Device, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { CityModel, Device, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import { backoffDelay } from '@tamky/service-kit';
 import { airQualityValues } from './air';
 import { DeviceHours, HOUR_MS, hourOf } from './hour-buckets';
 import { lightingValues } from './lighting';
@@ -19,6 +20,25 @@ const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?:
   traffic_counter: { derived: 'congestion', keepHours: 2 },
   street_light: { derived: 'lighting_energy', keepHours: 2, fields: ['energy', 'power'] },
 };
+
+export interface RestoreOptions {
+  /** Only these devices (a retry of what an earlier restore could not read). */
+  devices?: string[];
+  chunkDevices?: number;
+  attempts?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Epoch ms after which no more queries are started: the rest is reported unrestored (a dead store must not hold up the start). */
+  deadline?: number;
+  onError?(err: unknown, what: { kind: string; devices: number; attempt: number }): void;
+}
+
+export interface RestoreResult {
+  /** Readings put back into the hourly state. */
+  restored: number;
+  /** Devices whose history could not be read (the store kept failing): retry them later. */
+  unrestored: string[];
+}
 
 /**
  * Derived values computed on the stream, per source device and hour (ts = start of the hour), rewritten
@@ -64,31 +84,58 @@ export class Deriver {
     return out;
   }
 
-  /** Rebuilds the hourly state from raw readings in the store (the derived rows there stay as written). */
-  async restore(store: TimeSeriesStore, now: number): Promise<number> {
+  /**
+   * Rebuilds the hourly state from raw readings in the store (the derived rows there stay as written).
+   * Devices are read a chunk at a time, each chunk retried with backoff: at city scale one query for
+   * every device of a kind timed out on a loaded InfluxDB and stopped ingest from starting. A chunk that
+   * still fails is reported in `unrestored`, never thrown: raw readings must flow regardless, and the
+   * caller retries those devices later (state restored late still counts: buckets key readings by ts).
+   */
+  async restore(store: TimeSeriesStore, now: number, opts: RestoreOptions = {}): Promise<RestoreResult> {
+    const chunkSize = opts.chunkDevices ?? 200;
+    const attempts = opts.attempts ?? 4;
+    const only = opts.devices ? new Set(opts.devices) : undefined;
     let restored = 0;
+    const unrestored: string[] = [];
     for (const [kind, spec] of Object.entries(SOURCE)) {
-      const devices = this.city.devices.filter((d) => d.kind === kind);
-      if (devices.length === 0) continue;
+      const devices = this.city.devices.filter((d) => d.kind === kind && (!only || only.has(d.id)));
       const fields = spec.fields ?? this.fieldsOf(kind);
       const from = hourOf(now) - spec.keepHours * HOUR_MS;
-      const series = await store.query({ kind, fields, from, to: now + HOUR_MS, devices: devices.map((d) => d.id) });
-      const byDeviceTs = new Map<string, Map<number, Record<string, number>>>();
-      for (const s of series) {
-        let byTs = byDeviceTs.get(s.device);
-        if (!byTs) byDeviceTs.set(s.device, (byTs = new Map()));
-        for (const [ts, v] of s.points) {
-          const values = byTs.get(ts) ?? {};
-          values[s.field] = v;
-          byTs.set(ts, values);
+      for (let i = 0; i < devices.length; i += chunkSize) {
+        const chunk = devices.slice(i, i + chunkSize).map((d) => d.id);
+        let series: Series[] | undefined;
+        for (let attempt = 0; attempt < attempts && !series && !(opts.deadline !== undefined && Date.now() > opts.deadline); attempt++) {
+          try {
+            series = await store.query({ kind, fields, from, to: now + HOUR_MS, devices: chunk });
+          } catch (err) {
+            opts.onError?.(err, { kind, devices: chunk.length, attempt });
+            if (attempt + 1 < attempts) await new Promise((r) => setTimeout(r, backoffDelay(attempt, opts.retryBaseMs ?? 500, opts.retryMaxMs ?? 10_000)));
+          }
         }
+        if (series) restored += this.addRestored(kind, series);
+        else unrestored.push(...chunk);
       }
-      for (const [device, byTs] of byDeviceTs) {
-        const d = this.devices.get(device);
-        if (!d) continue;
-        for (const [ts, values] of [...byTs].sort((a, b) => a[0] - b[0])) {
-          if (this.add({ kind, device, gateway: d.gateway, ward: d.ward, ts, seq: 0, values })) restored++;
-        }
+    }
+    return { restored, unrestored };
+  }
+
+  private addRestored(kind: string, series: Series[]): number {
+    let restored = 0;
+    const byDeviceTs = new Map<string, Map<number, Record<string, number>>>();
+    for (const s of series) {
+      let byTs = byDeviceTs.get(s.device);
+      if (!byTs) byDeviceTs.set(s.device, (byTs = new Map()));
+      for (const [ts, v] of s.points) {
+        const values = byTs.get(ts) ?? {};
+        values[s.field] = v;
+        byTs.set(ts, values);
+      }
+    }
+    for (const [device, byTs] of byDeviceTs) {
+      const d = this.devices.get(device);
+      if (!d) continue;
+      for (const [ts, values] of [...byTs].sort((a, b) => a[0] - b[0])) {
+        if (this.add({ kind, device, gateway: d.gateway, ward: d.ward, ts, seq: 0, values })) restored++;
       }
     }
     return restored;

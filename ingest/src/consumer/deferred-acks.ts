@@ -37,7 +37,11 @@ interface Held {
 }
 
 export function installDeferredAcks(client: MqttClient, limits: { maxMessages: number; maxBytes: number }): DeferredAcks {
-  const held = new Map<number, Held>();
+  // Per packet id, the messages held under it: normally one. A broker must not reuse an id before its
+  // PUBACK, but if one does (aedes did, after a reconnect), a PUBACK for that id is ambiguous, so it is
+  // sent only once every message held under the id is durable.
+  const held = new Map<number, Held[]>();
+  let heldMessages = 0;
   let heldBytes = 0;
   let generation = 0;
   const waiting: Array<() => void> = [];
@@ -45,15 +49,16 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   let closing = false;
   // While closing, the bound is lifted so mqtt.js drains the socket and sees the broker close it; what it
   // reads is held (PUBACK intercepted) and never acked: the broker redelivers it to the next run.
-  const room = () => closing || (held.size < limits.maxMessages && heldBytes < limits.maxBytes);
+  const room = () => closing || (heldMessages < limits.maxMessages && heldBytes < limits.maxBytes);
   const drain = () => {
     while (waiting.length > 0 && room()) waiting.shift()!();
   };
-  const forget = (id: number, entry: Held) => {
-    if (held.get(id) === entry) {
-      held.delete(id);
-      heldBytes -= entry.bytes;
-    }
+  /** Sends the PUBACKs of an id once all its messages are durable. */
+  const settle = (id: number) => {
+    const group = held.get(id);
+    if (!group || group.some((e) => !e.released)) return;
+    held.delete(id);
+    for (const e of group) if (e.send && e.generation === generation && client.connected) e.send();
   };
 
   const client_ = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void };
@@ -65,10 +70,12 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
       cb?.();
       return;
     }
-    const entry = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
-    if (entry && !entry.released && !entry.send) {
+    const group = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
+    const entry = group?.find((e) => !e.send);
+    if (group && entry) {
       entry.send = () => originalSend(packet, undefined, ...rest);
       cb?.();
+      settle(packet.messageId!);
       return;
     }
     originalSend(packet, cb, ...rest);
@@ -77,6 +84,7 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   client.on('close', () => {
     generation++;
     held.clear();
+    heldMessages = 0;
     heldBytes = 0;
     drain();
   });
@@ -89,7 +97,10 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
       const go = () => {
         // Connection gone while waiting: the broker redelivers; whatever mqtt.js does with the PUBACK, it is dropped.
         if (entry.generation !== generation) return admitted(() => {});
-        held.set(messageId, entry);
+        const group = held.get(messageId);
+        if (group) group.push(entry);
+        else held.set(messageId, [entry]);
+        heldMessages++;
         heldBytes += bytes;
         admitted(ack);
       };
@@ -98,14 +109,17 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
         if (done) return;
         done = true;
         entry.released = true;
-        forget(messageId, entry);
-        if (entry.send && entry.generation === generation && client.connected) entry.send();
+        if (entry.generation === generation) {
+          heldMessages--;
+          heldBytes -= entry.bytes;
+          settle(messageId);
+        }
         drain();
       };
       if (room() && waiting.length === 0) go();
       else waiting.push(go);
     },
-    held: () => ({ messages: held.size, bytes: heldBytes }),
+    held: () => ({ messages: heldMessages, bytes: heldBytes }),
     close() {
       closing = true;
       drain();

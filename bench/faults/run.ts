@@ -40,6 +40,7 @@ interface RunResult {
   report: LossReport;
   windows: FaultWindow[];
   recoverMs: number[];
+  caughtUpMs: number[];
   baselineP99: number;
   drained: boolean;
   peakRss: Record<string, number>;
@@ -59,10 +60,14 @@ async function storedDistinct(store: TimeSeriesStore, produced: Array<{ gateway:
 }
 
 /**
- * Time to recover per fault: from the fault's end until the last reading (arriving on the live feed after
- * the fault began) whose delay exceeded the normal delay (2 × the pre-fault p99, at least +2 s).
+ * Two views of recovery per fault, both from the fault's end:
+ *  - recoverMs: until the last reading (arriving on the live feed after the fault began) whose delay
+ *    exceeded the normal delay (2 × the pre-fault p99, at least +2 s); 0 when delays never left normal,
+ *    which under overload (a large pre-fault p99) says little;
+ *  - caughtUpMs: until every reading taken before the fault ended had arrived (the backlog the fault
+ *    built is stored), whatever the normal delay.
  */
-function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>, loadEnd: number): { baselineP99: number; recoverMs: number[] } {
+function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>, loadEnd: number): { baselineP99: number; recoverMs: number[]; caughtUpMs: number[] } {
   const samples: Array<[number, number]> = [];
   for (const [gw, arrivals] of env.observer.record.arrivals) {
     if (exclude.has(gw)) continue;
@@ -85,7 +90,12 @@ function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>
     for (const [at, d] of samples) if (at >= w.start && at < until && d > threshold) last = at;
     return Number.isFinite(last) ? Math.max(0, last - w.end) : 0;
   });
-  return { baselineP99, recoverMs };
+  const caughtUpMs = windows.map((w) => {
+    let last = w.end;
+    for (const [at, d] of samples) if (at - d <= w.end && at > last) last = at;
+    return last - w.end;
+  });
+  return { baselineP99, recoverMs, caughtUpMs };
 }
 
 async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]; label: string; minutes: number; store: StoreKind; pollMs: number; faultSeconds?: number; liveChunk?: number }): Promise<RunResult> {
@@ -158,7 +168,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
       const report = await checkLoss({ store, produced, observed: env.observer.record, kindOf: (d) => kinds.get(d), excludeFromDelay: exclude });
       log(summaryLine(report));
       if (!report.ok) log(`examples: ${JSON.stringify(report.examples)}`);
-      const { baselineP99, recoverMs } = recovery(env, windows, exclude, loadEnd);
+      const { baselineP99, recoverMs, caughtUpMs } = recovery(env, windows, exclude, loadEnd);
       const deadLetters = (await store.deadLetters({ limit: 10_000_000 })).length;
       const extra: Record<string, number | string> = {};
       for (const sc of opts.scenarios) Object.assign(extra, sc.extra?.() ?? {});
@@ -169,6 +179,7 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
         report,
         windows,
         recoverMs,
+        caughtUpMs,
         baselineP99,
         drained,
         peakRss: env.peakRss(),
@@ -210,7 +221,7 @@ function markdown(results: RunResult[], command: string, header: string): string
       `extra copies ${x.extraCopies}`,
       r.unexpectedExits.length ? `UNEXPECTED EXITS: ${r.unexpectedExits.join('; ')}` : '',
     ].filter(Boolean);
-    return `| ${r.scenario} | ${x.produced} | ${x.stored} | **${x.missing}** | **${x.duplicated}** | ${x.altered} | ${formatMs(x.delay.p50)} | ${formatMs(x.delay.p99)} | ${formatMs(x.delay.max)} | ${r.recoverMs.map(formatMs).join(' / ') || '–'} (baseline p99 ${formatMs(r.baselineP99)}) | ${rss} | ${notes.join('; ')} |`;
+    return `| ${r.scenario} | ${x.produced} | ${x.stored} | **${x.missing}** | **${x.duplicated}** | ${x.altered} | ${formatMs(x.delay.p50)} | ${formatMs(x.delay.p99)} | ${formatMs(x.delay.max)} | ${r.recoverMs.map(formatMs).join(' / ') || '–'} (baseline p99 ${formatMs(r.baselineP99)}) | ${r.caughtUpMs.map(formatMs).join(' / ') || '–'} | ${rss} | ${notes.join('; ')} |`;
   });
   return [
     '',
@@ -218,8 +229,8 @@ function markdown(results: RunResult[], command: string, header: string): string
     '',
     header,
     '',
-    '| scenario | produced | stored | lost | duplicated | altered | delay p50 | p99 | max | time to recover | peak RSS MB | notes |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | produced | stored | lost | duplicated | altered | delay p50 | p99 | max | time to recover (delays normal again) | caught up (all earlier readings stored) | peak RSS MB | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     ...results.map((r) => `- ${r.scenario}: \`${summaryLine(r.report)}\`${r.report.ok ? '' : ` — examples ${JSON.stringify(r.report.examples)}`}`),

@@ -49,5 +49,6 @@ export function createIngestMetrics(withDefaults = true) {
     }),
     registryDevices: new Gauge({ name: 'ingest_registry_devices', help: 'Devices in the registry in force', registers: [registry] }),
     connected: new Gauge({ name: 'ingest_mqtt_connected', help: '1 while connected to the broker', registers: [registry] }),
+    storePauses: new Counter({ name: 'ingest_store_pauses_total', help: 'times ingest left the broker because the store kept refusing writes', registers: [registry] }),
   };
 }

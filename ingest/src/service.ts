@@ -121,7 +121,29 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     }
   };
 
+  // While the store keeps refusing writes ingest leaves the broker rather than stop reading its socket: a
+  // subscriber that does not drain is disconnected by the broker's drain timeout again and again (515 times
+  // in a 5-minute city run), and each reconnect resends its queue from the head. Away, its persistent
+  // session simply queues in the broker, and the first durable write brings it back.
+  let awayFromBroker = false;
+  const leaveBroker = () => {
+    if (awayFromBroker || closed || !client?.connected) return;
+    awayFromBroker = true;
+    m.storePauses.inc();
+    m.connected.set(0);
+    log.warn('the store keeps refusing writes: leaving the broker until a write succeeds (the session queues meanwhile)');
+    acks!.leaving();
+    client.end(false);
+  };
+  const returnToBroker = () => {
+    if (!awayFromBroker || closed) return;
+    awayFromBroker = false;
+    log.info('the store writes again: back to the broker');
+    client!.reconnect();
+  };
+
   const onDurable = async ({ raw, derived, messages, writeMs }: DurableBatch) => {
+    returnToBroker();
     for (const msg of messages) msg.ack();
     if (log.isLevelEnabled('debug')) log.debug({ messages: messages.length, readings: raw.length, first: raw[0] && `${raw[0].gateway}#${raw[0].seq}`, writeMs }, 'batch durable, acked');
     const t = now();
@@ -164,6 +186,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     onWriteFailure: (err, attempt) => {
       m.writeFailures.inc();
       log.warn({ err, attempt }, 'store write failed; holding acks and retrying');
+      if (attempt >= 1) leaveBroker();
     },
   });
 

@@ -27,7 +27,7 @@ describe('back-pressure', () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   });
 
-  it('holds a bounded number of unacked messages while the store fails, and stores everything once after it recovers', async () => {
+  it('holds a bounded number of unacked messages, leaves the broker while the store fails, and stores everything once after it recovers', async () => {
     const broker = await startMosquitto();
     cleanups.push(() => broker.stop());
     const { store: real } = await sqliteStore();
@@ -49,11 +49,21 @@ describe('back-pressure', () => {
     const PER = 50;
     for (let i = 0; i < MESSAGES; i++) await publishTelemetry(pub, 'gw-a', airBatch('gw-a', 'gw-a-air', i * PER, PER, Date.UTC(2025, 2, 1)));
 
-    await waitFor(() => state.failures >= 5, { what: 'retried failing writes' });
-    await waitFor(async () => (await gauge(first, 'ingest_unacked_messages')) === 10, { what: 'the admission bound reached' });
-    // Never more than the bound, however long the store stays down.
+    // Admission is bounded: never more than 10 unacked messages, sampled while the writes fail.
+    const unacked: number[] = [];
+    await waitFor(
+      async () => {
+        unacked.push(await gauge(first, 'ingest_unacked_messages'));
+        return state.failures >= 5;
+      },
+      { what: 'retried failing writes' },
+    );
+    expect(Math.max(...unacked)).toBeLessThanOrEqual(10);
+    // Then it leaves the broker, whose persistent session queues the rest, and stays away while the store is down.
+    await waitFor(async () => (await gauge(first, 'ingest_store_pauses_total')) === 1 && (await gauge(first, 'ingest_mqtt_connected')) === 0, { what: 'ingest away from the broker' });
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await gauge(first, 'ingest_unacked_messages')).toBe(10);
+    expect(await gauge(first, 'ingest_store_pauses_total')).toBe(1);
+    expect(await gauge(first, 'ingest_mqtt_connected')).toBe(0);
     expect(await storedSeqs(real, 'gw-a')).toEqual([]);
     expect(state.writes).toBe(0);
 
@@ -83,9 +93,12 @@ describe('back-pressure', () => {
     cleanups.push(() => pub.endAsync());
     for (let i = 0; i < 30; i++) await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air', i * 20, 20, Date.UTC(2025, 2, 2)));
     await waitFor(() => state.failures >= 3, { what: 'failing writes' });
+    // It left the broker (which queues its session) instead of leaving its socket unread.
+    await waitFor(async () => (await gauge(ingest, 'ingest_store_pauses_total')) === 1 && (await gauge(ingest, 'ingest_mqtt_connected')) === 0, { what: 'ingest away from the broker' });
     state.down = false;
     await waitFor(async () => (await storedSeqs(real, 'gw-b')).length >= 600, { what: 'all stored after recovery' });
     expect(await storedSeqs(real, 'gw-b')).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    await waitFor(async () => (await gauge(ingest, 'ingest_mqtt_connected')) === 1, { what: 'back on the broker' });
     expect(await ingest.metrics.getSingleMetric('ingest_store_write_failures_total')!.get()).toMatchObject({ values: [{ value: expect.any(Number) }] });
   });
 });

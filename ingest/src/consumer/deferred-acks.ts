@@ -25,6 +25,11 @@ export interface DeferredAcks {
   held(): { messages: number; bytes: number };
   /** Stop: from now on nothing more is acked; reading continues so the connection can end cleanly. */
   close(): void;
+  /**
+   * Leaving the broker on purpose (the store refuses writes): the bound is lifted until this connection
+   * closes, so mqtt.js reads to the end of the socket and sees the close; what it reads then is never acked.
+   */
+  leaving(): void;
 }
 
 export type Ack = () => void;
@@ -47,9 +52,10 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   const waiting: Array<() => void> = [];
 
   let closing = false;
+  let leavingConnection = false;
   // While closing, the bound is lifted so mqtt.js drains the socket and sees the broker close it; what it
   // reads is held (PUBACK intercepted) and never acked: the broker redelivers it to the next run.
-  const room = () => closing || (heldMessages < limits.maxMessages && heldBytes < limits.maxBytes);
+  const room = () => closing || leavingConnection || (heldMessages < limits.maxMessages && heldBytes < limits.maxBytes);
   const drain = () => {
     while (waiting.length > 0 && room()) waiting.shift()!();
   };
@@ -82,6 +88,7 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   };
 
   client.on('close', () => {
+    leavingConnection = false;
     generation++;
     held.clear();
     heldMessages = 0;
@@ -122,6 +129,10 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
     held: () => ({ messages: heldMessages, bytes: heldBytes }),
     close() {
       closing = true;
+      drain();
+    },
+    leaving() {
+      leavingConnection = true;
       drain();
     },
   };

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,6 +121,10 @@ export class Environment {
     );
     this.ingest = ManagedProcess.node('ingest', join(REPO_ROOT, 'ingest/src/cli.ts'), ['--config', ingestFile], join(this.logDir, 'ingest.log'), REPO_ROOT);
     await this.startIngest();
+    // As in a deployment, ingest's persistent session exists before the first gateway publishes: a reading
+    // published while nobody is subscribed is not queued for anyone (the first run lost seqs 1–6 of many
+    // gateways this way when ingest took longer to start than the gateways).
+    await waitFor(() => this.ingestSubscribed(), { what: "ingest's persistent session in Redis", timeoutMs: 120_000, intervalMs: 250 });
 
     const ids = city.gateways.map((g) => g.id);
     for (let i = 0; i < ids.length; i += this.opts.gatewaysPerProcess) {
@@ -153,6 +158,13 @@ export class Environment {
   }
 
   /** Ingest is up once it has a session on the broker; its log says so, but the port check is enough to go on. */
+  /** Whether the broker holds ingest's telemetry subscription (aedes-persistence-redis keeps it in `client:<id>`). */
+  private ingestSubscribed(): boolean {
+    const port = new URL(this.redis.url).port;
+    const r = spawnSync('redis-cli', ['-p', port, 'HEXISTS', 'client:ingest-1', 'city/v1/gw/+/telemetry'], { encoding: 'utf8' });
+    return r.stdout.trim() === '1';
+  }
+
   async startIngest(): Promise<void> {
     this.ingest.start();
     await new Promise((r) => setTimeout(r, 500));

@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { expectAccessible, login, screenshot, useMockAndBrowser } from './browser';
+import { expectAccessible, screenshot, signedInPage, useMockAndBrowser } from './browser';
 import { KIOSK_TOKEN } from './mock-server';
 
 /** The device registry editor: filters, move to another ward/gateway, conflicts, and open pages following a change. */
 describe('admin device registry', () => {
   const env = useMockAndBrowser();
-  const adminPage = async (path: string): Promise<Page> => {
-    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, env.server.url, 'admin', path);
-    return page;
-  };
+  const adminPage = (path: string): Promise<Page> => signedInPage(env.browser, env.server.url, 'admin', path);
 
   it('devices: filters by ward and kind, moves a device to another ward and gateway, and a stale editor gets the conflict message', async () => {
     const page = await adminPage('/admin/devices');

@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { expectAccessible, login, screenshot, useMockAndBrowser } from './browser';
+import { expectAccessible, login, screenshot, signedInPage, useMockAndBrowser } from './browser';
 
 /** The admin editors added for issue #7: recipients and escalation, rules in YAML, and who may not use them (devices: admin-devices.test.ts). */
 describe('admin editors', () => {
   const env = useMockAndBrowser();
-  const adminPage = async (path: string): Promise<Page> => {
-    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, env.server.url, 'admin', path);
-    return page;
-  };
+  const adminPage = (path: string): Promise<Page> => signedInPage(env.browser, env.server.url, 'admin', path);
 
   it('recipients: a bad phone is refused next to the field, a good one saved normalised, a new recipient added', async () => {
     const page = await adminPage('/');

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
+import { expectAccessible, useMockAndBrowser, login, screenshot, signedInPage } from './browser';
 
 describe('administration views (admin role)', () => {
   const env = useMockAndBrowser();
 
   it('admin sees Quản trị in the navigation and creates a user after confirming', async () => {
-    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, env.server.url, 'admin');
+    const page = await signedInPage(env.browser, env.server.url, 'admin');
     await page.getByRole('navigation', { name: 'Điều hướng chính' }).getByRole('link', { name: 'Quản trị', exact: true }).click();
     await page.waitForSelector('[data-testid="admin-users"] tbody tr');
     expect(await page.locator('[data-testid="admin-users"] tbody tr').count()).toBe(4);
@@ -71,9 +69,7 @@ describe('administration views (admin role)', () => {
   });
 
   it('rules: shows the current set, validates, saves with baseVersion and shows a 409 conflict clearly', async () => {
-    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(15_000); // a stuck step fails naming its locator
-    await login(page, env.server.url, 'admin', '/rules');
+    const page = await signedInPage(env.browser, env.server.url, 'admin', '/rules');
     await expect.poll(() => page.getByTestId('rules-version').innerText()).toContain('Phiên bản 3');
     const editor = page.getByLabel('Bộ quy tắc (JSON: mảng các quy tắc)');
     expect(await editor.inputValue()).toContain('pm25-high');

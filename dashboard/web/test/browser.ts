@@ -48,6 +48,14 @@ export async function login(page: Page, baseUrl: string, role: MockRole, path = 
   await page.getByTestId('user').waitFor({ state: 'attached', timeout: 20_000 });
 }
 
+/** A desktop page signed in as `role` at `path`; a stuck step fails after 15 s naming its locator. */
+export async function signedInPage(browser: Browser, baseUrl: string, role: MockRole, path = '/'): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  await login(page, baseUrl, role, path);
+  return page;
+}
+
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export interface AxeViolation {

@@ -1,4 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { FormButtons } from './FormButtons';
 import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 
@@ -108,14 +109,7 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
       {input('lat', t('devices.lat'), 'decimal')}
       {input('lon', t('devices.lon'), 'decimal')}
       {input('pollIntervalMs', t('devices.poll'), 'numeric')}
-      <div className="button-row">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {t('devices.save')}
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          {t('dialog.cancel')}
-        </button>
-      </div>
+      <FormButtons saveLabel={t('devices.save')} busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,4 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { FormButtons } from './FormButtons';
 import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 
@@ -54,14 +55,7 @@ export function GatewayForm({ city, initial, errors, busy, onSubmit, onCancel }:
           ))}
         </select>,
       )}
-      <div className="button-row">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {t('gateways.save')}
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          {t('dialog.cancel')}
-        </button>
-      </div>
+      <FormButtons saveLabel={t('gateways.save')} busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { FormButtons } from './FormButtons';
 import { useI18n } from '../i18n/i18n';
 
 export const CHANNEL_ORDER = ['zalo', 'sms', 'smpp', 'email', 'webhook'] as const;
@@ -106,14 +107,7 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
           </p>
         )}
       </div>
-      <div className="button-row">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {t('recipients.save')}
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          {t('dialog.cancel')}
-        </button>
-      </div>
+      <FormButtons saveLabel={t('recipients.save')} busy={busy} onCancel={onCancel} />
     </form>
   );
 }

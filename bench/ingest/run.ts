@@ -1,7 +1,7 @@
 /**
  * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-worker] [--influx-gzip] [--no-direct]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb,null] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-worker] [--influx-gzip] [--no-direct]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
  * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
@@ -15,7 +15,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
-import { cityModelSchema, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
+import { performance } from 'node:perf_hooks';
+import { cityModelSchema, type DeadLetter, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
@@ -95,6 +96,20 @@ async function directRate(store: TimeSeriesStore, start: number): Promise<{ read
   return { readingsPerSec: all.length / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+/**
+ * `--stores null`: a store that keeps nothing and answers at once, so the figures are ingest's own work
+ * (MQTT, parsing, validation, derivation, live feed, acks, metrics) with no store in the way. No direct run.
+ */
+class NullStore implements TimeSeriesStore {
+  async writeBatch(): Promise<void> {}
+  async query(): Promise<Series[]> { return []; }
+  async latest(): Promise<StoredReading[]> { return []; }
+  async writeDeadLetters(): Promise<void> {}
+  async deadLetters(): Promise<DeadLetter[]> { return []; }
+  async sequences(): Promise<number[]> { return []; }
+  async close(): Promise<void> {}
+}
+
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 interface Round {
@@ -103,6 +118,8 @@ interface Round {
   drain: number;
   publishSeconds: number;
   ingestCpuPerReading: number;
+  /** Event-loop busy time per reading (µs): ingest's main thread, GC on it included. */
+  ingestMainPerReading: number;
   directCpuPerReading: number;
 }
 
@@ -111,10 +128,10 @@ interface Round {
  * with readings of another day; on a shared machine the load swings between seconds, so each end-to-end
  * figure is compared with the direct figure of its own round and the median ratio is reported.
  */
-async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ rounds: Round[]; metricsText: string }> {
+async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): Promise<{ rounds: Round[]; metricsText: string }> {
   const broker = await startMosquitto('max_inflight_messages 100');
-  const store = await openStore(storeConfig('ingest'));
-  const rawStore = args['no-direct'] ? undefined : await openStore(storeConfig('raw'));
+  const store = storeConfig === 'null' ? new NullStore() : await openStore(storeConfig('ingest'));
+  const rawStore = args['no-direct'] || storeConfig === 'null' ? undefined : await openStore(storeConfig('raw'));
   const ingest = await startIngest(
     { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 }, live: { mode: LIVE } },
     { store, city, logger: createLogger('ingest', { level: 'warn' }) },
@@ -127,12 +144,15 @@ async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ ro
       const publishers = await startPublishers({ url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start });
       const before = await points();
       const cpu0 = process.cpuUsage();
+      const elu0 = performance.eventLoopUtilization();
       const t0 = performance.now();
       const publishMs = await publishers.go();
       while ((await points()) < before + TOTAL) await new Promise((r) => setTimeout(r, 20));
       const tDone = performance.now();
       const cpu = process.cpuUsage(cpu0);
-      return { seconds: (tDone - t0) / 1000, drain: (tDone - t0 - publishMs) / 1000, publishSeconds: publishMs / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+      // The main thread's busy time (event loop not waiting for I/O): what a worker-thread store leaves to ingest.
+      const mainMs = performance.eventLoopUtilization(elu0).active;
+      return { seconds: (tDone - t0) / 1000, drain: (tDone - t0 - publishMs) / 1000, publishSeconds: publishMs / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainSeconds: mainMs / 1000 };
     };
     const direct = async () => (rawStore ? directRate(rawStore, start) : { readingsPerSec: NaN, cpuSeconds: NaN });
     let e: Awaited<ReturnType<typeof endToEnd>>;
@@ -150,9 +170,10 @@ async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ ro
       drain: e.drain,
       publishSeconds: e.publishSeconds,
       ingestCpuPerReading: (e.cpuSeconds / TOTAL) * 1e6,
+      ingestMainPerReading: (e.mainSeconds / TOTAL) * 1e6,
       directCpuPerReading: (d.cpuSeconds / TOTAL) * 1e6,
     });
-    console.error(`round ${round + 1}: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s, ratio ${(TOTAL / e.seconds / d.readingsPerSec).toFixed(2)}`);
+    console.error(`round ${round + 1}: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s, ratio ${(TOTAL / e.seconds / d.readingsPerSec).toFixed(2)}, ingest CPU ${((e.cpuSeconds / TOTAL) * 1e6).toFixed(2)} µs/reading (main thread ${((e.mainSeconds / TOTAL) * 1e6).toFixed(2)})`);
   }
   const metricsText = await ingest.metrics.metrics();
   await ingest.close();
@@ -164,7 +185,7 @@ async function measure(storeConfig: (name: string) => StoreConfig): Promise<{ ro
 
 const results: Array<{ store: string; rounds: Round[] }> = [];
 for (const name of args.stores!.split(',')) {
-  let config: (db: string) => StoreConfig;
+  let config: ((db: string) => StoreConfig) | 'null';
   let stop = async () => {};
   if (name === 'sqlite') {
     const dir = tempDir('bench-ingest');
@@ -174,7 +195,8 @@ for (const name of args.stores!.split(',')) {
     const influx = await startInfluxd();
     config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db, gzip: args['influx-gzip'] });
     stop = () => influx.stop();
-  } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
+  } else if (name === 'null') config = 'null';
+  else throw new Error(`unknown store ${name}: sqlite, influxdb or null`);
   const { rounds, metricsText } = await measure(config);
   await stop();
   const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
@@ -191,6 +213,7 @@ for (const name of args.stores!.split(',')) {
       drainAfterPublishS: +r.drain.toFixed(2),
       // CPU of the bench process per reading (µs): for SQLite the whole cost, for InfluxDB the client side only.
       ingestCpuUsPerReading: +r.ingestCpuPerReading.toFixed(2),
+      ingestMainThreadUsPerReading: +r.ingestMainPerReading.toFixed(2),
       directCpuUsPerReading: +r.directCpuPerReading.toFixed(2),
     })),
     lagObservations: lagCount,
@@ -209,11 +232,11 @@ appendFileSync(
     `## ${new Date().toISOString()} — \`${cmd}\``,
     `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-worker'] ? 'worker thread' : 'inline'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
-    '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | direct CPU µs/reading | drain after last publish (s) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | ingest main thread µs/reading | direct CPU µs/reading | drain after last publish (s) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(({ store, rounds: r }) => {
       const e2e = median(r.map((x) => x.e2e));
-      return `| ${store} | ${n(e2e)} | ${n(e2e * 4)} | ${n(median(r.map((x) => x.direct)))} | ${median(r.map((x) => x.e2e / x.direct)).toFixed(2)} (${r.map((x) => (x.e2e / x.direct).toFixed(2)).join(', ')}) | ${median(r.map((x) => x.ingestCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.directCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.drain)).toFixed(2)} |`;
+      return `| ${store} | ${n(e2e)} | ${n(e2e * 4)} | ${n(median(r.map((x) => x.direct)))} | ${median(r.map((x) => x.e2e / x.direct)).toFixed(2)} (${r.map((x) => (x.e2e / x.direct).toFixed(2)).join(', ')}) | ${median(r.map((x) => x.ingestCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.ingestMainPerReading)).toFixed(1)} | ${median(r.map((x) => x.directCpuPerReading)).toFixed(1)} | ${median(r.map((x) => x.drain)).toFixed(2)} |`;
     }),
     '',
   ].join('\n'),

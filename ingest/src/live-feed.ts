@@ -3,41 +3,32 @@ import type { StoredReading } from '@tamky/protocol';
 /** Default cap of one live message, bytes: under the broker's default maxPacketBytes (256 KiB) with room for the header. */
 export const LIVE_MAX_BYTES = 192 * 1024;
 
-const wrap = (parts: string[]) => `{"readings":[${parts.join(',')}]}`;
-const WRAP_BYTES = wrap([]).length;
-
 /**
  * Splits readings into live-feed payloads (`{ readings: [...] }`) of at most `maxReadings` readings and
  * `maxBytes` bytes each: a broker disconnects a client sending a packet above its limit, and readings of
  * a street-light controller are several times larger than those of a noise meter.
  *
- * Each reading is serialised once. Messages are cut by character count (never more than the UTF-8 bytes)
- * and the exact byte size is checked once per message, not per reading; a message over the cap (non-ASCII
- * tags) is split in halves until it fits.
+ * A message is one JSON.stringify of its readings (a third cheaper than one per reading joined, and no
+ * string per reading for the collector). Its byte size is looked at only when it could be over the cap
+ * (chars ≤ UTF-8 bytes ≤ 3 × chars); a message over it is cut into as many pieces as its size asks for
+ * (each checked again), so wide readings cost at most about one more serialisation, not a halving cascade.
  */
 export function liveMessages(readings: StoredReading[], maxReadings: number, maxBytes = LIVE_MAX_BYTES): string[] {
   const messages: string[] = [];
-  const emit = (parts: string[]) => {
-    const message = wrap(parts);
-    if (parts.length > 1 && message.length * 3 > maxBytes && Buffer.byteLength(message) > maxBytes) {
-      const half = parts.length >> 1;
-      emit(parts.slice(0, half));
-      emit(parts.slice(half));
-    } else messages.push(message);
-  };
-  let parts: string[] = [];
-  let chars = WRAP_BYTES;
-  for (const reading of readings) {
-    const part = JSON.stringify(reading);
-    if (parts.length && (parts.length >= maxReadings || chars + part.length + 1 > maxBytes)) {
-      emit(parts);
-      parts = [];
-      chars = WRAP_BYTES;
+  const emit = (part: StoredReading[]) => {
+    const message = JSON.stringify({ readings: part });
+    const bytes = part.length > 1 && message.length * 3 > maxBytes ? Buffer.byteLength(message) : 0;
+    if (bytes <= maxBytes) {
+      messages.push(message);
+      return;
     }
-    parts.push(part);
-    chars += part.length + 1;
-  }
-  if (parts.length) emit(parts);
+    // Pieces sized from this message's bytes per reading, with a margin for readings wider than the mean.
+    const per = Math.max(1, Math.floor((part.length * maxBytes * 0.9) / bytes));
+    for (let i = 0; i < part.length; i += per) emit(part.slice(i, i + per));
+  };
+  if (readings.length <= maxReadings) {
+    if (readings.length > 0) emit(readings);
+  } else for (let i = 0; i < readings.length; i += maxReadings) emit(readings.slice(i, i + maxReadings));
   return messages;
 }
 

@@ -46,7 +46,7 @@ describe('batch pipeline with two batches in flight', () => {
       },
       onWriteFailure: () => {},
     });
-    const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => acked.push(...seqs), receivedAt: Date.now() });
+    const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => acked.push(...seqs), receivedAt: Date.now(), values: seqs.length, newestTs: T0 });
     push([1, 2]); // held at the gate
     await waitFor(() => pipeline.waiting().messages === 0, { what: 'first batch taken' });
     push([3, 4]);

@@ -8,6 +8,9 @@ export interface PendingMessage {
   deadLetters: DeadLetter[];
   ack: Ack;
   receivedAt: number;
+  /** Field values in `readings` and their newest ts (-Infinity when none), counted at validation for the metrics. */
+  values: number;
+  newestTs: number;
 }
 
 export interface DurableBatch {

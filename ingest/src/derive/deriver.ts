@@ -1,7 +1,7 @@
 import type { CityModel, Device, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import { backoffDelay } from '@tamky/service-kit';
 import { airQualityValues } from './air';
-import { DeviceHours, HOUR_MS, hourOf } from './hour-buckets';
+import { DeviceHours, HOUR_MS, hourOf, type HourBucket } from './hour-buckets';
 import { lightingValues } from './lighting';
 import type { Limits } from './limits';
 import { noiseValues } from './noise';
@@ -47,6 +47,7 @@ export interface RestoreResult {
  */
 export class Deriver {
   private readonly state = new Map<string, DeviceHours>();
+  private calls = 0;
   private devices: Map<string, Device>;
 
   constructor(
@@ -64,22 +65,25 @@ export class Deriver {
 
   /** Feeds raw readings; returns the derived readings of every (device, hour) they changed. */
   ingest(readings: StoredReading[]): StoredReading[] {
-    const dirty = new Map<string, Set<number>>();
+    // Each (device, hour) bucket a reading landed in, once: the bucket remembers the call that last marked it
+    // (a number compare per reading instead of a map and a set).
+    const call = ++this.calls;
+    const dirtyDevices: string[] = [];
+    const dirtyHours: number[] = [];
     for (const r of readings) {
-      if (this.add(r)) {
-        let hours = dirty.get(r.device);
-        if (!hours) dirty.set(r.device, (hours = new Set()));
-        hours.add(hourOf(r.ts));
+      const bucket = this.add(r);
+      if (bucket && bucket.markedIn !== call) {
+        bucket.markedIn = call;
+        dirtyDevices.push(r.device);
+        dirtyHours.push(hourOf(r.ts));
       }
     }
     const out: StoredReading[] = [];
-    for (const [deviceId, hours] of dirty) {
-      const device = this.devices.get(deviceId);
+    for (let i = 0; i < dirtyDevices.length; i++) {
+      const device = this.devices.get(dirtyDevices[i]!);
       if (!device) continue;
-      for (const hour of hours) {
-        const d = this.compute(device, hour);
-        if (d) out.push(d);
-      }
+      const d = this.compute(device, dirtyHours[i]!);
+      if (d) out.push(d);
     }
     return out;
   }
@@ -148,19 +152,20 @@ export class Deriver {
     return f;
   }
 
-  private add(r: StoredReading): boolean {
+  /** The bucket the reading was counted in; undefined when it was not (no derivation, too old, already counted). */
+  private add(r: StoredReading): HourBucket | undefined {
     const spec = SOURCE[r.kind];
-    if (!spec) return false;
+    if (!spec) return undefined;
     let hours = this.state.get(r.device);
     if (!hours) this.state.set(r.device, (hours = new DeviceHours(spec.keepHours)));
     const bucket = hours.bucketFor(r.ts);
-    if (!bucket) return false;
-    if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter')) return false;
+    if (!bucket) return undefined;
+    if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter')) return undefined;
     if (r.kind === 'traffic_counter') {
       const idx = congestionIndex(this.limits.congestion, r.values);
       if (idx !== undefined) bucket.addExtra('congestion', idx);
     }
-    return true;
+    return bucket;
   }
 
   private compute(device: Device, hour: number): StoredReading | undefined {

@@ -23,11 +23,15 @@ export class HourBucket {
   readonly fields = new Map<string, FieldAcc>();
   /** Free-form extra sums a derivation keeps per hour (e.g. congestion index). */
   readonly extra = new Map<string, { sum: number; n: number }>();
+  /** Which Deriver.ingest call last listed this bucket as changed (its own bookkeeping). */
+  markedIn = 0;
 
   add(ts: number, values: Record<string, number>, withEnergy: boolean): boolean {
     if (this.seen.has(ts)) return false;
     this.seen.add(ts);
-    for (const [field, v] of Object.entries(values)) {
+    // for…in, not Object.entries: no array per reading and per field on the hot path.
+    for (const field in values) {
+      const v = values[field]!;
       let acc = this.fields.get(field);
       if (!acc) {
         acc = { sum: 0, n: 0, energy: 0, firstTs: ts, first: v, lastTs: ts, last: v };
@@ -69,6 +73,9 @@ export class HourBucket {
 export class DeviceHours {
   private readonly hours = new Map<number, HourBucket>();
   private newest = -Infinity;
+  /** The bucket asked for last: a device's readings arrive hour after hour, so this is nearly always the one. */
+  private lastHour = NaN;
+  private lastBucket: HourBucket | undefined;
 
   constructor(private readonly keepHours: number) {}
 
@@ -80,11 +87,15 @@ export class DeviceHours {
       for (const h of this.hours.keys()) if (h < this.newest - this.keepHours * HOUR_MS) this.hours.delete(h);
     }
     if (hour < this.newest - this.keepHours * HOUR_MS) return undefined;
+    // After the window check: a remembered bucket of an hour that fell out of the window is never handed out.
+    if (hour === this.lastHour) return this.lastBucket;
     let b = this.hours.get(hour);
     if (!b) {
       b = new HourBucket();
       this.hours.set(hour, b);
     }
+    this.lastHour = hour;
+    this.lastBucket = b;
     return b;
   }
 

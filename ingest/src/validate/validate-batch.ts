@@ -26,6 +26,9 @@ export interface ValidatedMessage {
   gateway: string | null;
   readings: StoredReading[];
   rejections: Rejection[];
+  /** Field values kept in `readings`, and the newest reading's ts (-Infinity when none): counted here, in the one pass over them, for the metrics. */
+  values: number;
+  newestTs: number;
 }
 
 /** Envelope only: readings are checked one by one so a bad reading does not reject its good neighbours. */
@@ -62,7 +65,7 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
   const parsedTopic = parseGatewayTopic(topic);
   if (!parsedTopic || parsedTopic.kind !== 'telemetry') {
     reject('bad_topic', `not a telemetry topic`, null, null, text);
-    return { gateway: null, readings: [], rejections };
+    return { gateway: null, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
   const gateway = parsedTopic.gatewayId;
 
@@ -71,29 +74,31 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
     json = JSON.parse(text);
   } catch (err) {
     reject('malformed_json', (err as Error).message, gateway, null, text);
-    return { gateway, readings: [], rejections };
+    return { gateway, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
   // The hand-written check decides; zod, the specification, words the reason of a rejection.
   const envelope = fastEnvelope(json);
   if (!envelope) {
     const zodVerdict = envelopeSchema.safeParse(json);
     reject('schema', zodVerdict.success ? 'rejected by the fast envelope check' : describeZod(zodVerdict.error), gateway, null, text);
-    return { gateway, readings: [], rejections };
+    return { gateway, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
   if (envelope.v !== PROTOCOL_VERSION) {
     reject('unsupported_version', `protocol version ${envelope.v}, ingest speaks ${PROTOCOL_VERSION}`, gateway, null, text);
-    return { gateway, readings: [], rejections };
+    return { gateway, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
   if (envelope.gateway !== gateway) {
     reject('gateway_mismatch', `payload says gateway "${envelope.gateway}" on the topic of "${gateway}"`, gateway, null, text);
-    return { gateway, readings: [], rejections };
+    return { gateway, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
   if (!registry.hasGateway(gateway)) {
     reject('unknown_gateway', `gateway "${gateway}" is not in the registry`, gateway, null, text);
-    return { gateway, readings: [], rejections };
+    return { gateway, readings: [], rejections, values: 0, newestTs: -Infinity };
   }
 
   const readings: StoredReading[] = [];
+  let values = 0;
+  let newestTs = -Infinity;
   for (const rawReading of envelope.readings) {
     if (!isReading(rawReading)) {
       const device = typeof (rawReading as { device?: unknown })?.device === 'string' ? ((rawReading as { device: string }).device) : null;
@@ -112,7 +117,7 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       continue;
     }
     const spec = isDeviceKind(device.kind) ? KIND_FIELDS[device.kind] : {};
-    const values: Record<string, number> = {};
+    const keptValues: Record<string, number> = {};
     let kept = 0;
     for (const field in r.values) {
       const { v, u } = r.values[field]!;
@@ -121,12 +126,14 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       else if (f.unit !== u) reject('wrong_unit', `${field} in "${u}", expected "${f.unit}"`, gateway, r.device, rawValue(r, field));
       else if (v < f.min || v > f.max) reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, rawValue(r, field));
       else {
-        values[field] = v;
+        keptValues[field] = v;
         kept++;
       }
     }
     if (kept === 0) continue;
-    readings.push({ kind: device.kind, device: r.device, gateway, ward: device.ward, ts: r.ts, seq: r.seq, values });
+    readings.push({ kind: device.kind, device: r.device, gateway, ward: device.ward, ts: r.ts, seq: r.seq, values: keptValues });
+    values += kept;
+    if (r.ts > newestTs) newestTs = r.ts;
   }
-  return { gateway, readings, rejections };
+  return { gateway, readings, rejections, values, newestTs };
 }

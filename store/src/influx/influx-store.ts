@@ -3,7 +3,7 @@ import type { Logger } from '@tamky/service-kit';
 import type { InfluxStoreConfig } from '../config';
 import { anyOf, quoteIdentifier, quoteString, seriesOf, timeLiteral, type InfluxSeries } from './influxql';
 import { backfillQuery, continuousQuery, downsampledSelect, HOUR_MS } from './downsample';
-import { DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingToLine } from './line-protocol';
+import { DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingsToBody } from './line-protocol';
 import { authHeaders, InfluxWriteError, v1Writer, v2Writer, type LineWriter } from './writers';
 
 export { InfluxWriteError };
@@ -89,20 +89,27 @@ export class InfluxStore implements TimeSeriesStore {
   async writeBatch(readings: StoredReading[]): Promise<void> {
     this.assertWritable();
     if (readings.length === 0) return;
-    await this.writeChunked(readings.map(readingToLine), 'ms');
+    await this.writeChunked(readings.length, (from, to) => readingsToBody(readings, from, to), 'ms');
   }
 
   async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
     this.assertWritable();
     if (letters.length === 0) return;
-    await this.writeChunked(letters.map((l) => deadLetterToLine(l, this.deadLetterCounter++)), 'ns');
+    const lines = letters.map((l) => deadLetterToLine(l, this.deadLetterCounter++));
+    await this.writeChunked(lines.length, (from, to) => lines.slice(from, to).join('\n'), 'ns');
   }
 
-  /** Chunks are sent one after the other; a failed chunk rejects the whole call (earlier chunks are rewritten harmlessly on redelivery). */
-  private async writeChunked(lines: string[], precision: 'ms' | 'ns'): Promise<void> {
-    await this.ensureDatabase();
+  /**
+   * Bodies of batchLines lines, all built first (a line that cannot be written rejects the call before
+   * anything is sent), then sent one after the other; a failed chunk rejects the whole call (earlier chunks
+   * are rewritten harmlessly on redelivery).
+   */
+  private async writeChunked(count: number, body: (from: number, to: number) => string, precision: 'ms' | 'ns'): Promise<void> {
     const n = this.config.batchLines;
-    for (let i = 0; i < lines.length; i += n) await this.write(lines.slice(i, i + n), precision);
+    const bodies: string[] = [];
+    for (let i = 0; i < count; i += n) bodies.push(body(i, Math.min(count, i + n)));
+    await this.ensureDatabase();
+    for (const b of bodies) await this.write(b, precision);
   }
 
   private from(measurement: string | RegExp): string {

@@ -15,8 +15,11 @@ export class InfluxWriteError extends Error {
   }
 }
 
-/** Sends lines and resolves once the server answered 2xx; anything else rejects. Never buffers, never retries. */
-export type LineWriter = (lines: string[], precision: 'ms' | 'ns') => Promise<void>;
+/**
+ * Sends a body of lines (joined by newlines, built by the caller as one string) and resolves once the
+ * server answered 2xx; anything else rejects. Never buffers, never retries.
+ */
+export type LineWriter = (body: string, precision: 'ms' | 'ns') => Promise<void>;
 
 export function authHeaders(c: InfluxStoreConfig): Record<string, string> {
   if (c.token) return { authorization: `Token ${c.token}` };
@@ -26,10 +29,9 @@ export function authHeaders(c: InfluxStoreConfig): Record<string, string> {
 
 /** InfluxDB 1.x up to 1.7: POST /write?db=…&rp=…&precision=… with plain fetch (gzip-compressed body with `gzip: true`). */
 export function v1Writer(c: InfluxStoreConfig): LineWriter {
-  return async (lines, precision) => {
+  return async (text, precision) => {
     const params = new URLSearchParams({ db: c.database!, precision });
     if (c.retentionPolicy) params.set('rp', c.retentionPolicy);
-    const text = lines.join('\n');
     // zlib's async gzip runs on libuv's thread pool, not on the event loop.
     const body = c.gzip ? await gzipAsync(text, { level: 1 }) : text;
     let res: Response;
@@ -60,18 +62,19 @@ export function v1Writer(c: InfluxStoreConfig): LineWriter {
 export function v2Writer(c: InfluxStoreConfig): LineWriter {
   const token = c.token ?? (c.username !== undefined ? `${c.username}:${c.password ?? ''}` : undefined);
   const client = new InfluxDB({ url: c.url, ...(token !== undefined ? { token } : {}), timeout: c.timeoutMs });
-  return async (lines, precision) => {
+  return async (body, precision) => {
+    // The body goes in as one record (the client joins records with newlines, so the bytes sent are the same).
     const api = client.getWriteApi(c.org ?? '', c.bucket!, precision, {
-      batchSize: lines.length + 1,
+      batchSize: 2,
       maxBatchBytes: Number.POSITIVE_INFINITY,
       flushInterval: 0,
       maxRetries: 0,
-      maxBufferLines: lines.length + 1,
+      maxBufferLines: 2,
       ...(c.gzip === false ? { gzipThreshold: Number.POSITIVE_INFINITY } : {}),
       writeFailed: (error: Error) => Promise.reject(toWriteError(error)),
     });
     try {
-      api.writeRecords(lines);
+      api.writeRecord(body);
       await api.flush();
     } finally {
       api.dispose();

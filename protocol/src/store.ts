@@ -42,6 +42,12 @@ export interface DeadLetter {
 }
 
 export interface TimeSeriesStore {
+  /**
+   * Writes take effect in the order writeBatch was called, even when the caller does not wait for one
+   * before the next (one writer applying calls one after the other: the SQLite store, inline or on its
+   * thread). Unset: two writes in flight may land in either order (a server store over HTTP).
+   */
+  readonly writesInCallOrder?: boolean;
   /** Resolves only once the batch is durable. Idempotent: (kind, device, ts) is the key, a rewrite overwrites. */
   writeBatch(readings: StoredReading[]): Promise<void>;
   query(q: RangeQuery): Promise<Series[]>;

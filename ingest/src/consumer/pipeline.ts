@@ -47,6 +47,8 @@ export interface PipelineOptions {
  * (a key rewritten by a later batch carries the same values), so they go concurrently; derived readings
  * are rewritten in place each batch (the running hour), so a batch writes its derived rows only after the
  * previous batch is completely done, and calls `onDurable` (acks, live feed, observers) in batch order.
+ * A store that applies writes in call order (`writesInCallOrder`: SQLite, whose worker thread must never
+ * wait for a separate derived write) takes raw and derived rows in one write even with batches in flight.
  */
 export class BatchPipeline {
   private pending: PendingMessage[] = [];
@@ -59,6 +61,9 @@ export class BatchPipeline {
   /** Settles when the newest batch started is completely done (written, onDurable returned) or given up. */
   private previous: Promise<void> = Promise.resolve();
   private readonly done: Promise<void>;
+  private batchesStarted = 0;
+  /** Stores writing in call order: derived row key → the newest batch that wrote it while others were in flight. */
+  private readonly derivedWrittenBy = new Map<string, number>();
 
   constructor(private readonly opts: PipelineOptions) {
     this.done = this.run();
@@ -152,7 +157,7 @@ export class BatchPipeline {
     }
     const after = this.previous;
     this.inFlight++;
-    const job = this.writeUntilDurable(messages, raw, derived, letters, after).then(
+    const job = this.writeUntilDurable(this.batchesStarted++, messages, raw, derived, letters, after).then(
       (ok) => {
         if (!ok) this.failed = true;
       },
@@ -193,21 +198,30 @@ export class BatchPipeline {
     }
   }
 
-  private async writeUntilDurable(messages: PendingMessage[], raw: StoredReading[], derived: StoredReading[], letters: DeadLetter[], after: Promise<void>): Promise<boolean> {
+  private async writeUntilDurable(batchNo: number, messages: PendingMessage[], raw: StoredReading[], derived: StoredReading[], letters: DeadLetter[], after: Promise<void>): Promise<boolean> {
     const started = performance.now();
     const { store } = this.opts;
+    const ordered = store.writesInCallOrder === true;
     let derivedWritten = derived.length === 0;
     const ok = await this.retrying(async () => {
-      // Nothing ahead of this batch still in flight (always so with one in flight): raw and derived in one write.
-      const withDerived = !derivedWritten && this.inFlight === 1;
-      const rows = withDerived ? raw.concat(derived) : raw;
+      // Raw and derived go in one write when nothing ahead of this batch is still in flight, or when the
+      // store applies writes in call order anyway. Only a retry can then land after a later batch: it
+      // leaves out the derived rows a later batch already rewrote, whose values are newer.
+      const withDerived = !derivedWritten && (this.inFlight === 1 || ordered);
+      const derivedRows = withDerived && this.derivedWrittenBy.size > 0 ? derived.filter((d) => (this.derivedWrittenBy.get(derivedKey(d)) ?? -1) < batchNo) : derived;
+      const rows = withDerived ? raw.concat(derivedRows) : raw;
       if (rows.length > 0) await store.writeBatch(rows);
       if (letters.length > 0) await store.writeDeadLetters(letters);
-      if (withDerived) derivedWritten = true;
+      if (withDerived) {
+        derivedWritten = true;
+        if (ordered && this.inFlight > 1) for (const d of derivedRows) this.derivedWrittenBy.set(derivedKey(d), batchNo);
+      }
     });
     if (!ok) return false;
     await after;
     if (!derivedWritten && !(await this.retrying(() => store.writeBatch(derived)))) return false;
+    // Every batch up to this one is complete: entries only later batches' retries could need stay.
+    for (const [key, by] of this.derivedWrittenBy) if (by <= batchNo + 1) this.derivedWrittenBy.delete(key);
     try {
       await this.opts.onDurable({ raw, derived, messages, writeMs: performance.now() - started });
     } catch (err) {
@@ -216,3 +230,5 @@ export class BatchPipeline {
     return true;
   }
 }
+
+const derivedKey = (r: StoredReading): string => `${r.kind}\0${r.device}\0${r.ts}`;

@@ -5,6 +5,7 @@ import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeS
 import type { Logger } from '@tamky/service-kit';
 import { DAY_MS, retentionSchema, type RetentionConfig, type SqliteStoreConfig } from '../config';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
+import { DEVICE, encodeBatch, GATEWAY, KIND, REFS_PER_READING, valsOf, WARD, type EncodedBatch } from './encoded-batch';
 import { MultiRowStatement } from './multi-row';
 import { ROLLUPS, createSchema, type RollupTable } from './schema';
 
@@ -16,10 +17,6 @@ type Row = { kind: string; device: string; ts: number; gateway: string; ward: st
 type RollupRow = { bucket: number; ward: string; count: number; sum: number; min: number; max: number; last: number; last_ts: number };
 
 interface RollupDelta {
-  table: RollupTable;
-  kind: string;
-  device: string;
-  field: string;
   bucket: number;
   ward: string;
   acc: Accumulator;
@@ -27,6 +24,9 @@ interface RollupDelta {
 
 /** The rollup deltas of one series (kind, device, field) in a batch; its readings mostly arrive in time order, hence `last`. */
 interface SeriesDeltas {
+  kind: string;
+  device: string;
+  field: string;
   byTable: Array<{ table: RollupTable; ms: number; buckets: Map<number, RollupDelta>; last: RollupDelta | undefined }>;
 }
 
@@ -48,6 +48,8 @@ export interface SqliteStoreOptions {
  * the raw rows, so a committed batch is always consistent with its rollups.
  */
 export class SqliteStore implements TimeSeriesStore {
+  /** Synchronous: a write is complete when its call returns. */
+  readonly writesInCallOrder = true;
   readonly db: Database.Database;
   private readonly readonly: boolean;
   private readonly retention: RetentionConfig;
@@ -56,7 +58,7 @@ export class SqliteStore implements TimeSeriesStore {
   private firstSweep: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stmt;
-  private readonly writeBatchTx: (readings: StoredReading[]) => void;
+  private readonly writeBatchTx: (batch: EncodedBatch) => void;
 
   constructor(config: Omit<SqliteStoreConfig, 'type' | 'worker'> & { type?: 'sqlite'; worker?: boolean }, opts: SqliteStoreOptions = {}) {
     this.readonly = opts.readonly ?? false;
@@ -147,7 +149,7 @@ export class SqliteStore implements TimeSeriesStore {
           }),
     };
     this.log?.info({ path: config.path, readonly: this.readonly, synchronous: config.synchronous }, 'SQLite store open');
-    this.writeBatchTx = this.db.transaction((readings: StoredReading[]) => this.writeInTransaction(readings));
+    this.writeBatchTx = this.db.transaction((batch: EncodedBatch) => this.writeInTransaction(batch));
     if (!this.readonly) {
       const sweep = () => {
         try {
@@ -168,9 +170,14 @@ export class SqliteStore implements TimeSeriesStore {
   }
 
   async writeBatch(readings: StoredReading[]): Promise<void> {
+    this.writeEncoded(encodeBatch(readings));
+  }
+
+  /** writeBatch for a batch its caller already encoded (SqliteWorkerStore encodes on the caller's thread). */
+  writeEncoded(batch: EncodedBatch): void {
     this.assertWritable();
-    if (readings.length === 0) return;
-    this.writeBatchTx(readings);
+    if (batch.count === 0) return;
+    this.writeBatchTx(batch);
   }
 
   /**
@@ -180,40 +187,50 @@ export class SqliteStore implements TimeSeriesStore {
    * for recomputation from the raw rows instead, so a redelivered reading is never counted twice.
    * Deltas are summed in JS per (table, kind, device, field, bucket) and upserted once each, many per statement.
    */
-  private writeInTransaction(readings: StoredReading[]): void {
+  private writeInTransaction(b: EncodedBatch): void {
     const s = this.stmt;
-    const series = new Map<string, SeriesDeltas>();
+    const { strings, refs, ts, seq } = b;
+    const stride = strings.length;
+    const series = new Map<number, SeriesDeltas>();
     const dirty = new Map<string, { kind: string; device: string; table: RollupTable; ms: number; bucket: number }>();
-    const newest = new Map<string, StoredReading>();
+    /** Per (kind, device): the index of its newest reading in the batch. */
+    const newest = new Map<number, number>();
     const vals = new Array<string>(INSERT_CHUNK);
     const params: unknown[] = [];
-    for (let start = 0; start < readings.length; start += INSERT_CHUNK) {
-      const end = Math.min(readings.length, start + INSERT_CHUNK);
+    for (let start = 0; start < b.count; start += INSERT_CHUNK) {
+      const end = Math.min(b.count, start + INSERT_CHUNK);
       params.length = 0;
       for (let i = start; i < end; i++) {
-        const r = readings[i]!;
-        const v = JSON.stringify(r.values);
+        const k = i * REFS_PER_READING;
+        const v = valsOf(b, i);
         vals[i - start] = v;
-        params.push(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v);
+        params.push(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], v);
       }
       s.savepoint!.run();
       const allNew = s.insertReadings!.run(params) === end - start;
       if (!allNew) s.rollbackSavepoint!.run();
       s.releaseSavepoint!.run();
       for (let i = start; i < end; i++) {
-        const r = readings[i]!;
-        const v = vals[i - start]!;
-        if (allNew || s.insertReading!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v).changes === 1) {
-          this.addDeltas(series, r);
-        } else if (s.rewriteReading!.run(r.gateway, r.ward, r.seq, v, r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, v).changes === 1) {
-          for (const { table, ms } of ROLLUPS) {
-            const bucket = windowStart(r.ts, ms);
-            dirty.set(`${table}\0${r.kind}\0${r.device}\0${bucket}`, { kind: r.kind, device: r.device, table, ms, bucket });
-          }
-        } else continue; // plain redelivery
-        const deviceKey = `${r.kind}\0${r.device}`;
-        const prev = newest.get(deviceKey);
-        if (!prev || r.ts >= prev.ts) newest.set(deviceKey, r);
+        const k = i * REFS_PER_READING;
+        if (!allNew) {
+          const kind = strings[refs[k + KIND]!]!;
+          const device = strings[refs[k + DEVICE]!]!;
+          const gateway = strings[refs[k + GATEWAY]!]!;
+          const ward = strings[refs[k + WARD]!]!;
+          const v = vals[i - start]!;
+          if (s.insertReading!.run(kind, device, ts[i], gateway, ward, seq[i], v).changes === 1) {
+            // inserted: counted below like the rows of an all-new chunk
+          } else if (s.rewriteReading!.run(gateway, ward, seq[i], v, kind, device, ts[i], gateway, ward, seq[i], v).changes === 1) {
+            for (const { table, ms } of ROLLUPS) {
+              const bucket = windowStart(ts[i]!, ms);
+              dirty.set(`${table}\0${kind}\0${device}\0${bucket}`, { kind, device, table, ms, bucket });
+            }
+            this.noteNewest(newest, b, i);
+            continue;
+          } else continue; // plain redelivery
+        }
+        this.addDeltas(series, b, i, stride);
+        this.noteNewest(newest, b, i);
       }
     }
     for (const { table } of ROLLUPS) {
@@ -223,33 +240,57 @@ export class SqliteStore implements TimeSeriesStore {
           if (t.table !== table) continue;
           for (const d of t.buckets.values()) {
             const a = d.acc;
-            params.push(d.kind, d.device, d.field, d.bucket, d.ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+            params.push(sd.kind, sd.device, sd.field, d.bucket, d.ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
           }
         }
       }
       s.rollup[table].upsertMany!.runAll(params);
     }
     for (const w of dirty.values()) this.recomputeWindow(w.table, w.ms, w.kind, w.device, w.bucket);
-    for (const r of newest.values()) s.upsertLatest!.run(r.kind, r.device, r.ts, r.gateway, r.ward, r.seq, JSON.stringify(r.values));
+    for (const i of newest.values()) {
+      const k = i * REFS_PER_READING;
+      s.upsertLatest!.run(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], valsOf(b, i));
+    }
   }
 
-  private addDeltas(series: Map<string, SeriesDeltas>, r: StoredReading): void {
-    const prefix = `${r.kind}\0${r.device}\0`;
-    for (const field in r.values) {
-      const v = r.values[field]!;
-      const key = prefix + field;
-      let sd = series.get(key);
-      if (!sd) series.set(key, (sd = { byTable: ROLLUPS.map(({ table, ms }) => ({ table, ms, buckets: new Map(), last: undefined })) }));
+  private noteNewest(newest: Map<number, number>, b: EncodedBatch, i: number): void {
+    const k = i * REFS_PER_READING;
+    const key = b.refs[k + KIND]! * b.strings.length + b.refs[k + DEVICE]!;
+    const prev = newest.get(key);
+    if (prev === undefined || b.ts[i]! >= b.ts[prev]!) newest.set(key, i);
+  }
+
+  /** Keys are numbers built from the batch's string indexes: cheaper to hash than joined strings. */
+  private addDeltas(series: Map<number, SeriesDeltas>, b: EncodedBatch, i: number, stride: number): void {
+    const k = i * REFS_PER_READING;
+    const kindRef = b.refs[k + KIND]!;
+    const deviceRef = b.refs[k + DEVICE]!;
+    const ts = b.ts[i]!;
+    const ward = b.strings[b.refs[k + WARD]!]!;
+    const base = (kindRef * stride + deviceRef) * stride;
+    for (let f = b.fieldStart[i]!; f < b.fieldStart[i + 1]!; f++) {
+      const fieldRef = b.fieldRefs[f]!;
+      const v = b.values[f]!;
+      let sd = series.get(base + fieldRef);
+      if (!sd) {
+        sd = {
+          kind: b.strings[kindRef]!,
+          device: b.strings[deviceRef]!,
+          field: b.strings[fieldRef]!,
+          byTable: ROLLUPS.map(({ table, ms }) => ({ table, ms, buckets: new Map(), last: undefined })),
+        };
+        series.set(base + fieldRef, sd);
+      }
       for (const t of sd.byTable) {
-        const bucket = windowStart(r.ts, t.ms);
+        const bucket = windowStart(ts, t.ms);
         let d = t.last !== undefined && t.last.bucket === bucket ? t.last : t.buckets.get(bucket);
         if (!d) {
-          d = { table: t.table, kind: r.kind, device: r.device, field, bucket, ward: r.ward, acc: emptyAccumulator() };
+          d = { bucket, ward, acc: emptyAccumulator() };
           t.buckets.set(bucket, d);
         }
         t.last = d;
-        addValue(d.acc, r.ts, v);
-        if (r.ts >= d.acc.lastTs) d.ward = r.ward;
+        addValue(d.acc, ts, v);
+        if (ts >= d.acc.lastTs) d.ward = ward;
       }
     }
   }

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { SqliteStoreConfig } from '../config';
+import { encodeBatch, transferables } from './encoded-batch';
 import type { RetentionResult } from './sqlite-store';
 import type { StoreOp, StoreReply, StoreRequest } from './store-thread';
 
@@ -14,6 +15,8 @@ import type { StoreOp, StoreReply, StoreRequest } from './store-thread';
  * caller retries as with any store failure) and the next call starts a new thread.
  */
 export class SqliteWorkerStore implements TimeSeriesStore {
+  /** The thread takes calls one at a time, in the order they were posted. */
+  readonly writesInCallOrder = true;
   private worker: Worker | undefined;
   private starting: Promise<Worker> | undefined;
   private nextId = 1;
@@ -68,18 +71,24 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   }
 
   private async call<T>(op: StoreOp, ...args: unknown[]): Promise<T> {
+    return this.callTransferring<T>(op, args, []);
+  }
+
+  private async callTransferring<T>(op: StoreOp, args: unknown[], transfer: ArrayBuffer[]): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const worker = await this.thread();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ id, op, args } satisfies StoreRequest);
+      worker.postMessage({ id, op, args } satisfies StoreRequest, transfer);
     });
   }
 
+  /** Encoded here, on the caller's thread: the batch's columns are handed to the store thread, not copied. */
   async writeBatch(readings: StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    await this.call('writeBatch', readings);
+    const batch = encodeBatch(readings);
+    await this.callTransferring('writeEncoded', [batch], transferables(batch));
   }
   writeDeadLetters(letters: DeadLetter[]): Promise<void> {
     return this.call('writeDeadLetters', letters);

@@ -15,7 +15,7 @@ export interface FieldAcc {
 }
 
 /**
- * Running aggregates of one device over one hour. `seen` keys readings by timestamp so a redelivered
+ * Running aggregates of one device over one hour. `seen` keys readings by timestamp (its ms within the hour) so a redelivered
  * reading (or one already restored from the store) is counted once: the same rule as the store's key.
  */
 export class HourBucket {
@@ -27,8 +27,10 @@ export class HourBucket {
   markedIn = 0;
 
   add(ts: number, values: Record<string, number>, withEnergy: boolean): boolean {
-    if (this.seen.has(ts)) return false;
-    this.seen.add(ts);
+    // Keyed by the ms within the hour: a small integer, where an epoch ms is a boxed double in the set.
+    const offset = ts % HOUR_MS;
+    if (this.seen.has(offset)) return false;
+    this.seen.add(offset);
     // for…in, not Object.entries: no array per reading and per field on the hot path.
     for (const field in values) {
       const v = values[field]!;

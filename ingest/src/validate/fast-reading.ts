@@ -12,6 +12,24 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const FIELD = /^[a-z][a-z0-9_]{0,63}$/;
 const UNITS: ReadonlySet<string> = new Set(UNIT_CODES);
 
+/**
+ * A pattern test remembered per string: device ids and field names repeat reading after reading (a city
+ * has thousands, not millions), and a set lookup costs a fraction of a regex run (five per reading).
+ * Only matches are remembered, and the set is bounded: a flood of distinct names cannot grow memory.
+ */
+function rememberedTest(pattern: RegExp): (s: string) => boolean {
+  const matched = new Set<string>();
+  return (s) => {
+    if (matched.has(s)) return true;
+    if (!pattern.test(s)) return false;
+    if (matched.size >= 20_000) matched.clear();
+    matched.add(s);
+    return true;
+  };
+}
+const isId = rememberedTest(ID);
+const isField = rememberedTest(FIELD);
+
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
 
@@ -22,7 +40,7 @@ const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSaf
 export function isReading(x: unknown): x is Reading {
   if (!isObject(x)) return false;
   const { device, ts, seq, values } = x;
-  if (typeof device !== 'string' || !ID.test(device)) return false;
+  if (typeof device !== 'string' || !isId(device)) return false;
   if (!isInt(ts) || ts <= 0) return false;
   if (!isInt(seq) || seq < 0) return false;
   if (!isObject(values)) return false;
@@ -30,7 +48,7 @@ export function isReading(x: unknown): x is Reading {
   for (const field in values) {
     if (!Object.hasOwn(values, field)) continue;
     const value = values[field];
-    if (!FIELD.test(field) || !isObject(value)) return false;
+    if (!isField(field) || !isObject(value)) return false;
     const { v, u } = value;
     if (typeof v !== 'number' || !Number.isFinite(v) || typeof u !== 'string' || !UNITS.has(u)) return false;
     n++;

@@ -1,4 +1,4 @@
-import { KIND_FIELDS, isDeviceKind, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type Reading, type StoredReading } from '@tamky/protocol';
+import { DEVICE_KINDS, KIND_FIELDS, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type Reading, type StoredReading } from '@tamky/protocol';
 import { z } from 'zod';
 import { fastEnvelope, isReading } from './fast-reading';
 import type { Registry } from './registry';
@@ -37,6 +37,10 @@ const envelopeSchema = z.object({
   gateway: z.string(),
   readings: z.array(z.unknown()).min(1).max(10_000),
 });
+
+/** Field specs per device kind, as one map lookup per reading (isDeviceKind scans the list of kinds). */
+const SPECS: ReadonlyMap<string, (typeof KIND_FIELDS)[keyof typeof KIND_FIELDS]> = new Map(DEVICE_KINDS.map((k) => [k, KIND_FIELDS[k]]));
+const NO_FIELDS: (typeof KIND_FIELDS)[keyof typeof KIND_FIELDS] = {};
 
 const MAX_RAW = 16_384;
 const clip = (s: string) => (s.length > MAX_RAW ? `${s.slice(0, MAX_RAW)}…[${s.length - MAX_RAW} more chars]` : s);
@@ -116,7 +120,7 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       reject('foreign_device', `device "${r.device}" belongs to gateway "${device.gateway}", not "${gateway}"`, gateway, r.device, JSON.stringify(rawReading));
       continue;
     }
-    const spec = isDeviceKind(device.kind) ? KIND_FIELDS[device.kind] : {};
+    const spec = SPECS.get(device.kind) ?? NO_FIELDS;
     const keptValues: Record<string, number> = {};
     let kept = 0;
     for (const field in r.values) {

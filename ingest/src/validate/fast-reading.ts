@@ -1,4 +1,4 @@
-import { UNIT_CODES, type Reading } from '@tamky/protocol';
+import { DEVICE_KINDS, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
 
 /**
  * Hand-written twins of protocol's zod schemas for the hot path (readingSchema, and the envelope of a
@@ -27,8 +27,12 @@ function rememberedTest(pattern: RegExp): (s: string) => boolean {
     return true;
   };
 }
-const isId = rememberedTest(ID);
-const isField = rememberedTest(FIELD);
+export const isId = rememberedTest(ID);
+export const isField = rememberedTest(FIELD);
+
+export type FieldSpecs = (typeof KIND_FIELDS)[keyof typeof KIND_FIELDS];
+/** Field specs per device kind, as one map lookup per reading (protocol's isDeviceKind scans the list of kinds). */
+export const KIND_SPECS: ReadonlyMap<string, FieldSpecs> = new Map(DEVICE_KINDS.map((k) => [k, KIND_FIELDS[k]]));
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);

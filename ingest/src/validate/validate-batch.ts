@@ -1,6 +1,7 @@
-import { DEVICE_KINDS, KIND_FIELDS, parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type Reading, type StoredReading } from '@tamky/protocol';
+import { parseGatewayTopic, readingSchema, PROTOCOL_VERSION, type DeadLetter, type Reading, type StoredReading } from '@tamky/protocol';
 import { z } from 'zod';
-import { fastEnvelope, isReading } from './fast-reading';
+import { fastEnvelope, isReading, KIND_SPECS, type FieldSpecs } from './fast-reading';
+import { scanValidTelemetry } from './scan-telemetry';
 import type { Registry } from './registry';
 
 /** Why something was dead-lettered; the metric label. The letter's `reason` is `code: detail`. */
@@ -38,9 +39,7 @@ const envelopeSchema = z.object({
   readings: z.array(z.unknown()).min(1).max(10_000),
 });
 
-/** Field specs per device kind, as one map lookup per reading (isDeviceKind scans the list of kinds). */
-const SPECS: ReadonlyMap<string, (typeof KIND_FIELDS)[keyof typeof KIND_FIELDS]> = new Map(DEVICE_KINDS.map((k) => [k, KIND_FIELDS[k]]));
-const NO_FIELDS: (typeof KIND_FIELDS)[keyof typeof KIND_FIELDS] = {};
+const NO_FIELDS: FieldSpecs = {};
 
 const MAX_RAW = 16_384;
 const clip = (s: string) => (s.length > MAX_RAW ? `${s.slice(0, MAX_RAW)}…[${s.length - MAX_RAW} more chars]` : s);
@@ -49,6 +48,11 @@ const describeZod = (e: z.ZodError) =>
     .slice(0, 5)
     .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
     .join('; ');
+
+const gatewayOfTelemetryTopic = (topic: string): string | undefined => {
+  const t = parseGatewayTopic(topic);
+  return t?.kind === 'telemetry' ? t.gatewayId : undefined;
+};
 
 /** The dead letter's raw text of one rejected value. */
 function rawValue(r: Reading, field: string): string {
@@ -60,8 +64,14 @@ function rawValue(r: Reading, field: string): string {
  * Turns one telemetry message into stored readings (registry tags added) and dead letters. Values are
  * rejected one by one: a reading keeps its good values, and is dropped only when none is left.
  */
-export function validateTelemetry(topic: string, payload: Buffer | string, registry: Registry, now: number): ValidatedMessage {
+export function validateTelemetry(topic: string, payload: Buffer | string, registry: Registry, now: number, opts: { scan?: boolean } = {}): ValidatedMessage {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  // The common case, every reading accepted, read straight from the text (scan-telemetry.ts); anything else the full way below.
+  const scanGateway = opts.scan === false ? undefined : gatewayOfTelemetryTopic(topic);
+  if (scanGateway !== undefined) {
+    const scanned = scanValidTelemetry(text, scanGateway, registry);
+    if (scanned) return { gateway: scanGateway, readings: scanned.readings, rejections: [], values: scanned.values, newestTs: scanned.newestTs };
+  }
   const rejections: Rejection[] = [];
   const reject = (code: RejectCode, detail: string, gateway: string | null, device: string | null, raw: string) =>
     rejections.push({ code, letter: { ts: now, topic, gateway, device, reason: `${code}: ${detail}`, raw: clip(raw) } });
@@ -120,7 +130,7 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       reject('foreign_device', `device "${r.device}" belongs to gateway "${device.gateway}", not "${gateway}"`, gateway, r.device, JSON.stringify(rawReading));
       continue;
     }
-    const spec = SPECS.get(device.kind) ?? NO_FIELDS;
+    const spec = KIND_SPECS.get(device.kind) ?? NO_FIELDS;
     const keptValues: Record<string, number> = {};
     let kept = 0;
     for (const field in r.values) {

@@ -26,12 +26,12 @@ export const sqliteStoreConfigSchema = z.object({
   synchronous: z.enum(['normal', 'full']).default('normal'),
   /**
    * Run the store on a worker thread of its own (writers only; a read-only handle is always inline).
-   * better-sqlite3 blocks the thread it runs on, so inline the store's work adds up with the caller's;
-   * on its own thread it can overlap, at the price of copying each batch to the thread (≈ 2–4 µs a
-   * reading). On the shared bench machine it gained ≈ 10 % when the machine was quiet and lost when it was
-   * saturated (bench/ingest/RESULTS.md), hence off by default: measure on the target server.
+   * better-sqlite3 blocks the thread it runs on: inline, the store's work (≈ 7 µs a reading) adds up with
+   * ingest's parsing and validation (≈ 5 µs); on its own thread the two overlap on two cores. Batches
+   * cross as columns whose memory is handed over (encoded-batch.ts), so the crossing costs ≈ 1 µs a
+   * reading. `false` for a single-core device, where the two cannot overlap.
    */
-  worker: z.boolean().default(false),
+  worker: z.boolean().default(true),
 });
 
 export const influxStoreConfigSchema = z

@@ -79,6 +79,11 @@ export class SqliteStore implements TimeSeriesStore {
       this.db.pragma('journal_mode = WAL');
       // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
       this.db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // A batch rewrites the same hot index and rollup pages; checkpointing every 40 MB of WAL instead of
+      // SQLite's 4 MB copies each of them back once per many batches (≈ 8 % less write CPU, bench/store).
+      // After a checkpoint the WAL file is cut back to 64 MB, so it cannot keep what a long read made it grow to.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       createSchema(this.db);
     }
     const db = this.db;

@@ -49,24 +49,30 @@ export function scanValidTelemetry(text: string, gateway: string, registry: Regi
 }
 
 /**
- * Field names of each kind by first letter and length: a key in the text is matched against these
- * (usually one) without making a string of it, and the reading's values object gets the interned name.
+ * Field names of a kind by first letter and length: a key in the text is matched against these (usually
+ * one) without making a string of it, and the reading's values object gets the spec's own string. `order`
+ * is the field sequence of the kind's last reading: a gateway lists fields the same way every time, so the
+ * next key is nearly always the predicted one, checked in place.
  */
-const fieldIndex = new Map<FieldSpecs, Map<number, string[]>>();
-function fieldsByShape(specs: FieldSpecs): Map<number, string[]> {
-  let index = fieldIndex.get(specs);
-  if (!index) {
-    index = new Map();
+interface KindFields {
+  byShape: Map<number, string[]>;
+  order: string[];
+}
+const kindFields = new Map<FieldSpecs, KindFields>();
+function fieldsOf(specs: FieldSpecs): KindFields {
+  let fields = kindFields.get(specs);
+  if (!fields) {
+    fields = { byShape: new Map(), order: [] };
     for (const name of Object.keys(specs)) {
       if (!isField(name)) continue;
       const shape = name.charCodeAt(0) * 1024 + name.length;
-      const list = index.get(shape);
+      const list = fields.byShape.get(shape);
       if (list) list.push(name);
-      else index.set(shape, [name]);
+      else fields.byShape.set(shape, [name]);
     }
-    fieldIndex.set(specs, index);
+    kindFields.set(specs, fields);
   }
-  return index;
+  return fields;
 }
 
 class Scanner {
@@ -142,9 +148,10 @@ class Scanner {
         if (kept !== undefined) throw GIVE_UP;
         kept = {};
         this.open(LBRACE);
-        const shapes = fieldsByShape(specs);
+        const fields = fieldsOf(specs);
+        let j = 0;
         do {
-          const field = this.fieldKey(shapes);
+          const field = this.fieldKey(fields, j++);
           const f = specs[field]!;
           // {"v": number, "u": "unit"}: only this order and the unit the spec wants; anything else the full way.
           this.open(LBRACE);
@@ -190,34 +197,48 @@ class Scanner {
     this.ws();
     const s = this.s;
     const at = this.i;
-    if (s.charCodeAt(at) !== QUOTE || s.charCodeAt(at + 1 + name.length) !== QUOTE || !s.startsWith(name, at + 1)) return false;
+    if (s.charCodeAt(at) !== QUOTE || s.charCodeAt(at + 1 + name.length) !== QUOTE || !this.matches(name, at + 1)) return false;
     this.i = at + name.length + 2;
     this.open(COLON);
     return true;
   }
 
-  /** A field name of the device's kind, as the spec's own string; any other key goes the full way. */
-  private fieldKey(shapes: Map<number, string[]>): string {
+  /** The `j`th field name of a reading of the kind, as the spec's own string; any other key goes the full way. */
+  private fieldKey(fields: KindFields, j: number): string {
     this.ws();
     const s = this.s;
     if (s.charCodeAt(this.i) !== QUOTE) throw GIVE_UP;
     const start = this.i + 1;
+    const predicted = fields.order[j];
+    if (predicted !== undefined && s.charCodeAt(start + predicted.length) === QUOTE && this.matches(predicted, start)) {
+      this.i = start + predicted.length + 1;
+      this.open(COLON);
+      return predicted;
+    }
     let end = start;
     let c = s.charCodeAt(end);
     while (c !== QUOTE) {
       if (c === BACKSLASH || c < 32 || Number.isNaN(c)) throw GIVE_UP;
       c = s.charCodeAt(++end);
     }
-    const candidates = shapes.get(s.charCodeAt(start) * 1024 + (end - start));
+    const candidates = fields.byShape.get(s.charCodeAt(start) * 1024 + (end - start));
     if (candidates === undefined) throw GIVE_UP;
     for (const name of candidates) {
-      if (s.startsWith(name, start)) {
+      if (this.matches(name, start)) {
         this.i = end + 1;
         this.open(COLON);
+        if (j < 64) fields.order[j] = name;
         return name;
       }
     }
     throw GIVE_UP;
+  }
+
+  /** The text at `at` starts with `name` (compared in place: names here are short). */
+  private matches(name: string, at: number): boolean {
+    const s = this.s;
+    for (let k = 0; k < name.length; k++) if (s.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
+    return true;
   }
 
   /** A string without escapes (an escaped one is left to JSON.parse). */
@@ -237,7 +258,7 @@ class Scanner {
   /** `"text"` exactly, read without making a string; anything else goes the full way. */
   private literal(text: string): void {
     this.open(QUOTE);
-    if (this.s.charCodeAt(this.i + text.length) !== QUOTE || !this.s.startsWith(text, this.i)) throw GIVE_UP;
+    if (this.s.charCodeAt(this.i + text.length) !== QUOTE || !this.matches(text, this.i)) throw GIVE_UP;
     this.i += text.length + 1;
   }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '@tamky/test-support';
 import { SqliteStore, openStore, storeConfigSchema } from '../src';
@@ -135,5 +136,47 @@ describe('SQLite store', () => {
     const bad = storeConfigSchema.safeParse({ type: 'influxdb', url: 'http://h:8086', api: 'v1' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['database']);
+  });
+
+  it('answers a gateway\'s sequences per device, a device that moved gateways counted under each by its own readings', async () => {
+    const path = join(tempDir('store'), 'ts.db');
+    const s = sqlite(path);
+    await s.writeBatch([
+      reading({ device: 'aq-01', gateway: 'gw-1', ts: T0 + 1_000, seq: 7, values: { pm25: 7 } }),
+      reading({ device: 'aq-02', gateway: 'gw-1', ts: T0 + 1_000, seq: 8, values: { pm25: 8 } }),
+      reading({ device: 'aq-01', gateway: 'gw-1', ts: T0 + 2_000, seq: 9, values: { pm25: 9 } }),
+    ]);
+    // aq-01 moved to gw-2; a redelivery of an old reading changes nothing.
+    await s.writeBatch([reading({ device: 'aq-01', gateway: 'gw-2', ts: T0 + 3_000, seq: 1, values: { pm25: 1 } }), reading({ device: 'aq-02', gateway: 'gw-1', ts: T0 + 1_000, seq: 8, values: { pm25: 8 } })]);
+    expect(await s.sequences('gw-1')).toEqual([7, 8, 9]);
+    expect(await s.sequences('gw-2')).toEqual([1]);
+    expect(await s.sequences('gw-1', T0 + 1_500, T0 + 5_000)).toEqual([9]);
+    // A second handle on the file (a restart) knows the same combinations and adds only new ones.
+    await s.close();
+    const again = sqlite(path);
+    await again.writeBatch([reading({ device: 'aq-02', gateway: 'gw-2', ts: T0 + 4_000, seq: 2, values: { pm25: 2 } })]);
+    expect(await again.sequences('gw-2')).toEqual([1, 2]);
+    expect(again.db.prepare('SELECT gateway, device FROM gateway_device ORDER BY gateway, device').all()).toEqual([
+      { gateway: 'gw-1', device: 'aq-01' },
+      { gateway: 'gw-1', device: 'aq-02' },
+      { gateway: 'gw-2', device: 'aq-01' },
+      { gateway: 'gw-2', device: 'aq-02' },
+    ]);
+  });
+
+  it('upgrades a version 1 file: the per-reading gateway index goes, gateway_device is filled from the readings', async () => {
+    const path = join(tempDir('store'), 'v1.db');
+    const v1 = new Database(path);
+    v1.pragma('journal_mode = WAL');
+    v1.exec(`CREATE TABLE reading (kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL, gateway TEXT NOT NULL, ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL, UNIQUE (kind, device, ts));
+      CREATE INDEX reading_gateway_ts ON reading (gateway, ts, seq);
+      INSERT INTO reading VALUES ('air_station', 'aq-01', ${T0}, 'gw-1', 'an-my', 3, '{"pm25":1}'), ('air_station', 'aq-01', ${T0 + 1000}, 'gw-1', 'an-my', 4, '{"pm25":2}'), ('air_station', 'aq-02', ${T0}, 'gw-2', 'an-my', 5, '{"pm25":3}');
+      PRAGMA user_version = 1;`);
+    v1.close();
+    const s = sqlite(path);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'reading_gateway_ts'").all()).toEqual([]);
+    expect(await s.sequences('gw-1')).toEqual([3, 4]);
+    expect(await s.sequences('gw-2')).toEqual([5]);
   });
 });

@@ -30,6 +30,8 @@ interface SeriesDeltas {
   byTable: Array<{ table: RollupTable; ms: number; buckets: Map<number, RollupDelta>; last: RollupDelta | undefined }>;
 }
 
+const gatewayDeviceKey = (gateway: string, kind: string, device: string): string => `${gateway}\0${kind}\0${device}`;
+
 export interface RetentionResult {
   raw: number;
   minute: number;
@@ -58,7 +60,10 @@ export class SqliteStore implements TimeSeriesStore {
   private firstSweep: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stmt;
-  private readonly writeBatchTx: (batch: EncodedBatch) => void;
+  private readonly writeBatchTx: (batch: EncodedBatch) => string[];
+  private gatewayDevices: Database.Statement<[string], { kind: string; device: string }> | undefined;
+  /** (gateway, kind, device) rows known to be in gateway_device (loaded on the first write): most batches add none. */
+  private knownGatewayDevices: Set<string> | undefined;
 
   constructor(config: Omit<SqliteStoreConfig, 'type' | 'worker'> & { type?: 'sqlite'; worker?: boolean }, opts: SqliteStoreOptions = {}) {
     this.readonly = opts.readonly ?? false;
@@ -127,7 +132,9 @@ export class SqliteStore implements TimeSeriesStore {
         'SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts',
       ),
       latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
-      sequences: db.prepare<[string, number, number], { seq: number }>('SELECT seq FROM reading WHERE gateway = ? AND ts >= ? AND ts <= ? AND seq >= 0 ORDER BY seq'),
+      deviceSequences: db
+        .prepare<[string, string, number, number, string], number>('SELECT seq FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? AND gateway = ? AND seq >= 0')
+        .pluck(),
       deadLetters: db.prepare<[number, number, number], { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }>(
         'SELECT ts, topic, gateway, device, reason, raw FROM dead_letter WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, id DESC LIMIT ?',
       ),
@@ -148,6 +155,7 @@ export class SqliteStore implements TimeSeriesStore {
                ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
                WHERE excluded.ts >= latest.ts`,
             ),
+            insertGatewayDevices: new MultiRowStatement(db, 'INSERT OR IGNORE INTO gateway_device (gateway, kind, device)', 3, 200),
             insertDeadLetter: db.prepare('INSERT INTO dead_letter (ts, topic, gateway, device, reason, raw) VALUES (?, ?, ?, ?, ?, ?)'),
             expireRaw: db.prepare('DELETE FROM reading WHERE kind = ? AND device = ? AND ts < ?'),
             expireDeadLetters: db.prepare('DELETE FROM dead_letter WHERE ts < ?'),
@@ -182,7 +190,14 @@ export class SqliteStore implements TimeSeriesStore {
   writeEncoded(batch: EncodedBatch): void {
     this.assertWritable();
     if (batch.count === 0) return;
-    this.writeBatchTx(batch);
+    const known = (this.knownGatewayDevices ??= new Set(
+      this.db
+        .prepare<[], { gateway: string; kind: string; device: string }>('SELECT gateway, kind, device FROM gateway_device')
+        .all()
+        .map((r) => gatewayDeviceKey(r.gateway, r.kind, r.device)),
+    ));
+    // Remembered only once committed: a rolled-back batch added nothing.
+    for (const key of this.writeBatchTx(batch)) known.add(key);
   }
 
   /**
@@ -192,7 +207,7 @@ export class SqliteStore implements TimeSeriesStore {
    * for recomputation from the raw rows instead, so a redelivered reading is never counted twice.
    * Deltas are summed in JS per (table, kind, device, field, bucket) and upserted once each, many per statement.
    */
-  private writeInTransaction(b: EncodedBatch): void {
+  private writeInTransaction(b: EncodedBatch): string[] {
     const s = this.stmt;
     const { strings, refs, ts, seq } = b;
     const stride = strings.length;
@@ -256,6 +271,31 @@ export class SqliteStore implements TimeSeriesStore {
       const k = i * REFS_PER_READING;
       s.upsertLatest!.run(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], valsOf(b, i));
     }
+    return this.recordGatewayDevices(b);
+  }
+
+  /** Adds the batch's new (gateway, kind, device) combinations to gateway_device; returns their keys. */
+  private recordGatewayDevices(b: EncodedBatch): string[] {
+    const { strings, refs } = b;
+    const stride = strings.length;
+    const known = this.knownGatewayDevices!;
+    const inBatch = new Set<number>();
+    const fresh: string[] = [];
+    const params: string[] = [];
+    for (let k = 0; k < refs.length; k += REFS_PER_READING) {
+      const g = refs[k + GATEWAY]!;
+      const kind = refs[k + KIND]!;
+      const device = refs[k + DEVICE]!;
+      const numeric = (g * stride + kind) * stride + device;
+      if (inBatch.has(numeric)) continue;
+      inBatch.add(numeric);
+      const key = gatewayDeviceKey(strings[g]!, strings[kind]!, strings[device]!);
+      if (known.has(key)) continue;
+      fresh.push(key);
+      params.push(strings[g]!, strings[kind]!, strings[device]!);
+    }
+    this.stmt.insertGatewayDevices!.runAll(params);
+    return fresh;
   }
 
   private noteNewest(newest: Map<number, number>, b: EncodedBatch, i: number): void {
@@ -426,7 +466,11 @@ export class SqliteStore implements TimeSeriesStore {
 
   /** `from`/`to` bound the readings' timestamps (epoch ms, inclusive). */
   async sequences(gateway: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number[]> {
-    return this.stmt.sequences.all(gateway, from, to).map((r) => r.seq);
+    // Prepared on first use: a reader may open a file its writer has not upgraded to gateway_device yet.
+    this.gatewayDevices ??= this.db.prepare<[string], { kind: string; device: string }>('SELECT kind, device FROM gateway_device WHERE gateway = ?');
+    const seqs: number[] = [];
+    for (const { kind, device } of this.gatewayDevices.all(gateway)) for (const seq of this.stmt.deviceSequences.all(kind, device, from, to, gateway)) seqs.push(seq);
+    return seqs.sort((a, b) => a - b);
   }
 
   /**

@@ -21,6 +21,19 @@ const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?:
   street_light: { derived: 'lighting_energy', keepHours: 2, fields: ['energy', 'power'] },
 };
 
+/**
+ * The fields each derivation reads (and restores from the store): the rest of a reading is not accumulated
+ * (a street light's 16 lamp fields, an air station's temperature and humidity).
+ */
+const NEEDED: Record<string, ReadonlySet<string>> = Object.fromEntries(Object.entries(SOURCE).map(([kind, spec]) => [kind, new Set(spec.fields ?? sourceFields(kind))]));
+
+function sourceFields(kind: string): string[] {
+  if (kind !== 'traffic_counter') return [];
+  const f: string[] = [];
+  for (let lane = 1; lane <= 4; lane++) for (const x of ['motorbike', 'car', 'bus', 'truck', 'speed', 'occupancy']) f.push(`lane${lane}_${x}`);
+  return f;
+}
+
 export interface RestoreOptions {
   /** Only these devices (a retry of what an earlier restore could not read). */
   devices?: string[];
@@ -103,7 +116,7 @@ export class Deriver {
     const unrestored: string[] = [];
     for (const [kind, spec] of Object.entries(SOURCE)) {
       const devices = this.city.devices.filter((d) => d.kind === kind && (!only || only.has(d.id)));
-      const fields = spec.fields ?? this.fieldsOf(kind);
+      const fields = spec.fields ?? sourceFields(kind);
       const from = hourOf(now) - spec.keepHours * HOUR_MS;
       for (let i = 0; i < devices.length; i += chunkSize) {
         const chunk = devices.slice(i, i + chunkSize).map((d) => d.id);
@@ -145,13 +158,6 @@ export class Deriver {
     return restored;
   }
 
-  private fieldsOf(kind: string): string[] {
-    if (kind !== 'traffic_counter') return [];
-    const f: string[] = [];
-    for (let lane = 1; lane <= 4; lane++) for (const x of ['motorbike', 'car', 'bus', 'truck', 'speed', 'occupancy']) f.push(`lane${lane}_${x}`);
-    return f;
-  }
-
   /** The bucket the reading was counted in; undefined when it was not (no derivation, too old, already counted). */
   private add(r: StoredReading): HourBucket | undefined {
     const spec = SOURCE[r.kind];
@@ -160,7 +166,7 @@ export class Deriver {
     if (!hours) this.state.set(r.device, (hours = new DeviceHours(spec.keepHours)));
     const bucket = hours.bucketFor(r.ts);
     if (!bucket) return undefined;
-    if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter')) return undefined;
+    if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter', NEEDED[r.kind])) return undefined;
     if (r.kind === 'traffic_counter') {
       const idx = congestionIndex(this.limits.congestion, r.values);
       if (idx !== undefined) bucket.addExtra('congestion', idx);

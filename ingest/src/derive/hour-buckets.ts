@@ -26,13 +26,15 @@ export class HourBucket {
   /** Which Deriver.ingest call last listed this bucket as changed (its own bookkeeping). */
   markedIn = 0;
 
-  add(ts: number, values: Record<string, number>, withEnergy: boolean): boolean {
+  /** Counts a reading once; only the fields in `only` (when given) are accumulated: the others no derivation reads. */
+  add(ts: number, values: Record<string, number>, withEnergy: boolean, only?: ReadonlySet<string>): boolean {
     // Keyed by the ms within the hour: a small integer, where an epoch ms is a boxed double in the set.
     const offset = ts % HOUR_MS;
     if (this.seen.has(offset)) return false;
     this.seen.add(offset);
     // for…in, not Object.entries: no array per reading and per field on the hot path.
     for (const field in values) {
+      if (only !== undefined && !only.has(field)) continue;
       const v = values[field]!;
       let acc = this.fields.get(field);
       if (!acc) {

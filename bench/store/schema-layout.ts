@@ -28,5 +28,7 @@ run('json row + gw idx', 'CREATE TABLE r (kind TEXT, device TEXT, ts INTEGER, ga
   'INSERT OR IGNORE INTO r VALUES (?,?,?,?,?,?,?)', (s, r) => s.run('bench', r.device, r.ts, `gw-${r.seq % 10}`, 'w', r.seq, JSON.stringify(r.values)));
 run('json row rowid table + unique', 'CREATE TABLE r (kind TEXT, device TEXT, ts INTEGER, gateway TEXT, ward TEXT, seq INTEGER, vals TEXT, UNIQUE(kind,device,ts)); CREATE INDEX g ON r(gateway, ts, seq)',
   'INSERT OR IGNORE INTO r VALUES (?,?,?,?,?,?,?)', (s, r) => s.run('bench', r.device, r.ts, `gw-${r.seq % 10}`, 'w', r.seq, JSON.stringify(r.values)));
+run('json row rowid table + unique, no gw idx (schema 2)', 'CREATE TABLE r (kind TEXT, device TEXT, ts INTEGER, gateway TEXT, ward TEXT, seq INTEGER, vals TEXT, UNIQUE(kind,device,ts))',
+  'INSERT OR IGNORE INTO r VALUES (?,?,?,?,?,?,?)', (s, r) => s.run('bench', r.device, r.ts, `gw-${r.seq % 10}`, 'w', r.seq, JSON.stringify(r.values)));
 run('row per point', 'CREATE TABLE p (kind TEXT, device TEXT, field TEXT, ts INTEGER, value REAL, PRIMARY KEY(kind,device,field,ts)) WITHOUT ROWID',
   'INSERT OR IGNORE INTO p VALUES (?,?,?,?,?)', (s, r) => { for (const f in r.values) s.run('bench', r.device, f, r.ts, r.values[f]); });

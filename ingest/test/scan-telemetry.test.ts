@@ -41,6 +41,10 @@ describe('telemetry read straight from the text', () => {
     const spaced = ` {\n "readings" : [ {"device" : "gw-a-air" ,\t"seq":7, "ts":1750000000000 , "values" : { "pm25" : { "v" : 12.5 , "u" : "ug/m3" } } } ] , "gateway":"gw-a", "v" : 1 }\r\n`;
     expect(scanned(spaced)).toBeDefined();
     expectSame(spaced);
+    // Gateways' own layout and others in one message; a blank late in a reading sends it back to be read token by token.
+    const mixed = message(reading('"pm25":{"v":1,"u":"ug/m3"}'), reading('"pm25":{"v":2, "u":"ug/m3"}'), reading('"pm25":{"v":3,"u":"ug/m3"} '), reading('"pm25":{"v":4,"u":"ug/m3"}'));
+    expect(scanned(mixed)?.readings.map((r) => r.values.pm25)).toEqual([1, 2, 3, 4]);
+    expectSame(mixed);
   });
 
   it('gives every number exactly the double JSON.parse gives', () => {

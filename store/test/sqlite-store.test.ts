@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '@tamky/test-support';
 import { SqliteStore, openStore, storeConfigSchema } from '../src';
+import { createSchema } from '../src/sqlite/schema';
 import { T0, reading } from './contract';
 
 const MIN = 60_000;
@@ -172,11 +173,55 @@ describe('SQLite store', () => {
       CREATE INDEX reading_gateway_ts ON reading (gateway, ts, seq);
       INSERT INTO reading VALUES ('air_station', 'aq-01', ${T0}, 'gw-1', 'an-my', 3, '{"pm25":1}'), ('air_station', 'aq-01', ${T0 + 1000}, 'gw-1', 'an-my', 4, '{"pm25":2}'), ('air_station', 'aq-02', ${T0}, 'gw-2', 'an-my', 5, '{"pm25":3}');
       PRAGMA user_version = 1;`);
+    // A derived series written by version 1: its rollups, and an hour whose raw row retention already removed.
+    createSchema(v1);
+    v1.pragma('user_version = 1');
+    v1.exec(`INSERT INTO reading VALUES ('vn_aqi', 'aq-01', ${T0 + HOUR}, 'gw-1', 'an-my', -1, '{"aqi":80,"pm25_aqi":75}');
+      INSERT INTO latest VALUES ('vn_aqi', 'aq-01', ${T0 + HOUR}, 'gw-1', 'an-my', -1, '{"aqi":80,"pm25_aqi":75}');
+      INSERT INTO rollup_1h VALUES ('vn_aqi', 'aq-01', 'aqi', ${T0}, 'an-my', 1, 60, 60, 60, 60, ${T0}), ('vn_aqi', 'aq-01', 'pm25_aqi', ${T0}, 'an-my', 1, 55, 55, 55, 55, ${T0}),
+        ('vn_aqi', 'aq-01', 'aqi', ${T0 + HOUR}, 'an-my', 1, 80, 80, 80, 80, ${T0 + HOUR}), ('vn_aqi', 'aq-01', 'pm25_aqi', ${T0 + HOUR}, 'an-my', 1, 75, 75, 75, 75, ${T0 + HOUR});
+      INSERT INTO rollup_1m VALUES ('vn_aqi', 'aq-01', 'aqi', ${T0 + HOUR}, 'an-my', 1, 80, 80, 80, 80, ${T0 + HOUR});`);
     v1.close();
     const s = sqlite(path);
     expect(s.db.pragma('user_version', { simple: true })).toBe(2);
     expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'reading_gateway_ts'").all()).toEqual([]);
     expect(await s.sequences('gw-1')).toEqual([3, 4]);
     expect(await s.sequences('gw-2')).toEqual([5]);
+    const derivedRows = s.db.prepare("SELECT ts, seq, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all() as Array<{ ts: number; seq: number; vals: string }>;
+    expect(derivedRows.map((r) => ({ ...r, vals: JSON.parse(r.vals) }))).toEqual([
+      { ts: T0, seq: -1, vals: { aqi: 60, pm25_aqi: 55 } },
+      { ts: T0 + HOUR, seq: -1, vals: { aqi: 80, pm25_aqi: 75 } },
+    ]);
+    expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
+    expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1m WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
+    const hours = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 2 * HOUR, windowMs: HOUR, aggregate: 'last' });
+    expect(hours[0]!.points).toEqual([[T0, 60], [T0 + HOUR, 80]]);
+  });
+
+  it('keeps derived values (seq < 0) as rows rewritten in place, without rollups; windows over them come from the rows; retention keeps them as long as hourly rollups', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 2, hourDays: 30, intervalMs: 3_600_000 } });
+    const aqi = (hour: number, v: number) => reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0 + hour * HOUR, seq: -1, values: { aqi: v } });
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4 } }), aqi(0, 50)]);
+    // The running hour rewritten by the next batches, then the next hour.
+    await s.writeBatch([aqi(0, 60)]);
+    await s.writeBatch([aqi(0, 70), aqi(1, 90)]);
+    expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
+    expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1m WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
+    expect(s.db.prepare("SELECT ts, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all()).toEqual([
+      { ts: T0, vals: '{"aqi":70}' },
+      { ts: T0 + HOUR, vals: '{"aqi":90}' },
+    ]);
+    expect((await s.latest({ kind: 'vn_aqi' }))[0]!.values).toEqual({ aqi: 90 });
+    const hourly = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 2 * HOUR, windowMs: HOUR, aggregate: 'max' });
+    expect(hourly[0]!.points).toEqual([[T0, 70], [T0 + HOUR, 90]]);
+    const daily = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + DAY - 1, windowMs: DAY, aggregate: 'mean' });
+    expect(daily[0]!.points).toEqual([[Math.floor(T0 / DAY) * DAY, 80]]);
+    // The raw sensor series still has its rollups.
+    expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'air'").get()).toEqual({ n: 1 });
+    // Ten days on: raw rows (1 day) are gone, the derived hours (30 days) stay.
+    const removed = s.applyRetention(T0 + 10 * DAY);
+    expect(removed.raw).toBe(1);
+    expect(s.db.prepare("SELECT count(*) AS n FROM reading WHERE kind = 'vn_aqi'").get()).toEqual({ n: 2 });
+    expect(s.applyRetention(T0 + 31 * DAY + 2 * HOUR).raw).toBe(2);
   });
 });

@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 
-/** 2: the (gateway, ts, seq) index on readings replaced by the small gateway_device table. */
+/**
+ * 2: the (gateway, ts, seq) index on readings replaced by the small gateway_device table; derived series
+ * (seq < 0) keep no rollups, their hourly rows are their history.
+ */
 export const SCHEMA_VERSION = 2;
 
 /** Rollup resolutions kept on write, coarsest first (queries pick the first that divides the window). */
@@ -63,5 +66,12 @@ function upgradeFrom1(db: Database.Database): void {
   db.transaction(() => {
     db.exec('INSERT OR IGNORE INTO gateway_device (gateway, kind, device) SELECT DISTINCT gateway, kind, device FROM reading');
     db.exec('DROP INDEX IF EXISTS reading_gateway_ts');
+    // Derived series' hours whose raw rows retention already removed live on in the hourly rollup: back to rows
+    // (a derived reading's ts is its hour, so bucket = ts), then their rollups go.
+    db.exec(`INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)
+      SELECT r.kind, r.device, r.bucket, l.gateway, max(r.ward), -1, json_group_object(r.field, r.last)
+      FROM rollup_1h r JOIN latest l ON l.kind = r.kind AND l.device = r.device
+      WHERE l.seq < 0 GROUP BY r.kind, r.device, r.bucket`);
+    for (const table of ['rollup_1m', 'rollup_1h']) db.exec(`DELETE FROM ${table} WHERE (kind, device) IN (SELECT kind, device FROM latest WHERE seq < 0)`);
   })();
 }

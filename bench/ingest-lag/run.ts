@@ -1,0 +1,163 @@
+/**
+ * Consumer lag under sustained load: gateways publish at a steady rate (not a burst), each reading stamped
+ * when it is built; ingest reports every reading when it is durable (an observer, called after the batch is
+ * committed), and lag = that moment − the reading's stamp: broker transit, batching, the write and the ack
+ * path together. Rates are offered in turn, from the city's own (693 readings/s) up to near the burst
+ * capacity that bench/ingest measures; a rate ingest cannot sustain shows as a growing lag and a lower
+ * stored rate.
+ *
+ *   npx tsx bench/ingest-lag/run.ts [--rates 693,5000,20000,40000] [--seconds 15] [--stores sqlite,influxdb]
+ *
+ * Mosquitto (max_inflight_messages 100), ingest in-process as deployed (SQLite on its own thread; InfluxDB
+ * 1.6.7 via /write), 52 gateways × 100 devices, one reading per device per message (4 values each).
+ */
+import { appendFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { cityModelSchema, type StoredReading } from '@tamky/protocol';
+import { createLogger } from '@tamky/service-kit';
+import { openStore, type StoreConfig } from '@tamky/store';
+import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
+import { startIngest } from '../../ingest/src/index';
+import { deviceId, type PacedJob } from './paced-publisher';
+
+const { values: args } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '693,5000,20000,40000' },
+    seconds: { type: 'string', default: '15' },
+    stores: { type: 'string', default: 'sqlite,influxdb' },
+  },
+});
+const RATES = args.rates!.split(',').map(Number);
+const SECONDS = Number(args.seconds);
+const GATEWAYS = 52;
+const DEVICES_PER_GW = 100;
+
+const city = cityModelSchema.parse({
+  id: 'lag', name: 'Lag', lat: 15.57, lon: 108.47,
+  wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
+  gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
+  devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => {
+    const g = Math.floor(i / DEVICES_PER_GW);
+    const id = deviceId(g, i % DEVICES_PER_GW);
+    return { id, kind: 'air_station', name: id, ward: 'w1', gateway: `gw-${g}`, lat: 15.57, lon: 108.47 };
+  }),
+});
+
+async function publish(job: PacedJob): Promise<{ go(): Promise<number> }> {
+  const child = fork(join(import.meta.dirname, 'paced-publisher.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as Record<string, unknown>));
+      child.once('exit', (code) => reject(new Error(`publisher process exited (${code})`)));
+    });
+  const ready = next();
+  child.send(job);
+  await ready;
+  return {
+    async go() {
+      const done = next();
+      child.send({ go: true });
+      return (await done).published as number;
+    },
+  };
+}
+
+interface Row {
+  store: string;
+  offered: number;
+  stored: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  cpuPerReading: number;
+  mainBusy: number;
+}
+
+const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/** One rate on a fresh broker, store and ingest: one rate's backlog must not become the next one's lag. */
+async function measure(storeName: string, storeConfig: StoreConfig, rate: number): Promise<Row> {
+  {
+    const broker = await startMosquitto('max_inflight_messages 100');
+    const store = await openStore(storeConfig);
+    const expected = Math.ceil((rate * SECONDS) / DEVICES_PER_GW) * DEVICES_PER_GW;
+    const lags = new Float64Array(expected);
+    let n = 0;
+    let lastDurable = 0;
+    const ingest = await startIngest(
+      { mqtt: { url: broker.url, clientId: `ingest-lag-${rate}` }, limitsDir: join(import.meta.dirname, '../../config/limits') },
+      {
+        store,
+        city,
+        logger: createLogger('ingest', { level: 'warn' }),
+        observers: [
+          {
+            onReadings(readings: StoredReading[]) {
+              const now = Date.now();
+              for (const r of readings) if (r.seq >= 0 && n < lags.length) lags[n++] = now - r.ts;
+              lastDurable = now;
+            },
+          },
+        ],
+      },
+    );
+    const publisher = await publish({ url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 });
+    const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
+    const t0 = Date.now();
+    await publisher.go();
+    while (n < expected) await new Promise((r) => setTimeout(r, 20));
+    const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
+    const sorted = lags.slice(0, n).sort();
+    const row: Row = {
+      store: storeName,
+      offered: rate,
+      stored: n / ((lastDurable - t0) / 1000),
+      p50: quantile(sorted, 0.5),
+      p95: quantile(sorted, 0.95),
+      p99: quantile(sorted, 0.99),
+      max: sorted[sorted.length - 1]!,
+      cpuPerReading: ((cpu.user + cpu.system) / n),
+      mainBusy: elu.utilization,
+    };
+    console.error(`${storeName} ${rate}/s: stored ${Math.round(row.stored)}/s, lag p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms`);
+    await ingest.close();
+    await store.close();
+    await broker.stop();
+    return row;
+  }
+}
+
+const all: Row[] = [];
+for (const name of args.stores!.split(',')) {
+  if (name === 'sqlite') {
+    const dir = tempDir('bench-ingest-lag');
+    for (const rate of RATES) all.push(await measure(name, { type: 'sqlite', path: join(dir, `lag-${rate}.db`) }, rate));
+  } else if (name === 'influxdb') {
+    const influx = await startInfluxd();
+    try {
+      for (const rate of RATES) all.push(await measure(name, { type: 'influxdb', api: 'v1', url: influx.url, database: `lag${rate}` }, rate));
+    } finally {
+      await influx.stop();
+    }
+  } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
+}
+
+const cmd = `npx tsx bench/ingest-lag/run.ts --rates ${args.rates} --seconds ${SECONDS} --stores ${args.stores}`;
+const n = (x: number) => Math.round(x).toLocaleString('en');
+const table = [
+  '| store | offered readings/s | stored readings/s | lag p50 (ms) | p95 | p99 | max | ingest CPU µs/reading | main thread busy |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...all.map((r) => `| ${r.store} | ${n(r.offered)} | ${n(r.stored)} | ${n(r.p50)} | ${n(r.p95)} | ${n(r.p99)} | ${n(r.max)} | ${r.cpuPerReading.toFixed(1)} | ${(r.mainBusy * 100).toFixed(0)} % |`),
+].join('\n');
+console.log(table);
+appendFileSync(
+  join(import.meta.dirname, 'RESULTS.md'),
+  `\n## ${new Date().toISOString()} — \`${cmd}\`\nMachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine). ${GATEWAYS} gateways × ${DEVICES_PER_GW} devices, ${SECONDS} s per rate, ingest defaults (batches up to 5000 readings or 200 ms, 2 in flight).\n\n${table}\n`,
+);

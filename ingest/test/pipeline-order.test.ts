@@ -24,31 +24,38 @@ function gatedStore(store: TimeSeriesStore, holdSeq: number) {
   return { store: gated, release, writes };
 }
 
+/**
+ * Two readings a batch, two batches in flight. One derived row is rewritten in place by every batch (like the
+ * running hour's VN_AQI): its last value must win. As the service does, acks go out from onDurable.
+ */
+function twoInFlight(store: TimeSeriesStore) {
+  const durable: number[][] = [];
+  const acked: number[] = [];
+  let derivedCount = 0;
+  const pipeline = new BatchPipeline({
+    store,
+    maxReadings: 2,
+    maxDelayMs: 0,
+    maxInFlight: 2,
+    retryBaseMs: 10,
+    retryMaxMs: 50,
+    log: quietLog(),
+    derive: (rows) => [{ kind: 'vn_aqi', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0, seq: -1, values: { upTo: Math.max(...rows.map((r) => r.seq)), n: ++derivedCount } }],
+    onDurable: async (b: DurableBatch) => {
+      durable.push(b.raw.map((r) => r.seq));
+      for (const m of b.messages) m.ack();
+    },
+    onWriteFailure: () => {},
+  });
+  const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => acked.push(...seqs), receivedAt: Date.now(), values: seqs.length, newestTs: T0 });
+  return { pipeline, push, durable, acked };
+}
+
 describe('batch pipeline with two batches in flight', () => {
   it('writes raw readings concurrently but derived rows and onDurable in batch order', async () => {
     const { store: real } = await sqliteStore();
     const { store, release, writes } = gatedStore(real, 1);
-    const durable: number[][] = [];
-    const acked: number[] = [];
-    let derivedCount = 0;
-    const pipeline = new BatchPipeline({
-      store,
-      maxReadings: 2,
-      maxDelayMs: 0,
-      maxInFlight: 2,
-      retryBaseMs: 10,
-      retryMaxMs: 50,
-      log: quietLog(),
-      // One derived row rewritten in place by every batch (like the running hour's VN_AQI): its last value must win.
-      derive: (rows) => [{ kind: 'vn_aqi', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0, seq: -1, values: { upTo: Math.max(...rows.map((r) => r.seq)), n: ++derivedCount } }],
-      // As the service does: acks go out from onDurable.
-      onDurable: async (b: DurableBatch) => {
-        durable.push(b.raw.map((r) => r.seq));
-        for (const m of b.messages) m.ack();
-      },
-      onWriteFailure: () => {},
-    });
-    const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => acked.push(...seqs), receivedAt: Date.now(), values: seqs.length, newestTs: T0 });
+    const { pipeline, push, durable, acked } = twoInFlight(store);
     push([1, 2]); // held at the gate
     await waitFor(() => pipeline.waiting().messages === 0, { what: 'first batch taken' });
     push([3, 4]);
@@ -95,23 +102,7 @@ describe('batch pipeline with two batches in flight', () => {
       tail = run.catch(() => {});
       return run;
     };
-    const durable: number[][] = [];
-    let derivedCount = 0;
-    const pipeline = new BatchPipeline({
-      store: fifo,
-      maxReadings: 2,
-      maxDelayMs: 0,
-      maxInFlight: 2,
-      retryBaseMs: 10,
-      retryMaxMs: 50,
-      log: quietLog(),
-      derive: (rows) => [{ kind: 'vn_aqi', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0, seq: -1, values: { upTo: Math.max(...rows.map((r) => r.seq)), n: ++derivedCount } }],
-      onDurable: async (b: DurableBatch) => {
-        durable.push(b.raw.map((r) => r.seq));
-      },
-      onWriteFailure: () => {},
-    });
-    const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => {}, receivedAt: Date.now(), values: seqs.length, newestTs: T0 });
+    const { pipeline, push, durable } = twoInFlight(fifo);
     push([1, 2]);
     await waitFor(() => pipeline.waiting().messages === 0, { what: 'first batch taken' });
     push([3, 4]);

@@ -11,6 +11,8 @@ export interface PendingMessage {
   /** Field values in `readings` and their newest ts (-Infinity when none), counted at validation for the metrics. */
   values: number;
   newestTs: number;
+  /** Per reading, its JSON text when validation had it already (the live feed publishes it as is). */
+  live?: Array<string | undefined>;
 }
 
 export interface DurableBatch {
@@ -62,8 +64,8 @@ export class BatchPipeline {
   private previous: Promise<void> = Promise.resolve();
   private readonly done: Promise<void>;
   private batchesStarted = 0;
-  /** Stores writing in call order: derived row key → the newest batch that wrote it while others were in flight. */
-  private readonly derivedWrittenBy = new Map<string, number>();
+  /** Stores writing in call order: derived row key → the newest batch that has sent it to the store. */
+  private readonly derivedSentBy = new Map<string, number>();
 
   constructor(private readonly opts: PipelineOptions) {
     this.done = this.run();
@@ -205,23 +207,25 @@ export class BatchPipeline {
     let derivedWritten = derived.length === 0;
     const ok = await this.retrying(async () => {
       // Raw and derived go in one write when nothing ahead of this batch is still in flight, or when the
-      // store applies writes in call order anyway. Only a retry can then land after a later batch: it
-      // leaves out the derived rows a later batch already rewrote, whose values are newer.
+      // store applies writes in call order anyway. Then only a retry can land after a later batch's write:
+      // it leaves out the derived rows a later batch has already sent, whose values are newer.
       const withDerived = !derivedWritten && (this.inFlight === 1 || ordered);
-      const derivedRows = withDerived && this.derivedWrittenBy.size > 0 ? derived.filter((d) => (this.derivedWrittenBy.get(derivedKey(d)) ?? -1) < batchNo) : derived;
-      const rows = withDerived ? raw.concat(derivedRows) : raw;
+      let rows = raw;
+      if (withDerived) {
+        const derivedRows = this.derivedSentBy.size > 0 ? derived.filter((d) => (this.derivedSentBy.get(derivedKey(d)) ?? -1) <= batchNo) : derived;
+        // Claimed when sent, not when durable: in call order, whatever is sent later lands later.
+        if (ordered) for (const d of derivedRows) this.derivedSentBy.set(derivedKey(d), batchNo);
+        rows = raw.concat(derivedRows);
+      }
       if (rows.length > 0) await store.writeBatch(rows);
       if (letters.length > 0) await store.writeDeadLetters(letters);
-      if (withDerived) {
-        derivedWritten = true;
-        if (ordered && this.inFlight > 1) for (const d of derivedRows) this.derivedWrittenBy.set(derivedKey(d), batchNo);
-      }
+      if (withDerived) derivedWritten = true;
     });
     if (!ok) return false;
     await after;
     if (!derivedWritten && !(await this.retrying(() => store.writeBatch(derived)))) return false;
     // Every batch up to this one is complete: entries only later batches' retries could need stay.
-    for (const [key, by] of this.derivedWrittenBy) if (by <= batchNo + 1) this.derivedWrittenBy.delete(key);
+    for (const [key, by] of this.derivedSentBy) if (by <= batchNo + 1) this.derivedSentBy.delete(key);
     try {
       await this.opts.onDurable({ raw, derived, messages, writeMs: performance.now() - started });
     } catch (err) {

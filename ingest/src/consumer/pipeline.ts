@@ -11,8 +11,6 @@ export interface PendingMessage {
   /** Field values in `readings` and their newest ts (-Infinity when none), counted at validation for the metrics. */
   values: number;
   newestTs: number;
-  /** Per reading, its JSON text when validation had it already (the live feed publishes it as is). */
-  live?: Array<string | undefined>;
 }
 
 export interface DurableBatch {

@@ -8,7 +8,8 @@
  * 4 values per reading) run in a child process with payloads built before the clock starts. "Direct" writes
  * the same readings in the same batch size to the same kind of store. Rounds alternate direct and end to
  * end; the median per-round ratio is the figure (the machine is shared). Results go to bench/ingest/RESULTS.md.
- * For a profile: node --cpu-prof --import tsx bench/ingest/run.ts --stores sqlite --rounds 1 --no-direct
+ * For a profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest/run.ts --stores null --rounds 1 --no-direct,
+ * then npx tsx bench/ingest/cpuprofile-summary.ts /tmp/prof/<largest>.cpuprofile --readings <n> (µs per reading per function).
  */
 import { appendFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';

@@ -25,13 +25,18 @@ export const ingestConfigSchema = z.object({
       /** Flush at the latest this long after the oldest waiting message arrived. */
       maxDelayMs: z.number().int().min(0).default(200),
       /**
+       * Flush early once no message has arrived for this long (0: off): at low load a reading is stored
+       * within a few ms instead of waiting `maxDelayMs`; under load batches still fill (BatchPipeline).
+       */
+      idleMs: z.number().int().min(0).default(20),
+      /**
        * Batches written concurrently. 2 overlaps one batch's round trip to a server store (InfluxDB) with
        * the next; acks still follow durability message by message. An embedded store writes synchronously,
        * so there it changes nothing.
        */
       maxInFlight: z.number().int().min(1).max(8).default(2),
     })
-    .default({ maxReadings: 5000, maxDelayMs: 200, maxInFlight: 2 }),
+    .default({ maxReadings: 5000, maxDelayMs: 200, idleMs: 20, maxInFlight: 2 }),
   /**
    * Bound on what ingest holds unacknowledged in memory. When reached it stops reading from the broker
    * connection; the broker keeps the rest (its inflight window / session queue).

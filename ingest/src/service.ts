@@ -183,6 +183,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     store,
     maxReadings: cfg.batch.maxReadings,
     maxDelayMs: cfg.batch.maxDelayMs,
+    idleMs: cfg.batch.idleMs,
     maxInFlight: cfg.batch.maxInFlight,
     retryBaseMs: cfg.backpressure.retryBaseMs,
     retryMaxMs: cfg.backpressure.retryMaxMs,

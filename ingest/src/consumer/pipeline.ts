@@ -24,6 +24,12 @@ export interface PipelineOptions {
   store: TimeSeriesStore;
   maxReadings: number;
   maxDelayMs: number;
+  /**
+   * Flush early once no message has arrived for this long (0: off). At low load a message then waits a few
+   * ms, not `maxDelayMs`; under load messages keep arriving and batches still fill to `maxReadings`. It also
+   * keeps batches going when the broker caps the messages it leaves unacked with ingest below a batch.
+   */
+  idleMs?: number;
   /** Batches written at the same time (≥ 1). Overlaps a server store's round trips; see BatchPipeline. */
   maxInFlight?: number;
   retryBaseMs: number;
@@ -37,8 +43,8 @@ export interface PipelineOptions {
 }
 
 /**
- * Collects validated messages and writes them in batches: a batch goes when `maxReadings` readings wait
- * or the oldest has waited `maxDelayMs`. Up to `maxInFlight` batches are written at once; while they run
+ * Collects validated messages and writes them in batches: a batch goes when `maxReadings` readings wait,
+ * the oldest has waited `maxDelayMs`, or nothing new has arrived for `idleMs`. Up to `maxInFlight` batches are written at once; while they run
  * the next batch grows, so batches get bigger exactly when the store is the bottleneck. A failed write is
  * retried with backoff and nothing of it is acknowledged meanwhile (what ingest holds is bounded by the
  * admission gate).
@@ -62,6 +68,7 @@ export class BatchPipeline {
   private previous: Promise<void> = Promise.resolve();
   private readonly done: Promise<void>;
   private batchesStarted = 0;
+  private lastPushAt = 0;
   /** Stores writing in call order: derived row key → the newest batch that has sent it to the store. */
   private readonly derivedSentBy = new Map<string, number>();
 
@@ -70,6 +77,7 @@ export class BatchPipeline {
   }
 
   push(message: PendingMessage): void {
+    this.lastPushAt = Date.now();
     this.pending.push(message);
     this.pendingReadings += message.readings.length;
     if (this.pendingReadings >= this.opts.maxReadings || this.pending.length === 1) this.signal();
@@ -119,9 +127,12 @@ export class BatchPipeline {
         await this.sleep(60_000);
         continue;
       }
-      const age = Date.now() - this.pending[0]!.receivedAt;
-      if (!this.closing && this.pendingReadings < this.opts.maxReadings && age < this.opts.maxDelayMs) {
-        await this.sleep(this.opts.maxDelayMs - age);
+      const now = Date.now();
+      const untilDeadline = this.opts.maxDelayMs - (now - this.pending[0]!.receivedAt);
+      const idleMs = this.opts.idleMs ?? 0;
+      const untilIdle = idleMs > 0 ? idleMs - (now - this.lastPushAt) : Infinity;
+      if (!this.closing && this.pendingReadings < this.opts.maxReadings && untilDeadline > 0 && untilIdle > 0) {
+        await this.sleep(Math.min(untilDeadline, untilIdle));
         continue;
       }
       this.start(this.take());

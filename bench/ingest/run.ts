@@ -1,7 +1,7 @@
 /**
  * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb,null] [--rounds 3] [--publishers 4] [--live every|latest] [--sqlite-inline] [--influx-gzip] [--no-direct]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb,null] [--rounds 3] [--publishers 4] [--live every|latest] [--alarms] [--sqlite-inline] [--influx-gzip] [--no-direct]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
  * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
@@ -22,6 +22,7 @@ import { createLogger } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { buildRegistry, startIngest, validateTelemetry } from '../../ingest/src/index';
+import { createAlarmDetector, loadRules } from '../../ingest/src/alarms/index';
 import { benchMessages, type PublisherJob } from './publisher';
 
 const { values: args } = parseArgs({
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     'sqlite-inline': { type: 'boolean', default: false },
     /** ingest's live.mode: every (default, as deployed) or latest (coalesced). */
     live: { type: 'string', default: 'every' },
+    /** Alarm detection on ingest's readings, as the CLI runs it (config/rules/default.yaml); events published on ingest's connection. */
+    alarms: { type: 'boolean', default: false },
     /** Skip the direct-write comparison (for profiling the end-to-end path alone). */
     'no-direct': { type: 'boolean', default: false },
   },
@@ -133,10 +136,15 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
   const broker = await startMosquitto('max_inflight_messages 100');
   const store = storeConfig === 'null' ? new NullStore() : await openStore(storeConfig('ingest'));
   const rawStore = args['no-direct'] || storeConfig === 'null' ? undefined : await openStore(storeConfig('raw'));
+  let publishAlarm: (topic: string, event: unknown) => Promise<void> = async () => {};
+  const detector = args.alarms
+    ? createAlarmDetector({ rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')), city, publish: (topic, event) => publishAlarm(topic, event) })
+    : undefined;
   const ingest = await startIngest(
     { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 }, live: { mode: LIVE } },
-    { store, city, logger: createLogger('ingest', { level: 'warn' }) },
+    { store, city, logger: createLogger('ingest', { level: 'warn' }), observers: detector ? [detector] : [] },
   );
+  publishAlarm = (topic, event) => ingest.publish(topic, event, { qos: 1 });
   const points = async () => Number((await ingest.metrics.getSingleMetric('ingest_points_total')!.get()).values[0]?.value ?? 0);
   const rounds: Round[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -225,14 +233,14 @@ for (const name of args.stores!.split(',')) {
 }
 
 if (args['no-direct']) process.exit(0);
-const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}${LIVE === 'latest' ? ' --live latest' : ''}${args['sqlite-inline'] ? ' --sqlite-inline' : ''}${args['influx-gzip'] ? ' --influx-gzip' : ''}`;
+const cmd = `npx tsx bench/ingest/run.ts --readings ${TOTAL} --per-message ${PER} --stores ${args.stores} --rounds ${ROUNDS}${LIVE === 'latest' ? ' --live latest' : ''}${args['sqlite-inline'] ? ' --sqlite-inline' : ''}${args['influx-gzip'] ? ' --influx-gzip' : ''}${args.alarms ? ' --alarms' : ''}`;
 const n = (x: number) => Math.round(x).toLocaleString('en');
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating). Live feed: ${LIVE}. Alarm detection: ${args.alarms ? 'on (config/rules/default.yaml)' : 'off'}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | ingest main thread µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -77,6 +77,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
 
   let rules: AlarmRule[] = [];
   let readingRules: ReadingRule[] = [];
+  /** readingRules by the kind of reading each evaluates, in rule order: a reading meets only its kind's rules. */
+  let rulesByKind = new Map<string, ReadingRule[]>();
   const tracker = new ConditionTracker(limits.maxConditions);
   const history = new Map<string, Array<[number, number]>>();
   const waterStages = new Map<string, number>();
@@ -93,6 +95,13 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   function setRules(next: AlarmRule[]): void {
     rules = next.filter((r) => r.enabled);
     readingRules = rules.filter((r): r is ReadingRule => READING_TYPES.has(r.type));
+    rulesByKind = new Map();
+    for (const rule of readingRules) {
+      const kind = ruleReadingKind(rule);
+      const list = rulesByKind.get(kind);
+      if (list) list.push(rule);
+      else rulesByKind.set(kind, [rule]);
+    }
     tracker.retainRules(new Set(rules.map((r) => r.id)));
   }
   setRules(opts.rules);
@@ -220,14 +229,21 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   async function onReadings(readings: StoredReading[], now: number): Promise<void> {
     startedAt ??= now;
     const out: Promise<void>[] = [];
+    // A message's readings come in runs of one gateway: its last-seen time (the same `now`) is set once a run.
+    let runGateway: string | undefined;
     for (const stored of readings) {
       const r = DERIVED_KINDS.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
       lastDeviceSeen.set(r.device, now);
-      lastGatewaySeen.set(r.gateway, now);
-      if (gatewayOffline.has(r.gateway) && r.ts > gatewayOffline.get(r.gateway)!.ts) gatewayOffline.delete(r.gateway);
+      if (r.gateway !== runGateway) {
+        lastGatewaySeen.set(r.gateway, now);
+        runGateway = r.gateway;
+      }
+      if (gatewayOffline.size > 0 && gatewayOffline.has(r.gateway) && r.ts > gatewayOffline.get(r.gateway)!.ts) gatewayOffline.delete(r.gateway);
+      const kindRules = rulesByKind.get(r.kind);
+      if (kindRules === undefined) continue;
       const src = deviceSource(r.device, r);
-      for (const rule of readingRules) {
-        if (ruleReadingKind(rule) !== r.kind || !inScope(rule, src, r.kind)) continue;
+      for (const rule of kindRules) {
+        if (!inScope(rule, src, r.kind)) continue;
         try {
           if (rule.type === 'water_level') {
             const key = topicKey(rule.id, r.device);

@@ -31,6 +31,10 @@ describe('docker-compose.yml', () => {
     expect(compose.services.influxdb!.image).toMatch(/^influxdb:2\./);
   });
 
+  it('starts ingest with the young-generation size its throughput was measured with', () => {
+    expect(compose.services.ingest!.environment.NODE_OPTIONS).toContain('--max-semi-space-size=32');
+  });
+
   it('builds our services from a Dockerfile that exists', () => {
     expect(ownServices.length).toBeGreaterThanOrEqual(3);
     for (const [name, service] of ownServices) {

@@ -12,7 +12,6 @@
  * 1.6.7 via /write), 52 gateways × 100 devices, one reading per device per message (4 values each).
  */
 import { appendFileSync } from 'node:fs';
-import { fork } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +22,7 @@ import { openStore, type StoreConfig } from '@tamky/store';
 import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { startIngest } from '../../ingest/src/index';
 import { deviceId, type PacedJob } from './paced-publisher';
+import { startPublisherProcess } from '../support/publisher-process';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,25 +46,6 @@ const city = cityModelSchema.parse({
     return { id, kind: 'air_station', name: id, ward: 'w1', gateway: `gw-${g}`, lat: 15.57, lon: 108.47 };
   }),
 });
-
-async function publish(job: PacedJob): Promise<{ go(): Promise<number> }> {
-  const child = fork(join(import.meta.dirname, 'paced-publisher.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as Record<string, unknown>));
-      child.once('exit', (code) => reject(new Error(`publisher process exited (${code})`)));
-    });
-  const ready = next();
-  child.send(job);
-  await ready;
-  return {
-    async go() {
-      const done = next();
-      child.send({ go: true });
-      return (await done).published as number;
-    },
-  };
-}
 
 interface Row {
   store: string;
@@ -106,7 +87,7 @@ async function measure(storeName: string, storeConfig: StoreConfig, rate: number
         ],
       },
     );
-    const publisher = await publish({ url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 });
+    const publisher = await startPublisherProcess(join(import.meta.dirname, 'paced-publisher.ts'), { url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 } satisfies PacedJob);
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const t0 = Date.now();

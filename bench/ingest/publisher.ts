@@ -1,5 +1,5 @@
 /**
- * The bench's gateways, in a child process of their own so that building and sending telemetry does not
+ * The bench's gateways, in a child process of their own (bench/support/publisher-process.ts) so that building and sending telemetry does not
  * compete with ingest for the event loop it is measuring. Payloads are serialised before the start signal.
  *
  * Protocol with the parent (IPC): parent sends { url, total, perMessage, gateways, devicesPerGateway, publishers };

@@ -15,7 +15,6 @@ import { appendFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { cityModelSchema, type DeadLetter, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
@@ -24,6 +23,7 @@ import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { buildRegistry, startIngest, validateTelemetry } from '../../ingest/src/index';
 import { createAlarmDetector, loadRules } from '../../ingest/src/alarms/index';
 import { benchMessages, type PublisherJob } from './publisher';
+import { startPublisherProcess } from '../support/publisher-process';
 
 const { values: args } = parseArgs({
   options: {
@@ -64,26 +64,6 @@ const city = cityModelSchema.parse({
     id: `air-${i}`, kind: 'air_station', name: `air-${i}`, ward: 'w1', gateway: `gw-${i % GATEWAYS}`, lat: 15.57, lon: 108.47,
   })),
 });
-
-/** Starts the publishers' child process and waits until it has connected and built its payloads. */
-async function startPublishers(job: PublisherJob): Promise<{ go(): Promise<number> }> {
-  const child = fork(join(import.meta.dirname, 'publisher.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as Record<string, unknown>));
-      child.once('exit', (code) => reject(new Error(`publisher process exited (${code})`)));
-    });
-  const ready = next();
-  child.send(job);
-  await ready;
-  return {
-    async go() {
-      const done = next();
-      child.send({ go: true });
-      return (await done).published as number;
-    },
-  };
-}
 
 /**
  * The store written directly with what ingest writes for the same messages: the same readings (validated
@@ -155,7 +135,7 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
   for (let round = WARMUP ? 0 : 1; round <= ROUNDS; round++) {
     const start = Date.now() - (round + 1) * 86_400_000;
     const endToEnd = async () => {
-      const publishers = await startPublishers({ url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start });
+      const publishers = await startPublisherProcess(join(import.meta.dirname, 'publisher.ts'), { url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start } satisfies PublisherJob);
       const before = await points();
       const cpu0 = process.cpuUsage();
       const elu0 = performance.eventLoopUtilization();

@@ -140,5 +140,5 @@ const table = [
 console.log(table);
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
-  `\n## ${new Date().toISOString()} — \`${cmd}\`\nMachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine). ${GATEWAYS} gateways × ${DEVICES_PER_GW} devices, ${SECONDS} s per rate, ingest defaults (batches up to 5000 readings or 200 ms, 2 in flight).\n\n${table}\n`,
+  `\n## ${new Date().toISOString()} — \`${cmd}\`\nMachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine). ${GATEWAYS} gateways × ${DEVICES_PER_GW} devices, ${SECONDS} s per rate, ingest defaults (batches up to 5000 readings or 200 ms, 2 in flight).\n\n${table}\n`,
 );

@@ -63,56 +63,54 @@ const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.len
 
 /** One rate on a fresh broker, store and ingest: one rate's backlog must not become the next one's lag. */
 async function measure(storeName: string, storeConfig: StoreConfig, rate: number): Promise<Row> {
-  {
-    const broker = await startMosquitto('max_inflight_messages 100');
-    const store = await openStore(storeConfig);
-    const expected = Math.ceil((rate * SECONDS) / DEVICES_PER_GW) * DEVICES_PER_GW;
-    const lags = new Float64Array(expected);
-    let n = 0;
-    let lastDurable = 0;
-    const ingest = await startIngest(
-      { mqtt: { url: broker.url, clientId: `ingest-lag-${rate}` }, limitsDir: join(import.meta.dirname, '../../config/limits') },
-      {
-        store,
-        city,
-        logger: createLogger('ingest', { level: 'warn' }),
-        observers: [
-          {
-            onReadings(readings: StoredReading[]) {
-              const now = Date.now();
-              for (const r of readings) if (r.seq >= 0 && n < lags.length) lags[n++] = now - r.ts;
-              lastDurable = now;
-            },
+  const broker = await startMosquitto('max_inflight_messages 100');
+  const store = await openStore(storeConfig);
+  const expected = Math.ceil((rate * SECONDS) / DEVICES_PER_GW) * DEVICES_PER_GW;
+  const lags = new Float64Array(expected);
+  let n = 0;
+  let lastDurable = 0;
+  const ingest = await startIngest(
+    { mqtt: { url: broker.url, clientId: `ingest-lag-${rate}` }, limitsDir: join(import.meta.dirname, '../../config/limits') },
+    {
+      store,
+      city,
+      logger: createLogger('ingest', { level: 'warn' }),
+      observers: [
+        {
+          onReadings(readings: StoredReading[]) {
+            const now = Date.now();
+            for (const r of readings) if (r.seq >= 0 && n < lags.length) lags[n++] = now - r.ts;
+            lastDurable = now;
           },
-        ],
-      },
-    );
-    const publisher = await startPublisherProcess(join(import.meta.dirname, 'paced-publisher.ts'), { url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 } satisfies PacedJob);
-    const cpu0 = process.cpuUsage();
-    const elu0 = performance.eventLoopUtilization();
-    const t0 = Date.now();
-    await publisher.go();
-    while (n < expected) await new Promise((r) => setTimeout(r, 20));
-    const cpu = process.cpuUsage(cpu0);
-    const elu = performance.eventLoopUtilization(elu0);
-    const sorted = lags.slice(0, n).sort();
-    const row: Row = {
-      store: storeName,
-      offered: rate,
-      stored: n / ((lastDurable - t0) / 1000),
-      p50: quantile(sorted, 0.5),
-      p95: quantile(sorted, 0.95),
-      p99: quantile(sorted, 0.99),
-      max: sorted[sorted.length - 1]!,
-      cpuPerReading: ((cpu.user + cpu.system) / n),
-      mainBusy: elu.utilization,
-    };
-    console.error(`${storeName} ${rate}/s: stored ${Math.round(row.stored)}/s, lag p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms`);
-    await ingest.close();
-    await store.close();
-    await broker.stop();
-    return row;
-  }
+        },
+      ],
+    },
+  );
+  const publisher = await startPublisherProcess(join(import.meta.dirname, 'paced-publisher.ts'), { url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 } satisfies PacedJob);
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = Date.now();
+  await publisher.go();
+  while (n < expected) await new Promise((r) => setTimeout(r, 20));
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  const sorted = lags.slice(0, n).sort();
+  const row: Row = {
+    store: storeName,
+    offered: rate,
+    stored: n / ((lastDurable - t0) / 1000),
+    p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1]!,
+    cpuPerReading: (cpu.user + cpu.system) / n,
+    mainBusy: elu.utilization,
+  };
+  console.error(`${storeName} ${rate}/s: stored ${Math.round(row.stored)}/s, lag p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.max} ms`);
+  await ingest.close();
+  await store.close();
+  await broker.stop();
+  return row;
 }
 
 const all: Row[] = [];

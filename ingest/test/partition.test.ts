@@ -10,6 +10,23 @@ describe('two-instance split', () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   });
 
+  /** A broker, one store, and ingest instances 0 and 1 of 2 on it; `seen[i]` = gateways instance i stored. */
+  async function twoInstances(city: ReturnType<typeof testCity>, clientPrefix: string) {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const { store } = await sqliteStore();
+    cleanups.push(() => store.close());
+    const seen: Array<Set<string>> = [new Set(), new Set()];
+    for (const index of [0, 1]) {
+      const ingest = await startIngest(
+        { mqtt: { url: broker.url, clientId: `${clientPrefix}${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
+        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
+      );
+      cleanups.push(() => ingest.close());
+    }
+    return { broker, store, seen };
+  }
+
   it('plans per-gateway subscriptions for the partition and drops the wildcard', () => {
     const gws = ['gw-a', 'gw-b', 'gw-c', 'gw-d'];
     const p0 = subscriptionPlan(gws, { index: 0, count: 2 });
@@ -27,18 +44,7 @@ describe('two-instance split', () => {
     expect(byPartition[0]!.length).toBeGreaterThan(0);
     expect(byPartition[1]!.length).toBeGreaterThan(0);
 
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const { store } = await sqliteStore();
-    cleanups.push(() => store.close());
-    const seen: Array<Set<string>> = [new Set(), new Set()];
-    for (const index of [0, 1]) {
-      const ingest = await startIngest(
-        { mqtt: { url: broker.url, clientId: `ingest-p${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
-        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
-      );
-      cleanups.push(() => ingest.close());
-    }
+    const { broker, store, seen } = await twoInstances(city, 'ingest-p');
     const pub = await connectPublisher(broker.url);
     cleanups.push(() => pub.endAsync());
     for (const gw of gateways) for (let i = 0; i < 5; i++) await publishTelemetry(pub, gw, airBatch(gw, `${gw}-air`, i * 40, 40, Date.UTC(2025, 3, 1)));
@@ -53,18 +59,7 @@ describe('two-instance split', () => {
 
   it('a gateway added to the registry is taken by the instance of its partition, at once', async () => {
     const city = testCity();
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const { store } = await sqliteStore();
-    cleanups.push(() => store.close());
-    const seen: Array<Set<string>> = [new Set(), new Set()];
-    for (const index of [0, 1]) {
-      const ingest = await startIngest(
-        { mqtt: { url: broker.url, clientId: `ingest-new-gw-p${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
-        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
-      );
-      cleanups.push(() => ingest.close());
-    }
+    const { broker, store, seen } = await twoInstances(city, 'ingest-new-gw-p');
     // A gateway id of each partition, neither in the city file.
     const fresh = [0, 1].map((p) => Array.from({ length: 100 }, (_, i) => `gw-new-${i}`).find((g) => partitionOf(g, 2) === p)!);
     const pub = await connectPublisher(broker.url);

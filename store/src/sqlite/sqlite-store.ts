@@ -198,14 +198,18 @@ export class SqliteStore implements TimeSeriesStore {
   writeEncoded(batch: EncodedBatch): void {
     this.assertWritable();
     if (batch.count === 0) return;
-    const known = (this.knownGatewayDevices ??= new Set(
+    const fresh = this.writeBatchTx(batch);
+    // Remembered only once committed: a rolled-back batch added nothing.
+    for (const key of fresh) this.knownGatewayDevicePairs().add(key);
+  }
+
+  private knownGatewayDevicePairs(): Set<string> {
+    return (this.knownGatewayDevices ??= new Set(
       this.db
         .prepare<[], { gateway: string; kind: string; device: string }>('SELECT gateway, kind, device FROM gateway_device')
         .all()
         .map((r) => gatewayDeviceKey(r.gateway, r.kind, r.device)),
     ));
-    // Remembered only once committed: a rolled-back batch added nothing.
-    for (const key of this.writeBatchTx(batch)) known.add(key);
   }
 
   /**
@@ -225,26 +229,15 @@ export class SqliteStore implements TimeSeriesStore {
     const newest = new Map<number, number>();
     const params: unknown[] = [];
     // Derived values (seq < 0) apart: see upsertDerived.
-    let derived: number[] | undefined;
-    let raw: number[] | undefined;
-    for (let i = 0; i < b.count; i++) {
-      if (seq[i]! < 0) {
-        if (!derived) {
-          derived = [];
-          raw = [];
-          for (let j = 0; j < i; j++) raw.push(j);
-        }
-        derived.push(i);
-      } else raw?.push(i);
-    }
-    const rawCount = raw ? raw.length : b.count;
-    const at = raw ? (n: number) => raw[n]! : (n: number) => n;
+    const raw: number[] = [];
+    const derived: number[] = [];
+    for (let i = 0; i < b.count; i++) (seq[i]! < 0 ? derived : raw).push(i);
     const vals = new Array<string>(INSERT_CHUNK);
-    for (let start = 0; start < rawCount; start += INSERT_CHUNK) {
-      const end = Math.min(rawCount, start + INSERT_CHUNK);
+    for (let start = 0; start < raw.length; start += INSERT_CHUNK) {
+      const end = Math.min(raw.length, start + INSERT_CHUNK);
       params.length = 0;
       for (let n = start; n < end; n++) {
-        const i = at(n);
+        const i = raw[n]!;
         const k = i * REFS_PER_READING;
         const v = valsOf(b, i);
         vals[n - start] = v;
@@ -255,7 +248,7 @@ export class SqliteStore implements TimeSeriesStore {
       if (!allNew) s.rollbackSavepoint!.run();
       s.releaseSavepoint!.run();
       for (let n = start; n < end; n++) {
-        const i = at(n);
+        const i = raw[n]!;
         const k = i * REFS_PER_READING;
         if (!allNew) {
           const kind = strings[refs[k + KIND]!]!;
@@ -278,7 +271,7 @@ export class SqliteStore implements TimeSeriesStore {
         this.noteNewest(newest, b, i);
       }
     }
-    if (derived) this.upsertDerived(b, derived, newest);
+    if (derived.length > 0) this.upsertDerived(b, derived, newest);
     for (const { table } of ROLLUPS) {
       params.length = 0;
       for (const sd of series.values()) {
@@ -304,7 +297,7 @@ export class SqliteStore implements TimeSeriesStore {
   private recordGatewayDevices(b: EncodedBatch): string[] {
     const { strings, refs } = b;
     const stride = strings.length;
-    const known = this.knownGatewayDevices!;
+    const known = this.knownGatewayDevicePairs();
     const inBatch = new Set<number>();
     const fresh: string[] = [];
     const params: string[] = [];

@@ -2,7 +2,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes';
 
 type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 
-const PUBLISHED = Symbol('published before its PUBACK');
+const PUBLISHED = Symbol('published (or dropped) before its acknowledgement');
 type Marked = PublishPacket & { [PUBLISHED]?: true };
 type PublishDone = (err?: Error | null) => void;
 /** aedes' publish as implemented (aedes.js): the client argument is optional; the typings omit it. */
@@ -21,7 +21,7 @@ const publishOf = (broker: Aedes) => broker.publish as unknown as Publish;
 export function ackAfterEnqueue(broker: () => Aedes, authorize: AuthorizePublishHandler): AuthorizePublishHandler {
   return (client, packet, callback) => {
     authorize(client, packet, (err) => {
-      if (err || !client || packet.qos !== 1) return callback(err ?? null);
+      if (err || !client || packet.qos !== 1 || (packet as Marked)[PUBLISHED]) return callback(err ?? null);
       const b = broker();
       publishOf(b).call(b, packet, client, (publishErr) => {
         if (publishErr) return callback(publishErr);
@@ -30,6 +30,14 @@ export function ackAfterEnqueue(broker: () => Aedes, authorize: AuthorizePublish
       });
     });
   };
+}
+
+/**
+ * Acknowledges a PUBLISH without routing it: aedes answers it as usual (PUBACK, or PUBREC/PUBCOMP) and its own
+ * publish step skips it. Call from an authorizePublish handler before calling back without error.
+ */
+export function acknowledgeAndDrop(packet: PublishPacket): void {
+  (packet as Marked)[PUBLISHED] = true;
 }
 
 /** Makes aedes' publish-after-PUBACK a no-op for packets `ackAfterEnqueue` already published. */

@@ -3,12 +3,15 @@ import { Aedes, type Client } from 'aedes';
 import type { Registry } from 'prom-client';
 import { createLogger, createMetricsRegistry, loadConfigFile, serveMetrics, type Logger } from '@tamky/service-kit';
 import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credentials } from './config';
-import { setConnectionInfo } from './connection-info';
+import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
-import { keepPacketIdsUnique } from './packet-ids';
-import { acceptOutOfOrderDelivery } from './delivery-order';
+import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
+import { deliverOncePerMessage } from './delivery-order';
+import { dropReservedTopicPublishes } from './reserved-topics';
+import { zeroLengthClientIds } from './client-ids';
+import { checkConnect, checkTopicFilter, checkTopicName } from './packet-rules';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityOf } from './identity';
@@ -94,11 +97,24 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     metrics,
     log,
     onAuthenticated(client, identity) {
-      acceptOutOfOrderDelivery(client);
+      deliverOncePerMessage(client);
       if (identity.kind !== 'service') publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
       log.info({ who: describeIdentity(identity), clientId: client.id, clean: client.clean }, 'client authenticated');
     },
   });
+
+  const clientIds = zeroLengthClientIds((client) => {
+    metrics.refusals.inc({ reason: 'client-id-mismatch' });
+    log.warn({ reason: 'client-id-mismatch', remoteAddress: connectionInfo(client).remoteAddress }, 'connection refused: zero-length client id without a clean session');
+  });
+  const malformed = (client: Client, what: string) => {
+    metrics.refusals.inc({ reason: 'malformed-packet' });
+    log.warn({ reason: 'malformed-packet', what, clientId: client.id, remoteAddress: connectionInfo(client).remoteAddress }, 'malformed packet; disconnecting');
+  };
+  const authorizePublish = checkTopicName(dropReservedTopicPublishes(createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) }), (client, topic) => {
+    metrics.refusals.inc({ reason: 'reserved-topic' });
+    log.warn({ reason: 'reserved-topic', who: describeIdentity(identityOf(client)), clientId: client.id, topic }, 'publish to a reserved ($) topic acknowledged and dropped');
+  }), malformed);
 
   const shared = createSharedState(config);
   aedes = await Aedes.createBroker({
@@ -109,9 +125,13 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     drainTimeout: limits.drainTimeoutMs,
     maxTopicLevels: limits.maxTopicLevels,
     maxClientsIdLength: 128,
-    authenticate: auth.authenticate,
-    authorizePublish: ackAfterEnqueue(() => aedes!, createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) })),
-    authorizeSubscribe: createAuthorizeSubscribe({ metrics, log }),
+    preConnect: checkConnect(clientIds.preConnect, malformed),
+    authenticate: clientIds.authenticate(auth.authenticate),
+    authorizePublish: ackAfterEnqueue(() => aedes!, authorizePublish),
+    authorizeSubscribe: checkTopicFilter(createAuthorizeSubscribe({ metrics, log }), (client, filter) => {
+      metrics.refusals.inc({ reason: 'subscribe-not-allowed' });
+      log.warn({ reason: 'invalid-topic-filter', clientId: client.id, filter }, 'subscription refused: invalid topic filter');
+    }),
     authorizeForward: (_client, packet) => {
       messagesOut.inc();
       return packet;
@@ -120,6 +140,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const broker = aedes;
   useFifoQueues((broker as unknown as { mq: unknown }).mq);
   keepPacketIdsUnique((broker as unknown as { persistence: unknown }).persistence);
+  markResendsDuplicate((broker as unknown as { persistence: unknown }).persistence);
   skipRepublish(broker);
   const logDrop = dropLogger(log);
   const offlineQueues = boundOfflineQueues((broker as unknown as { persistence: unknown }).persistence, limits.maxOfflineMessages, (clientId) => {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Client } from 'aedes';
 
 interface OutgoingPacket {
@@ -70,5 +71,26 @@ export function keepPacketIdsUnique(persistence: unknown): void {
       if (packet.cmd !== 'publish' || ids.get(packet.messageId) === deliveryKey(packet)) ids.delete(packet.messageId);
     }
     return clear(client, packet);
+  };
+}
+
+/**
+ * A queued message that already has a packet id was sent on an earlier connection and not acknowledged: aedes
+ * re-sends it on reconnect as it was stored, so it is marked DUP here ([MQTT-3.3.1-1], [MQTT-4.4.0-1]). One
+ * queued while the client was away has no id yet and goes out as a first delivery (DUP 0).
+ */
+export function markResendsDuplicate(persistence: unknown): void {
+  const p = persistence as { outgoingStream(client: Client): Readable };
+  const stream = p.outgoingStream.bind(p);
+  p.outgoingStream = (client) => {
+    const source = stream(client);
+    return Readable.from(
+      (async function* () {
+        for await (const packet of source as AsyncIterable<OutgoingPacket & { dup?: boolean }>) {
+          if (packet.cmd === 'publish' && packet.messageId !== undefined && packet.messageId !== null) packet.dup = true;
+          yield packet;
+        }
+      })(),
+    );
   };
 }

@@ -96,6 +96,14 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     w.send(bytes);
     await illFormedUtf8Kept(w);
   };
+  /**
+   * Mosquitto 2.0.11 deviates from [MQTT-3.3.5-1]: one copy, at the QoS of one of the matching subscriptions,
+   * not necessarily the highest (observed both ways). Asserted as such so the test still checks the exchange.
+   */
+  const expectMosquittoOverlap = (qos: number[], granted: number[]) => {
+    expect(qos).toHaveLength(1);
+    expect(granted).toContain(qos[0]);
+  };
   /** Connects, then sends `bytes`: the server must close the connection. */
   const violationAfterConnect = async (bytes: Buffer | Packet) => {
     const { id } = fresh();
@@ -597,8 +605,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await fence(pub, topic('marker'));
       const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
       if (target.ours) expect([[2], [1, 2]]).toContainEqual(qos);
-      // Mosquitto 2.0.11 deviates: one copy, at the QoS of the subscription made last.
-      else expect(qos).toEqual([1]);
+      else expectMosquittoOverlap(qos, [2, 1]);
     });
 
     it('[MQTT-3.3.5-1] overlapping subscriptions where the wider one has the lower QoS', async () => {
@@ -615,6 +622,25 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await fence(pub, topic('marker'));
       const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
       expect([[1], [0, 1]]).toContainEqual(qos);
+    });
+
+    it('[MQTT-3.3.5-1] overlapping subscriptions where the exact filter has the lower QoS', async () => {
+      const { topic, id } = fresh();
+      const sub = await subscriber(
+        [
+          { topic: topic('A/B'), qos: 0 },
+          { topic: topic('A/+'), qos: 1 },
+        ],
+        topic('marker'),
+      );
+      const pub = await connect({ clientId: id() });
+      await publish(pub, topic('A/B'), 'overlap', 1);
+      await fence(pub, topic('marker'));
+      const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
+      // Deviation (README): aedes lowers a delivery to the QoS of a subscription whose filter is the topic itself,
+      // after ours chose the highest.
+      if (target.ours) expect(qos).toEqual([0]);
+      else expectMosquittoOverlap(qos, [0, 1]);
     });
 
     it('[MQTT-3.3.5-2] a PUBLISH the client may not make is acknowledged and dropped, or the connection is closed', async () => {

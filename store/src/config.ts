@@ -81,11 +81,35 @@ export const influxStoreConfigSchema = z
   .refine((c) => c.api !== 'v1' || c.database, { message: 'api v1 needs `database`', path: ['database'] })
   .refine((c) => c.api !== 'v2' || c.bucket, { message: 'api v2 needs `bucket`', path: ['bucket'] });
 
-export const storeConfigSchema = z.discriminatedUnion('type', [sqliteStoreConfigSchema, influxStoreConfigSchema]);
+export const victoriaStoreConfigSchema = z
+  .object({
+    type: z.literal('victoriametrics'),
+    /** Single node: its base URL (`/write`, `/api/v1/query`, `/internal/force_flush`, `/health`). */
+    url: z.url().optional(),
+    /** Cluster: vminsert's InfluxDB base, e.g. `http://vminsert:8480/insert/0/influx` (`/write` is appended). */
+    writeUrl: z.url().optional(),
+    /** Cluster: vmselect's Prometheus base, e.g. `http://vmselect:8481/select/0/prometheus` (`/api/v1/query` is appended). */
+    queryUrl: z.url().optional(),
+    /** Line-protocol measurement; series are named `{measurement}_{field}`. */
+    measurement: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('city'),
+    /**
+     * Single node: after each write, `/internal/force_flush`, so a batch is on disk (durable, and readable at
+     * once) before writeBatch resolves. Without it VictoriaMetrics acknowledges from memory and flushes within
+     * about a second: a crash of the server then loses readings ingest already acknowledged. Ignored without `url`.
+     */
+    flushAfterWrite: z.boolean().default(true),
+    /** How far back `latest`, `sequences` and `deadLetters` look when not given a start. */
+    latestLookbackDays: z.number().positive().default(30),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .refine((c) => c.url || (c.writeUrl && c.queryUrl), { message: 'give `url` (single node) or both `writeUrl` and `queryUrl` (cluster)', path: ['url'] });
+
+export const storeConfigSchema = z.discriminatedUnion('type', [sqliteStoreConfigSchema, influxStoreConfigSchema, victoriaStoreConfigSchema]);
 
 export type StoreConfig = z.input<typeof storeConfigSchema>;
 export type SqliteStoreConfig = z.output<typeof sqliteStoreConfigSchema>;
 export type InfluxStoreConfig = z.output<typeof influxStoreConfigSchema>;
+export type VictoriaStoreConfig = z.output<typeof victoriaStoreConfigSchema>;
 export type RetentionConfig = z.output<typeof retentionSchema>;
 
 export { DAY_MS };

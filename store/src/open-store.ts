@@ -4,6 +4,7 @@ import { storeConfigSchema, type StoreConfig } from './config';
 import { InfluxStore } from './influx/influx-store';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { SqliteWorkerStore } from './sqlite/worker-store';
+import { VictoriaStore } from './victoria/victoria-store';
 
 export interface OpenStoreOptions {
   logger?: Logger;
@@ -17,6 +18,11 @@ export async function openStore(config: StoreConfig, opts: OpenStoreOptions = {}
   if (parsed.type === 'sqlite') {
     if (!parsed.worker || opts.readonly) return new SqliteStore(parsed, opts);
     const store = new SqliteWorkerStore(parsed, opts.logger);
+    await store.init();
+    return store;
+  }
+  if (parsed.type === 'victoriametrics') {
+    const store = new VictoriaStore(parsed, opts);
     await store.init();
     return store;
   }

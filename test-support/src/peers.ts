@@ -120,12 +120,15 @@ export async function startInfluxd(): Promise<Peer & { port: number; url: string
   });
 }
 
-/** Debian VictoriaMetrics, which accepts line protocol on `/api/v2/write` and exports series on `/api/v1/export`. */
+/**
+ * Debian VictoriaMetrics (line protocol on `/write` and `/api/v2/write`, Prometheus API on `/api/v1/query`), with
+ * deduplication at 1 ms so a rewritten sample replaces the old one, as the store requires (store/README.md).
+ */
 export async function startVictoriaMetrics(): Promise<Peer & { port: number; url: string }> {
   const vm = requireBinary('victoria-metrics', 'victoria-metrics');
   const dir = tempDir('vm');
   return startOnFreePort('victoria-metrics', async (port) => {
-    const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-loggerLevel=ERROR']);
+    const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR']);
     const url = `http://127.0.0.1:${port}`;
     return {
       peer,

@@ -1,0 +1,227 @@
+import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { VictoriaStoreConfig } from '../config';
+import { escapeMeasurement, escapeTagOrKey } from '../influx/line-protocol';
+import { aggregateFunction, escapeRegex, labelMatchers, metricName, quote, regexOf } from './metricsql';
+
+const DAY_MS = 86_400_000;
+/** VictoriaMetrics truncates label values beyond 16 KiB (`-maxLabelValueLen`); a dead letter's raw payload is cut well below. */
+export const MAX_DEAD_LETTER_RAW = 8_000;
+
+interface PromSeries {
+  metric: Record<string, string>;
+  values?: Array<[number, string]>;
+  value?: [number, string];
+}
+
+/**
+ * VictoriaMetrics: readings written as InfluxDB line protocol (`/write`), read through its Prometheus-compatible
+ * query API (`/api/v1/query`, `/api/v1/query_range`). One line per reading: measurement `city` (so a kind with an
+ * underscore cannot be confused with its field), tags kind/device/gateway/ward, one field per value plus `seq`;
+ * VictoriaMetrics turns each field into a series `city_{field}{kind,device,gateway,ward}`. A rewrite of the same
+ * (kind, device, ts) is one sample twice, which `-dedup.minScrapeInterval=1ms` on the server collapses to one.
+ */
+export class VictoriaStore implements TimeSeriesStore {
+  private readonly writeBase: string;
+  private readonly queryBase: string;
+  private readonly prefix: string;
+  private deadLetterCounter = 0;
+  private closed = false;
+
+  constructor(
+    private readonly config: VictoriaStoreConfig,
+    private readonly opts: { logger?: Logger; readonly?: boolean } = {},
+  ) {
+    const base = config.url?.replace(/\/$/, '');
+    this.writeBase = (config.writeUrl ?? base)!.replace(/\/$/, '');
+    this.queryBase = (config.queryUrl ?? base)!.replace(/\/$/, '');
+    this.prefix = `${config.measurement}_`;
+  }
+
+  async init(): Promise<void> {
+    if (!this.config.url) return;
+    try {
+      const res = await fetch(`${this.config.url.replace(/\/$/, '')}/health`, { signal: AbortSignal.timeout(this.config.timeoutMs) });
+      this.opts.logger?.info({ url: this.config.url, status: res.status }, 'VictoriaMetrics answers');
+    } catch (err) {
+      this.opts.logger?.warn({ err, url: this.config.url }, 'VictoriaMetrics does not answer /health yet');
+    }
+  }
+
+  async writeBatch(readings: StoredReading[]): Promise<void> {
+    if (readings.length === 0) return;
+    const m = escapeMeasurement(this.config.measurement);
+    let body = '';
+    for (const r of readings) {
+      let fields = '';
+      for (const name in r.values) {
+        const v = r.values[name]!;
+        if (!Number.isFinite(v)) throw new Error(`reading ${r.kind}/${r.device}@${r.ts}: ${name} is not finite`);
+        fields += `${escapeTagOrKey(name)}=${v},`;
+      }
+      const tags = [`device=${escapeTagOrKey(r.device)}`, r.gateway ? `gateway=${escapeTagOrKey(r.gateway)}` : '', `kind=${escapeTagOrKey(r.kind)}`, r.ward ? `ward=${escapeTagOrKey(r.ward)}` : ''].filter(Boolean).join(',');
+      body += `${m},${tags} ${fields}seq=${r.seq} ${Math.trunc(r.ts)}000000\n`;
+    }
+    await this.post(body);
+  }
+
+  async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    let body = '';
+    for (const l of letters) {
+      const raw = l.raw.length > MAX_DEAD_LETTER_RAW ? `${l.raw.slice(0, MAX_DEAD_LETTER_RAW)}…[truncated]` : l.raw;
+      // The whole letter is one label (base64url of its JSON): labels are the only strings a series carries.
+      const letter = Buffer.from(JSON.stringify({ ...l, raw, n: this.deadLetterCounter++ })).toString('base64url');
+      body += `${escapeMeasurement(this.config.measurement)}_dead_letter,letter=${letter} n=1 ${Math.trunc(l.ts)}000000\n`;
+    }
+    await this.post(body);
+  }
+
+  private async post(body: string): Promise<void> {
+    if (this.opts.readonly) throw new Error('store was opened read-only');
+    if (this.closed) throw new Error('store is closed');
+    const res = await fetch(`${this.writeBase}/write`, { method: 'POST', body, headers: { 'content-type': 'text/plain' }, signal: AbortSignal.timeout(this.config.timeoutMs) });
+    if (!res.ok) throw new Error(`VictoriaMetrics /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+    if (this.config.flushAfterWrite && this.config.url) {
+      // Single node: in-memory rows to disk now, so the batch is durable (and readable) when this resolves.
+      const flushed = await fetch(`${this.config.url.replace(/\/$/, '')}/internal/force_flush`, { signal: AbortSignal.timeout(this.config.timeoutMs) });
+      if (!flushed.ok) throw new Error(`VictoriaMetrics /internal/force_flush answered ${flushed.status}`);
+    }
+  }
+
+  /** One Prometheus API call; `path` is `query` or `query_range`. */
+  private async prom(path: 'query' | 'query_range', params: Record<string, string>): Promise<PromSeries[]> {
+    const res = await fetch(`${this.queryBase}/api/v1/${path}`, {
+      method: 'POST',
+      body: new URLSearchParams(params),
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    });
+    const json = (await res.json().catch(() => undefined)) as { status?: string; error?: string; data?: { result: PromSeries[] } } | undefined;
+    if (!res.ok || json?.status !== 'success') throw new Error(`VictoriaMetrics ${path} failed (${res.status}): ${json?.error ?? 'no answer'}`);
+    return json.data!.result;
+  }
+
+  /** Raw samples of `selector` with from ≤ ts ≤ to (a range selector evaluated at `to`: the range is (to - range, to]). */
+  private raw(selector: string, from: number, to: number): Promise<PromSeries[]> {
+    return this.prom('query', { query: `${selector}[${Math.max(1, to - from + 1)}ms]`, time: seconds(to) });
+  }
+
+  async query(q: RangeQuery): Promise<Series[]> {
+    if (q.fields.length === 0 || (q.devices && q.devices.length === 0) || q.to < q.from) return [];
+    const filters = { kind: q.kind, ward: q.ward, devices: q.devices };
+    const out: Series[] = [];
+    if (q.windowMs === undefined) {
+      const selector = `{${labelMatchers({ ...filters, name: regexOf(q.fields.map((f) => metricName(this.prefix, f))) })}}`;
+      for (const s of await this.raw(selector, q.from, q.to)) {
+        out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field: s.metric.__name__!.slice(this.prefix.length), points: (s.values ?? []).map(([t, v]) => [ms(t), Number(v)]) });
+      }
+    } else {
+      if (!(q.windowMs > 0)) throw new Error(`windowMs must be positive, got ${q.windowMs}`);
+      const w = Math.trunc(q.windowMs);
+      // Windows aligned to the epoch like the other stores: the window [B, B + w) is the rollup over (t - w, t] at t = B + w - 1 ms.
+      const first = Math.floor(q.from / w) * w;
+      const last = Math.floor(q.to / w) * w;
+      const fn = aggregateFunction(q.aggregate ?? 'mean');
+      for (const field of q.fields) {
+        const selector = `{${labelMatchers({ ...filters, name: escapeRegex(metricName(this.prefix, field)) })}}`;
+        const result = await this.prom('query_range', {
+          query: `${fn}(${selector}[${w}ms])`,
+          start: seconds(first + w - 1),
+          end: seconds(last + w - 1),
+          step: `${w}ms`,
+          nocache: '1',
+        });
+        for (const s of result) out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field, points: (s.values ?? []).map(([t, v]) => [ms(t) - w + 1, Number(v)]) });
+      }
+    }
+    return mergeByKey(out, q.fields);
+  }
+
+  async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {
+    if (filter.devices && filter.devices.length === 0) return [];
+    const now = Date.now();
+    const step = `${this.config.latestLookbackDays * DAY_MS}ms`;
+    const matchers = labelMatchers({ kind: filter.kind, ward: filter.ward, devices: filter.devices, name: `${escapeRegex(this.prefix)}.+` });
+    // The newest value of every series; a plain selector's value is stamped with the query time, so the sample
+    // times come from timestamp(), one metric name at a time (timestamp() drops the name).
+    const values = await this.prom('query', { query: `{${matchers}}`, time: seconds(now), step });
+    const names = [...new Set(values.map((s) => s.metric.__name__!))];
+    const stamps = new Map<string, number>();
+    for (const name of names) {
+      const sel = labelMatchers({ kind: filter.kind, ward: filter.ward, devices: filter.devices, name: escapeRegex(name) });
+      for (const s of await this.prom('query', { query: `timestamp({${sel}})`, time: seconds(now), step })) stamps.set(`${name}|${seriesKey(s.metric)}`, Math.round(Number(s.value![1]) * 1000));
+    }
+    const byDevice = new Map<string, { reading: StoredReading; fields: Array<[string, number, number]> }>();
+    for (const s of values) {
+      const name = s.metric.__name__!;
+      const ts = stamps.get(`${name}|${seriesKey(s.metric)}`);
+      if (ts === undefined) continue;
+      const key = `${s.metric.kind}|${s.metric.device}`;
+      let d = byDevice.get(key);
+      if (!d) byDevice.set(key, (d = { reading: { kind: s.metric.kind ?? '', device: s.metric.device ?? '', gateway: s.metric.gateway ?? '', ward: s.metric.ward ?? '', ts, seq: 0, values: {} }, fields: [] }));
+      d.fields.push([name.slice(this.prefix.length), ts, Number(s.value![1])]);
+      if (ts > d.reading.ts || (ts === d.reading.ts && name === `${this.prefix}seq`)) Object.assign(d.reading, { ts, gateway: s.metric.gateway ?? '', ward: s.metric.ward ?? '' });
+    }
+    const out: StoredReading[] = [];
+    for (const { reading, fields } of byDevice.values()) {
+      for (const [field, ts, v] of fields) {
+        if (ts !== reading.ts) continue;
+        if (field === 'seq') reading.seq = v;
+        else reading.values[field] = v;
+      }
+      out.push(reading);
+    }
+    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.device.localeCompare(b.device));
+  }
+
+  async deadLetters(opts: { from?: number; to?: number; limit?: number } = {}): Promise<DeadLetter[]> {
+    const to = opts.to ?? Date.now();
+    const from = opts.from ?? to - this.config.latestLookbackDays * DAY_MS;
+    if (to < from) return [];
+    const letters: Array<DeadLetter & { n: number }> = [];
+    for (const s of await this.raw(`{__name__=${quote(`${this.prefix}dead_letter_n`)}}`, from, to)) {
+      const l = JSON.parse(Buffer.from(s.metric.letter ?? '', 'base64url').toString('utf8')) as DeadLetter & { n: number };
+      for (const [t] of s.values ?? []) letters.push({ ...l, ts: ms(t) });
+    }
+    letters.sort((a, b) => b.ts - a.ts || b.n - a.n);
+    return letters.slice(0, opts.limit ?? letters.length).map(({ n: _n, ...l }) => l);
+  }
+
+  async sequences(gateway: string, from?: number, to?: number): Promise<number[]> {
+    const end = to ?? Date.now();
+    const start = from ?? end - this.config.latestLookbackDays * DAY_MS;
+    if (end < start) return [];
+    const seqs: number[] = [];
+    for (const s of await this.raw(`{__name__=${quote(`${this.prefix}seq`)},gateway=${quote(gateway)}}`, start, end)) {
+      for (const [, v] of s.values ?? []) {
+        const seq = Number(v);
+        // Derived values are stored with seq -1 under their source's gateway: not gateway readings.
+        if (seq >= 0) seqs.push(seq);
+      }
+    }
+    return seqs.sort((a, b) => a - b);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+const seconds = (msEpoch: number) => (msEpoch / 1000).toFixed(3);
+const ms = (secondsEpoch: number) => Math.round(secondsEpoch * 1000);
+const seriesKey = (m: Record<string, string>) => `${m.kind}|${m.device}|${m.gateway}|${m.ward}`;
+
+/** One series per (device, ward, field): a device that moved gateway has two series on the server. */
+function mergeByKey(series: Series[], fields: string[]): Series[] {
+  const byKey = new Map<string, Series>();
+  for (const s of series) {
+    if (s.points.length === 0) continue;
+    const key = `${s.device}|${s.ward}|${s.field}`;
+    const had = byKey.get(key);
+    if (had) had.points.push(...s.points);
+    else byKey.set(key, { ...s, points: [...s.points] });
+  }
+  const out = [...byKey.values()];
+  for (const s of out) s.points.sort((a, b) => a[0] - b[0]);
+  return out.sort((a, b) => a.device.localeCompare(b.device) || fields.indexOf(a.field) - fields.indexOf(b.field));
+}

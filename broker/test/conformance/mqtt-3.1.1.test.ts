@@ -19,6 +19,7 @@ const rawConnect = (o: ConnectOptions, edit: (b: Buffer) => void): Buffer => {
   edit(b);
   return b;
 };
+const setFlags = (b: Buffer, bits: number) => (b[CONNECT_FLAGS] = b[CONNECT_FLAGS]! | bits);
 const INVALID_UTF8 = Buffer.from([0xc3, 0x28]);
 /** A UTF-8 string field (2-byte length, bytes). */
 const field = (bytes: Buffer) => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
@@ -166,7 +167,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.1.2-3] the reserved CONNECT flag set closes the connection', async () => {
       const w = await open();
-      w.send(rawConnect({ clientId: 'x' }, (b) => (b[CONNECT_FLAGS] |= 0x01)));
+      w.send(rawConnect({ clientId: 'x' }, (b) => setFlags(b, 0x01)));
       await expectClosedWithoutAccepting(w);
     });
 
@@ -281,26 +282,26 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.1.2-11] [MQTT-3.1.2-13] Will Flag 0 with a Will QoS is malformed: closed', async () => {
       const w = await open();
-      w.send(rawConnect({ clientId: 'x' }, (b) => (b[CONNECT_FLAGS] |= 0x08)));
+      w.send(rawConnect({ clientId: 'x' }, (b) => setFlags(b, 0x08)));
       await expectClosedWithoutAccepting(w);
     });
 
     it('[MQTT-3.1.2-14] Will QoS 3 is malformed: closed', async () => {
       const w = await open();
-      w.send(rawConnect({ clientId: 'x', will: { topic: 'w', payload: 'p', qos: 1 } }, (b) => (b[CONNECT_FLAGS] |= 0x18)));
+      w.send(rawConnect({ clientId: 'x', will: { topic: 'w', payload: 'p', qos: 1 } }, (b) => setFlags(b, 0x18)));
       await expectClosedWithoutAccepting(w);
     });
 
     it('[MQTT-3.1.2-15] Will Flag 0 with Will Retain 1 is malformed: closed', async () => {
       const w = await open();
-      w.send(rawConnect({ clientId: 'x' }, (b) => (b[CONNECT_FLAGS] |= 0x20)));
+      w.send(rawConnect({ clientId: 'x' }, (b) => setFlags(b, 0x20)));
       await expectClosedWithoutAccepting(w);
     });
 
     it('[MQTT-3.1.2-19] [MQTT-3.1.2-21] User Name / Password flags set with the fields missing: closed', async () => {
       for (const flag of [0x80, 0xc0]) {
         const w = await open();
-        w.send(rawConnect({ clientId: 'x' }, (b) => (b[CONNECT_FLAGS] |= flag)));
+        w.send(rawConnect({ clientId: 'x' }, (b) => setFlags(b, flag)));
         await expectClosedWithoutAccepting(w);
       }
     });

@@ -187,7 +187,7 @@ export async function subscribe(wire: Wire, messageId: number, subs: { topic: st
   const ack = seen.pop() as Extract<Packet, { cmd: 'suback' }>;
   wire.unread(seen);
   if (ack.messageId !== messageId) throw new Error(`SUBACK for ${ack.messageId}, expected ${messageId}`);
-  return ack.granted.map((g) => (typeof g === 'number' ? g : g.qos));
+  return ack.granted.map((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos));
 }
 
 /** PUBLISH from `wire` and, for QoS 1/2, complete the handshake (PUBACK, or PUBREC → PUBREL → PUBCOMP). */

@@ -1,13 +1,10 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import { publishOf, wrapPublish } from './aedes-adapter';
 
 type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 
 const PUBLISHED = Symbol('published (or dropped) before its acknowledgement');
 type Marked = PublishPacket & { [PUBLISHED]?: true };
-type PublishDone = (err?: Error | null) => void;
-/** aedes' publish as implemented (aedes.js): the client argument is optional; the typings omit it. */
-type Publish = (packet: Marked, client: Client | null, done: PublishDone) => void;
-const publishOf = (broker: Aedes) => broker.publish as unknown as Publish;
 
 /**
  * aedes writes the PUBACK of a QoS 1 PUBLISH first and only then queues the message for subscribers
@@ -22,8 +19,7 @@ export function ackAfterEnqueue(broker: () => Aedes, authorize: AuthorizePublish
   return (client, packet, callback) => {
     authorize(client, packet, (err) => {
       if (err || !client || packet.qos !== 1 || (packet as Marked)[PUBLISHED]) return callback(err ?? null);
-      const b = broker();
-      publishOf(b).call(b, packet, client, (publishErr) => {
+      publishOf<Marked>(broker())(packet, client, (publishErr) => {
         if (publishErr) return callback(publishErr);
         (packet as Marked)[PUBLISHED] = true;
         callback(null);
@@ -42,14 +38,11 @@ export function acknowledgeAndDrop(packet: PublishPacket): void {
 
 /** Makes aedes' publish-after-PUBACK a no-op for packets `ackAfterEnqueue` already published. */
 export function skipRepublish(broker: Aedes): void {
-  const publish = publishOf(broker).bind(broker);
-  (broker as unknown as { publish: (packet: Marked, client: unknown, done?: unknown) => void }).publish = (packet, client, done) => {
-    const cb = (typeof client === 'function' ? client : done) as PublishDone | undefined;
+  wrapPublish<Marked>(broker, (publish) => (packet, client, done) => {
     if (packet[PUBLISHED]) {
       delete packet[PUBLISHED];
-      cb?.(null);
-      return;
+      return done(null);
     }
-    publish(packet, typeof client === 'function' ? null : (client as Client | null), cb ?? (() => undefined));
-  };
+    publish(packet, client, done);
+  });
 }

@@ -7,6 +7,7 @@ import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
+import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, routingQueueLength } from './aedes-adapter';
 import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
 import { deliverOncePerMessage } from './delivery-order';
 import { dropReservedTopicPublishes } from './reserved-topics';
@@ -45,6 +46,7 @@ export interface BrokerHandle {
 const PENDING_SOCKET_SLACK = 1.1;
 
 export async function startBroker(input: BrokerConfig, opts: { logger?: Logger } = {}): Promise<BrokerHandle> {
+  assertTestedVersions();
   const config = brokerConfigSchema.parse(input);
   const log = opts.logger ?? createLogger('broker');
   const { limits } = config;
@@ -59,7 +61,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   let closedBytesOut = 0;
   let aedes: Aedes | undefined;
   let offlineDepth = () => 0;
-  const clients = () => Object.values((aedes as unknown as { clients: Record<string, Client> } | undefined)?.clients ?? {});
+  const clients = () => connectedClients(aedes);
 
   const registry = createMetricsRegistry('broker');
   const metrics = createBrokerMetrics(registry, {
@@ -72,9 +74,9 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       return byKind;
     },
     subscriberBufferedBytes: () => clients().reduce((sum, c) => sum + ((c.conn as Socket).writableLength ?? 0), 0),
-    stalledSubscribers: () => clients().filter((c) => (c as unknown as { _drainTimer: unknown })._drainTimer).length,
+    stalledSubscribers: () => clients().filter(isDraining).length,
     offlineQueued: () => offlineDepth(),
-    mqQueued: () => (aedes as unknown as { mq?: { length?: number } } | undefined)?.mq?.length ?? 0,
+    mqQueued: () => routingQueueLength(aedes),
     bytesIn: () => {
       let live = 0;
       for (const s of sockets) live += s.bytesRead;
@@ -138,12 +140,12 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     },
   });
   const broker = aedes;
-  useFifoQueues((broker as unknown as { mq: unknown }).mq);
-  keepPacketIdsUnique((broker as unknown as { persistence: unknown }).persistence);
-  markResendsDuplicate((broker as unknown as { persistence: unknown }).persistence);
+  useFifoQueues(emitterOf(broker));
+  keepPacketIdsUnique(persistenceOf(broker));
+  markResendsDuplicate(persistenceOf(broker));
   skipRepublish(broker);
   const logDrop = dropLogger(log);
-  const offlineQueues = boundOfflineQueues((broker as unknown as { persistence: unknown }).persistence, limits.maxOfflineMessages, (clientId) => {
+  const offlineQueues = boundOfflineQueues(persistenceOf(broker), limits.maxOfflineMessages, (clientId) => {
     metrics.refusals.inc({ reason: 'offline-queue-full' });
     logDrop(clientId);
   });

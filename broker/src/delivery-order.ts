@@ -1,4 +1,5 @@
 import type { Client } from 'aedes';
+import { deliveryOf } from './aedes-adapter';
 
 interface Delivered {
   topic: string;
@@ -8,12 +9,6 @@ interface Delivered {
   brokerCounter?: number;
 }
 type Deliver = (packet: Delivered, cb: () => void) => void;
-interface DeliveringClient {
-  duplicates: Record<string, number>;
-  subscriptions: Record<string, { qos: number }>;
-  deliver0: Deliver;
-  deliverQoS: Deliver;
-}
 
 /**
  * How a message reaches a subscriber, per connection (call once it is authenticated, before aedes restores or
@@ -31,11 +26,10 @@ interface DeliveringClient {
  * - DUP 0 on a first delivery, whatever the publisher's DUP was ([MQTT-3.3.1-3]).
  */
 export function deliverOncePerMessage(client: Client): void {
-  const c = client as unknown as DeliveringClient;
-  c.duplicates = new Proxy({}, { get: () => 0, set: () => true });
+  const aedes = deliveryOf<Delivered>(client);
+  aedes.setDuplicateCounters(new Proxy({}, { get: () => 0, set: () => true }));
 
-  const deliver0 = c.deliver0;
-  const deliverQoS = c.deliverQoS;
+  const { deliver0, deliverQoS } = aedes;
   const thisPass = new Set<string>();
   let clearing = false;
 
@@ -54,13 +48,12 @@ export function deliverOncePerMessage(client: Client): void {
       }
     }
     packet.dup = false;
-    const granted = highestGrantedQos(c.subscriptions, packet.topic);
+    const granted = highestGrantedQos(aedes.subscriptions(), packet.topic);
     if (granted < packet.qos) packet.qos = granted;
     if (packet.qos === 0) deliver0(packet, cb);
     else deliverQoS(packet, cb);
   };
-  c.deliver0 = deliver;
-  c.deliverQoS = deliver;
+  aedes.replace(deliver, deliver);
 }
 
 /** The highest QoS granted to a filter that matches `topic` (0 when none does, e.g. just unsubscribed). */

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Client } from 'aedes';
+import { takeNextPacketId, type OutgoingPersistence } from './aedes-adapter';
 
 interface OutgoingPacket {
   cmd?: string;
@@ -30,8 +31,8 @@ const deliveryKey = (p: OutgoingPacket) => `${p.brokerId}:${p.brokerCounter}`;
  * this connection is replaced by a free one; a PUBACK (via `outgoingClearMessageId`) frees it again.
  * For QoS 1, which is all this system uses, a resent message under a new id is just a redelivery.
  */
-export function keepPacketIdsUnique(persistence: unknown): void {
-  const p = persistence as IdPersistence;
+export function keepPacketIdsUnique(persistence: OutgoingPersistence): void {
+  const p = persistence as unknown as IdPersistence;
   // Per connection (aedes makes a new Client for each): id → the delivery using it.
   const inUse = new WeakMap<Client, Map<number, string>>();
   const idsOf = (client: Client) => {
@@ -41,10 +42,8 @@ export function keepPacketIdsUnique(persistence: unknown): void {
   };
 
   const freeId = (client: Client, ids: Map<number, string>): number => {
-    const c = client as unknown as { _nextId: number };
     for (let tries = 0; tries < MAX_ID; tries++) {
-      const id = c._nextId;
-      c._nextId = id >= MAX_ID ? 1 : id + 1;
+      const id = takeNextPacketId(client);
       if (!ids.has(id)) return id;
     }
     // 65,535 deliveries in flight on one connection: aedes' own limits make this unreachable.
@@ -79,8 +78,8 @@ export function keepPacketIdsUnique(persistence: unknown): void {
  * re-sends it on reconnect as it was stored, so it is marked DUP here ([MQTT-3.3.1-1], [MQTT-4.4.0-1]). One
  * queued while the client was away has no id yet and goes out as a first delivery (DUP 0).
  */
-export function markResendsDuplicate(persistence: unknown): void {
-  const p = persistence as { outgoingStream(client: Client): Readable };
+export function markResendsDuplicate(persistence: OutgoingPersistence): void {
+  const p = persistence;
   const stream = p.outgoingStream.bind(p);
   p.outgoingStream = (client) => {
     const source = stream(client);

@@ -1,3 +1,5 @@
+import { emitterQueues } from '../aedes-adapter';
+
 /**
  * A FIFO with O(1) shift. mqemitter queues messages beyond its concurrency in plain arrays and takes them with
  * Array#shift, which V8 cannot do in place once an array lives in large-object space (~16k+ entries): under
@@ -40,9 +42,9 @@ export class Fifo<T> {
 
 /** Swaps an mqemitter's (or mqemitter-redis') internal queues for Fifos; call before any message is emitted. */
 export function useFifoQueues(mq: unknown): void {
-  const emitter = mq as { _messageQueue?: unknown[]; _messageCallbacks?: unknown[] };
-  if (!Array.isArray(emitter._messageQueue) || !Array.isArray(emitter._messageCallbacks)) return; // internals changed: keep theirs
-  if (emitter._messageQueue.length || emitter._messageCallbacks.length) return;
-  emitter._messageQueue = new Fifo<unknown>() as unknown as unknown[];
-  emitter._messageCallbacks = new Fifo<unknown>() as unknown as unknown[];
+  const queues = emitterQueues(mq);
+  if (!queues) return; // internals changed: keep theirs
+  const [messages, callbacks] = queues.get();
+  if (messages.length || callbacks.length) return;
+  queues.set(new Fifo<unknown>() as unknown as unknown[], new Fifo<unknown>() as unknown as unknown[]);
 }

@@ -1,11 +1,5 @@
 import type { Client } from 'aedes';
-
-interface MqttParser {
-  packet: { length: number; cmd?: string };
-  _parseLength(): boolean;
-  _emitError(err: Error): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-}
+import { parserOf, type MqttParser } from '../aedes-adapter';
 
 /**
  * aedes has no packet-size option, so the limit is applied inside the client's own mqtt-packet parser: right
@@ -14,8 +8,8 @@ interface MqttParser {
  * on the remaining length (the packet minus its 2-5 byte fixed header), like mosquitto's message_size_limit.
  */
 export function guardParser(client: Client, maxBytes: number, on: { tooLarge(declared: number): void; malformed(err: Error): void }): boolean {
-  const parser = (client as unknown as { _parser?: MqttParser })._parser;
-  if (!parser || typeof parser._parseLength !== 'function') return false; // aedes internals changed: caller reports it
+  const parser = parserOf(client);
+  if (!parser) return false; // aedes internals changed: caller reports it
   const parseLength = parser._parseLength;
   let tooLarge = false;
   parser._parseLength = function guardedParseLength(this: MqttParser) {

@@ -16,6 +16,7 @@ import {
 import { backoffDelay, createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
 import { ingestConfigSchema, type IngestConfig } from './config';
 import { installDeferredAcks, type DeferredAcks } from './consumer/deferred-acks';
+import { assertTestedMqttVersion } from './consumer/mqtt-adapter';
 import { BatchPipeline, type DurableBatch } from './consumer/pipeline';
 import { SeenSeqs } from './consumer/seen-seqs';
 import { subscriptionPlan } from './consumer/subscriptions';
@@ -60,6 +61,7 @@ export interface IngestHandle {
 }
 
 export async function startIngest(config: IngestConfig, opts: IngestOptions): Promise<IngestHandle> {
+  assertTestedMqttVersion();
   const cfg = ingestConfigSchema.parse(config);
   const log = opts.logger ?? createLogger('ingest');
   const now = opts.now ?? Date.now;

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import { interceptOutgoing } from './mqtt-adapter';
 
 /**
  * Ack-after-durable on top of mqtt.js 5.x.
@@ -11,8 +12,8 @@ import type { MqttClient } from 'mqtt';
  *  - `admit` (called from handleMessage) is the admission gate: `cb` is called at once while ingest holds
  *    less than its bound, later otherwise. While it waits mqtt.js stops handling packets, the socket backs
  *    up, and the broker keeps the rest (its inflight window and session queue): bounded memory.
- *  - The PUBACK mqtt.js then sends for an admitted message is intercepted in `_sendPacket` (private API of
- *    mqtt.js 5.x, pinned by the tests) and held; the message's `Ack` sends it once its readings are durable.
+ *  - The PUBACK mqtt.js then sends for an admitted message is intercepted through mqtt-adapter.ts (private API of
+ *    mqtt.js, version pinned and checked at start) and held; the message's `Ack` sends it once its readings are durable.
  * Held PUBACKs belong to one connection: after a reconnect the broker redelivers those messages (same
  * packet id, dup flag), so stale ones are dropped, never sent on the new connection.
  */
@@ -67,9 +68,7 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
     for (const e of group) if (e.send && e.generation === generation && client.connected) e.send();
   };
 
-  const client_ = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void };
-  const originalSend = client_._sendPacket.bind(client);
-  client_._sendPacket = (packet, cb, ...rest) => {
+  interceptOutgoing(client, (packet, cb, send) => {
     if (packet.cmd === 'puback' && !client.connected) {
       // mqtt.js would queue it for the next connection, where the broker redelivers that packet id with a
       // possibly not-yet-durable message: acking it there could lose data. The redelivery gets its own ack.
@@ -79,13 +78,13 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
     const group = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
     const entry = group?.find((e) => !e.send);
     if (group && entry) {
-      entry.send = () => originalSend(packet, undefined, ...rest);
+      entry.send = () => send();
       cb?.();
       settle(packet.messageId!);
       return;
     }
-    originalSend(packet, cb, ...rest);
-  };
+    send(cb);
+  });
 
   client.on('close', () => {
     leavingConnection = false;

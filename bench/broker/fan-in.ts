@@ -2,6 +2,9 @@
  * Fan-in benchmark: hundreds of gateway connections → one subscriber, QoS 0 and QoS 1, ~200-byte payloads,
  * plus publish→deliver latency at a steady rate; for this broker (its real CLI, its own process, with
  * authentication and ACLs on) and Debian Mosquitto (anonymous, no ACL), with the same harness in the same run.
+ * Beside the wall rates, each broker's own CPU time per 1,000 delivered messages (/proc, bench/support/proc-cpu.ts),
+ * which a busy shared machine does not distort the way it distorts a wall rate. (Clock-tick resolution: runs need
+ * tens of thousands of messages per phase for the CPU figure to mean anything.)
  *
  *   npx tsx bench/broker/fan-in.ts            writes bench/broker/RESULTS.md
  *   GATEWAYS=300 PER_GATEWAY=400 ROUNDS=3 npx tsx bench/broker/fan-in.ts
@@ -12,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { freePort, spawnPeer, startMosquitto, tempDir, waitForPort, type Peer } from '@tamky/test-support';
 import { hashSecret } from '../../broker/src/secrets';
 import { RawMqttClient } from './raw-mqtt';
+import { processCpuMs } from '../support/proc-cpu';
 
 const GATEWAYS = Number(process.env.GATEWAYS ?? 200);
 const PER_GATEWAY = Number(process.env.PER_GATEWAY ?? 300);
@@ -29,6 +33,8 @@ interface Target {
   port: number;
   auth: (id: string) => { username?: string; password?: string };
   subscriberAuth: { clientId: string; username?: string; password?: string };
+  /** The broker's process, for its CPU time (/proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -59,13 +65,14 @@ async function startOurs(): Promise<Target> {
     port,
     auth: (id) => ({ username: id, password: `${id}-secret` }),
     subscriberAuth: { clientId: 'ingest-bench', username: 'ingest', password: 'ingest-secret' },
+    pid: peer.child.pid!,
     stop: () => peer.stop(),
   };
 }
 
 async function startMosq(): Promise<Target> {
   const m = await startMosquitto('max_inflight_messages 100\n');
-  return { name: 'mosquitto', port: m.port, auth: () => ({}), subscriberAuth: { clientId: 'ingest-bench' }, stop: () => m.stop() };
+  return { name: 'mosquitto', port: m.port, auth: () => ({}), subscriberAuth: { clientId: 'ingest-bench' }, pid: m.child.pid!, stop: () => m.stop() };
 }
 
 function payload(id: string, seq: number): Buffer {
@@ -94,13 +101,14 @@ async function waitForCount(get: () => number, target: number, stallMs = 5000): 
   }
 }
 
-async function fanIn(target: Target, gateways: RawMqttClient[], qos: 0 | 1, perGateway = PER_GATEWAY): Promise<{ delivered: number; sent: number; seconds: number; perSecond: number }> {
+async function fanIn(target: Target, gateways: RawMqttClient[], qos: 0 | 1, perGateway = PER_GATEWAY): Promise<{ delivered: number; sent: number; seconds: number; perSecond: number; cpuMsPer1000: number }> {
   const sub = await RawMqttClient.connect(target.port, { ...target.subscriberAuth, clientId: `${target.subscriberAuth.clientId}-q${qos}-${perGateway}` });
   let received = 0;
   sub.onPublish = () => received++;
   await sub.subscribe('city/v1/gw/+/telemetry', qos);
   const payloads = gatewayIds.map((id) => payload(id, 0));
   const total = gateways.length * perGateway;
+  const cpuBefore = processCpuMs(target.pid);
   const started = performance.now();
   await Promise.all(
     gateways.map(async (gw, g) => {
@@ -131,8 +139,10 @@ async function fanIn(target: Target, gateways: RawMqttClient[], qos: 0 | 1, perG
   );
   await waitForCount(() => received, total);
   const seconds = (performance.now() - started) / 1000;
+  // The broker's own CPU for this phase (all its threads), per 1,000 messages delivered.
+  const cpuMsPer1000 = ((processCpuMs(target.pid) - cpuBefore) / Math.max(1, received)) * 1000;
   sub.close();
-  return { delivered: received, sent: total, seconds, perSecond: received / seconds };
+  return { delivered: received, sent: total, seconds, perSecond: received / seconds, cpuMsPer1000 };
 }
 
 async function latency(target: Target, gateways: RawMqttClient[]): Promise<{ p50: number; p99: number; samples: number }> {
@@ -204,7 +214,7 @@ async function main(): Promise<void> {
     for (const start of process.env.ONLY_OURS ? [startOurs] : [startOurs, startMosq]) {
       const run = await measure(start);
       runs.push(run);
-      console.log(`${run.name}: qos0 ${fmt(run.qos0.perSecond)} msg/s (${run.qos0.delivered}/${run.qos0.sent}), qos1 ${fmt(run.qos1.perSecond)} msg/s (${run.qos1.delivered}/${run.qos1.sent}), latency p50 ${fmt(run.lat.p50, 2)} ms p99 ${fmt(run.lat.p99, 2)} ms`);
+      console.log(`${run.name}: cpu ms/1000 msgs qos0 ${fmt(run.qos0.cpuMsPer1000, 1)} qos1 ${fmt(run.qos1.cpuMsPer1000, 1)}; qos0 ${fmt(run.qos0.perSecond)} msg/s (${run.qos0.delivered}/${run.qos0.sent}), qos1 ${fmt(run.qos1.perSecond)} msg/s (${run.qos1.delivered}/${run.qos1.sent}), latency p50 ${fmt(run.lat.p50, 2)} ms p99 ${fmt(run.lat.p99, 2)} ms`);
     }
   }
   const best = (name: string) => {
@@ -228,6 +238,8 @@ async function main(): Promise<void> {
     const s = [...xs].sort((a, b) => a - b);
     return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
   };
+  const cpu = (name: string, qos: 'qos0' | 'qos1') => median(runs.filter((r) => r.name === name).map((r) => r[qos].cpuMsPer1000));
+  const cpuRatio = (qos: 'qos0' | 'qos1') => median(pairs.map((p) => p.o[qos].cpuMsPer1000 / p.m[qos].cpuMsPer1000));
   const paired = {
     qos0: median(pairs.map((p) => p.o.qos0.perSecond / p.m.qos0.perSecond)),
     qos1: median(pairs.map((p) => p.o.qos1.perSecond / p.m.qos1.perSecond)),
@@ -256,13 +268,21 @@ async function main(): Promise<void> {
     `| latency p99 (ms) | ${fmt(ours.p99, 2)} | ${fmt(mosq.p99, 2)} | ${fmt(ours.p99 / mosq.p99, 2)} | ${fmt(paired.p99, 2)} |`,
     `| messages not delivered (all rounds) | ${ours.lost} | ${mosq.lost} | | |`,
     '',
+    'Broker CPU time per 1,000 messages delivered (user + system of the broker process, all threads, from /proc;',
+    'independent of how busy the rest of the machine is, unlike the wall rates above):',
+    '',
+    '| | tamky broker (median) | mosquitto (median) | median of per-round ratios |',
+    '| --- | ---: | ---: | ---: |',
+    `| QoS 0 (CPU ms / 1,000 msgs) | ${fmt(cpu('tamky broker (aedes)', 'qos0'), 1)} | ${fmt(cpu('mosquitto', 'qos0'), 1)} | ${fmt(cpuRatio('qos0'), 2)} |`,
+    `| QoS 1 (CPU ms / 1,000 msgs) | ${fmt(cpu('tamky broker (aedes)', 'qos1'), 1)} | ${fmt(cpu('mosquitto', 'qos1'), 1)} | ${fmt(cpuRatio('qos1'), 2)} |`,
+    '',
     'Throughput ratio > 1: this broker faster; latency ratio > 1: this broker slower.',
     '',
     '## All rounds',
     '',
-    '| broker | QoS 0 msg/s | QoS 1 msg/s | p50 ms | p99 ms | latency samples |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...runs.map((r) => `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`),
+    '| broker | QoS 0 msg/s | QoS 1 msg/s | QoS 0 CPU ms/1k | QoS 1 CPU ms/1k | p50 ms | p99 ms | latency samples |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...runs.map((r) => `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.qos0.cpuMsPer1000, 1)} | ${fmt(r.qos1.cpuMsPer1000, 1)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`),
     '',
     '## Reading it',
     '',

@@ -1,7 +1,7 @@
 /**
  * Sustained MQTT → ingest → store rate against the same store written directly, in the same run.
  *
- *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb,null] [--rounds 3] [--publishers 4] [--live every|latest] [--alarms] [--sqlite-inline] [--influx-gzip] [--no-direct] [--no-warmup]
+ *   npx tsx bench/ingest/run.ts [--readings 200000] [--per-message 500] [--stores sqlite,influxdb,victoriametrics,null] [--rounds 3] [--publishers 4] [--live every|latest] [--alarms] [--sqlite-inline] [--influx-gzip] [--no-direct] [--no-warmup]
  *
  * Mosquitto (real broker), ingest in-process with validation, derived values and the live feed on, into
  * the SQLite store (synchronous=NORMAL) and into InfluxDB 1.6.7 (Debian's, /write). Publishers (QoS 1,
@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { cityModelSchema, type DeadLetter, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
-import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
+import { startInfluxd, startMosquitto, startVictoriaMetrics, tempDir } from '@tamky/test-support';
 import { buildRegistry, startIngest, validateTelemetry } from '../../ingest/src/index';
 import { createAlarmDetector, loadRules } from '../../ingest/src/alarms/index';
 import { benchMessages, type PublisherJob } from './publisher';
@@ -194,8 +194,13 @@ for (const name of args.stores!.split(',')) {
     const influx = await startInfluxd();
     config = (db) => ({ type: 'influxdb', api: 'v1', url: influx.url, database: db, gzip: args['influx-gzip'] });
     stop = () => influx.stop();
+  } else if (name === 'victoriametrics') {
+    const vm = await startVictoriaMetrics();
+    // One measurement per database name, as InfluxDB gets one database each.
+    config = (db) => ({ type: 'victoriametrics', url: vm.url, measurement: db.replace(/[^a-zA-Z0-9_]/g, '_') });
+    stop = () => vm.stop();
   } else if (name === 'null') config = 'null';
-  else throw new Error(`unknown store ${name}: sqlite, influxdb or null`);
+  else throw new Error(`unknown store ${name}: sqlite, influxdb, victoriametrics or null`);
   const { rounds, metricsText } = await measure(config);
   await stop();
   const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);

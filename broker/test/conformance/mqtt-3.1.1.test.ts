@@ -366,6 +366,11 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await publish(a, topic('t'), 'both', 0);
       expect((await a.expect('publish')).payload.toString()).toBe('both');
       expect((await b.expect('publish')).payload.toString()).toBe('both');
+      if (target.ours) {
+        // An authenticated gateway too: the assigned id ({username}:{uuid}) belongs to it under our clientId rules.
+        const { connack } = await connectRaw({ clientId: '', username: 'gw-an-my', password: 'gw-an-my-dev-secret' });
+        expect(connack.returnCode).toBe(0);
+      }
     });
 
     it('[MQTT-3.1.3-8] a zero-length Client Identifier with Clean Session 0 gets CONNACK 0x02 and the connection is closed', async () => {
@@ -650,6 +655,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const sub = await subscriber([{ topic: '$SYS/conformance/#', qos: 1 }], topic('marker'));
       const pub = await connect({ clientId: id() });
       await publish(pub, '$SYS/conformance/x', 'not allowed', 1);
+      await publish(pub, '$SYS/conformance/x', 'not allowed either', 2);
       await fence(pub, topic('marker'));
       expect(await deliveriesUntil(sub, topic('marker'))).toEqual([]);
       expect(await pub.sync()).toEqual([]);

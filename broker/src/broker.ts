@@ -7,12 +7,12 @@ import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
-import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, routingQueueLength } from './aedes-adapter';
+import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, refuseStrings, routingQueueLength } from './aedes-adapter';
 import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
 import { deliverOncePerMessage } from './delivery-order';
 import { dropReservedTopicPublishes } from './reserved-topics';
 import { zeroLengthClientIds } from './client-ids';
-import { checkConnect, checkTopicFilter, checkTopicName } from './packet-rules';
+import { checkConnect, checkTopicFilter, illFormedString } from './packet-rules';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityOf } from './identity';
@@ -113,10 +113,10 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     metrics.refusals.inc({ reason: 'malformed-packet' });
     log.warn({ reason: 'malformed-packet', what, clientId: client.id, remoteAddress: connectionInfo(client).remoteAddress }, 'malformed packet; disconnecting');
   };
-  const authorizePublish = checkTopicName(dropReservedTopicPublishes(createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) }), (client, topic) => {
+  const authorizePublish = dropReservedTopicPublishes(createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) }), (client, topic) => {
     metrics.refusals.inc({ reason: 'reserved-topic' });
     log.warn({ reason: 'reserved-topic', who: describeIdentity(identityOf(client)), clientId: client.id, topic }, 'publish to a reserved ($) topic acknowledged and dropped');
-  }), malformed);
+  });
 
   const shared = createSharedState(config);
   aedes = await Aedes.createBroker({
@@ -186,9 +186,10 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
           log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
         },
       });
-      if (!guarded && !guardMissingLogged) {
+      const strict = refuseStrings(client, illFormedString);
+      if ((!guarded || !strict) && !guardMissingLogged) {
         guardMissingLogged = true;
-        log.error('cannot enforce maxPacketBytes: the aedes client has no mqtt-packet parser (aedes internals changed)');
+        log.error('cannot enforce maxPacketBytes or UTF-8 rules: the aedes client has no mqtt-packet parser of the known shape (aedes internals changed)');
       }
     } catch (err) {
       // One bad connection must never take the broker down.

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { assertValidId, cityModelSchema } from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { hashSecret } from '@tamky/broker';
+import { credentialsSchema, hashSecret } from '@tamky/broker';
 import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from './secrets';
 
 /**
@@ -13,7 +13,12 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * Then: `docker compose kill -s HUP broker` so the broker picks the new credentials up.
  *
  *   npx tsx deploy/scripts/provision-gateway.ts --id gw-an-my [--city config/tam-ky/city.yaml]
- *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable]
+ *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable | --enable]
+ *     [--expires 2027-06-30T00:00:00+07:00]
+ *
+ * Re-keying a disabled gateway keeps it disabled (a stolen gateway must not come back with a new secret by
+ * accident); `--enable` enables it, deliberately. After SIGHUP the broker disconnects sessions that used the
+ * old secret. `--expires` sets the new secret's expiry (the broker refuses it afterwards).
  */
 const { values } = parseArgs({
   options: {
@@ -23,6 +28,8 @@ const { values } = parseArgs({
     dir: { type: 'string', default: 'deploy' },
     out: { type: 'string' },
     disable: { type: 'boolean', default: false },
+    enable: { type: 'boolean', default: false },
+    expires: { type: 'string' },
   },
 });
 if (!values.id) {
@@ -51,8 +58,13 @@ if (!city.gateways.some((g) => g.id === id)) console.warn(`warning: ${id} is not
 
 const secret = randomSecret();
 const secretHash = await hashSecret(secret);
-if (existing) Object.assign(existing, { secretHash, disabled: false });
-else credentials.gateways.push({ id, secretHash, disabled: false });
+const secretExpiresAt = values.expires;
+if (existing) {
+  Object.assign(existing, { secretHash, ...(values.enable ? { disabled: false } : {}) });
+  if (secretExpiresAt) existing.secretExpiresAt = secretExpiresAt;
+  else delete existing.secretExpiresAt;
+} else credentials.gateways.push({ id, secretHash, disabled: false, ...(secretExpiresAt ? { secretExpiresAt } : {}) });
+credentialsSchema.parse(credentials); // a bad --expires fails here, before anything is written
 writeCredentials(credentialsFile, credentials);
 
 // For the docker-compose `simulation` profile only: simulated gateways need the plain secrets.
@@ -81,4 +93,5 @@ writeFileAtomic(
   `# Gateway ${id}: copy to /etc/tamky-gateway/gateway.yaml on the gateway (mode 0600).\n# Check bus path, unit ids and wiring against the installation sheet.\n${stringify(gatewayConfig)}`,
 );
 console.log(`gateway ${id}: ${existing ? 're-keyed' : 'created'}; ${devices.length} devices; config written to ${out}`);
+if (existing?.disabled) console.log(`gateway ${id} stays disabled; run again with --enable to let it connect`);
 console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);

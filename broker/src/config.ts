@@ -63,7 +63,7 @@ export const limitsSchema = z.object({
   /** A socket that has not sent CONNECT by then is closed (idle sockets must not hold connection slots). */
   connectTimeoutMs: z.number().int().positive().default(5_000),
   /** Sockets one remote address may hold open before their CONNECT; more are closed on accept. */
-  maxPendingSocketsPerAddress: z.number().int().positive().default(16),
+  maxPendingSocketsPerAddress: z.number().int().positive().default(64),
   /** Per gateway / anonymous client; services are trusted and not rate limited. */
   publishesPerSecond: z.number().positive().default(200),
   /** Bucket size: how far above the steady rate a client may burst (defaults to 2 s worth). */

@@ -31,7 +31,7 @@ describe('sockets before CONNECT', () => {
   let broker: BrokerHandle;
   let port: number;
   beforeAll(async () => {
-    broker = await startTestBroker({ limits: { maxConnections: 20, maxPendingSocketsPerAddress: 4, connectTimeoutMs: 1500 } });
+    broker = await startTestBroker({ limits: { maxConnections: 20, maxPendingSocketsPerAddress: 4, connectTimeoutMs: 3000 } });
     port = broker.ports.mqtt;
   });
   afterAll(() => broker?.close());
@@ -61,7 +61,7 @@ describe('sockets before CONNECT', () => {
       sessions.push(s);
     }
     // Still connected well past the CONNECT deadline (keepalive 0: no pings needed).
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 3500));
     expect(sessions.filter((s) => isClosed(s.socket))).toEqual([]);
     for (const s of sessions) s.socket.destroy();
   });

@@ -66,7 +66,7 @@ describe('gateway secret rotation', () => {
     broker.reloadCredentials(base);
     expect(await tryConnect(url, gatewayOpts('gw-a', 'secret-a-2'))).toEqual({ refused: 5 });
 
-    base = withGateway('gw-a', { secretExpiresAt: new Date(Date.now() + 1500).toISOString() });
+    base = withGateway('gw-a', { secretExpiresAt: new Date(Date.now() + 3000).toISOString() });
     broker.reloadCredentials(base);
     const session = await connectOk(url, gatewayOpts('gw-a', 'secret-a-2'));
     await session.publishAsync('city/v1/gw/gw-a/telemetry', '1', { qos: 1 });

@@ -12,7 +12,7 @@ import { isRunning, startBrokerProcess, writeCredentialsFile, type BrokerProcess
 
 const SEED = 0x7a3c_0f11;
 const PACKETS = 10_000;
-const DEADLINE_MS = 120_000;
+const DEADLINE_MS = 150_000;
 
 /** mulberry32: small, fast and good enough to drive a fuzzer deterministically. */
 function prng(seed: number) {
@@ -172,5 +172,5 @@ describe('MQTT fuzzing against a production-profile broker process', () => {
     } finally {
       await flow.stop();
     }
-  });
+  }, DEADLINE_MS + 30_000);
 });

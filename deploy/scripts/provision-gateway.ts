@@ -12,8 +12,12 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * secret once and writes a gateway config with the devices the city model assigns to it.
  * Then: `docker compose kill -s HUP broker` so the broker picks the new credentials up.
  *
+ * The plain secret goes only to the gateway's own config file and the screen, never where a service reads
+ * it: the broker reads hashes. `--simulation` also adds it to deploy/simulation/gateways.json, which only
+ * the compose `simulation` profile (simulated gateways, a trial without hardware) mounts.
+ *
  *   npx tsx deploy/scripts/provision-gateway.ts --id gw-an-my [--city config/tam-ky/city.yaml]
- *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable]
+ *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable] [--simulation]
  */
 const { values } = parseArgs({
   options: {
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: 'deploy' },
     out: { type: 'string' },
     disable: { type: 'boolean', default: false },
+    simulation: { type: 'boolean', default: false },
   },
 });
 if (!values.id) {
@@ -56,10 +61,12 @@ else credentials.gateways.push({ id, secretHash, disabled: false });
 writeCredentials(credentialsFile, credentials);
 
 // For the docker-compose `simulation` profile only: simulated gateways need the plain secrets.
-const simulatedFile = join(values.dir!, 'credentials/gateways.json');
-const simulated = existsSync(simulatedFile) ? (JSON.parse(readFileSync(simulatedFile, 'utf8')) as Record<string, string>) : {};
-simulated[id] = secret;
-writeFileAtomic(simulatedFile, JSON.stringify(simulated, null, 2));
+if (values.simulation) {
+  const simulatedFile = join(values.dir!, 'simulation/gateways.json');
+  const simulated = existsSync(simulatedFile) ? (JSON.parse(readFileSync(simulatedFile, 'utf8')) as Record<string, string>) : {};
+  simulated[id] = secret;
+  writeFileAtomic(simulatedFile, JSON.stringify(simulated, null, 2));
+}
 
 const gatewayConfig = {
   gatewayId: id,

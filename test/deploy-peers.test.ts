@@ -9,7 +9,7 @@ import { createLogger, loadConfigFile } from '@tamky/service-kit';
 import { brokerConfigSchema, credentialsSchema, startBroker } from '@tamky/broker';
 import { ingestConfigSchema } from '@tamky/ingest';
 import { dashboardConfigSchema } from '@tamky/dashboard-server';
-import { openStore } from '@tamky/store';
+import { openStore, storeConfigSchema } from '@tamky/store';
 import { requireBinary, startInfluxd, startRedis, tempDir, waitFor, type Peer } from '@tamky/test-support';
 
 /**
@@ -86,7 +86,7 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
   it('ingest writes and reads its history as its own user; the dashboard reads as its own user and cannot write', async () => {
     const ingestStore = withEnv('ingest', () => loadConfigFile(join(root, 'deploy/config/ingest.yaml'), ingestConfigSchema).store);
     const dashboardStore = withEnv('dashboard', () => loadConfigFile(join(root, 'deploy/config/dashboard.yaml'), dashboardConfigSchema).store);
-    const local = (s: typeof ingestStore) => ({ ...s, url: influx.url });
+    const local = (s: unknown) => storeConfigSchema.parse({ ...(s as object), url: influx.url });
     const writer = await openStore(local(ingestStore), { logger: log });
     const reader = await openStore(local(dashboardStore), { logger: log, readonly: true });
     try {

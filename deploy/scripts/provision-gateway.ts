@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +18,12 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * the compose `simulation` profile (simulated gateways, a trial without hardware) mounts.
  *
  *   npx tsx deploy/scripts/provision-gateway.ts --id gw-an-my [--city config/tam-ky/city.yaml]
- *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable] [--simulation]
+ *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable] [--simulation] [--cert]
+ *
+ * `--cert`: mutual TLS instead of a password. The gateway gets its own certificate (CN = gateway id) from the
+ * city CA in <dir>/certs (make-certs.sh), and its config names certificate, key and CA instead of a secret; the
+ * broker (tls.requestClientCert) knows it by the certificate. Disabling the gateway refuses its certificate too;
+ * re-running with --cert re-issues it (rotation).
  */
 const { values } = parseArgs({
   options: {
@@ -28,6 +34,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     disable: { type: 'boolean', default: false },
     simulation: { type: 'boolean', default: false },
+    cert: { type: 'boolean', default: false },
   },
 });
 if (!values.id) {
@@ -54,8 +61,17 @@ const city = loadConfigFile(values.city!, cityModelSchema);
 const devices = city.devices.filter((d) => d.gateway === id);
 if (!city.gateways.some((g) => g.id === id)) console.warn(`warning: ${id} is not in ${values.city}; the config lists no devices`);
 
+// With a certificate the secret is never handed out: its hash only keeps the gateway's entry in the broker's file.
 const secret = randomSecret();
 const secretHash = await hashSecret(secret);
+const certDir = join(values.dir!, 'certs');
+if (values.cert) {
+  const issued = spawnSync('bash', [join(import.meta.dirname, 'make-certs.sh'), '--gateways', id], { env: { ...process.env, CERT_DIR: certDir }, encoding: 'utf8' });
+  if (issued.status !== 0) {
+    console.error(`cannot issue a certificate for ${id}: ${issued.stderr.trim()}`);
+    process.exit(1);
+  }
+}
 if (existing) Object.assign(existing, { secretHash, disabled: false });
 else credentials.gateways.push({ id, secretHash, disabled: false });
 writeCredentials(credentialsFile, credentials);
@@ -70,7 +86,9 @@ if (values.simulation) {
 
 const gatewayConfig = {
   gatewayId: id,
-  mqtt: { url: values.broker, username: id, password: secret, clientId: id },
+  mqtt: values.cert
+    ? { url: values.broker, username: id, clientId: id, caFile: '/etc/tamky-gateway/ca.crt', certFile: `/etc/tamky-gateway/${id}.crt`, keyFile: `/etc/tamky-gateway/${id}.key` }
+    : { url: values.broker, username: id, password: secret, clientId: id },
   outbox: { path: `/var/lib/tamky-gateway/${id}.outbox.db` },
   buses: [{ id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', stopBits: 1, timeoutMs: 500 }],
   devices: devices.map((d, i) => ({
@@ -88,4 +106,5 @@ writeFileAtomic(
   `# Gateway ${id}: copy to /etc/tamky-gateway/gateway.yaml on the gateway (mode 0600).\n# Check bus path, unit ids and wiring against the installation sheet.\n${stringify(gatewayConfig)}`,
 );
 console.log(`gateway ${id}: ${existing ? 're-keyed' : 'created'}; ${devices.length} devices; config written to ${out}`);
-console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);
+if (values.cert) console.log(`client certificate: copy ${join(certDir, `${id}.crt`)}, ${join(certDir, `${id}.key`)} and ${join(certDir, 'ca.crt')} to /etc/tamky-gateway/ on the gateway (key mode 0600)`);
+else console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);

@@ -43,6 +43,8 @@ export interface DashboardHandle {
   close(): Promise<void>;
   port: number;
   url: string;
+  /** Where /metrics is served when `metrics.port` gives it a listener of its own. */
+  metricsUrl?: string;
 }
 
 export interface DashboardOptions {
@@ -325,6 +327,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   return {
     port,
     url,
+    ...(metricsServer ? { metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics` } : {}),
     async close() {
       if (closed) return;
       closed = true;

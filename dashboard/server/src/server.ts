@@ -36,6 +36,10 @@ import { buildOpenApi } from './http/openapi';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { connectMqtt } from './mqtt/link';
 import { topicMatches } from './mqtt/topic-match';
+import { createTokenStore } from './tokens/token-store';
+import { createTokenAuth } from './tokens/token-auth';
+import { tokenRoutes } from './tokens/routes';
+import { influxCompatRouter } from './influxql/routes';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -76,6 +80,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
   else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
+  const apiTokens = createTokenStore(db, now);
+  const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
   const limits = loadLimits(config.limitsDir, logger);
   logger.info({ sources: limits.sources }, 'limits loaded');
 
@@ -229,7 +235,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   for (const m of modules) m.routes?.(moduleRouter, ctx);
   api.use(moduleRouter);
   const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
   const openapi = buildOpenApi(routes, modules, [
     { method: 'get', path: '/api/openapi.json', summary: 'This document', produces: 'application/json' },
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
@@ -238,9 +244,10 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  mountRoutes(api, guard, routes);
+  mountRoutes(api, guard, routes, tokenAuth);
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
+  app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 

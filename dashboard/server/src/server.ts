@@ -40,6 +40,8 @@ import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
 import { influxCompatRouter } from './influxql/routes';
+import { ngsiLdRouter } from './ngsi-ld/routes';
+import { aqiLevel } from './overview/limits';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -248,6 +250,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
+  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.aqi, v).level, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 

@@ -23,7 +23,10 @@ const REQUIRED: Record<string, string[]> = {
   Streetlight: ['id', 'type', 'location', 'status'],
   WaterObserved: ['id', 'type', 'location', 'dateObserved'],
   FloodMonitoring: ['id', 'type'],
+  StreetlightControlCabinet: ['id', 'type', 'location', 'refStreetlightGroup', 'workingMode'],
 };
+/** Attributes the Streetlighting schemas type as arrays of entity ids. */
+const ID_LISTS: Record<string, string[]> = { Streetlight: ['refDevice'], StreetlightControlCabinet: ['refDevice', 'refStreetlightGroup'] };
 const RATIOS = ['relativeHumidity', 'occupancy', 'illuminanceLevel'];
 const STREETLIGHT_STATUS = ['ok', 'defectiveLamp', 'columnIssue', 'brokenLantern'];
 
@@ -63,6 +66,8 @@ describe('NGSI-LD entities', () => {
         expect(String(e.id)).toMatch(new RegExp(`^urn:ngsi-ld:${type}:`));
         for (const ratio of RATIOS) if (ratio in e) expect(e[ratio] as number).toBeGreaterThanOrEqual(0), expect(e[ratio] as number).toBeLessThanOrEqual(1);
         if (type === 'Streetlight') expect(STREETLIGHT_STATUS).toContain(e.status);
+        if (type === 'StreetlightControlCabinet') expect(['automatic', 'manual', 'semiautomatic']).toContain(e.workingMode);
+        for (const key of ID_LISTS[type] ?? []) expect(e[key], `${type}.${key}`).toEqual([expect.stringMatching(/^urn:ngsi-ld:/)]);
         if ('location' in e) expect(e.location).toMatchObject({ type: 'Point', coordinates: [expect.any(Number), expect.any(Number)] });
       }
     }

@@ -38,7 +38,7 @@ const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) 
 const options = (req: Request) => new Set([...(list(req.query.options) ?? []), ...(req.query.format ? [String(req.query.format)] : [])]);
 
 /** keyValues (simplified): each attribute's value only, as Smart Data Models' JSON schemas describe entities. */
-function simplified(e: Entity): Entity {
+export function simplified(e: Entity): Entity {
   const out: Entity = {};
   for (const [k, v] of Object.entries(e)) {
     if (k === 'id' || k === 'type' || k === '@context') out[k] = v;

@@ -387,6 +387,13 @@ export const vi = {
   'recipients.needWebhook': "Kênh webhook cần địa chỉ URL",
   'recipients.locale': "Ngôn ngữ tin nhắn",
   'recipients.localeDefault': "Theo chính sách chung",
+  // --- wall takeover, stale state, command truth, exports, demo (branch wall) ---
+  'wallx.since': 'từ {time} ({age})',
+  'wallx.moreUnacked': 'và {n} cảnh báo khác chưa xác nhận',
+  'wallx.enableSound': 'Bật âm thanh cảnh báo',
+  'wallx.unacked': 'Chưa xác nhận: {n}',
+  'wallx.more': '+{n} cảnh báo khác',
+  // --- end wall ---
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -776,4 +783,11 @@ export const en: Record<MessageKey, string> = {
   'recipients.needWebhook': "The webhook channel needs a URL",
   'recipients.locale': "Message language",
   'recipients.localeDefault': "As the policy says",
+  // --- wall takeover, stale state, command truth, exports, demo (branch wall) ---
+  'wallx.since': 'since {time} ({age})',
+  'wallx.moreUnacked': 'and {n} more unacknowledged',
+  'wallx.enableSound': 'Enable alarm sound',
+  'wallx.unacked': 'Unacknowledged: {n}',
+  'wallx.more': '+{n} more',
+  // --- end wall ---
 };

@@ -4,6 +4,7 @@ import type { DeviceInfo, Series } from '../api/types';
 import { useApi } from '../api/useApi';
 import { Link } from '../components/Link';
 import { StaleBadge } from '../components/StaleBadge';
+import { deviceExpectedMs } from '../lib/freshness';
 import { TrendChart } from '../components/TrendChart';
 import { useI18n } from '../i18n/i18n';
 import { fieldLabel, fieldUnit, PRIMARY_FIELDS } from '../lib/fields';
@@ -47,7 +48,7 @@ export default function DeviceView({ param }: { param?: string }) {
       <p className="muted">
         {device.id} · {wardName(device.ward)} · {device.gateway}
       </p>
-      <StaleBadge lastDataAt={latest?.ts ?? null} expectedMs={device.pollIntervalMs} now={now} />
+      <StaleBadge lastDataAt={latest?.ts ?? null} expectedMs={deviceExpectedMs(device)} now={now} />
       <div className="button-row">
         <button type="button" className="btn btn-primary" onClick={() => void readNow()}>
           {t('gateways.readNow')}

@@ -6,7 +6,7 @@ import { topics, type AlarmEvent } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
 import { createAlarmsModule } from '../../server/src/alarms';
-import { api, KIOSK_TOKEN, loadCity, login, mqttClient, startHarness, type Harness } from '../../server/test/helpers';
+import { api, KIOSK_TOKEN, loadCity, login, mqttClient, startHarness, type Harness, type Session } from '../../server/test/helpers';
 import { DIST_DIR, ensureBuilt, launchBrowser, REPO_DIR, screenshot } from './browser';
 
 /**
@@ -55,6 +55,7 @@ describe('wall on the real server', () => {
   let browser: Browser;
   let gw: MqttClient;
   let seq = 0;
+  let operator: Session | undefined;
 
   const raise = (e: AlarmEvent) => gw.publishAsync(topics.alarmEvent(e.ruleId, e.sourceId), JSON.stringify(e), { qos: 1 });
   const wallPage = async (query: string, viewport = { width: 1920, height: 1080 }): Promise<Page> => {
@@ -70,8 +71,8 @@ describe('wall on the real server', () => {
       const a = document.querySelector<HTMLAudioElement>('[data-testid="alarm-sound"]');
       return !!a && !a.paused && a.currentTime > 0;
     });
-  const openAlarmIds = async (): Promise<string[]> => {
-    const res = await api(h.url, await login(h.url, 'operator'), 'GET', '/api/alarms?state=active');
+  const alarmIds = async (state: 'active' | 'open' = 'active'): Promise<string[]> => {
+    const res = await api(h.url, (operator ??= await login(h.url, 'operator')), 'GET', `/api/alarms?state=${state}`);
     return ((await res.json()) as { alarms: Array<{ id: string }> }).alarms.map((a) => a.id);
   };
 
@@ -137,9 +138,8 @@ describe('wall on the real server', () => {
     await screenshot(big, 'wall-takeover-4k');
 
     // Someone acknowledges at the desk: the banner goes everywhere, the sound stops, the rotation resumes.
-    const operator = await login(h.url, 'operator');
-    const [id] = await openAlarmIds();
-    expect((await api(h.url, operator, 'POST', `/api/alarms/${id}/ack`, {})).status).toBe(200);
+    const [id] = await alarmIds();
+    expect((await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {})).status).toBe(200);
     for (const page of pages) {
       await expect.poll(() => page.getByTestId('alarm-banner').count(), POLL).toBe(0);
       expect(await page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe('0');
@@ -152,9 +152,8 @@ describe('wall on the real server', () => {
   it('the alarm list sorts by severity then age and counts what does not fit', async () => {
     // The flood of the test above (raised again if that one stopped early), acknowledged.
     await raise(floodEvent());
-    const operator = await login(h.url, 'operator');
-    await expect.poll(() => openAlarmIds(), POLL).toHaveLength(1);
-    for (const id of await openAlarmIds()) await api(h.url, operator, 'POST', `/api/alarms/${id}/ack`, {});
+    await expect.poll(() => alarmIds('open'), POLL).toHaveLength(1);
+    for (const id of await alarmIds()) await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {});
     const now = Date.now();
     // Twelve more: minor ones of different ages and one major that is younger than all of them.
     for (let i = 0; i < 11; i++) await raise(floodEvent({ ruleId: 'noise-level', sourceId: `noise-${i}`, severity: 'minor', category: 'noise', since: now - (i + 1) * 60_000, ts: now, message: { vi: `tiếng ồn ${i}`, en: `noise ${i}` } }));

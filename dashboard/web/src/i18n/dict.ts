@@ -393,6 +393,14 @@ export const vi = {
   'wallx.enableSound': 'Bật âm thanh cảnh báo',
   'wallx.unacked': 'Chưa xác nhận: {n}',
   'wallx.more': '+{n} cảnh báo khác',
+  'wallx.cmdPending': 'Đã gửi lệnh, đang chờ gateway trả lời (tối đa {max})',
+  'wallx.cmdTimeout': 'Gateway không trả lời sau {max}: chưa rõ lệnh đã được thực hiện hay chưa (gateway có thể đang mất kết nối)',
+  'wallx.cmdRead': 'Đã đọc {n} thiết bị',
+  'wallx.cmdNoAnswer': 'Thiết bị không trả lời: {devices}',
+  'wallx.cmdErr.unknown_device': 'Gateway không quản lý thiết bị này',
+  'wallx.cmdErr.not_writable': 'Thông số này không cho phép ghi',
+  'wallx.cmdErr.out_of_range': 'Giá trị nằm ngoài phạm vi cho phép',
+  'wallx.cmdErr.invalid_command': 'Gateway không hiểu lệnh này',
   // --- end wall ---
 } as const;
 
@@ -789,5 +797,13 @@ export const en: Record<MessageKey, string> = {
   'wallx.enableSound': 'Enable alarm sound',
   'wallx.unacked': 'Unacknowledged: {n}',
   'wallx.more': '+{n} more',
+  'wallx.cmdPending': 'Command sent, waiting for the gateway to answer (up to {max})',
+  'wallx.cmdTimeout': 'No answer from the gateway after {max}: whether the command was carried out is unknown (the gateway may be offline)',
+  'wallx.cmdRead': 'Read {n} device(s)',
+  'wallx.cmdNoAnswer': 'No answer from: {devices}',
+  'wallx.cmdErr.unknown_device': 'The gateway does not manage this device',
+  'wallx.cmdErr.not_writable': 'This setting cannot be written',
+  'wallx.cmdErr.out_of_range': 'The value is outside the allowed range',
+  'wallx.cmdErr.invalid_command': 'The gateway did not understand this command',
   // --- end wall ---
 };

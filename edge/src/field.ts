@@ -5,7 +5,7 @@ import { Poller, type PollerSinks } from './bus/poller';
 import { profilesDirOf, rtuGapMs, type BusConfig, type GatewayConfig } from './config';
 import { ModbusDevice } from './devices/modbus-device';
 import { StreamDevice } from './devices/stream-device';
-import { CommandError } from './devices/types';
+import { CommandError, type PollOutcome } from './devices/types';
 import { openLineSource } from './drivers/line-protocol';
 import { openRtuLink } from './drivers/modbus-rtu';
 import { openTcpLink } from './drivers/modbus-tcp';

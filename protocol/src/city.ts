@@ -82,3 +82,4 @@ export type Ward = z.infer<typeof wardSchema>;
 export type Device = z.infer<typeof deviceSchema>;
 export type Gateway = z.infer<typeof gatewaySchema>;
 export type CityModel = z.infer<typeof cityModelSchema>;
+

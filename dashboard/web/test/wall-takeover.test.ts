@@ -99,13 +99,13 @@ describe('wall on the real server', () => {
     const pages = [rotating, ...fixed, big];
     for (const page of pages) {
       await expect.poll(() => page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe('0');
-      expect(await page.getByTestId('alarm-banner').count(), POLL).toBe(0);
+      expect(await page.getByTestId('alarm-banner').count()).toBe(0);
     }
     // The one-time setup step: the browser refuses sound before a gesture, so the wall asks for one.
     const enable = rotating.getByTestId('enable-sound');
     if (await enable.isVisible()) await enable.click();
     await expect.poll(() => enable.count(), POLL).toBe(0);
-    expect(await soundPlaying(rotating), POLL).toBe(false);
+    expect(await soundPlaying(rotating)).toBe(false);
 
     const raisedAt = Date.now();
     await raise(floodEvent());
@@ -128,7 +128,7 @@ describe('wall on the real server', () => {
     // Pinned: the rotating wall shows the alarm list and stays there past its rotation period.
     await expect.poll(() => rotating.locator('.wall').getAttribute('data-panel'), POLL).toBe('alarms');
     await rotating.waitForTimeout(4000);
-    expect(await rotating.locator('.wall').getAttribute('data-panel'), POLL).toBe('alarms');
+    expect(await rotating.locator('.wall').getAttribute('data-panel')).toBe('alarms');
     await expect.poll(() => soundPlaying(rotating), POLL).toBe(true);
     // A wall set to silence stays silent.
     expect(await fixed[0]!.getByTestId('alarm-sound').count()).toBe(0);
@@ -142,7 +142,7 @@ describe('wall on the real server', () => {
     expect((await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {})).status).toBe(200);
     for (const page of pages) {
       await expect.poll(() => page.getByTestId('alarm-banner').count(), POLL).toBe(0);
-      expect(await page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe('0');
+      expect(await page.getByTestId('unacked-count').getAttribute('data-count')).toBe('0');
     }
     await expect.poll(() => soundPlaying(rotating), POLL).toBe(false);
     await expect.poll(() => rotating.locator('.wall').getAttribute('data-panel'), POLL).not.toBe('alarms');

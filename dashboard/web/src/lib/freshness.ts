@@ -1,3 +1,4 @@
+import { deviceExpectedIntervalMs } from '@tamky/protocol/intervals';
 import type { CityModel } from '../api/types';
 
 type Device = CityModel['devices'][number];
@@ -8,10 +9,7 @@ type Device = CityModel['devices'][number];
  */
 export const STALE_FACTOR = 2.5;
 
-/** How often a device's readings are expected: its publish interval when it publishes slower than it is polled. */
-export function deviceExpectedMs(device: Pick<Device, 'pollIntervalMs' | 'publishIntervalMs'>): number {
-  return Math.max(device.pollIntervalMs, device.publishIntervalMs ?? 0);
-}
+export const deviceExpectedMs = deviceExpectedIntervalMs;
 
 /** The slowest expected interval among some devices (null when there are none: nothing to expect). */
 export function slowestExpectedMs(devices: readonly Device[]): number | null {

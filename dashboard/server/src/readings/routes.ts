@@ -6,7 +6,7 @@ import { computeOverview } from '../overview/overview';
 import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
-import { seriesToCsv } from './csv';
+import { csvFileName, seriesToCsv } from './csv';
 
 const latestQuerySchema = z.object({ kind: z.string().min(1).optional(), ward: z.string().min(1).optional() });
 const deadLetterQuerySchema = z.object({
@@ -43,14 +43,14 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/history.csv',
       access: 'viewer',
-      summary: 'The same as /history as CSV: time,device,ward,field,value (ISO time)',
+      summary: 'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
       query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
       produces: 'text/csv',
       async handler(req, res) {
         const q = parseHistoryQuery(req.query, core.now());
-        const csv = seriesToCsv(await core.store.query(q));
+        const csv = seriesToCsv(await core.store.query(q), { city: core.city, kind: q.kind });
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="${q.kind}-${new Date(q.from).toISOString().slice(0, 10)}.csv"`);
+        res.setHeader('Content-Disposition', `attachment; filename="${csvFileName(q.kind, q.from, q.to, core.city.timeZone)}"`);
         res.send(csv);
       },
     },

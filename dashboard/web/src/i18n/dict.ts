@@ -401,6 +401,17 @@ export const vi = {
   'wallx.cmdErr.not_writable': 'Thông số này không cho phép ghi',
   'wallx.cmdErr.out_of_range': 'Giá trị nằm ngoài phạm vi cho phép',
   'wallx.cmdErr.invalid_command': 'Gateway không hiểu lệnh này',
+  'wallx.reject.malformed_json': 'Bản tin không phải JSON hợp lệ',
+  'wallx.reject.bad_topic': 'Chủ đề MQTT không đúng quy ước',
+  'wallx.reject.schema': 'Bản tin sai cấu trúc',
+  'wallx.reject.unsupported_version': 'Phiên bản giao thức không được hỗ trợ',
+  'wallx.reject.gateway_mismatch': 'Gateway trong bản tin khác gateway trên chủ đề',
+  'wallx.reject.unknown_gateway': 'Gateway chưa đăng ký',
+  'wallx.reject.unknown_device': 'Thiết bị chưa đăng ký',
+  'wallx.reject.foreign_device': 'Thiết bị thuộc gateway khác',
+  'wallx.reject.unknown_field': 'Thông số không có trong loại thiết bị',
+  'wallx.reject.wrong_unit': 'Sai đơn vị đo',
+  'wallx.reject.out_of_range': 'Giá trị ngoài phạm vi đo của cảm biến',
   // --- end wall ---
 } as const;
 
@@ -805,5 +816,16 @@ export const en: Record<MessageKey, string> = {
   'wallx.cmdErr.not_writable': 'This setting cannot be written',
   'wallx.cmdErr.out_of_range': 'The value is outside the allowed range',
   'wallx.cmdErr.invalid_command': 'The gateway did not understand this command',
+  'wallx.reject.malformed_json': 'Message is not valid JSON',
+  'wallx.reject.bad_topic': 'MQTT topic does not follow the convention',
+  'wallx.reject.schema': 'Message has the wrong structure',
+  'wallx.reject.unsupported_version': 'Protocol version not supported',
+  'wallx.reject.gateway_mismatch': 'Gateway in the message differs from the topic',
+  'wallx.reject.unknown_gateway': 'Gateway not registered',
+  'wallx.reject.unknown_device': 'Device not registered',
+  'wallx.reject.foreign_device': 'Device belongs to another gateway',
+  'wallx.reject.unknown_field': 'Field not known for this kind of device',
+  'wallx.reject.wrong_unit': 'Wrong unit',
+  'wallx.reject.out_of_range': 'Value outside the sensor range',
   // --- end wall ---
 };

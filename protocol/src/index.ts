@@ -10,3 +10,4 @@ export * from './live';
 export * from './config-errors';
 export * from './text-format';
 export * from './intervals';
+export * from './series';

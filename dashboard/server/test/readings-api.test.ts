@@ -73,6 +73,14 @@ describe('history', () => {
     expect(lines.slice(1)).toEqual([50, 51, 52].map((v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v}`));
   });
 
+  it('a CSV export says what its chart shows: reduce=sum folds a device\'s fields into one line', async () => {
+    const res = await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 3 * MIN}&windowMs=${3 * MIN}&aggregate=max&reduce=sum`);
+    const lines = (await res.text()).trim().split(/\r\n/).slice(1);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d$/);
+    expect((await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&reduce=median`)).status).toBe(400);
+  });
+
   it('a CSV file covering several days is named by its first and last day; values carry no float noise', () => {
     expect(csvFileName('traffic_counter', Date.parse('2026-12-01T00:00:00+07:00'), Date.parse('2026-12-08T00:00:00+07:00'), 'Asia/Ho_Chi_Minh')).toBe('traffic_counter_2026-12-01_2026-12-07.csv');
     expect(localIsoTime(Date.parse('2026-12-06T23:30:00Z'), 'Asia/Ho_Chi_Minh')).toBe('2026-12-07T06:30:00+07:00');

@@ -27,13 +27,16 @@ const value = (v: number) => String(Math.round(v * 1000) / 1000);
  * `time,device,device_name,ward,ward_name,field,unit,value`: exactly the series asked for (raw or
  * aggregated as the chart's query says), rows by time then device, times local with offset, a BOM first.
  */
-export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: string }): string {
+export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: string; reducedFrom?: string[] }): string {
   const devices = new Map(opts.city.devices.map((d) => [d.id, d.name]));
   const wards = new Map(opts.city.wards.map((w) => [w.id, w.name]));
   const fields = isDeviceKind(opts.kind) ? KIND_FIELDS[opts.kind] : undefined;
   const rows: Array<[number, string, string]> = [];
+  // A folded series (lanes into total flow) has the unit its fields share.
+  const reducedUnits = new Set((opts.reducedFrom ?? []).map((f) => fields?.[f]?.unit ?? ''));
+  const reducedUnit = reducedUnits.size === 1 ? [...reducedUnits][0]! : '';
   for (const s of series) {
-    const unit = fields?.[s.field]?.unit ?? '';
+    const unit = fields?.[s.field]?.unit ?? (opts.reducedFrom ? reducedUnit : '');
     const middle = `,${cell(s.device)},${cell(devices.get(s.device) ?? '')},${cell(s.ward)},${cell(wards.get(s.ward) ?? '')},${cell(s.field)},${cell(unit)},`;
     for (const [t, v] of s.points) rows.push([t, s.device, `${localIsoTime(t, opts.city.timeZone)}${middle}${value(v)}`]);
   }

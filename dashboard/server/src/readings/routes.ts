@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
@@ -8,6 +9,7 @@ import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
 import { csvFileName, seriesToCsv } from './csv';
 
+const csvReduceSchema = z.enum(SERIES_REDUCTIONS).optional();
 const latestQuerySchema = z.object({ kind: z.string().min(1).optional(), ward: z.string().min(1).optional() });
 const deadLetterQuerySchema = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
@@ -44,11 +46,15 @@ export function readingRoutes(core: Core): RouteSpec[] {
       path: '/history.csv',
       access: 'viewer',
       summary: 'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
+      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'reduce'],
       produces: 'text/csv',
       async handler(req, res) {
-        const q = parseHistoryQuery(req.query, core.now());
-        const csv = seriesToCsv(await core.store.query(q), { city: core.city, kind: q.kind });
+        const { reduce, ...rest } = (req.query ?? {}) as Record<string, unknown>;
+        const how = parseInput(csvReduceSchema, reduce, 'reduce');
+        const q = parseHistoryQuery(rest, core.now());
+        // reduce: the chart folds each device's fields into one line (lanes into total flow); the file says the same.
+        const series = await core.store.query(q);
+        const csv = seriesToCsv(how ? reduceByDevice(series, how) : series, { city: core.city, kind: q.kind, ...(how ? { reducedFrom: q.fields } : {}) });
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="${csvFileName(q.kind, q.from, q.to, core.city.timeZone)}"`);
         res.send(csv);

@@ -18,7 +18,8 @@ const VIETNAMESE_LETTERS = /[ăâđêôơưàáảãạằắẳẵặầấẩ�
 const ENGLISH_WORDS = /\b(the|and|with|from|failed|invalid|must|unknown|not found|error|loading|please|level|alarm|device|data|none|yes|no)\b/i;
 
 /** Dictionary texts that are English only (differ from the Vietnamese and are long enough not to be a shared term). */
-const englishOnly = (Object.keys(EN) as MessageKey[]).map((k) => EN[k].replace(/\{\w+\}/g, '').trim()).filter((v, i, all) => v.length >= 8 && !Object.values(VI).includes(v) && all.indexOf(v) === i && !/^[\W\d]+$/.test(v));
+const vietnameseTexts = new Set<string>(Object.values(VI));
+const englishOnly = (Object.keys(EN) as MessageKey[]).map((k) => EN[k].replace(/\{\w+\}/g, '').trim()).filter((v, i, all) => v.length >= 8 && !vietnameseTexts.has(v) && all.indexOf(v) === i && !/^[\W\d]+$/.test(v));
 
 /** Visible text and labels of the page, except inside elements marked with another language. */
 async function pageTexts(page: Page): Promise<string[]> {

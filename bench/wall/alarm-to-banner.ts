@@ -66,7 +66,7 @@ clearInterval(background);
 
 out('# Wall: threshold crossing at a sensor → banner on the wall');
 out();
-out(`Command: \`npx tsx bench/wall/alarm-to-banner.ts\`. ${delays.length} floods, one water station each (alarm level 3 crossed in one batch), while the city's other water stations report at their poll interval; real mosquitto, ingest with the alarm detector (default rules), the dashboard, Chromium at 1920×1080. Load average at the end ${loadavg()[0]!.toFixed(1)} (shared machine).`);
+out(`Command: \`${ROUNDS ? `ROUNDS=${ROUNDS} ` : ''}npx tsx bench/wall/alarm-to-banner.ts\`. ${delays.length} floods, one water station each (alarm level 3 crossed in one batch), while the city's other water stations report at their poll interval; real mosquitto, ingest with the alarm detector (default rules), the dashboard, Chromium at 1920×1080. Load average at the end ${loadavg()[0]!.toFixed(1)} (shared machine).`);
 out();
 out('| | p50 | p99 | max |');
 out('|---|---|---|---|');

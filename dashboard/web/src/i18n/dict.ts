@@ -413,6 +413,26 @@ export const vi = {
   'wallx.reject.wrong_unit': 'Sai đơn vị đo',
   'wallx.reject.out_of_range': 'Giá trị ngoài phạm vi đo của cảm biến',
   // --- end wall ---
+  // API tokens (admin)
+  'tokens.title': 'Khoá API cho hệ thống khác',
+  'tokens.note': 'Cho Grafana, IOC tỉnh hay đơn vị nghiên cứu đọc dữ liệu mà không dùng tài khoản người. Khoá chỉ đọc, có hạn dùng, thu hồi được ngay.',
+  'tokens.name': 'Tên',
+  'tokens.scopes': 'Quyền',
+  'tokens.scope.readings': 'Đọc số liệu',
+  'tokens.scope.alarms': 'Đọc cảnh báo',
+  'tokens.wards': 'Phường/xã',
+  'tokens.allWards': 'Toàn thành phố',
+  'tokens.expires': 'Hết hạn',
+  'tokens.lastUsed': 'Dùng gần nhất (số lần)',
+  'tokens.state': 'Trạng thái',
+  'tokens.active': 'Đang dùng',
+  'tokens.revoked': 'Đã thu hồi',
+  'tokens.expired': 'Đã hết hạn',
+  'tokens.revoke': 'Thu hồi',
+  'tokens.days': 'Hiệu lực (ngày)',
+  'tokens.create': 'Tạo khoá',
+  'tokens.createdOnce': 'Khoá mới (chỉ hiện một lần, hãy lưu lại ngay):',
+  'tokens.confirmRevoke': 'Thu hồi khoá "{name}"? Hệ thống đang dùng khoá này sẽ mất quyền đọc ngay.',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -828,4 +848,24 @@ export const en: Record<MessageKey, string> = {
   'wallx.reject.wrong_unit': 'Wrong unit',
   'wallx.reject.out_of_range': 'Value outside the sensor range',
   // --- end wall ---
+  // API tokens (admin)
+  'tokens.title': 'API tokens for other systems',
+  'tokens.note': "Let Grafana, the provincial IOC or researchers read data without a person's account. Tokens are read-only, expire, and can be revoked at once.",
+  'tokens.name': 'Name',
+  'tokens.scopes': 'Scopes',
+  'tokens.scope.readings': 'Read readings',
+  'tokens.scope.alarms': 'Read alarms',
+  'tokens.wards': 'Wards',
+  'tokens.allWards': 'Whole city',
+  'tokens.expires': 'Expires',
+  'tokens.lastUsed': 'Last used (uses)',
+  'tokens.state': 'State',
+  'tokens.active': 'Active',
+  'tokens.revoked': 'Revoked',
+  'tokens.expired': 'Expired',
+  'tokens.revoke': 'Revoke',
+  'tokens.days': 'Valid for (days)',
+  'tokens.create': 'Create token',
+  'tokens.createdOnce': 'New token (shown only once, save it now):',
+  'tokens.confirmRevoke': 'Revoke token "{name}"? A system using it loses access at once.',
 };

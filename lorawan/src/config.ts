@@ -32,7 +32,8 @@ export const connectorConfigSchema = z.object({
   profilesFile: z.string().min(1),
   /** Defaults to lorawan/codecs. */
   codecsDir: z.string().optional(),
-  codecTimeoutMs: z.number().int().min(1).max(5000).default(50),
+  /** Per payload; generous against a loaded machine (decoding a frame takes microseconds), tight against a hang. */
+  codecTimeoutMs: z.number().int().min(1).max(5000).default(250),
   /** A frame (DevEUI, DevAddr, frame counter) seen again within this time of its first copy is the same uplink. */
   lateCopyWindowMs: z.number().int().min(0).default(60_000),
   /** How long uplink identities are remembered (longer than ChirpStack's broker keeps undelivered events). */

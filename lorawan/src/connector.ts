@@ -28,6 +28,8 @@ export interface Connector {
   /** Replaces the registry (what the retained registry message does). */
   setCity(city: CityModel): void;
   outboxDepth(): number;
+  /** Whether the subscription to ChirpStack's events is in place (events published before it may be lost on a first start). */
+  subscribed(): boolean;
   metricsPort: number | undefined;
 }
 
@@ -220,13 +222,13 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
     reconnectPeriod: 2000,
     ...(ca ? { ca } : {}),
   });
+  let subscribed = false;
   chirpstack.on('connect', (ack) => {
     log.info({ url: config.chirpstack.url, sessionPresent: ack.sessionPresent }, 'connected to ChirpStack');
-    chirpstack!.subscribe(
-      config.chirpstack.applicationIds.map((a) => eventsFilter(a)),
-      { qos: 1 },
-      (err) => err && log.error({ err: err.message }, 'cannot subscribe to ChirpStack events'),
-    );
+    chirpstack!.subscribe(config.chirpstack.applicationIds.map((a) => eventsFilter(a)), { qos: 1 }, (err) => {
+      if (err) log.error({ err: err.message }, 'cannot subscribe to ChirpStack events');
+      else subscribed = true;
+    });
   });
   chirpstack.on('error', (err) => log.warn({ err: err.message }, 'ChirpStack connection error'));
   chirpstack.on('message', onChirpstackMessage);
@@ -263,6 +265,7 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
     health,
     setCity,
     outboxDepth: () => outbox.depth(),
+    subscribed: () => subscribed,
     async close() {
       if (closed) return;
       closed = true;

@@ -2,6 +2,8 @@ import vm from 'node:vm';
 
 export class CodecError extends Error {}
 
+const LOAD_TIMEOUT_MS = 2000;
+
 /**
  * Runs a payload codec written against ChirpStack v4's JavaScript codec interface
  * (`decodeUplink({bytes, fPort, recvTime, variables}) → {data, errors?, warnings?}`,
@@ -29,7 +31,8 @@ export class Codec {
 
   private fresh(): vm.Context {
     const context = vm.createContext({ __input: '' }, { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
-    new vm.Script(this.source, { filename: `codec:${this.name}` }).runInContext(context, { timeout: this.timeoutMs });
+    // Defining the codec's functions runs once: bounded, but not by the per-payload limit.
+    new vm.Script(this.source, { filename: `codec:${this.name}` }).runInContext(context, { timeout: Math.max(this.timeoutMs, LOAD_TIMEOUT_MS) });
     return context;
   }
 

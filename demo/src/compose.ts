@@ -9,6 +9,7 @@ import { startAlarmDetection } from '@tamky/ingest/alarms';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { startSimulatedGateways } from './simulated-gateways';
+import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -132,6 +133,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     });
     closers.push(() => simulated.close());
     const sim = simulated.sim;
+    const lorawan = await startSimulatedLorawan({ city, mqttUrl, secrets: credentials.gateways, dataDir: options.dataDir, repoRoot: REPO_ROOT, host, speed: options.speed ?? 1, logger: log });
+    closers.push(() => lorawan.close());
 
     return { city, credentials, store, sim, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
   } catch (err) {

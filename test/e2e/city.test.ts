@@ -102,7 +102,7 @@ describe('a simulated Tam Kỳ, end to end', () => {
 
   it('shows LoRaWAN devices beside wired ones: uplinks through ChirpStack stored, a lamp dimmed by a confirmed downlink', async () => {
     const canal = 'tam-thanh-canal-lora-1';
-    const reading = await waitFor(async () => (await demo.store.latest({ devices: [canal] }))[0], { what: 'a LoRaWAN canal reading', timeoutMs: 30_000 });
+    const reading = await waitFor(async () => (await demo.store.latest({ devices: [canal], kind: 'water_level' }))[0], { what: 'a LoRaWAN canal reading', timeoutMs: 30_000 });
     expect(reading).toMatchObject({ kind: 'water_level', gateway: 'lns-tam-ky', ward: 'tam-thanh' });
     const login = await fetch(`${demo.urls.dashboard}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'technician', password: demo.credentials.users.technician }) });
     const tech = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
@@ -120,6 +120,6 @@ describe('a simulated Tam Kỳ, end to end', () => {
     );
     expect(result).toMatchObject({ ok: true });
     // The lamp reports the new level in its next uplink.
-    await waitFor(async () => (await demo.store.latest({ devices: ['tam-thanh-lamp-lora-1'] }))[0]?.values.lamp1_level === 30, { what: 'the dimmed level reported', timeoutMs: 30_000 });
+    await waitFor(async () => (await demo.store.latest({ devices: ['tam-thanh-lamp-lora-1'], kind: 'street_light' }))[0]?.values.lamp1_level === 30, { what: 'the dimmed level reported', timeoutMs: 30_000 });
   });
 });

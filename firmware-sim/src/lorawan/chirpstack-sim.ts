@@ -86,8 +86,9 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
     }
     // tamky-lamp: level, status, power W×10, energy Wh, voltage V×10, current mA.
     const b = Buffer.alloc(12);
-    b[0] = Math.round(r.lamp1_level ?? 0);
-    b[1] = (r.lamp1_status ?? 0) & 0xff;
+    // The controller's own lamp (DALI short address 0): actual level and status, as its registers hold them.
+    b[0] = n.sim.bank.getHolding(6);
+    b[1] = n.sim.bank.getHolding(5) & 0xff;
     b.writeUInt16BE(Math.min(65535, Math.round((r.power ?? 0) * 10)), 2);
     b.writeUInt32BE(Math.round((r.energy ?? 0) * 1000) >>> 0, 4);
     b.writeUInt16BE(Math.round((r.voltage ?? 230) * 10), 8);

@@ -9,6 +9,7 @@ import { startAlarmDetection } from '@tamky/ingest/alarms';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { startSimulatedGateways } from './simulated-gateways';
+import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
 import { applyScenario, type Scenario } from './scenarios';
 
@@ -135,6 +136,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     });
     closers.push(() => simulated.close());
     const sim = simulated.sim;
+    const lorawan = await startSimulatedLorawan({ city, mqttUrl, secrets: credentials.gateways, dataDir: options.dataDir, repoRoot: REPO_ROOT, host, speed: options.speed ?? 1, logger: log });
+    closers.push(() => lorawan.close());
 
     const scenario = (name: Scenario) =>
       applyScenario(name, {

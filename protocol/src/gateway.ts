@@ -23,6 +23,23 @@ export const deviceHealthSchema = z.object({
   lastErrorTs: z.number().int().nullable(),
   backoffUntil: z.number().int().nullable(),
   pollIntervalMs: z.number().int().positive(),
+  /** LoRaWAN devices: the radio side of their health, from ChirpStack's uplink, status and join events. */
+  radio: z
+    .object({
+      devEui: z.string(),
+      /** Best RSSI (dBm) and SNR (dB) among the LoRa gateways that heard the last uplink. */
+      rssi: z.number().nullable(),
+      snr: z.number().nullable(),
+      spreadingFactor: z.number().int().nullable(),
+      /** LoRa gateways that heard the last uplink. */
+      gateways: z.number().int().nonnegative(),
+      fCnt: z.number().int().nonnegative().nullable(),
+      /** Battery 0..100 % from the last status event; null when unknown or externally powered. */
+      batteryPct: z.number().nullable(),
+      batteryTs: z.number().int().nullable(),
+      lastJoinTs: z.number().int().nullable(),
+    })
+    .optional(),
 });
 export type DeviceHealth = z.infer<typeof deviceHealthSchema>;
 

@@ -12,6 +12,7 @@ import { fieldLabel, fieldUnit, PRIMARY_FIELDS } from '../lib/fields';
 import { rangeQuery } from '../lib/ranges';
 import { useLive, useNow } from '../live/useLive';
 import { useApp } from '../session';
+import { RadioHealth } from '../components/RadioHealth';
 
 export default function DeviceView({ param }: { param?: string }) {
   const i18n = useI18n();
@@ -96,6 +97,11 @@ export default function DeviceView({ param }: { param?: string }) {
           {health ? (
             <>
               <p>{t('gateways.poll', { ok: num(health.ok, 0), timeouts: num(health.timeouts, 0), crc: num(health.crcErrors, 0) })}</p>
+              {health.radio && (
+                <p>
+                  <RadioHealth radio={health.radio} now={now} />
+                </p>
+              )}
               {health.lastError && <p className="error-text">{t('gateways.lastError', { error: health.lastError })} {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}</p>}
             </>
           ) : (

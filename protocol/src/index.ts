@@ -8,3 +8,4 @@ export * from './city';
 export * from './store';
 export * from './live';
 export * from './config-errors';
+export * from './time-format';

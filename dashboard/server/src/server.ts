@@ -31,7 +31,7 @@ import { createNotifyDirectory } from './notify/directory';
 import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
-import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
+import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { connectMqtt } from './mqtt/link';
@@ -195,6 +195,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       return registry.current().city;
     }, now, publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
+    users: () => accounts.listEnabled(),
     audit: (user, action, detail) => audit.write(user, action, detail),
     broadcast,
     mqttPublish,
@@ -224,13 +225,9 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
-  // Modules first: a module may take over a core path (e.g. /api/rules) by declaring it in its openapi.
-  const moduleRouter = express.Router();
-  for (const m of modules) m.routes?.(moduleRouter, ctx);
-  api.use(moduleRouter);
-  const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
-  const openapi = buildOpenApi(routes, modules, [
+  // One table for the core's routes and the modules': a method and path declared twice is refused here.
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...modules.flatMap((m) => m.routes?.(ctx) ?? [])];
+  const openapi = buildOpenApi(routes, [
     { method: 'get', path: '/api/openapi.json', summary: 'This document', produces: 'application/json' },
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     { method: 'get', path: '/metrics', summary: 'Prometheus metrics', produces: 'text/plain' },
@@ -238,7 +235,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  mountRoutes(api, guard, routes);
+  mountRoutes(api, guard.requireRole, routes);
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   mountWebApp(app, config.webDist, logger);

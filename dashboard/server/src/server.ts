@@ -235,7 +235,13 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  mountRoutes(api, guard.requireRole, routes);
+  try {
+    mountRoutes(api, guard.requireRole, routes);
+  } catch (err) {
+    await link.close();
+    db.close();
+    throw err;
+  }
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   mountWebApp(app, config.webDist, logger);

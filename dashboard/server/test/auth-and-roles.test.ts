@@ -91,7 +91,7 @@ describe('login, session, logout', () => {
     expect((await noHeader.json()).error).toBe('csrf');
     const wrong = await api(h.url, { cookie: admin.cookie, csrf: `${admin.csrf}x` }, 'PUT', '/api/rules', { rules: [] });
     expect(wrong.status).toBe(403);
-    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', kind: 'noise_meter' }] });
+    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', type: 'threshold', category: 'noise', kind: 'noise_meter', field: 'laeq', op: '>', value: 70 }] });
     expect(right.status).toBe(200);
     expect((await right.json()).version).toBe(1);
   });

@@ -265,7 +265,7 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     const shelfId = shelf?.id ?? null;
     const adopted = role === 'gateway-silence' && !e.device ? adoptChildren : () => [];
 
-    const cleared = reopenWindowMs > 0 ? q.recentlyCleared.get(e.ruleId, e.sourceId, Math.min(e.ts, now()) - reopenWindowMs) : undefined;
+    const cleared = reopenWindowMs > 0 ? q.recentlyCleared.get(e.ruleId, e.sourceId, e.ts - reopenWindowMs) : undefined;
     if (cleared) {
       // The same problem came back: keep its acknowledgement, assignee and trail, count the flap. A worse
       // severity than the one acknowledged asks for a new acknowledgement.

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 const VIEWS: Array<{ name: string; path: string; ready: string }> = [
-  { name: 'alarms', path: '/alarms', ready: 'li.alarm' },
+  { name: 'alarms', path: '/alarms', ready: 'tr.desk-row' },
   { name: 'gateways', path: '/gateways', ready: 'article.gateway' },
   { name: 'device', path: '/devices/an-my-air-1', ready: 'table' },
   { name: 'data-quality', path: '/data-quality', ready: '[data-testid="dead-letters"]' },
@@ -32,7 +32,7 @@ describe('accessibility of login and the operations views (axe-core: no serious 
       await screenshot(page, `view-${view.name}`);
     }
     await page.goto(`${env.server.url}/alarms`);
-    await page.locator('li.alarm').first().getByRole('button', { name: 'Chi tiết' }).click();
+    await page.locator('tr.desk-row').first().getByRole('button', { name: 'Chi tiết' }).click();
     await page.waitForSelector('.alarm-trail ol');
     await expectAccessible(page, 'alarm-detail');
     await screenshot(page, 'view-alarm-detail');

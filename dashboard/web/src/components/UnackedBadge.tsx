@@ -5,7 +5,7 @@ import { useI18n } from '../i18n/i18n';
 import { useLive } from '../live/useLive';
 
 /** Alarms waiting for someone, on the menu: active ones that are not explained by another alarm. */
-const waiting = (a: Alarm) => a.state === 'active' && a.parentId === null;
+const waiting = (a: Alarm) => a.state === 'active' && !a.parentId;
 
 export function UnackedBadge() {
   const { t, num } = useI18n();

@@ -23,6 +23,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/devices/{id}', role: 'viewer' },
   { method: 'GET', path: '/api/rules', role: 'viewer' },
   { method: 'PUT', path: '/api/rules', role: 'admin' },
+  { method: 'POST', path: '/api/rules/validate', role: 'admin' },
   { method: 'GET', path: '/api/audit', role: 'admin' },
   { method: 'GET', path: '/api/users', role: 'admin' },
   { method: 'POST', path: '/api/users', role: 'admin' },

@@ -176,7 +176,7 @@ export interface EventOutcome {
   alarm: Alarm;
   change: AlarmChange;
   severityChanged: boolean;
-  /** False for alarms explained by their gateway's alarm, shelved ones and burst members no worse than their group. */
+  /** False for alarms explained by their gateway's alarm and shelved ones. */
   notify: boolean;
   /** Open device alarms just attached under this gateway alarm (stop notifying them). */
   adopted: Alarm[];
@@ -300,9 +300,8 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     // `correlated` says why this raise was not annunciated on its own (alarm-system health counts the rest).
     const correlated = parent ? 'gateway' : shelf ? 'shelved' : groupId !== null ? 'group' : undefined;
     audit(id, 'system', 'raised', { value: e.value, limit: e.limit, severity: e.severity, since: e.since, ...(correlated ? { correlated } : {}), ...(parent ? { gatewayAlarm: parent.id } : {}), ...(groupId !== null ? { group: groupId } : {}), ...(shelf ? { shelf: shelf.id } : {}) });
-    const head = groupId !== null ? q.byId.get(groupId) : undefined;
-    const notify = !parent && !shelf && (!head || RANK[e.severity] < RANK[head.severity]);
-    return { alarm: get(id)!, change: 'raised', severityChanged: false, notify, adopted: adopted(id, e.gateway!), released: [] };
+    // A burst is folded at the desk only: the notifier batches bursts into one message per recipient itself.
+    return { alarm: get(id)!, change: 'raised', severityChanged: false, notify: !parent && !shelf, adopted: adopted(id, e.gateway!), released: [] };
   });
 
   /** A gateway alarm takes in the open silence alarms of its devices raised before it. */

@@ -49,7 +49,7 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
   });
 
   it('is documented once in the OpenAPI document, generated from the route table', async () => {
-    const doc = await (await fetch(`${h.url}/api/openapi.json`)).json();
+    const doc = await (await api(h.url, await login(h.url, 'viewer'), 'GET', '/api/openapi.json')).json();
     expect(doc.paths['/api/rules'].put['x-role']).toBe('admin');
     expect(doc.paths['/api/rules/validate'].post['x-role']).toBe('admin');
     expect(doc.paths['/api/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'user', 'action', 'q', 'limit', 'offset']);

@@ -11,3 +11,4 @@ export * from './config-errors';
 export * from './text-format';
 export * from './intervals';
 export * from './series';
+export * from './time-format';

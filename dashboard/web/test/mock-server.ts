@@ -383,9 +383,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const state = q.get('state');
       const severity = q.get('severity');
       const ward = q.get('ward');
-      const list = alarms.filter((a) => (!state || a.state === state) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
+      const states = state?.split(',').flatMap((x) => (x === 'open' ? ['active', 'acknowledged'] : [x]));
+      const list = alarms.filter((a) => (!states || states.includes(a.state)) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
       return send(res, 200, { alarms: list });
     }
+    if (path === '/api/alarms/assignees') return send(res, 200, { users: [...accounts.values()].filter((u) => u.role !== 'viewer').map(({ username, displayName, role }) => ({ username, displayName, role })) });
+    if (path === '/api/alarms/shelves') return send(res, 200, { shelves: [] });
     m = /^\/api\/alarms\/([^/]+)(?:\/(ack|assign|comment|clear))?$/.exec(path);
     if (m) {
       const a = alarms.find((x) => x.id === m![1]);

@@ -49,7 +49,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     const run = randomBytes(5).toString('hex');
     let n = 0;
     return {
-      topic: (s: string) => `conf/${run}/${s}`,
+      topic: (s: string) => `${target.namespace}/${run}/${s}`,
       /** 1–23 characters of [0-9a-zA-Z], which every server must accept [MQTT-3.1.3-5]. */
       id: () => `c${run}${(n++).toString(36)}`,
     };
@@ -63,6 +63,15 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     const w = await session(port, o);
     wires.push(w);
     return w;
+  };
+  /**
+   * A connection allowed to publish (and retain, and leave a will) in the test namespace: on ours the dashboard
+   * service (anonymous is read-only), on Mosquitto anyone.
+   */
+  const publisher = async (o: Partial<ConnectOptions> = {}) => {
+    const { id } = fresh();
+    const creds = target.publisher;
+    return connect({ ...o, clientId: `${creds?.clientIdPrefix ?? ''}${id()}`, ...(creds ? { username: creds.username, password: creds.password } : {}) });
   };
   const connectRaw = async (o: ConnectOptions) => {
     const r = await connectWire(port, o);
@@ -87,8 +96,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
   };
   /** Connects, then sends `bytes`: the server must close the connection. */
   const violationAfterConnect = async (bytes: Buffer | Packet) => {
-    const { id } = fresh();
-    const w = await connect({ clientId: id() });
+    const w = await publisher();
     w.send(bytes);
     expect(await w.closedWithin()).toBe(true);
   };
@@ -102,7 +110,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
   /** Retained messages matching `filter` as a new subscription receives them, fenced by a retained marker. */
   const retainedFor = async (filter: string, marker: string) => {
     const { id } = fresh();
-    const pub = await connect({ clientId: id() });
+    const pub = await publisher();
     await publish(pub, marker, 'fence', 1, { retain: true });
     const w = await connect({ clientId: id() });
     expect(await subscribe(w, 2, [{ topic: filter, qos: 2 }])).toHaveLength(1);
@@ -161,7 +169,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await first.closed;
       const { wire: again, connack } = await connectRaw({ clientId: me, clean: false });
       expect(connack.sessionPresent).toBe(true);
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'resumed', 1);
       const msg = await again.expect('publish');
       expect([msg.topic, msg.payload.toString()]).toEqual([topic('t'), 'resumed']);
@@ -174,7 +182,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await subscribe(first, 1, [{ topic: topic('t'), qos: 2 }]);
       first.send({ cmd: 'disconnect' });
       await first.closed;
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'q1', 1);
       await publish(pub, topic('t'), 'q2', 2);
       const again = await connect({ clientId: me, clean: false });
@@ -199,7 +207,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { wire: clean, connack } = await connectRaw({ clientId: me, clean: true });
       expect(connack.sessionPresent).toBe(false);
       await subscribe(clean, 1, [{ topic: topic('marker'), qos: 2 }]);
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'old subscription', 1);
       await fence(pub, topic('marker'));
       expect(await deliveriesUntil(clean, topic('marker'))).toEqual([]);
@@ -211,7 +219,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.1.2-7] retained messages are not part of the session: they outlive it', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id(), clean: true });
+      const pub = await publisher();
       await publish(pub, topic('r'), 'kept', 1, { retain: true });
       pub.send({ cmd: 'disconnect' });
       await pub.closed;
@@ -222,7 +230,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.1.2-8] [MQTT-3.1.2-9] [MQTT-3.1.2-16] the will is published, at its QoS and not retained, when the connection closes without DISCONNECT', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 2 }], topic('marker'));
-      const dying = await connect({ clientId: id(), will: { topic: topic('will'), payload: 'gone', qos: 1, retain: false } });
+      const dying = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1, retain: false } });
       dying.destroy();
       const will = await sub.expect('publish');
       expect([will.topic, will.payload.toString(), will.qos, will.retain]).toEqual([topic('will'), 'gone', 1, false]);
@@ -230,7 +238,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.1.2-17] a will with Will Retain 1 is published as a retained message', async () => {
       const { topic, id } = fresh();
-      const dying = await connect({ clientId: id(), will: { topic: topic('will'), payload: 'gone', qos: 1, retain: true } });
+      const dying = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1, retain: true } });
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
       dying.destroy();
       const live = await sub.expect('publish');
@@ -242,10 +250,10 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.1.2-10] [MQTT-3.14.4-3] DISCONNECT removes the will: it is not published', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
-      const leaving = await connect({ clientId: id(), will: { topic: topic('will'), payload: 'gone', qos: 1 } });
+      const leaving = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1 } });
       leaving.send({ cmd: 'disconnect' });
       await leaving.closed;
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await fence(pub, topic('marker'));
       expect(await deliveriesUntil(sub, topic('marker'))).toEqual([]);
     });
@@ -256,7 +264,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const dropping = await connect({ clientId: id() });
       dropping.destroy();
       await dropping.closed;
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await fence(pub, topic('zz-marker'));
       expect(await deliveriesUntil(sub, topic('zz-marker'))).toEqual([]);
     });
@@ -332,7 +340,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       // Two anonymous-id clients at once: neither took over the other's session.
       await subscribe(a, 1, [{ topic: topic('t'), qos: 0 }]);
       await subscribe(b, 1, [{ topic: topic('t'), qos: 0 }]);
-      await publish(a, topic('t'), 'both', 0);
+      await publish(await publisher(), topic('t'), 'both', 0);
       expect((await a.expect('publish')).payload.toString()).toBe('both');
       expect((await b.expect('publish')).payload.toString()).toBe('both');
       if (target.ours) {
@@ -446,7 +454,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const me = id();
       const first = await connect({ clientId: me, clean: false });
       await subscribe(first, 1, [{ topic: topic('t'), qos: 1 }]);
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'unacked', 1);
       const original = await first.expect('publish');
       expect(original.dup).toBe(false);
@@ -460,7 +468,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.3.1-2] [MQTT-4.3.1-1] QoS 0 messages are sent with DUP 0', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 0 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'q0', 1);
       await fence(pub, topic('marker'));
       const got = await deliveriesUntil(sub, topic('marker'));
@@ -470,7 +478,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.3.1-3] the DUP flag of an incoming PUBLISH is not propagated', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('dup in'), qos: 1, messageId: 5, dup: true, retain: false } as Packet);
       await pub.expect('puback');
       await fence(pub, topic('marker'));
@@ -484,7 +492,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] a retained message is stored with its QoS and sent, with RETAIN 1, to every new matching subscription', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('a/1'), 'one', 1, { retain: true });
       await publish(pub, topic('a/2'), 'two', 2, { retain: true });
       const got = await retainedFor(topic('a/+'), topic('zz-marker'));
@@ -496,7 +504,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.3.1-7] a retained QoS 0 message replaces the retained message of its topic', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('r'), 'old', 1, { retain: true });
       await publish(pub, topic('r'), 'new', 0, { retain: true });
       await pub.sync();
@@ -508,7 +516,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.3.1-9] a retained PUBLISH reaching an established subscription is sent with RETAIN 0', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'live', 1, { retain: true });
       await fence(pub, topic('marker'));
       const got = await deliveriesUntil(sub, topic('marker'));
@@ -517,7 +525,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.3.1-10] [MQTT-3.3.1-11] a retained zero-byte PUBLISH is delivered normally, removes the retained message and is not stored', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('r'), 'to be cleared', 1, { retain: true });
       const sub = await subscriber([{ topic: topic('r'), qos: 1 }], topic('marker'));
       expect((await sub.expect('publish')).payload.toString()).toBe('to be cleared');
@@ -530,7 +538,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.3.1-12] a PUBLISH with RETAIN 0 neither stores nor replaces the retained message', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('r'), 'retained', 1, { retain: true });
       await publish(pub, topic('r'), 'not retained', 1);
       const got = await retainedFor(topic('r'), topic('zz-marker'));
@@ -549,7 +557,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.3.2-3] the Topic Name sent to a subscriber is the one published, matching its filter', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('+/b/#'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('a/b/c/d'), 'x', 1);
       await fence(pub, topic('marker'));
       expect((await deliveriesUntil(sub, topic('marker'))).map((p) => p.topic)).toEqual([topic('a/b/c/d')]);
@@ -557,7 +565,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.3.4-1] QoS 1 is answered with PUBACK, QoS 2 with PUBREC, carrying the packet identifier', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('1'), qos: 1, messageId: 4321, dup: false, retain: false } as Packet);
       expect(await pub.expect('puback')).toMatchObject({ messageId: 4321 });
       pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('2'), qos: 2, messageId: 4322, dup: false, retain: false } as Packet);
@@ -575,7 +583,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         ],
         topic('marker'),
       );
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('A/B'), 'overlap', 2);
       await fence(pub, topic('marker'));
       const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
@@ -592,7 +600,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         ],
         topic('marker'),
       );
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('A/B'), 'overlap', 2);
       await fence(pub, topic('marker'));
       const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
@@ -608,7 +616,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         ],
         topic('marker'),
       );
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('A/B'), 'overlap', 1);
       await fence(pub, topic('marker'));
       const qos = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.qos).sort();
@@ -622,7 +630,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic, id } = fresh();
       // Nobody may publish into $SYS; ours acknowledges and drops, as Mosquitto does.
       const sub = await subscriber([{ topic: '$SYS/conformance/#', qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, '$SYS/conformance/x', 'not allowed', 1);
       await publish(pub, '$SYS/conformance/x', 'not allowed either', 2);
       await fence(pub, topic('marker'));
@@ -664,7 +672,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         ],
         topic('marker'),
       );
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       for (const t of ['a/b', 'a/c', 'x', 'x/y/z']) await publish(pub, topic(t), t, 0);
       await fence(pub, topic('marker'));
       expect((await deliveriesUntil(sub, topic('marker'))).map((p) => p.payload.toString())).toEqual(['a/b', 'x', 'x/y/z']);
@@ -687,7 +695,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.8.4-3] subscribing again to the same filter replaces the subscription and re-sends retained messages', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'retained', 1, { retain: true });
       const sub = await connect({ clientId: id() });
       await subscribe(sub, 1, [{ topic: topic('t'), qos: 0 }]);
@@ -723,7 +731,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         ],
         topic('marker'),
       );
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       const payload = randomBytes(64);
       await publish(pub, topic('exact'), payload, 2);
       await publish(pub, topic('wild/x'), payload, 2);
@@ -769,7 +777,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const sub = await subscriber([{ topic: topic('+'), qos: 0 }], topic('zz/marker'));
       sub.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic('a')] } as Packet);
       await sub.expect('unsuback');
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('a'), 'still subscribed', 0);
       await fence(pub, topic('zz/marker'));
       expect((await deliveriesUntil(sub, topic('zz/marker'))).map((p) => p.payload.toString())).toEqual(['still subscribed']);
@@ -799,7 +807,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.14.1-1] a DISCONNECT whose reserved flags are not 0 closes the connection, and the will is published', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
-      const w = await connect({ clientId: id(), will: { topic: topic('will'), payload: 'gone', qos: 1 } });
+      const w = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1 } });
       w.send(Buffer.from([0xe1, 0x00]));
       expect(await w.closedWithin()).toBe(true);
       expect((await sub.expect('publish')).payload.toString()).toBe('gone');
@@ -811,7 +819,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic, id } = fresh();
       const me = id();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'), { clientId: me, clean: false });
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'one', 1);
       const p = await sub.expect('publish');
       expect([p.qos, p.dup, typeof p.messageId]).toEqual([1, false, 'number']);
@@ -828,7 +836,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-4.3.2-2] after its PUBACK, a PUBLISH reusing the packet identifier is a new message', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'first', 1, { messageId: 7 });
       await publish(pub, topic('t'), 'second', 1, { messageId: 7 });
       await fence(pub, topic('marker'));
@@ -838,7 +846,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-4.3.3-1] QoS 2 deliveries: PUBLISH with DUP 0, then PUBREL with the same identifier after PUBREC', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 2 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'two', 2);
       const p = await sub.expect('publish');
       expect([p.qos, p.dup]).toEqual([2, false]);
@@ -851,7 +859,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-4.3.3-2] a QoS 2 PUBLISH re-sent before PUBREL is not delivered twice; after PUBCOMP the identifier is new', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 0 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       const q2 = (payload: string, dup: boolean) => ({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(payload), qos: 2, messageId: 9, dup, retain: false }) as Packet;
       pub.send(q2('once', false));
       expect(await pub.expect('pubrec')).toMatchObject({ messageId: 9 });
@@ -868,7 +876,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic, id } = fresh();
       const me = id();
       const sub = await subscriber([{ topic: topic('t'), qos: 2 }], topic('marker'), { clientId: me, clean: false });
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'two', 2);
       const p = await sub.expect('publish');
       sub.send({ cmd: 'pubrec', messageId: p.messageId } as Packet);
@@ -883,7 +891,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic, id } = fresh();
       const a = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const b = await subscriber([{ topic: topic('t/#'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await publish(pub, topic('t'), 'all', 1);
       await fence(pub, topic('marker'));
       expect((await deliveriesUntil(a, topic('marker'))).map((p) => p.payload.toString())).toEqual(['all']);
@@ -894,7 +902,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic, id } = fresh();
       const me = id();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'), { clientId: me, clean: false });
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       for (let i = 0; i < 5; i++) await publish(pub, topic('t'), String(i), 1);
       for (let i = 0; i < 5; i++) await sub.expect('publish');
       sub.destroy();
@@ -907,7 +915,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-4.6.0-2] [MQTT-4.6.0-3] [MQTT-4.6.0-4] acknowledgements are sent in the order the PUBLISHes were received', async () => {
       const { topic, id } = fresh();
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       const ids = [11, 12, 13, 14, 15, 16];
       pub.send(Buffer.concat(ids.map((messageId, i) => generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('x'), qos: i < 3 ? 1 : 2, messageId, dup: false, retain: false } as Packet))));
       const acks = await pub.until((p) => p.cmd === 'pubrec' && p.messageId === 16);
@@ -920,7 +928,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-4.6.0-5] [MQTT-4.6.0-6] messages from one client on one topic reach a subscriber in order, per QoS', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       const n = 50;
       // Pipelined, as a gateway's outbox replay sends them.
       pub.send(Buffer.concat(Array.from({ length: n }, (_, i) => generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(String(i)), qos: 1, messageId: i + 1, dup: false, retain: false } as Packet))));
@@ -956,7 +964,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       await connect({ clientId: id() });
       const seen = await sys.expect('publish');
       expect(seen.topic.startsWith('$SYS/')).toBe(true);
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       await fence(pub, topic('marker'));
       const got = await deliveriesUntil(all, topic('marker'));
       expect(got.filter((p) => p.topic.startsWith('$'))).toEqual([]);
@@ -978,7 +986,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-4.7.3-4] topics are not normalised: case and spaces are significant', async () => {
       const { topic, id } = fresh();
       const sub = await subscriber([{ topic: topic('Case/a b'), qos: 0 }], topic('marker'));
-      const pub = await connect({ clientId: id() });
+      const pub = await publisher();
       for (const t of ['case/a b', 'Case/ab', 'Case/a  b', 'Case/a b ', 'Case/a b']) await publish(pub, topic(t), t, 0);
       await fence(pub, topic('marker'));
       expect((await deliveriesUntil(sub, topic('marker'))).map((p) => p.payload.toString())).toEqual(['Case/a b']);

@@ -124,19 +124,6 @@ export function refuseStrings(client: Client, bad: (decoded: string, bytes: () =
   return true;
 }
 
-/**
- * Calls `answer` when the client's CONNECT names a protocol level mqtt-packet does not know (not 3, 4 or 5),
- * before aedes closes the connection over that parse error: aedes itself answers only levels it can parse.
- */
-export function onUnknownProtocolLevel(client: Client, answer: () => void): boolean {
-  const parser = clientOf(client)._parser as (MqttParser & { prependListener?: (event: 'error', l: (err: Error) => void) => void }) | undefined;
-  if (!parser || typeof parser.prependListener !== 'function') return false;
-  parser.prependListener('error', (err) => {
-    if (err.message === 'Invalid protocol version') answer();
-  });
-  return true;
-}
-
 /** Is aedes waiting for this subscriber's socket to drain? */
 export const isDraining = (client: Client): boolean => Boolean(clientOf(client)._drainTimer);
 

@@ -8,7 +8,7 @@ import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
-import { assertTestedVersions, connectedClients, emitterOf, isDraining, onUnknownProtocolLevel, persistenceOf, refuseStrings, routingQueueLength } from './aedes-adapter';
+import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, refuseStrings, routingQueueLength } from './aedes-adapter';
 import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
 import { deliverOncePerMessage } from './delivery-order';
 import { dropReservedTopicPublishes } from './reserved-topics';
@@ -45,9 +45,6 @@ export interface BrokerHandle {
   metrics: Registry;
   aedes: Aedes;
 }
-
-/** CONNACK, Session Present 0, return code 0x01 (unacceptable protocol version). */
-const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
 /** Sockets beyond the authenticated limit are allowed briefly so CONNACK 3 can say "server unavailable". */
 const PENDING_SOCKET_SLACK = 1.1;
@@ -278,12 +275,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
         },
       });
       const strict = refuseStrings(client, illFormedString);
-      // [MQTT-3.1.2-2]: CONNACK 0x01 for any unsupported level, written out before aedes closes the socket.
-      const levels = onUnknownProtocolLevel(client, () => {
-        stream.write(CONNACK_UNACCEPTABLE_PROTOCOL);
-        stream.uncork();
-      });
-      if ((!guarded || !strict || !levels) && !guardMissingLogged) {
+      if ((!guarded || !strict) && !guardMissingLogged) {
         guardMissingLogged = true;
         log.error('cannot enforce maxPacketBytes or UTF-8 rules: the aedes client has no mqtt-packet parser of the known shape (aedes internals changed)');
       }

@@ -105,25 +105,6 @@ export function parserOf(client: Client): MqttParser | undefined {
   return parser && typeof parser._parseLength === 'function' ? parser : undefined;
 }
 
-/**
- * Makes the client's parser treat a string field (topic, filter, client id, will topic, user name) for which
- * `bad(decoded, bytes)` is true as malformed: mqtt-packet then reports the packet as unparseable and aedes closes
- * the connection. Returns false if the parser no longer has the shape this relies on.
- */
-export function refuseStrings(client: Client, bad: (decoded: string, bytes: () => Buffer) => boolean): boolean {
-  const parser = clientOf(client)._parser as (MqttParser & { _parseString?: () => string | null; _pos: number; _list: { slice(from: number, to: number): Buffer } }) | undefined;
-  const parseString = parser?._parseString;
-  if (!parser || typeof parseString !== 'function') return false;
-  parser._parseString = function strictParseString(this: typeof parser) {
-    const start = this._pos;
-    const decoded = parseString.call(this);
-    if (decoded === null) return null;
-    // Past the 2-byte length: the string's own bytes, read only when the check asks for them.
-    return bad(decoded, () => this._list.slice(start + 2, this._pos)) ? null : decoded;
-  };
-  return true;
-}
-
 /** Is aedes waiting for this subscriber's socket to drain? */
 export const isDraining = (client: Client): boolean => Boolean(clientOf(client)._drainTimer);
 

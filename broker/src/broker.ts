@@ -8,12 +8,12 @@ import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
-import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, refuseStrings, routingQueueLength } from './aedes-adapter';
+import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, routingQueueLength } from './aedes-adapter';
 import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
 import { deliverOncePerMessage } from './delivery-order';
 import { dropReservedTopicPublishes } from './reserved-topics';
 import { zeroLengthClientIds } from './client-ids';
-import { checkConnect, checkTopicFilter, illFormedString } from './packet-rules';
+import { checkConnect, checkTopicFilter, checkTopicName } from './packet-rules';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityFor, identityOf } from './identity';
@@ -122,7 +122,8 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     metrics.refusals.inc({ reason: 'malformed-packet' });
     log.warn({ reason: 'malformed-packet', what, clientId: client.id, remoteAddress: connectionInfo(client).remoteAddress }, 'malformed packet; disconnecting');
   };
-  const authorizePublish = dropReservedTopicPublishes(
+  const authorizePublish = checkTopicName(
+    dropReservedTopicPublishes(
     createAuthorizePublish({
       metrics,
       log,
@@ -137,6 +138,8 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     metrics.refusals.inc({ reason: 'reserved-topic' });
       log.warn({ reason: 'reserved-topic', who: describeIdentity(identityOf(client)), clientId: client.id, topic }, 'publish to a reserved ($) topic acknowledged and dropped');
     },
+    ),
+    malformed,
   );
   // Sockets per remote address that have not sent CONNECT yet: released at CONNECT (preConnect) or on close.
   const pendingByAddress = new Map<string, number>();
@@ -274,10 +277,9 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
           log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
         },
       });
-      const strict = refuseStrings(client, illFormedString);
-      if ((!guarded || !strict) && !guardMissingLogged) {
+      if (!guarded && !guardMissingLogged) {
         guardMissingLogged = true;
-        log.error('cannot enforce maxPacketBytes or UTF-8 rules: the aedes client has no mqtt-packet parser of the known shape (aedes internals changed)');
+        log.error('cannot enforce maxPacketBytes: the aedes client has no mqtt-packet parser (aedes internals changed)');
       }
     } catch (err) {
       // One bad connection must never take the broker down.

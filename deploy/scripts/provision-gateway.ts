@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { assertValidId, cityModelSchema } from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { hashSecret } from '@tamky/broker';
+import { credentialsSchema, hashSecret } from '@tamky/broker';
 import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from './secrets';
 
 /**
@@ -18,7 +18,12 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * the compose `simulation` profile (simulated gateways, a trial without hardware) mounts.
  *
  *   npx tsx deploy/scripts/provision-gateway.ts --id gw-an-my [--city config/tam-ky/city.yaml]
- *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable] [--simulation] [--cert]
+ *     [--broker mqtts://ioc.tamky.gov.vn:8883] [--dir deploy] [--out gw-an-my.yaml] [--disable | --enable]
+ *     [--expires 2027-06-30T00:00:00+07:00] [--simulation] [--cert]
+ *
+ * Re-keying a disabled gateway keeps it disabled (a stolen gateway must not come back with a new secret by
+ * accident); `--enable` enables it, deliberately. After SIGHUP the broker disconnects sessions that used the
+ * old secret. `--expires` sets the new secret's expiry (the broker refuses it afterwards).
  *
  * `--cert`: mutual TLS instead of a password. The gateway gets its own certificate (CN = gateway id) from the
  * city CA in <dir>/certs (make-certs.sh), and its config names certificate, key and CA instead of a secret; the
@@ -33,6 +38,8 @@ const { values } = parseArgs({
     dir: { type: 'string', default: 'deploy' },
     out: { type: 'string' },
     disable: { type: 'boolean', default: false },
+    enable: { type: 'boolean', default: false },
+    expires: { type: 'string' },
     simulation: { type: 'boolean', default: false },
     cert: { type: 'boolean', default: false },
   },
@@ -64,6 +71,13 @@ if (!city.gateways.some((g) => g.id === id)) console.warn(`warning: ${id} is not
 // With a certificate the secret is never handed out: its hash only keeps the gateway's entry in the broker's file.
 const secret = randomSecret();
 const secretHash = await hashSecret(secret);
+const secretExpiresAt = values.expires;
+if (existing) {
+  Object.assign(existing, { secretHash, ...(values.enable ? { disabled: false } : {}) });
+  if (secretExpiresAt) existing.secretExpiresAt = secretExpiresAt;
+  else delete existing.secretExpiresAt;
+} else credentials.gateways.push({ id, secretHash, disabled: false, ...(secretExpiresAt ? { secretExpiresAt } : {}) });
+credentialsSchema.parse(credentials); // a bad --expires fails here, before anything is written
 const certDir = join(values.dir!, 'certs');
 if (values.cert) {
   const issued = spawnSync('bash', [join(import.meta.dirname, 'make-certs.sh'), '--gateways', id], { env: { ...process.env, CERT_DIR: certDir }, encoding: 'utf8' });
@@ -72,8 +86,6 @@ if (values.cert) {
     process.exit(1);
   }
 }
-if (existing) Object.assign(existing, { secretHash, disabled: false });
-else credentials.gateways.push({ id, secretHash, disabled: false });
 writeCredentials(credentialsFile, credentials);
 
 // For the docker-compose `simulation` profile only: simulated gateways need the plain secrets.
@@ -106,5 +118,6 @@ writeFileAtomic(
   `# Gateway ${id}: copy to /etc/tamky-gateway/gateway.yaml on the gateway (mode 0600).\n# Check bus path, unit ids and wiring against the installation sheet.\n${stringify(gatewayConfig)}`,
 );
 console.log(`gateway ${id}: ${existing ? 're-keyed' : 'created'}; ${devices.length} devices; config written to ${out}`);
+if (existing?.disabled) console.log(`gateway ${id} stays disabled; run again with --enable to let it connect`);
 if (values.cert) console.log(`client certificate: copy ${join(certDir, `${id}.crt`)}, ${join(certDir, `${id}.key`)} and ${join(certDir, 'ca.crt')} to /etc/tamky-gateway/ on the gateway (key mode 0600)`);
 else console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);

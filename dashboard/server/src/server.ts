@@ -17,7 +17,7 @@ import { createAccounts } from './auth/accounts';
 import { createSessions } from './auth/sessions';
 import { createGuard } from './auth/guard';
 import { createKioskVerifier } from './auth/kiosk';
-import { createFailureLimiter } from './auth/rate-limit';
+import { beginSignIn, createFailureLimiter } from './auth/rate-limit';
 import { authRoutes } from './auth/routes';
 import { createGatewayTracker, type GatewayView } from './gateways/tracker';
 import { createCommandLog } from './gateways/commands';
@@ -33,6 +33,8 @@ import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
 import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
+import { createProxyTrust } from './http/client-address';
+import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { connectMqtt } from './mqtt/link';
 import { topicMatches } from './mqtt/topic-match';
@@ -41,6 +43,8 @@ export interface DashboardHandle {
   close(): Promise<void>;
   port: number;
   url: string;
+  /** Where /metrics is served when `metrics.port` gives it a listener of its own. */
+  metricsUrl?: string;
 }
 
 export interface DashboardOptions {
@@ -188,6 +192,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     mqttPublish,
     alarmCounts,
     disconnectUser: (username, keepSessionId) => hub?.disconnectUser(username, keepSessionId),
+    disconnectSession: (sessionId) => hub?.disconnectSession(sessionId),
   };
   const ctx: ModuleContext = {
     db, logger, notifyDirectory,
@@ -203,7 +208,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   // HTTP
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.http.trustProxy);
+  const proxyTrust = createProxyTrust(config.http.trustedProxies);
+  app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
   app.use(securityHeaders(config.session.secureCookies));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
@@ -216,10 +222,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     const mqttUp = link.client.connected;
     res.status(mqttUp ? 200 : 503).json({ ok: mqttUp, mqtt: mqttUp ? 'connected' : 'disconnected', wsClients: hub?.clientCount() ?? 0 });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', metrics.contentType);
-    res.send(await metrics.metrics());
-  });
+  const metricsServer = await metricsEndpoint(app, metrics, config.metrics);
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
@@ -230,14 +233,13 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.use(moduleRouter);
   const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
   const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
-  const openapi = buildOpenApi(routes, modules, [
-    { method: 'get', path: '/api/openapi.json', summary: 'This document', produces: 'application/json' },
+  // Signed-in callers only: the document lists which modules and routes this instance runs.
+  let openapi: Record<string, unknown> = {};
+  routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
+  openapi = buildOpenApi(routes, modules, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
-    { method: 'get', path: '/metrics', summary: 'Prometheus metrics', produces: 'text/plain' },
+    ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
   ]);
-  api.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
   mountRoutes(api, guard, routes);
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
@@ -255,13 +257,18 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     logger,
     metrics: wsMetrics,
     authenticate: async (req) => {
-      const kiosk = new URL(req.url ?? '/', 'http://localhost').searchParams.get('kiosk');
-      if (kiosk) {
-        const name = await core.verifyKioskToken(kiosk);
-        return name ? { username: `kiosk:${name}`, displayName: name, role: 'viewer' } : null;
-      }
+      // A signed-in operator's page keeps its own session even when opened through a ?kiosk= link.
       const found = guard.sessionFromRequest(req);
-      return found ? { ...found.session.user, sessionId: found.id } : null;
+      if (found) return { ...found.session.user, sessionId: found.id, expiresAt: found.session.expiresAt };
+      const kiosk = new URL(req.url ?? '/', 'http://localhost').searchParams.get('kiosk');
+      if (!kiosk) return null;
+      // Counted like POST /api/auth/kiosk, before the token's scrypt check.
+      const attempt = beginSignIn(core.loginLimits, { address: proxyTrust.clientAddress(req) });
+      if (attempt.refused) return { refused: 429, retryAfterMs: attempt.retryAfterMs };
+      const name = await core.verifyKioskToken(kiosk);
+      if (!name) return null;
+      attempt.succeeded();
+      return { username: `kiosk:${name}`, displayName: name, role: 'viewer' };
     },
   });
 
@@ -269,6 +276,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     for (const m of modules) await m.start?.(ctx);
   } catch (err) {
     await hub.close();
+    await metricsServer?.close();
     await link.close();
     db.close();
     throw err;
@@ -319,12 +327,14 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   return {
     port,
     url,
+    ...(metricsServer ? { metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics` } : {}),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
       await hub!.close();
+      await metricsServer?.close();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { fieldNameSchema, idSchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
+import { attachment } from '../http/content-disposition';
 import type { RouteSpec } from '../http/route-table';
 import { computeOverview } from '../overview/overview';
 import { aqiLevel } from '../overview/limits';
@@ -8,7 +10,7 @@ import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
 import { seriesToCsv } from './csv';
 
-const latestQuerySchema = z.object({ kind: z.string().min(1).optional(), ward: z.string().min(1).optional() });
+const latestQuerySchema = z.object({ kind: fieldNameSchema.optional(), ward: idSchema.optional() });
 const deadLetterQuerySchema = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
   to: z.coerce.number().int().nonnegative().optional(),
@@ -50,7 +52,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
         const q = parseHistoryQuery(req.query, core.now());
         const csv = seriesToCsv(await core.store.query(q));
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="${q.kind}-${new Date(q.from).toISOString().slice(0, 10)}.csv"`);
+        res.setHeader('Content-Disposition', attachment(`${q.kind}-${new Date(q.from).toISOString().slice(0, 10)}.csv`));
         res.send(csv);
       },
     },

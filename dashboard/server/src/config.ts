@@ -58,6 +58,8 @@ export const dashboardConfigSchema = z.object({
   users: z.array(userSeedSchema).default([]),
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
   usersFile: z.string().optional(),
+  /** InfluxDB 1.x-compatible /query for Grafana and the influx CLI (API tokens of scope read:readings). */
+  influxql: z.object({ database: z.string().min(1).default('tamky') }).default({ database: 'tamky' }),
   kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
   /** The alarms module (lifecycle + notifications), loaded by the CLI; passed to createAlarmsModule as is. */
   alarms: z

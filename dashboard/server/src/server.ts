@@ -38,6 +38,12 @@ import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { connectMqtt } from './mqtt/link';
 import { topicMatches } from './mqtt/topic-match';
+import { createTokenStore } from './tokens/token-store';
+import { createTokenAuth } from './tokens/token-auth';
+import { tokenRoutes } from './tokens/routes';
+import { influxCompatRouter } from './influxql/routes';
+import { ngsiLdRouter } from './ngsi-ld/routes';
+import { aqiLevel } from './overview/limits';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -80,6 +86,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
   else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
+  const apiTokens = createTokenStore(db, now);
+  const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
   const limits = loadLimits(config.limitsDir, logger);
   logger.info({ sources: limits.sources }, 'limits loaded');
 
@@ -232,7 +240,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   for (const m of modules) m.routes?.(moduleRouter, ctx);
   api.use(moduleRouter);
   const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
   routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
@@ -240,9 +248,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
   ]);
-  mountRoutes(api, guard, routes);
+  mountRoutes(api, guard, routes, tokenAuth);
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
+  app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
+  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.aqi, v).level, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 

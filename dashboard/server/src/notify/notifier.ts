@@ -1,7 +1,7 @@
 import express from 'express';
 import type Database from 'better-sqlite3';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CityModel } from '@tamky/protocol';
+import { formatNumberIn, type CityModel } from '@tamky/protocol';
 import { backoffDelay, type Logger } from '@tamky/service-kit';
 import { migrate } from '../state-db';
 import type { Alarm, AlarmChange } from '../alarms/model';
@@ -216,8 +216,9 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
         alarm_id: String(first.id),
         severity: first.severity,
         message: first.message[lead.locale].slice(0, 200),
-        value: first.value === null ? '' : String(first.value),
-        limit: first.limit === null ? '' : String(first.limit),
+        // Written the recipient's way ("4,2" in Vietnamese), like the numbers inside the message.
+        value: first.value === null ? '' : formatNumberIn(lead.locale, first.value),
+        limit: first.limit === null ? '' : formatNumberIn(lead.locale, first.limit),
         count: String(alarms.length),
         link: alarmLink(opts.publicUrl, first.id),
       },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredReading } from '@tamky/protocol';
 import { hashPassword } from '../../src/index';
 import { createAlarmsModule } from '../../src/alarms';
 import { parseNotifyPolicy } from '../../src/notify';
@@ -138,7 +139,7 @@ beforeAll(async () => {
   for (const role of ROLES) await signIn(role);
   // Data for the history routes to reach: a fuzzed query must get past "no such device" to the stored values.
   await h.store.writeBatch(
-    Array.from({ length: 30 }, (_, i) => [
+    Array.from({ length: 30 }, (_, i): StoredReading[] => [
       { kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: NOW - i * 120_000, seq: i, values: { laeq: 50 + (i % 7) } },
       { kind: 'water_level', device: 'an-phu-water-1', gateway: 'gw-an-phu', ward: 'an-phu', ts: NOW - i * 120_000, seq: 1000 + i, values: { level: 1 + i / 100, distance: 3 } },
     ]).flat(),

@@ -58,6 +58,8 @@ export const dashboardConfigSchema = z.object({
   users: z.array(userSeedSchema).default([]),
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
   usersFile: z.string().optional(),
+  /** InfluxDB 1.x-compatible /query for Grafana and the influx CLI (API tokens of scope read:readings). */
+  influxql: z.object({ database: z.string().min(1).default('tamky') }).default({ database: 'tamky' }),
   kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
   /** The alarms module (lifecycle + notifications), loaded by the CLI; passed to createAlarmsModule as is. */
   alarms: z
@@ -83,6 +85,12 @@ export const dashboardConfigSchema = z.object({
       windowMinutes: z.number().positive().default(15),
     })
     .default({ maxFailures: 10, maxFailuresPerAddress: 100, windowMinutes: 15 }),
+  commands: z
+    .object({
+      /** A command with no answer from its gateway after this long is reported as timed out (a late answer still counts). */
+      timeoutMs: z.number().int().min(1000).default(30_000),
+    })
+    .default({ timeoutMs: 30_000 }),
   ws: z
     .object({
       pingIntervalMs: z.number().int().positive().default(10_000),

@@ -31,13 +31,19 @@ import { createNotifyDirectory } from './notify/directory';
 import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
-import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
+import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { connectMqtt } from './mqtt/link';
 import { topicMatches } from './mqtt/topic-match';
+import { createTokenStore } from './tokens/token-store';
+import { createTokenAuth } from './tokens/token-auth';
+import { tokenRoutes } from './tokens/routes';
+import { influxCompatRouter } from './influxql/routes';
+import { ngsiLdRouter } from './ngsi-ld/routes';
+import { aqiLevel } from './overview/limits';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -80,6 +86,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
   else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
+  const apiTokens = createTokenStore(db, now);
+  const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
   const limits = loadLimits(config.limitsDir, logger);
   logger.info({ sources: limits.sources }, 'limits loaded');
 
@@ -200,6 +208,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       return registry.current().city;
     }, now, publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
+    users: () => accounts.listEnabled(),
     audit: (user, action, detail) => audit.write(user, action, detail),
     broadcast,
     mqttPublish,
@@ -227,22 +236,27 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
-  // Modules first: a module may take over a core path (e.g. /api/rules) by declaring it in its openapi.
-  const moduleRouter = express.Router();
-  for (const m of modules) m.routes?.(moduleRouter, ctx);
-  api.use(moduleRouter);
-  const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
+  // One table for the core's routes and the modules': a method and path declared twice is refused at mount.
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens), ...modules.flatMap((m) => m.routes?.(ctx) ?? [])];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
   routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
-  openapi = buildOpenApi(routes, modules, [
+  openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
   ]);
-  mountRoutes(api, guard, routes);
+  try {
+    mountRoutes(api, guard.requireRole, routes, tokenAuth);
+  } catch (err) {
+    await metricsServer?.close();
+    await link.close();
+    db.close();
+    throw err;
+  }
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
+  app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
+  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.aqi, v).level, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 

@@ -11,6 +11,8 @@ import { hashPassword, startDashboard, type DashboardConfig, type DashboardModul
 
 export const PASSWORDS = { viewer: 'view-pass-1', operator: 'oper-pass-1', technician: 'tech-pass-1', admin: 'admin-pass-1' } as const;
 export const KIOSK_TOKEN = 'wall-token-0123456789abcdef';
+/** For harnesses that serve /metrics on the dashboard port (behind this bearer token). */
+export const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 export type RoleName = keyof typeof PASSWORDS;
 
 const REPO = join(import.meta.dirname, '..', '..', '..');

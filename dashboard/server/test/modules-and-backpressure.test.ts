@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { topics } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
 import { migrate, type DashboardModule, type ModuleContext } from '../src/index';
-import { api, login, mqttClient, startHarness, wsClient, type Harness } from './helpers';
+import { api, login, METRICS_TOKEN, mqttClient, startHarness, wsClient, type Harness } from './helpers';
 
 /** A module shaped like the alarms module: own table, MQTT subscription, routes, OpenAPI, overview counts. */
 function probeModule() {
@@ -41,7 +41,7 @@ let mq: MqttClient;
 const probe = probeModule();
 
 beforeAll(async () => {
-  h = await startHarness({ modules: [probe.module], config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 } } });
+  h = await startHarness({ modules: [probe.module], config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 }, metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   mq = await mqttClient(h.mqttUrl);
 });
 afterAll(async () => {
@@ -66,7 +66,7 @@ describe('dashboard modules', () => {
     expect((await api(h.url, { cookie: operator.cookie, csrf: 'x' }, 'POST', '/api/probe')).status).toBe(403);
     expect((await api(h.url, operator, 'POST', '/api/probe')).status).toBe(204);
 
-    const doc = await (await fetch(`${h.url}/api/openapi.json`)).json();
+    const doc = await (await api(h.url, viewer, 'GET', '/api/openapi.json')).json();
     expect(Object.keys(doc.paths['/api/probe'])).toEqual(['get', 'post']);
     const overview = await (await api(h.url, viewer, 'GET', '/api/overview')).json();
     expect(overview.wards.find((w: { ward: string }) => w.ward === 'an-my').alarms.critical).toBe(2);
@@ -90,7 +90,7 @@ describe('WebSocket backpressure', () => {
     for (let i = 0; i < N; i++) await mq.publishAsync(topics.liveReadings(), JSON.stringify({ readings: big }), { qos: 1 });
     await waitFor(() => fast.frames.filter((f) => f.type === 'readings').length === N, { what: `fast client got every frame (has ${fast.frames.filter((f) => f.type === 'readings').length})`, timeoutMs: 30_000 });
     const dropped = await waitFor(async () => {
-      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       const m = /dashboard_ws_frames_dropped_total\{[^}]*channel="readings"[^}]*\} (\d+)/.exec(text);
       return m && Number(m[1]) > 0 ? Number(m[1]) : null;
     }, { what: 'dropped frames counted' });

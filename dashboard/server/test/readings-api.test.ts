@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredReading } from '@tamky/protocol';
-import { api, login, startHarness, type Harness, type Session } from './helpers';
+import { api, login, METRICS_TOKEN, startHarness, type Harness, type Session } from './helpers';
 
 // 2025-06-01 10:00 in Asia/Ho_Chi_Minh (03:00 UTC): QCVN 26 day period.
 const T0 = Date.UTC(2025, 5, 1, 3, 0, 0);
@@ -12,7 +12,7 @@ let tech: Session;
 const r = (kind: string, device: string, gateway: string, ward: string, ts: number, values: Record<string, number>, seq = 0): StoredReading => ({ kind, device, gateway, ward, ts, seq, values });
 
 beforeAll(async () => {
-  h = await startHarness({ now: () => T0 + 60 * MIN });
+  h = await startHarness({ now: () => T0 + 60 * MIN, config: { metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   const readings: StoredReading[] = [];
   for (let i = 0; i < 60; i++) readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
   // Ingest keys hourly derived values by the start of the hour and rewrites them as the hour fills.
@@ -140,7 +140,7 @@ describe('latest, overview, device page, exports', () => {
   });
 
   it('metrics and health endpoints answer', async () => {
-    const m = await (await fetch(`${h.url}/metrics`)).text();
+    const m = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(m).toContain('dashboard_http_request_duration_seconds');
     expect(m).toContain('dashboard_ws_clients');
     const hz = await fetch(`${h.url}/healthz`);

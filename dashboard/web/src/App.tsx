@@ -66,7 +66,8 @@ export function App() {
   useEffect(() => {
     setUnauthorizedHandler(signedOut);
     preloadView(loc.path);
-    (kiosk ? api.kiosk(kiosk) : api.me())
+    // 409: this browser is already signed in (an operator opened a wall link): keep that session.
+    (kiosk ? api.kiosk(kiosk).catch((err: { status?: number }) => (err.status === 409 ? api.me() : Promise.reject(err))) : api.me())
       .then((s) => {
         signedIn(s);
         // One feed for the whole page: connect now, views subscribe as they mount.

@@ -25,7 +25,8 @@ export function buildOpenApi(routes: RouteSpec[], modules: DashboardModule[], ex
       'x-role': r.access,
       ...(params.length ? { parameters: params } : {}),
       ...(r.method !== 'get' ? { requestBody: { content: { 'application/json': {} } } } : {}),
-      security: r.access === 'none' ? [] : [{ session: [] }],
+      ...(r.token ? { 'x-token-scope': r.token } : {}),
+      security: r.access === 'none' ? [] : r.token ? [{ session: [] }, { apiToken: [] }] : [{ session: [] }],
       responses,
     };
   }
@@ -35,7 +36,7 @@ export function buildOpenApi(routes: RouteSpec[], modules: DashboardModule[], ex
     openapi: '3.1.0',
     info: { title: 'Tam Kỳ IOC dashboard API', version: '1', description: 'See docs/api.md. Times are epoch ms UTC. Non-GET requests need header x-csrf-token.' },
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sid' } },
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sid' }, apiToken: { type: 'http', scheme: 'bearer', description: 'API token created by an admin (docs/api.md)' } },
       schemas: { Error: errorSchema },
     },
     paths,

@@ -1,6 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import type { Role } from '../config';
 import type { Guard } from '../auth/guard';
+import type { TokenAuth } from '../tokens/token-auth';
+import type { TokenScope } from '../tokens/token-store';
 
 export type Access = Role | 'any' | 'none';
 
@@ -19,16 +21,19 @@ export interface RouteSpec {
   query?: string[];
   /** Answer media type when not JSON. */
   produces?: string;
+  /** Also readable by other systems with an API token of this scope (then wards limit what it answers). */
+  token?: TokenScope;
   handler(req: Request, res: Response): unknown;
 }
 
-export function mountRoutes(router: Router, guard: Guard, routes: RouteSpec[]): void {
+export function mountRoutes(router: Router, guard: Guard, routes: RouteSpec[], tokenAuth?: TokenAuth): void {
   for (const r of routes) {
     const handler = async (req: Request, res: Response) => {
       const body = await r.handler(req, res);
       if (!res.headersSent && body !== undefined) res.json(body);
     };
     if (r.access === 'none') router[r.method](r.path, handler);
+    else if (r.token && tokenAuth) router[r.method](r.path, tokenAuth.allow(r.token, guard.requireRole(r.access)), handler);
     else router[r.method](r.path, guard.requireRole(r.access), handler);
   }
 }

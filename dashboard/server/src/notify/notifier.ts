@@ -112,7 +112,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       ),
     );
   if (p.email) channels.set('email', createEmailChannel(p.email));
-  if (p.webhook) channels.set('webhook', createWebhookChannel(p.webhook));
+  if (p.webhook) channels.set('webhook', createWebhookChannel(p.webhook, logger));
   for (const [name, ch] of Object.entries(opts.channels ?? {})) if (ch) channels.set(name as ChannelName, ch);
 
   function addressFor(r: Recipient, channel: ChannelName): string | undefined {

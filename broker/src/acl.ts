@@ -25,6 +25,11 @@ const SERVICE_RIGHTS = {
     publish: [gw('+', 'cmd'), under('config')],
     retain: [under('config')],
   },
+  lorawan: {
+    subscribe: [under('config')],
+    publish: [] as Right[],
+    retain: [] as Right[],
+  },
 } as const;
 
 /** Does `topic` (levels; in a filter, wildcards allowed only where the right allows the same) fall within `right`? */

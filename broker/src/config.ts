@@ -16,7 +16,8 @@ export const gatewayCredentialSchema = z.object({
   secretExpiresAt,
 });
 
-export const serviceRoleSchema = z.enum(['ingest', 'dashboard']);
+/** `lorawan`: the LoRaWAN connector's registry follower (it publishes as a gateway, with a gateway's credential). */
+export const serviceRoleSchema = z.enum(['ingest', 'dashboard', 'lorawan']);
 export type ServiceRole = z.infer<typeof serviceRoleSchema>;
 
 export const serviceCredentialSchema = z.object({

@@ -29,7 +29,7 @@ export class MqttUplink {
   private readonly key: Buffer | undefined;
 
   constructor(
-    private readonly config: GatewayConfig,
+    private readonly config: Pick<GatewayConfig, 'gatewayId' | 'mqtt'>,
     private readonly handlers: UplinkHandlers,
     private readonly log: Logger,
     private readonly version: string,

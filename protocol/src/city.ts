@@ -27,6 +27,11 @@ export const deviceSchema = z.object({
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   pollIntervalMs: z.number().int().min(100).default(5000),
+  /**
+   * How often the device publishes when that is slower than it is polled (a traffic counter publishes once
+   * per closed counting interval). Absent: once per poll. Staleness is judged from this, per device.
+   */
+  publishIntervalMs: z.number().int().min(100).optional(),
   /** Noise meters: QCVN 26 zone. */
   zone: z.enum(['special', 'normal']).optional(),
   /** Water-level stations: alarm levels 1, 2, 3 in metres (báo động 1/2/3). */
@@ -89,3 +94,4 @@ export type Ward = z.infer<typeof wardSchema>;
 export type Device = z.infer<typeof deviceSchema>;
 export type Gateway = z.infer<typeof gatewaySchema>;
 export type CityModel = z.infer<typeof cityModelSchema>;
+

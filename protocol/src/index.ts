@@ -8,3 +8,7 @@ export * from './city';
 export * from './store';
 export * from './live';
 export * from './config-errors';
+export * from './text-format';
+export * from './intervals';
+export * from './series';
+export * from './time-format';

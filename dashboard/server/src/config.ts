@@ -85,6 +85,12 @@ export const dashboardConfigSchema = z.object({
       windowMinutes: z.number().positive().default(15),
     })
     .default({ maxFailures: 10, maxFailuresPerAddress: 100, windowMinutes: 15 }),
+  commands: z
+    .object({
+      /** A command with no answer from its gateway after this long is reported as timed out (a late answer still counts). */
+      timeoutMs: z.number().int().min(1000).default(30_000),
+    })
+    .default({ timeoutMs: 30_000 }),
   ws: z
     .object({
       pingIntervalMs: z.number().int().positive().default(10_000),

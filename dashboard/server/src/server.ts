@@ -31,7 +31,7 @@ import { createNotifyDirectory } from './notify/directory';
 import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
-import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
+import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
@@ -208,6 +208,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       return registry.current().city;
     }, now, publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
+    users: () => accounts.listEnabled(),
     audit: (user, action, detail) => audit.write(user, action, detail),
     broadcast,
     mqttPublish,
@@ -235,20 +236,23 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
-  // Modules first: a module may take over a core path (e.g. /api/rules) by declaring it in its openapi.
-  const moduleRouter = express.Router();
-  for (const m of modules) m.routes?.(moduleRouter, ctx);
-  api.use(moduleRouter);
-  const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
+  // One table for the core's routes and the modules': a method and path declared twice is refused at mount.
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens), ...modules.flatMap((m) => m.routes?.(ctx) ?? [])];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
   routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
-  openapi = buildOpenApi(routes, modules, [
+  openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
   ]);
-  mountRoutes(api, guard, routes, tokenAuth);
+  try {
+    mountRoutes(api, guard.requireRole, routes, tokenAuth);
+  } catch (err) {
+    await metricsServer?.close();
+    await link.close();
+    db.close();
+    throw err;
+  }
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));

@@ -23,6 +23,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/devices/{id}', role: 'viewer' },
   { method: 'GET', path: '/api/rules', role: 'viewer' },
   { method: 'PUT', path: '/api/rules', role: 'admin' },
+  { method: 'POST', path: '/api/rules/validate', role: 'admin' },
   { method: 'GET', path: '/api/audit', role: 'admin' },
   { method: 'GET', path: '/api/users', role: 'admin' },
   { method: 'POST', path: '/api/users', role: 'admin' },
@@ -90,7 +91,7 @@ describe('login, session, logout', () => {
     expect((await noHeader.json()).error).toBe('csrf');
     const wrong = await api(h.url, { cookie: admin.cookie, csrf: `${admin.csrf}x` }, 'PUT', '/api/rules', { rules: [] });
     expect(wrong.status).toBe(403);
-    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', kind: 'noise_meter' }] });
+    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', type: 'threshold', category: 'noise', kind: 'noise_meter', field: 'laeq', op: '>', value: 70 }] });
     expect(right.status).toBe(200);
     expect((await right.json()).version).toBe(1);
   });

@@ -21,16 +21,19 @@ function probeModule() {
       received.push(topic);
       ctx!.broadcast('alarms', { type: 'alarm', alarm: { id: topic } });
     },
-    routes(router, c) {
-      router.get('/probe', c.requireRole('operator'), (_req, res) => {
-        res.json({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n });
-      });
-      router.post('/probe', c.requireRole('operator'), (_req, res) => {
-        c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});
-        res.status(204).end();
-      });
-    },
-    openapi: { '/api/probe': { get: { summary: 'probe count', 'x-role': 'operator' }, post: { summary: 'poke', 'x-role': 'operator' } } },
+    routes: (c) => [
+      { method: 'get', path: '/probe', access: 'operator', summary: 'probe count', handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }) },
+      {
+        method: 'post',
+        path: '/probe',
+        access: 'operator',
+        summary: 'poke',
+        handler(_req, res) {
+          c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});
+          res.status(204).end();
+        },
+      },
+    ],
     overviewAlarmCounts: (ward) => ({ critical: ward === 'an-my' ? 2 : 0, major: 0, minor: 0, warning: 0 }),
   };
   return { module, received };

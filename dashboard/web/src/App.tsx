@@ -24,6 +24,8 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/rules': () => import('./views/AdminRulesView'),
   '/admin/recipients': () => import('./views/AdminRecipientsView'),
   '/admin/devices': () => import('./views/AdminDevicesView'),
+  '/admin/audit': () => import('./views/AdminAuditView'),
+  '/admin/alarm-health': () => import('./views/AlarmHealthView'),
   '/account': () => import('./views/AccountView'),
   '/wall': () => import('./views/WallView'),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fieldNameSchema, idSchema } from '@tamky/protocol';
+import { fieldNameSchema, idSchema, reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
 import { attachment } from '../http/content-disposition';
@@ -8,10 +8,11 @@ import { computeOverview } from '../overview/overview';
 import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
-import { seriesToCsv } from './csv';
+import { csvFileName, seriesToCsv } from './csv';
 import { wardScopeOf } from '../tokens/token-auth';
 import { cityInWards, limitQueryToWards } from './ward-scope';
 
+const csvReduceSchema = z.enum(SERIES_REDUCTIONS).optional();
 const latestQuerySchema = z.object({ kind: fieldNameSchema.optional(), ward: idSchema.optional() });
 const deadLetterQuerySchema = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
@@ -52,14 +53,18 @@ export function readingRoutes(core: Core): RouteSpec[] {
       path: '/history.csv',
       access: 'viewer',
       token: 'read:readings',
-      summary: 'The same as /history as CSV: time,device,ward,field,value (ISO time)',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
+      summary: 'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
+      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'reduce'],
       produces: 'text/csv',
       async handler(req, res) {
-        const q = limitQueryToWards(parseHistoryQuery(req.query, core.now()), core.city, wardScopeOf(res));
-        const csv = seriesToCsv(await core.store.query(q));
+        const { reduce, ...rest } = (req.query ?? {}) as Record<string, unknown>;
+        const how = parseInput(csvReduceSchema, reduce, 'reduce');
+        const q = limitQueryToWards(parseHistoryQuery(rest, core.now()), core.city, wardScopeOf(res));
+        // reduce: the chart folds each device's fields into one line (lanes into total flow); the file says the same.
+        const series = await core.store.query(q);
+        const csv = seriesToCsv(how ? reduceByDevice(series, how) : series, { city: core.city, kind: q.kind, ...(how ? { reducedFrom: q.fields } : {}) });
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', attachment(`${q.kind}-${new Date(q.from).toISOString().slice(0, 10)}.csv`));
+        res.setHeader('Content-Disposition', attachment(csvFileName(q.kind, q.from, q.to, core.city.timeZone)));
         res.send(csv);
       },
     },

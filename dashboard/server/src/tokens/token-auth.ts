@@ -57,7 +57,7 @@ export function createTokenAuth(opts: { tokens: TokenStore; audit: AuditLog; now
     }
     const result = tokens.verify(text);
     if (!result.ok) {
-      failures.fail(address);
+      failures.begin(address); // counts this failure (verification is synchronous: no race to close here)
       audit.write('anonymous', 'token.denied', { reason: result.reason, address });
       sendError(res, 401, 'unauthenticated', result.reason === 'malformed' || result.reason === 'unknown' ? 'invalid API token' : `API token ${result.reason}`);
       return undefined;

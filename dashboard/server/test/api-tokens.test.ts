@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import type { StoredReading } from '@tamky/protocol';
-import { api, login, startHarness, type Harness, type Session } from './helpers';
+import { topics, type StoredReading } from '@tamky/protocol';
+import { waitFor } from '@tamky/test-support';
+import { createAlarmsModule } from '../src/alarms';
+import { api, login, mqttClient, startHarness, type Harness, type Session } from './helpers';
+import { waterEvent } from './fakes/alarms-context';
 
 /** API tokens for other systems: creation, use, scope, wards, expiry, revocation, rate limit, audit. */
 const T0 = Date.UTC(2026, 11, 1, 3, 0, 0);
@@ -138,5 +141,33 @@ describe('API tokens', () => {
     const statuses = new Set<number>();
     for (let i = 0; i < 25; i++) statuses.add((await get('/api/latest', bearer(`tkc_${String(i).padStart(12, '0')}_${'x'.repeat(43)}`))).status);
     expect(statuses).toEqual(new Set([401, 429]));
+  });
+});
+
+describe('API tokens on alarms', () => {
+  let ha: Harness;
+  afterAll(async () => {
+    await ha?.close();
+  });
+
+  it('read:alarms reads the alarm list limited to the token wards; read:readings does not', async () => {
+    ha = await startHarness({ modules: [createAlarmsModule({ tickMs: 3_600_000 })] });
+    const adminA = await login(ha.url, 'admin');
+    const mk = async (body: Record<string, unknown>) => ((await (await api(ha.url, adminA, 'POST', '/api/tokens', body)).json()) as { text: string }).text;
+    const anMyAlarms = await mk({ name: 'An Mỹ alarm mirror', scopes: ['read:alarms'], wards: ['an-my'] });
+    const allAlarms = await mk({ name: 'city alarm mirror', scopes: ['read:alarms'] });
+    const readingsOnly = await mk({ name: 'readings only', scopes: ['read:readings'] });
+    const client = await mqttClient(ha.mqttUrl);
+    const now = Date.now();
+    await client.publishAsync(topics.alarmEvent('flood-level', 'an-phu-water-1'), JSON.stringify(waterEvent({ ts: now, since: now })), { qos: 1 });
+    await client.publishAsync(topics.alarmEvent('noise-limit', 'an-my-noise-1'), JSON.stringify(waterEvent({ ruleId: 'noise-limit', sourceId: 'an-my-noise-1', ward: 'an-my', device: 'an-my-noise-1', gateway: 'gw-an-my', kind: 'noise_meter', category: 'noise', severity: 'minor', ts: now, since: now })), { qos: 1 });
+    await client.endAsync();
+    const list = (t: string) => fetch(`${ha.url}/api/alarms`, { headers: bearer(t) });
+    await waitFor(async () => (((await (await list(allAlarms)).json()) as { alarms: unknown[] }).alarms.length === 2), { what: 'both alarms raised' });
+    const wards = ((await (await list(anMyAlarms)).json()) as { alarms: Array<{ ward: string }> }).alarms.map((a) => a.ward);
+    expect(wards).toEqual(['an-my']);
+    expect((await list(readingsOnly)).status).toBe(403);
+    // Nothing but the list: one alarm's detail (with its notifications) needs a person's session.
+    expect((await fetch(`${ha.url}/api/alarms/1`, { headers: bearer(allAlarms) })).status).toBe(401);
   });
 });

@@ -10,6 +10,7 @@ import { toApiAlarm, toApiAudit } from './api-shape';
 import { SHELF_TARGETS, type Shelves } from './shelves';
 import { alarmsToCsv } from './csv';
 import { computeAlarmHealth, type HealthSettings } from './health';
+import { wardScopeOf } from '../tokens/token-auth';
 
 export interface AlarmActions {
   store: AlarmStore;
@@ -123,9 +124,14 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms',
       access: 'viewer',
-      summary: 'Alarms newest first, with filters',
+      token: 'read:alarms',
+      summary: 'Alarms newest first, with filters (also to API tokens with read:alarms, limited to their wards)',
       query: ['state', 'severity', 'ward', 'kind', 'assignee', 'q', 'from', 'to', 'limit', 'before'],
-      handler: (req) => ({ alarms: store().list(toFilter(req.query)).map(toApiAlarm) }),
+      handler(req, res) {
+        const wards = wardScopeOf(res);
+        const alarms = store().list(toFilter(req.query));
+        return { alarms: (wards ? alarms.filter((a) => a.ward !== null && wards.includes(a.ward)) : alarms).map(toApiAlarm) };
+      },
     },
     {
       method: 'get',

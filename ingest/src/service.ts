@@ -13,14 +13,14 @@ import {
   type StoredReading,
   type TimeSeriesStore,
 } from '@tamky/protocol';
-import { backoffDelay, createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
+import { backoffDelay, createLogger, loadLimits, serveMetrics, type Logger } from '@tamky/service-kit';
 import { ingestConfigSchema, type IngestConfig } from './config';
 import { installDeferredAcks, type DeferredAcks } from './consumer/deferred-acks';
 import { BatchPipeline, type DurableBatch } from './consumer/pipeline';
 import { SeenSeqs } from './consumer/seen-seqs';
 import { subscriptionPlan } from './consumer/subscriptions';
 import { Deriver } from './derive/deriver';
-import { loadLimits, type Limits } from './derive/limits';
+import type { Limits } from '@tamky/protocol';
 import { createIngestMetrics } from './metrics';
 import { buildRegistry } from './validate/registry';
 import { parseRegistryMessage } from './validate/registry-message';

@@ -8,3 +8,5 @@ export * from './city';
 export * from './store';
 export * from './live';
 export * from './config-errors';
+export * from './limits';
+export * from './local-time';

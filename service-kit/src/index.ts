@@ -3,3 +3,4 @@ export * from './log';
 export * from './metrics';
 export * from './shutdown';
 export * from './backoff';
+export * from './limits';

@@ -7,7 +7,7 @@ import express from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
 import { filters, liveReadingsSchema, parseGatewayTopic, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, createMetricsRegistry, loadConfigFile, type Logger } from '@tamky/service-kit';
+import { createLogger, createMetricsRegistry, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { dashboardConfigSchema, userSeedSchema, type DashboardConfig } from './config';
 import type { Core } from './core';
 import type { AlarmCounts, DashboardModule, LiveChannel, ModuleContext } from './module';
@@ -28,7 +28,6 @@ import { recipientRoutes } from './admin/recipient-routes';
 import { createRegistryStore } from './registry/registry-store';
 import { registryRoutes } from './registry/routes';
 import { createNotifyDirectory } from './notify/directory';
-import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
 import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
@@ -59,6 +58,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const logger = opts.logger ?? createLogger('dashboard');
   const now = opts.now ?? Date.now;
   const modules = opts.modules ?? [];
+  // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
+  const limits = loadLimits(resolve(config.limitsDir));
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -76,8 +77,6 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
   else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
-  const limits = loadLimits(config.limitsDir, logger);
-  logger.info({ sources: limits.sources }, 'limits loaded');
 
   // Metrics
   const metrics = createMetricsRegistry('dashboard');

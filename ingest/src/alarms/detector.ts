@@ -1,4 +1,4 @@
-import { topics, type AlarmEvent, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
+import { topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
 import { formatNumber, renderMessage } from './messages';
@@ -27,6 +27,8 @@ export interface AlarmDetectorLimits {
 export interface AlarmDetectorOptions {
   rules: AlarmRule[];
   city: CityModel;
+  /** VN_AQI levels from the loaded limits (config/limits/vn-aqi.yaml). */
+  aqiLevels: readonly AqiLevelSpec[];
   publish: (topic: string, payload: AlarmEvent) => Promise<void>;
   logger?: Logger;
   limits?: AlarmDetectorLimits;
@@ -251,7 +253,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
             if (obs) waterStages.set(key, obs.stage);
             observe(rule, src, obs, out);
           } else {
-            observe(rule, src, evaluateReading(rule, r, { city, device: src.device, history }), out);
+            observe(rule, src, evaluateReading(rule, r, { city, device: src.device, history, aqiLevels: opts.aqiLevels }), out);
           }
         } catch (err) {
           logger?.error({ err, rule: rule.id, device: r.device }, 'alarm rule evaluation failed');

@@ -70,16 +70,3 @@ export function renderMessage(rule: AlarmRule, vars: Record<string, string | num
   const t = rule.message ?? DEFAULTS[rule.type];
   return { vi: fill(t.vi, vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, vars).replace(/\s+/g, ' ').trim() };
 }
-
-export const AQI_LEVELS = [
-  { max: 50, id: 'good', vi: 'Tốt', en: 'Good' },
-  { max: 100, id: 'moderate', vi: 'Trung bình', en: 'Moderate' },
-  { max: 150, id: 'poor', vi: 'Kém', en: 'Poor' },
-  { max: 200, id: 'bad', vi: 'Xấu', en: 'Bad' },
-  { max: 300, id: 'very_bad', vi: 'Rất xấu', en: 'Very bad' },
-  { max: Infinity, id: 'hazardous', vi: 'Nguy hại', en: 'Hazardous' },
-] as const;
-
-export function aqiLevel(aqi: number): (typeof AQI_LEVELS)[number] {
-  return AQI_LEVELS.find((l) => Math.round(aqi) <= l.max) ?? AQI_LEVELS[AQI_LEVELS.length - 1]!;
-}

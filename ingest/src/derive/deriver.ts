@@ -3,7 +3,7 @@ import { backoffDelay } from '@tamky/service-kit';
 import { airQualityValues } from './air';
 import { DeviceHours, HOUR_MS, hourOf, type HourBucket } from './hour-buckets';
 import { lightingValues } from './lighting';
-import type { Limits } from './limits';
+import type { Limits } from '@tamky/protocol';
 import { noiseValues } from './noise';
 import { congestionIndex, trafficValues } from './traffic';
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DashboardModule } from '../module';
 import { openApiPath, type RouteSpec } from './route-table';
 
@@ -13,7 +14,7 @@ export function buildOpenApi(routes: RouteSpec[], modules: DashboardModule[], ex
       ...(r.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
     ];
     const responses: Record<string, unknown> = {
-      '200': { description: 'OK', content: { [r.produces ?? 'application/json']: {} } },
+      '200': { description: 'OK', content: { [r.produces ?? 'application/json']: r.answer ? { schema: z.toJSONSchema(r.answer, { io: 'output', unrepresentable: 'any' }) } : {} } },
       '400': { description: 'invalid input', content: { 'application/json': { schema: errorSchema } } },
     };
     if (r.access !== 'none') {

@@ -1,4 +1,5 @@
 import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
 import type { Role } from '../config';
 import type { Guard } from '../auth/guard';
 
@@ -17,6 +18,8 @@ export interface RouteSpec {
   summary: string;
   /** Query parameter names, for the OpenAPI document. */
   query?: string[];
+  /** Schema of the JSON answer (protocol/), for the OpenAPI document. */
+  answer?: z.ZodType;
   /** Answer media type when not JSON. */
   produces?: string;
   handler(req: Request, res: Response): unknown;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitsAnswer, limitsAnswerSchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
@@ -67,8 +68,9 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/limits',
       access: 'viewer',
-      summary: 'VN_AQI levels, QCVN 26 noise limits and QCVN 05 ambient air limits as loaded',
-      handler: () => ({ aqi: core.limits.raw.aqi, noise: core.limits.raw.noise, air: core.limits.raw.air }),
+      summary: 'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
+      answer: limitsAnswerSchema,
+      handler: () => limitsAnswer(core.limits),
     },
     {
       method: 'get',
@@ -90,7 +92,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       summary: 'Current state as NGSI-LD entities named after FIWARE Smart Data Models',
       produces: 'application/ld+json',
       async handler(_req, res) {
-        const entities = toNgsiLd(core.city, await core.store.latest(), (v) => aqiLevel(core.limits.aqi, v).level);
+        const entities = toNgsiLd(core.city, await core.store.latest(), (v) => aqiLevel(core.limits.vnAqi, v).level);
         res.setHeader('Content-Type', 'application/ld+json; charset=utf-8');
         res.send(JSON.stringify(entities));
       },

@@ -4,16 +4,7 @@ import { ConditionTracker, type Observation, type Transition } from './condition
 import { formatNumber, renderMessage } from './messages';
 import { evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
 import type { AlarmRule, RuleOf } from './rules';
-
-/** What ingest calls; every hook is optional except onReadings. */
-export interface ReadingObserver {
-  onReadings(readings: StoredReading[], now: number): void | Promise<void>;
-  onGatewayHealth?(h: GatewayHealth, now: number): void;
-  onGatewayStatus?(s: GatewayStatus, now: number): void;
-  tick?(now: number): void | Promise<void>;
-  /** A new device registry is in force. */
-  onRegistry?(city: CityModel): void;
-}
+import type { ReadingObserver } from '../observers';
 
 export interface AlarmDetectorLimits {
   /** Cap on tracked (rule, source) conditions: a flood of unknown device ids cannot exhaust memory. */

@@ -1,4 +1,5 @@
-export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits, type ReadingObserver } from './detector';
+export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits } from './detector';
+export type { ReadingObserver } from '../observers';
 export { alarmRuleSchema, ruleSetSchema, loadRules, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from './rules';
 export { sunElevationDeg } from './sun';
 export { formatNumber } from './messages';

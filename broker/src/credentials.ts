@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Credentials, ServiceRole } from './config';
-import { verifySecret } from './secrets';
+import { verifySecret } from '@tamky/service-kit';
 
 type Entry = { kind: 'gateway'; id: string; secretHash: string; disabled: boolean } | { kind: 'service'; username: string; role: ServiceRole; secretHash: string; disabled: boolean };
 

@@ -10,3 +10,4 @@ export * from './live';
 export * from './config-errors';
 export * from './limits';
 export * from './local-time';
+export * from './rules';

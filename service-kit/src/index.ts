@@ -4,3 +4,4 @@ export * from './metrics';
 export * from './shutdown';
 export * from './backoff';
 export * from './limits';
+export * from './secrets';

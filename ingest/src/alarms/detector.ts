@@ -1,9 +1,9 @@
-import { topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
+import { DERIVED_KINDS, formatNumber, topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
-import { formatNumber, renderMessage } from './messages';
+import { renderMessage } from './messages';
 import { evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
-import type { AlarmRule, RuleOf } from './rules';
+import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import type { ReadingObserver } from '../observers';
 
 export interface AlarmDetectorLimits {
@@ -45,7 +45,7 @@ interface SourceInfo {
  * Derived hourly values keep the hour's start as ts and are rewritten as the hour fills; their conditions
  * are timed by when they were observed, or a duration could never elapse within the hour.
  */
-const DERIVED_KINDS = new Set(['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy']);
+const DERIVED = new Set<string>(DERIVED_KINDS);
 
 const READING_TYPES = new Set(['threshold', 'rate_of_change', 'vn_aqi_level', 'noise_limit', 'water_level', 'lamp_failure', 'day_burner', 'night_outage', 'power_deviation']);
 
@@ -225,7 +225,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     // A message's readings come in runs of one gateway: its last-seen time (the same `now`) is set once a run.
     let runGateway: string | undefined;
     for (const stored of readings) {
-      const r = DERIVED_KINDS.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
+      const r = DERIVED.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
       lastDeviceSeen.set(r.device, now);
       if (r.gateway !== runGateway) {
         lastGatewaySeen.set(r.gateway, now);

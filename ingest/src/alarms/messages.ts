@@ -1,4 +1,4 @@
-import type { AlarmRule } from './rules';
+import type { AlarmRule } from '@tamky/protocol';
 
 type Texts = { vi: string; en: string };
 
@@ -53,11 +53,6 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
     en: '{place}: {value} new communication CRC errors',
   },
 };
-
-export function formatNumber(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return '–';
-  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
-}
 
 function fill(template: string, vars: Record<string, string | number | undefined>): string {
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {

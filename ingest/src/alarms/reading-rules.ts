@@ -1,6 +1,6 @@
 import { aqiLevelOf, type AqiLevelSpec, type CityModel, type Device, type StoredReading } from '@tamky/protocol';
 import type { Observation } from './conditions';
-import type { AlarmRule, RuleOf } from './rules';
+import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import { sunElevationDeg } from './sun';
 import { localHour, hourInWindow } from '@tamky/protocol';
 

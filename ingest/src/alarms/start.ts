@@ -2,7 +2,8 @@ import type { AlarmEvent, AqiLevelSpec, CityModel } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { createAlarmDetector, type AlarmDetector, type AlarmDetectorLimits } from './detector';
 import { followRules, type RulesFollower } from './rules-follower';
-import { loadRules, type AlarmRule } from './rules';
+import type { AlarmRule } from '@tamky/protocol';
+import { loadRules } from './rules';
 
 export interface AlarmDetectionOptions {
   mqtt: { url: string; username?: string; password?: string; clientId?: string };

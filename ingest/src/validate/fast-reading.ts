@@ -1,4 +1,4 @@
-import { DEVICE_KINDS, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
+import { DEVICE_KINDS, ID_PATTERN, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
 
 /**
  * Hand-written twins of protocol's zod schemas for the hot path (readingSchema, and the envelope of a
@@ -8,7 +8,7 @@ import { DEVICE_KINDS, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/prot
  * to the same verdicts over a corpus of good and bad payloads.
  */
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ID = ID_PATTERN;
 const FIELD = /^[a-z][a-z0-9_]{0,63}$/;
 const UNITS: ReadonlySet<string> = new Set(UNIT_CODES);
 

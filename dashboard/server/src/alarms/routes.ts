@@ -1,7 +1,7 @@
 import type express from 'express';
 import { z } from 'zod';
 import { SEVERITIES } from '@tamky/protocol';
-import { parseRuleSet } from '@tamky/ingest/alarms';
+import { parseRuleSet } from '@tamky/protocol';
 import type { ModuleContext } from '../module';
 import { AlarmConflict, AlarmNotFound, type AlarmStore } from './store';
 import type { Alarm, AlarmChange } from './model';

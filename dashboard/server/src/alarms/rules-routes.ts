@@ -1,7 +1,7 @@
 import type express from 'express';
 import { z } from 'zod';
 import { topics } from '@tamky/protocol';
-import { parseRuleSet } from '@tamky/ingest/alarms';
+import { parseRuleSet } from '@tamky/protocol';
 import type { ModuleContext } from '../module';
 import { actorOf } from './routes';
 

@@ -54,7 +54,8 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const sockets = new Set<Socket>();
   let closedBytesIn = 0;
   let closedBytesOut = 0;
-  let aedes: Aedes | undefined;
+  // Assigned below (the metrics above read it at scrape time); undefined until then.
+  let aedes: Aedes | undefined = undefined;
   let offlineDepth = () => 0;
   const clients = () => Object.values((aedes as unknown as { clients: Record<string, Client> } | undefined)?.clients ?? {});
 

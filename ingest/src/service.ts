@@ -59,7 +59,8 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   const deriver = new Deriver(limits, opts.city);
   const restoring = await restoreDerivedState(deriver, store, now, log);
 
-  let connection: BrokerConnection | undefined;
+  // Connected below, after the parts that act on it exist; undefined until then.
+  let connection: BrokerConnection | undefined = undefined;
   let closed = false;
   const presence = createBrokerPresence({ connection: () => connection, closed: () => closed, metrics: m, log });
 

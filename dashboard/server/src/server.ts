@@ -90,7 +90,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   };
   const commandsSent = new Counter({ name: 'dashboard_commands_sent_total', help: 'Commands published to gateways', registers: [metrics] });
 
-  let hub: LiveHub | undefined;
+  // Started with the HTTP server below; broadcasts before that go nowhere.
+  let hub: LiveHub | undefined = undefined;
   const broadcast = (channel: LiveChannel, message: unknown) => hub?.broadcast(channel, message);
   const gatewayMessage = (v: GatewayView) => ({ type: 'gateway', gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health } });
   const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));

@@ -13,7 +13,7 @@ import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
 import { describeIdentity, identityOf } from './identity';
 import { guardParser } from './limits/packet-size';
-import { TokenBucket } from './limits/token-bucket';
+import { TokenBucket } from '@tamky/service-kit';
 import { batchWritesPerTurn } from './limits/write-batching';
 import { useFifoQueues } from './limits/mq-queue';
 import { boundOfflineQueues, dropLogger } from './limits/offline-queue';

@@ -5,3 +5,4 @@ export * from './shutdown';
 export * from './backoff';
 export * from './limits';
 export * from './secrets';
+export * from './token-bucket';

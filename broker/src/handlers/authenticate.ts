@@ -7,7 +7,7 @@ import type { CredentialStore } from '../credentials';
 import { clientIdBelongsTo, setIdentity, type Identity } from '../identity';
 import { Semaphore } from '../limits/semaphore';
 import { createLogLimiter } from '../log-limiter';
-import { TokenBucket } from '../limits/token-bucket';
+import { TokenBucket } from '@tamky/service-kit';
 import type { BrokerMetrics, RefusalReason } from '../metrics';
 
 // CONNACK return codes (MQTT 3.1.1 §3.2.2.3)

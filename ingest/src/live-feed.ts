@@ -11,7 +11,7 @@ export const LIVE_MAX_BYTES = 192 * 1024;
  * `maxBytes` bytes each: a broker disconnects a client sending a packet above its limit, and readings of
  * a street-light controller are several times larger than those of a noise meter.
  *
- * A message is one JSON.stringify of its readings (a third cheaper than one per reading joined, and no
+ * A message is one JSON.stringify of its readings (cheaper than one per reading joined, and no
  * string per reading for the collector). Its byte size is looked at only when it could be over the cap
  * (chars ≤ UTF-8 bytes ≤ 3 × chars); a message over it is cut into as many pieces as its size asks for
  * (each checked again), so wide readings cost at most about one more serialisation, not a halving cascade.

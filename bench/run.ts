@@ -30,6 +30,7 @@ const HARNESSES: Harness[] = [
   { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'], capture: true },
   { name: 'web', title: 'Dashboard bundle size, first live value, chart render', command: ['bench/web/bench.ts'] },
   { name: 'dashboard', title: 'History API latency per store (24 h × 1 min × 50 series)', command: ['bench/dashboard/history-latency.ts'] },
+  { name: 'wall', title: 'Wall: threshold crossing at a sensor → banner on the wall', command: ['bench/wall/alarm-to-banner.ts'] },
   { name: 'faults', title: 'Faults with an exact account of every reading', command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'] },
 ];
 

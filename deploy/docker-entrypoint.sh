@@ -5,7 +5,7 @@ for name in ${REQUIRED_SECRETS:-}; do
   eval "value=\${$name:-}"
   case "$value" in
     ""|changeme|CHANGE_ME|change-me|password|secret)
-      echo "refusing to start: secret $name is not set (copy deploy/.env.example to deploy/.env and fill it in, or run deploy/scripts/init-secrets.sh)" >&2
+      echo "refusing to start: secret $name is not set (run deploy/scripts/init-secrets.ts, then fill in what it left empty in deploy/env/)" >&2
       exit 78 ;;
   esac
   if [ "${#value}" -lt 16 ]; then

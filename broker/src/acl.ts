@@ -25,6 +25,11 @@ const SERVICE_RIGHTS = {
     publish: [gw('+', 'cmd'), under('config')],
     retain: [under('config')],
   },
+  lorawan: {
+    subscribe: [under('config')],
+    publish: [] as Right[],
+    retain: [] as Right[],
+  },
 } as const;
 
 /** Does `topic` (levels; in a filter, wildcards allowed only where the right allows the same) fall within `right`? */
@@ -52,7 +57,8 @@ export type Refusal = 'not-allowed-topic' | 'retain-not-allowed' | 'reserved-top
 
 export function mayPublish(identity: Identity, topic: string, retain: boolean): Refusal | undefined {
   if (topic.startsWith('$')) return 'reserved-topic';
-  if (identity.kind === 'anonymous') return undefined;
+  // Read-only: commands and config must go through the dashboard, which authenticates and audits them.
+  if (identity.kind === 'anonymous') return 'not-allowed-topic';
   if (identity.kind === 'gateway') {
     // Hot path (every reading): one prefix comparison and one set lookup on the last level.
     if (!topic.startsWith(identity.prefix)) return 'not-allowed-topic';
@@ -68,7 +74,7 @@ export function mayPublish(identity: Identity, topic: string, retain: boolean): 
 }
 
 export function maySubscribe(identity: Identity, filter: string): Refusal | undefined {
-  if (identity.kind === 'anonymous') return undefined; // loopback development only; `#` deliberately allowed there
+  if (identity.kind === 'anonymous') return undefined; // loopback development only, read-only; `#` deliberately allowed there
   if (filter.startsWith('$')) return 'reserved-topic';
   const rights = identity.kind === 'gateway' ? [gw(identity.gatewayId, 'cmd')] : SERVICE_RIGHTS[identity.role].subscribe;
   return anyWithin(filter, rights, true) ? undefined : 'not-allowed-topic';

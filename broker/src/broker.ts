@@ -1,9 +1,10 @@
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Registry } from 'prom-client';
 import { createLogger, createMetricsRegistry, loadConfigFile, serveMetrics, type Logger } from '@tamky/service-kit';
 import { brokerConfigSchema, credentialsSchema, type BrokerConfig, type Credentials } from './config';
-import { setConnectionInfo } from './connection-info';
+import { connectionInfo, setConnectionInfo } from './connection-info';
 import { CredentialStore } from './credentials';
 import { createAuthenticate } from './handlers/authenticate';
 import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
@@ -11,7 +12,10 @@ import { keepPacketIdsUnique } from './packet-ids';
 import { acceptOutOfOrderDelivery } from './delivery-order';
 import { createAuthorizePublish } from './handlers/authorize-publish';
 import { createAuthorizeSubscribe } from './handlers/authorize-subscribe';
-import { describeIdentity, identityOf } from './identity';
+import { describeIdentity, identityFor, identityOf } from './identity';
+import { captureWill, discardStoredWill, dropUnattributedWills } from './wills';
+import { forgetSessionAuth, rememberSessionAuth, secretNoLongerValid } from './session-credentials';
+import { createLogLimiter } from './log-limiter';
 import { guardParser } from './limits/packet-size';
 import { TokenBucket } from '@tamky/service-kit';
 import { batchWritesPerTurn } from './limits/write-batching';
@@ -37,6 +41,8 @@ export interface BrokerHandle {
   metrics: Registry;
   aedes: Aedes;
 }
+
+const persistenceOf = (broker: Aedes): unknown => (broker as unknown as { persistence: unknown }).persistence;
 
 /** Sockets beyond the authenticated limit are allowed briefly so CONNACK 3 can say "server unavailable". */
 const PENDING_SOCKET_SLACK = 1.1;
@@ -94,15 +100,31 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     limits,
     metrics,
     log,
-    onAuthenticated(client, identity) {
+    onAuthenticated(client, identity, authWith) {
       acceptOutOfOrderDelivery(client);
+      rememberSessionAuth(client, authWith, (expired) => {
+        metrics.refusals.inc({ reason: 'secret-expired' });
+        log.warn({ reason: 'secret-expired', who: describeIdentity(identityOf(expired)), clientId: expired.id }, 'secret expired; disconnecting');
+        expired.close();
+      });
       if (identity.kind !== 'service') publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
       log.info({ who: describeIdentity(identity), clientId: client.id, clean: client.clean }, 'client authenticated');
     },
   });
 
+  // Sockets per remote address that have not sent CONNECT yet: released at CONNECT (preConnect) or on close.
+  const pendingByAddress = new Map<string, number>();
+  const releasePending = new WeakMap<Client, () => void>();
+  const pendingLog = createLogLimiter();
+
   const shared = createSharedState(config);
   aedes = await Aedes.createBroker({
+    heartbeatInterval: config.heartbeatIntervalMs,
+    preConnect: (client, packet, callback) => {
+      releasePending.get(client)?.();
+      captureWill(client, packet);
+      callback(null, true);
+    },
     ...(config.nodeId ? { id: config.nodeId } : {}),
     ...(shared.persistence ? { persistence: shared.persistence } : {}),
     ...(shared.mq ? { mq: shared.mq } : {}),
@@ -111,7 +133,19 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     maxTopicLevels: limits.maxTopicLevels,
     maxClientsIdLength: 128,
     authenticate: auth.authenticate,
-    authorizePublish: ackAfterEnqueue(() => aedes!, createAuthorizePublish({ metrics, log, bucketOf: (c) => publishBuckets.get(c) })),
+    authorizePublish: ackAfterEnqueue(
+      () => aedes!,
+      createAuthorizePublish({
+        metrics,
+        log,
+        bucketOf: (c) => publishBuckets.get(c),
+        identityOfOwner: (name) => {
+          const entry = store.lookup(name);
+          return entry && !store.isDisabled(name) ? identityFor(entry) : undefined;
+        },
+        discardWill: (packet) => void discardStoredWill(persistenceOf(aedes!), packet),
+      }),
+    ),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, log }),
     authorizeForward: (_client, packet) => {
       messagesOut.inc();
@@ -129,6 +163,25 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   });
   offlineDepth = () => offlineQueues.depth();
 
+  // aedes reports failures with no client to blame (its will sweep, routing) as 'error' events; unheard, one
+  // would take the process down.
+  (broker as unknown as EventEmitter).on('error', (err: Error & { alreadyReported?: boolean }) => {
+    if (err.alreadyReported) log.debug({ err: err.message }, 'broker error (already reported)');
+    else log.error({ err }, 'broker error');
+  });
+  // Wills an older broker stored without checking them must never fire (wills.ts).
+  try {
+    const dropped = await dropUnattributedWills(persistenceOf(broker), (will) => {
+      metrics.refusals.inc({ reason: 'will-unattributed' });
+      log.warn({ reason: 'will-unattributed', clientId: will.clientId, topic: will.topic }, 'stored will has no checked owner; discarded');
+    });
+    if (dropped) log.warn({ dropped }, 'discarded stored wills that no identity answers for');
+  } catch (err) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await shared.close();
+    throw err;
+  }
+
   broker.on('clientError', (client, err) => {
     if ((err as { alreadyReported?: boolean }).alreadyReported) return;
     if (err.message === 'drain timeout') {
@@ -139,11 +192,46 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       log.info({ clientId: client.id, who: describeIdentity(identityOf(client)), err: err.message }, 'client error; disconnected');
     }
   });
-  broker.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection failed before CONNECT completed'));
-  broker.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'));
+  broker.on('connectionError', (client, err) => {
+    if (err.message === 'connect did not arrive in time') {
+      metrics.refusals.inc({ reason: 'connect-timeout' });
+      const { remoteAddress } = connectionInfo(client);
+      pendingLog(`connect-timeout|${remoteAddress}`, (suppressed) =>
+        log.info({ reason: 'connect-timeout', remoteAddress, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'no CONNECT in time; socket closed'),
+      );
+      return;
+    }
+    log.debug({ err: err.message }, 'connection failed before CONNECT completed');
+  });
+  broker.on('clientDisconnect', (client) => {
+    forgetSessionAuth(client);
+    log.debug({ clientId: client.id }, 'client disconnected');
+  });
 
   let guardMissingLogged = false;
   const accept: AcceptConnection = (stream, info, rawSocket, req) => {
+    // Idle sockets from one address must not fill the connection slots before they even try to authenticate.
+    const address = info.remoteAddress;
+    const pending = pendingByAddress.get(address) ?? 0;
+    if (pending >= limits.maxPendingSocketsPerAddress) {
+      metrics.refusals.inc({ reason: 'pre-connect-sockets' });
+      pendingLog(`pre-connect-sockets|${address}`, (suppressed) =>
+        log.warn({ reason: 'pre-connect-sockets', remoteAddress: address, limit: limits.maxPendingSocketsPerAddress, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'too many sockets without CONNECT from one address; closed'),
+      );
+      stream.destroy();
+      rawSocket.destroy();
+      return;
+    }
+    pendingByAddress.set(address, pending + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (pendingByAddress.get(address) ?? 1) - 1;
+      if (left > 0) pendingByAddress.set(address, left);
+      else pendingByAddress.delete(address);
+    };
+    rawSocket.once('close', release);
     sockets.add(rawSocket);
     rawSocket.once('close', () => {
       sockets.delete(rawSocket);
@@ -154,6 +242,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       batchWritesPerTurn(stream);
       const client = broker.handle(stream, req);
       setConnectionInfo(client, info);
+      releasePending.set(client, release);
       const guarded = guardParser(client, limits.maxPacketBytes, {
         tooLarge: (declared) => {
           metrics.refusals.inc({ reason: 'packet-too-large' });
@@ -223,12 +312,13 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     reloadCredentials(credentials) {
       store.replace(credentials ? credentialsSchema.parse(credentials) : readCredentials());
       log.info({ entries: store.size }, 'credentials reloaded');
-      // A gateway removed or disabled in the new set must not stay connected on its old authentication.
+      // A gateway removed, disabled or re-keyed in the new set must not stay connected on its old authentication.
       disconnectWhere((c) => {
         const who = identityOf(c);
         if (!who || who.kind === 'anonymous') return false;
         const name = who.kind === 'gateway' ? who.gatewayId : who.username;
-        return !store.lookup(name) || store.isDisabled(name);
+        const entry = store.lookup(name);
+        return !entry || store.isDisabled(name) || secretNoLongerValid(c, entry);
       });
     },
     close() {

@@ -6,13 +6,18 @@ const host = z.string().min(1);
 const secretHash = z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'must be a "scrypt$N$r$p$salt$hash" string from `tsx broker/src/cli.ts hash-secret`');
 const identifier = z.string().refine(isValidId, 'use 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)');
 
+/** Optional: after this instant the secret is refused at CONNECT and sessions using it are disconnected. */
+const secretExpiresAt = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2027-06-30T00:00:00+07:00' }).optional();
+
 export const gatewayCredentialSchema = z.object({
   id: identifier,
   secretHash,
   disabled: z.boolean().default(false),
+  secretExpiresAt,
 });
 
-export const serviceRoleSchema = z.enum(['ingest', 'dashboard']);
+/** `lorawan`: the LoRaWAN connector's registry follower (it publishes as a gateway, with a gateway's credential). */
+export const serviceRoleSchema = z.enum(['ingest', 'dashboard', 'lorawan']);
 export type ServiceRole = z.infer<typeof serviceRoleSchema>;
 
 export const serviceCredentialSchema = z.object({
@@ -20,6 +25,7 @@ export const serviceCredentialSchema = z.object({
   secretHash,
   role: serviceRoleSchema,
   disabled: z.boolean().default(false),
+  secretExpiresAt,
 });
 
 export const credentialsSchema = z
@@ -55,7 +61,10 @@ export const limitsSchema = z.object({
   maxConnections: z.number().int().positive().default(5000),
   maxPacketBytes: z.number().int().min(64).max(268_435_455).default(262_144),
   maxTopicLevels: z.number().int().min(1).max(100).default(8),
-  connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** A socket that has not sent CONNECT by then is closed (idle sockets must not hold connection slots). */
+  connectTimeoutMs: z.number().int().positive().default(5_000),
+  /** Sockets one remote address may hold open before their CONNECT; more are closed on accept. */
+  maxPendingSocketsPerAddress: z.number().int().positive().default(64),
   /** Per gateway / anonymous client; services are trusted and not rate limited. */
   publishesPerSecond: z.number().positive().default(200),
   /** Bucket size: how far above the steady rate a client may burst (defaults to 2 s worth). */
@@ -90,6 +99,11 @@ export const brokerConfigSchema = z
     /** Several brokers share messages (mqemitter-redis) and sessions; persistence then defaults to this redis too. */
     cluster: z.object({ redisUrl: z.string().regex(/^rediss?:\/\//, 'must be redis://host:port[/db]') }).optional(),
     metrics: z.object({ host: host.default('127.0.0.1'), port }).optional(),
+    /**
+     * How often this node announces itself to the others (aedes heartbeat). A node silent for three of them is
+     * taken for dead, and the wills it stored are published (after their owner's rights are checked again).
+     */
+    heartbeatIntervalMs: z.number().int().min(100).default(60_000),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.credentials && cfg.credentialsFile) ctx.addIssue({ code: 'custom', path: ['credentialsFile'], message: 'give either credentials or credentialsFile, not both' });

@@ -2,11 +2,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Credentials, ServiceRole } from './config';
 import { verifySecret } from '@tamky/service-kit';
 
-type Entry = { kind: 'gateway'; id: string; secretHash: string; disabled: boolean } | { kind: 'service'; username: string; role: ServiceRole; secretHash: string; disabled: boolean };
+type Secret = { secretHash: string; disabled: boolean; secretExpiresAt?: Date };
+export type Entry = ({ kind: 'gateway'; id: string } | { kind: 'service'; username: string; role: ServiceRole }) & Secret;
 
 export type Verdict =
   | { ok: true; entry: Entry }
-  | { ok: false; reason: 'unknown-user' | 'bad-credentials' | 'disabled' };
+  | { ok: false; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'secret-expired' };
+
+const expiry = (at: string | undefined) => (at ? { secretExpiresAt: new Date(at) } : {});
 
 /**
  * The set of known gateways and services. Verified secrets are remembered as an HMAC under a per-process key
@@ -25,8 +28,8 @@ export class CredentialStore {
 
   replace(credentials: Credentials): void {
     const next = new Map<string, Entry>();
-    for (const g of credentials.gateways) next.set(g.id, { kind: 'gateway', id: g.id, secretHash: g.secretHash, disabled: g.disabled });
-    for (const s of credentials.services) next.set(s.username, { kind: 'service', username: s.username, role: s.role, secretHash: s.secretHash, disabled: s.disabled });
+    for (const g of credentials.gateways) next.set(g.id, { kind: 'gateway', id: g.id, secretHash: g.secretHash, disabled: g.disabled, ...expiry(g.secretExpiresAt) });
+    for (const s of credentials.services) next.set(s.username, { kind: 'service', username: s.username, role: s.role, secretHash: s.secretHash, disabled: s.disabled, ...expiry(s.secretExpiresAt) });
     this.entries = next;
     this.verified.clear();
   }
@@ -67,6 +70,7 @@ export class CredentialStore {
     }
     if (!ok) return { ok: false, reason: 'bad-credentials' };
     if (this.isDisabled(name)) return { ok: false, reason: 'disabled' };
+    if (entry.secretExpiresAt && entry.secretExpiresAt.getTime() <= Date.now()) return { ok: false, reason: 'secret-expired' };
     return { ok: true, entry };
   }
 }

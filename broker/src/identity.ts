@@ -1,13 +1,18 @@
 import type { Client } from 'aedes';
+import { gatewayPrefix } from '@tamky/protocol';
 import type { ServiceRole } from './config';
+import type { Entry } from './credentials';
 
 /** Who an authenticated connection speaks for; decided once at CONNECT, consulted by every ACL check. */
 export type Identity =
   /** `prefix` is the gateway's own topic prefix (`city/v1/gw/{id}/`), computed once per connection. */
   | { kind: 'gateway'; gatewayId: string; prefix: string }
   | { kind: 'service'; username: string; role: ServiceRole }
-  /** Development profile only, loopback only: a developer's mosquitto_pub/sub, with full rights. */
+  /** Development profile only, loopback only: a developer's mosquitto_sub, read-only (it publishes nothing). */
   | { kind: 'anonymous' };
+
+export const identityFor = (entry: Entry): Identity =>
+  entry.kind === 'gateway' ? { kind: 'gateway', gatewayId: entry.id, prefix: gatewayPrefix(entry.id) } : { kind: 'service', username: entry.username, role: entry.role };
 
 const identities = new WeakMap<Client, Identity>();
 

@@ -19,7 +19,12 @@ export type RefusalReason =
   | 'packet-too-large'
   | 'malformed-packet'
   | 'slow-subscriber'
-  | 'offline-queue-full';
+  | 'offline-queue-full'
+  | 'will-not-allowed'
+  | 'will-unattributed'
+  | 'pre-connect-sockets'
+  | 'connect-timeout'
+  | 'secret-expired';
 
 export interface BrokerMetrics {
   refusals: Counter<'reason'>;

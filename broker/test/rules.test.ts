@@ -63,9 +63,11 @@ describe('topic rights', () => {
     expect(maySubscribe(dashboard, 'city/v1/gw/+/telemetry')).toBe('not-allowed-topic');
   });
 
-  it('gives anonymous (development, loopback) clients everything except publishing $ topics', () => {
+  it('gives anonymous (development, loopback) clients read-only rights: subscribe to anything, publish nothing', () => {
     expect(maySubscribe({ kind: 'anonymous' }, '#')).toBeUndefined();
     expect(mayPublish({ kind: 'anonymous' }, '$SYS/x', false)).toBe('reserved-topic');
+    expect(mayPublish({ kind: 'anonymous' }, 'city/v1/gw/gw-a/cmd', false)).toBe('not-allowed-topic');
+    expect(mayPublish({ kind: 'anonymous' }, 'city/v1/config/rules', true)).toBe('not-allowed-topic');
   });
 });
 

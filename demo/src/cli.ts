@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { closeOnSignals, createLogger } from '@tamky/service-kit';
 import { REPO_ROOT, startCityDemo } from './compose';
+import { parseScenario, SCENARIOS } from './scenarios';
 
 /** `npm start`: broker, ingest, dashboard and a simulated Tam Kỳ in one terminal. */
 const { values } = parseArgs({
@@ -12,8 +13,12 @@ const { values } = parseArgs({
     'mqtt-port': { type: 'string', default: '1883' },
     'http-port': { type: 'string', default: '8080' },
     speed: { type: 'string', default: '1' },
+    /** Faults injected once the city runs: flood | gateway-offline | lamp-failure | storm. */
+    scenario: { type: 'string' },
   },
 });
+// Checked before anything starts: a typo must not cost a minute of start-up.
+const scenario = values.scenario === undefined ? undefined : parseScenario(values.scenario);
 
 const log = createLogger('demo', { level: process.env.LOG_LEVEL ?? 'warn' });
 const demo = await startCityDemo({
@@ -31,15 +36,17 @@ process.stdout.write(
   [
     line,
     ` ${demo.city.name}: ${demo.city.wards.length} wards, ${demo.city.gateways.length} gateways, ${demo.city.devices.length} simulated devices`,
-    ` Dashboard:  ${dashboard}/?kiosk=${demo.credentials.kioskToken}`,
-    ` Wall mode:  ${dashboard}/wall?kiosk=${demo.credentials.kioskToken}`,
-    ` Sign-ins:   ${Object.entries(demo.credentials.users).map(([u, p]) => `${u} / ${p}`).join('\n             ')}`,
+    ` Operator:   ${dashboard}/  sign in as operator / ${demo.credentials.users.operator} (acknowledge alarms, see everything)`,
+    ` Wall:       ${dashboard}/wall?kiosk=${demo.credentials.kioskToken}  (read-only wall screen, no sign-in)`,
+    ` Other sign-ins: ${(['admin', 'technician', 'viewer'] as const).map((u) => `${u} / ${demo.credentials.users[u]}`).join('   ')}`,
+    ` Faults:     npm start -- --scenario ${SCENARIOS.join('|')}`,
     ` MQTT:       ${mqtt} (anonymous read-only tools from loopback: mosquitto_sub -p ${new URL(mqtt).port} -t 'city/v1/#' -v)`,
     ` Data:       ${values.data} (credentials in demo-credentials.json)   Ctrl-C stops everything.`,
     line,
     '',
   ].join('\n'),
 );
+if (scenario) for (const what of await demo.scenario(scenario)) process.stdout.write(`Scenario ${scenario}: ${what}\n`);
 closeOnSignals(
   [
     {

@@ -8,7 +8,9 @@ import { startIngestWithAlarms } from '@tamky/ingest';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { startSimulatedGateways } from './simulated-gateways';
+import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
+import { applyScenario, type Scenario } from './scenarios';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -30,6 +32,8 @@ export interface CityDemo {
   credentials: DemoCredentials;
   store: TimeSeriesStore;
   sim: Awaited<ReturnType<typeof startSimulatedGateways>>['sim'];
+  /** Injects a scenario's faults into the running simulation (see scenarios.ts); returns what it did. */
+  scenario(name: Scenario): Promise<string[]>;
   urls: { dashboard: string; mqtt: string };
   close(): Promise<void>;
 }
@@ -118,8 +122,19 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     });
     closers.push(() => simulated.close());
     const sim = simulated.sim;
+    const lorawan = await startSimulatedLorawan({ city, mqttUrl, secrets: credentials.gateways, dataDir: options.dataDir, repoRoot: REPO_ROOT, host, speed: options.speed ?? 1, logger: log });
+    closers.push(() => lorawan.close());
 
-    return { city, credentials, store, sim, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
+    const scenario = (name: Scenario) =>
+      applyScenario(name, {
+        city,
+        devices: sim.devices,
+        stopGateway: async (id) => {
+          const i = city.gateways.findIndex((g) => g.id === id);
+          await simulated.gateways[i]?.close();
+        },
+      });
+    return { city, credentials, store, sim, scenario, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
   } catch (err) {
     await close();
     throw err;

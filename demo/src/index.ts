@@ -1,3 +1,4 @@
 export * from './compose';
 export * from './simulated-gateways';
 export * from './credentials';
+export * from './simulated-lorawan';

@@ -7,8 +7,8 @@ import { startSimulatedGateways } from './simulated-gateways';
 /**
  * Simulated devices and real gateways against an external broker (docker-compose profile
  * `simulation`): `tsx demo/src/simulated-gateways-cli.ts --city config/tam-ky/city.yaml
- * --mqtt mqtt://broker:1883 --credentials deploy/credentials/gateways.json`.
- * The credentials file maps gateway id → secret, as written by deploy/scripts/provision-gateway.ts.
+ * --mqtt mqtt://broker:1883 --credentials deploy/simulation/gateways.json`.
+ * The credentials file maps gateway id → secret, as written by deploy/scripts/provision-gateway.ts --simulation.
  */
 const { values } = parseArgs({
   options: {

@@ -16,12 +16,20 @@ export interface SimulatedGatewaysOptions {
   logger: Logger;
 }
 
+/** The city without its LoRaWAN devices and the connector gateways they are read through. */
+export function wiredPart(city: CityModel): CityModel {
+  const lorawanGateways = new Set(city.devices.filter((d) => d.lorawan).map((d) => d.gateway));
+  return { ...city, gateways: city.gateways.filter((g) => !lorawanGateways.has(g.id)), devices: city.devices.filter((d) => !lorawanGateways.has(d.gateway)) };
+}
+
 /**
  * A simulated city for a trial run: every device of the city model as a Modbus TCP slave, and one
  * real edge gateway per city gateway polling them and publishing to the broker with its own credentials.
  */
 export async function startSimulatedGateways(options: SimulatedGatewaysOptions) {
-  const { city, logger } = options;
+  const { logger } = options;
+  // LoRaWAN devices reach the centre through ChirpStack and the LoRaWAN connector (simulated-lorawan.ts), not a wired gateway.
+  const city = wiredPart(options.city);
   const sim = await startSimulatedCity({ city, host: options.host ?? '127.0.0.1', speed: options.speed ?? 1 });
   const gateways: Array<Awaited<ReturnType<typeof startGateway>>> = [];
   const close = async () => {

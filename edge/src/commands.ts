@@ -28,7 +28,7 @@ export async function runCommand(payload: Buffer, ctx: CommandContext): Promise<
   const parsed = commandSchema.safeParse(data);
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return { ...base, id: rawId, ok: false, ts: ctx.now(), error: `invalid command: ${why}` };
+    return { ...base, id: rawId, ok: false, ts: ctx.now(), error: `invalid command: ${why}`, code: 'invalid_command' };
   }
   const cmd: Command = parsed.data;
   ctx.log.info({ cmd }, 'command');
@@ -38,15 +38,20 @@ export async function runCommand(payload: Buffer, ctx: CommandContext): Promise<
   } catch (err) {
     const known = err instanceof CommandError;
     if (!known) ctx.log.warn({ err: (err as Error).message, cmd }, 'command failed');
-    return { ...base, id: cmd.id, ok: false, ts: ctx.now(), error: (err as Error).message };
+    return { ...base, id: cmd.id, ok: false, ts: ctx.now(), error: (err as Error).message, ...(known && err.code ? { code: err.code } : {}), ...(known && err.data !== undefined ? { data: err.data } : {}) };
   }
 }
 
 async function execute(cmd: Command, ctx: CommandContext): Promise<unknown> {
   switch (cmd.type) {
-    case 'read_now':
-      await ctx.field().readNow(cmd.device);
-      return undefined;
+    case 'read_now': {
+      // The answer is what the devices did: one that did not answer fails the command, naming it.
+      const outcomes = await ctx.field().readNow(cmd.device);
+      const failed = outcomes.flatMap(({ device, outcome }) => (outcome.ok ? [] : [{ device, error: outcome.message }]));
+      const read = outcomes.filter((o) => o.outcome.ok).map((o) => o.device);
+      if (failed.length) throw new CommandError(`no answer from ${failed.map((f) => `${f.device} (${f.error})`).join(', ')}`, 'device_no_answer', { read, failed });
+      return { read };
+    }
     case 'set_poll_interval':
       ctx.field().setPollInterval(cmd.device, cmd.intervalMs);
       return { device: cmd.device, intervalMs: cmd.intervalMs };

@@ -67,19 +67,28 @@ const deviceSchema = z.object({
   enabled: z.boolean().default(true),
 });
 
+/** How a gateway (or anything publishing as one, like the LoRaWAN connector) reaches the broker. */
+export const gatewayMqttSchema = z.object({
+  url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().optional(),
+  /** PEM CA bundle for mqtts:// to a broker with a private CA. */
+  caFile: z.string().optional(),
+  /**
+   * Mutual TLS: this gateway's own certificate (CN = gateway id, issued by the city CA) and its key, PEM.
+   * The broker then knows the gateway by its certificate: no password is needed (a username must match).
+   */
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  keepaliveS: z.number().int().min(5).max(3600).default(30),
+  connectTimeoutMs: z.number().int().min(1000).default(10_000),
+  reconnect: z.object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) }).default({ baseMs: 1000, maxMs: 60_000 }),
+});
+
 const baseSchema = z.object({
   gatewayId: id,
-  mqtt: z.object({
-    url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    clientId: z.string().optional(),
-    /** PEM CA bundle for mqtts:// to a broker with a private CA. */
-    caFile: z.string().optional(),
-    keepaliveS: z.number().int().min(5).max(3600).default(30),
-    connectTimeoutMs: z.number().int().min(1000).default(10_000),
-    reconnect: z.object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) }).default({ baseMs: 1000, maxMs: 60_000 }),
-  }),
+  mqtt: gatewayMqttSchema,
   outbox: z.object({
     path: z.string().min(1),
     maxReadings: z.number().int().min(100).default(1_000_000),
@@ -115,6 +124,12 @@ export function profilesDirOf(config: Pick<GatewayConfig, 'profilesDir'>): strin
  * on Modbus buses. Messages name the device (and the profile file) so that a technician knows what to fix.
  */
 export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void {
+  if ((config.mqtt.certFile === undefined) !== (config.mqtt.keyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['mqtt', config.mqtt.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (the client certificate and its key)' });
+  }
+  if (config.mqtt.certFile !== undefined && !/^(mqtts|wss):\/\//.test(config.mqtt.url)) {
+    ctx.addIssue({ code: 'custom', path: ['mqtt', 'url'], message: 'a client certificate needs an mqtts:// or wss:// URL' });
+  }
   const load = profileLoader(profilesDirOf(config));
   const buses = new Map<string, BusConfig>();
   config.buses.forEach((b, i) => {

@@ -5,7 +5,7 @@ import { Poller, type PollerSinks } from './bus/poller';
 import { profilesDirOf, rtuGapMs, type BusConfig, type GatewayConfig } from './config';
 import { ModbusDevice } from './devices/modbus-device';
 import { StreamDevice } from './devices/stream-device';
-import { CommandError } from './devices/types';
+import { CommandError, type PollOutcome } from './devices/types';
 import { openLineSource } from './drivers/line-protocol';
 import { openRtuLink } from './drivers/modbus-rtu';
 import { openTcpLink } from './drivers/modbus-tcp';
@@ -14,7 +14,8 @@ import type { LinkStateListener, ModbusLink, StreamSource } from './drivers/type
 import { profileLoader } from './profile/load';
 
 export interface FieldSide {
-  readNow(deviceId?: string): Promise<void>;
+  /** Polls now; resolves with each device's outcome (a device that does not answer is an outcome, not an error). */
+  readNow(deviceId?: string): Promise<Array<{ device: string; outcome: PollOutcome }>>;
   setPollInterval(deviceId: string, ms: number): void;
   write(deviceId: string, field: string, value: number): Promise<{ address: number; registers: number[] }>;
   health(): DeviceHealth[];
@@ -77,14 +78,14 @@ export function startField(config: GatewayConfig, sinks: PollerSinks & { onBusEv
 
   const pollerOf = (id: string) => {
     const p = pollers.get(id);
-    if (!p) throw new CommandError(`unknown device "${id}"`);
+    if (!p) throw new CommandError(`unknown device "${id}"`, 'unknown_device');
     return p;
   };
 
   return {
     async readNow(deviceId) {
       const targets = deviceId ? [pollerOf(deviceId)] : [...pollers.values()];
-      await Promise.all(targets.map((p) => p.readNow()));
+      return Promise.all(targets.map(async (p) => ({ device: p.device.id, outcome: await p.readNow() })));
     },
     setPollInterval(deviceId, ms) {
       pollerOf(deviceId).setInterval(ms);

@@ -49,6 +49,8 @@ describe('commands from the centre', () => {
           pollIntervalMs: 300,
           fields: ['lamp1_status', 'lamp1_level', 'lamp2_status', 'lamp2_level', 'power', 'energy', 'voltage', 'current', 'power_factor'],
         },
+        // Configured, but nothing answers at its unit id: a dead controller.
+        { id: 'light-dead', profile: 'street_light', bus: 'tcp-light', unitId: 9, pollIntervalMs: 60_000, fields: ['lamp1_status'] },
       ],
     });
     gw = await startGateway(config, { logger: quietLog });
@@ -85,11 +87,23 @@ describe('commands from the centre', () => {
     const ro = await send({ id: 'c-3', type: 'write_register', device: 'light-1', field: 'lamp1_status', value: 1 });
     expect(ro).toMatchObject({ ok: false });
     expect(ro!.error).toMatch(/not writable/);
+    expect(ro!.code).toBe('not_writable');
     const range = await send({ id: 'c-4', type: 'write_register', device: 'light-1', field: 'lamp1_level', value: 250 });
     expect(range!.ok).toBe(false);
     expect(range!.error).toMatch(/outside/);
     const unknown = await send({ id: 'c-5', type: 'write_register', device: 'nope', field: 'lamp1_level', value: 1 });
     expect(unknown!.error).toMatch(/unknown device/);
+    expect(unknown!.code).toBe('unknown_device');
+  });
+
+  it('read_now says what the devices did: a dead device fails the command, naming it; the others are still read', async () => {
+    const dead = await send({ id: 'c-dead-1', type: 'read_now', device: 'light-dead' });
+    expect(dead).toMatchObject({ ok: false, code: 'device_no_answer', data: { read: [], failed: [{ device: 'light-dead' }] } });
+    expect(dead!.error).toMatch(/no answer from light-dead/);
+    const all = await send({ id: 'c-dead-2', type: 'read_now' });
+    expect(all).toMatchObject({ ok: false, code: 'device_no_answer', data: { read: ['light-1'], failed: [{ device: 'light-dead' }] } });
+    const alive = await send({ id: 'c-dead-3', type: 'read_now', device: 'light-1' });
+    expect(alive).toMatchObject({ ok: true, data: { read: ['light-1'] } });
   });
 
   it('malformed JSON, unknown types and bad fields get an error result; the gateway keeps running', async () => {

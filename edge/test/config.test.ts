@@ -110,6 +110,11 @@ describe('config validation names file, device and field', () => {
     expect(msg).toMatch(/device "pm-1": profile "pm_sensor_sds011" is a UART stream profile but bus "rs485-1" is rtu/);
   });
 
+  it('a client certificate comes with its key, over TLS only', () => {
+    expect(configError({ ...base, mqtt: { url: 'mqtts://b:8883', certFile: '/etc/tamky-gateway/gw.crt' }, devices: [] })).toMatch(/mqtt\.keyFile: certFile and keyFile go together/);
+    expect(configError({ ...base, mqtt: { url: 'mqtt://b:1883', certFile: '/x.crt', keyFile: '/x.key' }, devices: [] })).toMatch(/mqtt\.url: a client certificate needs an mqtts:\/\/ or wss:\/\/ URL/);
+  });
+
   it('a replay cap below the live reading rate is refused (a backlog would never drain)', () => {
     const devices = Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, profile: 'noise_meter', bus: 'rs485-1', unitId: i + 1, pollIntervalMs: 100 }));
     const msg = configError({ ...base, outbox: { path: './x.db', replayPerSecond: 250 }, devices });

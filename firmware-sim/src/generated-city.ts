@@ -23,7 +23,7 @@ export function generateCity(gateways: number, devicesPerGateway: number): CityM
         lon: TAM_KY.lon + ((d % 10) - 5) * 0.004,
         ...(kind === 'water_level' ? { mountingHeightM: 6, alarmLevels: [2, 3, 4] } : {}),
         ...(kind === 'street_light' ? { lamps: 4, ratedPowerW: 120 } : {}),
-        ...(kind === 'traffic_counter' ? { lanes: 2 } : {}),
+        ...(kind === 'traffic_counter' ? { lanes: 2, publishIntervalMs: 60_000 } : {}),
       };
     }),
   );

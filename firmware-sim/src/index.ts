@@ -19,3 +19,4 @@ export { temperature, humidity, isRainDay, rainIntensity } from './signals/weath
 export { localTime } from './local-time';
 export { startControlServer } from './control';
 export { createSimMetrics, type SimMetrics } from './metrics';
+export { startChirpstackSim, type ChirpstackSim, type ChirpstackSimOptions } from './lorawan/chirpstack-sim';

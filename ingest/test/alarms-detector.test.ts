@@ -76,7 +76,7 @@ describe('threshold rule', () => {
     const first = events[0]!;
     expect(first.topic).toBe(topics.alarmEvent('pm25', 'pm-1'));
     expect(first.event).toMatchObject({ state: 'raised', severity: 'major', ward: 'an-my', device: 'pm-1', gateway: 'gw-1', kind: 'pm_sensor', field: 'pm25', value: 180, limit: 150, unit: 'ug/m3', since: t0 + 15 * MIN });
-    expect(first.event.message.vi).toContain('Bụi An Mỹ (An Mỹ)');
+    expect(first.event.message.vi).toContain('Bụi An Mỹ:'); // the name says the ward already: no "(An Mỹ)" again
     expect(first.event.message.vi).toContain('180');
     expect(first.event.message.en).toContain('limit 150');
     // within repeat interval: nothing; after: a repeat with the new value
@@ -194,7 +194,10 @@ describe('domain rules', () => {
     await detector.onReadings([reading('water-1', 'water_level', NOON + 20 * MIN, { level: 1.4 })], NOON); // slow: old sample left the window
     await detector.onReadings([reading('water-1', 'water_level', NOON + 25 * MIN, { level: 1.95 })], NOON);
     expect(events.filter((e) => e.event.state === 'raised')).toHaveLength(1);
-    expect(events.at(-1)!.event).toMatchObject({ value: 1.95, limit: 0.5 });
+    // The change is compared with the change limit (never the level with a rate), said as a person would.
+    expect(events.at(-1)!.event).toMatchObject({ value: 0.55, limit: 0.5 });
+    expect(events.at(-1)!.event.message.vi).toBe('Mực nước An Phú: Mực nước tăng 0,55 m trong 10 phút, hiện 1,95 m');
+    expect(events.at(-1)!.event.message.en).toBe('Mực nước An Phú: Water level rose 0.55 m in 10 min, now 1.95 m');
   });
 
   it('traffic congestion is a threshold on the derived index', async () => {
@@ -212,7 +215,9 @@ describe('silence and gateway health', () => {
     expect(events.map((e) => e.event.state)).toEqual(['cleared']); // reconciling clear, device is fine
     detector.onGatewayHealth!({ gateway: 'gw-1', ts: NOON + 5500, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 5500);
     await detector.tick!(NOON + 6000);
-    expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-1', value: 6, limit: 5 });
+    // A silence is not a measurement: no value/limit to compare; the text says since when and how long.
+    expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-1', value: null, limit: null });
+    expect(events.at(-1)!.event.message.vi).toBe('Bụi An Mỹ: mất kết nối từ 12:00');
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON + 7000, { pm25: 10 })], NOON + 7000);
     await detector.tick!(NOON + 7500);
     expect(events.at(-1)!.event.state).toBe('cleared');
@@ -246,12 +251,21 @@ describe('silence and gateway health', () => {
     expect(events.some((e) => e.event.ruleId === 'gw-silent' && e.event.state === 'cleared' && e.event.ts === NOON + 62_000)).toBe(true);
   });
 
+  it('no data: the text says since when, in city time, and for how long, in each language', async () => {
+    const { detector, events } = harness([{ id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', factor: 5, minSilenceS: 300, scope: { gateways: ['gw-2'] } }]);
+    await detector.onReadings([reading('pm-2', 'pm_sensor', NOON, { pm25: 10 })], NOON);
+    await detector.tick!(NOON + 7 * MIN);
+    const raised = events.filter((e) => e.event.state === 'raised').at(-1)!.event;
+    expect(raised).toMatchObject({ sourceId: 'gw-2', value: null, limit: null });
+    expect(raised.message).toEqual({ vi: 'GW 2 (An Phú): mất kết nối từ 12:00 (7 phút)', en: 'GW 2 (An Phú): silent since 12:00 (7 min)' });
+  });
+
   it('no data: a gateway whose last will says offline raises at once', async () => {
     const { detector, events } = harness([{ id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', minSilenceS: 600, scope: { gateways: ['gw-2'] } }]);
     detector.onGatewayStatus!({ gateway: 'gw-2', state: 'offline', ts: NOON, reason: 'lwt' }, NOON);
     await new Promise((r) => setImmediate(r));
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'gw-2', gateway: 'gw-2', ward: 'an-phu' });
-    expect(events.at(-1)!.event.message.vi).toContain('Gateway gw-2');
+    expect(events.at(-1)!.event.message.vi).toBe('GW 2 (An Phú): mất kết nối từ 12:00');
     detector.onGatewayStatus!({ gateway: 'gw-2', state: 'online', ts: NOON + 1000 }, NOON + 1000);
     await new Promise((r) => setImmediate(r));
     expect(events.at(-1)!.event.state).toBe('cleared');

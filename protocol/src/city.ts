@@ -28,6 +28,11 @@ export const deviceSchema = z.object({
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   pollIntervalMs: z.number().int().min(100).default(5000),
+  /**
+   * How often the device publishes when that is slower than it is polled (a traffic counter publishes once
+   * per closed counting interval). Absent: once per poll. Staleness is judged from this, per device.
+   */
+  publishIntervalMs: z.number().int().min(100).optional(),
   /** Noise meters: QCVN 26 zone. */
   zone: z.enum(['special', 'normal']).optional(),
   /** Water-level stations: alarm levels 1, 2, 3 in metres (báo động 1/2/3). */
@@ -40,6 +45,12 @@ export const deviceSchema = z.object({
   /** Traffic counters: lanes. */
   lanes: z.number().int().min(1).max(4).optional(),
   tags: z.array(z.string()).default([]),
+  /**
+   * LoRaWAN devices (read through the LoRaWAN connector, whose id is `gateway`): the DevEUI ChirpStack names
+   * the device by, and the LoRaWAN profile that says how its payload decodes (lorawan/ profiles). For these,
+   * pollIntervalMs is the device's own uplink interval, so no-data alarms follow it.
+   */
+  lorawan: z.object({ devEui: z.string().regex(/^[0-9a-fA-F]{16}$/, 'must be 16 hex digits').transform((s) => s.toLowerCase()), profile: id }).optional(),
 });
 
 export const gatewaySchema = z.object({
@@ -63,6 +74,7 @@ export const cityModelSchema = z
     const wards = new Set(city.wards.map((w) => w.id));
     const gateways = new Set(city.gateways.map((g) => g.id));
     const seen = new Set<string>();
+    const devEuis = new Map<string, string>();
     city.gateways.forEach((g, i) => {
       if (!wards.has(g.ward)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'ward'], message: `unknown ward "${g.ward}"` });
     });
@@ -71,6 +83,11 @@ export const cityModelSchema = z
       seen.add(d.id);
       if (!wards.has(d.ward)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'ward'], message: `unknown ward "${d.ward}"` });
       if (!gateways.has(d.gateway)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'gateway'], message: `unknown gateway "${d.gateway}"` });
+      if (d.lorawan) {
+        const other = devEuis.get(d.lorawan.devEui);
+        if (other) ctx.addIssue({ code: 'custom', path: ['devices', i, 'lorawan', 'devEui'], message: `DevEUI ${d.lorawan.devEui} is already device "${other}"` });
+        devEuis.set(d.lorawan.devEui, d.id);
+      }
     });
   });
 
@@ -78,3 +95,4 @@ export type Ward = z.infer<typeof wardSchema>;
 export type Device = z.infer<typeof deviceSchema>;
 export type Gateway = z.infer<typeof gatewaySchema>;
 export type CityModel = z.infer<typeof cityModelSchema>;
+

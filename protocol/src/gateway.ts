@@ -24,6 +24,23 @@ export const deviceHealthSchema = z.object({
   lastErrorTs: z.number().int().nullable(),
   backoffUntil: z.number().int().nullable(),
   pollIntervalMs: z.number().int().positive(),
+  /** LoRaWAN devices: the radio side of their health, from ChirpStack's uplink, status and join events. */
+  radio: z
+    .object({
+      devEui: z.string(),
+      /** Best RSSI (dBm) and SNR (dB) among the LoRa gateways that heard the last uplink. */
+      rssi: z.number().nullable(),
+      snr: z.number().nullable(),
+      spreadingFactor: z.number().int().nullable(),
+      /** LoRa gateways that heard the last uplink. */
+      gateways: z.number().int().nonnegative(),
+      fCnt: z.number().int().nonnegative().nullable(),
+      /** Battery 0..100 % from the last status event; null when unknown or externally powered. */
+      batteryPct: z.number().nullable(),
+      batteryTs: z.number().int().nullable(),
+      lastJoinTs: z.number().int().nullable(),
+    })
+    .optional(),
 });
 export type DeviceHealth = z.infer<typeof deviceHealthSchema>;
 
@@ -55,15 +72,30 @@ export const commandSchema = z.discriminatedUnion('type', [
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
+/** Why a command failed, for screens to say in the reader's language (`error` keeps the technical detail). */
+export const COMMAND_ERROR_CODES = ['invalid_command', 'unknown_device', 'device_no_answer', 'not_writable', 'out_of_range'] as const;
+export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
+
 export const commandResultSchema = z.object({
   id: z.string(),
   gateway: id,
   ok: z.boolean(),
   ts: z.number().int(),
   error: z.string().optional(),
+  code: z.enum(COMMAND_ERROR_CODES).optional(),
   data: z.unknown().optional(),
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
+
+/**
+ * Where a command stands as the centre sees it: answered (ok or failed, as the device did), still waiting,
+ * or given up on once the centre's timeout passed with no answer (a late answer still replaces `timeout`).
+ */
+export type CommandStatus = 'pending' | 'ok' | 'failed' | 'timeout';
+export function commandStatus(result: CommandResult | null, sentAt: number, timeoutMs: number, now: number): CommandStatus {
+  if (result) return result.ok ? 'ok' : 'failed';
+  return now - sentAt >= timeoutMs ? 'timeout' : 'pending';
+}
 
 /** Events raised at the edge (lamp failure bits seen, device came back, port lost…). Never dropped by the outbox. */
 export const gatewayEventSchema = z.object({

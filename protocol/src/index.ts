@@ -11,3 +11,7 @@ export * from './config-errors';
 export * from './limits';
 export * from './local-time';
 export * from './rules';
+export * from './text-format';
+export * from './intervals';
+export * from './series';
+export * from './time-format';

@@ -6,6 +6,8 @@ export const PROTOCOL_VERSION = 1;
 
 const id = z.string().regex(ID_PATTERN, ID_HINT);
 const fieldName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case');
+/** Ids and field names as the wire allows them: APIs that take them in a query check them with the same rule. */
+export { id as idSchema, fieldName as fieldNameSchema };
 
 export const valueSchema = z.object({
   /** The value after the profile's scale and offset. */

@@ -41,7 +41,7 @@ describe('SQLite store on a worker thread', () => {
     const store = (await openStore({ type: 'sqlite', path, worker: true })) as SqliteWorkerStore;
     try {
       await store.writeBatch([reading({ device: 'aq-1', ts: T0, seq: 1, values: { pm25: 1 } })]);
-      const thread = (store as unknown as { worker: import('node:worker_threads').Worker }).worker;
+      const thread = (store as unknown as { s: { worker: import('node:worker_threads').Worker } }).s.worker;
       const pendingWrite = store.writeBatch([reading({ device: 'aq-1', ts: T0 + 1000, seq: 2, values: { pm25: 2 } })]);
       await thread.terminate();
       // Either it committed before the thread stopped, or it was rejected: never a silent success without the row.
@@ -54,6 +54,26 @@ describe('SQLite store on a worker thread', () => {
       }
       await store.writeBatch([reading({ device: 'aq-1', ts: T0 + 2000, seq: 3, values: { pm25: 3 } })]);
       expect((await store.sequences('gw-1')).at(-1)).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers every call when used through a wrapper that has the store as its prototype', async () => {
+    // Tests and adapters wrap a store with Object.create(store) and override one method. The wrapper's calls
+    // and the store's own calls must share one sequence of call ids: two counters gave two calls the same id,
+    // one reply went to the wrong caller and the other call never settled (ingest's close then waited forever).
+    const path = join(tempDir('store-worker'), 'ts.db');
+    const store = await openStore({ type: 'sqlite', path, worker: true });
+    const wrapper = Object.create(store) as typeof store;
+    try {
+      await store.writeBatch([reading({ device: 'aq-1', ts: T0, seq: 1, values: { pm25: 1 } })]);
+      const calls = [wrapper.sequences('gw-1'), store.sequences('gw-1'), wrapper.writeBatch([reading({ device: 'aq-1', ts: T0 + 1000, seq: 2, values: { pm25: 2 } })]), store.sequences('gw-1')];
+      const settled = await Promise.race([Promise.allSettled(calls), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 10_000))]);
+      expect(settled).not.toBe('stuck');
+      expect((settled as PromiseSettledResult<unknown>[]).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((settled as PromiseFulfilledResult<unknown>[])[0]!.value).toEqual([1]);
+      expect((settled as PromiseFulfilledResult<unknown>[])[3]!.value).toEqual([1, 2]);
     } finally {
       await store.close();
     }

@@ -66,23 +66,33 @@ export async function startMosquitto(extraConfig = ''): Promise<Peer & { port: n
   });
 }
 
-export async function startRedis(): Promise<Peer & { port: number; url: string }> {
+/**
+ * redis-server in a temp dir on a free port. With `password`, it requires that password, given as
+ * configuration on stdin (`redis-server -`), as docker-compose.yml starts it; `url` then carries it.
+ */
+export async function startRedis(opts: { password?: string } = {}): Promise<Peer & { port: number; url: string }> {
   const redis = requireBinary('redis-server', 'redis-server');
   const dir = tempDir('redis');
   return startOnFreePort('redis-server', async (port) => {
-    const peer = spawnPeer(redis, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']);
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    const peer = opts.password === undefined ? spawnPeer(redis, args) : spawnPeer(redis, ['-', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (opts.password !== undefined) peer.child.stdin!.end(`requirepass ${opts.password}\n`);
+    const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
     return {
       peer,
       ready: async () => {
         await waitFor(() => peer.output().includes('Ready to accept connections'), { what: 'redis-server to be ready', timeoutMs: 20_000 });
-        return { ...peer, port, url: `redis://127.0.0.1:${port}` };
+        return { ...peer, port, url: `redis://${auth}127.0.0.1:${port}` };
       },
     };
   });
 }
 
-/** Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. */
-export async function startInfluxd(): Promise<Peer & { port: number; url: string; dir: string }> {
+/**
+ * Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. With `auth`, HTTP
+ * authentication is on: the first statement must create an admin user, as the 1.x image's first start does.
+ */
+export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer & { port: number; url: string; dir: string }> {
   const influxd = requireBinary('influxd', 'influxdb');
   const dir = tempDir('influxd');
   return startOnFreePort('influxd', async (port) => {
@@ -102,6 +112,7 @@ export async function startInfluxd(): Promise<Peer & { port: number; url: string
       `  bind-address = "127.0.0.1:${port}"`,
       '  log-enabled = false',
       '  max-body-size = 0',
+      `  auth-enabled = ${opts.auth === true}`,
       '[monitor]',
       '  store-enabled = false',
       '[continuous_queries]',

@@ -90,7 +90,7 @@ describe('alarms in a browser against the real system', () => {
     await loginInBrowser(page, 'viewer', '/alarms');
     // The Alarms view is for operators and above: a viewer typing its URL gets a refusal, not the page.
     await page.getByRole('alert').filter({ hasText: 'Bạn không có quyền xem trang này' }).waitFor({ timeout: 30_000 });
-    expect(await page.locator('li[data-alarm]').count()).toBe(0);
+    expect(await page.locator('[data-alarm]').count()).toBe(0);
     expect(await page.getByTestId('ack').count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Cảnh báo', exact: true }).count()).toBe(0);
 
@@ -126,17 +126,19 @@ describe('alarms in a browser against the real system', () => {
     // Confirm any dialog the UI asks (none today for acknowledge, but an added confirmation must not hang the test).
     page.on('dialog', (d) => void d.accept());
     await loginInBrowser(page, 'operator', '/alarms');
-    const item = page.locator(`li[data-alarm="${alarmId}"]`);
+    // The desk: one table row per alarm (or burst), its detail in the row underneath when opened.
+    const item = page.locator(`tr.desk-row[data-alarm="${alarmId}"]`);
+    const detailPanel = page.locator(`[data-alarm-detail="${alarmId}"]`);
     await expect.poll(() => item.getAttribute('data-state'), { timeout: 30_000 }).toBe('active');
     await item.getByRole('button', { name: 'Chi tiết' }).click();
-    await item.getByLabel('Nội dung ghi chú').fill('Đã báo đội ứng phó lũ An Phú');
-    await item.getByTestId('ack').click();
+    await detailPanel.getByLabel('Nội dung ghi chú').fill('Đã báo đội ứng phó lũ An Phú');
+    await detailPanel.getByTestId('ack').click();
     // An in-page confirm dialog, if the UI shows one.
     const confirm = page.getByRole('dialog').getByRole('button', { name: /Xác nhận|Đồng ý|OK/ });
     if (await confirm.count()) await confirm.first().click();
 
     await expect.poll(() => item.getAttribute('data-state'), { timeout: 30_000 }).toBe('acknowledged');
-    await expect.poll(() => item.innerText(), { timeout: 15_000 }).toContain('Xác nhận bởi operator');
+    await expect.poll(() => detailPanel.innerText(), { timeout: 15_000 }).toContain('Xác nhận bởi operator');
 
     const cookie = await apiSession('admin');
     const detail = await waitFor(
@@ -156,7 +158,7 @@ describe('alarms in a browser against the real system', () => {
     const logged = entries.filter((e) => e.action === 'alarm.ack' && String(e.detail.alarm) === alarmId);
     expect(logged, `audit log: ${JSON.stringify(entries.slice(0, 20))}`).toHaveLength(1);
     expect(logged[0]!.user).toBe('operator');
-    await expect.poll(() => item.locator('.alarm-trail').innerText(), { timeout: 15_000 }).toContain('Đã báo đội ứng phó lũ An Phú');
+    await expect.poll(() => detailPanel.locator('.alarm-trail').innerText(), { timeout: 15_000 }).toContain('Đã báo đội ứng phó lũ An Phú');
     await page.screenshot({ path: join(artifacts, 'e2e-alarm-ack.png'), fullPage: true });
     await page.close();
   });

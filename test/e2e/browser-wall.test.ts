@@ -10,9 +10,9 @@ import { startCityDemo, type CityDemo, REPO_ROOT } from '@tamky/demo';
  * The wall screen in real Chromium against the real composition: signed in by kiosk token, panels rotate,
  * and when the air stations really stop answering their gateways the air panel says its data is old.
  *
- * Why pollIntervalMs 2000: a wall panel is stale after twice the slowest poll interval of the kinds it shows
- * (StaleBadge / expectedIntervalMs). With the city's own intervals (air stations 60 s) that is minutes; at
- * 2 s every device, the air panel turns stale ~4 s after the stations go silent, well inside a test.
+ * Why pollIntervalMs 2000: a wall panel is stale after 2.5 times the slowest expected interval of the kinds it shows
+ * (lib/freshness). With the city's own intervals that is minutes; at
+ * 2 s every device, the air panel turns stale ~5 s after the stations go silent, well inside a test.
  */
 const POLL_MS = 2000;
 const artifacts = join(REPO_ROOT, 'test-artifacts/screenshots');

@@ -99,4 +99,27 @@ describe('a simulated Tam Kỳ, end to end', () => {
     );
     expect(body.gateways).toHaveLength(demo.city.gateways.length);
   });
+
+  it('shows LoRaWAN devices beside wired ones: uplinks through ChirpStack stored, a lamp dimmed by a confirmed downlink', async () => {
+    const canal = 'tam-thanh-canal-lora-1';
+    const reading = await waitFor(async () => (await demo.store.latest({ devices: [canal], kind: 'water_level' }))[0], { what: 'a LoRaWAN canal reading', timeoutMs: 30_000 });
+    expect(reading).toMatchObject({ kind: 'water_level', gateway: 'lns-tam-ky', ward: 'tam-thanh' });
+    const login = await fetch(`${demo.urls.dashboard}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'technician', password: demo.credentials.users.technician }) });
+    const tech = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const sent = await fetch(`${demo.urls.dashboard}/api/gateways/lns-tam-ky/commands`, {
+      method: 'POST',
+      headers: { cookie: tech, 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+      body: JSON.stringify({ type: 'write_register', device: 'tam-thanh-lamp-lora-1', field: 'lamp1_level', value: 30 }),
+    });
+    expect(sent.status).toBe(202);
+    const { id } = (await sent.json()) as { id: string };
+    const result = await waitFor(
+      async () => ((await (await fetch(`${demo.urls.dashboard}/api/commands/${id}`, { headers: { cookie: tech } })).json()) as { result: { ok: boolean } | null }).result,
+      { what: 'the lamp command result', timeoutMs: 30_000 },
+    );
+    expect(result).toMatchObject({ ok: true });
+    // The lamp reports the new level in its next uplink.
+    await waitFor(async () => (await demo.store.latest({ devices: ['tam-thanh-lamp-lora-1'], kind: 'street_light' }))[0]?.values.lamp1_level === 30, { what: 'the dimmed level reported', timeoutMs: 30_000 });
+  });
 });

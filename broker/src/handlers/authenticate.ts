@@ -1,14 +1,14 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes';
-import { gatewayPrefix } from '@tamky/protocol';
 import type { Logger } from 'pino';
 import type { Limits } from '../config';
 import { connectionInfo, isLoopback } from '../connection-info';
 import type { CredentialStore } from '../credentials';
-import { clientIdBelongsTo, setIdentity, type Identity } from '../identity';
+import { clientIdBelongsTo, identityFor, setIdentity, type Identity } from '../identity';
 import { Semaphore } from '../limits/semaphore';
 import { createLogLimiter } from '../log-limiter';
 import { TokenBucket } from '@tamky/service-kit';
 import type { BrokerMetrics, RefusalReason } from '../metrics';
+import { checkWillAtConnect } from '../wills';
 
 // CONNACK return codes (MQTT 3.1.1 §3.2.2.3)
 const IDENTIFIER_REJECTED = 2;
@@ -30,7 +30,8 @@ export interface AuthenticateDeps {
   limits: Limits;
   metrics: BrokerMetrics;
   log: Logger;
-  onAuthenticated(client: Client, identity: Identity): void;
+  /** `secretHash`: the credential entry's hash the client proved it knows (absent for a TLS client certificate). */
+  onAuthenticated(client: Client, identity: Identity, auth: { secretHash?: string; secretExpiresAt?: Date }): void;
 }
 
 type Done = (error: AuthenticateError | null, success: boolean | null) => void;
@@ -57,15 +58,15 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     done(err, false);
   };
 
-  const accept = (client: Client, identity: Identity, done: Done, username: string | undefined) => {
+  const accept = (client: Client, identity: Identity, done: Done, username: string | undefined, auth: { secretHash?: string; secretExpiresAt?: Date } = {}) => {
     if (!clientIdBelongsTo(client.id, identity)) return refuse(client, done, IDENTIFIER_REJECTED, 'client-id-mismatch', username);
+    // MQTT 3.1.1 has no way to refuse only the will; refusing the CONNECT tells the client at once, where
+    // storing a will that could never fire would fail silently much later.
+    if (checkWillAtConnect(client, identity)) return refuse(client, done, NOT_AUTHORIZED, 'will-not-allowed', username);
     setIdentity(client, identity);
-    deps.onAuthenticated(client, identity);
+    deps.onAuthenticated(client, identity, auth);
     done(null, true);
   };
-
-  const identityFor = (entry: NonNullable<ReturnType<CredentialStore['lookup']>>): Identity =>
-    entry.kind === 'gateway' ? { kind: 'gateway', gatewayId: entry.id, prefix: gatewayPrefix(entry.id) } : { kind: 'service', username: entry.username, role: entry.role };
 
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): void {
     const info = connectionInfo(client);
@@ -101,9 +102,12 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     return store
       .verify(username, password ? password.toString('utf8') : '')
       .then((verdict) => {
-        if (verdict.ok) return accept(client, identityFor(verdict.entry), done, username);
-        const reason: RefusalReason = verdict.reason === 'unknown-user' ? 'unknown-user' : verdict.reason;
-        refuse(client, done, verdict.reason === 'disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, reason, username);
+        if (verdict.ok) {
+          const { secretHash, secretExpiresAt } = verdict.entry;
+          return accept(client, identityFor(verdict.entry), done, username, { secretHash, ...(secretExpiresAt ? { secretExpiresAt } : {}) });
+        }
+        const reason: RefusalReason = verdict.reason;
+        refuse(client, done, verdict.reason === 'disabled' || verdict.reason === 'secret-expired' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, reason, username);
       })
       .catch((err: unknown) => {
         log.error({ err, username }, 'credential check failed');

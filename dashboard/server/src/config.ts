@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validAddressOrBlock } from './http/client-address';
 
 const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
 const hash = z.string().regex(/^scrypt\$/, 'must be a "scrypt$…" hash (create one with: npx tsx dashboard/server/src/cli.ts hash-password)');
@@ -17,10 +18,28 @@ export const dashboardConfigSchema = z.object({
       port: z.number().int().min(0).max(65535).default(8080),
       /** Base URL people reach the dashboard at; used for links in notifications. */
       publicUrl: z.string().url().default('http://localhost:8080'),
-      /** Behind a reverse proxy set this so rate limits see the client address (Express `trust proxy`). */
-      trustProxy: z.union([z.boolean(), z.number().int(), z.string()]).default(false),
+      /**
+       * Addresses or CIDR blocks of the reverse proxies in front of the dashboard. X-Forwarded-For is
+       * believed only when a listed proxy added it (rate limits and the audit log then see the client);
+       * empty: the socket's peer is the client, whatever the header says.
+       */
+      trustedProxies: z.array(z.string().refine(validAddressOrBlock, 'must be an IP address or CIDR block, e.g. "172.18.0.2" or "172.18.0.0/16"')).default([]),
+      /** Replaced by trustedProxies: a hop count or `true` let anyone reaching the port forge their address. */
+      trustProxy: z.undefined({ error: 'replaced by trustedProxies: list the reverse proxy addresses (or CIDR blocks)' }).optional(),
     })
-    .default({ host: '127.0.0.1', port: 8080, publicUrl: 'http://localhost:8080', trustProxy: false }),
+    .default({ host: '127.0.0.1', port: 8080, publicUrl: 'http://localhost:8080', trustedProxies: [] }),
+  /**
+   * Prometheus metrics. With `port`, /metrics is served on its own listener (loopback unless `host` says
+   * otherwise) and not on the dashboard port; with `token`, on the dashboard port to `Authorization:
+   * Bearer <token>`; with neither, not served at all.
+   */
+  metrics: z
+    .object({
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().default('127.0.0.1'),
+      token: z.string().min(24, 'must be at least 24 characters').optional(),
+    })
+    .default({ host: '127.0.0.1' }),
   mqtt: z.object({
     url: z.string().min(1),
     username: z.string().optional(),
@@ -39,6 +58,8 @@ export const dashboardConfigSchema = z.object({
   users: z.array(userSeedSchema).default([]),
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
   usersFile: z.string().optional(),
+  /** InfluxDB 1.x-compatible /query for Grafana and the influx CLI (API tokens of scope read:readings). */
+  influxql: z.object({ database: z.string().min(1).default('tamky') }).default({ database: 'tamky' }),
   kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
   /** The alarms module (lifecycle + notifications), loaded by the CLI; passed to createAlarmsModule as is. */
   alarms: z
@@ -64,6 +85,12 @@ export const dashboardConfigSchema = z.object({
       windowMinutes: z.number().positive().default(15),
     })
     .default({ maxFailures: 10, maxFailuresPerAddress: 100, windowMinutes: 15 }),
+  commands: z
+    .object({
+      /** A command with no answer from its gateway after this long is reported as timed out (a late answer still counts). */
+      timeoutMs: z.number().int().min(1000).default(30_000),
+    })
+    .default({ timeoutMs: 30_000 }),
   ws: z
     .object({
       pingIntervalMs: z.number().int().positive().default(10_000),

@@ -9,7 +9,7 @@ import type { AuditLog } from './audit';
 import type { GatewayTracker } from './gateways/tracker';
 import type { CommandLog } from './gateways/commands';
 import type { AlarmCounts, DashboardModule } from './module';
-import type { createFailureLimiter } from './auth/rate-limit';
+import type { SignInLimits } from './auth/rate-limit';
 import type { RegistryStore } from './registry/registry-store';
 import type { NotifyDirectory } from './notify/directory';
 
@@ -30,12 +30,14 @@ export interface Core {
   limits: Limits;
   modules: DashboardModule[];
   /** Failed logins per username and per client address. */
-  loginLimits: { user: ReturnType<typeof createFailureLimiter>; address: ReturnType<typeof createFailureLimiter> };
+  loginLimits: SignInLimits;
   verifyKioskToken(token: string): Promise<string | null>;
   mqttPublish(topic: string, payload: unknown, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   alarmCounts(ward: string): AlarmCounts;
   /** Closes the live-feed sockets of a user whose sessions were ended (disabled, new role or password), except those of `keepSessionId`. */
   disconnectUser(username: string, keepSessionId?: string): void;
+  /** Closes the live-feed sockets opened with this session (logout). */
+  disconnectSession(sessionId: string): void;
   /** The versioned device registry; `city` above is always its current version. */
   registry: RegistryStore;
   /** Notification recipients and escalation, versioned; editable once the alarms module attached its policy. */

@@ -1,4 +1,6 @@
 import type express from 'express';
+import type { RouteSpec } from './http/route-table';
+import type { User } from './auth/accounts';
 import type Database from 'better-sqlite3';
 import type { CityModel } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
@@ -27,6 +29,8 @@ export interface ModuleContext {
   logger: Logger;
   now(): number;
   publicUrl: string;
+  /** Accounts that can sign in (assignment pick lists). */
+  users(): User[];
   /**
    * Where admins edit notification recipients and escalation (versioned in the state DB). A module that
    * notifies attaches its policy file here and applies `onChange` policies without a restart.
@@ -44,10 +48,11 @@ export interface DashboardModule {
    * module's handler has resolved, so persist before resolving and the broker redelivers after a crash.
    */
   onMqttMessage?(topic: string, payload: Buffer): void | Promise<void>;
-  /** Mount routes under /api (paths relative to /api); use ctx.requireRole for every route. */
-  routes?(router: express.Router, ctx: ModuleContext): void;
-  /** OpenAPI paths this module adds (keys are full paths, e.g. "/api/alarms"). */
-  openapi?: Record<string, unknown>;
+  /**
+   * Routes under /api, declared like the core's: the server mounts them with the core route table (one
+   * table, so a path defined twice is refused at start) and documents them in the OpenAPI document.
+   */
+  routes?(ctx: ModuleContext): RouteSpec[];
   /** Open alarms in a ward, for GET /api/overview. Without it the server counts rows of an `alarms` table if one exists. */
   overviewAlarmCounts?(ward: string): AlarmCounts;
   start?(ctx: ModuleContext): void | Promise<void>;

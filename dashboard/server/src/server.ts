@@ -28,8 +28,10 @@ import { registryRoutes } from './registry/routes';
 import { createNotifyDirectory } from './notify/directory';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
-import { mountRoutes, openApiPath, type RouteSpec } from './http/route-table';
+import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
+import { createProxyTrust } from './http/client-address';
+import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { wsAuthenticator } from './live/ws-auth';
 import { createMqttDispatch } from './mqtt/dispatch';
@@ -37,11 +39,19 @@ import { connectMqtt } from './mqtt/link';
 import { countAlarmsTable } from './overview/alarm-counts';
 import { createDashboardMetrics, httpTiming } from './http/metrics';
 import { mountWebApp } from './http/web-app';
+import { createTokenStore } from './tokens/token-store';
+import { createTokenAuth } from './tokens/token-auth';
+import { tokenRoutes } from './tokens/routes';
+import { influxCompatRouter } from './influxql/routes';
+import { ngsiLdRouter } from './ngsi-ld/routes';
+import { aqiLevel } from './overview/limits';
 
 export interface DashboardHandle {
   close(): Promise<void>;
   port: number;
   url: string;
+  /** Where /metrics is served when `metrics.port` gives it a listener of its own. */
+  metricsUrl?: string;
 }
 
 export interface DashboardOptions {
@@ -76,6 +86,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
   else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
   const notifyDirectory = createNotifyDirectory(db, now, logger);
+  const apiTokens = createTokenStore(db, now);
+  const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
 
   const metrics = createDashboardMetrics();
 
@@ -126,6 +138,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     mqttPublish,
     alarmCounts,
     disconnectUser: (username, keepSessionId) => hub?.disconnectUser(username, keepSessionId),
+    disconnectSession: (sessionId) => hub?.disconnectSession(sessionId),
   };
   const ctx: ModuleContext = {
     db, logger, notifyDirectory,
@@ -133,6 +146,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       return registry.current().city;
     }, now, publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
+    users: () => accounts.listEnabled(),
     audit: (user, action, detail) => audit.write(user, action, detail),
     broadcast,
     mqttPublish,
@@ -141,7 +155,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   // HTTP
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.http.trustProxy);
+  const proxyTrust = createProxyTrust(config.http.trustedProxies);
+  app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
   app.use(securityHeaders(config.session.secureCookies));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
@@ -150,31 +165,32 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     const mqttUp = link.client.connected;
     res.status(mqttUp ? 200 : 503).json({ ok: mqttUp, mqtt: mqttUp ? 'connected' : 'disconnected', wsClients: hub?.clientCount() ?? 0 });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
+  const metricsServer = await metricsEndpoint(app, metrics.registry, config.metrics);
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
-  // Modules first: a module may take over a core path (e.g. /api/rules) by declaring it in its openapi.
-  const moduleRouter = express.Router();
-  for (const m of modules) m.routes?.(moduleRouter, ctx);
-  api.use(moduleRouter);
-  const taken = new Set(modules.flatMap((m) => Object.entries(m.openapi ?? {}).flatMap(([p, item]) => Object.keys(item as object).map((method) => `${method} ${p}`))));
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry)].filter((r) => !taken.has(`${r.method} ${openApiPath(r.path)}`));
-  const openapi = buildOpenApi(routes, modules, [
-    { method: 'get', path: '/api/openapi.json', summary: 'This document', produces: 'application/json' },
+  // One table for the core's routes and the modules': a method and path declared twice is refused at mount.
+  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens), ...modules.flatMap((m) => m.routes?.(ctx) ?? [])];
+  // Signed-in callers only: the document lists which modules and routes this instance runs.
+  let openapi: Record<string, unknown> = {};
+  routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
+  openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
-    { method: 'get', path: '/metrics', summary: 'Prometheus metrics', produces: 'text/plain' },
+    ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
   ]);
-  api.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
-  mountRoutes(api, guard, routes);
+  try {
+    mountRoutes(api, guard.requireRole, routes, tokenAuth);
+  } catch (err) {
+    await metricsServer?.close();
+    await link.close();
+    db.close();
+    throw err;
+  }
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
+  app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
+  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.vnAqi, v).level, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 
@@ -188,13 +204,14 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     now,
     logger,
     metrics: metrics.ws,
-    authenticate: wsAuthenticator(guard, core.verifyKioskToken),
+    authenticate: wsAuthenticator({ guard, verifyKioskToken: core.verifyKioskToken, loginLimits: core.loginLimits, clientAddress: (req) => proxyTrust.clientAddress(req) }),
   });
 
   try {
     for (const m of modules) await m.start?.(ctx);
   } catch (err) {
     await hub.close();
+    await metricsServer?.close();
     await link.close();
     db.close();
     throw err;
@@ -245,12 +262,14 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   return {
     port,
     url,
+    ...(metricsServer ? { metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics` } : {}),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
       await hub!.close();
+      await metricsServer?.close();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

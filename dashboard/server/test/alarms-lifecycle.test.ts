@@ -55,8 +55,9 @@ describe('alarm lifecycle', () => {
     expect((await c.api('GET', '/alarms/99999', undefined, { user: 'v', role: 'viewer' })).status).toBe(404);
   });
 
-  it('a cleared event closes the alarm; the next raise opens a new one; stale or unknown clears change nothing', async () => {
-    const c = await start();
+  it('a cleared event closes the alarm; a raise after the reopen window opens a new one; stale or unknown clears change nothing', async () => {
+    const c = await startAlarmsContext({ dbFile: join(tempDir('alarms'), 'state.db'), config: { reopenWindowS: 60 } });
+    open.push(c);
     const t0 = waterEvent().ts;
     await c.event(waterEvent({ state: 'cleared', ts: t0 - 5000 })); // reconciliation for nothing open
     await c.event(waterEvent());
@@ -101,22 +102,6 @@ describe('alarm lifecycle', () => {
     expect(after.audit.map((x: any) => x.action)).toEqual(['raised', 'acknowledged']);
   });
 
-  it('PUT /rules validates against the detector schema, versions, audits and publishes retained; stale editors get 409', async () => {
-    const c = await start();
-    const admin = { user: 'admin1', role: 'admin' };
-    const rule = { id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 };
-    expect((await c.api('PUT', '/rules', { rules: [rule] }, { user: 'op', role: 'operator' })).status).toBe(403);
-    const bad = await c.api('PUT', '/rules', { rules: [{ ...rule, type: 'water_level', severities: ['loud', 'major', 'critical'] }] }, admin);
-    expect(bad.status).toBe(400);
-    expect(bad.body.message).toMatch(/rules\[0\]\.severities\[0\]/);
-    expect(c.published).toHaveLength(0);
-    const ok = await c.api('PUT', '/rules', { baseVersion: 0, rules: [rule] }, admin);
-    expect(ok.body).toMatchObject({ version: 1, rules: [rule], updatedBy: 'admin1' });
-    expect(c.published).toEqual([{ topic: 'city/v1/config/rules', payload: { version: 1, rules: [rule] } }]);
-    expect((await c.api('PUT', '/rules', { baseVersion: 0, rules: [] }, admin)).status).toBe(409);
-    expect(c.audits.at(-1)).toMatchObject({ user: 'admin1', action: 'rules.update', detail: { version: 1, count: 1 } });
-  });
-
   it('seeds version 1 of the rules from the rules file when the server has none, and publishes it retained', async () => {
     const dir = tempDir('alarms-seed');
     const c = await startAlarmsContext({ dbFile: join(dir, 'state.db'), config: { rulesFile: join(import.meta.dirname, '../../../config/rules/default.yaml') } });
@@ -128,16 +113,11 @@ describe('alarm lifecycle', () => {
     expect(c.published[0]).toMatchObject({ topic: 'city/v1/config/rules', payload: { version: 1 } });
   });
 
-  it('bad payloads are dropped without stopping the module; rule sets can be validated', async () => {
+  it('bad payloads are dropped without stopping the module', async () => {
     const c = await start();
     await c.module.onMqttMessage!('city/v1/alarm/x/y', Buffer.from('not json'));
     await c.module.onMqttMessage!('city/v1/alarm/x/y', Buffer.from(JSON.stringify({ ruleId: 'x' })));
     await c.event(waterEvent());
     expect((await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' })).body.alarms).toHaveLength(1);
-    const ok = await c.api('POST', '/rules/validate', { rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 }] }, { user: 'a', role: 'admin' });
-    expect(ok.body).toEqual({ ok: true, count: 1 });
-    const bad = await c.api('POST', '/rules/validate', { rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '!=', value: 100 }] }, { user: 'a', role: 'admin' });
-    expect(bad.status).toBe(400);
-    expect(bad.body.message).toMatch(/rules\[0\]\.op/);
   });
 });

@@ -23,6 +23,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/devices/{id}', role: 'viewer' },
   { method: 'GET', path: '/api/rules', role: 'viewer' },
   { method: 'PUT', path: '/api/rules', role: 'admin' },
+  { method: 'POST', path: '/api/rules/validate', role: 'admin' },
   { method: 'GET', path: '/api/audit', role: 'admin' },
   { method: 'GET', path: '/api/users', role: 'admin' },
   { method: 'POST', path: '/api/users', role: 'admin' },
@@ -33,9 +34,8 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'PUT', path: '/api/admin/registry', role: 'admin' },
   { method: 'PUT', path: '/api/admin/registry/devices/{id}', role: 'admin' },
   { method: 'DELETE', path: '/api/admin/registry/devices/{id}', role: 'admin' },
-  { method: 'GET', path: '/api/openapi.json', role: 'none' },
+  { method: 'GET', path: '/api/openapi.json', role: 'any' },
   { method: 'GET', path: '/healthz', role: 'none' },
-  { method: 'GET', path: '/metrics', role: 'none' },
 ];
 const RANK: Record<RoleName, number> = { viewer: 0, operator: 1, technician: 2, admin: 3 };
 const ROLES = Object.keys(RANK) as RoleName[];
@@ -91,7 +91,7 @@ describe('login, session, logout', () => {
     expect((await noHeader.json()).error).toBe('csrf');
     const wrong = await api(h.url, { cookie: admin.cookie, csrf: `${admin.csrf}x` }, 'PUT', '/api/rules', { rules: [] });
     expect(wrong.status).toBe(403);
-    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', kind: 'noise_meter' }] });
+    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', type: 'threshold', category: 'noise', kind: 'noise_meter', field: 'laeq', op: '>', value: 70 }] });
     expect(right.status).toBe(200);
     expect((await right.json()).version).toBe(1);
   });
@@ -142,7 +142,7 @@ describe('kiosk tokens', () => {
 
 describe('role matrix', () => {
   it('the OpenAPI document lists exactly the routes of the matrix, each with its role', async () => {
-    const doc = await (await fetch(`${h.url}/api/openapi.json`)).json();
+    const doc = await (await api(h.url, sessions.viewer, 'GET', '/api/openapi.json')).json();
     const listed = Object.entries(doc.paths as Record<string, Record<string, { 'x-role': string }>>).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${path} ${op['x-role']}`));
     expect(listed.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path} ${r.role === 'any' ? 'any' : r.role}`).sort());
   });

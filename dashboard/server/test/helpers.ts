@@ -11,6 +11,8 @@ import { hashPassword, startDashboard, type DashboardConfig, type DashboardModul
 
 export const PASSWORDS = { viewer: 'view-pass-1', operator: 'oper-pass-1', technician: 'tech-pass-1', admin: 'admin-pass-1' } as const;
 export const KIOSK_TOKEN = 'wall-token-0123456789abcdef';
+/** For harnesses that serve /metrics on the dashboard port (behind this bearer token). */
+export const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 export type RoleName = keyof typeof PASSWORDS;
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -35,11 +37,11 @@ export interface Harness {
 }
 
 /** Real mosquitto, the real SQLite store in a temp dir, the dashboard on port 0. */
-export async function startHarness(opts: { modules?: DashboardModule[]; config?: Partial<DashboardConfig>; now?: () => number } = {}): Promise<Harness> {
+export async function startHarness(opts: { modules?: DashboardModule[]; config?: Partial<DashboardConfig>; now?: () => number; city?: CityModel } = {}): Promise<Harness> {
   const broker = await startMosquitto();
   const dir = tempDir('dashboard');
   const store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
-  const city = loadCity();
+  const city = opts.city ?? loadCity();
   const config: DashboardConfig = {
     http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' },
     mqtt: { url: broker.url, clientId: `dashboard-test-${Math.random().toString(36).slice(2)}` },

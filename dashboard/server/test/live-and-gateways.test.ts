@@ -165,3 +165,29 @@ describe('commands', () => {
     expect((await api(h.url, tech, 'GET', '/api/commands/nope')).status).toBe(404);
   });
 });
+
+describe('commands tell the truth', () => {
+  it('a command nobody answers is pending, then timed out after the stated time; a late answer still replaces it', async () => {
+    const quick = await startHarness({ config: { commands: { timeoutMs: 1500 } } });
+    try {
+      const technician = await login(quick.url, 'technician');
+      const sent = await api(quick.url, technician, 'POST', '/api/gateways/gw-an-my/commands', { type: 'read_now' });
+      expect(sent.status).toBe(202);
+      const { id, timeoutMs } = (await sent.json()) as { id: string; timeoutMs: number };
+      expect(timeoutMs).toBe(1500);
+      const look = async () => (await (await api(quick.url, technician, 'GET', `/api/commands/${id}`)).json()) as { status: string; timeoutMs: number; result: unknown };
+      expect(await look()).toMatchObject({ status: 'pending', timeoutMs: 1500, result: null });
+      await waitFor(async () => ((await look()).status === 'timeout' ? true : null), { what: 'timeout status' });
+      // The gateway comes back and answers late, naming the device that did not answer.
+      const gw = await mqttClient(quick.mqttUrl);
+      await gw.publishAsync(topics.commandResult('gw-an-my'), JSON.stringify({ id, gateway: 'gw-an-my', ok: false, ts: Date.now(), code: 'device_no_answer', error: 'no answer from an-my-air-1 (timeout)', data: { read: [], failed: [{ device: 'an-my-air-1', error: 'timeout' }] } }), { qos: 1 });
+      await waitFor(async () => ((await look()).status === 'failed' ? true : null), { what: 'failed status' });
+      expect((await look()).result).toMatchObject({ ok: false, code: 'device_no_answer' });
+      const detail = (await (await api(quick.url, technician, 'GET', '/api/gateways/gw-an-my')).json()) as { commands: Array<{ id: string; status: string }> };
+      expect(detail.commands.find((c) => c.id === id)?.status).toBe('failed');
+      await gw.endAsync();
+    } finally {
+      await quick.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { topics } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
 import { migrate, type DashboardModule, type ModuleContext } from '../src/index';
-import { api, login, mqttClient, startHarness, wsClient, type Harness } from './helpers';
+import { api, login, METRICS_TOKEN, mqttClient, startHarness, wsClient, type Harness } from './helpers';
 
 /** A module shaped like the alarms module: own table, MQTT subscription, routes, OpenAPI, overview counts. */
 function probeModule() {
@@ -21,16 +21,19 @@ function probeModule() {
       received.push(topic);
       ctx!.broadcast('alarms', { type: 'alarm', alarm: { id: topic } });
     },
-    routes(router, c) {
-      router.get('/probe', c.requireRole('operator'), (_req, res) => {
-        res.json({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n });
-      });
-      router.post('/probe', c.requireRole('operator'), (_req, res) => {
-        c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});
-        res.status(204).end();
-      });
-    },
-    openapi: { '/api/probe': { get: { summary: 'probe count', 'x-role': 'operator' }, post: { summary: 'poke', 'x-role': 'operator' } } },
+    routes: (c) => [
+      { method: 'get', path: '/probe', access: 'operator', summary: 'probe count', handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }) },
+      {
+        method: 'post',
+        path: '/probe',
+        access: 'operator',
+        summary: 'poke',
+        handler(_req, res) {
+          c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});
+          res.status(204).end();
+        },
+      },
+    ],
     overviewAlarmCounts: (ward) => ({ critical: ward === 'an-my' ? 2 : 0, major: 0, minor: 0, warning: 0 }),
   };
   return { module, received };
@@ -41,7 +44,7 @@ let mq: MqttClient;
 const probe = probeModule();
 
 beforeAll(async () => {
-  h = await startHarness({ modules: [probe.module], config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 } } });
+  h = await startHarness({ modules: [probe.module], config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 }, metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   mq = await mqttClient(h.mqttUrl);
 });
 afterAll(async () => {
@@ -66,7 +69,7 @@ describe('dashboard modules', () => {
     expect((await api(h.url, { cookie: operator.cookie, csrf: 'x' }, 'POST', '/api/probe')).status).toBe(403);
     expect((await api(h.url, operator, 'POST', '/api/probe')).status).toBe(204);
 
-    const doc = await (await fetch(`${h.url}/api/openapi.json`)).json();
+    const doc = await (await api(h.url, viewer, 'GET', '/api/openapi.json')).json();
     expect(Object.keys(doc.paths['/api/probe'])).toEqual(['get', 'post']);
     const overview = await (await api(h.url, viewer, 'GET', '/api/overview')).json();
     expect(overview.wards.find((w: { ward: string }) => w.ward === 'an-my').alarms.critical).toBe(2);
@@ -90,7 +93,7 @@ describe('WebSocket backpressure', () => {
     for (let i = 0; i < N; i++) await mq.publishAsync(topics.liveReadings(), JSON.stringify({ readings: big }), { qos: 1 });
     await waitFor(() => fast.frames.filter((f) => f.type === 'readings').length === N, { what: `fast client got every frame (has ${fast.frames.filter((f) => f.type === 'readings').length})`, timeoutMs: 30_000 });
     const dropped = await waitFor(async () => {
-      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       const m = /dashboard_ws_frames_dropped_total\{[^}]*channel="readings"[^}]*\} (\d+)/.exec(text);
       return m && Number(m[1]) > 0 ? Number(m[1]) : null;
     }, { what: 'dropped frames counted' });

@@ -34,7 +34,8 @@ describe('notification channels against local provider peers', () => {
     const m = zalo.messages[0]!;
     expect(m.phone).toBe(TECH_PHONE);
     expect(m.templateId).toBe('tpl-alarm');
-    expect(m.templateData).toMatchObject({ alarm_id: '1', severity: 'critical', value: '3.2', limit: '3', link: 'http://ioc.test/alarms/1' });
+    // Vietnamese recipient: numbers written the Vietnamese way, as inside the message.
+    expect(m.templateData).toMatchObject({ alarm_id: '1', severity: 'critical', value: '3,2', limit: '3', link: 'http://ioc.test/alarms/1' });
     expect(m.templateData.message).toContain('An Phú');
     expect(zalo.spentRefresh).toEqual(['refresh-0']);
     expect(rows(c, 1)).toMatchObject([{ recipient: 'tech-an-phu', channel: 'zalo', state: 'accepted', providerId: m.msgId }]);

@@ -53,7 +53,7 @@ describe('SMPP, e-mail and webhook channels against real peers', () => {
       ],
       routes: [{ id: 'all', steps: [{ to: ['eng', 'ops-bot'] }] }],
       grouping: { windowS: 0 },
-      providers: { email: { host: smtp.host, port: smtp.port, from: 'ioc@tamky.gov.vn' }, webhook: { secret: 'hook-secret' } },
+      providers: { email: { host: smtp.host, port: smtp.port, from: 'ioc@tamky.gov.vn' }, webhook: { secret: 'hook-secret', allowHttp: true, allowNetworks: ['127.0.0.1/32'] } },
     });
     const c = await startAlarmsContext({ dbFile: join(tempDir('mail'), 'state.db'), config: { notify: policy } });
     closers.push(c.close);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredReading } from '@tamky/protocol';
-import { api, login, startHarness, type Harness, type Session } from './helpers';
+import { csvFileName, localDate, localIsoTime, seriesToCsv } from '../src/readings/csv';
+import { api, login, METRICS_TOKEN, startHarness, type Harness, type Session } from './helpers';
 
 // 2025-06-01 10:00 in Asia/Ho_Chi_Minh (03:00 UTC): QCVN 26 day period.
 const T0 = Date.UTC(2025, 5, 1, 3, 0, 0);
@@ -12,7 +13,7 @@ let tech: Session;
 const r = (kind: string, device: string, gateway: string, ward: string, ts: number, values: Record<string, number>, seq = 0): StoredReading => ({ kind, device, gateway, ward, ts, seq, values });
 
 beforeAll(async () => {
-  h = await startHarness({ now: () => T0 + 60 * MIN });
+  h = await startHarness({ now: () => T0 + 60 * MIN, config: { metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   const readings: StoredReading[] = [];
   for (let i = 0; i < 60; i++) readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
   // Ingest keys hourly derived values by the start of the hour and rewrites them as the hour fills.
@@ -57,13 +58,34 @@ describe('history', () => {
     for (const [, v] of agg.series[0].points) expect(v).toBe(59);
   });
 
-  it('exports CSV with ISO times', async () => {
+  it('exports CSV for Excel: BOM, city-local times with offset, names beside ids, units, file named by the range', async () => {
     const res = await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 3 * MIN}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-    const lines = (await res.text()).trim().split(/\r\n/);
-    expect(lines[0]).toBe('time,device,ward,field,value');
-    expect(lines.slice(1)).toEqual([`${new Date(T0 + 1000).toISOString()},an-my-noise-1,an-my,laeq,50`, `${new Date(T0 + MIN + 1000).toISOString()},an-my-noise-1,an-my,laeq,51`, `${new Date(T0 + 2 * MIN + 1000).toISOString()},an-my-noise-1,an-my,laeq,52`]);
+    const day = localDate(T0, 'Asia/Ho_Chi_Minh');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="noise_meter_${day}.csv"`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes).trim().split(/\r\n/);
+    expect(lines[0]).toBe('time,device,device_name,ward,ward_name,field,unit,value');
+    const local = (t: number) => new Date(t + 7 * 3_600_000).toISOString().slice(0, 19) + '+07:00';
+    const name = h.city.devices.find((d) => d.id === 'an-my-noise-1')!.name;
+    expect(lines.slice(1)).toEqual([50, 51, 52].map((v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v}`));
+  });
+
+  it('a CSV export says what its chart shows: reduce=sum folds a device\'s fields into one line', async () => {
+    const res = await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 3 * MIN}&windowMs=${3 * MIN}&aggregate=max&reduce=sum`);
+    const lines = (await res.text()).trim().split(/\r\n/).slice(1);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d$/);
+    expect((await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&reduce=median`)).status).toBe(400);
+  });
+
+  it('a CSV file covering several days is named by its first and last day; values carry no float noise', () => {
+    expect(csvFileName('traffic_counter', Date.parse('2026-12-01T00:00:00+07:00'), Date.parse('2026-12-08T00:00:00+07:00'), 'Asia/Ho_Chi_Minh')).toBe('traffic_counter_2026-12-01_2026-12-07.csv');
+    expect(localIsoTime(Date.parse('2026-12-06T23:30:00Z'), 'Asia/Ho_Chi_Minh')).toBe('2026-12-07T06:30:00+07:00');
+    const csv = seriesToCsv([{ device: 'x', ward: 'w', field: 'laeq', points: [[0, 58.800000000000004], [1, 1 / 3]] }], { city: h.city, kind: 'noise_meter' });
+    expect(csv.split('\r\n').slice(1, 3).map((l) => l.split(',').at(-1))).toEqual(['58.8', '0.333']);
   });
 
   it('rejects bad ranges with 400 naming the problem', async () => {
@@ -140,7 +162,7 @@ describe('latest, overview, device page, exports', () => {
   });
 
   it('metrics and health endpoints answer', async () => {
-    const m = await (await fetch(`${h.url}/metrics`)).text();
+    const m = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(m).toContain('dashboard_http_request_duration_seconds');
     expect(m).toContain('dashboard_ws_clients');
     const hz = await fetch(`${h.url}/healthz`);

@@ -24,6 +24,8 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/rules': () => import('./views/AdminRulesView'),
   '/admin/recipients': () => import('./views/AdminRecipientsView'),
   '/admin/devices': () => import('./views/AdminDevicesView'),
+  '/admin/audit': () => import('./views/AdminAuditView'),
+  '/admin/alarm-health': () => import('./views/AlarmHealthView'),
   '/account': () => import('./views/AccountView'),
   '/wall': () => import('./views/WallView'),
 };
@@ -66,7 +68,8 @@ export function App() {
   useEffect(() => {
     setUnauthorizedHandler(signedOut);
     preloadView(loc.path);
-    (kiosk ? api.kiosk(kiosk) : api.me())
+    // 409: this browser is already signed in (an operator opened a wall link): keep that session.
+    (kiosk ? api.kiosk(kiosk).catch((err: { status?: number }) => (err.status === 409 ? api.me() : Promise.reject(err))) : api.me())
       .then((s) => {
         signedIn(s);
         // One feed for the whole page: connect now, views subscribe as they mount.

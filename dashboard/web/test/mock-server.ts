@@ -4,7 +4,7 @@ import { extname, join, normalize } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CityModel, StoredReading } from '@tamky/protocol';
+import { commandStatus, type CityModel, type CommandResult, type StoredReading } from '@tamky/protocol';
 import { loadLimits, aqiFromPm25, aqiLevel, deadLetters, gatewayHealth, history, initialAlarms, loadCity, readingAt, valuesAt, type MockAlarm } from './mock-data';
 
 /**
@@ -19,6 +19,7 @@ export const USERS = {
 } as const;
 export type MockRole = keyof typeof USERS;
 export const KIOSK_TOKEN = 'wall-kiosk-token';
+const COMMAND_TIMEOUT_MS = 3000;
 const RANK: Record<MockRole, number> = { viewer: 0, operator: 1, technician: 2, admin: 3 };
 
 interface SessionRec {
@@ -361,14 +362,15 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       commands.push({ gateway: m[1]!, body });
       const rec = { id, gateway: m[1]!, command: { ...body, id }, sentAt: Date.now(), result: null as unknown };
       commandResults.set(id, rec);
-      setTimeout(() => (rec.result = { id, gateway: m![1]!, ok: m![1] !== offlineGateway, ts: Date.now(), ...(m![1] === offlineGateway ? { error: 'gateway offline: no answer' } : {}) }), 300);
-      return send(res, 202, { id });
+      // As the real server: an offline gateway never answers; the command times out after COMMAND_TIMEOUT_MS.
+      if (m[1] !== offlineGateway) setTimeout(() => (rec.result = { id, gateway: m![1]!, ok: true, ts: Date.now() }), 300);
+      return send(res, 202, { id, timeoutMs: COMMAND_TIMEOUT_MS });
     }
     m = /^\/api\/commands\/([^/]+)$/.exec(path);
     if (m) {
       if (!need('technician')) return;
       const c = commandResults.get(m[1]!);
-      return c ? send(res, 200, c) : fail(res, 404, 'not_found', 'no such command');
+      return c ? send(res, 200, { ...c, status: commandStatus(c.result as CommandResult | null, c.sentAt, COMMAND_TIMEOUT_MS, Date.now()), timeoutMs: COMMAND_TIMEOUT_MS }) : fail(res, 404, 'not_found', 'no such command');
     }
     m = /^\/api\/devices\/([^/]+)$/.exec(path);
     if (m) {
@@ -386,9 +388,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const state = q.get('state');
       const severity = q.get('severity');
       const ward = q.get('ward');
-      const list = alarms.filter((a) => (!state || a.state === state) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
+      const states = state?.split(',').flatMap((x) => (x === 'open' ? ['active', 'acknowledged'] : [x]));
+      const list = alarms.filter((a) => (!states || states.includes(a.state)) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
       return send(res, 200, { alarms: list });
     }
+    if (path === '/api/alarms/assignees') return send(res, 200, { users: [...accounts.values()].filter((u) => u.role !== 'viewer').map(({ username, displayName, role }) => ({ username, displayName, role })) });
+    if (path === '/api/alarms/shelves') return send(res, 200, { shelves: [] });
     m = /^\/api\/alarms\/([^/]+)(?:\/(ack|assign|comment|clear))?$/.exec(path);
     if (m) {
       const a = alarms.find((x) => x.id === m![1]);

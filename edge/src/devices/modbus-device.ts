@@ -105,11 +105,11 @@ export class ModbusDevice implements FieldDevice {
 
   async write(name: string, value: number): Promise<{ address: number; registers: number[] }> {
     const found = findWritable(this.blocks, name);
-    if (!found) throw new CommandError(`field "${name}" of device "${this.id}" is not writable`);
+    if (!found) throw new CommandError(`field "${name}" of device "${this.id}" is not writable`, 'not_writable');
     const { field, table } = found;
     const w = field.writable!;
     if ((w.min !== undefined && value < w.min) || (w.max !== undefined && value > w.max)) {
-      throw new CommandError(`value ${value} for "${name}" outside ${w.min ?? '-∞'}..${w.max ?? '∞'}`);
+      throw new CommandError(`value ${value} for "${name}" outside ${w.min ?? '-∞'}..${w.max ?? '∞'}`, 'out_of_range');
     }
     const address = w.address ?? field.address;
     const raw = Math.round((value - field.offset) / field.scale);

@@ -51,6 +51,6 @@ export class StreamDevice implements FieldDevice {
   }
 
   async write(): Promise<never> {
-    throw new CommandError(`device "${this.id}" is a UART stream sensor: nothing is writable`);
+    throw new CommandError(`device "${this.id}" is a UART stream sensor: nothing is writable`, 'not_writable');
   }
 }

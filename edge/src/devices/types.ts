@@ -1,4 +1,4 @@
-import type { Unit } from '@tamky/protocol';
+import type { CommandErrorCode, Unit } from '@tamky/protocol';
 import type { DeviceStats, FailureKind } from '../bus/device-stats';
 
 export type ReadingValues = Record<string, { v: number; u: Unit }>;
@@ -21,4 +21,14 @@ export interface FieldDevice {
   write(field: string, value: number): Promise<{ address: number; registers: number[] }>;
 }
 
-export class CommandError extends Error {}
+/** A command the gateway refuses or a device fails, with the code screens translate. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code?: CommandErrorCode,
+    /** What the command did get done before failing (read_now: which devices answered). */
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}

@@ -100,6 +100,14 @@ export class Outbox {
     return run();
   }
 
+  /**
+   * Runs `fn` in one transaction on the outbox's database, so a caller's own bookkeeping kept beside the
+   * outbox (the LoRaWAN connector's de-duplication ledger) commits atomically with the rows it adds.
+   */
+  transaction<T>(fn: (db: Database.Database) => T): T {
+    return this.db.transaction(() => fn(this.db))();
+  }
+
   addMessage(kind: MessageKind, payload: unknown): number {
     const id = Number(this.stmt.insertMessage.run(kind, JSON.stringify(payload)).lastInsertRowid);
     this.messageCount++;

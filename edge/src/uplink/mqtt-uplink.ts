@@ -25,16 +25,21 @@ export class MqttUplink {
   private connectedFlag = false;
   reconnects = 0;
   private readonly ca: Buffer | undefined;
+  private readonly cert: Buffer | undefined;
+  private readonly key: Buffer | undefined;
 
   constructor(
-    private readonly config: GatewayConfig,
+    private readonly config: Pick<GatewayConfig, 'gatewayId' | 'mqtt'>,
     private readonly handlers: UplinkHandlers,
     private readonly log: Logger,
     private readonly version: string,
     private readonly now: () => number,
   ) {
-    // Read once at start: a missing CA file is a startup error, not a crash at the first reconnect.
+    // Read once at start: a missing CA, certificate or key file is a startup error, not a crash at the first
+    // reconnect. A renewed certificate takes effect at the next start.
     this.ca = config.mqtt.caFile ? readFileSync(config.mqtt.caFile) : undefined;
+    this.cert = config.mqtt.certFile ? readFileSync(config.mqtt.certFile) : undefined;
+    this.key = config.mqtt.keyFile ? readFileSync(config.mqtt.keyFile) : undefined;
   }
 
   get connected(): boolean {
@@ -63,6 +68,7 @@ export class MqttUplink {
       reconnectPeriod: 0,
       clean: true,
       ...(this.ca ? { ca: this.ca } : {}),
+      ...(this.cert && this.key ? { cert: this.cert, key: this.key } : {}),
       will: { topic: topics.status(gatewayId), payload: Buffer.from(this.status('offline', 'lwt')), qos: 1, retain: true },
     });
     this.client = client;

@@ -1,3 +1,4 @@
+import type { MessageVar } from './messages';
 import type { Severity } from '@tamky/protocol';
 
 /** What one evaluation of a rule for one source says. Neither breach nor clear = inside the hysteresis band. */
@@ -8,8 +9,8 @@ export interface Observation {
   value: number | null;
   limit: number | null;
   severity?: Severity;
-  /** Extra placeholders for the message (e.g. failed lamp numbers). */
-  vars?: Record<string, string | number>;
+  /** Extra placeholders for the message (e.g. failed lamp numbers); numbers are written the reader's way. */
+  vars?: Record<string, MessageVar>;
 }
 
 export type Transition =

@@ -1,7 +1,7 @@
-import { DERIVED_KINDS, formatNumber, topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
+import { DERIVED_KINDS, deviceExpectedIntervalMs, formatClockIn, formatDurationIn, topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
-import { renderMessage } from './messages';
+import { renderMessage, type MessageVar } from './messages';
 import { evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
 import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import type { ReadingObserver } from '../observers';
@@ -151,17 +151,29 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     }
   }
 
+  /**
+   * "từ 08:33 (7 phút)": when the source went quiet, in the city's time, and for how long. A no-data alarm
+   * has no value and limit to compare (a silence is not a measurement), so its text carries both.
+   */
+  function silence(sinceTs: number, silentMs: number): Record<string, MessageVar> {
+    const clock = (lang: 'vi' | 'en') => formatClockIn(lang, sinceTs, city.timeZone);
+    const forText = (lang: 'vi' | 'en') => (silentMs >= 60_000 ? ` (${formatDurationIn(lang, silentMs)})` : '');
+    return { silentMin: Math.round(silentMs / 60_000), sinceTime: { vi: clock('vi'), en: clock('en') }, silentFor: { vi: forText('vi'), en: forText('en') } };
+  }
+
   function emit(rule: AlarmRule, src: SourceInfo, t: Transition): Promise<void> {
     if (t.state === 'cleared' && t.reconcile && !limits.announceClearOnStart) return Promise.resolve();
     const field = fieldOf(rule);
     const kind = src.kind;
     const unit = unitOf(kind, field, 'unit' in rule ? rule.unit : undefined);
     const wardName = src.ward ? (wardNames.get(src.ward) ?? src.ward) : '';
-    const name = src.device?.name ?? (src.gateway && !src.deviceId ? `Gateway ${src.gateway}` : src.sourceId);
+    const gatewayName = src.gateway && !src.deviceId ? (city.gateways.find((g) => g.id === src.gateway)?.name ?? `Gateway ${src.gateway}`) : undefined;
+    const name = src.device?.name ?? gatewayName ?? src.sourceId;
     const fieldLabel = kind && field && isDeviceKind(kind) ? KIND_FIELDS[kind][field]?.label : undefined;
     const obs: Observation = t.obs;
     const message = renderMessage(rule, {
-      place: wardName ? `${name} (${wardName})` : name,
+      // The ward in brackets unless the name already says it ("Gateway An Phú").
+      place: wardName && !name.includes(wardName) ? `${name} (${wardName})` : name,
       device: src.deviceId ?? '',
       deviceName: name,
       ward: src.ward ?? '',
@@ -170,8 +182,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       field: field ?? '',
       fieldLabelVi: fieldLabel?.vi ?? field ?? '',
       fieldLabelEn: fieldLabel?.en ?? field ?? '',
-      value: formatNumber(obs.value),
-      limit: formatNumber(obs.limit),
+      value: obs.value ?? '–',
+      limit: obs.limit ?? '–',
       unit: unit === 'aqi' ? '' : (unit ?? ''),
       ...obs.vars,
     });
@@ -265,13 +277,13 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
           const src = deviceSource(d.id);
           if (!inScope(rule, src)) continue;
           const last = lastDeviceSeen.get(d.id);
-          const limitMs = Math.max(rule.factor * d.pollIntervalMs, minMs);
+          const limitMs = Math.max(rule.factor * deviceExpectedIntervalMs(d), minMs);
           const silentMs = now - (last ?? startedAt);
           // A silent gateway silences its devices: report the one cause (gateway alarm), not a storm of devices.
           const gatewaySilent = gatewayOffline.has(d.gateway) || now - (lastGatewaySeen.get(d.gateway) ?? startedAt) > limitMs;
           const breach = silentMs > limitMs && !gatewaySilent;
           const clear = !breach && !gatewaySilent && last !== undefined;
-          observe(rule, src, { ts: now, breach, clear, value: Math.round(silentMs / 1000), limit: Math.round(limitMs / 1000), vars: { silentMin: Math.round(silentMs / 60_000) } }, out);
+          observe(rule, src, { ts: now, breach, clear, value: null, limit: null, vars: silence(last ?? startedAt, silentMs) }, out);
         }
       } else {
         for (const g of city.gateways) {
@@ -283,7 +295,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
           const silentMs = now - (last ?? startedAt);
           const offline = rule.onOffline && gatewayOffline.has(g.id);
           const breach = offline || silentMs > limitMs;
-          observe(rule, src, { ts: now, breach, clear: !breach && last !== undefined, value: Math.round(silentMs / 1000), limit: Math.round(limitMs / 1000), vars: { silentMin: Math.round(silentMs / 60_000) } }, out);
+          observe(rule, src, { ts: now, breach, clear: !breach && last !== undefined, value: null, limit: null, vars: silence(last ?? startedAt, silentMs) }, out);
         }
       }
     }

@@ -1,6 +1,8 @@
-import type { AlarmRule } from '@tamky/protocol';
+import { formatNumberIn, type AlarmRule, type TextLang } from '@tamky/protocol';
 
 type Texts = { vi: string; en: string };
+/** A placeholder's value: text, a number (written per language: "4,2" / "4.2"), or text per language. */
+export type MessageVar = string | number | Texts;
 
 /** Default texts per rule type; a rule's own `message` overrides them. Place first, then value and limit. */
 const DEFAULTS: Record<AlarmRule['type'], Texts> = {
@@ -8,13 +10,14 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
     vi: '{place}: {fieldLabelVi} {value} {unit} vượt ngưỡng {limit} {unit}',
     en: '{place}: {fieldLabelEn} {value} {unit} beyond limit {limit} {unit}',
   },
+  // value is the change itself (compared with the rule's change limit), current the level it reached.
   rate_of_change: {
-    vi: '{place}: {fieldLabelVi} thay đổi nhanh, hiện {value} {unit} (ngưỡng thay đổi {limit} {unit})',
-    en: '{place}: {fieldLabelEn} changing fast, now {value} {unit} (change limit {limit} {unit})',
+    vi: '{place}: {fieldLabelVi} {direction} {value} {unit} trong {window}, hiện {current} {unit}',
+    en: '{place}: {fieldLabelEn} {direction} {value} {unit} in {window}, now {current} {unit}',
   },
   no_data: {
-    vi: '{place}: mất dữ liệu từ {silentMin} phút',
-    en: '{place}: no data for {silentMin} min',
+    vi: '{place}: mất kết nối từ {sinceTime}{silentFor}',
+    en: '{place}: silent since {sinceTime}{silentFor}',
   },
   vn_aqi_level: {
     vi: '{place}: VN_AQI {value} — mức {levelVi} (ngưỡng {limit})',
@@ -54,14 +57,16 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
   },
 };
 
-function fill(template: string, vars: Record<string, string | number | undefined>): string {
+function fill(template: string, lang: TextLang, vars: Record<string, MessageVar | undefined>): string {
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {
     const v = vars[name];
-    return v === undefined ? m : String(v);
+    if (v === undefined) return m;
+    if (typeof v === 'number') return formatNumberIn(lang, v);
+    return typeof v === 'string' ? v : v[lang];
   });
 }
 
-export function renderMessage(rule: AlarmRule, vars: Record<string, string | number | undefined>): Texts {
+export function renderMessage(rule: AlarmRule, vars: Record<string, MessageVar | undefined>): Texts {
   const t = rule.message ?? DEFAULTS[rule.type];
-  return { vi: fill(t.vi, vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, vars).replace(/\s+/g, ' ').trim() };
+  return { vi: fill(t.vi, 'vi', vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, 'en', vars).replace(/\s+/g, ' ').trim() };
 }

@@ -1,4 +1,4 @@
-import { aqiLevelOf, type AqiLevelSpec, type CityModel, type Device, type StoredReading } from '@tamky/protocol';
+import { aqiLevelOf, formatDurationIn, type AqiLevelSpec, type CityModel, type Device, type StoredReading } from '@tamky/protocol';
 import type { Observation } from './conditions';
 import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import { sunElevationDeg } from './sun';
@@ -74,9 +74,18 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         rise = Math.max(rise, x - s);
         fall = Math.max(fall, s - x);
       }
-      const change = rule.direction === 'up' ? rise : rule.direction === 'down' ? fall : Math.max(rise, fall);
+      const up = rule.direction === 'up' || (rule.direction === 'any' && rise >= fall);
+      const change = up ? rise : fall;
       const breach = change >= rule.delta;
-      return { ...base, breach, clear: !breach, value: x, limit: rule.delta, vars: { change: Math.round(change * 100) / 100 } };
+      // The value is the change, compared with the change limit; the level reached is `current`.
+      return {
+        ...base,
+        breach,
+        clear: !breach,
+        value: Math.round(change * 100) / 100,
+        limit: rule.delta,
+        vars: { change: Math.round(change * 100) / 100, current: x, direction: up ? { vi: 'tăng', en: 'rose' } : { vi: 'giảm', en: 'fell' }, window: { vi: formatDurationIn('vi', rule.windowS * 1000), en: formatDurationIn('en', rule.windowS * 1000) } },
+      };
     }
     case 'vn_aqi_level': {
       const aqi = v.aqi;

@@ -34,6 +34,11 @@ export interface PipelineOptions {
   maxInFlight?: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /**
+   * How long close() waits for writes already sent to the store (default 10 s). A store call that never
+   * answers must not hold shutdown forever; what it carried stays unacked and the broker redelivers it.
+   */
+  closeWaitMs?: number;
   log: Logger;
   /** Derived readings for raw readings about to be written (written in the same batch). */
   derive(raw: StoredReading[]): StoredReading[];
@@ -92,7 +97,11 @@ export class BatchPipeline {
     this.closing = true;
     this.signal();
     for (const wake of this.retryWakes) wake();
-    await this.done;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.opts.closeWaitMs ?? 10_000)));
+    const stuck = await Promise.race([this.done.then(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (stuck) this.opts.log.error({ inFlight: this.inFlight, waitedMs: this.opts.closeWaitMs ?? 10_000 }, 'store writes still unanswered at close; their messages stay unacked and the broker redelivers them');
   }
 
   private signal(): void {

@@ -438,7 +438,8 @@ export class SqliteStore implements TimeSeriesStore {
       if (q.ward !== undefined && row.ward !== q.ward) continue;
       const values = JSON.parse(row.vals) as Record<string, number>;
       for (const field of q.fields) {
-        const v = values[field];
+        // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
+        const v = Object.hasOwn(values, field) ? values[field] : undefined;
         if (v === undefined) continue;
         const s = byField.get(field)!;
         s.points.push([row.ts, v]);
@@ -454,7 +455,8 @@ export class SqliteStore implements TimeSeriesStore {
       if (q.ward !== undefined && row.ward !== q.ward) continue;
       const values = JSON.parse(row.vals) as Record<string, number>;
       for (const field of q.fields) {
-        const v = values[field];
+        // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
+        const v = Object.hasOwn(values, field) ? values[field] : undefined;
         if (v === undefined) continue;
         let f = out.get(field);
         if (!f) out.set(field, (f = { ward: row.ward, buckets: new Map() }));

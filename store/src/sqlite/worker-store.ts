@@ -17,11 +17,18 @@ import type { StoreOp, StoreReply, StoreRequest } from './store-thread';
 export class SqliteWorkerStore implements TimeSeriesStore {
   /** The thread takes calls one at a time, in the order they were posted. */
   readonly writesInCallOrder = true;
-  private worker: Worker | undefined;
-  private starting: Promise<Worker> | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private closed = false;
+  /**
+   * Everything that changes, in one object only read through `this`, never reassigned on it: a wrapper made
+   * with Object.create(store) (tests, adapters overriding one method) then shares it. As separate fields, a
+   * wrapper's `this.nextId++` gave it a counter of its own, two calls got one id, and one reply was lost.
+   */
+  private readonly s: {
+    worker: Worker | undefined;
+    starting: Promise<Worker> | undefined;
+    nextId: number;
+    readonly pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+    closed: boolean;
+  } = { worker: undefined, starting: undefined, nextId: 1, pending: new Map(), closed: false };
 
   constructor(
     private readonly config: SqliteStoreConfig,
@@ -34,40 +41,40 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   }
 
   private thread(): Promise<Worker> {
-    if (this.worker) return Promise.resolve(this.worker);
-    this.starting ??= new Promise<Worker>((resolve, reject) => {
+    if (this.s.worker) return Promise.resolve(this.s.worker);
+    this.s.starting ??= new Promise<Worker>((resolve, reject) => {
       const worker = new Worker(new URL('./store-thread-bootstrap.mjs', import.meta.url), { workerData: this.config });
       let ready = false;
       worker.on('message', (m: StoreReply) => {
         if ('ready' in m) {
           ready = true;
-          this.worker = worker;
-          this.starting = undefined;
+          this.s.worker = worker;
+          this.s.starting = undefined;
           resolve(worker);
         } else if ('failed' in m) reject(new Error(`SQLite store (${this.config.path}) failed to open: ${m.failed.message}`));
         else if ('log' in m) (this.log as unknown as Record<string, (o: unknown, s?: string) => void> | undefined)?.[m.log]?.(m.obj, m.msg);
         else {
-          const p = this.pending.get(m.id);
+          const p = this.s.pending.get(m.id);
           if (!p) return;
-          this.pending.delete(m.id);
+          this.s.pending.delete(m.id);
           if (m.ok) p.resolve(m.value);
           else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
         }
       });
       const gone = (why: string) => {
-        if (this.worker === worker) this.worker = undefined;
-        this.starting = undefined;
+        if (this.s.worker === worker) this.s.worker = undefined;
+        this.s.starting = undefined;
         if (!ready) reject(new Error(`SQLite store thread stopped before the store opened: ${why}`));
-        for (const [id, p] of this.pending) {
-          this.pending.delete(id);
+        for (const [id, p] of this.s.pending) {
+          this.s.pending.delete(id);
           p.reject(new Error(`SQLite store thread stopped: ${why}`));
         }
-        if (!this.closed) this.log?.error({ why }, 'SQLite store thread stopped; the next call starts a new one');
+        if (!this.s.closed) this.log?.error({ why }, 'SQLite store thread stopped; the next call starts a new one');
       };
       worker.on('error', (err) => gone(err.message));
       worker.on('exit', (code) => gone(`exit code ${code}`));
     });
-    return this.starting;
+    return this.s.starting;
   }
 
   private async call<T>(op: StoreOp, ...args: unknown[]): Promise<T> {
@@ -75,11 +82,11 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   }
 
   private async callTransferring<T>(op: StoreOp, args: unknown[], transfer: ArrayBuffer[]): Promise<T> {
-    if (this.closed) throw new Error('store is closed');
+    if (this.s.closed) throw new Error('store is closed');
     const worker = await this.thread();
-    const id = this.nextId++;
+    const id = this.s.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.s.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       worker.postMessage({ id, op, args } satisfies StoreRequest, transfer);
     });
   }
@@ -110,10 +117,10 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    const worker = this.worker ?? (this.starting ? await this.starting.catch(() => undefined) : undefined);
+    if (this.s.closed) return;
+    const worker = this.s.worker ?? (this.s.starting ? await this.s.starting.catch(() => undefined) : undefined);
     if (worker) await this.call('close').catch(() => undefined);
-    this.closed = true;
+    this.s.closed = true;
     await worker?.terminate();
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { topics } from '@tamky/protocol';
+import { parseRuleSet } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, parseInput } from '../http/errors';
@@ -14,8 +15,23 @@ const rulesBodySchema = z.object({
 const auditQuerySchema = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
   to: z.coerce.number().int().nonnegative().optional(),
+  user: z.string().min(1).max(64).optional(),
+  /** An action or a prefix ending in "." (e.g. "alarm."). */
+  action: z.string().min(1).max(64).optional(),
+  /** Words in the detail. */
+  q: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(200),
+  offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** A rule set ingest would refuse is refused here, naming rule and field: ingest must never receive one. */
+function validRules(rules: unknown[]): void {
+  try {
+    parseRuleSet({ rules }, 'body');
+  } catch (err) {
+    throw new HttpError(400, 'invalid_rules', (err as Error & { details?: string }).details ?? (err as Error).message);
+  }
+}
 
 /** Alarm rules are data, versioned in the state DB and published retained on config/rules for ingest. */
 export function currentRules(core: Core): { version: number; rules: unknown[]; updatedBy: string | null; updatedAt: number | null } {
@@ -37,9 +53,10 @@ export function adminRoutes(core: Core): RouteSpec[] {
       method: 'put',
       path: '/rules',
       access: 'admin',
-      summary: 'Replace the alarm rules ({baseVersion?, rules}) → new version, published retained for ingest',
+      summary: 'Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector\'s schema → new version, published retained for ingest',
       async handler(req, res) {
         const body = parseInput(rulesBodySchema, req.body, 'body');
+        validRules(body.rules);
         const user = actorOf(res);
         const next = core.db.transaction(() => {
           const cur = currentRules(core);
@@ -55,14 +72,25 @@ export function adminRoutes(core: Core): RouteSpec[] {
       },
     },
     {
+      method: 'post',
+      path: '/rules/validate',
+      access: 'admin',
+      summary: 'Validate a rule set ({rules}) without storing it → {ok, count}',
+      handler(req) {
+        const body = parseInput(rulesBodySchema.pick({ rules: true }), req.body, 'body');
+        validRules(body.rules);
+        return { ok: true, count: body.rules.length };
+      },
+    },
+    {
       method: 'get',
       path: '/audit',
       access: 'admin',
-      summary: 'Audit log (who changed or commanded what, when), newest first',
-      query: ['from', 'to', 'limit'],
+      summary: 'Audit log (who changed or commanded what, when), newest first, filtered and paged: {entries, total}',
+      query: ['from', 'to', 'user', 'action', 'q', 'limit', 'offset'],
       handler(req) {
         const q = parseInput(auditQuerySchema, req.query, 'query');
-        return { entries: core.audit.list({ ...(q.from !== undefined ? { from: q.from } : {}), ...(q.to !== undefined ? { to: q.to } : {}), limit: q.limit }) };
+        return core.audit.list(q);
       },
     },
   ];

@@ -2,8 +2,9 @@ import { formatNumber } from '@tamky/protocol';
 import type { Alarm, AlarmAuditEntry } from './model';
 
 /** The API/WebSocket form of an alarm: ids travel as strings (URL segments in the web app); numbers inside. */
-export type ApiAlarm = Omit<Alarm, 'id'> & { id: string };
-export const toApiAlarm = (a: Alarm): ApiAlarm => ({ ...a, id: String(a.id) });
+export type ApiAlarm = Omit<Alarm, 'id' | 'parentId' | 'groupId' | 'shelfId'> & { id: string; parentId: string | null; groupId: string | null; shelfId: string | null };
+const idOrNull = (n: number | null) => (n === null ? null : String(n));
+export const toApiAlarm = (a: Alarm): ApiAlarm => ({ ...a, id: String(a.id), parentId: idOrNull(a.parentId), groupId: idOrNull(a.groupId), shelfId: idOrNull(a.shelfId) });
 
 const v = (x: unknown) => (typeof x === 'number' ? formatNumber(x) : x === null || x === undefined ? '–' : String(x));
 
@@ -12,6 +13,13 @@ export function describeAudit(action: string, d: Record<string, unknown>): strin
   switch (action) {
     case 'raised':
       return `${v(d.value)} / ${v(d.limit)} (${v(d.severity)})`;
+    case 'reopened':
+      return `${v(d.value)} / ${v(d.limit)} (${v(d.severity)}) ×${v(d.flaps)}`;
+    case 'correlated':
+    case 'uncorrelated':
+      return `#${v(d.gatewayAlarm)}`;
+    case 'shelved':
+      return `#${v(d.shelf)}`;
     case 'severity':
       return `${v(d.from)} → ${v(d.to)} (${v(d.value)})`;
     case 'assigned':

@@ -6,10 +6,13 @@ import { migrate } from '../state-db';
 import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
 import type { Alarm, AlarmChange } from './model';
-import { mountAlarmRoutes } from './routes';
+import { alarmRoutes } from './routes';
 import { toApiAlarm } from './api-shape';
-import { mountRulesRoutes } from './rules-routes';
 import { createAlarmMetrics } from './metrics';
+import { createShelves, type Shelves } from './shelves';
+import { createRuleRoles } from './rule-kinds';
+import { DEFAULT_HEALTH, type HealthSettings } from './health';
+import type { RouteSpec } from '../http/route-table';
 import type { Registry } from 'prom-client';
 import { ALARM_MIGRATIONS, createAlarmStore, type AlarmStore } from './store';
 
@@ -26,6 +29,12 @@ export interface AlarmsModuleConfig {
   tickMs?: number;
   /** Replace provider adapters (tests, or a city's own SMS gateway). */
   channels?: ChannelOverrides;
+  /** A condition that comes back this soon after its alarm was cleared reopens that alarm (default 30 min; 0: never). */
+  reopenWindowS?: number;
+  /** New alarms of one rule this close together form one group at the desk (default 5 min; 0: no grouping). */
+  burstWindowS?: number;
+  /** Alarm-system health measures (operator positions, flood threshold, priority guide…). */
+  health?: Partial<HealthSettings>;
 }
 
 export interface AlarmsModule extends DashboardModule {
@@ -41,15 +50,17 @@ export interface AlarmsModule extends DashboardModule {
 export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModule {
   let ctx: ModuleContext | undefined;
   let store: AlarmStore | undefined;
+  let shelves: Shelves | undefined;
   let notifier: Notifier | undefined;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   const metrics = createAlarmMetrics(() => ctx?.db);
 
   const need = () => {
-    if (!ctx || !store) throw new Error('alarms module used before start()');
-    return { ctx, store };
+    if (!ctx || !store || !shelves) throw new Error('alarms module used before start()');
+    return { ctx, store, shelves };
   };
+  const broadcastAlarm = (alarm: Alarm) => need().ctx.broadcast('alarms', { type: 'alarm', alarm: toApiAlarm(alarm) });
 
   function changed(alarm: Alarm, change: AlarmChange, actor: string): void {
     const { ctx } = need();
@@ -96,7 +107,13 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     async start(c) {
       ctx = c;
       migrate(c.db, ALARM_MIGRATIONS);
-      store = createAlarmStore(c.db, c.now);
+      shelves = createShelves(c.db, c.now);
+      store = createAlarmStore(c.db, c.now, {
+        reopenWindowMs: (config.reopenWindowS ?? 1800) * 1000,
+        burstWindowMs: (config.burstWindowS ?? 300) * 1000,
+        ruleRole: createRuleRoles(c.db),
+        shelves,
+      });
       const s = store;
       const filePolicy = typeof config.notify === 'string' ? loadNotifyPolicy(config.notify) : config.notify;
       // Recipients and escalation come from the state DB once an admin can edit them (the file seeds them).
@@ -142,28 +159,58 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       // Lifecycle change and the notifications it causes commit together, before the broker gets its PUBACK.
       const result = ctx.db.transaction(() => {
         const r = store.applyEvent(event);
-        if (r && notifier && (r.change === 'raised' || r.change === 'cleared' || r.severityChanged)) notifier.plan(r.alarm, r.severityChanged ? 'raised' : r.change);
+        if (!r || !notifier) return r;
+        if (r.change === 'cleared') notifier.plan(r.alarm, 'cleared');
+        else if (r.notify && (r.change === 'raised' || r.change === 'reopened' || r.severityChanged)) notifier.plan(r.alarm, 'raised');
+        for (const child of r.adopted) notifier.silence(child.id, 'explained by the gateway alarm');
+        for (const freed of r.released) notifier.plan(freed, 'raised');
         return r;
       })();
       if (result) {
         metrics.changes.inc({ change: result.change });
-        ctx.broadcast('alarms', { type: 'alarm', alarm: toApiAlarm(result.alarm) });
+        broadcastAlarm(result.alarm);
+        for (const a of [...result.adopted, ...result.released]) broadcastAlarm(a);
       }
     },
-    routes(router, c) {
-      mountAlarmRoutes(router, c, {
+    routes(c) {
+      const actions = {
         get store() {
           return need().store;
         },
+        get shelves() {
+          return need().shelves;
+        },
         changed,
-        notifications: (id) => notifier?.notificationsFor(id) ?? [],
+        silenced(alarms: Alarm[]) {
+          for (const a of alarms) {
+            notifier?.silence(a.id, 'shelved for maintenance');
+            broadcastAlarm(a);
+          }
+        },
+        notifications: (id: number) => notifier?.notificationsFor(id) ?? [],
+        health: { ...DEFAULT_HEALTH, ...config.health },
+      };
+      // Provider callbacks check their own token or signature: no session.
+      const callback = (path: string, summary: string): RouteSpec => ({
+        method: 'post',
+        path,
+        access: 'none',
+        summary,
+        handler: (req, res) =>
+          new Promise<void>((resolve, reject) => {
+            res.once('finish', () => resolve());
+            if (!notifier) return void res.status(404).json({ error: 'not_found', message: 'notifications are not configured' });
+            notifier.handle(req, res, (err?: unknown) => (err ? reject(err) : (res.status(404).json({ error: 'not_found', message: 'no such callback' }), resolve())));
+          }),
       });
-      mountRulesRoutes(router, c);
-      // Provider callbacks (/notify/…) are mounted lazily: servers may mount routes before start() built the notifier.
-      router.use((req, res, next) => (notifier && req.path.startsWith('/notify/') ? notifier.handle(req, res, next) : next()));
+      return [
+        ...alarmRoutes(c, actions),
+        callback('/notify/esms/callback', 'eSMS delivery receipt (?token=)'),
+        callback('/notify/sms/inbound', 'SMS reply (MO) "OK <id>" acknowledges (?token=)'),
+        callback('/notify/zalo/webhook', 'Zalo OA webhook: replies acknowledge, receipts mark delivered (signed)'),
+      ];
     },
     overviewAlarmCounts: (ward) => need().store.countsByWard(ward),
-    openapi: alarmsOpenApi(),
     async close() {
       if (timer) clearInterval(timer);
       ctx?.notifyDirectory?.detach();
@@ -172,23 +219,4 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     },
   };
   return module;
-}
-
-function alarmsOpenApi(): Record<string, unknown> {
-  const ok = (d: string) => ({ 200: { description: d } });
-  const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }];
-  const post = (summary: string) => ({ post: { summary, parameters: idParam, responses: { ...ok('{alarm}'), 404: { description: 'no such alarm' }, 409: { description: 'not in a state that allows it' } } } });
-  return {
-    '/api/alarms': { get: { summary: 'Alarms newest first (?state=active,acknowledged,cleared,open&severity=&ward=&limit=&before=)', responses: ok('{alarms}') } },
-    '/api/alarms/{id}': { get: { summary: 'One alarm with its audit trail and notifications', parameters: idParam, responses: ok('{alarm, audit, notifications}') } },
-    '/api/alarms/{id}/ack': post('Acknowledge ({comment?}) — stops escalation'),
-    '/api/alarms/{id}/assign': post('Assign ({assignee})'),
-    '/api/alarms/{id}/comment': post('Comment ({text})'),
-    '/api/alarms/{id}/clear': post('Clear by hand ({comment?})'),
-    '/api/rules': { put: { summary: 'Replace the alarm rules ({baseVersion?, rules}) after validating them → new version, published retained for ingest', responses: { ...ok('{version, rules, updatedBy, updatedAt}'), 400: { description: 'invalid rules (names rule and field)' }, 409: { description: 'baseVersion is stale' } } } },
-    '/api/rules/validate': { post: { summary: 'Validate a rule set ({rules}) without storing it', responses: { ...ok('{ok, count}'), 400: { description: 'errors naming the rule and field' } } } },
-    '/api/notify/esms/callback': { post: { summary: 'eSMS delivery receipt (?token=)', responses: ok('ok') } },
-    '/api/notify/sms/inbound': { post: { summary: 'SMS reply (MO) "OK <id>" acknowledges (?token=)', responses: ok('ok') } },
-    '/api/notify/zalo/webhook': { post: { summary: 'Zalo OA webhook: replies acknowledge, receipts mark delivered (signed)', responses: ok('ok') } },
-  };
 }

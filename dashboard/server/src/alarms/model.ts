@@ -31,6 +31,14 @@ export interface Alarm {
   clearedBy: string | null;
   /** Server time the alarm was opened here; escalation counts from it. */
   openedAt: number;
+  /** The gateway alarm that explains this one (its child at the desk, never notified on its own). */
+  parentId: number | null;
+  /** The first alarm of the burst of one rule this alarm belongs to. */
+  groupId: number | null;
+  /** Times the condition came back within the reopen window and reopened this alarm. */
+  reopenCount: number;
+  /** The maintenance shelf that silenced its notifications. */
+  shelfId: number | null;
 }
 
 export interface AlarmAuditEntry {
@@ -40,4 +48,4 @@ export interface AlarmAuditEntry {
   detail: Record<string, unknown>;
 }
 
-export type AlarmChange = 'raised' | 'updated' | 'acknowledged' | 'assigned' | 'commented' | 'cleared';
+export type AlarmChange = 'raised' | 'reopened' | 'updated' | 'acknowledged' | 'assigned' | 'commented' | 'cleared';

@@ -1,98 +1,272 @@
-import type express from 'express';
 import { z } from 'zod';
 import { SEVERITIES } from '@tamky/protocol';
-import { parseRuleSet } from '@tamky/protocol';
 import type { ModuleContext } from '../module';
-import { AlarmConflict, AlarmNotFound, type AlarmStore } from './store';
+import { actorOf } from '../auth/guard';
+import { HttpError, notFound, parseInput } from '../http/errors';
+import type { RouteSpec } from '../http/route-table';
+import { AlarmConflict, AlarmNotFound, type AlarmStore, type ListFilter } from './store';
 import type { Alarm, AlarmChange } from './model';
 import { toApiAlarm, toApiAudit } from './api-shape';
+import { SHELF_TARGETS, type Shelves } from './shelves';
+import { alarmsToCsv } from './csv';
+import { computeAlarmHealth, type HealthSettings } from './health';
+import { wardScopeOf } from '../tokens/token-auth';
 
 export interface AlarmActions {
   store: AlarmStore;
+  shelves: Shelves;
   /** Broadcasts and notifies after a change made by a person. */
   changed(alarm: Alarm, change: AlarmChange, actor: string): void;
+  /** Stops the notifications of alarms a new shelf covers. */
+  silenced(alarms: Alarm[]): void;
   notifications(alarmId: number): unknown[];
+  health: HealthSettings;
 }
 
-/** The logged-in user as the dashboard's guard left it (res.locals.session), with req.user as a fallback. */
-export function actorOf(req: express.Request, res: express.Response): string {
-  const session = res.locals.session as { user?: { username?: string } } | undefined;
-  const user = (req as unknown as { user?: { username?: string } }).user;
-  return session?.user?.username ?? user?.username ?? 'unknown';
-}
-
-const fail = (res: express.Response, status: number, error: string, message: string) => res.status(status).json({ error, message });
-
-function parse<T extends z.ZodType>(schema: T, data: unknown, res: express.Response): z.infer<T> | undefined {
-  const r = schema.safeParse(data ?? {});
-  if (r.success) return r.data;
-  fail(res, 400, 'bad_request', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return undefined;
-}
-
+const STATES = ['active', 'acknowledged', 'cleared'] as const;
 const listQuery = z.object({
   state: z.string().optional(),
   severity: z.string().optional(),
   ward: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  kind: z.string().optional(),
+  /** A username, or "none" for unassigned alarms. */
+  assignee: z.string().optional(),
+  q: z.string().max(200).optional(),
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(5000).optional(),
   before: z.coerce.number().int().positive().optional(),
 });
-const STATES = new Set(['active', 'acknowledged', 'cleared']);
 const commentBody = z.object({ comment: z.string().max(2000).optional() });
+const assignBody = z.object({ assignee: z.string().min(1).max(64) });
+const bulkBody = z.object({
+  ids: z.array(z.union([z.string(), z.number()])).min(1).max(1000),
+  action: z.enum(['ack', 'assign']),
+  assignee: z.string().min(1).max(64).optional(),
+  comment: z.string().max(2000).optional(),
+});
+const shelfBody = z.object({
+  targetType: z.enum(SHELF_TARGETS),
+  targetId: z.string().min(1).max(128),
+  reason: z.string().min(1).max(500),
+  /** How long maintenance lasts; shelves always expire. */
+  minutes: z.number().int().min(1).max(7 * 24 * 60),
+});
+const healthQuery = z.object({
+  from: z.coerce.number().int().nonnegative(),
+  to: z.coerce.number().int().positive(),
+  positions: z.coerce.number().int().min(1).max(100).optional(),
+});
 
-export function mountAlarmRoutes(router: express.Router, ctx: ModuleContext, actions: AlarmActions): void {
-  // `actions.store` is read per request: servers may mount routes before the module has started.
+/** Query → store filter; "open" is shorthand for active + acknowledged, what a wall screen shows. */
+function toFilter(raw: unknown): ListFilter {
+  const query = parseInput(listQuery, raw ?? {}, 'query');
+  const states = query.state ? query.state.split(',').flatMap((s) => (s === 'open' ? ['active', 'acknowledged'] : [s])) : undefined;
+  if (states?.some((s) => !(STATES as readonly string[]).includes(s))) throw new HttpError(400, 'bad_request', 'state must be active, acknowledged, cleared or open');
+  const severities = query.severity ? query.severity.split(',') : undefined;
+  if (severities?.some((s) => !(SEVERITIES as readonly string[]).includes(s))) throw new HttpError(400, 'bad_request', `severity must be one of ${SEVERITIES.join(', ')}`);
+  return {
+    ...(states ? { states: states as ListFilter['states'] } : {}),
+    ...(severities ? { severities } : {}),
+    ...(query.ward ? { ward: query.ward } : {}),
+    ...(query.kind ? { kind: query.kind } : {}),
+    ...(query.assignee ? { assignee: query.assignee === 'none' ? null : query.assignee } : {}),
+    ...(query.q?.trim() ? { text: query.q.trim() } : {}),
+    ...(query.from !== undefined ? { from: query.from } : {}),
+    ...(query.to !== undefined ? { to: query.to } : {}),
+    ...(query.limit ? { limit: query.limit } : {}),
+    ...(query.before ? { beforeId: query.before } : {}),
+  };
+}
+
+const alarmId = (raw: unknown): number => {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0) throw notFound(`alarm ${String(raw)}`);
+  return id;
+};
+
+/** Lifecycle errors of the store as the API's answers. */
+function lifecycle<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof AlarmNotFound) throw new HttpError(404, 'not_found', err.message);
+    if (err instanceof AlarmConflict) throw new HttpError(409, 'conflict', err.message);
+    throw err;
+  }
+}
+
+export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpec[] {
+  // `actions.store` is read per request: routes are declared before the module has started.
   const store = () => actions.store;
+  const mustBeUser = (username: string) => {
+    if (!ctx.users().some((u) => u.username === username)) throw new HttpError(400, 'unknown_user', `no user ${username}`, { issues: [{ path: 'assignee', message: 'unknown user' }] });
+  };
 
-  router.get('/alarms', ctx.requireRole('viewer'), (req, res) => {
-    const query = parse(listQuery, req.query, res);
-    if (!query) return;
-    // "open" is shorthand for active + acknowledged, what a wall screen shows.
-    const states = query.state ? query.state.split(',').flatMap((s) => (s === 'open' ? ['active', 'acknowledged'] : [s])) : undefined;
-    if (states?.some((s) => !STATES.has(s))) return fail(res, 400, 'bad_request', 'state must be active, acknowledged, cleared or open');
-    const severities = query.severity?.split(',');
-    if (severities?.some((s) => !(SEVERITIES as readonly string[]).includes(s))) return fail(res, 400, 'bad_request', `severity must be one of ${SEVERITIES.join(', ')}`);
-    res.json({ alarms: store().list({ states: states as Alarm['state'][] | undefined, severities, ward: query.ward, limit: query.limit, beforeId: query.before }).map(toApiAlarm) });
+  const action = (path: string, summary: string, body: z.ZodType, run: (id: number, actor: string, body: any) => Alarm, change: AlarmChange, auditAction: string): RouteSpec => ({
+    method: 'post',
+    path: `/alarms/:id/${path}`,
+    access: 'operator',
+    summary,
+    handler(req, res) {
+      const parsed = parseInput(body, req.body ?? {}, 'body') as Record<string, unknown>;
+      const id = alarmId(req.params.id);
+      const actor = actorOf(res);
+      const alarm = lifecycle(() => run(id, actor, parsed));
+      ctx.audit(actor, auditAction, { alarm: id, ...parsed });
+      actions.changed(alarm, change, actor);
+      return { alarm: toApiAlarm(alarm) };
+    },
   });
 
-  router.get('/alarms/:id', ctx.requireRole('viewer'), (req, res) => {
-    const id = Number(req.params.id);
-    const alarm = Number.isInteger(id) ? store().get(id) : undefined;
-    if (!alarm) return fail(res, 404, 'not_found', `alarm ${req.params.id} not found`);
-    res.json({ alarm: toApiAlarm(alarm), audit: store().trail(id).map(toApiAudit), notifications: actions.notifications(id) });
-  });
-
-  const action = (path: string, body: z.ZodType, run: (id: number, actor: string, body: any) => Alarm, change: AlarmChange, auditAction: string) =>
-    router.post(`/alarms/:id/${path}`, ctx.requireRole('operator'), (req, res) => {
-      const parsed = parse(body, req.body, res);
-      if (parsed === undefined) return;
-      const id = Number(req.params.id);
-      if (!Number.isInteger(id)) return fail(res, 404, 'not_found', `alarm ${req.params.id} not found`);
-      const actor = actorOf(req, res);
-      try {
-        const alarm = run(id, actor, parsed);
-        ctx.audit(actor, auditAction, { alarm: id, ...(parsed as object) });
-        actions.changed(alarm, change, actor);
-        res.json({ alarm: toApiAlarm(alarm) });
-      } catch (err) {
-        if (err instanceof AlarmNotFound) return fail(res, 404, 'not_found', err.message);
-        if (err instanceof AlarmConflict) return fail(res, 409, 'conflict', err.message);
-        throw err;
-      }
-    });
-
-  action('ack', commentBody, (id, actor, b) => store().acknowledge(id, actor, b.comment), 'acknowledged', 'alarm.ack');
-  action('assign', z.object({ assignee: z.string().min(1).max(64) }), (id, actor, b) => store().assign(id, actor, b.assignee), 'assigned', 'alarm.assign');
-  action('comment', z.object({ text: z.string().min(1).max(2000) }), (id, actor, b) => store().comment(id, actor, b.text), 'commented', 'alarm.comment');
-  action('clear', commentBody, (id, actor, b) => store().clear(id, actor, b.comment), 'cleared', 'alarm.clear');
-
-  // The server's PUT /api/rules stores whatever it is given; this lets the editor check a rule set first.
-  router.post('/rules/validate', ctx.requireRole('admin'), (req, res) => {
-    try {
-      const set = parseRuleSet({ version: 0, ...(req.body ?? {}) }, 'body');
-      res.json({ ok: true, count: set.rules.length });
-    } catch (err) {
-      res.status(400).json({ error: 'invalid_rules', message: (err as Error & { details?: string }).details ?? (err as Error).message });
-    }
-  });
+  return [
+    {
+      method: 'get',
+      path: '/alarms',
+      access: 'viewer',
+      token: 'read:alarms',
+      summary: 'Alarms newest first, with filters (also to API tokens with read:alarms, limited to their wards)',
+      query: ['state', 'severity', 'ward', 'kind', 'assignee', 'q', 'from', 'to', 'limit', 'before'],
+      handler(req, res) {
+        const wards = wardScopeOf(res);
+        const alarms = store().list(toFilter(req.query));
+        return { alarms: (wards ? alarms.filter((a) => a.ward !== null && wards.includes(a.ward)) : alarms).map(toApiAlarm) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/alarms.csv',
+      access: 'operator',
+      summary: 'The filtered alarms with their trails as CSV (UTF-8 with BOM, local times with offset), one row per trail entry',
+      query: ['state', 'severity', 'ward', 'kind', 'assignee', 'q', 'from', 'to', 'limit'],
+      produces: 'text/csv',
+      handler(req, res) {
+        const alarms = store().list({ limit: 5000, ...toFilter(req.query) });
+        const csv = alarmsToCsv(
+          alarms.map((a) => ({ alarm: a, trail: store().trail(a.id) })),
+          { city: ctx.city, lang: req.query.lang === 'en' ? 'en' : 'vi' },
+        );
+        const day = new Intl.DateTimeFormat('en-CA', { timeZone: ctx.city.timeZone }).format(ctx.now());
+        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+        res.setHeader('Content-Disposition', `attachment; filename="alarms-${day}.csv"`);
+        res.send(csv);
+      },
+    },
+    {
+      method: 'get',
+      path: '/alarms/assignees',
+      access: 'operator',
+      summary: 'People an alarm can be assigned to: {users: [{username, displayName, role}]}',
+      handler: () => ({ users: ctx.users().filter((u) => u.role !== 'viewer') }),
+    },
+    {
+      method: 'get',
+      path: '/alarms/health',
+      access: 'admin',
+      summary: 'Alarm-system health over [from, to) (ISA-18.2 / EEMUA 191): rates per operator position, floods, bad actors, chattering, fleeting, stale, priority mix',
+      query: ['from', 'to', 'positions'],
+      handler(req) {
+        const q = parseInput(healthQuery, req.query, 'query');
+        if (q.to <= q.from) throw new HttpError(400, 'bad_request', 'to must be after from');
+        if (q.to - q.from > 366 * 86_400_000) throw new HttpError(400, 'bad_request', 'at most a year at a time');
+        return computeAlarmHealth(ctx.db, { from: q.from, to: q.to, now: ctx.now(), settings: { ...actions.health, ...(q.positions ? { positions: q.positions } : {}) } });
+      },
+    },
+    {
+      method: 'get',
+      path: '/alarms/shelves',
+      access: 'viewer',
+      summary: 'Maintenance shelves in force: {shelves: [{id, targetType, targetId, reason, user, createdAt, until}]}',
+      handler: () => ({ shelves: actions.shelves.active() }),
+    },
+    {
+      method: 'post',
+      path: '/alarms/shelves',
+      access: 'operator',
+      summary: 'Shelve a device, gateway or ward for maintenance ({targetType, targetId, reason, minutes}): its alarms are recorded but notify nobody until it expires',
+      handler(req, res) {
+        const body = parseInput(shelfBody, req.body ?? {}, 'body');
+        const known =
+          body.targetType === 'device' ? ctx.city.devices.some((d) => d.id === body.targetId) : body.targetType === 'gateway' ? ctx.city.gateways.some((g) => g.id === body.targetId) : ctx.city.wards.some((w) => w.id === body.targetId);
+        if (!known) throw new HttpError(400, 'unknown_target', `no ${body.targetType} ${body.targetId}`, { issues: [{ path: 'targetId', message: 'unknown' }] });
+        const actor = actorOf(res);
+        const shelf = actions.shelves.add({ targetType: body.targetType, targetId: body.targetId, reason: body.reason, until: ctx.now() + body.minutes * 60_000 }, actor);
+        ctx.audit(actor, 'alarm.shelve', { shelf: shelf.id, targetType: shelf.targetType, targetId: shelf.targetId, reason: shelf.reason, until: shelf.until });
+        actions.silenced(store().shelveOpen(shelf, actor));
+        res.status(201);
+        return { shelf };
+      },
+    },
+    {
+      method: 'delete',
+      path: '/alarms/shelves/:id',
+      access: 'operator',
+      summary: 'End a maintenance shelf now',
+      handler(req, res) {
+        const id = Number(req.params.id);
+        const before = Number.isInteger(id) ? actions.shelves.get(id) : undefined;
+        if (!before) throw notFound(`shelf ${String(req.params.id)}`);
+        const actor = actorOf(res);
+        const shelf = actions.shelves.end(id, actor)!;
+        ctx.audit(actor, 'alarm.unshelve', { shelf: id, targetType: shelf.targetType, targetId: shelf.targetId });
+        return { shelf };
+      },
+    },
+    {
+      method: 'post',
+      path: '/alarms/bulk',
+      access: 'operator',
+      summary: 'Acknowledge or assign many alarms at once ({ids, action: ack|assign, assignee?, comment?}) → {alarms, failed: [{id, error}]}',
+      handler(req, res) {
+        const body = parseInput(bulkBody, req.body ?? {}, 'body');
+        if (body.action === 'assign') {
+          if (!body.assignee) throw new HttpError(400, 'bad_request', 'assignee is required to assign', { issues: [{ path: 'assignee', message: 'required' }] });
+          mustBeUser(body.assignee);
+        }
+        const actor = actorOf(res);
+        const done: Alarm[] = [];
+        const failed: Array<{ id: string; error: string }> = [];
+        for (const raw of body.ids) {
+          const id = Number(raw);
+          try {
+            if (!Number.isInteger(id)) throw new AlarmNotFound(`alarm ${String(raw)} not found`);
+            const alarm = body.action === 'ack' ? store().acknowledge(id, actor, body.comment) : store().assign(id, actor, body.assignee!);
+            ctx.audit(actor, body.action === 'ack' ? 'alarm.ack' : 'alarm.assign', { alarm: id, bulk: true, ...(body.assignee && body.action === 'assign' ? { assignee: body.assignee } : {}), ...(body.comment ? { comment: body.comment } : {}) });
+            actions.changed(alarm, body.action === 'ack' ? 'acknowledged' : 'assigned', actor);
+            done.push(alarm);
+          } catch (err) {
+            if (!(err instanceof AlarmNotFound || err instanceof AlarmConflict)) throw err;
+            failed.push({ id: String(raw), error: err instanceof AlarmNotFound ? 'not_found' : 'conflict' });
+          }
+        }
+        return { alarms: done.map(toApiAlarm), failed };
+      },
+    },
+    {
+      method: 'get',
+      path: '/alarms/:id',
+      access: 'viewer',
+      summary: 'One alarm (open or cleared) with its audit trail, notifications and correlated children',
+      handler(req) {
+        const id = alarmId(req.params.id);
+        const alarm = store().get(id);
+        if (!alarm) throw notFound(`alarm ${id}`);
+        return { alarm: toApiAlarm(alarm), audit: store().trail(id).map(toApiAudit), notifications: actions.notifications(id), children: store().children(id).map(toApiAlarm) };
+      },
+    },
+    action('ack', 'Acknowledge ({comment?}): stops escalation', commentBody, (id, actor, b) => store().acknowledge(id, actor, b.comment), 'acknowledged', 'alarm.ack'),
+    action(
+      'assign',
+      'Assign to a user ({assignee}: a username)',
+      assignBody,
+      (id, actor, b) => {
+        mustBeUser(b.assignee);
+        return store().assign(id, actor, b.assignee);
+      },
+      'assigned',
+      'alarm.assign',
+    ),
+    action('comment', 'Comment ({text})', z.object({ text: z.string().min(1).max(2000) }), (id, actor, b) => store().comment(id, actor, b.text), 'commented', 'alarm.comment'),
+    action('clear', 'Resolve by hand ({comment?}); the condition coming back within the reopen window reopens it', commentBody, (id, actor, b) => store().clear(id, actor, b.comment), 'cleared', 'alarm.clear'),
+  ];
 }

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { AlarmEvent } from '@tamky/protocol';
+import { SEVERITIES, type AlarmEvent, type Severity } from '@tamky/protocol';
+import type { RuleRole } from './rule-kinds';
+import type { Shelves } from './shelves';
 import type { Alarm, AlarmAuditEntry, AlarmChange, AlarmState } from './model';
 
 export const ALARM_MIGRATIONS = [
@@ -40,6 +42,33 @@ export const ALARM_MIGRATIONS = [
       CREATE INDEX alarm_audit_alarm ON alarm_audit (alarm_id, id);
     `,
   },
+  {
+    name: 'alarms/002-correlation-reopen-shelves',
+    sql: `
+      -- The gateway alarm that explains this one (a silent device behind a silent gateway): shown as its child, not notified.
+      ALTER TABLE alarms ADD COLUMN parent_id INTEGER REFERENCES alarms (id);
+      -- The first alarm of a burst of one rule: members show as one group with a count.
+      ALTER TABLE alarms ADD COLUMN group_id INTEGER REFERENCES alarms (id);
+      -- How often the condition came back within the reopen window (flaps).
+      ALTER TABLE alarms ADD COLUMN reopen_count INTEGER NOT NULL DEFAULT 0;
+      -- The maintenance shelf that silenced its notifications (still recorded).
+      ALTER TABLE alarms ADD COLUMN shelf_id INTEGER;
+      CREATE INDEX alarms_rule_source ON alarms (rule_id, source_id, id);
+      CREATE INDEX alarms_gateway ON alarms (gateway, state);
+      CREATE INDEX alarm_audit_ts ON alarm_audit (ts);
+      CREATE TABLE alarm_shelves (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        user TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        until INTEGER NOT NULL,
+        ended_at INTEGER,
+        ended_by TEXT
+      );
+    `,
+  },
 ];
 
 interface Row {
@@ -69,6 +98,10 @@ interface Row {
   cleared_at: number | null;
   cleared_by: string | null;
   opened_at: number;
+  parent_id: number | null;
+  group_id: number | null;
+  reopen_count: number;
+  shelf_id: number | null;
 }
 
 const toAlarm = (r: Row): Alarm => ({
@@ -97,6 +130,10 @@ const toAlarm = (r: Row): Alarm => ({
   clearedAt: r.cleared_at,
   clearedBy: r.cleared_by,
   openedAt: r.opened_at,
+  parentId: r.parent_id,
+  groupId: r.group_id,
+  reopenCount: r.reopen_count,
+  shelfId: r.shelf_id,
 });
 
 /** One alarm as stored, for readers outside the lifecycle (the notifier). */
@@ -111,27 +148,71 @@ export interface ListFilter {
   states?: AlarmState[];
   severities?: string[];
   ward?: string;
+  /** Device kind (water_level, pm_sensor, …). */
+  kind?: string;
+  /** A username, or null for unassigned alarms. */
+  assignee?: string | null;
+  /** Words found in the message (either language), rule, source or device id. */
+  text?: string;
+  /** Opened at or after / before (epoch ms). */
+  from?: number;
+  to?: number;
   limit?: number;
   beforeId?: number;
 }
+
+export interface LifecycleOptions {
+  /** A condition that returns this soon after its alarm was cleared reopens that alarm (0: never). */
+  reopenWindowMs?: number;
+  /** New alarms of one rule this close to the previous one join its group (0: no grouping). */
+  burstWindowMs?: number;
+  /** Which rules watch device / gateway silence (correlation). */
+  ruleRole?: (ruleId: string) => RuleRole;
+  shelves?: Shelves;
+}
+
+/** What a detector event did: the alarm, the change, whether to notify, and alarms correlation moved. */
+export interface EventOutcome {
+  alarm: Alarm;
+  change: AlarmChange;
+  severityChanged: boolean;
+  /** False for alarms explained by their gateway's alarm and shelved ones. */
+  notify: boolean;
+  /** Open device alarms just attached under this gateway alarm (stop notifying them). */
+  adopted: Alarm[];
+  /** Device alarms set free when their gateway alarm cleared while they stay open (notify them now). */
+  released: Alarm[];
+}
+
+const RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
 
 /**
  * Alarm lifecycle in the state DB. Every change runs in one transaction with its audit row, so the
  * trail and the alarm never disagree, and a restart resumes from exactly what was committed.
  */
-export function createAlarmStore(db: Database.Database, now: () => number) {
+export function createAlarmStore(db: Database.Database, now: () => number, opts: LifecycleOptions = {}) {
+  const reopenWindowMs = opts.reopenWindowMs ?? 0;
+  const burstWindowMs = opts.burstWindowMs ?? 0;
+  const ruleRole = opts.ruleRole ?? (() => 'other' as const);
   const q = {
     open: db.prepare<[string, string], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id = ? AND state != 'cleared'"),
+    recentlyCleared: db.prepare<[string, string, number], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id = ? AND state = 'cleared' AND cleared_at >= ? ORDER BY id DESC LIMIT 1"),
     byId: db.prepare<[number], Row>('SELECT * FROM alarms WHERE id = ?'),
     insert: db.prepare(`INSERT INTO alarms (rule_id, source_id, state, severity, category, ward, kind, device, gateway, field, value, limit_value, unit,
-      message_vi, message_en, since, first_seen, last_seen, count, opened_at)
+      message_vi, message_en, since, first_seen, last_seen, count, opened_at, parent_id, group_id, shelf_id)
       VALUES (@ruleId, @sourceId, 'active', @severity, @category, @ward, @kind, @device, @gateway, @field, @value, @limit, @unit,
-      @vi, @en, @since, @ts, @ts, 1, @now)`),
+      @vi, @en, @since, @ts, @ts, 1, @now, @parentId, @groupId, @shelfId)`),
     repeat: db.prepare(`UPDATE alarms SET severity = @severity, value = @value, limit_value = @limit, message_vi = @vi, message_en = @en,
       last_seen = @ts, count = count + 1 WHERE id = @id`),
+    reopen: db.prepare(`UPDATE alarms SET state = @state, severity = @severity, value = @value, limit_value = @limit, message_vi = @vi, message_en = @en,
+      last_seen = @ts, count = count + 1, reopen_count = reopen_count + 1, cleared_at = NULL, cleared_by = NULL, shelf_id = @shelfId WHERE id = @id`),
     audit: db.prepare('INSERT INTO alarm_audit (alarm_id, ts, user, action, detail) VALUES (?, ?, ?, ?, ?)'),
     trail: db.prepare<[number], { ts: number; user: string; action: string; detail: string }>('SELECT ts, user, action, detail FROM alarm_audit WHERE alarm_id = ? ORDER BY id'),
-    countsByWard: db.prepare<[string], { severity: string; n: number }>("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' GROUP BY severity"),
+    countsByWard: db.prepare<[string], { severity: string; n: number }>("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' AND parent_id IS NULL GROUP BY severity"),
+    openOfGateway: db.prepare<[string], Row>("SELECT * FROM alarms WHERE gateway = ? AND state != 'cleared' ORDER BY id"),
+    burstPeer: db.prepare<[string, string, number], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id != ? AND state != 'cleared' AND parent_id IS NULL AND opened_at >= ? ORDER BY id DESC LIMIT 1"),
+    setParent: db.prepare('UPDATE alarms SET parent_id = ? WHERE id = ?'),
+    setShelf: db.prepare('UPDATE alarms SET shelf_id = ? WHERE id = ?'),
   };
 
   const get = (id: number): Alarm | undefined => {
@@ -140,15 +221,30 @@ export function createAlarmStore(db: Database.Database, now: () => number) {
   };
   const audit = (id: number, user: string, action: string, detail: Record<string, unknown>) => q.audit.run(id, now(), user, action, JSON.stringify(detail));
 
+  /** The open gateway-silence alarm of `gateway`, if one explains its devices' silence now. */
+  const gatewayAlarmOf = (gateway: string | undefined): Row | undefined =>
+    gateway ? q.openOfGateway.all(gateway).find((r) => r.device === null && r.parent_id === null && ruleRole(r.rule_id) === 'gateway-silence') : undefined;
+
   /** Folds a detector event into the lifecycle; undefined when it changes nothing (duplicate, stale, unknown clear). */
-  const applyEvent = db.transaction((e: AlarmEvent): { alarm: Alarm; change: AlarmChange; severityChanged: boolean } | undefined => {
+  const applyEvent = db.transaction((e: AlarmEvent): EventOutcome | undefined => {
     const open = q.open.get(e.ruleId, e.sourceId);
+    const role = ruleRole(e.ruleId);
     if (e.state === 'cleared') {
       // A clear older than the alarm's last sighting is a redelivery out of order; one for no open alarm is a reconciliation.
       if (!open || e.ts < open.last_seen) return undefined;
       db.prepare("UPDATE alarms SET state = 'cleared', cleared_at = ?, cleared_by = 'system', value = COALESCE(?, value) WHERE id = ?").run(e.ts, e.value, open.id);
       audit(open.id, 'system', 'cleared', { reason: 'condition cleared', value: e.value, ts: e.ts });
-      return { alarm: get(open.id)!, change: 'cleared', severityChanged: false };
+      // The gateway is back: devices still silent are problems of their own now.
+      const released: Alarm[] = [];
+      if (role === 'gateway-silence') {
+        for (const child of q.openOfGateway.all(open.gateway ?? '')) {
+          if (child.parent_id !== open.id) continue;
+          q.setParent.run(null, child.id);
+          audit(child.id, 'system', 'uncorrelated', { gatewayAlarm: open.id });
+          released.push(get(child.id)!);
+        }
+      }
+      return { alarm: get(open.id)!, change: 'cleared', severityChanged: false, notify: true, adopted: [], released };
     }
     const params = {
       severity: e.severity,
@@ -163,8 +259,26 @@ export function createAlarmStore(db: Database.Database, now: () => number) {
       q.repeat.run({ ...params, id: open.id });
       const severityChanged = open.severity !== e.severity;
       if (severityChanged) audit(open.id, 'system', 'severity', { from: open.severity, to: e.severity, value: e.value });
-      return { alarm: get(open.id)!, change: 'updated', severityChanged };
+      return { alarm: get(open.id)!, change: 'updated', severityChanged, notify: open.parent_id === null && open.shelf_id === null, adopted: [], released: [] };
     }
+    const shelf = opts.shelves?.covering({ device: e.device ?? null, gateway: e.gateway ?? null, ward: e.ward ?? null });
+    const shelfId = shelf?.id ?? null;
+    const adopted = role === 'gateway-silence' && !e.device ? adoptChildren : () => [];
+
+    const cleared = reopenWindowMs > 0 ? q.recentlyCleared.get(e.ruleId, e.sourceId, e.ts - reopenWindowMs) : undefined;
+    if (cleared) {
+      // The same problem came back: keep its acknowledgement, assignee and trail, count the flap. A worse
+      // severity than the one acknowledged asks for a new acknowledgement.
+      const keepAck = cleared.acknowledged_at !== null && RANK[e.severity] >= RANK[cleared.severity];
+      q.reopen.run({ ...params, id: cleared.id, state: keepAck ? 'acknowledged' : 'active', shelfId });
+      audit(cleared.id, 'system', 'reopened', { value: e.value, limit: e.limit, severity: e.severity, flaps: cleared.reopen_count + 1, ...(shelf ? { shelf: shelf.id } : {}) });
+      const alarm = get(cleared.id)!;
+      return { alarm, change: 'reopened', severityChanged: false, notify: !keepAck && alarm.parentId === null && shelfId === null, adopted: adopted(alarm.id, e.gateway!), released: [] };
+    }
+
+    const parent = role === 'device-silence' ? gatewayAlarmOf(e.gateway) : undefined;
+    const peer = !parent && burstWindowMs > 0 ? q.burstPeer.get(e.ruleId, e.sourceId, now() - burstWindowMs) : undefined;
+    const groupId = peer ? (peer.group_id ?? peer.id) : null;
     const info = q.insert.run({
       ...params,
       ruleId: e.ruleId,
@@ -178,11 +292,29 @@ export function createAlarmStore(db: Database.Database, now: () => number) {
       unit: e.unit ?? null,
       since: e.since,
       now: now(),
+      parentId: parent?.id ?? null,
+      groupId,
+      shelfId,
     });
     const id = Number(info.lastInsertRowid);
-    audit(id, 'system', 'raised', { value: e.value, limit: e.limit, severity: e.severity, since: e.since });
-    return { alarm: get(id)!, change: 'raised', severityChanged: false };
+    // `correlated` says why this raise was not annunciated on its own (alarm-system health counts the rest).
+    const correlated = parent ? 'gateway' : shelf ? 'shelved' : groupId !== null ? 'group' : undefined;
+    audit(id, 'system', 'raised', { value: e.value, limit: e.limit, severity: e.severity, since: e.since, ...(correlated ? { correlated } : {}), ...(parent ? { gatewayAlarm: parent.id } : {}), ...(groupId !== null ? { group: groupId } : {}), ...(shelf ? { shelf: shelf.id } : {}) });
+    // A burst is folded at the desk only: the notifier batches bursts into one message per recipient itself.
+    return { alarm: get(id)!, change: 'raised', severityChanged: false, notify: !parent && !shelf, adopted: adopted(id, e.gateway!), released: [] };
   });
+
+  /** A gateway alarm takes in the open silence alarms of its devices raised before it. */
+  function adoptChildren(gatewayAlarmId: number, gateway: string): Alarm[] {
+    const out: Alarm[] = [];
+    for (const r of q.openOfGateway.all(gateway)) {
+      if (r.id === gatewayAlarmId || r.parent_id !== null || r.device === null || ruleRole(r.rule_id) !== 'device-silence') continue;
+      q.setParent.run(gatewayAlarmId, r.id);
+      audit(r.id, 'system', 'correlated', { gatewayAlarm: gatewayAlarmId });
+      out.push(get(r.id)!);
+    }
+    return out;
+  }
 
   const mustGet = (id: number): Row => {
     const r = q.byId.get(id);
@@ -223,26 +355,40 @@ export function createAlarmStore(db: Database.Database, now: () => number) {
   function list(f: ListFilter = {}): Alarm[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.states?.length) {
-      where.push(`state IN (${f.states.map(() => '?').join(',')})`);
-      args.push(...f.states);
+    const oneOf = (column: string, values: string[] | undefined) => {
+      if (!values?.length) return;
+      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+      args.push(...values);
+    };
+    oneOf('state', f.states);
+    oneOf('severity', f.severities);
+    if (f.ward) oneOf('ward', [f.ward]);
+    if (f.kind) oneOf('kind', [f.kind]);
+    if (f.assignee === null) where.push('assignee IS NULL');
+    else if (f.assignee !== undefined) oneOf('assignee', [f.assignee]);
+    if (f.text) {
+      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push("(message_vi LIKE ? ESCAPE '\\' OR message_en LIKE ? ESCAPE '\\' OR rule_id LIKE ? ESCAPE '\\' OR source_id LIKE ? ESCAPE '\\' OR IFNULL(device, '') LIKE ? ESCAPE '\\')");
+      args.push(like, like, like, like, like);
     }
-    if (f.severities?.length) {
-      where.push(`severity IN (${f.severities.map(() => '?').join(',')})`);
-      args.push(...f.severities);
-    }
-    if (f.ward) {
-      where.push('ward = ?');
-      args.push(f.ward);
-    }
-    if (f.beforeId) {
-      where.push('id < ?');
-      args.push(f.beforeId);
-    }
+    if (f.from !== undefined) (where.push('opened_at >= ?'), args.push(f.from));
+    if (f.to !== undefined) (where.push('opened_at < ?'), args.push(f.to));
+    if (f.beforeId) (where.push('id < ?'), args.push(f.beforeId));
     const sql = `SELECT * FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    args.push(Math.min(Math.max(f.limit ?? 200, 1), 1000));
+    args.push(Math.min(Math.max(f.limit ?? 200, 1), 5000));
     return (db.prepare(sql).all(...args) as Row[]).map(toAlarm);
   }
+
+  /** Silences the open alarms a new shelf covers (their trail says so); returns them. */
+  const shelveOpen = db.transaction((shelf: { id: number; targetType: string; targetId: string }, user: string): Alarm[] => {
+    const column = shelf.targetType === 'device' ? 'device' : shelf.targetType === 'gateway' ? 'gateway' : 'ward';
+    const rows = db.prepare(`SELECT * FROM alarms WHERE ${column} = ? AND state != 'cleared' AND shelf_id IS NULL`).all(shelf.targetId) as Row[];
+    for (const r of rows) {
+      q.setShelf.run(shelf.id, r.id);
+      audit(r.id, user, 'shelved', { shelf: shelf.id });
+    }
+    return rows.map((r) => get(r.id)!);
+  });
 
   return {
     applyEvent,
@@ -252,8 +398,13 @@ export function createAlarmStore(db: Database.Database, now: () => number) {
     clear,
     get,
     list,
+    shelveOpen,
     trail(id: number): AlarmAuditEntry[] {
       return q.trail.all(id).map((r) => ({ ts: r.ts, user: r.user, action: r.action, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    },
+    /** Alarms explained by this (gateway) alarm. */
+    children(id: number): Alarm[] {
+      return (db.prepare('SELECT * FROM alarms WHERE parent_id = ? ORDER BY id').all(id) as Row[]).map(toAlarm);
     },
     countsByWard(ward: string) {
       const counts = { critical: 0, major: 0, minor: 0, warning: 0 };

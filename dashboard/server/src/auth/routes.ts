@@ -7,6 +7,7 @@ import type { RouteSpec } from '../http/route-table';
 import { sessionOf } from './guard';
 import { createUserAdmin } from '../admin/users';
 import type { User } from './accounts';
+import { beginSignIn } from './rate-limit';
 
 const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const kioskSchema = z.object({ token: z.string().min(1).max(512) });
@@ -23,19 +24,12 @@ export function authRoutes(core: Core): RouteSpec[] {
     return { user, csrfToken: session.csrfToken };
   };
 
-  type Keys = { user?: string; address: string };
-  const limiterKeys = (keys: Keys) => [
-    [core.loginLimits.address, keys.address] as const,
-    ...(keys.user ? [[core.loginLimits.user, keys.user] as const] : []),
-  ];
-  const fail = (keys: Keys) => {
-    for (const [limiter, key] of limiterKeys(keys)) limiter.fail(key);
-  };
-  const refuseIfLimited = (res: Parameters<RouteSpec['handler']>[1], keys: Keys) => {
-    const wait = Math.max(...limiterKeys(keys).map(([limiter, key]) => limiter.blockedFor(key)));
-    if (wait <= 0) return;
-    res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
-    throw new HttpError(429, 'too_many_attempts', `too many failed attempts: try again in ${Math.ceil(wait / 60_000)} min`);
+  /** Counted before the password or token is checked; a refusal is 429 with Retry-After. */
+  const begin = (res: Parameters<RouteSpec['handler']>[1], keys: { user?: string; address: string }) => {
+    const attempt = beginSignIn(core.loginLimits, keys);
+    if (!attempt.refused) return attempt;
+    res.setHeader('Retry-After', String(Math.ceil(attempt.retryAfterMs / 1000)));
+    throw new HttpError(429, 'too_many_attempts', `too many failed attempts: try again in ${Math.ceil(attempt.retryAfterMs / 60_000)} min`);
   };
 
   return [
@@ -46,15 +40,13 @@ export function authRoutes(core: Core): RouteSpec[] {
       summary: 'Log in with username and password; sets the httpOnly `sid` cookie (SameSite=Strict)',
       async handler(req, res) {
         const { username, password } = parseInput(loginSchema, req.body, 'body');
-        const keys = { address: req.ip ?? 'unknown', user: username.toLowerCase() };
-        refuseIfLimited(res, keys);
+        const attempt = begin(res, { address: req.ip ?? 'unknown', user: username.toLowerCase() });
         const user = await core.accounts.authenticate(username, password);
         if (!user) {
-          fail(keys);
           core.audit.write(username, 'auth.login_failed', { ip: req.ip });
           throw new HttpError(401, 'bad_credentials', 'wrong username or password');
         }
-        core.loginLimits.user.reset(keys.user);
+        attempt.succeeded();
         core.audit.write(user.username, 'auth.login', { ip: req.ip });
         return open(res, user, false);
       },
@@ -63,16 +55,16 @@ export function authRoutes(core: Core): RouteSpec[] {
       method: 'post',
       path: '/auth/kiosk',
       access: 'none',
-      summary: "Open a read-only viewer session for a wall screen's kiosk token",
+      summary: "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
       async handler(req, res) {
         const { token } = parseInput(kioskSchema, req.body, 'body');
-        const keys = { address: req.ip ?? 'unknown' };
-        refuseIfLimited(res, keys);
+        // A wall link opened in an operator's browser must not swap their session for a viewer's.
+        const current = sessionOf(res);
+        if (current && !current.kiosk) throw new HttpError(409, 'signed_in', `already signed in as ${current.user.username}: sign out first to use this browser as a wall screen`);
+        const attempt = begin(res, { address: req.ip ?? 'unknown' });
         const name = await core.verifyKioskToken(token);
-        if (!name) {
-          fail(keys);
-          throw new HttpError(401, 'bad_credentials', 'unknown kiosk token');
-        }
+        if (!name) throw new HttpError(401, 'bad_credentials', 'unknown kiosk token');
+        attempt.succeeded();
         core.audit.write(`kiosk:${name}`, 'auth.kiosk', { ip: req.ip });
         return open(res, { username: `kiosk:${name}`, displayName: name, role: 'viewer' }, true);
       },
@@ -84,7 +76,10 @@ export function authRoutes(core: Core): RouteSpec[] {
       summary: 'End the session',
       handler(_req, res) {
         const id = res.locals.sessionId as string | undefined;
-        if (id) core.sessions.destroy(id);
+        if (id) {
+          core.sessions.destroy(id);
+          core.disconnectSession(id);
+        }
         core.audit.write(sessionOf(res)!.user.username, 'auth.logout', {});
         res.setHeader('Set-Cookie', clearedSessionCookie(secure));
         res.status(204).end();
@@ -102,13 +97,12 @@ export function authRoutes(core: Core): RouteSpec[] {
         if (body.newPassword === body.currentPassword) throw new HttpError(400, 'weak_password', 'the new password must differ from the current one');
         const username = s.user.username;
         // A stolen session must not become a way to guess the password: failures count like failed logins.
-        const keys = { address: req.ip ?? 'unknown', user: username.toLowerCase() };
-        refuseIfLimited(res, keys);
+        const attempt = begin(res, { address: req.ip ?? 'unknown', user: username.toLowerCase() });
         if (!(await core.accounts.authenticate(username, body.currentPassword))) {
-          fail(keys);
           core.audit.write(username, 'auth.password_change_failed', { ip: req.ip });
           throw new HttpError(400, 'wrong_password', 'the current password is wrong');
         }
+        attempt.succeeded();
         const sessionId = res.locals.sessionId as string;
         const keep = createHash('sha256').update(sessionId).digest('hex');
         const { sessionsEnded } = await users.update(username, username, { password: body.newPassword }, keep);

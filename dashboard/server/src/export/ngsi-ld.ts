@@ -18,6 +18,8 @@ const dateTime = (ts: number) => ({ type: 'Property', value: { '@type': 'DateTim
 const prop = (value: unknown, unit?: Unit, ts?: number) => ({ type: 'Property', value, ...(unit ? { unitCode: UNITS[unit].cefact } : {}), ...(ts ? { observedAt: new Date(ts).toISOString() } : {}) });
 const location = (d: Device) => ({ type: 'GeoProperty', value: { type: 'Point', coordinates: [d.lon, d.lat] } });
 const refDevice = (d: Device) => ({ type: 'Relationship', object: urn('Device', d.id) });
+// The Streetlighting models take refDevice (and a cabinet's groups) as lists of entity ids.
+const refList = (type: string, id: string) => ({ type: 'Relationship', object: [urn(type, id)] });
 const unitOf = (d: Device, field: string): Unit | undefined => (isDeviceKind(d.kind) ? KIND_FIELDS[d.kind][field]?.unit : undefined);
 
 function base(type: string, id: string, d: Device, ts: number): Entity {
@@ -77,6 +79,10 @@ export function toNgsiLd(city: CityModel, latest: StoredReading[], aqiLevel: (v:
       }
       case 'street_light': {
         const cabinet = base('StreetlightControlCabinet', d.id, d, r.ts);
+        cabinet.refDevice = refList('Device', d.id);
+        cabinet.refStreetlightGroup = refList('StreetlightGroup', d.id);
+        // Switched by schedule, and operators may dim or switch from the dashboard.
+        cabinet.workingMode = prop('semiautomatic');
         if (v.energy !== undefined) cabinet.energyConsumed = prop(v.energy, 'kWh');
         if (v.power !== undefined) cabinet.totalActivePower = prop(v.power / 1000, 'kW');
         out.push(cabinet);
@@ -86,6 +92,7 @@ export function toNgsiLd(city: CityModel, latest: StoredReading[], aqiLevel: (v:
           const status = v[`lamp${i}_status`];
           if (level === undefined && status === undefined) continue;
           const e = base('Streetlight', `${d.id}-lamp${i}`, d, r.ts);
+          e.refDevice = refList('Device', d.id);
           e.status = prop(LAMP_STATUS(status ?? 0));
           if (level !== undefined) {
             e.powerState = prop(level <= 0 ? 'off' : level < 100 ? 'low' : 'on');

@@ -1,10 +1,16 @@
-import { commandSchema, topics } from '@tamky/protocol';
+import { commandSchema, commandStatus, topics } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 
 const param = (v: unknown) => String(v);
+
+/** What the screens show for a command: the device's answer, still waiting, or no answer within the stated time. */
+function commandTruth(core: Core, c: { sentAt: number; result: Parameters<typeof commandStatus>[0] }) {
+  const timeoutMs = core.config.commands.timeoutMs;
+  return { status: commandStatus(c.result, c.sentAt, timeoutMs, core.now()), timeoutMs };
+}
 
 export function gatewayRoutes(core: Core): RouteSpec[] {
   return [
@@ -26,7 +32,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
         if (!g) throw notFound(`gateway ${id}`);
         const s = res.locals.session as { user: { role: string } };
         const technician = s.user.role === 'technician' || s.user.role === 'admin';
-        return { ...g, events: core.gateways.events(id, 50), ...(technician ? { commands: core.commands.recent(id, 20) } : {}) };
+        const withStatus = (c: ReturnType<typeof core.commands.recent>[number]) => ({ ...c, ...commandTruth(core, c) });
+        return { ...g, events: core.gateways.events(id, 50), ...(technician ? { commands: core.commands.recent(id, 20).map(withStatus) } : {}) };
       },
     },
     {
@@ -45,18 +52,18 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
         // Recorded before publishing: a result can never arrive for a command we have no row for.
         await core.mqttPublish(topics.command(gateway), command, { qos: 1 });
         res.status(202);
-        return { id: record.id };
+        return { id: record.id, timeoutMs: core.config.commands.timeoutMs };
       },
     },
     {
       method: 'get',
       path: '/commands/:id',
       access: 'technician',
-      summary: 'A command sent to a gateway and its result (null until the gateway answers)',
+      summary: 'A command sent to a gateway, its result (null until the gateway answers) and status: pending, ok, failed, or timeout once commands.timeoutMs passed unanswered',
       handler(req) {
         const c = core.commands.get(param(req.params.id));
         if (!c) throw notFound('command');
-        return { id: c.id, gateway: c.gateway, command: c.command, sentAt: c.sentAt, user: c.user, result: c.result };
+        return { id: c.id, gateway: c.gateway, command: c.command, sentAt: c.sentAt, user: c.user, result: c.result, ...commandTruth(core, c) };
       },
     },
     {

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import type { DashboardModule } from '../module';
 import { openApiPath, type RouteSpec } from './route-table';
 
 const errorSchema = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } };
 
-/** The OpenAPI 3.1 document of the core route table plus what modules declare; docs/api.md is its prose twin. */
-export function buildOpenApi(routes: RouteSpec[], modules: DashboardModule[], extra: Array<{ method: string; path: string; summary: string; produces: string }>): Record<string, unknown> {
+/** The OpenAPI 3.1 document of the route table (core and modules); docs/api.md is its prose twin. */
+export function buildOpenApi(routes: RouteSpec[], extra: Array<{ method: string; path: string; summary: string; produces: string }>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = openApiPath(r.path);
@@ -26,17 +25,17 @@ export function buildOpenApi(routes: RouteSpec[], modules: DashboardModule[], ex
       'x-role': r.access,
       ...(params.length ? { parameters: params } : {}),
       ...(r.method !== 'get' ? { requestBody: { content: { 'application/json': {} } } } : {}),
-      security: r.access === 'none' ? [] : [{ session: [] }],
+      ...(r.token ? { 'x-token-scope': r.token } : {}),
+      security: r.access === 'none' ? [] : r.token ? [{ session: [] }, { apiToken: [] }] : [{ session: [] }],
       responses,
     };
   }
-  for (const m of modules) for (const [path, item] of Object.entries(m.openapi ?? {})) paths[path] = { ...(paths[path] ?? {}), ...(item as Record<string, unknown>) };
   for (const e of extra) (paths[e.path] ??= {})[e.method] = { summary: e.summary, 'x-role': 'none', security: [], responses: { '200': { description: 'OK', content: { [e.produces]: {} } } } };
   return {
     openapi: '3.1.0',
     info: { title: 'Tam Kỳ IOC dashboard API', version: '1', description: 'See docs/api.md. Times are epoch ms UTC. Non-GET requests need header x-csrf-token.' },
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sid' } },
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sid' }, apiToken: { type: 'http', scheme: 'bearer', description: 'API token created by an admin (docs/api.md)' } },
       schemas: { Error: errorSchema },
     },
     paths,

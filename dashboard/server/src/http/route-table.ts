@@ -1,7 +1,8 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Role } from '../config';
-import type { Guard } from '../auth/guard';
+import type { TokenAuth } from '../tokens/token-auth';
+import type { TokenScope } from '../tokens/token-store';
 
 export type Access = Role | 'any' | 'none';
 
@@ -22,17 +23,27 @@ export interface RouteSpec {
   answer?: z.ZodType;
   /** Answer media type when not JSON. */
   produces?: string;
+  /** Also readable by other systems with an API token of this scope (then wards limit what it answers). */
+  token?: TokenScope;
   handler(req: Request, res: Response): unknown;
 }
 
-export function mountRoutes(router: Router, guard: Guard, routes: RouteSpec[]): void {
+/** Mounts the table behind `requireRole` (the session guard); a method and path declared twice is an error. */
+export function mountRoutes(router: Router, requireRole: (access: Role | 'any') => RequestHandler, routes: RouteSpec[], tokenAuth?: TokenAuth): void {
+  const seen = new Set<string>();
+  for (const r of routes) {
+    const key = `${r.method.toUpperCase()} ${r.path}`;
+    if (seen.has(key)) throw new Error(`route ${key} is declared twice`);
+    seen.add(key);
+  }
   for (const r of routes) {
     const handler = async (req: Request, res: Response) => {
       const body = await r.handler(req, res);
       if (!res.headersSent && body !== undefined) res.json(body);
     };
     if (r.access === 'none') router[r.method](r.path, handler);
-    else router[r.method](r.path, guard.requireRole(r.access), handler);
+    else if (r.token && tokenAuth) router[r.method](r.path, tokenAuth.allow(r.token, requireRole(r.access)), handler);
+    else router[r.method](r.path, requireRole(r.access), handler);
   }
 }
 

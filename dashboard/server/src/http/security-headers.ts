@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 
 /**
  * Scripts only from our own origin, no inline scripts, no framing. Inline style attributes are allowed
- * because chart libraries (recharts) position elements with them; styles cannot run code.
+ * because chart libraries (recharts) position elements with them; styles cannot run code. Media may be a
+ * blob: the wall's alarm tone is synthesised in the page.
  */
 const CSP = [
   "default-src 'self'",
@@ -10,6 +11,7 @@ const CSP = [
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self' data:",
+  "media-src 'self' blob:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'self'",

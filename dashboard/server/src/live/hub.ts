@@ -12,15 +12,24 @@ const CHANNELS = ['readings', 'derived', 'alarms', 'gateways'] as const;
 const SHEDDABLE = new Set<LiveChannel>(['readings', 'derived']);
 const clientMessageSchema = z.object({ type: z.literal('subscribe'), channels: z.array(z.enum(CHANNELS)) });
 
-/** The user of a socket and, for cookie sessions, the session id it was opened with. */
-export type SocketUser = User & { sessionId?: string };
+/** The user of a socket and, for cookie sessions, the session it was opened with and when that session ends. */
+export type SocketUser = User & { sessionId?: string; expiresAt?: number };
+/** An upgrade refused for being over a sign-in limit. */
+export interface Refusal {
+  refused: 429;
+  retryAfterMs: number;
+}
 
 interface Client {
   ws: WebSocket;
   user: SocketUser;
   channels: Set<LiveChannel>;
   alive: boolean;
+  expiry?: NodeJS.Timeout;
 }
+
+/** setTimeout's longest delay; a session ending later is checked again then. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export interface HubOptions {
   server: Server;
@@ -30,7 +39,7 @@ export interface HubOptions {
   now(): number;
   logger: Logger;
   /** Resolves the user of an upgrade request (session cookie or kiosk token), or null to refuse. */
-  authenticate(req: IncomingMessage): Promise<SocketUser | null>;
+  authenticate(req: IncomingMessage): Promise<SocketUser | Refusal | null>;
   metrics: { clients: Gauge; sent: Counter; dropped: Counter };
 }
 
@@ -60,6 +69,7 @@ export function startLiveHub(opts: HubOptions) {
     opts.authenticate(req).then(
       (user) => {
         if (!user) return refuse(socket, 401, 'Unauthorized');
+        if ('refused' in user) return socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(user.retryAfterMs / 1000)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         wss.handleUpgrade(req, socket, head, (ws) => accept(ws, user));
       },
       (err) => {
@@ -72,6 +82,17 @@ export function startLiveHub(opts: HubOptions) {
   const accept = (ws: WebSocket, user: SocketUser) => {
     const client: Client = { ws, user, channels: new Set(), alive: true };
     clients.add(client);
+    if (user.expiresAt !== undefined) {
+      // The session's end is the socket's end: a wall left open must not outlive its sign-in.
+      const expiresAt = user.expiresAt;
+      const arm = () => {
+        const left = expiresAt - opts.now();
+        if (left <= 0) return void ws.close(4401, 'session expired');
+        client.expiry = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        client.expiry.unref();
+      };
+      arm();
+    }
     opts.metrics.clients.set(clients.size);
     ws.on('pong', () => {
       client.alive = true;
@@ -90,6 +111,7 @@ export function startLiveHub(opts: HubOptions) {
       send(client, { type: 'subscribed', channels: [...client.channels] });
     });
     ws.on('close', () => {
+      clearTimeout(client.expiry);
       clients.delete(client);
       opts.metrics.clients.set(clients.size);
     });
@@ -137,6 +159,10 @@ export function startLiveHub(opts: HubOptions) {
     /** A socket authenticated once at upgrade must not outlive the account's sessions. */
     disconnectUser(username: string, keepSessionId?: string): void {
       for (const client of clients) if (client.user.username === username && (!keepSessionId || client.user.sessionId !== keepSessionId)) client.ws.close(4401, 'session ended');
+    },
+    /** Logout: the sockets opened with that session close with it. */
+    disconnectSession(sessionId: string): void {
+      for (const client of clients) if (client.user.sessionId === sessionId) client.ws.close(4401, 'session ended');
     },
     async close(): Promise<void> {
       clearInterval(pingTimer);

@@ -1,7 +1,7 @@
 import express from 'express';
 import type Database from 'better-sqlite3';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { CityModel } from '@tamky/protocol';
+import { formatNumberIn, type CityModel } from '@tamky/protocol';
 import { backoffDelay, type Logger } from '@tamky/service-kit';
 import { migrate } from '../state-db';
 import type { Alarm, AlarmChange } from '../alarms/model';
@@ -51,6 +51,8 @@ export interface NotificationView {
 export interface Notifier {
   /** Plans notifications for a lifecycle change; synchronous, so it commits with the change itself. */
   plan(alarm: Alarm, change: AlarmChange): void;
+  /** Stops escalation and cancels what waits to be sent (alarm shelved, or explained by its gateway's alarm). */
+  silence(alarmId: number, reason: string): void;
   /** Fires due escalations and sends due messages. */
   tick(): Promise<void>;
   notificationsFor(alarmId: number): NotificationView[];
@@ -112,7 +114,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       ),
     );
   if (p.email) channels.set('email', createEmailChannel(p.email));
-  if (p.webhook) channels.set('webhook', createWebhookChannel(p.webhook));
+  if (p.webhook) channels.set('webhook', createWebhookChannel(p.webhook, logger));
   for (const [name, ch] of Object.entries(opts.channels ?? {})) if (ch) channels.set(name as ChannelName, ch);
 
   function addressFor(r: Recipient, channel: ChannelName): string | undefined {
@@ -189,7 +191,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const escalate = db.transaction((row: EscalationRow, t: number) => {
     const alarm = getAlarm(row.alarm_id);
     const route = routesById.get(row.route_id);
-    if (!alarm || !route || alarm.state !== 'active') {
+    if (!alarm || !route || alarm.state !== 'active' || alarm.parentId !== null || alarm.shelfId !== null) {
       db.prepare('DELETE FROM notify_escalations WHERE alarm_id = ? AND route_id = ?').run(row.alarm_id, row.route_id);
       return;
     }
@@ -214,8 +216,9 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
         alarm_id: String(first.id),
         severity: first.severity,
         message: first.message[lead.locale].slice(0, 200),
-        value: first.value === null ? '' : String(first.value),
-        limit: first.limit === null ? '' : String(first.limit),
+        // Written the recipient's way ("4,2" in Vietnamese), like the numbers inside the message.
+        value: first.value === null ? '' : formatNumberIn(lead.locale, first.value),
+        limit: first.limit === null ? '' : formatNumberIn(lead.locale, first.limit),
         count: String(alarms.length),
         link: alarmLink(opts.publicUrl, first.id),
       },
@@ -390,6 +393,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       })();
       if (moved || cancelled) logger.info({ moved, cancelled }, 'waiting notifications follow the edited recipients');
       logger.info({ recipients: next.recipients.length, routes: next.routes.length }, 'notification recipients and escalation updated');
+    },
+    silence(alarmId, reason) {
+      db.prepare('DELETE FROM notify_escalations WHERE alarm_id = ?').run(alarmId);
+      const cancelled = outbox.cancelPending(alarmId, reason);
+      if (cancelled) logger.info({ alarm: alarmId, cancelled, reason }, 'pending notifications cancelled');
     },
     notificationsFor: (alarmId) =>
       outbox.forAlarm(alarmId).map((r) => ({ id: String(r.id), recipient: r.recipient, channel: r.channel, state: r.state, ts: r.updated_at, error: r.error, step: r.step, attempts: r.attempts, providerId: r.provider_id })),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { localTime, SEVERITIES, type Severity } from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
+import { validAddressOrBlock } from '../http/client-address';
+import { createWebhookTargets } from './channels/webhook-target';
 
 /**
  * Who gets what (config/notify/policy.yaml): recipients with their channel chain, groups with on-call
@@ -28,6 +30,21 @@ const recipientSchema = z
     locale: z.enum(['vi', 'en']).optional(),
   })
   .strict();
+
+/** Webhook targets: https only, optionally only allow-listed hosts, never private addresses unless listed. */
+const webhookProviderSchema = z
+  .object({
+    secret: z.string().optional(),
+    timeoutMs: z.number().int().positive().default(10_000),
+    /** Host names recipients' webhookUrl may name ("hooks.example.vn", "*.example.vn"); empty: any public host. */
+    allowHosts: z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'must be a host name or *.domain')).default([]),
+    /** Plain http:// targets too (a receiver on a trusted LAN). */
+    allowHttp: z.boolean().default(false),
+    /** Private/loopback/link-local blocks a receiver may sit in, e.g. "10.20.0.5/32"; none by default. */
+    allowNetworks: z.array(z.string().refine(validAddressOrBlock, 'must be an IP address or CIDR block')).default([]),
+  })
+  .strict();
+const WEBHOOK_DEFAULTS = webhookProviderSchema.parse({});
 
 const shiftSchema = z
   .object({
@@ -150,10 +167,12 @@ export const notifyPolicySchema = z
             password: z.string().optional(),
             from: z.string().min(1),
             timeoutMs: z.number().int().positive().default(10_000),
+            /** PEM file of the CA behind the relay's certificate (certificates are always verified). */
+            caFile: z.string().optional(),
           })
           .strict()
           .optional(),
-        webhook: z.object({ secret: z.string().optional(), timeoutMs: z.number().int().positive().default(10_000) }).strict().optional(),
+        webhook: webhookProviderSchema.optional(),
       })
       .strict()
       .default({}),
@@ -168,6 +187,11 @@ export const notifyPolicySchema = z
       g.onCall.forEach((s, si) => s.recipients.forEach((m, i) => !people.has(m) && ctx.addIssue({ code: 'custom', path: ['groups', gi, 'onCall', si, 'recipients', i], message: `unknown recipient "${m}"` })));
     });
     p.routes.forEach((r, ri) => r.steps.forEach((s, si) => s.to.forEach((t, i) => !known(t) && ctx.addIssue({ code: 'custom', path: ['routes', ri, 'steps', si, 'to', i], message: `unknown recipient or group "${t}"` }))));
+    const webhookTargets = createWebhookTargets(p.providers.webhook ?? WEBHOOK_DEFAULTS);
+    p.recipients.forEach((r, ri) => {
+      const problem = r.webhookUrl === undefined ? null : webhookTargets.checkUrl(r.webhookUrl);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['recipients', ri, 'webhookUrl'], message: problem });
+    });
     p.recipients.forEach((r, ri) =>
       r.channels.forEach((c, ci) => {
         const needs = c === 'email' ? r.email : c === 'webhook' ? r.webhookUrl : r.phone;

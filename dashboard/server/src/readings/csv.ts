@@ -1,15 +1,53 @@
-import type { Series } from '@tamky/protocol';
+import { isDeviceKind, KIND_FIELDS, type CityModel, type Series } from '@tamky/protocol';
 
-/** RFC 4180 quoting for the only free-text columns (ids are restricted, but wards come from a city file). */
+/** RFC 4180 quoting for free-text columns (names come from a city file). */
 const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
-/** `time,device,ward,field,value`, rows ordered by time then device, times in ISO 8601 UTC. */
-export function seriesToCsv(series: Series[]): string {
-  const rows: Array<[number, string]> = [];
+/** Excel reads a UTF-8 file as the local code page unless it starts with a byte-order mark: Vietnamese would be garbled. */
+const BOM = '\uFEFF';
+
+/** "2026-12-07T09:33:00+07:00": the city's wall-clock time with its offset, unambiguous and readable. */
+export function localIsoTime(ts: number, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' })
+      .formatToParts(ts)
+      .map((p) => [p.type, p.value]),
+  );
+  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace('GMT', '');
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
+}
+
+/** The city-local date of a time, "2026-12-07", for file names. */
+export const localDate = (ts: number, timeZone: string) => localIsoTime(ts, timeZone).slice(0, 10);
+
+/** At most three decimals, no float noise (58.800000000000004 → 58.8). */
+const value = (v: number) => String(Math.round(v * 1000) / 1000);
+
+/**
+ * `time,device,device_name,ward,ward_name,field,unit,value`: exactly the series asked for (raw or
+ * aggregated as the chart's query says), rows by time then device, times local with offset, a BOM first.
+ */
+export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: string; reducedFrom?: string[] }): string {
+  const devices = new Map(opts.city.devices.map((d) => [d.id, d.name]));
+  const wards = new Map(opts.city.wards.map((w) => [w.id, w.name]));
+  const fields = isDeviceKind(opts.kind) ? KIND_FIELDS[opts.kind] : undefined;
+  const rows: Array<[number, string, string]> = [];
+  // A folded series (lanes into total flow) has the unit its fields share.
+  const reducedUnits = new Set((opts.reducedFrom ?? []).map((f) => fields?.[f]?.unit ?? ''));
+  const reducedUnit = reducedUnits.size === 1 ? [...reducedUnits][0]! : '';
   for (const s of series) {
-    const prefix = `,${cell(s.device)},${cell(s.ward)},${cell(s.field)},`;
-    for (const [t, v] of s.points) rows.push([t, `${new Date(t).toISOString()}${prefix}${v}`]);
+    const unit = fields?.[s.field]?.unit ?? (opts.reducedFrom ? reducedUnit : '');
+    const middle = `,${cell(s.device)},${cell(devices.get(s.device) ?? '')},${cell(s.ward)},${cell(wards.get(s.ward) ?? '')},${cell(s.field)},${cell(unit)},`;
+    for (const [t, v] of s.points) rows.push([t, s.device, `${localIsoTime(t, opts.city.timeZone)}${middle}${value(v)}`]);
   }
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return `time,device,ward,field,value\r\n${rows.map((r) => r[1]).join('\r\n')}${rows.length ? '\r\n' : ''}`;
+  return `${BOM}time,device,device_name,ward,ward_name,field,unit,value\r\n${rows.map((r) => r[2]).join('\r\n')}${rows.length ? '\r\n' : ''}`;
+}
+
+/** "traffic_counter_2026-12-01_2026-12-07.csv": named by the range exported, in city dates (one date for one day). */
+export function csvFileName(kind: string, from: number, to: number, timeZone: string): string {
+  const first = localDate(from, timeZone);
+  // `to` is exclusive: a range ending at midnight ends on the day before.
+  const last = localDate(Math.max(from, to - 1), timeZone);
+  return `${kind}_${first === last ? first : `${first}_${last}`}.csv`;
 }

@@ -1,15 +1,19 @@
 import { z } from 'zod';
-import { limitsAnswer, limitsAnswerSchema } from '@tamky/protocol';
+import { fieldNameSchema, idSchema, limitsAnswer, limitsAnswerSchema, reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
+import { attachment } from '../http/content-disposition';
 import type { RouteSpec } from '../http/route-table';
 import { computeOverview } from '../overview/overview';
 import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
-import { seriesToCsv } from './csv';
+import { csvFileName, seriesToCsv } from './csv';
+import { wardScopeOf } from '../tokens/token-auth';
+import { cityInWards, limitQueryToWards } from './ward-scope';
 
-const latestQuerySchema = z.object({ kind: z.string().min(1).optional(), ward: z.string().min(1).optional() });
+const csvReduceSchema = z.enum(SERIES_REDUCTIONS).optional();
+const latestQuerySchema = z.object({ kind: fieldNameSchema.optional(), ward: idSchema.optional() });
 const deadLetterQuerySchema = z.object({
   from: z.coerce.number().int().nonnegative().optional(),
   to: z.coerce.number().int().nonnegative().optional(),
@@ -18,40 +22,49 @@ const deadLetterQuerySchema = z.object({
 
 export function readingRoutes(core: Core): RouteSpec[] {
   return [
-    { method: 'get', path: '/city', access: 'viewer', summary: 'The city model (wards, gateways, devices)', handler: () => core.city },
+    { method: 'get', path: '/city', access: 'viewer', token: 'read:readings', summary: 'The city model (wards, gateways, devices)', handler: (_req, res) => cityInWards(core.city, wardScopeOf(res)) },
     {
       method: 'get',
       path: '/latest',
       access: 'viewer',
+      token: 'read:readings',
       summary: 'Latest reading per device',
       query: ['kind', 'ward'],
-      async handler(req) {
+      async handler(req, res) {
         const q = parseInput(latestQuerySchema, req.query, 'query');
-        return { readings: await core.store.latest({ ...(q.kind ? { kind: q.kind } : {}), ...(q.ward ? { ward: q.ward } : {}) }) };
+        const wards = wardScopeOf(res);
+        const readings = await core.store.latest({ ...(q.kind ? { kind: q.kind } : {}), ...(q.ward ? { ward: q.ward } : {}) });
+        return { readings: wards ? readings.filter((r) => wards.includes(r.ward)) : readings };
       },
     },
     {
       method: 'get',
       path: '/history',
       access: 'viewer',
+      token: 'read:readings',
       summary: 'Time series for one kind; with windowMs, aggregated per window (served from rollups)',
       query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
-      async handler(req) {
-        return { series: await core.store.query(parseHistoryQuery(req.query, core.now())) };
+      async handler(req, res) {
+        return { series: await core.store.query(limitQueryToWards(parseHistoryQuery(req.query, core.now()), core.city, wardScopeOf(res))) };
       },
     },
     {
       method: 'get',
       path: '/history.csv',
       access: 'viewer',
-      summary: 'The same as /history as CSV: time,device,ward,field,value (ISO time)',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
+      token: 'read:readings',
+      summary: 'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
+      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'reduce'],
       produces: 'text/csv',
       async handler(req, res) {
-        const q = parseHistoryQuery(req.query, core.now());
-        const csv = seriesToCsv(await core.store.query(q));
+        const { reduce, ...rest } = (req.query ?? {}) as Record<string, unknown>;
+        const how = parseInput(csvReduceSchema, reduce, 'reduce');
+        const q = limitQueryToWards(parseHistoryQuery(rest, core.now()), core.city, wardScopeOf(res));
+        // reduce: the chart folds each device's fields into one line (lanes into total flow); the file says the same.
+        const series = await core.store.query(q);
+        const csv = seriesToCsv(how ? reduceByDevice(series, how) : series, { city: core.city, kind: q.kind, ...(how ? { reducedFrom: q.fields } : {}) });
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="${q.kind}-${new Date(q.from).toISOString().slice(0, 10)}.csv"`);
+        res.setHeader('Content-Disposition', attachment(csvFileName(q.kind, q.from, q.to, core.city.timeZone)));
         res.send(csv);
       },
     },
@@ -89,10 +102,13 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/export/ngsi-ld',
       access: 'viewer',
+      token: 'read:readings',
       summary: 'Current state as NGSI-LD entities named after FIWARE Smart Data Models',
       produces: 'application/ld+json',
       async handler(_req, res) {
-        const entities = toNgsiLd(core.city, await core.store.latest(), (v) => aqiLevel(core.limits.vnAqi, v).level);
+        const wards = wardScopeOf(res);
+        const latest = (await core.store.latest()).filter((r) => !wards || wards.includes(r.ward));
+        const entities = toNgsiLd(cityInWards(core.city, wards), latest, (v) => aqiLevel(core.limits.vnAqi, v).level);
         res.setHeader('Content-Type', 'application/ld+json; charset=utf-8');
         res.send(JSON.stringify(entities));
       },

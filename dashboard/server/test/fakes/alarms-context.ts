@@ -6,6 +6,8 @@ import { createLogger } from '@tamky/service-kit';
 import { CORE_MIGRATIONS, migrate, openStateDb } from '../../src/state-db';
 import type { ModuleContext } from '../../src/module';
 import { createAlarmsModule, type AlarmsModuleConfig } from '../../src/alarms';
+import { mountRoutes } from '../../src/http/route-table';
+import { errorHandler } from '../../src/http/errors';
 
 const RANK = { viewer: 0, operator: 1, technician: 2, admin: 3 } as const;
 
@@ -34,6 +36,11 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
   const broadcasts: Array<{ channel: string; message: any }> = [];
   const audits: Array<{ user: string; action: string; detail: Record<string, unknown> }> = [];
   const published: Array<{ topic: string; payload: unknown }> = [];
+  const users = [
+    { username: 'op1', displayName: 'Operator One', role: 'operator' as const },
+    { username: 'tech1', displayName: 'Technician One', role: 'technician' as const },
+    { username: 'v', displayName: 'Viewer', role: 'viewer' as const },
+  ];
   const ctx: ModuleContext = {
     db,
     city: testCity,
@@ -51,13 +58,15 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
     logger: createLogger('alarms-test', { level: 'silent' }),
     now: () => clock.t,
     publicUrl: opts.publicUrl ?? 'http://ioc.test',
+    users: () => users,
   };
   const module = createAlarmsModule({ tickMs: 3_600_000, ...opts.config });
   const app = express();
   app.use(express.json());
   const router = express.Router();
-  module.routes!(router, ctx);
+  mountRoutes(router, (access) => ctx.requireRole(access === 'any' ? 'viewer' : access), module.routes!(ctx));
   app.use('/api', router);
+  app.use(errorHandler(ctx.logger));
   await module.start!(ctx);
   const server: Server = await new Promise((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));

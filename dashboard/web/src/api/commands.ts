@@ -1,3 +1,4 @@
+import type { CommandStatus } from '@tamky/protocol';
 import { api } from './client';
 import type { CommandResult } from './types';
 
@@ -7,17 +8,22 @@ export type CommandBody =
   | { type: 'write_register'; device: string; field: string; value: number }
   | { type: 'set_poll_interval'; device: string; intervalMs: number };
 
-export function sendCommand(gateway: string, body: CommandBody): Promise<{ id: string }> {
-  return api.post<{ id: string }>(`/api/gateways/${encodeURIComponent(gateway)}/commands`, body);
+/** What the centre knows of a command: the gateway's answer, or that it is still waiting, or gave up at `timeoutMs`. */
+export interface CommandAnswer {
+  status: CommandStatus;
+  result: CommandResult | null;
+  timeoutMs: number;
 }
 
-/** Polls /api/commands/:id until the gateway answered or the wait ran out (null: no answer yet). */
-export async function waitForResult(id: string, timeoutMs = 20_000, everyMs = 1000): Promise<CommandResult | null> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const { result } = await api.get<{ result: CommandResult | null }>(`/api/commands/${encodeURIComponent(id)}`);
-    if (result) return result;
+export function sendCommand(gateway: string, body: CommandBody): Promise<{ id: string; timeoutMs: number }> {
+  return api.post<{ id: string; timeoutMs: number }>(`/api/gateways/${encodeURIComponent(gateway)}/commands`, body);
+}
+
+/** Polls /api/commands/:id until the server says answered or timed out (its timeout, stated in the answer). */
+export async function waitForAnswer(id: string, everyMs = 1000): Promise<CommandAnswer> {
+  for (;;) {
+    const answer = await api.get<CommandAnswer>(`/api/commands/${encodeURIComponent(id)}`);
+    if (answer.status !== 'pending') return answer;
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  return null;
 }

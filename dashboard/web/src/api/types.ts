@@ -57,6 +57,15 @@ export interface Alarm {
   acknowledgedAt: number | null;
   clearedAt: number | null;
   clearedBy: string | null;
+  openedAt: number;
+  /** The gateway alarm that explains this one (shown as its child). */
+  parentId: string | null;
+  /** The first alarm of the burst of one rule this one belongs to. */
+  groupId: string | null;
+  /** Times the condition came back within the reopen window. */
+  reopenCount: number;
+  /** The maintenance shelf silencing its notifications. */
+  shelfId: string | null;
 }
 export interface AlarmAuditEntry {
   ts: number;
@@ -76,6 +85,46 @@ export interface AlarmDetail {
   alarm: Alarm;
   audit: AlarmAuditEntry[];
   notifications: AlarmNotification[];
+  children: Alarm[];
+}
+export interface Assignee {
+  username: string;
+  displayName: string;
+  role: Role;
+}
+export type ShelfTarget = 'device' | 'gateway' | 'ward';
+export interface Shelf {
+  id: number;
+  targetType: ShelfTarget;
+  targetId: string;
+  reason: string;
+  user: string;
+  createdAt: number;
+  until: number;
+}
+export interface AuditLogEntry {
+  id: number;
+  ts: number;
+  user: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+export interface AlarmHealth {
+  from: number;
+  to: number;
+  settings: { positions: number; floodPer10Min: number; chatterCount: number; chatterWindowS: number; fleetingS: number; staleHours: number };
+  total: number;
+  suppressed: { gateway: number; group: number; shelved: number };
+  perPosition: { per10Min: number; perDay: number };
+  periods: number;
+  floodPeriods: number;
+  floodShare: number;
+  peak: { count: number; start: number };
+  badActors: { rules: Array<{ id: string; count: number; share: number }>; sources: Array<{ id: string; count: number; share: number }> };
+  chattering: Array<{ ruleId: string; sourceId: string; count: number }>;
+  fleeting: number;
+  stale: Array<{ id: string; ruleId: string; sourceId: string; openedAt: number }>;
+  priorityMix: Array<{ priority: 'low' | 'medium' | 'high'; count: number; share: number; guide: number }>;
 }
 
 export type GatewayState = 'online' | 'offline' | 'unknown';

@@ -1,13 +1,15 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../api/client';
-import type { Alarm } from '../api/types';
+import type { Alarm, Assignee } from '../api/types';
 import { useI18n } from '../i18n/i18n';
+import { ConfirmDialog } from './ConfirmDialog';
 
-/** Acknowledge / assign / comment / clear, for operators and above. */
-export function AlarmActions({ alarm, onChanged }: { alarm: Alarm; onChanged(a: Alarm): void }) {
-  const { t } = useI18n();
+/** Acknowledge / assign / comment / resolve, for operators and above. Resolving asks first. */
+export function AlarmActions({ alarm, assignees, onChanged }: { alarm: Alarm; assignees: Assignee[]; onChanged(a: Alarm): void }) {
+  const { t, lang } = useI18n();
   const [text, setText] = useState('');
   const [assignee, setAssignee] = useState(alarm.assignee ?? '');
+  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const run = async (action: string, body: unknown) => {
@@ -17,8 +19,10 @@ export function AlarmActions({ alarm, onChanged }: { alarm: Alarm; onChanged(a: 
       const { alarm: next } = await api.post<{ alarm: Alarm }>(`/api/alarms/${encodeURIComponent(alarm.id)}/${action}`, body);
       onChanged(next);
       setText('');
+      return true;
     } catch (err) {
       setError((err as Error).message);
+      return false;
     } finally {
       setBusy(false);
     }
@@ -38,19 +42,28 @@ export function AlarmActions({ alarm, onChanged }: { alarm: Alarm; onChanged(a: 
           {t('alarms.comment')}
         </button>
       </form>
-      <form
-        className="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (assignee.trim()) void run('assign', { assignee: assignee.trim() });
-        }}
-      >
-        <label htmlFor={`${idBase}-assignee`}>{t('alarms.assigneeName')}</label>
-        <input id={`${idBase}-assignee`} value={assignee} onChange={(e) => setAssignee(e.target.value)} />
-        <button type="submit" className="btn" disabled={busy || !assignee.trim()}>
-          {t('alarms.assign')}
-        </button>
-      </form>
+      {alarm.state !== 'cleared' && (
+        <form
+          className="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (assignee) void run('assign', { assignee });
+          }}
+        >
+          <label htmlFor={`${idBase}-assignee`}>{t('desk.assignTo')}</label>
+          <select id={`${idBase}-assignee`} value={assignee} onChange={(e) => setAssignee(e.target.value)} data-testid="assignee-select">
+            <option value="">{t('desk.choosePerson')}</option>
+            {assignees.map((u) => (
+              <option key={u.username} value={u.username}>
+                {u.displayName} ({t(`role.${u.role}`)})
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="btn" disabled={busy || !assignee || assignee === alarm.assignee} data-testid="assign">
+            {t('alarms.assign')}
+          </button>
+        </form>
+      )}
       <div className="button-row">
         {alarm.state === 'active' && (
           <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run('ack', comment ? { comment } : {})} data-testid="ack">
@@ -59,11 +72,21 @@ export function AlarmActions({ alarm, onChanged }: { alarm: Alarm; onChanged(a: 
           </button>
         )}
         {alarm.state !== 'cleared' && (
-          <button type="button" className="btn" disabled={busy} onClick={() => void run('clear', comment ? { comment } : {})} data-testid="clear">
+          <button type="button" className="btn" disabled={busy} onClick={() => setConfirming(true)} data-testid="clear">
             {t('alarms.clear')}
           </button>
         )}
       </div>
+      <ConfirmDialog
+        open={confirming}
+        title={t('desk.resolveTitle')}
+        busy={busy}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => void run('clear', comment ? { comment } : {}).then((ok) => ok && setConfirming(false))}
+      >
+        <p>{t('desk.resolveExplain')}</p>
+        <p className="alarm-message">{alarm.message[lang]}</p>
+      </ConfirmDialog>
       {error && (
         <p className="error" role="alert">
           {t('app.error', { message: error })}

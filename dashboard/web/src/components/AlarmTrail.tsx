@@ -1,10 +1,16 @@
 import type { AlarmDetail } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
+import type { MessageKey } from '../i18n/dict';
 
 /** Audit trail and notification trail of one alarm (who was told, by which channel, did it arrive). */
 export function AlarmTrail({ id, version }: { id: string; version: number }) {
   const { t, dateTime } = useI18n();
+  const trailAction = (action: string) => {
+    const key = `trail.${action}` as MessageKey;
+    const text = t(key);
+    return text === key ? action : text;
+  };
   const { data, error } = useApi<AlarmDetail>(`/api/alarms/${encodeURIComponent(id)}`, { v: version });
   if (error) return <p className="error">{t('app.error', { message: error })}</p>;
   if (!data) return <p>{t('app.loading')}</p>;
@@ -14,7 +20,7 @@ export function AlarmTrail({ id, version }: { id: string; version: number }) {
       <ol className="trail">
         {data.audit.map((a, i) => (
           <li key={i}>
-            <time dateTime={new Date(a.ts).toISOString()}>{dateTime(a.ts)}</time> · <strong>{a.user}</strong> · {a.action}
+            <time dateTime={new Date(a.ts).toISOString()}>{dateTime(a.ts)}</time> · <strong>{a.user}</strong> · {trailAction(a.action)}
             {a.detail ? `: ${a.detail}` : ''}
           </li>
         ))}

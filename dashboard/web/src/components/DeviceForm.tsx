@@ -6,7 +6,7 @@ import { useI18n } from '../i18n/i18n';
 export type RegistryDevice = CityModel['devices'][number];
 export const DEVICE_KINDS = ['air_station', 'pm_sensor', 'noise_meter', 'water_level', 'street_light', 'traffic_counter'] as const;
 
-type Field = 'id' | 'name' | 'kind' | 'ward' | 'gateway' | 'lat' | 'lon' | 'pollIntervalMs';
+type Field = 'id' | 'name' | 'kind' | 'ward' | 'gateway' | 'lat' | 'lon' | 'pollIntervalMs' | 'devEui' | 'profile';
 interface Draft {
   id: string;
   name: string;
@@ -16,6 +16,8 @@ interface Draft {
   lat: string;
   lon: string;
   pollIntervalMs: string;
+  devEui: string;
+  profile: string;
 }
 
 /**
@@ -27,11 +29,11 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
   const firstWard = city.wards[0]?.id ?? '';
   const [d, setD] = useState<Draft>(
     initial
-      ? { id: initial.id, name: initial.name, kind: initial.kind, ward: initial.ward, gateway: initial.gateway, lat: String(initial.lat), lon: String(initial.lon), pollIntervalMs: String(initial.pollIntervalMs) }
-      : { id: '', name: '', kind: 'air_station', ward: firstWard, gateway: city.gateways.find((g) => g.ward === firstWard)?.id ?? '', lat: String(city.lat), lon: String(city.lon), pollIntervalMs: '5000' },
+      ? { id: initial.id, name: initial.name, kind: initial.kind, ward: initial.ward, gateway: initial.gateway, lat: String(initial.lat), lon: String(initial.lon), pollIntervalMs: String(initial.pollIntervalMs), devEui: initial.lorawan?.devEui ?? '', profile: initial.lorawan?.profile ?? '' }
+      : { id: '', name: '', kind: 'air_station', ward: firstWard, gateway: city.gateways.find((g) => g.ward === firstWard)?.id ?? '', lat: String(city.lat), lon: String(city.lon), pollIntervalMs: '5000', devEui: '', profile: '' },
   );
   const [local, setLocal] = useState<Partial<Record<Field, string>>>({});
-  const problem = (f: Field) => local[f] ?? errors[f];
+  const problem = (f: Field) => local[f] ?? errors[f] ?? errors[`lorawan.${f}`];
   const wardName = (id: string) => city.wards.find((w) => w.id === id)?.name ?? id;
 
   const setWard = (ward: string) => {
@@ -53,9 +55,14 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
     if (d.lat.trim() === '' || !Number.isFinite(lat) || lat < -90 || lat > 90) p.lat = t('devices.badLat');
     if (d.lon.trim() === '' || !Number.isFinite(lon) || lon < -180 || lon > 180) p.lon = t('devices.badLon');
     if (!Number.isInteger(poll) || poll < 100) p.pollIntervalMs = t('devices.badPoll');
+    const devEui = d.devEui.trim().toLowerCase();
+    if (devEui && !/^[0-9a-f]{16}$/.test(devEui)) p.devEui = t('devices.badDevEui');
+    if (devEui && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(d.profile.trim())) p.profile = t('devices.needProfile');
     setLocal(p);
     if (Object.keys(p).length) return;
-    onSubmit({ ...(initial ?? {}), id: d.id, name: d.name.trim(), kind: d.kind, ward: d.ward, gateway: d.gateway, lat, lon, pollIntervalMs: poll });
+    // For a LoRaWAN device the poll interval is its uplink interval (no-data alarms follow it).
+    const { lorawan: _previous, ...rest } = (initial ?? {}) as RegistryDevice;
+    onSubmit({ ...rest, id: d.id, name: d.name.trim(), kind: d.kind, ward: d.ward, gateway: d.gateway, lat, lon, pollIntervalMs: poll, ...(devEui ? { lorawan: { devEui, profile: d.profile.trim() } } : {}) });
   };
 
   const wrap = (f: Field, label: string, control: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode) => (
@@ -109,6 +116,8 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
       {input('lat', t('devices.lat'), 'decimal')}
       {input('lon', t('devices.lon'), 'decimal')}
       {input('pollIntervalMs', t('devices.poll'), 'numeric')}
+      {input('devEui', t('devices.devEui'))}
+      {input('profile', t('devices.profile'))}
       <FormButtons saveLabel={t('devices.save')} busy={busy} onCancel={onCancel} />
     </form>
   );

@@ -4,6 +4,7 @@ import { atLeast } from '../lib/roles';
 import { useApp } from '../session';
 import { GatewayCommands } from './GatewayCommands';
 import { Link } from './Link';
+import { RadioHealth } from './RadioHealth';
 
 const STATE_ICON = { online: '●', offline: '✕', unknown: '?' } as const;
 
@@ -61,6 +62,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
               <li key={d.device} className={d.lastError ? 'warn' : ''}>
                 <Link href={`/devices/${encodeURIComponent(d.device)}`}>{deviceName(d.device)}</Link>
                 <span className="small"> {t('gateways.poll', { ok: num(d.ok, 0), timeouts: num(d.timeouts, 0), crc: num(d.crcErrors, 0) })}</span>
+                {d.radio && <RadioHealth radio={d.radio} now={now} />}
                 {d.lastError && (
                   <span className="small error-text">
                     {' '}

@@ -1,12 +1,17 @@
 import { useState } from 'react';
-import { sendCommand, waitForResult, type CommandBody } from '../api/commands';
+import { sendCommand, waitForAnswer, type CommandBody } from '../api/commands';
+import { commandOutcomeText, commandPendingText } from '../lib/command-text';
+import { useApp } from '../session';
 import type { GatewayInfo } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { ConfirmDialog } from './ConfirmDialog';
 
 /** Read now / reload config for one gateway, with the command's outcome shown in place. */
 export function GatewayCommands({ gateway }: { gateway: GatewayInfo }) {
-  const { t } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
+  const { city } = useApp();
+  const deviceName = (id: string) => city.devices.find((d) => d.id === id)?.name ?? id;
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirmReload, setConfirmReload] = useState(false);
@@ -14,10 +19,9 @@ export function GatewayCommands({ gateway }: { gateway: GatewayInfo }) {
     setBusy(true);
     setConfirmReload(false);
     try {
-      const { id } = await sendCommand(gateway.id, body);
-      setStatus(t('gateways.commandSent', { id }));
-      const result = await waitForResult(id);
-      if (result) setStatus(result.ok ? t('gateways.commandOk') : t('gateways.commandFailed', { error: result.error ?? '?' }));
+      const { id, timeoutMs } = await sendCommand(gateway.id, body);
+      setStatus(commandPendingText(i18n, timeoutMs));
+      setStatus(commandOutcomeText(i18n, await waitForAnswer(id), deviceName));
     } catch (err) {
       setStatus(t('gateways.commandFailed', { error: (err as Error).message }));
     } finally {

@@ -5,6 +5,7 @@ import { useLocation } from '../lib/router';
 import { useApp } from '../session';
 import { Link } from './Link';
 import { LiveStatus } from './LiveStatus';
+import { UnackedBadge } from './UnackedBadge';
 
 export function Layout({ children, onLogout }: { children: ReactNode; onLogout(): void }) {
   const { t, lang, setLang } = useI18n();
@@ -57,6 +58,7 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
               <li key={item.path}>
                 <Link href={item.path} aria-current={current(item.path) ? 'page' : undefined} data-nav={item.path}>
                   {t(item.label)}
+                  {item.path === '/alarms' && <UnackedBadge />}
                 </Link>
               </li>
             ))}

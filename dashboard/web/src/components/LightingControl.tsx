@@ -1,12 +1,14 @@
 import { useId, useState, type FormEvent } from 'react';
-import { sendCommand, waitForResult } from '../api/commands';
+import { sendCommand, waitForAnswer } from '../api/commands';
+import { commandsOutcomeText } from '../lib/command-text';
 import { useI18n } from '../i18n/i18n';
 import { useApp } from '../session';
 import { ConfirmDialog } from './ConfirmDialog';
 
 /** Switch or dim a group of lamps on one cabinet: write_register lampN_level, after a confirmation. */
 export function LightingControl() {
-  const { t } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const { city } = useApp();
   const id = useId();
   const cabinets = city.devices.filter((d) => d.kind === 'street_light');
@@ -28,10 +30,7 @@ export function LightingControl() {
       const ids = [];
       for (const n of targets) ids.push((await sendCommand(cabinet.gateway, { type: 'write_register', device: cabinet.id, field: `lamp${n}_level`, value: level })).id);
       setStatus(t('lighting.sent', { n: ids.length }));
-      const results = await Promise.all(ids.map((i) => waitForResult(i)));
-      const failed = results.find((r) => r && !r.ok);
-      if (failed) setStatus(t('gateways.commandFailed', { error: failed.error ?? '?' }));
-      else if (results.every((r) => r?.ok)) setStatus(t('gateways.commandOk'));
+      setStatus(commandsOutcomeText(i18n, await Promise.all(ids.map((i) => waitForAnswer(i)))));
     } catch (err) {
       setStatus(t('gateways.commandFailed', { error: (err as Error).message }));
     } finally {

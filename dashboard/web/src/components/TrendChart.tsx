@@ -1,3 +1,4 @@
+import { reduceByDevice } from '@tamky/protocol/series';
 import { memo, useCallback, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
@@ -68,23 +69,6 @@ export function decimate(rows: Array<Record<string, number>>, names: string[], m
   return out;
 }
 
-/** Folds every field of a device into one series (e.g. all lane × class counts into total flow). */
-export function reduceByDevice(series: Series[], how: 'sum' | 'mean'): Series[] {
-  const byDevice = new Map<string, { s: Series; acc: Map<number, [number, number]> }>();
-  for (const s of series) {
-    let entry = byDevice.get(s.device);
-    if (!entry) byDevice.set(s.device, (entry = { s: { ...s, field: how, points: [] }, acc: new Map() }));
-    for (const [ts, v] of s.points) {
-      const [sum, n] = entry.acc.get(ts) ?? [0, 0];
-      entry.acc.set(ts, [sum + v, n + 1]);
-    }
-  }
-  return [...byDevice.values()].map(({ s, acc }) => ({
-    ...s,
-    points: [...acc.entries()].sort((a, b) => a[0] - b[0]).map(([ts, [sum, n]]) => [ts, how === 'sum' ? sum : sum / n] as [number, number]),
-  }));
-}
-
 /**
  * A line chart of /api/history with its own CSV export. Series are named by `label` (ward or device name);
  * limit lines (QCVN) are drawn as labelled reference lines.
@@ -135,7 +119,7 @@ function TrendChartInner({
         <span className={showTitle ? 'chart-title' : 'sr-only'}>
           {title} {unit && <span className="muted">({unit})</span>}
         </span>
-        <CsvButton query={apiQuery} title={title} />
+        <CsvButton query={reduce ? { ...apiQuery, reduce } : apiQuery} title={title} />
       </figcaption>
       {error ? (
         <p className="error" role="alert">

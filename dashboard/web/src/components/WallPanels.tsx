@@ -1,9 +1,13 @@
 import type { Alarm, WardOverview } from '../api/types';
 import { useI18n } from '../i18n/i18n';
-import { SEVERITY_ICON, SEVERITY_RANK } from '../lib/severity';
+import { SEVERITY_ICON } from '../lib/severity';
 import { useApp } from '../session';
 import { AqiBadge } from './AqiBadge';
 import { isStale, StaleBadge } from './StaleBadge';
+import { bySeverityThenAge } from './WallTakeover';
+
+/** Alarm rows that fit the wall's alarm panel at any resolution (rows scale with the screen); the rest are counted. */
+const WALL_ALARM_ROWS = 8;
 
 /** How fresh each ward's data is on the panel shown, so one silent ward is marked on its own tile. */
 export interface TileFreshness {
@@ -105,27 +109,33 @@ export function WallLighting({ wards, freshness }: { wards: WardOverview[]; fres
 }
 
 export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
-  const { t, lang, ago } = useI18n();
+  const { t, lang, ago, num } = useI18n();
   const { wardName } = useApp();
-  const sorted = [...alarms].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.lastSeen - a.lastSeen).slice(0, 10);
+  const sorted = [...alarms].sort(bySeverityThenAge);
+  const shown = sorted.slice(0, WALL_ALARM_ROWS);
   if (sorted.length === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
   return (
     <ul className="wall-alarms">
-      {sorted.map((a) => (
-        <li key={a.id} className={`sev-border-${a.severity}`}>
+      {shown.map((a) => (
+        <li key={a.id} className={`sev-border-${a.severity}`} data-alarm={a.id}>
           <span className={`sev sev-${a.severity}`}>
             <span aria-hidden="true">{SEVERITY_ICON[a.severity]} </span>
             {t(`severity.${a.severity}`)}
           </span>{' '}
-          <strong>{wardName(a.ward ?? '')}</strong> · {a.message[lang]} · {t(`state.${a.state}`)} · {ago(a.lastSeen)}
+          <strong>{wardName(a.ward ?? '')}</strong> · {a.message[lang]} · {t(`state.${a.state}`)} · {ago(a.firstSeen)}
         </li>
       ))}
+      {sorted.length > shown.length && (
+        <li className="wall-alarms-more" data-testid="alarms-more">
+          {t('wallx.more', { n: num(sorted.length - shown.length, 0) })}
+        </li>
+      )}
     </ul>
   );
 }
 
 /** Beside the wall map: wards ranked by VN_AQI, so the worst air is readable from across the room. */
-export function WallAqiRanking({ wards }: { wards: WardOverview[] }) {
+export function WallAqiRanking({ wards, isStale: wardStale }: { wards: WardOverview[]; isStale(ward: string): boolean }) {
   const { t, num } = useI18n();
   const { wardName } = useApp();
   const ranked = [...wards].sort((a, b) => (b.aqi?.value ?? -1) - (a.aqi?.value ?? -1));
@@ -134,8 +144,12 @@ export function WallAqiRanking({ wards }: { wards: WardOverview[] }) {
       {ranked.map((w) => {
         const open = w.alarms.critical + w.alarms.major + w.alarms.minor + w.alarms.warning;
         return (
-          <li key={w.ward}>
-            <span className="wall-ranking-name">{wardName(w.ward)}</span>
+          <li key={w.ward} className={wardStale(w.ward) ? 'stale' : undefined} data-ward={w.ward}>
+            <span className="wall-ranking-name">
+              {wardStale(w.ward) && <span aria-hidden="true">⚠ </span>}
+              {wardName(w.ward)}
+              {wardStale(w.ward) && <span className="sr-only"> ({t('legend.stale')})</span>}
+            </span>
             <AqiBadge value={w.aqi?.value} />
             {open > 0 && (
               <span className="wall-ranking-alarms">

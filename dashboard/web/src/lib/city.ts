@@ -1,11 +1,11 @@
 import type { CityModel } from '../api/types';
+import { slowestExpectedMs } from './freshness';
 
 type Device = CityModel['devices'][number];
 
-/** Expected interval between readings of a kind (in a ward): the slowest poll interval among its devices. */
+/** Expected interval between readings of a kind (in a ward): the slowest of its devices' own intervals. */
 export function expectedIntervalMs(city: CityModel, kind: string, ward?: string): number {
-  const intervals = city.devices.filter((d) => d.kind === kind && (!ward || d.ward === ward)).map((d) => d.pollIntervalMs);
-  return intervals.length ? Math.max(...intervals) : 60_000;
+  return slowestExpectedMs(city.devices.filter((d) => d.kind === kind && (!ward || d.ward === ward))) ?? 60_000;
 }
 
 /**

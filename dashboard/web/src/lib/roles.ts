@@ -27,6 +27,8 @@ export const NAV: NavItem[] = [
   { path: '/rules', label: 'nav.rules', role: 'admin' },
   { path: '/admin/recipients', label: 'nav.recipients', role: 'admin' },
   { path: '/admin/devices', label: 'nav.registry', role: 'admin' },
+  { path: '/admin/audit', label: 'nav.audit', role: 'admin' },
+  { path: '/admin/alarm-health', label: 'nav.alarmHealth', role: 'admin' },
   { path: '/wall', label: 'nav.wall', role: 'viewer' },
 ];
 

@@ -5,6 +5,7 @@ import type { DeviceState } from '../components/CityMap';
 import { readingKey, useLatestReadings } from './useReadings';
 import { useLive } from './useLive';
 import { liveFeed } from './feed';
+import { deviceExpectedMs, isStale } from '../lib/freshness';
 
 const KINDS = ['air_station', 'pm_sensor', 'noise_meter', 'water_level', 'street_light', 'traffic_counter'];
 
@@ -31,7 +32,7 @@ export function useDeviceStates(city: CityModel, now: number): { states: Map<str
       const seenAt = r ? r.ts - liveFeed.state.clockOffsetMs : null;
       if (gw.get(d.gateway) === 'offline') out.set(d.id, 'offline');
       else if (alarmed.get(d.id)) out.set(d.id, 'alarm');
-      else if (seenAt === null || now - seenAt > d.pollIntervalMs * 2 + 5000) out.set(d.id, 'stale');
+      else if (isStale(seenAt, deviceExpectedMs(d), now)) out.set(d.id, 'stale');
       else out.set(d.id, 'ok');
     }
     return out;

@@ -5,6 +5,7 @@ import { MIN_PASSWORD_LENGTH, type AdminUser } from '../components/AdminApi';
 import { AdminCreateUser, type NewUser } from '../components/AdminCreateUser';
 import { Link } from '../components/Link';
 import { AdminUserTable, type UserAction } from '../components/AdminUserTable';
+import { AdminTokens } from '../components/AdminTokens';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import type { MessageKey } from '../i18n/dict';
 import { useI18n } from '../i18n/i18n';
@@ -93,6 +94,7 @@ export default function AdminView() {
         <h2 id="create-user-title">{t('admin.create')}</h2>
         <AdminCreateUser key={formKey} onSubmit={(u) => (setMessage(null), setPending({ kind: 'create', user: u }))} />
       </section>
+      <AdminTokens />
       <section className="panel" aria-labelledby="more-admin-title">
         <h2 id="more-admin-title">{t('admin.more')}</h2>
         <ul data-testid="admin-more">

@@ -1,47 +1,117 @@
-import { useId, useState } from 'react';
-import type { Alarm, AlarmState, Severity } from '../api/types';
+import { useId, useMemo, useState } from 'react';
+import { api, buildUrl } from '../api/client';
+import type { Alarm, AlarmDetail, AlarmState, Assignee, Severity } from '../api/types';
 import { useApi } from '../api/useApi';
-import { AlarmItem } from '../components/AlarmItem';
+import { AlarmDetailPanel, AlarmRow } from '../components/AlarmRow';
+import { ShelvesPanel } from '../components/ShelvesPanel';
 import { useI18n } from '../i18n/i18n';
-import { SEVERITY_RANK } from '../lib/severity';
+import type { MessageKey } from '../i18n/dict';
+import { deskRows } from '../lib/alarm-rows';
+import { atLeast } from '../lib/roles';
 import { useLive } from '../live/useLive';
 import { useApp } from '../session';
 
 type StateFilter = 'open' | AlarmState | 'all';
 const SEVERITIES: Severity[] = ['critical', 'major', 'minor', 'warning'];
 
-function matches(a: Alarm, state: StateFilter, severity: string, ward: string): boolean {
-  if (state === 'open' ? a.state === 'cleared' : state !== 'all' && a.state !== state) return false;
-  if (severity && a.severity !== severity) return false;
-  if (ward && a.ward !== ward) return false;
+interface Filters {
+  state: StateFilter;
+  severity: string;
+  ward: string;
+  kind: string;
+  assignee: string;
+  q: string;
+}
+
+/** The same test the server applies, for alarms arriving live. */
+function matches(a: Alarm, f: Filters): boolean {
+  if (f.state === 'open' ? a.state === 'cleared' : f.state !== 'all' && a.state !== f.state) return false;
+  if (f.severity && a.severity !== f.severity) return false;
+  if (f.ward && a.ward !== f.ward) return false;
+  if (f.kind && a.kind !== f.kind) return false;
+  if (f.assignee && (f.assignee === 'none' ? a.assignee !== null : a.assignee !== f.assignee)) return false;
+  if (f.q) {
+    const q = f.q.toLowerCase();
+    if (![a.message.vi, a.message.en, a.ruleId, a.sourceId, a.device ?? ''].some((s) => s.toLowerCase().includes(q))) return false;
+  }
   return true;
 }
 
-/** Open alarms first by severity, then newest; history (cleared) newest first. */
-function sortAlarms(list: Alarm[]): Alarm[] {
-  return [...list].sort((a, b) => Number(a.state === 'cleared') - Number(b.state === 'cleared') || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.lastSeen - a.lastSeen);
-}
-
+/** The alarm desk: filters, a compact table, bulk acknowledge and assign, CSV export, deep links. */
 export default function AlarmsView({ param }: { param?: string }) {
-  const { t } = useI18n();
-  const { city } = useApp();
+  const { t, lang } = useI18n();
+  const { city, session } = useApp();
   const id = useId();
-  const [state, setState] = useState<StateFilter>('open');
-  const [severity, setSeverity] = useState('');
-  const [ward, setWard] = useState('');
-  const serverState = state === 'open' || state === 'all' ? undefined : state;
-  const { data, error, loading, set } = useApi<{ alarms: Alarm[] }>('/api/alarms', { state: serverState, severity, ward, limit: 500 });
-  const upsert = (a: Alarm) => set((d) => (d ? { alarms: [a, ...d.alarms.filter((x) => x.id !== a.id)] } : d));
+  const [filters, setFilters] = useState<Filters>({ state: 'open', severity: '', ward: '', kind: '', assignee: '', q: '' });
+  const set = (k: keyof Filters) => (v: string) => setFilters((f) => ({ ...f, [k]: v }));
+  const query = {
+    state: filters.state === 'all' ? undefined : filters.state,
+    severity: filters.severity || undefined,
+    ward: filters.ward || undefined,
+    kind: filters.kind || undefined,
+    assignee: filters.assignee || undefined,
+    q: filters.q.trim() || undefined,
+  };
+  const list = useApi<{ alarms: Alarm[] }>('/api/alarms', { ...query, limit: 2000 });
+  // A deep link opens its alarm whatever the filters say, cleared ones included.
+  const linked = useApi<AlarmDetail>(param ? `/api/alarms/${encodeURIComponent(param)}` : null);
+  const operator = atLeast(session.user.role, 'operator');
+  const assignees = useApi<{ users: Assignee[] }>(operator ? '/api/alarms/assignees' : null).data?.users ?? [];
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkAssignee, setBulkAssignee] = useState('');
+  const [bulkBusy, setBulkBusy] = useState(false);
+  const [bulkResult, setBulkResult] = useState<string | null>(null);
+
+  const upsert = (a: Alarm) => {
+    list.set((d) => (d ? { alarms: matches(a, filters) ? [a, ...d.alarms.filter((x) => x.id !== a.id)] : d.alarms.filter((x) => x.id !== a.id) } : d));
+    linked.set((d) => (d && d.alarm.id === a.id ? { ...d, alarm: a } : d));
+  };
   useLive(['alarms'], (msg) => {
     if (msg.type === 'alarm') upsert(msg.alarm);
   });
-  const shown = sortAlarms((data?.alarms ?? []).filter((a) => matches(a, state, severity, ward) && (!param || a.id === param)));
+  const rows = useMemo(() => deskRows((list.data?.alarms ?? []).filter((a) => a.id !== param)), [list.data, param]);
+  const kinds = useMemo(() => [...new Set(city.devices.map((d) => d.kind))].sort(), [city]);
+  const selectedIds = [...selected];
+
+  const bulk = async (action: 'ack' | 'assign') => {
+    setBulkBusy(true);
+    setBulkResult(null);
+    try {
+      const res = await api.post<{ alarms: Alarm[]; failed: Array<{ id: string; error: string }> }>('/api/alarms/bulk', { ids: selectedIds, action, ...(action === 'assign' ? { assignee: bulkAssignee } : {}) });
+      res.alarms.forEach(upsert);
+      setBulkResult(t('desk.bulkDone', { done: res.alarms.length, failed: res.failed.length }));
+      setSelected(new Set());
+    } catch (err) {
+      setBulkResult(t('app.error', { message: (err as Error).message }));
+    } finally {
+      setBulkBusy(false);
+    }
+  };
+  const toggle = (key: string) => setExpanded((s) => (s.has(key) ? new Set([...s].filter((k) => k !== key)) : new Set([...s, key])));
+  const allIds = rows.flatMap((r) => r.ids);
+
   return (
     <>
       <h1>{t('alarms.title')}</h1>
+      {param && (
+        <section className="panel desk-linked" aria-label={t('desk.linked')} data-testid="linked-alarm">
+          {linked.error ? (
+            <p className="error" role="alert">
+              {t('app.error', { message: linked.error })}
+            </p>
+          ) : !linked.data ? (
+            <p>{t('app.loading')}</p>
+          ) : (
+            <AlarmDetailPanel alarm={linked.data.alarm} row={{ key: linked.data.alarm.id, lead: linked.data.alarm, members: [], children: linked.data.children, ids: [linked.data.alarm.id] }} assignees={assignees} onChanged={upsert} />
+          )}
+        </section>
+      )}
       <form className="filters" aria-label={t('alarms.filters')} onSubmit={(e) => e.preventDefault()}>
+        <label htmlFor={`${id}-q`}>{t('desk.search')}</label>
+        <input id={`${id}-q`} type="search" value={filters.q} onChange={(e) => set('q')(e.target.value)} data-testid="filter-q" />
         <label htmlFor={`${id}-state`}>{t('alarms.state')}</label>
-        <select id={`${id}-state`} value={state} onChange={(e) => setState(e.target.value as StateFilter)} data-testid="filter-state">
+        <select id={`${id}-state`} value={filters.state} onChange={(e) => set('state')(e.target.value)} data-testid="filter-state">
           <option value="open">{t('alarms.openStates')}</option>
           <option value="active">{t('state.active')}</option>
           <option value="acknowledged">{t('state.acknowledged')}</option>
@@ -49,7 +119,7 @@ export default function AlarmsView({ param }: { param?: string }) {
           <option value="all">{t('alarms.all')}</option>
         </select>
         <label htmlFor={`${id}-sev`}>{t('alarms.severity')}</label>
-        <select id={`${id}-sev`} value={severity} onChange={(e) => setSeverity(e.target.value)}>
+        <select id={`${id}-sev`} value={filters.severity} onChange={(e) => set('severity')(e.target.value)}>
           <option value="">{t('alarms.all')}</option>
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
@@ -58,7 +128,7 @@ export default function AlarmsView({ param }: { param?: string }) {
           ))}
         </select>
         <label htmlFor={`${id}-ward`}>{t('alarms.ward')}</label>
-        <select id={`${id}-ward`} value={ward} onChange={(e) => setWard(e.target.value)}>
+        <select id={`${id}-ward`} value={filters.ward} onChange={(e) => set('ward')(e.target.value)}>
           <option value="">{t('alarms.all')}</option>
           {city.wards.map((w) => (
             <option key={w.id} value={w.id}>
@@ -66,23 +136,110 @@ export default function AlarmsView({ param }: { param?: string }) {
             </option>
           ))}
         </select>
+        <label htmlFor={`${id}-kind`}>{t('desk.kind')}</label>
+        <select id={`${id}-kind`} value={filters.kind} onChange={(e) => set('kind')(e.target.value)}>
+          <option value="">{t('alarms.all')}</option>
+          {kinds.map((k) => (
+            <option key={k} value={k}>
+              {t(`kind.${k}` as MessageKey)}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={`${id}-assignee`}>{t('alarms.assignee')}</label>
+        <select id={`${id}-assignee`} value={filters.assignee} onChange={(e) => set('assignee')(e.target.value)} data-testid="filter-assignee">
+          <option value="">{t('alarms.all')}</option>
+          <option value="none">{t('alarms.unassigned')}</option>
+          {assignees.map((u) => (
+            <option key={u.username} value={u.username}>
+              {u.displayName}
+            </option>
+          ))}
+        </select>
+        <a className="btn btn-small" href={buildUrl('/api/alarms.csv', { ...query, lang })} download data-testid="alarms-csv">
+          <span aria-hidden="true">⤓ </span>
+          {t('desk.csv')}
+        </a>
       </form>
-      {error && (
+      {operator && (
+        <div className="bulk-bar" role="group" aria-label={t('desk.bulk')}>
+          <span data-testid="selected-count">{t('desk.selected', { n: selectedIds.length })}</span>
+          <button type="button" className="btn btn-primary" disabled={bulkBusy || selectedIds.length === 0} onClick={() => void bulk('ack')} data-testid="bulk-ack">
+            {t('desk.bulkAck')}
+          </button>
+          <label htmlFor={`${id}-bulk-assignee`}>{t('desk.assignTo')}</label>
+          <select id={`${id}-bulk-assignee`} value={bulkAssignee} onChange={(e) => setBulkAssignee(e.target.value)} data-testid="bulk-assignee">
+            <option value="">{t('desk.choosePerson')}</option>
+            {assignees.map((u) => (
+              <option key={u.username} value={u.username}>
+                {u.displayName}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="btn" disabled={bulkBusy || selectedIds.length === 0 || !bulkAssignee} onClick={() => void bulk('assign')} data-testid="bulk-assign">
+            {t('desk.bulkAssign')}
+          </button>
+          {bulkResult && (
+            <span role="status" data-testid="bulk-result">
+              {bulkResult}
+            </span>
+          )}
+        </div>
+      )}
+      {list.error && (
         <p className="error" role="alert">
-          {t('app.error', { message: error })}
+          {t('app.error', { message: list.error })}
         </p>
       )}
-      {loading && !data ? (
+      {list.loading && !list.data ? (
         <p>{t('app.loading')}</p>
-      ) : shown.length === 0 ? (
+      ) : rows.length === 0 ? (
         <p className="muted">{t('alarms.none')}</p>
       ) : (
-        <ul className="alarm-list" aria-live="polite">
-          {shown.map((a) => (
-            <AlarmItem key={a.id} alarm={a} onChanged={upsert} />
-          ))}
-        </ul>
+        <div className="table-wrap">
+          <table className="desk-table" data-testid="alarm-desk">
+            <caption className="sr-only">{t('desk.caption', { n: rows.length })}</caption>
+            <thead>
+              <tr>
+                <th scope="col">
+                  {operator && (
+                    <input
+                      type="checkbox"
+                      aria-label={t('desk.selectAll')}
+                      checked={allIds.length > 0 && allIds.every((x) => selected.has(x))}
+                      onChange={(e) => setSelected(e.target.checked ? new Set(allIds) : new Set())}
+                      data-testid="select-all"
+                    />
+                  )}
+                </th>
+                <th scope="col">{t('alarms.severity')}</th>
+                <th scope="col">{t('alarms.state')}</th>
+                <th scope="col">{t('desk.what')}</th>
+                <th scope="col">{t('alarms.ward')}</th>
+                <th scope="col">{t('desk.since')}</th>
+                <th scope="col">{t('alarms.assignee')}</th>
+                <th scope="col">
+                  <span className="sr-only">{t('alarms.details')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <AlarmRow
+                  key={row.key}
+                  row={row}
+                  selected={row.ids.every((x) => selected.has(x))}
+                  onSelect={(on) => setSelected((s) => (on ? new Set([...s, ...row.ids]) : new Set([...s].filter((x) => !row.ids.includes(x)))))}
+                  expanded={expanded.has(row.key)}
+                  onToggle={() => toggle(row.key)}
+                  assignees={assignees}
+                  onChanged={upsert}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
+      {operator && <ShelvesPanel />}
     </>
   );
 }

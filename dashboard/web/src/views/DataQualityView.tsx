@@ -45,7 +45,7 @@ export default function DataQualityView() {
                     </span>
                   </td>
                   <td>
-                    <strong>{d.reason}</strong>
+                    <DeadLetterReason reason={d.reason} />
                   </td>
                   <td>
                     <code>{d.raw.length > 240 ? `${d.raw.slice(0, 240)}…` : d.raw}</code>
@@ -55,6 +55,32 @@ export default function DataQualityView() {
             </tbody>
           </table>
         </div>
+      )}
+    </>
+  );
+}
+
+const REJECT_CODES = ['malformed_json', 'bad_topic', 'schema', 'unsupported_version', 'gateway_mismatch', 'unknown_gateway', 'unknown_device', 'foreign_device', 'unknown_field', 'wrong_unit', 'out_of_range'] as const;
+
+/**
+ * Ingest writes "code: technical detail". The code is said in the reader's language; the detail is what the
+ * gateway sent or the validator found, kept verbatim (English, marked as such) for the technician.
+ */
+function DeadLetterReason({ reason }: { reason: string }) {
+  const { t } = useI18n();
+  const m = /^([a-z_]+): ?([\s\S]*)$/.exec(reason);
+  const code = REJECT_CODES.find((c) => c === m?.[1]);
+  if (!code) return <strong lang="en">{reason}</strong>;
+  return (
+    <>
+      <strong data-reason={code}>{t(`wallx.reject.${code}`)}</strong>
+      {m![2] && (
+        <>
+          <br />
+          <span className="muted small" lang="en">
+            {m![2]}
+          </span>
+        </>
       )}
     </>
   );

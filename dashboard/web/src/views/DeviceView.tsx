@@ -1,18 +1,22 @@
 import { useCallback, useState } from 'react';
-import { sendCommand, waitForResult } from '../api/commands';
+import { sendCommand, waitForAnswer } from '../api/commands';
+import { commandOutcomeText, commandPendingText } from '../lib/command-text';
 import type { DeviceInfo, Series } from '../api/types';
 import { useApi } from '../api/useApi';
 import { Link } from '../components/Link';
 import { StaleBadge } from '../components/StaleBadge';
+import { deviceExpectedMs } from '../lib/freshness';
 import { TrendChart } from '../components/TrendChart';
 import { useI18n } from '../i18n/i18n';
 import { fieldLabel, fieldUnit, PRIMARY_FIELDS } from '../lib/fields';
 import { rangeQuery } from '../lib/ranges';
 import { useLive, useNow } from '../live/useLive';
 import { useApp } from '../session';
+import { RadioHealth } from '../components/RadioHealth';
 
 export default function DeviceView({ param }: { param?: string }) {
-  const { t, lang, num, dateTime, ago } = useI18n();
+  const i18n = useI18n();
+  const { t, lang, num, dateTime, ago } = i18n;
   const { wardName } = useApp();
   const now = useNow(1000);
   const { data, error, set } = useApi<DeviceInfo>(param ? `/api/devices/${encodeURIComponent(param)}` : null);
@@ -30,10 +34,9 @@ export default function DeviceView({ param }: { param?: string }) {
   const fields = PRIMARY_FIELDS[device.kind] ?? [];
   const readNow = async () => {
     try {
-      const { id } = await sendCommand(device.gateway, { type: 'read_now', device: device.id });
-      setStatus(t('gateways.commandSent', { id }));
-      const result = await waitForResult(id);
-      if (result) setStatus(result.ok ? t('gateways.commandOk') : t('gateways.commandFailed', { error: result.error ?? '?' }));
+      const { id, timeoutMs } = await sendCommand(device.gateway, { type: 'read_now', device: device.id });
+      setStatus(commandPendingText(i18n, timeoutMs));
+      setStatus(commandOutcomeText(i18n, await waitForAnswer(id), () => device.name));
     } catch (err) {
       setStatus(t('gateways.commandFailed', { error: (err as Error).message }));
     }
@@ -47,7 +50,7 @@ export default function DeviceView({ param }: { param?: string }) {
       <p className="muted">
         {device.id} · {wardName(device.ward)} · {device.gateway}
       </p>
-      <StaleBadge lastDataAt={latest?.ts ?? null} expectedMs={device.pollIntervalMs} now={now} />
+      <StaleBadge lastDataAt={latest?.ts ?? null} expectedMs={deviceExpectedMs(device)} now={now} />
       <div className="button-row">
         <button type="button" className="btn btn-primary" onClick={() => void readNow()}>
           {t('gateways.readNow')}
@@ -94,6 +97,11 @@ export default function DeviceView({ param }: { param?: string }) {
           {health ? (
             <>
               <p>{t('gateways.poll', { ok: num(health.ok, 0), timeouts: num(health.timeouts, 0), crc: num(health.crcErrors, 0) })}</p>
+              {health.radio && (
+                <p>
+                  <RadioHealth radio={health.radio} now={now} />
+                </p>
+              )}
               {health.lastError && <p className="error-text">{t('gateways.lastError', { error: health.lastError })} {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}</p>}
             </>
           ) : (

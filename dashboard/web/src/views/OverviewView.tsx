@@ -22,7 +22,7 @@ export default function OverviewView() {
     noise: expectedIntervalMs(city, 'noise_meter'),
     water: expectedIntervalMs(city, 'water_level'),
     lights: Math.max(60_000, expectedIntervalMs(city, 'street_light')),
-    traffic: Math.max(60_000, expectedIntervalMs(city, 'traffic_counter')),
+    traffic: expectedIntervalMs(city, 'traffic_counter'),
     // VN_AQI is an hourly NowCast recomputed as readings arrive; minutes without a new value is normal.
     aqi: 5 * 60_000,
   };

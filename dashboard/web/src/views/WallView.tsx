@@ -5,17 +5,16 @@ import { CityMap } from '../components/CityMap';
 import { LiveStatus } from '../components/LiveStatus';
 import { StaleBadge } from '../components/StaleBadge';
 import { WallAir, WallAlarms, WallAqiRanking, WallLighting, WallTraffic, type TileFreshness } from '../components/WallPanels';
+import { takeoverAlarms, UnackedCount, useAlarmSound, WallTakeoverBanner } from '../components/WallTakeover';
 import { useI18n } from '../i18n/i18n';
 import { expectedIntervalMs } from '../lib/city';
+import { isStale, slowestExpectedMs } from '../lib/freshness';
 import type { MessageKey } from '../i18n/dict';
 import { useLocation } from '../lib/router';
 import { useDeviceStates } from '../live/useDeviceStates';
 import { useFeedState, useLive, useNow } from '../live/useLive';
 import { useOverview } from '../live/useOverview';
 import { useApp } from '../session';
-
-/** A tile is marked stale after twice its devices' interval, but never sooner than this: one late batch must not flash the wall. */
-const TILE_MIN_EXPECTED_MS = 15_000;
 
 type PanelId = 'map' | 'air' | 'traffic' | 'lighting' | 'alarms';
 const PANELS: { id: PanelId; title: MessageKey; kinds: string[] }[] = [
@@ -28,7 +27,9 @@ const PANELS: { id: PanelId; title: MessageKey; kinds: string[] }[] = [
 
 /**
  * Chrome-less wall screen: panels rotate every `?rotate=` seconds (default 15), each panel says when its
- * own feed went quiet, nothing needs a mouse.
+ * own feed went quiet, nothing needs a mouse. An open, unacknowledged critical or major alarm takes every
+ * panel over: a banner, the rotation pinned to the alarm list, and (unless `?sound=off`) an alert tone until
+ * someone acknowledges it at the desk.
  */
 export default function WallView() {
   const { t, time } = useI18n();
@@ -42,7 +43,7 @@ export default function WallView() {
   const overview = useOverview();
   const { states, lastDataAt, wardLastDataAt } = useDeviceStates(city, now);
   const feed = useFeedState();
-  const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { limit: 200 });
+  const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { limit: 500 });
   useLive(['alarms'], (msg) => {
     if (msg.type === 'alarm') alarms.set((d) => (d ? { alarms: [msg.alarm, ...d.alarms.filter((a) => a.id !== msg.alarm.id)] } : d));
   });
@@ -51,12 +52,22 @@ export default function WallView() {
     document.documentElement.classList.add('wall-mode');
     return () => document.documentElement.classList.remove('wall-mode');
   }, []);
+  const openAlarms = useMemo(() => (alarms.data?.alarms ?? []).filter((a) => a.state !== 'cleared'), [alarms.data]);
+  const takeover = useMemo(() => takeoverAlarms(openAlarms), [openAlarms]);
+  const unacked = openAlarms.filter((a) => a.state === 'active').length;
+  const sound = useAlarmSound(search.get('sound') !== 'off', takeover.length > 0);
+  // While an alarm takes the wall over, the rotation stops on the alarm list (or where it is, if this wall has none).
+  const pinnedIndex = takeover.length ? panels.findIndex((p) => p.id === 'alarms') : -1;
+  const pinned = takeover.length > 0;
+
   useEffect(() => {
+    if (pinned) return;
     const timer = setInterval(() => setIndex((i) => (i + 1) % panels.length), rotateS * 1000);
     return () => clearInterval(timer);
-  }, [rotateS, panels.length]);
+  }, [rotateS, panels.length, pinned]);
 
-  const panel = panels[index % panels.length] ?? PANELS[0]!;
+  const shown = pinnedIndex >= 0 ? pinnedIndex : index % panels.length;
+  const panel = panels[shown] ?? PANELS[0]!;
   const wardAqi = useMemo(() => new Map((overview.data?.wards ?? []).map((w) => [w.ward, w.aqi?.value ?? null])), [overview.data]);
   // A panel is as fresh as the newest data of the kinds it shows; the alarm panel as fresh as the feed (pings).
   const panelLast = panel.kinds.length ? Math.max(0, ...panel.kinds.map((k) => lastDataAt.get(k) ?? 0)) || null : feed.lastFrameAt;
@@ -66,26 +77,36 @@ export default function WallView() {
     () => ({
       now,
       lastAt: (ward) => Math.max(0, ...panel.kinds.map((k) => wardLastDataAt.get(`${k}/${ward}`) ?? 0)) || null,
-      expectedMs: (ward) => {
-        const polls = city.devices.filter((d) => d.ward === ward && panel.kinds.includes(d.kind)).map((d) => d.pollIntervalMs);
-        return polls.length ? Math.max(TILE_MIN_EXPECTED_MS, ...polls) : null;
-      },
+      expectedMs: (ward) => slowestExpectedMs(city.devices.filter((d) => d.ward === ward && panel.kinds.includes(d.kind))),
     }),
     [now, panel, wardLastDataAt, city],
   );
+  // The AQI ranking greys a ward whose air stations went quiet: a last value is not a current one.
+  const airStale = (ward: string) => {
+    const expected = slowestExpectedMs(city.devices.filter((d) => d.ward === ward && d.kind === 'air_station'));
+    return expected !== null && isStale(wardLastDataAt.get(`air_station/${ward}`), expected, now);
+  };
 
   return (
-    <div className="wall" data-panel={panel.id}>
+    <div className={pinned ? 'wall takeover' : 'wall'} data-panel={panel.id} data-pinned={pinned}>
+      {sound.element}
       <header className="wall-head">
         <h1 className="wall-title">
           {t(panel.title)} <span className="wall-city">· {city.name}</span>
         </h1>
         <StaleBadge lastDataAt={panelLast} expectedMs={expected} now={now} big />
         <p className="wall-meta">
-          <span className="sr-only">{t('wall.panel', { n: index + 1, total: panels.length, name: t(panel.title) })}</span>
+          <UnackedCount count={unacked} />
+          {sound.status === 'blocked' && !pinned && (
+            <button type="button" className="wall-sound-enable" onClick={sound.enable} data-testid="enable-sound">
+              <span aria-hidden="true">🔊 </span>
+              {t('wallx.enableSound')}
+            </button>
+          )}
+          <span className="sr-only">{t('wall.panel', { n: shown + 1, total: panels.length, name: t(panel.title) })}</span>
           <span aria-hidden="true" className="wall-dots">
             {panels.map((p, i) => (
-              <span key={p.id} className={i === index % panels.length ? 'dot on' : 'dot'} />
+              <span key={p.id} className={i === shown ? 'dot on' : 'dot'} />
             ))}
           </span>
           <LiveStatus />
@@ -94,17 +115,18 @@ export default function WallView() {
           </span>
         </p>
       </header>
+      <WallTakeoverBanner alarms={takeover} now={now} sound={sound} />
       <main className="wall-body" id="main" aria-live="off" data-user={session.user.role}>
         {panel.id === 'map' && (
           <div className="wall-map">
             <CityMap city={city} deviceState={states} wardAqi={wardAqi} large />
-            <WallAqiRanking wards={wards} />
+            <WallAqiRanking wards={wards} isStale={airStale} />
           </div>
         )}
         {panel.id === 'air' && <WallAir wards={wards} freshness={freshness} />}
         {panel.id === 'traffic' && <WallTraffic wards={wards} freshness={freshness} />}
         {panel.id === 'lighting' && <WallLighting wards={wards} freshness={freshness} />}
-        {panel.id === 'alarms' && <WallAlarms alarms={(alarms.data?.alarms ?? []).filter((a) => a.state !== 'cleared')} />}
+        {panel.id === 'alarms' && <WallAlarms alarms={openAlarms} />}
       </main>
     </div>
   );

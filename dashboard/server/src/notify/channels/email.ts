@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { Channel, SendOutcome } from './types';
 import { shortKey } from './types';
@@ -10,6 +11,8 @@ export interface EmailConfig {
   password?: string;
   from: string;
   timeoutMs: number;
+  /** PEM file of the CA that signed the relay's certificate, when it is not a public one. */
+  caFile?: string | undefined;
 }
 
 /** SMTP via nodemailer. A stable Message-ID per notification lets mail clients fold a resend into one. */
@@ -22,8 +25,9 @@ export function createEmailChannel(cfg: EmailConfig): Channel {
     connectionTimeout: cfg.timeoutMs,
     greetingTimeout: cfg.timeoutMs,
     socketTimeout: cfg.timeoutMs,
-    // Local test sinks and many municipal relays have no TLS; STARTTLS is still used when offered.
-    tls: { rejectUnauthorized: false },
+    // STARTTLS is used when the relay offers it, and its certificate is verified (against `caFile` for a
+    // relay with a private CA): an unverified TLS session hands the alert text to whoever sits in between.
+    tls: { rejectUnauthorized: true, ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}) },
   });
   return {
     async send(m): Promise<SendOutcome> {

@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { MqttClient } from 'mqtt';
+import { topics, type AlarmEvent } from '@tamky/protocol';
+import { createLogger } from '@tamky/service-kit';
+import { startIngest, type IngestHandle } from '@tamky/ingest';
+import { createAlarmsModule } from '../../server/src/alarms';
+import { api, KIOSK_TOKEN, loadCity, login, mqttClient, startHarness, type Harness, type Session } from '../../server/test/helpers';
+import { DIST_DIR, ensureBuilt, launchBrowser, REPO_DIR, screenshot } from './browser';
+
+/**
+ * The wall against the real dashboard server: real mosquitto, the real SQLite store, real ingest, the alarms
+ * module, the built app in Debian's Chromium. Alarm events arrive on MQTT as the detector publishes them.
+ */
+
+// One traffic counter polled every second that publishes once per closed 10-s interval: the traffic counter
+// of the city (polled every 10 s, publishing every 60 s) scaled down so a test can wait out its intervals.
+const TRAFFIC = 'an-phu-traffic-1';
+const TRAFFIC_PUBLISH_MS = 10_000;
+const city = loadCity();
+city.devices = city.devices.map((d) => (d.id === TRAFFIC ? { ...d, pollIntervalMs: 1000, publishIntervalMs: TRAFFIC_PUBLISH_MS } : d));
+
+// The rotating wall pins to the alarm list; one wall fixed on each other panel (the map one at 4K).
+const POLL = { timeout: 30_000 };
+
+const FIXED_PANELS = ['air', 'traffic', 'lighting'] as const;
+
+function floodEvent(over: Partial<AlarmEvent> = {}): AlarmEvent {
+  const now = Date.now();
+  return {
+    ruleId: 'flood-level',
+    sourceId: 'an-phu-water-1',
+    state: 'raised',
+    severity: 'critical',
+    category: 'water',
+    ward: 'an-phu',
+    kind: 'water_level',
+    device: 'an-phu-water-1',
+    gateway: 'gw-an-phu',
+    field: 'level',
+    value: 4.2,
+    limit: 4,
+    unit: 'm',
+    since: now - 60_000,
+    ts: now,
+    message: { vi: 'Đo mực nước An Phú: mực nước 4,2 m — BÁO ĐỘNG 3', en: 'An Phú water level: 4.2 m — ALARM LEVEL 3' },
+    ...over,
+  };
+}
+
+describe('wall on the real server', () => {
+  let h: Harness;
+  let ingest: IngestHandle;
+  let browser: Browser;
+  let gw: MqttClient;
+  let seq = 0;
+  let operator: Session | undefined;
+
+  const raise = (e: AlarmEvent) => gw.publishAsync(topics.alarmEvent(e.ruleId, e.sourceId), JSON.stringify(e), { qos: 1 });
+  const wallPage = async (query: string, viewport = { width: 1920, height: 1080 }): Promise<Page> => {
+    const page = await browser.newPage({ viewport });
+    // Generous: the machine these run on is shared; a step that is stuck still fails, naming its locator.
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${h.url}/wall?kiosk=${KIOSK_TOKEN}&${query}`, { waitUntil: 'domcontentloaded' });
+    await page.locator('.wall').waitFor();
+    return page;
+  };
+  const soundPlaying = (page: Page) =>
+    page.evaluate(() => {
+      const a = document.querySelector<HTMLAudioElement>('[data-testid="alarm-sound"]');
+      return !!a && !a.paused && a.currentTime > 0;
+    });
+  const alarmIds = async (state: 'active' | 'open' = 'active'): Promise<string[]> => {
+    const res = await api(h.url, (operator ??= await login(h.url, 'operator')), 'GET', `/api/alarms?state=${state}`);
+    return ((await res.json()) as { alarms: Array<{ id: string }> }).alarms.map((a) => a.id);
+  };
+
+  beforeAll(async () => {
+    ensureBuilt();
+    h = await startHarness({ city, modules: [createAlarmsModule({ tickMs: 200 })], config: { webDist: DIST_DIR } });
+    const logger = createLogger('wall-test', { level: process.env.TEST_LOG ?? 'silent' });
+    ingest = await startIngest({ mqtt: { url: h.mqttUrl, clientId: 'ingest-wall-test' }, limitsDir: join(REPO_DIR, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store: h.store, city, logger });
+    gw = await mqttClient(h.mqttUrl);
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.endAsync();
+    await ingest?.close();
+    await h?.close();
+  });
+
+  it('a level-3 flood takes over every panel, pins the rotation, sounds until acknowledged', async () => {
+    const rotating = await wallPage('rotate=3');
+    const fixed: Page[] = [];
+    for (const p of FIXED_PANELS) fixed.push(await wallPage(`panels=${p}&sound=off`));
+    const big = await wallPage('panels=map&sound=off', { width: 3840, height: 2160 });
+    const pages = [rotating, ...fixed, big];
+    for (const page of pages) {
+      await expect.poll(() => page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe('0');
+      expect(await page.getByTestId('alarm-banner').count()).toBe(0);
+    }
+    // The one-time setup step: the browser refuses sound before a gesture, so the wall asks for one.
+    const enable = rotating.getByTestId('enable-sound');
+    if (await enable.isVisible()) await enable.click();
+    await expect.poll(() => enable.count(), POLL).toBe(0);
+    expect(await soundPlaying(rotating)).toBe(false);
+
+    const raisedAt = Date.now();
+    await raise(floodEvent());
+    // Pushed, not polled: every wall shows it without reloading (how fast, under load, is bench/wall-alarm's job).
+    const delays = await Promise.all(
+      pages.map(async (page) => {
+        await page.getByTestId('alarm-banner').waitFor();
+        return Date.now() - raisedAt;
+      }),
+    );
+    console.info(`wall banner after the alarm event, per wall: ${delays.join(', ')} ms`);
+
+    for (const page of pages) {
+      const text = await page.getByTestId('alarm-banner').innerText();
+      expect(text).toContain('An Phú');
+      expect(text).toContain('BÁO ĐỘNG 3');
+      expect(text).toMatch(/từ \d\d:\d\d \(\d+ (giây|phút)\)/);
+      await expect.poll(() => page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe('1');
+    }
+    // Pinned: the rotating wall shows the alarm list and stays there past its rotation period.
+    await expect.poll(() => rotating.locator('.wall').getAttribute('data-panel'), POLL).toBe('alarms');
+    await rotating.waitForTimeout(4000);
+    expect(await rotating.locator('.wall').getAttribute('data-panel')).toBe('alarms');
+    await expect.poll(() => soundPlaying(rotating), POLL).toBe(true);
+    // A wall set to silence stays silent.
+    expect(await fixed[0]!.getByTestId('alarm-sound').count()).toBe(0);
+
+    await screenshot(rotating, 'wall-takeover-1080p');
+    await screenshot(fixed[0]!, 'wall-takeover-1080p-air');
+    await screenshot(big, 'wall-takeover-4k');
+
+    // Someone acknowledges at the desk: the banner goes everywhere, the sound stops, the rotation resumes.
+    const [id] = await alarmIds();
+    expect((await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {})).status).toBe(200);
+    for (const page of pages) {
+      await expect.poll(() => page.getByTestId('alarm-banner').count(), POLL).toBe(0);
+      expect(await page.getByTestId('unacked-count').getAttribute('data-count')).toBe('0');
+    }
+    await expect.poll(() => soundPlaying(rotating), POLL).toBe(false);
+    await expect.poll(() => rotating.locator('.wall').getAttribute('data-panel'), POLL).not.toBe('alarms');
+    await Promise.all(pages.map((p) => p.close()));
+  }, 300_000);
+
+  it('the alarm list sorts by severity then age and counts what does not fit', async () => {
+    // The flood of the test above (raised again if that one stopped early), acknowledged.
+    await raise(floodEvent());
+    await expect.poll(() => alarmIds('open'), POLL).toHaveLength(1);
+    for (const id of await alarmIds()) await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {});
+    const now = Date.now();
+    // Twelve more: minor ones of different ages and one major that is younger than all of them.
+    for (let i = 0; i < 11; i++) await raise(floodEvent({ ruleId: 'noise-level', sourceId: `noise-${i}`, severity: 'minor', category: 'noise', since: now - (i + 1) * 60_000, ts: now, message: { vi: `tiếng ồn ${i}`, en: `noise ${i}` } }));
+    await raise(floodEvent({ ruleId: 'device-silent', sourceId: 'gw-x', severity: 'major', category: 'device', since: now - 1000, ts: now, message: { vi: 'mất kết nối', en: 'lost contact' } }));
+    const page = await wallPage('panels=alarms&sound=off');
+    // 13 open (the acknowledged flood plus 12): 8 rows and "+5".
+    await expect.poll(() => page.getByTestId('alarms-more').innerText(), POLL).toBe('+5 cảnh báo khác');
+    const rows = await page.locator('.wall-alarms li[data-alarm]').allInnerTexts();
+    expect(rows).toHaveLength(8);
+    expect(rows[0]).toContain('BÁO ĐỘNG 3'); // critical, even though acknowledged
+    expect(rows[1]).toContain('mất kết nối'); // major before every minor
+    // Minor ones oldest first: noise-10 (11 min) … noise-5 (6 min).
+    expect(rows.slice(2).map((r) => /tiếng ồn (\d+)/.exec(r)?.[1])).toEqual(['10', '9', '8', '7', '6', '5']);
+    // The major one is unacknowledged: it takes the wall over too.
+    await expect.poll(() => page.getByTestId('alarm-banner').innerText(), POLL).toContain('mất kết nối');
+    await page.close();
+  }, 180_000);
+
+  it('a device that reports at its own interval is never stale; it is after 2.5 of its intervals of silence', async () => {
+    const page = await wallPage('panels=map&sound=off');
+    const marker = page.locator(`[data-device="${TRAFFIC}"]`);
+    const publish = async () => {
+      const values: Record<string, { v: number; u: string }> = { interval: { v: TRAFFIC_PUBLISH_MS / 1000, u: 's' } };
+      for (let lane = 1; lane <= 4; lane++) Object.assign(values, { [`lane${lane}_car`]: { v: 5, u: 'count' }, [`lane${lane}_motorbike`]: { v: 30, u: 'count' } });
+      const reading = { device: TRAFFIC, ts: Date.now(), seq: seq++, values };
+      await gw.publishAsync(topics.telemetry('gw-an-phu'), JSON.stringify({ v: 1, gateway: 'gw-an-phu', readings: [reading] }), { qos: 1 });
+      return reading.ts;
+    };
+    let lastPublish = await publish();
+    await expect.poll(() => marker.getAttribute('data-state'), POLL).toBe('ok');
+    // Three intervals of normal reporting, the marker watched twice a second.
+    const states = new Set<string>();
+    for (let tick = 0; tick < 3 * (TRAFFIC_PUBLISH_MS / 500); tick++) {
+      await page.waitForTimeout(500);
+      if (Date.now() - lastPublish >= TRAFFIC_PUBLISH_MS) {
+        lastPublish = await publish();
+      }
+      states.add((await marker.getAttribute('data-state')) ?? '');
+    }
+    expect([...states]).toEqual(['ok']);
+    // Silence: still fresh at 2 intervals, stale by 2.5 (plus the page's 1-s refresh).
+    const silentFrom = lastPublish;
+    await page.waitForTimeout(Math.max(0, silentFrom + 2 * TRAFFIC_PUBLISH_MS - Date.now()));
+    expect(await marker.getAttribute('data-state')).toBe('ok');
+    await expect.poll(() => marker.getAttribute('data-state'), { ...POLL, interval: 250 }).toBe('stale');
+    expect(Date.now() - silentFrom).toBeGreaterThanOrEqual(2.5 * TRAFFIC_PUBLISH_MS);
+    await page.close();
+  }, 180_000);
+});

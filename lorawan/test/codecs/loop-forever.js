@@ -1,0 +1,4 @@
+// A codec with a bug that never returns.
+function decodeUplink(input) {
+  for (;;) {}
+}

@@ -103,6 +103,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     onAuthenticated(client, identity, authWith) {
       acceptOutOfOrderDelivery(client);
       rememberSessionAuth(client, authWith, (expired) => {
+        if (expired.closed) return;
         metrics.refusals.inc({ reason: 'secret-expired' });
         log.warn({ reason: 'secret-expired', who: describeIdentity(identityOf(expired)), clientId: expired.id }, 'secret expired; disconnecting');
         expired.close();

@@ -3,3 +3,6 @@ export * from './log';
 export * from './metrics';
 export * from './shutdown';
 export * from './backoff';
+export * from './limits';
+export * from './secrets';
+export * from './token-bucket';

@@ -78,12 +78,13 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
     for (let n = 0; n < N; n += 500) await Promise.all(events.slice(n, n + 500).map((e) => ns.publishAsync(e.topic, e.payload, { qos: 1 })));
   } else {
     const outbox = new Outbox({ path: join(dir, `${gw}.db`), maxReadings: 10_000_000, maxAgeMs: 30 * 86_400_000, synchronous: 'normal', now: Date.now }, log);
-    let forwarder: Forwarder | undefined;
-    const uplink = new MqttUplink({ gatewayId: gw, mqtt: { url, username: gw, password: 's', keepaliveS: 30, connectTimeoutMs: 10_000, reconnect: { baseMs: 100, maxMs: 1000 } } }, { onConnect: () => forwarder?.onConnect(), onDisconnect: () => forwarder?.onDisconnect(), onCommand: () => {} }, log, 'bench', Date.now);
-    forwarder = new Forwarder(outbox, uplink, { gatewayId: gw, batchSize: 500, maxInflight: 4, replayPerSecond: 1_000_000 }, log);
+    // The uplink's callbacks reach the forwarder, which is built on the uplink: a holder breaks the cycle.
+    const holder: { forwarder?: Forwarder } = {};
+    const uplink = new MqttUplink({ gatewayId: gw, mqtt: { url, username: gw, password: 's', keepaliveS: 30, connectTimeoutMs: 10_000, reconnect: { baseMs: 100, maxMs: 1000 } } }, { onConnect: () => holder.forwarder?.onConnect(), onDisconnect: () => holder.forwarder?.onDisconnect(), onCommand: () => {} }, log, 'bench', Date.now);
+    const forwarder = (holder.forwarder = new Forwarder(outbox, uplink, { gatewayId: gw, batchSize: 500, maxInflight: 4, replayPerSecond: 1_000_000 }, log));
     uplink.start();
     closers.unshift(async () => {
-      forwarder!.stop();
+      forwarder.stop();
       await uplink.close();
       outbox.close();
     });

@@ -14,6 +14,7 @@ COPY edge/package.json edge/
 COPY broker/package.json broker/
 COPY store/package.json store/
 COPY ingest/package.json ingest/
+COPY lorawan/package.json lorawan/
 COPY dashboard/server/package.json dashboard/server/
 COPY dashboard/web/package.json dashboard/web/
 COPY demo/package.json demo/

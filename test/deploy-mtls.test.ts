@@ -17,6 +17,8 @@ import { tempDir, waitFor } from '@tamky/test-support';
  */
 const root = join(import.meta.dirname, '..');
 const log = createLogger('deploy-mtls', { level: 'silent' });
+/** What one run of a deploy script may take (fresh Node with tsx, its imports, a production-cost scrypt). */
+const SCRIPT_RUN_MS = 45_000;
 const tsx = (script: string, args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
 
 let dir: string;
@@ -88,7 +90,7 @@ beforeAll(async () => {
     },
     { logger: log },
   );
-}, 180_000);
+}, 4 * SCRIPT_RUN_MS); // four script runs (two side by side) and a broker start
 afterAll(() => broker?.close());
 
 describe('mutual TLS for gateways', () => {
@@ -139,7 +141,7 @@ describe('mutual TLS for gateways', () => {
     expect(tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--disable']).status).toBe(0);
     broker.reloadCredentials();
     expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toMatch(/^refused/);
-  });
+  }, 3 * SCRIPT_RUN_MS); // two runs of provision-gateway and the TLS handshakes
 
   it('provisioning with --cert needs the city CA first', () => {
     const fresh = tempDir('deploy-mtls-noca');

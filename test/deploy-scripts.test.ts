@@ -10,6 +10,11 @@ import { requireBinary, tempDir } from '@tamky/test-support';
 
 /** The scripts a city's IT team runs, run for real in a temp folder. */
 const root = join(import.meta.dirname, '..');
+/**
+ * What one run of a deploy script may take: a fresh Node with tsx, the packages it imports, a production-cost
+ * scrypt. A test's budget is its number of runs times this (the default 60 s did not fit two on a machine loaded a dozen times over).
+ */
+const SCRIPT_RUN_MS = 45_000;
 const tsx = (script: string, args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
 
@@ -54,7 +59,7 @@ describe('deploy scripts', () => {
     const again = tsx('init-secrets.ts', ['--dir', dir]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/refusing to overwrite/);
-  });
+  }, 2 * SCRIPT_RUN_MS); // two runs of init-secrets
 
   it('provision-gateway adds a verifiable credential, writes a valid gateway config for its devices, and can disable it', async () => {
     const dir = tempDir('deploy');
@@ -80,7 +85,7 @@ describe('deploy scripts', () => {
     expect(tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--disable']).status).toBe(0);
     expect(creds().gateways[0]!.disabled).toBe(true);
     expect(tsx('provision-gateway.ts', ['--id', 'bad/id', '--dir', dir]).status).not.toBe(0);
-  });
+  }, 5 * SCRIPT_RUN_MS); // five runs of provision-gateway
 
   it('make-certs issues a broker certificate and gateway client certificates that verify against the city CA', () => {
     const openssl = requireBinary('openssl', 'openssl');

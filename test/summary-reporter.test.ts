@@ -24,9 +24,14 @@ describe('summary reporter', () => {
     expect(r.code).not.toBe(0);
   });
 
-  it('counts failed tests, files that do not load, hooks and unhandled errors together', async () => {
+  it('counts a file-level afterAll that throws', async () => {
+    const r = await runFixtures('module-hook');
+    expect(r.line).toBe('tests: 1 passed, 0 failed, 0 skipped; suites failed (loading or hooks): 1; unhandled errors: 0; run: FAILED');
+  });
+
+  it('counts failed tests, files that do not load, hooks and unhandled errors together, each failure once', async () => {
     const r = await runFixtures();
-    expect(r.line).toBe('tests: 3 passed, 1 failed, 1 skipped; suites failed (loading or hooks): 2; unhandled errors: 1; run: FAILED');
+    expect(r.line).toBe('tests: 4 passed, 1 failed, 1 skipped; suites failed (loading or hooks): 3; unhandled errors: 1; run: FAILED');
   });
 
   it('calls a clean run PASSED, skipped tests included', async () => {

@@ -19,16 +19,19 @@ export function summarize(testModules: ReadonlyArray<TestModule>, unhandledError
   let failed = 0;
   let skipped = 0;
   let failedSuites = 0;
-  const suiteFailed = (s: TestModule | TestSuite) => s.errors().length > 0 || (s.state() === 'failed' && [...s.children.allTests('failed')].length === 0);
   for (const mod of testModules) {
+    let failedTests = 0;
     for (const test of mod.children.allTests()) {
       const state = test.result().state;
       if (state === 'passed') passed++;
-      else if (state === 'failed') failed++;
+      else if (state === 'failed') failedTests++;
       else skipped++;
     }
-    if (suiteFailed(mod)) failedSuites++;
-    for (const suite of mod.children.allSuites()) if (suite.errors().length > 0) failedSuites++;
+    failed += failedTests;
+    // A file or describe block with errors of its own: loading, beforeAll/afterAll.
+    const withErrors = [mod as TestModule | TestSuite, ...mod.children.allSuites()].filter((s) => s.errors().length > 0).length;
+    // A file vitest calls failed for a reason none of the above shows still counts once.
+    failedSuites += withErrors > 0 ? withErrors : mod.state() === 'failed' && failedTests === 0 ? 1 : 0;
   }
   const ok = failed === 0 && failedSuites === 0 && unhandledErrors.length === 0 && reason !== 'failed' && reason !== 'interrupted';
   return { passed, failed, skipped, failedSuites, unhandledErrors: unhandledErrors.length, ok };

@@ -13,7 +13,7 @@ import { execSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, spawnPeer, startMosquitto, tempDir, waitForPort, type Peer } from '@tamky/test-support';
-import { hashSecret } from '../../broker/src/secrets';
+import { hashSecret } from '@tamky/service-kit';
 import { RawMqttClient } from './raw-mqtt';
 import { processCpuMs } from '../support/proc-cpu';
 

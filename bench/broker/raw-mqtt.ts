@@ -95,7 +95,7 @@ export class RawMqttClient {
   }
 
   private read(chunk: Buffer): void {
-    let buf = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const buf = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     let pos = 0;
     const acks: Buffer[] = [];
     for (;;) {

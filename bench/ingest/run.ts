@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { cityModelSchema, type DeadLetter, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger } from '@tamky/service-kit';
+import { createLogger, loadLimits } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { startInfluxd, startMosquitto, startVictoriaMetrics, tempDir } from '@tamky/test-support';
 import { buildRegistry, startIngest, validateTelemetry } from '../../ingest/src/index';
@@ -121,7 +121,7 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
   const rawStore = args['no-direct'] || storeConfig === 'null' ? undefined : await openStore(storeConfig('raw'));
   let publishAlarm: (topic: string, event: unknown) => Promise<void> = async () => {};
   const detector = args.alarms
-    ? createAlarmDetector({ rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')), city, publish: (topic, event) => publishAlarm(topic, event) })
+    ? createAlarmDetector({ rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')), city, aqiLevels: loadLimits(join(import.meta.dirname, '../../config/limits')).vnAqi.levels, publish: (topic, event) => publishAlarm(topic, event) })
     : undefined;
   const ingest = await startIngest(
     { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 }, live: { mode: LIVE } },

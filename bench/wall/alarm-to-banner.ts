@@ -11,8 +11,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { topics, type StoredReading } from '@tamky/protocol';
-import { createLogger } from '@tamky/service-kit';
+import { topics } from '@tamky/protocol';
+import { createLogger, loadLimits } from '@tamky/service-kit';
 import { startIngest } from '@tamky/ingest';
 import { startAlarmDetection } from '@tamky/ingest/alarms';
 import { createAlarmsModule } from '../../dashboard/server/src/alarms';
@@ -30,8 +30,9 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 
 ensureBuilt();
 const h = await startHarness({ modules: [createAlarmsModule({ rulesFile: join(REPO_DIR, 'config/rules/default.yaml'), tickMs: 500 })], config: { webDist: DIST_DIR } });
-let ingestHandle: Awaited<ReturnType<typeof startIngest>> | undefined;
-const detection = await startAlarmDetection({ mqtt: { url: h.mqttUrl }, city: h.city, logger: log, publish: async (topic, event) => ingestHandle!.publish(topic, event, { qos: 1 }) });
+// Started after the detector, which publishes through it.
+let ingestHandle: Awaited<ReturnType<typeof startIngest>> | undefined = undefined;
+const detection = await startAlarmDetection({ mqtt: { url: h.mqttUrl }, city: h.city, aqiLevels: loadLimits(join(REPO_DIR, 'config/limits')).vnAqi.levels, logger: log, publish: async (topic, event) => ingestHandle!.publish(topic, event, { qos: 1 }) });
 while (detection.rulesVersion() < 1) await new Promise((r) => setTimeout(r, 100));
 ingestHandle = await startIngest({ mqtt: { url: h.mqttUrl, clientId: 'ingest-bench-wall' }, limitsDir: join(REPO_DIR, 'config/limits') }, { store: h.store, city: h.city, logger: log, observers: [detection.detector] });
 const gw = await mqttClient(h.mqttUrl);

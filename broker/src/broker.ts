@@ -21,7 +21,7 @@ import { captureWill, discardStoredWill, dropUnattributedWills } from './wills';
 import { forgetSessionAuth, rememberSessionAuth, secretNoLongerValid } from './session-credentials';
 import { createLogLimiter } from './log-limiter';
 import { guardParser } from './limits/packet-size';
-import { TokenBucket } from './limits/token-bucket';
+import { TokenBucket } from '@tamky/service-kit';
 import { batchWritesPerTurn } from './limits/write-batching';
 import { useFifoQueues } from './limits/mq-queue';
 import { boundOfflineQueues, dropLogger } from './limits/offline-queue';
@@ -63,7 +63,8 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const sockets = new Set<Socket>();
   let closedBytesIn = 0;
   let closedBytesOut = 0;
-  let aedes: Aedes | undefined;
+  // Assigned below (the metrics above read it at scrape time); undefined until then.
+  let aedes: Aedes | undefined = undefined;
   let offlineDepth = () => 0;
   const clients = () => connectedClients(aedes);
 
@@ -105,6 +106,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     onAuthenticated(client, identity, authWith) {
       deliverOncePerMessage(client);
       rememberSessionAuth(client, authWith, (expired) => {
+        if (expired.closed) return;
         metrics.refusals.inc({ reason: 'secret-expired' });
         log.warn({ reason: 'secret-expired', who: describeIdentity(identityOf(expired)), clientId: expired.id }, 'secret expired; disconnecting');
         expired.close();

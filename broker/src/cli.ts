@@ -10,7 +10,7 @@ import { ConfigError } from '@tamky/protocol';
 import { closeOnSignals, createLogger, loadConfigFile, type Closable } from '@tamky/service-kit';
 import { brokerConfigSchema, type ResolvedBrokerConfig } from './config';
 import { startBroker } from './broker';
-import { hashSecret } from './secrets';
+import { hashSecret } from '@tamky/service-kit';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Credentials, ServiceRole } from './config';
-import { verifySecret } from './secrets';
+import { verifySecret } from '@tamky/service-kit';
 
 type Secret = { secretHash: string; disabled: boolean; secretExpiresAt?: Date };
 export type Entry = ({ kind: 'gateway'; id: string } | { kind: 'service'; username: string; role: ServiceRole }) & Secret;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadConfigFile } from '@tamky/service-kit';
 import { brokerConfigSchema, credentialsSchema, hashSecret, mayPublish, maySubscribe, verifySecret, type Identity } from '../src/index';
-import { TokenBucket } from '../src/limits/token-bucket';
+import { TokenBucket } from '@tamky/service-kit';
 import { Fifo } from '../src/limits/mq-queue';
 
 const gwA: Identity = { kind: 'gateway', gatewayId: 'gw-a', prefix: 'city/v1/gw/gw-a/' };

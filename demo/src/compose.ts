@@ -4,8 +4,7 @@ import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/pr
 import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
 import { openStore } from '@tamky/store';
-import { startIngest } from '@tamky/ingest';
-import { startAlarmDetection } from '@tamky/ingest/alarms';
+import { startIngestWithAlarms } from '@tamky/ingest';
 import { startDashboard } from '@tamky/dashboard-server';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { startSimulatedGateways } from './simulated-gateways';
@@ -85,23 +84,10 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     closers.push(() => store.close());
 
     const ingestMqtt = { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' };
-    // The detector publishes on ingest's connection, which exists only once ingest has started.
-    let publishAlarm: (topic: string, payload: unknown) => Promise<void> = async () => {
-      throw new Error('ingest not started yet');
-    };
-    const alarms = await startAlarmDetection({
-      mqtt: { ...ingestMqtt, clientId: 'ingest-demo-rules' },
-      city,
-      publish: (topic, event) => publishAlarm(topic, event),
-      rulesFile: join(REPO_ROOT, 'config/rules/default.yaml'),
-      logger: log.child({ service: 'alarms' }),
-    });
-    closers.push(() => alarms.close());
-    const ingest = await startIngest(
-      { mqtt: ingestMqtt, limitsDir: join(REPO_ROOT, 'config/limits') },
-      { store, city, observers: [alarms.detector], logger: log.child({ service: 'ingest' }) },
+    const ingest = await startIngestWithAlarms(
+      { mqtt: ingestMqtt, limitsDir: join(REPO_ROOT, 'config/limits'), alarms: { rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') } },
+      { store, city, logger: log.child({ service: 'ingest' }) },
     );
-    publishAlarm = (topic, payload) => ingest.publish(topic, payload, { qos: 1 });
     closers.push(() => ingest.close());
 
     const users = await Promise.all(

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { CityModel } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
-import { startBroker } from '@tamky/broker';
 import { startChirpstackSim } from '@tamky/firmware-sim';
 import { startConnector } from '@tamky/lorawan';
+import { startChirpstackBroker } from './chirpstack-broker';
 
 export interface SimulatedLorawanOptions {
   city: CityModel;
@@ -34,9 +34,9 @@ export async function startSimulatedLorawan(options: SimulatedLorawanOptions): P
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err }, 'error while stopping the LoRaWAN district'));
   };
   try {
-    const chirpstackBroker = await startBroker({ profile: 'development', listeners: { mqtt: { host, port: 0 } } }, { logger: logger.child({ service: 'chirpstack-broker' }) });
+    const chirpstackBroker = await startChirpstackBroker(host);
     closers.push(() => chirpstackBroker.close());
-    const chirpstackUrl = `mqtt://${host}:${chirpstackBroker.ports.mqtt}`;
+    const chirpstackUrl = chirpstackBroker.url;
     for (const id of connectorIds) {
       const connector = await startConnector(
         {

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { interFrameGapMs } from '@tamky/modbus';
 import { DEFAULT_PROFILES_DIR, profileLoader, ProfileError } from './profile/load';
 import type { Profile } from './profile/schema';
+import { ID_HINT, ID_PATTERN } from '@tamky/protocol';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+const id = z.string().regex(ID_PATTERN, ID_HINT);
 
 const tcpBus = z.object({
   id,

@@ -45,7 +45,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   let hash = configHash(config);
 
   const outbox = new Outbox({ path: config.outbox.path, maxReadings: config.outbox.maxReadings, maxAgeMs: config.outbox.maxAgeMs, synchronous: config.outbox.synchronous, now }, log.child({ part: 'outbox' }));
-  let forwarder: Forwarder | undefined;
+  // Assigned below (closures above refer to it); undefined until then.
+  let forwarder: Forwarder | undefined = undefined;
 
   const addEvent = (device: string | undefined, type: string, detail: Record<string, unknown>) => {
     outbox.addMessage('event', { gateway: config.gatewayId, ...(device ? { device } : {}), ts: now(), type, detail });

@@ -3,8 +3,7 @@ import { cityModelSchema, ConfigError } from '@tamky/protocol';
 import { closeOnSignals, createLogger, loadConfigFile } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { ingestConfigSchema } from './config';
-import { startIngest } from './service';
-import { startAlarmDetection } from './alarms';
+import { startIngestWithAlarms } from './with-alarms';
 
 /** `npx tsx ingest/src/cli.ts --config ingest.yaml` */
 async function main(): Promise<void> {
@@ -19,22 +18,8 @@ async function main(): Promise<void> {
   if (!config.city) throw new ConfigError(values.config, `${values.config}: city: required (path of the city model)`);
   const city = loadConfigFile(config.city, cityModelSchema);
   const store = await openStore(config.store as StoreConfig, { logger: log });
-  // The detector publishes on ingest's own connection, which exists only once ingest has started.
-  let publish: (topic: string, payload: unknown) => Promise<void> = async () => {
-    throw new Error('ingest not started yet');
-  };
-  const alarms = config.alarms.enabled
-    ? await startAlarmDetection({
-        mqtt: { ...config.mqtt, clientId: `${config.mqtt.clientId}-rules` },
-        city,
-        publish: (topic, event) => publish(topic, event),
-        rulesFile: config.alarms.rulesFile,
-        logger: log.child({ part: 'alarms' }),
-      })
-    : undefined;
-  const ingest = await startIngest(config, { store, city, logger: log, observers: alarms ? [alarms.detector] : [] });
-  publish = (topic, payload) => ingest.publish(topic, payload, { qos: 1 });
-  closeOnSignals([ingest, ...(alarms ? [alarms] : []), store], log);
+  const ingest = await startIngestWithAlarms(config, { store, city, logger: log });
+  closeOnSignals([ingest, store], log);
 }
 
 main().catch((err) => {

@@ -76,8 +76,8 @@ export const ingestConfigSchema = z.object({
     .object({
       enabled: z.boolean().default(true),
       /**
-       * Readings per live message (QoS 0). About 290 bytes a reading, so 500 keep a message near 145 KB:
-       * under the broker's default maxPacketBytes (256 KiB), which disconnects a client sending more.
+       * Readings per live message (QoS 0), sized to keep a message under the broker's default maxPacketBytes
+       * (256 KiB), which disconnects a client sending more; `maxBytes` below enforces it whatever the readings.
        */
       chunk: z.number().int().min(1).default(500),
       /** And at most this many bytes per live message. */
@@ -86,7 +86,7 @@ export const ingestConfigSchema = z.object({
        * `every`: each stored reading is published (what the fault harness times arrivals by).
        * `latest`: per batch only the newest reading of each device, which is all a live screen shows;
        * while ingest catches up on a backlog this publishes a fraction of the readings and saves ingest
-       * ≈ 2 µs of CPU per reading (bench/ingest/RESULTS.md).
+       * CPU per reading (figures: bench/ingest/RESULTS.md).
        */
       mode: z.enum(['every', 'latest']).default('every'),
     })

@@ -1,11 +1,15 @@
 export { ingestConfigSchema, type IngestConfig, type ResolvedIngestConfig } from './config';
 export { startIngest, type ReadingObserver, type IngestOptions, type IngestHandle } from './service';
+export { startIngestWithAlarms, type IngestWithAlarms } from './with-alarms';
 export { validateTelemetry, type RejectCode, type ValidatedMessage } from './validate/validate-batch';
 export { buildRegistry, type Registry } from './validate/registry';
 export { subscriptionPlan } from './consumer/subscriptions';
-export { DERIVED_KINDS, DERIVED_SEQ, Deriver, type DerivedKind } from './derive/deriver';
-export { loadLimits, type Limits, type VnAqiTable, type NoiseLimits, type AirLimits, type CongestionConfig } from './derive/limits';
+export { Deriver } from './derive/deriver';
+export { DERIVED_KINDS, DERIVED_SEQ, type DerivedKind } from '@tamky/protocol';
+export { loadLimits } from '@tamky/service-kit';
+export type { Limits, VnAqiTable, NoiseLimits, AirLimits, CongestionConfig } from '@tamky/protocol';
 export { subIndex, nowCast, hourlyAqi, aqiLevel, type AqiLevel, type HourlyAqi } from './derive/vn-aqi';
-export { noiseLimit, hourlyLaeq, localHour } from './derive/noise';
+export { hourlyLaeq } from './derive/noise';
+export { noiseLimitAt, localHour } from '@tamky/protocol';
 export { congestionIndex, congestionLevel } from './derive/traffic';
 export { liveMessages, newestPerDevice, LIVE_MAX_BYTES } from './live-feed';

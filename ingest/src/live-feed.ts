@@ -1,4 +1,7 @@
+import type { MqttClient } from 'mqtt';
 import type { StoredReading } from '@tamky/protocol';
+import type { Logger } from '@tamky/service-kit';
+import type { ResolvedIngestConfig } from './config';
 
 /** Default cap of one live message, bytes: under the broker's default maxPacketBytes (256 KiB) with room for the header. */
 export const LIVE_MAX_BYTES = 192 * 1024;
@@ -8,7 +11,7 @@ export const LIVE_MAX_BYTES = 192 * 1024;
  * `maxBytes` bytes each: a broker disconnects a client sending a packet above its limit, and readings of
  * a street-light controller are several times larger than those of a noise meter.
  *
- * A message is one JSON.stringify of its readings (a third cheaper than one per reading joined, and no
+ * A message is one JSON.stringify of its readings (cheaper than one per reading joined, and no
  * string per reading for the collector). Its byte size is looked at only when it could be over the cap
  * (chars ≤ UTF-8 bytes ≤ 3 × chars); a message over it is cut into as many pieces as its size asks for
  * (each checked again), so wide readings cost at most about one more serialisation, not a halving cascade.
@@ -41,4 +44,18 @@ export function newestPerDevice(readings: StoredReading[]): StoredReading[] {
     if (!prev || r.ts >= prev.ts) newest.set(key, r);
   }
   return [...newest.values()];
+}
+
+/** Publishes stored readings on the live feed (QoS 0, best effort: the store is the record) while connected. */
+export function createLivePublisher(live: ResolvedIngestConfig['live'], client: () => MqttClient | undefined, log: Logger): (topic: string, readings: StoredReading[]) => void {
+  return (topic, readings) => {
+    const c = client();
+    if (!live.enabled || readings.length === 0 || !c?.connected) return;
+    const sent = live.mode === 'latest' ? newestPerDevice(readings) : readings;
+    for (const payload of liveMessages(sent, live.chunk, live.maxBytes)) {
+      c.publish(topic, payload, { qos: 0 }, (err) => {
+        if (err) log.debug({ err }, 'live publish failed');
+      });
+    }
+  };
 }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alarmEventSchema, cityModelSchema, topics, type AlarmEvent, type GatewayHealth, type StoredReading } from '@tamky/protocol';
+import { loadLimits } from '@tamky/service-kit';
 import { tempDir } from '@tamky/test-support';
+import { LIMITS_DIR } from './helpers/fixtures';
 import { alarmRuleSchema, createAlarmDetector, loadRules, sunElevationDeg, type AlarmRuleInput } from '../src/alarms';
 
 const city = cityModelSchema.parse({
@@ -29,11 +31,14 @@ const city = cityModelSchema.parse({
   ],
 });
 
+const aqiLevels = loadLimits(LIMITS_DIR).vnAqi.levels;
+
 function harness(rules: AlarmRuleInput[], publishFails = { value: false }) {
   const events: Array<{ topic: string; event: AlarmEvent }> = [];
   const detector = createAlarmDetector({
     rules: rules.map((r) => alarmRuleSchema.parse(r)),
     city,
+    aqiLevels,
     publish: async (topic, event) => {
       if (publishFails.value) throw new Error('broker down');
       alarmEventSchema.parse(event);

@@ -4,7 +4,7 @@ import { topics } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { startMosquitto, waitFor } from '@tamky/test-support';
 import { followRules, type RulesFollower } from '../src/alarms';
-import type { AlarmRule } from '../src/alarms/rules';
+import type { AlarmRule } from '@tamky/protocol';
 import { connectPublisher } from './helpers/fixtures';
 
 // Finding H1 (its consequence): a retained config/rules with version 999999999 made ingest ignore every later

@@ -32,7 +32,7 @@ export const connectorConfigSchema = z.object({
   profilesFile: z.string().min(1),
   /** Defaults to lorawan/codecs. */
   codecsDir: z.string().optional(),
-  /** Per payload; generous against a loaded machine (decoding a frame takes microseconds), tight against a hang. */
+  /** Per payload (a timeout is confirmed once under 8× this before the payload is dead-lettered: codecs/sandbox.ts). */
   codecTimeoutMs: z.number().int().min(1).max(5000).default(250),
   /** A frame (DevEUI, DevAddr, frame counter) seen again within this time of its first copy is the same uplink. */
   lateCopyWindowMs: z.number().int().min(0).default(60_000),

@@ -66,10 +66,12 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
   const ledger = new UplinkLedger(outbox, config.lateCopyWindowMs);
   const radio = new RadioHealth();
 
-  let forwarder: Forwarder | undefined;
+  // Assigned below (closures above refer to it); undefined until then.
+  let forwarder: Forwarder | undefined = undefined;
   const kick = () => forwarder?.kick();
 
-  let chirpstack: MqttClient | undefined;
+  // Assigned below (closures above refer to it); undefined until then.
+  let chirpstack: MqttClient | undefined = undefined;
   const publishDown = (topic: string, payload: string) =>
     new Promise<void>((resolve, reject) => {
       if (!chirpstack?.connected) return reject(new Error('not connected'));

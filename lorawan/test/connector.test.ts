@@ -118,7 +118,7 @@ beforeAll(async () => {
       registry: {},
       profilesFile: join(dir, 'profiles.yaml'),
       codecsDir: codecs,
-      codecTimeoutMs: 250,
+      codecTimeoutMs: 100,
       outbox: { path: join(dir, 'outbox', `${GW}.db`), synchronous: 'normal' },
       health: { intervalMs: 1000 },
     },

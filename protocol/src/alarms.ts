@@ -26,3 +26,9 @@ export const alarmEventSchema = z.object({
   message: z.object({ vi: z.string(), en: z.string() }),
 });
 export type AlarmEvent = z.infer<typeof alarmEventSchema>;
+
+/** Numbers in alarm texts and their API shape: whole above 100, else two decimals at most; none is "–". */
+export function formatNumber(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
+}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { ID_HINT, ID_PATTERN } from './ids';
 import { DEVICE_KINDS } from './kinds';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+const id = z.string().regex(ID_PATTERN, ID_HINT);
 
 /**
  * The city model is data: administrative units change (Vietnam merged units in 2025), so wards,

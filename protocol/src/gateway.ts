@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { ID_PATTERN } from './ids';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
+const id = z.string().regex(ID_PATTERN);
 
 /** Retained on `status`; the last will publishes `{ state: 'offline', reason: 'lwt' }`. */
 export const gatewayStatusSchema = z.object({

@@ -12,6 +12,13 @@ export interface FieldSpec {
   label: { vi: string; en: string };
 }
 
+/** Hourly values ingest derives from device readings (VN_AQI, LAeq per hour, congestion, lighting energy). */
+export const DERIVED_KINDS = ['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy'] as const;
+export type DerivedKind = (typeof DERIVED_KINDS)[number];
+
+/** Derived readings carry this seq: they were not read at the edge, so they take no gateway sequence number. */
+export const DERIVED_SEQ = -1;
+
 export const DEVICE_KINDS = ['air_station', 'pm_sensor', 'noise_meter', 'water_level', 'street_light', 'traffic_counter'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 

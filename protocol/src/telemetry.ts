@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { ID_HINT, ID_PATTERN } from './ids';
 import { UNIT_CODES } from './units';
 
 export const PROTOCOL_VERSION = 1;
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+const id = z.string().regex(ID_PATTERN, ID_HINT);
 const fieldName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case');
 /** Ids and field names as the wire allows them: APIs that take them in a query check them with the same rule. */
 export { id as idSchema, fieldName as fieldNameSchema };

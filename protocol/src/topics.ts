@@ -4,12 +4,9 @@
  */
 export const TOPIC_ROOT = 'city/v1';
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+import { isValidId } from './ids';
 
-/** Gateway and device ids become topic levels and store tags: no wildcards, slashes or spaces. */
-export function isValidId(id: string): boolean {
-  return ID_PATTERN.test(id);
-}
+export { ID_HINT, ID_PATTERN, isValidId } from './ids';
 
 export function assertValidId(id: string, what = 'id'): string {
   if (!isValidId(id)) throw new Error(`invalid ${what} "${id}": use 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)`);

@@ -26,10 +26,9 @@ export const sqliteStoreConfigSchema = z.object({
   synchronous: z.enum(['normal', 'full']).default('normal'),
   /**
    * Run the store on a worker thread of its own (writers only; a read-only handle is always inline).
-   * better-sqlite3 blocks the thread it runs on: inline, the store's work (≈ 7 µs a reading) adds up with
-   * ingest's parsing and validation (≈ 5 µs); on its own thread the two overlap on two cores. Batches
-   * cross as columns whose memory is handed over (encoded-batch.ts), so the crossing costs ≈ 1 µs a
-   * reading. `false` for a single-core device, where the two cannot overlap.
+   * better-sqlite3 blocks the thread it runs on: inline, the store's work adds up with ingest's parsing and
+   * validation; on its own thread the two overlap on two cores. Batches cross as columns whose memory is
+   * handed over (encoded-batch.ts), so the crossing stays cheap (figures: bench/store/RESULTS.md). `false` for a single-core device, where the two cannot overlap.
    */
   worker: z.boolean().default(true),
 });
@@ -53,7 +52,7 @@ export const influxStoreConfigSchema = z
     createDatabase: z.boolean().default(true),
     timeoutMs: z.number().int().positive().default(10_000),
     /**
-     * v1 writer: gzip the request body. ≈ 10× fewer bytes on the wire, at client CPU (zlib, off the event
+     * v1 writer: gzip the request body. Far fewer bytes on the wire, at client CPU (zlib, off the event
      * loop) and server CPU to decompress: for a remote server over a slow or metered link, not for one on
      * the same machine (bench/ingest/RESULTS.md). Unset: off for v1, on for v2 (influxdb-client's own
      * default, bodies above 1 KB).

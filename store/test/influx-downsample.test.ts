@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredReading } from '@tamky/protocol';
 import { startInfluxd } from '@tamky/test-support';
-import { InfluxStore, openStore } from '../src';
+import { openStore, type InfluxStore } from '../src';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

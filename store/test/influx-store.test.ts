@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startInfluxd, startVictoriaMetrics, waitFor } from '@tamky/test-support';
-import { InfluxStore, openStore, readingToLine } from '../src';
+import { openStore, readingToLine, type InfluxStore } from '../src';
 import { T0, reading } from './contract';
 
 let influxd: Awaited<ReturnType<typeof startInfluxd>>;

@@ -6,7 +6,7 @@ import type { CredentialStore } from '../credentials';
 import { clientIdBelongsTo, identityFor, setIdentity, type Identity } from '../identity';
 import { Semaphore } from '../limits/semaphore';
 import { createLogLimiter } from '../log-limiter';
-import { TokenBucket } from '../limits/token-bucket';
+import { TokenBucket } from '@tamky/service-kit';
 import type { BrokerMetrics, RefusalReason } from '../metrics';
 import { checkWillAtConnect } from '../wills';
 

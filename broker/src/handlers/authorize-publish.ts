@@ -2,7 +2,7 @@ import type { Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { mayPublish } from '../acl';
 import { describeIdentity, identityOf, type Identity } from '../identity';
-import type { TokenBucket } from '../limits/token-bucket';
+import type { TokenBucket } from '@tamky/service-kit';
 import type { BrokerMetrics } from '../metrics';
 import { isWill, willOwnerOf } from '../wills';
 

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { MqttClient } from 'mqtt';
-import { tempDir, waitFor } from '@tamky/test-support';
+import { tempDir } from '@tamky/test-support';
 import { credentialsSchema, type BrokerHandle, type Credentials } from '../../src/index';
 import { connectOk, gatewayOpts, hashForTest, metricValue, startTestBroker, testCredentials, tryConnect } from '../helpers';
 

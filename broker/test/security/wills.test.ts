@@ -38,7 +38,7 @@ describe('a will is checked against the ACL at CONNECT', () => {
     expect(r).toEqual({ refused: 5 });
   });
 
-  it('accepts a will within the rights and publishes it when the connection drops', async () => {
+  it('accepts a will within the rights and publishes it when the connection drops, unless its owner was disabled', async () => {
     const dash = await connectOk(url, { username: 'dashboard', password: 'secret-dashboard', clientId: 'dashboard-wills' });
     const got: string[] = [];
     dash.on('message', (t, p) => got.push(`${t} ${p}`));
@@ -48,6 +48,20 @@ describe('a will is checked against the ACL at CONNECT', () => {
     await waitFor(() => got.length === 1, { what: 'the will on gw-b/status' });
     expect(got).toEqual(['city/v1/gw/gw-b/status offline']);
     gw.end(true);
+
+    // A will fires with its owner's rights as they are now: a gateway disabled (and so disconnected) is silent.
+    const stolen = await connectOk(url, gatewayOpts('gw-b', 'secret-b', will('city/v1/gw/gw-b/status', 'stolen-offline', true)));
+    const gone = new Promise<void>((resolve) => stolen.once('close', () => resolve()));
+    broker.disableGateway('gw-b');
+    await gone;
+    await waitFor(async () => (await metricValue(broker, 'broker_refusals_total', { reason: 'will-unattributed' })) === 1, { what: "the disabled gateway's will refused" });
+    const gwA = await connectOk(url, gatewayOpts('gw-a', 'secret-a'));
+    await gwA.publishAsync('city/v1/gw/gw-a/status', 'online', { qos: 1 });
+    await waitFor(() => got.length === 2, { what: 'a later status' });
+    expect(got).toEqual(['city/v1/gw/gw-b/status offline', 'city/v1/gw/gw-a/status online']);
+    broker.enableGateway('gw-b');
+    stolen.end(true);
+    await gwA.endAsync();
     await dash.endAsync();
   });
 });

@@ -29,9 +29,20 @@ export function createAuditLog(db: Database.Database, now: () => number) {
     list(opts: AuditFilter = {}): { entries: AuditEntry[]; total: number } {
       const where = ['ts >= ?', 'ts <= ?'];
       const args: unknown[] = [opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER];
-      if (opts.user) (where.push('user = ?'), args.push(opts.user));
-      if (opts.action) (where.push(opts.action.endsWith('.') ? 'substr(action, 1, ?) = ?' : 'action = ?'), args.push(...(opts.action.endsWith('.') ? [opts.action.length, opts.action] : [opts.action])));
-      if (opts.q) (where.push("detail LIKE ? ESCAPE '\\'"), args.push(`%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+      if (opts.user) {
+        where.push('user = ?');
+        args.push(opts.user);
+      }
+      if (opts.action) {
+        // "alarm." matches every action of that family.
+        const prefix = opts.action.endsWith('.');
+        where.push(prefix ? 'substr(action, 1, ?) = ?' : 'action = ?');
+        args.push(...(prefix ? [opts.action.length, opts.action] : [opts.action]));
+      }
+      if (opts.q) {
+        where.push("detail LIKE ? ESCAPE '\\'");
+        args.push(`%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      }
       const sql = `FROM audit WHERE ${where.join(' AND ')}`;
       const total = (db.prepare(`SELECT COUNT(*) AS n ${sql}`).get(...args) as { n: number }).n;
       const rows = db.prepare(`SELECT id, ts, user, action, detail ${sql} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, opts.limit ?? 200, opts.offset ?? 0) as Array<{ id: number; ts: number; user: string; action: string; detail: string }>;

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CityModel, TimeSeriesStore } from '@tamky/protocol';
+import type { CityModel, Limits, TimeSeriesStore } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { ResolvedDashboardConfig } from './config';
 import type { Accounts } from './auth/accounts';
@@ -8,7 +8,6 @@ import type { Guard } from './auth/guard';
 import type { AuditLog } from './audit';
 import type { GatewayTracker } from './gateways/tracker';
 import type { CommandLog } from './gateways/commands';
-import type { Limits } from './overview/limits';
 import type { AlarmCounts, DashboardModule } from './module';
 import type { SignInLimits } from './auth/rate-limit';
 import type { RegistryStore } from './registry/registry-store';

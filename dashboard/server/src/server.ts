@@ -1,13 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import compression from 'compression';
 import express from 'express';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
-import { filters, liveReadingsSchema, parseGatewayTopic, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, createMetricsRegistry, loadConfigFile, type Logger } from '@tamky/service-kit';
+import { topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
+import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { dashboardConfigSchema, userSeedSchema, type DashboardConfig } from './config';
 import type { Core } from './core';
 import type { AlarmCounts, DashboardModule, LiveChannel, ModuleContext } from './module';
@@ -17,7 +15,7 @@ import { createAccounts } from './auth/accounts';
 import { createSessions } from './auth/sessions';
 import { createGuard } from './auth/guard';
 import { createKioskVerifier } from './auth/kiosk';
-import { beginSignIn, createFailureLimiter } from './auth/rate-limit';
+import { createFailureLimiter } from './auth/rate-limit';
 import { authRoutes } from './auth/routes';
 import { createGatewayTracker, type GatewayView } from './gateways/tracker';
 import { createCommandLog } from './gateways/commands';
@@ -28,7 +26,6 @@ import { recipientRoutes } from './admin/recipient-routes';
 import { createRegistryStore } from './registry/registry-store';
 import { registryRoutes } from './registry/routes';
 import { createNotifyDirectory } from './notify/directory';
-import { loadLimits } from './overview/limits';
 import { errorHandler, sendError } from './http/errors';
 import { securityHeaders } from './http/security-headers';
 import { mountRoutes, type RouteSpec } from './http/route-table';
@@ -36,8 +33,12 @@ import { buildOpenApi } from './http/openapi';
 import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
+import { wsAuthenticator } from './live/ws-auth';
+import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
-import { topicMatches } from './mqtt/topic-match';
+import { countAlarmsTable } from './overview/alarm-counts';
+import { createDashboardMetrics, httpTiming } from './http/metrics';
+import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
@@ -61,14 +62,13 @@ export interface DashboardOptions {
   now?: () => number;
 }
 
-const CORE_SUBSCRIPTIONS = [filters.allStatus, filters.allHealth, filters.allCommandResults, filters.allEvents, filters.live];
-const NO_ALARMS: AlarmCounts = { critical: 0, major: 0, minor: 0, warning: 0 };
-
 export async function startDashboard(input: DashboardConfig, opts: DashboardOptions): Promise<DashboardHandle> {
   const config = dashboardConfigSchema.parse(input);
   const logger = opts.logger ?? createLogger('dashboard');
   const now = opts.now ?? Date.now;
   const modules = opts.modules ?? [];
+  // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
+  const limits = loadLimits(resolve(config.limitsDir));
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -88,22 +88,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const notifyDirectory = createNotifyDirectory(db, now, logger);
   const apiTokens = createTokenStore(db, now);
   const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
-  const limits = loadLimits(config.limitsDir, logger);
-  logger.info({ sources: limits.sources }, 'limits loaded');
 
-  // Metrics
-  const metrics = createMetricsRegistry('dashboard');
-  const httpDuration = new Histogram({ name: 'dashboard_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], registers: [metrics], buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] });
-  const mqttMessages = new Counter({ name: 'dashboard_mqtt_messages_total', help: 'MQTT messages received by topic kind', labelNames: ['kind'], registers: [metrics] });
-  const mqttInvalid = new Counter({ name: 'dashboard_mqtt_invalid_messages_total', help: 'MQTT messages rejected as malformed', labelNames: ['kind'], registers: [metrics] });
-  const wsMetrics = {
-    clients: new Gauge({ name: 'dashboard_ws_clients', help: 'Connected WebSocket clients', registers: [metrics] }),
-    sent: new Counter({ name: 'dashboard_ws_frames_sent_total', help: 'WebSocket frames sent', registers: [metrics] }),
-    dropped: new Counter({ name: 'dashboard_ws_frames_dropped_total', help: 'Live frames dropped for slow WebSocket clients', labelNames: ['channel'], registers: [metrics] }),
-  };
-  const commandsSent = new Counter({ name: 'dashboard_commands_sent_total', help: 'Commands published to gateways', registers: [metrics] });
+  const metrics = createDashboardMetrics();
 
-  let hub: LiveHub | undefined;
+  // Started with the HTTP server below; broadcasts before that go nowhere.
+  let hub: LiveHub | undefined = undefined;
   const broadcast = (channel: LiveChannel, message: unknown) => hub?.broadcast(channel, message);
   const gatewayMessage = (v: GatewayView) => ({ type: 'gateway', gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health } });
   const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
@@ -115,74 +104,23 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     return countAlarmsTable(db, ward);
   };
 
-  // MQTT: messages wait for `modulesReady`, so no module sees a message before its tables exist.
-  let markReady!: () => void;
-  const modulesReady = new Promise<void>((r) => (markReady = r));
-  const moduleFilters = modules.flatMap((m) => (m.subscriptions ?? []).map((f) => ({ m, f })));
-  const onMessage = async (topic: string, payload: Buffer) => {
-    await modulesReady;
-    handleCoreMessage(topic, payload);
-    for (const { m, f } of moduleFilters) {
-      if (!m.onMqttMessage || !topicMatches(f, topic)) continue;
-      try {
-        await m.onMqttMessage(topic, payload);
-      } catch (err) {
-        logger.error({ err, module: m.name, topic }, 'module failed to handle mqtt message');
-      }
-    }
-  };
-  const handleCoreMessage = (topic: string, payload: Buffer) => {
-    const gw = parseGatewayTopic(topic);
-    if (gw) {
-      mqttMessages.inc({ kind: gw.kind });
-      let ok = true;
-      if (gw.kind === 'status') ok = gateways.onStatus(gw.gatewayId, payload);
-      else if (gw.kind === 'health') ok = gateways.onHealth(gw.gatewayId, payload);
-      else if (gw.kind === 'event') ok = gateways.onEvent(gw.gatewayId, payload) !== null;
-      else if (gw.kind === 'cmd-result') {
-        const rec = commands.onResult(gw.gatewayId, payload);
-        gateways.seen(gw.gatewayId);
-        if (rec) broadcast('gateways', { type: 'command', command: { id: rec.id, gateway: rec.gateway, result: rec.result } });
-      }
-      if (!ok) {
-        mqttInvalid.inc({ kind: gw.kind });
-        logger.warn({ topic, bytes: payload.length }, 'ignored malformed gateway message');
-      }
-      return;
-    }
-    const channel = topic === topics.liveReadings() ? 'readings' : topic === topics.liveDerived() ? 'derived' : undefined;
-    if (!channel) return;
-    mqttMessages.inc({ kind: `live-${channel}` });
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      data = undefined;
-    }
-    const parsed = liveReadingsSchema.safeParse(data);
-    if (!parsed.success) {
-      mqttInvalid.inc({ kind: `live-${channel}` });
-      return;
-    }
-    broadcast(channel, { type: channel, readings: parsed.data.readings });
-    if (channel === 'readings') for (const g of new Set(parsed.data.readings.map((r) => r.gateway))) if (gateways.get(g)) gateways.seen(g);
-  };
+  const dispatch = createMqttDispatch({ modules, logger, gateways, commands, broadcast, metrics });
 
   const link = await connectMqtt({
     url: config.mqtt.url,
     clientId: config.mqtt.clientId,
     ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
     ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
-    subscriptions: [...new Set([...CORE_SUBSCRIPTIONS, ...moduleFilters.map((x) => x.f)])],
+    subscriptions: dispatch.subscriptions,
     logger,
-    onMessage,
+    onMessage: dispatch.onMessage,
   }).catch((err) => {
     db.close();
     throw err;
   });
   const mqttPublish = async (topic: string, payload: unknown, o?: { qos?: 0 | 1; retain?: boolean }) => {
     await link.publish(topic, payload, o);
-    if (topic.endsWith('/cmd')) commandsSent.inc();
+    if (topic.endsWith('/cmd')) metrics.commandsSent.inc();
   };
 
   const core: Core = {
@@ -222,16 +160,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.use(securityHeaders(config.session.secureCookies));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
-  app.use((req, res, next) => {
-    const end = httpDuration.startTimer();
-    res.on('finish', () => end({ method: req.method, route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'other', status: String(res.statusCode) }));
-    next();
-  });
+  app.use(httpTiming(metrics));
   app.get('/healthz', (_req, res) => {
     const mqttUp = link.client.connected;
     res.status(mqttUp ? 200 : 503).json({ ok: mqttUp, mqtt: mqttUp ? 'connected' : 'disconnected', wsClients: hub?.clientCount() ?? 0 });
   });
-  const metricsServer = await metricsEndpoint(app, metrics, config.metrics);
+  const metricsServer = await metricsEndpoint(app, metrics.registry, config.metrics);
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
@@ -256,7 +190,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
-  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.aqi, v).level, now }));
+  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.vnAqi, v).level, now }));
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 
@@ -269,21 +203,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     maxBufferedBytes: config.ws.maxBufferedBytes,
     now,
     logger,
-    metrics: wsMetrics,
-    authenticate: async (req) => {
-      // A signed-in operator's page keeps its own session even when opened through a ?kiosk= link.
-      const found = guard.sessionFromRequest(req);
-      if (found) return { ...found.session.user, sessionId: found.id, expiresAt: found.session.expiresAt };
-      const kiosk = new URL(req.url ?? '/', 'http://localhost').searchParams.get('kiosk');
-      if (!kiosk) return null;
-      // Counted like POST /api/auth/kiosk, before the token's scrypt check.
-      const attempt = beginSignIn(core.loginLimits, { address: proxyTrust.clientAddress(req) });
-      if (attempt.refused) return { refused: 429, retryAfterMs: attempt.retryAfterMs };
-      const name = await core.verifyKioskToken(kiosk);
-      if (!name) return null;
-      attempt.succeeded();
-      return { username: `kiosk:${name}`, displayName: name, role: 'viewer' };
-    },
+    metrics: metrics.ws,
+    authenticate: wsAuthenticator({ guard, verifyKioskToken: core.verifyKioskToken, loginLimits: core.loginLimits, clientAddress: (req) => proxyTrust.clientAddress(req) }),
   });
 
   try {
@@ -295,7 +216,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     db.close();
     throw err;
   }
-  markReady();
+  dispatch.modulesStarted();
 
   // The registry is the dashboard's to publish: ingest and gateways read it retained (payload: the CityModel
   // exactly as the protocol schema defines it). Published on every (re)connect too, so a broker that lost its
@@ -364,33 +285,4 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       db.close();
     },
   };
-}
-
-/** Serves the built web app; routes of the single-page app (/wall, /gateways/…) get index.html. */
-function mountWebApp(app: express.Express, webDist: string | undefined, logger: Logger): void {
-  if (!webDist) return;
-  const dir = resolve(webDist);
-  const index = join(dir, 'index.html');
-  if (!existsSync(index)) logger.warn({ dir }, 'web app not built (no index.html): only the API is served');
-  app.use(express.static(dir, { index: false, maxAge: '1h', setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache') }));
-  app.use((req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/api/') || req.path === '/ws' || /\.[a-z0-9]+$/i.test(req.path)) return next();
-    if (!existsSync(index)) return sendError(res, 503, 'web_not_built', 'the web app has not been built: npm run build:web');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(index);
-  });
-}
-
-/** Open alarms per severity in a ward from an `alarms` table (state, severity, ward columns), if the alarms module created one. */
-function countAlarmsTable(db: import('better-sqlite3').Database, ward: string): AlarmCounts {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get();
-  if (!exists) return { ...NO_ALARMS };
-  try {
-    const rows = db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' GROUP BY severity").all(ward) as Array<{ severity: string; n: number }>;
-    const counts = { ...NO_ALARMS };
-    for (const r of rows) if (r.severity in counts) counts[r.severity as keyof AlarmCounts] = r.n;
-    return counts;
-  } catch {
-    return { ...NO_ALARMS };
-  }
 }

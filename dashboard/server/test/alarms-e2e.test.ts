@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { topics, type TimeSeriesStore } from '@tamky/protocol';
 import { openStore } from '@tamky/store';
-import { createLogger } from '@tamky/service-kit';
+import { createLogger, loadLimits } from '@tamky/service-kit';
 import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startIngest, type IngestHandle } from '@tamky/ingest';
 import { createSimDevice, startModbusTcpSlave, type SimDevice, type TcpSlave } from '@tamky/firmware-sim';
@@ -96,6 +96,7 @@ describe('alarm end to end', () => {
     detection = await startAlarmDetection({
       mqtt: { url: broker.url },
       city,
+      aqiLevels: loadLimits(join(REPO, 'config/limits')).vnAqi.levels,
       logger: log,
       publish: async (topic, event) => {
         if (!ingestHandle) throw new Error('ingest not started yet');

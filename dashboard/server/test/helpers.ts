@@ -48,7 +48,7 @@ export async function startHarness(opts: { modules?: DashboardModule[]; config?:
     stateDb: join(dir, 'state.db'),
     users: await seeds(),
     kioskTokens: [{ name: 'wall-1', tokenHash: await (kioskHash ??= hashPassword(KIOSK_TOKEN)) }],
-    limitsDir: join(dir, 'no-limits-here'),
+    limitsDir: join(import.meta.dirname, '../../../config/limits'),
     ...opts.config,
   };
   const logger = createLogger('dashboard-test', { level: process.env.TEST_LOG ?? 'silent' });

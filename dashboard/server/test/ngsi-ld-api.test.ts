@@ -64,7 +64,11 @@ describe('NGSI-LD entities', () => {
         expect(e.type).toBe(type);
         for (const key of REQUIRED[type]!) expect(e[key], `${type}.${key}`).toBeDefined();
         expect(String(e.id)).toMatch(new RegExp(`^urn:ngsi-ld:${type}:`));
-        for (const ratio of RATIOS) if (ratio in e) expect(e[ratio] as number).toBeGreaterThanOrEqual(0), expect(e[ratio] as number).toBeLessThanOrEqual(1);
+        for (const ratio of RATIOS) {
+          if (!(ratio in e)) continue;
+          expect(e[ratio] as number).toBeGreaterThanOrEqual(0);
+          expect(e[ratio] as number).toBeLessThanOrEqual(1);
+        }
         if (type === 'Streetlight') expect(STREETLIGHT_STATUS).toContain(e.status);
         if (type === 'StreetlightControlCabinet') expect(['automatic', 'manual', 'semiautomatic']).toContain(e.workingMode);
         for (const key of ID_LISTS[type] ?? []) expect(e[key], `${type}.${key}`).toEqual([expect.stringMatching(/^urn:ngsi-ld:/)]);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { tempDir, waitFor } from '@tamky/test-support';
+import { tempDir } from '@tamky/test-support';
 import { startAlarmsContext, waterEvent, type AlarmsContext } from './fakes/alarms-context';
 import { startFakeEsms, type FakeEsms } from './fakes/esms';
 import { startFakeZalo, type FakeZalo } from './fakes/zalo';

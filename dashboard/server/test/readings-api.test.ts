@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredReading } from '@tamky/protocol';
-import { csvFileName, localDate, localIsoTime, seriesToCsv } from '../src/readings/csv';
+import { localIsoString } from '@tamky/protocol';
+import { csvFileName, localDate, seriesToCsv } from '../src/readings/csv';
 import { api, login, METRICS_TOKEN, startHarness, type Harness, type Session } from './helpers';
 
 // 2025-06-01 10:00 in Asia/Ho_Chi_Minh (03:00 UTC): QCVN 26 day period.
@@ -83,7 +84,7 @@ describe('history', () => {
 
   it('a CSV file covering several days is named by its first and last day; values carry no float noise', () => {
     expect(csvFileName('traffic_counter', Date.parse('2026-12-01T00:00:00+07:00'), Date.parse('2026-12-08T00:00:00+07:00'), 'Asia/Ho_Chi_Minh')).toBe('traffic_counter_2026-12-01_2026-12-07.csv');
-    expect(localIsoTime(Date.parse('2026-12-06T23:30:00Z'), 'Asia/Ho_Chi_Minh')).toBe('2026-12-07T06:30:00+07:00');
+    expect(localIsoString(Date.parse('2026-12-06T23:30:00Z'), 'Asia/Ho_Chi_Minh')).toBe('2026-12-07T06:30:00+07:00');
     const csv = seriesToCsv([{ device: 'x', ward: 'w', field: 'laeq', points: [[0, 58.800000000000004], [1, 1 / 3]] }], { city: h.city, kind: 'noise_meter' });
     expect(csv.split('\r\n').slice(1, 3).map((l) => l.split(',').at(-1))).toEqual(['58.8', '0.333']);
   });

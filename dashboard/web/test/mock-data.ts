@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { cityModelSchema, type CityModel, type GatewayHealth, type Series, type StoredReading, type DeadLetter, type Severity } from '@tamky/protocol';
+import { aqiLevelOf, limitsAnswer, rgbHex, type LimitsAnswer } from '@tamky/protocol';
+import { loadLimits as loadLimitsDir } from '@tamky/service-kit';
 
 /**
  * Realistic data for the mock dashboard server, shaped exactly as docs/api.md says, for the Tam Kỳ city
@@ -85,31 +87,18 @@ export function readingAt(device: Device, ts: number, seq: number): StoredReadin
   return { kind: device.kind, device: device.id, gateway: device.gateway, ward: device.ward, ts, seq, values: valuesAt(device, ts) };
 }
 
-const AQI_BP: Array<[number, number]> = [
-  [0, 0],
-  [25, 50],
-  [50, 100],
-  [80, 150],
-  [150, 200],
-  [250, 300],
-  [350, 400],
-  [500, 500],
-];
+/** Mock AQI straight from PM2.5, on the breakpoints and levels of config/limits/vn-aqi.yaml. */
 export function aqiFromPm25(c: number): number {
-  for (let i = 1; i < AQI_BP.length; i++) {
-    const [c1, i1] = AQI_BP[i]!;
-    const [c0, i0] = AQI_BP[i - 1]!;
-    if (c <= c1) return Math.round(((i1 - i0) / (c1 - c0)) * (c - c0) + i0);
+  const { index, breakpoints } = loadLimits().aqi;
+  const bp = breakpoints.pm25!;
+  for (let i = 1; i < bp.length; i++) {
+    if (c <= bp[i]!) return Math.round(((index[i]! - index[i - 1]!) / (bp[i]! - bp[i - 1]!)) * (c - bp[i - 1]!) + index[i - 1]!);
   }
-  return 500;
+  return index[bp.length - 1]!;
 }
 export function aqiLevel(v: number): { level: string; color: string } {
-  if (v <= 50) return { level: 'good', color: '#00e400' };
-  if (v <= 100) return { level: 'moderate', color: '#ffff00' };
-  if (v <= 150) return { level: 'poor', color: '#ff7e00' };
-  if (v <= 200) return { level: 'bad', color: '#ff0000' };
-  if (v <= 300) return { level: 'very_bad', color: '#8f3f97' };
-  return { level: 'hazardous', color: '#7e0023' };
+  const l = aqiLevelOf(loadLimits().aqi.levels, v);
+  return { level: l.id, color: rgbHex(l.rgb) };
 }
 
 /** History as the store answers it: one series per device and field, mean per window. */
@@ -233,7 +222,7 @@ export function deadLetters(now: number): DeadLetter[] {
 }
 
 /** /api/limits as the server loads its data files: the repository's config/limits/*.yaml. */
-export function loadLimits(): Record<string, unknown> {
-  const file = (name: string) => parse(readFileSync(fileURLToPath(new URL(`../../../config/limits/${name}`, import.meta.url)), 'utf8')) as unknown;
-  return { aqi: file('vn-aqi.yaml'), noise: file('qcvn26-2010.yaml'), air: file('qcvn05-2013.yaml') };
+let limits: LimitsAnswer | undefined;
+export function loadLimits(): LimitsAnswer {
+  return (limits ??= limitsAnswer(loadLimitsDir(fileURLToPath(new URL('../../../config/limits', import.meta.url)))));
 }

@@ -246,7 +246,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       if (next.length < 12 || next.toLowerCase().includes(s.username)) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
       passwords.set(s.username, next);
       let ended = 0;
-      for (const [sid, rec] of sessions) if (rec.username === s.username && rec !== s) (sessions.delete(sid), ended++);
+      for (const [sid, rec] of sessions) {
+        if (rec.username === s.username && rec !== s) {
+          sessions.delete(sid);
+          ended++;
+        }
+      }
       adminAudit.push({ user: s.username, action: 'auth.password_change', detail: { sessionsEnded: ended } });
       return send(res, 200, { sessionsEnded: ended });
     }

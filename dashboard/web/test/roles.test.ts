@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useMockAndBrowser, login, screenshot } from './browser';
-import { startMockServer, type MockRole, type MockServer } from './mock-server';
+import type { MockRole } from './mock-server';
 
 // What each role's navigation must show, in order (Vietnamese labels: the default language).
 const EXPECTED: Record<MockRole, string[]> = {

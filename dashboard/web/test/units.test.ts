@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AQI_BANDS, aqiBand, contrast, textOn } from '../src/lib/aqi';
+import { fileURLToPath } from 'node:url';
+import { loadLimits } from '@tamky/service-kit';
+import { aqiBand, contrast, textOn } from '../src/lib/aqi';
 import { RANGES, rangeQuery } from '../src/lib/ranges';
 import { sunTimes } from '../src/lib/sun';
 import { reconnectDelay } from '../src/live/feed';
@@ -8,22 +10,17 @@ import { en, vi } from '../src/i18n/dict';
 import { placeLabels } from '../src/lib/labels';
 
 describe('VN_AQI bands', () => {
-  it('use the official colours and boundaries of QĐ 1459/QĐ-TCMT', () => {
-    expect(AQI_BANDS.map((b) => b.rgb)).toEqual([
-      [0, 228, 0],
-      [255, 255, 0],
-      [255, 126, 0],
-      [255, 0, 0],
-      [143, 63, 151],
-      [126, 0, 35],
-    ]);
-    expect([0, 50, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500].map((v) => aqiBand(v).level)).toEqual(['good', 'good', 'moderate', 'moderate', 'poor', 'poor', 'bad', 'bad', 'very_bad', 'very_bad', 'hazardous', 'hazardous']);
+  const levels = loadLimits(fileURLToPath(new URL('../../../config/limits', import.meta.url))).vnAqi.levels;
+
+  it('follow the boundaries of the served levels (upper bounds inclusive, after rounding)', () => {
+    expect([0, 50, 50.4, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500, 650].map((v) => aqiBand(levels, v).id)).toEqual(['good', 'good', 'good', 'moderate', 'moderate', 'poor', 'poor', 'bad', 'bad', 'very_bad', 'very_bad', 'hazardous', 'hazardous', 'hazardous']);
+    expect(new Set(levels.map((l) => aqiBand(levels, l.max).icon)).size).toBe(levels.length);
   });
 
-  it('put text on every colour that passes WCAG AA (4.5:1)', () => {
-    for (const band of AQI_BANDS) {
-      const text: [number, number, number] = textOn(band.rgb) === '#000' ? [0, 0, 0] : [255, 255, 255];
-      expect(contrast(band.rgb, text), band.level).toBeGreaterThanOrEqual(4.5);
+  it('put text on every colour of config/limits/vn-aqi.yaml that passes WCAG AA (4.5:1)', () => {
+    for (const level of levels) {
+      const text: [number, number, number] = textOn(level.rgb) === '#000' ? [0, 0, 0] : [255, 255, 255];
+      expect(contrast(level.rgb, text), level.id).toBeGreaterThanOrEqual(4.5);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { PROTOCOL_VERSION, topics } from '@tamky/protocol';
-import type { Logger } from '@tamky/service-kit';
+import { TokenBucket, type Logger } from '@tamky/service-kit';
 import type { MqttUplink } from '../uplink/mqtt-uplink';
 import type { Outbox } from './outbox';
 
@@ -31,8 +31,7 @@ export class Forwarder {
   private inflight = 0;
   private telemetryCursor = 0;
   private messageCursor = 0;
-  private tokens: number;
-  private lastRefill = Date.now();
+  private readonly replay: TokenBucket;
   private wakeTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private stopped = false;
@@ -44,7 +43,7 @@ export class Forwarder {
     private readonly opts: ForwarderOptions,
     private readonly log: Logger,
   ) {
-    this.tokens = opts.replayPerSecond;
+    this.replay = new TokenBucket(opts.replayPerSecond, opts.replayPerSecond, Date.now);
   }
 
   onConnect(): void {
@@ -75,13 +74,6 @@ export class Forwarder {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
   }
 
-  private refill(): void {
-    const now = Date.now();
-    const rate = this.opts.replayPerSecond;
-    this.tokens = Math.min(rate, this.tokens + ((now - this.lastRefill) * rate) / 1000);
-    this.lastRefill = now;
-  }
-
   private pump(): void {
     if (this.stopped || !this.uplink.connected) return;
     const gen = this.generation;
@@ -98,10 +90,9 @@ export class Forwarder {
       }
     }
     while (this.inflight < this.opts.maxInflight) {
-      this.refill();
-      const allowance = Math.min(this.opts.batchSize, Math.floor(this.tokens));
+      const allowance = Math.min(this.opts.batchSize, Math.floor(this.replay.available()));
       if (allowance < 1) {
-        this.wakeLater(Math.ceil(((1 - this.tokens) * 1000) / this.opts.replayPerSecond));
+        this.wakeLater(Math.ceil(this.replay.msUntil(1)));
         return;
       }
       const rows = this.outbox.nextTelemetry(this.telemetryCursor, allowance);
@@ -118,7 +109,7 @@ export class Forwarder {
         last = r.seq;
       }
       const first = rows[0]!.seq;
-      this.tokens -= parts.length;
+      this.replay.spend(parts.length);
       this.telemetryCursor = last;
       const payload = `{"v":${PROTOCOL_VERSION},"gateway":${JSON.stringify(this.opts.gatewayId)},"readings":[${parts.join(',')}]}`;
       this.send(gen, topics.telemetry(this.opts.gatewayId), payload, () => this.outbox.ackTelemetry(first, last), parts.length);

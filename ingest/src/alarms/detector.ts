@@ -1,19 +1,10 @@
-import { deviceExpectedIntervalMs, formatClockIn, formatDurationIn, topics, type AlarmEvent, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
+import { DERIVED_KINDS, deviceExpectedIntervalMs, formatClockIn, formatDurationIn, topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
 import { renderMessage, type MessageVar } from './messages';
 import { evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
-import type { AlarmRule, RuleOf } from './rules';
-
-/** What ingest calls; every hook is optional except onReadings. */
-export interface ReadingObserver {
-  onReadings(readings: StoredReading[], now: number): void | Promise<void>;
-  onGatewayHealth?(h: GatewayHealth, now: number): void;
-  onGatewayStatus?(s: GatewayStatus, now: number): void;
-  tick?(now: number): void | Promise<void>;
-  /** A new device registry is in force. */
-  onRegistry?(city: CityModel): void;
-}
+import type { AlarmRule, RuleOf } from '@tamky/protocol';
+import type { ReadingObserver } from '../observers';
 
 export interface AlarmDetectorLimits {
   /** Cap on tracked (rule, source) conditions: a flood of unknown device ids cannot exhaust memory. */
@@ -27,6 +18,8 @@ export interface AlarmDetectorLimits {
 export interface AlarmDetectorOptions {
   rules: AlarmRule[];
   city: CityModel;
+  /** VN_AQI levels from the loaded limits (config/limits/vn-aqi.yaml). */
+  aqiLevels: readonly AqiLevelSpec[];
   publish: (topic: string, payload: AlarmEvent) => Promise<void>;
   logger?: Logger;
   limits?: AlarmDetectorLimits;
@@ -52,7 +45,7 @@ interface SourceInfo {
  * Derived hourly values keep the hour's start as ts and are rewritten as the hour fills; their conditions
  * are timed by when they were observed, or a duration could never elapse within the hour.
  */
-const DERIVED_KINDS = new Set(['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy']);
+const DERIVED = new Set<string>(DERIVED_KINDS);
 
 const READING_TYPES = new Set(['threshold', 'rate_of_change', 'vn_aqi_level', 'noise_limit', 'water_level', 'lamp_failure', 'day_burner', 'night_outage', 'power_deviation']);
 
@@ -244,7 +237,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     // A message's readings come in runs of one gateway: its last-seen time (the same `now`) is set once a run.
     let runGateway: string | undefined;
     for (const stored of readings) {
-      const r = DERIVED_KINDS.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
+      const r = DERIVED.has(stored.kind) ? { ...stored, ts: Math.max(now, stored.ts) } : stored;
       lastDeviceSeen.set(r.device, now);
       if (r.gateway !== runGateway) {
         lastGatewaySeen.set(r.gateway, now);
@@ -263,7 +256,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
             if (obs) waterStages.set(key, obs.stage);
             observe(rule, src, obs, out);
           } else {
-            observe(rule, src, evaluateReading(rule, r, { city, device: src.device, history }), out);
+            observe(rule, src, evaluateReading(rule, r, { city, device: src.device, history, aqiLevels: opts.aqiLevels }), out);
           }
         } catch (err) {
           logger?.error({ err, rule: rule.id, device: r.device }, 'alarm rule evaluation failed');

@@ -1,6 +1,8 @@
-export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits, type ReadingObserver } from './detector';
-export { alarmRuleSchema, ruleSetSchema, loadRules, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from './rules';
+export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits } from './detector';
+export type { ReadingObserver } from '../observers';
+export { alarmRuleSchema, ruleSetSchema, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from '@tamky/protocol';
+export { loadRules } from './rules';
 export { sunElevationDeg } from './sun';
-export { aqiLevel, AQI_LEVELS, formatNumber } from './messages';
+export { formatNumber } from '@tamky/protocol';
 export { followRules, type RulesFollower } from './rules-follower';
 export { startAlarmDetection, type AlarmDetectionOptions } from './start';

@@ -1,5 +1,4 @@
-import { formatNumberIn, type TextLang } from '@tamky/protocol';
-import type { AlarmRule } from './rules';
+import { formatNumberIn, type AlarmRule, type TextLang } from '@tamky/protocol';
 
 type Texts = { vi: string; en: string };
 /** A placeholder's value: text, a number (written per language: "4,2" / "4.2"), or text per language. */
@@ -58,11 +57,6 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
   },
 };
 
-export function formatNumber(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return '–';
-  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
-}
-
 function fill(template: string, lang: TextLang, vars: Record<string, MessageVar | undefined>): string {
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {
     const v = vars[name];
@@ -75,17 +69,4 @@ function fill(template: string, lang: TextLang, vars: Record<string, MessageVar 
 export function renderMessage(rule: AlarmRule, vars: Record<string, MessageVar | undefined>): Texts {
   const t = rule.message ?? DEFAULTS[rule.type];
   return { vi: fill(t.vi, 'vi', vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, 'en', vars).replace(/\s+/g, ' ').trim() };
-}
-
-export const AQI_LEVELS = [
-  { max: 50, id: 'good', vi: 'Tốt', en: 'Good' },
-  { max: 100, id: 'moderate', vi: 'Trung bình', en: 'Moderate' },
-  { max: 150, id: 'poor', vi: 'Kém', en: 'Poor' },
-  { max: 200, id: 'bad', vi: 'Xấu', en: 'Bad' },
-  { max: 300, id: 'very_bad', vi: 'Rất xấu', en: 'Very bad' },
-  { max: Infinity, id: 'hazardous', vi: 'Nguy hại', en: 'Hazardous' },
-] as const;
-
-export function aqiLevel(aqi: number): (typeof AQI_LEVELS)[number] {
-  return AQI_LEVELS.find((l) => Math.round(aqi) <= l.max) ?? AQI_LEVELS[AQI_LEVELS.length - 1]!;
 }

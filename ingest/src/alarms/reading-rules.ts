@@ -1,9 +1,8 @@
-import { formatDurationIn, type CityModel, type Device, type StoredReading } from '@tamky/protocol';
+import { aqiLevelOf, formatDurationIn, type AqiLevelSpec, type CityModel, type Device, type StoredReading } from '@tamky/protocol';
 import type { Observation } from './conditions';
-import { aqiLevel } from './messages';
-import type { AlarmRule, RuleOf } from './rules';
+import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import { sunElevationDeg } from './sun';
-import { localHour, hourInWindow } from './local-time';
+import { localHour, hourInWindow } from '@tamky/protocol';
 
 /** Rules that look at readings; the health and silence rules live elsewhere. */
 export type ReadingRule = Exclude<AlarmRule, RuleOf<'no_data'> | RuleOf<'gateway_outbox'> | RuleOf<'device_crc_errors'>>;
@@ -11,9 +10,14 @@ export type ReadingRule = Exclude<AlarmRule, RuleOf<'no_data'> | RuleOf<'gateway
 export interface EvalContext {
   city: CityModel;
   device: Device | undefined;
+  /** VN_AQI levels as config/limits/vn-aqi.yaml names them (alarm texts quote the level's name). */
+  aqiLevels: readonly AqiLevelSpec[];
   /** Samples kept for rate-of-change rules, per (rule, device). */
   history: Map<string, Array<[number, number]>>;
 }
+
+/** `severityByLevel` keyed by any level id (the file's ids are checked against the rule schema's list elsewhere). */
+const bySeverity = <S>(m: Partial<Record<string, S>> | undefined): Partial<Record<string, S>> => m ?? {};
 
 const cmp = (op: '>' | '>=' | '<' | '<=', a: number, b: number) => (op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b);
 
@@ -86,7 +90,7 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
     case 'vn_aqi_level': {
       const aqi = v.aqi;
       if (aqi === undefined) return undefined;
-      const level = aqiLevel(aqi);
+      const level = aqiLevelOf(ctx.aqiLevels, aqi);
       const breach = aqi >= rule.minAqi;
       const clear = aqi < (rule.clearBelow ?? rule.minAqi);
       return {
@@ -95,7 +99,7 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         clear: !breach && clear,
         value: Math.round(aqi),
         limit: rule.minAqi,
-        severity: rule.severityByLevel?.[level.id] ?? rule.severity,
+        severity: bySeverity(rule.severityByLevel)[level.id] ?? rule.severity,
         vars: { levelVi: level.vi, levelEn: level.en, level: level.id },
       };
     }

@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
 import { topics } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
-import { parseRulesMessage } from './rules';
-import type { AlarmRule } from './rules';
+import { parseRulesMessage } from '@tamky/protocol';
+import type { AlarmRule } from '@tamky/protocol';
 
 export interface RulesFollower {
   /** Version of the rule set in force (0 until the retained message arrived). */

@@ -4,8 +4,8 @@
  *
  * A gateway numbers its readings in order, so "recent" is a window of the `window` sequence numbers below
  * the highest one seen, one bit each: a check is a bit test, with no hashing and no allocation per reading
- * (a Set of the last 50,000 seqs cost a hash insert and delete per reading and ≈ 1.6 MB per gateway; this
- * is 6 KB). A seq further below the window than it is wide means the gateway started numbering again (its
+ * (a Set of recent seqs cost a hash insert and delete per reading and far more memory per gateway than
+ * one bit a seq). A seq further below the window than it is wide means the gateway started numbering again (its
  * state was lost): the window restarts there rather than ignore that gateway from then on.
  */
 export class SeenSeqs {

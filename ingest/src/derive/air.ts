@@ -1,5 +1,5 @@
 import { HOUR_MS, type DeviceHours } from './hour-buckets';
-import type { VnAqiTable } from './limits';
+import type { VnAqiTable } from '@tamky/protocol';
 import { hourlyAqi } from './vn-aqi';
 
 /**

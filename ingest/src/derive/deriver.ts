@@ -1,17 +1,12 @@
-import type { CityModel, Device, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import { DERIVED_SEQ, type CityModel, type DerivedKind, type Device, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
 import { backoffDelay } from '@tamky/service-kit';
 import { airQualityValues } from './air';
 import { DeviceHours, HOUR_MS, hourOf, type HourBucket } from './hour-buckets';
 import { lightingValues } from './lighting';
-import type { Limits } from './limits';
+import type { Limits } from '@tamky/protocol';
 import { noiseValues } from './noise';
 import { congestionIndex, trafficValues } from './traffic';
 
-export const DERIVED_KINDS = ['vn_aqi', 'noise_hourly', 'congestion', 'lighting_energy'] as const;
-export type DerivedKind = (typeof DERIVED_KINDS)[number];
-
-/** Derived readings carry this seq: they were not read at the edge, so they take no gateway sequence number. */
-export const DERIVED_SEQ = -1;
 
 const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?: string[] }> = {
   air_station: { derived: 'vn_aqi', keepHours: 12, fields: ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co'] },

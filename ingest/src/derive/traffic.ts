@@ -1,5 +1,5 @@
 import type { HourBucket } from './hour-buckets';
-import type { CongestionConfig } from './limits';
+import type { CongestionConfig } from '@tamky/protocol';
 
 const CLASSES = ['motorbike', 'car', 'bus', 'truck'] as const;
 

@@ -1,4 +1,4 @@
-import type { VnAqiTable } from './limits';
+import { aqiLevelOf, type AqiLevelSpec, type VnAqiTable } from '@tamky/protocol';
 
 /**
  * VN_AQI (Quyết định 1459/QĐ-TCMT). Pure functions over the breakpoint table loaded from
@@ -53,19 +53,10 @@ export function nowCast(table: VnAqiTable, hourly: ReadonlyArray<number | undefi
   return num / den;
 }
 
-export interface AqiLevel {
-  level: number;
-  vi: string;
-  en: string;
-  colour: string;
-  rgb: [number, number, number];
-}
+export type AqiLevel = AqiLevelSpec;
 
-/** Level of an AQI already rounded to an integer (upper bounds inclusive; above the table: the top level). */
-export function aqiLevel(table: VnAqiTable, aqi: number): AqiLevel {
-  const found = table.levels.find((l) => aqi <= l.max) ?? table.levels[table.levels.length - 1]!;
-  return { level: found.level, vi: found.vi, en: found.en, colour: found.colour, rgb: found.rgb };
-}
+/** Level of an AQI (upper bounds inclusive; above the table: the top level). */
+export const aqiLevel = (table: VnAqiTable, aqi: number): AqiLevel => aqiLevelOf(table.levels, aqi);
 
 export interface HourlyInputs {
   /** Hourly averages, index 0 = the hour being rated (c1), up to `nowcast.hours` entries; undefined = missing. */

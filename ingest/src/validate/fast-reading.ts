@@ -1,14 +1,14 @@
-import { DEVICE_KINDS, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
+import { DEVICE_KINDS, ID_PATTERN, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
 
 /**
  * Hand-written twins of protocol's zod schemas for the hot path (readingSchema, and the envelope of a
- * telemetry batch). zod costs several µs per reading; at 100k readings/s that was a third of ingest's CPU.
+ * telemetry batch). zod's per-reading cost was a large share of ingest's CPU at city rates (bench/ingest/RESULTS.md).
  * They only answer "valid or not": the zod schemas stay the specification, and on a rejection the caller
  * asks zod for the reason, so dead letters read exactly as before. test/fast-validate.test.ts holds both
  * to the same verdicts over a corpus of good and bad payloads.
  */
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ID = ID_PATTERN;
 const FIELD = /^[a-z][a-z0-9_]{0,63}$/;
 const UNITS: ReadonlySet<string> = new Set(UNIT_CODES);
 

@@ -2,7 +2,7 @@ import type { StoredReading } from '@tamky/protocol';
 
 /**
  * A batch of readings laid out in columns: what the SQLite store writes, and what crosses to its worker
- * thread. An array of reading objects is copied to a thread object by object (structured clone, ≈ 2–4 µs a
+ * thread. An array of reading objects is copied to a thread object by object (structured clone, costly per
  * reading); here the numbers travel in typed arrays whose memory is handed over, not copied, the strings
  * a batch repeats (kind, device, gateway, ward, field names) travel once each, and the values' JSON texts
  * travel as one string.

@@ -15,9 +15,9 @@ export type RollupTable = (typeof ROLLUPS)[number]['table'];
 
 /**
  * Readings: one row per reading, its values as a JSON object, so a reading of 4 fields is one row
- * insert instead of four (≈ 3× cheaper, bench/store/RESULTS.md). A rowid table with a UNIQUE
+ * insert instead of four (cheaper: bench/store/RESULTS.md). A rowid table with a UNIQUE
  * (kind, device, ts) index: new rows append at the end of the table and only the compact index is
- * inserted into in key order, ≈ 40 % less CPU than a WITHOUT ROWID table clustered on the key. Range
+ * inserted into in key order, less CPU than a WITHOUT ROWID table clustered on the key (bench/store). Range
  * queries pay a rowid lookup per row instead; long ranges are served by the rollups anyway.
  * Rollups: small rows, upserted by key, so they are WITHOUT ROWID (one B-tree instead of two).
  */

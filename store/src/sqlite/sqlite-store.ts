@@ -85,7 +85,7 @@ export class SqliteStore implements TimeSeriesStore {
       // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
       this.db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // A batch rewrites the same hot index and rollup pages; checkpointing every 40 MB of WAL instead of
-      // SQLite's 4 MB copies each of them back once per many batches (≈ 8 % less write CPU, bench/store).
+      // SQLite's 4 MB copies each of them back once per many batches (less write CPU: bench/store).
       // After a checkpoint the WAL file is cut back to 64 MB, so it cannot keep what a long read made it grow to.
       this.db.pragma('wal_autocheckpoint = 10000');
       this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
@@ -321,7 +321,7 @@ export class SqliteStore implements TimeSeriesStore {
    * Derived values (seq < 0: ingest's hourly VN_AQI, LAeq, congestion, energy) are rewritten in place by
    * every batch while their hour runs, one per device and hour. They are upserted, 64 per statement, and
    * kept out of the rollups: a rollup of one value an hour holds nothing the row does not, and keeping it
-   * exact meant recomputing two windows from the raw rows for every rewrite (≈ a third of the write cost
+   * exact meant recomputing two windows from the raw rows for every rewrite (a large share of the write cost
    * with thousands of devices per batch). Windowed queries read their rows (`isDerivedKind`), and
    * retention keeps them as long as the hourly rollups.
    */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { topics } from '@tamky/protocol';
-import { parseRuleSet } from '@tamky/ingest/alarms';
+import { parseRuleSet } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, parseInput } from '../http/errors';

@@ -103,10 +103,22 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
         if (losesAdmin && (enabledAdmins.get() as { n: number }).n <= 1) throw new HttpError(409, 'last_admin', 'at least one enabled admin must remain');
         const sets: string[] = [];
         const args: unknown[] = [];
-        if (changes.displayName) (sets.push('display_name = ?'), args.push(changes.displayName.to));
-        if (changes.role) (sets.push('role = ?'), args.push(changes.role.to));
-        if (changes.disabled) (sets.push('disabled = ?'), args.push(changes.disabled.to ? 1 : 0));
-        if (hash) (sets.push('password_hash = ?'), args.push(hash));
+        if (changes.displayName) {
+          sets.push('display_name = ?');
+          args.push(changes.displayName.to);
+        }
+        if (changes.role) {
+          sets.push('role = ?');
+          args.push(changes.role.to);
+        }
+        if (changes.disabled) {
+          sets.push('disabled = ?');
+          args.push(changes.disabled.to ? 1 : 0);
+        }
+        if (hash) {
+          sets.push('password_hash = ?');
+          args.push(hash);
+        }
         if (sets.length) db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE username = ?`).run(...args, username);
         if (changes.role || changes.disabled?.to === true || changes.passwordReset) {
           sessionsEnded = (keepSessionHash ? endOtherSessions.run(username, keepSessionHash) : endSessions.run(username)).changes;

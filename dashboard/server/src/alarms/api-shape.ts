@@ -1,4 +1,4 @@
-import { formatNumber } from '@tamky/ingest/alarms';
+import { formatNumber } from '@tamky/protocol';
 import type { Alarm, AlarmAuditEntry } from './model';
 
 /** The API/WebSocket form of an alarm: ids travel as strings (URL segments in the web app); numbers inside. */

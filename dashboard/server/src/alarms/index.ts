@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { alarmEventSchema, filters, topics } from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { ruleSetSchema } from '@tamky/ingest/alarms';
+import { ruleSetSchema } from '@tamky/protocol';
 import { migrate } from '../state-db';
 import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '@tamky/service-kit';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** Errors carry the contract's `{ error, message }` body: `error` is a stable code the web app can switch on. */
 export class HttpError extends Error {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { openApiPath, type RouteSpec } from './route-table';
 
 const errorSchema = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } };
@@ -12,7 +13,7 @@ export function buildOpenApi(routes: RouteSpec[], extra: Array<{ method: string;
       ...(r.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
     ];
     const responses: Record<string, unknown> = {
-      '200': { description: 'OK', content: { [r.produces ?? 'application/json']: {} } },
+      '200': { description: 'OK', content: { [r.produces ?? 'application/json']: r.answer ? { schema: z.toJSONSchema(r.answer, { io: 'output', unrepresentable: 'any' }) } : {} } },
       '400': { description: 'invalid input', content: { 'application/json': { schema: errorSchema } } },
     };
     if (r.access !== 'none') {

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
+import type { z } from 'zod';
 import type { Role } from '../config';
 import type { TokenAuth } from '../tokens/token-auth';
 import type { TokenScope } from '../tokens/token-store';
@@ -18,6 +19,8 @@ export interface RouteSpec {
   summary: string;
   /** Query parameter names, for the OpenAPI document. */
   query?: string[];
+  /** Schema of the JSON answer (protocol/), for the OpenAPI document. */
+  answer?: z.ZodType;
   /** Answer media type when not JSON. */
   produces?: string;
   /** Also readable by other systems with an API token of this scope (then wards limit what it answers). */

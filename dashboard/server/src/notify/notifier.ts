@@ -382,8 +382,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
         for (const w of waiting) {
           const r = recipients.get(w.recipient);
           const address = r ? addressFor(r, w.channel) : undefined;
-          if (!address) (cancel.run(r ? `recipient has no ${w.channel} address any more` : 'recipient removed', now(), w.id), cancelled++);
-          else if (address !== w.address) (readdress.run(address, now(), w.id), moved++);
+          if (!address) {
+            cancel.run(r ? `recipient has no ${w.channel} address any more` : 'recipient removed', now(), w.id);
+            cancelled++;
+          } else if (address !== w.address) {
+            readdress.run(address, now(), w.id);
+            moved++;
+          }
         }
       })();
       if (moved || cancelled) logger.info({ moved, cancelled }, 'waiting notifications follow the edited recipients');

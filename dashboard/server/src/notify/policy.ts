@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SEVERITIES, type Severity } from '@tamky/protocol';
+import { localTime, SEVERITIES, type Severity } from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
 import { validAddressOrBlock } from '../http/client-address';
 import { createWebhookTargets } from './channels/webhook-target';
@@ -218,17 +218,10 @@ export function parseNotifyPolicy(data: NotifyPolicyInput): NotifyPolicy {
 
 const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
 
-const partsFormatters = new Map<string, Intl.DateTimeFormat>();
 /** Local weekday (1 = Mon … 7 = Sun) and minute of day. */
 export function localClock(ms: number, timeZone: string): { weekday: number; minute: number } {
-  let f = partsFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
-    partsFormatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(parts.weekday ?? '') + 1;
-  return { weekday, minute: (Number(parts.hour) % 24) * 60 + Number(parts.minute) };
+  const t = localTime(ms, timeZone);
+  return { weekday: t.weekday === 0 ? 7 : t.weekday, minute: t.minuteOfDay };
 }
 
 /** [from, to) in minutes of the day; windows may cross midnight. "24:00" means end of day. */

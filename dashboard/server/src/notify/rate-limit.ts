@@ -1,26 +1,18 @@
+import { TokenBucket } from '@tamky/service-kit';
+
 /** Token bucket per channel: providers throttle (and bill) bursts; a flood of alarms must queue, not fail. */
 export function createRateLimiter(perMinute: Partial<Record<string, { perMinute: number }>>, now: () => number) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, TokenBucket>();
+  const bucket = (channel: string): TokenBucket | undefined => {
+    const limit = perMinute[channel]?.perMinute;
+    if (!limit) return undefined;
+    let b = buckets.get(channel);
+    if (!b) buckets.set(channel, (b = new TokenBucket(limit / 60, limit, now)));
+    return b;
+  };
   return {
     /** Takes one token if available. */
-    take(channel: string): boolean {
-      const limit = perMinute[channel]?.perMinute;
-      if (!limit) return true;
-      const t = now();
-      const b = buckets.get(channel) ?? { tokens: limit, at: t };
-      b.tokens = Math.min(limit, b.tokens + ((t - b.at) / 60_000) * limit);
-      b.at = t;
-      buckets.set(channel, b);
-      if (b.tokens < 1) return false;
-      b.tokens -= 1;
-      return true;
-    },
-    empty(channel: string): boolean {
-      const limit = perMinute[channel]?.perMinute;
-      if (!limit) return false;
-      const b = buckets.get(channel);
-      if (!b) return false;
-      return b.tokens + ((now() - b.at) / 60_000) * limit < 1;
-    },
+    take: (channel: string): boolean => bucket(channel)?.take() ?? true,
+    empty: (channel: string): boolean => (bucket(channel)?.available() ?? 1) < 1,
   };
 }

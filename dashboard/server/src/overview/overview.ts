@@ -1,6 +1,6 @@
-import type { CityModel, Device, StoredReading } from '@tamky/protocol';
+import { noiseLimitAt, type CityModel, type Device, type Limits, type StoredReading } from '@tamky/protocol';
 import type { AlarmCounts } from '../module';
-import { aqiLevel, noiseLimitAt, type Limits } from './limits';
+import { aqiLevel } from './limits';
 
 export interface WardOverview {
   ward: string;
@@ -47,7 +47,7 @@ export function computeOverview(city: CityModel, latest: StoredReading[], limits
       // A derived hourly value is keyed by the start of its hour but recomputed on every new reading of its
       // station, so its freshness is that of the station's newest raw reading.
       const source = readings.find((s) => s.device === r.device && s.kind !== 'vn_aqi');
-      aqi = { value: Math.round(value), ...aqiLevel(limits.aqi, value), ts: Math.max(r.ts, source?.ts ?? 0), device: r.device };
+      aqi = { value: Math.round(value), ...aqiLevel(limits.vnAqi, value), ts: Math.max(r.ts, source?.ts ?? 0), device: r.device };
     }
 
     let noise: WardOverview['noise'] = null;
@@ -55,8 +55,7 @@ export function computeOverview(city: CityModel, latest: StoredReading[], limits
       const laeq = r.values.laeq;
       if (laeq === undefined) continue;
       const zone = devices.get(r.device)?.zone ?? limits.noise.defaultZone;
-      const limit = noiseLimitAt(limits.noise, zone, now)?.limit;
-      if (limit === undefined) continue;
+      const { limit } = noiseLimitAt(limits.noise, zone, now, city.timeZone);
       if (noise && noise.laeq - noise.limit >= laeq - limit) continue;
       noise = { laeq, limit, zone, ts: r.ts, device: r.device };
     }

@@ -1,4 +1,4 @@
-import { isDeviceKind, KIND_FIELDS, type CityModel, type Series } from '@tamky/protocol';
+import { isDeviceKind, KIND_FIELDS, localIsoString, type CityModel, type Series } from '@tamky/protocol';
 
 /** RFC 4180 quoting for free-text columns (names come from a city file). */
 const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -6,19 +6,8 @@ const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` :
 /** Excel reads a UTF-8 file as the local code page unless it starts with a byte-order mark: Vietnamese would be garbled. */
 const BOM = '\uFEFF';
 
-/** "2026-12-07T09:33:00+07:00": the city's wall-clock time with its offset, unambiguous and readable. */
-export function localIsoTime(ts: number, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' })
-      .formatToParts(ts)
-      .map((p) => [p.type, p.value]),
-  );
-  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace('GMT', '');
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
-}
-
 /** The city-local date of a time, "2026-12-07", for file names. */
-export const localDate = (ts: number, timeZone: string) => localIsoTime(ts, timeZone).slice(0, 10);
+export const localDate = (ts: number, timeZone: string) => localIsoString(ts, timeZone).slice(0, 10);
 
 /** At most three decimals, no float noise (58.800000000000004 → 58.8). */
 const value = (v: number) => String(Math.round(v * 1000) / 1000);
@@ -38,7 +27,7 @@ export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: str
   for (const s of series) {
     const unit = fields?.[s.field]?.unit ?? (opts.reducedFrom ? reducedUnit : '');
     const middle = `,${cell(s.device)},${cell(devices.get(s.device) ?? '')},${cell(s.ward)},${cell(wards.get(s.ward) ?? '')},${cell(s.field)},${cell(unit)},`;
-    for (const [t, v] of s.points) rows.push([t, s.device, `${localIsoTime(t, opts.city.timeZone)}${middle}${value(v)}`]);
+    for (const [t, v] of s.points) rows.push([t, s.device, `${localIsoString(t, opts.city.timeZone)}${middle}${value(v)}`]);
   }
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return `${BOM}time,device,device_name,ward,ward_name,field,unit,value\r\n${rows.map((r) => r[2]).join('\r\n')}${rows.length ? '\r\n' : ''}`;

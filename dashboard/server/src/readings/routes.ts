@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fieldNameSchema, idSchema, reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
+import { fieldNameSchema, idSchema, limitsAnswer, limitsAnswerSchema, reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
 import { attachment } from '../http/content-disposition';
@@ -81,8 +81,9 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/limits',
       access: 'viewer',
-      summary: 'VN_AQI levels, QCVN 26 noise limits and QCVN 05 ambient air limits as loaded',
-      handler: () => ({ aqi: core.limits.raw.aqi, noise: core.limits.raw.noise, air: core.limits.raw.air }),
+      summary: 'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
+      answer: limitsAnswerSchema,
+      handler: () => limitsAnswer(core.limits),
     },
     {
       method: 'get',
@@ -107,7 +108,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       async handler(_req, res) {
         const wards = wardScopeOf(res);
         const latest = (await core.store.latest()).filter((r) => !wards || wards.includes(r.ward));
-        const entities = toNgsiLd(cityInWards(core.city, wards), latest, (v) => aqiLevel(core.limits.aqi, v).level);
+        const entities = toNgsiLd(cityInWards(core.city, wards), latest, (v) => aqiLevel(core.limits.vnAqi, v).level);
         res.setHeader('Content-Type', 'application/ld+json; charset=utf-8');
         res.send(JSON.stringify(entities));
       },

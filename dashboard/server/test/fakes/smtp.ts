@@ -1,20 +1,21 @@
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
-/** Just enough SMTP on a real socket (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to receive what nodemailer sends. */
-export async function startSmtpSink() {
-  const mails: Array<{ from: string; to: string[]; data: string }> = [];
+/**
+ * Just enough SMTP on a real socket (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to receive what nodemailer
+ * sends; with `tls`, STARTTLS too (each mail records whether it came over TLS).
+ */
+export async function startSmtpSink(opts: { tls?: { key: Buffer | string; cert: Buffer | string } } = {}) {
+  const mails: Array<{ from: string; to: string[]; data: string; tls: boolean }> = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+  const serve = (socket: Socket, secure: boolean, greet: boolean) => {
     let buffer = '';
     let inData = false;
-    let current = { from: '', to: [] as string[], data: '' };
+    let current = { from: '', to: [] as string[], data: '', tls: secure };
     const reply = (line: string) => socket.write(`${line}\r\n`);
-    reply('220 sink.local ESMTP ready');
-    socket.on('data', (chunk) => {
+    if (greet) reply('220 sink.local ESMTP ready');
+    const onData = (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       for (;;) {
         if (inData) {
@@ -24,7 +25,7 @@ export async function startSmtpSink() {
           buffer = buffer.slice(end + 5);
           inData = false;
           mails.push(current);
-          current = { from: '', to: [], data: '' };
+          current = { from: '', to: [], data: '', tls: secure };
           reply('250 2.0.0 queued');
           continue;
         }
@@ -33,8 +34,15 @@ export async function startSmtpSink() {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 2);
         const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO') socket.write('250-sink.local\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
-        else if (cmd === 'HELO') reply('250 sink.local');
+        if (cmd === 'EHLO') socket.write(`250-sink.local\r\n${opts.tls && !secure ? '250-STARTTLS\r\n' : ''}250-8BITMIME\r\n250 SMTPUTF8\r\n`);
+        else if (cmd === 'STAR' && opts.tls && !secure) {
+          reply('220 2.0.0 ready to start TLS');
+          socket.off('data', onData);
+          const upgraded = new TLSSocket(socket, { isServer: true, key: opts.tls.key, cert: opts.tls.cert });
+          upgraded.on('error', () => undefined);
+          serve(upgraded, true, false);
+          return;
+        } else if (cmd === 'HELO') reply('250 sink.local');
         else if (cmd === 'MAIL') {
           current.from = /<([^>]*)>/.exec(line)?.[1] ?? '';
           reply('250 2.1.0 ok');
@@ -45,7 +53,7 @@ export async function startSmtpSink() {
           inData = true;
           reply('354 end with <CRLF>.<CRLF>');
         } else if (cmd === 'RSET') {
-          current = { from: '', to: [], data: '' };
+          current = { from: '', to: [], data: '', tls: secure };
           reply('250 ok');
         } else if (cmd === 'NOOP') reply('250 ok');
         else if (cmd === 'QUIT') {
@@ -53,7 +61,14 @@ export async function startSmtpSink() {
           socket.end();
         } else reply('502 5.5.2 not implemented');
       }
-    });
+    };
+    socket.on('data', onData);
+  };
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    serve(socket, false, true);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredReading } from '@tamky/protocol';
 import { hashPassword } from '../../src/index';
 import { createAlarmsModule } from '../../src/alarms';
 import { parseNotifyPolicy } from '../../src/notify';
@@ -35,6 +36,23 @@ const KEYS = ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices'
   'displayName', 'role', 'disabled', 'type', 'params', 'intervalMs', 'comment', 'baseVersion', 'rules', 'recipients', 'groups', 'routes', 'device', 'city', 'devices', 'channels', 'phone', 'email',
   'webhookUrl', 'steps', 'to', 'match', '__proto__', 'constructor', 'prototype', 'a[b]', 'x[]', 'toString'];
 
+/** Plausible values per query parameter: the fuzz starts from a request that reaches the data, then mutates it. */
+const NOW = Date.now();
+const PLAUSIBLE: Record<string, string[]> = {
+  kind: ['noise_meter', 'water_level', 'vn_aqi', 'air_station'],
+  fields: ['laeq', 'level', 'laeq,level', 'constructor', 'laeq,constructor', 'level,constructor', '__proto__', 'pm25,pm10'],
+  from: [String(NOW - 2 * 3_600_000), String(NOW - 86_400_000)],
+  to: [String(NOW), String(NOW + 60_000)],
+  windowMs: ['60000', '3600000', '1000'],
+  aggregate: ['mean', 'max', 'min', 'last', 'sum', 'count'],
+  devices: ['an-my-noise-1', 'an-phu-water-1', 'an-my-noise-1,an-phu-water-1'],
+  ward: ['an-my', 'an-phu'],
+  limit: ['1', '10', '5000'],
+  state: ['open', 'active', 'cleared', 'active,acknowledged'],
+  severity: ['critical', 'warning', 'critical,major'],
+  before: ['1', '100'],
+};
+
 /** Path parameters never name the fuzzer's own accounts: a PATCH that disables "admin" would only blind the fuzz. */
 const PATH_VALUES = STRINGS.filter((s) => !['', ' ', 'viewer', '%', '%E0%A4%A'].includes(s)).concat(['%E0%A4%A', '%', '%zz']);
 
@@ -68,7 +86,8 @@ function generator(seed: number) {
   };
   const query = (declared: string[]) => {
     const parts: string[] = [];
-    for (let i = int(6); i > 0; i--) {
+    for (const key of declared) if (PLAUSIBLE[key] && rand() < 0.8) parts.push(`${key}=${enc(pick(PLAUSIBLE[key]))}`);
+    for (let i = int(4); i > 0; i--) {
       const key = rand() < 0.6 && declared.length ? pick(declared) : pick(KEYS);
       const v = rand() < 0.7 ? String(scalar()) : pick(STRINGS);
       // Mostly encoded; sometimes raw (malformed escapes, brackets) as a hostile client sends them.
@@ -118,6 +137,13 @@ beforeAll(async () => {
     },
   });
   for (const role of ROLES) await signIn(role);
+  // Data for the history routes to reach: a fuzzed query must get past "no such device" to the stored values.
+  await h.store.writeBatch(
+    Array.from({ length: 30 }, (_, i): StoredReading[] => [
+      { kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: NOW - i * 120_000, seq: i, values: { laeq: 50 + (i % 7) } },
+      { kind: 'water_level', device: 'an-phu-water-1', gateway: 'gw-an-phu', ward: 'an-phu', ts: NOW - i * 120_000, seq: 1000 + i, values: { level: 1 + i / 100, distance: 3 } },
+    ]).flat(),
+  );
   const doc = (await (await fetch(`${h.url}/api/openapi.json`, { headers: { cookie: sessions.get('admin')!.cookie } })).json()) as { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>> };
   routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })));
 });

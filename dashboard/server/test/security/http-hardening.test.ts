@@ -87,7 +87,7 @@ describe('history query input', () => {
     }
     const ok = await history(`kind=noise_meter&fields=laeq&${range}`, '/api/history.csv');
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('content-disposition')).toMatch(/^attachment; filename="noise_meter-\d{4}-\d{2}-\d{2}\.csv"$/);
+    expect(ok.headers.get('content-disposition')).toMatch(/^attachment; filename="noise_meter_\d{4}-\d{2}-\d{2}(_\d{4}-\d{2}-\d{2})?\.csv"$/);
     expect((await ok.text()).split('\n').filter((l) => l.includes('laeq'))).toHaveLength(3);
   });
 

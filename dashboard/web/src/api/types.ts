@@ -1,4 +1,4 @@
-import type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult } from '@tamky/protocol';
+import type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult, LimitsAnswer } from '@tamky/protocol';
 
 export type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult };
 
@@ -15,7 +15,8 @@ export interface Session {
   kiosk?: boolean;
 }
 
-export type AqiLevel = 'good' | 'moderate' | 'poor' | 'bad' | 'very_bad' | 'hazardous';
+/** A level id of config/limits/vn-aqi.yaml (good, moderate, … as shipped). */
+export type AqiLevel = string;
 
 export interface WardOverview {
   ward: string;
@@ -141,8 +142,8 @@ export interface DeviceInfo {
   health: DeviceHealth | null;
 }
 
-/** Shape of /api/limits is owned by the server's data files; the web reads it defensively (see lib/limits). */
-export type LimitsFile = Record<string, unknown>;
+/** /api/limits: the limits files as the server loaded and validated them (protocol/src/limits.ts). */
+export type LimitsFile = LimitsAnswer;
 
 export type LiveMessage =
   | { type: 'hello'; serverTime: number }

@@ -1,7 +1,8 @@
 import { useMemo } from 'react';
 import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
-import { aqiBand, rgbCss, textOn } from '../lib/aqi';
+import { useAqiBand } from '../api/useLimits';
+import { rgbCss, textOn } from '../lib/aqi';
 import { devicePositions } from '../lib/city';
 import { placeLabels } from '../lib/labels';
 
@@ -52,6 +53,7 @@ export function MapLegend() {
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
 export function CityMap({ city, deviceState, wardAqi, large = false }: { city: CityModel; deviceState: Map<string, DeviceState>; wardAqi: Map<string, number | null>; large?: boolean }) {
   const { t, num } = useI18n();
+  const aqiBandOf = useAqiBand();
   const positions = useMemo(() => devicePositions(city, 3.3), [city]);
   const r = 0.75;
   const fontSize = large ? 2.1 : 1.9;
@@ -71,7 +73,7 @@ export function CityMap({ city, deviceState, wardAqi, large = false }: { city: C
         <desc id="map-desc">{t('overview.mapDesc')}</desc>
         {city.wards.map((w) => {
           const aqi = wardAqi.get(w.id);
-          const band = aqi === null || aqi === undefined ? null : aqiBand(aqi);
+          const band = aqi === null || aqi === undefined ? null : aqiBandOf(aqi);
           const fill = band ? rgbCss(band.rgb) : '#9aa3ad';
           return (
             <g key={w.id} data-ward={w.id}>

@@ -1,25 +1,17 @@
-import type { AqiLevel } from '../api/types';
+// Deep relative import on purpose (as lib/fields.ts): plain code, while the protocol package entry pulls in zod.
+import { aqiLevelOf, type AqiLevelSpec } from '../../../../protocol/src/aqi-levels';
 
-/** VN_AQI levels and their official colours (Quyết định 1459/QĐ-TCMT). */
-export interface AqiBand {
-  level: AqiLevel;
-  max: number;
-  rgb: [number, number, number];
+/** A VN_AQI level as served by /api/limits (config/limits/vn-aqi.yaml: id, names, colour), with its icon. */
+export interface AqiBand extends AqiLevelSpec {
   icon: string;
 }
 
-export const AQI_BANDS: AqiBand[] = [
-  { level: 'good', max: 50, rgb: [0, 228, 0], icon: '☺' },
-  { level: 'moderate', max: 100, rgb: [255, 255, 0], icon: '◔' },
-  { level: 'poor', max: 150, rgb: [255, 126, 0], icon: '◑' },
-  { level: 'bad', max: 200, rgb: [255, 0, 0], icon: '◕' },
-  { level: 'very_bad', max: 300, rgb: [143, 63, 151], icon: '⚠' },
-  { level: 'hazardous', max: Infinity, rgb: [126, 0, 35], icon: '☠' },
-];
+/** Icons by position on the scale (best first), so colour is never the only signal. */
+const ICONS = ['☺', '◔', '◑', '◕', '⚠', '☠'];
 
-export function aqiBand(value: number): AqiBand {
-  const rounded = Math.round(value);
-  return AQI_BANDS.find((b) => rounded <= b.max) ?? AQI_BANDS[AQI_BANDS.length - 1]!;
+export function aqiBand(levels: readonly AqiLevelSpec[], value: number): AqiBand {
+  const level = aqiLevelOf(levels, value);
+  return { ...level, icon: ICONS[Math.min(levels.indexOf(level), ICONS.length - 1)]! };
 }
 
 export const rgbCss = ([r, g, b]: [number, number, number]) => `rgb(${r}, ${g}, ${b})`;

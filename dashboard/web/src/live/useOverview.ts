@@ -2,6 +2,8 @@ import { useEffect, useRef } from 'react';
 import type { Overview, StoredReading, WardOverview } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useLive } from './useLive';
+import type { AqiLevelSpec } from '../../../../protocol/src/aqi-levels';
+import { useAqiLevels } from '../api/useLimits';
 import { aqiBand, rgbCss } from '../lib/aqi';
 
 const HOUR_MS = 3_600_000;
@@ -12,8 +14,11 @@ export function aqiOf(r: StoredReading): number | undefined {
   return r.values.aqi ?? r.values.vn_aqi ?? r.values.value;
 }
 
-/** Applies live readings to the overview so values change on screen without a refetch. */
-export function applyReadings(ov: Overview, readings: StoredReading[]): Overview {
+/**
+ * Applies live readings to the overview so values change on screen without a refetch; AQI levels come from
+ * /api/limits (until they arrived, AQI tiles wait for the next refetch).
+ */
+export function applyReadings(ov: Overview, readings: StoredReading[], aqiLevels: readonly AqiLevelSpec[] | null): Overview {
   let wards: WardOverview[] | null = null;
   for (const r of readings) {
     const list = wards ?? ov.wards;
@@ -30,9 +35,9 @@ export function applyReadings(ov: Overview, readings: StoredReading[]): Overview
       // Hourly values are keyed by the start of their hour and rewritten as the hour fills: a value for the
       // tile's hour or a later one replaces it, and the tile stays as fresh as its station's readings.
       const value = aqiOf(r);
-      if (value !== undefined && (!w.aqi || r.ts >= startOfHour(w.aqi.ts))) {
-        const band = aqiBand(value);
-        next = { ...w, aqi: { value: Math.round(value), level: band.level, color: rgbCss(band.rgb), ts: Math.max(r.ts, w.aqi?.ts ?? 0) } };
+      if (aqiLevels && value !== undefined && (!w.aqi || r.ts >= startOfHour(w.aqi.ts))) {
+        const band = aqiBand(aqiLevels, value);
+        next = { ...w, aqi: { value: Math.round(value), level: band.id, color: rgbCss(band.rgb), ts: Math.max(r.ts, w.aqi?.ts ?? 0) } };
       }
     } else if ((r.kind === 'air_station' || r.kind === 'pm_sensor') && w.aqi && r.ts > w.aqi.ts) {
       next = { ...w, aqi: { ...w.aqi, ts: r.ts } };
@@ -53,8 +58,9 @@ export function useOverview() {
   const state = useApi<Overview>('/api/overview');
   const refetch = useRef<ReturnType<typeof setTimeout> | null>(null);
   const { reload, set } = state;
+  const aqiLevels = useAqiLevels();
   useLive(['readings', 'derived', 'alarms'], (msg) => {
-    if (msg.type === 'readings' || msg.type === 'derived') set((ov) => (ov ? applyReadings(ov, msg.readings) : ov));
+    if (msg.type === 'readings' || msg.type === 'derived') set((ov) => (ov ? applyReadings(ov, msg.readings, aqiLevels) : ov));
     if (msg.type === 'alarm' && !refetch.current)
       refetch.current = setTimeout(() => {
         refetch.current = null;

@@ -1,6 +1,6 @@
 import { useCallback, useId, useState } from 'react';
-import type { LimitsFile, Series } from '../api/types';
-import { useApi } from '../api/useApi';
+import type { Series } from '../api/types';
+import { useLimits } from '../api/useLimits';
 import { RangePicker } from '../components/RangePicker';
 import { TrendChart, type LimitLine } from '../components/TrendChart';
 import { WardSelect } from '../components/WardSelect';
@@ -32,15 +32,15 @@ export default function EnvironmentView() {
   const [range, setRange] = useState<RangeKey>('24h');
   const [ward, setWard] = useState('');
   const now = useNow(60_000);
-  const limitsFile = useApi<LimitsFile>('/api/limits');
+  const limitsFile = useLimits();
   const metric = METRICS[metricIndex] ?? METRICS[0];
   const q = rangeQuery(range, now);
   const label = useCallback((s: Series) => (ward ? city.devices.find((d) => d.id === s.device)?.name ?? s.device : wardName(s.ward)), [ward, city, wardName]);
 
   let limits: LimitLine[] = [];
-  if (metric.kind === 'air_station') limits = airLimitLines(limitsFile.data, metric.field);
+  if (metric.kind === 'air_station') limits = airLimitLines(limitsFile, metric.field);
   else if (metric.kind === 'noise_meter')
-    limits = noiseLimitLines(limitsFile.data, { special: t('ward.zone.special'), normal: t('ward.zone.normal') }, lang === 'vi' ? { day: 'ngày', night: 'đêm' } : { day: 'day', night: 'night' });
+    limits = noiseLimitLines(limitsFile, { special: t('ward.zone.special'), normal: t('ward.zone.normal') }, lang === 'vi' ? { day: 'ngày', night: 'đêm' } : { day: 'day', night: 'night' });
   else if (metric.kind === 'water_level' && ward) {
     const station = city.devices.find((d) => d.kind === 'water_level' && d.ward === ward);
     limits = (station?.alarmLevels ?? []).map((value, i) => ({ value, label: t('ward.waterStage', { n: i + 1 }) }));

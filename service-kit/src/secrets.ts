@@ -1,6 +1,10 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-/** OWASP's scrypt floor (N=2^17, r=8, p=1) costs ~128 MiB and ~0.3 s: too heavy for a CONNECT storm; 2^15 is ~32 MiB / ~60 ms. */
+/**
+ * One scrypt implementation for the whole system: MQTT credentials (broker), account passwords and kiosk tokens
+ * (dashboard). OWASP's floor (N=2^17, r=8, p=1) needs 128 MiB per hash, too heavy for a CONNECT storm; 2^15 needs
+ * a quarter of that.
+ */
 const DEFAULT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 
 function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {

@@ -1,4 +1,8 @@
-/** Classic token bucket: `ratePerSecond` refill, `capacity` burst; O(1) and allocation-free. */
+/**
+ * Classic token bucket: `ratePerSecond` refill up to `capacity` (the burst); starts full; O(1) and
+ * allocation-free. Used for the broker's CONNECT and PUBLISH limits, the gateway's replay rate after an
+ * outage and the dashboard's per-channel notification limits.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -18,12 +22,29 @@ export class TokenBucket {
     this.last = t;
   }
 
-  /** Takes a token if one is there. */
-  take(): boolean {
+  /** Tokens there now (fractional). */
+  available(): number {
     this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    return this.tokens;
+  }
+
+  /** Takes `n` tokens if they are there. */
+  take(n = 1): boolean {
+    this.refill();
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
+  }
+
+  /** Spends `n` tokens the caller saw available (after `available()`). */
+  spend(n: number): void {
+    this.tokens -= n;
+  }
+
+  /** Milliseconds until `n` tokens are there (0 when they are). */
+  msUntil(n = 1): number {
+    this.refill();
+    return this.tokens >= n ? 0 : ((n - this.tokens) * 1000) / this.ratePerSecond;
   }
 
   /**

@@ -1,0 +1,10 @@
+/**
+ * Gateway, device, ward and rule ids become topic levels and store tags: no wildcards, slashes or spaces.
+ * Plain code, no zod: the web app's forms check ids with it too.
+ */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ID_HINT = 'must be 1-64 of A-Z a-z 0-9 _ . -';
+
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}

@@ -21,17 +21,46 @@ interface Harness {
 }
 
 const HARNESSES: Harness[] = [
-  { name: 'broker', title: 'Broker fan-in and latency vs Mosquitto', command: ['bench/broker/fan-in.ts'], env: { GATEWAYS: '200', PER_GATEWAY: '300', ROUNDS: '5' } },
-  { name: 'store', title: 'Store raw write rate (SQLite vs InfluxDB 1.6.7)', command: ['bench/store/raw-write.ts', '--readings', '200000', '--batch', '1000'], capture: true },
+  {
+    name: 'broker',
+    title: 'Broker fan-in and latency vs Mosquitto',
+    command: ['bench/broker/fan-in.ts'],
+    env: { GATEWAYS: '200', PER_GATEWAY: '300', ROUNDS: '5' },
+  },
+  {
+    name: 'store',
+    title: 'Store raw write rate (SQLite vs InfluxDB 1.6.7)',
+    command: ['bench/store/raw-write.ts', '--readings', '200000', '--batch', '1000'],
+    capture: true,
+  },
   // Ingest's young generation as docker-compose.yml starts it (the direct writes in the same process get it too).
-  { name: 'ingest', title: 'MQTT → ingest → store vs the store alone', command: ['bench/ingest/run.ts', '--readings', '200000'], env: { NODE_OPTIONS: '--max-semi-space-size=32' } },
-  { name: 'ingest-lag', title: 'Consumer lag under sustained load (city-shaped: 5,200 devices)', command: ['bench/ingest-lag/run.ts'], env: { NODE_OPTIONS: '--max-semi-space-size=32' } },
+  {
+    name: 'ingest',
+    title: 'MQTT → ingest → store vs the store alone',
+    command: ['bench/ingest/run.ts', '--readings', '200000'],
+    env: { NODE_OPTIONS: '--max-semi-space-size=32' },
+  },
+  {
+    name: 'ingest-lag',
+    title: 'Consumer lag under sustained load (city-shaped: 5,200 devices)',
+    command: ['bench/ingest-lag/run.ts'],
+    env: { NODE_OPTIONS: '--max-semi-space-size=32' },
+  },
   { name: 'edge', title: 'Edge gateway: RTU bus rate, RSS, outbox replay', command: ['bench/edge/bench.ts'] },
-  { name: 'firmware-sim', title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling', command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'], capture: true },
+  {
+    name: 'firmware-sim',
+    title: 'Simulator wire rate vs pymodbus and the RS-485 ceiling',
+    command: ['bench/firmware-sim/wire-rate.ts', '--seconds', '4'],
+    capture: true,
+  },
   { name: 'web', title: 'Dashboard bundle size, first live value, chart render', command: ['bench/web/bench.ts'] },
   { name: 'dashboard', title: 'History API latency per store (24 h × 1 min × 50 series)', command: ['bench/dashboard/history-latency.ts'] },
   { name: 'wall', title: 'Wall: threshold crossing at a sensor → banner on the wall', command: ['bench/wall/alarm-to-banner.ts'] },
-  { name: 'faults', title: 'Faults with an exact account of every reading', command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'] },
+  {
+    name: 'faults',
+    title: 'Faults with an exact account of every reading',
+    command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'],
+  },
 ];
 
 const machine = () =>
@@ -44,7 +73,9 @@ const selected = values.only ? HARNESSES.filter((h) => values.only!.split(',').i
 const failures: string[] = [];
 if (!values.collect) {
   for (const h of selected) {
-    const line = `${Object.entries(h.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}npx tsx ${h.command.join(' ')}`;
+    const line = `${Object.entries(h.env ?? {})
+      .map(([k, v]) => `${k}=${v} `)
+      .join('')}npx tsx ${h.command.join(' ')}`;
     process.stdout.write(`\n=== ${h.name}: ${line}\n`);
     const started = Date.now();
     const result = spawnSync(process.execPath, ['--import', 'tsx', ...h.command], {
@@ -54,7 +85,9 @@ if (!values.collect) {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
-    process.stdout.write(`${result.stdout ?? ''}=== ${h.name}: exit ${result.status} after ${Math.round((Date.now() - started) / 1000)} s\n`);
+    process.stdout.write(
+      `${result.stdout ?? ''}=== ${h.name}: exit ${result.status} after ${Math.round((Date.now() - started) / 1000)} s\n`,
+    );
     if (result.status !== 0) failures.push(h.name);
     else if (h.capture) {
       appendFileSync(
@@ -69,7 +102,11 @@ const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
 const gib = (n: number) => (n / 2 ** 30).toFixed(1);
 const sections = HARNESSES.map((h) => {
   const file = join(root, 'bench', h.name, 'RESULTS.md');
-  const body = existsSync(file) ? readFileSync(file, 'utf8').replace(/^# .*\n/, '').trim() : '_not run yet_';
+  const body = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .replace(/^# .*\n/, '')
+        .trim()
+    : '_not run yet_';
   return `## ${h.title}\n\nHarness: \`npx tsx ${h.command.join(' ')}\` (details and every run: [bench/${h.name}/RESULTS.md](bench/${h.name}/RESULTS.md))\n\n${body.replace(/^## /gm, '### ')}\n`;
 });
 writeFileSync(
@@ -83,7 +120,9 @@ writeFileSync(
     'noisy: read the ratios, not the absolute figures.',
     '',
     `Collected ${new Date().toISOString()} on ${cpus().length} × ${cpuModel}, ${gib(totalmem())} GiB RAM (${gib(freemem())} GiB free),`,
-    `Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at collection time.`,
+    `Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} at collection time.`,
     failures.length ? `\nHarnesses that failed in this run: ${failures.join(', ')}.` : '',
     '',
     ...sections,

@@ -11,7 +11,9 @@ import { MAX_BATCH_BYTES } from '@tamky/edge';
 const brokerDefaults = brokerConfigSchema.parse({ profile: 'development', listeners: { mqtt: { port: 0 } } });
 const maxPacket = brokerDefaults.limits.maxPacketBytes;
 /** The widest reading a city sends: a street-light controller, every field, long ids and values. */
-const widestValues = Object.fromEntries(Object.entries(KIND_FIELDS.street_light).map(([field, spec]) => [field, { v: 123456.789, u: spec.unit }]));
+const widestValues = Object.fromEntries(
+  Object.entries(KIND_FIELDS.street_light).map(([field, spec]) => [field, { v: 123456.789, u: spec.unit }]),
+);
 const mqttOverhead = (topic: string) => 5 + 2 + Buffer.byteLength(topic) + 2;
 
 describe('size limits between services', () => {

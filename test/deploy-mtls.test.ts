@@ -19,7 +19,8 @@ const root = join(import.meta.dirname, '..');
 const log = createLogger('deploy-mtls', { level: 'silent' });
 /** What one run of a deploy script may take (fresh Node with tsx, its imports, a production-cost scrypt). */
 const SCRIPT_RUN_MS = 45_000;
-const tsx = (script: string, args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
+const tsx = (script: string, args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
 
 let dir: string;
 let broker: BrokerHandle;
@@ -61,7 +62,9 @@ beforeAll(async () => {
   // Independent steps run side by side: each is a process start, slow on a loaded machine.
   const run = (what: string, command: string, args: string[], extraEnv: Record<string, string> = {}) =>
     new Promise<void>((resolve, reject) =>
-      execFile(command, args, { cwd: root, env: { ...process.env, ...extraEnv } }, (err, _out, stderr) => (err ? reject(new Error(`${what}: ${stderr}`)) : resolve())),
+      execFile(command, args, { cwd: root, env: { ...process.env, ...extraEnv } }, (err, _out, stderr) =>
+        err ? reject(new Error(`${what}: ${stderr}`)) : resolve(),
+      ),
     );
   const script = (name: string) => ['--import', 'tsx', join(root, 'deploy/scripts', name)];
   await Promise.all([
@@ -69,8 +72,28 @@ beforeAll(async () => {
     run('make-certs', 'bash', [join(root, 'deploy/scripts/make-certs.sh'), 'broker.tamky.test'], { CERT_DIR: certs() }),
   ]);
   // One after the other: both rewrite the broker's credentials file.
-  await run('provision gw-an-my', process.execPath, [...script('provision-gateway.ts'), '--id', 'gw-an-my', '--dir', dir, '--out', join(dir, 'gw-an-my.yaml'), '--cert', '--broker', 'mqtts://broker.tamky.test:8883']);
-  await run('provision gw-an-phu', process.execPath, [...script('provision-gateway.ts'), '--id', 'gw-an-phu', '--dir', dir, '--out', join(dir, 'gw-an-phu.yaml'), '--cert']);
+  await run('provision gw-an-my', process.execPath, [
+    ...script('provision-gateway.ts'),
+    '--id',
+    'gw-an-my',
+    '--dir',
+    dir,
+    '--out',
+    join(dir, 'gw-an-my.yaml'),
+    '--cert',
+    '--broker',
+    'mqtts://broker.tamky.test:8883',
+  ]);
+  await run('provision gw-an-phu', process.execPath, [
+    ...script('provision-gateway.ts'),
+    '--id',
+    'gw-an-phu',
+    '--dir',
+    dir,
+    '--out',
+    join(dir, 'gw-an-phu.yaml'),
+    '--cert',
+  ]);
   const saved = { ...process.env };
   Object.assign(process.env, env('broker'));
   const config = loadConfigFile(join(root, 'deploy/config/broker.yaml'), brokerConfigSchema);
@@ -82,7 +105,14 @@ beforeAll(async () => {
       ...config,
       listeners: {
         mqtt: { host: '127.0.0.1', port: 0 },
-        tls: { ...tls, host: '127.0.0.1', port: 0, cert: join(certs(), 'broker.crt'), key: join(certs(), 'broker.key'), ca: join(certs(), 'ca.crt') },
+        tls: {
+          ...tls,
+          host: '127.0.0.1',
+          port: 0,
+          cert: join(certs(), 'broker.crt'),
+          key: join(certs(), 'broker.key'),
+          ca: join(certs(), 'ca.crt'),
+        },
       },
       credentialsFile: join(dir, 'credentials/broker-credentials.yaml'),
       persistence: { type: 'memory' },
@@ -97,18 +127,33 @@ describe('mutual TLS for gateways', () => {
   it('our gateway, with the config provisioning wrote, connects by its certificate alone and publishes as itself', async () => {
     const written = parse(readFileSync(join(dir, 'gw-an-my.yaml'), 'utf8'));
     expect(written.mqtt.password).toBeUndefined();
-    expect(written.mqtt).toMatchObject({ certFile: '/etc/tamky-gateway/gw-an-my.crt', keyFile: '/etc/tamky-gateway/gw-an-my.key', caFile: '/etc/tamky-gateway/ca.crt' });
+    expect(written.mqtt).toMatchObject({
+      certFile: '/etc/tamky-gateway/gw-an-my.crt',
+      keyFile: '/etc/tamky-gateway/gw-an-my.key',
+      caFile: '/etc/tamky-gateway/ca.crt',
+    });
     const onBox = (p: string) => p.replace('/etc/tamky-gateway', certs());
     // As installed on the box: the files where the config says (here the certs folder), no serial devices.
     const config = gatewayConfigSchema.parse({
       ...written,
-      mqtt: { ...written.mqtt, url: tlsUrl(), caFile: onBox(written.mqtt.caFile), certFile: onBox(written.mqtt.certFile), keyFile: onBox(written.mqtt.keyFile) },
+      mqtt: {
+        ...written.mqtt,
+        url: tlsUrl(),
+        caFile: onBox(written.mqtt.caFile),
+        certFile: onBox(written.mqtt.certFile),
+        keyFile: onBox(written.mqtt.keyFile),
+      },
       outbox: { path: join(dir, 'outbox.db') },
       buses: [],
       devices: [],
     });
 
-    const ingest = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { username: 'ingest', password: env('ingest').INGEST_MQTT_PASSWORD, clientId: 'ingest-1', reconnectPeriod: 0 });
+    const ingest = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.mqtt}`, {
+      username: 'ingest',
+      password: env('ingest').INGEST_MQTT_PASSWORD,
+      clientId: 'ingest-1',
+      reconnectPeriod: 0,
+    });
     const statuses: string[] = [];
     ingest.on('message', (topic, payload) => statuses.push(`${topic} ${JSON.parse(payload.toString()).state}`));
     await ingest.subscribeAsync('city/v1/gw/+/status', { qos: 1 });
@@ -122,7 +167,7 @@ describe('mutual TLS for gateways', () => {
     }
   });
 
-  it('refuses a certificate presented under another gateway\'s name, and a TLS client with neither certificate nor password', async () => {
+  it("refuses a certificate presented under another gateway's name, and a TLS client with neither certificate nor password", async () => {
     expect(await tryTls('gw-an-my', { username: 'gw-an-my', ...certOf('gw-an-phu') })).toMatch(/^refused/);
     expect(await tryTls('gw-an-my', { username: 'gw-an-my' })).toMatch(/^refused/);
     // The right certificate, with or without the username, is the gateway itself.
@@ -130,18 +175,22 @@ describe('mutual TLS for gateways', () => {
     expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toBe('connected');
   });
 
-  it('rotates: re-provisioning with --cert issues a new certificate that connects; disabling refuses the certificate', async () => {
-    const before = readFileSync(join(certs(), 'gw-an-phu.crt'), 'utf8');
-    const again = tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--out', join(dir, 'gw-an-phu.yaml'), '--cert']);
-    expect(again.status, again.stderr).toBe(0);
-    expect(readFileSync(join(certs(), 'gw-an-phu.crt'), 'utf8')).not.toBe(before);
-    broker.reloadCredentials();
-    expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toBe('connected');
+  it(
+    'rotates: re-provisioning with --cert issues a new certificate that connects; disabling refuses the certificate',
+    async () => {
+      const before = readFileSync(join(certs(), 'gw-an-phu.crt'), 'utf8');
+      const again = tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--out', join(dir, 'gw-an-phu.yaml'), '--cert']);
+      expect(again.status, again.stderr).toBe(0);
+      expect(readFileSync(join(certs(), 'gw-an-phu.crt'), 'utf8')).not.toBe(before);
+      broker.reloadCredentials();
+      expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toBe('connected');
 
-    expect(tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--disable']).status).toBe(0);
-    broker.reloadCredentials();
-    expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toMatch(/^refused/);
-  }, 3 * SCRIPT_RUN_MS); // two runs of provision-gateway and the TLS handshakes
+      expect(tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--disable']).status).toBe(0);
+      broker.reloadCredentials();
+      expect(await tryTls('gw-an-phu', certOf('gw-an-phu'))).toMatch(/^refused/);
+    },
+    3 * SCRIPT_RUN_MS,
+  ); // two runs of provision-gateway and the TLS handshakes
 
   it('provisioning with --cert needs the city CA first', () => {
     const fresh = tempDir('deploy-mtls-noca');

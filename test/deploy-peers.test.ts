@@ -18,7 +18,9 @@ import { requireBinary, startInfluxd, startRedis, tempDir, waitFor, type Peer } 
  * creates at first start, and Redis requiring the password, as docker-compose.yml starts them.
  */
 const root = join(import.meta.dirname, '..');
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Record<string, any>> };
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Record<string, any>>;
+};
 const log = createLogger('deploy-peers', { level: 'silent' });
 
 let dir: string;
@@ -43,7 +45,10 @@ function withEnv<T>(service: string, load: () => T): T {
 
 beforeAll(() => {
   dir = tempDir('deploy-peers');
-  const made = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts/init-secrets.ts'), '--dir', dir], { cwd: root, encoding: 'utf8' });
+  const made = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts/init-secrets.ts'), '--dir', dir], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (made.status !== 0) throw new Error(made.stderr);
 });
 
@@ -53,7 +58,10 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
   const influxql = async (q: string, auth?: { user: string; password: string }) => {
     const res = await fetch(`${influx.url}/query`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` } : {}) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` } : {}),
+      },
       body: new URLSearchParams({ q }).toString(),
     });
     const body = (await res.json()) as { error?: string; results?: Array<{ error?: string }> };
@@ -81,25 +89,44 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
   afterAll(() => influx?.stop());
 
   const readings = (n: number): StoredReading[] =>
-    Array.from({ length: n }, (_, i) => ({ kind: 'air_station', device: 'an-my-air-1', gateway: 'gw-an-my', ward: 'an-my', ts: Date.now() - 60_000 + i * 1000, seq: i, values: { pm25: 10 + i } }));
+    Array.from({ length: n }, (_, i) => ({
+      kind: 'air_station',
+      device: 'an-my-air-1',
+      gateway: 'gw-an-my',
+      ward: 'an-my',
+      ts: Date.now() - 60_000 + i * 1000,
+      seq: i,
+      values: { pm25: 10 + i },
+    }));
 
   it('ingest writes and reads its history as its own user; the dashboard reads as its own user and cannot write', async () => {
     const ingestStore = withEnv('ingest', () => loadConfigFile(join(root, 'deploy/config/ingest.yaml'), ingestConfigSchema).store);
-    const dashboardStore = withEnv('dashboard', () => loadConfigFile(join(root, 'deploy/config/dashboard.yaml'), dashboardConfigSchema).store);
+    const dashboardStore = withEnv(
+      'dashboard',
+      () => loadConfigFile(join(root, 'deploy/config/dashboard.yaml'), dashboardConfigSchema).store,
+    );
     const local = (s: unknown) => storeConfigSchema.parse({ ...(s as object), url: influx.url });
     const writer = await openStore(local(ingestStore), { logger: log });
     const reader = await openStore(local(dashboardStore), { logger: log, readonly: true });
     try {
       await writer.writeBatch(readings(5));
       expect(await writer.sequences('gw-an-my')).toEqual([0, 1, 2, 3, 4]);
-      const [series] = await reader.query({ kind: 'air_station', fields: ['pm25'], from: Date.now() - 3_600_000, to: Date.now() + 60_000, devices: ['an-my-air-1'] });
+      const [series] = await reader.query({
+        kind: 'air_station',
+        fields: ['pm25'],
+        from: Date.now() - 3_600_000,
+        to: Date.now() + 60_000,
+        devices: ['an-my-air-1'],
+      });
       expect(series!.points.map(([, v]) => v)).toEqual([10, 11, 12, 13, 14]);
       expect((await reader.latest({ kind: 'air_station' })).map((r) => r.values.pm25)).toEqual([14]);
 
       // The dashboard's password cannot write, even around the store's own read-only guard.
       const res = await fetch(`${influx.url}/write?db=${db()}&precision=ms`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`dashboard:${envOf('dashboard').INFLUXDB_DASHBOARD_PASSWORD}`).toString('base64')}` },
+        headers: {
+          authorization: `Basic ${Buffer.from(`dashboard:${envOf('dashboard').INFLUXDB_DASHBOARD_PASSWORD}`).toString('base64')}`,
+        },
         body: `air_station,device=an-my-air-1 pm25=999 ${Date.now()}`,
       });
       expect(res.status).toBe(403);
@@ -113,9 +140,15 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
     const ingest = { user: 'ingest', password: envOf('ingest').INFLUXDB_INGEST_PASSWORD! };
     const dashboard = { user: 'dashboard', password: envOf('dashboard').INFLUXDB_DASHBOARD_PASSWORD! };
     for (const who of [ingest, dashboard]) {
-      for (const q of [`DROP DATABASE "${db()}"`, 'CREATE DATABASE other', `CREATE USER intruder WITH PASSWORD 'x-long-password-x' WITH ALL PRIVILEGES`]) {
+      for (const q of [
+        `DROP DATABASE "${db()}"`,
+        'CREATE DATABASE other',
+        `CREATE USER intruder WITH PASSWORD 'x-long-password-x' WITH ALL PRIVILEGES`,
+      ]) {
         const r = await influxql(q, who);
-        expect(r.error ?? `status ${r.status}`, `${who.user}: ${q}`).toMatch(/requires admin privilege|not authorized|authorization failed|status 403/);
+        expect(r.error ?? `status ${r.status}`, `${who.user}: ${q}`).toMatch(
+          /requires admin privilege|not authorized|authorization failed|status 403/,
+        );
       }
     }
     // And a wrong password gets nothing at all.
@@ -130,7 +163,8 @@ describe('Redis with a password, used by the broker', () => {
   });
   afterAll(() => redis?.stop());
 
-  const redisCli = (...args: string[]) => spawnSync(requireBinary('redis-cli', 'redis-tools'), ['-p', String(redis.port), ...args], { encoding: 'utf8' });
+  const redisCli = (...args: string[]) =>
+    spawnSync(requireBinary('redis-cli', 'redis-tools'), ['-p', String(redis.port), ...args], { encoding: 'utf8' });
 
   it('refuses clients without the password, and the broker started from deploy/config/broker.yaml keeps its sessions there', async () => {
     expect(redisCli('DBSIZE').stdout + redisCli('DBSIZE').stderr).toMatch(/NOAUTH/);
@@ -139,12 +173,25 @@ describe('Redis with a password, used by the broker', () => {
     const url = (config.persistence as { url: string }).url.replace('@redis:6379', `@127.0.0.1:${redis.port}`);
     const credentials = credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
     const broker = await startBroker(
-      { ...config, listeners: { mqtt: { host: '127.0.0.1', port: 0 } }, credentialsFile: undefined, credentials, persistence: { type: 'redis', url }, metrics: undefined },
+      {
+        ...config,
+        listeners: { mqtt: { host: '127.0.0.1', port: 0 } },
+        credentialsFile: undefined,
+        credentials,
+        persistence: { type: 'redis', url },
+        metrics: undefined,
+      },
       { logger: log },
     );
     try {
       // Ingest's persistent session, with the MQTT password init-secrets put in ingest's env file.
-      const client = await connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { username: 'ingest', password: envOf('ingest').INGEST_MQTT_PASSWORD, clientId: 'ingest-1', clean: false, reconnectPeriod: 0 });
+      const client = await connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, {
+        username: 'ingest',
+        password: envOf('ingest').INGEST_MQTT_PASSWORD,
+        clientId: 'ingest-1',
+        clean: false,
+        reconnectPeriod: 0,
+      });
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());
         client.once('error', reject);

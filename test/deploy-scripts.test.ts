@@ -19,78 +19,98 @@ const tsx = (script: string, args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts', script), ...args], { cwd: root, encoding: 'utf8' });
 
 describe('deploy scripts', () => {
-  it('init-secrets writes one env file per service with exactly its template\'s names, hashes service secrets for the broker, and never overwrites', async () => {
-    const dir = tempDir('deploy');
-    const first = tsx('init-secrets.ts', ['--dir', dir, '--public-url', 'https://ioc.tamky.test']);
-    expect(first.status, first.stderr).toBe(0);
-    const envOf = (service: string) =>
-      Object.fromEntries(
-        readFileSync(join(dir, `env/${service}.env`), 'utf8')
-          .split('\n')
-          .filter((l) => /^[A-Z_]+=/.test(l))
-          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 2, -1)]),
-      );
-    const env: Record<string, Record<string, string>> = {};
-    for (const service of ['influxdb', 'redis', 'broker', 'ingest', 'dashboard', 'proxy']) {
-      env[service] = envOf(service);
-      const names = [...readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!);
-      expect(Object.keys(env[service]!).sort(), service).toEqual([...names].sort());
-      expect(statSync(join(dir, `env/${service}.env`)).mode & 0o077, `${service}.env readable by others`).toBe(0);
-    }
-    for (const [service, name] of [['ingest', 'INGEST_MQTT_PASSWORD'], ['dashboard', 'DASHBOARD_MQTT_PASSWORD'], ['redis', 'REDIS_PASSWORD'], ['ingest', 'INFLUXDB_INGEST_PASSWORD']] as const) {
-      expect(env[service]![name]!.length, name).toBeGreaterThanOrEqual(16);
-    }
-    // The pairs that must agree: the broker's Redis password, and each InfluxDB user's password as created.
-    expect(env.broker!.REDIS_PASSWORD).toBe(env.redis!.REDIS_PASSWORD);
-    expect(env.ingest!.INFLUXDB_INGEST_PASSWORD).toBe(env.influxdb!.INFLUXDB_USER_PASSWORD);
-    expect(env.dashboard!.INFLUXDB_DASHBOARD_PASSWORD).toBe(env.influxdb!.INFLUXDB_READ_USER_PASSWORD);
-    expect(env.dashboard!.INFLUXDB_DASHBOARD_PASSWORD).not.toBe(env.ingest!.INFLUXDB_INGEST_PASSWORD);
-    expect(env.proxy!.PUBLIC_HOST).toBe('ioc.tamky.test');
-    // Provider keys are the operator's to fill in: empty, so the dashboard refuses to start until they are.
-    expect(env.dashboard!.ESMS_API_KEY).toBe('');
-    const admin = first.stdout.match(/admin password \(shown once\): (\S+)/)![1]!;
-    expect(await verifySecret(admin, env.dashboard!.DASHBOARD_ADMIN_PASSWORD_HASH!)).toBe(true);
+  it(
+    "init-secrets writes one env file per service with exactly its template's names, hashes service secrets for the broker, and never overwrites",
+    async () => {
+      const dir = tempDir('deploy');
+      const first = tsx('init-secrets.ts', ['--dir', dir, '--public-url', 'https://ioc.tamky.test']);
+      expect(first.status, first.stderr).toBe(0);
+      const envOf = (service: string) =>
+        Object.fromEntries(
+          readFileSync(join(dir, `env/${service}.env`), 'utf8')
+            .split('\n')
+            .filter((l) => /^[A-Z_]+=/.test(l))
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 2, -1)]),
+        );
+      const env: Record<string, Record<string, string>> = {};
+      for (const service of ['influxdb', 'redis', 'broker', 'ingest', 'dashboard', 'proxy']) {
+        env[service] = envOf(service);
+        const names = [...readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8').matchAll(/^([A-Z_]+)=/gm)].map(
+          (m) => m[1]!,
+        );
+        expect(Object.keys(env[service]!).sort(), service).toEqual([...names].sort());
+        expect(statSync(join(dir, `env/${service}.env`)).mode & 0o077, `${service}.env readable by others`).toBe(0);
+      }
+      for (const [service, name] of [
+        ['ingest', 'INGEST_MQTT_PASSWORD'],
+        ['dashboard', 'DASHBOARD_MQTT_PASSWORD'],
+        ['redis', 'REDIS_PASSWORD'],
+        ['ingest', 'INFLUXDB_INGEST_PASSWORD'],
+      ] as const) {
+        expect(env[service]![name]!.length, name).toBeGreaterThanOrEqual(16);
+      }
+      // The pairs that must agree: the broker's Redis password, and each InfluxDB user's password as created.
+      expect(env.broker!.REDIS_PASSWORD).toBe(env.redis!.REDIS_PASSWORD);
+      expect(env.ingest!.INFLUXDB_INGEST_PASSWORD).toBe(env.influxdb!.INFLUXDB_USER_PASSWORD);
+      expect(env.dashboard!.INFLUXDB_DASHBOARD_PASSWORD).toBe(env.influxdb!.INFLUXDB_READ_USER_PASSWORD);
+      expect(env.dashboard!.INFLUXDB_DASHBOARD_PASSWORD).not.toBe(env.ingest!.INFLUXDB_INGEST_PASSWORD);
+      expect(env.proxy!.PUBLIC_HOST).toBe('ioc.tamky.test');
+      // Provider keys are the operator's to fill in: empty, so the dashboard refuses to start until they are.
+      expect(env.dashboard!.ESMS_API_KEY).toBe('');
+      const admin = first.stdout.match(/admin password \(shown once\): (\S+)/)![1]!;
+      expect(await verifySecret(admin, env.dashboard!.DASHBOARD_ADMIN_PASSWORD_HASH!)).toBe(true);
 
-    const creds = credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
-    const ingest = creds.services.find((s) => s.username === 'ingest')!;
-    expect(await verifySecret(env.ingest!.INGEST_MQTT_PASSWORD!, ingest.secretHash)).toBe(true);
-    expect(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')).not.toContain(env.ingest!.INGEST_MQTT_PASSWORD!);
+      const creds = credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
+      const ingest = creds.services.find((s) => s.username === 'ingest')!;
+      expect(await verifySecret(env.ingest!.INGEST_MQTT_PASSWORD!, ingest.secretHash)).toBe(true);
+      expect(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')).not.toContain(env.ingest!.INGEST_MQTT_PASSWORD!);
 
-    const again = tsx('init-secrets.ts', ['--dir', dir]);
-    expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/refusing to overwrite/);
-  }, 2 * SCRIPT_RUN_MS); // two runs of init-secrets
+      const again = tsx('init-secrets.ts', ['--dir', dir]);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/refusing to overwrite/);
+    },
+    2 * SCRIPT_RUN_MS,
+  ); // two runs of init-secrets
 
-  it('provision-gateway adds a verifiable credential, writes a valid gateway config for its devices, and can disable it', async () => {
-    const dir = tempDir('deploy');
-    const out = join(dir, 'gw.yaml');
-    const made = tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--out', out]);
-    expect(made.status, made.stderr).toBe(0);
-    const secret = made.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
-    const config = gatewayConfigSchema.parse(parse(readFileSync(out, 'utf8')));
-    expect(config.gatewayId).toBe('gw-an-xuan');
-    expect(config.devices.map((d) => d.id)).toEqual(expect.arrayContaining(['an-xuan-air-1', 'an-xuan-water-1']));
-    const creds = () => credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
-    expect(await verifySecret(secret, creds().gateways[0]!.secretHash)).toBe(true);
-    // The plain secret is nowhere a service reads: not in the folder the broker's file is in, no simulation file.
-    for (const f of readdirSync(join(dir, 'credentials'))) expect(readFileSync(join(dir, 'credentials', f), 'utf8'), f).not.toContain(secret);
-    expect(existsSync(join(dir, 'simulation/gateways.json'))).toBe(false);
-    // Only for simulated gateways, and only in the file the compose simulation profile alone mounts.
-    const simulated = tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--out', join(dir, 'gw2.yaml'), '--simulation']);
-    expect(simulated.status, simulated.stderr).toBe(0);
-    const simSecret = simulated.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
-    expect(JSON.parse(readFileSync(join(dir, 'simulation/gateways.json'), 'utf8'))).toEqual({ 'gw-an-phu': simSecret });
-    for (const f of readdirSync(join(dir, 'credentials'))) expect(readFileSync(join(dir, 'credentials', f), 'utf8'), f).not.toContain(simSecret);
+  it(
+    'provision-gateway adds a verifiable credential, writes a valid gateway config for its devices, and can disable it',
+    async () => {
+      const dir = tempDir('deploy');
+      const out = join(dir, 'gw.yaml');
+      const made = tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--out', out]);
+      expect(made.status, made.stderr).toBe(0);
+      const secret = made.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
+      const config = gatewayConfigSchema.parse(parse(readFileSync(out, 'utf8')));
+      expect(config.gatewayId).toBe('gw-an-xuan');
+      expect(config.devices.map((d) => d.id)).toEqual(expect.arrayContaining(['an-xuan-air-1', 'an-xuan-water-1']));
+      const creds = () => credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
+      expect(await verifySecret(secret, creds().gateways[0]!.secretHash)).toBe(true);
+      // The plain secret is nowhere a service reads: not in the folder the broker's file is in, no simulation file.
+      for (const f of readdirSync(join(dir, 'credentials')))
+        expect(readFileSync(join(dir, 'credentials', f), 'utf8'), f).not.toContain(secret);
+      expect(existsSync(join(dir, 'simulation/gateways.json'))).toBe(false);
+      // Only for simulated gateways, and only in the file the compose simulation profile alone mounts.
+      const simulated = tsx('provision-gateway.ts', ['--id', 'gw-an-phu', '--dir', dir, '--out', join(dir, 'gw2.yaml'), '--simulation']);
+      expect(simulated.status, simulated.stderr).toBe(0);
+      const simSecret = simulated.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
+      expect(JSON.parse(readFileSync(join(dir, 'simulation/gateways.json'), 'utf8'))).toEqual({ 'gw-an-phu': simSecret });
+      for (const f of readdirSync(join(dir, 'credentials')))
+        expect(readFileSync(join(dir, 'credentials', f), 'utf8'), f).not.toContain(simSecret);
 
-    expect(tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--disable']).status).toBe(0);
-    expect(creds().gateways[0]!.disabled).toBe(true);
-    expect(tsx('provision-gateway.ts', ['--id', 'bad/id', '--dir', dir]).status).not.toBe(0);
-  }, 5 * SCRIPT_RUN_MS); // five runs of provision-gateway
+      expect(tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--disable']).status).toBe(0);
+      expect(creds().gateways[0]!.disabled).toBe(true);
+      expect(tsx('provision-gateway.ts', ['--id', 'bad/id', '--dir', dir]).status).not.toBe(0);
+    },
+    5 * SCRIPT_RUN_MS,
+  ); // five runs of provision-gateway
 
   it('make-certs issues a broker certificate and gateway client certificates that verify against the city CA', () => {
     const openssl = requireBinary('openssl', 'openssl');
     const dir = tempDir('certs');
-    const made = spawnSync('bash', [join(root, 'deploy/scripts/make-certs.sh'), 'broker.tamky.test', 'gw-an-my'], { env: { ...process.env, CERT_DIR: dir }, encoding: 'utf8' });
+    const made = spawnSync('bash', [join(root, 'deploy/scripts/make-certs.sh'), 'broker.tamky.test', 'gw-an-my'], {
+      env: { ...process.env, CERT_DIR: dir },
+      encoding: 'utf8',
+    });
     expect(made.status, made.stderr).toBe(0);
     for (const cert of ['broker.crt', 'gw-an-my.crt']) {
       const verify = spawnSync(openssl, ['verify', '-CAfile', join(dir, 'ca.crt'), join(dir, cert)], { encoding: 'utf8' });

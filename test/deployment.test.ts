@@ -30,8 +30,12 @@ const ownServices = Object.entries(compose.services).filter(([, s]) => s.build);
 const envExample = (service: string) => readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8');
 const envNamesOf = (service: string) => new Set([...envExample(service).matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
 /** `${NAME}` references in a config file (what the service takes from its environment). */
-const referencedIn = (...files: string[]) => new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!)));
-const required = (service: string) => String(compose.services[service]!.environment?.REQUIRED_SECRETS ?? '').split(/\s+/).filter(Boolean);
+const referencedIn = (...files: string[]) =>
+  new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!)));
+const required = (service: string) =>
+  String(compose.services[service]!.environment?.REQUIRED_SECRETS ?? '')
+    .split(/\s+/)
+    .filter(Boolean);
 /** Values in the env templates that are not secrets (a URL, a host name). */
 const NOT_SECRET = new Set(['PUBLIC_URL', 'PUBLIC_HOST']);
 /** The config files each of our services reads, and where its secrets land. */
@@ -99,8 +103,18 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes only TLS: MQTT on 8883 and the proxy (HTTPS, WSS); plain MQTT, WebSocket, Redis, InfluxDB and the dashboard stay internal', () => {
-    const published = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, ((s.ports ?? []) as string[]).map(String)]));
-    expect(published).toEqual({ influxdb: [], redis: [], broker: ['8883:8883'], ingest: [], dashboard: [], proxy: ['443:443', '80:80'], 'simulated-gateways': [] });
+    const published = Object.fromEntries(
+      Object.entries(compose.services).map(([name, s]) => [name, ((s.ports ?? []) as string[]).map(String)]),
+    );
+    expect(published).toEqual({
+      influxdb: [],
+      redis: [],
+      broker: ['8883:8883'],
+      ingest: [],
+      dashboard: [],
+      proxy: ['443:443', '80:80'],
+      'simulated-gateways': [],
+    });
     const broker = parse(readFileSync(join(root, 'deploy/config/broker.yaml'), 'utf8'));
     expect(broker.listeners.tls.port).toBe(8883);
     // What the proxy forwards to exists: the broker's WebSocket listener and the dashboard's port.
@@ -135,7 +149,8 @@ describe('docker-compose.yml', () => {
     expect([...envNamesOf('proxy')]).toEqual(['PUBLIC_HOST']);
     for (const n of envNamesOf('influxdb')) expect(n).toMatch(/^INFLUXDB_/);
     // The dashboard faces the internet: it holds no Redis, ingest or InfluxDB admin secret.
-    for (const n of ['REDIS_PASSWORD', 'INGEST_MQTT_PASSWORD', 'INFLUXDB_INGEST_PASSWORD', 'INFLUXDB_ADMIN_PASSWORD']) expect(envNamesOf('dashboard').has(n), n).toBe(false);
+    for (const n of ['REDIS_PASSWORD', 'INGEST_MQTT_PASSWORD', 'INFLUXDB_INGEST_PASSWORD', 'INFLUXDB_ADMIN_PASSWORD'])
+      expect(envNamesOf('dashboard').has(n), n).toBe(false);
   });
 
   it('runs Redis with a password, and the broker uses it', () => {
@@ -152,10 +167,26 @@ describe('docker-compose.yml', () => {
     expect(env.INFLUXDB_HTTP_AUTH_ENABLED).toBe('true');
     const ingest = parse(readFileSync(join(root, 'deploy/config/ingest.yaml'), 'utf8')).store;
     const dashboard = parse(readFileSync(join(root, 'deploy/config/dashboard.yaml'), 'utf8')).store;
-    expect(ingest).toMatchObject({ type: 'influxdb', api: 'v1', database: env.INFLUXDB_DB, username: env.INFLUXDB_USER, createDatabase: false });
-    expect(dashboard).toMatchObject({ type: 'influxdb', api: 'v1', database: env.INFLUXDB_DB, username: env.INFLUXDB_READ_USER, createDatabase: false });
+    expect(ingest).toMatchObject({
+      type: 'influxdb',
+      api: 'v1',
+      database: env.INFLUXDB_DB,
+      username: env.INFLUXDB_USER,
+      createDatabase: false,
+    });
+    expect(dashboard).toMatchObject({
+      type: 'influxdb',
+      api: 'v1',
+      database: env.INFLUXDB_DB,
+      username: env.INFLUXDB_READ_USER,
+      createDatabase: false,
+    });
     expect(env.INFLUXDB_USER).not.toBe(env.INFLUXDB_READ_USER);
-    expect([...envNamesOf('influxdb')].sort()).toEqual(['INFLUXDB_ADMIN_PASSWORD', 'INFLUXDB_READ_USER_PASSWORD', 'INFLUXDB_USER_PASSWORD']);
+    expect([...envNamesOf('influxdb')].sort()).toEqual([
+      'INFLUXDB_ADMIN_PASSWORD',
+      'INFLUXDB_READ_USER_PASSWORD',
+      'INFLUXDB_USER_PASSWORD',
+    ]);
   });
 
   it('mounts no plain gateway secret and no CA key into a service: the broker reads hashes', () => {
@@ -174,13 +205,18 @@ describe('no default secret anywhere in deploy/ and docker-compose.yml', () => {
   const SECRETISH = /pass(word)?|secret|token|api_?key|hash|auth/i;
   const PLACEHOLDER = /\b(changeme|change-me|change_me|not-configured|placeholder|secret123|admin123|password123|example-secret)\b/i;
   const files = (dir: string): string[] =>
-    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
-  const texts = [...files('deploy'), 'docker-compose.yml'].filter((f) => !/\.(ts|md)$/.test(f)).map((f) => [f, readFileSync(join(root, f), 'utf8')] as const);
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  const texts = [...files('deploy'), 'docker-compose.yml']
+    .filter((f) => !/\.(ts|md)$/.test(f))
+    .map((f) => [f, readFileSync(join(root, f), 'utf8')] as const);
 
   it('has no ${NAME:-default} for a secret and no placeholder value', () => {
     expect(texts.length).toBeGreaterThan(8);
     for (const [file, text] of texts) {
-      for (const m of text.matchAll(/\$\{([A-Z_][A-Z0-9_]*):?-/g)) if (m[1] !== 'REQUIRED_SECRETS') expect(SECRETISH.test(m[1]!), `${file}: default for ${m[1]}`).toBe(false);
+      for (const m of text.matchAll(/\$\{([A-Z_][A-Z0-9_]*):?-/g))
+        if (m[1] !== 'REQUIRED_SECRETS') expect(SECRETISH.test(m[1]!), `${file}: default for ${m[1]}`).toBe(false);
       // The entrypoint names placeholders to refuse them.
       if (file !== 'deploy/docker-entrypoint.sh') expect(text.match(PLACEHOLDER)?.[0], `${file}: placeholder`).toBeUndefined();
     }
@@ -188,7 +224,8 @@ describe('no default secret anywhere in deploy/ and docker-compose.yml', () => {
 
   it('leaves every secret in the env templates empty', () => {
     for (const [file, text] of texts.filter(([f]) => f.endsWith('.env.example'))) {
-      for (const [, name, value] of text.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)) if (!NOT_SECRET.has(name!)) expect(value, `${file}: ${name}`).toBe('');
+      for (const [, name, value] of text.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm))
+        if (!NOT_SECRET.has(name!)) expect(value, `${file}: ${name}`).toBe('');
     }
   });
 
@@ -196,7 +233,8 @@ describe('no default secret anywhere in deploy/ and docker-compose.yml', () => {
     const walk = (file: string, v: unknown, path: string) => {
       if (Array.isArray(v)) v.forEach((x, i) => walk(file, x, `${path}[${i}]`));
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(file, x, path ? `${path}.${k}` : k);
-      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !v.startsWith('/')) expect(v, `${file}: ${path}`).toMatch(/^\$\{[A-Z_][A-Z0-9_]*\}$/);
+      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !v.startsWith('/'))
+        expect(v, `${file}: ${path}`).toMatch(/^\$\{[A-Z_][A-Z0-9_]*\}$/);
     };
     for (const [file, text] of texts.filter(([f]) => /\.ya?ml$/.test(f) && f !== 'docker-compose.yml')) walk(file, parse(text), '');
     // Compose: secrets only through env files; an inline environment value that looks like a secret is refused.
@@ -219,7 +257,13 @@ describe('deploy/config', () => {
     const saved = { ...process.env };
     const hash = await hashSecret('a-long-random-secret-value');
     for (const name of envNamesOf(service))
-      process.env[name] = name.endsWith('_HASH') ? hash : name === 'PUBLIC_URL' ? 'https://ioc.example.vn' : name === 'NOTIFY_DUTY_PHONE' ? '0905000201' : 'a-long-random-secret-value';
+      process.env[name] = name.endsWith('_HASH')
+        ? hash
+        : name === 'PUBLIC_URL'
+          ? 'https://ioc.example.vn'
+          : name === 'NOTIFY_DUTY_PHONE'
+            ? '0905000201'
+            : 'a-long-random-secret-value';
     try {
       check();
     } finally {
@@ -293,7 +337,10 @@ describe('Dockerfile', () => {
 
 describe('deploy/docker-entrypoint.sh', () => {
   const run = (env: Record<string, string>) =>
-    spawnSync('sh', [join(root, 'deploy/docker-entrypoint.sh'), '--version'], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+    spawnSync('sh', [join(root, 'deploy/docker-entrypoint.sh'), '--version'], {
+      env: { PATH: process.env.PATH!, ...env },
+      encoding: 'utf8',
+    });
 
   it('refuses to start while a required secret is unset, a placeholder or short', () => {
     for (const value of ['', 'changeme', 'short']) {

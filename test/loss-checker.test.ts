@@ -52,10 +52,23 @@ beforeAll(async () => {
   const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
   observer = await startObserver({ url, journal, clientId: 'loss-observer-test' });
   const store = await openStore({ type: 'sqlite', path: dbPath }, { logger: log });
-  ingest = await startIngest({ mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-test' }, limitsDir: join(REPO_ROOT, 'config/limits') }, { store, city, logger: log });
+  ingest = await startIngest(
+    { mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-test' }, limitsDir: join(REPO_ROOT, 'config/limits') },
+    { store, city, logger: log },
+  );
 
-  const group = await startGatewayGroup({ city, gatewayIds: city.gateways.map((g) => g.id), mqttUrl: url, secrets, outboxDir, logger: log });
-  await waitFor(() => readOutboxDir(outboxDir).every((g) => g.lastSeq >= 8), { timeoutMs: 30_000, what: 'every gateway to produce 8 readings' });
+  const group = await startGatewayGroup({
+    city,
+    gatewayIds: city.gateways.map((g) => g.id),
+    mqttUrl: url,
+    secrets,
+    outboxDir,
+    logger: log,
+  });
+  await waitFor(() => readOutboxDir(outboxDir).every((g) => g.lastSeq >= 8), {
+    timeoutMs: 30_000,
+    what: 'every gateway to produce 8 readings',
+  });
   await group.close();
 
   const produced = readOutboxDir(outboxDir);
@@ -79,7 +92,22 @@ afterAll(async () => {
 });
 
 const runCli = () =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/faults/loss-checker.ts'), 'check', '--store', storeFile, '--outbox-dir', outboxDir, '--observed', journal], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'bench/faults/loss-checker.ts'),
+      'check',
+      '--store',
+      storeFile,
+      '--outbox-dir',
+      outboxDir,
+      '--observed',
+      journal,
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 },
+  );
 
 const recheck = async () => {
   const store = await openStore({ type: 'sqlite', path: dbPath }, { readonly: true });
@@ -99,13 +127,17 @@ describe('loss checker', () => {
     expect(clean.delay.n).toBe(clean.stored);
     expect(clean.delay.p50).toBeGreaterThanOrEqual(0);
     expect(clean.delay.max).toBeGreaterThanOrEqual(clean.delay.p99);
-    expect(summaryLine(clean)).toMatch(/^loss-check: produced=\d+ stored=\d+ missing=0 duplicated=0 altered=0 delay_p50=\S+ p99=\S+ max=\S+/);
+    expect(summaryLine(clean)).toMatch(
+      /^loss-check: produced=\d+ stored=\d+ missing=0 duplicated=0 altered=0 delay_p50=\S+ p99=\S+ max=\S+/,
+    );
   });
 
   it('the CLI agrees on a clean run and exits 0', () => {
     const res = runCli();
     expect(res.stderr).not.toMatch(/Error/);
-    expect(res.stdout).toMatch(new RegExp(`^loss-check: produced=${clean.produced} stored=${clean.stored} missing=0 duplicated=0 altered=0 `));
+    expect(res.stdout).toMatch(
+      new RegExp(`^loss-check: produced=${clean.produced} stored=${clean.stored} missing=0 duplicated=0 altered=0 `),
+    );
     expect(res.status).toBe(0);
   });
 
@@ -120,7 +152,9 @@ describe('loss checker', () => {
     vals[field] = vals[field]! + 1.5;
     db.prepare('UPDATE reading SET vals = ? WHERE rowid = ?').run(JSON.stringify(vals), row.id);
     // The same (gateway, seq) under a second key, as a gateway re-stamping a resent reading would cause.
-    db.prepare("INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals) SELECT kind, device, ts + 1, gateway, ward, seq, vals FROM reading WHERE gateway = ? AND seq = 7").run(gw);
+    db.prepare(
+      'INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals) SELECT kind, device, ts + 1, gateway, ward, seq, vals FROM reading WHERE gateway = ? AND seq = 7',
+    ).run(gw);
     db.close();
 
     const r = await recheck();

@@ -9,11 +9,16 @@ const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import
 /** Runs the real vitest with the real summary reporter over the named fixture files; its closing line and exit code. */
 function runFixtures(...files: string[]): Promise<{ line: string; code: number }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [VITEST, 'run', '--config', CONFIG, ...files], { cwd: ROOT, timeout: 120_000, env: { ...process.env, CI: '1', NO_COLOR: '1' } }, (err, stdout) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('tests: '));
-      if (!line) return reject(new Error(`no summary line in:\n${stdout}`));
-      resolve({ line, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
-    });
+    execFile(
+      process.execPath,
+      [VITEST, 'run', '--config', CONFIG, ...files],
+      { cwd: ROOT, timeout: 120_000, env: { ...process.env, CI: '1', NO_COLOR: '1' } },
+      (err, stdout) => {
+        const line = stdout.split('\n').find((l) => l.startsWith('tests: '));
+        if (!line) return reject(new Error(`no summary line in:\n${stdout}`));
+        resolve({ line, code: err ? Number((err as { code?: number }).code ?? 1) : 0 });
+      },
+    );
   });
 }
 

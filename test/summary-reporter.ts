@@ -14,7 +14,11 @@ export interface RunSummary {
  * Counts a finished run. A run is ok only if no test, no suite (loading, hooks) and nothing unhandled failed:
  * a file whose afterAll timed out has only passed tests, and was once summed up as "0 failed".
  */
-export function summarize(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown> = [], reason?: TestRunEndReason): RunSummary {
+export function summarize(
+  testModules: ReadonlyArray<TestModule>,
+  unhandledErrors: ReadonlyArray<unknown> = [],
+  reason?: TestRunEndReason,
+): RunSummary {
   let passed = 0;
   let failed = 0;
   let skipped = 0;

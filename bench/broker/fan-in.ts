@@ -58,7 +58,10 @@ async function startOurs(): Promise<Target> {
   writeFileSync(config, lines.join('\n'));
   // CPU_PROFILE=dir writes a V8 profile of the broker process there (open it in Chrome DevTools).
   const profile = process.env.CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE}`] : [];
-  const peer: Peer = spawnPeer(process.execPath, [...profile, '--import', 'tsx', join(repo, 'broker/src/cli.ts'), '--config', config], { env: { ...process.env, LOG_LEVEL: 'warn' }, cwd: repo });
+  const peer: Peer = spawnPeer(process.execPath, [...profile, '--import', 'tsx', join(repo, 'broker/src/cli.ts'), '--config', config], {
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    cwd: repo,
+  });
   await waitForPort(port, `tamky broker (${peer.output()})`, 30_000);
   return {
     name: 'tamky broker (aedes)',
@@ -72,18 +75,37 @@ async function startOurs(): Promise<Target> {
 
 async function startMosq(): Promise<Target> {
   const m = await startMosquitto('max_inflight_messages 100\n');
-  return { name: 'mosquitto', port: m.port, auth: () => ({}), subscriberAuth: { clientId: 'ingest-bench' }, pid: m.child.pid!, stop: () => m.stop() };
+  return {
+    name: 'mosquitto',
+    port: m.port,
+    auth: () => ({}),
+    subscriberAuth: { clientId: 'ingest-bench' },
+    pid: m.child.pid!,
+    stop: () => m.stop(),
+  };
 }
 
 function payload(id: string, seq: number): Buffer {
-  const body = JSON.stringify({ gw: id, seq, ts: new Date().toISOString(), readings: [{ dev: `${id}-air-1`, q: 'pm25', v: 23.4, u: 'ug/m3' }, { dev: `${id}-air-1`, q: 'pm10', v: 41.2, u: 'ug/m3' }] });
+  const body = JSON.stringify({
+    gw: id,
+    seq,
+    ts: new Date().toISOString(),
+    readings: [
+      { dev: `${id}-air-1`, q: 'pm25', v: 23.4, u: 'ug/m3' },
+      { dev: `${id}-air-1`, q: 'pm10', v: 41.2, u: 'ug/m3' },
+    ],
+  });
   return Buffer.from(body.padEnd(200, ' '));
 }
 
 async function connectAll(target: Target): Promise<RawMqttClient[]> {
   const clients: RawMqttClient[] = [];
   for (let i = 0; i < gatewayIds.length; i += 20) {
-    clients.push(...(await Promise.all(gatewayIds.slice(i, i + 20).map((id) => RawMqttClient.connect(target.port, { clientId: id, ...target.auth(id) })))));
+    clients.push(
+      ...(await Promise.all(
+        gatewayIds.slice(i, i + 20).map((id) => RawMqttClient.connect(target.port, { clientId: id, ...target.auth(id) })),
+      )),
+    );
   }
   return clients;
 }
@@ -101,8 +123,16 @@ async function waitForCount(get: () => number, target: number, stallMs = 5000): 
   }
 }
 
-async function fanIn(target: Target, gateways: RawMqttClient[], qos: 0 | 1, perGateway = PER_GATEWAY): Promise<{ delivered: number; sent: number; seconds: number; perSecond: number; cpuMsPer1000: number }> {
-  const sub = await RawMqttClient.connect(target.port, { ...target.subscriberAuth, clientId: `${target.subscriberAuth.clientId}-q${qos}-${perGateway}` });
+async function fanIn(
+  target: Target,
+  gateways: RawMqttClient[],
+  qos: 0 | 1,
+  perGateway = PER_GATEWAY,
+): Promise<{ delivered: number; sent: number; seconds: number; perSecond: number; cpuMsPer1000: number }> {
+  const sub = await RawMqttClient.connect(target.port, {
+    ...target.subscriberAuth,
+    clientId: `${target.subscriberAuth.clientId}-q${qos}-${perGateway}`,
+  });
   let received = 0;
   sub.onPublish = () => received++;
   await sub.subscribe('city/v1/gw/+/telemetry', qos);
@@ -166,10 +196,13 @@ async function latency(target: Target, gateways: RawMqttClient[]): Promise<{ p50
         return;
       }
       senders.forEach((send, i) => {
-        setTimeout(() => {
-          body.writeDoubleBE(performance.now(), 0);
-          send(body);
-        }, (i * LATENCY_INTERVAL_MS) / senders.length);
+        setTimeout(
+          () => {
+            body.writeDoubleBE(performance.now(), 0);
+            send(body);
+          },
+          (i * LATENCY_INTERVAL_MS) / senders.length,
+        );
         expected++;
       });
     }, LATENCY_INTERVAL_MS);
@@ -214,7 +247,9 @@ async function main(): Promise<void> {
     for (const start of process.env.ONLY_OURS ? [startOurs] : [startOurs, startMosq]) {
       const run = await measure(start);
       runs.push(run);
-      console.log(`${run.name}: cpu ms/1000 msgs qos0 ${fmt(run.qos0.cpuMsPer1000, 1)} qos1 ${fmt(run.qos1.cpuMsPer1000, 1)}; qos0 ${fmt(run.qos0.perSecond)} msg/s (${run.qos0.delivered}/${run.qos0.sent}), qos1 ${fmt(run.qos1.perSecond)} msg/s (${run.qos1.delivered}/${run.qos1.sent}), latency p50 ${fmt(run.lat.p50, 2)} ms p99 ${fmt(run.lat.p99, 2)} ms`);
+      console.log(
+        `${run.name}: cpu ms/1000 msgs qos0 ${fmt(run.qos0.cpuMsPer1000, 1)} qos1 ${fmt(run.qos1.cpuMsPer1000, 1)}; qos0 ${fmt(run.qos0.perSecond)} msg/s (${run.qos0.delivered}/${run.qos0.sent}), qos1 ${fmt(run.qos1.perSecond)} msg/s (${run.qos1.delivered}/${run.qos1.sent}), latency p50 ${fmt(run.lat.p50, 2)} ms p99 ${fmt(run.lat.p99, 2)} ms`,
+      );
     }
   }
   const best = (name: string) => {
@@ -282,15 +317,18 @@ async function main(): Promise<void> {
     '',
     '| broker | QoS 0 msg/s | QoS 1 msg/s | QoS 0 CPU ms/1k | QoS 1 CPU ms/1k | p50 ms | p99 ms | latency samples |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...runs.map((r) => `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.qos0.cpuMsPer1000, 1)} | ${fmt(r.qos1.cpuMsPer1000, 1)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.qos0.perSecond)} | ${fmt(r.qos1.perSecond)} | ${fmt(r.qos0.cpuMsPer1000, 1)} | ${fmt(r.qos1.cpuMsPer1000, 1)} | ${fmt(r.lat.p50, 2)} | ${fmt(r.lat.p99, 2)} | ${r.lat.samples} |`,
+    ),
     '',
     '## Reading it',
     '',
-    '- What made aedes competitive (broker/src/limits/): an O(1) FIFO for mqemitter\'s overflow queue (its Array#shift',
+    "- What made aedes competitive (broker/src/limits/): an O(1) FIFO for mqemitter's overflow queue (its Array#shift",
     '  turns quadratic once a fan-in burst queues >16k messages), and coalescing every packet written to a socket in one',
     '  event-loop turn into one writev (aedes writes each delivery from its own setImmediate, mqtt-packet uncorks per tick).',
     '- The write coalescing costs one event-loop turn of latency: p50 stays well under a millisecond either way.',
-    '- Rounds vary a lot with the load other work puts on this shared 2-core machine. When CPU is scarce Mosquitto\'s',
+    "- Rounds vary a lot with the load other work puts on this shared 2-core machine. When CPU is scarce Mosquitto's",
     '  lower cost per message shows (QoS 0); with CPU to spare both approach what one harness process can push.',
     `  This broker delivered more than Mosquitto in ${pairs.filter((p) => p.o.qos0.perSecond > p.m.qos0.perSecond).length} of ${pairs.length} rounds at QoS 0 and ${pairs.filter((p) => p.o.qos1.perSecond > p.m.qos1.perSecond).length} of ${pairs.length} at QoS 1.`,
     '',

@@ -21,7 +21,10 @@ export class RawMqttClient {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number, opts: { clientId: string; username?: string; password?: string; clean?: boolean }): Promise<RawMqttClient> {
+  static async connect(
+    port: number,
+    opts: { clientId: string; username?: string; password?: string; clean?: boolean },
+  ): Promise<RawMqttClient> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -53,7 +56,9 @@ export class RawMqttClient {
 
   async subscribe(filter: string, qos: 0 | 1): Promise<void> {
     const suback = this.expect('suback');
-    this.socket.write(generate({ cmd: 'subscribe', messageId: this.nextId++, subscriptions: [{ topic: filter, qos }] } as Parameters<typeof generate>[0]));
+    this.socket.write(
+      generate({ cmd: 'subscribe', messageId: this.nextId++, subscriptions: [{ topic: filter, qos }] } as Parameters<typeof generate>[0]),
+    );
     await suback;
   }
 

@@ -50,11 +50,19 @@ async function seed(store: TimeSeriesStore): Promise<number> {
   let batch: StoredReading[] = [];
   let written = 0;
   for (let ts = from; ts < to; ts += MINUTE) {
-    const hour = ((ts / 3_600_000) + 7) % 24; // local time, Asia/Ho_Chi_Minh
+    const hour = (ts / 3_600_000 + 7) % 24; // local time, Asia/Ho_Chi_Minh
     const base = 55 + 12 * Math.sin(((hour - 6) / 24) * 2 * Math.PI);
     for (const [i, d] of devices.entries()) {
       const seq = (ts - from) / MINUTE;
-      batch.push({ kind: 'noise_meter', device: d.id, gateway: d.gateway, ward: d.ward, ts, seq, values: { laeq: +(base + (i % 7) + Math.random() * 3).toFixed(1), lmax: +(base + 15).toFixed(1) } });
+      batch.push({
+        kind: 'noise_meter',
+        device: d.id,
+        gateway: d.gateway,
+        ward: d.ward,
+        ts,
+        seq,
+        values: { laeq: +(base + (i % 7) + Math.random() * 3).toFixed(1), lmax: +(base + 15).toFixed(1) },
+      });
     }
     if (batch.length >= 5000) {
       await store.writeBatch(batch);
@@ -109,7 +117,11 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
     { store, city, logger: log },
   );
   try {
-    const login = await fetch(`${dashboard.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: PASSWORD }) });
+    const login = await fetch(`${dashboard.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'viewer', password: PASSWORD }),
+    });
     if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
     let contentEncoding = 'none';
@@ -146,7 +158,19 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
       encode.push(performance.now() - t);
       if (series.length !== DEVICES) throw new Error(`${name}: store.query returned ${series.length} series`);
     }
-    return { store: name, seeded, seedS, points, series: body.series.length, bytes, gzipBytes, contentEncoding, api: stats(api), direct: stats(direct), encode: stats(encode) };
+    return {
+      store: name,
+      seeded,
+      seedS,
+      points,
+      series: body.series.length,
+      bytes,
+      gzipBytes,
+      contentEncoding,
+      api: stats(api),
+      direct: stats(direct),
+      encode: stats(encode),
+    };
   } finally {
     await dashboard.close();
     await store.close();

@@ -30,7 +30,17 @@ const out = (s = '') => {
   console.log(s);
   lines.push(s);
 };
-const dev = (kind: Device['kind'], id: string): Device => ({ id, kind, name: id, ward: 'an-my', gateway: 'gw-bench', lat: 15.57, lon: 108.47, pollIntervalMs: 1000, tags: [] });
+const dev = (kind: Device['kind'], id: string): Device => ({
+  id,
+  kind,
+  name: id,
+  ward: 'an-my',
+  gateway: 'gw-bench',
+  lat: 15.57,
+  lon: 108.47,
+  pollIntervalMs: 1000,
+  tags: [],
+});
 
 async function rtuThroughput(baudRate: number, emulateBusTiming: boolean, seconds: number): Promise<number> {
   const pty = await startPtyPair();
@@ -83,7 +93,10 @@ async function gatewayRss(seconds: number): Promise<{ baseline: number; early: n
     }),
   );
   const bare = spawnPeer(process.execPath, ['--import', 'tsx', '-e', 'setInterval(() => {}, 1000)'], { cwd: root });
-  const gw = spawnPeer(process.execPath, ['--import', 'tsx', join(root, 'edge/src/cli.ts'), '--config', config], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const gw = spawnPeer(process.execPath, ['--import', 'tsx', join(root, 'edge/src/cli.ts'), '--config', config], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   let readings = 0;
   const sub = await mqtt.connectAsync(broker.url);
   sub.on('message', (_t, p) => (readings += (JSON.parse(p.toString()) as { readings: unknown[] }).readings.length));
@@ -108,7 +121,8 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
   const ob = new Outbox({ path, maxReadings: 1_000_000, maxAgeMs: 7 * 86_400_000, synchronous: 'normal', now: Date.now }, log);
   const vals = JSON.stringify({ laeq: { v: 55.2, u: 'dBA' } });
   const t0 = Date.now();
-  for (let i = 0; i < backlog; i += 10_000) ob.addReadings(Array.from({ length: 10_000 }, (_, k) => ({ device: `noise-${k % 50}`, ts: t0 + i + k, vals })));
+  for (let i = 0; i < backlog; i += 10_000)
+    ob.addReadings(Array.from({ length: 10_000 }, (_, k) => ({ device: `noise-${k % 50}`, ts: t0 + i + k, vals })));
   ob.close();
 
   let received = 0;
@@ -132,7 +146,11 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
 
   // Peer: plain mqtt.js, same batch size (500) and in-flight bound (4), no disk.
   const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-  const batch = JSON.stringify({ v: 1, gateway: 'gw-raw', readings: Array.from({ length: 500 }, (_, k) => ({ device: `noise-${k % 50}`, ts: t0 + k, seq: k + 1, values: JSON.parse(vals) })) });
+  const batch = JSON.stringify({
+    v: 1,
+    gateway: 'gw-raw',
+    readings: Array.from({ length: 500 }, (_, k) => ({ device: `noise-${k % 50}`, ts: t0 + k, seq: k + 1, values: JSON.parse(vals) })),
+  });
   const rawStart = performance.now();
   let sent = 0;
   await new Promise<void>((resolveAll) => {
@@ -160,7 +178,9 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
 const seconds = quick ? 3 : 8;
 out('# Edge gateway benchmark');
 out();
-out(`Run: \`npx tsx bench/edge/bench.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, shared 2-core host (other engineers' tests running): treat as indicative.`);
+out(
+  `Run: \`npx tsx bench/edge/bench.ts${quick ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, shared 2-core host (other engineers' tests running): treat as indicative.`,
+);
 out();
 out('## 1. One RTU bus (socat pty, firmware-sim RTU slave), reading 8 holding registers per request');
 out();
@@ -172,7 +192,9 @@ for (const baud of [9600, 19200]) {
   out(`| ${baud} | ${ceiling(baud, 8).toFixed(1)} | ${timed.toFixed(1)} | ${(timed / ceiling(baud, 8)).toFixed(2)} | ${raw.toFixed(0)} |`);
 }
 out();
-out('Ceiling = 1000 / ((8 + 5 + 2·8) characters × 11 bits / baud + 2 × 3.5 characters of silence), per devices.md. The emulating slave adds 2 ms turnaround per request, so a ratio a little under 1 means the driver and queue add little to the wire time (the remainder: the 3.5-character gap is waited with a millisecond timer, rounded up). The software-only column is bounded by that same gap plus pty and event-loop latency, i.e. the driver is never the bottleneck of a real RS-485 bus.');
+out(
+  'Ceiling = 1000 / ((8 + 5 + 2·8) characters × 11 bits / baud + 2 × 3.5 characters of silence), per devices.md. The emulating slave adds 2 ms turnaround per request, so a ratio a little under 1 means the driver and queue add little to the wire time (the remainder: the 3.5-character gap is waited with a millisecond timer, rounded up). The software-only column is bounded by that same gap plus pty and event-loop latency, i.e. the driver is never the bottleneck of a real RS-485 bus.',
+);
 out();
 const rss = await gatewayRss(quick ? 10 : 30);
 out('## 2. Gateway memory, 50 Modbus TCP devices polled every second (CLI child process, mosquitto)');
@@ -181,13 +203,17 @@ out('| process | RSS |');
 out('|---|---|');
 out(`| bare \`node --import tsx\` idle (peer) | ${(rss.baseline / 1048576).toFixed(1)} MiB |`);
 out(`| gateway after 10 s | ${(rss.early / 1048576).toFixed(1)} MiB (${(rss.early / rss.baseline).toFixed(2)}× the bare process) |`);
-out(`| gateway after ${10 + (quick ? 10 : 30)} s | ${(rss.late / 1048576).toFixed(1)} MiB (growth ${((rss.late - rss.early) / 1048576).toFixed(1)} MiB) |`);
+out(
+  `| gateway after ${10 + (quick ? 10 : 30)} s | ${(rss.late / 1048576).toFixed(1)} MiB (growth ${((rss.late - rss.early) / 1048576).toFixed(1)} MiB) |`,
+);
 out();
 out(`Readings published during the run: ${rss.readings}.`);
 out();
 const backlog = quick ? 20_000 : 100_000;
 const rep = await replay(backlog);
-out(`## 3. Outbox replay after a ${backlog.toLocaleString('en')}-reading backlog (mosquitto, batches of 500, 4 in flight, synchronous=normal)`);
+out(
+  `## 3. Outbox replay after a ${backlog.toLocaleString('en')}-reading backlog (mosquitto, batches of 500, 4 in flight, synchronous=normal)`,
+);
 out();
 out('| sender | readings/s |');
 out('|---|---|');
@@ -195,6 +221,8 @@ out(`| gateway outbox → broker (read SQLite, publish, delete on PUBACK) | ${re
 out(`| plain mqtt.js, same batches pre-serialised, no disk (peer) | ${rep.rawMqtt.toFixed(0)} |`);
 out(`| ratio | ${(rep.gateway / rep.rawMqtt).toFixed(2)} |`);
 out();
-out('In production `replayPerSecond` (default 500) caps the replay far below this, so a city of gateways returning from an outage does not flatten the broker.');
+out(
+  'In production `replayPerSecond` (default 500) caps the replay far below this, so a city of gateways returning from an outage does not flatten the broker.',
+);
 writeFileSync(join(here, 'RESULTS.md'), lines.join('\n') + '\n');
 process.exit(0);

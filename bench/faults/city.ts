@@ -45,5 +45,14 @@ export function faultCity(opts: FaultCityOptions): CityModel {
       };
     });
   });
-  return cityModelSchema.parse({ id: 'fault-city', name: 'Fault-injection city', timeZone: base.timeZone, lat: base.lat, lon: base.lon, wards, gateways, devices });
+  return cityModelSchema.parse({
+    id: 'fault-city',
+    name: 'Fault-injection city',
+    timeZone: base.timeZone,
+    lat: base.lat,
+    lon: base.lon,
+    wards,
+    gateways,
+    devices,
+  });
 }

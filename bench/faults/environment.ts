@@ -98,11 +98,22 @@ export class Environment {
         profile: 'development', // anonymous loopback access for the observer; gateways and ingest authenticate
         listeners: { mqtt: { host: '127.0.0.1', port: this.brokerPort } },
         credentials: { gateways, services: [{ username: 'ingest', role: 'ingest', secretHash: await hashSecret(this.ingestSecret) }] },
-        limits: { maxConnections: city.gateways.length * 2 + 50, connectsPerSecondPerAddress: 100_000, maxOfflineMessages: 1_000_000, drainTimeoutMs: 5000 },
+        limits: {
+          maxConnections: city.gateways.length * 2 + 50,
+          connectsPerSecondPerAddress: 100_000,
+          maxOfflineMessages: 1_000_000,
+          drainTimeoutMs: 5000,
+        },
         persistence: { type: 'redis', url: this.redis.url },
       }),
     );
-    this.broker = ManagedProcess.node('broker', join(REPO_ROOT, 'broker/src/cli.ts'), ['--config', brokerFile], join(this.logDir, 'broker.log'), REPO_ROOT);
+    this.broker = ManagedProcess.node(
+      'broker',
+      join(REPO_ROOT, 'broker/src/cli.ts'),
+      ['--config', brokerFile],
+      join(this.logDir, 'broker.log'),
+      REPO_ROOT,
+    );
     await this.startBroker();
     this.proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: this.brokerPort });
     // The observer's journal (JSON lines) is the evidence for any loss found: what was published, and when stored.
@@ -119,7 +130,13 @@ export class Environment {
         live: { enabled: true, chunk: this.opts.liveChunk ?? 500 },
       }),
     );
-    this.ingest = ManagedProcess.node('ingest', join(REPO_ROOT, 'ingest/src/cli.ts'), ['--config', ingestFile], join(this.logDir, 'ingest.log'), REPO_ROOT);
+    this.ingest = ManagedProcess.node(
+      'ingest',
+      join(REPO_ROOT, 'ingest/src/cli.ts'),
+      ['--config', ingestFile],
+      join(this.logDir, 'ingest.log'),
+      REPO_ROOT,
+    );
     await this.startIngest();
     // As in a deployment, ingest's persistent session exists before the first gateway publishes: a reading
     // published while nobody is subscribed is not queued for anyone (the first run lost seqs 1–6 of many
@@ -129,7 +146,13 @@ export class Environment {
     const ids = city.gateways.map((g) => g.id);
     for (let i = 0; i < ids.length; i += this.opts.gatewaysPerProcess) {
       const n = this.gatewayProcs.length;
-      const proc = ManagedProcess.node(`gateways-${n}`, join(REPO_ROOT, 'bench/faults/gateway-process.ts'), [this.writeGatewaySpec(n, ids.slice(i, i + this.opts.gatewaysPerProcess), false)], join(this.logDir, `gateways-${n}.log`), REPO_ROOT);
+      const proc = ManagedProcess.node(
+        `gateways-${n}`,
+        join(REPO_ROOT, 'bench/faults/gateway-process.ts'),
+        [this.writeGatewaySpec(n, ids.slice(i, i + this.opts.gatewaysPerProcess), false)],
+        join(this.logDir, `gateways-${n}.log`),
+        REPO_ROOT,
+      );
       this.gatewayProcs.push(proc);
       proc.start();
     }
@@ -179,7 +202,11 @@ export class Environment {
     const influxd = requireBinary('influxd', 'influxdb');
     const peer = spawnPeer(influxd, ['run', '-config', join(this.influx!.dir, 'influxdb.conf')]);
     this.influx = { ...peer, url: this.influx!.url, dir: this.influx!.dir, port: this.influx!.port } as typeof this.influx;
-    await waitFor(async () => (await fetch(`${this.influx!.url}/ping`)).status === 204, { what: 'influxd restarted', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(async () => (await fetch(`${this.influx!.url}/ping`)).status === 204, {
+      what: 'influxd restarted',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   }
 
   /** SQLite: another connection holds the write lock, so ingest's writes fail with SQLITE_BUSY. */
@@ -224,12 +251,22 @@ export class Environment {
     await Promise.all(this.gatewayProcs.map((p) => p.stop()));
     this.retired.push(...this.gatewayProcs);
     this.gatewayProcs = this.gatewayProcs.map((_, n) => {
-      const proc = ManagedProcess.node(`gateways-${n}-drain`, join(REPO_ROOT, 'bench/faults/gateway-process.ts'), [this.writeGatewaySpec(n, this.gatewayIdsOf.get(n)!, true)], join(this.logDir, `gateways-${n}.log`), REPO_ROOT);
+      const proc = ManagedProcess.node(
+        `gateways-${n}-drain`,
+        join(REPO_ROOT, 'bench/faults/gateway-process.ts'),
+        [this.writeGatewaySpec(n, this.gatewayIdsOf.get(n)!, true)],
+        join(this.logDir, `gateways-${n}.log`),
+        REPO_ROOT,
+      );
       proc.start();
       return proc;
     });
     try {
-      await waitFor(() => readOutboxDir(this.outboxDir).every((g) => g.pending.length === 0), { timeoutMs, intervalMs: 2000, what: 'every outbox empty' });
+      await waitFor(() => readOutboxDir(this.outboxDir).every((g) => g.pending.length === 0), {
+        timeoutMs,
+        intervalMs: 2000,
+        what: 'every outbox empty',
+      });
       return true;
     } catch {
       return false;

@@ -11,7 +11,13 @@ export interface GarbageFlood {
   stop(): Promise<void>;
 }
 
-export async function startGarbageFlood(opts: { url: string; gatewayId: string; secret: string; perSecond: number; realDevice: string }): Promise<GarbageFlood> {
+export async function startGarbageFlood(opts: {
+  url: string;
+  gatewayId: string;
+  secret: string;
+  perSecond: number;
+  realDevice: string;
+}): Promise<GarbageFlood> {
   const client: MqttClient = mqtt.connect(opts.url, {
     clientId: `${opts.gatewayId}:flood`,
     username: opts.gatewayId,
@@ -31,9 +37,17 @@ export async function startGarbageFlood(opts: { url: string; gatewayId: string; 
       case 1:
         return JSON.stringify({ hello: 'world', i });
       case 2:
-        return JSON.stringify({ v: PROTOCOL_VERSION, gateway: opts.gatewayId, readings: [{ device: 'no-such-device', ts, seq: seq++, values: { level: { v: 1, u: 'm' } } }] });
+        return JSON.stringify({
+          v: PROTOCOL_VERSION,
+          gateway: opts.gatewayId,
+          readings: [{ device: 'no-such-device', ts, seq: seq++, values: { level: { v: 1, u: 'm' } } }],
+        });
       case 3:
-        return JSON.stringify({ v: PROTOCOL_VERSION, gateway: opts.gatewayId, readings: [{ device: opts.realDevice, ts, seq: seq++, values: { bogus_field: { v: 1, u: 'm' } } }] });
+        return JSON.stringify({
+          v: PROTOCOL_VERSION,
+          gateway: opts.gatewayId,
+          readings: [{ device: opts.realDevice, ts, seq: seq++, values: { bogus_field: { v: 1, u: 'm' } } }],
+        });
       case 4:
         return JSON.stringify({ v: 99, gateway: opts.gatewayId, readings: [{}] });
       default:

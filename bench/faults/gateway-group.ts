@@ -66,7 +66,10 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
           ...(d.kind === 'water_level' && d.mountingHeightM ? { overrides: { level: { offset: d.mountingHeightM } } } : {}),
         })),
       });
-      const gateway = await startGateway(config, { logger: log.child({ gateway: gatewayId }), ...(skew ? { now: () => Date.now() + skew } : {}) });
+      const gateway = await startGateway(config, {
+        logger: log.child({ gateway: gatewayId }),
+        ...(skew ? { now: () => Date.now() + skew } : {}),
+      });
       gateways.set(gatewayId, gateway);
     }
   } catch (err) {

@@ -40,9 +40,10 @@ export async function startHttpRefuser(target: string): Promise<HttpRefuser> {
       refusing = on;
     },
     refused: () => refused,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -81,7 +81,11 @@ async function rejectedByValidation(store: TimeSeriesStore): Promise<{ readings:
 }
 
 /** Stored values of the observed readings, looked up by the store's key (kind, device, ts), one raw query per kind. */
-async function storedValues(store: TimeSeriesStore, observed: ObservedRecord, kindOf: (device: string) => string | undefined): Promise<Map<string, Record<string, number>>> {
+async function storedValues(
+  store: TimeSeriesStore,
+  observed: ObservedRecord,
+  kindOf: (device: string) => string | undefined,
+): Promise<Map<string, Record<string, number>>> {
   const perKind = new Map<string, { fields: Set<string>; from: number; to: number }>();
   for (const seqs of observed.published.values()) {
     for (const r of seqs.values()) {
@@ -125,9 +129,20 @@ export async function checkLoss(input: LossCheckInput): Promise<LossReport> {
   const values = observed ? await storedValues(store, observed, kindOf) : new Map<string, Record<string, number>>();
 
   const report: LossReport = {
-    produced: 0, stored: 0, missing: 0, duplicated: 0, altered: 0, rejected: 0, pending: 0, edgeDropped: 0,
-    unobserved: 0, inconsistentCopies: observed?.inconsistent ?? 0, extraCopies: 0,
-    delay: { n: 0, p50: NaN, p99: NaN, max: NaN }, examples, ok: false,
+    produced: 0,
+    stored: 0,
+    missing: 0,
+    duplicated: 0,
+    altered: 0,
+    rejected: 0,
+    pending: 0,
+    edgeDropped: 0,
+    unobserved: 0,
+    inconsistentCopies: observed?.inconsistent ?? 0,
+    extraCopies: 0,
+    delay: { n: 0, p50: NaN, p99: NaN, max: NaN },
+    examples,
+    ok: false,
   };
   const delays: number[] = [];
 
@@ -179,7 +194,12 @@ export async function checkLoss(input: LossCheckInput): Promise<LossReport> {
     }
   }
   delays.sort((a, b) => a - b);
-  report.delay = { n: delays.length, p50: percentile(delays, 0.5), p99: percentile(delays, 0.99), max: delays.length ? delays[delays.length - 1]! : NaN };
+  report.delay = {
+    n: delays.length,
+    p50: percentile(delays, 0.5),
+    p99: percentile(delays, 0.99),
+    max: delays.length ? delays[delays.length - 1]! : NaN,
+  };
   report.ok = report.missing === 0 && report.duplicated === 0 && report.altered === 0;
   return report;
 }
@@ -208,10 +228,17 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean', short: 'v' },
     },
   });
-  const usage = 'usage: loss-checker.ts check --store <store.yaml> --outbox-dir <dir> [--observed <file.jsonl>] [--city <city.yaml>]\n       loss-checker.ts observe --mqtt <url> --out <file.jsonl> [--username u --password p]\n';
+  const usage =
+    'usage: loss-checker.ts check --store <store.yaml> --outbox-dir <dir> [--observed <file.jsonl>] [--city <city.yaml>]\n       loss-checker.ts observe --mqtt <url> --out <file.jsonl> [--username u --password p]\n';
   if (positionals[0] === 'observe') {
-    if (!values.mqtt || !values.out) return process.stderr.write(usage), 2;
-    const obs = await startObserver({ url: values.mqtt, username: values.username, password: values.password ?? process.env.OBSERVER_PASSWORD, journal: values.out, clientId: 'loss-observer' });
+    if (!values.mqtt || !values.out) return (process.stderr.write(usage), 2);
+    const obs = await startObserver({
+      url: values.mqtt,
+      username: values.username,
+      password: values.password ?? process.env.OBSERVER_PASSWORD,
+      journal: values.out,
+      clientId: 'loss-observer',
+    });
     process.stderr.write(`observing ${values.mqtt} → ${values.out}\n`);
     await new Promise<void>((res) => {
       process.once('SIGINT', res);
@@ -220,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
     await obs.close();
     return 0;
   }
-  if (positionals[0] !== 'check' || !values.store || !values['outbox-dir']) return process.stderr.write(usage), 2;
+  if (positionals[0] !== 'check' || !values.store || !values['outbox-dir']) return (process.stderr.write(usage), 2);
   const store = await openStore(loadConfigFile(values.store, storeConfigSchema), { readonly: true });
   try {
     let kindOf: ((d: string) => string | undefined) | undefined;
@@ -229,7 +256,12 @@ async function main(argv: string[]): Promise<number> {
       const kinds = new Map(city.devices.map((d) => [d.id, d.kind]));
       kindOf = (d) => kinds.get(d);
     }
-    const report = await checkLoss({ store, produced: readOutboxDir(values['outbox-dir']), observed: values.observed ? ObservedRecord.load(values.observed) : undefined, kindOf });
+    const report = await checkLoss({
+      store,
+      produced: readOutboxDir(values['outbox-dir']),
+      observed: values.observed ? ObservedRecord.load(values.observed) : undefined,
+      kindOf,
+    });
     process.stdout.write(`${summaryLine(report)}\n`);
     if (values.verbose || !report.ok) {
       for (const [what, list] of Object.entries(report.examples)) if (list.length) process.stderr.write(`  ${what}: ${list.join('; ')}\n`);
@@ -244,7 +276,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(2);
     },
   );

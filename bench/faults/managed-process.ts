@@ -36,7 +36,11 @@ export class ManagedProcess {
 
   start(): void {
     if (this.pid) throw new Error(`${this.name} is already running`);
-    const child = spawn(this.command, this.args, { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+    const child = spawn(this.command, this.args, {
+      cwd: this.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    });
     this.child = child;
     this.starts++;
     this.log.write(`\n=== ${new Date().toISOString()} start #${this.starts} pid ${child.pid}\n`);

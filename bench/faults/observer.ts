@@ -59,7 +59,8 @@ export class ObservedRecord {
   }
 }
 
-type ObservedLine = { t: 'p'; g: string; s: number; d: string; ts: number; v: Record<string, number> } | { t: 'a'; g: string; s: number; at: number };
+type ObservedLine =
+  { t: 'p'; g: string; s: number; d: string; ts: number; v: Record<string, number> } | { t: 'a'; g: string; s: number; at: number };
 
 export function sameValues(a: Record<string, number>, b: Record<string, number>): boolean {
   const ka = Object.keys(a);
@@ -133,7 +134,8 @@ export async function startObserver(opts: ObserverOptions): Promise<Observer> {
       const values: Record<string, number> = {};
       for (const [f, { v }] of Object.entries(r.data.values)) values[f] = v;
       record.recordPublished(parsed.gatewayId, r.data.seq, { device: r.data.device, ts: r.data.ts, values });
-      if (opts.journal) journal.push(JSON.stringify({ t: 'p', g: parsed.gatewayId, s: r.data.seq, d: r.data.device, ts: r.data.ts, v: values }));
+      if (opts.journal)
+        journal.push(JSON.stringify({ t: 'p', g: parsed.gatewayId, s: r.data.seq, d: r.data.device, ts: r.data.ts, v: values }));
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -28,7 +28,9 @@ export function readOutbox(path: string, gateway = basename(path).replace(/\.db$
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const hasSeqTable = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get();
-    const last = hasSeqTable ? (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'telemetry'").get() as { seq: number } | undefined) : undefined;
+    const last = hasSeqTable
+      ? (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'telemetry'").get() as { seq: number } | undefined)
+      : undefined;
     const dropped = db.prepare("SELECT value FROM meta WHERE key = 'dropped'").get() as { value: number } | undefined;
     const pending = (db.prepare('SELECT seq FROM telemetry ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
     return { gateway, lastSeq: last?.seq ?? 0, edgeDropped: dropped?.value ?? 0, pending };

@@ -17,7 +17,12 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(opts: { targetHost: string; targetPort: number; listenPort?: number; host?: string }): Promise<TcpProxy> {
+export async function startTcpProxy(opts: {
+  targetHost: string;
+  targetPort: number;
+  listenPort?: number;
+  host?: string;
+}): Promise<TcpProxy> {
   let mode: LinkMode = 'forward';
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
 

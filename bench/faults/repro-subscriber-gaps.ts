@@ -17,12 +17,26 @@ import { freePort, startRedis, tempDir, waitForPort } from '@tamky/test-support'
 import { REPO_ROOT } from './city';
 import { ManagedProcess } from './managed-process';
 
-const { values } = parseArgs({ options: { persistence: { type: 'string', default: 'redis' }, seconds: { type: 'string', default: '30' }, publishers: { type: 'string', default: '20' }, rate: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: {
+    persistence: { type: 'string', default: 'redis' },
+    seconds: { type: 'string', default: '30' },
+    publishers: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '4' },
+  },
+});
 const dir = tempDir('repro-gaps');
 const redis = values.persistence === 'redis' ? await startRedis() : undefined;
 const port = await freePort();
 const file = join(dir, 'broker.yaml');
-writeFileSync(file, stringify({ profile: 'development', listeners: { mqtt: { host: '127.0.0.1', port } }, persistence: redis ? { type: 'redis', url: redis.url } : { type: 'memory' } }));
+writeFileSync(
+  file,
+  stringify({
+    profile: 'development',
+    listeners: { mqtt: { host: '127.0.0.1', port } },
+    persistence: redis ? { type: 'redis', url: redis.url } : { type: 'memory' },
+  }),
+);
 const broker = ManagedProcess.node('broker', join(REPO_ROOT, 'broker/src/cli.ts'), ['--config', file], join(dir, 'broker.log'), REPO_ROOT);
 broker.start();
 await waitForPort(port, 'broker', 60_000);
@@ -54,19 +68,25 @@ const pubs = await Promise.all(
     await new Promise((r) => c.once('connect', r));
     acked.set(id, new Set());
     let n = 0;
-    const timer = setInterval(() => {
-      const k = ++n;
-      c.publish(`city/v1/gw/${id}/telemetry`, JSON.stringify({ n: k, pad: 'x'.repeat(300) }), { qos: 1 }, (err) => {
-        if (!err) acked.get(id)!.add(k);
-      });
-    }, 1000 / Number(values.rate));
+    const timer = setInterval(
+      () => {
+        const k = ++n;
+        c.publish(`city/v1/gw/${id}/telemetry`, JSON.stringify({ n: k, pad: 'x'.repeat(300) }), { qos: 1 }, (err) => {
+          if (!err) acked.get(id)!.add(k);
+        });
+      },
+      1000 / Number(values.rate),
+    );
     return { c, timer };
   }),
 );
 // A live-feed publisher like ingest: QoS 0, as many messages as all publishers together.
 const live = mqtt.connect(url, { clientId: 'repro-live', clean: true, protocolVersion: 4 });
 await new Promise((r) => live.once('connect', r));
-const liveTimer = setInterval(() => live.publish('city/v1/live/readings', JSON.stringify({ readings: [], pad: 'y'.repeat(300) }), { qos: 0 }), 1000 / (Number(values.rate) * Number(values.publishers)));
+const liveTimer = setInterval(
+  () => live.publish('city/v1/live/readings', JSON.stringify({ readings: [], pad: 'y'.repeat(300) }), { qos: 0 }),
+  1000 / (Number(values.rate) * Number(values.publishers)),
+);
 await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
 clearInterval(liveTimer);
 await live.endAsync();
@@ -74,15 +94,20 @@ for (const p of pubs) clearInterval(p.timer);
 await new Promise((r) => setTimeout(r, 5000));
 let total = 0;
 for (const s of acked.values()) total += s.size;
-const report = (when: string) => received.forEach((got, i) => {
-  let missing = 0;
-  const examples: string[] = [];
-  for (const [gw, ns] of acked) for (const n of ns) if (!got.get(gw)?.has(n)) {
-    missing++;
-    if (examples.length < 8) examples.push(`${gw}#${n}`);
-  }
-  console.log(`persistence=${values.persistence} subscriber ${i} ${when}: acked to publishers=${total} never delivered=${missing} ${examples.join(' ')}`);
-});
+const report = (when: string) =>
+  received.forEach((got, i) => {
+    let missing = 0;
+    const examples: string[] = [];
+    for (const [gw, ns] of acked)
+      for (const n of ns)
+        if (!got.get(gw)?.has(n)) {
+          missing++;
+          if (examples.length < 8) examples.push(`${gw}#${n}`);
+        }
+    console.log(
+      `persistence=${values.persistence} subscriber ${i} ${when}: acked to publishers=${total} never delivered=${missing} ${examples.join(' ')}`,
+    );
+  });
 report('while connected');
 // Are the gaps still queued in the session (delivered on reconnect) or gone?
 await Promise.all(subs.map((s) => s.endAsync()));

@@ -67,7 +67,12 @@ async function storedDistinct(store: TimeSeriesStore, produced: Array<{ gateway:
  *  - caughtUpMs: until every reading taken before the fault ended had arrived (the backlog the fault
  *    built is stored), whatever the normal delay.
  */
-function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>, loadEnd: number): { baselineP99: number; recoverMs: number[]; caughtUpMs: number[] } {
+function recovery(
+  env: Environment,
+  windows: FaultWindow[],
+  exclude: Set<string>,
+  loadEnd: number,
+): { baselineP99: number; recoverMs: number[]; caughtUpMs: number[] } {
   const samples: Array<[number, number]> = [];
   for (const [gw, arrivals] of env.observer.record.arrivals) {
     if (exclude.has(gw)) continue;
@@ -79,7 +84,10 @@ function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>
   }
   samples.sort((a, b) => a[0] - b[0]);
   const firstFault = windows[0]?.start ?? Infinity;
-  const baseline = samples.filter(([at]) => at < firstFault).map(([, d]) => d).sort((a, b) => a - b);
+  const baseline = samples
+    .filter(([at]) => at < firstFault)
+    .map(([, d]) => d)
+    .sort((a, b) => a - b);
   const baselineP99 = percentile(baseline, 0.99);
   const threshold = Number.isFinite(baselineP99) ? Math.max(2 * baselineP99, baselineP99 + 2000) : 10_000;
   const recoverMs = windows.map((w, i) => {
@@ -98,13 +106,31 @@ function recovery(env: Environment, windows: FaultWindow[], exclude: Set<string>
   return { baselineP99, recoverMs, caughtUpMs };
 }
 
-async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]; label: string; minutes: number; store: StoreKind; pollMs: number; faultSeconds?: number; liveChunk?: number }): Promise<RunResult> {
+async function runOnce(opts: {
+  scale: keyof typeof SCALES;
+  scenarios: Scenario[];
+  label: string;
+  minutes: number;
+  store: StoreKind;
+  pollMs: number;
+  faultSeconds?: number;
+  liveChunk?: number;
+}): Promise<RunResult> {
   const s = SCALES[opts.scale];
   const city = faultCity({ gateways: s.gateways, devicesPerGateway: s.devicesPerGateway, pollIntervalMs: opts.pollMs });
   const skew = opts.scenarios.some((x) => x.clockSkew) ? skewedGateways(city.gateways.map((g) => g.id)) : undefined;
   const dir = tempDir(`faults-${opts.label}`);
-  const env = new Environment({ dir, city, store: opts.store, gatewaysPerProcess: s.gatewaysPerProcess, clockSkewMs: skew, liveChunk: opts.liveChunk });
-  log(`${opts.label}: ${city.gateways.length} gateways, ${city.devices.length} devices, poll ${opts.pollMs} ms (${Math.round((city.devices.length * 1000) / opts.pollMs)} readings/s), ${opts.minutes} min, store ${opts.store}, dir ${dir}`);
+  const env = new Environment({
+    dir,
+    city,
+    store: opts.store,
+    gatewaysPerProcess: s.gatewaysPerProcess,
+    clockSkewMs: skew,
+    liveChunk: opts.liveChunk,
+  });
+  log(
+    `${opts.label}: ${city.gateways.length} gateways, ${city.devices.length} devices, poll ${opts.pollMs} ms (${Math.round((city.devices.length * 1000) / opts.pollMs)} readings/s), ${opts.minutes} min, store ${opts.store}, dir ${dir}`,
+  );
   const sampler = setInterval(() => env.sample(), 2000);
   const windows: FaultWindow[] = [];
   try {
@@ -165,7 +191,13 @@ async function runOnce(opts: { scale: keyof typeof SCALES; scenarios: Scenario[]
       await sleep(3000);
       const exclude = new Set(Object.keys(skew ?? {}));
       const kinds = new Map(city.devices.map((d) => [d.id, d.kind]));
-      const report = await checkLoss({ store, produced, observed: env.observer.record, kindOf: (d) => kinds.get(d), excludeFromDelay: exclude });
+      const report = await checkLoss({
+        store,
+        produced,
+        observed: env.observer.record,
+        kindOf: (d) => kinds.get(d),
+        excludeFromDelay: exclude,
+      });
       log(summaryLine(report));
       if (!report.ok) log(`examples: ${JSON.stringify(report.examples)}`);
       const { baselineP99, recoverMs, caughtUpMs } = recovery(env, windows, exclude, loadEnd);
@@ -204,13 +236,17 @@ function codeState(): string {
 
 function machine(): string {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
-  return `nproc=${cpus().length}, memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), CPU ${model}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')} (machine shared with other engineers' work)`;
+  return `nproc=${cpus().length}, memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), CPU ${model}, load average at start ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (machine shared with other engineers' work)`;
 }
 
 function markdown(results: RunResult[], command: string, header: string): string {
   const rows = results.map((r) => {
     const x = r.report;
-    const rss = Object.entries(r.peakRss).map(([k, v]) => `${k} ${v}`).join(', ');
+    const rss = Object.entries(r.peakRss)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     const notes = [
       r.drained ? '' : 'outboxes NOT drained within the timeout',
       x.pending ? `${x.pending} still in outboxes` : '',
@@ -233,7 +269,9 @@ function markdown(results: RunResult[], command: string, header: string): string
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    ...results.map((r) => `- ${r.scenario}: \`${summaryLine(r.report)}\`${r.report.ok ? '' : ` — examples ${JSON.stringify(r.report.examples)}`}`),
+    ...results.map(
+      (r) => `- ${r.scenario}: \`${summaryLine(r.report)}\`${r.report.ok ? '' : ` — examples ${JSON.stringify(r.report.examples)}`}`,
+    ),
     '',
   ].join('\n');
 }
@@ -282,7 +320,11 @@ async function main(): Promise<number> {
     // Each row is written as soon as it exists, so a long `each` run leaves partial results behind.
     if (!values['no-append'] && results.at(-1)?.scenario === p.label) {
       const file = join(REPO_ROOT, 'bench/faults/RESULTS.md');
-      if (!existsSync(file)) writeFileSync(file, '# Fault-injection results\n\nAppended by `bench/faults/run.ts`; every row is one run with an exact (gateway, seq) account by `bench/faults/loss-checker.ts`.\n');
+      if (!existsSync(file))
+        writeFileSync(
+          file,
+          '# Fault-injection results\n\nAppended by `bench/faults/run.ts`; every row is one run with an exact (gateway, seq) account by `bench/faults/loss-checker.ts`.\n',
+        );
       appendFileSync(file, markdown([results.at(-1)!], command, header));
     }
   }

@@ -82,11 +82,21 @@ async function main(): Promise<void> {
   // Simulator in its own process, like pymodbus, so the client's CPU is not counted against either.
   const pty = await startPtyPair();
   const sim = spawnPeer(tsx, [cli, '--gateways', '1', '--devices', '1', '--serial', `${pty.a}:water_level`]);
-  const line = await waitFor(() => sim.output().split('\n').find((l) => l.startsWith('{')), { what: 'simulator endpoints', timeoutMs: 30_000 });
+  const line = await waitFor(
+    () =>
+      sim
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('{')),
+    { what: 'simulator endpoints', timeoutMs: 30_000 },
+  );
   const simPort = (JSON.parse(line) as { devices: Array<{ port: number }> }).devices[0]!.port;
 
   const pyPort = await freePort();
-  const py = spawnPeer(requireBinary('/usr/bin/python3', 'python3-pymodbus'), [join(import.meta.dirname, 'pymodbus-server.py'), String(pyPort)]);
+  const py = spawnPeer(requireBinary('/usr/bin/python3', 'python3-pymodbus'), [
+    join(import.meta.dirname, 'pymodbus-server.py'),
+    String(pyPort),
+  ]);
   await waitForPort(pyPort, 'pymodbus server');
 
   try {

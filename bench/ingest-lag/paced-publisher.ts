@@ -22,7 +22,9 @@ export interface PacedJob {
 export const deviceId = (gateway: number, d: number): string => `air-${gateway}-${d}`;
 
 async function run(job: PacedJob): Promise<void> {
-  const pubs = await Promise.all(Array.from({ length: job.connections }, (_, i) => mqtt.connectAsync(job.url, { clientId: `lag-pub-${i}` })));
+  const pubs = await Promise.all(
+    Array.from({ length: job.connections }, (_, i) => mqtt.connectAsync(job.url, { clientId: `lag-pub-${i}` })),
+  );
   process.send!({ ready: true });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   const seqs = new Array<number>(job.gateways).fill(0);
@@ -44,9 +46,18 @@ async function run(job: PacedJob): Promise<void> {
         device: deviceId(g, d),
         ts,
         seq: seqs[g]!++,
-        values: { pm25: { v: 20 + (d % 7), u: 'ug/m3' }, pm10: { v: 40, u: 'ug/m3' }, temperature: { v: 29.5, u: 'degC' }, humidity: { v: 80, u: 'pct' } },
+        values: {
+          pm25: { v: 20 + (d % 7), u: 'ug/m3' },
+          pm10: { v: 40, u: 'ug/m3' },
+          temperature: { v: 29.5, u: 'degC' },
+          humidity: { v: 80, u: 'pct' },
+        },
       }));
-      acks.push(pubs[sent % pubs.length]!.publishAsync(topics.telemetry(`gw-${g}`), JSON.stringify({ v: 1, gateway: `gw-${g}`, readings }), { qos: 1 }));
+      acks.push(
+        pubs[sent % pubs.length]!.publishAsync(topics.telemetry(`gw-${g}`), JSON.stringify({ v: 1, gateway: `gw-${g}`, readings }), {
+          qos: 1,
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -57,9 +68,11 @@ async function run(job: PacedJob): Promise<void> {
 }
 
 if (process.send)
-  process.once('message', (job: PacedJob) =>
-    void run(job).catch((err) => {
-      console.error(err);
-      process.exit(1);
-    }),
+  process.once(
+    'message',
+    (job: PacedJob) =>
+      void run(job).catch((err) => {
+        console.error(err);
+        process.exit(1);
+      }),
   );

@@ -37,7 +37,10 @@ const GATEWAYS = 52;
 const DEVICES_PER_GW = 100;
 
 const city = cityModelSchema.parse({
-  id: 'lag', name: 'Lag', lat: 15.57, lon: 108.47,
+  id: 'lag',
+  name: 'Lag',
+  lat: 15.57,
+  lon: 108.47,
   wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
   gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
   devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => {
@@ -86,7 +89,14 @@ async function measure(storeName: string, storeConfig: StoreConfig, rate: number
       ],
     },
   );
-  const publisher = await startPublisherProcess(join(import.meta.dirname, 'paced-publisher.ts'), { url: broker.url, rate, seconds: SECONDS, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, connections: 4 } satisfies PacedJob);
+  const publisher = await startPublisherProcess(join(import.meta.dirname, 'paced-publisher.ts'), {
+    url: broker.url,
+    rate,
+    seconds: SECONDS,
+    gateways: GATEWAYS,
+    devicesPerGateway: DEVICES_PER_GW,
+    connections: 4,
+  } satisfies PacedJob);
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
@@ -121,7 +131,8 @@ for (const name of args.stores!.split(',')) {
   } else if (name === 'influxdb') {
     const influx = await startInfluxd();
     try {
-      for (const rate of RATES) all.push(await measure(name, { type: 'influxdb', api: 'v1', url: influx.url, database: `lag${rate}` }, rate));
+      for (const rate of RATES)
+        all.push(await measure(name, { type: 'influxdb', api: 'v1', url: influx.url, database: `lag${rate}` }, rate));
     } finally {
       await influx.stop();
     }
@@ -133,7 +144,10 @@ const n = (x: number) => Math.round(x).toLocaleString('en');
 const table = [
   '| store | offered readings/s | stored readings/s | lag p50 (ms) | p95 | p99 | max | ingest CPU µs/reading | main thread busy |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...all.map((r) => `| ${r.store} | ${n(r.offered)} | ${n(r.stored)} | ${n(r.p50)} | ${n(r.p95)} | ${n(r.p99)} | ${n(r.max)} | ${r.cpuPerReading.toFixed(1)} | ${(r.mainBusy * 100).toFixed(0)} % |`),
+  ...all.map(
+    (r) =>
+      `| ${r.store} | ${n(r.offered)} | ${n(r.stored)} | ${n(r.p50)} | ${n(r.p95)} | ${n(r.p99)} | ${n(r.max)} | ${r.cpuPerReading.toFixed(1)} | ${(r.mainBusy * 100).toFixed(0)} % |`,
+  ),
 ].join('\n');
 console.log(table);
 appendFileSync(

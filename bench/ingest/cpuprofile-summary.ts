@@ -36,7 +36,8 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 const sampled = new Map<number, number>();
 profile.samples.forEach((id, i) => sampled.set(id, (sampled.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 
-const name = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*?\/(node_modules\/)?(?=[^/]+\/[^/]+$|[^/]+$)/, '')}:${n.callFrame.lineNumber + 1}`;
+const name = (n: ProfileNode) =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*?\/(node_modules\/)?(?=[^/]+\/[^/]+$|[^/]+$)/, '')}:${n.callFrame.lineNumber + 1}`;
 const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 for (const [id, us] of sampled) {
@@ -54,8 +55,14 @@ for (const [id, us] of sampled) {
 
 const total = [...sampled.values()].reduce((a, b) => a + b, 0);
 const idle = self.get('(idle) :0') ?? 0;
-console.log(`profile ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s, busy ${((total - idle) / readings).toFixed(2)} µs per reading (${readings} readings)`);
-for (const [title, times] of [['self', self], ['inclusive', inclusive]] as const) {
+console.log(
+  `profile ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s, busy ${((total - idle) / readings).toFixed(2)} µs per reading (${readings} readings)`,
+);
+for (const [title, times] of [
+  ['self', self],
+  ['inclusive', inclusive],
+] as const) {
   console.log(`\n${title} time, µs per reading`);
-  for (const [fn, us] of [...times].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / readings).toFixed(3).padStart(8)}  ${fn}`);
+  for (const [fn, us] of [...times].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${(us / readings).toFixed(3).padStart(8)}  ${fn}`);
 }

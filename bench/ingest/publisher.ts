@@ -30,7 +30,17 @@ export function benchMessages(job: Omit<PublisherJob, 'url' | 'publishers'>): Ar
     const readings = Array.from({ length: perMessage }, () => {
       const seq = seqs[g]!++;
       const device = `air-${g + gateways * (seq % devicesPerGateway)}`;
-      return { device, ts: start + Math.floor(seq / devicesPerGateway) * 1000, seq, values: { pm25: { v: 20 + (seq % 7), u: 'ug/m3' }, pm10: { v: 40, u: 'ug/m3' }, temperature: { v: 29.5, u: 'degC' }, humidity: { v: 80, u: 'pct' } } };
+      return {
+        device,
+        ts: start + Math.floor(seq / devicesPerGateway) * 1000,
+        seq,
+        values: {
+          pm25: { v: 20 + (seq % 7), u: 'ug/m3' },
+          pm10: { v: 40, u: 'ug/m3' },
+          temperature: { v: 29.5, u: 'degC' },
+          humidity: { v: 80, u: 'pct' },
+        },
+      };
     });
     messages.push({ topic: topics.telemetry(`gw-${g}`), payload: JSON.stringify({ v: 1, gateway: `gw-${g}`, readings }) });
   }
@@ -39,7 +49,9 @@ export function benchMessages(job: Omit<PublisherJob, 'url' | 'publishers'>): Ar
 
 async function run(job: PublisherJob): Promise<void> {
   const messages = benchMessages(job).map((m) => ({ topic: m.topic, payload: Buffer.from(m.payload) }));
-  const pubs = await Promise.all(Array.from({ length: job.publishers }, (_, i) => mqtt.connectAsync(job.url, { clientId: `bench-pub-${i}` })));
+  const pubs = await Promise.all(
+    Array.from({ length: job.publishers }, (_, i) => mqtt.connectAsync(job.url, { clientId: `bench-pub-${i}` })),
+  );
   process.send!({ ready: true });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   const t0 = performance.now();
@@ -53,7 +65,12 @@ async function run(job: PublisherJob): Promise<void> {
   process.disconnect();
 }
 
-if (process.send) process.once('message', (job: PublisherJob) => void run(job).catch((err) => {
-  console.error(err);
-  process.exit(1);
-}));
+if (process.send)
+  process.once(
+    'message',
+    (job: PublisherJob) =>
+      void run(job).catch((err) => {
+        console.error(err);
+        process.exit(1);
+      }),
+  );

@@ -57,11 +57,20 @@ const DEVICES_PER_GW = 10;
 const BATCH = 5000;
 
 const city = cityModelSchema.parse({
-  id: 'bench', name: 'Bench', lat: 15.57, lon: 108.47,
+  id: 'bench',
+  name: 'Bench',
+  lat: 15.57,
+  lon: 108.47,
   wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
   gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
   devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => ({
-    id: `air-${i}`, kind: 'air_station', name: `air-${i}`, ward: 'w1', gateway: `gw-${i % GATEWAYS}`, lat: 15.57, lon: 108.47,
+    id: `air-${i}`,
+    kind: 'air_station',
+    name: `air-${i}`,
+    ward: 'w1',
+    gateway: `gw-${i % GATEWAYS}`,
+    lat: 15.57,
+    lon: 108.47,
   })),
 });
 
@@ -89,11 +98,19 @@ async function directRate(store: TimeSeriesStore, start: number): Promise<{ read
  */
 class NullStore implements TimeSeriesStore {
   async writeBatch(): Promise<void> {}
-  async query(): Promise<Series[]> { return []; }
-  async latest(): Promise<StoredReading[]> { return []; }
+  async query(): Promise<Series[]> {
+    return [];
+  }
+  async latest(): Promise<StoredReading[]> {
+    return [];
+  }
   async writeDeadLetters(): Promise<void> {}
-  async deadLetters(): Promise<DeadLetter[]> { return []; }
-  async sequences(): Promise<number[]> { return []; }
+  async deadLetters(): Promise<DeadLetter[]> {
+    return [];
+  }
+  async sequences(): Promise<number[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 
@@ -121,10 +138,20 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
   const rawStore = args['no-direct'] || storeConfig === 'null' ? undefined : await openStore(storeConfig('raw'));
   let publishAlarm: (topic: string, event: unknown) => Promise<void> = async () => {};
   const detector = args.alarms
-    ? createAlarmDetector({ rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')), city, aqiLevels: loadLimits(join(import.meta.dirname, '../../config/limits')).vnAqi.levels, publish: (topic, event) => publishAlarm(topic, event) })
+    ? createAlarmDetector({
+        rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')),
+        city,
+        aqiLevels: loadLimits(join(import.meta.dirname, '../../config/limits')).vnAqi.levels,
+        publish: (topic, event) => publishAlarm(topic, event),
+      })
     : undefined;
   const ingest = await startIngest(
-    { mqtt: { url: broker.url, clientId: 'ingest-bench' }, limitsDir: join(import.meta.dirname, '../../config/limits'), batch: { maxReadings: BATCH, maxDelayMs: 200 }, live: { mode: LIVE } },
+    {
+      mqtt: { url: broker.url, clientId: 'ingest-bench' },
+      limitsDir: join(import.meta.dirname, '../../config/limits'),
+      batch: { maxReadings: BATCH, maxDelayMs: 200 },
+      live: { mode: LIVE },
+    },
     { store, city, logger: createLogger('ingest', { level: 'warn' }), observers: detector ? [detector] : [] },
   );
   publishAlarm = (topic, event) => ingest.publish(topic, event, { qos: 1 });
@@ -135,7 +162,15 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
   for (let round = WARMUP ? 0 : 1; round <= ROUNDS; round++) {
     const start = Date.now() - (round + 1) * 86_400_000;
     const endToEnd = async () => {
-      const publishers = await startPublisherProcess(join(import.meta.dirname, 'publisher.ts'), { url: broker.url, total: TOTAL, perMessage: PER, gateways: GATEWAYS, devicesPerGateway: DEVICES_PER_GW, publishers: PUBLISHERS, start } satisfies PublisherJob);
+      const publishers = await startPublisherProcess(join(import.meta.dirname, 'publisher.ts'), {
+        url: broker.url,
+        total: TOTAL,
+        perMessage: PER,
+        gateways: GATEWAYS,
+        devicesPerGateway: DEVICES_PER_GW,
+        publishers: PUBLISHERS,
+        start,
+      } satisfies PublisherJob);
       const before = await points();
       const cpu0 = process.cpuUsage();
       const elu0 = performance.eventLoopUtilization();
@@ -146,7 +181,13 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
       const cpu = process.cpuUsage(cpu0);
       // The main thread's busy time (event loop not waiting for I/O): what a worker-thread store leaves to ingest.
       const mainMs = performance.eventLoopUtilization(elu0).active;
-      return { seconds: (tDone - t0) / 1000, drain: (tDone - t0 - publishMs) / 1000, publishSeconds: publishMs / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainSeconds: mainMs / 1000 };
+      return {
+        seconds: (tDone - t0) / 1000,
+        drain: (tDone - t0 - publishMs) / 1000,
+        publishSeconds: publishMs / 1000,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        mainSeconds: mainMs / 1000,
+      };
     };
     const direct = async () => (rawStore ? directRate(rawStore, start) : { readingsPerSec: NaN, cpuSeconds: NaN });
     let e: Awaited<ReturnType<typeof endToEnd>>;
@@ -159,7 +200,9 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
       d = await direct();
     }
     if (round === 0) {
-      console.error(`warm-up: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s (not counted)`);
+      console.error(
+        `warm-up: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s (not counted)`,
+      );
       continue;
     }
     rounds.push({
@@ -171,7 +214,9 @@ async function measure(storeConfig: ((name: string) => StoreConfig) | 'null'): P
       ingestMainPerReading: (e.mainSeconds / TOTAL) * 1e6,
       directCpuPerReading: (d.cpuSeconds / TOTAL) * 1e6,
     });
-    console.error(`round ${round}: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s, ratio ${(TOTAL / e.seconds / d.readingsPerSec).toFixed(2)}, ingest CPU ${((e.cpuSeconds / TOTAL) * 1e6).toFixed(2)} µs/reading (main thread ${((e.mainSeconds / TOTAL) * 1e6).toFixed(2)})`);
+    console.error(
+      `round ${round}: end to end ${Math.round(TOTAL / e.seconds)} readings/s, direct ${Math.round(d.readingsPerSec)} readings/s, ratio ${(TOTAL / e.seconds / d.readingsPerSec).toFixed(2)}, ingest CPU ${((e.cpuSeconds / TOTAL) * 1e6).toFixed(2)} µs/reading (main thread ${((e.mainSeconds / TOTAL) * 1e6).toFixed(2)})`,
+    );
   }
   const metricsText = await ingest.metrics.metrics();
   await ingest.close();
@@ -205,24 +250,30 @@ for (const name of args.stores!.split(',')) {
   await stop();
   const lagSum = Number(/ingest_consumer_lag_seconds_sum\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
   const lagCount = Number(/ingest_consumer_lag_seconds_count\{[^}]*\} ([\d.e+-]+)/.exec(metricsText)?.[1] ?? NaN);
-  console.log(JSON.stringify({
-    store: name,
-    readingsPerRound: TOTAL,
-    perMessage: PER,
-    rounds: rounds.map((r) => ({
-      endToEndReadingsPerSec: Math.round(r.e2e),
-      directReadingsPerSec: Math.round(r.direct),
-      ratio: +(r.e2e / r.direct).toFixed(3),
-      publishSeconds: +r.publishSeconds.toFixed(2),
-      drainAfterPublishS: +r.drain.toFixed(2),
-      // CPU of the bench process per reading (µs): for SQLite the whole cost, for InfluxDB the client side only.
-      ingestCpuUsPerReading: +r.ingestCpuPerReading.toFixed(2),
-      ingestMainThreadUsPerReading: +r.ingestMainPerReading.toFixed(2),
-      directCpuUsPerReading: +r.directCpuPerReading.toFixed(2),
-    })),
-    lagObservations: lagCount,
-    meanLagS_includingSyntheticTsOffset: +(lagSum / lagCount).toFixed(1),
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        store: name,
+        readingsPerRound: TOTAL,
+        perMessage: PER,
+        rounds: rounds.map((r) => ({
+          endToEndReadingsPerSec: Math.round(r.e2e),
+          directReadingsPerSec: Math.round(r.direct),
+          ratio: +(r.e2e / r.direct).toFixed(3),
+          publishSeconds: +r.publishSeconds.toFixed(2),
+          drainAfterPublishS: +r.drain.toFixed(2),
+          // CPU of the bench process per reading (µs): for SQLite the whole cost, for InfluxDB the client side only.
+          ingestCpuUsPerReading: +r.ingestCpuPerReading.toFixed(2),
+          ingestMainThreadUsPerReading: +r.ingestMainPerReading.toFixed(2),
+          directCpuUsPerReading: +r.directCpuPerReading.toFixed(2),
+        })),
+        lagObservations: lagCount,
+        meanLagS_includingSyntheticTsOffset: +(lagSum / lagCount).toFixed(1),
+      },
+      null,
+      2,
+    ),
+  );
   results.push({ store: name, rounds });
 }
 
@@ -234,7 +285,7 @@ appendFileSync(
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating)${WARMUP ? ", after an uncounted warm-up round" : ""}. Live feed: ${LIVE}. Alarm detection: ${args.alarms ? 'on (config/rules/default.yaml)' : 'off'}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating)${WARMUP ? ', after an uncounted warm-up round' : ''}. Live feed: ${LIVE}. Alarm detection: ${args.alarms ? 'on (config/rules/default.yaml)' : 'off'}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | ingest main thread µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -27,7 +27,9 @@ import { startInfluxd, startMosquitto, tempDir, waitFor } from '@tamky/test-supp
 import { startConnector } from '../../lorawan/src/index';
 import { uplinkEvent } from '../../lorawan/test/chirpstack-api';
 
-const { values: args } = parseArgs({ options: { uplinks: { type: 'string', default: '5000' }, stores: { type: 'string', default: 'sqlite,influxdb' } } });
+const { values: args } = parseArgs({
+  options: { uplinks: { type: 'string', default: '5000' }, stores: { type: 'string', default: 'sqlite,influxdb' } },
+});
 const N = Number(args.uplinks);
 const DEVICES = 50;
 const REPO = join(import.meta.dirname, '../..');
@@ -36,17 +38,37 @@ const log = createLogger('bench-lorawan', { level: 'error' });
 const eui = (i: number) => `a840410001${String(i).padStart(6, '0')}`;
 const city = (gw: string) =>
   cityModelSchema.parse({
-    id: 'bench', name: 'Bench', lat: 15.57, lon: 108.47,
+    id: 'bench',
+    name: 'Bench',
+    lat: 15.57,
+    lon: 108.47,
     wards: [{ id: 'an-my', name: 'An Mỹ', type: 'phuong', lat: 15.57, lon: 108.48, map: { x: 50, y: 50 } }],
     gateways: [{ id: gw, ward: 'an-my', name: gw }],
-    devices: Array.from({ length: DEVICES }, (_, i) => ({ id: `canal-${i}`, kind: 'water_level', name: `c${i}`, ward: 'an-my', gateway: gw, lat: 15.57, lon: 108.48, pollIntervalMs: 60_000, mountingHeightM: 5, lorawan: { devEui: eui(i), profile: 'dragino-ldds75' } })),
+    devices: Array.from({ length: DEVICES }, (_, i) => ({
+      id: `canal-${i}`,
+      kind: 'water_level',
+      name: `c${i}`,
+      ward: 'an-my',
+      gateway: gw,
+      lat: 15.57,
+      lon: 108.48,
+      pollIntervalMs: 60_000,
+      mountingHeightM: 5,
+      lorawan: { devEui: eui(i), profile: 'dragino-ldds75' },
+    })),
   });
 const base = Date.now() - 6 * 3600_000;
 const tsOf = (n: number) => base + n * 10;
 const distanceOf = (n: number) => 1000 + (n % 2000);
 
 async function countStored(store: TimeSeriesStore): Promise<number> {
-  const s = await store.query({ kind: 'water_level', fields: ['distance'], from: 0, to: Date.now(), devices: Array.from({ length: DEVICES }, (_, i) => `canal-${i}`) });
+  const s = await store.query({
+    kind: 'water_level',
+    fields: ['distance'],
+    from: 0,
+    to: Date.now(),
+    devices: Array.from({ length: DEVICES }, (_, i) => `canal-${i}`),
+  });
   return s.reduce((n, x) => n + x.points.length, 0);
 }
 
@@ -54,15 +76,35 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
   const gw = `bench-${kind}`;
   const dir = tempDir(`bench-lorawan-${kind}`);
   const chirpstack = await startMosquitto();
-  const broker = await startBroker({ profile: 'development', listeners: { mqtt: { host: '127.0.0.1', port: 0 } }, credentials: { gateways: [{ id: gw, secretHash: await hashSecret('s', { N: 1024 }) }], services: [{ username: 'ingest', role: 'ingest', secretHash: await hashSecret('i', { N: 1024 }) }] } }, { logger: log });
+  const broker = await startBroker(
+    {
+      profile: 'development',
+      listeners: { mqtt: { host: '127.0.0.1', port: 0 } },
+      credentials: {
+        gateways: [{ id: gw, secretHash: await hashSecret('s', { N: 1024 }) }],
+        services: [{ username: 'ingest', role: 'ingest', secretHash: await hashSecret('i', { N: 1024 }) }],
+      },
+    },
+    { logger: log },
+  );
   const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
   const store = await openStore(storeConfig(`bench_${kind}_${Date.now()}`), { logger: log });
-  const ingest = await startIngest({ mqtt: { url, username: 'ingest', password: 'i', clientId: `ingest-${kind}` }, limitsDir: join(REPO, 'config/limits') }, { store, city: city(gw), logger: log });
+  const ingest = await startIngest(
+    { mqtt: { url, username: 'ingest', password: 'i', clientId: `ingest-${kind}` }, limitsDir: join(REPO, 'config/limits') },
+    { store, city: city(gw), logger: log },
+  );
   const closers: Array<() => Promise<unknown>> = [() => ingest.close(), () => store.close(), () => broker.close(), () => chirpstack.stop()];
   let started: number;
   if (kind === 'lorawan') {
     const connector = await startConnector(
-      { gatewayId: gw, mqtt: { url, username: gw, password: 's' }, chirpstack: { url: chirpstack.url, clientId: 'bench-connector', applicationIds: [APP] }, registry: {}, profilesFile: join(REPO, 'config/lorawan/profiles.yaml'), outbox: { path: join(dir, `${gw}.db`), synchronous: 'normal' } },
+      {
+        gatewayId: gw,
+        mqtt: { url, username: gw, password: 's' },
+        chirpstack: { url: chirpstack.url, clientId: 'bench-connector', applicationIds: [APP] },
+        registry: {},
+        profilesFile: join(REPO, 'config/lorawan/profiles.yaml'),
+        outbox: { path: join(dir, `${gw}.db`), synchronous: 'normal' },
+      },
       { city: city(gw), logger: log },
     );
     closers.unshift(() => connector.close());
@@ -70,18 +112,49 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
     const events = Array.from({ length: N }, (_, n) => {
       const d = distanceOf(n);
       const i = n % DEVICES;
-      return { topic: `application/${APP}/device/${eui(i)}/event/up`, payload: uplinkEvent({ devEui: eui(i), applicationId: APP, deduplicationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, time: new Date(tsOf(n)), devAddr: '260b0001', fCnt: Math.floor(n / DEVICES), fPort: 2, data: new Uint8Array([0x0c, 0xe4, d >> 8, d & 0xff, 0, 0, 0xfa, 1]), gateways: [{ id: '0016c001f1000001', rssi: -100, snr: 3 }] }) };
+      return {
+        topic: `application/${APP}/device/${eui(i)}/event/up`,
+        payload: uplinkEvent({
+          devEui: eui(i),
+          applicationId: APP,
+          deduplicationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+          time: new Date(tsOf(n)),
+          devAddr: '260b0001',
+          fCnt: Math.floor(n / DEVICES),
+          fPort: 2,
+          data: new Uint8Array([0x0c, 0xe4, d >> 8, d & 0xff, 0, 0, 0xfa, 1]),
+          gateways: [{ id: '0016c001f1000001', rssi: -100, snr: 3 }],
+        }),
+      };
     });
     const ns = await mqtt.connectAsync(chirpstack.url, { clientId: 'bench-ns' });
     closers.unshift(() => ns.endAsync());
     started = performance.now();
-    for (let n = 0; n < N; n += 500) await Promise.all(events.slice(n, n + 500).map((e) => ns.publishAsync(e.topic, e.payload, { qos: 1 })));
+    for (let n = 0; n < N; n += 500)
+      await Promise.all(events.slice(n, n + 500).map((e) => ns.publishAsync(e.topic, e.payload, { qos: 1 })));
   } else {
-    const outbox = new Outbox({ path: join(dir, `${gw}.db`), maxReadings: 10_000_000, maxAgeMs: 30 * 86_400_000, synchronous: 'normal', now: Date.now }, log);
+    const outbox = new Outbox(
+      { path: join(dir, `${gw}.db`), maxReadings: 10_000_000, maxAgeMs: 30 * 86_400_000, synchronous: 'normal', now: Date.now },
+      log,
+    );
     // The uplink's callbacks reach the forwarder, which is built on the uplink: a holder breaks the cycle.
     const holder: { forwarder?: Forwarder } = {};
-    const uplink = new MqttUplink({ gatewayId: gw, mqtt: { url, username: gw, password: 's', keepaliveS: 30, connectTimeoutMs: 10_000, reconnect: { baseMs: 100, maxMs: 1000 } } }, { onConnect: () => holder.forwarder?.onConnect(), onDisconnect: () => holder.forwarder?.onDisconnect(), onCommand: () => {} }, log, 'bench', Date.now);
-    const forwarder = (holder.forwarder = new Forwarder(outbox, uplink, { gatewayId: gw, batchSize: 500, maxInflight: 4, replayPerSecond: 1_000_000 }, log));
+    const uplink = new MqttUplink(
+      {
+        gatewayId: gw,
+        mqtt: { url, username: gw, password: 's', keepaliveS: 30, connectTimeoutMs: 10_000, reconnect: { baseMs: 100, maxMs: 1000 } },
+      },
+      { onConnect: () => holder.forwarder?.onConnect(), onDisconnect: () => holder.forwarder?.onDisconnect(), onCommand: () => {} },
+      log,
+      'bench',
+      Date.now,
+    );
+    const forwarder = (holder.forwarder = new Forwarder(
+      outbox,
+      uplink,
+      { gatewayId: gw, batchSize: 500, maxInflight: 4, replayPerSecond: 1_000_000 },
+      log,
+    ));
     uplink.start();
     closers.unshift(async () => {
       forwarder.stop();
@@ -89,7 +162,11 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
       outbox.close();
     });
     await waitFor(() => uplink.connected, { what: 'gateway connected' });
-    const readings = Array.from({ length: N }, (_, n) => ({ device: `canal-${n % DEVICES}`, ts: tsOf(n), vals: JSON.stringify({ distance: { v: distanceOf(n) / 1000, u: 'm' }, level: { v: 5 - distanceOf(n) / 1000, u: 'm' } }) }));
+    const readings = Array.from({ length: N }, (_, n) => ({
+      device: `canal-${n % DEVICES}`,
+      ts: tsOf(n),
+      vals: JSON.stringify({ distance: { v: distanceOf(n) / 1000, u: 'm' }, level: { v: 5 - distanceOf(n) / 1000, u: 'm' } }),
+    }));
     started = performance.now();
     // A wired gateway commits what one poll cycle read: here one reading per commit, like one uplink.
     for (const r of readings) {

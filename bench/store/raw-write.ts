@@ -54,7 +54,15 @@ export async function measureRawWriteRate(store: TimeSeriesStore, opts: RawWrite
     const d = i % devices;
     const values: Record<string, number> = {};
     for (let f = 0; f < fields.length; f++) values[fields[f]!] = Math.round((20 + f + Math.sin(i / 50)) * 100) / 100;
-    return { kind, device: `dev-${d}`, gateway: `gw-${d % 10}`, ward: `ward-${d % 13}`, ts: start + Math.floor(i / devices) * 1000, seq: i, values };
+    return {
+      kind,
+      device: `dev-${d}`,
+      gateway: `gw-${d % 10}`,
+      ward: `ward-${d % 13}`,
+      ts: start + Math.floor(i / devices) * 1000,
+      seq: i,
+      values,
+    };
   };
   // Batches are built before the clock starts: the store's cost, not the generator's, is measured.
   const batches: StoredReading[][] = [];
@@ -64,7 +72,14 @@ export async function measureRawWriteRate(store: TimeSeriesStore, opts: RawWrite
   for (const b of batches) await store.writeBatch(b);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  return { readings: total, values: total * fields.length, seconds, readingsPerSec: total / seconds, valuesPerSec: (total * fields.length) / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return {
+    readings: total,
+    values: total * fields.length,
+    seconds,
+    readingsPerSec: total / seconds,
+    valuesPerSec: (total * fields.length) / seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 function arg(name: string, fallback: number): number {
@@ -73,7 +88,12 @@ function arg(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const opts: RawWriteOptions = { readings: arg('readings', 200_000), batchSize: arg('batch', 1000), fieldsPerReading: arg('fields', 4), devices: arg('devices', 200) };
+  const opts: RawWriteOptions = {
+    readings: arg('readings', 200_000),
+    batchSize: arg('batch', 1000),
+    fieldsPerReading: arg('fields', 4),
+    devices: arg('devices', 200),
+  };
   const rows: Array<[string, RawWriteResult]> = [];
   for (const synchronous of ['normal', 'full'] as const) {
     const dir = tempDir('bench-sqlite');
@@ -94,8 +114,15 @@ async function main(): Promise<void> {
   console.log(`readings=${opts.readings} batch=${opts.batchSize} fields/reading=${opts.fieldsPerReading} devices=${opts.devices}`);
   console.log('| store | readings/s | values/s | seconds | client CPU s | readings per client CPU s |\n|---|---:|---:|---:|---:|---:|');
   const n = (x: number) => Math.round(x).toLocaleString('en');
-  for (const [name, r] of rows) console.log(`| ${name} | ${n(r.readingsPerSec)} | ${n(r.valuesPerSec)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${n(r.readings / r.cpuSeconds)} |`);
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+  for (const [name, r] of rows)
+    console.log(
+      `| ${name} | ${n(r.readingsPerSec)} | ${n(r.valuesPerSec)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${n(r.readings / r.cpuSeconds)} |`,
+    );
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

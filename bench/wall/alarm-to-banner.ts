@@ -29,12 +29,24 @@ const out = (s = '') => {
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 ensureBuilt();
-const h = await startHarness({ modules: [createAlarmsModule({ rulesFile: join(REPO_DIR, 'config/rules/default.yaml'), tickMs: 500 })], config: { webDist: DIST_DIR } });
+const h = await startHarness({
+  modules: [createAlarmsModule({ rulesFile: join(REPO_DIR, 'config/rules/default.yaml'), tickMs: 500 })],
+  config: { webDist: DIST_DIR },
+});
 // Started after the detector, which publishes through it.
 let ingestHandle: Awaited<ReturnType<typeof startIngest>> | undefined = undefined;
-const detection = await startAlarmDetection({ mqtt: { url: h.mqttUrl }, city: h.city, aqiLevels: loadLimits(join(REPO_DIR, 'config/limits')).vnAqi.levels, logger: log, publish: async (topic, event) => ingestHandle!.publish(topic, event, { qos: 1 }) });
+const detection = await startAlarmDetection({
+  mqtt: { url: h.mqttUrl },
+  city: h.city,
+  aqiLevels: loadLimits(join(REPO_DIR, 'config/limits')).vnAqi.levels,
+  logger: log,
+  publish: async (topic, event) => ingestHandle!.publish(topic, event, { qos: 1 }),
+});
 while (detection.rulesVersion() < 1) await new Promise((r) => setTimeout(r, 100));
-ingestHandle = await startIngest({ mqtt: { url: h.mqttUrl, clientId: 'ingest-bench-wall' }, limitsDir: join(REPO_DIR, 'config/limits') }, { store: h.store, city: h.city, logger: log, observers: [detection.detector] });
+ingestHandle = await startIngest(
+  { mqtt: { url: h.mqttUrl, clientId: 'ingest-bench-wall' }, limitsDir: join(REPO_DIR, 'config/limits') },
+  { store: h.store, city: h.city, logger: log, observers: [detection.detector] },
+);
 const gw = await mqttClient(h.mqttUrl);
 const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
@@ -47,7 +59,15 @@ const stations = h.city.devices.filter((d) => d.kind === 'water_level' && d.alar
 let seq = 0;
 const flooded = new Set<string>();
 const publish = (device: (typeof stations)[number], level: number) =>
-  gw.publishAsync(topics.telemetry(device.gateway), JSON.stringify({ v: 1, gateway: device.gateway, readings: [{ device: device.id, ts: Date.now(), seq: seq++, values: { level: { v: level, u: 'm' } } }] }), { qos: 1 });
+  gw.publishAsync(
+    topics.telemetry(device.gateway),
+    JSON.stringify({
+      v: 1,
+      gateway: device.gateway,
+      readings: [{ device: device.id, ts: Date.now(), seq: seq++, values: { level: { v: level, u: 'm' } } }],
+    }),
+    { qos: 1 },
+  );
 const background = setInterval(() => {
   for (const d of stations) if (!flooded.has(d.id)) void publish(d, d.alarmLevels![0] - 1);
 }, stations[0]?.pollIntervalMs ?? 10_000);
@@ -67,7 +87,9 @@ clearInterval(background);
 
 out('# Wall: threshold crossing at a sensor → banner on the wall');
 out();
-out(`Command: \`${ROUNDS ? `ROUNDS=${ROUNDS} ` : ''}npx tsx bench/wall/alarm-to-banner.ts\`. ${delays.length} floods, one water station each (alarm level 3 crossed in one batch), while the city's other water stations report at their poll interval; real mosquitto, ingest with the alarm detector (default rules), the dashboard, Chromium at 1920×1080. Load average at the end ${loadavg()[0]!.toFixed(1)} (shared machine).`);
+out(
+  `Command: \`${ROUNDS ? `ROUNDS=${ROUNDS} ` : ''}npx tsx bench/wall/alarm-to-banner.ts\`. ${delays.length} floods, one water station each (alarm level 3 crossed in one batch), while the city's other water stations report at their poll interval; real mosquitto, ingest with the alarm detector (default rules), the dashboard, Chromium at 1920×1080. Load average at the end ${loadavg()[0]!.toFixed(1)} (shared machine).`,
+);
 out();
 out('| | p50 | p99 | max |');
 out('|---|---|---|---|');

@@ -46,7 +46,11 @@ function closureOf(manifest: Record<string, Entry>) {
 
 function buildBenchPages(): string {
   const outDir = mkdtempSync(join(tmpdir(), 'web-bench-'));
-  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--config', join(here, 'vite.config.ts')], { cwd: here, stdio: 'ignore', env: { ...process.env, BENCH_OUT: outDir } });
+  execFileSync(join(root, 'node_modules/.bin/vite'), ['build', '--config', join(here, 'vite.config.ts')], {
+    cwd: here,
+    stdio: 'ignore',
+    env: { ...process.env, BENCH_OUT: outDir },
+  });
   return outDir;
 }
 
@@ -74,7 +78,9 @@ function bundle(benchDir: string): void {
     out(`| ${view} | ${kB(s)} | ${(s / reactFloor).toFixed(2)} |`);
   }
   out();
-  out('Static imports only: the overview fetches the chart chunk (~133 kB gzip, recharts 3 with its d3/redux dependencies) after its live values are on screen; Environment/Traffic/Lighting/device pages need it up front. The gateway (phone) and wall views never load it.');
+  out(
+    'Static imports only: the overview fetches the chart chunk (~133 kB gzip, recharts 3 with its d3/redux dependencies) after its live values are on screen; Environment/Traffic/Lighting/device pages need it up front. The gateway (phone) and wall views never load it.',
+  );
   out();
 }
 
@@ -103,7 +109,24 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     // Pushes the marker value until the page shows it: the moment the client can show a live value is what counts.
-    const pusher = setInterval(() => server.push({ type: 'readings', readings: [{ kind: 'noise_meter', device: device.id, gateway: device.gateway, ward: device.ward, ts: Date.now(), seq: 1, values: { laeq: 88.8 } }] }), 100);
+    const pusher = setInterval(
+      () =>
+        server.push({
+          type: 'readings',
+          readings: [
+            {
+              kind: 'noise_meter',
+              device: device.id,
+              gateway: device.gateway,
+              ward: device.ward,
+              ts: Date.now(),
+              seq: 1,
+              values: { laeq: 88.8 },
+            },
+          ],
+        }),
+      100,
+    );
     await page.goto(`${server.url}${path}`);
     const handle = await page
       .waitForFunction(
@@ -115,7 +138,9 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
         { polling: 'raf', timeout: 30_000 },
       )
       .catch(async (err: Error) => {
-        throw new Error(`${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`);
+        throw new Error(
+          `${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`,
+        );
       });
     clearInterval(pusher);
     const ms = (await handle.jsonValue()) as number;
@@ -168,7 +193,9 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
     out(`| plain SVG polylines (peer) | ${median(peer).toFixed(0)} |`);
     out(`| ratio | ${(median(app) / median(peer)).toFixed(1)} |`);
     out();
-    out('The app never asks for this much: its 24 h range uses 5-minute windows (288 points per series). Inputs over 500 rows are min/max-decimated to 500 before recharts sees them (peaks kept); what remains is recharts\' per-series cost.');
+    out(
+      "The app never asks for this much: its 24 h range uses 5-minute windows (288 points per series). Inputs over 500 rows are min/max-decimated to 500 before recharts sees them (peaks kept); what remains is recharts' per-series cost.",
+    );
     out();
   } finally {
     await server.close();
@@ -177,7 +204,9 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
 
 out('# Dashboard web benchmark');
 out();
-out(`Run: \`npx tsx bench/web/bench.ts\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Debian chromium headless, shared 2-core host (load average ${loadavg()[0]!.toFixed(1)} at start: other engineers' work running): treat as indicative, compare the ratios.`);
+out(
+  `Run: \`npx tsx bench/web/bench.ts\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Debian chromium headless, shared 2-core host (load average ${loadavg()[0]!.toFixed(1)} at start: other engineers' work running): treat as indicative, compare the ratios.`,
+);
 out();
 const benchDir = buildBenchPages();
 bundle(benchDir);

@@ -24,7 +24,13 @@ function done(start: number, series: number, points: number) {
 }
 
 async function peer() {
-  const qs = new URLSearchParams({ ...query, fields: query.fields.join(','), from: String(query.from), to: String(query.to), windowMs: String(query.windowMs) } as Record<string, string>);
+  const qs = new URLSearchParams({
+    ...query,
+    fields: query.fields.join(','),
+    from: String(query.from),
+    to: String(query.to),
+    windowMs: String(query.windowMs),
+  } as Record<string, string>);
   const { series } = (await (await fetch(`/api/history?${qs}`)).json()) as { series: Series[] };
   const start = performance.now();
   const ns = 'http://www.w3.org/2000/svg';
@@ -37,11 +43,20 @@ async function peer() {
     const line = document.createElementNS(ns, 'polyline');
     line.setAttribute('fill', 'none');
     line.setAttribute('stroke', '#1f77b4');
-    line.setAttribute('points', s.points.map(([t, v]) => `${((t - query.from) / (query.to - query.from)) * 1600},${420 - (v / max) * 400}`).join(' '));
+    line.setAttribute(
+      'points',
+      s.points.map(([t, v]) => `${((t - query.from) / (query.to - query.from)) * 1600},${420 - (v / max) * 400}`).join(' '),
+    );
     svg.appendChild(line);
   }
   root.appendChild(svg);
-  requestAnimationFrame(() => done(start, series.length, series.reduce((n, s) => n + s.points.length, 0)));
+  requestAnimationFrame(() =>
+    done(
+      start,
+      series.length,
+      series.reduce((n, s) => n + s.points.length, 0),
+    ),
+  );
 }
 
 function app() {

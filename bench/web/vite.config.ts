@@ -5,5 +5,11 @@ export default defineConfig({
   root: __dirname,
   esbuild: { jsx: 'automatic' },
   logLevel: 'warn',
-  build: { outDir: process.env.BENCH_OUT ?? 'dist', emptyOutDir: true, target: 'es2022', manifest: true, rollupOptions: { input: ['index.html', 'hello.html'] } },
+  build: {
+    outDir: process.env.BENCH_OUT ?? 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    manifest: true,
+    rollupOptions: { input: ['index.html', 'hello.html'] },
+  },
 });

@@ -43,7 +43,8 @@ export const connectedClients = (broker: Aedes | undefined): Client[] => (broker
 export const persistenceOf = (broker: Aedes): OutgoingPersistence => brokerOf(broker).persistence;
 export const emitterOf = (broker: Aedes): unknown => brokerOf(broker).mq;
 /** Messages waiting in the emitter's routing queue. */
-export const routingQueueLength = (broker: Aedes | undefined): number => (broker ? ((brokerOf(broker).mq as { length?: number } | undefined)?.length ?? 0) : 0);
+export const routingQueueLength = (broker: Aedes | undefined): number =>
+  broker ? ((brokerOf(broker).mq as { length?: number } | undefined)?.length ?? 0) : 0;
 
 /** aedes' publish as it is now (taken once), callable with the publishing client. */
 export function publishOf<P>(broker: Aedes): Publish<P> {
@@ -65,7 +66,9 @@ export function wrapPublish<P>(broker: Aedes, wrap: (original: Publish<P>) => Pu
 // ---- mqemitter ----
 
 /** mqemitter's two internal arrays (also mqemitter-redis', which extends it). Undefined if they are not arrays. */
-export function emitterQueues(mq: unknown): { get(): [unknown[], unknown[]]; set(messages: unknown[], callbacks: unknown[]): void } | undefined {
+export function emitterQueues(
+  mq: unknown,
+): { get(): [unknown[], unknown[]]; set(messages: unknown[], callbacks: unknown[]): void } | undefined {
   const e = mq as { _messageQueue?: unknown[]; _messageCallbacks?: unknown[] };
   if (!Array.isArray(e._messageQueue) || !Array.isArray(e._messageCallbacks)) return undefined;
   return {

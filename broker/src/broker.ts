@@ -55,9 +55,13 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const log = opts.logger ?? createLogger('broker');
   const { limits } = config;
 
-  const readCredentials = (): Credentials => (config.credentialsFile ? loadConfigFile(config.credentialsFile, credentialsSchema) : (config.credentials ?? credentialsSchema.parse({})));
+  const readCredentials = (): Credentials =>
+    config.credentialsFile
+      ? loadConfigFile(config.credentialsFile, credentialsSchema)
+      : (config.credentials ?? credentialsSchema.parse({}));
   const store = new CredentialStore(readCredentials());
-  if (config.profile === 'production' && store.size === 0) log.warn('production profile with no credentials: every connection will be refused');
+  if (config.profile === 'production' && store.size === 0)
+    log.warn('production profile with no credentials: every connection will be refused');
 
   // Live traffic figures, read at scrape time.
   const sockets = new Set<Socket>();
@@ -108,38 +112,51 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       rememberSessionAuth(client, authWith, (expired) => {
         if (expired.closed) return;
         metrics.refusals.inc({ reason: 'secret-expired' });
-        log.warn({ reason: 'secret-expired', who: describeIdentity(identityOf(expired)), clientId: expired.id }, 'secret expired; disconnecting');
+        log.warn(
+          { reason: 'secret-expired', who: describeIdentity(identityOf(expired)), clientId: expired.id },
+          'secret expired; disconnecting',
+        );
         expired.close();
       });
-      if (identity.kind !== 'service') publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
+      if (identity.kind !== 'service')
+        publishBuckets.set(client, new TokenBucket(limits.publishesPerSecond, limits.publishBurst ?? limits.publishesPerSecond * 2));
       log.info({ who: describeIdentity(identity), clientId: client.id, clean: client.clean }, 'client authenticated');
     },
   });
 
   const clientIds = zeroLengthClientIds((client) => {
     metrics.refusals.inc({ reason: 'client-id-mismatch' });
-    log.warn({ reason: 'client-id-mismatch', remoteAddress: connectionInfo(client).remoteAddress }, 'connection refused: zero-length client id without a clean session');
+    log.warn(
+      { reason: 'client-id-mismatch', remoteAddress: connectionInfo(client).remoteAddress },
+      'connection refused: zero-length client id without a clean session',
+    );
   });
   const malformed = (client: Client, what: string) => {
     metrics.refusals.inc({ reason: 'malformed-packet' });
-    log.warn({ reason: 'malformed-packet', what, clientId: client.id, remoteAddress: connectionInfo(client).remoteAddress }, 'malformed packet; disconnecting');
+    log.warn(
+      { reason: 'malformed-packet', what, clientId: client.id, remoteAddress: connectionInfo(client).remoteAddress },
+      'malformed packet; disconnecting',
+    );
   };
   const authorizePublish = checkTopicName(
     dropReservedTopicPublishes(
-    createAuthorizePublish({
-      metrics,
-      log,
-      bucketOf: (c) => publishBuckets.get(c),
-      identityOfOwner: (name) => {
-        const entry = store.lookup(name);
-        return entry && !store.isDisabled(name) ? identityFor(entry) : undefined;
+      createAuthorizePublish({
+        metrics,
+        log,
+        bucketOf: (c) => publishBuckets.get(c),
+        identityOfOwner: (name) => {
+          const entry = store.lookup(name);
+          return entry && !store.isDisabled(name) ? identityFor(entry) : undefined;
+        },
+        discardWill: (packet) => void discardStoredWill(persistenceOf(aedes!), packet),
+      }),
+      (client, topic) => {
+        metrics.refusals.inc({ reason: 'reserved-topic' });
+        log.warn(
+          { reason: 'reserved-topic', who: describeIdentity(identityOf(client)), clientId: client.id, topic },
+          'publish to a reserved ($) topic acknowledged and dropped',
+        );
       },
-      discardWill: (packet) => void discardStoredWill(persistenceOf(aedes!), packet),
-    }),
-    (client, topic) => {
-    metrics.refusals.inc({ reason: 'reserved-topic' });
-      log.warn({ reason: 'reserved-topic', who: describeIdentity(identityOf(client)), clientId: client.id, topic }, 'publish to a reserved ($) topic acknowledged and dropped');
-    },
     ),
     malformed,
   );
@@ -223,7 +240,10 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       metrics.refusals.inc({ reason: 'connect-timeout' });
       const { remoteAddress } = connectionInfo(client);
       pendingLog(`connect-timeout|${remoteAddress}`, (suppressed) =>
-        log.info({ reason: 'connect-timeout', remoteAddress, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'no CONNECT in time; socket closed'),
+        log.info(
+          { reason: 'connect-timeout', remoteAddress, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+          'no CONNECT in time; socket closed',
+        ),
       );
       return;
     }
@@ -242,7 +262,15 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     if (pending >= limits.maxPendingSocketsPerAddress) {
       metrics.refusals.inc({ reason: 'pre-connect-sockets' });
       pendingLog(`pre-connect-sockets|${address}`, (suppressed) =>
-        log.warn({ reason: 'pre-connect-sockets', remoteAddress: address, limit: limits.maxPendingSocketsPerAddress, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'too many sockets without CONNECT from one address; closed'),
+        log.warn(
+          {
+            reason: 'pre-connect-sockets',
+            remoteAddress: address,
+            limit: limits.maxPendingSocketsPerAddress,
+            ...(suppressed ? { suppressedSinceLast: suppressed } : {}),
+          },
+          'too many sockets without CONNECT from one address; closed',
+        ),
       );
       stream.destroy();
       rawSocket.destroy();
@@ -272,11 +300,17 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
       const guarded = guardParser(client, limits.maxPacketBytes, {
         tooLarge: (declared) => {
           metrics.refusals.inc({ reason: 'packet-too-large' });
-          log.warn({ reason: 'packet-too-large', declared, limit: limits.maxPacketBytes, clientId: client.id, remoteAddress: info.remoteAddress }, 'packet too large; disconnecting');
+          log.warn(
+            { reason: 'packet-too-large', declared, limit: limits.maxPacketBytes, clientId: client.id, remoteAddress: info.remoteAddress },
+            'packet too large; disconnecting',
+          );
         },
         malformed: (err) => {
           metrics.refusals.inc({ reason: 'malformed-packet' });
-          log.warn({ reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress }, 'malformed packet; disconnecting');
+          log.warn(
+            { reason: 'malformed-packet', err: err.message, clientId: client.id, remoteAddress: info.remoteAddress },
+            'malformed packet; disconnecting',
+          );
         },
       });
       if (!guarded && !guardMissingLogged) {
@@ -308,7 +342,10 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   const ports: BrokerHandle['ports'] = { mqtt: listeners.find((l) => l.name === 'mqtt')!.port };
   for (const l of listeners) if (l.name !== 'mqtt') ports[l.name] = l.port;
   if (metricsServer.current) ports.metrics = metricsServer.current.port;
-  log.info({ profile: config.profile, ports, persistence: shared.describe, cluster: Boolean(config.cluster), id: broker.id }, 'broker listening');
+  log.info(
+    { profile: config.profile, ports, persistence: shared.describe, cluster: Boolean(config.cluster), id: broker.id },
+    'broker listening',
+  );
 
   const disconnectWhere = (match: (c: Client) => boolean) => {
     for (const c of clients()) if (match(c)) c.close();

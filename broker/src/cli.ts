@@ -15,7 +15,9 @@ import { hashSecret } from '@tamky/service-kit';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Paths in the config file are relative to the file, so a config works from any working directory. */
@@ -26,7 +28,10 @@ function resolvePaths(config: ResolvedBrokerConfig, file: string): ResolvedBroke
   return {
     ...config,
     ...(config.credentialsFile ? { credentialsFile: abs(config.credentialsFile) } : {}),
-    listeners: { ...config.listeners, ...(tls ? { tls: { ...tls, cert: abs(tls.cert), key: abs(tls.key), ...(tls.ca ? { ca: abs(tls.ca) } : {}) } } : {}) },
+    listeners: {
+      ...config.listeners,
+      ...(tls ? { tls: { ...tls, cert: abs(tls.cert), key: abs(tls.key), ...(tls.ca ? { ca: abs(tls.ca) } : {}) } } : {}),
+    },
   };
 }
 
@@ -52,7 +57,10 @@ async function main(): Promise<void> {
       broker.reloadCredentials();
     } catch (err) {
       // A bad (or half-written) edit keeps the previous credentials in force.
-      log.error({ why, err: err instanceof ConfigError ? err.details : String(err) }, 'credentials reload failed; keeping the previous set');
+      log.error(
+        { why, err: err instanceof ConfigError ? err.details : String(err) },
+        'credentials reload failed; keeping the previous set',
+      );
     }
   };
   process.on('SIGHUP', () => {

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import { connectionInfo } from './connection-info';
 
-type Authenticate = (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void) => void;
+type Authenticate = (
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+  done: (error: AuthenticateError | null, success: boolean | null) => void,
+) => void;
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
 
 const IDENTIFIER_REJECTED = 2;
@@ -13,7 +18,10 @@ const IDENTIFIER_REJECTED = 2;
  * rules, and since no one else can hold it, it can take over no session. With Clean Session 0 there is no session
  * to name: CONNACK 0x02.
  */
-export function zeroLengthClientIds(onRefused: (client: Client) => void): { preConnect: PreConnect; authenticate(inner: Authenticate): Authenticate } {
+export function zeroLengthClientIds(onRefused: (client: Client) => void): {
+  preConnect: PreConnect;
+  authenticate(inner: Authenticate): Authenticate;
+} {
   const refused = new WeakSet<Client>();
   return {
     preConnect(client, packet, callback) {

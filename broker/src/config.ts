@@ -3,11 +3,18 @@ import { isValidId } from '@tamky/protocol';
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
-const secretHash = z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'must be a "scrypt$N$r$p$salt$hash" string from `tsx broker/src/cli.ts hash-secret`');
+const secretHash = z
+  .string()
+  .regex(
+    /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+    'must be a "scrypt$N$r$p$salt$hash" string from `tsx broker/src/cli.ts hash-secret`',
+  );
 const identifier = z.string().refine(isValidId, 'use 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)');
 
 /** Optional: after this instant the secret is refused at CONNECT and sessions using it are disconnected. */
-const secretExpiresAt = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2027-06-30T00:00:00+07:00' }).optional();
+const secretExpiresAt = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2027-06-30T00:00:00+07:00' })
+  .optional();
 
 export const gatewayCredentialSchema = z.object({
   id: identifier,
@@ -37,11 +44,17 @@ export const credentialsSchema = z
     // A gateway id and a service username share one namespace: both are MQTT usernames and clientId prefixes.
     const seen = new Map<string, string>();
     creds.gateways.forEach((g, i) => {
-      if (seen.has(g.id)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'id'], message: `duplicate id "${g.id}" (also ${seen.get(g.id)})` });
+      if (seen.has(g.id))
+        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'id'], message: `duplicate id "${g.id}" (also ${seen.get(g.id)})` });
       seen.set(g.id, `gateways[${i}]`);
     });
     creds.services.forEach((s, i) => {
-      if (seen.has(s.username)) ctx.addIssue({ code: 'custom', path: ['services', i, 'username'], message: `duplicate name "${s.username}" (also ${seen.get(s.username)})` });
+      if (seen.has(s.username))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', i, 'username'],
+          message: `duplicate name "${s.username}" (also ${seen.get(s.username)})`,
+        });
       seen.set(s.username, `services[${i}]`);
     });
   });
@@ -106,7 +119,8 @@ export const brokerConfigSchema = z
     heartbeatIntervalMs: z.number().int().min(100).default(60_000),
   })
   .superRefine((cfg, ctx) => {
-    if (cfg.credentials && cfg.credentialsFile) ctx.addIssue({ code: 'custom', path: ['credentialsFile'], message: 'give either credentials or credentialsFile, not both' });
+    if (cfg.credentials && cfg.credentialsFile)
+      ctx.addIssue({ code: 'custom', path: ['credentialsFile'], message: 'give either credentials or credentialsFile, not both' });
   });
 
 export type BrokerConfig = z.input<typeof brokerConfigSchema>;

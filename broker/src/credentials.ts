@@ -6,8 +6,7 @@ type Secret = { secretHash: string; disabled: boolean; secretExpiresAt?: Date };
 export type Entry = ({ kind: 'gateway'; id: string } | { kind: 'service'; username: string; role: ServiceRole }) & Secret;
 
 export type Verdict =
-  | { ok: true; entry: Entry }
-  | { ok: false; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'secret-expired' };
+  { ok: true; entry: Entry } | { ok: false; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'secret-expired' };
 
 const expiry = (at: string | undefined) => (at ? { secretExpiresAt: new Date(at) } : {});
 
@@ -28,8 +27,17 @@ export class CredentialStore {
 
   replace(credentials: Credentials): void {
     const next = new Map<string, Entry>();
-    for (const g of credentials.gateways) next.set(g.id, { kind: 'gateway', id: g.id, secretHash: g.secretHash, disabled: g.disabled, ...expiry(g.secretExpiresAt) });
-    for (const s of credentials.services) next.set(s.username, { kind: 'service', username: s.username, role: s.role, secretHash: s.secretHash, disabled: s.disabled, ...expiry(s.secretExpiresAt) });
+    for (const g of credentials.gateways)
+      next.set(g.id, { kind: 'gateway', id: g.id, secretHash: g.secretHash, disabled: g.disabled, ...expiry(g.secretExpiresAt) });
+    for (const s of credentials.services)
+      next.set(s.username, {
+        kind: 'service',
+        username: s.username,
+        role: s.role,
+        secretHash: s.secretHash,
+        disabled: s.disabled,
+        ...expiry(s.secretExpiresAt),
+      });
     this.entries = next;
     this.verified.clear();
   }

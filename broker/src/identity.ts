@@ -12,7 +12,9 @@ export type Identity =
   | { kind: 'anonymous' };
 
 export const identityFor = (entry: Entry): Identity =>
-  entry.kind === 'gateway' ? { kind: 'gateway', gatewayId: entry.id, prefix: gatewayPrefix(entry.id) } : { kind: 'service', username: entry.username, role: entry.role };
+  entry.kind === 'gateway'
+    ? { kind: 'gateway', gatewayId: entry.id, prefix: gatewayPrefix(entry.id) }
+    : { kind: 'service', username: entry.username, role: entry.role };
 
 const identities = new WeakMap<Client, Identity>();
 

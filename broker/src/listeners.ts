@@ -30,7 +30,11 @@ function listen(server: NetServer | HttpServer, port: number, host: string): Pro
 const closeServer = (server: NetServer | HttpServer) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** Plain MQTT over TCP. Nagle off: small QoS 1 acks must not wait 40 ms for company. */
-export async function startTcpListener(cfg: ResolvedBrokerConfig['listeners']['mqtt'], maxSockets: number, accept: AcceptConnection): Promise<Listener> {
+export async function startTcpListener(
+  cfg: ResolvedBrokerConfig['listeners']['mqtt'],
+  maxSockets: number,
+  accept: AcceptConnection,
+): Promise<Listener> {
   const server = createNetServer({ noDelay: true }, (socket) => {
     accept(socket, { transport: 'tcp', remoteAddress: socket.remoteAddress ?? 'unknown' }, socket);
   });
@@ -43,7 +47,11 @@ export async function startTcpListener(cfg: ResolvedBrokerConfig['listeners']['m
  * MQTT over TLS. Client certificates are requested but not required: a gateway with a certificate signed by
  * `ca` is identified by its CN; others still authenticate with username and secret.
  */
-export async function startTlsListener(cfg: NonNullable<ResolvedBrokerConfig['listeners']['tls']>, maxSockets: number, accept: AcceptConnection): Promise<Listener> {
+export async function startTlsListener(
+  cfg: NonNullable<ResolvedBrokerConfig['listeners']['tls']>,
+  maxSockets: number,
+  accept: AcceptConnection,
+): Promise<Listener> {
   const secureContext = () => ({
     cert: readFileSync(cfg.cert),
     key: readFileSync(cfg.key),
@@ -75,7 +83,12 @@ export async function startTlsListener(cfg: NonNullable<ResolvedBrokerConfig['li
 }
 
 /** MQTT over WebSocket (subprotocol "mqtt") for browser tools. */
-export async function startWsListener(cfg: NonNullable<ResolvedBrokerConfig['listeners']['ws']>, maxSockets: number, maxPayload: number, accept: AcceptConnection): Promise<Listener> {
+export async function startWsListener(
+  cfg: NonNullable<ResolvedBrokerConfig['listeners']['ws']>,
+  maxSockets: number,
+  maxPayload: number,
+  accept: AcceptConnection,
+): Promise<Listener> {
   const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
   http.maxConnections = maxSockets;
   const wss = new WebSocketServer({

@@ -2,7 +2,11 @@ import type { Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
 type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
-type AuthorizeSubscribeHandler = (client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) => void;
+type AuthorizeSubscribeHandler = (
+  client: Client,
+  sub: Subscription,
+  callback: (error: Error | null, subscription?: Subscription | null) => void,
+) => void;
 
 /**
  * MQTT 3.1.1 rules that aedes 1.2 and its parser (mqtt-packet) leave unchecked, applied in aedes' own hooks so a
@@ -30,7 +34,10 @@ export function checkConnect(next: PreConnect, onViolation: (client: Client, wha
 }
 
 /** A Topic Name containing U+0000 is malformed ([MQTT-4.7.3-2]): the connection is closed. */
-export function checkTopicName(next: AuthorizePublishHandler, onViolation: (client: Client, what: string) => void): AuthorizePublishHandler {
+export function checkTopicName(
+  next: AuthorizePublishHandler,
+  onViolation: (client: Client, what: string) => void,
+): AuthorizePublishHandler {
   return (client, packet, callback) => {
     if (client && packet.topic.includes('\u0000')) {
       onViolation(client, 'U+0000 in a Topic Name [MQTT-4.7.3-2]');
@@ -53,7 +60,10 @@ export function validTopicFilter(filter: string): boolean {
 }
 
 /** An invalid Topic Filter is refused with SUBACK 0x80; valid ones go on to `next`. */
-export function checkTopicFilter(next: AuthorizeSubscribeHandler, onViolation: (client: Client, filter: string) => void): AuthorizeSubscribeHandler {
+export function checkTopicFilter(
+  next: AuthorizeSubscribeHandler,
+  onViolation: (client: Client, filter: string) => void,
+): AuthorizeSubscribeHandler {
   return (client, sub, callback) => {
     if (!validTopicFilter(sub.topic)) {
       onViolation(client, sub.topic);

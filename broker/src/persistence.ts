@@ -26,7 +26,9 @@ export function redisOptions(url: string): Record<string, unknown> {
  */
 class RedisPersistence extends AsyncRedisPersistence {
   createRetainedStreamCombi(patterns: string[]): Readable {
-    const source = (AsyncRedisPersistence.prototype as unknown as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> }).createRetainedStreamCombi.call(this, patterns);
+    const source = (
+      AsyncRedisPersistence.prototype as unknown as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> }
+    ).createRetainedStreamCombi.call(this, patterns);
     return source instanceof Readable ? source : Readable.from(source);
   }
 
@@ -52,7 +54,13 @@ export function createSharedState(config: ResolvedBrokerConfig): SharedState {
   const persistence = persistenceUrl
     ? new RedisPersistence({ ...redisOptions(persistenceUrl), maxSessionDelivery: config.limits.maxOfflineMessages })
     : undefined;
-  const mq = config.cluster ? new (MQEmitterRedis as unknown as new (o: object) => { close(cb: () => void): void })({ ...redisOptions(config.cluster.redisUrl), concurrency: 100, matchEmptyLevels: true }) : undefined;
+  const mq = config.cluster
+    ? new (MQEmitterRedis as unknown as new (o: object) => { close(cb: () => void): void })({
+        ...redisOptions(config.cluster.redisUrl),
+        concurrency: 100,
+        matchEmptyLevels: true,
+      })
+    : undefined;
   return {
     persistence,
     mq,

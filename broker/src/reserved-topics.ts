@@ -8,7 +8,10 @@ type AuthorizePublishHandler = (client: Client | null, packet: PublishPacket, ca
  * dropped, as Mosquitto does, rather than closing the connection: [MQTT-3.3.5-2] allows either, and general
  * clients and tools expect the acknowledgement. Every other PUBLISH goes on to `authorize`.
  */
-export function dropReservedTopicPublishes(authorize: AuthorizePublishHandler, onDrop: (client: Client, topic: string) => void): AuthorizePublishHandler {
+export function dropReservedTopicPublishes(
+  authorize: AuthorizePublishHandler,
+  onDrop: (client: Client, topic: string) => void,
+): AuthorizePublishHandler {
   return (client, packet, callback) => {
     if (client && packet.topic.startsWith('$')) {
       onDrop(client, packet.topic);

@@ -15,7 +15,11 @@ interface SessionAuth {
 const sessions = new WeakMap<Client, SessionAuth>();
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function rememberSessionAuth(client: Client, auth: { secretHash?: string; secretExpiresAt?: Date }, onExpired: (client: Client) => void): void {
+export function rememberSessionAuth(
+  client: Client,
+  auth: { secretHash?: string; secretExpiresAt?: Date },
+  onExpired: (client: Client) => void,
+): void {
   const session: SessionAuth = auth.secretHash ? { secretHash: auth.secretHash } : {};
   sessions.set(client, session);
   if (!auth.secretHash || !auth.secretExpiresAt) return;

@@ -75,7 +75,10 @@ interface WillStore {
  * Removes every stored will that carries no owner stamp, before aedes' will timer can publish it. Returns how
  * many were removed. Run once at start: wills left by an older broker after an unclean stop end here.
  */
-export async function dropUnattributedWills(persistence: unknown, onDrop: (will: { clientId: string; topic: string }) => void): Promise<number> {
+export async function dropUnattributedWills(
+  persistence: unknown,
+  onDrop: (will: { clientId: string; topic: string }) => void,
+): Promise<number> {
   const store = persistence as WillStore;
   const orphans: { id: string; brokerId: string; topic: string }[] = [];
   for await (const will of store.streamWill({}) as AsyncIterable<WillPacket>) {

@@ -115,7 +115,10 @@ describe('a broker under abuse stays up and keeps serving the well-behaved gatew
       sent++;
       if (sent % 50 === 0) await new Promise((r) => setTimeout(r, 20));
     }
-    await waitFor(() => refusals('slow-subscriber').then((n) => n >= 1), { what: 'the slow subscriber to be disconnected', timeoutMs: 20_000 });
+    await waitFor(() => refusals('slow-subscriber').then((n) => n >= 1), {
+      what: 'the slow subscriber to be disconnected',
+      timeoutMs: 20_000,
+    });
     raw.socket.resume();
     await raw.closed;
     // The fast subscriber was not held hostage by the slow one.

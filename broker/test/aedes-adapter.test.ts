@@ -30,8 +30,12 @@ describe('aedes adapter: exact versions', () => {
     expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS, aedes: '1.3.0' }))).toThrow(
       /aedes 1\.3\.0 is installed, but broker\/src\/aedes-adapter\.ts .* tested with aedes 1\.2\.0 only: install aedes@1\.2\.0/,
     );
-    expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS, 'mqtt-packet': '9.1.0' }))).toThrow(/mqtt-packet 9\.1\.0 is installed/);
-    expect(() => assertTestedVersions(fakeInstall({ aedes: TESTED_VERSIONS.aedes, 'mqtt-packet': TESTED_VERSIONS['mqtt-packet'] }))).toThrow(/mqemitter \(not found\)/);
+    expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS, 'mqtt-packet': '9.1.0' }))).toThrow(
+      /mqtt-packet 9\.1\.0 is installed/,
+    );
+    expect(() =>
+      assertTestedVersions(fakeInstall({ aedes: TESTED_VERSIONS.aedes, 'mqtt-packet': TESTED_VERSIONS['mqtt-packet'] })),
+    ).toThrow(/mqemitter \(not found\)/);
     expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS }))).not.toThrow();
   });
 });

@@ -18,7 +18,8 @@ afterAll(async () => {
   await broker?.close();
 });
 
-const closed = (client: import('mqtt').MqttClient) => new Promise<void>((resolve) => (client.connected ? client.once('close', () => resolve()) : resolve()));
+const closed = (client: import('mqtt').MqttClient) =>
+  new Promise<void>((resolve) => (client.connected ? client.once('close', () => resolve()) : resolve()));
 
 describe('authentication', () => {
   it('refuses a wrong secret with CONNACK 4 and counts it', async () => {
@@ -58,7 +59,7 @@ describe('authentication', () => {
 });
 
 describe('topic rights', () => {
-  it('disconnects a gateway that publishes on another gateway\'s topic, and nothing is delivered', async () => {
+  it("disconnects a gateway that publishes on another gateway's topic, and nothing is delivered", async () => {
     const seen: string[] = [];
     const spy = await connectOk(url, { username: 'dashboard', password: 'secret-dashboard', clientId: 'dashboard-spy' });
     spy.on('message', (topic) => seen.push(topic));
@@ -82,14 +83,18 @@ describe('topic rights', () => {
     expect(await metricValue(broker, 'broker_refusals_total', { reason: 'retain-not-allowed' })).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers SUBACK 0x80 for filters beyond a client\'s rights and keeps the connection', async () => {
+  it("answers SUBACK 0x80 for filters beyond a client's rights and keeps the connection", async () => {
     const gw = await connectOk(url, gatewayOpts('gw-b', 'secret-b'));
-    expect(await subackCodes(gw, ['#', 'city/#', 'city/v1/gw/gw-a/cmd', 'city/v1/gw/+/cmd', 'city/v1/gw/gw-b/cmd'])).toEqual([128, 128, 128, 128, 1]);
+    expect(await subackCodes(gw, ['#', 'city/#', 'city/v1/gw/gw-a/cmd', 'city/v1/gw/+/cmd', 'city/v1/gw/gw-b/cmd'])).toEqual([
+      128, 128, 128, 128, 1,
+    ]);
     expect(gw.connected).toBe(true);
     await gw.endAsync();
 
     const ingest = await connectOk(url, { username: 'ingest', password: 'secret-ingest', clientId: 'ingest-acl' });
-    expect(await subackCodes(ingest, ['city/v1/gw/+/telemetry', 'city/v1/gw/#', 'city/v1/gw/+/cmd', 'city/v1/config/#', 'city/v1/#', '$SYS/#'])).toEqual([1, 128, 128, 1, 128, 128]);
+    expect(
+      await subackCodes(ingest, ['city/v1/gw/+/telemetry', 'city/v1/gw/#', 'city/v1/gw/+/cmd', 'city/v1/config/#', 'city/v1/#', '$SYS/#']),
+    ).toEqual([1, 128, 128, 1, 128, 128]);
     await ingest.endAsync();
     expect(await metricValue(broker, 'broker_refusals_total', { reason: 'subscribe-not-allowed' })).toBeGreaterThanOrEqual(7);
   });
@@ -114,7 +119,7 @@ describe('topic rights', () => {
     await Promise.all([gwA.endAsync(), gwB.endAsync()]);
   });
 
-  it('publishes a gateway\'s retained last will on its status topic when it vanishes', async () => {
+  it("publishes a gateway's retained last will on its status topic when it vanishes", async () => {
     const will = { topic: 'city/v1/gw/gw-b/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true };
     const gw = await connectOk(url, gatewayOpts('gw-b', 'secret-b', { will }));
     await gw.publishAsync('city/v1/gw/gw-b/status', '{"online":true}', { qos: 1, retain: true });
@@ -122,13 +127,16 @@ describe('topic rights', () => {
     const dash = await connectOk(url, { username: 'dashboard', password: 'secret-dashboard', clientId: 'dashboard-will' });
     const seen: string[] = [];
     dash.on('message', (_t, p) => seen.push(p.toString()));
-    await waitFor(async () => {
-      seen.length = 0;
-      await dash.unsubscribeAsync('city/v1/gw/gw-b/status');
-      await dash.subscribeAsync('city/v1/gw/gw-b/status', { qos: 1 });
-      await new Promise((r) => setTimeout(r, 50));
-      return seen.at(-1) === '{"online":false}';
-    }, { what: 'retained offline status from the will' });
+    await waitFor(
+      async () => {
+        seen.length = 0;
+        await dash.unsubscribeAsync('city/v1/gw/gw-b/status');
+        await dash.subscribeAsync('city/v1/gw/gw-b/status', { qos: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+        return seen.at(-1) === '{"online":false}';
+      },
+      { what: 'retained offline status from the will' },
+    );
     await dash.endAsync();
     gw.end(true);
   });
@@ -147,7 +155,7 @@ describe('topic rights', () => {
     await small.close();
   });
 
-  it('kept the well-behaved gateway\'s readings flowing through all of the above', async () => {
+  it("kept the well-behaved gateway's readings flowing through all of the above", async () => {
     const before = flow.count();
     await waitFor(() => flow.count() >= before + 10, { what: 'more readings from the well-behaved gateway' });
     expect(flow.gateway.connected).toBe(true);

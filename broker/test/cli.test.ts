@@ -37,7 +37,10 @@ describe('broker CLI', () => {
 
   it('rejects a bad config naming the file, the field and the problem', async () => {
     const file = join(tempDir('broker-cli'), 'broker.yaml');
-    writeFileSync(file, 'profile: staging\nlisteners: { mqtt: { port: "x" } }\ncredentials: { gateways: [ { id: "gw a", secretHash: "plain" } ] }\n');
+    writeFileSync(
+      file,
+      'profile: staging\nlisteners: { mqtt: { port: "x" } }\ncredentials: { gateways: [ { id: "gw a", secretHash: "plain" } ] }\n',
+    );
     const r = await runCli(['--config', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}: profile:`);
@@ -51,11 +54,24 @@ describe('broker CLI', () => {
     const port = await freePort();
     const credentials = join(dir, 'credentials.yaml');
     const writeCredentials = async (gateways: string[]) =>
-      writeFileSync(credentials, ['gateways:', ...(await Promise.all(gateways.map(async (g) => `  - { id: ${g}, secretHash: "${await hashForTest(`${g}-secret`)}" }`))), 'services: []'].join('\n'));
+      writeFileSync(
+        credentials,
+        [
+          'gateways:',
+          ...(await Promise.all(gateways.map(async (g) => `  - { id: ${g}, secretHash: "${await hashForTest(`${g}-secret`)}" }`))),
+          'services: []',
+        ].join('\n'),
+      );
     await writeCredentials(['gw-old']);
     // Relative paths in the config are relative to the config file.
-    writeFileSync(join(dir, 'broker.yaml'), `profile: production\nlisteners: { mqtt: { host: 127.0.0.1, port: ${port} } }\ncredentialsFile: credentials.yaml\n`);
-    const broker = spawnPeer(...node(cli, ['--config', join(dir, 'broker.yaml')]), { cwd: repo, env: { ...process.env, LOG_LEVEL: 'info' } });
+    writeFileSync(
+      join(dir, 'broker.yaml'),
+      `profile: production\nlisteners: { mqtt: { host: 127.0.0.1, port: ${port} } }\ncredentialsFile: credentials.yaml\n`,
+    );
+    const broker = spawnPeer(...node(cli, ['--config', join(dir, 'broker.yaml')]), {
+      cwd: repo,
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
     peers.push(broker);
     await waitForPort(port, 'broker CLI', 30_000);
     const url = `mqtt://127.0.0.1:${port}`;
@@ -78,7 +94,9 @@ describe('broker CLI', () => {
     await fresh.endAsync();
 
     broker.child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => (broker.child.exitCode !== null ? r(broker.child.exitCode) : broker.child.once('exit', (c) => r(c))));
+    const code = await new Promise<number | null>((r) =>
+      broker.child.exitCode !== null ? r(broker.child.exitCode) : broker.child.once('exit', (c) => r(c)),
+    );
     expect(code).toBe(0);
     expect(broker.output()).toContain('broker stopped');
   });

@@ -25,7 +25,10 @@ async function startNode(name: string, redisUrl: string, credentialsFile: string
       `cluster: { redisUrl: "${redisUrl}" }`,
     ].join('\n'),
   );
-  const peer = spawnPeer(...node(join(repo, 'broker/src/cli.ts'), ['--config', config]), { cwd: repo, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const peer = spawnPeer(...node(join(repo, 'broker/src/cli.ts'), ['--config', config]), {
+    cwd: repo,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   await waitForPort(port, `broker node ${name} (${peer.output().slice(-500)})`, 30_000);
   return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
 }
@@ -68,10 +71,13 @@ describe('cluster mode: two broker processes sharing Redis', () => {
     const gw = await connectOk(nodeA.url, gatewayOpts('gw-a', 'secret-a'));
     clients.push(gw);
     // The subscription propagates through Redis; publish until the first one arrives, then check a sequence.
-    await waitFor(async () => {
-      await gw.publishAsync('city/v1/gw/gw-a/telemetry', 'probe', { qos: 1 });
-      return got.length > 0;
-    }, { what: 'first cross-node delivery', intervalMs: 200 });
+    await waitFor(
+      async () => {
+        await gw.publishAsync('city/v1/gw/gw-a/telemetry', 'probe', { qos: 1 });
+        return got.length > 0;
+      },
+      { what: 'first cross-node delivery', intervalMs: 200 },
+    );
     for (let i = 1; i <= 10; i++) await gw.publishAsync('city/v1/gw/gw-a/telemetry', `m${i}`, { qos: 1 });
     await waitFor(() => got.includes('m10'), { what: 'ten readings across nodes' });
     expect(got.filter((m) => m !== 'probe')).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 1}`));

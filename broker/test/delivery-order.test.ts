@@ -33,7 +33,9 @@ describe('delivery to a connected persistent subscriber with sessions in Redis',
 
     const live = await mqtt.connectAsync(url, { clientId: 'order-live', protocolVersion: 4 });
     cleanups.push(() => live.endAsync());
-    const publishers = await Promise.all(Array.from({ length: 10 }, (_, i) => mqtt.connectAsync(url, { clientId: `gw-order-${i}`, protocolVersion: 4 })));
+    const publishers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => mqtt.connectAsync(url, { clientId: `gw-order-${i}`, protocolVersion: 4 })),
+    );
     cleanups.push(() => Promise.all(publishers.map((p) => p.endAsync())));
 
     const acked: string[] = [];
@@ -48,7 +50,10 @@ describe('delivery to a connected persistent subscriber with sessions in Redis',
       ]);
     }
     expect(acked).toHaveLength(400);
-    await waitFor(() => acked.every((m) => received.has(m)), { what: `every acknowledged message delivered (${received.size}/${acked.length})`, timeoutMs: 20_000 }).catch((err) => {
+    await waitFor(() => acked.every((m) => received.has(m)), {
+      what: `every acknowledged message delivered (${received.size}/${acked.length})`,
+      timeoutMs: 20_000,
+    }).catch((err) => {
       const missing = acked.filter((m) => !received.has(m));
       throw new Error(`${String(err)}; never delivered while connected: ${missing.length} (e.g. ${missing.slice(0, 5).join(', ')})`);
     });

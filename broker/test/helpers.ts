@@ -54,7 +54,12 @@ export async function connectOk(url: string, opts: IClientOptions = {}): Promise
   return r.client;
 }
 
-export const gatewayOpts = (id: string, secret: string, extra: IClientOptions = {}): IClientOptions => ({ username: id, password: secret, clientId: id, ...extra });
+export const gatewayOpts = (id: string, secret: string, extra: IClientOptions = {}): IClientOptions => ({
+  username: id,
+  password: secret,
+  clientId: id,
+  ...extra,
+});
 
 export async function metricValue(broker: BrokerHandle, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await broker.metrics.getSingleMetric(name)?.get();

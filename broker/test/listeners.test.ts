@@ -26,7 +26,11 @@ function run(command: string, args: string[], timeoutMs = 15_000): Promise<{ cod
 describe('development profile with real clients (mosquitto_pub / mosquitto_sub)', () => {
   let broker: BrokerHandle;
   beforeAll(async () => {
-    broker = await startTestBroker({ profile: 'development', listeners: { mqtt: { host: '127.0.0.1', port: 0 }, ws: { host: '127.0.0.1', port: 0 } }, metrics: { host: '127.0.0.1', port: 0 } });
+    broker = await startTestBroker({
+      profile: 'development',
+      listeners: { mqtt: { host: '127.0.0.1', port: 0 }, ws: { host: '127.0.0.1', port: 0 } },
+      metrics: { host: '127.0.0.1', port: 0 },
+    });
   });
   afterAll(() => broker?.close());
 
@@ -40,10 +44,44 @@ describe('development profile with real clients (mosquitto_pub / mosquitto_sub)'
     const anon = await run(pub, ['-h', '127.0.0.1', '-p', port, '-t', 'city/v1/gw/gw-a/telemetry', '-m', 'anon-hello', '-q', '0']);
     // QoS 0: mosquitto_pub cannot tell the PUBLISH was refused; the subscriber below proves it never arrived.
     expect(anon.code).toBe(0);
-    const gwTelemetry = await run(pub, ['-h', '127.0.0.1', '-p', port, '-u', 'gw-a', '-P', 'secret-a', '-i', 'gw-a', '-t', 'city/v1/gw/gw-a/telemetry', '-m', 'gw-hello', '-q', '1']);
+    const gwTelemetry = await run(pub, [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      port,
+      '-u',
+      'gw-a',
+      '-P',
+      'secret-a',
+      '-i',
+      'gw-a',
+      '-t',
+      'city/v1/gw/gw-a/telemetry',
+      '-m',
+      'gw-hello',
+      '-q',
+      '1',
+    ]);
     expect(gwTelemetry.code).toBe(0);
     // An authenticated gateway through the real client too.
-    const gw = await run(pub, ['-h', '127.0.0.1', '-p', port, '-u', 'gw-a', '-P', 'secret-a', '-i', 'gw-a', '-t', 'city/v1/gw/gw-a/status', '-m', 'online', '-q', '1']);
+    const gw = await run(pub, [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      port,
+      '-u',
+      'gw-a',
+      '-P',
+      'secret-a',
+      '-i',
+      'gw-a',
+      '-t',
+      'city/v1/gw/gw-a/status',
+      '-m',
+      'online',
+      '-q',
+      '1',
+    ]);
     expect(gw.code).toBe(0);
     const out = await listening;
     expect(out.stdout.trim().split('\n')).toEqual(['city/v1/gw/gw-a/telemetry gw-hello', 'city/v1/gw/gw-a/status online']);
@@ -82,7 +120,15 @@ describe('development profile with real clients (mosquitto_pub / mosquitto_sub)'
 
   it('serves Prometheus metrics on /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${broker.ports.metrics}/metrics`)).text();
-    for (const name of ['broker_clients_connected', 'broker_messages_in_total', 'broker_messages_out_total', 'broker_bytes_in_total', 'broker_bytes_out_total', 'broker_refusals_total', 'broker_subscriber_buffered_bytes']) {
+    for (const name of [
+      'broker_clients_connected',
+      'broker_messages_in_total',
+      'broker_messages_out_total',
+      'broker_bytes_in_total',
+      'broker_bytes_out_total',
+      'broker_refusals_total',
+      'broker_subscriber_buffered_bytes',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/broker_refusals_total\{reason="bad-credentials"[^}]*\} [1-9]/);
@@ -116,7 +162,23 @@ describe('TLS listener', () => {
     ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca']);
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ]);
     for (const cn of ['gw-a', 'gw-unknown']) {
       ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`]);
       ssl(['x509', '-req', '-in', `${cn}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${cn}.crt`, '-days', '2']);
@@ -126,7 +188,14 @@ describe('TLS listener', () => {
         profile: 'production',
         listeners: {
           mqtt: { host: '127.0.0.1', port: 0 },
-          tls: { host: '127.0.0.1', port: 0, cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca: join(dir, 'ca.crt'), requestClientCert: true },
+          tls: {
+            host: '127.0.0.1',
+            port: 0,
+            cert: join(dir, 'server.crt'),
+            key: join(dir, 'server.key'),
+            ca: join(dir, 'ca.crt'),
+            requestClientCert: true,
+          },
         },
         credentials: {
           gateways: [
@@ -146,7 +215,10 @@ describe('TLS listener', () => {
 
   it('survives plain MQTT and garbage sent to the TLS port', async () => {
     const { connect } = await import('node:net');
-    for (const bytes of [Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]), Buffer.alloc(2048, 0xab)]) {
+    for (const bytes of [
+      Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]),
+      Buffer.alloc(2048, 0xab),
+    ]) {
       const s = connect(broker.ports.tls!, '127.0.0.1');
       s.on('error', () => undefined);
       s.on('data', () => undefined);
@@ -181,7 +253,24 @@ describe('TLS certificate rotation', () => {
   it('serves a renewed certificate to new connections after reloadTls, and keeps the old one if the new files are bad', async () => {
     const dir = tempDir('broker-tls-rotate');
     const ssl = (args: string[]) => execFileSync(requireBinary('openssl', 'openssl'), args, { cwd: dir, stdio: 'pipe' });
-    const issue = (name: string) => ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const issue = (name: string) =>
+      ssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]);
     issue('first');
     issue('second');
     const install = (name: string) => {
@@ -189,9 +278,18 @@ describe('TLS certificate rotation', () => {
       writeFileSync(join(dir, 'server.key'), readFileSync(join(dir, `${name}.key`)));
     };
     install('first');
-    const broker = await startTestBroker({ listeners: { mqtt: { host: '127.0.0.1', port: 0 }, tls: { host: '127.0.0.1', port: 0, cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), requestClientCert: false } } });
+    const broker = await startTestBroker({
+      listeners: {
+        mqtt: { host: '127.0.0.1', port: 0 },
+        tls: { host: '127.0.0.1', port: 0, cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), requestClientCert: false },
+      },
+    });
     const fingerprint = async (ca: string) => {
-      const gw = await connectOk(`mqtts://127.0.0.1:${broker.ports.tls}`, { ...gatewayOpts('gw-a', 'secret-a'), ca: readFileSync(join(dir, ca)), rejectUnauthorized: true });
+      const gw = await connectOk(`mqtts://127.0.0.1:${broker.ports.tls}`, {
+        ...gatewayOpts('gw-a', 'secret-a'),
+        ca: readFileSync(join(dir, ca)),
+        rejectUnauthorized: true,
+      });
       const fp = (gw.stream as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256;
       await gw.endAsync();
       return fp;

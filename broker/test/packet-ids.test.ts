@@ -23,7 +23,18 @@ async function rawSubscriber(port: number, clientId: string) {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingest', password: Buffer.from('secret-ingest') }));
+  socket.write(
+    generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: false,
+      clientId,
+      keepalive: 0,
+      username: 'ingest',
+      password: Buffer.from('secret-ingest'),
+    }),
+  );
   await waitFor(() => connack !== undefined, { what: 'CONNACK' });
   return {
     publishes,
@@ -92,7 +103,9 @@ describe('packet ids of a persistent session after a broker restart', () => {
 
     // 5. 6..10 must still be in the session: every one of them is redelivered.
     const third = await rawSubscriber(broker.ports.mqtt, 'ingest-ids');
-    await waitFor(() => third.publishes.length >= 5, { what: `6..10 redelivered (got ${third.publishes.map((p) => p.payload.toString())})` });
+    await waitFor(() => third.publishes.length >= 5, {
+      what: `6..10 redelivered (got ${third.publishes.map((p) => p.payload.toString())})`,
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(third.publishes.map((p) => p.payload.toString()).sort((a, b) => Number(a) - Number(b))).toEqual(['6', '7', '8', '9', '10']);
     await third.close();

@@ -17,7 +17,9 @@ export async function rawConnect(port: number): Promise<{ socket: Socket; receiv
 }
 
 export const connectPacket = (clientId: string, extra: Record<string, unknown> = {}) =>
-  generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0, ...extra } as Parameters<typeof generate>[0]);
+  generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0, ...extra } as Parameters<
+    typeof generate
+  >[0]);
 
 export const subscribePacket = (messageId: number, topic: string, qos: 0 | 1 = 0) =>
   generate({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] } as Parameters<typeof generate>[0]);

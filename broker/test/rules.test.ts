@@ -19,7 +19,13 @@ describe('secrets', () => {
   });
 
   it('treats malformed or absurd hashes as a mismatch instead of throwing', async () => {
-    for (const bad of ['', 'plain', 'scrypt$x$8$1$AAAA$BBBB', 'bcrypt$10$abc', 'scrypt$1073741824$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==']) {
+    for (const bad of [
+      '',
+      'plain',
+      'scrypt$x$8$1$AAAA$BBBB',
+      'bcrypt$10$abc',
+      'scrypt$1073741824$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==',
+    ]) {
       expect(await verifySecret('s3cret', bad)).toBe(false);
     }
   });
@@ -27,7 +33,8 @@ describe('secrets', () => {
 
 describe('topic rights', () => {
   it('lets a gateway publish only under its own prefix and retain only its status', () => {
-    for (const kind of ['telemetry', 'status', 'health', 'cmd-result', 'event']) expect(mayPublish(gwA, `city/v1/gw/gw-a/${kind}`, false)).toBeUndefined();
+    for (const kind of ['telemetry', 'status', 'health', 'cmd-result', 'event'])
+      expect(mayPublish(gwA, `city/v1/gw/gw-a/${kind}`, false)).toBeUndefined();
     expect(mayPublish(gwA, 'city/v1/gw/gw-b/telemetry', false)).toBe('not-allowed-topic');
     expect(mayPublish(gwA, 'city/v1/gw/gw-a/cmd', false)).toBe('not-allowed-topic');
     expect(mayPublish(gwA, 'city/v1/gw/gw-a/telemetry/extra', false)).toBe('not-allowed-topic');
@@ -39,7 +46,8 @@ describe('topic rights', () => {
 
   it('lets a gateway subscribe only to its own commands', () => {
     expect(maySubscribe(gwA, 'city/v1/gw/gw-a/cmd')).toBeUndefined();
-    for (const f of ['#', 'city/#', 'city/v1/gw/+/cmd', 'city/v1/gw/gw-a/#', 'city/v1/gw/gw-a/+', 'city/v1/gw/gw-b/cmd', '$SYS/#']) expect(maySubscribe(gwA, f)).toBeDefined();
+    for (const f of ['#', 'city/#', 'city/v1/gw/+/cmd', 'city/v1/gw/gw-a/#', 'city/v1/gw/gw-a/+', 'city/v1/gw/gw-b/cmd', '$SYS/#'])
+      expect(maySubscribe(gwA, f)).toBeDefined();
   });
 
   it('gives ingest the gateway uplink and config, and lets it publish live and alarm', () => {
@@ -47,7 +55,8 @@ describe('topic rights', () => {
     expect(maySubscribe(ingest, 'city/v1/gw/gw-a/event')).toBeUndefined();
     expect(maySubscribe(ingest, 'city/v1/config/#')).toBeUndefined();
     expect(maySubscribe(ingest, 'city/v1/config/rules')).toBeUndefined();
-    for (const f of ['city/v1/gw/#', 'city/v1/gw/+/+', 'city/v1/gw/+/cmd', 'city/v1/#', '#', 'city/v1/live/#']) expect(maySubscribe(ingest, f)).toBeDefined();
+    for (const f of ['city/v1/gw/#', 'city/v1/gw/+/+', 'city/v1/gw/+/cmd', 'city/v1/#', '#', 'city/v1/live/#'])
+      expect(maySubscribe(ingest, f)).toBeDefined();
     expect(mayPublish(ingest, 'city/v1/live/readings', false)).toBeUndefined();
     expect(mayPublish(ingest, 'city/v1/alarm/pm25-high/an-my-air-1', false)).toBeUndefined();
     expect(mayPublish(ingest, 'city/v1/gw/gw-a/cmd', false)).toBe('not-allowed-topic');
@@ -59,7 +68,15 @@ describe('topic rights', () => {
     expect(mayPublish(dashboard, 'city/v1/config/registry', true)).toBeUndefined();
     expect(mayPublish(dashboard, 'city/v1/gw/gw-a/telemetry', false)).toBe('not-allowed-topic');
     expect(mayPublish(dashboard, 'city/v1/gw/gw-a/cmd', true)).toBe('retain-not-allowed');
-    for (const f of ['city/v1/gw/+/status', 'city/v1/gw/+/health', 'city/v1/gw/+/cmd-result', 'city/v1/gw/+/event', 'city/v1/live/#', 'city/v1/alarm/#']) expect(maySubscribe(dashboard, f)).toBeUndefined();
+    for (const f of [
+      'city/v1/gw/+/status',
+      'city/v1/gw/+/health',
+      'city/v1/gw/+/cmd-result',
+      'city/v1/gw/+/event',
+      'city/v1/live/#',
+      'city/v1/alarm/#',
+    ])
+      expect(maySubscribe(dashboard, f)).toBeUndefined();
     expect(maySubscribe(dashboard, 'city/v1/gw/+/telemetry')).toBe('not-allowed-topic');
   });
 
@@ -80,7 +97,9 @@ describe('config', () => {
     const dev = loadConfigFile(join(import.meta.dirname, '../config/development.yaml'), brokerConfigSchema);
     expect(dev.profile).toBe('development');
     expect(dev.credentials?.gateways.map((g) => g.id)).toContain('gw-an-my');
-    expect(loadConfigFile(join(import.meta.dirname, '../config/credentials.example.yaml'), credentialsSchema).services.map((s) => s.role)).toEqual(['ingest', 'dashboard']);
+    expect(
+      loadConfigFile(join(import.meta.dirname, '../config/credentials.example.yaml'), credentialsSchema).services.map((s) => s.role),
+    ).toEqual(['ingest', 'dashboard']);
   });
 
   it('development hashes verify the documented development secrets', async () => {
@@ -92,15 +111,25 @@ describe('config', () => {
   });
 
   it('names the field and the problem', () => {
-    const r = brokerConfigSchema.safeParse({ profile: 'staging', listeners: { mqtt: { port: 1883 } }, credentials: { gateways: [{ id: 'gw a', secretHash: 'x' }], services: [{ username: 'gw-b', secretHash: 'x', role: 'admin' }] } });
+    const r = brokerConfigSchema.safeParse({
+      profile: 'staging',
+      listeners: { mqtt: { port: 1883 } },
+      credentials: { gateways: [{ id: 'gw a', secretHash: 'x' }], services: [{ username: 'gw-b', secretHash: 'x', role: 'admin' }] },
+    });
     expect(r.success).toBe(false);
     const paths = r.error!.issues.map((i) => i.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['profile', 'credentials.gateways.0.id', 'credentials.gateways.0.secretHash', 'credentials.services.0.role']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['profile', 'credentials.gateways.0.id', 'credentials.gateways.0.secretHash', 'credentials.services.0.role']),
+    );
   });
 
   it('refuses a gateway id that is also a service username', async () => {
     const h = await hashSecret('x', { N: 1024 });
-    const r = brokerConfigSchema.safeParse({ profile: 'production', listeners: { mqtt: { port: 0 } }, credentials: { gateways: [{ id: 'ingest', secretHash: h }], services: [{ username: 'ingest', secretHash: h, role: 'ingest' }] } });
+    const r = brokerConfigSchema.safeParse({
+      profile: 'production',
+      listeners: { mqtt: { port: 0 } },
+      credentials: { gateways: [{ id: 'ingest', secretHash: h }], services: [{ username: 'ingest', secretHash: h, role: 'ingest' }] },
+    });
     expect(r.success).toBe(false);
   });
 });

@@ -50,7 +50,10 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
   const city = loadConfigFile(cityFile, cityModelSchema);
   if (options.pollIntervalMs) for (const d of city.devices) d.pollIntervalMs = options.pollIntervalMs;
   mkdirSync(options.dataDir, { recursive: true });
-  const credentials = loadOrCreateCredentials(join(options.dataDir, 'demo-credentials.json'), city.gateways.map((g) => g.id));
+  const credentials = loadOrCreateCredentials(
+    join(options.dataDir, 'demo-credentials.json'),
+    city.gateways.map((g) => g.id),
+  );
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -68,7 +71,9 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         profile: 'development',
         listeners: { mqtt: { host, port: options.mqttPort ?? 1883 } },
         credentials: {
-          gateways: await Promise.all(city.gateways.map(async (g) => ({ id: g.id, secretHash: await hashSecret(credentials.gateways[g.id]!) }))),
+          gateways: await Promise.all(
+            city.gateways.map(async (g) => ({ id: g.id, secretHash: await hashSecret(credentials.gateways[g.id]!) })),
+          ),
           services: [
             { username: 'ingest', secretHash: await hashSecret(credentials.services.ingest), role: 'ingest' as const },
             { username: 'dashboard', secretHash: await hashSecret(credentials.services.dashboard), role: 'dashboard' as const },
@@ -80,12 +85,19 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     closers.push(() => broker.close());
     const mqttUrl = `mqtt://${host}:${broker.ports.mqtt}`;
 
-    const store = await openStore({ type: 'sqlite', path: join(options.dataDir, 'readings.db') }, { logger: log.child({ service: 'store' }) });
+    const store = await openStore(
+      { type: 'sqlite', path: join(options.dataDir, 'readings.db') },
+      { logger: log.child({ service: 'store' }) },
+    );
     closers.push(() => store.close());
 
     const ingestMqtt = { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' };
     const ingest = await startIngestWithAlarms(
-      { mqtt: ingestMqtt, limitsDir: join(REPO_ROOT, 'config/limits'), alarms: { rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') } },
+      {
+        mqtt: ingestMqtt,
+        limitsDir: join(REPO_ROOT, 'config/limits'),
+        alarms: { rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') },
+      },
       { store, city, logger: log.child({ service: 'ingest' }) },
     );
     closers.push(() => ingest.close());
@@ -107,7 +119,12 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
       },
-      { store, city, modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') })], logger: log.child({ service: 'dashboard' }) },
+      {
+        store,
+        city,
+        modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') })],
+        logger: log.child({ service: 'dashboard' }),
+      },
     );
     closers.push(() => dashboard.close());
 
@@ -122,7 +139,16 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     });
     closers.push(() => simulated.close());
     const sim = simulated.sim;
-    const lorawan = await startSimulatedLorawan({ city, mqttUrl, secrets: credentials.gateways, dataDir: options.dataDir, repoRoot: REPO_ROOT, host, speed: options.speed ?? 1, logger: log });
+    const lorawan = await startSimulatedLorawan({
+      city,
+      mqttUrl,
+      secrets: credentials.gateways,
+      dataDir: options.dataDir,
+      repoRoot: REPO_ROOT,
+      host,
+      speed: options.speed ?? 1,
+      logger: log,
+    });
     closers.push(() => lorawan.close());
 
     const scenario = (name: Scenario) =>

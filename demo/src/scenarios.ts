@@ -36,7 +36,11 @@ export async function applyScenario(scenario: Scenario, t: ScenarioTargets): Pro
   };
   switch (scenario) {
     case 'flood':
-      flood(of('water_level').slice(0, 1).map((d) => d.id));
+      flood(
+        of('water_level')
+          .slice(0, 1)
+          .map((d) => d.id),
+      );
       break;
     case 'gateway-offline': {
       const gw = t.city.gateways[0];

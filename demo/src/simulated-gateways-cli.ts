@@ -26,6 +26,13 @@ if (!values.credentials) {
 }
 const city = loadConfigFile(values.city!, cityModelSchema);
 const secrets = JSON.parse(readFileSync(values.credentials, 'utf8')) as Record<string, string>;
-const handle = await startSimulatedGateways({ city, mqttUrl: values.mqtt!, secrets, dataDir: values.data!, speed: Number(values.speed), logger: log });
+const handle = await startSimulatedGateways({
+  city,
+  mqttUrl: values.mqtt!,
+  secrets,
+  dataDir: values.data!,
+  speed: Number(values.speed),
+  logger: log,
+});
 log.info({ gateways: handle.gateways.length, devices: city.devices.length }, 'simulated gateways running');
 closeOnSignals([handle], log);

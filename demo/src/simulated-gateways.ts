@@ -19,7 +19,11 @@ export interface SimulatedGatewaysOptions {
 /** The city without its LoRaWAN devices and the connector gateways they are read through. */
 export function wiredPart(city: CityModel): CityModel {
   const lorawanGateways = new Set(city.devices.filter((d) => d.lorawan).map((d) => d.gateway));
-  return { ...city, gateways: city.gateways.filter((g) => !lorawanGateways.has(g.id)), devices: city.devices.filter((d) => !lorawanGateways.has(d.gateway)) };
+  return {
+    ...city,
+    gateways: city.gateways.filter((g) => !lorawanGateways.has(g.id)),
+    devices: city.devices.filter((d) => !lorawanGateways.has(d.gateway)),
+  };
 }
 
 /**

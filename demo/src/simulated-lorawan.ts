@@ -31,7 +31,8 @@ export async function startSimulatedLorawan(options: SimulatedLorawanOptions): P
   const host = options.host ?? '127.0.0.1';
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err }, 'error while stopping the LoRaWAN district'));
+    for (const c of closers.reverse())
+      await c().catch((err: unknown) => logger.error({ err }, 'error while stopping the LoRaWAN district'));
   };
   try {
     const chirpstackBroker = await startChirpstackBroker(host);
@@ -53,7 +54,13 @@ export async function startSimulatedLorawan(options: SimulatedLorawanOptions): P
       );
       closers.push(() => connector.close());
     }
-    const sim = await startChirpstackSim({ city, url: chirpstackUrl, applicationId: APPLICATION_ID, speed: options.speed ?? 1, log: logger.child({ service: 'chirpstack-sim' }) });
+    const sim = await startChirpstackSim({
+      city,
+      url: chirpstackUrl,
+      applicationId: APPLICATION_ID,
+      speed: options.speed ?? 1,
+      log: logger.child({ service: 'chirpstack-sim' }),
+    });
     closers.push(() => sim.close());
   } catch (err) {
     await close();

@@ -10,11 +10,22 @@ import { REPO_ROOT } from '../src/compose';
 const city = cityModelSchema.parse(parseYaml(readFileSync(join(REPO_ROOT, 'config/tam-ky/city.yaml'), 'utf8')));
 
 function targets() {
-  const devices = new Map<string, SimDevice>(city.devices.map((d) => [d.id, createSimDevice(d, { city: { lat: city.lat, lon: city.lon, timeZone: city.timeZone } })]));
+  const devices = new Map<string, SimDevice>(
+    city.devices.map((d) => [d.id, createSimDevice(d, { city: { lat: city.lat, lon: city.lon, timeZone: city.timeZone } })]),
+  );
   const stopped: string[] = [];
   return { city, devices, stopped, stopGateway: async (id: string) => void stopped.push(id) };
 }
-const faulted = (t: ReturnType<typeof targets>) => [...t.devices.values()].filter((d) => d.faults().length).map((d) => `${d.id}:${d.faults().map((f) => f.type).join('+')}`);
+const faulted = (t: ReturnType<typeof targets>) =>
+  [...t.devices.values()]
+    .filter((d) => d.faults().length)
+    .map(
+      (d) =>
+        `${d.id}:${d
+          .faults()
+          .map((f) => f.type)
+          .join('+')}`,
+    );
 
 describe('demo scenarios', () => {
   it('names the scenarios and refuses a typo', () => {

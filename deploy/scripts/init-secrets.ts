@@ -15,7 +15,11 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  *   npx tsx deploy/scripts/init-secrets.ts [--dir deploy] [--public-url https://ioc.tamky.gov.vn] [--force]
  */
 const { values } = parseArgs({
-  options: { dir: { type: 'string', default: 'deploy' }, 'public-url': { type: 'string', default: 'https://ioc.example.vn' }, force: { type: 'boolean', default: false } },
+  options: {
+    dir: { type: 'string', default: 'deploy' },
+    'public-url': { type: 'string', default: 'https://ioc.example.vn' },
+    force: { type: 'boolean', default: false },
+  },
 });
 const dir = values.dir!;
 const publicUrl = new URL(values['public-url']!);

@@ -80,7 +80,10 @@ if (existing) {
 credentialsSchema.parse(credentials); // a bad --expires fails here, before anything is written
 const certDir = join(values.dir!, 'certs');
 if (values.cert) {
-  const issued = spawnSync('bash', [join(import.meta.dirname, 'make-certs.sh'), '--gateways', id], { env: { ...process.env, CERT_DIR: certDir }, encoding: 'utf8' });
+  const issued = spawnSync('bash', [join(import.meta.dirname, 'make-certs.sh'), '--gateways', id], {
+    env: { ...process.env, CERT_DIR: certDir },
+    encoding: 'utf8',
+  });
   if (issued.status !== 0) {
     console.error(`cannot issue a certificate for ${id}: ${issued.stderr.trim()}`);
     process.exit(1);
@@ -99,7 +102,14 @@ if (values.simulation) {
 const gatewayConfig = {
   gatewayId: id,
   mqtt: values.cert
-    ? { url: values.broker, username: id, clientId: id, caFile: '/etc/tamky-gateway/ca.crt', certFile: `/etc/tamky-gateway/${id}.crt`, keyFile: `/etc/tamky-gateway/${id}.key` }
+    ? {
+        url: values.broker,
+        username: id,
+        clientId: id,
+        caFile: '/etc/tamky-gateway/ca.crt',
+        certFile: `/etc/tamky-gateway/${id}.crt`,
+        keyFile: `/etc/tamky-gateway/${id}.key`,
+      }
     : { url: values.broker, username: id, password: secret, clientId: id },
   outbox: { path: `/var/lib/tamky-gateway/${id}.outbox.db` },
   buses: [{ id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', stopBits: 1, timeoutMs: 500 }],
@@ -119,5 +129,8 @@ writeFileAtomic(
 );
 console.log(`gateway ${id}: ${existing ? 're-keyed' : 'created'}; ${devices.length} devices; config written to ${out}`);
 if (existing?.disabled) console.log(`gateway ${id} stays disabled; run again with --enable to let it connect`);
-if (values.cert) console.log(`client certificate: copy ${join(certDir, `${id}.crt`)}, ${join(certDir, `${id}.key`)} and ${join(certDir, 'ca.crt')} to /etc/tamky-gateway/ on the gateway (key mode 0600)`);
+if (values.cert)
+  console.log(
+    `client certificate: copy ${join(certDir, `${id}.crt`)}, ${join(certDir, `${id}.key`)} and ${join(certDir, 'ca.crt')} to /etc/tamky-gateway/ on the gateway (key mode 0600)`,
+  );
 else console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);

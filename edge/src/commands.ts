@@ -24,7 +24,10 @@ export async function runCommand(payload: Buffer, ctx: CommandContext): Promise<
   } catch {
     return { ...base, id: '', ok: false, ts: ctx.now(), error: 'command is not valid JSON' };
   }
-  const rawId = typeof data === 'object' && data !== null && typeof (data as { id?: unknown }).id === 'string' ? String((data as { id: string }).id).slice(0, 64) : '';
+  const rawId =
+    typeof data === 'object' && data !== null && typeof (data as { id?: unknown }).id === 'string'
+      ? String((data as { id: string }).id).slice(0, 64)
+      : '';
   const parsed = commandSchema.safeParse(data);
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -38,7 +41,15 @@ export async function runCommand(payload: Buffer, ctx: CommandContext): Promise<
   } catch (err) {
     const known = err instanceof CommandError;
     if (!known) ctx.log.warn({ err: (err as Error).message, cmd }, 'command failed');
-    return { ...base, id: cmd.id, ok: false, ts: ctx.now(), error: (err as Error).message, ...(known && err.code ? { code: err.code } : {}), ...(known && err.data !== undefined ? { data: err.data } : {}) };
+    return {
+      ...base,
+      id: cmd.id,
+      ok: false,
+      ts: ctx.now(),
+      error: (err as Error).message,
+      ...(known && err.code ? { code: err.code } : {}),
+      ...(known && err.data !== undefined ? { data: err.data } : {}),
+    };
   }
 }
 
@@ -49,7 +60,11 @@ async function execute(cmd: Command, ctx: CommandContext): Promise<unknown> {
       const outcomes = await ctx.field().readNow(cmd.device);
       const failed = outcomes.flatMap(({ device, outcome }) => (outcome.ok ? [] : [{ device, error: outcome.message }]));
       const read = outcomes.filter((o) => o.outcome.ok).map((o) => o.device);
-      if (failed.length) throw new CommandError(`no answer from ${failed.map((f) => `${f.device} (${f.error})`).join(', ')}`, 'device_no_answer', { read, failed });
+      if (failed.length)
+        throw new CommandError(`no answer from ${failed.map((f) => `${f.device} (${f.error})`).join(', ')}`, 'device_no_answer', {
+          read,
+          failed,
+        });
       return { read };
     }
     case 'set_poll_interval':

@@ -42,14 +42,17 @@ const lineBus = z.object({
   type: z.literal('line'),
   ...serialSettings,
   delimiter: z.string().min(1).default('\n'),
-  pattern: z.string().min(1).refine((p) => {
-    try {
-      new RegExp(p);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be a valid regular expression'),
+  pattern: z
+    .string()
+    .min(1)
+    .refine((p) => {
+      try {
+        new RegExp(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression'),
 });
 
 const busSchema = z.discriminatedUnion('type', [tcpBus, rtuBus, sds011Bus, lineBus]);
@@ -83,7 +86,9 @@ export const gatewayMqttSchema = z.object({
   keyFile: z.string().optional(),
   keepaliveS: z.number().int().min(5).max(3600).default(30),
   connectTimeoutMs: z.number().int().min(1000).default(10_000),
-  reconnect: z.object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) }).default({ baseMs: 1000, maxMs: 60_000 }),
+  reconnect: z
+    .object({ baseMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(60_000) })
+    .default({ baseMs: 1000, maxMs: 60_000 }),
 });
 
 const baseSchema = z.object({
@@ -92,7 +97,11 @@ const baseSchema = z.object({
   outbox: z.object({
     path: z.string().min(1),
     maxReadings: z.number().int().min(100).default(1_000_000),
-    maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600 * 1000),
+    maxAgeMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(7 * 24 * 3600 * 1000),
     replayPerSecond: z.number().int().min(1).default(500),
     /** Readings per MQTT message. */
     batchSize: z.number().int().min(1).max(10_000).default(500),
@@ -125,7 +134,11 @@ export function profilesDirOf(config: Pick<GatewayConfig, 'profilesDir'>): strin
  */
 export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void {
   if ((config.mqtt.certFile === undefined) !== (config.mqtt.keyFile === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['mqtt', config.mqtt.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (the client certificate and its key)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mqtt', config.mqtt.certFile === undefined ? 'certFile' : 'keyFile'],
+      message: 'certFile and keyFile go together (the client certificate and its key)',
+    });
   }
   if (config.mqtt.certFile !== undefined && !/^(mqtts|wss):\/\//.test(config.mqtt.url)) {
     ctx.addIssue({ code: 'custom', path: ['mqtt', 'url'], message: 'a client certificate needs an mqtts:// or wss:// URL' });
@@ -139,7 +152,11 @@ export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void 
   // The replay cap applies to every reading sent; below the live rate a backlog would never drain.
   const liveRate = config.devices.filter((d) => d.enabled).reduce((sum, d) => sum + 1000 / d.pollIntervalMs, 0);
   if (liveRate * 1.5 > config.outbox.replayPerSecond) {
-    ctx.addIssue({ code: 'custom', path: ['outbox', 'replayPerSecond'], message: `${config.outbox.replayPerSecond} readings/s cannot drain a backlog while the devices produce ${liveRate.toFixed(1)} readings/s: set it to at least ${Math.ceil(liveRate * 1.5)}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['outbox', 'replayPerSecond'],
+      message: `${config.outbox.replayPerSecond} readings/s cannot drain a backlog while the devices produce ${liveRate.toFixed(1)} readings/s: set it to at least ${Math.ceil(liveRate * 1.5)}`,
+    });
   }
   const seen = new Set<string>();
   const streamBusUsers = new Map<string, string>();
@@ -148,30 +165,61 @@ export function checkDevices(config: GatewayConfig, ctx: z.RefinementCtx): void 
     if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate device id "${d.id}"` });
     seen.add(d.id);
     const bus = buses.get(d.bus);
-    if (!bus) ctx.addIssue({ code: 'custom', path: at('bus'), message: `device "${d.id}": unknown bus "${d.bus}" (buses: ${[...buses.keys()].join(', ') || 'none'})` });
+    if (!bus)
+      ctx.addIssue({
+        code: 'custom',
+        path: at('bus'),
+        message: `device "${d.id}": unknown bus "${d.bus}" (buses: ${[...buses.keys()].join(', ') || 'none'})`,
+      });
     let profile: Profile;
     try {
       profile = load(d.profile);
     } catch (err) {
       const msg = err instanceof ProfileError ? err.message : String(err);
-      ctx.addIssue({ code: 'custom', path: at('profile'), message: `device "${d.id}": profile "${d.profile}" is invalid:\n  ${msg.split('\n').join('\n  ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: at('profile'),
+        message: `device "${d.id}": profile "${d.profile}" is invalid:\n  ${msg.split('\n').join('\n  ')}`,
+      });
       return;
     }
-    const names = new Set([...(profile.blocks ?? []).flatMap((b) => b.fields.map((f) => f.name)), ...(profile.stream?.fields ?? []).map((f) => f.name)]);
+    const names = new Set([
+      ...(profile.blocks ?? []).flatMap((b) => b.fields.map((f) => f.name)),
+      ...(profile.stream?.fields ?? []).map((f) => f.name),
+    ]);
     for (const name of Object.keys(d.overrides)) {
-      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: at('overrides', name), message: `device "${d.id}": field "${name}" is not in profile "${d.profile}" (fields: ${[...names].join(', ')})` });
+      if (!names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: at('overrides', name),
+          message: `device "${d.id}": field "${name}" is not in profile "${d.profile}" (fields: ${[...names].join(', ')})`,
+        });
     }
     d.fields?.forEach((name, fi) => {
-      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: at('fields', fi), message: `device "${d.id}": field "${name}" is not in profile "${d.profile}"` });
+      if (!names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: at('fields', fi),
+          message: `device "${d.id}": field "${name}" is not in profile "${d.profile}"`,
+        });
     });
     if (bus) {
       const modbusBus = bus.type === 'tcp' || bus.type === 'rtu';
       if (modbusBus !== Boolean(profile.blocks)) {
-        ctx.addIssue({ code: 'custom', path: at('profile'), message: `device "${d.id}": profile "${d.profile}" is a ${profile.blocks ? 'Modbus' : 'UART stream'} profile but bus "${bus.id}" is ${bus.type}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('profile'),
+          message: `device "${d.id}": profile "${d.profile}" is a ${profile.blocks ? 'Modbus' : 'UART stream'} profile but bus "${bus.id}" is ${bus.type}`,
+        });
       }
       if (!modbusBus) {
         const other = streamBusUsers.get(bus.id);
-        if (other) ctx.addIssue({ code: 'custom', path: at('bus'), message: `device "${d.id}": UART bus "${bus.id}" already carries device "${other}" (one sensor per UART)` });
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: at('bus'),
+            message: `device "${d.id}": UART bus "${bus.id}" already carries device "${other}" (one sensor per UART)`,
+          });
         streamBusUsers.set(bus.id, d.id);
       }
     }

@@ -26,7 +26,12 @@ export interface FieldSide {
  * Everything on the field side of the gateway: one link and one queue per bus, one device object and
  * one poller per configured device. Rebuilt as a whole on reload_config.
  */
-export function startField(config: GatewayConfig, sinks: PollerSinks & { onBusEvent(busId: string, type: string, detail: string): void }, log: Logger, now: () => number): FieldSide {
+export function startField(
+  config: GatewayConfig,
+  sinks: PollerSinks & { onBusEvent(busId: string, type: string, detail: string): void },
+  log: Logger,
+  now: () => number,
+): FieldSide {
   const load = profileLoader(profilesDirOf(config));
   const links = new Map<string, { link?: ModbusLink; stream?: StreamSource; queue: BusQueue; bus: BusConfig }>();
   const streamDevices = new Map<string, StreamDevice>();
@@ -37,11 +42,16 @@ export function startField(config: GatewayConfig, sinks: PollerSinks & { onBusEv
   for (const bus of config.buses) {
     if (!devicesByBus.has(bus.id)) continue; // no open port for a bus nobody uses
     const busLog = log.child({ bus: bus.id });
-    const onState: LinkStateListener = (state, detail) => sinks.onBusEvent(bus.id, state === 'open' ? 'bus_open' : 'bus_lost', detail ?? '');
+    const onState: LinkStateListener = (state, detail) =>
+      sinks.onBusEvent(bus.id, state === 'open' ? 'bus_open' : 'bus_lost', detail ?? '');
     const queue = new BusQueue(bus.id);
     switch (bus.type) {
       case 'tcp':
-        links.set(bus.id, { link: openTcpLink({ host: bus.host, port: bus.port, gapMs: bus.interFrameGapMs }, busLog, onState), queue, bus });
+        links.set(bus.id, {
+          link: openTcpLink({ host: bus.host, port: bus.port, gapMs: bus.interFrameGapMs }, busLog, onState),
+          queue,
+          bus,
+        });
         break;
       case 'rtu':
         links.set(bus.id, { link: openRtuLink({ ...bus, gapMs: rtuGapMs(bus) }, busLog, onState), queue, bus });
@@ -66,7 +76,17 @@ export function startField(config: GatewayConfig, sinks: PollerSinks & { onBusEv
     const device =
       streamDevices.get(d.id) ??
       new ModbusDevice(
-        { id: d.id, busId: d.bus, unitId: d.unitId, profile: load(d.profile), overrides: d.overrides, fields: d.fields, pollIntervalMs: d.pollIntervalMs, timeoutMs: 'timeoutMs' in entry.bus ? entry.bus.timeoutMs : 1000, now },
+        {
+          id: d.id,
+          busId: d.bus,
+          unitId: d.unitId,
+          profile: load(d.profile),
+          overrides: d.overrides,
+          fields: d.fields,
+          pollIntervalMs: d.pollIntervalMs,
+          timeoutMs: 'timeoutMs' in entry.bus ? entry.bus.timeoutMs : 1000,
+          now,
+        },
         entry.queue,
         entry.link!,
       );

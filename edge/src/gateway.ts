@@ -12,7 +12,8 @@ import { Forwarder } from './outbox/forwarder';
 import { Outbox } from './outbox/outbox';
 import { MqttUplink } from './uplink/mqtt-uplink';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -44,7 +45,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   let current = config;
   let hash = configHash(config);
 
-  const outbox = new Outbox({ path: config.outbox.path, maxReadings: config.outbox.maxReadings, maxAgeMs: config.outbox.maxAgeMs, synchronous: config.outbox.synchronous, now }, log.child({ part: 'outbox' }));
+  const outbox = new Outbox(
+    {
+      path: config.outbox.path,
+      maxReadings: config.outbox.maxReadings,
+      maxAgeMs: config.outbox.maxAgeMs,
+      synchronous: config.outbox.synchronous,
+      now,
+    },
+    log.child({ part: 'outbox' }),
+  );
   // Assigned below (closures above refer to it); undefined until then.
   let forwarder: Forwarder | undefined = undefined;
 
@@ -110,11 +120,32 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     VERSION,
     now,
   );
-  forwarder = new Forwarder(outbox, uplink, { gatewayId: config.gatewayId, batchSize: config.outbox.batchSize, maxInflight: config.outbox.maxInflight, replayPerSecond: config.outbox.replayPerSecond }, log.child({ part: 'forwarder' }));
+  forwarder = new Forwarder(
+    outbox,
+    uplink,
+    {
+      gatewayId: config.gatewayId,
+      batchSize: config.outbox.batchSize,
+      maxInflight: config.outbox.maxInflight,
+      replayPerSecond: config.outbox.replayPerSecond,
+    },
+    log.child({ part: 'forwarder' }),
+  );
   uplink.start();
 
   const cpu = cpuSampler();
-  const health = () => buildHealth({ gatewayId: config.gatewayId, ts: now(), startedAt, version: VERSION, configHash: hash, cpuPct: cpu(), outboxPath: config.outbox.path, outbox: outbox.stats(), devices: field.health() });
+  const health = () =>
+    buildHealth({
+      gatewayId: config.gatewayId,
+      ts: now(),
+      startedAt,
+      version: VERSION,
+      configHash: hash,
+      cpuPct: cpu(),
+      outboxPath: config.outbox.path,
+      outbox: outbox.stats(),
+      devices: field.health(),
+    });
   const healthTimer = setInterval(() => {
     try {
       outbox.pruneByAge();
@@ -126,7 +157,18 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   }, config.health.intervalMs);
 
   const metricsServer = config.metrics
-    ? await serveMetrics([gatewayMetrics({ outbox: () => outbox.stats(), devices: () => field.health(), connected: () => uplink.connected, published: () => forwarder?.published ?? 0 })], config.metrics.port, config.metrics.host)
+    ? await serveMetrics(
+        [
+          gatewayMetrics({
+            outbox: () => outbox.stats(),
+            devices: () => field.health(),
+            connected: () => uplink.connected,
+            published: () => forwarder?.published ?? 0,
+          }),
+        ],
+        config.metrics.port,
+        config.metrics.host,
+      )
     : undefined;
 
   log.info({ gatewayId: config.gatewayId, version: VERSION, configHash: hash, outboxDepth: outbox.depth() }, 'gateway started');

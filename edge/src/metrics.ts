@@ -5,12 +5,45 @@ import type { DeviceHealth } from '@tamky/protocol';
 import type { OutboxStats } from './outbox/outbox';
 
 /** Prometheus view of the same numbers the health message carries, read at scrape time. */
-export function gatewayMetrics(source: { outbox(): OutboxStats; devices(): DeviceHealth[]; connected(): boolean; published(): number }): Registry {
+export function gatewayMetrics(source: {
+  outbox(): OutboxStats;
+  devices(): DeviceHealth[];
+  connected(): boolean;
+  published(): number;
+}): Registry {
   const registry = createMetricsRegistry('edge');
-  new Gauge({ name: 'edge_outbox_depth', help: 'Readings and messages waiting for PUBACK', registers: [registry], collect() { this.set(source.outbox().depth); } });
-  new Gauge({ name: 'edge_outbox_dropped_total', help: 'Telemetry dropped by the outbox size/age bound', registers: [registry], collect() { this.set(source.outbox().dropped); } });
-  new Gauge({ name: 'edge_published_readings_total', help: 'Readings acknowledged by the broker', registers: [registry], collect() { this.set(source.published()); } });
-  new Gauge({ name: 'edge_mqtt_connected', help: '1 while connected to the broker', registers: [registry], collect() { this.set(source.connected() ? 1 : 0); } });
+  new Gauge({
+    name: 'edge_outbox_depth',
+    help: 'Readings and messages waiting for PUBACK',
+    registers: [registry],
+    collect() {
+      this.set(source.outbox().depth);
+    },
+  });
+  new Gauge({
+    name: 'edge_outbox_dropped_total',
+    help: 'Telemetry dropped by the outbox size/age bound',
+    registers: [registry],
+    collect() {
+      this.set(source.outbox().dropped);
+    },
+  });
+  new Gauge({
+    name: 'edge_published_readings_total',
+    help: 'Readings acknowledged by the broker',
+    registers: [registry],
+    collect() {
+      this.set(source.published());
+    },
+  });
+  new Gauge({
+    name: 'edge_mqtt_connected',
+    help: '1 while connected to the broker',
+    registers: [registry],
+    collect() {
+      this.set(source.connected() ? 1 : 0);
+    },
+  });
   const perDevice = (name: string, help: string, pick: (d: DeviceHealth) => number) =>
     new Gauge({
       name,

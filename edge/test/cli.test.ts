@@ -12,8 +12,10 @@ import { quietLog, simCity, simDevice } from './helpers/sim';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli.ts');
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const run = (config: string) => spawnPeer(process.execPath, ['--import', 'tsx', cli, '--config', config], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
-const exited = (p: Peer) => new Promise<number | null>((r) => (p.child.exitCode !== null ? r(p.child.exitCode) : p.child.once('exit', (code) => r(code))));
+const run = (config: string) =>
+  spawnPeer(process.execPath, ['--import', 'tsx', cli, '--config', config], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
+const exited = (p: Peer) =>
+  new Promise<number | null>((r) => (p.child.exitCode !== null ? r(p.child.exitCode) : p.child.once('exit', (code) => r(code))));
 
 describe('gateway CLI', () => {
   let broker: Peer & { url: string };
@@ -41,7 +43,10 @@ describe('gateway CLI', () => {
 
   it('refuses an invalid config with exit code 2 and a message naming file, device and field', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, stringify({ ...config([1]), devices: [{ id: 'noise-1', profile: 'noise_meter', bus: 'tcp-1', overrides: { lavg: { offset: 1 } } }] }));
+    writeFileSync(
+      file,
+      stringify({ ...config([1]), devices: [{ id: 'noise-1', profile: 'noise_meter', bus: 'tcp-1', overrides: { lavg: { offset: 1 } } }] }),
+    );
     const p = run(file);
     expect(await exited(p)).toBe(2);
     expect(p.output()).toContain(`${file}: devices[0].overrides.lavg: device "noise-1": field "lavg" is not in profile "noise_meter"`);
@@ -54,14 +59,21 @@ describe('gateway CLI', () => {
     let gw = run(file);
     try {
       const statuses = () => sub.messages.filter((m) => m.topic === topics.status('gw-cli')).map((m) => m.json);
-      const devices = () => new Set(sub.messages.filter((m) => m.topic === topics.telemetry('gw-cli')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings.map((r) => r.device)));
+      const devices = () =>
+        new Set(
+          sub.messages
+            .filter((m) => m.topic === topics.telemetry('gw-cli'))
+            .flatMap((m) => telemetryBatchSchema.parse(m.json).readings.map((r) => r.device)),
+        );
       await waitFor(() => devices().has('noise-1'), { what: `readings from noise-1 (${gw.output().slice(-400)})`, timeoutMs: 20_000 });
       expect(devices().has('noise-2')).toBe(false);
 
       writeFileSync(file, stringify(config([1, 2])));
       const centre = await mqtt.connectAsync(broker.url);
       await centre.publishAsync(topics.command('gw-cli'), JSON.stringify({ id: 'r-1', type: 'reload_config' }), { qos: 1 });
-      const result = await waitFor(() => sub.messages.find((m) => m.topic === topics.commandResult('gw-cli') && m.json.id === 'r-1'), { what: 'reload result' });
+      const result = await waitFor(() => sub.messages.find((m) => m.topic === topics.commandResult('gw-cli') && m.json.id === 'r-1'), {
+        what: 'reload result',
+      });
       expect(result.json).toMatchObject({ ok: true, data: { devices: 2 } });
       await waitFor(() => devices().has('noise-2'), { what: 'readings from the added device' });
       await centre.endAsync();

@@ -13,11 +13,15 @@ import { quietLog, simCity, simDevice } from './helpers/sim';
 function mbpollHolding(port: number, unit: number, address: number): Promise<number> {
   const bin = requireBinary('mbpoll', 'mbpoll');
   return new Promise((resolve, reject) =>
-    execFile(bin, ['-m', 'tcp', '-0', '-1', '-o', '1', '-a', String(unit), '-r', String(address), '-p', String(port), '127.0.0.1'], (err, stdout) => {
-      const m = /^\[\d+\]:\s+(-?\d+)/m.exec(stdout);
-      if (m) resolve(Number(m[1]));
-      else reject(new Error(`mbpoll: ${err?.message ?? ''} ${stdout}`));
-    }),
+    execFile(
+      bin,
+      ['-m', 'tcp', '-0', '-1', '-o', '1', '-a', String(unit), '-r', String(address), '-p', String(port), '127.0.0.1'],
+      (err, stdout) => {
+        const m = /^\[\d+\]:\s+(-?\d+)/m.exec(stdout);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`mbpoll: ${err?.message ?? ''} ${stdout}`));
+      },
+    ),
   );
 }
 
@@ -55,7 +59,9 @@ describe('commands from the centre', () => {
     });
     gw = await startGateway(config, { logger: quietLog });
     centre = await mqtt.connectAsync(broker.url, { clientId: 'centre-test' });
-    await waitFor(() => results.messages.some((m) => m.topic === topics.status('gw-cmd') && m.json.state === 'online'), { what: 'gateway online' });
+    await waitFor(() => results.messages.some((m) => m.topic === topics.status('gw-cmd') && m.json.state === 'online'), {
+      what: 'gateway online',
+    });
   });
 
   afterAll(async () => {
@@ -70,7 +76,10 @@ describe('commands from the centre', () => {
     const before = results.messages.length;
     await centre.publishAsync(topics.command('gw-cmd'), typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
     const id = typeof payload === 'object' ? (payload as { id: string }).id : '';
-    const msg = await waitFor(() => results.messages.slice(before).find((m) => m.topic === topics.commandResult('gw-cmd') && m.json.id === id), { what: `result of ${JSON.stringify(payload)}` });
+    const msg = await waitFor(
+      () => results.messages.slice(before).find((m) => m.topic === topics.commandResult('gw-cmd') && m.json.id === id),
+      { what: `result of ${JSON.stringify(payload)}` },
+    );
     return commandResultSchema.parse(msg.json);
   };
 
@@ -120,10 +129,15 @@ describe('commands from the centre', () => {
     const interval = await send({ id: 'c-10', type: 'set_poll_interval', device: 'light-1', intervalMs: 200 });
     expect(interval!.ok).toBe(true);
     // Still polling and publishing after all that.
-    const count = () => results.messages.filter((m) => m.topic === topics.telemetry('gw-cmd')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings).length;
+    const count = () =>
+      results.messages.filter((m) => m.topic === topics.telemetry('gw-cmd')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings)
+        .length;
     const before = count();
     await waitFor(() => count() > before + 3, { what: 'more readings after the bad commands' });
-    const last = results.messages.filter((m) => m.topic === topics.telemetry('gw-cmd')).at(-1)!.json.readings.at(-1);
+    const last = results.messages
+      .filter((m) => m.topic === topics.telemetry('gw-cmd'))
+      .at(-1)!
+      .json.readings.at(-1);
     expect(Object.keys(last.values)).toEqual(expect.arrayContaining(['lamp1_level', 'lamp2_status', 'power', 'voltage']));
     expect(last.values.lamp3_level).toBeUndefined();
   });

@@ -24,7 +24,11 @@ describe('kill -9 of the gateway mid-replay', () => {
   let dbPath: string;
   let configFile: string;
 
-  const runGateway = () => spawnPeer(process.execPath, ['--import', 'tsx', cli, '--config', configFile], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const runGateway = () =>
+    spawnPeer(process.execPath, ['--import', 'tsx', cli, '--config', configFile], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
   const outboxRows = () => {
     const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     try {
@@ -42,7 +46,9 @@ describe('kill -9 of the gateway mid-replay', () => {
     // The gateway reaches the broker through a link that is down at first: it starts during an
     // outage and builds a backlog, while the test's subscriber stays connected to the broker.
     link = await switchableProxy(broker.port);
-    const sims = Array.from({ length: 5 }, (_, i) => createSimDevice(simDevice('noise_meter', `noise-${i}`), { city: simCity, unitId: i + 1 }));
+    const sims = Array.from({ length: 5 }, (_, i) =>
+      createSimDevice(simDevice('noise_meter', `noise-${i}`), { city: simCity, unitId: i + 1 }),
+    );
     slave = await startModbusTcpSlave(sims, { log: quietLog });
     const dir = tempDir('edge-crash');
     dbPath = join(dir, 'gw.db');
@@ -70,7 +76,11 @@ describe('kill -9 of the gateway mid-replay', () => {
   it('after SIGKILL and restart every seq arrives: no gaps, duplicates only of unacknowledged ones', async () => {
     const topic = topics.telemetry('gw-crash');
     child = runGateway();
-    await waitFor(() => outboxRows().depth >= 250, { what: `a backlog in the outbox (${child?.output().slice(-500)})`, timeoutMs: 25_000, intervalMs: 200 });
+    await waitFor(() => outboxRows().depth >= 250, {
+      what: `a backlog in the outbox (${child?.output().slice(-500)})`,
+      timeoutMs: 25_000,
+      intervalMs: 200,
+    });
     await link.up();
     // Replay runs at 150 readings/s (50/s of them new): kill once some, not all, of the backlog has been delivered.
     await waitFor(() => receivedSeqs(sub.messages, topic).length >= 150, { what: 'replay under way', timeoutMs: 20_000 });
@@ -87,7 +97,9 @@ describe('kill -9 of the gateway mid-replay', () => {
       intervalMs: 200,
     }).catch((err: Error) => {
       const { missing } = gapsAndDuplicates(receivedSeqs(sub.messages, topic), atKill.lastSeq);
-      throw new Error(`${err.message}; missing ${missing.length} (first ${missing.slice(0, 5).join(', ')}); outbox ${JSON.stringify(outboxRows())}; gateway output: ${restarted.output().slice(-1500)}`);
+      throw new Error(
+        `${err.message}; missing ${missing.length} (first ${missing.slice(0, 5).join(', ')}); outbox ${JSON.stringify(outboxRows())}; gateway output: ${restarted.output().slice(-1500)}`,
+      );
     });
     const seqs = receivedSeqs(sub.messages, topic);
     const { missing, duplicates } = gapsAndDuplicates(seqs, atKill.lastSeq);
@@ -97,6 +109,8 @@ describe('kill -9 of the gateway mid-replay', () => {
     // Duplicates can only be readings sent but not acknowledged at the kill: at most the in-flight window.
     expect(duplicates).toBeLessThanOrEqual(4 * 20);
     expect(duplicates).toBeLessThan(receivedBeforeRestart); // acknowledged readings were not sent again
-    console.log(`kill -9 mid-replay: ${atKill.lastSeq} readings, ${receivedBeforeRestart} received before the kill, ${duplicates} duplicates after restart, 0 gaps`);
+    console.log(
+      `kill -9 mid-replay: ${atKill.lastSeq} readings, ${receivedBeforeRestart} received before the kill, ${duplicates} duplicates after restart, 0 gaps`,
+    );
   });
 });

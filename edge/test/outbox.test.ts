@@ -49,7 +49,9 @@ describe('store-and-forward across a broker outage', () => {
     // observer has: mosquitto does not keep the backlog for the observer's session across its restart.
     link = await switchableProxy(broker.port);
     await link.up();
-    const sims = Array.from({ length: 5 }, (_, i) => createSimDevice(simDevice('noise_meter', `noise-${i}`), { city: simCity, unitId: i + 1 }));
+    const sims = Array.from({ length: 5 }, (_, i) =>
+      createSimDevice(simDevice('noise_meter', `noise-${i}`), { city: simCity, unitId: i + 1 }),
+    );
     slave = await startModbusTcpSlave(sims, { log: quietLog });
     sub = await collector(broker.url, topics.telemetry('gw-outage'), 'edge-outage-sub');
     const config = gatewayConfigSchema.parse({

@@ -47,7 +47,8 @@ describe('gateway ↔ pymodbus air station ↔ mosquitto', () => {
     });
     const gw = await startGateway(config, { logger: createLogger('edge-test', { level: 'silent' }) });
     try {
-      const batches = () => sub.messages.filter((m) => m.topic === topics.telemetry('gw-test-air')).map((m) => telemetryBatchSchema.parse(m.json));
+      const batches = () =>
+        sub.messages.filter((m) => m.topic === topics.telemetry('gw-test-air')).map((m) => telemetryBatchSchema.parse(m.json));
       await waitFor(() => batches().flatMap((b) => b.readings).length >= 3, { what: 'three readings', timeoutMs: 20_000 });
       const readings = batches().flatMap((b) => b.readings);
       expect(readings[0]!.device).toBe('an-my-air-1');
@@ -80,7 +81,14 @@ describe('gateway ↔ pymodbus air station ↔ mosquitto', () => {
     } finally {
       await gw.close();
     }
-    const offline = await waitFor(() => sub.messages.filter((m) => m.topic === topics.status('gw-test-air')).map((m) => m.json).find((s) => s.state === 'offline'), { what: 'offline status' });
+    const offline = await waitFor(
+      () =>
+        sub.messages
+          .filter((m) => m.topic === topics.status('gw-test-air'))
+          .map((m) => m.json)
+          .find((s) => s.state === 'offline'),
+      { what: 'offline status' },
+    );
     expect(offline.reason).toBe('shutdown');
     await sub.close();
   });

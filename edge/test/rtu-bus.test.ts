@@ -113,7 +113,9 @@ describe('Modbus RTU bus over a pty', () => {
     expect(dev('noise-1').timeouts).toBeLessThanOrEqual(noiseBefore.timeouts + 1);
     expect(dev('noise-1').exceptions).toBe(0);
     expect(dev('noise-1').ok).toBeGreaterThan(noiseBefore.ok);
-    const last = readings().filter((r) => r.device === 'noise-1').at(-1)!;
+    const last = readings()
+      .filter((r) => r.device === 'noise-1')
+      .at(-1)!;
     expect(last.values).toEqual({ laeq: { v: 53.6, u: 'dBA' } });
   });
 });

@@ -40,7 +40,8 @@ describe('traffic counter', () => {
     await broker?.stop();
   });
 
-  const readings = () => sub.messages.filter((m) => m.topic === topics.telemetry('gw-traffic')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings);
+  const readings = () =>
+    sub.messages.filter((m) => m.topic === topics.telemetry('gw-traffic')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings);
 
   it('publishes once per closed interval and again when the interval sequence moves', async () => {
     await waitFor(() => readings().length === 1, { what: 'the first interval' });
@@ -54,8 +55,14 @@ describe('traffic counter', () => {
   });
 
   it('the interval length (a holding register not polled as telemetry) is writable', async () => {
-    await sub.client.publishAsync(topics.command('gw-traffic'), JSON.stringify({ id: 'w-1', type: 'write_register', device: 'traffic-1', field: 'interval_setting', value: 300 }), { qos: 1 });
-    const res = await waitFor(() => sub.messages.find((m) => m.topic === topics.commandResult('gw-traffic') && m.json.id === 'w-1'), { what: 'write result' });
+    await sub.client.publishAsync(
+      topics.command('gw-traffic'),
+      JSON.stringify({ id: 'w-1', type: 'write_register', device: 'traffic-1', field: 'interval_setting', value: 300 }),
+      { qos: 1 },
+    );
+    const res = await waitFor(() => sub.messages.find((m) => m.topic === topics.commandResult('gw-traffic') && m.json.id === 'w-1'), {
+      what: 'write result',
+    });
     expect(res.json.ok).toBe(true);
     expect(counter.read('holding', 0, 1)).toEqual([300]);
   });

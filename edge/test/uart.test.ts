@@ -20,17 +20,26 @@ describe('UART frame parsers', () => {
     const stream = Buffer.concat([Buffer.from([0x00, 0xaa, 0x13]), good, corrupt, good]);
     p.push(stream.subarray(0, 7));
     p.push(stream.subarray(7));
-    expect(frames.map((f) => [f.pm25, f.pm10])).toEqual([[12.3, 45.6], [12.3, 45.6]]);
+    expect(frames.map((f) => [f.pm25, f.pm10])).toEqual([
+      [12.3, 45.6],
+      [12.3, 45.6],
+    ]);
     expect(bad).toEqual(['crc']);
   });
 
   it('line protocol: named groups become values; junk lines are counted, not fatal', () => {
     const frames: Array<Record<string, number>> = [];
     const bad: string[] = [];
-    const p = new LineParser('\n', 'PM2\\.5=(?<pm25>[\\d.]+)\\s+PM10=(?<pm10>[\\d.]+)', { onFrame: (v) => frames.push(v), onBadFrame: (k, d) => bad.push(d) });
+    const p = new LineParser('\n', 'PM2\\.5=(?<pm25>[\\d.]+)\\s+PM10=(?<pm10>[\\d.]+)', {
+      onFrame: (v) => frames.push(v),
+      onBadFrame: (k, d) => bad.push(d),
+    });
     p.push(Buffer.from('PM2.5=12.5 PM10=20\r\ngarbage\nPM2.5=1'));
     p.push(Buffer.from('3 PM10=7.5\n'));
-    expect(frames).toEqual([{ pm25: 12.5, pm10: 20 }, { pm25: 13, pm10: 7.5 }]);
+    expect(frames).toEqual([
+      { pm25: 12.5, pm10: 20 },
+      { pm25: 13, pm10: 7.5 },
+    ]);
     expect(bad).toHaveLength(1);
   });
 });
@@ -68,7 +77,8 @@ describe('UART sensors through the gateway', () => {
     });
     const gw = await startGateway(config, { logger: quietLog });
     cleanup.push(() => gw.close());
-    const readings = () => sub.messages.filter((m) => m.topic === topics.telemetry('gw-uart')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings);
+    const readings = () =>
+      sub.messages.filter((m) => m.topic === topics.telemetry('gw-uart')).flatMap((m) => telemetryBatchSchema.parse(m.json).readings);
     const r = await waitFor(() => readings()[0], { what: 'an SDS011 reading' });
     expect(r.values).toEqual({ pm25: { v: 23.4, u: 'ug/m3' }, pm10: { v: 56.7, u: 'ug/m3' } });
 

@@ -78,7 +78,8 @@ async function main(): Promise<void> {
   const speed = Number(values.speed);
   const seed = Number(values.seed);
   const startAt = values.start ? Date.parse(values.start) : undefined;
-  if (!(speed > 0) || !Number.isFinite(seed) || (startAt !== undefined && Number.isNaN(startAt))) throw new Error(`bad --speed, --seed or --start\n${USAGE}`);
+  if (!(speed > 0) || !Number.isFinite(seed) || (startAt !== undefined && Number.isNaN(startAt)))
+    throw new Error(`bad --speed, --seed or --start\n${USAGE}`);
 
   const serialSpecs = (values.serial ?? []).flatMap(parseSerial);
   const onSerial = new Set(serialSpecs.map((s) => s.target));
@@ -94,13 +95,27 @@ async function main(): Promise<void> {
   const now = sim.now;
   const location = { lat: city.lat, lon: city.lon, timeZone: city.timeZone };
   const buses = new Map<string, { devices: SimDevice[]; baudRate: number; parity: 'none' | 'even'; sds011?: SimDevice }>();
-  const serialOut: Array<{ id: string; kind: string; path: string; unitId?: number; baudRate: number; protocol: 'modbus-rtu' | 'sds011' }> = [];
+  const serialOut: Array<{ id: string; kind: string; path: string; unitId?: number; baudRate: number; protocol: 'modbus-rtu' | 'sds011' }> =
+    [];
   for (const spec of serialSpecs) {
     const fromCity = city.devices.find((d) => d.id === spec.target);
     const sds = spec.target === 'sds011';
     const kind = fromCity?.kind ?? (sds ? 'pm_sensor' : spec.target);
     if (!isDeviceKind(kind)) throw new Error(`--serial: "${spec.target}" is neither a device id in the city nor a device kind (or sds011)`);
-    const base: Device = fromCity ?? { id: `serial-${spec.target.replace(/_/g, '-')}-${serialOut.length + 1}`, kind, name: spec.target, ward: city.wards[0]!.id, gateway: city.gateways[0]?.id ?? 'serial', lat: city.lat, lon: city.lon, pollIntervalMs: 5000, tags: [], ...(kind === 'water_level' ? { mountingHeightM: 6, alarmLevels: [2, 3, 4] as [number, number, number] } : {}), ...(kind === 'street_light' ? { lamps: 4, ratedPowerW: 120 } : {}), ...(kind === 'traffic_counter' ? { lanes: 2 } : {}) };
+    const base: Device = fromCity ?? {
+      id: `serial-${spec.target.replace(/_/g, '-')}-${serialOut.length + 1}`,
+      kind,
+      name: spec.target,
+      ward: city.wards[0]!.id,
+      gateway: city.gateways[0]?.id ?? 'serial',
+      lat: city.lat,
+      lon: city.lon,
+      pollIntervalMs: 5000,
+      tags: [],
+      ...(kind === 'water_level' ? { mountingHeightM: 6, alarmLevels: [2, 3, 4] as [number, number, number] } : {}),
+      ...(kind === 'street_light' ? { lamps: 4, ratedPowerW: 120 } : {}),
+      ...(kind === 'traffic_counter' ? { lanes: 2 } : {}),
+    };
     const device = createSimDevice(base, { city: location, seed, now, unitId: spec.unitId });
     all.set(device.id, device);
     const line = SERIAL_DEFAULTS[kind] ?? { baudRate: 9600, parity: 'none' as const };
@@ -109,11 +124,22 @@ async function main(): Promise<void> {
     if (sds) bus.sds011 = device;
     else bus.devices.push(device);
     buses.set(spec.path, bus);
-    serialOut.push({ id: device.id, kind, path: spec.path, unitId: sds ? undefined : device.unitId, baudRate, protocol: sds ? 'sds011' : 'modbus-rtu' });
+    serialOut.push({
+      id: device.id,
+      kind,
+      path: spec.path,
+      unitId: sds ? undefined : device.unitId,
+      baudRate,
+      protocol: sds ? 'sds011' : 'modbus-rtu',
+    });
   }
   for (const [path, bus] of buses) {
     if (bus.sds011 && bus.devices.length) throw new Error(`--serial ${path}: an SDS011 cannot share a line with Modbus devices`);
-    handles.push(bus.sds011 ? await startSds011({ path, device: bus.sds011 }) : await startModbusRtuSlave(bus.devices, { path, baudRate: bus.baudRate, parity: bus.parity, log, metrics }));
+    handles.push(
+      bus.sds011
+        ? await startSds011({ path, device: bus.sds011 })
+        : await startModbusRtuSlave(bus.devices, { path, baudRate: bus.baudRate, parity: bus.parity, log, metrics }),
+    );
   }
 
   for (const spec of values.fault ?? []) {

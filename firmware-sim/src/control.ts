@@ -30,7 +30,12 @@ const pinSchema = z.object({ raw: z.number().int().min(0).max(0xffff) }).strict(
  *   DELETE /devices/:id/pins/:table/:address       → 204   unpin
  *   GET    /metrics                                → Prometheus text
  */
-export async function startControlServer(opts: { devices: Map<string, SimDevice>; port?: number; host?: string; registry?: Registry }): Promise<{ port: number; close(): Promise<void> }> {
+export async function startControlServer(opts: {
+  devices: Map<string, SimDevice>;
+  port?: number;
+  host?: string;
+  registry?: Registry;
+}): Promise<{ port: number; close(): Promise<void> }> {
   const reply = (res: ServerResponse, status: number, body?: unknown) => {
     if (body === undefined) return void res.writeHead(status).end();
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -52,7 +57,11 @@ export async function startControlServer(opts: { devices: Map<string, SimDevice>
         return void res.writeHead(200, { 'content-type': opts.registry.contentType }).end(await opts.registry.metrics());
       }
       if (req.method === 'GET' && url.pathname === '/devices') {
-        return reply(res, 200, [...opts.devices.values()].map((d) => ({ id: d.id, kind: d.kind, unitId: d.unitId, faults: d.faults(), readings: d.readings() })));
+        return reply(
+          res,
+          200,
+          [...opts.devices.values()].map((d) => ({ id: d.id, kind: d.kind, unitId: d.unitId, faults: d.faults(), readings: d.readings() })),
+        );
       }
       if (parts[0] !== 'devices' || !parts[1]) return reply(res, 404, { error: 'not found' });
       const device = opts.devices.get(parts[1]);
@@ -61,7 +70,8 @@ export async function startControlServer(opts: { devices: Map<string, SimDevice>
         if (req.method === 'DELETE') return reply(res, 204, device.clearFaults());
         if (req.method === 'POST') {
           const parsed = faultSchema.safeParse(await readJson(req));
-          if (!parsed.success) return reply(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+          if (!parsed.success)
+            return reply(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
           device.injectFault(parsed.data as Fault);
           return reply(res, 204);
         }
@@ -69,7 +79,8 @@ export async function startControlServer(opts: { devices: Map<string, SimDevice>
       if (parts[2] === 'pins' && parts.length === 5) {
         const table = parts[3];
         const address = Number(parts[4]);
-        if ((table !== 'holding' && table !== 'input') || !Number.isInteger(address) || address < 0 || address > 0xffff) return reply(res, 400, { error: 'pins/:table/:address with table holding|input and address 0..65535' });
+        if ((table !== 'holding' && table !== 'input') || !Number.isInteger(address) || address < 0 || address > 0xffff)
+          return reply(res, 400, { error: 'pins/:table/:address with table holding|input and address 0..65535' });
         if (req.method === 'DELETE') return reply(res, 204, device.unpin(table, address));
         if (req.method === 'PUT') {
           const parsed = pinSchema.safeParse(await readJson(req));

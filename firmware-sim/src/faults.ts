@@ -32,7 +32,21 @@ export type Fault =
 
 export type FaultType = Fault['type'];
 
-export const FAULT_TYPES: readonly FaultType[] = ['stuck', 'drift', 'noise', 'no_answer', 'late_answer', 'crc_error', 'exception', 'lamp_failure', 'flood', 'reboot', 'no_echo', 'day_burner', 'power_outage'];
+export const FAULT_TYPES: readonly FaultType[] = [
+  'stuck',
+  'drift',
+  'noise',
+  'no_answer',
+  'late_answer',
+  'crc_error',
+  'exception',
+  'lamp_failure',
+  'flood',
+  'reboot',
+  'no_echo',
+  'day_burner',
+  'power_outage',
+];
 
 /**
  * Parses the CLI form `type[:param]` (dashes or underscores): drift:pct-per-hour, noise:pct,

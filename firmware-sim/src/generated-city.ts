@@ -27,5 +27,14 @@ export function generateCity(gateways: number, devicesPerGateway: number): CityM
       };
     }),
   );
-  return cityModelSchema.parse({ id: 'generated', name: 'Generated city', timeZone: TAM_KY.timeZone, lat: TAM_KY.lat, lon: TAM_KY.lon, wards, gateways: gws, devices });
+  return cityModelSchema.parse({
+    id: 'generated',
+    name: 'Generated city',
+    timeZone: TAM_KY.timeZone,
+    lat: TAM_KY.lat,
+    lon: TAM_KY.lon,
+    wards,
+    gateways: gws,
+    devices,
+  });
 }

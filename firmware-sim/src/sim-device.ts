@@ -180,7 +180,8 @@ export abstract class BaseSimDevice implements SimDevice {
    * every REFRESH_MS (simulated), so a burst of polls does not recompute the signal model each time.
    */
   refresh(t: number): void {
-    if (this.lastT === undefined || t < this.lastT || t - this.lastT >= REFRESH_MS || this.downUntilReal !== undefined || this.changing()) this.update(t);
+    if (this.lastT === undefined || t < this.lastT || t - this.lastT >= REFRESH_MS || this.downUntilReal !== undefined || this.changing())
+      this.update(t);
   }
 
   update(t: number): void {

@@ -41,7 +41,27 @@ describe('scenario CLI', () => {
   it('prints endpoints as JSON, applies --fault, and serves --serial devices over RTU', async () => {
     const pty = await startPtyPair();
     cleanup.push(() => pty.stop());
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'firmware-sim/src/cli.ts'), '--gateways', '2', '--devices', '3', '--speed', '60', '--seed', '9', '--fault', 'gw-1-noise-meter-2:no_answer', '--serial', `${pty.a}:noise_meter:7`, '--control-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      [
+        join(ROOT, 'firmware-sim/src/cli.ts'),
+        '--gateways',
+        '2',
+        '--devices',
+        '3',
+        '--speed',
+        '60',
+        '--seed',
+        '9',
+        '--fault',
+        'gw-1-noise-meter-2:no_answer',
+        '--serial',
+        `${pty.a}:noise_meter:7`,
+        '--control-port',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -54,8 +74,15 @@ describe('scenario CLI', () => {
           child.kill('SIGTERM');
         }),
     );
-    const line = await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), { what: `CLI endpoints JSON (stderr: ${err})`, timeoutMs: 30_000 });
-    const endpoints = JSON.parse(line) as { devices: Array<{ id: string; kind: string; gateway: string; host: string; port: number; unitId: number }>; serial: Array<{ id: string; path: string; unitId: number }>; control: { host: string; port: number } };
+    const line = await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), {
+      what: `CLI endpoints JSON (stderr: ${err})`,
+      timeoutMs: 30_000,
+    });
+    const endpoints = JSON.parse(line) as {
+      devices: Array<{ id: string; kind: string; gateway: string; host: string; port: number; unitId: number }>;
+      serial: Array<{ id: string; path: string; unitId: number }>;
+      control: { host: string; port: number };
+    };
     expect(endpoints.devices).toHaveLength(6);
     expect(endpoints.devices.map((d) => d.gateway).sort()).toEqual(['gw-1', 'gw-1', 'gw-1', 'gw-2', 'gw-2', 'gw-2']);
     const air = endpoints.devices.find((d) => d.kind === 'air_station')!;
@@ -70,13 +97,34 @@ describe('scenario CLI', () => {
 
     // The control API injects and clears faults in the running simulator, and /metrics counts what happened.
     const control = `http://${endpoints.control.host}:${endpoints.control.port}`;
-    const inject = await fetch(`${control}/devices/${air.id}/faults`, { method: 'POST', body: JSON.stringify({ type: 'exception', code: 4 }) });
+    const inject = await fetch(`${control}/devices/${air.id}/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'exception', code: 4 }),
+    });
     expect(inject.status).toBe(204);
-    const failing = await mbpoll(['-m', 'tcp', '-0', '-1', '-p', String(air.port), '-a', String(air.unitId), '-r', '3', '-c', '8', air.host]);
+    const failing = await mbpoll([
+      '-m',
+      'tcp',
+      '-0',
+      '-1',
+      '-p',
+      String(air.port),
+      '-a',
+      String(air.unitId),
+      '-r',
+      '3',
+      '-c',
+      '8',
+      air.host,
+    ]);
     expect(failing.stderr + failing.stdout).toMatch(/Slave device or server failure/i);
-    expect((await fetch(`${control}/devices/${air.id}/faults`, { method: 'POST', body: JSON.stringify({ type: 'melt' }) })).status).toBe(400);
+    expect((await fetch(`${control}/devices/${air.id}/faults`, { method: 'POST', body: JSON.stringify({ type: 'melt' }) })).status).toBe(
+      400,
+    );
     expect((await fetch(`${control}/devices/${air.id}/faults`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(`${control}/devices/${air.id}/pins/holding/7`, { method: 'PUT', body: JSON.stringify({ raw: 77 }) })).status).toBe(204);
+    expect((await fetch(`${control}/devices/${air.id}/pins/holding/7`, { method: 'PUT', body: JSON.stringify({ raw: 77 }) })).status).toBe(
+      204,
+    );
     const pinned = await mbpoll(['-m', 'tcp', '-0', '-1', '-p', String(air.port), '-a', String(air.unitId), '-r', '7', air.host]);
     expect(mbpollValues(pinned.stdout).get(7)).toBe(77);
     const list = (await (await fetch(`${control}/devices`)).json()) as Array<{ id: string; faults: unknown[] }>;
@@ -87,7 +135,11 @@ describe('scenario CLI', () => {
   });
 
   it('rejects a bad fault with a message naming it', async () => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'firmware-sim/src/cli.ts'), '--gateways', '1', '--devices', '1', '--fault', 'gw-1-air-station-1:melt'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      [join(ROOT, 'firmware-sim/src/cli.ts'), '--gateways', '1', '--devices', '1', '--fault', 'gw-1-air-station-1:melt'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

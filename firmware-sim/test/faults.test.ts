@@ -30,7 +30,8 @@ afterAll(async () => {
   for (const s of tcpSlaves) await s.close();
 });
 
-const tcp = (port: number, args: string[], timeoutS = '1') => mbpoll(['-m', 'tcp', '-0', '-1', '-o', timeoutS, '-p', String(port), ...args, '127.0.0.1']);
+const tcp = (port: number, args: string[], timeoutS = '1') =>
+  mbpoll(['-m', 'tcp', '-0', '-1', '-o', timeoutS, '-p', String(port), ...args, '127.0.0.1']);
 const rtu = (args: string[]) => mbpoll(['-m', 'rtu', '-b', '9600', '-P', 'none', '-0', '-1', '-o', '1', ...args, pty.b]);
 
 describe('wire faults', () => {
@@ -100,7 +101,11 @@ describe('wire faults', () => {
 describe('value faults', () => {
   it('lamp_failure: status b1 set, actual level 0, LED driver open circuit; other lamps unaffected', async () => {
     t = Date.parse('2025-03-04T20:00:00+07:00');
-    await waitFor(async () => mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '106'])).stdout).get(106) === 100, { what: 'lamps on after sunset', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(async () => mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '106'])).stdout).get(106) === 100, {
+      what: 'lamps on after sunset',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     light.injectFault({ type: 'lamp_failure', lamp: 2 });
     const lamp2 = mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '100', '-c', '81'])).stdout);
     expect(lamp2.get(105)! & 0b10).toBe(0b10);
@@ -121,7 +126,11 @@ describe('value faults', () => {
     expect(v.get(6)).toBe(100); // actual: still burning
     expect(v.get(5)! & 0b100).toBe(0b100);
     light.clearFaults();
-    await waitFor(async () => mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6'])).stdout).get(6) === 0, { what: 'lamp off after the contactor is fixed', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(async () => mbpollValues((await tcp(ports.light, ['-a', '1', '-r', '6'])).stdout).get(6) === 0, {
+      what: 'lamp off after the contactor is fixed',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
   });
 
   it('power_outage: the controller still answers, mains voltage and lamps read 0; power back sets DALI power-cycle bits', async () => {

@@ -15,7 +15,7 @@ export interface PeerResult {
 export function run(command: string, args: string[], timeoutMs = 20_000): Promise<PeerResult> {
   return new Promise((resolve) => {
     execFile(command, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });

@@ -44,7 +44,11 @@ describe('Modbus RTU slave on a pty, read by mbpoll', () => {
     ].join('\n');
     const res = await run(PYTHON, ['-c', script]);
     expect(res.code, res.stderr).toBe(0);
-    const regs = res.stdout.match(/regs ([\d ]+)/)![1]!.trim().split(' ').map(Number);
+    const regs = res.stdout
+      .match(/regs ([\d ]+)/)![1]!
+      .trim()
+      .split(' ')
+      .map(Number);
     expect(regs).toHaveLength(8);
     expect(regs[4]).toBe(42);
     expect(regs[6]! / 100 - 40).toBeGreaterThan(10); // temperature

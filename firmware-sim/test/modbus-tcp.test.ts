@@ -26,8 +26,10 @@ afterAll(async () => {
   for (const close of closers) await close();
 });
 
-const tcp = (kind: string, args: string[]) => mbpoll(['-m', 'tcp', '-0', '-1', '-o', '2', '-p', String(ports.get(kind)), ...args, '127.0.0.1']);
-const tcpWrite = (kind: string, args: string[], values: number[]) => mbpoll(['-m', 'tcp', '-0', '-1', '-o', '2', '-p', String(ports.get(kind)), ...args, '127.0.0.1', ...values.map(String)]);
+const tcp = (kind: string, args: string[]) =>
+  mbpoll(['-m', 'tcp', '-0', '-1', '-o', '2', '-p', String(ports.get(kind)), ...args, '127.0.0.1']);
+const tcpWrite = (kind: string, args: string[], values: number[]) =>
+  mbpoll(['-m', 'tcp', '-0', '-1', '-o', '2', '-p', String(ports.get(kind)), ...args, '127.0.0.1', ...values.map(String)]);
 
 describe('Modbus TCP slave read by mbpoll', () => {
   it('air station: unit 255, eight holding registers from 0x0003, pinned values exact', async () => {
@@ -126,7 +128,11 @@ describe('writes', () => {
     const sim = sims.get('street_light')!;
     const res = await tcpWrite('street_light', ['-a', '1', '-r', '200'], [37]);
     expect(res.code, res.stderr + res.stdout).toBe(0);
-    await waitFor(async () => mbpollValues((await tcp('street_light', ['-a', '1', '-r', '206'])).stdout).get(206) === 37, { what: 'lamp 3 actual level 37', timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(async () => mbpollValues((await tcp('street_light', ['-a', '1', '-r', '206'])).stdout).get(206) === 37, {
+      what: 'lamp 3 actual level 37',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
     const status = mbpollValues((await tcp('street_light', ['-a', '1', '-r', '205'])).stdout).get(205)!;
     expect(status & 0b100).toBe(0b100); // b2 lamp power on
     // The cabinet meter sees the lamp: ≥ 37 % of 100 W.

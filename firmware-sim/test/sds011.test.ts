@@ -5,7 +5,11 @@ import { city, device, PYTHON, run } from './helpers';
 
 /** pyserial listens on the far end of a pty pair for `seconds` and returns what arrived. */
 async function listen(path: string, seconds: number): Promise<Buffer> {
-  const script = ['import serial, sys', `s = serial.Serial(${JSON.stringify(path)}, 9600, timeout=${seconds})`, 'sys.stdout.write(s.read(4096).hex())'].join('\n');
+  const script = [
+    'import serial, sys',
+    `s = serial.Serial(${JSON.stringify(path)}, 9600, timeout=${seconds})`,
+    'sys.stdout.write(s.read(4096).hex())',
+  ].join('\n');
   const res = await run(PYTHON, ['-c', script]);
   if (res.code !== 0) throw new Error(res.stderr);
   return Buffer.from(res.stdout.trim(), 'hex');
@@ -13,7 +17,8 @@ async function listen(path: string, seconds: number): Promise<Buffer> {
 
 function frames(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i + 10 <= buf.length; i++) if (buf[i] === 0xaa && buf[i + 1] === 0xc0 && buf[i + 9] === 0xab) out.push(buf.subarray(i, i + 10));
+  for (let i = 0; i + 10 <= buf.length; i++)
+    if (buf[i] === 0xaa && buf[i + 1] === 0xc0 && buf[i + 9] === 0xab) out.push(buf.subarray(i, i + 10));
   return out;
 }
 
@@ -95,7 +100,13 @@ print("fw", cmd(7))
 `;
     const res = await run(PYTHON, ['-c', script]);
     expect(res.code, res.stderr).toBe(0);
-    const out = Object.fromEntries(res.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string?]).map(([k, v]) => [k, v ?? '']));
+    const out = Object.fromEntries(
+      res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string?])
+        .map(([k, v]) => [k, v ?? '']),
+    );
     expect(out.mode).toBe('aac50201010' + '0b2a1' + ((0x02 + 1 + 1 + 0 + 0xb2 + 0xa1) & 0xff).toString(16).padStart(2, '0') + 'ab');
     expect(out.idle).toBe(''); // query mode: no unsolicited frames
     const q = Buffer.from(out.query!, 'hex');

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { airQuality, createSimDevice, isDark, laneInterval, scheduledLevel, soundLevel, TAM_KY, trafficIndex, waterLevel } from '../src/index';
+import {
+  airQuality,
+  createSimDevice,
+  isDark,
+  laneInterval,
+  scheduledLevel,
+  soundLevel,
+  TAM_KY,
+  trafficIndex,
+  waterLevel,
+} from '../src/index';
 import { city, device } from './helpers';
 
 const ctx = { ...TAM_KY, seed: 42 };

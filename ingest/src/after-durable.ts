@@ -29,7 +29,11 @@ export function afterDurable(opts: {
   return async ({ raw, derived, messages, writeMs }) => {
     opts.rejoinBroker();
     for (const msg of messages) msg.ack();
-    if (log.isLevelEnabled('debug')) log.debug({ messages: messages.length, readings: raw.length, first: raw[0] && `${raw[0].gateway}#${raw[0].seq}`, writeMs }, 'batch durable, acked');
+    if (log.isLevelEnabled('debug'))
+      log.debug(
+        { messages: messages.length, readings: raw.length, first: raw[0] && `${raw[0].gateway}#${raw[0].seq}`, writeMs },
+        'batch durable, acked',
+      );
     const t = now();
     m.points.inc(raw.length);
     // Per message, from what validation counted: no pass over the readings here.

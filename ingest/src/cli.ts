@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfigFile(values.config, ingestConfigSchema);
-  if (!config.store) throw new ConfigError(values.config, `${values.config}: store: required (e.g. { type: sqlite, path: ./data/readings.db })`);
+  if (!config.store)
+    throw new ConfigError(values.config, `${values.config}: store: required (e.g. { type: sqlite, path: ./data/readings.db })`);
   if (!config.city) throw new ConfigError(values.config, `${values.config}: city: required (path of the city model)`);
   const city = loadConfigFile(config.city, cityModelSchema);
   const store = await openStore(config.store as StoreConfig, { logger: log });

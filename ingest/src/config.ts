@@ -44,7 +44,11 @@ export const ingestConfigSchema = z.object({
   backpressure: z
     .object({
       maxUnackedMessages: z.number().int().min(1).default(2000),
-      maxUnackedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      maxUnackedBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024 * 1024),
       retryBaseMs: z.number().int().min(1).default(100),
       retryMaxMs: z.number().int().min(1).default(10_000),
     })
@@ -58,9 +62,7 @@ export const ingestConfigSchema = z.object({
    * Alarm detection on this instance's partition. Rules come from the dashboard's retained
    * config/rules topic; `rulesFile` is what is in force until that arrives.
    */
-  alarms: z
-    .object({ enabled: z.boolean().default(true), rulesFile: z.string().optional() })
-    .default({ enabled: true }),
+  alarms: z.object({ enabled: z.boolean().default(true), rulesFile: z.string().optional() }).default({ enabled: true }),
   /**
    * Follow the device registry the dashboard publishes retained on config/registry: the city file is the
    * starting point, each valid message replaces it (an invalid one is logged, counted and ignored).

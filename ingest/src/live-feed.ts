@@ -47,7 +47,11 @@ export function newestPerDevice(readings: StoredReading[]): StoredReading[] {
 }
 
 /** Publishes stored readings on the live feed (QoS 0, best effort: the store is the record) while connected. */
-export function createLivePublisher(live: ResolvedIngestConfig['live'], client: () => MqttClient | undefined, log: Logger): (topic: string, readings: StoredReading[]) => void {
+export function createLivePublisher(
+  live: ResolvedIngestConfig['live'],
+  client: () => MqttClient | undefined,
+  log: Logger,
+): (topic: string, readings: StoredReading[]) => void {
   return (topic, readings) => {
     const c = client();
     if (!live.enabled || readings.length === 0 || !c?.connected) return;

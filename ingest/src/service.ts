@@ -76,7 +76,14 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     retryMaxMs: cfg.backpressure.retryMaxMs,
     log,
     derive: (raw) => deriver.ingest(raw),
-    onDurable: afterDurable({ metrics: m, log, now, rejoinBroker: presence.rejoin, publishLive: createLivePublisher(cfg.live, () => connection?.client, log), observers }),
+    onDurable: afterDurable({
+      metrics: m,
+      log,
+      now,
+      rejoinBroker: presence.rejoin,
+      publishLive: createLivePublisher(cfg.live, () => connection?.client, log),
+      observers,
+    }),
     onWriteFailure: (err, attempt) => {
       m.writeFailures.inc();
       log.warn({ err, attempt }, 'store write failed; holding acks and retrying');
@@ -106,7 +113,17 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     else log.info({ waitedMs: cfg.registry.startWaitMs }, 'no retained device registry; starting with the city file');
   }
 
-  const onMessage = gatewayMessageHandler({ partition: cfg.partition, metrics: m, log, now, registry: follower.registry, seen: new SeenSeqs(), pipeline, applyRegistry: follower.apply, observers });
+  const onMessage = gatewayMessageHandler({
+    partition: cfg.partition,
+    metrics: m,
+    log,
+    now,
+    registry: follower.registry,
+    seen: new SeenSeqs(),
+    pipeline,
+    applyRegistry: follower.apply,
+    observers,
+  });
   const broker = connectToBroker({ cfg, gateways: () => follower.registry().gateways(), onMessage, closed: () => closed, metrics: m, log });
   connection = broker;
   await broker.ready;
@@ -126,7 +143,10 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     metrics: m.registry,
     metricsPort: metricsServer?.port,
     async publish(topic, payload, o = {}) {
-      await broker.client.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: o.qos ?? 1, retain: o.retain ?? false });
+      await broker.client.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), {
+        qos: o.qos ?? 1,
+        retain: o.retain ?? false,
+      });
     },
     async close() {
       if (closed) return;

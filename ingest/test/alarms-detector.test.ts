@@ -22,11 +22,41 @@ const city = cityModelSchema.parse({
     { id: 'gw-2', ward: 'an-phu', name: 'GW 2' },
   ],
   devices: [
-    { id: 'pm-1', kind: 'pm_sensor', name: 'Bụi An Mỹ', ward: 'an-my', gateway: 'gw-1', lat: 15.57, lon: 108.48, pollIntervalMs: 1000, tags: ['school'] },
+    {
+      id: 'pm-1',
+      kind: 'pm_sensor',
+      name: 'Bụi An Mỹ',
+      ward: 'an-my',
+      gateway: 'gw-1',
+      lat: 15.57,
+      lon: 108.48,
+      pollIntervalMs: 1000,
+      tags: ['school'],
+    },
     { id: 'pm-2', kind: 'pm_sensor', name: 'Bụi An Phú', ward: 'an-phu', gateway: 'gw-2', lat: 15.55, lon: 108.5, pollIntervalMs: 1000 },
-    { id: 'water-1', kind: 'water_level', name: 'Mực nước An Phú', ward: 'an-phu', gateway: 'gw-2', lat: 15.55, lon: 108.5, alarmLevels: [2, 3, 4], mountingHeightM: 6 },
+    {
+      id: 'water-1',
+      kind: 'water_level',
+      name: 'Mực nước An Phú',
+      ward: 'an-phu',
+      gateway: 'gw-2',
+      lat: 15.55,
+      lon: 108.5,
+      alarmLevels: [2, 3, 4],
+      mountingHeightM: 6,
+    },
     { id: 'noise-1', kind: 'noise_meter', name: 'Ồn bệnh viện', ward: 'an-my', gateway: 'gw-1', lat: 15.57, lon: 108.48, zone: 'special' },
-    { id: 'light-1', kind: 'street_light', name: 'Tủ đèn Phan Chu Trinh', ward: 'an-my', gateway: 'gw-1', lat: 15.57, lon: 108.48, lamps: 2, ratedPowerW: 100 },
+    {
+      id: 'light-1',
+      kind: 'street_light',
+      name: 'Tủ đèn Phan Chu Trinh',
+      ward: 'an-my',
+      gateway: 'gw-1',
+      lat: 15.57,
+      lon: 108.48,
+      lamps: 2,
+      ratedPowerW: 100,
+    },
     { id: 'air-1', kind: 'air_station', name: 'Trạm KK An Mỹ', ward: 'an-my', gateway: 'gw-1', lat: 15.57, lon: 108.48 },
   ],
 });
@@ -59,7 +89,20 @@ const MIDNIGHT = Date.UTC(2026, 10, 26, 17, 0, 0);
 const MIN = 60_000;
 
 describe('threshold rule', () => {
-  const rule: AlarmRuleInput = { id: 'pm25', type: 'threshold', category: 'air', severity: 'major', kind: 'pm_sensor', field: 'pm25', op: '>=', value: 150, clearValue: 120, forS: 600, clearForS: 0, repeatEveryS: 300 };
+  const rule: AlarmRuleInput = {
+    id: 'pm25',
+    type: 'threshold',
+    category: 'air',
+    severity: 'major',
+    kind: 'pm_sensor',
+    field: 'pm25',
+    op: '>=',
+    value: 150,
+    clearValue: 120,
+    forS: 600,
+    clearForS: 0,
+    repeatEveryS: 300,
+  };
 
   it('raises only after the value held for the duration, repeats with the new value, clears with hysteresis', async () => {
     const { detector, events } = harness([rule]);
@@ -75,7 +118,19 @@ describe('threshold rule', () => {
     expect(events).toHaveLength(1);
     const first = events[0]!;
     expect(first.topic).toBe(topics.alarmEvent('pm25', 'pm-1'));
-    expect(first.event).toMatchObject({ state: 'raised', severity: 'major', ward: 'an-my', device: 'pm-1', gateway: 'gw-1', kind: 'pm_sensor', field: 'pm25', value: 180, limit: 150, unit: 'ug/m3', since: t0 + 15 * MIN });
+    expect(first.event).toMatchObject({
+      state: 'raised',
+      severity: 'major',
+      ward: 'an-my',
+      device: 'pm-1',
+      gateway: 'gw-1',
+      kind: 'pm_sensor',
+      field: 'pm25',
+      value: 180,
+      limit: 150,
+      unit: 'ug/m3',
+      since: t0 + 15 * MIN,
+    });
     expect(first.event.message.vi).toContain('Bụi An Mỹ:'); // the name says the ward already: no "(An Mỹ)" again
     expect(first.event.message.vi).toContain('180');
     expect(first.event.message.en).toContain('limit 150');
@@ -105,8 +160,18 @@ describe('threshold rule', () => {
 
 describe('domain rules', () => {
   it('water level: stages 1→3 raise with rising severity, leave a stage only below level − margin, then clear', async () => {
-    const { detector, events } = harness([{ id: 'flood', type: 'water_level', category: 'water', severities: ['minor', 'major', 'critical'], clearMarginM: 0.2, repeatEveryS: 3600 }]);
-    const at = (i: number, level: number) => detector.onReadings([reading('water-1', 'water_level', NOON + i * 1000, { level, distance: 6 - level })], NOON);
+    const { detector, events } = harness([
+      {
+        id: 'flood',
+        type: 'water_level',
+        category: 'water',
+        severities: ['minor', 'major', 'critical'],
+        clearMarginM: 0.2,
+        repeatEveryS: 3600,
+      },
+    ]);
+    const at = (i: number, level: number) =>
+      detector.onReadings([reading('water-1', 'water_level', NOON + i * 1000, { level, distance: 6 - level })], NOON);
     await at(0, 1.5);
     await at(1, 2.1);
     await at(2, 3.2);
@@ -147,7 +212,8 @@ describe('domain rules', () => {
   it('derived hourly values (same hour ts, rewritten) are timed by arrival, so durations elapse within the hour', async () => {
     const { detector, events } = harness([{ id: 'noise-h', type: 'noise_limit', category: 'noise', forS: 600, repeatEveryS: 60 }]);
     const hour = NOON;
-    for (const m of [0, 5, 9]) await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 60, limit: 55 })], hour + m * MIN);
+    for (const m of [0, 5, 9])
+      await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 60, limit: 55 })], hour + m * MIN);
     expect(events.filter((e) => e.event.state === 'raised')).toHaveLength(0);
     await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 61, limit: 55 })], hour + 10 * MIN);
     await detector.onReadings([reading('noise-1', 'noise_hourly', hour, { laeq: 62, limit: 55 })], hour + 12 * MIN);
@@ -159,7 +225,15 @@ describe('domain rules', () => {
   });
 
   it('VN_AQI level per station with severity by level', async () => {
-    const { detector, events } = harness([{ id: 'aqi', type: 'vn_aqi_level', category: 'air', minAqi: 151, severityByLevel: { bad: 'minor', very_bad: 'major', hazardous: 'critical' } }]);
+    const { detector, events } = harness([
+      {
+        id: 'aqi',
+        type: 'vn_aqi_level',
+        category: 'air',
+        minAqi: 151,
+        severityByLevel: { bad: 'minor', very_bad: 'major', hazardous: 'critical' },
+      },
+    ]);
     await detector.onReadings([reading('air-1', 'vn_aqi', NOON, { aqi: 160, pm25: 160 })], NOON);
     await detector.onReadings([reading('air-1', 'vn_aqi', NOON + 1000, { aqi: 320 })], NOON);
     expect(events.map((e) => e.event.severity)).toEqual(['minor', 'critical']);
@@ -175,8 +249,14 @@ describe('domain rules', () => {
       { id: 'night-out', type: 'night_outage', category: 'lighting' },
       { id: 'power', type: 'power_deviation', category: 'lighting', tolerance: 0.3, minExpectedW: 20 },
     ]);
-    await detector.onReadings([reading('light-1', 'street_light', NOON, { lamp1_level: 100, lamp1_status: 4, lamp2_level: 0, lamp2_status: 2, power: 100 })], NOON);
-    await detector.onReadings([reading('light-1', 'street_light', MIDNIGHT, { lamp1_level: 50, lamp1_status: 4, lamp2_level: 0, lamp2_status: 0, power: 200 })], MIDNIGHT);
+    await detector.onReadings(
+      [reading('light-1', 'street_light', NOON, { lamp1_level: 100, lamp1_status: 4, lamp2_level: 0, lamp2_status: 2, power: 100 })],
+      NOON,
+    );
+    await detector.onReadings(
+      [reading('light-1', 'street_light', MIDNIGHT, { lamp1_level: 50, lamp1_status: 4, lamp2_level: 0, lamp2_status: 0, power: 200 })],
+      MIDNIGHT,
+    );
     const raised = events.filter((e) => e.event.state === 'raised').map((e) => [e.event.ruleId, e.event.ts, e.event.value]);
     expect(raised).toEqual([
       ['lamp-fail', NOON, 1],
@@ -189,7 +269,18 @@ describe('domain rules', () => {
   });
 
   it('rate of change: a fast rise within the window raises', async () => {
-    const { detector, events } = harness([{ id: 'rise', type: 'rate_of_change', category: 'water', kind: 'water_level', field: 'level', delta: 0.5, windowS: 600, direction: 'up' }]);
+    const { detector, events } = harness([
+      {
+        id: 'rise',
+        type: 'rate_of_change',
+        category: 'water',
+        kind: 'water_level',
+        field: 'level',
+        delta: 0.5,
+        windowS: 600,
+        direction: 'up',
+      },
+    ]);
     await detector.onReadings([reading('water-1', 'water_level', NOON, { level: 1 })], NOON);
     await detector.onReadings([reading('water-1', 'water_level', NOON + 20 * MIN, { level: 1.4 })], NOON); // slow: old sample left the window
     await detector.onReadings([reading('water-1', 'water_level', NOON + 25 * MIN, { level: 1.95 })], NOON);
@@ -201,7 +292,9 @@ describe('domain rules', () => {
   });
 
   it('traffic congestion is a threshold on the derived index', async () => {
-    const { detector, events } = harness([{ id: 'cong', type: 'threshold', category: 'traffic', kind: 'congestion', field: 'index', op: '>=', value: 0.8, clearValue: 0.6 }]);
+    const { detector, events } = harness([
+      { id: 'cong', type: 'threshold', category: 'traffic', kind: 'congestion', field: 'index', op: '>=', value: 0.8, clearValue: 0.6 },
+    ]);
     await detector.onReadings([reading('pm-1', 'congestion', NOON, { index: 0.85 })], NOON);
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', kind: 'pm_sensor', value: 0.85 });
   });
@@ -209,11 +302,27 @@ describe('domain rules', () => {
 
 describe('silence and gateway health', () => {
   it('no data: a device silent for factor × poll interval raises; data again clears', async () => {
-    const { detector, events } = harness([{ id: 'silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { devices: ['pm-1'] } }]);
+    const { detector, events } = harness([
+      { id: 'silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { devices: ['pm-1'] } },
+    ]);
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON, { pm25: 10 })], NOON);
     await detector.tick!(NOON + 4000);
     expect(events.map((e) => e.event.state)).toEqual(['cleared']); // reconciling clear, device is fine
-    detector.onGatewayHealth!({ gateway: 'gw-1', ts: NOON + 5500, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 5500);
+    detector.onGatewayHealth!(
+      {
+        gateway: 'gw-1',
+        ts: NOON + 5500,
+        uptimeS: 1,
+        version: '1',
+        configHash: 'x',
+        cpuPct: 1,
+        rssBytes: 1,
+        diskFreeBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        devices: [],
+      },
+      NOON + 5500,
+    );
     await detector.tick!(NOON + 6000);
     // A silence is not a measurement: no value/limit to compare; the text says since when and how long.
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-1', value: null, limit: null });
@@ -224,12 +333,31 @@ describe('silence and gateway health', () => {
   });
 
   it('follows a new device registry: an added device is watched for silence with its own name and ward', async () => {
-    const { detector, events } = harness([{ id: 'silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { devices: ['pm-3'] } }]);
+    const { detector, events } = harness([
+      { id: 'silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { devices: ['pm-3'] } },
+    ]);
     await detector.tick!(NOON + 60_000);
     expect(events).toEqual([]); // pm-3 is not in the registry yet
-    detector.onRegistry!({ ...city, devices: [...city.devices, { ...city.devices[1]!, id: 'pm-3', name: 'Bụi mới', pollIntervalMs: 1000 }] });
+    detector.onRegistry!({
+      ...city,
+      devices: [...city.devices, { ...city.devices[1]!, id: 'pm-3', name: 'Bụi mới', pollIntervalMs: 1000 }],
+    });
     await detector.onReadings([reading('pm-3', 'pm_sensor', NOON + 60_000, { pm25: 10 })], NOON + 60_000);
-    detector.onGatewayHealth!({ gateway: 'gw-2', ts: NOON + 70_000, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 70_000);
+    detector.onGatewayHealth!(
+      {
+        gateway: 'gw-2',
+        ts: NOON + 70_000,
+        uptimeS: 1,
+        version: '1',
+        configHash: 'x',
+        cpuPct: 1,
+        rssBytes: 1,
+        diskFreeBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        devices: [],
+      },
+      NOON + 70_000,
+    );
     await detector.tick!(NOON + 70_000);
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'pm-3', ward: 'an-phu', gateway: 'gw-2' });
     expect(JSON.stringify(events.at(-1)!.event.message)).toContain('Bụi mới (An Phú)');
@@ -237,22 +365,70 @@ describe('silence and gateway health', () => {
 
   it('no data: when the whole gateway is silent only the gateway alarm is raised, not one per device', async () => {
     const { detector, events } = harness([
-      { id: 'dev-silent', type: 'no_data', category: 'equipment', target: 'device', factor: 5, minSilenceS: 0, scope: { gateways: ['gw-2'] } },
-      { id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', factor: 5, minSilenceS: 0, scope: { gateways: ['gw-2'] } },
+      {
+        id: 'dev-silent',
+        type: 'no_data',
+        category: 'equipment',
+        target: 'device',
+        factor: 5,
+        minSilenceS: 0,
+        scope: { gateways: ['gw-2'] },
+      },
+      {
+        id: 'gw-silent',
+        type: 'no_data',
+        category: 'equipment',
+        target: 'gateway',
+        factor: 5,
+        minSilenceS: 0,
+        scope: { gateways: ['gw-2'] },
+      },
     ]);
-    await detector.onReadings([reading('pm-2', 'pm_sensor', NOON, { pm25: 10 }), reading('water-1', 'water_level', NOON, { level: 1 })], NOON);
+    await detector.onReadings(
+      [reading('pm-2', 'pm_sensor', NOON, { pm25: 10 }), reading('water-1', 'water_level', NOON, { level: 1 })],
+      NOON,
+    );
     await detector.tick!(NOON + 60_000);
-    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual(['gw-silent/gw-2']);
+    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual([
+      'gw-silent/gw-2',
+    ]);
     // the gateway is alive (health reports) but one device stays silent: now that device is the news
-    detector.onGatewayHealth!({ gateway: 'gw-2', ts: NOON + 61_000, uptimeS: 1, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null, outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 }, devices: [] }, NOON + 61_000);
+    detector.onGatewayHealth!(
+      {
+        gateway: 'gw-2',
+        ts: NOON + 61_000,
+        uptimeS: 1,
+        version: '1',
+        configHash: 'x',
+        cpuPct: 1,
+        rssBytes: 1,
+        diskFreeBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        devices: [],
+      },
+      NOON + 61_000,
+    );
     await detector.onReadings([reading('pm-2', 'pm_sensor', NOON + 61_000, { pm25: 10 })], NOON + 61_000);
     await detector.tick!(NOON + 62_000);
-    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual(['gw-silent/gw-2', 'dev-silent/water-1']);
+    expect(events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}/${e.event.sourceId}`)).toEqual([
+      'gw-silent/gw-2',
+      'dev-silent/water-1',
+    ]);
     expect(events.some((e) => e.event.ruleId === 'gw-silent' && e.event.state === 'cleared' && e.event.ts === NOON + 62_000)).toBe(true);
   });
 
   it('no data: the text says since when, in city time, and for how long, in each language', async () => {
-    const { detector, events } = harness([{ id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', factor: 5, minSilenceS: 300, scope: { gateways: ['gw-2'] } }]);
+    const { detector, events } = harness([
+      {
+        id: 'gw-silent',
+        type: 'no_data',
+        category: 'equipment',
+        target: 'gateway',
+        factor: 5,
+        minSilenceS: 300,
+        scope: { gateways: ['gw-2'] },
+      },
+    ]);
     await detector.onReadings([reading('pm-2', 'pm_sensor', NOON, { pm25: 10 })], NOON);
     await detector.tick!(NOON + 7 * MIN);
     const raised = events.filter((e) => e.event.state === 'raised').at(-1)!.event;
@@ -261,7 +437,9 @@ describe('silence and gateway health', () => {
   });
 
   it('no data: a gateway whose last will says offline raises at once', async () => {
-    const { detector, events } = harness([{ id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', minSilenceS: 600, scope: { gateways: ['gw-2'] } }]);
+    const { detector, events } = harness([
+      { id: 'gw-silent', type: 'no_data', category: 'equipment', target: 'gateway', minSilenceS: 600, scope: { gateways: ['gw-2'] } },
+    ]);
     detector.onGatewayStatus!({ gateway: 'gw-2', state: 'offline', ts: NOON, reason: 'lwt' }, NOON);
     await new Promise((r) => setImmediate(r));
     expect(events.at(-1)!.event).toMatchObject({ state: 'raised', sourceId: 'gw-2', gateway: 'gw-2', ward: 'an-phu' });
@@ -272,9 +450,29 @@ describe('silence and gateway health', () => {
   });
 
   const health = (ts: number, depth: number, crc: number): GatewayHealth => ({
-    gateway: 'gw-1', ts, uptimeS: 10, version: '1', configHash: 'x', cpuPct: 1, rssBytes: 1, diskFreeBytes: null,
+    gateway: 'gw-1',
+    ts,
+    uptimeS: 10,
+    version: '1',
+    configHash: 'x',
+    cpuPct: 1,
+    rssBytes: 1,
+    diskFreeBytes: null,
     outbox: { depth, oldestTs: depth ? ts - 1000 : null, bytes: depth * 100, dropped: 0 },
-    devices: [{ device: 'pm-1', ok: 1, timeouts: 0, crcErrors: crc, exceptions: 0, lastOkTs: ts, lastError: null, lastErrorTs: null, backoffUntil: null, pollIntervalMs: 1000 }],
+    devices: [
+      {
+        device: 'pm-1',
+        ok: 1,
+        timeouts: 0,
+        crcErrors: crc,
+        exceptions: 0,
+        lastOkTs: ts,
+        lastError: null,
+        lastErrorTs: null,
+        backoffUntil: null,
+        pollIntervalMs: 1000,
+      },
+    ],
   });
 
   it('gateway outbox growing over consecutive reports, and device CRC errors increasing', async () => {
@@ -294,14 +492,22 @@ describe('silence and gateway health', () => {
     const before = events.length;
     detector.onGatewayHealth!(health(NOON + 3, 0, 10), NOON);
     await new Promise((r) => setImmediate(r));
-    expect(events.slice(before).map((e) => `${e.event.ruleId}:${e.event.state}`).sort()).toEqual(['crc:cleared', 'outbox:cleared']);
+    expect(
+      events
+        .slice(before)
+        .map((e) => `${e.event.ruleId}:${e.event.state}`)
+        .sort(),
+    ).toEqual(['crc:cleared', 'outbox:cleared']);
   });
 });
 
 describe('robustness', () => {
   it('a failed publish is retried on tick, with the newest value', async () => {
     const fails = { value: true };
-    const { detector, events } = harness([{ id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100, repeatEveryS: 1 }], fails);
+    const { detector, events } = harness(
+      [{ id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100, repeatEveryS: 1 }],
+      fails,
+    );
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON, { pm25: 150 })], NOON);
     expect(detector.stats()).toMatchObject({ publishFailures: 1, pendingPublishes: 1 });
     fails.value = false;
@@ -315,13 +521,17 @@ describe('robustness', () => {
     const { detector, events } = harness([]);
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON, { pm25: 150 })], NOON);
     expect(events).toHaveLength(0);
-    detector.setRules([alarmRuleSchema.parse({ id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 })]);
+    detector.setRules([
+      alarmRuleSchema.parse({ id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 }),
+    ]);
     await detector.onReadings([reading('pm-1', 'pm_sensor', NOON + 1, { pm25: 150 })], NOON);
     expect(events).toHaveLength(1);
   });
 
   it('a bad reading (unknown device, odd values) does not stop evaluation', async () => {
-    const { detector, events } = harness([{ id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 }]);
+    const { detector, events } = harness([
+      { id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 },
+    ]);
     await detector.onReadings([reading('ghost', 'pm_sensor', NOON, { pm10: 5 }), reading('pm-1', 'pm_sensor', NOON, { pm25: 150 })], NOON);
     expect(events.map((e) => e.event.sourceId)).toEqual(['pm-1']);
   });
@@ -330,7 +540,10 @@ describe('robustness', () => {
     expect(loadRules(join(__dirname, '../../config/rules/default.yaml')).length).toBeGreaterThan(10);
     const dir = tempDir('rules');
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'rules:\n  - id: x\n    type: threshold\n    category: air\n    kind: pm_sensor\n    field: pm25\n    op: "=="\n    value: 1\n');
+    writeFileSync(
+      file,
+      'rules:\n  - id: x\n    type: threshold\n    category: air\n    kind: pm_sensor\n    field: pm25\n    op: "=="\n    value: 1\n',
+    );
     expect(() => loadRules(file)).toThrow(/bad\.yaml: rules\[0\]\.op/);
   });
 });

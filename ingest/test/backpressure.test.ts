@@ -19,7 +19,8 @@ function failing(store: TimeSeriesStore) {
   return { store: wrapped, state };
 }
 
-const gauge = async (ingest: IngestHandle, name: string) => Number((await ingest.metrics.getSingleMetric(name)!.get()).values[0]?.value ?? NaN);
+const gauge = async (ingest: IngestHandle, name: string) =>
+  Number((await ingest.metrics.getSingleMetric(name)!.get()).values[0]?.value ?? NaN);
 
 describe('back-pressure', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -47,7 +48,8 @@ describe('back-pressure', () => {
     cleanups.push(() => pub.endAsync());
     const MESSAGES = 60;
     const PER = 50;
-    for (let i = 0; i < MESSAGES; i++) await publishTelemetry(pub, 'gw-a', airBatch('gw-a', 'gw-a-air', i * PER, PER, Date.UTC(2025, 2, 1)));
+    for (let i = 0; i < MESSAGES; i++)
+      await publishTelemetry(pub, 'gw-a', airBatch('gw-a', 'gw-a-air', i * PER, PER, Date.UTC(2025, 2, 1)));
 
     // Admission is bounded: never more than 10 unacked messages, sampled while the writes fail.
     const unacked: number[] = [];
@@ -60,7 +62,10 @@ describe('back-pressure', () => {
     );
     expect(Math.max(...unacked)).toBeLessThanOrEqual(10);
     // Then it leaves the broker, whose persistent session queues the rest, and stays away while the store is down.
-    await waitFor(async () => (await gauge(first, 'ingest_store_pauses_total')) === 1 && (await gauge(first, 'ingest_mqtt_connected')) === 0, { what: 'ingest away from the broker' });
+    await waitFor(
+      async () => (await gauge(first, 'ingest_store_pauses_total')) === 1 && (await gauge(first, 'ingest_mqtt_connected')) === 0,
+      { what: 'ingest away from the broker' },
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(await gauge(first, 'ingest_store_pauses_total')).toBe(1);
     expect(await gauge(first, 'ingest_mqtt_connected')).toBe(0);
@@ -73,7 +78,10 @@ describe('back-pressure', () => {
     const second = await startIngest(config, { store, city: testCity(), logger: quietLog() });
     cleanups.push(() => second.close());
     const expected = Array.from({ length: MESSAGES * PER }, (_, i) => i);
-    await waitFor(async () => (await storedSeqs(real, 'gw-a')).length >= expected.length, { what: 'everything stored after recovery', timeoutMs: 30_000 });
+    await waitFor(async () => (await storedSeqs(real, 'gw-a')).length >= expected.length, {
+      what: 'everything stored after recovery',
+      timeoutMs: 30_000,
+    });
     expect(await storedSeqs(real, 'gw-a')).toEqual(expected);
   });
 
@@ -84,7 +92,12 @@ describe('back-pressure', () => {
     cleanups.push(() => real.close());
     const { store, state } = failing(real);
     const ingest = await startIngest(
-      { mqtt: { url: broker.url, clientId: 'ingest-bp2' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 }, backpressure: { maxUnackedMessages: 5, retryBaseMs: 20, retryMaxMs: 100 } },
+      {
+        mqtt: { url: broker.url, clientId: 'ingest-bp2' },
+        limitsDir: LIMITS_DIR,
+        batch: { maxReadings: 500, maxDelayMs: 20 },
+        backpressure: { maxUnackedMessages: 5, retryBaseMs: 20, retryMaxMs: 100 },
+      },
       { store, city: testCity(), logger: quietLog() },
     );
     cleanups.push(() => ingest.close());
@@ -94,11 +107,16 @@ describe('back-pressure', () => {
     for (let i = 0; i < 30; i++) await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air', i * 20, 20, Date.UTC(2025, 2, 2)));
     await waitFor(() => state.failures >= 3, { what: 'failing writes' });
     // It left the broker (which queues its session) instead of leaving its socket unread.
-    await waitFor(async () => (await gauge(ingest, 'ingest_store_pauses_total')) === 1 && (await gauge(ingest, 'ingest_mqtt_connected')) === 0, { what: 'ingest away from the broker' });
+    await waitFor(
+      async () => (await gauge(ingest, 'ingest_store_pauses_total')) === 1 && (await gauge(ingest, 'ingest_mqtt_connected')) === 0,
+      { what: 'ingest away from the broker' },
+    );
     state.down = false;
     await waitFor(async () => (await storedSeqs(real, 'gw-b')).length >= 600, { what: 'all stored after recovery' });
     expect(await storedSeqs(real, 'gw-b')).toEqual(Array.from({ length: 600 }, (_, i) => i));
     await waitFor(async () => (await gauge(ingest, 'ingest_mqtt_connected')) === 1, { what: 'back on the broker' });
-    expect(await ingest.metrics.getSingleMetric('ingest_store_write_failures_total')!.get()).toMatchObject({ values: [{ value: expect.any(Number) }] });
+    expect(await ingest.metrics.getSingleMetric('ingest_store_write_failures_total')!.get()).toMatchObject({
+      values: [{ value: expect.any(Number) }],
+    });
   });
 });

@@ -8,13 +8,27 @@ const H = 3_600_000;
 // 2025-06-01 07:00 UTC = 14:00 in Tam Kỳ (day); 14:00 UTC = 21:00 local (night).
 const DAY = Date.UTC(2025, 5, 1, 7);
 const NIGHT = Date.UTC(2025, 5, 1, 14);
-const r = (kind: string, device: string, ts: number, values: Record<string, number>): StoredReading => ({ kind, device, gateway: 'gw-a', ward: 'w1', ts, seq: 0, values });
+const r = (kind: string, device: string, ts: number, values: Record<string, number>): StoredReading => ({
+  kind,
+  device,
+  gateway: 'gw-a',
+  ward: 'w1',
+  ts,
+  seq: 0,
+  values,
+});
 
 describe('derived values', () => {
   it('noise: energy-averaged LAeq against the zone’s day/night limit in local time', () => {
     const d = new Deriver(limits, testCity());
     const [day] = d.ingest([r('noise_meter', 'gw-a-noise', DAY, { laeq: 60 }), r('noise_meter', 'gw-a-noise', DAY + 1000, { laeq: 70 })]);
-    expect(day).toMatchObject({ kind: 'noise_hourly', device: 'gw-a-noise', ts: DAY, seq: -1, values: { laeq: 67.4, limit: 70, night: 0, samples: 2 } });
+    expect(day).toMatchObject({
+      kind: 'noise_hourly',
+      device: 'gw-a-noise',
+      ts: DAY,
+      seq: -1,
+      values: { laeq: 67.4, limit: 70, night: 0, samples: 2 },
+    });
     const [night] = d.ingest([r('noise_meter', 'gw-a-noise', NIGHT + 5, { laeq: 60 })]);
     expect(night!.values).toMatchObject({ laeq: 60, limit: 55, exceedance: 5, night: 1 });
   });
@@ -30,7 +44,10 @@ describe('derived values', () => {
   it('lighting: energy per hour from counter deltas, bridging the hours', () => {
     const d = new Deriver(limits, testCity());
     d.ingest([r('street_light', 'gw-a-light', DAY, { energy: 100 }), r('street_light', 'gw-a-light', DAY + H - 1000, { energy: 101.5 })]);
-    const [next] = d.ingest([r('street_light', 'gw-a-light', DAY + H + 1000, { energy: 101.7, power: 800 }), r('street_light', 'gw-a-light', DAY + 2 * H - 1000, { energy: 102.5, power: 800 })]);
+    const [next] = d.ingest([
+      r('street_light', 'gw-a-light', DAY + H + 1000, { energy: 101.7, power: 800 }),
+      r('street_light', 'gw-a-light', DAY + 2 * H - 1000, { energy: 102.5, power: 800 }),
+    ]);
     expect(next).toMatchObject({ kind: 'lighting_energy', ts: DAY + H, values: { energy_kwh: 1, power_mean: 800 } });
   });
 
@@ -84,12 +101,19 @@ describe('derived values', () => {
     }) as typeof store;
     const errors: string[] = [];
     const after = new Deriver(limits, testCity());
-    const result = await after.restore(flaky, now, { retryBaseMs: 1, retryMaxMs: 5, onError: (_e, w) => errors.push(`${w.kind}#${w.attempt}`) });
+    const result = await after.restore(flaky, now, {
+      retryBaseMs: 1,
+      retryMaxMs: 5,
+      onError: (_e, w) => errors.push(`${w.kind}#${w.attempt}`),
+    });
     expect(result).toEqual({ restored: 1, unrestored: ['gw-a-noise', 'gw-b-noise', 'gw-c-noise', 'gw-d-noise'] });
     expect(errors).toEqual(['air_station#0', 'air_station#1', 'noise_meter#0', 'noise_meter#1', 'noise_meter#2', 'noise_meter#3']);
 
     // Past its deadline a restore starts no query: a dead store does not hold up the start.
-    const late = await new Deriver(limits, testCity()).restore(flaky, now, { deadline: Date.now() - 1, onError: () => errors.push('queried') });
+    const late = await new Deriver(limits, testCity()).restore(flaky, now, {
+      deadline: Date.now() - 1,
+      onError: () => errors.push('queried'),
+    });
     expect(late.unrestored).toHaveLength(testCity().devices.length);
     expect(errors).not.toContain('queried');
 

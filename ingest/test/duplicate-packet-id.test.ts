@@ -28,7 +28,8 @@ describe('two messages under one packet id', () => {
       parser.on('packet', (p: Packet) => {
         fromIngest.push(p);
         if (p.cmd === 'connect') s.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }));
-        else if (p.cmd === 'subscribe') s.write(generate({ cmd: 'suback', messageId: p.messageId!, granted: p.subscriptions.map(() => 1) }));
+        else if (p.cmd === 'subscribe')
+          s.write(generate({ cmd: 'suback', messageId: p.messageId!, granted: p.subscriptions.map(() => 1) }));
         else if (p.cmd === 'unsubscribe') s.write(generate({ cmd: 'unsuback', messageId: p.messageId! } as Packet));
         else if (p.cmd === 'pingreq') s.write(generate({ cmd: 'pingresp' }));
       });
@@ -54,7 +55,12 @@ describe('two messages under one packet id', () => {
       },
     }) as TimeSeriesStore;
     ingest = await startIngest(
-      { mqtt: { url: `mqtt://127.0.0.1:${port}`, clientId: 'ingest-dup-id' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 10, maxDelayMs: 20 }, registry: { follow: false } },
+      {
+        mqtt: { url: `mqtt://127.0.0.1:${port}`, clientId: 'ingest-dup-id' },
+        limitsDir: LIMITS_DIR,
+        batch: { maxReadings: 10, maxDelayMs: 20 },
+        registry: { follow: false },
+      },
       { store: slow, city: testCity(), logger: quietLog() },
     );
   });
@@ -69,7 +75,17 @@ describe('two messages under one packet id', () => {
     await waitFor(() => fromIngest.some((p) => p.cmd === 'subscribe'), { what: 'ingest subscribed' });
     const ts0 = Date.now() - 600_000;
     const publish = (seq0: number) =>
-      socket!.write(generate({ cmd: 'publish', topic: topics.telemetry('gw-a'), qos: 1, messageId: 7, retain: false, dup: false, payload: Buffer.from(JSON.stringify(airBatch('gw-a', 'gw-a-air', seq0, 10, ts0))) }));
+      socket!.write(
+        generate({
+          cmd: 'publish',
+          topic: topics.telemetry('gw-a'),
+          qos: 1,
+          messageId: 7,
+          retain: false,
+          dup: false,
+          payload: Buffer.from(JSON.stringify(airBatch('gw-a', 'gw-a-air', seq0, 10, ts0))),
+        }),
+      );
     publish(0);
     publish(10);
 

@@ -15,20 +15,72 @@ function readingCorpus(): unknown[] {
     good,
     { ...good, extra: 'ignored', gateway: 'gw-a' },
     replace({ values: { pm25: { v: 1, u: 'ug/m3', q: 'good' } } }),
-    null, 42, 'reading', [], [good], {},
-    replace({ device: undefined }), replace({ device: '' }), replace({ device: '-lead' }), replace({ device: 'a'.repeat(64) }), replace({ device: 'a'.repeat(65) }),
-    replace({ device: 'has space' }), replace({ device: 'x/y' }), replace({ device: 'ok_1.2-3' }), replace({ device: 7 }), replace({ device: 'Đà' }),
-    replace({ ts: 0 }), replace({ ts: -1 }), replace({ ts: 1.5 }), replace({ ts: '1750000000000' }), replace({ ts: Number.MAX_SAFE_INTEGER }),
-    replace({ ts: Number.MAX_SAFE_INTEGER + 2 }), replace({ ts: Infinity }), replace({ ts: NaN }), replace({ ts: null }), replace({ ts: 1 }),
-    replace({ seq: 0 }), replace({ seq: -0 }), replace({ seq: -1 }), replace({ seq: 0.5 }), replace({ seq: '1' }), replace({ seq: 2 ** 53 }), replace({ seq: undefined }),
-    replace({ values: {} }), replace({ values: [] }), replace({ values: null }), replace({ values: 'pm25' }), replace({ values: [{ v: 1, u: 'm' }] }),
-    replace({ values: { PM25: { v: 1, u: 'ug/m3' } } }), replace({ values: { '1pm': { v: 1, u: 'ug/m3' } } }), replace({ values: { pm_2_5: { v: 1, u: 'ug/m3' } } }),
-    replace({ values: { ['x'.repeat(64)]: { v: 1, u: 'm' } } }), replace({ values: { ['x'.repeat(65)]: { v: 1, u: 'm' } } }), replace({ values: { '': { v: 1, u: 'm' } } }),
+    null,
+    42,
+    'reading',
+    [],
+    [good],
+    {},
+    replace({ device: undefined }),
+    replace({ device: '' }),
+    replace({ device: '-lead' }),
+    replace({ device: 'a'.repeat(64) }),
+    replace({ device: 'a'.repeat(65) }),
+    replace({ device: 'has space' }),
+    replace({ device: 'x/y' }),
+    replace({ device: 'ok_1.2-3' }),
+    replace({ device: 7 }),
+    replace({ device: 'Đà' }),
+    replace({ ts: 0 }),
+    replace({ ts: -1 }),
+    replace({ ts: 1.5 }),
+    replace({ ts: '1750000000000' }),
+    replace({ ts: Number.MAX_SAFE_INTEGER }),
+    replace({ ts: Number.MAX_SAFE_INTEGER + 2 }),
+    replace({ ts: Infinity }),
+    replace({ ts: NaN }),
+    replace({ ts: null }),
+    replace({ ts: 1 }),
+    replace({ seq: 0 }),
+    replace({ seq: -0 }),
+    replace({ seq: -1 }),
+    replace({ seq: 0.5 }),
+    replace({ seq: '1' }),
+    replace({ seq: 2 ** 53 }),
+    replace({ seq: undefined }),
+    replace({ values: {} }),
+    replace({ values: [] }),
+    replace({ values: null }),
+    replace({ values: 'pm25' }),
+    replace({ values: [{ v: 1, u: 'm' }] }),
+    replace({ values: { PM25: { v: 1, u: 'ug/m3' } } }),
+    replace({ values: { '1pm': { v: 1, u: 'ug/m3' } } }),
+    replace({ values: { pm_2_5: { v: 1, u: 'ug/m3' } } }),
+    replace({ values: { ['x'.repeat(64)]: { v: 1, u: 'm' } } }),
+    replace({ values: { ['x'.repeat(65)]: { v: 1, u: 'm' } } }),
+    replace({ values: { '': { v: 1, u: 'm' } } }),
     replace({ values: { pm25: { v: 1, u: 'ug/m3' }, BAD: { v: 1, u: 'ug/m3' } } }),
-    value(null), value([]), value([1, 'm']), value(1), value({}), value({ v: 1 }), value({ u: 'm' }),
-    value({ v: '1', u: 'm' }), value({ v: Infinity, u: 'm' }), value({ v: -Infinity, u: 'm' }), value({ v: NaN, u: 'm' }), value({ v: -1e308, u: 'm' }),
-    value({ v: 0, u: 'm' }), value({ v: -0, u: 'm' }), value({ v: 1, u: 'M' }), value({ v: 1, u: 'toString' }), value({ v: 1, u: '__proto__' }), value({ v: 1, u: '' }),
-    value({ v: 1, u: 'km/h' }), value({ v: 1, u: 7 }), value({ v: true, u: 'm' }),
+    value(null),
+    value([]),
+    value([1, 'm']),
+    value(1),
+    value({}),
+    value({ v: 1 }),
+    value({ u: 'm' }),
+    value({ v: '1', u: 'm' }),
+    value({ v: Infinity, u: 'm' }),
+    value({ v: -Infinity, u: 'm' }),
+    value({ v: NaN, u: 'm' }),
+    value({ v: -1e308, u: 'm' }),
+    value({ v: 0, u: 'm' }),
+    value({ v: -0, u: 'm' }),
+    value({ v: 1, u: 'M' }),
+    value({ v: 1, u: 'toString' }),
+    value({ v: 1, u: '__proto__' }),
+    value({ v: 1, u: '' }),
+    value({ v: 1, u: 'km/h' }),
+    value({ v: 1, u: 7 }),
+    value({ v: true, u: 'm' }),
   ];
   // Every field of every unit code, and JSON's own oddities (a __proto__ key, numbers beyond double range).
   corpus.push(JSON.parse('{"device":"d","ts":1,"seq":1,"values":{"__proto__":{"v":1,"u":"m"}}}'));
@@ -73,15 +125,22 @@ describe('the hand-written reading check agrees with protocol readingSchema', ()
       { v: 1, gateway: 'gw-a', readings: {} },
       { v: 1, gateway: 'gw-a' },
       JSON.parse('{"v":1e400,"gateway":"gw-a","readings":[1]}'),
-      [], null, 'x',
+      [],
+      null,
+      'x',
     ];
     for (const x of cases) expect(fastEnvelope(x) !== undefined).toBe(envelope.safeParse(x).success);
   });
 
-  it('dead-letters a bad reading with zod\'s own words, keeping its good neighbours', () => {
+  it("dead-letters a bad reading with zod's own words, keeping its good neighbours", () => {
     const registry = buildRegistry(testCity());
     const bad = { ...good, seq: 8, ts: good.ts + 1000, values: { pm25: { v: 1, u: 'ppm' } } };
-    const out = validateTelemetry('city/v1/gw/gw-a/telemetry', JSON.stringify({ v: 1, gateway: 'gw-a', readings: [good, bad] }), registry, 1);
+    const out = validateTelemetry(
+      'city/v1/gw/gw-a/telemetry',
+      JSON.stringify({ v: 1, gateway: 'gw-a', readings: [good, bad] }),
+      registry,
+      1,
+    );
     expect(out.readings.map((r) => r.seq)).toEqual([7]);
     const zodWords = readingSchema.safeParse(bad);
     expect(zodWords.success).toBe(false);
@@ -89,7 +148,12 @@ describe('the hand-written reading check agrees with protocol readingSchema', ()
     expect(out.rejections.map((r) => r.letter.reason)).toEqual([`schema: ${issue.path.join('.')}: ${issue.message}`]);
     expect(out.rejections[0]!.letter.device).toBe('gw-a-air');
 
-    const envelopeBad = validateTelemetry('city/v1/gw/gw-a/telemetry', JSON.stringify({ v: 1, gateway: 'gw-a', readings: [] }), registry, 1);
+    const envelopeBad = validateTelemetry(
+      'city/v1/gw/gw-a/telemetry',
+      JSON.stringify({ v: 1, gateway: 'gw-a', readings: [] }),
+      registry,
+      1,
+    );
     expect(envelopeBad.rejections.map((r) => r.letter.reason)).toEqual(['schema: readings: Too small: expected array to have >=1 items']);
   });
 });

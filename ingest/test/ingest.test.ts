@@ -84,12 +84,28 @@ describe('ingest against mosquitto and the SQLite store', () => {
     await waitFor(async () => (await store.deadLetters({ from: 0, limit: 100 })).length >= 8, { what: 'dead letters' });
     const letters = await store.deadLetters({ from: 0, limit: 100 });
     const reasons = letters.map((l) => l.reason);
-    for (const code of ['unknown_device', 'foreign_device', 'unknown_field', 'wrong_unit', 'out_of_range', 'schema', 'malformed_json', 'gateway_mismatch']) {
-      expect(reasons.some((r) => r.startsWith(`${code}: `)), `${code} in ${reasons.join(' | ')}`).toBe(true);
+    for (const code of [
+      'unknown_device',
+      'foreign_device',
+      'unknown_field',
+      'wrong_unit',
+      'out_of_range',
+      'schema',
+      'malformed_json',
+      'gateway_mismatch',
+    ]) {
+      expect(
+        reasons.some((r) => r.startsWith(`${code}: `)),
+        `${code} in ${reasons.join(' | ')}`,
+      ).toBe(true);
     }
     expect(reasons).toContain('foreign_device: device "gw-a-air" belongs to gateway "gw-a", not "gw-b"');
     expect(letters.find((l) => l.reason.startsWith('malformed_json'))!.raw).toBe('{"v":1,"gateway":"gw-b","readings":[');
-    expect(letters.find((l) => l.reason.startsWith('wrong_unit'))).toMatchObject({ gateway: 'gw-b', device: 'gw-b-air', topic: topics.telemetry('gw-b') });
+    expect(letters.find((l) => l.reason.startsWith('wrong_unit'))).toMatchObject({
+      gateway: 'gw-b',
+      device: 'gw-b-air',
+      topic: topics.telemetry('gw-b'),
+    });
     await waitFor(async () => (await storedSeqs(store, 'gw-b')).length === 2, { what: 'good readings stored' });
     expect(await storedSeqs(store, 'gw-b')).toEqual([1, 8]);
     const metrics = await ingest.metrics.metrics();

@@ -71,10 +71,16 @@ describe.each(STORES)('kill -9 under load ($name)', ({ config }) => {
     cleanups.push(() => store.close());
     const expected = Array.from({ length: MESSAGES * PER }, (_, i) => i);
     for (const gw of gateways) {
-      await waitFor(async () => (await storedSeqs(store, gw)).length >= expected.length, { what: `all of ${gw} stored`, timeoutMs: 40_000, intervalMs: 250 }).catch(async (err) => {
+      await waitFor(async () => (await storedSeqs(store, gw)).length >= expected.length, {
+        what: `all of ${gw} stored`,
+        timeoutMs: 40_000,
+        intervalMs: 250,
+      }).catch(async (err) => {
         const have = new Set(await storedSeqs(store, gw));
         const missing = expected.filter((s) => !have.has(s));
-        throw new Error(`${String(err)}; ${have.size} stored, missing ${missing.length} messages ${[...new Set(missing.map((m) => Math.floor(m / PER)))].join(',')}; ingest output: ${child.output().slice(-3000)}`);
+        throw new Error(
+          `${String(err)}; ${have.size} stored, missing ${missing.length} messages ${[...new Set(missing.map((m) => Math.floor(m / PER)))].join(',')}; ingest output: ${child.output().slice(-3000)}`,
+        );
       });
       expect(await storedSeqs(store, gw)).toEqual(expected);
     }

@@ -5,7 +5,15 @@ import { startMosquitto, waitFor } from '@tamky/test-support';
 import { liveMessages, newestPerDevice, startIngest, type IngestHandle } from '../src/index';
 import { airBatch, connectPublisher, LIMITS_DIR, publishTelemetry, quietLog, sqliteStore, storedSeqs, testCity } from './helpers/fixtures';
 
-const reading = (i: number, ward = 'w1'): StoredReading => ({ kind: 'air_station', device: `d${i % 3}`, gateway: 'gw-a', ward, ts: 1_750_000_000_000 + i, seq: i, values: { pm25: i } });
+const reading = (i: number, ward = 'w1'): StoredReading => ({
+  kind: 'air_station',
+  device: `d${i % 3}`,
+  gateway: 'gw-a',
+  ward,
+  ts: 1_750_000_000_000 + i,
+  seq: i,
+  values: { pm25: i },
+});
 
 describe('live feed messages', () => {
   it('stay under the byte cap with multi-byte tags, keeping every reading in order', () => {
@@ -21,7 +29,15 @@ describe('live feed messages', () => {
 
   it('coalesced, keep the newest reading of each device', () => {
     const batch = [reading(5), reading(1), reading(3), reading(4), reading(2)];
-    expect(newestPerDevice(batch).map((r) => [r.device, r.seq]).sort()).toEqual([['d0', 3], ['d1', 4], ['d2', 5]]);
+    expect(
+      newestPerDevice(batch)
+        .map((r) => [r.device, r.seq])
+        .sort(),
+    ).toEqual([
+      ['d0', 3],
+      ['d1', 4],
+      ['d2', 5],
+    ]);
   });
 });
 
@@ -37,7 +53,12 @@ describe("ingest's live feed in mode 'latest'", () => {
     broker = await startMosquitto();
     ({ store } = await sqliteStore());
     ingest = await startIngest(
-      { mqtt: { url: broker.url, clientId: 'ingest-live-latest' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 10_000, maxDelayMs: 300 }, live: { mode: 'latest' } },
+      {
+        mqtt: { url: broker.url, clientId: 'ingest-live-latest' },
+        limitsDir: LIMITS_DIR,
+        batch: { maxReadings: 10_000, maxDelayMs: 300 },
+        live: { mode: 'latest' },
+      },
       { store, city: testCity(), logger: quietLog() },
     );
     live = await connectPublisher(broker.url, 'live-latest-sub');
@@ -60,8 +81,15 @@ describe("ingest's live feed in mode 'latest'", () => {
     const ts0 = Date.UTC(2025, 8, 1, 3, 0, 0);
     await publishTelemetry(pub, 'gw-a', airBatch('gw-a', 'gw-a-air', 0, 200, ts0));
     await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air', 0, 200, ts0));
-    await waitFor(async () => (await storedSeqs(store, 'gw-a')).length === 200 && (await storedSeqs(store, 'gw-b')).length === 200, { what: 'all stored' });
-    await waitFor(() => received.flat().some((r) => r.device === 'gw-a-air' && r.seq === 199) && received.flat().some((r) => r.device === 'gw-b-air' && r.seq === 199), { what: 'newest readings live' });
+    await waitFor(async () => (await storedSeqs(store, 'gw-a')).length === 200 && (await storedSeqs(store, 'gw-b')).length === 200, {
+      what: 'all stored',
+    });
+    await waitFor(
+      () =>
+        received.flat().some((r) => r.device === 'gw-a-air' && r.seq === 199) &&
+        received.flat().some((r) => r.device === 'gw-b-air' && r.seq === 199),
+      { what: 'newest readings live' },
+    );
     const all = received.flat();
     // At most one reading per device per batch, so far fewer than the 400 stored.
     for (const msg of received) expect(new Set(msg.map((r) => r.device)).size).toBe(msg.length);

@@ -17,6 +17,8 @@ describe('mqtt.js adapter: exact version', () => {
     mkdirSync(join(dir, 'node_modules', 'mqtt'), { recursive: true });
     writeFileSync(join(dir, 'node_modules', 'mqtt', 'package.json'), JSON.stringify({ name: 'mqtt', version: '5.17.0' }));
     const from = pathToFileURL(join(dir, 'src', 'service.js')).href;
-    expect(() => assertTestedMqttVersion(from)).toThrow(/mqtt 5\.17\.0 is installed, but ingest\/src\/consumer\/mqtt-adapter\.ts .* install mqtt@5\.16\.0/);
+    expect(() => assertTestedMqttVersion(from)).toThrow(
+      /mqtt 5\.17\.0 is installed, but ingest\/src\/consumer\/mqtt-adapter\.ts .* install mqtt@5\.16\.0/,
+    );
   });
 });

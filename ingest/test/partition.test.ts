@@ -19,8 +19,18 @@ describe('two-instance split', () => {
     const seen: Array<Set<string>> = [new Set(), new Set()];
     for (const index of [0, 1]) {
       const ingest = await startIngest(
-        { mqtt: { url: broker.url, clientId: `${clientPrefix}${index}` }, partition: { index, count: 2 }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
-        { store, city, logger: quietLog(), observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }] },
+        {
+          mqtt: { url: broker.url, clientId: `${clientPrefix}${index}` },
+          partition: { index, count: 2 },
+          limitsDir: LIMITS_DIR,
+          batch: { maxReadings: 500, maxDelayMs: 20 },
+        },
+        {
+          store,
+          city,
+          logger: quietLog(),
+          observers: [{ onReadings: (rs: StoredReading[]) => rs.forEach((r) => seen[index]!.add(r.gateway)) }],
+        },
       );
       cleanups.push(() => ingest.close());
     }
@@ -33,7 +43,9 @@ describe('two-instance split', () => {
     const p1 = subscriptionPlan(gws, { index: 1, count: 2 });
     expect(p0.subscribe.some((t) => t.includes('+'))).toBe(false);
     expect(p0.unsubscribe).toContain('city/v1/gw/+/telemetry');
-    expect([...p0.subscribe, ...p1.subscribe].filter((t) => t.endsWith('/telemetry')).sort()).toEqual(gws.map((g) => `city/v1/gw/${g}/telemetry`));
+    expect([...p0.subscribe, ...p1.subscribe].filter((t) => t.endsWith('/telemetry')).sort()).toEqual(
+      gws.map((g) => `city/v1/gw/${g}/telemetry`),
+    );
     expect(subscriptionPlan(gws, { index: 0, count: 1 }).subscribe).toContain('city/v1/gw/+/telemetry');
   });
 
@@ -47,7 +59,8 @@ describe('two-instance split', () => {
     const { broker, store, seen } = await twoInstances(city, 'ingest-p');
     const pub = await connectPublisher(broker.url);
     cleanups.push(() => pub.endAsync());
-    for (const gw of gateways) for (let i = 0; i < 5; i++) await publishTelemetry(pub, gw, airBatch(gw, `${gw}-air`, i * 40, 40, Date.UTC(2025, 3, 1)));
+    for (const gw of gateways)
+      for (let i = 0; i < 5; i++) await publishTelemetry(pub, gw, airBatch(gw, `${gw}-air`, i * 40, 40, Date.UTC(2025, 3, 1)));
 
     for (const gw of gateways) {
       await waitFor(async () => (await storedSeqs(store, gw)).length >= 200, { what: `${gw} stored` });

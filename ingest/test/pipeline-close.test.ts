@@ -5,7 +5,15 @@ import { BatchPipeline } from '../src/consumer/pipeline';
 import { quietLog, sqliteStore } from './helpers/fixtures';
 
 const T0 = Date.UTC(2025, 7, 1, 3, 0, 0);
-const raw = (seq: number): StoredReading => ({ kind: 'air_station', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0 + seq * 1000, seq, values: { pm25: seq } });
+const raw = (seq: number): StoredReading => ({
+  kind: 'air_station',
+  device: 'd1',
+  gateway: 'gw-a',
+  ward: 'w1',
+  ts: T0 + seq * 1000,
+  seq,
+  values: { pm25: seq },
+});
 
 describe('batch pipeline close', () => {
   it('finishes even when a write sent to the store never answers, and leaves that message unacked', async () => {
@@ -37,7 +45,10 @@ describe('batch pipeline close', () => {
     });
     pipeline.push({ readings: [raw(1)], deadLetters: [], ack: () => acked.push(1), receivedAt: Date.now(), values: 1, newestTs: T0 });
     await waitFor(() => writesStarted === 1, { what: 'the write sent to the store' });
-    const closed = await Promise.race([pipeline.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 20_000))]);
+    const closed = await Promise.race([
+      pipeline.close().then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 20_000)),
+    ]);
     expect(closed).toBe('closed');
     expect(acked).toEqual([]);
     await real.close();

@@ -5,7 +5,15 @@ import { BatchPipeline, type DurableBatch } from '../src/consumer/pipeline';
 import { quietLog, sqliteStore } from './helpers/fixtures';
 
 const T0 = Date.UTC(2025, 7, 1, 3, 0, 0);
-const raw = (seq: number): StoredReading => ({ kind: 'air_station', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0 + seq * 1000, seq, values: { pm25: seq } });
+const raw = (seq: number): StoredReading => ({
+  kind: 'air_station',
+  device: 'd1',
+  gateway: 'gw-a',
+  ward: 'w1',
+  ts: T0 + seq * 1000,
+  seq,
+  values: { pm25: seq },
+});
 
 async function pipelineWith(idleMs: number) {
   const { store } = await sqliteStore();
@@ -25,7 +33,8 @@ async function pipelineWith(idleMs: number) {
     },
     onWriteFailure: () => {},
   });
-  const push = (seq: number) => pipeline.push({ readings: [raw(seq)], deadLetters: [], ack: () => {}, receivedAt: Date.now(), values: 1, newestTs: T0 });
+  const push = (seq: number) =>
+    pipeline.push({ readings: [raw(seq)], deadLetters: [], ack: () => {}, receivedAt: Date.now(), values: 1, newestTs: T0 });
   return { pipeline, push, batches, store };
 }
 

@@ -5,7 +5,15 @@ import { BatchPipeline, type DurableBatch } from '../src/consumer/pipeline';
 import { quietLog, sqliteStore } from './helpers/fixtures';
 
 const T0 = Date.UTC(2025, 7, 1, 3, 0, 0);
-const raw = (seq: number): StoredReading => ({ kind: 'air_station', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0 + seq * 1000, seq, values: { pm25: seq } });
+const raw = (seq: number): StoredReading => ({
+  kind: 'air_station',
+  device: 'd1',
+  gateway: 'gw-a',
+  ward: 'w1',
+  ts: T0 + seq * 1000,
+  seq,
+  values: { pm25: seq },
+});
 
 /** The real SQLite store, with a gate that holds the write of chosen readings until released. */
 function gatedStore(store: TimeSeriesStore, holdSeq: number) {
@@ -40,14 +48,32 @@ function twoInFlight(store: TimeSeriesStore) {
     retryBaseMs: 10,
     retryMaxMs: 50,
     log: quietLog(),
-    derive: (rows) => [{ kind: 'vn_aqi', device: 'd1', gateway: 'gw-a', ward: 'w1', ts: T0, seq: -1, values: { upTo: Math.max(...rows.map((r) => r.seq)), n: ++derivedCount } }],
+    derive: (rows) => [
+      {
+        kind: 'vn_aqi',
+        device: 'd1',
+        gateway: 'gw-a',
+        ward: 'w1',
+        ts: T0,
+        seq: -1,
+        values: { upTo: Math.max(...rows.map((r) => r.seq)), n: ++derivedCount },
+      },
+    ],
     onDurable: async (b: DurableBatch) => {
       durable.push(b.raw.map((r) => r.seq));
       for (const m of b.messages) m.ack();
     },
     onWriteFailure: () => {},
   });
-  const push = (seqs: number[]) => pipeline.push({ readings: seqs.map(raw), deadLetters: [], ack: () => acked.push(...seqs), receivedAt: Date.now(), values: seqs.length, newestTs: T0 });
+  const push = (seqs: number[]) =>
+    pipeline.push({
+      readings: seqs.map(raw),
+      deadLetters: [],
+      ack: () => acked.push(...seqs),
+      receivedAt: Date.now(),
+      values: seqs.length,
+      newestTs: T0,
+    });
   return { pipeline, push, durable, acked };
 }
 
@@ -67,7 +93,10 @@ describe('batch pipeline with two batches in flight', () => {
     expect(writes).toEqual(['raw:3,raw:4']);
     release();
     await waitFor(() => durable.length === 2, { what: 'both batches durable' });
-    expect(durable).toEqual([[1, 2], [3, 4]]);
+    expect(durable).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(acked).toEqual([1, 2, 3, 4]);
     expect(writes).toEqual(['raw:3,raw:4', 'raw:1,raw:2,derived:2', 'derived:4']);
     await pipeline.close();
@@ -107,7 +136,10 @@ describe('batch pipeline with two batches in flight', () => {
     await waitFor(() => pipeline.waiting().messages === 0, { what: 'first batch taken' });
     push([3, 4]);
     await waitFor(() => durable.length === 2, { what: 'both batches durable' });
-    expect(durable).toEqual([[1, 2], [3, 4]]);
+    expect(durable).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     // Batch 2 wrote its derived row with its raw rows (no separate write); batch 1's retry came after it
     // and left out its older derived value.
     expect(writes).toEqual(['raw:3,raw:4,derived:4', 'raw:1,raw:2']);

@@ -7,7 +7,10 @@ import { airBatch, connectPublisher, LIMITS_DIR, publishTelemetry, quietLog, sql
 
 /** The device registry as the dashboard publishes it: retained, the city model as JSON. */
 async function publishRegistry(client: MqttClient, payload: CityModel | string): Promise<void> {
-  await client.publishAsync(topics.configRegistry(), typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1, retain: true });
+  await client.publishAsync(topics.configRegistry(), typeof payload === 'string' ? payload : JSON.stringify(payload), {
+    qos: 1,
+    retain: true,
+  });
 }
 
 const metric = async (ingest: IngestHandle, name: string, labels: Record<string, string> = {}) => {
@@ -22,7 +25,8 @@ describe('ingest follows the device registry published on config/registry', () =
   let pub: MqttClient;
   const fileCity = testCity();
   const ts0 = Date.UTC(2025, 6, 1, 3, 0, 0);
-  const reasonsOf = async (device: string) => (await store.deadLetters({ limit: 500 })).filter((l) => l.device === device).map((l) => l.reason);
+  const reasonsOf = async (device: string) =>
+    (await store.deadLetters({ limit: 500 })).filter((l) => l.device === device).map((l) => l.reason);
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -41,7 +45,7 @@ describe('ingest follows the device registry published on config/registry', () =
     await broker?.stop();
   });
 
-  it('stores a newly registered device\'s telemetry instead of dead-lettering it, and dead-letters a removed device', async () => {
+  it("stores a newly registered device's telemetry instead of dead-lettering it, and dead-letters a removed device", async () => {
     // Before the registry knows it: dead letter.
     await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air2', 0, 3, ts0));
     await waitFor(async () => (await reasonsOf('gw-b-air2')).length === 3, { what: 'dead letters of the unregistered device' });
@@ -56,17 +60,23 @@ describe('ingest follows the device registry published on config/registry', () =
       ],
     };
     await publishRegistry(pub, edited);
-    await waitFor(async () => (await metric(ingest, 'ingest_registry_updates_total', { result: 'applied' })) === 1, { what: 'registry applied' });
+    await waitFor(async () => (await metric(ingest, 'ingest_registry_updates_total', { result: 'applied' })) === 1, {
+      what: 'registry applied',
+    });
     expect(await metric(ingest, 'ingest_registry_devices')).toBe(edited.devices.length);
 
     await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air2', 3, 5, ts0));
-    await waitFor(async () => (await storedSeqs(store, 'gw-b')).length === 5, { what: 'the new device\'s readings stored' });
+    await waitFor(async () => (await storedSeqs(store, 'gw-b')).length === 5, { what: "the new device's readings stored" });
     expect(await storedSeqs(store, 'gw-b')).toEqual([3, 4, 5, 6, 7]);
     const series = await store.query({ kind: 'air_station', fields: ['pm25'], from: ts0, to: ts0 + 60_000, devices: ['gw-b-air2'] });
     expect(series[0]).toMatchObject({ device: 'gw-b-air2', ward: 'w1' });
     expect(series[0]!.points).toHaveLength(5);
 
-    await publishTelemetry(pub, 'gw-c', { v: 1, gateway: 'gw-c', readings: [{ device: 'gw-c-noise', ts: ts0, seq: 0, values: { laeq: { v: 55, u: 'dBA' } } }] });
+    await publishTelemetry(pub, 'gw-c', {
+      v: 1,
+      gateway: 'gw-c',
+      readings: [{ device: 'gw-c-noise', ts: ts0, seq: 0, values: { laeq: { v: 55, u: 'dBA' } } }],
+    });
     await waitFor(async () => (await reasonsOf('gw-c-noise')).length === 1, { what: 'dead letter of the removed device' });
     expect(await reasonsOf('gw-c-noise')).toEqual(['unknown_device: device "gw-c-noise" is not in the registry']);
     expect(await storedSeqs(store, 'gw-c')).toEqual([]);
@@ -76,7 +86,9 @@ describe('ingest follows the device registry published on config/registry', () =
     const before = await metric(ingest, 'ingest_registry_updates_total', { result: 'rejected' });
     await publishRegistry(pub, '{"id":"broken"');
     await publishRegistry(pub, JSON.stringify({ ...fileCity, devices: [{ id: 'x', kind: 'air_station' }] }));
-    await waitFor(async () => (await metric(ingest, 'ingest_registry_updates_total', { result: 'rejected' })) === before + 2, { what: 'two rejections' });
+    await waitFor(async () => (await metric(ingest, 'ingest_registry_updates_total', { result: 'rejected' })) === before + 2, {
+      what: 'two rejections',
+    });
     // Still the edited registry: the device added before keeps being stored.
     await publishTelemetry(pub, 'gw-b', airBatch('gw-b', 'gw-b-air2', 8, 2, ts0));
     await waitFor(async () => (await storedSeqs(store, 'gw-b')).length === 7, { what: 'readings stored under the kept registry' });
@@ -86,12 +98,19 @@ describe('ingest follows the device registry published on config/registry', () =
   it('a device added while ingest was down: its readings queued in the session are stored, not dead-lettered', async () => {
     // A store of its own: the suite's other ingest instance also receives this telemetry.
     const own = await sqliteStore();
-    const config = { mqtt: { url: broker.url, clientId: 'ingest-registry-restart' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } };
+    const config = {
+      mqtt: { url: broker.url, clientId: 'ingest-registry-restart' },
+      limitsDir: LIMITS_DIR,
+      batch: { maxReadings: 500, maxDelayMs: 20 },
+    };
     // A first run creates the persistent session, then ingest goes down.
     const first = await startIngest(config, { store: own.store, city: fileCity, logger: quietLog() });
     await first.close();
     // While it is down: the admin adds gw-d-air2, the gateway sends its readings (queued by the broker).
-    await publishRegistry(pub, { ...fileCity, devices: [...fileCity.devices, { ...fileCity.devices.find((d) => d.id === 'gw-d-air')!, id: 'gw-d-air2', name: 'added while down' }] });
+    await publishRegistry(pub, {
+      ...fileCity,
+      devices: [...fileCity.devices, { ...fileCity.devices.find((d) => d.id === 'gw-d-air')!, id: 'gw-d-air2', name: 'added while down' }],
+    });
     await publishTelemetry(pub, 'gw-d', airBatch('gw-d', 'gw-d-air2', 0, 20, ts0));
     const second = await startIngest(config, { store: own.store, city: fileCity, logger: quietLog() });
     try {
@@ -104,13 +123,18 @@ describe('ingest follows the device registry published on config/registry', () =
   });
 
   it('a restarted ingest picks the retained registry up at connect', async () => {
-    await publishRegistry(pub, { ...fileCity, devices: [...fileCity.devices, { ...fileCity.devices[0]!, id: 'gw-a-air3', name: 'third' }] });
+    await publishRegistry(pub, {
+      ...fileCity,
+      devices: [...fileCity.devices, { ...fileCity.devices[0]!, id: 'gw-a-air3', name: 'third' }],
+    });
     const second = await startIngest(
       { mqtt: { url: broker.url, clientId: 'ingest-registry-2' }, limitsDir: LIMITS_DIR, batch: { maxReadings: 500, maxDelayMs: 20 } },
       { store, city: fileCity, logger: quietLog() },
     );
     try {
-      await waitFor(async () => (await metric(second, 'ingest_registry_devices')) === fileCity.devices.length + 1, { what: 'retained registry applied at start' });
+      await waitFor(async () => (await metric(second, 'ingest_registry_devices')) === fileCity.devices.length + 1, {
+        what: 'retained registry applied at start',
+      });
       expect(await metric(second, 'ingest_registry_updates_total', { result: 'applied' })).toBe(1);
     } finally {
       await second.close();

@@ -10,7 +10,16 @@ import { connectPublisher } from './helpers/fixtures';
 // Finding H1 (its consequence): a retained config/rules with version 999999999 made ingest ignore every later
 // rule set, silencing alarms. Implausible sets are now rejected with a logged reason; later good ones apply.
 
-const rule = (id: string) => ({ id, type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100, severity: 'major' });
+const rule = (id: string) => ({
+  id,
+  type: 'threshold',
+  category: 'air',
+  kind: 'pm_sensor',
+  field: 'pm25',
+  op: '>',
+  value: 100,
+  severity: 'major',
+});
 
 describe('ingest rejects implausible rule sets on config/rules and keeps following good ones', () => {
   let broker: Awaited<ReturnType<typeof startMosquitto>>;
@@ -28,7 +37,12 @@ describe('ingest rejects implausible rule sets on config/rules and keeps followi
   beforeAll(async () => {
     broker = await startMosquitto();
     pub = await connectPublisher(broker.url);
-    follower = await followRules({ url: broker.url, clientId: 'rules-follower-test', logger, detector: { setRules: (rules: AlarmRule[]) => applied.push(rules.map((r) => r.id)) } });
+    follower = await followRules({
+      url: broker.url,
+      clientId: 'rules-follower-test',
+      logger,
+      detector: { setRules: (rules: AlarmRule[]) => applied.push(rules.map((r) => r.id)) },
+    });
   });
   afterAll(async () => {
     await follower?.close();

@@ -7,8 +7,12 @@ function decodeUplink(input) {
   var b = input.bytes;
   if (input.fPort !== 1) return { errors: ['unexpected fPort ' + input.fPort] };
   if (b.length !== 12) return { errors: ['payload of ' + b.length + ' bytes, expected 12'] };
-  var u16 = function (i) { return (b[i] << 8) | b[i + 1]; };
-  var u32 = function (i) { return ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]); };
+  var u16 = function (i) {
+    return (b[i] << 8) | b[i + 1];
+  };
+  var u32 = function (i) {
+    return ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
+  };
   return { data: { level: b[0], status: b[1], power_w: u16(2) / 10, energy_wh: u32(4), voltage_v: u16(8) / 10, current_ma: u16(10) } };
 }
 function encodeDownlink(input) {

@@ -27,7 +27,9 @@ export const connectorConfigSchema = z.object({
    */
   registry: z.object({
     cityFile: z.string().optional(),
-    mqtt: z.object({ url: mqttUrl, username: z.string().optional(), password: z.string().optional(), clientId: z.string().min(1) }).optional(),
+    mqtt: z
+      .object({ url: mqttUrl, username: z.string().optional(), password: z.string().optional(), clientId: z.string().min(1) })
+      .optional(),
   }),
   profilesFile: z.string().min(1),
   /** Defaults to lorawan/codecs. */
@@ -37,11 +39,19 @@ export const connectorConfigSchema = z.object({
   /** A frame (DevEUI, DevAddr, frame counter) seen again within this time of its first copy is the same uplink. */
   lateCopyWindowMs: z.number().int().min(0).default(60_000),
   /** How long uplink identities are remembered (longer than ChirpStack's broker keeps undelivered events). */
-  ledgerRetentionMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
+  ledgerRetentionMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 3600_000),
   outbox: z.object({
     path: z.string().min(1),
     maxReadings: z.number().int().min(100).default(1_000_000),
-    maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600 * 1000),
+    maxAgeMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(7 * 24 * 3600 * 1000),
     replayPerSecond: z.number().int().min(1).default(2000),
     batchSize: z.number().int().min(1).max(10_000).default(500),
     maxInflight: z.number().int().min(1).max(100).default(4),

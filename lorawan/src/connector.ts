@@ -1,10 +1,29 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Counter, Gauge } from 'prom-client';
-import { cityModelSchema, commandSchema, topics, type CityModel, type Command, type GatewayEvent, type GatewayHealth } from '@tamky/protocol';
+import {
+  cityModelSchema,
+  commandSchema,
+  topics,
+  type CityModel,
+  type Command,
+  type GatewayEvent,
+  type GatewayHealth,
+} from '@tamky/protocol';
 import { createLogger, createMetricsRegistry, loadConfigFile, serveMetrics, type Logger } from '@tamky/service-kit';
 import { Forwarder, MqttUplink, Outbox } from '@tamky/edge';
-import { ackEventSchema, eventsFilter, joinEventSchema, logEventSchema, parseEventTopic, radioOf, statusEventSchema, txAckEventSchema, uplinkEventSchema, type UplinkEvent } from './chirpstack/events';
+import {
+  ackEventSchema,
+  eventsFilter,
+  joinEventSchema,
+  logEventSchema,
+  parseEventTopic,
+  radioOf,
+  statusEventSchema,
+  txAckEventSchema,
+  uplinkEventSchema,
+  type UplinkEvent,
+} from './chirpstack/events';
 import { connectorConfigSchema, type ConnectorConfigInput } from './config';
 import { Downlinks } from './downlinks';
 import { UplinkLedger } from './ledger';
@@ -45,24 +64,71 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
   const now = options.now ?? Date.now;
   const startedAt = now();
 
-  const profiles = new ProfileSet(loadConfigFile(config.profilesFile, profilesFileSchema).profiles, config.codecsDir ?? DEFAULT_CODECS_DIR, config.codecTimeoutMs);
+  const profiles = new ProfileSet(
+    loadConfigFile(config.profilesFile, profilesFileSchema).profiles,
+    config.codecsDir ?? DEFAULT_CODECS_DIR,
+    config.codecTimeoutMs,
+  );
   const devices = new LorawanDevices(config.gatewayId);
   const initialCity = options.city ?? (config.registry.cityFile ? loadConfigFile(config.registry.cityFile, cityModelSchema) : undefined);
   const setCity = (city: CityModel) => {
     devices.update(city);
-    for (const d of devices.all()) if (!profiles.get(d.lorawan!.profile)) log.warn({ device: d.id, profile: d.lorawan!.profile }, 'device names an unknown LoRaWAN profile: its uplinks will be dead letters');
+    for (const d of devices.all())
+      if (!profiles.get(d.lorawan!.profile))
+        log.warn(
+          { device: d.id, profile: d.lorawan!.profile },
+          'device names an unknown LoRaWAN profile: its uplinks will be dead letters',
+        );
     log.info({ devices: devices.all().length }, 'registry loaded');
   };
   if (initialCity) setCity(initialCity);
 
   const registry = createMetricsRegistry('lorawan');
-  const uplinksTotal = new Counter({ name: 'lorawan_uplinks_total', help: 'ChirpStack uplink events by outcome (reading, dead-letter, redelivery, late-copy, invalid)', labelNames: ['outcome'], registers: [registry] });
-  const eventsTotal = new Counter({ name: 'lorawan_events_total', help: 'ChirpStack integration events received, by type', labelNames: ['type'], registers: [registry] });
-  const downlinksTotal = new Counter({ name: 'lorawan_downlinks_total', help: 'Confirmed downlinks by outcome (acked, nacked, timeout, publish-failed)', labelNames: ['outcome'], registers: [registry] });
-  new Gauge({ name: 'lorawan_outbox_depth', help: 'Readings, events and results not yet acknowledged by our broker', registers: [registry], collect(this: Gauge) { this.set(outbox.depth()); } });
-  new Gauge({ name: 'lorawan_downlinks_pending', help: 'Confirmed downlinks waiting for an ack', registers: [registry], collect(this: Gauge) { this.set(downlinks.pendingCount()); } });
+  const uplinksTotal = new Counter({
+    name: 'lorawan_uplinks_total',
+    help: 'ChirpStack uplink events by outcome (reading, dead-letter, redelivery, late-copy, invalid)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const eventsTotal = new Counter({
+    name: 'lorawan_events_total',
+    help: 'ChirpStack integration events received, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const downlinksTotal = new Counter({
+    name: 'lorawan_downlinks_total',
+    help: 'Confirmed downlinks by outcome (acked, nacked, timeout, publish-failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'lorawan_outbox_depth',
+    help: 'Readings, events and results not yet acknowledged by our broker',
+    registers: [registry],
+    collect(this: Gauge) {
+      this.set(outbox.depth());
+    },
+  });
+  new Gauge({
+    name: 'lorawan_downlinks_pending',
+    help: 'Confirmed downlinks waiting for an ack',
+    registers: [registry],
+    collect(this: Gauge) {
+      this.set(downlinks.pendingCount());
+    },
+  });
 
-  const outbox = new Outbox({ path: config.outbox.path, maxReadings: config.outbox.maxReadings, maxAgeMs: config.outbox.maxAgeMs, synchronous: config.outbox.synchronous, now }, log.child({ part: 'outbox' }));
+  const outbox = new Outbox(
+    {
+      path: config.outbox.path,
+      maxReadings: config.outbox.maxReadings,
+      maxAgeMs: config.outbox.maxAgeMs,
+      synchronous: config.outbox.synchronous,
+      now,
+    },
+    log.child({ part: 'outbox' }),
+  );
   const ledger = new UplinkLedger(outbox, config.lateCopyWindowMs);
   const radio = new RadioHealth();
 
@@ -77,10 +143,17 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
       if (!chirpstack?.connected) return reject(new Error('not connected'));
       chirpstack.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
     });
-  const downlinks = new Downlinks(outbox, config.gatewayId, publishDown, (outcome) => {
-    downlinksTotal.inc({ outcome });
-    kick();
-  }, now, log.child({ part: 'downlinks' }));
+  const downlinks = new Downlinks(
+    outbox,
+    config.gatewayId,
+    publishDown,
+    (outcome) => {
+      downlinksTotal.inc({ outcome });
+      kick();
+    },
+    now,
+    log.child({ part: 'downlinks' }),
+  );
 
   const event = (e: Omit<GatewayEvent, 'gateway' | 'seq'>) => outbox.addMessage('event', { gateway: config.gatewayId, seq: 0, ...e });
 
@@ -90,7 +163,20 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
     const device = devices.byDevEui(devEui);
     const outcome = ledger.once({ dedupId: up.deduplicationId, devEui, devAddr: up.devAddr, fCnt: up.fCnt, ts }, () => {
       const deadLetter = (reason: string) => {
-        event({ ...(device ? { device: device.id } : {}), ts, type: 'lorawan_dead_letter', detail: { reason, devEui, fCnt: up.fCnt, fPort: up.fPort, data: up.data, deduplicationId: up.deduplicationId, ...(up.object ? { object: up.object } : {}) } });
+        event({
+          ...(device ? { device: device.id } : {}),
+          ts,
+          type: 'lorawan_dead_letter',
+          detail: {
+            reason,
+            devEui,
+            fCnt: up.fCnt,
+            fPort: up.fPort,
+            data: up.data,
+            deduplicationId: up.deduplicationId,
+            ...(up.object ? { object: up.object } : {}),
+          },
+        });
         if (device) radio.error(device, ts, reason, true);
         log.warn({ devEui, device: device?.id, fCnt: up.fCnt, reason }, 'uplink dead-lettered');
         return 'dead-letter' as const;
@@ -98,8 +184,14 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
       if (!device) return deadLetter(`DevEUI ${devEui} is not a LoRaWAN device of ${config.gatewayId} in the registry`);
       const profile = profiles.get(device.lorawan!.profile);
       if (!profile) return deadLetter(`unknown LoRaWAN profile "${device.lorawan!.profile}"`);
-      if (profile.kind !== device.kind) return deadLetter(`profile ${device.lorawan!.profile} decodes ${profile.kind}, the device is ${device.kind}`);
-      const decoded = profiles.decode(device, profile, { bytes: Buffer.from(up.data, 'base64'), fPort: up.fPort, recvTime: up.time, ...(up.object ? { object: up.object } : {}) });
+      if (profile.kind !== device.kind)
+        return deadLetter(`profile ${device.lorawan!.profile} decodes ${profile.kind}, the device is ${device.kind}`);
+      const decoded = profiles.decode(device, profile, {
+        bytes: Buffer.from(up.data, 'base64'),
+        fPort: up.fPort,
+        recvTime: up.time,
+        ...(up.object ? { object: up.object } : {}),
+      });
       if (!decoded.ok) return deadLetter(decoded.reason);
       outbox.addReadings([{ device: device.id, ts, vals: JSON.stringify(decoded.values) }]);
       radio.uplink(device, ts, up.fCnt, radioOf(up));
@@ -131,7 +223,16 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
           const up = uplinkEventSchema.safeParse(json);
           if (!up.success) {
             uplinksTotal.inc({ outcome: 'invalid' });
-            event({ ...(device ? { device: device.id } : {}), ts: now(), type: 'lorawan_dead_letter', detail: { reason: `not a ChirpStack uplink event: ${up.error.issues[0]?.message}`, devEui: t.devEui, raw: payload.toString('utf8').slice(0, 4096) } });
+            event({
+              ...(device ? { device: device.id } : {}),
+              ts: now(),
+              type: 'lorawan_dead_letter',
+              detail: {
+                reason: `not a ChirpStack uplink event: ${up.error.issues[0]?.message}`,
+                devEui: t.devEui,
+                raw: payload.toString('utf8').slice(0, 4096),
+              },
+            });
             break;
           }
           onUplink(up.data);
@@ -139,7 +240,12 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
         }
         case 'status': {
           const s = statusEventSchema.safeParse(json);
-          if (s.success && device) radio.status(device, Date.parse(s.data.time), s.data.externalPowerSource || s.data.batteryLevelUnavailable ? null : s.data.batteryLevel);
+          if (s.success && device)
+            radio.status(
+              device,
+              Date.parse(s.data.time),
+              s.data.externalPowerSource || s.data.batteryLevelUnavailable ? null : s.data.batteryLevel,
+            );
           break;
         }
         case 'join': {
@@ -163,7 +269,8 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
         }
         case 'log': {
           const l = logEventSchema.safeParse(json);
-          if (l.success && device && l.data.level !== 'INFO') radio.error(device, Date.parse(l.data.time), `ChirpStack ${l.data.code}: ${l.data.description}`, false);
+          if (l.success && device && l.data.level !== 'INFO')
+            radio.error(device, Date.parse(l.data.time), `ChirpStack ${l.data.code}: ${l.data.description}`, false);
           break;
         }
       }
@@ -205,13 +312,34 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
     if (!profile?.downlink) return refuse(`device ${cmd.device} takes no commands (profile ${device.lorawan!.profile})`);
     const encoded = profiles.encode(profile, cmd.field, cmd.value);
     if (!encoded.ok) return refuse(encoded.reason);
-    const applicationId = downlinks.applicationOf(device.lorawan!.devEui) ?? (config.chirpstack.applicationIds[0] !== '+' ? config.chirpstack.applicationIds[0] : undefined);
+    const applicationId =
+      downlinks.applicationOf(device.lorawan!.devEui) ??
+      (config.chirpstack.applicationIds[0] !== '+' ? config.chirpstack.applicationIds[0] : undefined);
     if (!applicationId) return refuse('ChirpStack application of the device unknown (no event from it yet)');
-    void downlinks.send({ commandId: cmd.id, device: device.id, devEui: device.lorawan!.devEui, field: cmd.field, value: cmd.value }, { applicationId, bytes: encoded.bytes, fPort: encoded.fPort, ackTimeoutMs: profile.downlink.ackTimeoutMs });
+    void downlinks.send(
+      { commandId: cmd.id, device: device.id, devEui: device.lorawan!.devEui, field: cmd.field, value: cmd.value },
+      { applicationId, bytes: encoded.bytes, fPort: encoded.fPort, ackTimeoutMs: profile.downlink.ackTimeoutMs },
+    );
   };
 
-  const uplink = new MqttUplink(config, { onConnect: () => forwarder?.onConnect(), onDisconnect: () => forwarder?.onDisconnect(), onCommand }, log.child({ part: 'mqtt' }), VERSION, now);
-  forwarder = new Forwarder(outbox, uplink, { gatewayId: config.gatewayId, batchSize: config.outbox.batchSize, maxInflight: config.outbox.maxInflight, replayPerSecond: config.outbox.replayPerSecond }, log.child({ part: 'forwarder' }));
+  const uplink = new MqttUplink(
+    config,
+    { onConnect: () => forwarder?.onConnect(), onDisconnect: () => forwarder?.onDisconnect(), onCommand },
+    log.child({ part: 'mqtt' }),
+    VERSION,
+    now,
+  );
+  forwarder = new Forwarder(
+    outbox,
+    uplink,
+    {
+      gatewayId: config.gatewayId,
+      batchSize: config.outbox.batchSize,
+      maxInflight: config.outbox.maxInflight,
+      replayPerSecond: config.outbox.replayPerSecond,
+    },
+    log.child({ part: 'forwarder' }),
+  );
   uplink.start();
 
   const ca = config.chirpstack.caFile ? readFileSync(config.chirpstack.caFile) : undefined;
@@ -227,19 +355,36 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
   let subscribed = false;
   chirpstack.on('connect', (ack) => {
     log.info({ url: config.chirpstack.url, sessionPresent: ack.sessionPresent }, 'connected to ChirpStack');
-    chirpstack!.subscribe(config.chirpstack.applicationIds.map((a) => eventsFilter(a)), { qos: 1 }, (err) => {
-      if (err) log.error({ err: err.message }, 'cannot subscribe to ChirpStack events');
-      else subscribed = true;
-    });
+    chirpstack!.subscribe(
+      config.chirpstack.applicationIds.map((a) => eventsFilter(a)),
+      { qos: 1 },
+      (err) => {
+        if (err) log.error({ err: err.message }, 'cannot subscribe to ChirpStack events');
+        else subscribed = true;
+      },
+    );
   });
   chirpstack.on('error', (err) => log.warn({ err: err.message }, 'ChirpStack connection error'));
   chirpstack.on('message', onChirpstackMessage);
 
-  const registryFollower = config.registry.mqtt ? followRegistry(config.registry.mqtt, setCity, log.child({ part: 'registry' })) : undefined;
+  const registryFollower = config.registry.mqtt
+    ? followRegistry(config.registry.mqtt, setCity, log.child({ part: 'registry' }))
+    : undefined;
 
   const health = (): GatewayHealth => {
     const stats = outbox.stats();
-    return { gateway: config.gatewayId, ts: now(), uptimeS: (now() - startedAt) / 1000, version: VERSION, configHash: 'lorawan', cpuPct: 0, rssBytes: process.memoryUsage().rss, diskFreeBytes: null, outbox: stats, devices: radio.report(devices.all()) };
+    return {
+      gateway: config.gatewayId,
+      ts: now(),
+      uptimeS: (now() - startedAt) / 1000,
+      version: VERSION,
+      configHash: 'lorawan',
+      cpuPct: 0,
+      rssBytes: process.memoryUsage().rss,
+      diskFreeBytes: null,
+      outbox: stats,
+      devices: radio.report(devices.all()),
+    };
   };
   const ticker = setInterval(() => {
     try {
@@ -259,7 +404,10 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
   }, config.health.intervalMs);
 
   const metricsServer = config.metrics ? await serveMetrics([registry], config.metrics.port, config.metrics.host) : undefined;
-  log.info({ gatewayId: config.gatewayId, outboxDepth: outbox.depth(), profiles: Object.keys(profiles.profiles).length }, 'LoRaWAN connector started');
+  log.info(
+    { gatewayId: config.gatewayId, outboxDepth: outbox.depth(), profiles: Object.keys(profiles.profiles).length },
+    'LoRaWAN connector started',
+  );
 
   let closed = false;
   return {

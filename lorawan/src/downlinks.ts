@@ -41,13 +41,17 @@ export class Downlinks {
         CREATE TABLE IF NOT EXISTS lorawan_applications (dev_eui TEXT PRIMARY KEY, application_id TEXT NOT NULL);
       `);
       return {
-        insert: db.prepare<[string, string, string, string, number, number]>('INSERT INTO lorawan_downlinks (queue_item_id, command_id, device, field, value, deadline) VALUES (?, ?, ?, ?, ?, ?)'),
+        insert: db.prepare<[string, string, string, string, number, number]>(
+          'INSERT INTO lorawan_downlinks (queue_item_id, command_id, device, field, value, deadline) VALUES (?, ?, ?, ?, ?, ?)',
+        ),
         get: db.prepare<[string]>('SELECT * FROM lorawan_downlinks WHERE queue_item_id = ?'),
         remove: db.prepare<[string]>('DELETE FROM lorawan_downlinks WHERE queue_item_id = ?'),
         txAck: db.prepare<[string, string]>('UPDATE lorawan_downlinks SET tx_gateway = ? WHERE queue_item_id = ?'),
         expired: db.prepare<[number]>('SELECT * FROM lorawan_downlinks WHERE deadline <= ?'),
         pending: db.prepare('SELECT COUNT(*) AS n FROM lorawan_downlinks'),
-        setApp: db.prepare<[string, string]>('INSERT INTO lorawan_applications (dev_eui, application_id) VALUES (?, ?) ON CONFLICT (dev_eui) DO UPDATE SET application_id = excluded.application_id'),
+        setApp: db.prepare<[string, string]>(
+          'INSERT INTO lorawan_applications (dev_eui, application_id) VALUES (?, ?) ON CONFLICT (dev_eui) DO UPDATE SET application_id = excluded.application_id',
+        ),
         app: db.prepare<[string]>('SELECT application_id FROM lorawan_applications WHERE dev_eui = ?'),
       };
     });
@@ -71,10 +75,19 @@ export class Downlinks {
     this.result({ id: commandId, gateway: this.gatewayId, ok: false, ts: this.now(), error });
   }
 
-  async send(cmd: { commandId: string; device: string; devEui: string; field: string; value: number }, down: { applicationId: string; bytes: Uint8Array; fPort: number; ackTimeoutMs: number }): Promise<void> {
+  async send(
+    cmd: { commandId: string; device: string; devEui: string; field: string; value: number },
+    down: { applicationId: string; bytes: Uint8Array; fPort: number; ackTimeoutMs: number },
+  ): Promise<void> {
     const queueItemId = randomUUID();
     this.stmt.insert.run(queueItemId, cmd.commandId, cmd.device, cmd.field, cmd.value, this.now() + down.ackTimeoutMs);
-    const payload: DownlinkCommand = { id: queueItemId, devEui: cmd.devEui, confirmed: true, fPort: down.fPort, data: Buffer.from(down.bytes).toString('base64') };
+    const payload: DownlinkCommand = {
+      id: queueItemId,
+      devEui: cmd.devEui,
+      confirmed: true,
+      fPort: down.fPort,
+      data: Buffer.from(down.bytes).toString('base64'),
+    };
     try {
       await this.publishDown(downlinkTopic(down.applicationId, cmd.devEui), JSON.stringify(payload));
       this.log.info({ command: cmd.commandId, device: cmd.device, queueItemId }, 'downlink queued in ChirpStack');
@@ -106,7 +119,14 @@ export class Downlinks {
       if (!row) return false;
       this.stmt.remove.run(queueItemId);
       const ok = outcome === 'acked';
-      this.result({ id: row.command_id, gateway: this.gatewayId, ok, ts: this.now(), ...(error ? { error } : {}), data: { device: row.device, field: row.field, value: row.value, queueItemId, ...extra } });
+      this.result({
+        id: row.command_id,
+        gateway: this.gatewayId,
+        ok,
+        ts: this.now(),
+        ...(error ? { error } : {}),
+        data: { device: row.device, field: row.field, value: row.value, queueItemId, ...extra },
+      });
       return true;
     });
     if (done) this.onOutcome(outcome);

@@ -28,8 +28,12 @@ export class UplinkLedger {
       `);
       return {
         byId: db.prepare<[string]>('SELECT 1 FROM lorawan_uplinks WHERE dedup_id = ?'),
-        lateCopy: db.prepare<[string, string, number, number, number]>('SELECT 1 FROM lorawan_uplinks WHERE dev_eui = ? AND dev_addr = ? AND f_cnt = ? AND ts BETWEEN ? AND ?'),
-        insert: db.prepare<[string, string, string, number, number, string]>('INSERT INTO lorawan_uplinks (dedup_id, dev_eui, dev_addr, f_cnt, ts, outcome) VALUES (?, ?, ?, ?, ?, ?)'),
+        lateCopy: db.prepare<[string, string, number, number, number]>(
+          'SELECT 1 FROM lorawan_uplinks WHERE dev_eui = ? AND dev_addr = ? AND f_cnt = ? AND ts BETWEEN ? AND ?',
+        ),
+        insert: db.prepare<[string, string, string, number, number, string]>(
+          'INSERT INTO lorawan_uplinks (dedup_id, dev_eui, dev_addr, f_cnt, ts, outcome) VALUES (?, ?, ?, ?, ?, ?)',
+        ),
         prune: db.prepare<[number]>('DELETE FROM lorawan_uplinks WHERE ts < ?'),
       };
     });
@@ -39,7 +43,10 @@ export class UplinkLedger {
    * Runs `produce` (which adds the reading or dead letter to the outbox) and records the uplink, in one
    * transaction, unless the uplink is a copy of one already recorded. Returns what happened.
    */
-  once(up: { dedupId: string; devEui: string; devAddr: string; fCnt: number; ts: number }, produce: () => UplinkOutcome): UplinkOutcome | 'redelivery' | 'late-copy' {
+  once(
+    up: { dedupId: string; devEui: string; devAddr: string; fCnt: number; ts: number },
+    produce: () => UplinkOutcome,
+  ): UplinkOutcome | 'redelivery' | 'late-copy' {
     return this.outbox.transaction(() => {
       if (this.stmt.byId.get(up.dedupId)) return 'redelivery';
       const w = this.lateCopyWindowMs;

@@ -25,7 +25,10 @@ export const profileSchema = z
   .object({
     kind: z.enum(DEVICE_KINDS),
     /** Codec file name in the codecs folder, without .js; absent: ChirpStack's decoded `object`. */
-    codec: z.string().regex(/^[a-z0-9-]+$/).optional(),
+    codec: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .optional(),
     fields: z.record(z.string(), fieldMapSchema),
     downlink: z
       .object({
@@ -34,7 +37,11 @@ export const profileSchema = z
         fields: z.record(z.string(), z.string()),
         fPort: z.number().int().min(1).max(223).default(10),
         /** A confirmed downlink not acknowledged by then is a failed command (class A waits for an uplink). */
-        ackTimeoutMs: z.number().int().min(1000).default(20 * 60_000),
+        ackTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(20 * 60_000),
       })
       .optional(),
   })
@@ -87,7 +94,11 @@ export class ProfileSet {
     return this.profiles[name];
   }
 
-  decode(device: Device, profile: Profile, input: { bytes: Uint8Array; fPort: number; recvTime: string; object?: Record<string, unknown> }): Decoded {
+  decode(
+    device: Device,
+    profile: Profile,
+    input: { bytes: Uint8Array; fPort: number; recvTime: string; object?: Record<string, unknown> },
+  ): Decoded {
     let data: Record<string, unknown>;
     if (profile.codec) {
       try {
@@ -102,13 +113,20 @@ export class ProfileSet {
     for (const [field, map] of Object.entries(profile.fields)) {
       const raw = pick(data, map.from);
       if (raw === undefined || raw === null) continue;
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) return { ok: false, reason: `decoded ${map.from} is ${JSON.stringify(raw)}, not a number` };
+      if (typeof raw !== 'number' || !Number.isFinite(raw))
+        return { ok: false, reason: `decoded ${map.from} is ${JSON.stringify(raw)}, not a number` };
       const offset = map.offset + (map.offsetFrom ? (device[map.offsetFrom] ?? Number.NaN) : 0);
       const v = raw * map.scale + offset;
       if (!Number.isFinite(v)) return { ok: false, reason: `field ${field}: device ${device.id} has no ${map.offsetFrom}` };
       values[field] = { v: Math.round(v * 1e6) / 1e6, u: kindFields[field]!.unit };
     }
-    if (Object.keys(values).length === 0) return { ok: false, reason: `decoded payload has none of ${Object.values(profile.fields).map((m) => m.from).join(', ')}` };
+    if (Object.keys(values).length === 0)
+      return {
+        ok: false,
+        reason: `decoded payload has none of ${Object.values(profile.fields)
+          .map((m) => m.from)
+          .join(', ')}`,
+      };
     return { ok: true, values };
   }
 

@@ -25,14 +25,29 @@ export class RadioHealth {
         lastOkTs: null,
         lastError: null,
         lastErrorTs: null,
-        radio: { devEui: device.lorawan!.devEui, rssi: null, snr: null, spreadingFactor: null, gateways: 0, fCnt: null, batteryPct: null, batteryTs: null, lastJoinTs: null },
+        radio: {
+          devEui: device.lorawan!.devEui,
+          rssi: null,
+          snr: null,
+          spreadingFactor: null,
+          gateways: 0,
+          fCnt: null,
+          batteryPct: null,
+          batteryTs: null,
+          lastJoinTs: null,
+        },
       };
       this.devices.set(device.id, d);
     }
     return d;
   }
 
-  uplink(device: Device, ts: number, fCnt: number, radio: { rssi: number | null; snr: number | null; spreadingFactor: number | null; gateways: number }): void {
+  uplink(
+    device: Device,
+    ts: number,
+    fCnt: number,
+    radio: { rssi: number | null; snr: number | null; spreadingFactor: number | null; gateways: number },
+  ): void {
     const d = this.of(device);
     d.uplinks++;
     d.lastOkTs = Math.max(d.lastOkTs ?? 0, ts);

@@ -32,8 +32,18 @@ export class LorawanDevices {
  * Follows the registry the dashboard publishes retained on config/registry, so a DevEUI an admin adds or moves
  * in the device screen takes effect without a restart. An invalid or cleared message keeps what we have.
  */
-export function followRegistry(opts: { url: string; username?: string; password?: string; clientId: string }, onCity: (city: CityModel) => void, log: Logger): { close(): Promise<void> } {
-  const client: MqttClient = mqtt.connect(opts.url, { clientId: opts.clientId, username: opts.username, password: opts.password, clean: true, reconnectPeriod: 2000 });
+export function followRegistry(
+  opts: { url: string; username?: string; password?: string; clientId: string },
+  onCity: (city: CityModel) => void,
+  log: Logger,
+): { close(): Promise<void> } {
+  const client: MqttClient = mqtt.connect(opts.url, {
+    clientId: opts.clientId,
+    username: opts.username,
+    password: opts.password,
+    clean: true,
+    reconnectPeriod: 2000,
+  });
   client.on('connect', () => {
     client.subscribe(topics.configRegistry(), { qos: 1 }, (err) => {
       if (err) log.error({ err: err.message }, 'cannot subscribe to the registry');

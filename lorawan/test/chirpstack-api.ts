@@ -18,7 +18,9 @@ const integration = require('./integration/integration_pb.js') as typeof Integra
 const gw = require('./gw/gw_pb.js') as typeof GwPb;
 const common = require('./common/common_pb.js') as typeof CommonPb;
 const { Timestamp } = require('google-protobuf/google/protobuf/timestamp_pb.js') as { Timestamp: { fromDate(d: Date): unknown } };
-const { Struct } = require('google-protobuf/google/protobuf/struct_pb.js') as { Struct: { fromJavaScript(o: Record<string, unknown>): unknown } };
+const { Struct } = require('google-protobuf/google/protobuf/struct_pb.js') as {
+  Struct: { fromJavaScript(o: Record<string, unknown>): unknown };
+};
 
 const nameOf = (map: Record<string, number>) => new Map(Object.entries(map).map(([k, v]) => [v, k]));
 const ENUMS: Record<string, Map<number, string>> = {
@@ -29,14 +31,16 @@ const ENUMS: Record<string, Map<number, string>> = {
   code: nameOf(integration.LogCode as unknown as Record<string, number>),
 };
 
-const isDefault = (v: unknown) => v === 0 || v === '' || v === false || v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+const isDefault = (v: unknown) =>
+  v === 0 || v === '' || v === false || v === undefined || v === null || (Array.isArray(v) && v.length === 0);
 
 function toJson(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => toJson(v));
   if (!value || typeof value !== 'object') return typeof value === 'number' && ENUMS[key] ? ENUMS[key]!.get(value) : value;
   const o = value as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 2 && 'seconds' in o && 'nanos' in o) return new Date(Number(o.seconds) * 1000 + Math.round(Number(o.nanos) / 1e6)).toISOString();
+  if (keys.length === 2 && 'seconds' in o && 'nanos' in o)
+    return new Date(Number(o.seconds) * 1000 + Math.round(Number(o.nanos) / 1e6)).toISOString();
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (k.endsWith('Map') && Array.isArray(v)) {
@@ -140,7 +144,14 @@ export function joinEvent(s: { devEui: string; applicationId: string; time: Date
   return JSON.stringify(toJson(e.toObject()));
 }
 
-export function ackEvent(s: { devEui: string; applicationId: string; time: Date; queueItemId: string; acknowledged: boolean; fCntDown: number }): string {
+export function ackEvent(s: {
+  devEui: string;
+  applicationId: string;
+  time: Date;
+  queueItemId: string;
+  acknowledged: boolean;
+  fCntDown: number;
+}): string {
   const e = new integration.AckEvent();
   e.setDeduplicationId('c0ffee00-1111-4222-8333-444455556666');
   e.setTime(Timestamp.fromDate(s.time) as never);
@@ -151,7 +162,14 @@ export function ackEvent(s: { devEui: string; applicationId: string; time: Date;
   return JSON.stringify(toJson(e.toObject()));
 }
 
-export function txAckEvent(s: { devEui: string; applicationId: string; time: Date; queueItemId: string; gatewayId: string; fCntDown: number }): string {
+export function txAckEvent(s: {
+  devEui: string;
+  applicationId: string;
+  time: Date;
+  queueItemId: string;
+  gatewayId: string;
+  fCntDown: number;
+}): string {
   const e = new integration.TxAckEvent();
   e.setDownlinkId(4242);
   e.setTime(Timestamp.fromDate(s.time) as never);

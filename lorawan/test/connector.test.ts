@@ -3,7 +3,18 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cityModelSchema, commandResultSchema, gatewayEventSchema, gatewayHealthSchema, parseConfig, topics, type CityModel, type CommandResult, type GatewayEvent, type GatewayHealth } from '@tamky/protocol';
+import {
+  cityModelSchema,
+  commandResultSchema,
+  gatewayEventSchema,
+  gatewayHealthSchema,
+  parseConfig,
+  topics,
+  type CityModel,
+  type CommandResult,
+  type GatewayEvent,
+  type GatewayHealth,
+} from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { hashSecret, startBroker, type BrokerHandle } from '@tamky/broker';
 import { openStore } from '@tamky/store';
@@ -19,11 +30,29 @@ import { ackEvent, joinEvent, parseDownlinkCommand, statusEvent, txAckEvent, upl
  */
 const GW = 'lns-test';
 const APP = '6d5db27e-4ce2-4b2b-b5d7-91f069397978';
-const EUI = { water: 'a84041000181c101', object: 'a84041000181c102', lamp: '70b3d50000000a01', loop: 'a84041000181c103', bad: 'a84041000181c104', rejoin: 'a84041000181c105' };
+const EUI = {
+  water: 'a84041000181c101',
+  object: 'a84041000181c102',
+  lamp: '70b3d50000000a01',
+  loop: 'a84041000181c103',
+  bad: 'a84041000181c104',
+  rejoin: 'a84041000181c105',
+};
 const log = createLogger('lorawan-test', { level: 'warn' });
 const dir = tempDir('lorawan');
 
-const device = (id: string, kind: string, devEui: string, profile: string, extra: Record<string, unknown> = {}) => ({ id, kind, name: id, ward: 'an-my', gateway: GW, lat: 15.57, lon: 108.48, pollIntervalMs: 600_000, lorawan: { devEui, profile }, ...extra });
+const device = (id: string, kind: string, devEui: string, profile: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  kind,
+  name: id,
+  ward: 'an-my',
+  gateway: GW,
+  lat: 15.57,
+  lon: 108.48,
+  pollIntervalMs: 600_000,
+  lorawan: { devEui, profile },
+  ...extra,
+});
 const city: CityModel = parseConfig(
   cityModelSchema,
   {
@@ -59,7 +88,10 @@ const healths: GatewayHealth[] = [];
 
 /** An LDDS75 payload (battery mV, distance mm, interrupt, temperature ×10, sensor flag). */
 const ldds75 = (distanceMm: number) => new Uint8Array([0x0c, 0xe4, distanceMm >> 8, distanceMm & 0xff, 0x00, 0x00, 0xfa, 0x01]);
-const up = (devEui: string, o: { id: string; time: number; fCnt: number; devAddr?: string; data?: Uint8Array; object?: Record<string, unknown>; gateways?: number }) =>
+const up = (
+  devEui: string,
+  o: { id: string; time: number; fCnt: number; devAddr?: string; data?: Uint8Array; object?: Record<string, unknown>; gateways?: number },
+) =>
   uplinkEvent({
     devEui,
     applicationId: APP,
@@ -70,11 +102,17 @@ const up = (devEui: string, o: { id: string; time: number; fCnt: number; devAddr
     fPort: 2,
     data: o.data ?? ldds75(1500),
     ...(o.object ? { object: o.object } : {}),
-    gateways: Array.from({ length: o.gateways ?? 1 }, (_, i) => ({ id: `0016c001f1${String(i).padStart(6, '0')}`, rssi: -110 + i * 7, snr: -3 + i * 2.5 })),
+    gateways: Array.from({ length: o.gateways ?? 1 }, (_, i) => ({
+      id: `0016c001f1${String(i).padStart(6, '0')}`,
+      rssi: -110 + i * 7,
+      snr: -3 + i * 2.5,
+    })),
     spreadingFactor: 9,
   });
-const publishNs = (devEui: string, type: string, payload: string) => ns.publishAsync(`application/${APP}/device/${devEui}/event/${type}`, payload, { qos: 1 });
-const stored = (device: string) => store.query({ kind: 'water_level', fields: ['level', 'distance'], from: 0, to: Date.now() + 3600_000, devices: [device] });
+const publishNs = (devEui: string, type: string, payload: string) =>
+  ns.publishAsync(`application/${APP}/device/${devEui}/event/${type}`, payload, { qos: 1 });
+const stored = (device: string) =>
+  store.query({ kind: 'water_level', fields: ['level', 'distance'], from: 0, to: Date.now() + 3600_000, devices: [device] });
 
 beforeAll(async () => {
   chirpstackBroker = await startMosquitto();
@@ -95,7 +133,13 @@ beforeAll(async () => {
   );
   const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
   store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') }, { logger: log });
-  ingest = await startIngest({ mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-lorawan' }, limitsDir: join(import.meta.dirname, '../../config/limits') }, { store, city, logger: log });
+  ingest = await startIngest(
+    {
+      mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-lorawan' },
+      limitsDir: join(import.meta.dirname, '../../config/limits'),
+    },
+    { store, city, logger: log },
+  );
 
   // The shipped codecs plus two broken ones, and the shipped profiles plus profiles using those.
   const codecs = join(dir, 'codecs');
@@ -105,10 +149,17 @@ beforeAll(async () => {
   for (const f of ['loop-forever.js', 'bad-output.js']) copyFileSync(join(import.meta.dirname, 'codecs', f), join(codecs, f));
   const { parse } = await import('yaml');
   const { readFileSync } = await import('node:fs');
-  const shipped = parse(readFileSync(join(import.meta.dirname, '../../config/lorawan/profiles.yaml'), 'utf8')) as { profiles: Record<string, { downlink?: { ackTimeoutMs?: number } }> };
+  const shipped = parse(readFileSync(join(import.meta.dirname, '../../config/lorawan/profiles.yaml'), 'utf8')) as {
+    profiles: Record<string, { downlink?: { ackTimeoutMs?: number } }>;
+  };
   shipped.profiles['tamky-lamp']!.downlink!.ackTimeoutMs = 1500;
   const water = { kind: 'water_level', fields: { distance: { from: 'distance_mm', scale: 0.001 } } };
-  writeFileSync(join(dir, 'profiles.yaml'), stringify({ profiles: { ...shipped.profiles, loops: { ...water, codec: 'loop-forever' }, 'bad-output': { ...water, codec: 'bad-output' } } }));
+  writeFileSync(
+    join(dir, 'profiles.yaml'),
+    stringify({
+      profiles: { ...shipped.profiles, loops: { ...water, codec: 'loop-forever' }, 'bad-output': { ...water, codec: 'bad-output' } },
+    }),
+  );
 
   connector = await startConnector(
     {
@@ -168,7 +219,17 @@ describe('uplinks into readings', () => {
 
   it('stores ChirpStack’s decoded object the same way', async () => {
     const t = Date.now() - 50_000;
-    await publishNs(EUI.object, 'up', up(EUI.object, { id: '11111111-0000-4000-8000-000000000002', time: t, fCnt: 3, data: new Uint8Array([9]), object: { distance_mm: 1000 } }));
+    await publishNs(
+      EUI.object,
+      'up',
+      up(EUI.object, {
+        id: '11111111-0000-4000-8000-000000000002',
+        time: t,
+        fCnt: 3,
+        data: new Uint8Array([9]),
+        object: { distance_mm: 1000 },
+      }),
+    );
     const series = await waitFor(async () => ((await stored('canal-2')).length === 2 ? stored('canal-2') : undefined));
     expect(series.find((s) => s.field === 'level')!.points).toEqual([[t, 3]]);
   });
@@ -179,12 +240,24 @@ describe('uplinks into readings', () => {
     const event = up(EUI.water, { id: '22222222-0000-4000-8000-000000000001', time: t, fCnt: 8, gateways: 3, data: ldds75(1600) });
     await publishNs(EUI.water, 'up', event);
     // Copies from gateways whose packets reached ChirpStack after its de-duplication window: new events, same frame.
-    await publishNs(EUI.water, 'up', up(EUI.water, { id: '22222222-0000-4000-8000-000000000002', time: t + 180, fCnt: 8, data: ldds75(1600) }));
-    await publishNs(EUI.water, 'up', up(EUI.water, { id: '22222222-0000-4000-8000-000000000003', time: t + 450, fCnt: 8, data: ldds75(1600) }));
+    await publishNs(
+      EUI.water,
+      'up',
+      up(EUI.water, { id: '22222222-0000-4000-8000-000000000002', time: t + 180, fCnt: 8, data: ldds75(1600) }),
+    );
+    await publishNs(
+      EUI.water,
+      'up',
+      up(EUI.water, { id: '22222222-0000-4000-8000-000000000003', time: t + 450, fCnt: 8, data: ldds75(1600) }),
+    );
     // ChirpStack's broker redelivering the first event.
     await publishNs(EUI.water, 'up', event);
     // A later uplink, so we know the copies before it were handled.
-    await publishNs(EUI.water, 'up', up(EUI.water, { id: '22222222-0000-4000-8000-000000000004', time: t + 30_000, fCnt: 9, data: ldds75(1700) }));
+    await publishNs(
+      EUI.water,
+      'up',
+      up(EUI.water, { id: '22222222-0000-4000-8000-000000000004', time: t + 30_000, fCnt: 9, data: ldds75(1700) }),
+    );
     await waitFor(async () => (await store.sequences(GW)).length === before + 2, { what: 'the frame and the next one' });
     const level = (await stored('canal-1')).find((s) => s.field === 'level')!;
     expect(level.points.filter(([ts]) => ts >= t - 1000 && ts <= t + 1000)).toEqual([[t, 3.4]]);
@@ -194,7 +267,18 @@ describe('uplinks into readings', () => {
   });
 
   it('reports the radio of an uplink heard by several gateways (best RSSI and SNR, how many heard it)', async () => {
-    await publishNs(EUI.object, 'up', up(EUI.object, { id: '33333333-0000-4000-8000-000000000001', time: Date.now() - 30_000, fCnt: 4, data: new Uint8Array([9]), object: { distance_mm: 900 }, gateways: 3 }));
+    await publishNs(
+      EUI.object,
+      'up',
+      up(EUI.object, {
+        id: '33333333-0000-4000-8000-000000000001',
+        time: Date.now() - 30_000,
+        fCnt: 4,
+        data: new Uint8Array([9]),
+        object: { distance_mm: 900 },
+        gateways: 3,
+      }),
+    );
     const canal = await waitFor(() => connector.health().devices.find((d) => d.device === 'canal-2' && d.radio?.fCnt === 4));
     await waitFor(async () => ((await stored('canal-2'))[0]?.points.length === 2 ? true : undefined), { what: 'the reading stored' });
     expect(canal.radio).toMatchObject({ gateways: 3, rssi: -96, snr: 2, spreadingFactor: 9 });
@@ -203,17 +287,40 @@ describe('uplinks into readings', () => {
 
   it('loses and refuses nothing when a device rejoins and its frame counter restarts at 0', async () => {
     const t = Date.now() - 20_000;
-    await publishNs(EUI.rejoin, 'up', up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000001', time: t, fCnt: 0, devAddr: '260b0001', data: ldds75(1000) }));
-    await publishNs(EUI.rejoin, 'up', up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000002', time: t + 1000, fCnt: 1, devAddr: '260b0001', data: ldds75(1100) }));
-    await publishNs(EUI.rejoin, 'join', joinEvent({ devEui: EUI.rejoin, applicationId: APP, time: new Date(t + 2000), devAddr: '260b0002' }));
+    await publishNs(
+      EUI.rejoin,
+      'up',
+      up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000001', time: t, fCnt: 0, devAddr: '260b0001', data: ldds75(1000) }),
+    );
+    await publishNs(
+      EUI.rejoin,
+      'up',
+      up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000002', time: t + 1000, fCnt: 1, devAddr: '260b0001', data: ldds75(1100) }),
+    );
+    await publishNs(
+      EUI.rejoin,
+      'join',
+      joinEvent({ devEui: EUI.rejoin, applicationId: APP, time: new Date(t + 2000), devAddr: '260b0002' }),
+    );
     // Same counters again in the new session (the first with fCnt 0, which ChirpStack's JSON leaves out).
-    await publishNs(EUI.rejoin, 'up', up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000003', time: t + 3000, fCnt: 0, devAddr: '260b0002', data: ldds75(1200) }));
-    await publishNs(EUI.rejoin, 'up', up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000004', time: t + 4000, fCnt: 1, devAddr: '260b0002', data: ldds75(1300) }));
+    await publishNs(
+      EUI.rejoin,
+      'up',
+      up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000003', time: t + 3000, fCnt: 0, devAddr: '260b0002', data: ldds75(1200) }),
+    );
+    await publishNs(
+      EUI.rejoin,
+      'up',
+      up(EUI.rejoin, { id: '44444444-0000-4000-8000-000000000004', time: t + 4000, fCnt: 1, devAddr: '260b0002', data: ldds75(1300) }),
+    );
     expect(up(EUI.rejoin, { id: 'x', time: t, fCnt: 0 })).not.toContain('fCnt');
-    const level = await waitFor(async () => {
-      const s = (await stored('canal-3')).find((x) => x.field === 'level');
-      return s?.points.length === 4 ? s : undefined;
-    }, { what: 'four readings across the rejoin' });
+    const level = await waitFor(
+      async () => {
+        const s = (await stored('canal-3')).find((x) => x.field === 'level');
+        return s?.points.length === 4 ? s : undefined;
+      },
+      { what: 'four readings across the rejoin' },
+    );
     expect(level.points).toEqual([
       [t, 4],
       [t + 1000, 3.9],
@@ -227,7 +334,11 @@ describe('uplinks into readings', () => {
   });
 
   it('takes the battery from status events', async () => {
-    await publishNs(EUI.water, 'status', statusEvent({ devEui: EUI.water, applicationId: APP, time: new Date(), batteryLevel: 71.5, margin: 12 }));
+    await publishNs(
+      EUI.water,
+      'status',
+      statusEvent({ devEui: EUI.water, applicationId: APP, time: new Date(), batteryLevel: 71.5, margin: 12 }),
+    );
     await waitFor(() => connector.health().devices.find((d) => d.device === 'canal-1')!.radio!.batteryPct === 71.5);
   });
 });
@@ -235,8 +346,16 @@ describe('uplinks into readings', () => {
 describe('codec failures', () => {
   it('dead-letters a codec that never returns and one that returns nonsense, with the raw payload, and keeps running', async () => {
     const before = (await store.sequences(GW)).length;
-    await publishNs(EUI.loop, 'up', up(EUI.loop, { id: '55555555-0000-4000-8000-000000000001', time: Date.now() - 10_000, fCnt: 1, data: new Uint8Array([0xde, 0xad]) }));
-    await publishNs(EUI.bad, 'up', up(EUI.bad, { id: '55555555-0000-4000-8000-000000000002', time: Date.now() - 10_000, fCnt: 1, data: new Uint8Array([0xbe, 0xef]) }));
+    await publishNs(
+      EUI.loop,
+      'up',
+      up(EUI.loop, { id: '55555555-0000-4000-8000-000000000001', time: Date.now() - 10_000, fCnt: 1, data: new Uint8Array([0xde, 0xad]) }),
+    );
+    await publishNs(
+      EUI.bad,
+      'up',
+      up(EUI.bad, { id: '55555555-0000-4000-8000-000000000002', time: Date.now() - 10_000, fCnt: 1, data: new Uint8Array([0xbe, 0xef]) }),
+    );
     await publishNs(EUI.water, 'up', up(EUI.water, { id: '55555555-0000-4000-8000-000000000003', time: Date.now() - 9_000, fCnt: 20 }));
     const loop = await waitFor(() => events.find((e) => e.type === 'lorawan_dead_letter' && e.device === 'canal-loop'));
     expect(String(loop.detail!.reason)).toMatch(/timed out/);
@@ -255,22 +374,47 @@ describe('codec failures', () => {
 
 describe('lamp commands as confirmed downlinks', () => {
   const command = async (id: string, value: number) => {
-    await dashboard.publishAsync(topics.command(GW), JSON.stringify({ id, type: 'write_register', device: 'lamp-1', field: 'lamp1_level', value }), { qos: 1 });
+    await dashboard.publishAsync(
+      topics.command(GW),
+      JSON.stringify({ id, type: 'write_register', device: 'lamp-1', field: 'lamp1_level', value }),
+      { qos: 1 },
+    );
     const down = await waitFor(() => downlinks.find((d) => parseDownlinkCommand(d.payload).data[1] === value));
     return { topic: down.topic, cmd: parseDownlinkCommand(down.payload) };
   };
 
   it('sends a confirmed downlink on the device’s command/down topic and reports done on its ack', async () => {
     // ChirpStack's application of the lamp is learnt from its events.
-    await publishNs(EUI.lamp, 'status', statusEvent({ devEui: EUI.lamp, applicationId: APP, time: new Date(), batteryLevel: 0, margin: 5 }));
-    await waitFor(() => connector.health().devices.find((d) => d.device === 'lamp-1')!.radio!.batteryTs !== null, { what: 'the lamp status event' });
+    await publishNs(
+      EUI.lamp,
+      'status',
+      statusEvent({ devEui: EUI.lamp, applicationId: APP, time: new Date(), batteryLevel: 0, margin: 5 }),
+    );
+    await waitFor(() => connector.health().devices.find((d) => d.device === 'lamp-1')!.radio!.batteryTs !== null, {
+      what: 'the lamp status event',
+    });
     const { topic, cmd } = await command('cmd-dim-40', 40);
     expect(topic).toBe(`application/${APP}/device/${EUI.lamp}/command/down`);
     expect(cmd).toMatchObject({ devEui: EUI.lamp, confirmed: true, fPort: 10 });
     expect([...cmd.data]).toEqual([0x01, 40]);
-    await publishNs(EUI.lamp, 'txack', txAckEvent({ devEui: EUI.lamp, applicationId: APP, time: new Date(), queueItemId: cmd.id, gatewayId: '0016c001f1000000', fCntDown: 5 }));
+    await publishNs(
+      EUI.lamp,
+      'txack',
+      txAckEvent({
+        devEui: EUI.lamp,
+        applicationId: APP,
+        time: new Date(),
+        queueItemId: cmd.id,
+        gatewayId: '0016c001f1000000',
+        fCntDown: 5,
+      }),
+    );
     expect(results.find((r) => r.id === 'cmd-dim-40')).toBeUndefined();
-    await publishNs(EUI.lamp, 'ack', ackEvent({ devEui: EUI.lamp, applicationId: APP, time: new Date(), queueItemId: cmd.id, acknowledged: true, fCntDown: 5 }));
+    await publishNs(
+      EUI.lamp,
+      'ack',
+      ackEvent({ devEui: EUI.lamp, applicationId: APP, time: new Date(), queueItemId: cmd.id, acknowledged: true, fCntDown: 5 }),
+    );
     const result = await waitFor(() => results.find((r) => r.id === 'cmd-dim-40'));
     expect(result).toMatchObject({ gateway: GW, ok: true, data: { device: 'lamp-1', field: 'lamp1_level', value: 40 } });
   });

@@ -35,7 +35,18 @@ const city: CityModel = parseConfig(
     lon: 108.47,
     wards: [{ id: 'an-my', name: 'An Mỹ', type: 'phuong', lat: 15.57, lon: 108.48, map: { x: 50, y: 50 } }],
     gateways: [{ id: GW, ward: 'an-my', name: 'ChirpStack' }],
-    devices: Array.from({ length: DEVICES }, (_, i) => ({ id: `canal-${i}`, kind: 'water_level', name: `canal ${i}`, ward: 'an-my', gateway: GW, lat: 15.57, lon: 108.48, pollIntervalMs: 60_000, mountingHeightM: 5, lorawan: { devEui: eui(i), profile: 'dragino-ldds75' } })),
+    devices: Array.from({ length: DEVICES }, (_, i) => ({
+      id: `canal-${i}`,
+      kind: 'water_level',
+      name: `canal ${i}`,
+      ward: 'an-my',
+      gateway: GW,
+      lat: 15.57,
+      lon: 108.48,
+      pollIntervalMs: 60_000,
+      mountingHeightM: 5,
+      lorawan: { devEui: eui(i), profile: 'dragino-ldds75' },
+    })),
   },
   'kill.test.ts',
 );
@@ -67,9 +78,15 @@ const frame = (i: number, k: number, copy = 0) => {
   });
 };
 const startConnectorProcess = () => {
-  connector = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO, 'lorawan/src/cli.ts'), '--config', configFile], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  connector = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO, 'lorawan/src/cli.ts'), '--config', configFile], {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
 };
-const storedPoints = async () => (await store.query({ kind: 'water_level', fields: ['distance'], from: 0, to: Date.now(), devices: city.devices.map((d) => d.id) })).reduce((n, s) => n + s.points.length, 0);
+const storedPoints = async () =>
+  (
+    await store.query({ kind: 'water_level', fields: ['distance'], from: 0, to: Date.now(), devices: city.devices.map((d) => d.id) })
+  ).reduce((n, s) => n + s.points.length, 0);
 
 beforeAll(async () => {
   chirpstackBroker = await startMosquitto();
@@ -86,7 +103,10 @@ beforeAll(async () => {
   );
   const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
   store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') }, { logger: log });
-  ingest = await startIngest({ mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-kill' }, limitsDir: join(REPO, 'config/limits') }, { store, city, logger: log });
+  ingest = await startIngest(
+    { mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-kill' }, limitsDir: join(REPO, 'config/limits') },
+    { store, city, logger: log },
+  );
   mkdirSync(outboxDir, { recursive: true });
   writeFileSync(join(dir, 'city.json'), JSON.stringify(city));
   configFile = join(dir, 'lorawan.yaml');
@@ -144,19 +164,37 @@ describe('LoRaWAN connector killed under load', () => {
       }
     }
     const total = DEVICES * PER_DEVICE;
-    await waitFor(async () => (await storedPoints()) >= total, { timeoutMs: 120_000, intervalMs: 500, what: `${total} readings stored` }).catch(async (err: Error) => {
+    await waitFor(async () => (await storedPoints()) >= total, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: `${total} readings stored`,
+    }).catch(async (err: Error) => {
       const p = readOutboxDir(outboxDir)[0];
-      const have = await store.query({ kind: 'water_level', fields: ['distance'], from: 0, to: Date.now(), devices: city.devices.map((d) => d.id) });
+      const have = await store.query({
+        kind: 'water_level',
+        fields: ['distance'],
+        from: 0,
+        to: Date.now(),
+        devices: city.devices.map((d) => d.id),
+      });
       const missing: string[] = [];
       for (let i = 0; i < DEVICES; i++) {
         const ts = new Set(have.find((x) => x.device === `canal-${i}`)?.points.map((pt) => pt[0]));
         for (let k = 0; k < PER_DEVICE; k++) if (!ts.has(timeOf(i, k))) missing.push(`${i}/${k}`);
       }
       process.stdout.write(`missing (device/frame): ${missing.join(' ')}\n`);
-      throw new Error(`${err.message}: stored ${await storedPoints()}, outbox lastSeq ${p?.lastSeq} pending ${p?.pending.length}, dead letters ${(await store.deadLetters({ limit: 3 })).map((l) => l.reason).join('; ')}; connector: ${connector?.output().slice(-1500)}`);
+      throw new Error(
+        `${err.message}: stored ${await storedPoints()}, outbox lastSeq ${p?.lastSeq} pending ${p?.pending.length}, dead letters ${(await store.deadLetters({ limit: 3 })).map((l) => l.reason).join('; ')}; connector: ${connector?.output().slice(-1500)}`,
+      );
     });
 
-    const series = await store.query({ kind: 'water_level', fields: ['distance'], from: 0, to: Date.now(), devices: city.devices.map((d) => d.id) });
+    const series = await store.query({
+      kind: 'water_level',
+      fields: ['distance'],
+      from: 0,
+      to: Date.now(),
+      devices: city.devices.map((d) => d.id),
+    });
     for (let i = 0; i < DEVICES; i++) {
       const points = series.find((s) => s.device === `canal-${i}`)!.points;
       expect(points).toEqual(Array.from({ length: PER_DEVICE }, (_, k) => [timeOf(i, k), distanceOf(i, k) / 1000]));

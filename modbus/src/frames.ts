@@ -41,7 +41,8 @@ export function splitTcpFrames(buf: Buffer): { frames: Array<{ transactionId: nu
   while (buf.length - offset >= 7) {
     const protocol = buf.readUInt16BE(offset + 2);
     const length = buf.readUInt16BE(offset + 4);
-    if (protocol !== 0 || length < 2 || length > 254) throw new ModbusError(`bad MBAP header (protocol ${protocol}, length ${length})`, 'frame');
+    if (protocol !== 0 || length < 2 || length > 254)
+      throw new ModbusError(`bad MBAP header (protocol ${protocol}, length ${length})`, 'frame');
     if (buf.length - offset < 6 + length) break;
     frames.push({
       transactionId: buf.readUInt16BE(offset),

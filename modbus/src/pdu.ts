@@ -212,7 +212,8 @@ export function decodeResponse(req: Request, pdu: Buffer): Response {
     case 0x03:
     case 0x04: {
       const n = pdu[1]!;
-      if (n !== req.count * 2 || pdu.length < 2 + n) throw new ModbusError(`register response has ${n} bytes, expected ${req.count * 2}`, 'frame');
+      if (n !== req.count * 2 || pdu.length < 2 + n)
+        throw new ModbusError(`register response has ${n} bytes, expected ${req.count * 2}`, 'frame');
       return { fc: req.fc, registers: Array.from({ length: req.count }, (_, i) => pdu.readUInt16BE(2 + i * 2)) };
     }
     case 0x05:

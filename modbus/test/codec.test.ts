@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { crc16, decodeRegisters, decodeRequest, decodeResponse, decodeRtu, encodeRegisters, encodeRequest, encodeResponse, encodeRtu, interFrameGapMs, ModbusError, splitTcpFrames, encodeTcp } from '../src/index';
+import {
+  crc16,
+  decodeRegisters,
+  decodeRequest,
+  decodeResponse,
+  decodeRtu,
+  encodeRegisters,
+  encodeRequest,
+  encodeResponse,
+  encodeRtu,
+  interFrameGapMs,
+  ModbusError,
+  splitTcpFrames,
+  encodeTcp,
+} from '../src/index';
 
 describe('modbus codec', () => {
   it('computes the same CRC as pymodbus for the SM7901 example reply and a 10-register read', () => {

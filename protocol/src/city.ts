@@ -50,7 +50,15 @@ export const deviceSchema = z.object({
    * the device by, and the LoRaWAN profile that says how its payload decodes (lorawan/ profiles). For these,
    * pollIntervalMs is the device's own uplink interval, so no-data alarms follow it.
    */
-  lorawan: z.object({ devEui: z.string().regex(/^[0-9a-fA-F]{16}$/, 'must be 16 hex digits').transform((s) => s.toLowerCase()), profile: id }).optional(),
+  lorawan: z
+    .object({
+      devEui: z
+        .string()
+        .regex(/^[0-9a-fA-F]{16}$/, 'must be 16 hex digits')
+        .transform((s) => s.toLowerCase()),
+      profile: id,
+    })
+    .optional(),
 });
 
 export const gatewaySchema = z.object({
@@ -82,10 +90,16 @@ export const cityModelSchema = z
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
       seen.add(d.id);
       if (!wards.has(d.ward)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'ward'], message: `unknown ward "${d.ward}"` });
-      if (!gateways.has(d.gateway)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'gateway'], message: `unknown gateway "${d.gateway}"` });
+      if (!gateways.has(d.gateway))
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'gateway'], message: `unknown gateway "${d.gateway}"` });
       if (d.lorawan) {
         const other = devEuis.get(d.lorawan.devEui);
-        if (other) ctx.addIssue({ code: 'custom', path: ['devices', i, 'lorawan', 'devEui'], message: `DevEUI ${d.lorawan.devEui} is already device "${other}"` });
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'lorawan', 'devEui'],
+            message: `DevEUI ${d.lorawan.devEui} is already device "${other}"`,
+          });
         devEuis.set(d.lorawan.devEui, d.id);
       }
     });
@@ -95,4 +109,3 @@ export type Ward = z.infer<typeof wardSchema>;
 export type Device = z.infer<typeof deviceSchema>;
 export type Gateway = z.infer<typeof gatewaySchema>;
 export type CityModel = z.infer<typeof cityModelSchema>;
-

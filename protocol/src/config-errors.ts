@@ -7,9 +7,7 @@ import type { z } from 'zod';
 export function formatConfigError(file: string, error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path
-        .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-        .join('');
+      const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
       return `${file}: ${path || '(root)'}: ${issue.message}`;
     })
     .join('\n');

@@ -66,7 +66,12 @@ export type GatewayHealth = z.infer<typeof gatewayHealthSchema>;
 /** Commands from the centre. Each carries a correlation id echoed in its result. */
 export const commandSchema = z.discriminatedUnion('type', [
   z.object({ id: z.string().min(1).max(64), type: z.literal('read_now'), device: id.optional() }),
-  z.object({ id: z.string().min(1).max(64), type: z.literal('set_poll_interval'), device: id, intervalMs: z.number().int().min(100).max(86_400_000) }),
+  z.object({
+    id: z.string().min(1).max(64),
+    type: z.literal('set_poll_interval'),
+    device: id,
+    intervalMs: z.number().int().min(100).max(86_400_000),
+  }),
   z.object({ id: z.string().min(1).max(64), type: z.literal('write_register'), device: id, field: z.string(), value: z.number().finite() }),
   z.object({ id: z.string().min(1).max(64), type: z.literal('reload_config') }),
 ]);

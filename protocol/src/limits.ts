@@ -44,7 +44,12 @@ export const vnAqiTableSchema = z
   })
   .superRefine((t, ctx) => {
     for (const [name, bps] of Object.entries(t.breakpoints)) {
-      if (bps.length > t.index.length) ctx.addIssue({ code: 'custom', path: ['breakpoints', name], message: `has ${bps.length} breakpoints but index has ${t.index.length}` });
+      if (bps.length > t.index.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['breakpoints', name],
+          message: `has ${bps.length} breakpoints but index has ${t.index.length}`,
+        });
     }
   });
 export type VnAqiTable = z.output<typeof vnAqiTableSchema>;
@@ -78,10 +83,18 @@ export const congestionConfigSchema = z.object({
 export type CongestionConfig = z.output<typeof congestionConfigSchema>;
 
 /** QCVN 26 limit for a zone (unknown zone: the default zone) at the local hour of `ts` in the city's `timeZone`. */
-export function noiseLimitAt(limits: NoiseLimits, zone: string | undefined, ts: number, timeZone: string): { limit: number; night: boolean } {
+export function noiseLimitAt(
+  limits: NoiseLimits,
+  zone: string | undefined,
+  ts: number,
+  timeZone: string,
+): { limit: number; night: boolean } {
   const z = limits.zones[zone ?? limits.defaultZone] ?? limits.zones[limits.defaultZone]!;
   const h = localHour(ts, timeZone);
-  const day = limits.dayStartHour < limits.nightStartHour ? h >= limits.dayStartHour && h < limits.nightStartHour : h >= limits.dayStartHour || h < limits.nightStartHour;
+  const day =
+    limits.dayStartHour < limits.nightStartHour
+      ? h >= limits.dayStartHour && h < limits.nightStartHour
+      : h >= limits.dayStartHour || h < limits.nightStartHour;
   return { limit: day ? z.day : z.night, night: !day };
 }
 
@@ -109,4 +122,9 @@ export const limitsAnswerSchema = z.object({
 });
 export type LimitsAnswer = z.output<typeof limitsAnswerSchema>;
 
-export const limitsAnswer = (limits: Limits): LimitsAnswer => ({ aqi: limits.vnAqi, noise: limits.noise, air: limits.air, congestion: limits.congestion });
+export const limitsAnswer = (limits: Limits): LimitsAnswer => ({
+  aqi: limits.vnAqi,
+  noise: limits.noise,
+  air: limits.air,
+  congestion: limits.congestion,
+});

@@ -10,7 +10,10 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
   return pino({
     name: service,
     level: process.env.LOG_LEVEL ?? 'info',
-    redact: { paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'accessToken', '*.accessToken'], censor: '[redacted]' },
+    redact: {
+      paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'accessToken', '*.accessToken'],
+      censor: '[redacted]',
+    },
     ...options,
   });
 }

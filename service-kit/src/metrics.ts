@@ -11,7 +11,11 @@ export function createMetricsRegistry(service: string, withDefaults = true): Reg
 }
 
 /** Serves `/metrics` (Prometheus text) for services that have no HTTP server of their own. */
-export async function serveMetrics(registries: Registry[], port: number, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveMetrics(
+  registries: Registry[],
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ port: number; close(): Promise<void> }> {
   // Registry.merge drops each registry's default labels (the `service` label), so one registry is served as is.
   const merged = registries.length === 1 ? registries[0]! : Registry.merge(registries);
   const server: Server = createServer(async (req, res) => {

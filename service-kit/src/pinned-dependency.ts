@@ -11,7 +11,8 @@ export function installedVersion(pkg: string, fromModuleUrl: string): { version?
   let dir = dirname(fileURLToPath(fromModuleUrl));
   for (;;) {
     const manifest = join(dir, 'node_modules', pkg, 'package.json');
-    if (existsSync(manifest)) return { version: (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version, url: pathToFileURL(manifest).href };
+    if (existsSync(manifest))
+      return { version: (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version, url: pathToFileURL(manifest).href };
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;

@@ -40,7 +40,9 @@ describe('expandEnv', () => {
     expect(expandEnv({ mqtt: { password: '${MQTT_PASSWORD}', url: 'mqtt://${HOST:-localhost}:1883' } }, 'x.yaml', env)).toEqual({
       mqtt: { password: 's3cret', url: 'mqtt://localhost:1883' },
     });
-    expect(() => expandEnv({ users: [{ pw: '${ADMIN_PASSWORD}' }] }, 'x.yaml', env)).toThrow(/x.yaml: users\[0\].pw: environment variable ADMIN_PASSWORD is not set/);
+    expect(() => expandEnv({ users: [{ pw: '${ADMIN_PASSWORD}' }] }, 'x.yaml', env)).toThrow(
+      /x.yaml: users\[0\].pw: environment variable ADMIN_PASSWORD is not set/,
+    );
   });
 });
 

@@ -68,8 +68,16 @@ export const influxStoreConfigSchema = z
     downsample: z
       .object({
         retentionPolicy: z.string().min(1).default('1h'),
-        minRangeMs: z.number().int().positive().default(2 * DAY_MS),
-        lagMs: z.number().int().min(0).default(2 * 3_600_000),
+        minRangeMs: z
+          .number()
+          .int()
+          .positive()
+          .default(2 * DAY_MS),
+        lagMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(2 * 3_600_000),
         setup: z.boolean().default(true),
         durationWeeks: z.number().int().positive().default(520),
       })
@@ -90,7 +98,10 @@ export const victoriaStoreConfigSchema = z
     /** Cluster: vmselect's Prometheus base, e.g. `http://vmselect:8481/select/0/prometheus` (`/api/v1/query` is appended). */
     queryUrl: z.url().optional(),
     /** Line-protocol measurement; series are named `{measurement}_{field}`. */
-    measurement: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('city'),
+    measurement: z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+      .default('city'),
     /**
      * Single node: after each write, `/internal/force_flush`, so a batch is on disk (durable, and readable at
      * once) before writeBatch resolves. Without it VictoriaMetrics acknowledges from memory and flushes within
@@ -101,9 +112,16 @@ export const victoriaStoreConfigSchema = z
     latestLookbackDays: z.number().positive().default(30),
     timeoutMs: z.number().int().positive().default(10_000),
   })
-  .refine((c) => c.url || (c.writeUrl && c.queryUrl), { message: 'give `url` (single node) or both `writeUrl` and `queryUrl` (cluster)', path: ['url'] });
+  .refine((c) => c.url || (c.writeUrl && c.queryUrl), {
+    message: 'give `url` (single node) or both `writeUrl` and `queryUrl` (cluster)',
+    path: ['url'],
+  });
 
-export const storeConfigSchema = z.discriminatedUnion('type', [sqliteStoreConfigSchema, influxStoreConfigSchema, victoriaStoreConfigSchema]);
+export const storeConfigSchema = z.discriminatedUnion('type', [
+  sqliteStoreConfigSchema,
+  influxStoreConfigSchema,
+  victoriaStoreConfigSchema,
+]);
 
 export type StoreConfig = z.input<typeof storeConfigSchema>;
 export type SqliteStoreConfig = z.output<typeof sqliteStoreConfigSchema>;

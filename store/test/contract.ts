@@ -40,8 +40,24 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       ]);
       const series = await store.query({ kind: 'air', fields: ['pm25', 'temp'], from: T0, to: T0 + HOUR });
       expect(series).toEqual([
-        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 1, 12.5], [T0 + 61_001, 0]] },
-        { device: 'aq-01', ward: 'an-my', field: 'temp', points: [[T0 + 1, 30.25], [T0 + 61_001, -3.125]] },
+        {
+          device: 'aq-01',
+          ward: 'an-my',
+          field: 'pm25',
+          points: [
+            [T0 + 1, 12.5],
+            [T0 + 61_001, 0],
+          ],
+        },
+        {
+          device: 'aq-01',
+          ward: 'an-my',
+          field: 'temp',
+          points: [
+            [T0 + 1, 30.25],
+            [T0 + 61_001, -3.125],
+          ],
+        },
         { device: 'aq-02', ward: 'hoa-thuan', field: 'pm25', points: [[T0 + 999, 123456.789]] },
       ]);
       // range bounds are inclusive; other kinds are not mixed in
@@ -57,12 +73,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
     });
 
     it('a rewrite of the same (kind, device, ts) overwrites: count unchanged, new value wins, aggregates not double counted', async () => {
-      const first = [reading({ device: 'aq-01', ts: T0 + 10_000, seq: 1, values: { pm25: 10 } }), reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 20 } })];
+      const first = [
+        reading({ device: 'aq-01', ts: T0 + 10_000, seq: 1, values: { pm25: 10 } }),
+        reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 20 } }),
+      ];
       await store.writeBatch(first);
       await store.writeBatch(first); // plain redelivery
       await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 50 } })]); // corrected value
       expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR })).toEqual([
-        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 10_000, 10], [T0 + 20_000, 50]] },
+        {
+          device: 'aq-01',
+          ward: 'an-my',
+          field: 'pm25',
+          points: [
+            [T0 + 10_000, 10],
+            [T0 + 20_000, 50],
+          ],
+        },
       ]);
       for (const windowMs of [MIN, HOUR]) {
         const [count] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'count' });
@@ -92,21 +119,72 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(s.map((x) => [x.device, x.field, x.ward])).toEqual([['aq-01', 'pm25', 'an-my']]);
         return s[0]!.points;
       };
-      expect(await points(MIN, 'mean')).toEqual([[T0, 2], [T0 + MIN, 15], [T0 + HOUR, 100]]);
-      expect(await points(MIN, 'min')).toEqual([[T0, 1], [T0 + MIN, 10], [T0 + HOUR, 100]]);
-      expect(await points(MIN, 'max')).toEqual([[T0, 3], [T0 + MIN, 20], [T0 + HOUR, 100]]);
-      expect(await points(MIN, 'last')).toEqual([[T0, 3], [T0 + MIN, 20], [T0 + HOUR, 100]]);
-      expect(await points(MIN, 'sum')).toEqual([[T0, 6], [T0 + MIN, 30], [T0 + HOUR, 100]]);
-      expect(await points(MIN, 'count')).toEqual([[T0, 3], [T0 + MIN, 2], [T0 + HOUR, 1]]);
-      expect(await points(2 * MIN, 'mean')).toEqual([[T0, 7.2], [T0 + HOUR, 100]]);
-      expect(await points(HOUR, 'mean')).toEqual([[T0, 7.2], [T0 + HOUR, 100]]);
-      expect(await points(HOUR, 'last')).toEqual([[T0, 20], [T0 + HOUR, 100]]);
-      expect(await points(HOUR, 'count')).toEqual([[T0, 5], [T0 + HOUR, 1]]);
-      expect(await points(3 * MIN, 'max')).toEqual([[T0, 20], [T0 + HOUR, 100]]);
-      expect(await points(30_000, 'sum')).toEqual([[T0, 3], [T0 + 30_000, 3], [T0 + MIN, 10], [T0 + 90_000, 20], [T0 + HOUR, 100]]);
+      expect(await points(MIN, 'mean')).toEqual([
+        [T0, 2],
+        [T0 + MIN, 15],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(MIN, 'min')).toEqual([
+        [T0, 1],
+        [T0 + MIN, 10],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(MIN, 'max')).toEqual([
+        [T0, 3],
+        [T0 + MIN, 20],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(MIN, 'last')).toEqual([
+        [T0, 3],
+        [T0 + MIN, 20],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(MIN, 'sum')).toEqual([
+        [T0, 6],
+        [T0 + MIN, 30],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(MIN, 'count')).toEqual([
+        [T0, 3],
+        [T0 + MIN, 2],
+        [T0 + HOUR, 1],
+      ]);
+      expect(await points(2 * MIN, 'mean')).toEqual([
+        [T0, 7.2],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(HOUR, 'mean')).toEqual([
+        [T0, 7.2],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(HOUR, 'last')).toEqual([
+        [T0, 20],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(HOUR, 'count')).toEqual([
+        [T0, 5],
+        [T0 + HOUR, 1],
+      ]);
+      expect(await points(3 * MIN, 'max')).toEqual([
+        [T0, 20],
+        [T0 + HOUR, 100],
+      ]);
+      expect(await points(30_000, 'sum')).toEqual([
+        [T0, 3],
+        [T0 + 30_000, 3],
+        [T0 + MIN, 10],
+        [T0 + 90_000, 20],
+        [T0 + HOUR, 100],
+      ]);
       const both = await store.query({ ...q, devices: undefined, windowMs: HOUR, aggregate: 'sum' });
       expect(both.map((s) => [s.device, s.points])).toEqual([
-        ['aq-01', [[T0, 36], [T0 + HOUR, 100]]],
+        [
+          'aq-01',
+          [
+            [T0, 36],
+            [T0 + HOUR, 100],
+          ],
+        ],
         ['aq-02', [[T0, 7]]],
       ]);
     });
@@ -132,15 +210,36 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
     it('dead letters are written and listed newest first, even two in the same millisecond', async () => {
       await store.writeDeadLetters([
         { ts: T0 + 1, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: null, reason: 'invalid JSON', raw: '{"v":1,' },
-        { ts: T0 + 2, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: 'aq-01', reason: 'readings[0].values: "quoted" \\ back', raw: 'line1\nline2 "q" \\ é' },
+        {
+          ts: T0 + 2,
+          topic: 'tamky/v1/gw/gw-1/telemetry',
+          gateway: 'gw-1',
+          device: 'aq-01',
+          reason: 'readings[0].values: "quoted" \\ back',
+          raw: 'line1\nline2 "q" \\ é',
+        },
         { ts: T0 + 2, topic: 'x', gateway: null, device: null, reason: 'same ms', raw: '' },
       ]);
       const all = await store.deadLetters({});
       expect(all).toHaveLength(3);
-      expect(all[2]).toEqual({ ts: T0 + 1, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: null, reason: 'invalid JSON', raw: '{"v":1,' });
+      expect(all[2]).toEqual({
+        ts: T0 + 1,
+        topic: 'tamky/v1/gw/gw-1/telemetry',
+        gateway: 'gw-1',
+        device: null,
+        reason: 'invalid JSON',
+        raw: '{"v":1,',
+      });
       expect(all.slice(0, 2)).toEqual(
         expect.arrayContaining([
-          { ts: T0 + 2, topic: 'tamky/v1/gw/gw-1/telemetry', gateway: 'gw-1', device: 'aq-01', reason: 'readings[0].values: "quoted" \\ back', raw: 'line1\nline2 "q" \\ é' },
+          {
+            ts: T0 + 2,
+            topic: 'tamky/v1/gw/gw-1/telemetry',
+            gateway: 'gw-1',
+            device: 'aq-01',
+            reason: 'readings[0].values: "quoted" \\ back',
+            raw: 'line1\nline2 "q" \\ é',
+          },
           { ts: T0 + 2, topic: 'x', gateway: null, device: null, reason: 'same ms', raw: '' },
         ]),
       );

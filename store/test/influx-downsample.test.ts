@@ -16,7 +16,15 @@ afterAll(async () => {
 // Three days ago, on the hour; six hours of one reading a minute, value = minute index within its hour.
 const T0 = Math.floor((Date.now() - 3 * DAY) / HOUR) * HOUR;
 const history = (device: string, values: (minute: number) => number): StoredReading[] =>
-  Array.from({ length: 6 * 60 }, (_, i) => ({ kind: 'air_station', device, gateway: 'gw-1', ward: 'w1', ts: T0 + i * 60_000, seq: i, values: { pm25: values(i % 60), pm10: 1 } }));
+  Array.from({ length: 6 * 60 }, (_, i) => ({
+    kind: 'air_station',
+    device,
+    gateway: 'gw-1',
+    ward: 'w1',
+    ts: T0 + i * 60_000,
+    seq: i,
+    values: { pm25: values(i % 60), pm10: 1 },
+  }));
 
 const open = (database: string) =>
   openStore({ type: 'influxdb', api: 'v1', url: influxd.url, database, downsample: { retentionPolicy: '1h' } }) as Promise<InfluxStore>;
@@ -27,7 +35,9 @@ describe('InfluxDB 1.6.7 downsampling wired into queries', () => {
     const rps = (await store.influxql('SHOW RETENTION POLICIES ON "ds_setup"'))[0]!.values.map((v) => v[0]);
     expect(rps).toContain('1h');
     const cqs = (await store.influxql('SHOW CONTINUOUS QUERIES')).find((s) => s.name === 'ds_setup')!;
-    expect(String(cqs.values[0]![1])).toMatch(/RESAMPLE EVERY 1h FOR 2h .*INTO ds_setup\."1h"\.:MEASUREMENT FROM ds_setup\.autogen\.\/\.\*\/ GROUP BY time\(1h\), \*/);
+    expect(String(cqs.values[0]![1])).toMatch(
+      /RESAMPLE EVERY 1h FOR 2h .*INTO ds_setup\."1h"\.:MEASUREMENT FROM ds_setup\.autogen\.\/\.\*\/ GROUP BY time\(1h\), \*/,
+    );
     await store.close();
   });
 
@@ -50,8 +60,17 @@ describe('InfluxDB 1.6.7 downsampling wired into queries', () => {
     // A 6 h window merges six hourly rows (weighted mean), aligned like GROUP BY time on raw data.
     const windows = [...new Set(hours.map((t) => Math.floor(t / (6 * HOUR)) * 6 * HOUR))];
     expect(await long('mean', 6 * HOUR)).toEqual(windows.map((t) => [t, 29.5]));
-    expect(await long('count', 6 * HOUR)).toEqual(windows.map((t) => [t, 60 * hours.filter((h) => Math.floor(h / (6 * HOUR)) * 6 * HOUR === t).length]));
-    const short = await store.query({ kind: 'air_station', fields: ['pm25'], from: T0, to: T0 + 6 * HOUR - 1, windowMs: HOUR, aggregate: 'mean' });
+    expect(await long('count', 6 * HOUR)).toEqual(
+      windows.map((t) => [t, 60 * hours.filter((h) => Math.floor(h / (6 * HOUR)) * 6 * HOUR === t).length]),
+    );
+    const short = await store.query({
+      kind: 'air_station',
+      fields: ['pm25'],
+      from: T0,
+      to: T0 + 6 * HOUR - 1,
+      windowMs: HOUR,
+      aggregate: 'mean',
+    });
     expect(short[0]!.points).toEqual(hours.map((t) => [t, 1000]));
     await store.close();
   });
@@ -59,13 +78,22 @@ describe('InfluxDB 1.6.7 downsampling wired into queries', () => {
   it('falls back to raw GROUP BY time when nothing was downsampled, and reads the last hours raw', async () => {
     const store = await open('ds_fallback');
     await store.writeBatch(history('aq-2', (m) => m));
-    const q = { kind: 'air_station', fields: ['pm25'], from: Date.now() - 7 * DAY, to: Date.now(), windowMs: HOUR, aggregate: 'mean' as const };
+    const q = {
+      kind: 'air_station',
+      fields: ['pm25'],
+      from: Date.now() - 7 * DAY,
+      to: Date.now(),
+      windowMs: HOUR,
+      aggregate: 'mean' as const,
+    };
     expect((await store.query(q))[0]!.points).toEqual(Array.from({ length: 6 }, (_, h) => [T0 + h * HOUR, 29.5]));
 
     // Downsampled history plus readings of the current hour, which no CQ has reached yet: both in one answer.
     await store.backfillDownsampled(T0, T0 + 6 * HOUR);
     const nowHour = Math.floor(Date.now() / HOUR) * HOUR;
-    await store.writeBatch([{ kind: 'air_station', device: 'aq-2', gateway: 'gw-1', ward: 'w1', ts: nowHour + 1, seq: 9999, values: { pm25: 7 } }]);
+    await store.writeBatch([
+      { kind: 'air_station', device: 'aq-2', gateway: 'gw-1', ward: 'w1', ts: nowHour + 1, seq: 9999, values: { pm25: 7 } },
+    ]);
     const points = (await store.query({ ...q, to: Date.now() + HOUR }))[0]!.points;
     expect(points.slice(0, 6)).toEqual(Array.from({ length: 6 }, (_, h) => [T0 + h * HOUR, 29.5]));
     expect(points.at(-1)).toEqual([nowHour, 7]);

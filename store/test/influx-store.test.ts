@@ -21,33 +21,63 @@ async function refusingServer(status: number): Promise<{ url: string; requests: 
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     req.resume();
-    req.on('end', () => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'unavailable', message: 'overloaded' })));
+    req.on('end', () =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'unavailable', message: 'overloaded' })),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 describe('InfluxDB adapter', () => {
   it('escapes measurement, tags and fields in line protocol', () => {
-    expect(readingToLine(reading({ kind: 'air quality', device: 'a,b=c d', ward: 'Hòa Thuận', ts: 1_700_000_000_123, seq: 42, values: { pm25: 1.5, temp: -2 } }))).toBe(
-      'air\\ quality,device=a\\,b\\=c\\ d,gateway=gw-1,ward=Hòa\\ Thuận pm25=1.5,temp=-2,seq=42i 1700000000123',
-    );
+    expect(
+      readingToLine(
+        reading({
+          kind: 'air quality',
+          device: 'a,b=c d',
+          ward: 'Hòa Thuận',
+          ts: 1_700_000_000_123,
+          seq: 42,
+          values: { pm25: 1.5, temp: -2 },
+        }),
+      ),
+    ).toBe('air\\ quality,device=a\\,b\\=c\\ d,gateway=gw-1,ward=Hòa\\ Thuận pm25=1.5,temp=-2,seq=42i 1700000000123');
     expect(() => readingToLine(reading({ device: 'x', ward: 'a\nb', ts: 1, values: { v: 1 } }))).toThrow(/newline/);
   });
 
   it('v1 /write to InfluxDB 1.6.7: awkward names and values read back exactly through InfluxQL', async () => {
     const store = await openStore({ type: 'influxdb', url: influxd.url, api: 'v1', database: 'odd "db" name' });
-    const odd = reading({ kind: 'air "q", x', device: 'dev,1=2 3', ward: "Hòa Thuận 'x'", gateway: 'gw\\1', ts: T0 + 123, seq: 2 ** 40, values: { pm2_5: 1e-7, big: 1.2345678901234567e20 } });
+    const odd = reading({
+      kind: 'air "q", x',
+      device: 'dev,1=2 3',
+      ward: "Hòa Thuận 'x'",
+      gateway: 'gw\\1',
+      ts: T0 + 123,
+      seq: 2 ** 40,
+      values: { pm2_5: 1e-7, big: 1.2345678901234567e20 },
+    });
     await store.writeBatch([odd]);
     expect(await store.latest()).toEqual([odd]);
-    expect(await store.query({ kind: odd.kind, fields: ['pm2_5', 'big'], from: T0, to: T0 + 1000, devices: [odd.device], ward: odd.ward })).toEqual([
+    expect(
+      await store.query({ kind: odd.kind, fields: ['pm2_5', 'big'], from: T0, to: T0 + 1000, devices: [odd.device], ward: odd.ward }),
+    ).toEqual([
       { device: odd.device, ward: odd.ward, field: 'pm2_5', points: [[T0 + 123, 1e-7]] },
       { device: odd.device, ward: odd.ward, field: 'big', points: [[T0 + 123, 1.2345678901234567e20]] },
     ]);
     expect(await store.sequences('gw\\1')).toEqual([2 ** 40]);
     // stored as an integer field, as loss checking expects
     const types = await (store as InfluxStore).influxql(`SHOW FIELD KEYS FROM "air \\"q\\", x"`);
-    expect(types[0]?.values).toEqual(expect.arrayContaining([['seq', 'integer'], ['pm2_5', 'float']]));
+    expect(types[0]?.values).toEqual(
+      expect.arrayContaining([
+        ['seq', 'integer'],
+        ['pm2_5', 'float'],
+      ]),
+    );
     await store.close();
   });
 
@@ -62,15 +92,29 @@ describe('InfluxDB adapter', () => {
     const exported = await waitFor(
       async () => {
         await fetch(`${vm.url}/internal/force_flush`);
-        const res = await fetch(`${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': '{__name__=~"kindv2_.*"}', start: String(T0 / 1000 - 60) })}`);
-        const lines = (await res.text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Exported);
+        const res = await fetch(
+          `${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': '{__name__=~"kindv2_.*"}', start: String(T0 / 1000 - 60) })}`,
+        );
+        const lines = (await res.text())
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Exported);
         return lines.length === 4 ? lines : undefined;
       },
       { what: 'VictoriaMetrics to export the 4 series', timeoutMs: 30_000, intervalMs: 250 },
     );
     const byKey = Object.fromEntries(exported.map((e) => [`${e.metric.__name__}/${e.metric.device}`, e]));
-    expect(byKey['kindv2_pm25/aq-01']).toMatchObject({ metric: { device: 'aq-01', gateway: 'gw-1', ward: 'an-my' }, values: [12.5, 13.5], timestamps: [T0 + 1_000, T0 + 2_000] });
-    expect(byKey['kindv2_pm25/aq-02']).toMatchObject({ metric: { device: 'aq-02', ward: 'hoa-thuan' }, values: [7], timestamps: [T0 + 1_000] });
+    expect(byKey['kindv2_pm25/aq-01']).toMatchObject({
+      metric: { device: 'aq-01', gateway: 'gw-1', ward: 'an-my' },
+      values: [12.5, 13.5],
+      timestamps: [T0 + 1_000, T0 + 2_000],
+    });
+    expect(byKey['kindv2_pm25/aq-02']).toMatchObject({
+      metric: { device: 'aq-02', ward: 'hoa-thuan' },
+      values: [7],
+      timestamps: [T0 + 1_000],
+    });
     expect(byKey['kindv2_seq/aq-01']).toMatchObject({ values: [1, 2] });
     await store.close();
   });
@@ -83,7 +127,9 @@ describe('InfluxDB adapter', () => {
       await expect(refusing.writeBatch([reading({ device: 'aq-01', ts: T0, values: { pm25: 1 } })])).rejects.toThrow(/503/);
       const writes = () => server.requests.filter((r) => r.includes('write'));
       expect(writes()).toHaveLength(1);
-      expect(writes()[0]).toMatch(api === 'v1' ? /^POST \/write\?db=db&precision=ms/ : /^POST \/api\/v2\/write\?org=o&bucket=b&precision=ms/);
+      expect(writes()[0]).toMatch(
+        api === 'v1' ? /^POST \/write\?db=db&precision=ms/ : /^POST \/api\/v2\/write\?org=o&bucket=b&precision=ms/,
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect(writes()).toHaveLength(1); // nothing queued for a background retry
       await server.close();
@@ -108,14 +154,22 @@ describe('InfluxDB adapter', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (req.method === 'POST') seen = { encoding: req.headers['content-encoding'], body: gunzipSync(Buffer.concat(chunks)).toString('utf8') };
+        if (req.method === 'POST')
+          seen = { encoding: req.headers['content-encoding'], body: gunzipSync(Buffer.concat(chunks)).toString('utf8') };
         res.writeHead(204).end();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const rows = Array.from({ length: 50 }, (_, i) => reading({ device: 'gz-1', ts: T0 + i * 1000, seq: i, values: { pm25: i / 4 } }));
     try {
-      const capture = await openStore({ type: 'influxdb', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, api: 'v1', database: 'gz', createDatabase: false, gzip: true });
+      const capture = await openStore({
+        type: 'influxdb',
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        api: 'v1',
+        database: 'gz',
+        createDatabase: false,
+        gzip: true,
+      });
       await capture.writeBatch(rows);
       expect(seen).toEqual({ encoding: 'gzip', body: rows.map(readingToLine).join('\n') });
     } finally {

@@ -15,7 +15,12 @@ type Agg = { count: number; sum: number; min: number; max: number; last: number;
 /** What every rollup row must be: recomputed from the raw rows alone. */
 function expectedRollups(s: SqliteStore, ms: number): Map<string, Agg> {
   const out = new Map<string, Agg>();
-  const rows = s.db.prepare('SELECT kind, device, ts, vals FROM reading ORDER BY ts').all() as Array<{ kind: string; device: string; ts: number; vals: string }>;
+  const rows = s.db.prepare('SELECT kind, device, ts, vals FROM reading ORDER BY ts').all() as Array<{
+    kind: string;
+    device: string;
+    ts: number;
+    vals: string;
+  }>;
   for (const r of rows) {
     for (const [field, v] of Object.entries(JSON.parse(r.vals) as Record<string, number>)) {
       const key = `${r.kind}|${r.device}|${field}|${Math.floor(r.ts / ms) * ms}`;
@@ -34,7 +39,9 @@ function expectedRollups(s: SqliteStore, ms: number): Map<string, Agg> {
 }
 
 function storedRollups(s: SqliteStore, table: string): Map<string, Agg> {
-  const rows = s.db.prepare(`SELECT kind, device, field, bucket, count, sum, min, max, last, last_ts FROM ${table}`).all() as Array<Agg & { kind: string; device: string; field: string; bucket: number }>;
+  const rows = s.db.prepare(`SELECT kind, device, field, bucket, count, sum, min, max, last, last_ts FROM ${table}`).all() as Array<
+    Agg & { kind: string; device: string; field: string; bucket: number }
+  >;
   return new Map(rows.map(({ kind, device, field, bucket, ...agg }) => [`${kind}|${device}|${field}|${bucket}`, agg]));
 }
 
@@ -64,9 +71,12 @@ describe('SQLite batch writes (multi-row chunks with row-by-row fallback)', () =
       const size = 1 + rand(300);
       for (let k = 0; k < size; k++) {
         const what = written.length > 0 ? rand(10) : 9;
-        if (what === 0) rows.push(written[rand(written.length)]!); // identical redelivery
-        else if (what === 1) rows.push({ ...written[rand(written.length)]!, values: { a: rand(1000) } }); // rewrite, a field dropped
-        else if (what === 2 && rows.length > 0) rows.push({ ...rows[rand(rows.length)]!, values: { a: rand(1000), b: 1 } }); // duplicate in the batch
+        if (what === 0)
+          rows.push(written[rand(written.length)]!); // identical redelivery
+        else if (what === 1)
+          rows.push({ ...written[rand(written.length)]!, values: { a: rand(1000) } }); // rewrite, a field dropped
+        else if (what === 2 && rows.length > 0)
+          rows.push({ ...rows[rand(rows.length)]!, values: { a: rand(1000), b: 1 } }); // duplicate in the batch
         else rows.push(make(next++, rand(1000)));
       }
       await s.writeBatch(rows);
@@ -77,7 +87,13 @@ describe('SQLite batch writes (multi-row chunks with row-by-row fallback)', () =
     expect((s.db.prepare('SELECT count(*) AS n FROM reading').get() as { n: number }).n).toBe(distinct);
     // The last write of each key is what is stored.
     const lastOf = new Map(written.map((r) => [`${r.kind}|${r.device}|${r.ts}`, r]));
-    const stored = s.db.prepare('SELECT kind, device, ts, seq, vals FROM reading').all() as Array<{ kind: string; device: string; ts: number; seq: number; vals: string }>;
+    const stored = s.db.prepare('SELECT kind, device, ts, seq, vals FROM reading').all() as Array<{
+      kind: string;
+      device: string;
+      ts: number;
+      seq: number;
+      vals: string;
+    }>;
     for (const row of stored) expect(JSON.parse(row.vals)).toEqual(lastOf.get(`${row.kind}|${row.device}|${row.ts}`)!.values);
     expect(storedRollups(s, 'rollup_1m')).toEqual(expectedRollups(s, 60_000));
     expect(storedRollups(s, 'rollup_1h')).toEqual(expectedRollups(s, 3_600_000));

@@ -12,8 +12,14 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 const open: SqliteStore[] = [];
-function sqlite(path: string, opts: { readonly?: boolean; retention?: { rawDays: number; minuteDays: number; hourDays: number; intervalMs: number } } = {}) {
-  const s = new SqliteStore({ path, synchronous: 'normal', ...(opts.retention ? { retention: opts.retention } : {}) }, { readonly: opts.readonly ?? false });
+function sqlite(
+  path: string,
+  opts: { readonly?: boolean; retention?: { rawDays: number; minuteDays: number; hourDays: number; intervalMs: number } } = {},
+) {
+  const s = new SqliteStore(
+    { path, synchronous: 'normal', ...(opts.retention ? { retention: opts.retention } : {}) },
+    { readonly: opts.readonly ?? false },
+  );
   open.push(s);
   return s;
 }
@@ -21,7 +27,17 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
 });
 
-type RollupRow = { field: string; bucket: number; ward: string; count: number; sum: number; min: number; max: number; last: number; last_ts: number };
+type RollupRow = {
+  field: string;
+  bucket: number;
+  ward: string;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  last_ts: number;
+};
 const rollups = (s: SqliteStore, table: 'rollup_1m' | 'rollup_1h') =>
   s.db.prepare(`SELECT field, bucket, ward, count, sum, min, max, last, last_ts FROM ${table} ORDER BY field, bucket`).all() as RollupRow[];
 
@@ -46,7 +62,10 @@ describe('SQLite store', () => {
 
   it('a rewrite recomputes the touched windows: min/max/last follow the new value, nothing is counted twice', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'));
-    const batch = [reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }), reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 8 } })];
+    const batch = [
+      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }),
+      reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 8 } }),
+    ];
     await s.writeBatch(batch);
     await s.writeBatch(batch);
     // same batch: a new reading, then a correction of it and of an older one (drops the temp field)
@@ -55,8 +74,12 @@ describe('SQLite store', () => {
       reading({ device: 'aq-01', ts: T0 + 3_000, values: { pm25: 5 } }),
       reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 6 } }),
     ]);
-    expect(rollups(s, 'rollup_1m')).toEqual([{ field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 }]);
-    expect(rollups(s, 'rollup_1h')).toEqual([{ field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 }]);
+    expect(rollups(s, 'rollup_1m')).toEqual([
+      { field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 },
+    ]);
+    expect(rollups(s, 'rollup_1h')).toEqual([
+      { field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 },
+    ]);
     expect((s.db.prepare('SELECT count(*) AS n FROM reading').get() as { n: number }).n).toBe(3);
   });
 
@@ -69,12 +92,18 @@ describe('SQLite store', () => {
       reading({ device: 'aq-01', ts: old + 2 * MIN, seq: 2, values: { pm25: 30 } }),
       reading({ device: 'aq-01', ts: now - HOUR, seq: 3, values: { pm25: 50 } }),
     ]);
-    await s.writeDeadLetters([{ ts: old, topic: 't', gateway: null, device: null, reason: 'old', raw: '' }, { ts: now, topic: 't', gateway: null, device: null, reason: 'new', raw: '' }]);
+    await s.writeDeadLetters([
+      { ts: old, topic: 't', gateway: null, device: null, reason: 'old', raw: '' },
+      { ts: now, topic: 't', gateway: null, device: null, reason: 'new', raw: '' },
+    ]);
     expect(s.applyRetention(now)).toEqual({ raw: 2, minute: 2, hour: 0, deadLetters: 1 });
     const q = { kind: 'air', fields: ['pm25'], from: old - HOUR, to: now };
     expect((await s.query(q))[0]?.points).toEqual([[now - HOUR, 50]]);
     // hourly windows come from rollup_1h, which still holds the expired hour
-    expect((await s.query({ ...q, windowMs: HOUR, aggregate: 'mean' }))[0]?.points).toEqual([[old, 20], [now - HOUR, 50]]);
+    expect((await s.query({ ...q, windowMs: HOUR, aggregate: 'mean' }))[0]?.points).toEqual([
+      [old, 20],
+      [now - HOUR, 50],
+    ]);
     // minute windows: that resolution has expired too, and raw rows are gone, so only the recent point is left
     expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count' }))[0]?.points).toEqual([[now - HOUR, 1]]);
     expect((await s.deadLetters({})).map((l) => l.reason)).toEqual(['new']);
@@ -84,17 +113,27 @@ describe('SQLite store', () => {
   it('applies retention periodically on its own', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 1, hourDays: 2, intervalMs: 50 } });
     const old = Date.now() - 1.5 * DAY;
-    await s.writeBatch([reading({ device: 'aq-01', ts: old, values: { pm25: 3 } }), reading({ device: 'aq-01', ts: Date.now(), values: { pm25: 4 } })]);
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: old, values: { pm25: 3 } }),
+      reading({ device: 'aq-01', ts: Date.now(), values: { pm25: 4 } }),
+    ]);
     const count = (table: string) => (s.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    await waitFor(() => count('reading') === 1 && count('rollup_1m') === 1, { what: 'the retention sweep to remove the old raw row and minute rollup' });
+    await waitFor(() => count('reading') === 1 && count('rollup_1m') === 1, {
+      what: 'the retention sweep to remove the old raw row and minute rollup',
+    });
     expect(count('rollup_1h')).toBe(2);
   });
 
   it('serves a 1 min window from rollup_1m, not from raw rows', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'));
-    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 5, values: { pm25: 3 } }), reading({ device: 'aq-01', ts: T0 + 7, values: { pm25: 5 } })]);
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: T0 + 5, values: { pm25: 3 } }),
+      reading({ device: 'aq-01', ts: T0 + 7, values: { pm25: 5 } }),
+    ]);
     s.db.prepare('DELETE FROM reading').run();
-    expect((await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 5 * MIN, aggregate: 'mean' }))[0]?.points).toEqual([[T0, 4]]);
+    expect(
+      (await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 5 * MIN, aggregate: 'mean' }))[0]?.points,
+    ).toEqual([[T0, 4]]);
     expect(await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 1_000, aggregate: 'mean' })).toEqual([]);
   });
 
@@ -103,7 +142,9 @@ describe('SQLite store', () => {
     const reader = await openStore({ type: 'sqlite', path }, { readonly: true }); // before the writer exists
     const writer = await openStore({ type: 'sqlite', path });
     await writer.writeBatch([reading({ device: 'aq-01', ts: T0, seq: 5, values: { pm25: 7 } })]);
-    expect(await reader.latest()).toEqual([{ kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0, seq: 5, values: { pm25: 7 } }]);
+    expect(await reader.latest()).toEqual([
+      { kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0, seq: 5, values: { pm25: 7 } },
+    ]);
     await writer.writeBatch([reading({ device: 'aq-01', ts: T0 + 1, seq: 6, values: { pm25: 8 } })]);
     expect(await reader.sequences('gw-1')).toEqual([5, 6]);
     await expect(reader.writeBatch([reading({ device: 'aq-01', ts: T0 + 2, values: { pm25: 1 } })])).rejects.toThrow(/read-only/);
@@ -111,11 +152,13 @@ describe('SQLite store', () => {
     await writer.close();
   });
 
-  it('another process opened read-only sees the writer\'s commits while it keeps writing', async () => {
+  it("another process opened read-only sees the writer's commits while it keeps writing", async () => {
     const path = join(tempDir('store'), 'ts.db');
     const writer = sqlite(path);
     await writer.writeBatch([reading({ device: 'aq-01', ts: T0, seq: 1, values: { pm25: 1 } })]);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/read-latest.ts'), path, '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/read-latest.ts'), path, '50'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -128,7 +171,9 @@ describe('SQLite store', () => {
     expect(await exited, err).toBe(0);
     const seen = JSON.parse(out) as { latest: unknown[]; seqs: number[] };
     expect(seen.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect(seen.latest).toEqual([{ kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0 + 50_000, seq: 50, values: { pm25: 50 } }]);
+    expect(seen.latest).toEqual([
+      { kind: 'air', device: 'aq-01', gateway: 'gw-1', ward: 'an-my', ts: T0 + 50_000, seq: 50, values: { pm25: 50 } },
+    ]);
   });
 
   it('validates its config with defaults, naming the field in errors', () => {
@@ -139,7 +184,7 @@ describe('SQLite store', () => {
     expect(bad.error?.issues[0]?.path).toEqual(['database']);
   });
 
-  it('answers a gateway\'s sequences per device, a device that moved gateways counted under each by its own readings', async () => {
+  it("answers a gateway's sequences per device, a device that moved gateways counted under each by its own readings", async () => {
     const path = join(tempDir('store'), 'ts.db');
     const s = sqlite(path);
     await s.writeBatch([
@@ -148,7 +193,10 @@ describe('SQLite store', () => {
       reading({ device: 'aq-01', gateway: 'gw-1', ts: T0 + 2_000, seq: 9, values: { pm25: 9 } }),
     ]);
     // aq-01 moved to gw-2; a redelivery of an old reading changes nothing.
-    await s.writeBatch([reading({ device: 'aq-01', gateway: 'gw-2', ts: T0 + 3_000, seq: 1, values: { pm25: 1 } }), reading({ device: 'aq-02', gateway: 'gw-1', ts: T0 + 1_000, seq: 8, values: { pm25: 8 } })]);
+    await s.writeBatch([
+      reading({ device: 'aq-01', gateway: 'gw-2', ts: T0 + 3_000, seq: 1, values: { pm25: 1 } }),
+      reading({ device: 'aq-02', gateway: 'gw-1', ts: T0 + 1_000, seq: 8, values: { pm25: 8 } }),
+    ]);
     expect(await s.sequences('gw-1')).toEqual([7, 8, 9]);
     expect(await s.sequences('gw-2')).toEqual([1]);
     expect(await s.sequences('gw-1', T0 + 1_500, T0 + 5_000)).toEqual([9]);
@@ -187,7 +235,11 @@ describe('SQLite store', () => {
     expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'reading_gateway_ts'").all()).toEqual([]);
     expect(await s.sequences('gw-1')).toEqual([3, 4]);
     expect(await s.sequences('gw-2')).toEqual([5]);
-    const derivedRows = s.db.prepare("SELECT ts, seq, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all() as Array<{ ts: number; seq: number; vals: string }>;
+    const derivedRows = s.db.prepare("SELECT ts, seq, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all() as Array<{
+      ts: number;
+      seq: number;
+      vals: string;
+    }>;
     expect(derivedRows.map((r) => ({ ...r, vals: JSON.parse(r.vals) }))).toEqual([
       { ts: T0, seq: -1, vals: { aqi: 60, pm25_aqi: 55 } },
       { ts: T0 + HOUR, seq: -1, vals: { aqi: 80, pm25_aqi: 75 } },
@@ -195,12 +247,16 @@ describe('SQLite store', () => {
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1m WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
     const hours = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 2 * HOUR, windowMs: HOUR, aggregate: 'last' });
-    expect(hours[0]!.points).toEqual([[T0, 60], [T0 + HOUR, 80]]);
+    expect(hours[0]!.points).toEqual([
+      [T0, 60],
+      [T0 + HOUR, 80],
+    ]);
   });
 
   it('keeps derived values (seq < 0) as rows rewritten in place, without rollups; windows over them come from the rows; retention keeps them as long as hourly rollups', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 2, hourDays: 30, intervalMs: 3_600_000 } });
-    const aqi = (hour: number, v: number) => reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0 + hour * HOUR, seq: -1, values: { aqi: v } });
+    const aqi = (hour: number, v: number) =>
+      reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0 + hour * HOUR, seq: -1, values: { aqi: v } });
     await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4 } }), aqi(0, 50)]);
     // The running hour rewritten by the next batches, then the next hour.
     await s.writeBatch([aqi(0, 60)]);
@@ -213,7 +269,10 @@ describe('SQLite store', () => {
     ]);
     expect((await s.latest({ kind: 'vn_aqi' }))[0]!.values).toEqual({ aqi: 90 });
     const hourly = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 2 * HOUR, windowMs: HOUR, aggregate: 'max' });
-    expect(hourly[0]!.points).toEqual([[T0, 70], [T0 + HOUR, 90]]);
+    expect(hourly[0]!.points).toEqual([
+      [T0, 70],
+      [T0 + HOUR, 90],
+    ]);
     const daily = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + DAY - 1, windowMs: DAY, aggregate: 'mean' });
     expect(daily[0]!.points).toEqual([[Math.floor(T0 / DAY) * DAY, 80]]);
     // The raw sensor series still has its rollups.

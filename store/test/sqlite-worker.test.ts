@@ -25,10 +25,19 @@ describe('SQLite store on a worker thread', () => {
     const reader = await openStore({ type: 'sqlite', path, worker: true }, { readonly: true });
     expect(reader).toBeInstanceOf(SqliteStore);
     try {
-      await store.writeBatch(Array.from({ length: 300 }, (_, i) => reading({ device: 'aq-1', ts: T0 + i * 1000, seq: i, values: { pm25: i } })));
+      await store.writeBatch(
+        Array.from({ length: 300 }, (_, i) => reading({ device: 'aq-1', ts: T0 + i * 1000, seq: i, values: { pm25: i } })),
+      );
       // Resolved means committed: the reader sees all of it at once.
       expect(await reader.sequences('gw-1')).toEqual(Array.from({ length: 300 }, (_, i) => i));
-      const [series] = await reader.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + 3_600_000, windowMs: 3_600_000, aggregate: 'sum' });
+      const [series] = await reader.query({
+        kind: 'air',
+        fields: ['pm25'],
+        from: T0,
+        to: T0 + 3_600_000,
+        windowMs: 3_600_000,
+        aggregate: 'sum',
+      });
       expect(series!.points).toEqual([[T0, (299 * 300) / 2]]);
     } finally {
       await reader.close();
@@ -45,7 +54,10 @@ describe('SQLite store on a worker thread', () => {
       const pendingWrite = store.writeBatch([reading({ device: 'aq-1', ts: T0 + 1000, seq: 2, values: { pm25: 2 } })]);
       await thread.terminate();
       // Either it committed before the thread stopped, or it was rejected: never a silent success without the row.
-      const outcome = await pendingWrite.then(() => 'resolved', (err: Error) => err.message);
+      const outcome = await pendingWrite.then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      );
       const seqs = await store.sequences('gw-1');
       if (outcome === 'resolved') expect(seqs).toEqual([1, 2]);
       else {
@@ -68,10 +80,20 @@ describe('SQLite store on a worker thread', () => {
     const wrapper = Object.create(store) as typeof store;
     try {
       await store.writeBatch([reading({ device: 'aq-1', ts: T0, seq: 1, values: { pm25: 1 } })]);
-      const calls = [wrapper.sequences('gw-1'), store.sequences('gw-1'), wrapper.writeBatch([reading({ device: 'aq-1', ts: T0 + 1000, seq: 2, values: { pm25: 2 } })]), store.sequences('gw-1')];
+      const calls = [
+        wrapper.sequences('gw-1'),
+        store.sequences('gw-1'),
+        wrapper.writeBatch([reading({ device: 'aq-1', ts: T0 + 1000, seq: 2, values: { pm25: 2 } })]),
+        store.sequences('gw-1'),
+      ];
       const settled = await Promise.race([Promise.allSettled(calls), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 10_000))]);
       expect(settled).not.toBe('stuck');
-      expect((settled as PromiseSettledResult<unknown>[]).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((settled as PromiseSettledResult<unknown>[]).map((s) => s.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
       expect((settled as PromiseFulfilledResult<unknown>[])[0]!.value).toEqual([1]);
       expect((settled as PromiseFulfilledResult<unknown>[])[3]!.value).toEqual([1, 2]);
     } finally {

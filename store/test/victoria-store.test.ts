@@ -16,7 +16,9 @@ describe('VictoriaMetrics store', () => {
     const store = await openStore({ type: 'victoriametrics', url: vm.url, measurement: 'correction' });
     await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 50 } })]);
     await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 20 } })]);
-    expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + 60_000 })).toEqual([{ device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 1_000, 20]] }]);
+    expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + 60_000 })).toEqual([
+      { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 1_000, 20]] },
+    ]);
     await store.close();
   });
 
@@ -35,7 +37,13 @@ describe('VictoriaMetrics store', () => {
   });
 
   it('config: a single-node url, or both cluster urls', () => {
-    expect(() => storeConfigSchema.parse({ type: 'victoriametrics', writeUrl: 'http://vminsert:8480/insert/0/influx' })).toThrow(/writeUrl.*queryUrl/);
-    expect(storeConfigSchema.parse({ type: 'victoriametrics', url: 'http://127.0.0.1:8428' })).toMatchObject({ measurement: 'city', flushAfterWrite: true, latestLookbackDays: 30 });
+    expect(() => storeConfigSchema.parse({ type: 'victoriametrics', writeUrl: 'http://vminsert:8480/insert/0/influx' })).toThrow(
+      /writeUrl.*queryUrl/,
+    );
+    expect(storeConfigSchema.parse({ type: 'victoriametrics', url: 'http://127.0.0.1:8428' })).toMatchObject({
+      measurement: 'city',
+      flushAfterWrite: true,
+      latestLookbackDays: 30,
+    });
   });
 });

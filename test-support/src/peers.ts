@@ -13,7 +13,10 @@ export function tempDir(prefix: string): string {
  * probe would find *that* process's server. So a peer counts as started only while its own child is
  * alive and ready; if it died (address in use), it is started again on another port.
  */
-async function startOnFreePort<T extends Peer>(what: string, start: (port: number) => Promise<{ peer: Peer; ready: () => Promise<T> }>): Promise<T> {
+async function startOnFreePort<T extends Peer>(
+  what: string,
+  start: (port: number) => Promise<{ peer: Peer; ready: () => Promise<T> }>,
+): Promise<T> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 4; attempt++) {
     const port = await freePort();
@@ -22,7 +25,9 @@ async function startOnFreePort<T extends Peer>(what: string, start: (port: numbe
       const alive = () => {
         if (peer.child.exitCode !== null || peer.child.signalCode !== null) throw new Error(`${what} exited: ${peer.output().slice(-500)}`);
       };
-      const died = new Promise<never>((_, reject) => peer.child.once('exit', () => reject(new Error(`${what} exited: ${peer.output().slice(-500)}`))));
+      const died = new Promise<never>((_, reject) =>
+        peer.child.once('exit', () => reject(new Error(`${what} exited: ${peer.output().slice(-500)}`))),
+      );
       const result = await Promise.race([ready(), died]);
       alive();
       return result;
@@ -52,7 +57,10 @@ export async function startMosquitto(extraConfig = ''): Promise<Peer & { port: n
   const dir = tempDir('mosquitto');
   return startOnFreePort('mosquitto', async (port) => {
     const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`);
+    writeFileSync(
+      conf,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`,
+    );
     const peer = spawnPeer(mosquitto, ['-c', conf]);
     return {
       peer,
@@ -75,7 +83,8 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Peer
   const dir = tempDir('redis');
   return startOnFreePort('redis-server', async (port) => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
-    const peer = opts.password === undefined ? spawnPeer(redis, args) : spawnPeer(redis, ['-', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const peer =
+      opts.password === undefined ? spawnPeer(redis, args) : spawnPeer(redis, ['-', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (opts.password !== undefined) peer.child.stdin!.end(`requirepass ${opts.password}\n`);
     const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
     return {
@@ -96,38 +105,42 @@ export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer 
   const influxd = requireBinary('influxd', 'influxdb');
   const dir = tempDir('influxd');
   return startOnFreePort('influxd', async (port) => {
-  const conf = join(dir, 'influxdb.conf');
-  writeFileSync(
-    conf,
-    [
-      'reporting-disabled = true',
-      `bind-address = "127.0.0.1:${await freePort()}"`,
-      '[meta]',
-      `  dir = "${dir}/meta"`,
-      '[data]',
-      `  dir = "${dir}/data"`,
-      `  wal-dir = "${dir}/wal"`,
-      '  query-log-enabled = false',
-      '[http]',
-      `  bind-address = "127.0.0.1:${port}"`,
-      '  log-enabled = false',
-      '  max-body-size = 0',
-      `  auth-enabled = ${opts.auth === true}`,
-      '[monitor]',
-      '  store-enabled = false',
-      '[continuous_queries]',
-      '  enabled = false',
-    ].join('\n'),
-  );
-  const peer = spawnPeer(influxd, ['run', '-config', conf]);
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    peer,
-    ready: async () => {
-      await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, { what: `influxd to answer /ping (${peer.output().slice(-500)})`, timeoutMs: 30_000, intervalMs: 200 });
-      return { ...peer, port, url, dir };
-    },
-  };
+    const conf = join(dir, 'influxdb.conf');
+    writeFileSync(
+      conf,
+      [
+        'reporting-disabled = true',
+        `bind-address = "127.0.0.1:${await freePort()}"`,
+        '[meta]',
+        `  dir = "${dir}/meta"`,
+        '[data]',
+        `  dir = "${dir}/data"`,
+        `  wal-dir = "${dir}/wal"`,
+        '  query-log-enabled = false',
+        '[http]',
+        `  bind-address = "127.0.0.1:${port}"`,
+        '  log-enabled = false',
+        '  max-body-size = 0',
+        `  auth-enabled = ${opts.auth === true}`,
+        '[monitor]',
+        '  store-enabled = false',
+        '[continuous_queries]',
+        '  enabled = false',
+      ].join('\n'),
+    );
+    const peer = spawnPeer(influxd, ['run', '-config', conf]);
+    const url = `http://127.0.0.1:${port}`;
+    return {
+      peer,
+      ready: async () => {
+        await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, {
+          what: `influxd to answer /ping (${peer.output().slice(-500)})`,
+          timeoutMs: 30_000,
+          intervalMs: 200,
+        });
+        return { ...peer, port, url, dir };
+      },
+    };
   });
 }
 
@@ -139,12 +152,22 @@ export async function startVictoriaMetrics(): Promise<Peer & { port: number; url
   const vm = requireBinary('victoria-metrics', 'victoria-metrics');
   const dir = tempDir('vm');
   return startOnFreePort('victoria-metrics', async (port) => {
-    const peer = spawnPeer(vm, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR']);
+    const peer = spawnPeer(vm, [
+      `-storageDataPath=${dir}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      '-search.latencyOffset=0s',
+      '-dedup.minScrapeInterval=1ms',
+      '-loggerLevel=ERROR',
+    ]);
     const url = `http://127.0.0.1:${port}`;
     return {
       peer,
       ready: async () => {
-        await waitFor(async () => (await fetch(`${url}/health`)).ok, { what: 'victoria-metrics /health', timeoutMs: 30_000, intervalMs: 200 });
+        await waitFor(async () => (await fetch(`${url}/health`)).ok, {
+          what: 'victoria-metrics /health',
+          timeoutMs: 30_000,
+          intervalMs: 200,
+        });
         return { ...peer, port, url };
       },
     };

@@ -8,8 +8,17 @@ process.once('exit', () => {
 
 /** Fails with how to install the binary, so a missing peer is a clear failure, never a skip. */
 export function requireBinary(command: string, debianPackage: string): string {
-  const path = command.startsWith('/') ? (existsSync(command) ? command : '') : spawnSync('sh', ['-c', `command -v ${command}`]).stdout.toString().trim();
-  if (!path) throw new Error(`${command} is not installed: run \`apt-get install -y ${debianPackage}\` (as root) or \`bash .ci/run\` which installs every test peer`);
+  const path = command.startsWith('/')
+    ? existsSync(command)
+      ? command
+      : ''
+    : spawnSync('sh', ['-c', `command -v ${command}`])
+        .stdout.toString()
+        .trim();
+  if (!path)
+    throw new Error(
+      `${command} is not installed: run \`apt-get install -y ${debianPackage}\` (as root) or \`bash .ci/run\` which installs every test peer`,
+    );
   return path;
 }
 
@@ -32,10 +41,12 @@ export function spawnPeer(command: string, args: string[], options: SpawnOptions
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    running.delete(child);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);

@@ -1,6 +1,14 @@
 import { openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { requireBinary, startInfluxd, startMosquitto, startPtyPair, startRedis, startVictoriaMetrics, portAcceptsConnections } from '../src/index';
+import {
+  requireBinary,
+  startInfluxd,
+  startMosquitto,
+  startPtyPair,
+  startRedis,
+  startVictoriaMetrics,
+  portAcceptsConnections,
+} from '../src/index';
 
 describe('test peers', () => {
   it('names the Debian package when a binary is missing', () => {

@@ -62,8 +62,15 @@ async function loginInBrowser(page: Page, role: Role, path: string): Promise<voi
 
 beforeAll(async () => {
   browser = await launchChromium();
-  if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html'))) throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
-  demo = await startCityDemo({ dataDir: tempDir('e2e-browser-alarms'), mqttPort: 0, httpPort: 0, pollIntervalMs: 1000, logger: createLogger('e2e', { level: 'warn' }) });
+  if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html')))
+    throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
+  demo = await startCityDemo({
+    dataDir: tempDir('e2e-browser-alarms'),
+    mqttPort: 0,
+    httpPort: 0,
+    pollIntervalMs: 1000,
+    logger: createLogger('e2e', { level: 'warn' }),
+  });
   mkdirSync(artifacts, { recursive: true });
 
   // The flood happens at the device: only its register changes, everything after it is the real pipeline.

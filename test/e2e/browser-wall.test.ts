@@ -22,8 +22,15 @@ let browser: Browser;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html'))) throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
-  demo = await startCityDemo({ dataDir: tempDir('e2e-browser-wall'), mqttPort: 0, httpPort: 0, pollIntervalMs: POLL_MS, logger: createLogger('e2e', { level: 'warn' }) });
+  if (!existsSync(join(REPO_ROOT, 'dashboard/web/dist/index.html')))
+    throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
+  demo = await startCityDemo({
+    dataDir: tempDir('e2e-browser-wall'),
+    mqttPort: 0,
+    httpPort: 0,
+    pollIntervalMs: POLL_MS,
+    logger: createLogger('e2e', { level: 'warn' }),
+  });
   mkdirSync(artifacts, { recursive: true });
 }, 120_000);
 

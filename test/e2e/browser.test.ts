@@ -18,7 +18,13 @@ let browser: Browser;
 
 beforeAll(async () => {
   browser = await launchChromium();
-  demo = await startCityDemo({ dataDir: tempDir('e2e-browser'), mqttPort: 0, httpPort: 0, pollIntervalMs: 1000, logger: createLogger('e2e', { level: 'warn' }) });
+  demo = await startCityDemo({
+    dataDir: tempDir('e2e-browser'),
+    mqttPort: 0,
+    httpPort: 0,
+    pollIntervalMs: 1000,
+    logger: createLogger('e2e', { level: 'warn' }),
+  });
   mkdirSync(artifacts, { recursive: true });
 }, 120_000);
 
@@ -33,12 +39,18 @@ describe('the dashboard in a browser', () => {
     device.pin('holding', 0, 777); // 77.7 dB(A)
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(`${demo.urls.dashboard}/?kiosk=${demo.credentials.kioskToken}`);
-    await page.getByText(/77[,.]7/).first().waitFor({ timeout: 45_000 });
+    await page
+      .getByText(/77[,.]7/)
+      .first()
+      .waitFor({ timeout: 45_000 });
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
 
     device.pin('holding', 0, 888); // 88.8 dB(A)
-    await page.getByText(/88[,.]8/).first().waitFor({ timeout: 45_000 });
+    await page
+      .getByText(/88[,.]8/)
+      .first()
+      .waitFor({ timeout: 45_000 });
     expect(navigations).toEqual([]);
     await page.screenshot({ path: join(artifacts, 'e2e-overview-live.png'), fullPage: true });
     await page.close();

@@ -19,9 +19,16 @@ let demo: CityDemo;
 let cookie: string;
 
 async function login(base: string, username: string, password: string): Promise<string> {
-  const res = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   expect(res.status).toBe(200);
-  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
 }
 
 beforeAll(async () => {
@@ -51,7 +58,8 @@ describe('a simulated Tam Kỳ, end to end', () => {
     const published: Array<{ ts: number; seq: number; value: number }> = [];
     observer.on('message', (_topic, payload) => {
       const batch = telemetryBatchSchema.parse(JSON.parse(payload.toString()));
-      for (const r of batch.readings) if (r.device === DEVICE && r.values.laeq) published.push({ ts: r.ts, seq: r.seq, value: r.values.laeq.v });
+      for (const r of batch.readings)
+        if (r.device === DEVICE && r.values.laeq) published.push({ ts: r.ts, seq: r.seq, value: r.values.laeq.v });
     });
     await observer.subscribeAsync(topics.telemetry(GATEWAY), { qos: 1 });
 
@@ -66,21 +74,33 @@ describe('a simulated Tam Kỳ, end to end', () => {
 
     // SM7901: holding register 0 = sound level × 10. 777 → 77.7 dB(A).
     demo.sim.devices.get(DEVICE)!.pin('holding', 0, 777);
-    const sent = await waitFor(() => published.find((p) => p.value === 77.7), { what: 'the gateway to publish 77.7 dB', timeoutMs: 30_000 });
+    const sent = await waitFor(() => published.find((p) => p.value === 77.7), {
+      what: 'the gateway to publish 77.7 dB',
+      timeoutMs: 30_000,
+    });
 
-    const stored = await waitFor(
-      async () => (await demo.store.latest({ devices: [DEVICE] })).find((r) => r.ts === sent.ts),
-      { what: 'the reading in the store', timeoutMs: 30_000 },
-    );
+    const stored = await waitFor(async () => (await demo.store.latest({ devices: [DEVICE] })).find((r) => r.ts === sent.ts), {
+      what: 'the reading in the store',
+      timeoutMs: 30_000,
+    });
     expect(stored).toMatchObject({ kind: 'noise_meter', device: DEVICE, gateway: GATEWAY, ward: 'an-my', ts: sent.ts, seq: sent.seq });
     expect(stored.values.laeq).toBe(77.7);
 
-    const query = new URLSearchParams({ kind: 'noise_meter', fields: 'laeq', devices: DEVICE, from: String(sent.ts), to: String(sent.ts + 1) });
+    const query = new URLSearchParams({
+      kind: 'noise_meter',
+      fields: 'laeq',
+      devices: DEVICE,
+      from: String(sent.ts),
+      to: String(sent.ts + 1),
+    });
     const history = await (await fetch(`${demo.urls.dashboard}/api/history?${query}`, { headers: { cookie } })).json();
     const series = history.series.find((s: { device: string; field: string }) => s.device === DEVICE && s.field === 'laeq');
     expect(series.points).toContainEqual([sent.ts, 77.7]);
 
-    const onFeed = await waitFor(() => live.find((r) => r.ts === sent.ts), { what: 'the reading on the WebSocket feed', timeoutMs: 30_000 });
+    const onFeed = await waitFor(() => live.find((r) => r.ts === sent.ts), {
+      what: 'the reading on the WebSocket feed',
+      timeoutMs: 30_000,
+    });
     expect(onFeed).toMatchObject({ device: DEVICE, ts: sent.ts, seq: sent.seq, values: { laeq: 77.7 } });
 
     ws.close();
@@ -102,10 +122,20 @@ describe('a simulated Tam Kỳ, end to end', () => {
 
   it('shows LoRaWAN devices beside wired ones: uplinks through ChirpStack stored, a lamp dimmed by a confirmed downlink', async () => {
     const canal = 'tam-thanh-canal-lora-1';
-    const reading = await waitFor(async () => (await demo.store.latest({ devices: [canal], kind: 'water_level' }))[0], { what: 'a LoRaWAN canal reading', timeoutMs: 30_000 });
+    const reading = await waitFor(async () => (await demo.store.latest({ devices: [canal], kind: 'water_level' }))[0], {
+      what: 'a LoRaWAN canal reading',
+      timeoutMs: 30_000,
+    });
     expect(reading).toMatchObject({ kind: 'water_level', gateway: 'lns-tam-ky', ward: 'tam-thanh' });
-    const login = await fetch(`${demo.urls.dashboard}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'technician', password: demo.credentials.users.technician }) });
-    const tech = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const login = await fetch(`${demo.urls.dashboard}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'technician', password: demo.credentials.users.technician }),
+    });
+    const tech = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const { csrfToken } = (await login.json()) as { csrfToken: string };
     const sent = await fetch(`${demo.urls.dashboard}/api/gateways/lns-tam-ky/commands`, {
       method: 'POST',
@@ -115,11 +145,19 @@ describe('a simulated Tam Kỳ, end to end', () => {
     expect(sent.status).toBe(202);
     const { id } = (await sent.json()) as { id: string };
     const result = await waitFor(
-      async () => ((await (await fetch(`${demo.urls.dashboard}/api/commands/${id}`, { headers: { cookie: tech } })).json()) as { result: { ok: boolean } | null }).result,
+      async () =>
+        (
+          (await (await fetch(`${demo.urls.dashboard}/api/commands/${id}`, { headers: { cookie: tech } })).json()) as {
+            result: { ok: boolean } | null;
+          }
+        ).result,
       { what: 'the lamp command result', timeoutMs: 30_000 },
     );
     expect(result).toMatchObject({ ok: true });
     // The lamp reports the new level in its next uplink.
-    await waitFor(async () => (await demo.store.latest({ devices: ['tam-thanh-lamp-lora-1'], kind: 'street_light' }))[0]?.values.lamp1_level === 30, { what: 'the dimmed level reported', timeoutMs: 30_000 });
+    await waitFor(
+      async () => (await demo.store.latest({ devices: ['tam-thanh-lamp-lora-1'], kind: 'street_light' }))[0]?.values.lamp1_level === 30,
+      { what: 'the dimmed level reported', timeoutMs: 30_000 },
+    );
   });
 });

@@ -32,7 +32,17 @@ const city: CityModel = parseConfig(
     lon: 108.47,
     wards: [{ id: 'an-my', name: 'An Mỹ', type: 'phuong', lat: 15.57, lon: 108.48, map: { x: 50, y: 50 } }],
     gateways: [{ id: GATEWAY, ward: 'an-my', name: 'Outage gateway' }],
-    devices: DEVICES.map((id) => ({ id, kind: 'noise_meter', name: id, ward: 'an-my', gateway: GATEWAY, lat: 15.57, lon: 108.48, pollIntervalMs: 200, zone: 'normal' })),
+    devices: DEVICES.map((id) => ({
+      id,
+      kind: 'noise_meter',
+      name: id,
+      ward: 'an-my',
+      gateway: GATEWAY,
+      lat: 15.57,
+      lon: 108.48,
+      pollIntervalMs: 200,
+      zone: 'normal',
+    })),
   },
   'gateway-outage.test.ts',
 );
@@ -49,11 +59,17 @@ let closeAll: Array<() => Promise<void>> = [];
 let store: Awaited<ReturnType<typeof openStore>>;
 
 const startBrokerProcess = async () => {
-  broker = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'broker/src/cli.ts'), '--config', brokerConfig], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  broker = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'broker/src/cli.ts'), '--config', brokerConfig], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   await waitForPort(brokerPort, `broker (${broker.output().slice(-300)})`);
 };
 const startGatewayProcess = () => {
-  gateway = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'edge/src/cli.ts'), '--config', gatewayConfig], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  gateway = spawnPeer(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'edge/src/cli.ts'), '--config', gatewayConfig], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
 };
 /** The last sequence number the gateway assigned, and what is still waiting for a PUBACK. */
 const outbox = () => {
@@ -73,7 +89,10 @@ async function whereAre(seqs: number[]): Promise<string> {
   const { execFileSync } = await import('node:child_process');
   const port = new URL(redis.url).port;
   const cli = (...args: string[]) => execFileSync('redis-cli', ['-p', port, '--no-raw', ...args], { encoding: 'latin1' });
-  const keys = cli('LRANGE', 'outgoing:ingest-outage', '0', '-1').split('\n').map((l) => l.replace(/^\d+\) "|"$/g, '')).filter(Boolean);
+  const keys = cli('LRANGE', 'outgoing:ingest-outage', '0', '-1')
+    .split('\n')
+    .map((l) => l.replace(/^\d+\) "|"$/g, ''))
+    .filter(Boolean);
   const inQueue = seqs.filter((q) => keys.some((k) => cli('GET', k).includes(`"seq":${q},`)));
   const letters = (await store.deadLetters({ limit: 1000 })).filter((l) => seqs.some((q) => l.raw.includes(`"seq":${q},`)));
   return `session queue holds ${keys.length} messages, of them the missing ${inQueue.join(',') || 'none'}; dead letters: ${letters.map((l) => l.reason).join(' | ') || 'none'}`;
@@ -101,10 +120,18 @@ beforeAll(async () => {
 
   store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
   const ingest = await startIngest(
-    { mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: 'ingest', password: secrets.ingest, clientId: 'ingest-outage' }, limitsDir: join(REPO_ROOT, 'config/limits') },
+    {
+      mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: 'ingest', password: secrets.ingest, clientId: 'ingest-outage' },
+      limitsDir: join(REPO_ROOT, 'config/limits'),
+    },
     { store, city, logger: log },
   );
-  const sims = DEVICES.map((id, i) => createSimDevice(city.devices.find((d) => d.id === id)!, { city, unitId: i + 1 } as Parameters<typeof createSimDevice>[1]));
+  const sims = DEVICES.map((id, i) =>
+    createSimDevice(
+      city.devices.find((d) => d.id === id)!,
+      { city, unitId: i + 1 } as Parameters<typeof createSimDevice>[1],
+    ),
+  );
   const slave = await startModbusTcpSlave(sims);
   closeAll = [() => slave.close(), () => ingest.close(), () => store.close()];
 
@@ -114,7 +141,12 @@ beforeAll(async () => {
     gatewayConfig,
     stringify({
       gatewayId: GATEWAY,
-      mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, username: GATEWAY, password: secrets.gateway, reconnect: { baseMs: 200, maxMs: 2000 } },
+      mqtt: {
+        url: `mqtt://127.0.0.1:${brokerPort}`,
+        username: GATEWAY,
+        password: secrets.gateway,
+        reconnect: { baseMs: 200, maxMs: 2000 },
+      },
       // Replay slower than the backlog builds, so the kill lands mid-replay.
       outbox: { path: outboxPath, replayPerSecond: 60, batchSize: 10 },
       buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port }],
@@ -131,14 +163,20 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('a gateway through a broker restart, a 60 s outage, its own kill -9 and the broker\'s', () => {
+describe("a gateway through a broker restart, a 60 s outage, its own kill -9 and the broker's", () => {
   it('delivers every sequence number to the store exactly once', async () => {
-    await waitFor(async () => (await stored()).length >= 20, { what: `readings in the store (gateway: ${gateway?.output().slice(-300)})`, timeoutMs: 30_000 });
+    await waitFor(async () => (await stored()).length >= 20, {
+      what: `readings in the store (gateway: ${gateway?.output().slice(-300)})`,
+      timeoutMs: 30_000,
+    });
 
     // A broker restart (graceful), then a 60 s outage while the devices keep being read.
     await broker!.stop();
     await startBrokerProcess();
-    await waitFor(async () => (await stored()).length >= outbox().lastSeq - 30, { what: 'the gateway back after the restart', timeoutMs: 30_000 });
+    await waitFor(async () => (await stored()).length >= outbox().lastSeq - 30, {
+      what: 'the gateway back after the restart',
+      timeoutMs: 30_000,
+    });
     await broker!.stop();
     const outageStart = outbox().lastSeq;
     await new Promise((r) => setTimeout(r, 60_000));
@@ -156,7 +194,10 @@ describe('a gateway through a broker restart, a 60 s outage, its own kill -9 and
 
     // The broker is killed with SIGKILL while the replay resumes: what it acknowledged is in Redis, what
     // it had not is still in the gateway's outbox.
-    await waitFor(async () => (await stored()).length >= before + 200, { what: 'replay resumed after the gateway restart', timeoutMs: 30_000 });
+    await waitFor(async () => (await stored()).length >= before + 200, {
+      what: 'replay resumed after the gateway restart',
+      timeoutMs: 30_000,
+    });
     await broker!.kill();
     await startBrokerProcess();
 
@@ -168,13 +209,18 @@ describe('a gateway through a broker restart, a 60 s outage, its own kill -9 and
     expect(pending.length).toBeLessThan(5);
     expect(pending).toEqual(Array.from({ length: pending.length }, (_, i) => lastSeq - pending.length + 1 + i));
     const published = lastSeq - pending.length;
-    const seqs = await waitFor(async () => {
-      const s = await stored();
-      return s.length >= published ? s : undefined;
-    }, { what: `all ${published} published readings stored`, timeoutMs: 30_000 }).catch(async (err) => {
+    const seqs = await waitFor(
+      async () => {
+        const s = await stored();
+        return s.length >= published ? s : undefined;
+      },
+      { what: `all ${published} published readings stored`, timeoutMs: 30_000 },
+    ).catch(async (err) => {
       const have = new Set(await stored());
       const missing = Array.from({ length: published }, (_, i) => i + 1).filter((q) => !have.has(q));
-      throw new Error(`${String(err)}: ${missing.length} missing, e.g. ${missing.slice(0, 20).join(',')}; ${await whereAre(missing.slice(0, 5))}; broker: ${broker?.output().slice(-1500)}`);
+      throw new Error(
+        `${String(err)}: ${missing.length} missing, e.g. ${missing.slice(0, 20).join(',')}; ${await whereAre(missing.slice(0, 5))}; broker: ${broker?.output().slice(-1500)}`,
+      );
     });
 
     expect(new Set(seqs).size).toBe(seqs.length); // none twice

@@ -50,7 +50,10 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     metrics.refusals.inc({ reason });
     const { remoteAddress, transport } = connectionInfo(client);
     limitLog(`${reason}|${remoteAddress}`, (suppressed) =>
-      log.warn({ reason, username, clientId: client.id, remoteAddress, transport, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'connection refused'),
+      log.warn(
+        { reason, username, clientId: client.id, remoteAddress, transport, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+        'connection refused',
+      ),
     );
     const err = new Error(`connection refused: ${reason}`) as AuthenticateError;
     err.returnCode = returnCode as AuthenticateError['returnCode'];
@@ -58,7 +61,13 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     done(err, false);
   };
 
-  const accept = (client: Client, identity: Identity, done: Done, username: string | undefined, auth: { secretHash?: string; secretExpiresAt?: Date } = {}) => {
+  const accept = (
+    client: Client,
+    identity: Identity,
+    done: Done,
+    username: string | undefined,
+    auth: { secretHash?: string; secretExpiresAt?: Date } = {},
+  ) => {
     if (!clientIdBelongsTo(client.id, identity)) return refuse(client, done, IDENTIFIER_REJECTED, 'client-id-mismatch', username);
     // MQTT 3.1.1 has no way to refuse only the will; refusing the CONNECT tells the client at once, where
     // storing a will that could never fire would fail silently much later.
@@ -70,7 +79,8 @@ export function createAuthenticate(deps: AuthenticateDeps) {
 
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): void {
     const info = connectionInfo(client);
-    if (deps.broker().connectedClients >= limits.maxConnections) return refuse(client, done, SERVER_UNAVAILABLE, 'max-connections', username);
+    if (deps.broker().connectedClients >= limits.maxConnections)
+      return refuse(client, done, SERVER_UNAVAILABLE, 'max-connections', username);
 
     let bucket = connectBuckets.get(info.remoteAddress);
     if (!bucket) connectBuckets.set(info.remoteAddress, (bucket = new TokenBucket(connectRate, connectRate * 2)));
@@ -104,10 +114,19 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       .then((verdict) => {
         if (verdict.ok) {
           const { secretHash, secretExpiresAt } = verdict.entry;
-          return accept(client, identityFor(verdict.entry), done, username, { secretHash, ...(secretExpiresAt ? { secretExpiresAt } : {}) });
+          return accept(client, identityFor(verdict.entry), done, username, {
+            secretHash,
+            ...(secretExpiresAt ? { secretExpiresAt } : {}),
+          });
         }
         const reason: RefusalReason = verdict.reason;
-        refuse(client, done, verdict.reason === 'disabled' || verdict.reason === 'secret-expired' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, reason, username);
+        refuse(
+          client,
+          done,
+          verdict.reason === 'disabled' || verdict.reason === 'secret-expired' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD,
+          reason,
+          username,
+        );
       })
       .catch((err: unknown) => {
         log.error({ err, username }, 'credential check failed');

@@ -45,7 +45,16 @@ export function createAuthorizePublish({ metrics, log, bucketOf, identityOfOwner
       if (!refusal) return callback(null);
       const reason = refusal === 'not-allowed-topic' ? 'publish-not-allowed' : refusal;
       metrics.refusals.inc({ reason });
-      log.warn({ reason, owner: owner ?? null, clientId: client?.id ?? (packet as { clientId?: string }).clientId, topic: packet.topic, retain: packet.retain }, 'will refused; discarded');
+      log.warn(
+        {
+          reason,
+          owner: owner ?? null,
+          clientId: client?.id ?? (packet as { clientId?: string }).clientId,
+          topic: packet.topic,
+          retain: packet.retain,
+        },
+        'will refused; discarded',
+      );
       discardWill(packet);
       return callback(reported(new Error(`will on ${packet.topic} refused: ${reason}`)));
     }
@@ -54,14 +63,20 @@ export function createAuthorizePublish({ metrics, log, bucketOf, identityOfOwner
     if (refusal) {
       const reason = refusal === 'not-allowed-topic' ? 'publish-not-allowed' : refusal;
       metrics.refusals.inc({ reason });
-      log.warn({ reason, who: describeIdentity(identity), clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused; disconnecting');
+      log.warn(
+        { reason, who: describeIdentity(identity), clientId: client.id, topic: packet.topic, retain: packet.retain },
+        'publish refused; disconnecting',
+      );
       return callback(reported(new Error(`publish to ${packet.topic} refused: ${reason}`)));
     }
     const bucket = bucketOf(client);
     const wait = bucket ? bucket.reserve(MAX_THROTTLE_SECONDS) : 0;
     if (wait === Infinity) {
       metrics.refusals.inc({ reason: 'publish-rate' });
-      log.warn({ reason: 'publish-rate', who: describeIdentity(identity), clientId: client.id }, `publish rate exceeded by more than ${MAX_THROTTLE_SECONDS} s worth; disconnecting`);
+      log.warn(
+        { reason: 'publish-rate', who: describeIdentity(identity), clientId: client.id },
+        `publish rate exceeded by more than ${MAX_THROTTLE_SECONDS} s worth; disconnecting`,
+      );
       return callback(reported(new Error('publish rate exceeded')));
     }
     accepted[packet.qos]?.inc();

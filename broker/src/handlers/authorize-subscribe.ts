@@ -6,7 +6,11 @@ import type { BrokerMetrics } from '../metrics';
 
 /** A filter beyond the client's rights is negated: SUBACK 0x80 for that filter, the connection stays up. */
 export function createAuthorizeSubscribe({ metrics, log }: { metrics: BrokerMetrics; log: Logger }) {
-  return function authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void): void {
+  return function authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    callback: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
     const identity = identityOf(client);
     const refusal = identity ? maySubscribe(identity, sub.topic) : 'not-allowed-topic';
     if (refusal) {

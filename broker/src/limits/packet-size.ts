@@ -7,7 +7,11 @@ import { parserOf, type MqttParser } from '../aedes-adapter';
  * becomes a parser error, which aedes turns into closing the connection; so does a malformed one. The limit is
  * on the remaining length (the packet minus its 2-5 byte fixed header), like mosquitto's message_size_limit.
  */
-export function guardParser(client: Client, maxBytes: number, on: { tooLarge(declared: number): void; malformed(err: Error): void }): boolean {
+export function guardParser(
+  client: Client,
+  maxBytes: number,
+  on: { tooLarge(declared: number): void; malformed(err: Error): void },
+): boolean {
   const parser = parserOf(client);
   if (!parser) return false; // aedes internals changed: caller reports it
   const parseLength = parser._parseLength;

@@ -2,7 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, type Packet } from 'mqtt-packet';
 import { targets } from './targets';
-import { connectBytes, connectPacket, connectWire, deliveriesUntil, fence, publish, session, subscribe, Wire, type ConnectOptions } from './wire';
+import {
+  connectBytes,
+  connectPacket,
+  connectWire,
+  deliveriesUntil,
+  fence,
+  publish,
+  session,
+  subscribe,
+  Wire,
+  type ConnectOptions,
+} from './wire';
 
 /**
  * The normative statements of MQTT 3.1.1 (OASIS Standard, 29 October 2014) that bind a server, sections 3.1–3.14
@@ -71,7 +82,11 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
   const publisher = async (o: Partial<ConnectOptions> = {}) => {
     const { id } = fresh();
     const creds = target.publisher;
-    return connect({ ...o, clientId: `${creds?.clientIdPrefix ?? ''}${id()}`, ...(creds ? { username: creds.username, password: creds.password } : {}) });
+    return connect({
+      ...o,
+      clientId: `${creds?.clientIdPrefix ?? ''}${id()}`,
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
+    });
   };
   const connectRaw = async (o: ConnectOptions) => {
     const r = await connectWire(port, o);
@@ -89,7 +104,9 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
    * does not exist for Mosquitto (which speaks 5).
    */
   const unsupportedLevel = () =>
-    target.ours ? Buffer.from(generate({ ...connectPacket({ clientId: 'x' }), protocolVersion: 5 } as Packet)) : rawConnect({ clientId: 'x' }, (b) => (b[8] = 0x07));
+    target.ours
+      ? Buffer.from(generate({ ...connectPacket({ clientId: 'x' }), protocolVersion: 5 } as Packet))
+      : rawConnect({ clientId: 'x' }, (b) => (b[8] = 0x07));
   /**
    * Deviation (README): aedes' parser (mqtt-packet) decodes strings without validating UTF-8, so an ill-formed
    * string is read with U+FFFD in place of the bad bytes and the connection stays up. Asserted as such, so a fix
@@ -237,7 +254,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.1.2-7] retained messages are not part of the session: they outlive it', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       await publish(pub, topic('r'), 'kept', 1, { retain: true });
       pub.send({ cmd: 'disconnect' });
@@ -247,7 +264,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.1.2-8] [MQTT-3.1.2-9] [MQTT-3.1.2-16] the will is published, at its QoS and not retained, when the connection closes without DISCONNECT', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 2 }], topic('marker'));
       const dying = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1, retain: false } });
       dying.destroy();
@@ -256,7 +273,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.1.2-17] a will with Will Retain 1 is published as a retained message', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const dying = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1, retain: true } });
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
       dying.destroy();
@@ -267,7 +284,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.1.2-10] [MQTT-3.14.4-3] DISCONNECT removes the will: it is not published', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
       const leaving = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1 } });
       leaving.send({ cmd: 'disconnect' });
@@ -317,7 +334,12 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     it('[MQTT-3.1.2-22] Password flag 1 with User Name flag 0 is malformed: closed', async () => {
       const w = await open();
       // A password field after the client id, flagged without a user name.
-      const body = Buffer.concat([field(Buffer.from('MQTT')), Buffer.from([4, 0x42, 0, 0]), field(Buffer.from('x')), field(Buffer.from('pw'))]);
+      const body = Buffer.concat([
+        field(Buffer.from('MQTT')),
+        Buffer.from([4, 0x42, 0, 0]),
+        field(Buffer.from('x')),
+        field(Buffer.from('pw')),
+      ]);
       w.send(packet(0x10, body));
       await expectClosedWithoutAccepting(w);
     });
@@ -382,7 +404,9 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
 
     it('[MQTT-3.1.3-9] a rejected Client Identifier gets CONNACK 0x02 and the connection is closed', async () => {
       // Ours rejects a gateway's credentials under someone else's id; Mosquitto has only the zero-length case.
-      const rejected: ConnectOptions = target.ours ? { clientId: 'gw-an-phu', username: 'gw-an-my', password: 'gw-an-my-dev-secret' } : { clientId: '', clean: false };
+      const rejected: ConnectOptions = target.ours
+        ? { clientId: 'gw-an-phu', username: 'gw-an-my', password: 'gw-an-my-dev-secret' }
+        : { clientId: '', clean: false };
       const { wire, connack } = await connectRaw(rejected);
       expect(connack.returnCode).toBe(2);
       expect(await wire.closedWithin()).toBe(true);
@@ -421,7 +445,19 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
       const { topic } = fresh();
       const w = await open();
       // Refused (zero-length id, Clean Session 0) and, in the same write, a retained PUBLISH.
-      w.send(Buffer.concat([connectBytes({ clientId: '', clean: false }), generate({ cmd: 'publish', topic: topic('r'), payload: Buffer.from('must not be stored'), qos: 0, retain: true, dup: false } as Packet)]));
+      w.send(
+        Buffer.concat([
+          connectBytes({ clientId: '', clean: false }),
+          generate({
+            cmd: 'publish',
+            topic: topic('r'),
+            payload: Buffer.from('must not be stored'),
+            qos: 0,
+            retain: true,
+            dup: false,
+          } as Packet),
+        ]),
+      );
       expect((await w.expect('connack')).returnCode).toBe(2);
       await w.closed;
       expect(await retainedFor(topic('r'), topic('zz-marker'))).toEqual([]);
@@ -431,7 +467,13 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
   describe('3.2 CONNACK', () => {
     it('[MQTT-3.2.0-1] the first packet the server sends is CONNACK', async () => {
       const w = await open();
-      w.send(Buffer.concat([generate(connectPacket({ clientId: fresh().id() })), generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'conf/x', qos: 0 }] } as Packet), generate({ cmd: 'pingreq' })]));
+      w.send(
+        Buffer.concat([
+          generate(connectPacket({ clientId: fresh().id() })),
+          generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'conf/x', qos: 0 }] } as Packet),
+          generate({ cmd: 'pingreq' }),
+        ]),
+      );
       expect((await w.next())?.cmd).toBe('connack');
       w.destroy();
     });
@@ -490,7 +532,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-2] [MQTT-4.3.1-1] QoS 0 messages are sent with DUP 0', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 0 }], topic('marker'));
       const pub = await publisher();
       await publish(pub, topic('t'), 'q0', 1);
@@ -500,10 +542,18 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-3] the DUP flag of an incoming PUBLISH is not propagated', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const pub = await publisher();
-      pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('dup in'), qos: 1, messageId: 5, dup: true, retain: false } as Packet);
+      pub.send({
+        cmd: 'publish',
+        topic: topic('t'),
+        payload: Buffer.from('dup in'),
+        qos: 1,
+        messageId: 5,
+        dup: true,
+        retain: false,
+      } as Packet);
       await pub.expect('puback');
       await fence(pub, topic('marker'));
       const got = await deliveriesUntil(sub, topic('marker'));
@@ -515,7 +565,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] a retained message is stored with its QoS and sent, with RETAIN 1, to every new matching subscription', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       await publish(pub, topic('a/1'), 'one', 1, { retain: true });
       await publish(pub, topic('a/2'), 'two', 2, { retain: true });
@@ -527,7 +577,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-7] a retained QoS 0 message replaces the retained message of its topic', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       await publish(pub, topic('r'), 'old', 1, { retain: true });
       await publish(pub, topic('r'), 'new', 0, { retain: true });
@@ -538,7 +588,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-9] a retained PUBLISH reaching an established subscription is sent with RETAIN 0', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const pub = await publisher();
       await publish(pub, topic('t'), 'live', 1, { retain: true });
@@ -548,7 +598,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-10] [MQTT-3.3.1-11] a retained zero-byte PUBLISH is delivered normally, removes the retained message and is not stored', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       await publish(pub, topic('r'), 'to be cleared', 1, { retain: true });
       const sub = await subscriber([{ topic: topic('r'), qos: 1 }], topic('marker'));
@@ -561,7 +611,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.1-12] a PUBLISH with RETAIN 0 neither stores nor replaces the retained message', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       await publish(pub, topic('r'), 'retained', 1, { retain: true });
       await publish(pub, topic('r'), 'not retained', 1);
@@ -574,12 +624,26 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.2-2] [MQTT-4.7.1-1] a Topic Name with a wildcard closes the connection', async () => {
-      await violationAfterConnect({ cmd: 'publish', topic: 'conf/+/x', payload: Buffer.from('x'), qos: 0, dup: false, retain: false } as Packet);
-      await violationAfterConnect({ cmd: 'publish', topic: 'conf/#', payload: Buffer.from('x'), qos: 0, dup: false, retain: false } as Packet);
+      await violationAfterConnect({
+        cmd: 'publish',
+        topic: 'conf/+/x',
+        payload: Buffer.from('x'),
+        qos: 0,
+        dup: false,
+        retain: false,
+      } as Packet);
+      await violationAfterConnect({
+        cmd: 'publish',
+        topic: 'conf/#',
+        payload: Buffer.from('x'),
+        qos: 0,
+        dup: false,
+        retain: false,
+      } as Packet);
     });
 
     it('[MQTT-3.3.2-3] the Topic Name sent to a subscriber is the one published, matching its filter', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('+/b/#'), qos: 1 }], topic('marker'));
       const pub = await publisher();
       await publish(pub, topic('a/b/c/d'), 'x', 1);
@@ -588,18 +652,34 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.4-1] QoS 1 is answered with PUBACK, QoS 2 with PUBREC, carrying the packet identifier', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
-      pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('1'), qos: 1, messageId: 4321, dup: false, retain: false } as Packet);
+      pub.send({
+        cmd: 'publish',
+        topic: topic('t'),
+        payload: Buffer.from('1'),
+        qos: 1,
+        messageId: 4321,
+        dup: false,
+        retain: false,
+      } as Packet);
       expect(await pub.expect('puback')).toMatchObject({ messageId: 4321 });
-      pub.send({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('2'), qos: 2, messageId: 4322, dup: false, retain: false } as Packet);
+      pub.send({
+        cmd: 'publish',
+        topic: topic('t'),
+        payload: Buffer.from('2'),
+        qos: 2,
+        messageId: 4322,
+        dup: false,
+        retain: false,
+      } as Packet);
       expect(await pub.expect('pubrec')).toMatchObject({ messageId: 4322 });
       pub.send({ cmd: 'pubrel', messageId: 4322 } as Packet);
       expect(await pub.expect('pubcomp')).toMatchObject({ messageId: 4322 });
     });
 
     it('[MQTT-3.3.5-1] overlapping subscriptions: one copy at the highest QoS, or one per subscription at its own QoS', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber(
         [
           { topic: topic('A/#'), qos: 2 },
@@ -616,7 +696,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.5-1] overlapping subscriptions where the wider one has the lower QoS', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber(
         [
           { topic: topic('A/+'), qos: 0 },
@@ -632,7 +712,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.5-1] overlapping subscriptions where the exact filter has the lower QoS', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber(
         [
           { topic: topic('A/B'), qos: 0 },
@@ -651,7 +731,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.3.5-2] a PUBLISH the client may not make is acknowledged and dropped, or the connection is closed', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       // Nobody may publish into $SYS; ours acknowledges and drops, as Mosquitto does.
       const sub = await subscriber([{ topic: '$SYS/conformance/#', qos: 1 }], topic('marker'));
       const pub = await publisher();
@@ -665,7 +745,15 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     if (target.ours) {
       it('[MQTT-3.3.5-2] ours: a gateway publishing outside its own prefix is disconnected (deliberate, see README)', async () => {
         const gw = await connect({ clientId: 'gw-an-my', username: 'gw-an-my', password: 'gw-an-my-dev-secret' });
-        gw.send({ cmd: 'publish', topic: 'city/v1/gw/gw-an-phu/telemetry', payload: Buffer.from('{}'), qos: 1, messageId: 1, dup: false, retain: false } as Packet);
+        gw.send({
+          cmd: 'publish',
+          topic: 'city/v1/gw/gw-an-phu/telemetry',
+          payload: Buffer.from('{}'),
+          qos: 1,
+          messageId: 1,
+          dup: false,
+          retain: false,
+        } as Packet);
         expect(await gw.closedWithin()).toBe(true);
         expect(gw.pending().filter((p) => p.cmd === 'puback')).toEqual([]);
       });
@@ -688,7 +776,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.8.3-2] wildcards are supported', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber(
         [
           { topic: topic('+/b'), qos: 0 },
@@ -746,7 +834,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.8.4-6] a message is delivered at the lower of its QoS and the granted QoS, its payload unchanged', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber(
         [
           { topic: topic('exact'), qos: 1 },
@@ -797,7 +885,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.10.4-1] [MQTT-3.10.4-2] filters are compared character by character; an unsubscribed filter gets no new messages', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('+'), qos: 0 }], topic('zz/marker'));
       sub.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic('a')] } as Packet);
       await sub.expect('unsuback');
@@ -829,7 +917,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-3.14.1-1] a DISCONNECT whose reserved flags are not 0 closes the connection, and the will is published', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('will'), qos: 1 }], topic('marker'));
       const w = await publisher({ will: { topic: topic('will'), payload: 'gone', qos: 1 } });
       w.send(Buffer.from([0xe1, 0x00]));
@@ -858,7 +946,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.3.2-2] after its PUBACK, a PUBLISH reusing the packet identifier is a new message', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const pub = await publisher();
       await publish(pub, topic('t'), 'first', 1, { messageId: 7 });
@@ -868,7 +956,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.3.3-1] QoS 2 deliveries: PUBLISH with DUP 0, then PUBREL with the same identifier after PUBREC', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 2 }], topic('marker'));
       const pub = await publisher();
       await publish(pub, topic('t'), 'two', 2);
@@ -881,10 +969,11 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.3.3-2] a QoS 2 PUBLISH re-sent before PUBREL is not delivered twice; after PUBCOMP the identifier is new', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 0 }], topic('marker'));
       const pub = await publisher();
-      const q2 = (payload: string, dup: boolean) => ({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(payload), qos: 2, messageId: 9, dup, retain: false }) as Packet;
+      const q2 = (payload: string, dup: boolean) =>
+        ({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(payload), qos: 2, messageId: 9, dup, retain: false }) as Packet;
       pub.send(q2('once', false));
       expect(await pub.expect('pubrec')).toMatchObject({ messageId: 9 });
       pub.send(q2('once', true));
@@ -912,7 +1001,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.5.0-1] a message goes to every matching subscriber', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const a = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const b = await subscriber([{ topic: topic('t/#'), qos: 1 }], topic('marker'));
       const pub = await publisher();
@@ -938,26 +1027,62 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.6.0-2] [MQTT-4.6.0-3] [MQTT-4.6.0-4] acknowledgements are sent in the order the PUBLISHes were received', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const pub = await publisher();
       const ids = [11, 12, 13, 14, 15, 16];
-      pub.send(Buffer.concat(ids.map((messageId, i) => generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from('x'), qos: i < 3 ? 1 : 2, messageId, dup: false, retain: false } as Packet))));
+      pub.send(
+        Buffer.concat(
+          ids.map((messageId, i) =>
+            generate({
+              cmd: 'publish',
+              topic: topic('t'),
+              payload: Buffer.from('x'),
+              qos: i < 3 ? 1 : 2,
+              messageId,
+              dup: false,
+              retain: false,
+            } as Packet),
+          ),
+        ),
+      );
       const acks = await pub.until((p) => p.cmd === 'pubrec' && p.messageId === 16);
-      expect(acks.map((p) => [p.cmd, (p as { messageId?: number }).messageId])).toEqual(ids.map((m, i) => [i < 3 ? 'puback' : 'pubrec', m]));
+      expect(acks.map((p) => [p.cmd, (p as { messageId?: number }).messageId])).toEqual(
+        ids.map((m, i) => [i < 3 ? 'puback' : 'pubrec', m]),
+      );
       pub.send(Buffer.concat([14, 15, 16].map((messageId) => generate({ cmd: 'pubrel', messageId } as Packet))));
       const comps = await pub.until((p) => p.cmd === 'pubcomp' && p.messageId === 16);
       expect(comps.map((p) => [p.cmd, (p as { messageId?: number }).messageId])).toEqual([14, 15, 16].map((m) => ['pubcomp', m]));
     });
 
     it('[MQTT-4.6.0-5] [MQTT-4.6.0-6] messages from one client on one topic reach a subscriber in order, per QoS', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('t'), qos: 1 }], topic('marker'));
       const pub = await publisher();
       const n = 50;
       // Pipelined, as a gateway's outbox replay sends them.
-      pub.send(Buffer.concat(Array.from({ length: n }, (_, i) => generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(String(i)), qos: 1, messageId: i + 1, dup: false, retain: false } as Packet))));
+      pub.send(
+        Buffer.concat(
+          Array.from({ length: n }, (_, i) =>
+            generate({
+              cmd: 'publish',
+              topic: topic('t'),
+              payload: Buffer.from(String(i)),
+              qos: 1,
+              messageId: i + 1,
+              dup: false,
+              retain: false,
+            } as Packet),
+          ),
+        ),
+      );
       await pub.until((p) => p.cmd === 'puback' && p.messageId === n);
-      pub.send(Buffer.concat(Array.from({ length: n }, (_, i) => generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(`q0-${i}`), qos: 0, dup: false, retain: false } as Packet))));
+      pub.send(
+        Buffer.concat(
+          Array.from({ length: n }, (_, i) =>
+            generate({ cmd: 'publish', topic: topic('t'), payload: Buffer.from(`q0-${i}`), qos: 0, dup: false, retain: false } as Packet),
+          ),
+        ),
+      );
       await fence(pub, topic('marker'));
       const got = (await deliveriesUntil(sub, topic('marker'))).map((p) => p.payload.toString());
       expect(got.filter((p) => !p.startsWith('q0-'))).toEqual(Array.from({ length: n }, (_, i) => String(i)));
@@ -1008,7 +1133,7 @@ describe.each(targets)('MQTT 3.1.1 server conformance: $name', (target) => {
     });
 
     it('[MQTT-4.7.3-4] topics are not normalised: case and spaces are significant', async () => {
-      const { topic, id } = fresh();
+      const { topic } = fresh();
       const sub = await subscriber([{ topic: topic('Case/a b'), qos: 0 }], topic('marker'));
       const pub = await publisher();
       for (const t of ['case/a b', 'Case/ab', 'Case/a  b', 'Case/a b ', 'Case/a b']) await publish(pub, topic(t), t, 0);

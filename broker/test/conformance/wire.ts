@@ -161,7 +161,9 @@ export const connectPacket = (o: ConnectOptions): Packet =>
     keepalive: o.keepalive ?? 0,
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: Buffer.from(o.password) } : {}),
-    ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos ?? 0, retain: o.will.retain ?? false } } : {}),
+    ...(o.will
+      ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos ?? 0, retain: o.will.retain ?? false } }
+      : {}),
   }) as Packet;
 
 /** Opens a connection, sends CONNECT and returns it with the CONNACK (which must come). */
@@ -191,9 +193,23 @@ export async function subscribe(wire: Wire, messageId: number, subs: { topic: st
 }
 
 /** PUBLISH from `wire` and, for QoS 1/2, complete the handshake (PUBACK, or PUBREC → PUBREL → PUBCOMP). */
-export async function publish(wire: Wire, topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 0, opts: { retain?: boolean; messageId?: number } = {}): Promise<void> {
+export async function publish(
+  wire: Wire,
+  topic: string,
+  payload: string | Buffer,
+  qos: 0 | 1 | 2 = 0,
+  opts: { retain?: boolean; messageId?: number } = {},
+): Promise<void> {
   const messageId = opts.messageId ?? 1 + Math.floor(Math.random() * 60_000);
-  wire.send({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: opts.retain ?? false, dup: false, ...(qos > 0 ? { messageId } : {}) } as Packet);
+  wire.send({
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from(payload),
+    qos,
+    retain: opts.retain ?? false,
+    dup: false,
+    ...(qos > 0 ? { messageId } : {}),
+  } as Packet);
   if (qos === 1) {
     const ack = await wire.expect('puback');
     if (ack.messageId !== messageId) throw new Error(`PUBACK for ${ack.messageId}, expected ${messageId}`);
@@ -220,7 +236,11 @@ export type PublishPacket = Extract<Packet, { cmd: 'publish' }>;
  * on PUBREL), until a PUBLISH on `markerTopic` arrives. Publishing a marker after the messages under test
  * makes "nothing else was delivered" an ordered fact rather than a wait.
  */
-export async function deliveriesUntil(wire: Wire, markerTopic: string, opts: { ack?: boolean; markers?: number } = {}): Promise<PublishPacket[]> {
+export async function deliveriesUntil(
+  wire: Wire,
+  markerTopic: string,
+  opts: { ack?: boolean; markers?: number } = {},
+): Promise<PublishPacket[]> {
   const got: PublishPacket[] = [];
   // Distinct marker payloads: overlapping subscriptions may bring a marker more than once.
   const markers = new Set<string>();

@@ -71,7 +71,11 @@ describe('anonymous loopback MQTT (development profile) is read-only', () => {
 
   it('may subscribe to everything but publish nothing: no config, no commands that skip the audited dashboard', async () => {
     const gwB = await connectOk(`mqtt://127.0.0.1:${port}`, gatewayOpts('gw-b', 'secret-b'));
-    const ingest = await connectOk(`mqtt://127.0.0.1:${port}`, { username: 'ingest', password: 'secret-ingest', clientId: 'ingest-anon-watch' });
+    const ingest = await connectOk(`mqtt://127.0.0.1:${port}`, {
+      username: 'ingest',
+      password: 'secret-ingest',
+      clientId: 'ingest-anon-watch',
+    });
     const seen: string[] = [];
     for (const c of [gwB, ingest]) c.on('message', (t, p) => seen.push(`${t} ${p}`));
     await gwB.subscribeAsync('city/v1/gw/gw-b/cmd', { qos: 1 });

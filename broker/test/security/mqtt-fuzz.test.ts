@@ -55,14 +55,41 @@ const messageId = (r: Rng) => r.int(65_536);
 /** One well-formed packet of a random type with random fields (including ones a client must never send). */
 function validPacket(r: Rng): Buffer {
   const kinds = [
-    () => ({ cmd: 'publish', topic: topic(r), payload: r.bytes(r.int(400)), qos: r.int(3), retain: r.int(2) === 1, dup: r.int(4) === 0, messageId: messageId(r) }),
-    () => ({ cmd: 'subscribe', messageId: messageId(r), subscriptions: Array.from({ length: 1 + r.int(4) }, () => ({ topic: topic(r), qos: r.int(3) })) }),
+    () => ({
+      cmd: 'publish',
+      topic: topic(r),
+      payload: r.bytes(r.int(400)),
+      qos: r.int(3),
+      retain: r.int(2) === 1,
+      dup: r.int(4) === 0,
+      messageId: messageId(r),
+    }),
+    () => ({
+      cmd: 'subscribe',
+      messageId: messageId(r),
+      subscriptions: Array.from({ length: 1 + r.int(4) }, () => ({ topic: topic(r), qos: r.int(3) })),
+    }),
     () => ({ cmd: 'unsubscribe', messageId: messageId(r), unsubscriptions: [topic(r)] }),
     () => ({ cmd: 'pingreq' }),
     () => ({ cmd: r.pick(['puback', 'pubrec', 'pubrel', 'pubcomp'] as const), messageId: messageId(r) }),
-    () => ({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: r.pick([3, 4, 5, 4] as const), clean: r.int(2) === 1, clientId: r.pick(['gw-a', 'gw-b', 'ingest', 'dashboard', '', 'x'.repeat(200)]), keepalive: r.int(100), ...(r.int(2) ? { username: r.pick(['gw-a', 'gw-b', 'dashboard', '']), password: r.bytes(r.int(20)) } : {}), ...(r.int(3) === 0 ? { will: { topic: topic(r), payload: r.bytes(r.int(50)), qos: r.int(3), retain: r.int(2) === 1 } } : {}) }),
+    () => ({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: r.pick([3, 4, 5, 4] as const),
+      clean: r.int(2) === 1,
+      clientId: r.pick(['gw-a', 'gw-b', 'ingest', 'dashboard', '', 'x'.repeat(200)]),
+      keepalive: r.int(100),
+      ...(r.int(2) ? { username: r.pick(['gw-a', 'gw-b', 'dashboard', '']), password: r.bytes(r.int(20)) } : {}),
+      ...(r.int(3) === 0 ? { will: { topic: topic(r), payload: r.bytes(r.int(50)), qos: r.int(3), retain: r.int(2) === 1 } } : {}),
+    }),
     () => ({ cmd: 'disconnect' }),
-    () => ({ cmd: r.pick(['connack', 'suback', 'unsuback', 'pingresp'] as const), returnCode: r.int(6), messageId: messageId(r), granted: [r.int(3)], sessionPresent: false }),
+    () => ({
+      cmd: r.pick(['connack', 'suback', 'unsuback', 'pingresp'] as const),
+      returnCode: r.int(6),
+      messageId: messageId(r),
+      granted: [r.int(3)],
+      sessionPresent: false,
+    }),
   ];
   try {
     return generate(r.pick(kinds)() as Parameters<typeof generate>[0]);
@@ -135,7 +162,13 @@ const write = (s: Socket, b: Buffer) =>
  * Sends `count` fuzz packets; a connection the broker closes is replaced by a new one. An authenticated
  * sender first completes a CONNECT as gw-b, so its packets reach the broker's post-CONNECT handlers.
  */
-async function fuzz(port: number, r: Rng, count: number, authenticated: boolean, deadline: number): Promise<{ sent: number; connections: number }> {
+async function fuzz(
+  port: number,
+  r: Rng,
+  count: number,
+  authenticated: boolean,
+  deadline: number,
+): Promise<{ sent: number; connections: number }> {
   let sent = 0;
   let connections = 0;
   while (sent < count && Date.now() < deadline) {
@@ -160,37 +193,47 @@ describe('MQTT fuzzing against a production-profile broker process', () => {
   let broker: BrokerProcess;
   beforeAll(async () => {
     const credentialsFile = await writeCredentialsFile();
-    broker = await startBrokerProcess([`credentialsFile: ${credentialsFile}`, 'limits: { connectsPerSecondPerAddress: 100000, publishesPerSecond: 100000 }']);
+    broker = await startBrokerProcess([
+      `credentialsFile: ${credentialsFile}`,
+      'limits: { connectsPerSecondPerAddress: 100000, publishesPerSecond: 100000 }',
+    ]);
   });
   afterAll(() => (broker as Peer | undefined)?.stop());
 
-  it(`survives ${PACKETS} random and mutated packets; another gateway's readings keep arriving; no unhandled rejection`, async () => {
-    const flow = await startWellBehavedFlow(broker.url);
-    let stopped = false;
-    try {
-      await waitFor(() => flow.count() > 0, { what: 'the well-behaved gateway to be flowing' });
-      const before = flow.count();
-      const deadline = Date.now() + DEADLINE_MS;
-      const [asGateway, anonymous] = await Promise.all([fuzz(broker.port, prng(SEED), PACKETS / 2, true, deadline), fuzz(broker.port, prng(SEED + 1), PACKETS / 2, false, deadline)]);
-      expect(asGateway.sent + anonymous.sent, `packets sent before the ${DEADLINE_MS} ms guard`).toBe(PACKETS);
+  it(
+    `survives ${PACKETS} random and mutated packets; another gateway's readings keep arriving; no unhandled rejection`,
+    async () => {
+      const flow = await startWellBehavedFlow(broker.url);
+      let stopped = false;
+      try {
+        await waitFor(() => flow.count() > 0, { what: 'the well-behaved gateway to be flowing' });
+        const before = flow.count();
+        const deadline = Date.now() + DEADLINE_MS;
+        const [asGateway, anonymous] = await Promise.all([
+          fuzz(broker.port, prng(SEED), PACKETS / 2, true, deadline),
+          fuzz(broker.port, prng(SEED + 1), PACKETS / 2, false, deadline),
+        ]);
+        expect(asGateway.sent + anonymous.sent, `packets sent before the ${DEADLINE_MS} ms guard`).toBe(PACKETS);
 
-      // Readings kept arriving during the run, and still arrive after it.
-      const during = flow.count();
-      expect(during).toBeGreaterThan(before);
-      await waitFor(() => flow.count() > during, { what: 'a reading after the fuzz run' });
-      expect(flow.gateway.connected).toBe(true);
-      // Every reading so far arrived once and in order: none lost or duplicated by the fuzzing next to it.
-      const { received } = await flow.stop();
-      stopped = true;
-      expect(received).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
+        // Readings kept arriving during the run, and still arrive after it.
+        const during = flow.count();
+        expect(during).toBeGreaterThan(before);
+        await waitFor(() => flow.count() > during, { what: 'a reading after the fuzz run' });
+        expect(flow.gateway.connected).toBe(true);
+        // Every reading so far arrived once and in order: none lost or duplicated by the fuzzing next to it.
+        const { received } = await flow.stop();
+        stopped = true;
+        expect(received).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
 
-      // The process is up, takes new connections, and never logged an unhandled rejection or a fatal error.
-      expect(isRunning(broker)).toBe(true);
-      (await connectOk(broker.url, gatewayOpts('gw-b', 'secret-b'))).end(true);
-      expect(broker.output()).not.toMatch(/unhandled rejection|uncaught|"level":60/i);
-    } finally {
-      // mqtt.js waits for unacknowledged publishes on a graceful end: after a failure, end at once.
-      if (!stopped) flow.gateway.end(true);
-    }
-  }, DEADLINE_MS + 30_000);
+        // The process is up, takes new connections, and never logged an unhandled rejection or a fatal error.
+        expect(isRunning(broker)).toBe(true);
+        (await connectOk(broker.url, gatewayOpts('gw-b', 'secret-b'))).end(true);
+        expect(broker.output()).not.toMatch(/unhandled rejection|uncaught|"level":60/i);
+      } finally {
+        // mqtt.js waits for unacknowledged publishes on a graceful end: after a failure, end at once.
+        if (!stopped) flow.gateway.end(true);
+      }
+    },
+    DEADLINE_MS + 30_000,
+  );
 });

@@ -39,7 +39,10 @@ describe('sockets before CONNECT', () => {
   it('caps idle sockets per address, so a flood of them does not lock a real gateway out', async () => {
     const idle = await Promise.all(Array.from({ length: 25 }, () => socketFrom('127.0.0.2', port).catch(() => undefined)));
     // Beyond the cap they are closed on accept; four stay, waiting for their CONNECT deadline.
-    await waitFor(() => idle.filter((s) => s && !isClosed(s.socket)).length === 4, { what: 'all but four idle sockets closed', timeoutMs: 5000 });
+    await waitFor(() => idle.filter((s) => s && !isClosed(s.socket)).length === 4, {
+      what: 'all but four idle sockets closed',
+      timeoutMs: 5000,
+    });
     expect(await metricValue(broker, 'broker_refusals_total', { reason: 'pre-connect-sockets' })).toBe(21);
 
     const gw = await tryConnect(`mqtt://127.0.0.1:${port}`, gatewayOpts('gw-a', 'secret-a'));
@@ -70,6 +73,9 @@ describe('sockets before CONNECT', () => {
     const limits = brokerConfigSchema.parse({ profile: 'production', listeners: { mqtt: { port: 0 } } }).limits;
     expect(limits.connectTimeoutMs).toBeLessThanOrEqual(5000);
     expect(limits.maxPendingSocketsPerAddress).toBeGreaterThan(0);
-    expect(brokerConfigSchema.safeParse({ profile: 'production', listeners: { mqtt: { port: 0 } }, limits: { maxPendingSocketsPerAddress: 0 } }).success).toBe(false);
+    expect(
+      brokerConfigSchema.safeParse({ profile: 'production', listeners: { mqtt: { port: 0 } }, limits: { maxPendingSocketsPerAddress: 0 } })
+        .success,
+    ).toBe(false);
   });
 });

@@ -86,7 +86,11 @@ describe('gateway secret rotation', () => {
 describe('provision-gateway re-keying', () => {
   const root = resolve(import.meta.dirname, '../../..');
   const provision = (dir: string, args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', join(root, 'deploy/scripts/provision-gateway.ts'), '--dir', dir, '--out', join(dir, 'gw.yaml'), ...args], { cwd: root, encoding: 'utf8' });
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'deploy/scripts/provision-gateway.ts'), '--dir', dir, '--out', join(dir, 'gw.yaml'), ...args],
+      { cwd: root, encoding: 'utf8' },
+    );
 
   it('keeps a disabled gateway disabled when it is re-keyed, enables it only with --enable, and records --expires', async () => {
     const firstHash = await hashForTest('stolen');

@@ -36,7 +36,10 @@ export async function startBrokerProcess(yamlLines: string[]): Promise<BrokerPro
   const port = await freePort();
   const config = join(dir, 'broker.yaml');
   writeFileSync(config, ['profile: production', `listeners: { mqtt: { host: 127.0.0.1, port: ${port} } }`, ...yamlLines].join('\n'));
-  const peer = spawnPeer(process.execPath, ['--import', 'tsx', join(repo, 'broker/src/cli.ts'), '--config', config], { cwd: repo, env: { ...process.env, LOG_LEVEL: 'info' } });
+  const peer = spawnPeer(process.execPath, ['--import', 'tsx', join(repo, 'broker/src/cli.ts'), '--config', config], {
+    cwd: repo,
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
   await waitForPort(port, `broker process (${peer.output().slice(-500)})`, 30_000);
   return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
 }
@@ -63,9 +66,23 @@ export function redisClient(url: string): RedisClient {
  * Writes a will the way aedes-persistence-redis 12 stores one, as a broker without the CONNECT check did
  * (nothing checked, no owner recorded), under a broker id that is no longer alive.
  */
-export async function plantUncheckedWill(redis: RedisClient, will: { brokerId: string; clientId: string; topic: string; payload: string; retain: boolean; qos: 0 | 1 }): Promise<string> {
+export async function plantUncheckedWill(
+  redis: RedisClient,
+  will: { brokerId: string; clientId: string; topic: string; payload: string; retain: boolean; qos: 0 | 1 },
+): Promise<string> {
   const key = `will:${will.brokerId}:${encodeURIComponent(will.clientId)}`;
-  await redis.set(key, msgpack.encode({ cmd: 'publish', topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos, retain: will.retain, clientId: will.clientId, brokerId: will.brokerId }));
+  await redis.set(
+    key,
+    msgpack.encode({
+      cmd: 'publish',
+      topic: will.topic,
+      payload: Buffer.from(will.payload),
+      qos: will.qos,
+      retain: will.retain,
+      clientId: will.clientId,
+      brokerId: will.brokerId,
+    }),
+  );
   await redis.rpush('will', key);
   return key;
 }

@@ -3,12 +3,22 @@ import type { MqttClient } from 'mqtt';
 import { waitFor, type Peer } from '@tamky/test-support';
 import type { BrokerHandle } from '../../src/index';
 import { connectOk, gatewayOpts, metricValue, startOwnRedis, startTestBroker, tryConnect } from '../helpers';
-import { isRunning, plantUncheckedWill, redisClient, startBrokerProcess, storedWillKeys, writeCredentialsFile, type BrokerProcess } from './support';
+import {
+  isRunning,
+  plantUncheckedWill,
+  redisClient,
+  startBrokerProcess,
+  storedWillKeys,
+  writeCredentialsFile,
+  type BrokerProcess,
+} from './support';
 
 // Finding H1: wills were stored at CONNECT without an ACL check and published after an unclean stop with no
 // client, so the ACL never saw them; a refused will fired while its clientId was connected crashed the broker.
 
-const will = (topic: string, payload: string, retain = false) => ({ will: { topic, payload: Buffer.from(payload), qos: 1 as const, retain } });
+const will = (topic: string, payload: string, retain = false) => ({
+  will: { topic, payload: Buffer.from(payload), qos: 1 as const, retain },
+});
 const rogueRules = JSON.stringify({ version: 999_999_999, ts: Date.now(), rules: [] });
 
 describe('a will is checked against the ACL at CONNECT', () => {
@@ -34,7 +44,12 @@ describe('a will is checked against the ACL at CONNECT', () => {
   });
 
   it('refuses a service will beyond its rights too (ingest may not write config)', async () => {
-    const r = await tryConnect(url, { username: 'ingest', password: 'secret-ingest', clientId: 'ingest-will', ...will('city/v1/config/rules', rogueRules, true) });
+    const r = await tryConnect(url, {
+      username: 'ingest',
+      password: 'secret-ingest',
+      clientId: 'ingest-will',
+      ...will('city/v1/config/rules', rogueRules, true),
+    });
     expect(r).toEqual({ refused: 5 });
   });
 
@@ -54,7 +69,9 @@ describe('a will is checked against the ACL at CONNECT', () => {
     const gone = new Promise<void>((resolve) => stolen.once('close', () => resolve()));
     broker.disableGateway('gw-b');
     await gone;
-    await waitFor(async () => (await metricValue(broker, 'broker_refusals_total', { reason: 'will-unattributed' })) === 1, { what: "the disabled gateway's will refused" });
+    await waitFor(async () => (await metricValue(broker, 'broker_refusals_total', { reason: 'will-unattributed' })) === 1, {
+      what: "the disabled gateway's will refused",
+    });
     const gwA = await connectOk(url, gatewayOpts('gw-a', 'secret-a'));
     await gwA.publishAsync('city/v1/gw/gw-a/status', 'online', { qos: 1 });
     await waitFor(() => got.length === 2, { what: 'a later status' });
@@ -71,7 +88,11 @@ describe('wills after an unclean stop of a production broker on Redis', () => {
   let credentialsFile: string;
   let broker: BrokerProcess | undefined;
   const clients: MqttClient[] = [];
-  const config = () => [`credentialsFile: ${credentialsFile}`, `persistence: { type: redis, url: "${redis.url}" }`, 'heartbeatIntervalMs: 200'];
+  const config = () => [
+    `credentialsFile: ${credentialsFile}`,
+    `persistence: { type: redis, url: "${redis.url}" }`,
+    'heartbeatIntervalMs: 200',
+  ];
 
   beforeAll(async () => {
     redis = await startOwnRedis();
@@ -97,8 +118,22 @@ describe('wills after an unclean stop of a production broker on Redis', () => {
       first.end(true);
 
       // 2. Wills as a broker without the CONNECT check left them: on config/rules and on another gateway's cmd.
-      await plantUncheckedWill(db, { brokerId: 'old-broker-1', clientId: 'gw-a', topic: 'city/v1/config/rules', payload: rogueRules, retain: true, qos: 1 });
-      await plantUncheckedWill(db, { brokerId: 'old-broker-1', clientId: 'gw-a:diag', topic: 'city/v1/gw/gw-b/cmd', payload: '{"cmd":"dim","level":0}', retain: false, qos: 1 });
+      await plantUncheckedWill(db, {
+        brokerId: 'old-broker-1',
+        clientId: 'gw-a',
+        topic: 'city/v1/config/rules',
+        payload: rogueRules,
+        retain: true,
+        qos: 1,
+      });
+      await plantUncheckedWill(db, {
+        brokerId: 'old-broker-1',
+        clientId: 'gw-a:diag',
+        topic: 'city/v1/gw/gw-b/cmd',
+        payload: '{"cmd":"dim","level":0}',
+        retain: false,
+        qos: 1,
+      });
 
       // 3. Restart. Watch config and gw-b's commands as ingest and gw-b would.
       broker = await startBrokerProcess(config());
@@ -123,7 +158,14 @@ describe('wills after an unclean stop of a production broker on Redis', () => {
       //    gw-a, which holds its clientId, is connected: refused, discarded, and the broker stays up.
       const gwA = await connectOk(broker.url, gatewayOpts('gw-a', 'secret-a'));
       clients.push(gwA);
-      await plantUncheckedWill(db, { brokerId: 'old-broker-2', clientId: 'gw-a', topic: 'city/v1/config/rules', payload: rogueRules, retain: true, qos: 1 });
+      await plantUncheckedWill(db, {
+        brokerId: 'old-broker-2',
+        clientId: 'gw-a',
+        topic: 'city/v1/config/rules',
+        payload: rogueRules,
+        retain: true,
+        qos: 1,
+      });
       await waitFor(async () => (await storedWillKeys(db)).length === 0, { what: 'the will sweep to reach the planted will' });
       // Readings still flow through the same broker process afterwards.
       await gwA.publishAsync('city/v1/gw/gw-a/status', 'still-here', { qos: 1 });

@@ -45,7 +45,15 @@ export function createAuditLog(db: Database.Database, now: () => number) {
       }
       const sql = `FROM audit WHERE ${where.join(' AND ')}`;
       const total = (db.prepare(`SELECT COUNT(*) AS n ${sql}`).get(...args) as { n: number }).n;
-      const rows = db.prepare(`SELECT id, ts, user, action, detail ${sql} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, opts.limit ?? 200, opts.offset ?? 0) as Array<{ id: number; ts: number; user: string; action: string; detail: string }>;
+      const rows = db
+        .prepare(`SELECT id, ts, user, action, detail ${sql} ORDER BY id DESC LIMIT ? OFFSET ?`)
+        .all(...args, opts.limit ?? 200, opts.offset ?? 0) as Array<{
+        id: number;
+        ts: number;
+        user: string;
+        action: string;
+        detail: string;
+      }>;
       return { entries: rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> })), total };
     },
   };

@@ -15,20 +15,26 @@ import type { DashboardModule } from './module';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { config: { type: 'string', short: 'c' } }, allowPositionals: true });
   if (positionals[0] === 'hash-password') {
     const secret = await readStdin();
-    if (!secret) throw new Error('give the password on stdin, e.g.: printf %s "$PASSWORD" | npx tsx dashboard/server/src/cli.ts hash-password');
+    if (!secret)
+      throw new Error('give the password on stdin, e.g.: printf %s "$PASSWORD" | npx tsx dashboard/server/src/cli.ts hash-password');
     process.stdout.write(`${await hashPassword(secret)}\n`);
     return;
   }
   if (!values.config) throw new Error('usage: cli.ts --config dashboard.yaml | cli.ts hash-password');
   const log = createLogger('dashboard');
-  const config = loadConfigFile(values.config, dashboardConfigSchema.extend({ store: storeConfigSchema, city: dashboardConfigSchema.shape.city.unwrap() }));
+  const config = loadConfigFile(
+    values.config,
+    dashboardConfigSchema.extend({ store: storeConfigSchema, city: dashboardConfigSchema.shape.city.unwrap() }),
+  );
   const city = loadConfigFile(config.city, cityModelSchema);
   const store = await openStore(config.store, { logger: log.child({ component: 'store' }), readonly: true });
   const modules: DashboardModule[] = [];

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { validAddressOrBlock } from './http/client-address';
 
 const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
-const hash = z.string().regex(/^scrypt\$/, 'must be a "scrypt$…" hash (create one with: npx tsx dashboard/server/src/cli.ts hash-password)');
+const hash = z
+  .string()
+  .regex(/^scrypt\$/, 'must be a "scrypt$…" hash (create one with: npx tsx dashboard/server/src/cli.ts hash-password)');
 
 export const userSeedSchema = z.object({
   username: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -'),
@@ -23,7 +25,9 @@ export const dashboardConfigSchema = z.object({
        * believed only when a listed proxy added it (rate limits and the audit log then see the client);
        * empty: the socket's peer is the client, whatever the header says.
        */
-      trustedProxies: z.array(z.string().refine(validAddressOrBlock, 'must be an IP address or CIDR block, e.g. "172.18.0.2" or "172.18.0.0/16"')).default([]),
+      trustedProxies: z
+        .array(z.string().refine(validAddressOrBlock, 'must be an IP address or CIDR block, e.g. "172.18.0.2" or "172.18.0.0/16"'))
+        .default([]),
       /** Replaced by trustedProxies: a hop count or `true` let anyone reaching the port forge their address. */
       trustProxy: z.undefined({ error: 'replaced by trustedProxies: list the reverse proxy addresses (or CIDR blocks)' }).optional(),
     })

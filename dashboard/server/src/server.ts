@@ -83,8 +83,16 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const guard = createGuard(sessions);
   const registry = createRegistryStore(db, opts.city, now);
   if (registry.start === 'seeded') logger.info({ devices: opts.city.devices.length }, 'device registry seeded from the city file');
-  else if (registry.start === 'file-updated') logger.info({ version: registry.current().version }, 'city file changed and the registry was never edited here: the file is the new version');
-  else if (registry.start === 'db-wins') logger.warn({ version: registry.current().version, by: registry.current().updatedBy }, 'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)');
+  else if (registry.start === 'file-updated')
+    logger.info(
+      { version: registry.current().version },
+      'city file changed and the registry was never edited here: the file is the new version',
+    );
+  else if (registry.start === 'db-wins')
+    logger.warn(
+      { version: registry.current().version, by: registry.current().updatedBy },
+      'city file differs from the registry edited in the dashboard; the dashboard version stays (edit it there)',
+    );
   const notifyDirectory = createNotifyDirectory(db, now, logger);
   const apiTokens = createTokenStore(db, now);
   const tokenAuth = createTokenAuth({ tokens: apiTokens, audit, now });
@@ -94,7 +102,10 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   // Started with the HTTP server below; broadcasts before that go nowhere.
   let hub: LiveHub | undefined = undefined;
   const broadcast = (channel: LiveChannel, message: unknown) => hub?.broadcast(channel, message);
-  const gatewayMessage = (v: GatewayView) => ({ type: 'gateway', gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health } });
+  const gatewayMessage = (v: GatewayView) => ({
+    type: 'gateway',
+    gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health },
+  });
   const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
   const commands = createCommandLog(db, now);
 
@@ -124,12 +135,24 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   };
 
   const core: Core = {
-    config, db, store: opts.store,
+    config,
+    db,
+    store: opts.store,
     get city() {
       return registry.current().city;
     },
     registry,
-    notifyDirectory, logger, now, accounts, sessions, guard, audit, gateways, commands, limits, modules,
+    notifyDirectory,
+    logger,
+    now,
+    accounts,
+    sessions,
+    guard,
+    audit,
+    gateways,
+    commands,
+    limits,
+    modules,
     loginLimits: {
       user: createFailureLimiter(config.login.maxFailures, config.login.windowMinutes * 60_000, now),
       address: createFailureLimiter(config.login.maxFailuresPerAddress, config.login.windowMinutes * 60_000, now),
@@ -141,10 +164,14 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     disconnectSession: (sessionId) => hub?.disconnectSession(sessionId),
   };
   const ctx: ModuleContext = {
-    db, logger, notifyDirectory,
+    db,
+    logger,
+    notifyDirectory,
     get city() {
       return registry.current().city;
-    }, now, publicUrl: config.http.publicUrl,
+    },
+    now,
+    publicUrl: config.http.publicUrl,
     requireRole: (role) => guard.requireRole(role),
     users: () => accounts.listEnabled(),
     audit: (user, action, detail) => audit.write(user, action, detail),
@@ -171,13 +198,24 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
   // One table for the core's routes and the modules': a method and path declared twice is refused at mount.
-  const routes: RouteSpec[] = [...authRoutes(core), ...readingRoutes(core), ...gatewayRoutes(core), ...adminRoutes(core), ...recipientRoutes(core), ...registryRoutes(core, registry), ...tokenRoutes(core, apiTokens), ...modules.flatMap((m) => m.routes?.(ctx) ?? [])];
+  const routes: RouteSpec[] = [
+    ...authRoutes(core),
+    ...readingRoutes(core),
+    ...gatewayRoutes(core),
+    ...adminRoutes(core),
+    ...recipientRoutes(core),
+    ...registryRoutes(core, registry),
+    ...tokenRoutes(core, apiTokens),
+    ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
+  ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
   routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
   openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
-    ...(config.metrics.token && config.metrics.port === undefined ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }] : []),
+    ...(config.metrics.token && config.metrics.port === undefined
+      ? [{ method: 'get', path: '/metrics', summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)', produces: 'text/plain' }]
+      : []),
   ]);
   try {
     mountRoutes(api, guard.requireRole, routes, tokenAuth);
@@ -190,7 +228,17 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   api.use((req, res) => sendError(res, 404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
   app.use('/api', api);
   app.use(influxCompatRouter({ store: opts.store, guard, tokenAuth, database: config.influxql.database, now }));
-  app.use('/ngsi-ld/v1', ngsiLdRouter({ store: opts.store, city: () => registry.current().city, guard, tokenAuth, aqiLevel: (v) => aqiLevel(limits.vnAqi, v).level, now }));
+  app.use(
+    '/ngsi-ld/v1',
+    ngsiLdRouter({
+      store: opts.store,
+      city: () => registry.current().city,
+      guard,
+      tokenAuth,
+      aqiLevel: (v) => aqiLevel(limits.vnAqi, v).level,
+      now,
+    }),
+  );
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 
@@ -204,7 +252,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     now,
     logger,
     metrics: metrics.ws,
-    authenticate: wsAuthenticator({ guard, verifyKioskToken: core.verifyKioskToken, loginLimits: core.loginLimits, clientAddress: (req) => proxyTrust.clientAddress(req) }),
+    authenticate: wsAuthenticator({
+      guard,
+      verifyKioskToken: core.verifyKioskToken,
+      loginLimits: core.loginLimits,
+      clientAddress: (req) => proxyTrust.clientAddress(req),
+    }),
   });
 
   try {
@@ -262,7 +315,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   return {
     port,
     url,
-    ...(metricsServer ? { metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics` } : {}),
+    ...(metricsServer
+      ? {
+          metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics`,
+        }
+      : {}),
     async close() {
       if (closed) return;
       closed = true;

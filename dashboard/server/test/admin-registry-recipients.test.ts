@@ -53,7 +53,8 @@ afterAll(async () => {
   await esms?.close();
 });
 
-const getRegistry = async () => (await (await api(h.url, admin, 'GET', '/api/admin/registry')).json()) as { version: number; city: CityModel; updatedBy: string };
+const getRegistry = async () =>
+  (await (await api(h.url, admin, 'GET', '/api/admin/registry')).json()) as { version: number; city: CityModel; updatedBy: string };
 
 describe('device registry', () => {
   it('is seeded from the city file as version 1 and published retained as the protocol CityModel', async () => {
@@ -74,12 +75,17 @@ describe('device registry', () => {
     const page = await wsClient(h.url, { cookie: (await login(h.url, 'viewer')).cookie });
     page.ws.send(JSON.stringify({ type: 'subscribe', channels: ['gateways'] }));
     await page.next((f) => f.type === 'subscribed', 'subscribed');
-    const res = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, { baseVersion: version, device: { ...device, ward: target.ward, gateway: target.id } });
+    const res = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, {
+      baseVersion: version,
+      device: { ...device, ward: target.ward, gateway: target.id },
+    });
     expect(res.status).toBe(200);
     const next = (await res.json()) as { version: number; city: CityModel };
     expect(next.version).toBe(version + 1);
 
-    await waitFor(() => registryMessages.some((m) => m.devices.find((d) => d.id === device.id)?.gateway === target.id), { what: 'registry with the moved device' });
+    await waitFor(() => registryMessages.some((m) => m.devices.find((d) => d.id === device.id)?.gateway === target.id), {
+      what: 'registry with the moved device',
+    });
     // A newcomer (ingest starting later) gets the new version retained.
     const late = await mqttClient(h.mqttUrl);
     const retained = await new Promise<CityModel>((resolve) => {
@@ -97,8 +103,13 @@ describe('device registry', () => {
     const overview = (await (await api(h.url, viewer, 'GET', '/api/overview')).json()) as { wards: Array<{ id: string }> };
     expect(overview.wards.length).toBe(city.wards.length);
 
-    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=50')).json()) as { entries: Array<{ user: string; action: string; detail: Record<string, unknown> }> };
-    expect(audit.entries.find((e) => e.action === 'registry.update')).toMatchObject({ user: 'admin', detail: { version: next.version, device: device.id, op: 'change', changed: [device.id] } });
+    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=50')).json()) as {
+      entries: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+    };
+    expect(audit.entries.find((e) => e.action === 'registry.update')).toMatchObject({
+      user: 'admin',
+      detail: { version: next.version, device: device.id, op: 'change', changed: [device.id] },
+    });
   });
 
   it('adds a gateway and a device, shows the new gateway in /api/gateways, and removes the device again', async () => {
@@ -108,7 +119,9 @@ describe('device registry', () => {
     const put = await api(h.url, admin, 'PUT', '/api/admin/registry', { baseVersion: version, city: withGateway });
     expect(put.status).toBe(200);
     const v2 = ((await put.json()) as { version: number }).version;
-    const gws = (await (await api(h.url, admin, 'GET', '/api/gateways')).json()) as { gateways: Array<{ id: string; name: string; ward: string }> };
+    const gws = (await (await api(h.url, admin, 'GET', '/api/gateways')).json()) as {
+      gateways: Array<{ id: string; name: string; ward: string }>;
+    };
     expect(gws.gateways.find((g) => g.id === 'gw-new-1')).toMatchObject({ name: 'Gateway mới', ward });
 
     const device = { kind: 'noise_meter', name: 'Đo ồn mới', ward, gateway: 'gw-new-1', lat: 15.57, lon: 108.47, zone: 'normal' };
@@ -126,17 +139,28 @@ describe('device registry', () => {
   it('refuses unknown wards/gateways and duplicate ids with issues naming the field, and a stale editor with 409', async () => {
     const { version, city } = await getRegistry();
     const device = city.devices[0]!;
-    const bad = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, { baseVersion: version, device: { ...device, gateway: 'gw-nowhere', ward: 'atlantis' } });
+    const bad = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, {
+      baseVersion: version,
+      device: { ...device, gateway: 'gw-nowhere', ward: 'atlantis' },
+    });
     expect(bad.status).toBe(400);
     const body = (await bad.json()) as { error: string; issues: Array<{ path: string; message: string }> };
     expect(body.error).toBe('invalid_registry');
-    expect(body.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'device.gateway' }), expect.objectContaining({ path: 'device.ward' })]));
+    expect(body.issues).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: 'device.gateway' }), expect.objectContaining({ path: 'device.ward' })]),
+    );
 
-    const dupGateway = await api(h.url, admin, 'PUT', '/api/admin/registry', { baseVersion: version, city: { ...city, gateways: [...city.gateways, city.gateways[0]] } });
+    const dupGateway = await api(h.url, admin, 'PUT', '/api/admin/registry', {
+      baseVersion: version,
+      city: { ...city, gateways: [...city.gateways, city.gateways[0]] },
+    });
     expect(dupGateway.status).toBe(400);
     expect(((await dupGateway.json()) as { issues: Array<{ path: string }> }).issues[0]!.path).toBe(`gateways.${city.gateways.length}.id`);
 
-    const stale = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, { baseVersion: version - 1, device: { ...device, name: 'Tên mới' } });
+    const stale = await api(h.url, admin, 'PUT', `/api/admin/registry/devices/${device.id}`, {
+      baseVersion: version - 1,
+      device: { ...device, name: 'Tên mới' },
+    });
     expect(stale.status).toBe(409);
     expect(((await stale.json()) as { message: string }).message).toContain(`version ${version}`);
     expect((await getRegistry()).version).toBe(version);
@@ -159,8 +183,19 @@ describe('the city file after the first start', () => {
   it('is the new version while nobody edited the registry in the dashboard; after an edit the dashboard version stays', async () => {
     const stateDb = join(h.dir, 'file-vs-db.db');
     const start = (city: CityModel) =>
-      startDashboard({ ...h.config, http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' }, mqtt: { url: h.mqttUrl, clientId: `dashboard-file-${Math.random()}` }, stateDb }, { store: h.store, city, logger: createLogger('file', { level: 'silent' }) });
-    const rename = (city: CityModel, name: string): CityModel => ({ ...city, wards: city.wards.map((w, i) => (i === 0 ? { ...w, name } : w)) });
+      startDashboard(
+        {
+          ...h.config,
+          http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' },
+          mqtt: { url: h.mqttUrl, clientId: `dashboard-file-${Math.random()}` },
+          stateDb,
+        },
+        { store: h.store, city, logger: createLogger('file', { level: 'silent' }) },
+      );
+    const rename = (city: CityModel, name: string): CityModel => ({
+      ...city,
+      wards: city.wards.map((w, i) => (i === 0 ? { ...w, name } : w)),
+    });
     const read = async (url: string) => {
       const s = await login(url, 'admin');
       return (await (await api(url, s, 'GET', '/api/admin/registry')).json()) as { version: number; city: CityModel; updatedBy: string };
@@ -174,7 +209,9 @@ describe('the city file after the first start', () => {
     expect(reg.city.wards[0]!.name).toBe('Phường sửa trong tệp');
 
     const s = await login(d.url, 'admin');
-    expect((await api(d.url, s, 'PUT', '/api/admin/registry', { baseVersion: 2, city: rename(reg.city, 'Phường sửa trên web') })).status).toBe(200);
+    expect(
+      (await api(d.url, s, 'PUT', '/api/admin/registry', { baseVersion: 2, city: rename(reg.city, 'Phường sửa trên web') })).status,
+    ).toBe(200);
     await d.close();
     d = await start(rename(h.city, 'Tệp sửa lần nữa'));
     reg = await read(d.url);
@@ -190,7 +227,8 @@ describe('the policy file after the first start', () => {
     try {
       migrate(db, CORE_MIGRATIONS);
       const log = createLogger('directory', { level: 'silent' });
-      const withPhone = (phone: string) => parseNotifyPolicy({ ...policy(esms.url), recipients: policy(esms.url).recipients.map((r, i) => (i === 0 ? { ...r, phone } : r)) });
+      const withPhone = (phone: string) =>
+        parseNotifyPolicy({ ...policy(esms.url), recipients: policy(esms.url).recipients.map((r, i) => (i === 0 ? { ...r, phone } : r)) });
       createNotifyDirectory(db, Date.now, log).attach(withPhone('0905111222'));
       const second = createNotifyDirectory(db, Date.now, log);
       expect(second.attach(withPhone('0905 000 999')).recipients[0]!.phone).toBe('84905000999');
@@ -209,7 +247,12 @@ describe('the policy file after the first start', () => {
 describe('two dashboard processes sharing the state DB', () => {
   it('the other one follows a saved registry version (its /api/city and gateways) without a restart', async () => {
     const other = await startDashboard(
-      { ...h.config, http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' }, mqtt: { url: h.mqttUrl, clientId: 'dashboard-second' }, stateDbPollMs: 100 },
+      {
+        ...h.config,
+        http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' },
+        mqtt: { url: h.mqttUrl, clientId: 'dashboard-second' },
+        stateDbPollMs: 100,
+      },
       { store: h.store, city: h.city, logger: createLogger('second', { level: 'silent' }) },
     );
     try {
@@ -217,8 +260,14 @@ describe('two dashboard processes sharing the state DB', () => {
       const renamed = { ...city, gateways: city.gateways.map((g, i) => (i === 0 ? { ...g, name: 'Gateway đổi tên' } : g)) };
       expect((await api(h.url, admin, 'PUT', '/api/admin/registry', { baseVersion: version, city: renamed })).status).toBe(200);
       const viewer = await login(other.url, 'viewer');
-      await waitFor(async () => ((await (await api(other.url, viewer, 'GET', '/api/city')).json()) as CityModel).gateways[0]!.name === 'Gateway đổi tên', { what: 'second process sees the new registry' });
-      const gws = (await (await api(other.url, viewer, 'GET', '/api/gateways')).json()) as { gateways: Array<{ id: string; name: string }> };
+      await waitFor(
+        async () =>
+          ((await (await api(other.url, viewer, 'GET', '/api/city')).json()) as CityModel).gateways[0]!.name === 'Gateway đổi tên',
+        { what: 'second process sees the new registry' },
+      );
+      const gws = (await (await api(other.url, viewer, 'GET', '/api/gateways')).json()) as {
+        gateways: Array<{ id: string; name: string }>;
+      };
       expect(gws.gateways.find((g) => g.id === city.gateways[0]!.id)?.name).toBe('Gateway đổi tên');
     } finally {
       await other.close();
@@ -255,17 +304,32 @@ describe('notification recipients', () => {
   });
 
   it('an edit normalises the phone, is audited, and the next alarm goes to the new number without a restart', async () => {
-    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>>; groups: unknown[]; routes: unknown[] };
+    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+      version: number;
+      recipients: Array<Record<string, unknown>>;
+      groups: unknown[];
+      routes: unknown[];
+    };
     const recipients = cur.recipients.map((r) => (r.id === 'tech-an-phu' ? { ...r, phone: '+84 912 345 678' } : r));
     recipients.push({ id: 'zalo-only', name: 'Cán bộ mới', phone: '0935 000 111', zaloUserId: '2468458835296197922', channels: ['sms'] });
-    const res = await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version, recipients, groups: cur.groups, routes: cur.routes });
+    const res = await api(h.url, admin, 'PUT', '/api/admin/recipients', {
+      baseVersion: cur.version,
+      recipients,
+      groups: cur.groups,
+      routes: cur.routes,
+    });
     expect(res.status).toBe(200);
     const saved = (await res.json()) as { version: number; recipients: Array<{ id: string; phone?: string }> };
     expect(saved.version).toBe(cur.version + 1);
     expect(saved.recipients.find((r) => r.id === 'tech-an-phu')?.phone).toBe('84912345678');
 
-    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=20')).json()) as { entries: Array<{ user: string; action: string; detail: Record<string, unknown> }> };
-    expect(audit.entries.find((e) => e.action === 'recipients.update')).toMatchObject({ user: 'admin', detail: { version: saved.version, added: ['zalo-only'], changed: ['tech-an-phu'], removed: [] } });
+    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=20')).json()) as {
+      entries: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+    };
+    expect(audit.entries.find((e) => e.action === 'recipients.update')).toMatchObject({
+      user: 'admin',
+      detail: { version: saved.version, added: ['zalo-only'], changed: ['tech-an-phu'], removed: [] },
+    });
 
     await raise(1);
     await waitFor(() => esms.messages.length > 0, { what: 'SMS for the flood alarm', timeoutMs: 15_000 });
@@ -279,10 +343,17 @@ describe('notification recipients', () => {
     await waitFor(() => esms.state.calls > calls, { what: 'the refused SMS attempt', timeoutMs: 15_000 });
     const state = new Database(join(h.dir, 'state.db'), { readonly: true });
     try {
-      const row = () => state.prepare("SELECT address, state FROM notifications WHERE recipient = 'tech-an-phu' ORDER BY id DESC LIMIT 1").get() as { address: string; state: string };
+      const row = () =>
+        state.prepare("SELECT address, state FROM notifications WHERE recipient = 'tech-an-phu' ORDER BY id DESC LIMIT 1").get() as {
+          address: string;
+          state: string;
+        };
       await waitFor(() => row().state === 'pending', { what: 'the SMS back in the outbox for its retry' });
       expect(row().address).toBe('84912345678');
-      const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>> };
+      const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+        version: number;
+        recipients: Array<Record<string, unknown>>;
+      };
       const recipients = cur.recipients.map((r) => (r.id === 'tech-an-phu' ? { ...r, phone: '0988 777 666' } : r));
       expect((await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version, recipients })).status).toBe(200);
       expect(row()).toEqual({ address: '84988777666', state: 'pending' });
@@ -292,7 +363,11 @@ describe('notification recipients', () => {
   });
 
   it('refuses a bad phone, an unknown recipient in a route and an unconfigured channel with issues naming the field', async () => {
-    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>>; routes: Array<Record<string, unknown>> };
+    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+      version: number;
+      recipients: Array<Record<string, unknown>>;
+      routes: Array<Record<string, unknown>>;
+    };
     const recipients = cur.recipients.map((r, i) => (i === 0 ? { ...r, phone: '12345' } : i === 1 ? { ...r, channels: ['zalo'] } : r));
     const routes = [{ id: 'flood', match: { categories: ['water'] }, steps: [{ to: ['nobody'] }] }];
     const res = await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version, recipients, routes });
@@ -307,13 +382,19 @@ describe('notification recipients', () => {
   });
 
   it('refuses a stale editor with 409 and keeps the edits across a restart', async () => {
-    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>> };
+    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+      version: number;
+      recipients: Array<Record<string, unknown>>;
+    };
     const stale = await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version - 1, recipients: cur.recipients });
     expect(stale.status).toBe(409);
     expect(((await stale.json()) as { error: string }).error).toBe('conflict');
     await h.restart();
     admin = await login(h.url, 'admin');
-    const after = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<{ id: string }> };
+    const after = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+      version: number;
+      recipients: Array<{ id: string }>;
+    };
     expect(after.version).toBe(cur.version);
     expect(after.recipients.map((r) => r.id)).toContain('zalo-only');
   });
@@ -344,7 +425,9 @@ describe('change my own password', () => {
     const fresh = await api(h.url, null, 'POST', '/api/auth/login', { username: 'technician', password: 'kiem-tra-tram-2026' });
     expect(fresh.status).toBe(200);
 
-    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=50')).json()) as { entries: Array<{ user: string; action: string; detail: Record<string, unknown> }> };
+    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?limit=50')).json()) as {
+      entries: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+    };
     const row = audit.entries.find((e) => e.action === 'auth.password_change');
     expect(row).toMatchObject({ user: 'technician' });
     expect(JSON.stringify(audit.entries)).not.toContain('kiem-tra-tram-2026');

@@ -51,21 +51,52 @@ describe('user administration', () => {
   });
 
   it('creates a user who can then log in; refuses short passwords and duplicates', async () => {
-    const weak = await api(h.url, sessions.admin, 'POST', '/api/users', { username: 'lan.nguyen', displayName: 'Nguyễn Thị Lan', role: 'operator', password: 'short-pw' });
+    const weak = await api(h.url, sessions.admin, 'POST', '/api/users', {
+      username: 'lan.nguyen',
+      displayName: 'Nguyễn Thị Lan',
+      role: 'operator',
+      password: 'short-pw',
+    });
     expect(weak.status).toBe(400);
     expect((await weak.json()).error).toBe('weak_password');
-    const badName = await api(h.url, sessions.admin, 'POST', '/api/users', { username: 'Lan Nguyen', displayName: 'x', role: 'operator', password: 'a-long-password-1' });
+    const badName = await api(h.url, sessions.admin, 'POST', '/api/users', {
+      username: 'Lan Nguyen',
+      displayName: 'x',
+      role: 'operator',
+      password: 'a-long-password-1',
+    });
     expect(badName.status).toBe(400);
-    const badRole = await api(h.url, sessions.admin, 'POST', '/api/users', { username: 'lan2', displayName: 'x', role: 'root', password: 'a-long-password-1' });
+    const badRole = await api(h.url, sessions.admin, 'POST', '/api/users', {
+      username: 'lan2',
+      displayName: 'x',
+      role: 'root',
+      password: 'a-long-password-1',
+    });
     expect(badRole.status).toBe(400);
 
-    const res = await api(h.url, sessions.admin, 'POST', '/api/users', { username: 'lan.nguyen', displayName: 'Nguyễn Thị Lan', role: 'operator', password: 'ca-truc-dem-2026' });
+    const res = await api(h.url, sessions.admin, 'POST', '/api/users', {
+      username: 'lan.nguyen',
+      displayName: 'Nguyễn Thị Lan',
+      role: 'operator',
+      password: 'ca-truc-dem-2026',
+    });
     expect(res.status).toBe(201);
     const { user } = await res.json();
-    expect(user).toMatchObject({ username: 'lan.nguyen', displayName: 'Nguyễn Thị Lan', role: 'operator', disabled: false, lastLogin: null });
+    expect(user).toMatchObject({
+      username: 'lan.nguyen',
+      displayName: 'Nguyễn Thị Lan',
+      role: 'operator',
+      disabled: false,
+      lastLogin: null,
+    });
     expect(JSON.stringify(user)).not.toContain('scrypt');
 
-    const dup = await api(h.url, sessions.admin, 'POST', '/api/users', { username: 'lan.nguyen', displayName: 'x', role: 'viewer', password: 'another-long-one' });
+    const dup = await api(h.url, sessions.admin, 'POST', '/api/users', {
+      username: 'lan.nguyen',
+      displayName: 'x',
+      role: 'viewer',
+      password: 'another-long-one',
+    });
     expect(dup.status).toBe(409);
 
     const s = await sessionFor('lan.nguyen', 'ca-truc-dem-2026');
@@ -139,7 +170,9 @@ describe('user administration', () => {
     // Another admin may demote admin2; then admin2 (now viewer) is refused.
     expect((await api(h.url, sessions.admin, 'PATCH', '/api/users/admin2', { role: 'viewer' })).status).toBe(200);
     expect((await api(h.url, a2, 'GET', '/api/users')).status).toBe(401);
-    const list = (await (await api(h.url, sessions.admin, 'GET', '/api/users')).json()) as { users: Array<{ role: string; disabled: boolean }> };
+    const list = (await (await api(h.url, sessions.admin, 'GET', '/api/users')).json()) as {
+      users: Array<{ role: string; disabled: boolean }>;
+    };
     expect(list.users.filter((u) => u.role === 'admin' && !u.disabled)).toHaveLength(1);
   });
 
@@ -156,12 +189,18 @@ describe('user administration', () => {
         expect((await api(h.url, sessions[role], r.method, r.path, r.body)).status, `${r.method} ${r.path} as ${role}`).toBe(403);
       }
       if (r.method === 'GET') continue;
-      const noCsrf = await fetch(`${h.url}${r.path}`, { method: r.method, headers: { cookie: sessions.admin.cookie, 'content-type': 'application/json' }, body: JSON.stringify(r.body) });
+      const noCsrf = await fetch(`${h.url}${r.path}`, {
+        method: r.method,
+        headers: { cookie: sessions.admin.cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(r.body),
+      });
       expect(noCsrf.status).toBe(403);
       expect((await noCsrf.json()).error).toBe('csrf');
     }
     // None of the refused calls changed anything.
-    const users = (await (await api(h.url, sessions.admin, 'GET', '/api/users')).json()) as { users: Array<{ username: string; disabled: boolean }> };
+    const users = (await (await api(h.url, sessions.admin, 'GET', '/api/users')).json()) as {
+      users: Array<{ username: string; disabled: boolean }>;
+    };
     expect(users.users.some((u) => u.username === 'x1')).toBe(false);
     expect(users.users.find((u) => u.username === 'viewer')!.disabled).toBe(false);
   });
@@ -169,12 +208,35 @@ describe('user administration', () => {
   it('audits every change with who and what, and never a password or hash', async () => {
     const rows = await auditRows();
     const userRows = rows.filter((r) => r.action.startsWith('user.'));
-    expect(userRows.find((r) => r.action === 'user.create' && r.detail.username === 'lan.nguyen')).toMatchObject({ user: 'admin', detail: { role: 'operator' } });
-    expect(userRows.find((r) => r.action === 'user.update' && r.detail.username === 'minh' && (r.detail.changes as { disabled?: { to: boolean } }).disabled?.to === true)).toMatchObject({ user: 'admin', detail: { changes: { disabled: { from: false, to: true } }, sessionsEnded: 1 } });
-    expect(userRows.find((r) => r.detail.username === 'hoa' && r.action === 'user.update')!.detail.changes).toEqual({ role: { from: 'technician', to: 'viewer' } });
-    expect(userRows.find((r) => r.detail.username === 'binh' && r.action === 'user.update')!.detail.changes).toEqual({ passwordReset: true });
+    expect(userRows.find((r) => r.action === 'user.create' && r.detail.username === 'lan.nguyen')).toMatchObject({
+      user: 'admin',
+      detail: { role: 'operator' },
+    });
+    expect(
+      userRows.find(
+        (r) =>
+          r.action === 'user.update' &&
+          r.detail.username === 'minh' &&
+          (r.detail.changes as { disabled?: { to: boolean } }).disabled?.to === true,
+      ),
+    ).toMatchObject({ user: 'admin', detail: { changes: { disabled: { from: false, to: true } }, sessionsEnded: 1 } });
+    expect(userRows.find((r) => r.detail.username === 'hoa' && r.action === 'user.update')!.detail.changes).toEqual({
+      role: { from: 'technician', to: 'viewer' },
+    });
+    expect(userRows.find((r) => r.detail.username === 'binh' && r.action === 'user.update')!.detail.changes).toEqual({
+      passwordReset: true,
+    });
     const all = JSON.stringify(rows);
-    for (const secret of ['ca-truc-dem-2026', 'ky-thuat-vien-01', 'old-secret-phrase', 'new-secret-phrase', 'admin-two-password', 'scrypt$', ...Object.values(PASSWORDS)]) expect(all).not.toContain(secret);
+    for (const secret of [
+      'ca-truc-dem-2026',
+      'ky-thuat-vien-01',
+      'old-secret-phrase',
+      'new-secret-phrase',
+      'admin-two-password',
+      'scrypt$',
+      ...Object.values(PASSWORDS),
+    ])
+      expect(all).not.toContain(secret);
   });
 
   it('accounts changed here survive a restart: the config seed does not overwrite them', async () => {

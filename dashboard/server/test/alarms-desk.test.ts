@@ -68,9 +68,24 @@ describe('reopen within the window', () => {
     await c.event(waterEvent({ ts: t0 + 720_000 }));
     const { alarms } = (await c.api('GET', '/alarms', undefined, viewer)).body;
     expect(alarms).toHaveLength(1);
-    expect(alarms[0]).toMatchObject({ id, state: 'acknowledged', assignee: 'tech1', acknowledgedBy: 'op1', reopenCount: 1, clearedAt: null, clearedBy: null });
+    expect(alarms[0]).toMatchObject({
+      id,
+      state: 'acknowledged',
+      assignee: 'tech1',
+      acknowledgedBy: 'op1',
+      reopenCount: 1,
+      clearedAt: null,
+      clearedBy: null,
+    });
     const detail = (await c.api('GET', `/alarms/${id}`, undefined, viewer)).body;
-    expect(detail.audit.map((a: { action: string }) => a.action)).toEqual(['raised', 'acknowledged', 'assigned', 'comment', 'cleared', 'reopened']);
+    expect(detail.audit.map((a: { action: string }) => a.action)).toEqual([
+      'raised',
+      'acknowledged',
+      'assigned',
+      'comment',
+      'cleared',
+      'reopened',
+    ]);
     expect(detail.audit[3].detail).toBe('đội 2 đang tới');
 
     // It clears by itself and comes back worse: same alarm, a second flap, and it asks for a new acknowledgement.
@@ -90,7 +105,11 @@ describe('reopen within the window', () => {
     await c.api('POST', `/alarms/${id}/ack`, {});
     await c.event(waterEvent({ state: 'cleared', ts: t0 + 60_000 }));
     await c.event(waterEvent({ ts: t0 + 120_000, severity: 'critical' }));
-    expect((await c.api('GET', `/alarms/${id}`, undefined, viewer)).body.alarm).toMatchObject({ state: 'active', reopenCount: 1, acknowledgedBy: 'op1' });
+    expect((await c.api('GET', `/alarms/${id}`, undefined, viewer)).body.alarm).toMatchObject({
+      state: 'active',
+      reopenCount: 1,
+      acknowledgedBy: 'op1',
+    });
     await c.event(waterEvent({ state: 'cleared', ts: t0 + 180_000 }));
     await c.event(waterEvent({ ts: t0 + 180_000 + 301_000 }));
     const { alarms } = (await c.api('GET', '/alarms', undefined, viewer)).body;
@@ -127,7 +146,15 @@ describe('correlation', () => {
 
   it('a burst of one rule becomes one group; an alarm after the burst window starts a new one', async () => {
     const c = await start({ burstWindowS: 300 });
-    const noise = (src: string, ts: number): AlarmEvent => ({ ...waterEvent(), ruleId: 'noise', sourceId: src, device: src, ts, severity: 'minor', category: 'noise' });
+    const noise = (src: string, ts: number): AlarmEvent => ({
+      ...waterEvent(),
+      ruleId: 'noise',
+      sourceId: src,
+      device: src,
+      ts,
+      severity: 'minor',
+      category: 'noise',
+    });
     await c.event(noise('n1', t0));
     c.clock.t += 60_000;
     await c.event(noise('n2', t0 + 60_000));
@@ -135,7 +162,11 @@ describe('correlation', () => {
     await c.event(noise('n3', t0 + 260_000));
     c.clock.t += 600_000;
     await c.event(noise('n4', t0 + 860_000));
-    const alarms = (await c.api('GET', '/alarms', undefined, viewer)).body.alarms as Array<{ id: string; sourceId: string; groupId: string | null }>;
+    const alarms = (await c.api('GET', '/alarms', undefined, viewer)).body.alarms as Array<{
+      id: string;
+      sourceId: string;
+      groupId: string | null;
+    }>;
     const by = Object.fromEntries(alarms.map((a) => [a.sourceId, a]));
     expect(by.n1!.groupId).toBeNull();
     expect(by.n2!.groupId).toBe(by.n1!.id);
@@ -148,14 +179,22 @@ describe('maintenance shelves', () => {
   it('shelve a ward with an expiry: audited, open alarms and new ones recorded as shelved, unknown targets refused, ended by hand', async () => {
     const c = await start();
     await c.event(waterEvent());
-    expect((await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'an-phu', reason: 'bảo trì', minutes: 60 }, viewer)).status).toBe(403);
-    expect((await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'nowhere', reason: 'x', minutes: 60 })).status).toBe(400);
+    expect(
+      (await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'an-phu', reason: 'bảo trì', minutes: 60 }, viewer)).status,
+    ).toBe(403);
+    expect((await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'nowhere', reason: 'x', minutes: 60 })).status).toBe(
+      400,
+    );
     expect((await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'an-phu', reason: 'x' })).status).toBe(400);
     const made = await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'an-phu', reason: 'thay cảm biến', minutes: 60 });
     expect(made.status).toBe(201);
     const shelf = made.body.shelf;
     expect(shelf).toMatchObject({ targetType: 'ward', targetId: 'an-phu', user: 'op1', until: t0 + 3_600_000 });
-    expect(c.audits.at(-1)).toMatchObject({ user: 'op1', action: 'alarm.shelve', detail: { shelf: shelf.id, targetId: 'an-phu', reason: 'thay cảm biến' } });
+    expect(c.audits.at(-1)).toMatchObject({
+      user: 'op1',
+      action: 'alarm.shelve',
+      detail: { shelf: shelf.id, targetId: 'an-phu', reason: 'thay cảm biến' },
+    });
     await c.event(silentDevice(1));
     const alarms = (await c.api('GET', '/alarms', undefined, viewer)).body.alarms;
     expect(alarms.map((a: { shelfId: string | null }) => a.shelfId)).toEqual([String(shelf.id), String(shelf.id)]);
@@ -189,7 +228,9 @@ describe('the desk', () => {
     expect(c.audits.filter((a) => a.action === 'alarm.ack')).toHaveLength(50);
     expect((await c.api('POST', '/alarms/bulk', { ids, action: 'assign', assignee: 'nobody' })).status).toBe(400);
     expect((await c.api('POST', `/alarms/${ids[1]}/assign`, { assignee: 'nobody' })).status).toBe(400);
-    expect((await c.api('POST', '/alarms/bulk', { ids: ids.slice(0, 10), action: 'assign', assignee: 'tech1' })).body.alarms).toHaveLength(10);
+    expect((await c.api('POST', '/alarms/bulk', { ids: ids.slice(0, 10), action: 'assign', assignee: 'tech1' })).body.alarms).toHaveLength(
+      10,
+    );
     expect((await c.api('GET', '/alarms?assignee=tech1', undefined, viewer)).body.alarms).toHaveLength(10);
     expect((await c.api('GET', '/alarms?assignee=none', undefined, viewer)).body.alarms).toHaveLength(40);
     expect((await c.api('GET', '/alarms/assignees')).body.users.map((u: { username: string }) => u.username)).toEqual(['op1', 'tech1']);
@@ -200,10 +241,14 @@ describe('the desk', () => {
     const c = await start();
     await c.event(waterEvent());
     await c.event(silentDevice(7));
-    expect((await c.api('GET', '/alarms?q=mực nước', undefined, viewer)).body.alarms.map((a: { ruleId: string }) => a.ruleId)).toEqual(['flood-level']);
+    expect((await c.api('GET', '/alarms?q=mực nước', undefined, viewer)).body.alarms.map((a: { ruleId: string }) => a.ruleId)).toEqual([
+      'flood-level',
+    ]);
     expect((await c.api('GET', '/alarms?q=dev-7', undefined, viewer)).body.alarms).toHaveLength(1);
     expect((await c.api('GET', '/alarms?q=100%25', undefined, viewer)).body.alarms).toHaveLength(0);
-    expect((await c.api('GET', '/alarms?kind=pm_sensor', undefined, viewer)).body.alarms.map((a: { sourceId: string }) => a.sourceId)).toEqual(['dev-7']);
+    expect(
+      (await c.api('GET', '/alarms?kind=pm_sensor', undefined, viewer)).body.alarms.map((a: { sourceId: string }) => a.sourceId),
+    ).toEqual(['dev-7']);
     const id = (await c.api('GET', '/alarms?kind=water_level', undefined, viewer)).body.alarms[0].id;
     await c.api('POST', `/alarms/${id}/comment`, { text: 'đã gọi, "đội 2"' });
     const res = await fetch(`${c.url}/api/alarms.csv?kind=water_level`, { headers: { 'x-user': 'op1', 'x-role': 'operator' } });

@@ -69,12 +69,23 @@ describe('alarm end to end', () => {
           id: 'flood',
           match: { categories: ['water'], wards: ['an-phu'], rules: ['flood-level'] },
           // minutes as fractions so the test runs on the real clock: 3 s, then 9 s
-          steps: [{ to: ['group:water-oncall'] }, { afterMin: 0.05, to: ['supervisor'], channels: ['sms'] }, { afterMin: 0.15, to: ['director'] }],
+          steps: [
+            { to: ['group:water-oncall'] },
+            { afterMin: 0.05, to: ['supervisor'], channels: ['sms'] },
+            { afterMin: 0.15, to: ['director'] },
+          ],
         },
       ],
       grouping: { windowS: 0 },
       providers: {
-        zalo: { sendUrl: `${zalo.url}/message/template`, tokenUrl: `${zalo.url}/v4/oa/access_token`, appId: zalo.appId, secretKey: zalo.secretKey, refreshToken: 'refresh-0', templateId: 'tpl-alarm' },
+        zalo: {
+          sendUrl: `${zalo.url}/message/template`,
+          tokenUrl: `${zalo.url}/v4/oa/access_token`,
+          appId: zalo.appId,
+          secretKey: zalo.secretKey,
+          refreshToken: 'refresh-0',
+          templateId: 'tpl-alarm',
+        },
         esms: { url: esms.url, apiKey: esms.apiKey, secretKey: esms.secretKey, brandname: esms.brandname },
       },
     });
@@ -104,7 +115,14 @@ describe('alarm end to end', () => {
       },
     });
     await waitFor(() => detection.rulesVersion() >= 1, { what: 'rules from config/rules' });
-    ingest = ingestHandle = await startIngest({ mqtt: { url: broker.url, clientId: 'ingest-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store, city, logger: log, observers: [detection.detector] });
+    ingest = ingestHandle = await startIngest(
+      {
+        mqtt: { url: broker.url, clientId: 'ingest-e2e' },
+        limitsDir: join(REPO, 'config/limits'),
+        batch: { maxReadings: 100, maxDelayMs: 20 },
+      },
+      { store, city, logger: log, observers: [detection.detector] },
+    );
     gateway = await mqttClient(broker.url);
 
     // The An Phú station: a simulated URM14 on Modbus TCP, polled by the An Phú edge gateway.
@@ -117,7 +135,17 @@ describe('alarm end to end', () => {
         mqtt: { url: broker.url, reconnect: { baseMs: 100, maxMs: 1000 } },
         outbox: { path: join(dir, 'gw-an-phu.db') },
         buses: [{ id: 'tcp-water', type: 'tcp', host: '127.0.0.1', port: slave.port, timeoutMs: 1000 }],
-        devices: [{ id: 'an-phu-water-1', profile: 'water_level', bus: 'tcp-water', unitId: 12, pollIntervalMs: 300, fields: ['distance', 'level'], overrides: { level: { offset: device.mountingHeightM } } }],
+        devices: [
+          {
+            id: 'an-phu-water-1',
+            profile: 'water_level',
+            bus: 'tcp-water',
+            unitId: 12,
+            pollIntervalMs: 300,
+            fields: ['distance', 'level'],
+            overrides: { level: { offset: device.mountingHeightM } },
+          },
+        ],
       }),
       { logger: log },
     );
@@ -142,7 +170,10 @@ describe('alarm end to end', () => {
     ws.ws.send(JSON.stringify({ type: 'subscribe', channels: ['alarms'] }));
 
     // Normal water first (no alarm), then the canal floods to 3.5 m (past báo động 2) within seconds.
-    await waitFor(async () => (await store.latest({ kind: 'water_level' })).some((r) => r.device === 'an-phu-water-1'), { what: 'first water reading stored', timeoutMs: 20_000 });
+    await waitFor(async () => (await store.latest({ kind: 'water_level' })).some((r) => r.device === 'an-phu-water-1'), {
+      what: 'first water reading stored',
+      timeoutMs: 20_000,
+    });
     expect(zalo.messages).toHaveLength(0);
     sensor.injectFault({ type: 'flood', riseMinutes: 0.05, peakM: 3.5 });
 
@@ -171,8 +202,19 @@ describe('alarm end to end', () => {
     expect(esms.messages.map((m) => m.phone)).toEqual([SUPERVISOR]);
     expect(zalo.messages).toHaveLength(1);
 
-    const detail = (await (await api(dashboard.url, operator, 'GET', `/api/alarms/${alarmId}`)).json()) as { alarm: Record<string, unknown>; audit: Array<{ action: string; user: string }>; notifications: Array<{ recipient: string; channel: string; state: string }> };
-    expect(detail.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'operator', ruleId: 'flood-level', sourceId: 'an-phu-water-1', ward: 'an-phu', severity: 'critical' });
+    const detail = (await (await api(dashboard.url, operator, 'GET', `/api/alarms/${alarmId}`)).json()) as {
+      alarm: Record<string, unknown>;
+      audit: Array<{ action: string; user: string }>;
+      notifications: Array<{ recipient: string; channel: string; state: string }>;
+    };
+    expect(detail.alarm).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'operator',
+      ruleId: 'flood-level',
+      sourceId: 'an-phu-water-1',
+      ward: 'an-phu',
+      severity: 'critical',
+    });
     const trail = detail.audit.map((a) => `${a.user}:${a.action}`);
     expect(trail[0]).toBe('system:raised');
     expect(trail).toContain('operator:acknowledged');
@@ -199,14 +241,18 @@ describe('alarm end to end', () => {
     const operator = await login(dashboard.url, 'operator');
     const found = await waitFor(
       async () => {
-        const res = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-xuan')).json()) as { alarms: Array<Record<string, unknown>> };
+        const res = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-xuan')).json()) as {
+          alarms: Array<Record<string, unknown>>;
+        };
         return res.alarms.find((a) => a.ruleId === 'flood-level');
       },
       { what: 'the An Xuân flood alarm after restart', timeoutMs: 20_000 },
     );
     expect(found).toMatchObject({ state: 'active', sourceId: 'an-xuan-water-1', severity: 'critical', value: 4.2, limit: 4 });
     // the acknowledged An Phú alarm kept its state through the restart
-    const anPhu = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-phu')).json()) as { alarms: Array<Record<string, unknown>> };
+    const anPhu = (await (await api(dashboard.url, operator, 'GET', '/api/alarms?ward=an-phu')).json()) as {
+      alarms: Array<Record<string, unknown>>;
+    };
     expect(anPhu.alarms.find((a) => a.ruleId === 'flood-level')).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'operator' });
   });
 });

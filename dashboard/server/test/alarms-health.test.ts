@@ -24,7 +24,11 @@ async function at(ts: number, e: AlarmEvent): Promise<void> {
 }
 
 beforeAll(async () => {
-  c = await startAlarmsContext({ dbFile: join(tempDir('alarms-health'), 'state.db'), config: { burstWindowS: 0 }, startAt: T - 25 * 60 * MIN });
+  c = await startAlarmsContext({
+    dbFile: join(tempDir('alarms-health'), 'state.db'),
+    config: { burstWindowS: 0 },
+    startAt: T - 25 * 60 * MIN,
+  });
   const rules = [
     { id: 'device-silent', type: 'no_data', target: 'device' },
     { id: 'gateway-silent', type: 'no_data', target: 'gateway' },
@@ -32,15 +36,38 @@ beforeAll(async () => {
   c.db.prepare('INSERT INTO rules (version, rules, user, ts) VALUES (1, ?, ?, ?)').run(JSON.stringify(rules), 'system', T);
   const base = waterEvent();
   await at(T - 25 * 60 * MIN, { ...base, ruleId: 'pm25-high', sourceId: 'pm-1', device: 'pm-1', severity: 'warning', category: 'air' });
-  for (let i = 1; i <= 12; i++) await at(T + i * 30_000, { ...base, ruleId: 'noise', sourceId: `noise-${i}`, device: `noise-${i}`, severity: 'minor', category: 'noise' });
+  for (let i = 1; i <= 12; i++)
+    await at(T + i * 30_000, {
+      ...base,
+      ruleId: 'noise',
+      sourceId: `noise-${i}`,
+      device: `noise-${i}`,
+      severity: 'minor',
+      category: 'noise',
+    });
   const flood = T + 10 * MIN;
   await at(flood, base);
   await at(flood + 10_000, { ...base, state: 'cleared' });
   await at(flood + 20_000, base);
   await at(flood + 30_000, { ...base, state: 'cleared' });
   await at(flood + 40_000, base);
-  const gw = { ...base, ruleId: 'gateway-silent', sourceId: 'gw-an-phu', device: undefined, kind: undefined, severity: 'major' as const, category: 'equipment' };
-  const dev = (n: number) => ({ ...base, ruleId: 'device-silent', sourceId: `dev-${n}`, device: `dev-${n}`, severity: 'minor' as const, category: 'equipment' });
+  const gw = {
+    ...base,
+    ruleId: 'gateway-silent',
+    sourceId: 'gw-an-phu',
+    device: undefined,
+    kind: undefined,
+    severity: 'major' as const,
+    category: 'equipment',
+  };
+  const dev = (n: number) => ({
+    ...base,
+    ruleId: 'device-silent',
+    sourceId: `dev-${n}`,
+    device: `dev-${n}`,
+    severity: 'minor' as const,
+    category: 'equipment',
+  });
   await at(T + 31 * MIN, gw);
   await at(T + 32 * MIN, dev(1));
   await at(T + 33 * MIN, dev(2));

@@ -24,7 +24,16 @@ describe('alarm lifecycle', () => {
     const list = await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' });
     expect(list.status).toBe(200);
     expect(list.body.alarms).toHaveLength(1);
-    expect(list.body.alarms[0]).toMatchObject({ state: 'active', count: 3, value: 4.1, limit: 4, firstSeen: t0, lastSeen: t0 + 120_000, ward: 'an-phu', severity: 'critical' });
+    expect(list.body.alarms[0]).toMatchObject({
+      state: 'active',
+      count: 3,
+      value: 4.1,
+      limit: 4,
+      firstSeen: t0,
+      lastSeen: t0 + 120_000,
+      ward: 'an-phu',
+      severity: 'critical',
+    });
     expect(c.broadcasts.filter((b) => b.channel === 'alarms' && b.message.type === 'alarm')).toHaveLength(3);
   });
 
@@ -46,7 +55,13 @@ describe('alarm lifecycle', () => {
     const cleared = await c.api('POST', `/alarms/${id}/clear`, { comment: 'nước rút' });
     expect(cleared.body.alarm).toMatchObject({ state: 'cleared', clearedBy: 'op1', count: 2 });
     const detail = await c.api('GET', `/alarms/${id}`, undefined, { user: 'v', role: 'viewer' });
-    expect(detail.body.audit.map((a: any) => `${a.user}:${a.action}`)).toEqual(['system:raised', 'op1:acknowledged', 'op1:assigned', 'op1:comment', 'op1:cleared']);
+    expect(detail.body.audit.map((a: any) => `${a.user}:${a.action}`)).toEqual([
+      'system:raised',
+      'op1:acknowledged',
+      'op1:assigned',
+      'op1:comment',
+      'op1:cleared',
+    ]);
     expect(detail.body.audit[3]).toMatchObject({ detail: 'đội 2 đã tới hiện trường', data: { text: 'đội 2 đã tới hiện trường' } });
     expect(detail.body.audit[2].detail).toBe('tech1');
     expect(detail.body.audit[0].detail).toBe('3.2 / 3 (critical)');
@@ -104,7 +119,10 @@ describe('alarm lifecycle', () => {
 
   it('seeds version 1 of the rules from the rules file when the server has none, and publishes it retained', async () => {
     const dir = tempDir('alarms-seed');
-    const c = await startAlarmsContext({ dbFile: join(dir, 'state.db'), config: { rulesFile: join(import.meta.dirname, '../../../config/rules/default.yaml') } });
+    const c = await startAlarmsContext({
+      dbFile: join(dir, 'state.db'),
+      config: { rulesFile: join(import.meta.dirname, '../../../config/rules/default.yaml') },
+    });
     open.push(c);
     const row = c.db.prepare('SELECT version, user, rules FROM rules').get() as { version: number; user: string; rules: string };
     expect(row).toMatchObject({ version: 1, user: 'system' });

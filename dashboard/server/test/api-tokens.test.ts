@@ -27,8 +27,12 @@ async function createToken(body: Record<string, unknown>): Promise<{ id: string;
 beforeAll(async () => {
   h = await startHarness({ now: () => clock });
   const readings: StoredReading[] = [];
-  for (const [device, ward, gateway] of [['an-my-noise-1', 'an-my', 'gw-an-my'], ['an-phu-noise-1', 'an-phu', 'gw-an-phu']] as const) {
-    for (let i = 0; i < 10; i++) readings.push({ kind: 'noise_meter', device, gateway, ward, ts: T0 - 60 * 60_000 + i * 60_000, seq: i, values: { laeq: 50 + i } });
+  for (const [device, ward, gateway] of [
+    ['an-my-noise-1', 'an-my', 'gw-an-my'],
+    ['an-phu-noise-1', 'an-phu', 'gw-an-phu'],
+  ] as const) {
+    for (let i = 0; i < 10; i++)
+      readings.push({ kind: 'noise_meter', device, gateway, ward, ts: T0 - 60 * 60_000 + i * 60_000, seq: i, values: { laeq: 50 + i } });
   }
   await h.store.writeBatch(readings);
   admin = await login(h.url, 'admin');
@@ -42,7 +46,9 @@ describe('API tokens', () => {
   it('are created by admins only, shown once, and stored only as a hash', async () => {
     expect((await api(h.url, viewer, 'POST', '/api/tokens', { name: 'x', scopes: ['read:readings'] })).status).toBe(403);
     expect((await api(h.url, admin, 'POST', '/api/tokens', { name: 'x', scopes: ['write:everything'] })).status).toBe(400);
-    expect((await api(h.url, admin, 'POST', '/api/tokens', { name: 'x', scopes: ['read:readings'], wards: ['atlantis'] })).status).toBe(400);
+    expect((await api(h.url, admin, 'POST', '/api/tokens', { name: 'x', scopes: ['read:readings'], wards: ['atlantis'] })).status).toBe(
+      400,
+    );
     const { id, text } = await createToken({ name: 'provincial IOC', scopes: ['read:readings'] });
     expect(text).toMatch(/^tkc_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
     // The secret is base64url and may itself contain '_': take everything after the id.
@@ -67,7 +73,11 @@ describe('API tokens', () => {
     // Routes without a token scope ignore the token: no session, no access.
     expect((await get('/api/users', bearer(text))).status).toBe(401);
     expect((await get('/api/tokens', bearer(text))).status).toBe(401);
-    const write = await fetch(`${h.url}/api/gateways/gw-an-my/commands`, { method: 'POST', headers: { ...bearer(text), 'content-type': 'application/json' }, body: '{"command":"read_now"}' });
+    const write = await fetch(`${h.url}/api/gateways/gw-an-my/commands`, {
+      method: 'POST',
+      headers: { ...bearer(text), 'content-type': 'application/json' },
+      body: '{"command":"read_now"}',
+    });
     expect(write.status).toBe(401);
   });
 
@@ -82,9 +92,17 @@ describe('API tokens', () => {
     const { text } = await createToken({ name: 'An Mỹ ward office', scopes: ['read:readings'], wards: ['an-my'] });
     const latest = (await (await get('/api/latest?kind=noise_meter', bearer(text))).json()) as { readings: StoredReading[] };
     expect(latest.readings.map((r) => r.ward)).toEqual(['an-my']);
-    const named = (await (await get(`/api/history?kind=noise_meter&fields=laeq&from=${T0 - 2 * 3_600_000}&to=${T0}&devices=an-phu-noise-1,an-my-noise-1`, bearer(text))).json()) as { series: Array<{ device: string }> };
+    const named = (await (
+      await get(
+        `/api/history?kind=noise_meter&fields=laeq&from=${T0 - 2 * 3_600_000}&to=${T0}&devices=an-phu-noise-1,an-my-noise-1`,
+        bearer(text),
+      )
+    ).json()) as { series: Array<{ device: string }> };
     expect(named.series.map((s) => s.device)).toEqual(['an-my-noise-1']);
-    const city = (await (await get('/api/city', bearer(text))).json()) as { wards: Array<{ id: string }>; devices: Array<{ ward: string }> };
+    const city = (await (await get('/api/city', bearer(text))).json()) as {
+      wards: Array<{ id: string }>;
+      devices: Array<{ ward: string }>;
+    };
     expect(city.wards.map((w) => w.id)).toEqual(['an-my']);
     expect(new Set(city.devices.map((d) => d.ward))).toEqual(new Set(['an-my']));
     const ngsi = (await (await get('/api/export/ngsi-ld', bearer(text))).json()) as Array<{ areaServed: { value: string } }>;
@@ -132,7 +150,9 @@ describe('API tokens', () => {
     await get('/api/latest', bearer(text));
     await get('/api/latest', bearer('tkc_aaaaaaaaaaaa_' + 'b'.repeat(43)));
     await api(h.url, admin, 'DELETE', `/api/tokens/${id}`);
-    const { entries } = (await (await api(h.url, admin, 'GET', '/api/audit?limit=500')).json()) as { entries: Array<{ user: string; action: string; detail: Record<string, unknown> }> };
+    const { entries } = (await (await api(h.url, admin, 'GET', '/api/audit?limit=500')).json()) as {
+      entries: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+    };
     expect(entries.some((e) => e.action === 'token.create' && e.detail.id === id && e.user === 'admin')).toBe(true);
     expect(entries.some((e) => e.action === 'token.use' && e.user === `token:${id}`)).toBe(true);
     expect(entries.some((e) => e.action === 'token.denied' && e.detail.reason === 'unknown')).toBe(true);
@@ -141,7 +161,8 @@ describe('API tokens', () => {
 
   it('guessing is slowed: an address with many invalid tokens gets 429', async () => {
     const statuses = new Set<number>();
-    for (let i = 0; i < 25; i++) statuses.add((await get('/api/latest', bearer(`tkc_${String(i).padStart(12, '0')}_${'x'.repeat(43)}`))).status);
+    for (let i = 0; i < 25; i++)
+      statuses.add((await get('/api/latest', bearer(`tkc_${String(i).padStart(12, '0')}_${'x'.repeat(43)}`))).status);
     expect(statuses).toEqual(new Set([401, 429]));
   });
 });
@@ -155,17 +176,39 @@ describe('API tokens on alarms', () => {
   it('read:alarms reads the alarm list limited to the token wards; read:readings does not', async () => {
     ha = await startHarness({ modules: [createAlarmsModule({ tickMs: 3_600_000 })] });
     const adminA = await login(ha.url, 'admin');
-    const mk = async (body: Record<string, unknown>) => ((await (await api(ha.url, adminA, 'POST', '/api/tokens', body)).json()) as { text: string }).text;
+    const mk = async (body: Record<string, unknown>) =>
+      ((await (await api(ha.url, adminA, 'POST', '/api/tokens', body)).json()) as { text: string }).text;
     const anMyAlarms = await mk({ name: 'An Mỹ alarm mirror', scopes: ['read:alarms'], wards: ['an-my'] });
     const allAlarms = await mk({ name: 'city alarm mirror', scopes: ['read:alarms'] });
     const readingsOnly = await mk({ name: 'readings only', scopes: ['read:readings'] });
     const client = await mqttClient(ha.mqttUrl);
     const now = Date.now();
-    await client.publishAsync(topics.alarmEvent('flood-level', 'an-phu-water-1'), JSON.stringify(waterEvent({ ts: now, since: now })), { qos: 1 });
-    await client.publishAsync(topics.alarmEvent('noise-limit', 'an-my-noise-1'), JSON.stringify(waterEvent({ ruleId: 'noise-limit', sourceId: 'an-my-noise-1', ward: 'an-my', device: 'an-my-noise-1', gateway: 'gw-an-my', kind: 'noise_meter', category: 'noise', severity: 'minor', ts: now, since: now })), { qos: 1 });
+    await client.publishAsync(topics.alarmEvent('flood-level', 'an-phu-water-1'), JSON.stringify(waterEvent({ ts: now, since: now })), {
+      qos: 1,
+    });
+    await client.publishAsync(
+      topics.alarmEvent('noise-limit', 'an-my-noise-1'),
+      JSON.stringify(
+        waterEvent({
+          ruleId: 'noise-limit',
+          sourceId: 'an-my-noise-1',
+          ward: 'an-my',
+          device: 'an-my-noise-1',
+          gateway: 'gw-an-my',
+          kind: 'noise_meter',
+          category: 'noise',
+          severity: 'minor',
+          ts: now,
+          since: now,
+        }),
+      ),
+      { qos: 1 },
+    );
     await client.endAsync();
     const list = (t: string) => fetch(`${ha.url}/api/alarms`, { headers: bearer(t) });
-    await waitFor(async () => (((await (await list(allAlarms)).json()) as { alarms: unknown[] }).alarms.length === 2), { what: 'both alarms raised' });
+    await waitFor(async () => ((await (await list(allAlarms)).json()) as { alarms: unknown[] }).alarms.length === 2, {
+      what: 'both alarms raised',
+    });
     const wards = ((await (await list(anMyAlarms)).json()) as { alarms: Array<{ ward: string }> }).alarms.map((a) => a.ward);
     expect(wards).toEqual(['an-my']);
     expect((await list(readingsOnly)).status).toBe(403);

@@ -21,10 +21,20 @@ describe('GET /api/audit', () => {
   it('filters by user, action (or a prefix) and words in the detail, pages with a total, newest first; admins only', async () => {
     const admin = await login(h.url, 'admin');
     for (let i = 0; i < 3; i++) await login(h.url, 'operator');
-    const rule = (n: number) => ({ id: `rule-${n}`, type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 + n });
-    for (let v = 0; v < 4; v++) expect((await api(h.url, admin, 'PUT', '/api/rules', { rules: Array.from({ length: v + 1 }, (_, i) => rule(i)) })).status).toBe(200);
+    const rule = (n: number) => ({
+      id: `rule-${n}`,
+      type: 'threshold',
+      category: 'air',
+      kind: 'pm_sensor',
+      field: 'pm25',
+      op: '>',
+      value: 100 + n,
+    });
+    for (let v = 0; v < 4; v++)
+      expect((await api(h.url, admin, 'PUT', '/api/rules', { rules: Array.from({ length: v + 1 }, (_, i) => rule(i)) })).status).toBe(200);
 
-    const get = async (query: string) => (await (await api(h.url, admin, 'GET', `/api/audit?${query}`)).json()) as { entries: Entry[]; total: number };
+    const get = async (query: string) =>
+      (await (await api(h.url, admin, 'GET', `/api/audit?${query}`)).json()) as { entries: Entry[]; total: number };
     const all = await get('limit=100');
     expect(all.total).toBe(all.entries.length);
     expect(all.entries.map((e) => e.id)).toEqual([...all.entries.map((e) => e.id)].sort((a, b) => b - a));

@@ -89,12 +89,18 @@ describe('login, session, logout', () => {
 
   it('enforces the CSRF header on every non-GET request', async () => {
     const admin = sessions.admin;
-    const noHeader = await fetch(`${h.url}/api/rules`, { method: 'PUT', headers: { cookie: admin.cookie, 'content-type': 'application/json' }, body: JSON.stringify({ rules: [] }) });
+    const noHeader = await fetch(`${h.url}/api/rules`, {
+      method: 'PUT',
+      headers: { cookie: admin.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ rules: [] }),
+    });
     expect(noHeader.status).toBe(403);
     expect((await noHeader.json()).error).toBe('csrf');
     const wrong = await api(h.url, { cookie: admin.cookie, csrf: `${admin.csrf}x` }, 'PUT', '/api/rules', { rules: [] });
     expect(wrong.status).toBe(403);
-    const right = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ id: 'r1', type: 'threshold', category: 'noise', kind: 'noise_meter', field: 'laeq', op: '>', value: 70 }] });
+    const right = await api(h.url, admin, 'PUT', '/api/rules', {
+      rules: [{ id: 'r1', type: 'threshold', category: 'noise', kind: 'noise_meter', field: 'laeq', op: '>', value: 70 }],
+    });
     expect(right.status).toBe(200);
     expect((await right.json()).version).toBe(1);
   });
@@ -146,7 +152,9 @@ describe('kiosk tokens', () => {
 describe('role matrix', () => {
   it('the OpenAPI document lists exactly the routes of the matrix, each with its role', async () => {
     const doc = await (await api(h.url, sessions.viewer, 'GET', '/api/openapi.json')).json();
-    const listed = Object.entries(doc.paths as Record<string, Record<string, { 'x-role': string }>>).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${path} ${op['x-role']}`));
+    const listed = Object.entries(doc.paths as Record<string, Record<string, { 'x-role': string }>>).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([m, op]) => `${m.toUpperCase()} ${path} ${op['x-role']}`),
+    );
     expect(listed.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path} ${r.role === 'any' ? 'any' : r.role}`).sort());
   });
 

@@ -25,16 +25,51 @@ let influxStore: TimeSeriesStore;
 let token: string;
 
 const DEVICES = [
-  { kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', values: (i: number) => ({ laeq: 50 + ((i * 7) % 13) + 0.25 }) },
-  { kind: 'noise_meter', device: 'an-phu-noise-1', gateway: 'gw-an-phu', ward: 'an-phu', values: (i: number) => ({ laeq: 60 - ((i * 5) % 11) + 0.5 }) },
-  { kind: 'air_station', device: 'an-my-air-1', gateway: 'gw-an-my', ward: 'an-my', values: (i: number) => ({ pm25: 20 + (i % 17), pm10: 40 + (i % 23) }) },
-  { kind: 'air_station', device: 'an-phu-air-1', gateway: 'gw-an-phu', ward: 'an-phu', values: (i: number) => ({ pm25: 35 - (i % 9), pm10: 70 - (i % 5) }) },
+  {
+    kind: 'noise_meter',
+    device: 'an-my-noise-1',
+    gateway: 'gw-an-my',
+    ward: 'an-my',
+    values: (i: number) => ({ laeq: 50 + ((i * 7) % 13) + 0.25 }),
+  },
+  {
+    kind: 'noise_meter',
+    device: 'an-phu-noise-1',
+    gateway: 'gw-an-phu',
+    ward: 'an-phu',
+    values: (i: number) => ({ laeq: 60 - ((i * 5) % 11) + 0.5 }),
+  },
+  {
+    kind: 'air_station',
+    device: 'an-my-air-1',
+    gateway: 'gw-an-my',
+    ward: 'an-my',
+    values: (i: number) => ({ pm25: 20 + (i % 17), pm10: 40 + (i % 23) }),
+  },
+  {
+    kind: 'air_station',
+    device: 'an-phu-air-1',
+    gateway: 'gw-an-phu',
+    ward: 'an-phu',
+    values: (i: number) => ({ pm25: 35 - (i % 9), pm10: 70 - (i % 5) }),
+  },
 ];
 
 function seed(): StoredReading[] {
   const out: StoredReading[] = [];
   // Every 30 s for 2 h; devices offset by a few ms so no two series share a timestamp.
-  for (let i = 0; i < 240; i++) DEVICES.forEach((d, k) => out.push({ kind: d.kind, device: d.device, gateway: d.gateway, ward: d.ward, ts: T0 + i * 30_000 + 7 * k + 3, seq: i, values: d.values(i) }));
+  for (let i = 0; i < 240; i++)
+    DEVICES.forEach((d, k) =>
+      out.push({
+        kind: d.kind,
+        device: d.device,
+        gateway: d.gateway,
+        ward: d.ward,
+        ts: T0 + i * 30_000 + 7 * k + 3,
+        seq: i,
+        values: d.values(i),
+      }),
+    );
   return out;
 }
 
@@ -45,15 +80,24 @@ const TF = timeFilter(T0 + 10 * MIN, T0 + 70 * MIN);
 const GRAFANA_QUERIES: Array<[string, string]> = [
   [`SELECT mean("laeq") FROM "autogen"."noise_meter" WHERE ${TF} GROUP BY time(5m) fill(null)`, 'measurement only (Grafana default query)'],
   [`SELECT mean("laeq") FROM "autogen"."noise_meter" WHERE ("ward" = 'an-my') AND ${TF} GROUP BY time(1m)`, 'one tag condition'],
-  [`SELECT mean("pm25") FROM "autogen"."air_station" WHERE ("device" = 'an-my-air-1' OR "device" = 'an-phu-air-1') AND ${TF} GROUP BY time(10m)`, 'tags OR'],
+  [
+    `SELECT mean("pm25") FROM "autogen"."air_station" WHERE ("device" = 'an-my-air-1' OR "device" = 'an-phu-air-1') AND ${TF} GROUP BY time(10m)`,
+    'tags OR',
+  ],
   [`SELECT mean("pm25") FROM "autogen"."air_station" WHERE ("ward" =~ /^an-p.*/) AND ${TF} GROUP BY time(10m)`, 'regex tag'],
   [`SELECT mean("laeq") FROM "autogen"."noise_meter" WHERE ${TF} GROUP BY time(5m), "device"`, 'group by tag'],
   [`SELECT mean("pm25") /100 AS "text" FROM "autogen"."air_station" WHERE ${TF} GROUP BY time(10m) fill(null)`, 'math and alias'],
   [`SELECT "laeq" FROM "autogen"."noise_meter" WHERE ${timeFilter(T0 + 10 * MIN, T0 + 20 * MIN)}`, 'raw field, no group by'],
   [`SELECT "laeq" FROM "autogen"."noise_meter" WHERE ${TF} GROUP BY time(1m) fill(0)`, 'raw field with GROUP BY time (an InfluxDB error)'],
-  [`SELECT max("laeq"), min("laeq"), sum("laeq"), count("laeq") FROM "noise_meter" WHERE ${TF} GROUP BY time(15m), "ward" fill(none)`, 'several selectors'],
+  [
+    `SELECT max("laeq"), min("laeq"), sum("laeq"), count("laeq") FROM "noise_meter" WHERE ${TF} GROUP BY time(15m), "ward" fill(none)`,
+    'several selectors',
+  ],
   [`SELECT last("pm10"), first("pm10") FROM "air_station" WHERE ${TF} GROUP BY time(20m), "device" fill(none)`, 'first and last'],
-  [`SELECT mean("laeq") FROM "noise_meter" WHERE ${timeFilter(T0 + 30 * MIN + 15_000, T0 + 95 * MIN)} GROUP BY time(10m) fill(previous)`, 'fill(previous), unaligned range'],
+  [
+    `SELECT mean("laeq") FROM "noise_meter" WHERE ${timeFilter(T0 + 30 * MIN + 15_000, T0 + 95 * MIN)} GROUP BY time(10m) fill(previous)`,
+    'fill(previous), unaligned range',
+  ],
   [`SELECT mean("pm25") FROM "air_station" WHERE ${TF} GROUP BY time(10m) fill(none) ORDER BY time DESC LIMIT 3`, 'order and limit'],
   ['SHOW MEASUREMENTS LIMIT 100', 'measurements'],
   ['SHOW MEASUREMENTS WITH MEASUREMENT =~ /(?i)noise/ LIMIT 100', 'measurement filter'],
@@ -66,7 +110,9 @@ const GRAFANA_QUERIES: Array<[string, string]> = [
 
 async function query(base: string, q: string, auth: { user: string; pass: string }, db = 'tamky'): Promise<{ status: number; body: any }> {
   const params = new URLSearchParams({ db, q, epoch: 'ms' });
-  const res = await fetch(`${base}/query?${params}`, { headers: { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` } });
+  const res = await fetch(`${base}/query?${params}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` },
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -121,7 +167,9 @@ describe("Grafana's InfluxQL over the embedded store, answered as InfluxDB 1.6.7
   }
 
   it('answers several statements of one request in order, as Grafana sends a panel', async () => {
-    const q = GRAFANA_QUERIES.slice(0, 3).map(([s]) => s).join(';');
+    const q = GRAFANA_QUERIES.slice(0, 3)
+      .map(([s]) => s)
+      .join(';');
     const theirs = await query(influx.url, q, { user: '', pass: '' });
     const ours = await query(h.url, q, { user: 'grafana', pass: token });
     expect(ours.body.results).toHaveLength(3);
@@ -151,7 +199,11 @@ describe('the /query endpoint', () => {
     const res = await fetch(`${h.url}/query?db=tamky&q=SHOW%20MEASUREMENTS`);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'authorization failed' });
-    for (const q of ['DROP MEASUREMENT "noise_meter"', 'DELETE FROM "noise_meter"', `SELECT * INTO "copy" FROM "noise_meter" WHERE ${TF}`]) {
+    for (const q of [
+      'DROP MEASUREMENT "noise_meter"',
+      'DELETE FROM "noise_meter"',
+      `SELECT * INTO "copy" FROM "noise_meter" WHERE ${TF}`,
+    ]) {
       const r = await query(h.url, q, { user: 'grafana', pass: token });
       expect(r.status, q).toBe(403);
     }
@@ -161,7 +213,28 @@ describe('the /query endpoint', () => {
 
   it("is read by Debian's influx command-line client (an independent InfluxDB client)", async () => {
     const port = new URL(h.url).port;
-    const { stdout } = await run('influx', ['-host', '127.0.0.1', '-port', port, '-username', 'grafana', '-password', token, '-database', 'tamky', '-format', 'json', '-precision', 'ms', '-execute', `SELECT max("laeq") FROM "noise_meter" WHERE ${TF} GROUP BY "ward"`], { timeout: 30_000 });
+    const { stdout } = await run(
+      'influx',
+      [
+        '-host',
+        '127.0.0.1',
+        '-port',
+        port,
+        '-username',
+        'grafana',
+        '-password',
+        token,
+        '-database',
+        'tamky',
+        '-format',
+        'json',
+        '-precision',
+        'ms',
+        '-execute',
+        `SELECT max("laeq") FROM "noise_meter" WHERE ${TF} GROUP BY "ward"`,
+      ],
+      { timeout: 30_000 },
+    );
     const answer = JSON.parse(stdout) as { results: Array<{ series: Array<{ tags: { ward: string }; values: Array<[number, number]> }> }> };
     const byWard = Object.fromEntries(answer.results[0]!.series.map((s) => [s.tags.ward, s.values[0]![1]]));
     // Independently from the seed: the largest laeq each noise meter produced in the range.

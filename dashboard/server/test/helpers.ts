@@ -22,7 +22,12 @@ let seedCache: Promise<DashboardConfig['users'] & object> | undefined;
 let kioskHash: Promise<string> | undefined;
 const seeds = () =>
   (seedCache ??= Promise.all(
-    (Object.keys(PASSWORDS) as RoleName[]).map(async (role) => ({ username: role, displayName: `${role} user`, role, passwordHash: await hashPassword(PASSWORDS[role]) })),
+    (Object.keys(PASSWORDS) as RoleName[]).map(async (role) => ({
+      username: role,
+      displayName: `${role} user`,
+      role,
+      passwordHash: await hashPassword(PASSWORDS[role]),
+    })),
   ));
 
 export interface Harness {
@@ -37,7 +42,9 @@ export interface Harness {
 }
 
 /** Real mosquitto, the real SQLite store in a temp dir, the dashboard on port 0. */
-export async function startHarness(opts: { modules?: DashboardModule[]; config?: Partial<DashboardConfig>; now?: () => number; city?: CityModel } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { modules?: DashboardModule[]; config?: Partial<DashboardConfig>; now?: () => number; city?: CityModel } = {},
+): Promise<Harness> {
   const broker = await startMosquitto();
   const dir = tempDir('dashboard');
   const store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
@@ -52,7 +59,14 @@ export async function startHarness(opts: { modules?: DashboardModule[]; config?:
     ...opts.config,
   };
   const logger = createLogger('dashboard-test', { level: process.env.TEST_LOG ?? 'silent' });
-  const start = () => startDashboard(config, { store, city, logger, ...(opts.modules ? { modules: opts.modules } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const start = () =>
+    startDashboard(config, {
+      store,
+      city,
+      logger,
+      ...(opts.modules ? { modules: opts.modules } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
   let dashboard = await start();
   const h: Harness = {
     url: dashboard.url,
@@ -82,7 +96,11 @@ export interface Session {
 }
 
 export async function login(url: string, role: RoleName): Promise<Session> {
-  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }) });
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
+  });
   if (res.status !== 200) throw new Error(`login as ${role}: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { csrfToken: string };
   return { cookie: cookieOf(res), csrf: body.csrfToken };
@@ -109,7 +127,14 @@ export async function mqttClient(url: string): Promise<MqttClient> {
 }
 
 /** A WebSocket client that records every JSON frame. */
-export async function wsClient(url: string, init: { cookie?: string; query?: string; origin?: string } = {}): Promise<{ ws: WebSocket; frames: Array<Record<string, unknown>>; next(pred: (f: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> }> {
+export async function wsClient(
+  url: string,
+  init: { cookie?: string; query?: string; origin?: string } = {},
+): Promise<{
+  ws: WebSocket;
+  frames: Array<Record<string, unknown>>;
+  next(pred: (f: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
+}> {
   const frames: Array<Record<string, unknown>> = [];
   const headers: Record<string, string> = {};
   if (init.cookie) headers.cookie = init.cookie;

@@ -25,7 +25,10 @@ function limitsCopy(): string {
   cpSync(join(REPO, 'config/limits'), dir, { recursive: true });
   const file = join(dir, 'vn-aqi.yaml');
   const text = readFileSync(file, 'utf8');
-  const renamed = text.replace(/\{ level: 4, id: bad, [^}]*\}/, `{ level: 4, id: bad, max: 200, vi: ${RENAMED.vi}, en: ${RENAMED.en}, colour: ${RENAMED.colour}, rgb: [${RENAMED.rgb.join(', ')}] }`);
+  const renamed = text.replace(
+    /\{ level: 4, id: bad, [^}]*\}/,
+    `{ level: 4, id: bad, max: 200, vi: ${RENAMED.vi}, en: ${RENAMED.en}, colour: ${RENAMED.colour}, rgb: [${RENAMED.rgb.join(', ')}] }`,
+  );
   if (renamed === text) throw new Error('level 4 not found in config/limits/vn-aqi.yaml');
   writeFileSync(file, renamed);
   return dir;
@@ -48,11 +51,22 @@ describe('VN_AQI levels follow config/limits', () => {
     if (!existsSync(join(WEB_DIST, 'index.html'))) throw new Error('dashboard/web/dist is not built: run `npm run build -w dashboard/web`');
     const rulesFile = join(tempDir('limits-rules'), 'rules.yaml');
     // Immediate rule (the shipped one waits 10 minutes): raised as soon as the derived AQI reaches level 4.
-    writeFileSync(rulesFile, stringify({ version: 1, rules: [{ id: 'aqi-bad', type: 'vn_aqi_level', category: 'air', severity: 'major', minAqi: 151, forS: 0, clearForS: 0 }] }));
+    writeFileSync(
+      rulesFile,
+      stringify({
+        version: 1,
+        rules: [{ id: 'aqi-bad', type: 'vn_aqi_level', category: 'air', severity: 'major', minAqi: 151, forS: 0, clearForS: 0 }],
+      }),
+    );
     h = await startHarness({ modules: [createAlarmsModule({ rulesFile })], config: { limitsDir, webDist: WEB_DIST } });
     viewer = await login(h.url, 'viewer');
     ingest = await startIngestWithAlarms(
-      { mqtt: { url: h.mqttUrl, clientId: 'ingest-limits' }, limitsDir, batch: { maxReadings: 100, maxDelayMs: 20 }, alarms: { rulesFile } },
+      {
+        mqtt: { url: h.mqttUrl, clientId: 'ingest-limits' },
+        limitsDir,
+        batch: { maxReadings: 100, maxDelayMs: 20 },
+        alarms: { rulesFile },
+      },
       { store: h.store, city: h.city, logger: createLogger('ingest-test', { level: process.env.TEST_LOG ?? 'silent' }) },
     );
     gateway = await mqttClient(h.mqttUrl);
@@ -64,7 +78,9 @@ describe('VN_AQI levels follow config/limits', () => {
         const ts = Date.now();
         const readings = [{ device: STATION, ts, seq: seq++, values: { pm25: { v: 120, u: 'ug/m3' }, pm10: { v: 100, u: 'ug/m3' } } }];
         await gateway.publishAsync(topics.telemetry(GATEWAY), JSON.stringify({ v: 1, gateway: GATEWAY, readings }), { qos: 1 });
-        const { alarms } = (await (await api(h.url, viewer, 'GET', '/api/alarms?state=active')).json()) as { alarms: Array<{ ruleId: string }> };
+        const { alarms } = (await (await api(h.url, viewer, 'GET', '/api/alarms?state=active')).json()) as {
+          alarms: Array<{ ruleId: string }>;
+        };
         return alarms.some((a) => a.ruleId === 'aqi-bad');
       },
       { what: 'the VN_AQI alarm of the station', timeoutMs: 30_000, intervalMs: 500 },
@@ -79,7 +95,9 @@ describe('VN_AQI levels follow config/limits', () => {
   });
 
   it('the alarm text ingest writes names the level as the file does', async () => {
-    const { alarms } = (await (await api(h.url, viewer, 'GET', '/api/alarms?state=active')).json()) as { alarms: Array<{ ruleId: string; message: { vi: string; en: string } }> };
+    const { alarms } = (await (await api(h.url, viewer, 'GET', '/api/alarms?state=active')).json()) as {
+      alarms: Array<{ ruleId: string; message: { vi: string; en: string } }>;
+    };
     const alarm = alarms.find((a) => a.ruleId === 'aqi-bad')!;
     expect(alarm.message.vi).toContain(`mức ${RENAMED.vi}`);
     expect(alarm.message.en).toContain(RENAMED.en);
@@ -89,7 +107,9 @@ describe('VN_AQI levels follow config/limits', () => {
   it('the API serves the file: GET /api/limits and the overview tile', async () => {
     const limits = (await (await api(h.url, viewer, 'GET', '/api/limits')).json()) as LimitsAnswer;
     expect(limits.aqi.levels[3]).toEqual({ level: 4, id: 'bad', max: 200, ...RENAMED });
-    const overview = (await (await api(h.url, viewer, 'GET', '/api/overview')).json()) as { wards: Array<{ ward: string; aqi: { value: number; level: string; color: string } | null }> };
+    const overview = (await (await api(h.url, viewer, 'GET', '/api/overview')).json()) as {
+      wards: Array<{ ward: string; aqi: { value: number; level: string; color: string } | null }>;
+    };
     const tile = overview.wards.find((w) => w.ward === 'an-phu')!.aqi!;
     expect(tile.level).toBe('bad');
     expect(tile.color).toBe('#1e3cc8');
@@ -125,12 +145,21 @@ describe('an invalid limits file', () => {
     const silent = createLogger('limits-test', { level: 'silent' });
     const state = tempDir('limits-refused');
     const dashboard = startDashboard(
-      { http: { host: '127.0.0.1', port: 0 }, mqtt: { url: 'mqtt://127.0.0.1:1' }, stateDb: join(state, 'state.db'), users: [], limitsDir: dir },
+      {
+        http: { host: '127.0.0.1', port: 0 },
+        mqtt: { url: 'mqtt://127.0.0.1:1' },
+        stateDb: join(state, 'state.db'),
+        users: [],
+        limitsDir: dir,
+      },
       { store: undefined as never, city: loadCity(), logger: silent },
     );
     await expect(dashboard).rejects.toThrow(ConfigError);
     await expect(dashboard).rejects.toThrow(/vn-aqi\.yaml: levels/);
-    const ing = startIngestWithAlarms({ mqtt: { url: 'mqtt://127.0.0.1:1' }, limitsDir: dir }, { store: undefined as never, city: loadCity(), logger: silent });
+    const ing = startIngestWithAlarms(
+      { mqtt: { url: 'mqtt://127.0.0.1:1' }, limitsDir: dir },
+      { store: undefined as never, city: loadCity(), logger: silent },
+    );
     await expect(ing).rejects.toThrow(/vn-aqi\.yaml: levels/);
   });
 });

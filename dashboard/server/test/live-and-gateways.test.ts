@@ -19,7 +19,20 @@ const health = (gateway: string, ts: number): GatewayHealth => ({
   rssBytes: 50_000_000,
   diskFreeBytes: 1e9,
   outbox: { depth: 4, oldestTs: ts - 1000, bytes: 900, dropped: 0 },
-  devices: [{ device: 'an-my-air-1', ok: 10, timeouts: 2, crcErrors: 1, exceptions: 0, lastOkTs: ts, lastError: 'timeout', lastErrorTs: ts - 5000, backoffUntil: null, pollIntervalMs: 5000 }],
+  devices: [
+    {
+      device: 'an-my-air-1',
+      ok: 10,
+      timeouts: 2,
+      crcErrors: 1,
+      exceptions: 0,
+      lastOkTs: ts,
+      lastError: 'timeout',
+      lastErrorTs: ts - 5000,
+      backoffUntil: null,
+      pollIntervalMs: 5000,
+    },
+  ],
 });
 
 beforeAll(async () => {
@@ -43,12 +56,28 @@ describe('WebSocket live feed', () => {
     await sub.next((f) => f.type === 'subscribed', 'subscribe ack');
     await other.next((f) => f.type === 'subscribed', 'subscribe ack');
 
-    const reading = { kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: 1_760_000_000_000, seq: 7, values: { laeq: 61.5 } };
+    const reading = {
+      kind: 'noise_meter',
+      device: 'an-my-noise-1',
+      gateway: 'gw-an-my',
+      ward: 'an-my',
+      ts: 1_760_000_000_000,
+      seq: 7,
+      values: { laeq: 61.5 },
+    };
     await mq.publishAsync(topics.liveReadings(), JSON.stringify({ readings: [reading] }));
     const frame = await sub.next((f) => f.type === 'readings', 'live readings frame');
     expect(frame.readings).toEqual([reading]);
 
-    const derived = { kind: 'vn_aqi', device: 'an-my-air-1', gateway: 'gw-an-my', ward: 'an-my', ts: 1_760_000_000_000, seq: 0, values: { aqi: 87 } };
+    const derived = {
+      kind: 'vn_aqi',
+      device: 'an-my-air-1',
+      gateway: 'gw-an-my',
+      ward: 'an-my',
+      ts: 1_760_000_000_000,
+      seq: 0,
+      values: { aqi: 87 },
+    };
     await mq.publishAsync(topics.liveDerived(), JSON.stringify({ readings: [derived] }));
     expect((await sub.next((f) => f.type === 'derived', 'derived frame')).readings).toEqual([derived]);
 
@@ -78,9 +107,15 @@ describe('gateway tracking', () => {
     await c.next((f) => f.type === 'subscribed', 'subscribed');
 
     const now = Date.now();
-    await mq.publishAsync(topics.status('gw-an-my'), JSON.stringify({ gateway: 'gw-an-my', state: 'online', ts: now, version: '1.2.3' }), { qos: 1, retain: true });
+    await mq.publishAsync(topics.status('gw-an-my'), JSON.stringify({ gateway: 'gw-an-my', state: 'online', ts: now, version: '1.2.3' }), {
+      qos: 1,
+      retain: true,
+    });
     await mq.publishAsync(topics.health('gw-an-my'), JSON.stringify(health('gw-an-my', now)), { qos: 1 });
-    const pushed = await c.next((f) => f.type === 'gateway' && (f.gateway as { health: unknown }).health !== null, 'gateway frame with health');
+    const pushed = await c.next(
+      (f) => f.type === 'gateway' && (f.gateway as { health: unknown }).health !== null,
+      'gateway frame with health',
+    );
     expect((pushed.gateway as { id: string; state: string }).state).toBe('online');
 
     const one = await (await api(h.url, viewer, 'GET', '/api/gateways/gw-an-my')).json();
@@ -94,15 +129,30 @@ describe('gateway tracking', () => {
     expect(dev.latest).toBeNull();
 
     // A gateway that lost its connection: the broker publishes its last will (retained offline status).
-    const gw = await (await import('mqtt')).default.connectAsync(h.mqttUrl, {
+    const gw = await (
+      await import('mqtt')
+    ).default.connectAsync(h.mqttUrl, {
       clientId: 'gw-an-phu',
-      will: { topic: topics.status('gw-an-phu'), payload: Buffer.from(JSON.stringify({ gateway: 'gw-an-phu', state: 'offline', ts: now + 1, reason: 'lwt' })), qos: 1, retain: true },
+      will: {
+        topic: topics.status('gw-an-phu'),
+        payload: Buffer.from(JSON.stringify({ gateway: 'gw-an-phu', state: 'offline', ts: now + 1, reason: 'lwt' })),
+        qos: 1,
+        retain: true,
+      },
       keepalive: 1,
     });
-    await gw.publishAsync(topics.status('gw-an-phu'), JSON.stringify({ gateway: 'gw-an-phu', state: 'online', ts: now }), { qos: 1, retain: true });
-    await waitFor(async () => (await (await api(h.url, viewer, 'GET', '/api/gateways/gw-an-phu')).json()).state === 'online', { what: 'gw-an-phu online' });
+    await gw.publishAsync(topics.status('gw-an-phu'), JSON.stringify({ gateway: 'gw-an-phu', state: 'online', ts: now }), {
+      qos: 1,
+      retain: true,
+    });
+    await waitFor(async () => (await (await api(h.url, viewer, 'GET', '/api/gateways/gw-an-phu')).json()).state === 'online', {
+      what: 'gw-an-phu online',
+    });
     gw.stream.destroy(); // abrupt loss, so the will fires
-    await waitFor(async () => (await (await api(h.url, viewer, 'GET', '/api/gateways/gw-an-phu')).json()).state === 'offline', { what: 'gw-an-phu offline via last will', timeoutMs: 20_000 });
+    await waitFor(async () => (await (await api(h.url, viewer, 'GET', '/api/gateways/gw-an-phu')).json()).state === 'offline', {
+      what: 'gw-an-phu offline via last will',
+      timeoutMs: 20_000,
+    });
     gw.end(true);
 
     const list = (await (await api(h.url, viewer, 'GET', '/api/gateways')).json()).gateways as Array<{ id: string; state: string }>;
@@ -136,29 +186,51 @@ describe('commands', () => {
       expect(packet.qos).toBe(1);
       const cmd = JSON.parse(payload.toString()) as { id: string; type: string };
       seen.push(cmd);
-      void gw.publishAsync(topics.commandResult('gw-an-my'), JSON.stringify({ id: cmd.id, gateway: 'gw-an-my', ok: true, ts: Date.now(), data: { intervalMs: 10000 } }), { qos: 1 });
+      void gw.publishAsync(
+        topics.commandResult('gw-an-my'),
+        JSON.stringify({ id: cmd.id, gateway: 'gw-an-my', ok: true, ts: Date.now(), data: { intervalMs: 10000 } }),
+        { qos: 1 },
+      );
     });
 
-    const res = await api(h.url, tech, 'POST', '/api/gateways/gw-an-my/commands', { type: 'set_poll_interval', device: 'an-my-air-1', intervalMs: 10000 });
+    const res = await api(h.url, tech, 'POST', '/api/gateways/gw-an-my/commands', {
+      type: 'set_poll_interval',
+      device: 'an-my-air-1',
+      intervalMs: 10000,
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const done = await waitFor(async () => {
-      const c = await (await api(h.url, tech, 'GET', `/api/commands/${id}`)).json();
-      return c.result ? c : null;
-    }, { what: 'command result' });
-    expect(done).toMatchObject({ id, gateway: 'gw-an-my', command: { id, type: 'set_poll_interval', device: 'an-my-air-1', intervalMs: 10000 }, result: { id, ok: true, data: { intervalMs: 10000 } } });
+    const done = await waitFor(
+      async () => {
+        const c = await (await api(h.url, tech, 'GET', `/api/commands/${id}`)).json();
+        return c.result ? c : null;
+      },
+      { what: 'command result' },
+    );
+    expect(done).toMatchObject({
+      id,
+      gateway: 'gw-an-my',
+      command: { id, type: 'set_poll_interval', device: 'an-my-air-1', intervalMs: 10000 },
+      result: { id, ok: true, data: { intervalMs: 10000 } },
+    });
     expect(seen).toEqual([{ id, type: 'set_poll_interval', device: 'an-my-air-1', intervalMs: 10000 }]);
 
     const admin = await login(h.url, 'admin');
     const { entries } = await (await api(h.url, admin, 'GET', '/api/audit')).json();
-    expect(entries).toContainEqual(expect.objectContaining({ user: 'technician', action: 'gateway.command', detail: expect.objectContaining({ gateway: 'gw-an-my' }) }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ user: 'technician', action: 'gateway.command', detail: expect.objectContaining({ gateway: 'gw-an-my' }) }),
+    );
     await gw.endAsync();
   });
 
   it('rejects an invalid command with 400 and an unknown gateway with 404, publishing nothing', async () => {
-    const bad = await api(h.url, tech, 'POST', '/api/gateways/gw-an-my/commands', { type: 'set_poll_interval', device: 'an-my-air-1', intervalMs: 5 });
+    const bad = await api(h.url, tech, 'POST', '/api/gateways/gw-an-my/commands', {
+      type: 'set_poll_interval',
+      device: 'an-my-air-1',
+      intervalMs: 5,
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toBe('bad_request');
     expect((await api(h.url, tech, 'POST', '/api/gateways/gw-nowhere/commands', { type: 'read_now' })).status).toBe(404);
@@ -175,15 +247,34 @@ describe('commands tell the truth', () => {
       expect(sent.status).toBe(202);
       const { id, timeoutMs } = (await sent.json()) as { id: string; timeoutMs: number };
       expect(timeoutMs).toBe(1500);
-      const look = async () => (await (await api(quick.url, technician, 'GET', `/api/commands/${id}`)).json()) as { status: string; timeoutMs: number; result: unknown };
+      const look = async () =>
+        (await (await api(quick.url, technician, 'GET', `/api/commands/${id}`)).json()) as {
+          status: string;
+          timeoutMs: number;
+          result: unknown;
+        };
       expect(await look()).toMatchObject({ status: 'pending', timeoutMs: 1500, result: null });
       await waitFor(async () => ((await look()).status === 'timeout' ? true : null), { what: 'timeout status' });
       // The gateway comes back and answers late, naming the device that did not answer.
       const gw = await mqttClient(quick.mqttUrl);
-      await gw.publishAsync(topics.commandResult('gw-an-my'), JSON.stringify({ id, gateway: 'gw-an-my', ok: false, ts: Date.now(), code: 'device_no_answer', error: 'no answer from an-my-air-1 (timeout)', data: { read: [], failed: [{ device: 'an-my-air-1', error: 'timeout' }] } }), { qos: 1 });
+      await gw.publishAsync(
+        topics.commandResult('gw-an-my'),
+        JSON.stringify({
+          id,
+          gateway: 'gw-an-my',
+          ok: false,
+          ts: Date.now(),
+          code: 'device_no_answer',
+          error: 'no answer from an-my-air-1 (timeout)',
+          data: { read: [], failed: [{ device: 'an-my-air-1', error: 'timeout' }] },
+        }),
+        { qos: 1 },
+      );
       await waitFor(async () => ((await look()).status === 'failed' ? true : null), { what: 'failed status' });
       expect((await look()).result).toMatchObject({ ok: false, code: 'device_no_answer' });
-      const detail = (await (await api(quick.url, technician, 'GET', '/api/gateways/gw-an-my')).json()) as { commands: Array<{ id: string; status: string }> };
+      const detail = (await (await api(quick.url, technician, 'GET', '/api/gateways/gw-an-my')).json()) as {
+        commands: Array<{ id: string; status: string }>;
+      };
       expect(detail.commands.find((c) => c.id === id)?.status).toBe('failed');
       await gw.endAsync();
     } finally {

@@ -22,7 +22,13 @@ function probeModule() {
       ctx!.broadcast('alarms', { type: 'alarm', alarm: { id: topic } });
     },
     routes: (c) => [
-      { method: 'get', path: '/probe', access: 'operator', summary: 'probe count', handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }) },
+      {
+        method: 'get',
+        path: '/probe',
+        access: 'operator',
+        summary: 'probe count',
+        handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }),
+      },
       {
         method: 'post',
         path: '/probe',
@@ -44,7 +50,10 @@ let mq: MqttClient;
 const probe = probeModule();
 
 beforeAll(async () => {
-  h = await startHarness({ modules: [probe.module], config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 }, metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
+  h = await startHarness({
+    modules: [probe.module],
+    config: { ws: { pingIntervalMs: 10_000, maxBufferedBytes: 64 * 1024 }, metrics: { host: '127.0.0.1', token: METRICS_TOKEN } },
+  });
   mq = await mqttClient(h.mqttUrl);
 });
 afterAll(async () => {
@@ -62,7 +71,9 @@ describe('dashboard modules', () => {
 
     await mq.publishAsync(topics.alarmEvent('noise-night', 'an-my-noise-1'), JSON.stringify({ any: 'thing' }), { qos: 1 });
     await waitFor(() => probe.received.length === 1, { what: 'module got the alarm event' });
-    expect((await c.next((f) => f.type === 'alarm', 'alarm frame')).alarm).toEqual({ id: topics.alarmEvent('noise-night', 'an-my-noise-1') });
+    expect((await c.next((f) => f.type === 'alarm', 'alarm frame')).alarm).toEqual({
+      id: topics.alarmEvent('noise-night', 'an-my-noise-1'),
+    });
 
     expect((await api(h.url, viewer, 'GET', '/api/probe')).status).toBe(403);
     expect(await (await api(h.url, operator, 'GET', '/api/probe')).json()).toEqual({ count: 1 });
@@ -88,15 +99,29 @@ describe('WebSocket backpressure', () => {
     // Stop reading on the slow client: the server's socket buffer fills up.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
 
-    const big = Array.from({ length: 600 }, (_, i) => ({ kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: 1_760_000_000_000 + i, seq: i, values: { laeq: 50 + (i % 30) / 10 } }));
+    const big = Array.from({ length: 600 }, (_, i) => ({
+      kind: 'noise_meter',
+      device: 'an-my-noise-1',
+      gateway: 'gw-an-my',
+      ward: 'an-my',
+      ts: 1_760_000_000_000 + i,
+      seq: i,
+      values: { laeq: 50 + (i % 30) / 10 },
+    }));
     const N = 100;
     for (let i = 0; i < N; i++) await mq.publishAsync(topics.liveReadings(), JSON.stringify({ readings: big }), { qos: 1 });
-    await waitFor(() => fast.frames.filter((f) => f.type === 'readings').length === N, { what: `fast client got every frame (has ${fast.frames.filter((f) => f.type === 'readings').length})`, timeoutMs: 30_000 });
-    const dropped = await waitFor(async () => {
-      const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-      const m = /dashboard_ws_frames_dropped_total\{[^}]*channel="readings"[^}]*\} (\d+)/.exec(text);
-      return m && Number(m[1]) > 0 ? Number(m[1]) : null;
-    }, { what: 'dropped frames counted' });
+    await waitFor(() => fast.frames.filter((f) => f.type === 'readings').length === N, {
+      what: `fast client got every frame (has ${fast.frames.filter((f) => f.type === 'readings').length})`,
+      timeoutMs: 30_000,
+    });
+    const dropped = await waitFor(
+      async () => {
+        const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+        const m = /dashboard_ws_frames_dropped_total\{[^}]*channel="readings"[^}]*\} (\d+)/.exec(text);
+        return m && Number(m[1]) > 0 ? Number(m[1]) : null;
+      },
+      { what: 'dropped frames counted' },
+    );
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(N);
     slow.ws.terminate();

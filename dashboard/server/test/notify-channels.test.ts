@@ -23,7 +23,10 @@ async function setup(): Promise<{ c: AlarmsContext; zalo: FakeZalo; esms: FakeEs
 }
 
 const rows = (c: AlarmsContext, alarmId: number) => c.module.notifier!.notificationsFor(alarmId);
-const alarmIds = async (c: AlarmsContext) => ((await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' })).body.alarms as Array<{ id: string; sourceId: string }>).map((a) => ({ ...a, id: Number(a.id) }));
+const alarmIds = async (c: AlarmsContext) =>
+  ((await c.api('GET', '/alarms', undefined, { user: 'v', role: 'viewer' })).body.alarms as Array<{ id: string; sourceId: string }>).map(
+    (a) => ({ ...a, id: Number(a.id) }),
+  );
 
 describe('notification channels against local provider peers', () => {
   it('Zalo ZNS first: the on-call technician gets the template with place, value, limit and a link; the first token comes from the refresh token', async () => {
@@ -35,7 +38,13 @@ describe('notification channels against local provider peers', () => {
     expect(m.phone).toBe(TECH_PHONE);
     expect(m.templateId).toBe('tpl-alarm');
     // Vietnamese recipient: numbers written the Vietnamese way, as inside the message.
-    expect(m.templateData).toMatchObject({ alarm_id: '1', severity: 'critical', value: '3,2', limit: '3', link: 'http://ioc.test/alarms/1' });
+    expect(m.templateData).toMatchObject({
+      alarm_id: '1',
+      severity: 'critical',
+      value: '3,2',
+      limit: '3',
+      link: 'http://ioc.test/alarms/1',
+    });
     expect(m.templateData.message).toContain('An Phú');
     expect(zalo.spentRefresh).toEqual(['refresh-0']);
     expect(rows(c, 1)).toMatchObject([{ recipient: 'tech-an-phu', channel: 'zalo', state: 'accepted', providerId: m.msgId }]);
@@ -81,7 +90,13 @@ describe('notification channels against local provider peers', () => {
       dbB.close();
     });
     migrate(dbA, NOTIFY_MIGRATIONS);
-    const cfg = { tokenUrl: `${zalo.url}/v4/oa/access_token`, appId: zalo.appId, secretKey: zalo.secretKey, refreshToken: 'refresh-0', timeoutMs: 5000 };
+    const cfg = {
+      tokenUrl: `${zalo.url}/v4/oa/access_token`,
+      appId: zalo.appId,
+      secretKey: zalo.secretKey,
+      refreshToken: 'refresh-0',
+      timeoutMs: 5000,
+    };
     const a = createZaloTokens(dbA, cfg, Date.now);
     const b = createZaloTokens(dbB, cfg, Date.now);
     zalo.state.refreshDelayMs = 300;
@@ -153,7 +168,10 @@ describe('notification channels against local provider peers', () => {
     expect(policy.providers.zalo?.appId).toBe('app-from-env');
     expect(policy.routes.map((r) => r.id)).toContain('flood');
     const file = join(tempDir('policy'), 'bad.yaml');
-    writeFileSync(file, 'recipients:\n  - { id: a, name: A, phone: "0905111222", channels: [sms] }\nroutes:\n  - { id: r, steps: [{ to: [group:nobody] }] }\n');
+    writeFileSync(
+      file,
+      'recipients:\n  - { id: a, name: A, phone: "0905111222", channels: [sms] }\nroutes:\n  - { id: r, steps: [{ to: [group:nobody] }] }\n',
+    );
     expect(() => loadNotifyPolicy(file)).toThrow(/bad\.yaml: routes\[0\]\.steps\[0\]\.to\[0\]: unknown recipient or group "group:nobody"/);
     expect(() => loadNotifyPolicy(file)).toThrow(/recipients\[0\]\.channels\[0\]: channel sms has no provider configured/);
   });
@@ -173,7 +191,18 @@ describe('notification channels against local provider peers', () => {
   it('waits for the recipient reachable: a channel without a configured provider is skipped in the chain', async () => {
     const esms = await startFakeEsms();
     closers.push(esms.close);
-    const c = await startAlarmsContext({ dbFile: join(tempDir('notify'), 'state.db'), config: { notify: floodPolicy(undefined, esms, { recipients: [{ id: 'tech-an-phu', name: 'KT', phone: '0905111222', channels: ['sms'] }, { id: 'tech-night', name: 'N', phone: '0905333444', channels: ['sms'] }, { id: 'supervisor', name: 'S', phone: '0905999888', channels: ['sms'] }] }) } });
+    const c = await startAlarmsContext({
+      dbFile: join(tempDir('notify'), 'state.db'),
+      config: {
+        notify: floodPolicy(undefined, esms, {
+          recipients: [
+            { id: 'tech-an-phu', name: 'KT', phone: '0905111222', channels: ['sms'] },
+            { id: 'tech-night', name: 'N', phone: '0905333444', channels: ['sms'] },
+            { id: 'supervisor', name: 'S', phone: '0905999888', channels: ['sms'] },
+          ],
+        }),
+      },
+    });
     closers.push(c.close);
     await c.event(waterEvent());
     await c.module.tick();

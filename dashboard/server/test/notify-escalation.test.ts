@@ -18,11 +18,18 @@ const TEN_LOCAL = Date.UTC(2026, 10, 26, 3, 0, 0); // 10:00 in Tam Kỳ
 const NINE_PM_LOCAL = Date.UTC(2026, 10, 26, 14, 0, 0); // 21:00
 const ELEVEN_PM_LOCAL = Date.UTC(2026, 10, 26, 16, 0, 0); // 23:00
 
-async function setup(over: Partial<NotifyPolicyInput> = {}, startAt = TEN_LOCAL): Promise<{ c: AlarmsContext; zalo: FakeZalo; esms: FakeEsms }> {
+async function setup(
+  over: Partial<NotifyPolicyInput> = {},
+  startAt = TEN_LOCAL,
+): Promise<{ c: AlarmsContext; zalo: FakeZalo; esms: FakeEsms }> {
   const zalo = await startFakeZalo();
   const esms = await startFakeEsms();
   closers.push(zalo.close, esms.close);
-  const c = await startAlarmsContext({ dbFile: join(tempDir('escalation'), 'state.db'), startAt, config: { notify: floodPolicy(zalo, esms, over) } });
+  const c = await startAlarmsContext({
+    dbFile: join(tempDir('escalation'), 'state.db'),
+    startAt,
+    config: { notify: floodPolicy(zalo, esms, over) },
+  });
   closers.push(c.close);
   return { c, zalo, esms };
 }
@@ -34,7 +41,11 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
         {
           id: 'flood',
           match: { categories: ['water'] },
-          steps: [{ to: ['group:water-oncall'] }, { afterMin: 10, to: ['supervisor'], channels: ['sms'] }, { afterMin: 20, to: ['tech-night'] }],
+          steps: [
+            { to: ['group:water-oncall'] },
+            { afterMin: 10, to: ['supervisor'], channels: ['sms'] },
+            { afterMin: 20, to: ['tech-night'] },
+          ],
         },
       ],
     });
@@ -114,7 +125,9 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
   });
 
   it('when the condition clears, those who were told hear that it is over (notifyClear), and pending steps are cancelled', async () => {
-    const { c, esms } = await setup({ routes: [{ id: 'all', notifyClear: true, steps: [{ to: ['supervisor'] }, { afterMin: 10, to: ['tech-night'] }] }] });
+    const { c, esms } = await setup({
+      routes: [{ id: 'all', notifyClear: true, steps: [{ to: ['supervisor'] }, { afterMin: 10, to: ['tech-night'] }] }],
+    });
     await c.event(waterEvent());
     await c.module.tick();
     expect(esms.messages).toHaveLength(1);
@@ -133,13 +146,23 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     const { c } = await setup({ routes: [{ id: 'all', steps: [{ to: ['supervisor'] }] }] });
     await c.event(waterEvent());
     await c.module.tick();
-    const res = await fetch(`${c.url}/api/notify/sms/inbound?token=${CALLBACK_TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Phone=84905999888&Content=Ok' });
+    const res = await fetch(`${c.url}/api/notify/sms/inbound?token=${CALLBACK_TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Phone=84905999888&Content=Ok',
+    });
     expect(await res.json()).toMatchObject({ acked: 1 });
-    expect((await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'supervisor' });
+    expect((await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body.alarm).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'supervisor',
+    });
   });
 
   it('per-channel rate limits queue messages instead of dropping them', async () => {
-    const { c, esms } = await setup({ rateLimits: { sms: { perMinute: 1 } }, routes: [{ id: 'all', steps: [{ to: ['supervisor', 'tech-night'] }] }] });
+    const { c, esms } = await setup({
+      rateLimits: { sms: { perMinute: 1 } },
+      routes: [{ id: 'all', steps: [{ to: ['supervisor', 'tech-night'] }] }],
+    });
     await c.event(waterEvent());
     await c.module.tick();
     expect(esms.messages).toHaveLength(1);
@@ -159,7 +182,11 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect(zalo.messages).toHaveLength(1); // both due together for the same person: one grouped message
     expect(zalo.messages[0]!.templateData.count).toBe('2');
     const inbound = (body: unknown, token = CALLBACK_TOKEN) =>
-      fetch(`${c.url}/api/notify/sms/inbound?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${c.url}/api/notify/sms/inbound?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     expect((await inbound({ Phone: '0905999888', Content: 'OK 1' }, 'wrong-token-000000')).status).toBe(403);
     expect((await inbound({ Phone: '0900000000', Content: 'OK 1' })).body.ignored).toBe('unknown sender');
     expect((await inbound({ Phone: '0905999888', Content: 'OK 1' })).body.ignored).toBe('not notified about this alarm');
@@ -170,16 +197,35 @@ describe('escalation, on-call, quiet hours, grouping and replies (controllable c
     expect(alarm1.audit.at(-1).data.comment).toContain('reply via sms');
 
     // Zalo OA webhook, signed as Zalo signs it
-    const event = { app_id: zalo.appId, event_name: 'user_send_text', timestamp: String(Date.now()), sender: { id: 'zalo-user-tech' }, message: { text: 'ok 2', msg_id: 'm1' } };
-    const mac = createHash('sha256').update(`${zalo.appId}${JSON.stringify(event)}${event.timestamp}oa-secret`).digest('hex');
-    const post = (sig: string) => fetch(`${c.url}/api/notify/zalo/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${sig}` }, body: JSON.stringify(event) });
+    const event = {
+      app_id: zalo.appId,
+      event_name: 'user_send_text',
+      timestamp: String(Date.now()),
+      sender: { id: 'zalo-user-tech' },
+      message: { text: 'ok 2', msg_id: 'm1' },
+    };
+    const mac = createHash('sha256')
+      .update(`${zalo.appId}${JSON.stringify(event)}${event.timestamp}oa-secret`)
+      .digest('hex');
+    const post = (sig: string) =>
+      fetch(`${c.url}/api/notify/zalo/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${sig}` },
+        body: JSON.stringify(event),
+      });
     expect((await post('0'.repeat(64))).status).toBe(403);
     expect(await (await post(mac)).json()).toMatchObject({ acked: 2 });
     expect((await inbound({ Phone: '0905111222', Content: 'ok' })).body.ignored).toBe('no open alarm');
     // Zalo's delivery event marks the ZNS message delivered
     const received = { ...event, event_name: 'user_received_message', message: { msg_id: zalo.messages[0]!.msgId } };
-    const mac2 = createHash('sha256').update(`${zalo.appId}${JSON.stringify(received)}${received.timestamp}oa-secret`).digest('hex');
-    await fetch(`${c.url}/api/notify/zalo/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${mac2}` }, body: JSON.stringify(received) });
+    const mac2 = createHash('sha256')
+      .update(`${zalo.appId}${JSON.stringify(received)}${received.timestamp}oa-secret`)
+      .digest('hex');
+    await fetch(`${c.url}/api/notify/zalo/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-zevent-signature': `mac=${mac2}` },
+      body: JSON.stringify(received),
+    });
     expect(c.module.notifier!.notificationsFor(2)[0]!.state).toBe('delivered');
     expect(c.broadcasts.filter((b) => b.message.alarm?.state === 'acknowledged')).toHaveLength(2);
     expect(esms.messages).toHaveLength(0);

@@ -18,7 +18,13 @@ describe('durable outbox across a crash in the middle of sending', () => {
     closers.push(zalo.close, esms.close);
     const dbFile = join(tempDir('outbox-restart'), 'state.db');
     const policy = floodPolicy(zalo, esms, {
-      routes: [{ id: 'flood', match: { categories: ['water'] }, steps: [{ to: ['tech-an-phu', 'supervisor'] }, { afterMin: 10, to: ['tech-night'] }] }],
+      routes: [
+        {
+          id: 'flood',
+          match: { categories: ['water'] },
+          steps: [{ to: ['tech-an-phu', 'supervisor'] }, { afterMin: 10, to: ['tech-night'] }],
+        },
+      ],
     });
 
     // Providers accept the messages but their answers never arrive: the process dies mid-send.

@@ -33,7 +33,10 @@ describe('SMPP, e-mail and webhook channels against real peers', () => {
     await waitFor(() => c.module.notifier!.notificationsFor(1)[0]!.state === 'delivered', { what: 'SMPP delivery receipt' });
     expect(c.module.notifier!.notificationsFor(1)[0]!.providerId).toBe(smsc.messages[0]!.messageId);
     smsc.sendMo('84905111222', '8088', 'OK 1');
-    await waitFor(async () => (await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body.alarm.state === 'acknowledged', { what: 'ack by SMPP reply' });
+    await waitFor(
+      async () => (await c.api('GET', '/alarms/1', undefined, { user: 'v', role: 'viewer' })).body.alarm.state === 'acknowledged',
+      { what: 'ack by SMPP reply' },
+    );
   });
 
   it('e-mail over SMTP (real socket) and a signed webhook with an idempotency key', async () => {
@@ -53,7 +56,10 @@ describe('SMPP, e-mail and webhook channels against real peers', () => {
       ],
       routes: [{ id: 'all', steps: [{ to: ['eng', 'ops-bot'] }] }],
       grouping: { windowS: 0 },
-      providers: { email: { host: smtp.host, port: smtp.port, from: 'ioc@tamky.gov.vn' }, webhook: { secret: 'hook-secret', allowHttp: true, allowNetworks: ['127.0.0.1/32'] } },
+      providers: {
+        email: { host: smtp.host, port: smtp.port, from: 'ioc@tamky.gov.vn' },
+        webhook: { secret: 'hook-secret', allowHttp: true, allowNetworks: ['127.0.0.1/32'] },
+      },
     });
     const c = await startAlarmsContext({ dbFile: join(tempDir('mail'), 'state.db'), config: { notify: policy } });
     closers.push(c.close);

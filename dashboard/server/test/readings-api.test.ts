@@ -11,15 +11,26 @@ let h: Harness;
 let viewer: Session;
 let tech: Session;
 
-const r = (kind: string, device: string, gateway: string, ward: string, ts: number, values: Record<string, number>, seq = 0): StoredReading => ({ kind, device, gateway, ward, ts, seq, values });
+const r = (
+  kind: string,
+  device: string,
+  gateway: string,
+  ward: string,
+  ts: number,
+  values: Record<string, number>,
+  seq = 0,
+): StoredReading => ({ kind, device, gateway, ward, ts, seq, values });
 
 beforeAll(async () => {
   h = await startHarness({ now: () => T0 + 60 * MIN, config: { metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   const readings: StoredReading[] = [];
-  for (let i = 0; i < 60; i++) readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
+  for (let i = 0; i < 60; i++)
+    readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
   // Ingest keys hourly derived values by the start of the hour and rewrites them as the hour fills.
   readings.push(r('vn_aqi', 'an-my-air-1', 'gw-an-my', 'an-my', T0, { aqi: 87.4 }, -1));
-  readings.push(r('air_station', 'an-my-air-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { pm25: 30, pm10: 60, humidity: 80, temperature: 31 }, 100));
+  readings.push(
+    r('air_station', 'an-my-air-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { pm25: 30, pm10: 60, humidity: 80, temperature: 31 }, 100),
+  );
   readings.push(r('water_level', 'an-phu-water-1', 'gw-an-phu', 'an-phu', T0 + 59 * MIN, { level: 3.2, distance: 2.8 }, 5));
   const lamps: Record<string, number> = {};
   for (let i = 1; i <= 8; i++) {
@@ -27,9 +38,28 @@ beforeAll(async () => {
     lamps[`lamp${i}_status`] = i === 8 ? 0b10 : 0b100;
   }
   readings.push(r('street_light', 'an-my-light-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { ...lamps, power: 900, energy: 1234 }, 7));
-  readings.push(r('traffic_counter', 'an-my-traffic-1', 'gw-an-my', 'an-my', T0 + 59 * MIN, { interval: 60, lane1_motorbike: 40, lane1_car: 5, lane1_bus: 1, lane1_truck: 0, lane1_occupancy: 30, lane1_speed: 35 }, 8));
+  readings.push(
+    r(
+      'traffic_counter',
+      'an-my-traffic-1',
+      'gw-an-my',
+      'an-my',
+      T0 + 59 * MIN,
+      { interval: 60, lane1_motorbike: 40, lane1_car: 5, lane1_bus: 1, lane1_truck: 0, lane1_occupancy: 30, lane1_speed: 35 },
+      8,
+    ),
+  );
   await h.store.writeBatch(readings);
-  await h.store.writeDeadLetters([{ ts: T0, topic: 'city/v1/gw/gw-an-my/telemetry', gateway: 'gw-an-my', device: 'an-my-noise-1', reason: 'laeq out of range', raw: '{"laeq":999}' }]);
+  await h.store.writeDeadLetters([
+    {
+      ts: T0,
+      topic: 'city/v1/gw/gw-an-my/telemetry',
+      gateway: 'gw-an-my',
+      device: 'an-my-noise-1',
+      reason: 'laeq out of range',
+      raw: '{"laeq":999}',
+    },
+  ]);
   viewer = await login(h.url, 'viewer');
   tech = await login(h.url, 'technician');
 });
@@ -54,7 +84,14 @@ describe('history', () => {
     expect(raw.series[0].points).toHaveLength(60);
     expect(raw.series[0].points[0]).toEqual([T0 + 1000, 50]);
 
-    const agg = await (await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 60 * MIN}&windowMs=${10 * MIN}&aggregate=max&devices=an-my-noise-1`)).json();
+    const agg = await (
+      await api(
+        h.url,
+        viewer,
+        'GET',
+        `/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 60 * MIN}&windowMs=${10 * MIN}&aggregate=max&devices=an-my-noise-1`,
+      )
+    ).json();
     expect(agg.series[0].points).toHaveLength(6);
     for (const [, v] of agg.series[0].points) expect(v).toBe(59);
   });
@@ -71,11 +108,18 @@ describe('history', () => {
     expect(lines[0]).toBe('time,device,device_name,ward,ward_name,field,unit,value');
     const local = (t: number) => new Date(t + 7 * 3_600_000).toISOString().slice(0, 19) + '+07:00';
     const name = h.city.devices.find((d) => d.id === 'an-my-noise-1')!.name;
-    expect(lines.slice(1)).toEqual([50, 51, 52].map((v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v}`));
+    expect(lines.slice(1)).toEqual(
+      [50, 51, 52].map((v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v}`),
+    );
   });
 
-  it('a CSV export says what its chart shows: reduce=sum folds a device\'s fields into one line', async () => {
-    const res = await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 3 * MIN}&windowMs=${3 * MIN}&aggregate=max&reduce=sum`);
+  it("a CSV export says what its chart shows: reduce=sum folds a device's fields into one line", async () => {
+    const res = await api(
+      h.url,
+      viewer,
+      'GET',
+      `/api/history.csv?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 3 * MIN}&windowMs=${3 * MIN}&aggregate=max&reduce=sum`,
+    );
     const lines = (await res.text()).trim().split(/\r\n/).slice(1);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d$/);
@@ -83,10 +127,30 @@ describe('history', () => {
   });
 
   it('a CSV file covering several days is named by its first and last day; values carry no float noise', () => {
-    expect(csvFileName('traffic_counter', Date.parse('2026-12-01T00:00:00+07:00'), Date.parse('2026-12-08T00:00:00+07:00'), 'Asia/Ho_Chi_Minh')).toBe('traffic_counter_2026-12-01_2026-12-07.csv');
+    expect(
+      csvFileName('traffic_counter', Date.parse('2026-12-01T00:00:00+07:00'), Date.parse('2026-12-08T00:00:00+07:00'), 'Asia/Ho_Chi_Minh'),
+    ).toBe('traffic_counter_2026-12-01_2026-12-07.csv');
     expect(localIsoString(Date.parse('2026-12-06T23:30:00Z'), 'Asia/Ho_Chi_Minh')).toBe('2026-12-07T06:30:00+07:00');
-    const csv = seriesToCsv([{ device: 'x', ward: 'w', field: 'laeq', points: [[0, 58.800000000000004], [1, 1 / 3]] }], { city: h.city, kind: 'noise_meter' });
-    expect(csv.split('\r\n').slice(1, 3).map((l) => l.split(',').at(-1))).toEqual(['58.8', '0.333']);
+    const csv = seriesToCsv(
+      [
+        {
+          device: 'x',
+          ward: 'w',
+          field: 'laeq',
+          points: [
+            [0, 58.800000000000004],
+            [1, 1 / 3],
+          ],
+        },
+      ],
+      { city: h.city, kind: 'noise_meter' },
+    );
+    expect(
+      csv
+        .split('\r\n')
+        .slice(1, 3)
+        .map((l) => l.split(',').at(-1)),
+    ).toEqual(['58.8', '0.333']);
   });
 
   it('rejects bad ranges with 400 naming the problem', async () => {
@@ -94,7 +158,9 @@ describe('history', () => {
     expect(noFields.status).toBe(400);
     expect((await noFields.json()).message).toMatch(/fields/);
     expect((await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 - 1}`)).status).toBe(400);
-    expect((await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0 - 30 * 86_400_000}&to=${T0}`)).status).toBe(400);
+    expect(
+      (await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0 - 30 * 86_400_000}&to=${T0}`)).status,
+    ).toBe(400);
     expect((await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&aggregate=median&windowMs=60000`)).status).toBe(400);
   });
 });

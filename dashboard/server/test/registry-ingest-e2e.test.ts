@@ -23,7 +23,12 @@ describe('device registry edited in the dashboard, followed by ingest', () => {
   const batch = (device: string, seq0: number, count: number) => ({
     v: 1,
     gateway: 'gw-an-phu',
-    readings: Array.from({ length: count }, (_, i) => ({ device, ts: ts0 + (seq0 + i) * 1000, seq: seq0 + i, values: { pm25: { v: 21, u: 'ug/m3' }, pm10: { v: 40, u: 'ug/m3' } } })),
+    readings: Array.from({ length: count }, (_, i) => ({
+      device,
+      ts: ts0 + (seq0 + i) * 1000,
+      seq: seq0 + i,
+      values: { pm25: { v: 21, u: 'ug/m3' }, pm10: { v: 40, u: 'ug/m3' } },
+    })),
   });
   const deadLettersOf = async (device: string) => (await h.store.deadLetters({ limit: 500 })).filter((l) => l.device === device);
 
@@ -32,7 +37,11 @@ describe('device registry edited in the dashboard, followed by ingest', () => {
     admin = await login(h.url, 'admin');
     // Ingest starts from the city file, as deployed; the dashboard's retained registry then takes over.
     ingest = await startIngest(
-      { mqtt: { url: h.mqttUrl, clientId: 'ingest-registry-e2e' }, limitsDir: join(REPO, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } },
+      {
+        mqtt: { url: h.mqttUrl, clientId: 'ingest-registry-e2e' },
+        limitsDir: join(REPO, 'config/limits'),
+        batch: { maxReadings: 100, maxDelayMs: 20 },
+      },
       { store: h.store, city: h.city, logger: createLogger('ingest-test', { level: process.env.TEST_LOG ?? 'silent' }) },
     );
     gateway = await mqttClient(h.mqttUrl);
@@ -45,9 +54,15 @@ describe('device registry edited in the dashboard, followed by ingest', () => {
 
   it('stores the telemetry of a device added by an admin, which ingest dead-lettered before', async () => {
     await gateway.publishAsync(topics.telemetry('gw-an-phu'), JSON.stringify(batch('an-phu-air-2', 0, 2)), { qos: 1 });
-    await waitFor(async () => (await deadLettersOf('an-phu-air-2')).length === 2, { what: 'dead letters of the unregistered device', timeoutMs: 15_000 });
+    await waitFor(async () => (await deadLettersOf('an-phu-air-2')).length === 2, {
+      what: 'dead letters of the unregistered device',
+      timeoutMs: 15_000,
+    });
 
-    const { version, city } = (await (await api(h.url, admin, 'GET', '/api/admin/registry')).json()) as { version: number; city: { devices: Array<{ id: string; kind: string }> } };
+    const { version, city } = (await (await api(h.url, admin, 'GET', '/api/admin/registry')).json()) as {
+      version: number;
+      city: { devices: Array<{ id: string; kind: string }> };
+    };
     const template = city.devices.find((d) => d.id === 'an-phu-air-1') ?? city.devices.find((d) => d.kind === 'air_station')!;
     const device = { ...template, id: 'an-phu-air-2', name: 'Trạm không khí An Phú 2', ward: 'an-phu', gateway: 'gw-an-phu' };
     const res = await api(h.url, admin, 'PUT', '/api/admin/registry/devices/an-phu-air-2', { baseVersion: version, device });

@@ -12,7 +12,10 @@ const retained: Array<{ version: number }> = [];
 beforeAll(async () => {
   h = await startHarness();
   mq = await mqttClient(h.mqttUrl);
-  mq.on('message', (topic, payload) => topic === topics.configRules() && retained.push(JSON.parse(payload.toString()) as { version: number }));
+  mq.on(
+    'message',
+    (topic, payload) => topic === topics.configRules() && retained.push(JSON.parse(payload.toString()) as { version: number }),
+  );
   await mq.subscribeAsync(topics.configRules(), { qos: 1 });
 });
 afterAll(async () => {
@@ -26,7 +29,9 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
     const operator = await login(h.url, 'operator');
     const rule = { id: 'pm', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 };
     expect((await api(h.url, operator, 'PUT', '/api/rules', { rules: [rule] })).status).toBe(403);
-    const bad = await api(h.url, admin, 'PUT', '/api/rules', { rules: [{ ...rule, type: 'water_level', severities: ['loud', 'major', 'critical'] }] });
+    const bad = await api(h.url, admin, 'PUT', '/api/rules', {
+      rules: [{ ...rule, type: 'water_level', severities: ['loud', 'major', 'critical'] }],
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: 'invalid_rules', message: expect.stringMatching(/rules\[0\]\.severities\[0\]/) });
     const before = (await (await api(h.url, admin, 'GET', '/api/rules')).json()).version as number;
@@ -41,9 +46,13 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
 
   it('validates without storing', async () => {
     const admin = await login(h.url, 'admin');
-    const ok = await api(h.url, admin, 'POST', '/api/rules/validate', { rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 }] });
+    const ok = await api(h.url, admin, 'POST', '/api/rules/validate', {
+      rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '>', value: 100 }],
+    });
     expect(await ok.json()).toEqual({ ok: true, count: 1 });
-    const bad = await api(h.url, admin, 'POST', '/api/rules/validate', { rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '!=', value: 100 }] });
+    const bad = await api(h.url, admin, 'POST', '/api/rules/validate', {
+      rules: [{ id: 'r1', type: 'threshold', category: 'air', kind: 'pm_sensor', field: 'pm25', op: '!=', value: 100 }],
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).message).toMatch(/rules\[0\]\.op/);
   });
@@ -52,11 +61,27 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
     const doc = await (await api(h.url, await login(h.url, 'viewer'), 'GET', '/api/openapi.json')).json();
     expect(doc.paths['/api/rules'].put['x-role']).toBe('admin');
     expect(doc.paths['/api/rules/validate'].post['x-role']).toBe('admin');
-    expect(doc.paths['/api/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'user', 'action', 'q', 'limit', 'offset']);
+    expect(doc.paths['/api/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'from',
+      'to',
+      'user',
+      'action',
+      'q',
+      'limit',
+      'offset',
+    ]);
   });
 
   it('a module declaring a route the core already has is refused at start, not silently shadowed', async () => {
-    const shadow: DashboardModule = { name: 'shadow', routes: () => [{ method: 'put', path: '/rules', access: 'admin', summary: 'again', handler: () => ({}) }] };
-    await expect(startDashboard({ ...h.config, http: { ...h.config.http, port: 0 }, stateDb: `${h.dir}/other.db` }, { store: h.store, city: h.city, modules: [shadow] })).rejects.toThrow(/PUT \/rules is declared twice/);
+    const shadow: DashboardModule = {
+      name: 'shadow',
+      routes: () => [{ method: 'put', path: '/rules', access: 'admin', summary: 'again', handler: () => ({}) }],
+    };
+    await expect(
+      startDashboard(
+        { ...h.config, http: { ...h.config.http, port: 0 }, stateDb: `${h.dir}/other.db` },
+        { store: h.store, city: h.city, modules: [shadow] },
+      ),
+    ).rejects.toThrow(/PUT \/rules is declared twice/);
   });
 });

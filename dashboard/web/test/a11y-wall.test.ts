@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { expectAccessible, useMockAndBrowser, screenshot } from './browser';
-import { KIOSK_TOKEN,  } from './mock-server';
+import { KIOSK_TOKEN } from './mock-server';
 
 describe('accessibility of the wall panels (dark theme; axe-core: no serious or critical violations)', () => {
   const env = useMockAndBrowser();

@@ -20,7 +20,9 @@ describe('admin device registry: LoRaWAN', () => {
     await form.getByLabel('Hồ sơ LoRaWAN').fill('dragino-ldds75');
     await expectAccessible(page, 'device-form-lorawan');
     await form.getByRole('button', { name: 'Lưu thiết bị' }).click();
-    await expect.poll(() => env.server.city.devices.find((d) => d.id === device.id)?.lorawan).toEqual({ devEui: 'a84041000181c1ff', profile: 'dragino-ldds75' });
+    await expect
+      .poll(() => env.server.city.devices.find((d) => d.id === device.id)?.lorawan)
+      .toEqual({ devEui: 'a84041000181c1ff', profile: 'dragino-ldds75' });
     await page.close();
   });
 });

@@ -33,7 +33,12 @@ describe('admin device registry', () => {
     await form.getByLabel('Vĩ độ').fill(String(device.lat));
     await form.getByRole('button', { name: 'Lưu thiết bị' }).click();
     await expect.poll(() => page.getByTestId('devices-outcome').innerText()).toContain(`Đã lưu ${device.name} (phiên bản 2)`);
-    expect(env.server.city.devices.find((d) => d.id === device.id)).toMatchObject({ ward: 'an-my', gateway: target.id, kind: device.kind, lat: device.lat });
+    expect(env.server.city.devices.find((d) => d.id === device.id)).toMatchObject({
+      ward: 'an-my',
+      gateway: target.id,
+      kind: device.kind,
+      lat: device.lat,
+    });
     expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'registry.update', detail: { device: device.id } });
     await screenshot(page, 'view-devices');
 
@@ -98,7 +103,11 @@ describe('admin device registry', () => {
     await dev.getByLabel('Gateway').selectOption('gw-truong-xuan-2');
     await dev.getByRole('button', { name: 'Lưu thiết bị' }).click();
     await page.waitForSelector('tr[data-device="truong-xuan-noise-2"]');
-    expect(env.server.city.devices.find((d) => d.id === 'truong-xuan-noise-2')).toMatchObject({ kind: 'noise_meter', ward: 'truong-xuan', gateway: 'gw-truong-xuan-2' });
+    expect(env.server.city.devices.find((d) => d.id === 'truong-xuan-noise-2')).toMatchObject({
+      kind: 'noise_meter',
+      ward: 'truong-xuan',
+      gateway: 'gw-truong-xuan-2',
+    });
     expect(await page.locator('tr[data-gateway="gw-truong-xuan-2"] td').nth(1).innerText()).toBe('1');
     await expectAccessible(page, 'devices-gateways');
     await page.close();

@@ -15,7 +15,9 @@ describe('admin editors', () => {
     // Escalation is visible per person: the supervisor is step 2 of the flood route.
     expect(await page.locator('tr[data-recipient="duty-supervisor"]').innerText()).toContain('flood: bước 2 (sau 10 phút)');
     // …and the technician is step 1 through the on-call group.
-    expect(await page.locator('tr[data-recipient="tech-ward-north"]').innerText()).toContain('flood: bước 1 (sau 0 phút) (group:field-technicians)');
+    expect(await page.locator('tr[data-recipient="tech-ward-north"]').innerText()).toContain(
+      'flood: bước 1 (sau 0 phút) (group:field-technicians)',
+    );
 
     await page.getByRole('button', { name: 'Sửa: Trưởng ca trực IOC' }).click();
     const form = page.getByTestId('recipient-form');
@@ -47,7 +49,12 @@ describe('admin editors', () => {
     await form.getByRole('button', { name: 'Lưu người nhận' }).click();
     await page.waitForSelector('tr[data-recipient="env-officer"]');
     expect(await page.locator('tr[data-recipient="env-officer"]').innerText()).toContain('Zalo → SMS → Email');
-    expect(env.server.recipients().recipients.find((r) => r.id === 'env-officer')).toMatchObject({ phone: '84905000301', zaloUserId: '2468458835296197922', channels: ['zalo', 'sms', 'email'], locale: 'en' });
+    expect(env.server.recipients().recipients.find((r) => r.id === 'env-officer')).toMatchObject({
+      phone: '84905000301',
+      zaloUserId: '2468458835296197922',
+      channels: ['zalo', 'sms', 'email'],
+      locale: 'en',
+    });
     expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'recipients.update', detail: { version: 4 } });
     await expectAccessible(page, 'recipients');
     await screenshot(page, 'view-recipients');
@@ -71,7 +78,9 @@ describe('admin editors', () => {
     // Valid YAML naming nobody: the server's message shows under the editor, with the path of the field.
     await escalation.fill('routes:\n  - id: flood\n    steps:\n      - to: [nobody]\n');
     await page.getByRole('button', { name: 'Lưu leo thang' }).click();
-    await expect.poll(() => page.getByTestId('escalation-error').innerText()).toContain('routes.0.steps.0.to.0: unknown recipient or group "nobody"');
+    await expect
+      .poll(() => page.getByTestId('escalation-error').innerText())
+      .toContain('routes.0.steps.0.to.0: unknown recipient or group "nobody"');
     await escalation.fill(yaml);
 
     // Someone else saves meanwhile: this editor's save is refused and says so.

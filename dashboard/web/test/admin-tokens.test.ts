@@ -37,7 +37,10 @@ describe('API tokens in the admin view', () => {
     expect(city.status).toBe(200);
     expect(((await city.json()) as { wards: Array<{ id: string }> }).wards.map((w) => w.id)).toEqual(['an-my']);
 
-    await section.getByRole('row', { name: /Grafana Sở TNMT/ }).getByRole('button', { name: 'Thu hồi' }).click();
+    await section
+      .getByRole('row', { name: /Grafana Sở TNMT/ })
+      .getByRole('button', { name: 'Thu hồi' })
+      .click();
     await page.locator('dialog[open]').getByTestId('confirm').click();
     await expect.poll(() => section.getByRole('row', { name: /Đã thu hồi/ }).count(), { timeout: 20_000 }).toBe(1);
     expect((await fetch(`${h.url}/api/city`, { headers: { authorization: `Bearer ${text}` } })).status).toBe(401);

@@ -10,7 +10,11 @@ describe('administration views (admin role)', () => {
     await page.waitForSelector('[data-testid="admin-users"] tbody tr');
     expect(await page.locator('[data-testid="admin-users"] tbody tr').count()).toBe(4);
     // Recipients, devices and rules have their own screens, linked from here.
-    expect(await page.getByTestId('admin-more').getByRole('link').allInnerTexts()).toEqual(['Người nhận cảnh báo', 'Thiết bị', 'Quy tắc cảnh báo']);
+    expect(await page.getByTestId('admin-more').getByRole('link').allInnerTexts()).toEqual([
+      'Người nhận cảnh báo',
+      'Thiết bị',
+      'Quy tắc cảnh báo',
+    ]);
 
     const form = page.getByTestId('create-user');
     await form.getByLabel('Tên đăng nhập').fill('lan.nguyen');
@@ -29,7 +33,11 @@ describe('administration views (admin role)', () => {
     await dialog.getByTestId('confirm').click();
     await page.waitForSelector('tr[data-user="lan.nguyen"]');
     expect(await page.locator('tr[data-user="lan.nguyen"]').innerText()).toContain('Điều hành viên');
-    expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'admin', action: 'user.create', detail: { username: 'lan.nguyen', role: 'operator' } });
+    expect(env.server.adminAudit.at(-1)).toMatchObject({
+      user: 'admin',
+      action: 'user.create',
+      detail: { username: 'lan.nguyen', role: 'operator' },
+    });
     await expect.poll(() => page.getByTestId('admin-message').innerText()).toContain('lan.nguyen');
     await expectAccessible(page, 'admin');
     await screenshot(page, 'view-admin');

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics, type AlarmEvent, type CityModel } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
 import { createAlarmsModule } from '../../server/src/alarms';
-import { api, loadCity, login as apiLogin, mqttClient, PASSWORDS, startHarness, type Harness, type RoleName } from '../../server/test/helpers';
+import {
+  api,
+  loadCity,
+  login as apiLogin,
+  mqttClient,
+  PASSWORDS,
+  startHarness,
+  type Harness,
+  type RoleName,
+} from '../../server/test/helpers';
 import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, REPO_DIR, screenshot } from './browser';
 
 /**
@@ -32,7 +41,14 @@ beforeAll(async () => {
   ensureBuilt();
   h = await startHarness({
     city: cityWith20Devices(),
-    modules: [createAlarmsModule({ rulesFile: join(REPO_DIR, 'config/rules/default.yaml'), reopenWindowS: 1800, burstWindowS: 300, tickMs: 3_600_000 })],
+    modules: [
+      createAlarmsModule({
+        rulesFile: join(REPO_DIR, 'config/rules/default.yaml'),
+        reopenWindowS: 1800,
+        burstWindowS: 300,
+        tickMs: 3_600_000,
+      }),
+    ],
     config: { webDist: DIST_DIR },
   });
   mq = await mqttClient(h.mqttUrl);
@@ -48,7 +64,18 @@ const publish = (e: AlarmEvent) => mq.publishAsync(topics.alarmEvent(e.ruleId, e
 
 function event(over: Partial<AlarmEvent> & Pick<AlarmEvent, 'ruleId' | 'sourceId'>): AlarmEvent {
   const ts = Date.now();
-  return { state: 'raised', severity: 'minor', category: 'equipment', ward: 'an-phu', value: 1, limit: 1, since: ts - 60_000, ts, message: { vi: `${over.sourceId} có sự cố`, en: `${over.sourceId} has a problem` }, ...over };
+  return {
+    state: 'raised',
+    severity: 'minor',
+    category: 'equipment',
+    ward: 'an-phu',
+    value: 1,
+    limit: 1,
+    since: ts - 60_000,
+    ts,
+    message: { vi: `${over.sourceId} có sự cố`, en: `${over.sourceId} has a problem` },
+    ...over,
+  };
 }
 
 async function openAlarms(role: RoleName = 'operator', path = '/alarms', opts: { bypassCSP?: boolean } = {}): Promise<Page> {
@@ -63,7 +90,17 @@ async function openAlarms(role: RoleName = 'operator', path = '/alarms', opts: {
   return page;
 }
 
-async function alarmsVia(query: string): Promise<Array<{ id: string; ruleId: string; sourceId: string; state: string; parentId: string | null; assignee: string | null; reopenCount: number }>> {
+async function alarmsVia(query: string): Promise<
+  Array<{
+    id: string;
+    ruleId: string;
+    sourceId: string;
+    state: string;
+    parentId: string | null;
+    assignee: string | null;
+    reopenCount: number;
+  }>
+> {
   const s = await apiLogin(h.url, 'viewer');
   return (await (await api(h.url, s, 'GET', `/api/alarms?${query}`)).json()).alarms;
 }
@@ -72,12 +109,32 @@ describe('the alarm desk against the real server', () => {
   it('a gateway with 20 devices goes offline: 1 alarm group at the desk and 0 separate device alarms', async () => {
     const devices = h.city.devices.filter((d) => d.gateway === GATEWAY);
     expect(devices).toHaveLength(20);
-    const silent = (d: { id: string }) => event({ ruleId: 'device-silent', sourceId: d.id, device: d.id, gateway: GATEWAY, kind: 'noise_meter', message: { vi: `${d.id} mất dữ liệu`, en: `${d.id} silent` } });
+    const silent = (d: { id: string }) =>
+      event({
+        ruleId: 'device-silent',
+        sourceId: d.id,
+        device: d.id,
+        gateway: GATEWAY,
+        kind: 'noise_meter',
+        message: { vi: `${d.id} mất dữ liệu`, en: `${d.id} silent` },
+      });
     // Some devices are noticed before their gateway, the rest after: both end up under the gateway alarm.
     for (const d of devices.slice(0, 8)) await publish(silent(d));
-    await publish(event({ ruleId: 'gateway-silent', sourceId: GATEWAY, gateway: GATEWAY, severity: 'major', message: { vi: 'Gateway An Phú mất kết nối', en: 'Gateway An Phú offline' } }));
+    await publish(
+      event({
+        ruleId: 'gateway-silent',
+        sourceId: GATEWAY,
+        gateway: GATEWAY,
+        severity: 'major',
+        message: { vi: 'Gateway An Phú mất kết nối', en: 'Gateway An Phú offline' },
+      }),
+    );
     for (const d of devices.slice(8)) await publish(silent(d));
-    await waitFor(async () => (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'device-silent' && a.parentId !== null).length === 20, { what: '20 device alarms under the gateway alarm', timeoutMs: 20_000 });
+    await waitFor(
+      async () =>
+        (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'device-silent' && a.parentId !== null).length === 20,
+      { what: '20 device alarms under the gateway alarm', timeoutMs: 20_000 },
+    );
 
     const page = await openAlarms();
     const desk = page.getByTestId('alarm-desk');
@@ -96,8 +153,19 @@ describe('the alarm desk against the real server', () => {
   });
 
   it('bulk acknowledges 50 alarms from the table', async () => {
-    for (let i = 1; i <= 50; i++) await publish(event({ ruleId: `storm-${i}`, sourceId: `an-phu-noise-x${(i % 15) + 1}`, severity: 'warning', message: { vi: `Kiểm tra hàng loạt ${i}`, en: `Bulk check ${i}` } }));
-    await waitFor(async () => (await alarmsVia('state=active&q=hàng loạt&limit=500')).length === 50, { what: '50 active alarms', timeoutMs: 20_000 });
+    for (let i = 1; i <= 50; i++)
+      await publish(
+        event({
+          ruleId: `storm-${i}`,
+          sourceId: `an-phu-noise-x${(i % 15) + 1}`,
+          severity: 'warning',
+          message: { vi: `Kiểm tra hàng loạt ${i}`, en: `Bulk check ${i}` },
+        }),
+      );
+    await waitFor(async () => (await alarmsVia('state=active&q=hàng loạt&limit=500')).length === 50, {
+      what: '50 active alarms',
+      timeoutMs: 20_000,
+    });
     const page = await openAlarms();
     await page.getByTestId('filter-q').fill('hàng loạt');
     const rows = page.getByTestId('alarm-desk').locator('tr.desk-row');
@@ -117,12 +185,26 @@ describe('the alarm desk against the real server', () => {
   });
 
   it('a condition returning within the reopen window reopens the same alarm with its assignee and comments', async () => {
-    const flood = (state: 'raised' | 'cleared' = 'raised') => event({ ruleId: 'flood-level', sourceId: WATER, device: WATER, gateway: GATEWAY, kind: 'water_level', state, severity: 'critical', category: 'water', message: { vi: 'Mực nước An Phú vượt báo động 3', en: 'An Phú water above alarm level 3' } });
+    const flood = (state: 'raised' | 'cleared' = 'raised') =>
+      event({
+        ruleId: 'flood-level',
+        sourceId: WATER,
+        device: WATER,
+        gateway: GATEWAY,
+        kind: 'water_level',
+        state,
+        severity: 'critical',
+        category: 'water',
+        message: { vi: 'Mực nước An Phú vượt báo động 3', en: 'An Phú water above alarm level 3' },
+      });
     await publish(flood());
-    const [alarm] = await waitFor(async () => {
-      const list = (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'flood-level');
-      return list.length ? list : undefined;
-    }, { what: 'the flood alarm' });
+    const [alarm] = await waitFor(
+      async () => {
+        const list = (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'flood-level');
+        return list.length ? list : undefined;
+      },
+      { what: 'the flood alarm' },
+    );
     const page = await openAlarms();
     const row = page.locator(`tr.desk-row[data-alarm="${alarm!.id}"]`);
     await row.getByTestId('details').click();
@@ -148,18 +230,32 @@ describe('the alarm desk against the real server', () => {
     expect(await row.getByTestId('assignee').innerText()).toBe('technician user');
     // The desk remembers which lines were open; open it if it is not.
     if ((await row.getByTestId('details').getAttribute('aria-expanded')) !== 'true') await row.getByTestId('details').click();
-    await expect.poll(() => page.locator(`[data-alarm-detail="${alarm!.id}"] .alarm-trail`).innerText()).toContain('Đội 2 đang tới cống Tam Phú');
+    await expect
+      .poll(() => page.locator(`[data-alarm-detail="${alarm!.id}"] .alarm-trail`).innerText())
+      .toContain('Đội 2 đang tới cống Tam Phú');
     const open = (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'flood-level');
     expect(open).toEqual([expect.objectContaining({ id: alarm!.id, assignee: 'technician', reopenCount: 1 })]);
     await page.close();
   });
 
   it('a deep link to a cleared alarm opens it expanded', async () => {
-    await publish(event({ ruleId: 'lamp-failure', sourceId: 'an-phu-light-1', device: 'an-phu-light-1', gateway: GATEWAY, kind: 'street_light', message: { vi: 'Đèn An Phú hỏng bóng', en: 'An Phú lamp failed' } }));
-    const [lamp] = await waitFor(async () => {
-      const list = (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'lamp-failure');
-      return list.length ? list : undefined;
-    }, { what: 'the lamp alarm' });
+    await publish(
+      event({
+        ruleId: 'lamp-failure',
+        sourceId: 'an-phu-light-1',
+        device: 'an-phu-light-1',
+        gateway: GATEWAY,
+        kind: 'street_light',
+        message: { vi: 'Đèn An Phú hỏng bóng', en: 'An Phú lamp failed' },
+      }),
+    );
+    const [lamp] = await waitFor(
+      async () => {
+        const list = (await alarmsVia('state=open&limit=500')).filter((a) => a.ruleId === 'lamp-failure');
+        return list.length ? list : undefined;
+      },
+      { what: 'the lamp alarm' },
+    );
     const operator = await apiLogin(h.url, 'operator');
     expect((await api(h.url, operator, 'POST', `/api/alarms/${lamp!.id}/clear`, { comment: 'đã thay bóng' })).status).toBe(200);
     const page = await openAlarms('operator', `/alarms/${lamp!.id}`);

@@ -30,7 +30,8 @@ export function ensureBuilt(): void {
       continue;
     }
     try {
-      if (!existsSync(`${DIST_DIR}/index.html`)) execFileSync('npm', ['run', 'build', '-w', 'dashboard/web'], { cwd: REPO_DIR, stdio: 'inherit', timeout: 240_000 });
+      if (!existsSync(`${DIST_DIR}/index.html`))
+        execFileSync('npm', ['run', 'build', '-w', 'dashboard/web'], { cwd: REPO_DIR, stdio: 'inherit', timeout: 240_000 });
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
@@ -71,7 +72,12 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

@@ -18,7 +18,10 @@ describe('lighting commands and CSV export', () => {
     expect(await page.locator('dialog[open] h2').innerText()).toContain('Đèn 3');
     await page.getByTestId('confirm').click();
     await expect.poll(() => env.server.commands.length).toBe(1);
-    expect(env.server.commands[0]).toEqual({ gateway: 'gw-an-my', body: { type: 'write_register', device: 'an-my-light-1', field: 'lamp3_level', value: 50 } });
+    expect(env.server.commands[0]).toEqual({
+      gateway: 'gw-an-my',
+      body: { type: 'write_register', device: 'an-my-light-1', field: 'lamp3_level', value: 50 },
+    });
     await expect.poll(() => page.locator('.command-status').innerText(), { timeout: 10_000 }).toBe('Lệnh đã thực hiện');
     await page.close();
   });

@@ -19,11 +19,14 @@ const ROUTES = [...readFileSync(join(WEB_DIR, 'src/App.tsx'), 'utf8').matchAll(/
 const VIEWS = ROUTES.filter((r) => r !== '/wall').map((r) => (r === '/devices' ? '/devices/an-phu-water-1' : r));
 
 const VIETNAMESE_LETTERS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;
-const ENGLISH_WORDS = /\b(the|and|with|from|failed|invalid|must|unknown|not found|error|loading|please|level|alarm|device|data|none|yes|no)\b/i;
+const ENGLISH_WORDS =
+  /\b(the|and|with|from|failed|invalid|must|unknown|not found|error|loading|please|level|alarm|device|data|none|yes|no)\b/i;
 
 /** Dictionary texts that are English only (differ from the Vietnamese and are long enough not to be a shared term). */
 const vietnameseTexts = new Set<string>(Object.values(VI));
-const englishOnly = (Object.keys(EN) as MessageKey[]).map((k) => EN[k].replace(/\{\w+\}/g, '').trim()).filter((v, i, all) => v.length >= 8 && !vietnameseTexts.has(v) && all.indexOf(v) === i && !/^[\W\d]+$/.test(v));
+const englishOnly = (Object.keys(EN) as MessageKey[])
+  .map((k) => EN[k].replace(/\{\w+\}/g, '').trim())
+  .filter((v, i, all) => v.length >= 8 && !vietnameseTexts.has(v) && all.indexOf(v) === i && !/^[\W\d]+$/.test(v));
 
 /** Visible text and labels of the page, except inside elements marked with another language. */
 async function pageTexts(page: Page): Promise<string[]> {
@@ -66,11 +69,44 @@ describe('every view in one language', () => {
     const now = Date.now();
     await gw.publishAsync(
       topics.alarmEvent('flood-level', 'an-phu-water-1'),
-      JSON.stringify({ ruleId: 'flood-level', sourceId: 'an-phu-water-1', state: 'raised', severity: 'critical', category: 'water', ward: 'an-phu', kind: 'water_level', device: 'an-phu-water-1', gateway: 'gw-an-phu', field: 'level', value: 4.2, limit: 4, unit: 'm', since: now, ts: now, message: { vi: 'Đo mực nước An Phú: mực nước 4,2 m — BÁO ĐỘNG 3', en: 'An Phú water level: 4.2 m — ALARM LEVEL 3' } }),
+      JSON.stringify({
+        ruleId: 'flood-level',
+        sourceId: 'an-phu-water-1',
+        state: 'raised',
+        severity: 'critical',
+        category: 'water',
+        ward: 'an-phu',
+        kind: 'water_level',
+        device: 'an-phu-water-1',
+        gateway: 'gw-an-phu',
+        field: 'level',
+        value: 4.2,
+        limit: 4,
+        unit: 'm',
+        since: now,
+        ts: now,
+        message: { vi: 'Đo mực nước An Phú: mực nước 4,2 m — BÁO ĐỘNG 3', en: 'An Phú water level: 4.2 m — ALARM LEVEL 3' },
+      }),
       { qos: 1 },
     );
-    await h.store.writeDeadLetters([{ ts: now, topic: topics.telemetry('gw-an-phu'), gateway: 'gw-an-phu', device: 'an-phu-x', reason: 'unknown_device: device "an-phu-x" is not in the registry', raw: '{"v":1}' }]);
-    names = [h.city.name, ...h.city.wards.map((w) => w.name), ...h.city.devices.map((d) => d.name), ...h.city.gateways.map((g) => g.name), 'admin user', 'Tiếng Việt'].sort((a, b) => b.length - a.length);
+    await h.store.writeDeadLetters([
+      {
+        ts: now,
+        topic: topics.telemetry('gw-an-phu'),
+        gateway: 'gw-an-phu',
+        device: 'an-phu-x',
+        reason: 'unknown_device: device "an-phu-x" is not in the registry',
+        raw: '{"v":1}',
+      },
+    ]);
+    names = [
+      h.city.name,
+      ...h.city.wards.map((w) => w.name),
+      ...h.city.devices.map((d) => d.name),
+      ...h.city.gateways.map((g) => g.name),
+      'admin user',
+      'Tiếng Việt',
+    ].sort((a, b) => b.length - a.length);
     browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
@@ -124,7 +160,10 @@ describe('every view in one language', () => {
       expect(report, `text in the other language:\n${report.join('\n')}`).toEqual([]);
       // The check itself can fail: a text of the other language put on the page is found.
       const planted = lang === 'vi' ? EN['app.loading'] : VI['app.loading'];
-      await page.evaluate((text) => document.querySelector('main, .wall')!.append(Object.assign(document.createElement('p'), { textContent: text })), planted);
+      await page.evaluate(
+        (text) => document.querySelector('main, .wall')!.append(Object.assign(document.createElement('p'), { textContent: text })),
+        planted,
+      );
       expect(await problems(page, lang)).toContain(planted);
       await page.close();
     }, 400_000);

@@ -8,9 +8,30 @@ const levels = loadLimits(fileURLToPath(new URL('../../../config/limits', import
 
 const HOUR = 3_600_000;
 const T = Date.UTC(2026, 10, 26, 5, 0, 0); // the start of an hour
-const reading = (kind: string, ts: number, values: Record<string, number>): StoredReading => ({ kind, device: 'an-my-air-1', gateway: 'gw-an-my', ward: 'an-my', ts, seq: kind === 'vn_aqi' ? -1 : 1, values });
+const reading = (kind: string, ts: number, values: Record<string, number>): StoredReading => ({
+  kind,
+  device: 'an-my-air-1',
+  gateway: 'gw-an-my',
+  ward: 'an-my',
+  ts,
+  seq: kind === 'vn_aqi' ? -1 : 1,
+  values,
+});
 const overview = (aqiTs: number): Overview =>
-  ({ ts: aqiTs, wards: [{ ward: 'an-my', aqi: { value: 40, level: 'good', color: 'rgb(0, 228, 0)', ts: aqiTs }, noise: null, water: null, lights: null, traffic: null, alarms: { critical: 0, major: 0, minor: 0, warning: 0 } }] }) as unknown as Overview;
+  ({
+    ts: aqiTs,
+    wards: [
+      {
+        ward: 'an-my',
+        aqi: { value: 40, level: 'good', color: 'rgb(0, 228, 0)', ts: aqiTs },
+        noise: null,
+        water: null,
+        lights: null,
+        traffic: null,
+        alarms: { critical: 0, major: 0, minor: 0, warning: 0 },
+      },
+    ],
+  }) as unknown as Overview;
 
 describe('live overview patches', () => {
   it('takes a rewritten hourly AQI of the same hour, with its new level and colour, keeping the tile fresh', () => {

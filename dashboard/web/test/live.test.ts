@@ -18,7 +18,20 @@ describe('city overview, live', () => {
     const noise = card.getByTestId('noise-value');
     await expect.poll(() => noise.innerText()).not.toBe('');
     const device = env.server.city.devices.find((d) => d.ward === 'an-my' && d.kind === 'noise_meter')!;
-    env.server.push({ type: 'readings', readings: [{ kind: 'noise_meter', device: device.id, gateway: device.gateway, ward: 'an-my', ts: Date.now(), seq: 99_999, values: { laeq: 77.7 } }] });
+    env.server.push({
+      type: 'readings',
+      readings: [
+        {
+          kind: 'noise_meter',
+          device: device.id,
+          gateway: device.gateway,
+          ward: 'an-my',
+          ts: Date.now(),
+          seq: 99_999,
+          values: { laeq: 77.7 },
+        },
+      ],
+    });
     // vi-VN decimal comma, and the limit breach is spelled out, not only coloured.
     await expect.poll(() => noise.innerText(), { timeout: 10_000 }).toBe('77,7');
     await expect.poll(() => card.innerText()).toContain('Vượt giới hạn');

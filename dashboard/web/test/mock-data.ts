@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { cityModelSchema, type CityModel, type GatewayHealth, type Series, type StoredReading, type DeadLetter, type Severity } from '@tamky/protocol';
+import {
+  cityModelSchema,
+  type CityModel,
+  type GatewayHealth,
+  type Series,
+  type StoredReading,
+  type DeadLetter,
+  type Severity,
+} from '@tamky/protocol';
 import { aqiLevelOf, limitsAnswer, rgbHex, type LimitsAnswer } from '@tamky/protocol';
 import { loadLimits as loadLimitsDir } from '@tamky/service-kit';
 
@@ -23,7 +31,7 @@ function hash(s: string): number {
   return (h >>> 0) / 4294967295;
 }
 const wave = (ts: number, periodMs: number, phase: number) => Math.sin((2 * Math.PI * ts) / periodMs + phase * 2 * Math.PI);
-const localHour = (ts: number) => ((ts / 3_600_000 + 7) % 24 + 24) % 24;
+const localHour = (ts: number) => (((ts / 3_600_000 + 7) % 24) + 24) % 24;
 
 /** Values a device would report at time ts. */
 export function valuesAt(device: Device, ts: number): Record<string, number> {
@@ -37,12 +45,24 @@ export function valuesAt(device: Device, ts: number): Record<string, number> {
       const pm25 = round(Math.max(3, 22 + 40 * p + 12 * day + 3 * fast));
       return device.kind === 'pm_sensor'
         ? { pm25, pm10: round(pm25 * 1.6) }
-        : { pm25, pm10: round(pm25 * 1.6), no2: round(35 + 20 * day), so2: round(12 + 4 * fast), co: round(900 + 300 * day, 0), o3: round(60 + 30 * day), temperature: round(28 + 3 * day), humidity: round(75 - 10 * day) };
+        : {
+            pm25,
+            pm10: round(pm25 * 1.6),
+            no2: round(35 + 20 * day),
+            so2: round(12 + 4 * fast),
+            co: round(900 + 300 * day, 0),
+            o3: round(60 + 30 * day),
+            temperature: round(28 + 3 * day),
+            humidity: round(75 - 10 * day),
+          };
     }
     case 'noise_meter':
       return { laeq: round(58 + 8 * p + 6 * day + 2 * fast) };
     case 'water_level':
-      return { level: round(0.8 + 1.5 * p + 0.3 * day, 2), distance: round((device.mountingHeightM ?? 6) - (0.8 + 1.5 * p + 0.3 * day), 2) };
+      return {
+        level: round(0.8 + 1.5 * p + 0.3 * day, 2),
+        distance: round((device.mountingHeightM ?? 6) - (0.8 + 1.5 * p + 0.3 * day), 2),
+      };
     case 'street_light': {
       const h = localHour(ts);
       const night = h >= 17.75 || h < 5.75;
@@ -59,7 +79,10 @@ export function valuesAt(device: Device, ts: number): Record<string, number> {
       }
       out.power = round(power);
       // Cumulative meter: about half the rated load on average over a day.
-      out.energy = round(1000 + 500 * p + (((ts - 1_700_000_000_000) / 3_600_000) * lamps * (device.ratedPowerW ?? 100) * (0.45 + 0.1 * p)) / 1000, 2);
+      out.energy = round(
+        1000 + 500 * p + (((ts - 1_700_000_000_000) / 3_600_000) * lamps * (device.ratedPowerW ?? 100) * (0.45 + 0.1 * p)) / 1000,
+        2,
+      );
       out.voltage = round(228 + 3 * fast);
       out.current = round(power / 228, 2);
       out.power_factor = 0.95;
@@ -102,9 +125,14 @@ export function aqiLevel(v: number): { level: string; color: string } {
 }
 
 /** History as the store answers it: one series per device and field, mean per window. */
-export function history(city: CityModel, q: { kind: string; fields: string[]; from: number; to: number; windowMs?: number; devices?: string[]; ward?: string }): Series[] {
+export function history(
+  city: CityModel,
+  q: { kind: string; fields: string[]; from: number; to: number; windowMs?: number; devices?: string[]; ward?: string },
+): Series[] {
   const step = q.windowMs ?? 60_000;
-  const devices = city.devices.filter((d) => d.kind === q.kind && (!q.devices?.length || q.devices.includes(d.id)) && (!q.ward || d.ward === q.ward));
+  const devices = city.devices.filter(
+    (d) => d.kind === q.kind && (!q.devices?.length || q.devices.includes(d.id)) && (!q.ward || d.ward === q.ward),
+  );
   const out: Series[] = [];
   for (const d of devices) {
     for (const field of q.fields) {
@@ -178,10 +206,52 @@ export function initialAlarms(city: CityModel, now: number): MockAlarm[] {
   const light = city.devices.find((d) => d.kind === 'street_light' && d.ward === 'tan-thanh') ?? noise;
   const air = city.devices.find((d) => d.kind === 'air_station' && d.ward === 'an-phu') ?? noise;
   return [
-    base('alm-1', noise, { ruleId: 'noise-limit', severity: 'major', field: 'laeq', value: 61.2, limit: 55, unit: 'dB(A)', message: { vi: 'Độ ồn vượt QCVN 26 tại khu đặc biệt An Mỹ', en: 'Noise above QCVN 26 in the An Mỹ special zone' } }),
-    base('alm-2', water, { ruleId: 'water-level-2', severity: 'critical', field: 'level', value: 2.4, limit: 2.2, unit: 'm', message: { vi: 'Mực nước vượt báo động 2', en: 'Water level above alarm level 2' }, count: 1, firstSeen: now - 12 * 60_000 }),
-    base('alm-3', light, { ruleId: 'lamp-failure', severity: 'minor', category: 'lighting', field: 'lamp1_status', value: 3, limit: null, message: { vi: 'Đèn 1 hỏng bóng', en: 'Lamp 1 failed' }, state: 'acknowledged', acknowledgedBy: 'operator', acknowledgedAt: now - 20 * 60_000, assignee: 'Tổ sửa chữa 2' }),
-    base('alm-4', air, { ruleId: 'pm25-24h', severity: 'warning', field: 'pm25', value: 55, limit: 50, unit: 'µg/m³', message: { vi: 'PM2.5 trung bình 24 giờ vượt QCVN 05', en: '24-hour PM2.5 above QCVN 05' }, state: 'cleared', clearedAt: now - 3 * 3_600_000, clearedBy: 'system', firstSeen: now - 9 * 3_600_000 }),
+    base('alm-1', noise, {
+      ruleId: 'noise-limit',
+      severity: 'major',
+      field: 'laeq',
+      value: 61.2,
+      limit: 55,
+      unit: 'dB(A)',
+      message: { vi: 'Độ ồn vượt QCVN 26 tại khu đặc biệt An Mỹ', en: 'Noise above QCVN 26 in the An Mỹ special zone' },
+    }),
+    base('alm-2', water, {
+      ruleId: 'water-level-2',
+      severity: 'critical',
+      field: 'level',
+      value: 2.4,
+      limit: 2.2,
+      unit: 'm',
+      message: { vi: 'Mực nước vượt báo động 2', en: 'Water level above alarm level 2' },
+      count: 1,
+      firstSeen: now - 12 * 60_000,
+    }),
+    base('alm-3', light, {
+      ruleId: 'lamp-failure',
+      severity: 'minor',
+      category: 'lighting',
+      field: 'lamp1_status',
+      value: 3,
+      limit: null,
+      message: { vi: 'Đèn 1 hỏng bóng', en: 'Lamp 1 failed' },
+      state: 'acknowledged',
+      acknowledgedBy: 'operator',
+      acknowledgedAt: now - 20 * 60_000,
+      assignee: 'Tổ sửa chữa 2',
+    }),
+    base('alm-4', air, {
+      ruleId: 'pm25-24h',
+      severity: 'warning',
+      field: 'pm25',
+      value: 55,
+      limit: 50,
+      unit: 'µg/m³',
+      message: { vi: 'PM2.5 trung bình 24 giờ vượt QCVN 05', en: '24-hour PM2.5 above QCVN 05' },
+      state: 'cleared',
+      clearedAt: now - 3 * 3_600_000,
+      clearedBy: 'system',
+      firstSeen: now - 9 * 3_600_000,
+    }),
   ];
 }
 
@@ -193,7 +263,9 @@ export function gatewayHealth(city: CityModel, gatewayId: string, now: number): 
     ts: now - 5000,
     uptimeS: Math.round(86_400 * (1 + 5 * p)),
     version: '0.1.0',
-    configHash: `sha256-${Math.floor(p * 0xffffffff).toString(16).padStart(8, '0')}c0ffee`,
+    configHash: `sha256-${Math.floor(p * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0')}c0ffee`,
     cpuPct: Math.round(5 + 10 * p),
     rssBytes: 48_000_000,
     diskFreeBytes: 2_000_000_000,
@@ -215,9 +287,30 @@ export function gatewayHealth(city: CityModel, gatewayId: string, now: number): 
 
 export function deadLetters(now: number): DeadLetter[] {
   return [
-    { ts: now - 5 * 60_000, topic: 'tamky/v1/gw-an-my/telemetry', gateway: 'gw-an-my', device: 'an-my-noise-1', reason: 'laeq=190 dBA outside 20..140', raw: '{"v":1,"gateway":"gw-an-my","readings":[{"device":"an-my-noise-1","ts":1,"seq":9,"values":{"laeq":{"v":190,"u":"dBA"}}}]}' },
-    { ts: now - 42 * 60_000, topic: 'tamky/v1/gw-an-phu/telemetry', gateway: 'gw-an-phu', device: 'an-phu-water-1', reason: 'unit mm where m expected for field level', raw: '{"v":1,"gateway":"gw-an-phu","readings":[{"device":"an-phu-water-1","ts":1,"seq":3,"values":{"level":{"v":1200,"u":"mm"}}}]}' },
-    { ts: now - 3 * 3_600_000, topic: 'tamky/v1/gw-unknown/telemetry', gateway: null, device: null, reason: 'invalid JSON', raw: '{"v":1,"gatew' },
+    {
+      ts: now - 5 * 60_000,
+      topic: 'tamky/v1/gw-an-my/telemetry',
+      gateway: 'gw-an-my',
+      device: 'an-my-noise-1',
+      reason: 'laeq=190 dBA outside 20..140',
+      raw: '{"v":1,"gateway":"gw-an-my","readings":[{"device":"an-my-noise-1","ts":1,"seq":9,"values":{"laeq":{"v":190,"u":"dBA"}}}]}',
+    },
+    {
+      ts: now - 42 * 60_000,
+      topic: 'tamky/v1/gw-an-phu/telemetry',
+      gateway: 'gw-an-phu',
+      device: 'an-phu-water-1',
+      reason: 'unit mm where m expected for field level',
+      raw: '{"v":1,"gateway":"gw-an-phu","readings":[{"device":"an-phu-water-1","ts":1,"seq":3,"values":{"level":{"v":1200,"u":"mm"}}}]}',
+    },
+    {
+      ts: now - 3 * 3_600_000,
+      topic: 'tamky/v1/gw-unknown/telemetry',
+      gateway: null,
+      device: null,
+      reason: 'invalid JSON',
+      raw: '{"v":1,"gatew',
+    },
   ];
 }
 

@@ -5,7 +5,19 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { commandStatus, type CityModel, type CommandResult, type StoredReading } from '@tamky/protocol';
-import { loadLimits, aqiFromPm25, aqiLevel, deadLetters, gatewayHealth, history, initialAlarms, loadCity, readingAt, valuesAt, type MockAlarm } from './mock-data';
+import {
+  loadLimits,
+  aqiFromPm25,
+  aqiLevel,
+  deadLetters,
+  gatewayHealth,
+  history,
+  initialAlarms,
+  loadCity,
+  readingAt,
+  valuesAt,
+  type MockAlarm,
+} from './mock-data';
 
 /**
  * A stand-in for dashboard/server that implements the docs/api.md routes the web app uses, with cookie
@@ -57,7 +69,14 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+};
 
 export async function startMockServer(opts: { distDir: string; tickMs?: number; pingMs?: number }): Promise<MockServer> {
   let city = loadCity();
@@ -73,7 +92,20 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
   let readingsRunning = true;
   let refuse = false;
   // Accounts and rules for the admin screens (the login table above stays the fixed USERS).
-  const accounts = new Map(Object.entries(USERS).map(([username, u]) => [username, { username, displayName: u.displayName as string, role: u.role as MockRole, disabled: false, createdAt: Date.now() - 30 * 86_400_000, lastLogin: (username === 'technician' ? null : Date.now() - 3_600_000) as number | null, password: u.password as string }]));
+  const accounts = new Map(
+    Object.entries(USERS).map(([username, u]) => [
+      username,
+      {
+        username,
+        displayName: u.displayName as string,
+        role: u.role as MockRole,
+        disabled: false,
+        createdAt: Date.now() - 30 * 86_400_000,
+        lastLogin: (username === 'technician' ? null : Date.now() - 3_600_000) as number | null,
+        password: u.password as string,
+      },
+    ]),
+  );
   const adminAudit: MockServer['adminAudit'] = [];
   let rules: { version: number; rules: unknown[]; updatedBy: string | null; updatedAt: number | null } = {
     version: 3,
@@ -100,12 +132,27 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     updatedAt: Date.now() - 86_400_000,
     recipients: [
       { id: 'tech-ward-north', name: 'Kỹ thuật khu Bắc', phone: '84905000101', channels: ['zalo', 'sms'] },
-      { id: 'duty-supervisor', name: 'Trưởng ca trực IOC', phone: '84905000201', email: 'truc-ban@tamky.gov.vn', channels: ['sms', 'email'] },
+      {
+        id: 'duty-supervisor',
+        name: 'Trưởng ca trực IOC',
+        phone: '84905000201',
+        email: 'truc-ban@tamky.gov.vn',
+        channels: ['sms', 'email'],
+      },
       { id: 'flood-committee', name: 'Ban chỉ huy PCTT thành phố', phone: '84905000501', channels: ['sms'] },
     ] as Array<Record<string, unknown>>,
     groups: [{ id: 'field-technicians', members: ['tech-ward-north'], onCall: [] }] as unknown[],
     routes: [
-      { id: 'flood', match: { categories: ['water'] }, steps: [{ afterMin: 0, to: ['group:field-technicians'] }, { afterMin: 10, to: ['duty-supervisor'], channels: ['sms'] }, { afterMin: 30, to: ['flood-committee'] }], notifyClear: true },
+      {
+        id: 'flood',
+        match: { categories: ['water'] },
+        steps: [
+          { afterMin: 0, to: ['group:field-technicians'] },
+          { afterMin: 10, to: ['duty-supervisor'], channels: ['sms'] },
+          { afterMin: 30, to: ['flood-committee'] },
+        ],
+        notifyClear: true,
+      },
     ] as unknown[],
   };
   const normalisePhone = (input: string): string | undefined => {
@@ -160,17 +207,36 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
           for (let lane = 1; lane <= 4; lane++) {
             if (tv[`lane${lane}_car`] === undefined) continue;
             lanes++;
-            flow += (tv[`lane${lane}_motorbike`] ?? 0) + (tv[`lane${lane}_car`] ?? 0) + (tv[`lane${lane}_bus`] ?? 0) + (tv[`lane${lane}_truck`] ?? 0);
+            flow +=
+              (tv[`lane${lane}_motorbike`] ?? 0) +
+              (tv[`lane${lane}_car`] ?? 0) +
+              (tv[`lane${lane}_bus`] ?? 0) +
+              (tv[`lane${lane}_truck`] ?? 0);
             occ += tv[`lane${lane}_occupancy`] ?? 0;
           }
         }
         return {
           ward: w.id,
           aqi: aqiVal === null ? null : { value: aqiVal, ...aqiLevel(aqiVal), ts: now - 60_000 },
-          noise: noise ? { laeq: latestOf(noise, now).values.laeq!, limit: zone === 'special' ? 55 : 70, zone, ts: latestOf(noise, now).ts } : null,
-          water: water ? { level: latestOf(water, now).values.level!, alarmLevels: water.alarmLevels ?? [2, 3, 4], stage: (water.alarmLevels ?? [2, 3, 4]).filter((l) => (latestOf(water, now).values.level ?? 0) >= l).length, ts: latestOf(water, now).ts } : null,
+          noise: noise
+            ? { laeq: latestOf(noise, now).values.laeq!, limit: zone === 'special' ? 55 : 70, zone, ts: latestOf(noise, now).ts }
+            : null,
+          water: water
+            ? {
+                level: latestOf(water, now).values.level!,
+                alarmLevels: water.alarmLevels ?? [2, 3, 4],
+                stage: (water.alarmLevels ?? [2, 3, 4]).filter((l) => (latestOf(water, now).values.level ?? 0) >= l).length,
+                ts: latestOf(water, now).ts,
+              }
+            : null,
           lights: lights.length ? { on, dimmed, failed, total, ts: now - (now % 5000) } : null,
-          traffic: tv ? { flowPerHour: Math.round((flow * 3600) / (tv.interval ?? 60)), congestion: Math.round(occ / Math.max(lanes, 1)) / 100, ts: now - (now % 10_000) } : null,
+          traffic: tv
+            ? {
+                flowPerHour: Math.round((flow * 3600) / (tv.interval ?? 60)),
+                congestion: Math.round(occ / Math.max(lanes, 1)) / 100,
+                ts: now - (now % 10_000),
+              }
+            : null,
           alarms: counts,
         };
       }),
@@ -179,7 +245,20 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
 
   const gateways = () => {
     const now = Date.now();
-    return city.gateways.map((g) => ({ id: g.id, ward: g.ward, name: g.name, state: g.id === offlineGateway ? 'offline' : 'online', lastSeen: g.id === offlineGateway ? now - 47 * 60_000 : now - 3000, health: g.id === offlineGateway ? { ...gatewayHealth(city, g.id, now - 47 * 60_000), outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0 } } : gatewayHealth(city, g.id, now) }));
+    return city.gateways.map((g) => ({
+      id: g.id,
+      ward: g.ward,
+      name: g.name,
+      state: g.id === offlineGateway ? 'offline' : 'online',
+      lastSeen: g.id === offlineGateway ? now - 47 * 60_000 : now - 3000,
+      health:
+        g.id === offlineGateway
+          ? {
+              ...gatewayHealth(city, g.id, now - 47 * 60_000),
+              outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0 },
+            }
+          : gatewayHealth(city, g.id, now),
+    }));
   };
 
   const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
@@ -207,9 +286,18 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     const sid = randomUUID();
     const rec: SessionRec = { username, role, displayName, csrfToken: randomUUID() };
     sessions.set(sid, rec);
-    send(res, 200, { user: { username, role, displayName }, csrfToken: rec.csrfToken }, { 'set-cookie': `sid=${sid}; HttpOnly; SameSite=Strict; Path=/` });
+    send(
+      res,
+      200,
+      { user: { username, role, displayName }, csrfToken: rec.csrfToken },
+      { 'set-cookie': `sid=${sid}; HttpOnly; SameSite=Strict; Path=/` },
+    );
   };
-  const csv = (series: ReturnType<typeof history>) => ['time,device,ward,field,value', ...series.flatMap((s) => s.points.map(([ts, v]) => `${new Date(ts).toISOString()},${s.device},${s.ward},${s.field},${v}`))].join('\n') + '\n';
+  const csv = (series: ReturnType<typeof history>) =>
+    [
+      'time,device,ward,field,value',
+      ...series.flatMap((s) => s.points.map(([ts, v]) => `${new Date(ts).toISOString()},${s.device},${s.ward},${s.field},${v}`)),
+    ].join('\n') + '\n';
 
   const changeAlarm = (a: MockAlarm, user: string, action: string, detail: string | null) => {
     audit.get(a.id)!.push({ ts: Date.now(), user, action, detail });
@@ -222,7 +310,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     if (req.method === 'POST' && path === '/api/auth/login') {
       const body = await readBody(req);
       const user = USERS[body.username as MockRole];
-      if (!user || passwords.get(String(body.username)) !== body.password) return fail(res, 401, 'bad_credentials', 'wrong username or password');
+      if (!user || passwords.get(String(body.username)) !== body.password)
+        return fail(res, 401, 'bad_credentials', 'wrong username or password');
       return newSession(res, String(body.username), user.role, user.displayName);
     }
     if (req.method === 'POST' && path === '/api/auth/kiosk') {
@@ -243,7 +332,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const body = await readBody(req);
       if (passwords.get(s.username) !== body.currentPassword) return fail(res, 400, 'wrong_password', 'the current password is wrong');
       const next = String(body.newPassword ?? '');
-      if (next.length < 12 || next.toLowerCase().includes(s.username)) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
+      if (next.length < 12 || next.toLowerCase().includes(s.username))
+        return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
       passwords.set(s.username, next);
       let ended = 0;
       for (const [sid, rec] of sessions) {
@@ -256,10 +346,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       return send(res, 200, { sessionsEnded: ended });
     }
     if (path.startsWith('/api/admin/') && !need('admin')) return;
-    if (path === '/api/admin/recipients' && req.method === 'GET') return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
+    if (path === '/api/admin/recipients' && req.method === 'GET')
+      return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
     if (path === '/api/admin/recipients' && req.method === 'PUT') {
       const body = await readBody(req);
-      if (body.baseVersion !== undefined && body.baseVersion !== directory.version) return fail(res, 409, 'conflict', `recipients changed meanwhile: now version ${directory.version} by ${directory.updatedBy}`);
+      if (body.baseVersion !== undefined && body.baseVersion !== directory.version)
+        return fail(res, 409, 'conflict', `recipients changed meanwhile: now version ${directory.version} by ${directory.updatedBy}`);
       const issues: Array<{ path: string; message: string }> = [];
       const list = (Array.isArray(body.recipients) ? body.recipients : []) as Array<Record<string, unknown>>;
       const recipients = list.map((r, i) => {
@@ -268,24 +360,48 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
         if (typeof out.phone === 'string') {
           const n = normalisePhone(out.phone);
           if (n) out.phone = n;
-          else issues.push({ path: `recipients.${i}.phone`, message: 'not a Vietnamese phone number (e.g. 0905 123 456 or +84 905 123 456)' });
+          else
+            issues.push({ path: `recipients.${i}.phone`, message: 'not a Vietnamese phone number (e.g. 0905 123 456 or +84 905 123 456)' });
         }
         return out;
       });
       const ids = new Set(recipients.map((r) => r.id));
       (Array.isArray(body.routes) ? body.routes : directory.routes).forEach((route, ri) =>
-        ((route as { steps?: Array<{ to?: string[] }> }).steps ?? []).forEach((st, si) => (st.to ?? []).forEach((to, ti) => !to.startsWith('group:') && !ids.has(to) && issues.push({ path: `routes.${ri}.steps.${si}.to.${ti}`, message: `unknown recipient or group "${to}"` }))),
+        ((route as { steps?: Array<{ to?: string[] }> }).steps ?? []).forEach((st, si) =>
+          (st.to ?? []).forEach(
+            (to, ti) =>
+              !to.startsWith('group:') &&
+              !ids.has(to) &&
+              issues.push({ path: `routes.${ri}.steps.${si}.to.${ti}`, message: `unknown recipient or group "${to}"` }),
+          ),
+        ),
       );
-      if (issues.length) return send(res, 400, { error: 'invalid_recipients', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues });
+      if (issues.length)
+        return send(res, 400, { error: 'invalid_recipients', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues });
       const before = new Map(directory.recipients.map((r) => [r.id, JSON.stringify(r)]));
-      directory = { version: directory.version + 1, updatedBy: s.username, updatedAt: Date.now(), recipients, groups: (body.groups as unknown[]) ?? directory.groups, routes: (body.routes as unknown[]) ?? directory.routes };
-      adminAudit.push({ user: s.username, action: 'recipients.update', detail: { version: directory.version, changed: recipients.filter((r) => before.get(String(r.id)) !== JSON.stringify(r)).map((r) => r.id) } });
+      directory = {
+        version: directory.version + 1,
+        updatedBy: s.username,
+        updatedAt: Date.now(),
+        recipients,
+        groups: (body.groups as unknown[]) ?? directory.groups,
+        routes: (body.routes as unknown[]) ?? directory.routes,
+      };
+      adminAudit.push({
+        user: s.username,
+        action: 'recipients.update',
+        detail: {
+          version: directory.version,
+          changed: recipients.filter((r) => before.get(String(r.id)) !== JSON.stringify(r)).map((r) => r.id),
+        },
+      });
       return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
     }
     if (path === '/api/admin/registry' && req.method === 'GET') return send(res, 200, { ...registry, city });
     if (path === '/api/admin/registry' && req.method === 'PUT') {
       const body = await readBody(req);
-      if (body.baseVersion !== undefined && body.baseVersion !== registry.version) return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
+      if (body.baseVersion !== undefined && body.baseVersion !== registry.version)
+        return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
       const next = body.city as CityModel;
       const issues: Array<{ path: string; message: string }> = [];
       const seen = new Set<string>();
@@ -294,7 +410,9 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
         seen.add(g.id);
         if (!next.wards.some((w) => w.id === g.ward)) issues.push({ path: `gateways.${i}.ward`, message: `unknown ward "${g.ward}"` });
       });
-      next.devices.forEach((d, i) => !seen.has(d.gateway) && issues.push({ path: `devices.${i}.gateway`, message: `unknown gateway "${d.gateway}"` }));
+      next.devices.forEach(
+        (d, i) => !seen.has(d.gateway) && issues.push({ path: `devices.${i}.gateway`, message: `unknown gateway "${d.gateway}"` }),
+      );
       if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid registry', issues });
       city = next;
       registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
@@ -305,8 +423,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     const dm = /^\/api\/admin\/registry\/devices\/([^/]+)$/.exec(path);
     if (dm && (req.method === 'PUT' || req.method === 'DELETE')) {
       const id = decodeURIComponent(dm[1]!);
-      const body = req.method === 'PUT' ? await readBody(req) : { baseVersion: q.get('baseVersion') === null ? undefined : Number(q.get('baseVersion')) };
-      if (body.baseVersion !== undefined && body.baseVersion !== registry.version) return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
+      const body =
+        req.method === 'PUT'
+          ? await readBody(req)
+          : { baseVersion: q.get('baseVersion') === null ? undefined : Number(q.get('baseVersion')) };
+      if (body.baseVersion !== undefined && body.baseVersion !== registry.version)
+        return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
       let devices = city.devices;
       if (req.method === 'DELETE') {
         if (!devices.some((d) => d.id === id)) return fail(res, 404, 'not_found', `device ${id} not found`);
@@ -315,17 +437,23 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
         const device = { ...(body.device as Record<string, unknown>), id } as CityModel['devices'][number];
         const issues: Array<{ path: string; message: string }> = [];
         if (!city.wards.some((w) => w.id === device.ward)) issues.push({ path: 'device.ward', message: `unknown ward "${device.ward}"` });
-        if (!city.gateways.some((g) => g.id === device.gateway)) issues.push({ path: 'device.gateway', message: `unknown gateway "${device.gateway}"` });
+        if (!city.gateways.some((g) => g.id === device.gateway))
+          issues.push({ path: 'device.gateway', message: `unknown gateway "${device.gateway}"` });
         if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid device', issues });
         devices = devices.some((d) => d.id === id) ? devices.map((d) => (d.id === id ? device : d)) : [...devices, device];
       }
       city = { ...city, devices };
       registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
-      adminAudit.push({ user: s.username, action: 'registry.update', detail: { version: registry.version, device: id, op: req.method === 'DELETE' ? 'remove' : 'change' } });
+      adminAudit.push({
+        user: s.username,
+        action: 'registry.update',
+        detail: { version: registry.version, device: id, op: req.method === 'DELETE' ? 'remove' : 'change' },
+      });
       push({ type: 'registry', version: registry.version });
       return send(res, 200, { ...registry, city });
     }
-    if (path === '/api/auth/me') return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
+    if (path === '/api/auth/me')
+      return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
     if (path === '/api/auth/logout') return send(res, 204);
     if (path === '/api/city') return send(res, 200, city);
     if (path === '/api/overview') return send(res, 200, overview());
@@ -334,14 +462,25 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const now = Date.now();
       const kind = q.get('kind');
       const ward = q.get('ward');
-      return send(res, 200, { readings: city.devices.filter((d) => (!kind || d.kind === kind) && (!ward || d.ward === ward)).map((d) => latestOf(d, now)) });
+      return send(res, 200, {
+        readings: city.devices.filter((d) => (!kind || d.kind === kind) && (!ward || d.ward === ward)).map((d) => latestOf(d, now)),
+      });
     }
     if (path === '/api/history' || path === '/api/history.csv') {
       const from = Number(q.get('from'));
       const to = Number(q.get('to'));
       const windowMs = q.get('windowMs') ? Number(q.get('windowMs')) : undefined;
-      if (!q.get('kind') || !q.get('fields') || !Number.isFinite(from) || !Number.isFinite(to)) return fail(res, 400, 'bad_query', 'kind, fields, from, to are required');
-      const series = history(city, { kind: q.get('kind')!, fields: q.get('fields')!.split(','), from, to, windowMs, devices: q.get('devices')?.split(',').filter(Boolean), ward: q.get('ward') ?? undefined });
+      if (!q.get('kind') || !q.get('fields') || !Number.isFinite(from) || !Number.isFinite(to))
+        return fail(res, 400, 'bad_query', 'kind, fields, from, to are required');
+      const series = history(city, {
+        kind: q.get('kind')!,
+        fields: q.get('fields')!.split(','),
+        from,
+        to,
+        windowMs,
+        devices: q.get('devices')?.split(',').filter(Boolean),
+        ward: q.get('ward') ?? undefined,
+      });
       if (path.endsWith('.csv')) {
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="history.csv"' });
         return void res.end(csv(series));
@@ -370,13 +509,22 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     if (m) {
       if (!need('technician')) return;
       const c = commandResults.get(m[1]!);
-      return c ? send(res, 200, { ...c, status: commandStatus(c.result as CommandResult | null, c.sentAt, COMMAND_TIMEOUT_MS, Date.now()), timeoutMs: COMMAND_TIMEOUT_MS }) : fail(res, 404, 'not_found', 'no such command');
+      return c
+        ? send(res, 200, {
+            ...c,
+            status: commandStatus(c.result as CommandResult | null, c.sentAt, COMMAND_TIMEOUT_MS, Date.now()),
+            timeoutMs: COMMAND_TIMEOUT_MS,
+          })
+        : fail(res, 404, 'not_found', 'no such command');
     }
     m = /^\/api\/devices\/([^/]+)$/.exec(path);
     if (m) {
       const d = city.devices.find((x) => x.id === decodeURIComponent(m![1]!));
       if (!d) return fail(res, 404, 'not_found', 'no such device');
-      const h = gateways().find((g) => g.id === d.gateway)?.health?.devices.find((x) => x.device === d.id) ?? null;
+      const h =
+        gateways()
+          .find((g) => g.id === d.gateway)
+          ?.health?.devices.find((x) => x.device === d.id) ?? null;
       return send(res, 200, { device: d, latest: latestOf(d, Date.now()), health: h });
     }
     if (path === '/api/dead-letters') {
@@ -389,10 +537,17 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const severity = q.get('severity');
       const ward = q.get('ward');
       const states = state?.split(',').flatMap((x) => (x === 'open' ? ['active', 'acknowledged'] : [x]));
-      const list = alarms.filter((a) => (!states || states.includes(a.state)) && (!severity || a.severity === severity) && (!ward || a.ward === ward)).sort((a, b) => b.lastSeen - a.lastSeen);
+      const list = alarms
+        .filter((a) => (!states || states.includes(a.state)) && (!severity || a.severity === severity) && (!ward || a.ward === ward))
+        .sort((a, b) => b.lastSeen - a.lastSeen);
       return send(res, 200, { alarms: list });
     }
-    if (path === '/api/alarms/assignees') return send(res, 200, { users: [...accounts.values()].filter((u) => u.role !== 'viewer').map(({ username, displayName, role }) => ({ username, displayName, role })) });
+    if (path === '/api/alarms/assignees')
+      return send(res, 200, {
+        users: [...accounts.values()]
+          .filter((u) => u.role !== 'viewer')
+          .map(({ username, displayName, role }) => ({ username, displayName, role })),
+      });
     if (path === '/api/alarms/shelves') return send(res, 200, { shelves: [] });
     m = /^\/api\/alarms\/([^/]+)(?:\/(ack|assign|comment|clear))?$/.exec(path);
     if (m) {
@@ -403,8 +558,22 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
           alarm: a,
           audit: audit.get(a.id) ?? [],
           notifications: [
-            { id: `${a.id}-n1`, recipient: 'Trực ban IOC (+84 905 000 111)', channel: 'sms', state: 'delivered', ts: a.firstSeen + 4000, error: null },
-            { id: `${a.id}-n2`, recipient: 'Nhóm Zalo Môi trường', channel: 'zalo', state: a.severity === 'critical' ? 'failed' : 'sent', ts: a.firstSeen + 5000, error: a.severity === 'critical' ? 'Zalo OA: token expired' : null },
+            {
+              id: `${a.id}-n1`,
+              recipient: 'Trực ban IOC (+84 905 000 111)',
+              channel: 'sms',
+              state: 'delivered',
+              ts: a.firstSeen + 4000,
+              error: null,
+            },
+            {
+              id: `${a.id}-n2`,
+              recipient: 'Nhóm Zalo Môi trường',
+              channel: 'zalo',
+              state: a.severity === 'critical' ? 'failed' : 'sent',
+              ts: a.firstSeen + 5000,
+              error: a.severity === 'critical' ? 'Zalo OA: token expired' : null,
+            },
           ],
         });
       }
@@ -420,17 +589,32 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       changeAlarm(a, s.username, m[2], (body.comment ?? body.text ?? body.assignee ?? null) as string | null);
       return send(res, 200, { alarm: a });
     }
-    if (path === '/api/users' || path.startsWith('/api/users/') || path === '/api/rules/validate' || (path === '/api/rules' && req.method !== 'GET')) {
+    if (
+      path === '/api/users' ||
+      path.startsWith('/api/users/') ||
+      path === '/api/rules/validate' ||
+      (path === '/api/rules' && req.method !== 'GET')
+    ) {
       if (!need('admin')) return;
     }
-    if (path === '/api/users' && req.method === 'GET') return send(res, 200, { users: [...accounts.values()].map(({ password: _p, ...u }) => u) });
+    if (path === '/api/users' && req.method === 'GET')
+      return send(res, 200, { users: [...accounts.values()].map(({ password: _p, ...u }) => u) });
     if (path === '/api/users' && req.method === 'POST') {
       const body = await readBody(req);
       const username = String(body.username ?? '');
-      if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(username) || !body.displayName || !(String(body.role) in RANK)) return fail(res, 400, 'bad_request', 'invalid body');
+      if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(username) || !body.displayName || !(String(body.role) in RANK))
+        return fail(res, 400, 'bad_request', 'invalid body');
       if (String(body.password ?? '').length < 12) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
       if (accounts.has(username)) return fail(res, 409, 'exists', `user ${username} already exists`);
-      const user = { username, displayName: String(body.displayName), role: body.role as MockRole, disabled: false, createdAt: Date.now(), lastLogin: null, password: String(body.password) };
+      const user = {
+        username,
+        displayName: String(body.displayName),
+        role: body.role as MockRole,
+        disabled: false,
+        createdAt: Date.now(),
+        lastLogin: null,
+        password: String(body.password),
+      };
       accounts.set(username, user);
       adminAudit.push({ user: s.username, action: 'user.create', detail: { username, role: user.role } });
       const { password: _p, ...view } = user;
@@ -444,7 +628,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const body = await readBody(req);
       const losesAdmin = user.role === 'admin' && ((body.role !== undefined && body.role !== 'admin') || body.disabled === true);
       if (losesAdmin && username === s.username) return fail(res, 409, 'self_lockout', 'you cannot disable or demote yourself');
-      if (body.password !== undefined && String(body.password).length < 12) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
+      if (body.password !== undefined && String(body.password).length < 12)
+        return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
       if (typeof body.role === 'string' && body.role in RANK) user.role = body.role as MockRole;
       if (typeof body.disabled === 'boolean') user.disabled = body.disabled;
       if (typeof body.displayName === 'string') user.displayName = body.displayName;
@@ -463,7 +648,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const body = await readBody(req);
       const problem = ruleProblem(body.rules);
       if (problem) return fail(res, 400, 'invalid_rules', problem);
-      if (body.baseVersion !== undefined && body.baseVersion !== rules.version) return fail(res, 409, 'conflict', `rules changed meanwhile: now version ${rules.version}`);
+      if (body.baseVersion !== undefined && body.baseVersion !== rules.version)
+        return fail(res, 409, 'conflict', `rules changed meanwhile: now version ${rules.version}`);
       rules = { version: rules.version + 1, rules: body.rules as unknown[], updatedBy: s.username, updatedAt: Date.now() };
       return send(res, 200, rules);
     }
@@ -516,7 +702,13 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     });
   });
 
-  const CHANNEL: Record<string, string> = { readings: 'readings', derived: 'derived', alarm: 'alarms', gateway: 'gateways', registry: 'gateways' };
+  const CHANNEL: Record<string, string> = {
+    readings: 'readings',
+    derived: 'derived',
+    alarm: 'alarms',
+    gateway: 'gateways',
+    registry: 'gateways',
+  };
   function push(frame: Record<string, unknown>): void {
     const channel = CHANNEL[String(frame.type)];
     if (frame.type === 'readings') for (const r of frame.readings as StoredReading[]) overrides.set(r.device, r);
@@ -542,7 +734,23 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     for (const [ws, channels] of subs) if (channels.has('readings')) ws.send(text);
     const air = readings.find((r) => r.kind === 'air_station');
     if (air) {
-      const derived = JSON.stringify({ type: 'derived', readings: [{ ...air, kind: 'vn_aqi', values: { aqi: aqiFromPm25(valuesAt(city.devices.find((d) => d.id === air.device)!, now).pm25 ?? 0) } }] });
+      const derived = JSON.stringify({
+        type: 'derived',
+        readings: [
+          {
+            ...air,
+            kind: 'vn_aqi',
+            values: {
+              aqi: aqiFromPm25(
+                valuesAt(
+                  city.devices.find((d) => d.id === air.device)!,
+                  now,
+                ).pm25 ?? 0,
+              ),
+            },
+          },
+        ],
+      });
       for (const [ws, channels] of subs) if (channels.has('derived')) ws.send(derived);
     }
   }, opts.tickMs ?? 1000);

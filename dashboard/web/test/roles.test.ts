@@ -7,7 +7,22 @@ const EXPECTED: Record<MockRole, string[]> = {
   viewer: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Màn hình tường'],
   operator: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Màn hình tường'],
   technician: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Màn hình tường'],
-  admin: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Quản trị', 'Quy tắc cảnh báo', 'Người nhận cảnh báo', 'Thiết bị', 'Nhật ký thao tác', 'Sức khỏe hệ thống cảnh báo', 'Màn hình tường'],
+  admin: [
+    'Tổng quan',
+    'Môi trường',
+    'Giao thông',
+    'Chiếu sáng',
+    'Cảnh báo',
+    'Gateway',
+    'Chất lượng dữ liệu',
+    'Quản trị',
+    'Quy tắc cảnh báo',
+    'Người nhận cảnh báo',
+    'Thiết bị',
+    'Nhật ký thao tác',
+    'Sức khỏe hệ thống cảnh báo',
+    'Màn hình tường',
+  ],
 };
 
 describe('role-aware navigation', () => {
@@ -19,7 +34,9 @@ describe('role-aware navigation', () => {
       await login(page, env.server.url, role);
       const nav = page.getByRole('navigation', { name: 'Điều hướng chính' });
       // The Alarms item carries the count of unacknowledged alarms (the mock has some active).
-      await expect.poll(async () => (await nav.getByRole('link').allInnerTexts()).map((text) => text.replace(/\s*\d+$/, ''))).toEqual(EXPECTED[role]);
+      await expect
+        .poll(async () => (await nav.getByRole('link').allInnerTexts()).map((text) => text.replace(/\s*\d+$/, '')))
+        .toEqual(EXPECTED[role]);
       if (role !== 'viewer') await expect.poll(() => nav.getByTestId('unacked-badge').innerText()).toMatch(/^\d+$/);
       if (role === 'viewer') {
         // A viewer typing a technician URL gets a refusal, not the page.

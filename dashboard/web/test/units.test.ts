@@ -13,7 +13,22 @@ describe('VN_AQI bands', () => {
   const levels = loadLimits(fileURLToPath(new URL('../../../config/limits', import.meta.url))).vnAqi.levels;
 
   it('follow the boundaries of the served levels (upper bounds inclusive, after rounding)', () => {
-    expect([0, 50, 50.4, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500, 650].map((v) => aqiBand(levels, v).id)).toEqual(['good', 'good', 'good', 'moderate', 'moderate', 'poor', 'poor', 'bad', 'bad', 'very_bad', 'very_bad', 'hazardous', 'hazardous', 'hazardous']);
+    expect([0, 50, 50.4, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500, 650].map((v) => aqiBand(levels, v).id)).toEqual([
+      'good',
+      'good',
+      'good',
+      'moderate',
+      'moderate',
+      'poor',
+      'poor',
+      'bad',
+      'bad',
+      'very_bad',
+      'very_bad',
+      'hazardous',
+      'hazardous',
+      'hazardous',
+    ]);
     expect(new Set(levels.map((l) => aqiBand(levels, l.max).icon)).size).toBe(levels.length);
   });
 

@@ -80,7 +80,14 @@ describe('wall on the real server', () => {
     ensureBuilt();
     h = await startHarness({ city, modules: [createAlarmsModule({ tickMs: 200 })], config: { webDist: DIST_DIR } });
     const logger = createLogger('wall-test', { level: process.env.TEST_LOG ?? 'silent' });
-    ingest = await startIngest({ mqtt: { url: h.mqttUrl, clientId: 'ingest-wall-test' }, limitsDir: join(REPO_DIR, 'config/limits'), batch: { maxReadings: 100, maxDelayMs: 20 } }, { store: h.store, city, logger });
+    ingest = await startIngest(
+      {
+        mqtt: { url: h.mqttUrl, clientId: 'ingest-wall-test' },
+        limitsDir: join(REPO_DIR, 'config/limits'),
+        batch: { maxReadings: 100, maxDelayMs: 20 },
+      },
+      { store: h.store, city, logger },
+    );
     gw = await mqttClient(h.mqttUrl);
     browser = await launchBrowser();
   }, 180_000);
@@ -156,8 +163,29 @@ describe('wall on the real server', () => {
     for (const id of await alarmIds()) await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {});
     const now = Date.now();
     // Twelve more: minor ones of different ages and one major that is younger than all of them.
-    for (let i = 0; i < 11; i++) await raise(floodEvent({ ruleId: 'noise-level', sourceId: `noise-${i}`, severity: 'minor', category: 'noise', since: now - (i + 1) * 60_000, ts: now, message: { vi: `tiếng ồn ${i}`, en: `noise ${i}` } }));
-    await raise(floodEvent({ ruleId: 'device-silent', sourceId: 'gw-x', severity: 'major', category: 'device', since: now - 1000, ts: now, message: { vi: 'mất kết nối', en: 'lost contact' } }));
+    for (let i = 0; i < 11; i++)
+      await raise(
+        floodEvent({
+          ruleId: 'noise-level',
+          sourceId: `noise-${i}`,
+          severity: 'minor',
+          category: 'noise',
+          since: now - (i + 1) * 60_000,
+          ts: now,
+          message: { vi: `tiếng ồn ${i}`, en: `noise ${i}` },
+        }),
+      );
+    await raise(
+      floodEvent({
+        ruleId: 'device-silent',
+        sourceId: 'gw-x',
+        severity: 'major',
+        category: 'device',
+        since: now - 1000,
+        ts: now,
+        message: { vi: 'mất kết nối', en: 'lost contact' },
+      }),
+    );
     const page = await wallPage('panels=alarms&sound=off');
     // 13 open (the acknowledged flood plus 12): 8 rows and "+5".
     await expect.poll(() => page.getByTestId('alarms-more').innerText(), POLL).toBe('+5 cảnh báo khác');
@@ -177,7 +205,8 @@ describe('wall on the real server', () => {
     const marker = page.locator(`[data-device="${TRAFFIC}"]`);
     const publish = async () => {
       const values: Record<string, { v: number; u: string }> = { interval: { v: TRAFFIC_PUBLISH_MS / 1000, u: 's' } };
-      for (let lane = 1; lane <= 4; lane++) Object.assign(values, { [`lane${lane}_car`]: { v: 5, u: 'count' }, [`lane${lane}_motorbike`]: { v: 30, u: 'count' } });
+      for (let lane = 1; lane <= 4; lane++)
+        Object.assign(values, { [`lane${lane}_car`]: { v: 5, u: 'count' }, [`lane${lane}_motorbike`]: { v: 30, u: 'count' } });
       const reading = { device: TRAFFIC, ts: Date.now(), seq: seq++, values };
       await gw.publishAsync(topics.telemetry('gw-an-phu'), JSON.stringify({ v: 1, gateway: 'gw-an-phu', readings: [reading] }), { qos: 1 });
       return reading.ts;

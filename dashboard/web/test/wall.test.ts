@@ -16,10 +16,18 @@ describe('wall mode', () => {
     expect(await page.getByTestId('alarm-banner').count()).toBe(1);
     // An operator acknowledges it elsewhere: the banner goes and the rotation resumes.
     const operator = await env.browser.newContext();
-    const { csrfToken } = (await (await operator.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'operator', password: USERS.operator.password } })).json()) as { csrfToken: string };
-    const { alarms } = (await (await operator.request.get(`${env.server.url}/api/alarms?state=active`)).json()) as { alarms: Array<{ id: string; severity: string }> };
+    const { csrfToken } = (await (
+      await operator.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'operator', password: USERS.operator.password } })
+    ).json()) as { csrfToken: string };
+    const { alarms } = (await (await operator.request.get(`${env.server.url}/api/alarms?state=active`)).json()) as {
+      alarms: Array<{ id: string; severity: string }>;
+    };
     for (const a of alarms.filter((x) => x.severity === 'critical' || x.severity === 'major')) {
-      expect((await operator.request.post(`${env.server.url}/api/alarms/${a.id}/ack`, { data: {}, headers: { 'x-csrf-token': csrfToken } })).status()).toBe(200);
+      expect(
+        (
+          await operator.request.post(`${env.server.url}/api/alarms/${a.id}/ack`, { data: {}, headers: { 'x-csrf-token': csrfToken } })
+        ).status(),
+      ).toBe(200);
     }
     await operator.close();
     await expect.poll(() => page.getByTestId('alarm-banner').count(), { timeout: 20_000 }).toBe(0);
@@ -83,7 +91,10 @@ describe('wall mode', () => {
     const page = await env.browser.newPage({ viewport: { width: 3840, height: 2160 } });
     await page.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=air`);
     await page.locator('.wall-tile').first().waitFor({ timeout: 20_000 });
-    const size = await page.locator('.wall-tile h2').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+    const size = await page
+      .locator('.wall-tile h2')
+      .first()
+      .evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
     expect(size).toBeGreaterThanOrEqual(50);
     await screenshot(page, 'wall-4k-air');
     await page.close();

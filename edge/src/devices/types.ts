@@ -8,7 +8,15 @@ export interface DeviceEvent {
   detail: Record<string, unknown>;
 }
 
-export type PollOutcome = { ok: true; ts: number; values: ReadingValues; events?: DeviceEvent[] } | { ok: false; kind: FailureKind; message: string; ts: number; /** the device talks on its own: asking less often gains nothing */ noBackoff?: boolean };
+export type PollOutcome =
+  | { ok: true; ts: number; values: ReadingValues; events?: DeviceEvent[] }
+  | {
+      ok: false;
+      kind: FailureKind;
+      message: string;
+      ts: number;
+      /** the device talks on its own: asking less often gains nothing */ noBackoff?: boolean;
+    };
 
 /** A device as the poller sees it, whatever driver is behind it. */
 export interface FieldDevice {

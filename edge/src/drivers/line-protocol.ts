@@ -55,7 +55,11 @@ export class LineParser {
   }
 }
 
-export function openLineSource(settings: SerialSettings & { delimiter: string; pattern: string }, handlers: StreamHandlers, log: Logger): StreamSource {
+export function openLineSource(
+  settings: SerialSettings & { delimiter: string; pattern: string },
+  handlers: StreamHandlers,
+  log: Logger,
+): StreamSource {
   const parser = new LineParser(settings.delimiter, settings.pattern, handlers);
   const port = openResilientPort(settings, { onData: (c) => parser.push(c), onState: handlers.onState }, log);
   return { isOpen: () => port.isOpen(), close: () => port.close() };

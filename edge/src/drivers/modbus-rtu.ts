@@ -1,4 +1,14 @@
-import { crc16, decodeResponse, decodeRtu, encodeRequest, encodeRtu, ModbusError, responsePduLength, type Request, type Response } from '@tamky/modbus';
+import {
+  crc16,
+  decodeResponse,
+  decodeRtu,
+  encodeRequest,
+  encodeRtu,
+  ModbusError,
+  responsePduLength,
+  type Request,
+  type Response,
+} from '@tamky/modbus';
 import type { Logger } from '@tamky/service-kit';
 import { openResilientPort, type SerialSettings } from './serial-port';
 import type { LinkStateListener, ModbusLink } from './types';
@@ -35,7 +45,11 @@ function lateFrameLength(buf: Buffer): number | undefined {
  * reliably; the inter-frame gap is still kept before every request. Bytes arriving with no request
  * outstanding (a late answer from a slave we gave up on) are discarded.
  */
-export function openRtuLink(settings: SerialSettings & { gapMs: number }, log: Logger, onState?: LinkStateListener): ModbusLink & { discardedBytes(): number } {
+export function openRtuLink(
+  settings: SerialSettings & { gapMs: number },
+  log: Logger,
+  onState?: LinkStateListener,
+): ModbusLink & { discardedBytes(): number } {
   let pending: Pending | undefined;
   let lastActivity = 0;
   let discarded = 0;
@@ -83,10 +97,17 @@ export function openRtuLink(settings: SerialSettings & { gapMs: number }, log: L
     }
   };
 
-  const port = openResilientPort(settings, { onData, onState: (state, detail) => {
-    if (state === 'closed') finish((p) => p.reject(new ModbusError(detail ?? 'serial port closed', 'closed')));
-    onState?.(state, detail);
-  } }, log);
+  const port = openResilientPort(
+    settings,
+    {
+      onData,
+      onState: (state, detail) => {
+        if (state === 'closed') finish((p) => p.reject(new ModbusError(detail ?? 'serial port closed', 'closed')));
+        onState?.(state, detail);
+      },
+    },
+    log,
+  );
 
   const waitForGap = async () => {
     const wait = lastActivity + settings.gapMs - performance.now();
@@ -102,7 +123,10 @@ export function openRtuLink(settings: SerialSettings & { gapMs: number }, log: L
       await waitForGap();
       const adu = encodeRtu(unitId, encodeRequest(req));
       return new Promise<Response>((resolve, reject) => {
-        const timer = setTimeout(() => finish((p) => p.reject(new ModbusError(`no answer from unit ${unitId} within ${timeoutMs} ms`, 'timeout'))), timeoutMs);
+        const timer = setTimeout(
+          () => finish((p) => p.reject(new ModbusError(`no answer from unit ${unitId} within ${timeoutMs} ms`, 'timeout'))),
+          timeoutMs,
+        );
         pending = { unitId, req, buf: Buffer.alloc(0), resolve, reject, timer };
         port.write(adu).then(
           () => {

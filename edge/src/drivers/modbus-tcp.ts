@@ -18,7 +18,12 @@ interface Pending {
  * backing off, requests fail fast (as 'timeout', so the device backs off) instead of queueing. Answers are matched by transaction
  * id, so a late answer to a request that already timed out is dropped, not taken for the next one.
  */
-export function openTcpLink(opts: { host: string; port: number; gapMs: number; connectTimeoutMs?: number }, log: Logger, onState?: LinkStateListener, backoff = { baseMs: 500, maxMs: 30_000 }): ModbusLink {
+export function openTcpLink(
+  opts: { host: string; port: number; gapMs: number; connectTimeoutMs?: number },
+  log: Logger,
+  onState?: LinkStateListener,
+  backoff = { baseMs: 500, maxMs: 30_000 },
+): ModbusLink {
   let socket: Socket | undefined;
   let connected = false;
   let connecting: Promise<void> | undefined;
@@ -76,7 +81,8 @@ export function openTcpLink(opts: { host: string; port: number; gapMs: number; c
     if (connecting) return connecting;
     // A Modbus TCP device (or its RS-485 gateway) that refuses connections is a device not answering:
     // 'timeout', so the device is backed off like a silent RTU slave.
-    if (Date.now() < nextAttemptAt) return Promise.reject(new ModbusError(`not connected to ${opts.host}:${opts.port} (retrying)`, 'timeout'));
+    if (Date.now() < nextAttemptAt)
+      return Promise.reject(new ModbusError(`not connected to ${opts.host}:${opts.port} (retrying)`, 'timeout'));
     connecting = new Promise<void>((resolve, reject) => {
       const s = connect({ host: opts.host, port: opts.port });
       s.setNoDelay(true);
@@ -119,7 +125,13 @@ export function openTcpLink(opts: { host: string; port: number; gapMs: number; c
       tid = (tid + 1) & 0xffff;
       const adu = encodeTcp(tid, unitId, encodeRequest(req));
       return new Promise<Response>((resolve, reject) => {
-        const timer = setTimeout(() => finish((p) => p.reject(new ModbusError(`no answer from ${opts.host}:${opts.port} unit ${unitId} within ${timeoutMs} ms`, 'timeout'))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish((p) =>
+              p.reject(new ModbusError(`no answer from ${opts.host}:${opts.port} unit ${unitId} within ${timeoutMs} ms`, 'timeout')),
+            ),
+          timeoutMs,
+        );
         pending = { tid, unitId, req, resolve, reject, timer };
         socket!.write(adu);
       }).finally(() => {

@@ -38,15 +38,25 @@ export function openResilientPort(
     if (closed || timer) return;
     const delay = backoffDelay(attempt++, backoff.baseMs, backoff.maxMs);
     log.warn({ path: settings.path, why, retryInMs: delay }, 'serial port unavailable; will reopen');
-    timer = setTimeout(() => {
-      timer = undefined;
-      tryOpen();
-    }, Math.max(delay, 50));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        tryOpen();
+      },
+      Math.max(delay, 50),
+    );
   };
 
   const tryOpen = () => {
     if (closed) return;
-    const p = new SerialPort({ path: settings.path, baudRate: settings.baudRate, dataBits: settings.dataBits, parity: settings.parity, stopBits: settings.stopBits, autoOpen: false });
+    const p = new SerialPort({
+      path: settings.path,
+      baudRate: settings.baudRate,
+      dataBits: settings.dataBits,
+      parity: settings.parity,
+      stopBits: settings.stopBits,
+      autoOpen: false,
+    });
     port = p;
     p.on('data', (chunk: Buffer) => handlers.onData(chunk));
     p.on('error', (err) => log.warn({ path: settings.path, err: err.message }, 'serial port error'));

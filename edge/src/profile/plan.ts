@@ -28,9 +28,7 @@ export function deviceBlocks(profile: Profile, overrides: Record<string, FieldOv
   return (profile.blocks ?? [])
     .map((b) => ({
       ...b,
-      fields: b.fields
-        .filter((f) => !keep || keep.has(f.name) || !f.publish)
-        .map((f) => ({ ...f, ...(overrides[f.name] ?? {}) })),
+      fields: b.fields.filter((f) => !keep || keep.has(f.name) || !f.publish).map((f) => ({ ...f, ...(overrides[f.name] ?? {}) })),
     }))
     .filter((b) => b.fields.length > 0);
 }

@@ -70,19 +70,38 @@ export const profileSchema = z
     const checkUnit = (name: string, unit: string, publish: boolean, path: (string | number)[]) => {
       if (!publish) return;
       const expected = spec[name];
-      if (!expected) ctx.addIssue({ code: 'custom', path, message: `field "${name}" is not a ${p.kind} field (known: ${Object.keys(spec).join(', ')})` });
-      else if (expected.unit !== unit) ctx.addIssue({ code: 'custom', path, message: `field "${name}" must be in ${expected.unit}, not ${unit}` });
+      if (!expected)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `field "${name}" is not a ${p.kind} field (known: ${Object.keys(spec).join(', ')})`,
+        });
+      else if (expected.unit !== unit)
+        ctx.addIssue({ code: 'custom', path, message: `field "${name}" must be in ${expected.unit}, not ${unit}` });
     };
     p.blocks?.forEach((b, bi) => {
       const bits = b.table === 'coil' || b.table === 'discrete';
-      if (!bits && b.count > 125) ctx.addIssue({ code: 'custom', path: ['blocks', bi, 'count'], message: `a register read is at most 125 registers, not ${b.count}` });
+      if (!bits && b.count > 125)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['blocks', bi, 'count'],
+          message: `a register read is at most 125 registers, not ${b.count}`,
+        });
       b.fields.forEach((f, fi) => {
         const width = bits ? 1 : registerCount(f.type);
         if (f.address < b.address || f.address + width > b.address + b.count) {
-          ctx.addIssue({ code: 'custom', path: ['blocks', bi, 'fields', fi, 'address'], message: `field "${f.name}" (${f.address}, ${width} registers) lies outside block ${b.address}..${b.address + b.count - 1}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['blocks', bi, 'fields', fi, 'address'],
+            message: `field "${f.name}" (${f.address}, ${width} registers) lies outside block ${b.address}..${b.address + b.count - 1}`,
+          });
         }
         if (f.writable && (b.table === 'input' || b.table === 'discrete')) {
-          ctx.addIssue({ code: 'custom', path: ['blocks', bi, 'fields', fi, 'writable'], message: `field "${f.name}" is in the read-only ${b.table} table; give writable.address of a holding register` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['blocks', bi, 'fields', fi, 'writable'],
+            message: `field "${f.name}" is in the read-only ${b.table} table; give writable.address of a holding register`,
+          });
         }
         checkUnit(f.name, f.unit, f.publish, ['blocks', bi, 'fields', fi, 'unit']);
       });

@@ -51,7 +51,13 @@ export class MqttUplink {
   }
 
   private status(state: 'online' | 'offline', reason?: string): string {
-    const s: GatewayStatus = { gateway: this.config.gatewayId, state, ts: this.now(), version: this.version, ...(reason ? { reason } : {}) };
+    const s: GatewayStatus = {
+      gateway: this.config.gatewayId,
+      state,
+      ts: this.now(),
+      version: this.version,
+      ...(reason ? { reason } : {}),
+    };
     return JSON.stringify(s);
   }
 
@@ -123,7 +129,10 @@ export class MqttUplink {
     const client = this.client;
     if (!client) return;
     if (this.connectedFlag) {
-      await Promise.race([this.publish(topics.status(this.config.gatewayId), this.status('offline', 'shutdown'), { retain: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([
+        this.publish(topics.status(this.config.gatewayId), this.status('offline', 'shutdown'), { retain: true }).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
     }
     this.connectedFlag = false;
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));

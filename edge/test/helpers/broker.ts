@@ -7,12 +7,21 @@ import { freePort, requireBinary, spawnPeer, tempDir, waitFor, waitForPort, type
  * Debian mosquitto that can be stopped and started again on the same port with its persistence
  * (subscriptions of persistent sessions survive), to play a broker outage.
  */
-export async function restartableMosquitto(): Promise<{ url: string; port: number; start(): Promise<void>; stop(): Promise<void>; output(): string }> {
+export async function restartableMosquitto(): Promise<{
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  output(): string;
+}> {
   const bin = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
   const dir = tempDir('edge-mosquitto');
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 1000000\nmax_inflight_messages 0\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 1000000\nmax_inflight_messages 0\n`,
+  );
   let peer: Peer | undefined;
   return {
     url: `mqtt://127.0.0.1:${port}`,
@@ -30,7 +39,11 @@ export async function restartableMosquitto(): Promise<{ url: string; port: numbe
 }
 
 /** A subscriber collecting JSON messages per topic (persistent session, so nothing is missed across broker restarts). */
-export async function collector(url: string, filter: string, clientId = `edge-test-${Math.random().toString(16).slice(2)}`): Promise<{ client: MqttClient; messages: Array<{ topic: string; json: any; retain: boolean }>; close(): Promise<void> }> {
+export async function collector(
+  url: string,
+  filter: string,
+  clientId = `edge-test-${Math.random().toString(16).slice(2)}`,
+): Promise<{ client: MqttClient; messages: Array<{ topic: string; json: any; retain: boolean }>; close(): Promise<void> }> {
   // Short connect timeout: an attempt that hits a broker while it is shutting down must not hang 30 s.
   const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 200, connectTimeout: 2000 });
   const messages: Array<{ topic: string; json: any; retain: boolean }> = [];
@@ -57,7 +70,9 @@ export { waitFor };
  * A TCP proxy in front of a broker that can be switched on and off: the network between gateway and
  * centre going away, while a test subscriber stays connected to the broker directly.
  */
-export async function switchableProxy(targetPort: number): Promise<{ port: number; url: string; up(): Promise<void>; down(): Promise<void> }> {
+export async function switchableProxy(
+  targetPort: number,
+): Promise<{ port: number; url: string; up(): Promise<void>; down(): Promise<void> }> {
   const { createServer, connect } = await import('node:net');
   const port = await freePortFor();
   const sockets = new Set<import('node:net').Socket>();

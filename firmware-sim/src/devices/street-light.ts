@@ -117,7 +117,11 @@ export class StreetLight extends BaseSimDevice {
     this.energyWh += (power * dtMs) / 3_600_000;
     // Mains sags in the evening peak and recovers at night (distribution transformer tap at ~228 V).
     const hour = localTime(t, this.ctx.timeZone).hour;
-    const voltage = 225 + 3 * Math.cos(((hour - 3) / 24) * 2 * Math.PI) + 1.2 * smoothNoise(this.ctx.seed + this.key, CH.voltage, t, 10 * 60_000) - (anyOn ? 1 : 0);
+    const voltage =
+      225 +
+      3 * Math.cos(((hour - 3) / 24) * 2 * Math.PI) +
+      1.2 * smoothNoise(this.ctx.seed + this.key, CH.voltage, t, 10 * 60_000) -
+      (anyOn ? 1 : 0);
     const powerFactor = anyOn ? 0.95 + 0.02 * smoothNoise(this.ctx.seed + this.key, CH.power, t, 30 * 60_000) : 0.55;
     return { power, energy: this.energyWh / 1000, voltage, current: power / (voltage * powerFactor), power_factor: powerFactor };
   }

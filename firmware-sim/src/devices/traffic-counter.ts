@@ -48,7 +48,10 @@ export class TrafficCounter extends BaseSimDevice {
     const intervalS = this.intervalS();
     const out: Record<string, number> = { _seq: (this.seqBase + closed) % 65536, _uptime: this.uptimeS(t), _interval: intervalS };
     for (let lane = 1; lane <= this.lanes; lane++) {
-      const v = closed === 0 ? { motorbike: 0, car: 0, bus: 0, truck: 0, speed: 0, occupancy: 0 } : laneInterval(this.ctx, this.key, lane, this.anchorT + (closed - 1) * intervalS * 1000, intervalS);
+      const v =
+        closed === 0
+          ? { motorbike: 0, car: 0, bus: 0, truck: 0, speed: 0, occupancy: 0 }
+          : laneInterval(this.ctx, this.key, lane, this.anchorT + (closed - 1) * intervalS * 1000, intervalS);
       for (const [k, x] of Object.entries(v)) out[`lane${lane}_${k}`] = x;
     }
     return out;

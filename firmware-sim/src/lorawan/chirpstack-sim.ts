@@ -55,10 +55,19 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
       log.warn({ device: device.id, kind: device.kind }, 'no simulated LoRaWAN payload format for this kind');
       continue;
     }
-    nodes.set(device.lorawan.devEui, { device, sim: createSimDevice(device, { city: location, now }), devEui: device.lorawan.devEui, devAddr: randomBytes(4).toString('hex'), fCnt: 0 });
+    nodes.set(device.lorawan.devEui, {
+      device,
+      sim: createSimDevice(device, { city: location, now }),
+      devEui: device.lorawan.devEui,
+      devAddr: randomBytes(4).toString('hex'),
+      fCnt: 0,
+    });
   }
   let uplinks = 0;
-  const client: MqttClient = await mqtt.connectAsync(opts.url, { clientId: `chirpstack-sim-${randomUUID().slice(0, 8)}`, reconnectPeriod: 1000 });
+  const client: MqttClient = await mqtt.connectAsync(opts.url, {
+    clientId: `chirpstack-sim-${randomUUID().slice(0, 8)}`,
+    reconnectPeriod: 1000,
+  });
   const deviceInfo = (n: Node) => ({
     tenantId: '52f14cd4-c6f1-4fbd-8f87-4025e1d49242',
     tenantName: 'Tam Kỳ',
@@ -70,7 +79,13 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
     ...(n.device.kind === 'street_light' ? { deviceClassEnabled: 'CLASS_C' } : {}),
   });
   const publish = (n: Node, type: string, event: Record<string, unknown>) =>
-    client.publishAsync(`application/${opts.applicationId}/device/${n.devEui}/event/${type}`, JSON.stringify({ time: new Date().toISOString(), deviceInfo: deviceInfo(n), ...event }), { qos: 1 }).catch((err: Error) => log.warn({ err: err.message }, 'publish failed'));
+    client
+      .publishAsync(
+        `application/${opts.applicationId}/device/${n.devEui}/event/${type}`,
+        JSON.stringify({ time: new Date().toISOString(), deviceInfo: deviceInfo(n), ...event }),
+        { qos: 1 },
+      )
+      .catch((err: Error) => log.warn({ err: err.message }, 'publish failed'));
 
   const payload = (n: Node): { fPort: number; bytes: Buffer } => {
     n.sim.update(now());
@@ -119,11 +134,15 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
       fPort,
       data: bytes.toString('base64'),
       rxInfo,
-      txInfo: { frequency: 923_200_000 + 200_000 * (n.fCnt % 8), modulation: { lora: { bandwidth: 125_000, spreadingFactor: sf, codeRate: 'CR_4_5' } } },
+      txInfo: {
+        frequency: 923_200_000 + 200_000 * (n.fCnt % 8),
+        modulation: { lora: { bandwidth: 125_000, spreadingFactor: sf, codeRate: 'CR_4_5' } },
+      },
     });
     uplinks++;
     n.fCnt++;
-    if (n.fCnt % 10 === 1) void publish(n, 'status', { deduplicationId: randomUUID(), margin: 8, batteryLevel: Math.max(5, 100 - (n.fCnt % 1000) / 10) });
+    if (n.fCnt % 10 === 1)
+      void publish(n, 'status', { deduplicationId: randomUUID(), margin: 8, batteryLevel: Math.max(5, 100 - (n.fCnt % 1000) / 10) });
   };
 
   client.on('message', (topic, message) => {
@@ -138,7 +157,7 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
     }
     const bytes = Buffer.from(cmd.data ?? '', 'base64');
     const fCntDown = n.fCnt;
-    void publish(n, 'txack', { downlinkId: hashString(cmd.id ?? '') , queueItemId: cmd.id, fCntDown, gatewayId: loraGateways[0] });
+    void publish(n, 'txack', { downlinkId: hashString(cmd.id ?? ''), queueItemId: cmd.id, fCntDown, gatewayId: loraGateways[0] });
     // Class C: the node applies the command, acknowledges in its next uplink, sent right away.
     const ok = bytes[0] === 0x01 && bytes.length === 2 && n.sim.write('holding', 0, [bytes[1]!]) === undefined;
     setTimeout(() => {
@@ -151,11 +170,14 @@ export async function startChirpstackSim(opts: ChirpstackSimOptions): Promise<Ch
   for (const n of nodes.values()) {
     void publish(n, 'join', { deduplicationId: randomUUID(), devAddr: n.devAddr });
     // Spread first uplinks over the interval so the district does not speak in step.
-    const first = setTimeout(() => {
-      uplink(n);
-      n.timer = setInterval(() => uplink(n), n.device.pollIntervalMs);
-      n.timer.unref();
-    }, uniform(hashString(n.devEui)) * Math.min(n.device.pollIntervalMs, 10_000));
+    const first = setTimeout(
+      () => {
+        uplink(n);
+        n.timer = setInterval(() => uplink(n), n.device.pollIntervalMs);
+        n.timer.unref();
+      },
+      uniform(hashString(n.devEui)) * Math.min(n.device.pollIntervalMs, 10_000),
+    );
     first.unref();
     n.timer = first;
   }

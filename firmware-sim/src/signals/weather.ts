@@ -19,7 +19,17 @@ export function isRainDay(ctx: SignalContext, t: number): boolean {
 export function rainIntensity(ctx: SignalContext, t: number): number {
   if (!isRainDay(ctx, t)) return 0;
   const lt = localTime(t, ctx.timeZone);
-  const afternoon = dailyCurve([[0, 0.4], [6, 0.3], [12, 0.5], [15, 0.9], [19, 0.6], [24, 0.4]], lt.hour);
+  const afternoon = dailyCurve(
+    [
+      [0, 0.4],
+      [6, 0.3],
+      [12, 0.5],
+      [15, 0.9],
+      [19, 0.6],
+      [24, 0.4],
+    ],
+    lt.hour,
+  );
   return Math.max(0, Math.min(1, afternoon + 0.4 * smoothNoise(ctx.seed, CH.rainHour, t, 2 * 3_600_000)));
 }
 
@@ -27,7 +37,17 @@ export function temperature(ctx: SignalContext, t: number): number {
   const lt = localTime(t, ctx.timeZone);
   const rain = rainIntensity(ctx, t);
   // Coolest just before dawn, warmest early afternoon.
-  const shape = dailyCurve([[0, -0.6], [5, -1], [9, 0.1], [14, 1], [18, 0.3], [24, -0.6]], lt.hour);
+  const shape = dailyCurve(
+    [
+      [0, -0.6],
+      [5, -1],
+      [9, 0.1],
+      [14, 1],
+      [18, 0.3],
+      [24, -0.6],
+    ],
+    lt.hour,
+  );
   const amplitude = rain > 0 ? 2.5 : 4;
   return MEAN_TEMP[lt.month - 1]! + amplitude * shape - 1.5 * rain + 0.8 * smoothNoise(ctx.seed, CH.temperature, t, 3 * 3_600_000);
 }
@@ -35,6 +55,16 @@ export function temperature(ctx: SignalContext, t: number): number {
 export function humidity(ctx: SignalContext, t: number): number {
   const lt = localTime(t, ctx.timeZone);
   const rain = rainIntensity(ctx, t);
-  const shape = dailyCurve([[0, 88], [5, 92], [9, 78], [14, 66], [18, 76], [24, 88]], lt.hour);
+  const shape = dailyCurve(
+    [
+      [0, 88],
+      [5, 92],
+      [9, 78],
+      [14, 66],
+      [18, 76],
+      [24, 88],
+    ],
+    lt.hour,
+  );
   return Math.max(30, Math.min(100, shape + 12 * rain + 4 * smoothNoise(ctx.seed, CH.humidity, t, 3 * 3_600_000)));
 }

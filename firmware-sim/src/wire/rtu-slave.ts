@@ -1,4 +1,13 @@
-import { charTimeMs, decodeRtu, encodeResponse, encodeRtu, EXCEPTION, interFrameGapMs, requestPduLength, type ModbusError } from '@tamky/modbus';
+import {
+  charTimeMs,
+  decodeRtu,
+  encodeResponse,
+  encodeRtu,
+  EXCEPTION,
+  interFrameGapMs,
+  requestPduLength,
+  type ModbusError,
+} from '@tamky/modbus';
 import { createLogger, type Logger } from '@tamky/service-kit';
 import { countRequest, type SimMetrics } from '../metrics';
 import type { SimDevice } from '../sim-device';

@@ -40,7 +40,12 @@ const CMD = { REPORTING_MODE: 2, QUERY: 4, SLEEP_WORK: 6, FIRMWARE: 7, WORKING_P
  * (its pm25/pm10 readings and faults: no_answer/reboot silence it, crc_error corrupts the checksum,
  * late_answer delays frames) or by two functions.
  */
-export async function startSds011(opts: { path: string; device: PmSource; intervalMs?: number; id?: number }): Promise<{ close(): Promise<void> }> {
+export async function startSds011(opts: {
+  path: string;
+  device: PmSource;
+  intervalMs?: number;
+  id?: number;
+}): Promise<{ close(): Promise<void> }> {
   const port = await openSerial({ path: opts.path, baudRate: 9600 });
   const src = opts.device;
   const id = opts.id ?? (isSimDevice(src) ? hashString(src.id) & 0xffff : 0x1234);

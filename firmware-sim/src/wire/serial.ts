@@ -8,8 +8,17 @@ export interface SerialOptions {
 }
 
 export async function openSerial(opts: SerialOptions): Promise<SerialPort> {
-  const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, parity: opts.parity ?? 'none', stopBits: opts.stopBits ?? 1, dataBits: 8, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new Error(`cannot open ${opts.path}: ${err.message}`)) : resolve())));
+  const port = new SerialPort({
+    path: opts.path,
+    baudRate: opts.baudRate,
+    parity: opts.parity ?? 'none',
+    stopBits: opts.stopBits ?? 1,
+    dataBits: 8,
+    autoOpen: false,
+  });
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) => (err ? reject(new Error(`cannot open ${opts.path}: ${err.message}`)) : resolve())),
+  );
   return port;
 }
 

@@ -45,7 +45,8 @@ export function serveRequest(device: SimDevice, pdu: Buffer): Buffer | undefined
       const values = req.fc === 0x0f ? req.values.map(Number) : req.values;
       const byteCount = pdu[5]!;
       const expectedBytes = req.fc === 0x0f ? Math.ceil(values.length / 8) : values.length * 2;
-      if (values.length < 1 || values.length > (req.fc === 0x0f ? 1968 : 123) || byteCount !== expectedBytes) return exception(fc, EXCEPTION.ILLEGAL_DATA_VALUE);
+      if (values.length < 1 || values.length > (req.fc === 0x0f ? 1968 : 123) || byteCount !== expectedBytes)
+        return exception(fc, EXCEPTION.ILLEGAL_DATA_VALUE);
       const code = device.write(req.fc === 0x0f ? 'coil' : 'holding', req.address, values);
       if (code !== undefined) return exception(fc, code);
       res = { fc: req.fc, address: req.address, count: values.length };

@@ -23,11 +23,15 @@ export interface TcpSlave {
  * Faults: no_answer/reboot → silence (the master times out); late_answer → reply delayed;
  * crc_error → exception 0x0B, what a gateway returns when the RTU reply fails its CRC.
  */
-export async function startModbusTcpSlave(devices: SimDevice[], opts: { host?: string; port?: number; log?: Logger; metrics?: SimMetrics } = {}): Promise<TcpSlave> {
+export async function startModbusTcpSlave(
+  devices: SimDevice[],
+  opts: { host?: string; port?: number; log?: Logger; metrics?: SimMetrics } = {},
+): Promise<TcpSlave> {
   const log = opts.log ?? createLogger('firmware-sim');
   const byUnit = new Map<number, SimDevice>();
   for (const d of devices) {
-    if (byUnit.has(d.unitId)) throw new Error(`unit id ${d.unitId} used by both ${byUnit.get(d.unitId)!.id} and ${d.id} on one Modbus TCP slave`);
+    if (byUnit.has(d.unitId))
+      throw new Error(`unit id ${d.unitId} used by both ${byUnit.get(d.unitId)!.id} and ${d.id} on one Modbus TCP slave`);
     byUnit.set(d.unitId, d);
   }
   const sockets = new Set<Socket>();

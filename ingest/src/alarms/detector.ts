@@ -1,4 +1,19 @@
-import { DERIVED_KINDS, deviceExpectedIntervalMs, formatClockIn, formatDurationIn, topics, type AlarmEvent, type AqiLevelSpec, type CityModel, type Device, type GatewayHealth, type GatewayStatus, type StoredReading, KIND_FIELDS, isDeviceKind } from '@tamky/protocol';
+import {
+  DERIVED_KINDS,
+  deviceExpectedIntervalMs,
+  formatClockIn,
+  formatDurationIn,
+  topics,
+  type AlarmEvent,
+  type AqiLevelSpec,
+  type CityModel,
+  type Device,
+  type GatewayHealth,
+  type GatewayStatus,
+  type StoredReading,
+  KIND_FIELDS,
+  isDeviceKind,
+} from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
 import { renderMessage, type MessageVar } from './messages';
@@ -47,7 +62,17 @@ interface SourceInfo {
  */
 const DERIVED = new Set<string>(DERIVED_KINDS);
 
-const READING_TYPES = new Set(['threshold', 'rate_of_change', 'vn_aqi_level', 'noise_limit', 'water_level', 'lamp_failure', 'day_burner', 'night_outage', 'power_deviation']);
+const READING_TYPES = new Set([
+  'threshold',
+  'rate_of_change',
+  'vn_aqi_level',
+  'noise_limit',
+  'water_level',
+  'lamp_failure',
+  'day_burner',
+  'night_outage',
+  'power_deviation',
+]);
 
 export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   const { logger } = opts;
@@ -158,7 +183,11 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   function silence(sinceTs: number, silentMs: number): Record<string, MessageVar> {
     const clock = (lang: 'vi' | 'en') => formatClockIn(lang, sinceTs, city.timeZone);
     const forText = (lang: 'vi' | 'en') => (silentMs >= 60_000 ? ` (${formatDurationIn(lang, silentMs)})` : '');
-    return { silentMin: Math.round(silentMs / 60_000), sinceTime: { vi: clock('vi'), en: clock('en') }, silentFor: { vi: forText('vi'), en: forText('en') } };
+    return {
+      silentMin: Math.round(silentMs / 60_000),
+      sinceTime: { vi: clock('vi'), en: clock('en') },
+      silentFor: { vi: forText('vi'), en: forText('en') },
+    };
   }
 
   function emit(rule: AlarmRule, src: SourceInfo, t: Transition): Promise<void> {
@@ -167,7 +196,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     const kind = src.kind;
     const unit = unitOf(kind, field, 'unit' in rule ? rule.unit : undefined);
     const wardName = src.ward ? (wardNames.get(src.ward) ?? src.ward) : '';
-    const gatewayName = src.gateway && !src.deviceId ? (city.gateways.find((g) => g.id === src.gateway)?.name ?? `Gateway ${src.gateway}`) : undefined;
+    const gatewayName =
+      src.gateway && !src.deviceId ? (city.gateways.find((g) => g.id === src.gateway)?.name ?? `Gateway ${src.gateway}`) : undefined;
     const name = src.device?.name ?? gatewayName ?? src.sourceId;
     const fieldLabel = kind && field && isDeviceKind(kind) ? KIND_FIELDS[kind][field]?.label : undefined;
     const obs: Observation = t.obs;
@@ -243,7 +273,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
         lastGatewaySeen.set(r.gateway, now);
         runGateway = r.gateway;
       }
-      if (gatewayOffline.size > 0 && gatewayOffline.has(r.gateway) && r.ts > gatewayOffline.get(r.gateway)!.ts) gatewayOffline.delete(r.gateway);
+      if (gatewayOffline.size > 0 && gatewayOffline.has(r.gateway) && r.ts > gatewayOffline.get(r.gateway)!.ts)
+        gatewayOffline.delete(r.gateway);
       const kindRules = rulesByKind.get(r.kind);
       if (kindRules === undefined) continue;
       const src = deviceSource(r.device, r);
@@ -295,7 +326,12 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
           const silentMs = now - (last ?? startedAt);
           const offline = rule.onOffline && gatewayOffline.has(g.id);
           const breach = offline || silentMs > limitMs;
-          observe(rule, src, { ts: now, breach, clear: !breach && last !== undefined, value: null, limit: null, vars: silence(last ?? startedAt, silentMs) }, out);
+          observe(
+            rule,
+            src,
+            { ts: now, breach, clear: !breach && last !== undefined, value: null, limit: null, vars: silence(last ?? startedAt, silentMs) },
+            out,
+          );
         }
       }
     }
@@ -353,7 +389,12 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     const breach = (growing && h.outbox.depth >= rule.minDepth) || ageS > rule.maxAgeS;
     const prev = depths.length >= 2 ? depths[depths.length - 2]! : Infinity;
     const clear = !breach && (h.outbox.depth === 0 || h.outbox.depth < prev);
-    observe(rule, src, { ts: h.ts, breach, clear, value: h.outbox.depth, limit: rule.minDepth, vars: { oldestAgeS: Math.round(ageS) } }, out);
+    observe(
+      rule,
+      src,
+      { ts: h.ts, breach, clear, value: h.outbox.depth, limit: rule.minDepth, vars: { oldestAgeS: Math.round(ageS) } },
+      out,
+    );
   }
 
   function evaluateCrc(rule: RuleOf<'device_crc_errors'>, h: GatewayHealth, out: Promise<void>[]): void {

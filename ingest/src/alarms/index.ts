@@ -1,6 +1,14 @@
 export { createAlarmDetector, type AlarmDetector, type AlarmDetectorOptions, type AlarmDetectorLimits } from './detector';
 export type { ReadingObserver } from '../observers';
-export { alarmRuleSchema, ruleSetSchema, parseRuleSet, parseRulesMessage, type AlarmRule, type AlarmRuleInput, type RuleSet } from '@tamky/protocol';
+export {
+  alarmRuleSchema,
+  ruleSetSchema,
+  parseRuleSet,
+  parseRulesMessage,
+  type AlarmRule,
+  type AlarmRuleInput,
+  type RuleSet,
+} from '@tamky/protocol';
 export { loadRules } from './rules';
 export { sunElevationDeg } from './sun';
 export { formatNumber } from '@tamky/protocol';

@@ -19,7 +19,8 @@ export interface EvalContext {
 /** `severityByLevel` keyed by any level id (the file's ids are checked against the rule schema's list elsewhere). */
 const bySeverity = <S>(m: Partial<Record<string, S>> | undefined): Partial<Record<string, S>> => m ?? {};
 
-const cmp = (op: '>' | '>=' | '<' | '<=', a: number, b: number) => (op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b);
+const cmp = (op: '>' | '>=' | '<' | '<=', a: number, b: number) =>
+  op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b;
 
 /** The reading kind a rule needs (derived kinds included). */
 export function ruleReadingKind(rule: ReadingRule): string {
@@ -55,7 +56,9 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
       const clearAt = rule.clearValue ?? rule.value;
       const breach = cmp(rule.op, x, rule.value);
       // Clearing needs the value strictly back on the safe side of the (hysteresis) clear value.
-      const clear = rule.op.startsWith('>') ? x < clearAt || (rule.clearValue === undefined && !breach) : x > clearAt || (rule.clearValue === undefined && !breach);
+      const clear = rule.op.startsWith('>')
+        ? x < clearAt || (rule.clearValue === undefined && !breach)
+        : x > clearAt || (rule.clearValue === undefined && !breach);
       return { ...base, breach, clear: !breach && clear, value: x, limit: rule.value };
     }
     case 'rate_of_change': {
@@ -84,7 +87,12 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         clear: !breach,
         value: Math.round(change * 100) / 100,
         limit: rule.delta,
-        vars: { change: Math.round(change * 100) / 100, current: x, direction: up ? { vi: 'tăng', en: 'rose' } : { vi: 'giảm', en: 'fell' }, window: { vi: formatDurationIn('vi', rule.windowS * 1000), en: formatDurationIn('en', rule.windowS * 1000) } },
+        vars: {
+          change: Math.round(change * 100) / 100,
+          current: x,
+          direction: up ? { vi: 'tăng', en: 'rose' } : { vi: 'giảm', en: 'fell' },
+          window: { vi: formatDurationIn('vi', rule.windowS * 1000), en: formatDurationIn('en', rule.windowS * 1000) },
+        },
       };
     }
     case 'vn_aqi_level': {
@@ -120,7 +128,12 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         clear: !breach && clear,
         value: Math.round(laeq * 10) / 10,
         limit,
-        vars: { zone, zoneVi: zone === 'special' ? 'đặc biệt' : 'thông thường', period: day ? 'day' : 'night', periodVi: day ? 'ban ngày' : 'ban đêm' },
+        vars: {
+          zone,
+          zoneVi: zone === 'special' ? 'đặc biệt' : 'thông thường',
+          period: day ? 'day' : 'night',
+          periodVi: day ? 'ban ngày' : 'ban đêm',
+        },
       };
     }
     case 'lamp_failure': {
@@ -143,7 +156,14 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         const lit: number[] = [];
         for (let i = 1; i <= n; i++) if ((v[`lamp${i}_level`] ?? 0) >= rule.minLevelPct) lit.push(i);
         const breach = elevation > rule.sunAboveDeg && lit.length > 0;
-        return { ...base, breach, clear: !breach, value: lit.length, limit: 0, vars: { lamps: lit.join(', '), sunDeg: Math.round(elevation) } };
+        return {
+          ...base,
+          breach,
+          clear: !breach,
+          value: lit.length,
+          limit: 0,
+          vars: { lamps: lit.join(', '), sunDeg: Math.round(elevation) },
+        };
       }
       const dark: number[] = [];
       for (let i = 1; i <= n; i++) {
@@ -151,7 +171,14 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
         if (level !== undefined && level <= 0) dark.push(i);
       }
       const breach = elevation < rule.sunBelowDeg && dark.length > 0;
-      return { ...base, breach, clear: !breach, value: dark.length, limit: 0, vars: { lamps: dark.join(', '), sunDeg: Math.round(elevation) } };
+      return {
+        ...base,
+        breach,
+        clear: !breach,
+        value: dark.length,
+        limit: 0,
+        vars: { lamps: dark.join(', '), sunDeg: Math.round(elevation) },
+      };
     }
     case 'power_deviation': {
       const power = v.power;
@@ -160,10 +187,18 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
       let dim = 0;
       for (let i = 1; i <= lampCount(ctx.device, v); i++) dim += (v[`lamp${i}_level`] ?? 0) / 100;
       const expected = rated * dim;
-      if (expected < rule.minExpectedW && power < rule.minExpectedW) return { ...base, breach: false, clear: true, value: power, limit: expected };
+      if (expected < rule.minExpectedW && power < rule.minExpectedW)
+        return { ...base, breach: false, clear: true, value: power, limit: expected };
       const deviation = Math.abs(power - expected) / Math.max(expected, rule.minExpectedW);
       const breach = deviation > rule.tolerance;
-      return { ...base, breach, clear: !breach, value: Math.round(power), limit: Math.round(expected), vars: { deviationPct: Math.round(deviation * 100) } };
+      return {
+        ...base,
+        breach,
+        clear: !breach,
+        value: Math.round(power),
+        limit: Math.round(expected),
+        vars: { deviationPct: Math.round(deviation * 100) },
+      };
     }
     case 'water_level':
       return undefined; // stateful: see evaluateWaterLevel
@@ -174,7 +209,12 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
  * Water level against the station's three alarm levels. The stage only drops once the water is
  * `clearMarginM` below the level that stage was entered at, so a level hovering at a mark does not flap.
  */
-export function evaluateWaterLevel(rule: RuleOf<'water_level'>, r: StoredReading, device: Device | undefined, previousStage: number): (Observation & { stage: number }) | undefined {
+export function evaluateWaterLevel(
+  rule: RuleOf<'water_level'>,
+  r: StoredReading,
+  device: Device | undefined,
+  previousStage: number,
+): (Observation & { stage: number }) | undefined {
   const level = r.values[rule.field];
   const marks = device?.alarmLevels;
   if (level === undefined || !marks) return undefined;

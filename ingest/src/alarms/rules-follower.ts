@@ -57,7 +57,10 @@ export async function followRules(opts: {
       const set = parseRulesMessage(payload);
       const implausible = implausibleRules(set, version, Date.now());
       if (implausible) {
-        opts.logger?.error({ topic, version: set.version, inForce: version, reason: implausible }, 'implausible alarm rules on config/rules rejected; keeping the previous set');
+        opts.logger?.error(
+          { topic, version: set.version, inForce: version, reason: implausible },
+          'implausible alarm rules on config/rules rejected; keeping the previous set',
+        );
         return;
       }
       if (set.version !== 0 && set.version <= version) return;

@@ -22,9 +22,18 @@ export interface AlarmDetectionOptions {
  * What an ingest composer needs in one call: the detector (pass it as an observer to startIngest) kept
  * on the rule set published on config/rules. `publish` may be bound late (ingest starts after this).
  */
-export async function startAlarmDetection(opts: AlarmDetectionOptions): Promise<{ detector: AlarmDetector; rulesVersion(): number; close(): Promise<void> }> {
+export async function startAlarmDetection(
+  opts: AlarmDetectionOptions,
+): Promise<{ detector: AlarmDetector; rulesVersion(): number; close(): Promise<void> }> {
   const initial: AlarmRule[] = opts.rulesFile ? loadRules(opts.rulesFile) : [];
-  const detector = createAlarmDetector({ rules: initial, city: opts.city, aqiLevels: opts.aqiLevels, publish: opts.publish, logger: opts.logger, limits: opts.limits });
+  const detector = createAlarmDetector({
+    rules: initial,
+    city: opts.city,
+    aqiLevels: opts.aqiLevels,
+    publish: opts.publish,
+    logger: opts.logger,
+    limits: opts.limits,
+  });
   const follower: RulesFollower = await followRules({
     url: opts.mqtt.url,
     username: opts.mqtt.username,

@@ -17,7 +17,12 @@ export interface RegistryFollower {
  * as a whole, so a message is validated against one registry; an invalid or cleared message keeps the one in
  * force. `onChange` runs after a new registry is in force.
  */
-export function createRegistryFollower(opts: { city: CityModel; metrics: IngestMetrics; log: Logger; onChange(city: CityModel): void }): RegistryFollower {
+export function createRegistryFollower(opts: {
+  city: CityModel;
+  metrics: IngestMetrics;
+  log: Logger;
+  onChange(city: CityModel): void;
+}): RegistryFollower {
   const { metrics: m, log } = opts;
   let city = opts.city;
   let registry = buildRegistry(city);
@@ -49,9 +54,18 @@ export function createRegistryFollower(opts: { city: CityModel; metrics: IngestM
       registry = buildRegistry(city);
       m.registryUpdates.inc({ result: 'applied' });
       m.registryDevices.set(city.devices.length);
-      const added = registry.devices().filter((d) => !before.device(d.id)).map((d) => d.id);
-      const removed = before.devices().filter((d) => !registry.device(d.id)).map((d) => d.id);
-      log.info({ devices: city.devices.length, gateways: city.gateways.length, added: added.slice(0, 20), removed: removed.slice(0, 20) }, 'device registry updated');
+      const added = registry
+        .devices()
+        .filter((d) => !before.device(d.id))
+        .map((d) => d.id);
+      const removed = before
+        .devices()
+        .filter((d) => !registry.device(d.id))
+        .map((d) => d.id);
+      log.info(
+        { devices: city.devices.length, gateways: city.gateways.length, added: added.slice(0, 20), removed: removed.slice(0, 20) },
+        'device registry updated',
+      );
       opts.onChange(city);
     },
   };

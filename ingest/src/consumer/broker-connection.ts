@@ -43,7 +43,10 @@ export function connectToBroker(opts: {
     connectTimeout: 10_000,
     protocolVersion: 4,
   });
-  const acks = installDeferredAcks(client, { maxMessages: cfg.backpressure.maxUnackedMessages, maxBytes: cfg.backpressure.maxUnackedBytes });
+  const acks = installDeferredAcks(client, {
+    maxMessages: cfg.backpressure.maxUnackedMessages,
+    maxBytes: cfg.backpressure.maxUnackedBytes,
+  });
   // See deferred-acks.ts: mqtt.js sends the PUBACK from this callback; every PUBLISH passes here.
   client.handleMessage = (packet, callback) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -92,7 +95,8 @@ export function connectToBroker(opts: {
     },
     async end() {
       const ended = client.endAsync().then(() => true);
-      if (!(await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]))) await client.endAsync(true);
+      if (!(await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())])))
+        await client.endAsync(true);
     },
   };
 }

@@ -8,7 +8,12 @@ import type { BrokerConnection } from './broker-connection';
  * reconnect resends its queue from the head. Away, its persistent session simply queues in the broker, and
  * the first durable write brings it back.
  */
-export function createBrokerPresence(opts: { connection: () => BrokerConnection | undefined; closed: () => boolean; metrics: IngestMetrics; log: Logger }): { leave(): void; rejoin(): void } {
+export function createBrokerPresence(opts: {
+  connection: () => BrokerConnection | undefined;
+  closed: () => boolean;
+  metrics: IngestMetrics;
+  log: Logger;
+}): { leave(): void; rejoin(): void } {
   const { metrics: m, log } = opts;
   let away = false;
   return {

@@ -42,8 +42,16 @@ export function gatewayMessageHandler(opts: {
         let repeated = 0;
         for (const r of v.readings) if (seen.check(r.gateway, r.seq)) repeated++;
         if (repeated > 0) m.redeliveries.inc({ signal: 'seen_seq' }, repeated);
-        for (const rej of v.rejections) log.debug({ reason: rej.letter.reason, gateway: rej.letter.gateway, device: rej.letter.device }, 'dead letter');
-        pipeline.push({ readings: v.readings, deadLetters: v.rejections.map((r) => r.letter), ack, receivedAt: Date.now(), values: v.values, newestTs: v.newestTs });
+        for (const rej of v.rejections)
+          log.debug({ reason: rej.letter.reason, gateway: rej.letter.gateway, device: rej.letter.device }, 'dead letter');
+        pipeline.push({
+          readings: v.readings,
+          deadLetters: v.rejections.map((r) => r.letter),
+          ack,
+          receivedAt: Date.now(),
+          values: v.values,
+          newestTs: v.newestTs,
+        });
         return;
       }
       ack();

@@ -24,7 +24,10 @@ export type SendAsIs = (cb?: (err?: Error) => void) => void;
  * Routes every packet mqtt.js sends through `intercept`, which either sends it (`send`) now, later, or never,
  * and calls `cb` when mqtt.js should consider it sent.
  */
-export function interceptOutgoing(client: MqttClient, intercept: (packet: OutgoingPacket, cb: ((err?: Error) => void) | undefined, send: SendAsIs) => void): void {
+export function interceptOutgoing(
+  client: MqttClient,
+  intercept: (packet: OutgoingPacket, cb: ((err?: Error) => void) | undefined, send: SendAsIs) => void,
+): void {
   const c = client as unknown as { _sendPacket: (packet: OutgoingPacket, cb?: (err?: Error) => void, ...rest: unknown[]) => void };
   const original = c._sendPacket.bind(client);
   c._sendPacket = (packet, cb, ...rest) => intercept(packet, cb, (sendCb) => original(packet, sendCb, ...rest));

@@ -101,7 +101,11 @@ export class BatchPipeline {
     const gaveUp = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.opts.closeWaitMs ?? 10_000)));
     const stuck = await Promise.race([this.done.then(() => false), gaveUp]);
     clearTimeout(timer);
-    if (stuck) this.opts.log.error({ inFlight: this.inFlight, waitedMs: this.opts.closeWaitMs ?? 10_000 }, 'store writes still unanswered at close; their messages stay unacked and the broker redelivers them');
+    if (stuck)
+      this.opts.log.error(
+        { inFlight: this.inFlight, waitedMs: this.opts.closeWaitMs ?? 10_000 },
+        'store writes still unanswered at close; their messages stay unacked and the broker redelivers them',
+      );
   }
 
   private signal(): void {
@@ -207,10 +211,13 @@ export class BatchPipeline {
             clearTimeout(timer);
             resolve();
           };
-          const timer = setTimeout(() => {
-            this.retryWakes.delete(wake);
-            resolve();
-          }, backoffDelay(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs));
+          const timer = setTimeout(
+            () => {
+              this.retryWakes.delete(wake);
+              resolve();
+            },
+            backoffDelay(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
+          );
           this.retryWakes.add(wake);
         });
         if (this.closing) return false;
@@ -218,7 +225,14 @@ export class BatchPipeline {
     }
   }
 
-  private async writeUntilDurable(batchNo: number, messages: PendingMessage[], raw: StoredReading[], derived: StoredReading[], letters: DeadLetter[], after: Promise<void>): Promise<boolean> {
+  private async writeUntilDurable(
+    batchNo: number,
+    messages: PendingMessage[],
+    raw: StoredReading[],
+    derived: StoredReading[],
+    letters: DeadLetter[],
+    after: Promise<void>,
+  ): Promise<boolean> {
     const started = performance.now();
     const { store } = this.opts;
     const ordered = store.writesInCallOrder === true;
@@ -230,7 +244,8 @@ export class BatchPipeline {
       const withDerived = !derivedWritten && (this.inFlight === 1 || ordered);
       let rows = raw;
       if (withDerived) {
-        const derivedRows = this.derivedSentBy.size > 0 ? derived.filter((d) => (this.derivedSentBy.get(derivedKey(d)) ?? -1) <= batchNo) : derived;
+        const derivedRows =
+          this.derivedSentBy.size > 0 ? derived.filter((d) => (this.derivedSentBy.get(derivedKey(d)) ?? -1) <= batchNo) : derived;
         // Claimed when sent, not when durable: in call order, whatever is sent later lands later.
         if (ordered) for (const d of derivedRows) this.derivedSentBy.set(derivedKey(d), batchNo);
         rows = raw.concat(derivedRows);

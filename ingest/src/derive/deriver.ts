@@ -1,4 +1,12 @@
-import { DERIVED_SEQ, type CityModel, type DerivedKind, type Device, type Series, type StoredReading, type TimeSeriesStore } from '@tamky/protocol';
+import {
+  DERIVED_SEQ,
+  type CityModel,
+  type DerivedKind,
+  type Device,
+  type Series,
+  type StoredReading,
+  type TimeSeriesStore,
+} from '@tamky/protocol';
 import { backoffDelay } from '@tamky/service-kit';
 import { airQualityValues } from './air';
 import { DeviceHours, HOUR_MS, hourOf, type HourBucket } from './hour-buckets';
@@ -6,7 +14,6 @@ import { lightingValues } from './lighting';
 import type { Limits } from '@tamky/protocol';
 import { noiseValues } from './noise';
 import { congestionIndex, trafficValues } from './traffic';
-
 
 const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?: string[] }> = {
   air_station: { derived: 'vn_aqi', keepHours: 12, fields: ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co'] },
@@ -20,12 +27,15 @@ const SOURCE: Record<string, { derived: DerivedKind; keepHours: number; fields?:
  * The fields each derivation reads (and restores from the store): the rest of a reading is not accumulated
  * (a street light's 16 lamp fields, an air station's temperature and humidity).
  */
-const NEEDED: Record<string, ReadonlySet<string>> = Object.fromEntries(Object.entries(SOURCE).map(([kind, spec]) => [kind, new Set(spec.fields ?? sourceFields(kind))]));
+const NEEDED: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.entries(SOURCE).map(([kind, spec]) => [kind, new Set(spec.fields ?? sourceFields(kind))]),
+);
 
 function sourceFields(kind: string): string[] {
   if (kind !== 'traffic_counter') return [];
   const f: string[] = [];
-  for (let lane = 1; lane <= 4; lane++) for (const x of ['motorbike', 'car', 'bus', 'truck', 'speed', 'occupancy']) f.push(`lane${lane}_${x}`);
+  for (let lane = 1; lane <= 4; lane++)
+    for (const x of ['motorbike', 'car', 'bus', 'truck', 'speed', 'occupancy']) f.push(`lane${lane}_${x}`);
   return f;
 }
 
@@ -121,7 +131,8 @@ export class Deriver {
             series = await store.query({ kind, fields, from, to: now + HOUR_MS, devices: chunk });
           } catch (err) {
             opts.onError?.(err, { kind, devices: chunk.length, attempt });
-            if (attempt + 1 < attempts) await new Promise((r) => setTimeout(r, backoffDelay(attempt, opts.retryBaseMs ?? 500, opts.retryMaxMs ?? 10_000)));
+            if (attempt + 1 < attempts)
+              await new Promise((r) => setTimeout(r, backoffDelay(attempt, opts.retryBaseMs ?? 500, opts.retryMaxMs ?? 10_000)));
           }
         }
         if (series) restored += this.addRestored(kind, series);

@@ -9,7 +9,13 @@ export function hourlyLaeq(bucket: HourBucket): number | undefined {
 }
 
 /** `noise_hourly` for the hour starting at `hour` (running value while the hour lasts). */
-export function noiseValues(limits: NoiseLimits, bucket: HourBucket, hour: number, zone: string | undefined, timeZone: string): Record<string, number> | undefined {
+export function noiseValues(
+  limits: NoiseLimits,
+  bucket: HourBucket,
+  hour: number,
+  zone: string | undefined,
+  timeZone: string,
+): Record<string, number> | undefined {
   const laeq = hourlyLaeq(bucket);
   if (laeq === undefined) return undefined;
   const { limit, night } = noiseLimitAt(limits, zone, hour, timeZone);

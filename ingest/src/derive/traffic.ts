@@ -35,7 +35,11 @@ export function trafficValues(cfg: CongestionConfig, bucket: HourBucket): Record
   const idx = bucket.extra.get('congestion');
   if (!idx || idx.n === 0) return undefined;
   const index = idx.sum / idx.n;
-  const values: Record<string, number> = { index: Math.round(index * 1000) / 1000, level: congestionLevel(cfg, index), samples: bucket.seen.size };
+  const values: Record<string, number> = {
+    index: Math.round(index * 1000) / 1000,
+    level: congestionLevel(cfg, index),
+    samples: bucket.seen.size,
+  };
   let flow = 0;
   for (const c of CLASSES) {
     let n = 0;

@@ -8,7 +8,13 @@ import { topics } from '@tamky/protocol';
  * device added while ingest was down would have its queued readings dead-lettered as unknown.
  * Resolves undefined when nothing retained arrives within `waitMs` (or the broker cannot be reached).
  */
-export async function readRetainedRegistry(opts: { url: string; username?: string; password?: string; clientId: string; waitMs: number }): Promise<Buffer | undefined> {
+export async function readRetainedRegistry(opts: {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  waitMs: number;
+}): Promise<Buffer | undefined> {
   const client = mqtt.connect(opts.url, {
     clientId: opts.clientId,
     clean: true,

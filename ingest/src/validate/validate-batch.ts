@@ -64,13 +64,20 @@ function rawValue(r: Reading, field: string): string {
  * Turns one telemetry message into stored readings (registry tags added) and dead letters. Values are
  * rejected one by one: a reading keeps its good values, and is dropped only when none is left.
  */
-export function validateTelemetry(topic: string, payload: Buffer | string, registry: Registry, now: number, opts: { scan?: boolean } = {}): ValidatedMessage {
+export function validateTelemetry(
+  topic: string,
+  payload: Buffer | string,
+  registry: Registry,
+  now: number,
+  opts: { scan?: boolean } = {},
+): ValidatedMessage {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   // The common case, every reading accepted, read straight from the text (scan-telemetry.ts); anything else the full way below.
   const scanGateway = opts.scan === false ? undefined : gatewayOfTelemetryTopic(topic);
   if (scanGateway !== undefined) {
     const scanned = scanValidTelemetry(text, scanGateway, registry);
-    if (scanned) return { gateway: scanGateway, readings: scanned.readings, rejections: [], values: scanned.values, newestTs: scanned.newestTs };
+    if (scanned)
+      return { gateway: scanGateway, readings: scanned.readings, rejections: [], values: scanned.values, newestTs: scanned.newestTs };
   }
   const rejections: Rejection[] = [];
   const reject = (code: RejectCode, detail: string, gateway: string | null, device: string | null, raw: string) =>
@@ -115,9 +122,15 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
   let newestTs = -Infinity;
   for (const rawReading of envelope.readings) {
     if (!isReading(rawReading)) {
-      const device = typeof (rawReading as { device?: unknown })?.device === 'string' ? ((rawReading as { device: string }).device) : null;
+      const device = typeof (rawReading as { device?: unknown })?.device === 'string' ? (rawReading as { device: string }).device : null;
       const zodVerdict = readingSchema.safeParse(rawReading);
-      reject('schema', zodVerdict.success ? 'rejected by the fast reading check' : describeZod(zodVerdict.error), gateway, device, JSON.stringify(rawReading));
+      reject(
+        'schema',
+        zodVerdict.success ? 'rejected by the fast reading check' : describeZod(zodVerdict.error),
+        gateway,
+        device,
+        JSON.stringify(rawReading),
+      );
       continue;
     }
     const r = rawReading;
@@ -127,7 +140,13 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       continue;
     }
     if (device.gateway !== gateway) {
-      reject('foreign_device', `device "${r.device}" belongs to gateway "${device.gateway}", not "${gateway}"`, gateway, r.device, JSON.stringify(rawReading));
+      reject(
+        'foreign_device',
+        `device "${r.device}" belongs to gateway "${device.gateway}", not "${gateway}"`,
+        gateway,
+        r.device,
+        JSON.stringify(rawReading),
+      );
       continue;
     }
     const spec = KIND_SPECS.get(device.kind) ?? NO_FIELDS;
@@ -138,7 +157,8 @@ export function validateTelemetry(topic: string, payload: Buffer | string, regis
       const f = spec[field];
       if (!f) reject('unknown_field', `"${field}" is not a field of ${device.kind}`, gateway, r.device, rawValue(r, field));
       else if (f.unit !== u) reject('wrong_unit', `${field} in "${u}", expected "${f.unit}"`, gateway, r.device, rawValue(r, field));
-      else if (v < f.min || v > f.max) reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, rawValue(r, field));
+      else if (v < f.min || v > f.max)
+        reject('out_of_range', `${field}=${v} ${u} outside ${f.min}..${f.max}`, gateway, r.device, rawValue(r, field));
       else {
         keptValues[field] = v;
         kept++;

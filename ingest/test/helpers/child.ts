@@ -15,7 +15,12 @@ export class IngestChild {
   private peer: Peer | undefined;
   readonly configPath: string;
 
-  constructor(dir: string, config: Record<string, unknown>, city: CityModel, readonly metricsPort: number) {
+  constructor(
+    dir: string,
+    config: Record<string, unknown>,
+    city: CityModel,
+    readonly metricsPort: number,
+  ) {
     const cityPath = join(dir, 'city.yaml');
     writeFileSync(cityPath, stringify(city));
     this.configPath = join(dir, `ingest-${metricsPort}.yaml`);
@@ -27,7 +32,9 @@ export class IngestChild {
     this.peer = spawnPeer(process.execPath, ['--import', 'tsx', 'ingest/src/cli.ts', '--config', this.configPath], {
       cwd: REPO,
       env: { ...process.env, LOG_LEVEL: process.env.INGEST_CHILD_LOG ?? 'warn' },
-      ...(process.env.INGEST_CHILD_LOG_FILE ? { stdio: ['ignore', openSync(process.env.INGEST_CHILD_LOG_FILE, 'a'), openSync(process.env.INGEST_CHILD_LOG_FILE, 'a')] } : {}),
+      ...(process.env.INGEST_CHILD_LOG_FILE
+        ? { stdio: ['ignore', openSync(process.env.INGEST_CHILD_LOG_FILE, 'a'), openSync(process.env.INGEST_CHILD_LOG_FILE, 'a')] }
+        : {}),
     });
     const peer = this.peer;
     await waitFor(

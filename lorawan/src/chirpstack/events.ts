@@ -27,7 +27,10 @@ const time = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be a
 const deviceInfo = z.looseObject({
   applicationId: z.string().default(''),
   deviceProfileName: z.string().default(''),
-  devEui: z.string().regex(/^[0-9a-fA-F]{16}$/).transform((s) => s.toLowerCase()),
+  devEui: z
+    .string()
+    .regex(/^[0-9a-fA-F]{16}$/)
+    .transform((s) => s.toLowerCase()),
 });
 
 const rxInfo = z.looseObject({ gatewayId: z.string().default(''), rssi: z.number().default(0), snr: z.number().default(0) });
@@ -42,7 +45,11 @@ export const uplinkEventSchema = z.looseObject({
   data: z.string().default(''),
   object: z.record(z.string(), z.unknown()).optional(),
   rxInfo: z.array(rxInfo).default([]),
-  txInfo: z.looseObject({ modulation: z.looseObject({ lora: z.looseObject({ spreadingFactor: z.number().int().optional() }).optional() }).optional() }).optional(),
+  txInfo: z
+    .looseObject({
+      modulation: z.looseObject({ lora: z.looseObject({ spreadingFactor: z.number().int().optional() }).optional() }).optional(),
+    })
+    .optional(),
 });
 
 export const statusEventSchema = z.looseObject({
@@ -56,11 +63,23 @@ export const statusEventSchema = z.looseObject({
 
 export const joinEventSchema = z.looseObject({ time, deviceInfo, devAddr: z.string().default('') });
 
-export const ackEventSchema = z.looseObject({ time, deviceInfo, queueItemId: z.string().default(''), acknowledged: z.boolean().default(false), fCntDown: z.number().default(0) });
+export const ackEventSchema = z.looseObject({
+  time,
+  deviceInfo,
+  queueItemId: z.string().default(''),
+  acknowledged: z.boolean().default(false),
+  fCntDown: z.number().default(0),
+});
 
 export const txAckEventSchema = z.looseObject({ time, deviceInfo, queueItemId: z.string().default(''), gatewayId: z.string().default('') });
 
-export const logEventSchema = z.looseObject({ time, deviceInfo, level: z.string().default('INFO'), code: z.string().default('UNKNOWN'), description: z.string().default('') });
+export const logEventSchema = z.looseObject({
+  time,
+  deviceInfo,
+  level: z.string().default('INFO'),
+  code: z.string().default('UNKNOWN'),
+  description: z.string().default(''),
+});
 
 export type UplinkEvent = z.infer<typeof uplinkEventSchema>;
 export type StatusEvent = z.infer<typeof statusEventSchema>;

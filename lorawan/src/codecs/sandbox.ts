@@ -35,7 +35,9 @@ export class Codec {
   private fresh(): vm.Context {
     const context = vm.createContext({ __input: '' }, { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
     // Defining the codec's functions runs once: bounded, but not by the per-payload limit.
-    new vm.Script(this.source, { filename: `codec:${this.name}` }).runInContext(context, { timeout: Math.max(this.timeoutMs, LOAD_TIMEOUT_MS) });
+    new vm.Script(this.source, { filename: `codec:${this.name}` }).runInContext(context, {
+      timeout: Math.max(this.timeoutMs, LOAD_TIMEOUT_MS),
+    });
     return context;
   }
 
@@ -73,17 +75,24 @@ export class Codec {
   }
 
   decode(bytes: Uint8Array, fPort: number, recvTime: string, variables: Record<string, string> = {}): Record<string, unknown> {
-    const out = this.run(this.decodeScript, { bytes: [...bytes], fPort, recvTime, variables }) as { data?: unknown; errors?: unknown } | null;
-    if (Array.isArray(out?.errors) && out.errors.length > 0) throw new CodecError(`codec ${this.name}: ${out.errors.map(String).join('; ')}`);
-    if (!out || typeof out.data !== 'object' || out.data === null || Array.isArray(out.data)) throw new CodecError(`codec ${this.name}: decodeUplink must return {data: {...}}`);
+    const out = this.run(this.decodeScript, { bytes: [...bytes], fPort, recvTime, variables }) as {
+      data?: unknown;
+      errors?: unknown;
+    } | null;
+    if (Array.isArray(out?.errors) && out.errors.length > 0)
+      throw new CodecError(`codec ${this.name}: ${out.errors.map(String).join('; ')}`);
+    if (!out || typeof out.data !== 'object' || out.data === null || Array.isArray(out.data))
+      throw new CodecError(`codec ${this.name}: decodeUplink must return {data: {...}}`);
     return out.data as Record<string, unknown>;
   }
 
   encode(data: Record<string, unknown>, variables: Record<string, string> = {}): { bytes: Uint8Array; fPort: number | undefined } {
     const out = this.run(this.encodeScript, { data, variables }) as { bytes?: unknown; fPort?: unknown; errors?: unknown } | null;
-    if (Array.isArray(out?.errors) && out.errors.length > 0) throw new CodecError(`codec ${this.name}: ${out.errors.map(String).join('; ')}`);
+    if (Array.isArray(out?.errors) && out.errors.length > 0)
+      throw new CodecError(`codec ${this.name}: ${out.errors.map(String).join('; ')}`);
     const bytes = out?.bytes;
-    if (!Array.isArray(bytes) || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) throw new CodecError(`codec ${this.name}: encodeDownlink must return {bytes: [0..255, …]}`);
+    if (!Array.isArray(bytes) || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+      throw new CodecError(`codec ${this.name}: encodeDownlink must return {bytes: [0..255, …]}`);
     return { bytes: Uint8Array.from(bytes as number[]), fPort: typeof out?.fPort === 'number' ? out.fPort : undefined };
   }
 }

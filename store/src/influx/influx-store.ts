@@ -48,7 +48,9 @@ export class InfluxStore implements TimeSeriesStore {
     const ds = this.config.downsample;
     if (!ds?.setup || this.config.api !== 'v1' || this.opts.readonly) return;
     try {
-      await this.influxql(`CREATE RETENTION POLICY ${quoteIdentifier(ds.retentionPolicy)} ON ${quoteIdentifier(this.db)} DURATION ${ds.durationWeeks}w REPLICATION 1`);
+      await this.influxql(
+        `CREATE RETENTION POLICY ${quoteIdentifier(ds.retentionPolicy)} ON ${quoteIdentifier(this.db)} DURATION ${ds.durationWeeks}w REPLICATION 1`,
+      );
       await this.influxql(continuousQuery(this.db, this.rawRp(), ds.retentionPolicy));
     } catch (err) {
       this.opts.logger?.warn({ err, retentionPolicy: ds.retentionPolicy }, 'downsampling not set up (long ranges read raw data)');
@@ -66,7 +68,9 @@ export class InfluxStore implements TimeSeriesStore {
   async backfillDownsampled(from: number, to: number): Promise<number> {
     const ds = this.config.downsample;
     if (!ds) throw new Error('downsample is not configured');
-    const rows = await this.influxql(backfillQuery(this.db, this.rawRp(), ds.retentionPolicy, Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS));
+    const rows = await this.influxql(
+      backfillQuery(this.db, this.rawRp(), ds.retentionPolicy, Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS),
+    );
     return Number(rows[0]?.values[0]?.[1] ?? 0);
   }
 
@@ -82,7 +86,12 @@ export class InfluxStore implements TimeSeriesStore {
       // database is someone else's to create; stop asking.
       const unreachable = err instanceof TypeError || (err as Error).name === 'TimeoutError';
       if (!unreachable) this.databaseReady = true;
-      this.opts.logger?.warn({ err, database: this.db }, unreachable ? 'InfluxDB unreachable: database not created yet' : 'CREATE DATABASE refused (it may exist, or the user lacks admin rights)');
+      this.opts.logger?.warn(
+        { err, database: this.db },
+        unreachable
+          ? 'InfluxDB unreachable: database not created yet'
+          : 'CREATE DATABASE refused (it may exist, or the user lacks admin rights)',
+      );
     }
   }
 
@@ -176,7 +185,12 @@ export class InfluxStore implements TimeSeriesStore {
     const where = this.conditions(Math.floor(q.from / HOUR_MS) * HOUR_MS, before - 1, { devices: q.devices, ward: q.ward });
     const select = q.fields.map((f) => downsampledSelect(f, q.aggregate ?? 'mean')).join(', ');
     const from = `${quoteIdentifier(this.db)}.${quoteIdentifier(rp)}.${quoteIdentifier(q.kind)}`;
-    return this.toSeries(await this.influxql(`SELECT ${select} FROM ${from} WHERE ${where} GROUP BY time(${Math.trunc(windowMs)}ms), "device", "ward" fill(none)`), q.fields);
+    return this.toSeries(
+      await this.influxql(
+        `SELECT ${select} FROM ${from} WHERE ${where} GROUP BY time(${Math.trunc(windowMs)}ms), "device", "ward" fill(none)`,
+      ),
+      q.fields,
+    );
   }
 
   private async rawQuery(q: RangeQuery): Promise<Series[]> {
@@ -218,7 +232,9 @@ export class InfluxStore implements TimeSeriesStore {
     if (filter.devices) c.push(anyOf('device', filter.devices));
     if (filter.ward !== undefined) c.push(`${quoteIdentifier('ward')} = ${quoteString(filter.ward)}`);
     const from = this.from(filter.kind ?? /.*/);
-    const rows = await this.influxql(`SELECT * FROM ${from}${c.length ? ` WHERE ${c.join(' AND ')}` : ''} GROUP BY "device" ORDER BY time DESC LIMIT 1`);
+    const rows = await this.influxql(
+      `SELECT * FROM ${from}${c.length ? ` WHERE ${c.join(' AND ')}` : ''} GROUP BY "device" ORDER BY time DESC LIMIT 1`,
+    );
     const out: StoredReading[] = [];
     for (const s of rows) {
       if (s.name === DEAD_LETTER_MEASUREMENT || !s.tags?.device) continue;

@@ -45,7 +45,10 @@ export function escapeStringField(s: string): string {
 function tags(pairs: Array<[string, string | null | undefined]>): string {
   // Empty tag values are not allowed by line protocol: such tags are left out. Keys are already sorted,
   // which is what the server would otherwise do for every line.
-  return pairs.filter(([, v]) => v).map(([k, v]) => `,${escapeTagOrKey(k)}=${escapeTagOrKey(v!)}`).join('');
+  return pairs
+    .filter(([, v]) => v)
+    .map(([k, v]) => `,${escapeTagOrKey(k)}=${escapeTagOrKey(v!)}`)
+    .join('');
 }
 
 /** A device's line head (`kind,device=…,gateway=…,ward=… `) with the tags it was made from. */
@@ -125,5 +128,8 @@ export function deadLetterToLine(l: DeadLetter, uniquifier: number): string {
   const raw = l.raw.length > MAX_STRING_FIELD ? `${l.raw.slice(0, MAX_STRING_FIELD)}…[truncated]` : l.raw;
   const ns = BigInt(Math.trunc(l.ts)) * 1_000_000n + BigInt(uniquifier % 1_000_000);
   const fields = `raw=${escapeStringField(raw)},reason=${escapeStringField(l.reason)},topic=${escapeStringField(l.topic)}`;
-  return `${DEAD_LETTER_MEASUREMENT}${tags([['device', l.device], ['gateway', l.gateway]])} ${fields} ${ns}`;
+  return `${DEAD_LETTER_MEASUREMENT}${tags([
+    ['device', l.device],
+    ['gateway', l.gateway],
+  ])} ${fields} ${ns}`;
 }

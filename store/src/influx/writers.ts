@@ -43,7 +43,9 @@ export function v1Writer(c: InfluxStoreConfig): LineWriter {
         signal: AbortSignal.timeout(c.timeoutMs),
       });
     } catch (err) {
-      throw new InfluxWriteError(`InfluxDB /write unreachable: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`);
+      throw new InfluxWriteError(
+        `InfluxDB /write unreachable: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
+      );
     }
     if (res.status !== 204 && res.status !== 200) {
       throw new InfluxWriteError(`InfluxDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`, res.status);

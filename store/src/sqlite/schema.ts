@@ -72,6 +72,7 @@ function upgradeFrom1(db: Database.Database): void {
       SELECT r.kind, r.device, r.bucket, l.gateway, max(r.ward), -1, json_group_object(r.field, r.last)
       FROM rollup_1h r JOIN latest l ON l.kind = r.kind AND l.device = r.device
       WHERE l.seq < 0 GROUP BY r.kind, r.device, r.bucket`);
-    for (const table of ['rollup_1m', 'rollup_1h']) db.exec(`DELETE FROM ${table} WHERE (kind, device) IN (SELECT kind, device FROM latest WHERE seq < 0)`);
+    for (const table of ['rollup_1m', 'rollup_1h'])
+      db.exec(`DELETE FROM ${table} WHERE (kind, device) IN (SELECT kind, device FROM latest WHERE seq < 0)`);
   })();
 }

@@ -134,16 +134,26 @@ export class SqliteStore implements TimeSeriesStore {
       ),
       latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
       deviceSequences: db
-        .prepare<[string, string, number, number, string], number>('SELECT seq FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? AND gateway = ? AND seq >= 0')
+        .prepare<[string, string, number, number, string], number>(
+          'SELECT seq FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? AND gateway = ? AND seq >= 0',
+        )
         .pluck(),
-      deadLetters: db.prepare<[number, number, number], { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }>(
-        'SELECT ts, topic, gateway, device, reason, raw FROM dead_letter WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, id DESC LIMIT ?',
-      ),
+      deadLetters: db.prepare<
+        [number, number, number],
+        { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }
+      >('SELECT ts, topic, gateway, device, reason, raw FROM dead_letter WHERE ts >= ? AND ts <= ? ORDER BY ts DESC, id DESC LIMIT ?'),
       ...(this.readonly
         ? {}
         : {
-            insertReading: db.prepare('INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-            insertReadings: new MultiRowStatement(db, 'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)', 7, INSERT_CHUNK),
+            insertReading: db.prepare(
+              'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            ),
+            insertReadings: new MultiRowStatement(
+              db,
+              'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)',
+              7,
+              INSERT_CHUNK,
+            ),
             savepoint: db.prepare('SAVEPOINT chunk'),
             rollbackSavepoint: db.prepare('ROLLBACK TO chunk'),
             releaseSavepoint: db.prepare('RELEASE chunk'),
@@ -181,11 +191,14 @@ export class SqliteStore implements TimeSeriesStore {
         }
       };
       // The first sweep soon after open, so a service restarted more often than intervalMs still sweeps.
-      this.firstSweep = setTimeout(() => {
-        sweep();
-        this.retentionTimer = setInterval(sweep, this.retention.intervalMs);
-        this.retentionTimer.unref();
-      }, Math.min(60_000, this.retention.intervalMs));
+      this.firstSweep = setTimeout(
+        () => {
+          sweep();
+          this.retentionTimer = setInterval(sweep, this.retention.intervalMs);
+          this.retentionTimer.unref();
+        },
+        Math.min(60_000, this.retention.intervalMs),
+      );
       this.firstSweep.unref();
     }
   }
@@ -241,7 +254,15 @@ export class SqliteStore implements TimeSeriesStore {
         const k = i * REFS_PER_READING;
         const v = valsOf(b, i);
         vals[n - start] = v;
-        params.push(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], v);
+        params.push(
+          strings[refs[k + KIND]!],
+          strings[refs[k + DEVICE]!],
+          ts[i],
+          strings[refs[k + GATEWAY]!],
+          strings[refs[k + WARD]!],
+          seq[i],
+          v,
+        );
       }
       s.savepoint!.run();
       const allNew = s.insertReadings!.run(params) === end - start;
@@ -288,7 +309,15 @@ export class SqliteStore implements TimeSeriesStore {
     for (const w of dirty.values()) this.recomputeWindow(w.table, w.ms, w.kind, w.device, w.bucket);
     for (const i of newest.values()) {
       const k = i * REFS_PER_READING;
-      s.upsertLatest!.run(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], valsOf(b, i));
+      s.upsertLatest!.run(
+        strings[refs[k + KIND]!],
+        strings[refs[k + DEVICE]!],
+        ts[i],
+        strings[refs[k + GATEWAY]!],
+        strings[refs[k + WARD]!],
+        seq[i],
+        valsOf(b, i),
+      );
     }
     return this.recordGatewayDevices(b);
   }
@@ -330,7 +359,15 @@ export class SqliteStore implements TimeSeriesStore {
     const params: unknown[] = [];
     for (const i of indexes) {
       const k = i * REFS_PER_READING;
-      params.push(strings[refs[k + KIND]!], strings[refs[k + DEVICE]!], ts[i], strings[refs[k + GATEWAY]!], strings[refs[k + WARD]!], seq[i], valsOf(b, i));
+      params.push(
+        strings[refs[k + KIND]!],
+        strings[refs[k + DEVICE]!],
+        ts[i],
+        strings[refs[k + GATEWAY]!],
+        strings[refs[k + WARD]!],
+        seq[i],
+        valsOf(b, i),
+      );
       this.noteNewest(newest, b, i);
     }
     this.stmt.upsertDerived!.runAll(params);
@@ -392,7 +429,8 @@ export class SqliteStore implements TimeSeriesStore {
       }
     }
     const params: unknown[] = [];
-    for (const [field, { acc: a, ward }] of perField) params.push(kind, device, field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+    for (const [field, { acc: a, ward }] of perField)
+      params.push(kind, device, field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
     s.rollup[table].upsertMany!.runAll(params);
   }
 
@@ -412,7 +450,9 @@ export class SqliteStore implements TimeSeriesStore {
       for (const field of q.fields) {
         const w = windows.get(field);
         if (!w || w.buckets.size === 0) continue;
-        const points: Array<[number, number]> = [...w.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([t, acc]) => [t, finish(acc, aggregate)]);
+        const points: Array<[number, number]> = [...w.buckets.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([t, acc]) => [t, finish(acc, aggregate)]);
         out.push({ device, ward: w.ward, field, points });
       }
     }
@@ -492,8 +532,21 @@ export class SqliteStore implements TimeSeriesStore {
     const devices = filter.devices ? new Set(filter.devices) : undefined;
     return this.stmt.latestAll
       .all()
-      .filter((r) => (filter.kind === undefined || r.kind === filter.kind) && (filter.ward === undefined || r.ward === filter.ward) && (!devices || devices.has(r.device)))
-      .map((r) => ({ kind: r.kind, device: r.device, gateway: r.gateway, ward: r.ward, ts: r.ts, seq: r.seq, values: JSON.parse(r.vals) as Record<string, number> }));
+      .filter(
+        (r) =>
+          (filter.kind === undefined || r.kind === filter.kind) &&
+          (filter.ward === undefined || r.ward === filter.ward) &&
+          (!devices || devices.has(r.device)),
+      )
+      .map((r) => ({
+        kind: r.kind,
+        device: r.device,
+        gateway: r.gateway,
+        ward: r.ward,
+        ts: r.ts,
+        seq: r.seq,
+        values: JSON.parse(r.vals) as Record<string, number>,
+      }));
   }
 
   async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
@@ -512,9 +565,12 @@ export class SqliteStore implements TimeSeriesStore {
   /** `from`/`to` bound the readings' timestamps (epoch ms, inclusive). */
   async sequences(gateway: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number[]> {
     // Prepared on first use: a reader may open a file its writer has not upgraded to gateway_device yet.
-    this.gatewayDevices ??= this.db.prepare<[string], { kind: string; device: string }>('SELECT kind, device FROM gateway_device WHERE gateway = ?');
+    this.gatewayDevices ??= this.db.prepare<[string], { kind: string; device: string }>(
+      'SELECT kind, device FROM gateway_device WHERE gateway = ?',
+    );
     const seqs: number[] = [];
-    for (const { kind, device } of this.gatewayDevices.all(gateway)) for (const seq of this.stmt.deviceSequences.all(kind, device, from, to, gateway)) seqs.push(seq);
+    for (const { kind, device } of this.gatewayDevices.all(gateway))
+      for (const seq of this.stmt.deviceSequences.all(kind, device, from, to, gateway)) seqs.push(seq);
     return seqs.sort((a, b) => a - b);
   }
 

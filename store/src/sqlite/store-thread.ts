@@ -14,14 +14,29 @@ export interface StoreRequest {
   op: StoreOp;
   args: unknown[];
 }
-export type StoreReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string } } | { log: string; obj: unknown; msg?: string } | { ready: true } | { failed: { message: string } };
+export type StoreReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { name: string; message: string } }
+  | { log: string; obj: unknown; msg?: string }
+  | { ready: true }
+  | { failed: { message: string } };
 
 const port = parentPort!;
 const forward =
   (level: string) =>
   (obj: unknown, msg?: string): void =>
-    port.postMessage({ log: level, obj: obj instanceof Error ? { err: { message: obj.message, stack: obj.stack } } : obj, msg } satisfies StoreReply);
-const logger = { info: forward('info'), warn: forward('warn'), error: forward('error'), debug: forward('debug'), isLevelEnabled: () => true } as unknown as Logger;
+    port.postMessage({
+      log: level,
+      obj: obj instanceof Error ? { err: { message: obj.message, stack: obj.stack } } : obj,
+      msg,
+    } satisfies StoreReply);
+const logger = {
+  info: forward('info'),
+  warn: forward('warn'),
+  error: forward('error'),
+  debug: forward('debug'),
+  isLevelEnabled: () => true,
+} as unknown as Logger;
 
 let store: SqliteStore;
 try {
@@ -40,7 +55,11 @@ port.on('message', (req: StoreRequest) => {
       port.postMessage({ id: req.id, ok: true, value } satisfies StoreReply);
     } catch (err) {
       const e = err as Error;
-      port.postMessage({ id: req.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } } satisfies StoreReply);
+      port.postMessage({
+        id: req.id,
+        ok: false,
+        error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) },
+      } satisfies StoreReply);
     }
   })();
 });

@@ -59,7 +59,14 @@ export class VictoriaStore implements TimeSeriesStore {
         if (!Number.isFinite(v)) throw new Error(`reading ${r.kind}/${r.device}@${r.ts}: ${name} is not finite`);
         fields += `${escapeTagOrKey(name)}=${v},`;
       }
-      const tags = [`device=${escapeTagOrKey(r.device)}`, r.gateway ? `gateway=${escapeTagOrKey(r.gateway)}` : '', `kind=${escapeTagOrKey(r.kind)}`, r.ward ? `ward=${escapeTagOrKey(r.ward)}` : ''].filter(Boolean).join(',');
+      const tags = [
+        `device=${escapeTagOrKey(r.device)}`,
+        r.gateway ? `gateway=${escapeTagOrKey(r.gateway)}` : '',
+        `kind=${escapeTagOrKey(r.kind)}`,
+        r.ward ? `ward=${escapeTagOrKey(r.ward)}` : '',
+      ]
+        .filter(Boolean)
+        .join(',');
       body += `${m},${tags} ${fields}seq=${r.seq} ${Math.trunc(r.ts)}000000\n`;
     }
     await this.post(body);
@@ -80,11 +87,18 @@ export class VictoriaStore implements TimeSeriesStore {
   private async post(body: string): Promise<void> {
     if (this.opts.readonly) throw new Error('store was opened read-only');
     if (this.closed) throw new Error('store is closed');
-    const res = await fetch(`${this.writeBase}/write`, { method: 'POST', body, headers: { 'content-type': 'text/plain' }, signal: AbortSignal.timeout(this.config.timeoutMs) });
+    const res = await fetch(`${this.writeBase}/write`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/plain' },
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    });
     if (!res.ok) throw new Error(`VictoriaMetrics /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
     if (this.config.flushAfterWrite && this.config.url) {
       // Single node: in-memory rows to disk now, so the batch is durable (and readable) when this resolves.
-      const flushed = await fetch(`${this.config.url.replace(/\/$/, '')}/internal/force_flush`, { signal: AbortSignal.timeout(this.config.timeoutMs) });
+      const flushed = await fetch(`${this.config.url.replace(/\/$/, '')}/internal/force_flush`, {
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
       if (!flushed.ok) throw new Error(`VictoriaMetrics /internal/force_flush answered ${flushed.status}`);
     }
   }
@@ -96,8 +110,10 @@ export class VictoriaStore implements TimeSeriesStore {
       body: new URLSearchParams(params),
       signal: AbortSignal.timeout(this.config.timeoutMs),
     });
-    const json = (await res.json().catch(() => undefined)) as { status?: string; error?: string; data?: { result: PromSeries[] } } | undefined;
-    if (!res.ok || json?.status !== 'success') throw new Error(`VictoriaMetrics ${path} failed (${res.status}): ${json?.error ?? 'no answer'}`);
+    const json = (await res.json().catch(() => undefined)) as
+      { status?: string; error?: string; data?: { result: PromSeries[] } } | undefined;
+    if (!res.ok || json?.status !== 'success')
+      throw new Error(`VictoriaMetrics ${path} failed (${res.status}): ${json?.error ?? 'no answer'}`);
     return json.data!.result;
   }
 
@@ -113,7 +129,12 @@ export class VictoriaStore implements TimeSeriesStore {
     if (q.windowMs === undefined) {
       const selector = `{${labelMatchers({ ...filters, name: regexOf(q.fields.map((f) => metricName(this.prefix, f))) })}}`;
       for (const s of await this.raw(selector, q.from, q.to)) {
-        out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field: s.metric.__name__!.slice(this.prefix.length), points: (s.values ?? []).map(([t, v]) => [ms(t), Number(v)]) });
+        out.push({
+          device: s.metric.device ?? '',
+          ward: s.metric.ward ?? '',
+          field: s.metric.__name__!.slice(this.prefix.length),
+          points: (s.values ?? []).map(([t, v]) => [ms(t), Number(v)]),
+        });
       }
     } else {
       if (!(q.windowMs > 0)) throw new Error(`windowMs must be positive, got ${q.windowMs}`);
@@ -131,7 +152,13 @@ export class VictoriaStore implements TimeSeriesStore {
           step: `${w}ms`,
           nocache: '1',
         });
-        for (const s of result) out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field, points: (s.values ?? []).map(([t, v]) => [ms(t) - w + 1, Number(v)]) });
+        for (const s of result)
+          out.push({
+            device: s.metric.device ?? '',
+            ward: s.metric.ward ?? '',
+            field,
+            points: (s.values ?? []).map(([t, v]) => [ms(t) - w + 1, Number(v)]),
+          });
       }
     }
     return mergeByKey(out, q.fields);
@@ -141,7 +168,12 @@ export class VictoriaStore implements TimeSeriesStore {
     if (filter.devices && filter.devices.length === 0) return [];
     const now = Date.now();
     const step = `${this.config.latestLookbackDays * DAY_MS}ms`;
-    const matchers = labelMatchers({ kind: filter.kind, ward: filter.ward, devices: filter.devices, name: `${escapeRegex(this.prefix)}.+` });
+    const matchers = labelMatchers({
+      kind: filter.kind,
+      ward: filter.ward,
+      devices: filter.devices,
+      name: `${escapeRegex(this.prefix)}.+`,
+    });
     // The newest value of every series; a plain selector's value is stamped with the query time, so the sample
     // times come from timestamp(), one metric name at a time (timestamp() drops the name).
     const values = await this.prom('query', { query: `{${matchers}}`, time: seconds(now), step });
@@ -149,7 +181,8 @@ export class VictoriaStore implements TimeSeriesStore {
     const stamps = new Map<string, number>();
     for (const name of names) {
       const sel = labelMatchers({ kind: filter.kind, ward: filter.ward, devices: filter.devices, name: escapeRegex(name) });
-      for (const s of await this.prom('query', { query: `timestamp({${sel}})`, time: seconds(now), step })) stamps.set(`${name}|${seriesKey(s.metric)}`, Math.round(Number(s.value![1]) * 1000));
+      for (const s of await this.prom('query', { query: `timestamp({${sel}})`, time: seconds(now), step }))
+        stamps.set(`${name}|${seriesKey(s.metric)}`, Math.round(Number(s.value![1]) * 1000));
     }
     const byDevice = new Map<string, { reading: StoredReading; fields: Array<[string, number, number]> }>();
     for (const s of values) {
@@ -158,9 +191,25 @@ export class VictoriaStore implements TimeSeriesStore {
       if (ts === undefined) continue;
       const key = `${s.metric.kind}|${s.metric.device}`;
       let d = byDevice.get(key);
-      if (!d) byDevice.set(key, (d = { reading: { kind: s.metric.kind ?? '', device: s.metric.device ?? '', gateway: s.metric.gateway ?? '', ward: s.metric.ward ?? '', ts, seq: 0, values: {} }, fields: [] }));
+      if (!d)
+        byDevice.set(
+          key,
+          (d = {
+            reading: {
+              kind: s.metric.kind ?? '',
+              device: s.metric.device ?? '',
+              gateway: s.metric.gateway ?? '',
+              ward: s.metric.ward ?? '',
+              ts,
+              seq: 0,
+              values: {},
+            },
+            fields: [],
+          }),
+        );
       d.fields.push([name.slice(this.prefix.length), ts, Number(s.value![1])]);
-      if (ts > d.reading.ts || (ts === d.reading.ts && name === `${this.prefix}seq`)) Object.assign(d.reading, { ts, gateway: s.metric.gateway ?? '', ward: s.metric.ward ?? '' });
+      if (ts > d.reading.ts || (ts === d.reading.ts && name === `${this.prefix}seq`))
+        Object.assign(d.reading, { ts, gateway: s.metric.gateway ?? '', ward: s.metric.ward ?? '' });
     }
     const out: StoredReading[] = [];
     for (const { reading, fields } of byDevice.values()) {

@@ -6,7 +6,14 @@ import type { RouteSpec } from '../http/route-table';
 import type { DirectoryData } from '../notify/directory';
 
 // Recipients, groups and routes themselves are checked by the notification policy schema in the directory.
-const putSchema = z.object({ baseVersion: z.number().int().nonnegative().optional(), recipients: z.unknown(), groups: z.unknown().optional(), routes: z.unknown().optional() }).strict();
+const putSchema = z
+  .object({
+    baseVersion: z.number().int().nonnegative().optional(),
+    recipients: z.unknown(),
+    groups: z.unknown().optional(),
+    routes: z.unknown().optional(),
+  })
+  .strict();
 
 /** Recipient ids added, removed and changed, for the audit row (addresses are not repeated there). */
 function diffRecipients(before: DirectoryData | null, after: DirectoryData) {
@@ -27,14 +34,16 @@ export function recipientRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/admin/recipients',
       access: 'admin',
-      summary: 'Notification recipients, on-call groups and escalation routes: {configured, version, recipients, groups, routes, channels, updatedBy, updatedAt}',
+      summary:
+        'Notification recipients, on-call groups and escalation routes: {configured, version, recipients, groups, routes, channels, updatedBy, updatedAt}',
       handler: () => core.notifyDirectory.current(),
     },
     {
       method: 'put',
       path: '/admin/recipients',
       access: 'admin',
-      summary: 'Replace recipients/groups/routes ({baseVersion?, recipients, groups?, routes?}; phones normalised to 84…) → new version, in effect at once; 400 {issues:[{path,message}]}; 409 stale or notifications not configured',
+      summary:
+        'Replace recipients/groups/routes ({baseVersion?, recipients, groups?, routes?}; phones normalised to 84…) → new version, in effect at once; 400 {issues:[{path,message}]}; 409 stale or notifications not configured',
       handler(req, res) {
         const body = parseInput(putSchema, req.body, 'body');
         const current = core.notifyDirectory.current();

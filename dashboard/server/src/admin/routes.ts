@@ -35,8 +35,11 @@ function validRules(rules: unknown[]): void {
 
 /** Alarm rules are data, versioned in the state DB and published retained on config/rules for ingest. */
 export function currentRules(core: Core): { version: number; rules: unknown[]; updatedBy: string | null; updatedAt: number | null } {
-  const row = core.db.prepare('SELECT version, rules, user, ts FROM rules ORDER BY version DESC LIMIT 1').get() as { version: number; rules: string; user: string; ts: number } | undefined;
-  return row ? { version: row.version, rules: JSON.parse(row.rules) as unknown[], updatedBy: row.user, updatedAt: row.ts } : { version: 0, rules: [], updatedBy: null, updatedAt: null };
+  const row = core.db.prepare('SELECT version, rules, user, ts FROM rules ORDER BY version DESC LIMIT 1').get() as
+    { version: number; rules: string; user: string; ts: number } | undefined;
+  return row
+    ? { version: row.version, rules: JSON.parse(row.rules) as unknown[], updatedBy: row.user, updatedAt: row.ts }
+    : { version: 0, rules: [], updatedBy: null, updatedAt: null };
 }
 
 export function adminRoutes(core: Core): RouteSpec[] {
@@ -53,16 +56,20 @@ export function adminRoutes(core: Core): RouteSpec[] {
       method: 'put',
       path: '/rules',
       access: 'admin',
-      summary: 'Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector\'s schema → new version, published retained for ingest',
+      summary:
+        "Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector's schema → new version, published retained for ingest",
       async handler(req, res) {
         const body = parseInput(rulesBodySchema, req.body, 'body');
         validRules(body.rules);
         const user = actorOf(res);
         const next = core.db.transaction(() => {
           const cur = currentRules(core);
-          if (body.baseVersion !== undefined && body.baseVersion !== cur.version) throw new HttpError(409, 'conflict', `rules changed meanwhile: now version ${cur.version}`);
+          if (body.baseVersion !== undefined && body.baseVersion !== cur.version)
+            throw new HttpError(409, 'conflict', `rules changed meanwhile: now version ${cur.version}`);
           const version = cur.version + 1;
-          core.db.prepare('INSERT INTO rules (version, rules, user, ts) VALUES (?, ?, ?, ?)').run(version, JSON.stringify(body.rules), user, core.now());
+          core.db
+            .prepare('INSERT INTO rules (version, rules, user, ts) VALUES (?, ?, ?, ?)')
+            .run(version, JSON.stringify(body.rules), user, core.now());
           return version;
         })();
         core.audit.write(user, 'rules.update', { version: next, count: body.rules.length });

@@ -45,7 +45,8 @@ export function userRoutes(core: Core): RouteSpec[] {
       method: 'patch',
       path: '/users/:username',
       access: 'admin',
-      summary: 'Change an account ({displayName?, role?, disabled?, password?}) → {user, sessionsEnded}; role, disable and password end its sessions; 409 self_lockout / last_admin',
+      summary:
+        'Change an account ({displayName?, role?, disabled?, password?}) → {user, sessionsEnded}; role, disable and password end its sessions; 409 self_lockout / last_admin',
       async handler(req, res) {
         const username = String(req.params.username);
         const patch = parseInput(patchSchema, req.body, 'body');

@@ -25,7 +25,12 @@ export interface UserPatch {
 }
 
 /** What changed, for the audit row: values for role/disabled/displayName, only a flag for the password. */
-export type UserChanges = Partial<{ displayName: { from: string; to: string }; role: { from: Role; to: Role }; disabled: { from: boolean; to: boolean }; passwordReset: true }>;
+export type UserChanges = Partial<{
+  displayName: { from: string; to: string };
+  role: { from: Role; to: Role };
+  disabled: { from: boolean; to: boolean };
+  passwordReset: true;
+}>;
 
 interface Row {
   username: string;
@@ -53,11 +58,20 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
   const listStmt = db.prepare(`${select} ORDER BY u.username`);
   const getStmt = db.prepare(`${select} WHERE u.username = ?`);
   const enabledAdmins = db.prepare("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0");
-  const insert = db.prepare('INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, 0, ?)');
+  const insert = db.prepare(
+    'INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+  );
   const endSessions = db.prepare('DELETE FROM sessions WHERE username = ?');
   const endOtherSessions = db.prepare('DELETE FROM sessions WHERE username = ? AND id_hash != ?');
 
-  const view = (r: Row): UserView => ({ username: r.username, displayName: r.display_name, role: r.role, disabled: r.disabled === 1, createdAt: r.created_at, lastLogin: r.last_login });
+  const view = (r: Row): UserView => ({
+    username: r.username,
+    displayName: r.display_name,
+    role: r.role,
+    disabled: r.disabled === 1,
+    createdAt: r.created_at,
+    lastLogin: r.last_login,
+  });
   const get = (username: string) => {
     const row = getStmt.get(username) as Row | undefined;
     return row ? view(row) : null;
@@ -73,7 +87,8 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
       try {
         insert.run(input.username, input.displayName, input.role, hash, now());
       } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new HttpError(409, 'exists', `user ${input.username} already exists`);
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+          throw new HttpError(409, 'exists', `user ${input.username} already exists`);
         throw err;
       }
       return get(input.username)!;
@@ -83,24 +98,34 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
      * Applies a patch. Disabling, a role change or a new password ends the user's sessions (all of them, or
      * all but `keepSessionHash` when admins change their own password), so the change takes effect now.
      */
-    async update(actor: string, username: string, patch: UserPatch, keepSessionHash?: string): Promise<{ user: UserView; changes: UserChanges; sessionsEnded: number }> {
+    async update(
+      actor: string,
+      username: string,
+      patch: UserPatch,
+      keepSessionHash?: string,
+    ): Promise<{ user: UserView; changes: UserChanges; sessionsEnded: number }> {
       const before = get(username);
       if (!before) throw notFound(`user ${username}`);
       if (patch.password !== undefined) checkPassword(patch.password, username);
-      const losesAdmin = before.role === 'admin' && !before.disabled && ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true);
-      if (losesAdmin && actor === username) throw new HttpError(409, 'self_lockout', 'you cannot disable or demote yourself: ask another admin');
+      const losesAdmin =
+        before.role === 'admin' && !before.disabled && ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true);
+      if (losesAdmin && actor === username)
+        throw new HttpError(409, 'self_lockout', 'you cannot disable or demote yourself: ask another admin');
       const hash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
 
       const changes: UserChanges = {};
-      if (patch.displayName !== undefined && patch.displayName !== before.displayName) changes.displayName = { from: before.displayName, to: patch.displayName };
+      if (patch.displayName !== undefined && patch.displayName !== before.displayName)
+        changes.displayName = { from: before.displayName, to: patch.displayName };
       if (patch.role !== undefined && patch.role !== before.role) changes.role = { from: before.role, to: patch.role };
-      if (patch.disabled !== undefined && patch.disabled !== before.disabled) changes.disabled = { from: before.disabled, to: patch.disabled };
+      if (patch.disabled !== undefined && patch.disabled !== before.disabled)
+        changes.disabled = { from: before.disabled, to: patch.disabled };
       if (hash) changes.passwordReset = true;
 
       let sessionsEnded = 0;
       db.transaction(() => {
         // Counted inside the transaction: two admins demoting each other at once cannot both succeed.
-        if (losesAdmin && (enabledAdmins.get() as { n: number }).n <= 1) throw new HttpError(409, 'last_admin', 'at least one enabled admin must remain');
+        if (losesAdmin && (enabledAdmins.get() as { n: number }).n <= 1)
+          throw new HttpError(409, 'last_admin', 'at least one enabled admin must remain');
         const sets: string[] = [];
         const args: unknown[] = [];
         if (changes.displayName) {
@@ -134,8 +159,10 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
 export type UserAdmin = ReturnType<typeof createUserAdmin>;
 
 function checkPassword(password: string, username: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new HttpError(400, 'weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new HttpError(400, 'weak_password', 'password must not contain the username');
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new HttpError(400, 'weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.toLowerCase().includes(username.toLowerCase()))
+    throw new HttpError(400, 'weak_password', 'password must not contain the username');
 }
 
 export const isRole = (v: unknown): v is Role => (ROLES as readonly unknown[]).includes(v);

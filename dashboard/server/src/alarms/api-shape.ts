@@ -2,9 +2,20 @@ import { formatNumber } from '@tamky/protocol';
 import type { Alarm, AlarmAuditEntry } from './model';
 
 /** The API/WebSocket form of an alarm: ids travel as strings (URL segments in the web app); numbers inside. */
-export type ApiAlarm = Omit<Alarm, 'id' | 'parentId' | 'groupId' | 'shelfId'> & { id: string; parentId: string | null; groupId: string | null; shelfId: string | null };
+export type ApiAlarm = Omit<Alarm, 'id' | 'parentId' | 'groupId' | 'shelfId'> & {
+  id: string;
+  parentId: string | null;
+  groupId: string | null;
+  shelfId: string | null;
+};
 const idOrNull = (n: number | null) => (n === null ? null : String(n));
-export const toApiAlarm = (a: Alarm): ApiAlarm => ({ ...a, id: String(a.id), parentId: idOrNull(a.parentId), groupId: idOrNull(a.groupId), shelfId: idOrNull(a.shelfId) });
+export const toApiAlarm = (a: Alarm): ApiAlarm => ({
+  ...a,
+  id: String(a.id),
+  parentId: idOrNull(a.parentId),
+  groupId: idOrNull(a.groupId),
+  shelfId: idOrNull(a.shelfId),
+});
 
 const v = (x: unknown) => (typeof x === 'number' ? formatNumber(x) : x === null || x === undefined ? '–' : String(x));
 
@@ -33,4 +44,10 @@ export function describeAudit(action: string, d: Record<string, unknown>): strin
   }
 }
 
-export const toApiAudit = (e: AlarmAuditEntry) => ({ ts: e.ts, user: e.user, action: e.action, detail: describeAudit(e.action, e.detail), data: e.detail });
+export const toApiAudit = (e: AlarmAuditEntry) => ({
+  ts: e.ts,
+  user: e.user,
+  action: e.action,
+  detail: describeAudit(e.action, e.detail),
+  data: e.detail,
+});

@@ -57,10 +57,16 @@ const topBy = (items: Annunciation[], key: (a: Annunciation) => string, total: n
  * Alarm-system figures over [from, to). An annunciation is an alarm raised or reopened on its own: those
  * explained by their gateway's alarm, grouped into a burst or shelved are counted apart as `suppressed`.
  */
-export function computeAlarmHealth(db: Database.Database, q: { from: number; to: number; now: number; settings?: Partial<HealthSettings> }) {
+export function computeAlarmHealth(
+  db: Database.Database,
+  q: { from: number; to: number; now: number; settings?: Partial<HealthSettings> },
+) {
   const s = { ...DEFAULT_HEALTH, ...q.settings };
   const rows = db
-    .prepare<[number, number], { alarm_id: number; ts: number; user: string; action: string; detail: string; rule_id: string; source_id: string }>(
+    .prepare<
+      [number, number],
+      { alarm_id: number; ts: number; user: string; action: string; detail: string; rule_id: string; source_id: string }
+    >(
       `SELECT t.alarm_id, t.ts, t.user, t.action, t.detail, a.rule_id, a.source_id FROM alarm_audit t JOIN alarms a ON a.id = t.alarm_id
        WHERE t.ts >= ? AND t.ts < ? AND t.action IN ('raised', 'reopened', 'cleared') ORDER BY t.id`,
     )
@@ -95,10 +101,14 @@ export function computeAlarmHealth(db: Database.Database, q: { from: number; to:
   const bySource = new Map<string, Annunciation[]>();
   for (const a of annunciations) bySource.set(`${a.ruleId}|${a.sourceId}`, [...(bySource.get(`${a.ruleId}|${a.sourceId}`) ?? []), a]);
   const chattering = [...bySource.values()]
-    .filter((list) => list.some((a, i) => i + s.chatterCount - 1 < list.length && list[i + s.chatterCount - 1]!.ts - a.ts <= s.chatterWindowS * 1000))
+    .filter((list) =>
+      list.some((a, i) => i + s.chatterCount - 1 < list.length && list[i + s.chatterCount - 1]!.ts - a.ts <= s.chatterWindowS * 1000),
+    )
     .map((list) => ({ ruleId: list[0]!.ruleId, sourceId: list[0]!.sourceId, count: list.length }))
     .sort((a, b) => b.count - a.count);
-  const fleeting = annunciations.filter((a) => (clears.get(a.alarmId) ?? []).some((t) => t >= a.ts && t - a.ts <= s.fleetingS * 1000)).length;
+  const fleeting = annunciations.filter((a) =>
+    (clears.get(a.alarmId) ?? []).some((t) => t >= a.ts && t - a.ts <= s.fleetingS * 1000),
+  ).length;
 
   const end = Math.min(q.to, q.now);
   const staleRows = db
@@ -129,7 +139,12 @@ export function computeAlarmHealth(db: Database.Database, q: { from: number; to:
     chattering,
     fleeting,
     stale: staleRows.map((r) => ({ id: String(r.id), ruleId: r.rule_id, sourceId: r.source_id, openedAt: r.opened_at })),
-    priorityMix: (['low', 'medium', 'high'] as const).map((p) => ({ priority: p, count: mix[p], share: share(mix[p]), guide: s.priorityGuide[p] })),
+    priorityMix: (['low', 'medium', 'high'] as const).map((p) => ({
+      priority: p,
+      count: mix[p],
+      share: share(mix[p]),
+      guide: s.priorityGuide[p],
+    })),
   };
 }
 export type AlarmHealth = ReturnType<typeof computeAlarmHealth>;

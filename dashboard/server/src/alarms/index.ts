@@ -71,7 +71,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     } catch (err) {
       ctx.logger.error({ err, alarm: alarm.id }, 'notification planning failed');
     }
-    if (change === 'raised' || change === 'cleared') ctx.logger.info({ alarm: alarm.id, rule: alarm.ruleId, source: alarm.sourceId, change, actor }, 'alarm');
+    if (change === 'raised' || change === 'cleared')
+      ctx.logger.info({ alarm: alarm.id, rule: alarm.ruleId, source: alarm.sourceId, change, actor }, 'alarm');
   }
 
   async function tick(): Promise<void> {
@@ -90,7 +91,9 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     if (row) return;
     const set = loadConfigFile(config.rulesFile, ruleSetSchema);
     c.db.prepare('INSERT INTO rules (version, rules, user, ts) VALUES (1, ?, ?, ?)').run(JSON.stringify(set.rules), 'system', c.now());
-    void c.mqttPublish(topics.configRules(), { version: 1, rules: set.rules }, { qos: 1, retain: true }).catch((err) => c.logger.warn({ err }, 'publishing seeded rules failed'));
+    void c
+      .mqttPublish(topics.configRules(), { version: 1, rules: set.rules }, { qos: 1, retain: true })
+      .catch((err) => c.logger.warn({ err }, 'publishing seeded rules failed'));
   }
 
   const module: AlarmsModule = {
@@ -200,7 +203,9 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           new Promise<void>((resolve, reject) => {
             res.once('finish', () => resolve());
             if (!notifier) return void res.status(404).json({ error: 'not_found', message: 'notifications are not configured' });
-            notifier.handle(req, res, (err?: unknown) => (err ? reject(err) : (res.status(404).json({ error: 'not_found', message: 'no such callback' }), resolve())));
+            notifier.handle(req, res, (err?: unknown) =>
+              err ? reject(err) : (res.status(404).json({ error: 'not_found', message: 'no such callback' }), resolve()),
+            );
           }),
       });
       return [

@@ -8,9 +8,19 @@ import { createMetricsRegistry } from '@tamky/service-kit';
  */
 export function createAlarmMetrics(getDb: () => Database.Database | undefined) {
   const registry: Registry = createMetricsRegistry('alarms', false);
-  const changes = new Counter({ name: 'alarms_changes_total', help: 'Alarm lifecycle changes', labelNames: ['change'], registers: [registry] });
+  const changes = new Counter({
+    name: 'alarms_changes_total',
+    help: 'Alarm lifecycle changes',
+    labelNames: ['change'],
+    registers: [registry],
+  });
   const invalid = new Counter({ name: 'alarms_invalid_events_total', help: 'Alarm events dropped as malformed', registers: [registry] });
-  const notifications = new Counter({ name: 'alarms_notifications_total', help: 'Notification send outcomes', labelNames: ['channel', 'outcome'], registers: [registry] });
+  const notifications = new Counter({
+    name: 'alarms_notifications_total',
+    help: 'Notification send outcomes',
+    labelNames: ['channel', 'outcome'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'alarms_notification_outbox',
     help: 'Notifications in the outbox by state',
@@ -21,7 +31,11 @@ export function createAlarmMetrics(getDb: () => Database.Database | undefined) {
       if (!db?.open) return;
       this.reset();
       try {
-        for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM notifications GROUP BY state').all() as Array<{ state: string; n: number }>) this.set({ state: r.state }, r.n);
+        for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM notifications GROUP BY state').all() as Array<{
+          state: string;
+          n: number;
+        }>)
+          this.set({ state: r.state }, r.n);
       } catch {
         // table not there yet (notifications not configured)
       }
@@ -37,7 +51,11 @@ export function createAlarmMetrics(getDb: () => Database.Database | undefined) {
       if (!db?.open) return;
       this.reset();
       try {
-        for (const r of db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE state != 'cleared' GROUP BY severity").all() as Array<{ severity: string; n: number }>) this.set({ severity: r.severity }, r.n);
+        for (const r of db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE state != 'cleared' GROUP BY severity").all() as Array<{
+          severity: string;
+          n: number;
+        }>)
+          this.set({ severity: r.severity }, r.n);
       } catch {
         // before start()
       }

@@ -40,7 +40,10 @@ const listQuery = z.object({
 const commentBody = z.object({ comment: z.string().max(2000).optional() });
 const assignBody = z.object({ assignee: z.string().min(1).max(64) });
 const bulkBody = z.object({
-  ids: z.array(z.union([z.string(), z.number()])).min(1).max(1000),
+  ids: z
+    .array(z.union([z.string(), z.number()]))
+    .min(1)
+    .max(1000),
   action: z.enum(['ack', 'assign']),
   assignee: z.string().min(1).max(64).optional(),
   comment: z.string().max(2000).optional(),
@@ -50,7 +53,11 @@ const shelfBody = z.object({
   targetId: z.string().min(1).max(128),
   reason: z.string().min(1).max(500),
   /** How long maintenance lasts; shelves always expire. */
-  minutes: z.number().int().min(1).max(7 * 24 * 60),
+  minutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60),
 });
 const healthQuery = z.object({
   from: z.coerce.number().int().nonnegative(),
@@ -62,9 +69,11 @@ const healthQuery = z.object({
 function toFilter(raw: unknown): ListFilter {
   const query = parseInput(listQuery, raw ?? {}, 'query');
   const states = query.state ? query.state.split(',').flatMap((s) => (s === 'open' ? ['active', 'acknowledged'] : [s])) : undefined;
-  if (states?.some((s) => !(STATES as readonly string[]).includes(s))) throw new HttpError(400, 'bad_request', 'state must be active, acknowledged, cleared or open');
+  if (states?.some((s) => !(STATES as readonly string[]).includes(s)))
+    throw new HttpError(400, 'bad_request', 'state must be active, acknowledged, cleared or open');
   const severities = query.severity ? query.severity.split(',') : undefined;
-  if (severities?.some((s) => !(SEVERITIES as readonly string[]).includes(s))) throw new HttpError(400, 'bad_request', `severity must be one of ${SEVERITIES.join(', ')}`);
+  if (severities?.some((s) => !(SEVERITIES as readonly string[]).includes(s)))
+    throw new HttpError(400, 'bad_request', `severity must be one of ${SEVERITIES.join(', ')}`);
   return {
     ...(states ? { states: states as ListFilter['states'] } : {}),
     ...(severities ? { severities } : {}),
@@ -100,10 +109,18 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
   // `actions.store` is read per request: routes are declared before the module has started.
   const store = () => actions.store;
   const mustBeUser = (username: string) => {
-    if (!ctx.users().some((u) => u.username === username)) throw new HttpError(400, 'unknown_user', `no user ${username}`, { issues: [{ path: 'assignee', message: 'unknown user' }] });
+    if (!ctx.users().some((u) => u.username === username))
+      throw new HttpError(400, 'unknown_user', `no user ${username}`, { issues: [{ path: 'assignee', message: 'unknown user' }] });
   };
 
-  const action = (path: string, summary: string, body: z.ZodType, run: (id: number, actor: string, body: any) => Alarm, change: AlarmChange, auditAction: string): RouteSpec => ({
+  const action = (
+    path: string,
+    summary: string,
+    body: z.ZodType,
+    run: (id: number, actor: string, body: any) => Alarm,
+    change: AlarmChange,
+    auditAction: string,
+  ): RouteSpec => ({
     method: 'post',
     path: `/alarms/:id/${path}`,
     access: 'operator',
@@ -163,13 +180,19 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms/health',
       access: 'admin',
-      summary: 'Alarm-system health over [from, to) (ISA-18.2 / EEMUA 191): rates per operator position, floods, bad actors, chattering, fleeting, stale, priority mix',
+      summary:
+        'Alarm-system health over [from, to) (ISA-18.2 / EEMUA 191): rates per operator position, floods, bad actors, chattering, fleeting, stale, priority mix',
       query: ['from', 'to', 'positions'],
       handler(req) {
         const q = parseInput(healthQuery, req.query, 'query');
         if (q.to <= q.from) throw new HttpError(400, 'bad_request', 'to must be after from');
         if (q.to - q.from > 366 * 86_400_000) throw new HttpError(400, 'bad_request', 'at most a year at a time');
-        return computeAlarmHealth(ctx.db, { from: q.from, to: q.to, now: ctx.now(), settings: { ...actions.health, ...(q.positions ? { positions: q.positions } : {}) } });
+        return computeAlarmHealth(ctx.db, {
+          from: q.from,
+          to: q.to,
+          now: ctx.now(),
+          settings: { ...actions.health, ...(q.positions ? { positions: q.positions } : {}) },
+        });
       },
     },
     {
@@ -183,15 +206,32 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'post',
       path: '/alarms/shelves',
       access: 'operator',
-      summary: 'Shelve a device, gateway or ward for maintenance ({targetType, targetId, reason, minutes}): its alarms are recorded but notify nobody until it expires',
+      summary:
+        'Shelve a device, gateway or ward for maintenance ({targetType, targetId, reason, minutes}): its alarms are recorded but notify nobody until it expires',
       handler(req, res) {
         const body = parseInput(shelfBody, req.body ?? {}, 'body');
         const known =
-          body.targetType === 'device' ? ctx.city.devices.some((d) => d.id === body.targetId) : body.targetType === 'gateway' ? ctx.city.gateways.some((g) => g.id === body.targetId) : ctx.city.wards.some((w) => w.id === body.targetId);
-        if (!known) throw new HttpError(400, 'unknown_target', `no ${body.targetType} ${body.targetId}`, { issues: [{ path: 'targetId', message: 'unknown' }] });
+          body.targetType === 'device'
+            ? ctx.city.devices.some((d) => d.id === body.targetId)
+            : body.targetType === 'gateway'
+              ? ctx.city.gateways.some((g) => g.id === body.targetId)
+              : ctx.city.wards.some((w) => w.id === body.targetId);
+        if (!known)
+          throw new HttpError(400, 'unknown_target', `no ${body.targetType} ${body.targetId}`, {
+            issues: [{ path: 'targetId', message: 'unknown' }],
+          });
         const actor = actorOf(res);
-        const shelf = actions.shelves.add({ targetType: body.targetType, targetId: body.targetId, reason: body.reason, until: ctx.now() + body.minutes * 60_000 }, actor);
-        ctx.audit(actor, 'alarm.shelve', { shelf: shelf.id, targetType: shelf.targetType, targetId: shelf.targetId, reason: shelf.reason, until: shelf.until });
+        const shelf = actions.shelves.add(
+          { targetType: body.targetType, targetId: body.targetId, reason: body.reason, until: ctx.now() + body.minutes * 60_000 },
+          actor,
+        );
+        ctx.audit(actor, 'alarm.shelve', {
+          shelf: shelf.id,
+          targetType: shelf.targetType,
+          targetId: shelf.targetId,
+          reason: shelf.reason,
+          until: shelf.until,
+        });
         actions.silenced(store().shelveOpen(shelf, actor));
         res.status(201);
         return { shelf };
@@ -216,11 +256,15 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'post',
       path: '/alarms/bulk',
       access: 'operator',
-      summary: 'Acknowledge or assign many alarms at once ({ids, action: ack|assign, assignee?, comment?}) → {alarms, failed: [{id, error}]}',
+      summary:
+        'Acknowledge or assign many alarms at once ({ids, action: ack|assign, assignee?, comment?}) → {alarms, failed: [{id, error}]}',
       handler(req, res) {
         const body = parseInput(bulkBody, req.body ?? {}, 'body');
         if (body.action === 'assign') {
-          if (!body.assignee) throw new HttpError(400, 'bad_request', 'assignee is required to assign', { issues: [{ path: 'assignee', message: 'required' }] });
+          if (!body.assignee)
+            throw new HttpError(400, 'bad_request', 'assignee is required to assign', {
+              issues: [{ path: 'assignee', message: 'required' }],
+            });
           mustBeUser(body.assignee);
         }
         const actor = actorOf(res);
@@ -231,7 +275,12 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
           try {
             if (!Number.isInteger(id)) throw new AlarmNotFound(`alarm ${String(raw)} not found`);
             const alarm = body.action === 'ack' ? store().acknowledge(id, actor, body.comment) : store().assign(id, actor, body.assignee!);
-            ctx.audit(actor, body.action === 'ack' ? 'alarm.ack' : 'alarm.assign', { alarm: id, bulk: true, ...(body.assignee && body.action === 'assign' ? { assignee: body.assignee } : {}), ...(body.comment ? { comment: body.comment } : {}) });
+            ctx.audit(actor, body.action === 'ack' ? 'alarm.ack' : 'alarm.assign', {
+              alarm: id,
+              bulk: true,
+              ...(body.assignee && body.action === 'assign' ? { assignee: body.assignee } : {}),
+              ...(body.comment ? { comment: body.comment } : {}),
+            });
             actions.changed(alarm, body.action === 'ack' ? 'acknowledged' : 'assigned', actor);
             done.push(alarm);
           } catch (err) {
@@ -251,10 +300,22 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
         const id = alarmId(req.params.id);
         const alarm = store().get(id);
         if (!alarm) throw notFound(`alarm ${id}`);
-        return { alarm: toApiAlarm(alarm), audit: store().trail(id).map(toApiAudit), notifications: actions.notifications(id), children: store().children(id).map(toApiAlarm) };
+        return {
+          alarm: toApiAlarm(alarm),
+          audit: store().trail(id).map(toApiAudit),
+          notifications: actions.notifications(id),
+          children: store().children(id).map(toApiAlarm),
+        };
       },
     },
-    action('ack', 'Acknowledge ({comment?}): stops escalation', commentBody, (id, actor, b) => store().acknowledge(id, actor, b.comment), 'acknowledged', 'alarm.ack'),
+    action(
+      'ack',
+      'Acknowledge ({comment?}): stops escalation',
+      commentBody,
+      (id, actor, b) => store().acknowledge(id, actor, b.comment),
+      'acknowledged',
+      'alarm.ack',
+    ),
     action(
       'assign',
       'Assign to a user ({assignee}: a username)',
@@ -266,7 +327,21 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       'assigned',
       'alarm.assign',
     ),
-    action('comment', 'Comment ({text})', z.object({ text: z.string().min(1).max(2000) }), (id, actor, b) => store().comment(id, actor, b.text), 'commented', 'alarm.comment'),
-    action('clear', 'Resolve by hand ({comment?}); the condition coming back within the reopen window reopens it', commentBody, (id, actor, b) => store().clear(id, actor, b.comment), 'cleared', 'alarm.clear'),
+    action(
+      'comment',
+      'Comment ({text})',
+      z.object({ text: z.string().min(1).max(2000) }),
+      (id, actor, b) => store().comment(id, actor, b.text),
+      'commented',
+      'alarm.comment',
+    ),
+    action(
+      'clear',
+      'Resolve by hand ({comment?}); the condition coming back within the reopen window reopens it',
+      commentBody,
+      (id, actor, b) => store().clear(id, actor, b.comment),
+      'cleared',
+      'alarm.clear',
+    ),
   ];
 }

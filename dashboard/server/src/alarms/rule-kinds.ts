@@ -18,7 +18,8 @@ export function createRuleRoles(db: Database.Database) {
       const row = latest.get();
       roles = new Map();
       for (const r of row ? (JSON.parse(row.rules) as Array<{ id?: string; type?: string; target?: string }>) : []) {
-        if (r.type === 'no_data' && typeof r.id === 'string') roles.set(r.id, r.target === 'gateway' ? 'gateway-silence' : 'device-silence');
+        if (r.type === 'no_data' && typeof r.id === 'string')
+          roles.set(r.id, r.target === 'gateway' ? 'gateway-silence' : 'device-silence');
       }
       version = v;
     }

@@ -27,7 +27,17 @@ interface Row {
   ended_at: number | null;
   ended_by: string | null;
 }
-const toShelf = (r: Row): Shelf => ({ id: r.id, targetType: r.target_type, targetId: r.target_id, reason: r.reason, user: r.user, createdAt: r.created_at, until: r.until, endedAt: r.ended_at, endedBy: r.ended_by });
+const toShelf = (r: Row): Shelf => ({
+  id: r.id,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  reason: r.reason,
+  user: r.user,
+  createdAt: r.created_at,
+  until: r.until,
+  endedAt: r.ended_at,
+  endedBy: r.ended_by,
+});
 
 export function createShelves(db: Database.Database, now: () => number) {
   const active = db.prepare<[number], Row>('SELECT * FROM alarm_shelves WHERE ended_at IS NULL AND until > ? ORDER BY id');
@@ -46,7 +56,9 @@ export function createShelves(db: Database.Database, now: () => number) {
       return r ? toShelf(r) : undefined;
     },
     add(target: { targetType: ShelfTarget; targetId: string; reason: string; until: number }, user: string): Shelf {
-      const info = db.prepare('INSERT INTO alarm_shelves (target_type, target_id, reason, user, created_at, until) VALUES (?, ?, ?, ?, ?, ?)').run(target.targetType, target.targetId, target.reason, user, now(), target.until);
+      const info = db
+        .prepare('INSERT INTO alarm_shelves (target_type, target_id, reason, user, created_at, until) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(target.targetType, target.targetId, target.reason, user, now(), target.until);
       return toShelf(byId.get(Number(info.lastInsertRowid))!);
     },
     end(id: number, user: string): Shelf | undefined {

@@ -196,21 +196,31 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
   const ruleRole = opts.ruleRole ?? (() => 'other' as const);
   const q = {
     open: db.prepare<[string, string], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id = ? AND state != 'cleared'"),
-    recentlyCleared: db.prepare<[string, string, number], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id = ? AND state = 'cleared' AND cleared_at >= ? ORDER BY id DESC LIMIT 1"),
+    recentlyCleared: db.prepare<[string, string, number], Row>(
+      "SELECT * FROM alarms WHERE rule_id = ? AND source_id = ? AND state = 'cleared' AND cleared_at >= ? ORDER BY id DESC LIMIT 1",
+    ),
     byId: db.prepare<[number], Row>('SELECT * FROM alarms WHERE id = ?'),
-    insert: db.prepare(`INSERT INTO alarms (rule_id, source_id, state, severity, category, ward, kind, device, gateway, field, value, limit_value, unit,
+    insert:
+      db.prepare(`INSERT INTO alarms (rule_id, source_id, state, severity, category, ward, kind, device, gateway, field, value, limit_value, unit,
       message_vi, message_en, since, first_seen, last_seen, count, opened_at, parent_id, group_id, shelf_id)
       VALUES (@ruleId, @sourceId, 'active', @severity, @category, @ward, @kind, @device, @gateway, @field, @value, @limit, @unit,
       @vi, @en, @since, @ts, @ts, 1, @now, @parentId, @groupId, @shelfId)`),
     repeat: db.prepare(`UPDATE alarms SET severity = @severity, value = @value, limit_value = @limit, message_vi = @vi, message_en = @en,
       last_seen = @ts, count = count + 1 WHERE id = @id`),
-    reopen: db.prepare(`UPDATE alarms SET state = @state, severity = @severity, value = @value, limit_value = @limit, message_vi = @vi, message_en = @en,
+    reopen:
+      db.prepare(`UPDATE alarms SET state = @state, severity = @severity, value = @value, limit_value = @limit, message_vi = @vi, message_en = @en,
       last_seen = @ts, count = count + 1, reopen_count = reopen_count + 1, cleared_at = NULL, cleared_by = NULL, shelf_id = @shelfId WHERE id = @id`),
     audit: db.prepare('INSERT INTO alarm_audit (alarm_id, ts, user, action, detail) VALUES (?, ?, ?, ?, ?)'),
-    trail: db.prepare<[number], { ts: number; user: string; action: string; detail: string }>('SELECT ts, user, action, detail FROM alarm_audit WHERE alarm_id = ? ORDER BY id'),
-    countsByWard: db.prepare<[string], { severity: string; n: number }>("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' AND parent_id IS NULL GROUP BY severity"),
+    trail: db.prepare<[number], { ts: number; user: string; action: string; detail: string }>(
+      'SELECT ts, user, action, detail FROM alarm_audit WHERE alarm_id = ? ORDER BY id',
+    ),
+    countsByWard: db.prepare<[string], { severity: string; n: number }>(
+      "SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' AND parent_id IS NULL GROUP BY severity",
+    ),
     openOfGateway: db.prepare<[string], Row>("SELECT * FROM alarms WHERE gateway = ? AND state != 'cleared' ORDER BY id"),
-    burstPeer: db.prepare<[string, string, number], Row>("SELECT * FROM alarms WHERE rule_id = ? AND source_id != ? AND state != 'cleared' AND parent_id IS NULL AND opened_at >= ? ORDER BY id DESC LIMIT 1"),
+    burstPeer: db.prepare<[string, string, number], Row>(
+      "SELECT * FROM alarms WHERE rule_id = ? AND source_id != ? AND state != 'cleared' AND parent_id IS NULL AND opened_at >= ? ORDER BY id DESC LIMIT 1",
+    ),
     setParent: db.prepare('UPDATE alarms SET parent_id = ? WHERE id = ?'),
     setShelf: db.prepare('UPDATE alarms SET shelf_id = ? WHERE id = ?'),
   };
@@ -219,11 +229,14 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     const r = q.byId.get(id);
     return r ? toAlarm(r) : undefined;
   };
-  const audit = (id: number, user: string, action: string, detail: Record<string, unknown>) => q.audit.run(id, now(), user, action, JSON.stringify(detail));
+  const audit = (id: number, user: string, action: string, detail: Record<string, unknown>) =>
+    q.audit.run(id, now(), user, action, JSON.stringify(detail));
 
   /** The open gateway-silence alarm of `gateway`, if one explains its devices' silence now. */
   const gatewayAlarmOf = (gateway: string | undefined): Row | undefined =>
-    gateway ? q.openOfGateway.all(gateway).find((r) => r.device === null && r.parent_id === null && ruleRole(r.rule_id) === 'gateway-silence') : undefined;
+    gateway
+      ? q.openOfGateway.all(gateway).find((r) => r.device === null && r.parent_id === null && ruleRole(r.rule_id) === 'gateway-silence')
+      : undefined;
 
   /** Folds a detector event into the lifecycle; undefined when it changes nothing (duplicate, stale, unknown clear). */
   const applyEvent = db.transaction((e: AlarmEvent): EventOutcome | undefined => {
@@ -232,7 +245,11 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     if (e.state === 'cleared') {
       // A clear older than the alarm's last sighting is a redelivery out of order; one for no open alarm is a reconciliation.
       if (!open || e.ts < open.last_seen) return undefined;
-      db.prepare("UPDATE alarms SET state = 'cleared', cleared_at = ?, cleared_by = 'system', value = COALESCE(?, value) WHERE id = ?").run(e.ts, e.value, open.id);
+      db.prepare("UPDATE alarms SET state = 'cleared', cleared_at = ?, cleared_by = 'system', value = COALESCE(?, value) WHERE id = ?").run(
+        e.ts,
+        e.value,
+        open.id,
+      );
       audit(open.id, 'system', 'cleared', { reason: 'condition cleared', value: e.value, ts: e.ts });
       // The gateway is back: devices still silent are problems of their own now.
       const released: Alarm[] = [];
@@ -259,7 +276,14 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
       q.repeat.run({ ...params, id: open.id });
       const severityChanged = open.severity !== e.severity;
       if (severityChanged) audit(open.id, 'system', 'severity', { from: open.severity, to: e.severity, value: e.value });
-      return { alarm: get(open.id)!, change: 'updated', severityChanged, notify: open.parent_id === null && open.shelf_id === null, adopted: [], released: [] };
+      return {
+        alarm: get(open.id)!,
+        change: 'updated',
+        severityChanged,
+        notify: open.parent_id === null && open.shelf_id === null,
+        adopted: [],
+        released: [],
+      };
     }
     const shelf = opts.shelves?.covering({ device: e.device ?? null, gateway: e.gateway ?? null, ward: e.ward ?? null });
     const shelfId = shelf?.id ?? null;
@@ -271,9 +295,22 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
       // severity than the one acknowledged asks for a new acknowledgement.
       const keepAck = cleared.acknowledged_at !== null && RANK[e.severity] >= RANK[cleared.severity];
       q.reopen.run({ ...params, id: cleared.id, state: keepAck ? 'acknowledged' : 'active', shelfId });
-      audit(cleared.id, 'system', 'reopened', { value: e.value, limit: e.limit, severity: e.severity, flaps: cleared.reopen_count + 1, ...(shelf ? { shelf: shelf.id } : {}) });
+      audit(cleared.id, 'system', 'reopened', {
+        value: e.value,
+        limit: e.limit,
+        severity: e.severity,
+        flaps: cleared.reopen_count + 1,
+        ...(shelf ? { shelf: shelf.id } : {}),
+      });
       const alarm = get(cleared.id)!;
-      return { alarm, change: 'reopened', severityChanged: false, notify: !keepAck && alarm.parentId === null && shelfId === null, adopted: adopted(alarm.id, e.gateway!), released: [] };
+      return {
+        alarm,
+        change: 'reopened',
+        severityChanged: false,
+        notify: !keepAck && alarm.parentId === null && shelfId === null,
+        adopted: adopted(alarm.id, e.gateway!),
+        released: [],
+      };
     }
 
     const parent = role === 'device-silence' ? gatewayAlarmOf(e.gateway) : undefined;
@@ -299,9 +336,25 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     const id = Number(info.lastInsertRowid);
     // `correlated` says why this raise was not annunciated on its own (alarm-system health counts the rest).
     const correlated = parent ? 'gateway' : shelf ? 'shelved' : groupId !== null ? 'group' : undefined;
-    audit(id, 'system', 'raised', { value: e.value, limit: e.limit, severity: e.severity, since: e.since, ...(correlated ? { correlated } : {}), ...(parent ? { gatewayAlarm: parent.id } : {}), ...(groupId !== null ? { group: groupId } : {}), ...(shelf ? { shelf: shelf.id } : {}) });
+    audit(id, 'system', 'raised', {
+      value: e.value,
+      limit: e.limit,
+      severity: e.severity,
+      since: e.since,
+      ...(correlated ? { correlated } : {}),
+      ...(parent ? { gatewayAlarm: parent.id } : {}),
+      ...(groupId !== null ? { group: groupId } : {}),
+      ...(shelf ? { shelf: shelf.id } : {}),
+    });
     // A burst is folded at the desk only: the notifier batches bursts into one message per recipient itself.
-    return { alarm: get(id)!, change: 'raised', severityChanged: false, notify: !parent && !shelf, adopted: adopted(id, e.gateway!), released: [] };
+    return {
+      alarm: get(id)!,
+      change: 'raised',
+      severityChanged: false,
+      notify: !parent && !shelf,
+      adopted: adopted(id, e.gateway!),
+      released: [],
+    };
   });
 
   /** A gateway alarm takes in the open silence alarms of its devices raised before it. */
@@ -368,7 +421,9 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     else if (f.assignee !== undefined) oneOf('assignee', [f.assignee]);
     if (f.text) {
       const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push("(message_vi LIKE ? ESCAPE '\\' OR message_en LIKE ? ESCAPE '\\' OR rule_id LIKE ? ESCAPE '\\' OR source_id LIKE ? ESCAPE '\\' OR IFNULL(device, '') LIKE ? ESCAPE '\\')");
+      where.push(
+        "(message_vi LIKE ? ESCAPE '\\' OR message_en LIKE ? ESCAPE '\\' OR rule_id LIKE ? ESCAPE '\\' OR source_id LIKE ? ESCAPE '\\' OR IFNULL(device, '') LIKE ? ESCAPE '\\')",
+      );
       args.push(like, like, like, like, like);
     }
     if (f.from !== undefined) (where.push('opened_at >= ?'), args.push(f.from));
@@ -382,7 +437,9 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
   /** Silences the open alarms a new shelf covers (their trail says so); returns them. */
   const shelveOpen = db.transaction((shelf: { id: number; targetType: string; targetId: string }, user: string): Alarm[] => {
     const column = shelf.targetType === 'device' ? 'device' : shelf.targetType === 'gateway' ? 'gateway' : 'ward';
-    const rows = db.prepare(`SELECT * FROM alarms WHERE ${column} = ? AND state != 'cleared' AND shelf_id IS NULL`).all(shelf.targetId) as Row[];
+    const rows = db
+      .prepare(`SELECT * FROM alarms WHERE ${column} = ? AND state != 'cleared' AND shelf_id IS NULL`)
+      .all(shelf.targetId) as Row[];
     for (const r of rows) {
       q.setShelf.run(shelf.id, r.id);
       audit(r.id, user, 'shelved', { shelf: shelf.id });
@@ -400,7 +457,9 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     list,
     shelveOpen,
     trail(id: number): AlarmAuditEntry[] {
-      return q.trail.all(id).map((r) => ({ ts: r.ts, user: r.user, action: r.action, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+      return q.trail
+        .all(id)
+        .map((r) => ({ ts: r.ts, user: r.user, action: r.action, detail: JSON.parse(r.detail) as Record<string, unknown> }));
     },
     /** Alarms explained by this (gateway) alarm. */
     children(id: number): Alarm[] {

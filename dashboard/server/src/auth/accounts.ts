@@ -22,7 +22,7 @@ export function createAccounts(db: Database.Database, now: () => number) {
   const insert = db.prepare('INSERT OR IGNORE INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)');
   // A well-formed hash (N=2^15, the default cost): unknown usernames cost the same scrypt time as known ones.
   const DUMMY = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-  const enabled = db.prepare("SELECT username, display_name, role FROM users WHERE disabled = 0 ORDER BY display_name, username");
+  const enabled = db.prepare('SELECT username, display_name, role FROM users WHERE disabled = 0 ORDER BY display_name, username');
   return {
     /** Everyone who can sign in, e.g. to assign an alarm to a real person. */
     listEnabled(): User[] {

@@ -67,9 +67,11 @@ export function createGuard(sessions: Sessions) {
   };
 
   /** Session required, role at least `role`, CSRF header on every non-GET. */
-  const requireRole = (role: Role | 'any'): RequestHandler => (req, res, next) => {
-    if (check(req, res, role)) next();
-  };
+  const requireRole =
+    (role: Role | 'any'): RequestHandler =>
+    (req, res, next) => {
+      if (check(req, res, role)) next();
+    };
 
   return { loadSession, requireRole, sessionFromRequest };
 }

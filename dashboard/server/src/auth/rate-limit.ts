@@ -61,7 +61,10 @@ export type SignInAttempt = { refused: true; retryAfterMs: number } | { refused:
  * check and the count). Refused if any key is over its limit; nothing is counted then.
  */
 export function beginSignIn(limits: SignInLimits, keys: { address: string; user?: string }): SignInAttempt {
-  const pairs: Array<[FailureLimiter, string]> = [[limits.address, keys.address], ...(keys.user ? [[limits.user, keys.user] as [FailureLimiter, string]] : [])];
+  const pairs: Array<[FailureLimiter, string]> = [
+    [limits.address, keys.address],
+    ...(keys.user ? [[limits.user, keys.user] as [FailureLimiter, string]] : []),
+  ];
   const wait = Math.max(...pairs.map(([l, k]) => l.blockedFor(k)));
   if (wait > 0) return { refused: true, retryAfterMs: wait };
   const started = pairs.map(([l, k]) => l.begin(k) as { forgive(): void });

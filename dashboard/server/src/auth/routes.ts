@@ -55,12 +55,18 @@ export function authRoutes(core: Core): RouteSpec[] {
       method: 'post',
       path: '/auth/kiosk',
       access: 'none',
-      summary: "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
+      summary:
+        "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
       async handler(req, res) {
         const { token } = parseInput(kioskSchema, req.body, 'body');
         // A wall link opened in an operator's browser must not swap their session for a viewer's.
         const current = sessionOf(res);
-        if (current && !current.kiosk) throw new HttpError(409, 'signed_in', `already signed in as ${current.user.username}: sign out first to use this browser as a wall screen`);
+        if (current && !current.kiosk)
+          throw new HttpError(
+            409,
+            'signed_in',
+            `already signed in as ${current.user.username}: sign out first to use this browser as a wall screen`,
+          );
         const attempt = begin(res, { address: req.ip ?? 'unknown' });
         const name = await core.verifyKioskToken(token);
         if (!name) throw new HttpError(401, 'bad_credentials', 'unknown kiosk token');
@@ -89,12 +95,14 @@ export function authRoutes(core: Core): RouteSpec[] {
       method: 'post',
       path: '/auth/password',
       access: 'any',
-      summary: 'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
+      summary:
+        'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
       async handler(req, res) {
         const s = sessionOf(res)!;
         if (s.kiosk) throw new HttpError(403, 'kiosk', 'a wall screen has no password to change');
         const body = parseInput(passwordSchema, req.body, 'body');
-        if (body.newPassword === body.currentPassword) throw new HttpError(400, 'weak_password', 'the new password must differ from the current one');
+        if (body.newPassword === body.currentPassword)
+          throw new HttpError(400, 'weak_password', 'the new password must differ from the current one');
         const username = s.user.username;
         // A stolen session must not become a way to guess the password: failures count like failed logins.
         const attempt = begin(res, { address: req.ip ?? 'unknown', user: username.toLowerCase() });

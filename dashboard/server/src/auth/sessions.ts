@@ -17,7 +17,9 @@ const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
  * session id is stored: a leaked DB copy does not hand out live sessions.
  */
 export function createSessions(db: Database.Database, ttlMs: number, now: () => number) {
-  const insert = db.prepare('INSERT INTO sessions (id_hash, username, display_name, role, kiosk, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO sessions (id_hash, username, display_name, role, kiosk, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const get = db.prepare('SELECT username, display_name, role, kiosk, csrf_token, expires_at FROM sessions WHERE id_hash = ?');
   const remove = db.prepare('DELETE FROM sessions WHERE id_hash = ?');
   const purge = db.prepare('DELETE FROM sessions WHERE expires_at <= ?');
@@ -30,13 +32,19 @@ export function createSessions(db: Database.Database, ttlMs: number, now: () => 
       return { id, session: { user, kiosk, csrfToken, expiresAt } };
     },
     get(id: string): Session | null {
-      const row = get.get(hashId(id)) as { username: string; display_name: string; role: Role; kiosk: number; csrf_token: string; expires_at: number } | undefined;
+      const row = get.get(hashId(id)) as
+        { username: string; display_name: string; role: Role; kiosk: number; csrf_token: string; expires_at: number } | undefined;
       if (!row) return null;
       if (row.expires_at <= now()) {
         remove.run(hashId(id));
         return null;
       }
-      return { user: { username: row.username, displayName: row.display_name, role: row.role }, kiosk: row.kiosk === 1, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+      return {
+        user: { username: row.username, displayName: row.display_name, role: row.role },
+        kiosk: row.kiosk === 1,
+        csrfToken: row.csrf_token,
+        expiresAt: row.expires_at,
+      };
     },
     destroy(id: string): void {
       remove.run(hashId(id));

@@ -15,7 +15,12 @@ export const NGSI_LD_CONTEXT = [
 type Entity = Record<string, unknown>;
 const urn = (type: string, id: string) => `urn:ngsi-ld:${type}:${id}`;
 const dateTime = (ts: number) => ({ type: 'Property', value: { '@type': 'DateTime', '@value': new Date(ts).toISOString() } });
-const prop = (value: unknown, unit?: Unit, ts?: number) => ({ type: 'Property', value, ...(unit ? { unitCode: UNITS[unit].cefact } : {}), ...(ts ? { observedAt: new Date(ts).toISOString() } : {}) });
+const prop = (value: unknown, unit?: Unit, ts?: number) => ({
+  type: 'Property',
+  value,
+  ...(unit ? { unitCode: UNITS[unit].cefact } : {}),
+  ...(ts ? { observedAt: new Date(ts).toISOString() } : {}),
+});
 const location = (d: Device) => ({ type: 'GeoProperty', value: { type: 'Point', coordinates: [d.lon, d.lat] } });
 const refDevice = (d: Device) => ({ type: 'Relationship', object: urn('Device', d.id) });
 // The Streetlighting models take refDevice (and a cabinet's groups) as lists of entity ids.
@@ -23,10 +28,27 @@ const refList = (type: string, id: string) => ({ type: 'Relationship', object: [
 const unitOf = (d: Device, field: string): Unit | undefined => (isDeviceKind(d.kind) ? KIND_FIELDS[d.kind][field]?.unit : undefined);
 
 function base(type: string, id: string, d: Device, ts: number): Entity {
-  return { id: urn(type, id), type, '@context': NGSI_LD_CONTEXT, location: location(d), refDevice: refDevice(d), areaServed: prop(d.ward), name: prop(d.name), dateObserved: dateTime(ts) };
+  return {
+    id: urn(type, id),
+    type,
+    '@context': NGSI_LD_CONTEXT,
+    location: location(d),
+    refDevice: refDevice(d),
+    areaServed: prop(d.ward),
+    name: prop(d.name),
+    dateObserved: dateTime(ts),
+  };
 }
 
-const AIR_FIELDS: Record<string, string> = { so2: 'so2', no2: 'no2', co: 'co', o3: 'o3', pm25: 'pm25', pm10: 'pm10', temperature: 'temperature' };
+const AIR_FIELDS: Record<string, string> = {
+  so2: 'so2',
+  no2: 'no2',
+  co: 'co',
+  o3: 'o3',
+  pm25: 'pm25',
+  pm10: 'pm10',
+  temperature: 'temperature',
+};
 const LAMP_STATUS = (bits: number) => (bits & 0b1 ? 'columnIssue' : bits & 0b10 ? 'defectiveLamp' : 'ok');
 
 export function toNgsiLd(city: CityModel, latest: StoredReading[], aqiLevel: (v: number) => string): Entity[] {

@@ -16,9 +16,18 @@ export function createCommandLog(db: Database.Database, now: () => number) {
   const insert = db.prepare('INSERT INTO commands (id, gateway, command, user, sent_at) VALUES (?, ?, ?, ?, ?)');
   const byId = db.prepare('SELECT id, gateway, command, user, sent_at, result FROM commands WHERE id = ?');
   const setResult = db.prepare('UPDATE commands SET result = ?, result_at = ? WHERE id = ? AND gateway = ? AND result IS NULL');
-  const forGateway = db.prepare('SELECT id, gateway, command, user, sent_at, result FROM commands WHERE gateway = ? ORDER BY sent_at DESC LIMIT ?');
+  const forGateway = db.prepare(
+    'SELECT id, gateway, command, user, sent_at, result FROM commands WHERE gateway = ? ORDER BY sent_at DESC LIMIT ?',
+  );
   type Row = { id: string; gateway: string; command: string; user: string; sent_at: number; result: string | null };
-  const toRecord = (r: Row): CommandRecord => ({ id: r.id, gateway: r.gateway, command: JSON.parse(r.command) as Command, sentAt: r.sent_at, user: r.user, result: r.result ? (JSON.parse(r.result) as CommandResult) : null });
+  const toRecord = (r: Row): CommandRecord => ({
+    id: r.id,
+    gateway: r.gateway,
+    command: JSON.parse(r.command) as Command,
+    sentAt: r.sent_at,
+    user: r.user,
+    result: r.result ? (JSON.parse(r.result) as CommandResult) : null,
+  });
   return {
     newId: () => randomUUID(),
     record(gateway: string, command: Command, user: string): CommandRecord {

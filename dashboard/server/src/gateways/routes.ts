@@ -33,7 +33,11 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
         const s = res.locals.session as { user: { role: string } };
         const technician = s.user.role === 'technician' || s.user.role === 'admin';
         const withStatus = (c: ReturnType<typeof core.commands.recent>[number]) => ({ ...c, ...commandTruth(core, c) });
-        return { ...g, events: core.gateways.events(id, 50), ...(technician ? { commands: core.commands.recent(id, 20).map(withStatus) } : {}) };
+        return {
+          ...g,
+          events: core.gateways.events(id, 50),
+          ...(technician ? { commands: core.commands.recent(id, 20).map(withStatus) } : {}),
+        };
       },
     },
     {
@@ -44,7 +48,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       async handler(req, res) {
         const gateway = param(req.params.id);
         if (!core.gateways.get(gateway)) throw notFound(`gateway ${gateway}`);
-        if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) throw new HttpError(400, 'bad_request', 'body must be a Command object');
+        if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
+          throw new HttpError(400, 'bad_request', 'body must be a Command object');
         const command = parseInput(commandSchema, { ...req.body, id: core.commands.newId() }, 'command');
         const user = actorOf(res);
         const record = core.commands.record(gateway, command, user);
@@ -59,11 +64,20 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/commands/:id',
       access: 'technician',
-      summary: 'A command sent to a gateway, its result (null until the gateway answers) and status: pending, ok, failed, or timeout once commands.timeoutMs passed unanswered',
+      summary:
+        'A command sent to a gateway, its result (null until the gateway answers) and status: pending, ok, failed, or timeout once commands.timeoutMs passed unanswered',
       handler(req) {
         const c = core.commands.get(param(req.params.id));
         if (!c) throw notFound('command');
-        return { id: c.id, gateway: c.gateway, command: c.command, sentAt: c.sentAt, user: c.user, result: c.result, ...commandTruth(core, c) };
+        return {
+          id: c.id,
+          gateway: c.gateway,
+          command: c.command,
+          sentAt: c.sentAt,
+          user: c.user,
+          result: c.result,
+          ...commandTruth(core, c),
+        };
       },
     },
     {

@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import { gatewayEventSchema, gatewayHealthSchema, gatewayStatusSchema, type CityModel, type DeviceHealth, type GatewayEvent, type GatewayHealth, type GatewayStatus } from '@tamky/protocol';
+import {
+  gatewayEventSchema,
+  gatewayHealthSchema,
+  gatewayStatusSchema,
+  type CityModel,
+  type DeviceHealth,
+  type GatewayEvent,
+  type GatewayHealth,
+  type GatewayStatus,
+} from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 
 export interface GatewayView {
@@ -26,16 +35,35 @@ interface Entry {
  * other message it sends. Kept in memory and written through to the state DB, so the gateway list is
  * right immediately after a dashboard restart, before the broker has redelivered anything.
  */
-export function createGatewayTracker(db: Database.Database, city: CityModel, now: () => number, logger: Logger, onChange: (view: GatewayView) => void) {
+export function createGatewayTracker(
+  db: Database.Database,
+  city: CityModel,
+  now: () => number,
+  logger: Logger,
+  onChange: (view: GatewayView) => void,
+) {
   const upsert = db.prepare(
     `INSERT INTO gateways (id, state, last_seen, status, health, updated_at) VALUES (@id, @state, @lastSeen, @status, @health, @updatedAt)
      ON CONFLICT (id) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen, status = excluded.status, health = excluded.health, updated_at = excluded.updated_at`,
   );
   const insertEvent = db.prepare('INSERT OR IGNORE INTO gateway_events (gateway, device, ts, seq, type, detail) VALUES (?, ?, ?, ?, ?, ?)');
-  const recentEvents = db.prepare('SELECT gateway, device, ts, seq, type, detail FROM gateway_events WHERE gateway = ? ORDER BY ts DESC, id DESC LIMIT ?');
+  const recentEvents = db.prepare(
+    'SELECT gateway, device, ts, seq, type, detail FROM gateway_events WHERE gateway = ? ORDER BY ts DESC, id DESC LIMIT ?',
+  );
   const entries = new Map<string, Entry>();
-  for (const row of db.prepare('SELECT id, state, last_seen, status, health FROM gateways').all() as Array<{ id: string; state: Entry['state']; last_seen: number | null; status: string | null; health: string | null }>) {
-    entries.set(row.id, { state: row.state, lastSeen: row.last_seen, status: row.status ? JSON.parse(row.status) : null, health: row.health ? JSON.parse(row.health) : null });
+  for (const row of db.prepare('SELECT id, state, last_seen, status, health FROM gateways').all() as Array<{
+    id: string;
+    state: Entry['state'];
+    last_seen: number | null;
+    status: string | null;
+    health: string | null;
+  }>) {
+    entries.set(row.id, {
+      state: row.state,
+      lastSeen: row.last_seen,
+      status: row.status ? JSON.parse(row.status) : null,
+      health: row.health ? JSON.parse(row.health) : null,
+    });
   }
   let registered = new Map(city.gateways.map((g) => [g.id, g]));
 
@@ -51,14 +79,28 @@ export function createGatewayTracker(db: Database.Database, city: CityModel, now
   const view = (id: string): GatewayView => {
     const g = registered.get(id);
     const e = entries.get(id);
-    const v: GatewayView = { id, ward: g?.ward ?? '', name: g?.name ?? id, state: e?.state ?? 'unknown', lastSeen: e?.lastSeen ?? null, health: e?.health ?? null };
+    const v: GatewayView = {
+      id,
+      ward: g?.ward ?? '',
+      name: g?.name ?? id,
+      state: e?.state ?? 'unknown',
+      lastSeen: e?.lastSeen ?? null,
+      health: e?.health ?? null,
+    };
     if (e?.status?.reason) v.reason = e.status.reason;
     if (e?.status?.version) v.version = e.status.version;
     return v;
   };
 
   const save = (id: string, e: Entry) => {
-    upsert.run({ id, state: e.state, lastSeen: e.lastSeen, status: e.status && JSON.stringify(e.status), health: e.health && JSON.stringify(e.health), updatedAt: now() });
+    upsert.run({
+      id,
+      state: e.state,
+      lastSeen: e.lastSeen,
+      status: e.status && JSON.stringify(e.status),
+      health: e.health && JSON.stringify(e.health),
+      updatedAt: now(),
+    });
     onChange(view(id));
   };
 
@@ -118,7 +160,16 @@ export function createGatewayTracker(db: Database.Database, city: CityModel, now
       return registered.has(id) || entries.has(id) ? view(id) : null;
     },
     events(id: string, limit = 50): GatewayEvent[] {
-      return (recentEvents.all(id, limit) as Array<{ gateway: string; device: string | null; ts: number; seq: number; type: string; detail: string | null }>).map((r) => ({
+      return (
+        recentEvents.all(id, limit) as Array<{
+          gateway: string;
+          device: string | null;
+          ts: number;
+          seq: number;
+          type: string;
+          detail: string | null;
+        }>
+      ).map((r) => ({
         gateway: r.gateway,
         ...(r.device ? { device: r.device } : {}),
         ts: r.ts,

@@ -53,7 +53,10 @@ export function createProxyTrust(trustedProxies: readonly string[]) {
     clientAddress(req: IncomingMessage): string {
       const chain = [req.socket.remoteAddress ?? 'unknown'];
       const header = req.headers['x-forwarded-for'];
-      const forwarded = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       chain.push(...forwarded.reverse());
       let i = 0;
       while (i < chain.length - 1 && trusts(chain[i]!)) i++;

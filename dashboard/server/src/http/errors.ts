@@ -54,7 +54,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof HttpError) return void res.status(err.status).json({ ...err.extra, error: err.code, message: err.message });
     // body-parser errors (malformed JSON, body too large) carry a status and a type.
     const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
-    if (status >= 400 && status < 500) return sendError(res, status, err.type === 'entity.too.large' ? 'too_large' : 'bad_request', String(err.message ?? 'bad request'));
+    if (status >= 400 && status < 500)
+      return sendError(res, status, err.type === 'entity.too.large' ? 'too_large' : 'bad_request', String(err.message ?? 'bad request'));
     logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
     sendError(res, 500, 'internal', 'internal error');
   };

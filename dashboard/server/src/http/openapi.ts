@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { openApiPath, type RouteSpec } from './route-table';
 
-const errorSchema = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } };
+const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+};
 
 /** The OpenAPI 3.1 document of the route table (core and modules); docs/api.md is its prose twin. */
-export function buildOpenApi(routes: RouteSpec[], extra: Array<{ method: string; path: string; summary: string; produces: string }>): Record<string, unknown> {
+export function buildOpenApi(
+  routes: RouteSpec[],
+  extra: Array<{ method: string; path: string; summary: string; produces: string }>,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = openApiPath(r.path);
@@ -13,7 +20,14 @@ export function buildOpenApi(routes: RouteSpec[], extra: Array<{ method: string;
       ...(r.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
     ];
     const responses: Record<string, unknown> = {
-      '200': { description: 'OK', content: { [r.produces ?? 'application/json']: r.answer ? { schema: z.toJSONSchema(r.answer, { io: 'output', unrepresentable: 'any' }) } : {} } },
+      '200': {
+        description: 'OK',
+        content: {
+          [r.produces ?? 'application/json']: r.answer
+            ? { schema: z.toJSONSchema(r.answer, { io: 'output', unrepresentable: 'any' }) }
+            : {},
+        },
+      },
       '400': { description: 'invalid input', content: { 'application/json': { schema: errorSchema } } },
     };
     if (r.access !== 'none') {
@@ -30,12 +44,25 @@ export function buildOpenApi(routes: RouteSpec[], extra: Array<{ method: string;
       responses,
     };
   }
-  for (const e of extra) (paths[e.path] ??= {})[e.method] = { summary: e.summary, 'x-role': 'none', security: [], responses: { '200': { description: 'OK', content: { [e.produces]: {} } } } };
+  for (const e of extra)
+    (paths[e.path] ??= {})[e.method] = {
+      summary: e.summary,
+      'x-role': 'none',
+      security: [],
+      responses: { '200': { description: 'OK', content: { [e.produces]: {} } } },
+    };
   return {
     openapi: '3.1.0',
-    info: { title: 'Tam Kỳ IOC dashboard API', version: '1', description: 'See docs/api.md. Times are epoch ms UTC. Non-GET requests need header x-csrf-token.' },
+    info: {
+      title: 'Tam Kỳ IOC dashboard API',
+      version: '1',
+      description: 'See docs/api.md. Times are epoch ms UTC. Non-GET requests need header x-csrf-token.',
+    },
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'sid' }, apiToken: { type: 'http', scheme: 'bearer', description: 'API token created by an admin (docs/api.md)' } },
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'sid' },
+        apiToken: { type: 'http', scheme: 'bearer', description: 'API token created by an admin (docs/api.md)' },
+      },
       schemas: { Error: errorSchema },
     },
     paths,

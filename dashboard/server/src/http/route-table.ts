@@ -29,7 +29,12 @@ export interface RouteSpec {
 }
 
 /** Mounts the table behind `requireRole` (the session guard); a method and path declared twice is an error. */
-export function mountRoutes(router: Router, requireRole: (access: Role | 'any') => RequestHandler, routes: RouteSpec[], tokenAuth?: TokenAuth): void {
+export function mountRoutes(
+  router: Router,
+  requireRole: (access: Role | 'any') => RequestHandler,
+  routes: RouteSpec[],
+  tokenAuth?: TokenAuth,
+): void {
   const seen = new Set<string>();
   for (const r of routes) {
     const key = `${r.method.toUpperCase()} ${r.path}`;

@@ -10,9 +10,21 @@ export function mountWebApp(app: express.Express, webDist: string | undefined, l
   const dir = resolve(webDist);
   const index = join(dir, 'index.html');
   if (!existsSync(index)) logger.warn({ dir }, 'web app not built (no index.html): only the API is served');
-  app.use(express.static(dir, { index: false, maxAge: '1h', setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache') }));
+  app.use(
+    express.static(dir, {
+      index: false,
+      maxAge: '1h',
+      setHeaders: (res, path) => path.endsWith('.html') && res.setHeader('Cache-Control', 'no-cache'),
+    }),
+  );
   app.use((req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/api/') || req.path === '/ws' || /\.[a-z0-9]+$/i.test(req.path)) return next();
+    if (
+      (req.method !== 'GET' && req.method !== 'HEAD') ||
+      req.path.startsWith('/api/') ||
+      req.path === '/ws' ||
+      /\.[a-z0-9]+$/i.test(req.path)
+    )
+      return next();
     if (!existsSync(index)) return sendError(res, 503, 'web_not_built', 'the web app has not been built: npm run build:web');
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);

@@ -149,7 +149,8 @@ function matches(e: Expr, tags: Tags): boolean {
   if (e.op === 'or') return matches(e.left, tags) || matches(e.right, tags);
   if (e.left.type !== 'ref') throw new InfluxQLError('unsupported condition');
   const key = e.left.name;
-  if (!(TAG_KEYS as readonly string[]).includes(key)) throw new InfluxQLError(`conditions on fields are not supported by this endpoint (only on tags: ${TAG_KEYS.join(', ')}): ${key}`);
+  if (!(TAG_KEYS as readonly string[]).includes(key))
+    throw new InfluxQLError(`conditions on fields are not supported by this endpoint (only on tags: ${TAG_KEYS.join(', ')}): ${key}`);
   const have = tags[key as TagKey] ?? '';
   if (e.op === '=~' || e.op === '!~') {
     if (e.right.type !== 'regex') throw new InfluxQLError('expected regular expression');
@@ -162,7 +163,8 @@ function matches(e: Expr, tags: Tags): boolean {
   throw new InfluxQLError(`unsupported operator on a tag: ${e.op}`);
 }
 
-const sourceMatches = (source: Source | undefined, kind: string) => !source || ('name' in source ? source.name === kind : regexOf(source.regex).test(kind));
+const sourceMatches = (source: Source | undefined, kind: string) =>
+  !source || ('name' in source ? source.name === kind : regexOf(source.regex).test(kind));
 
 // ---- SELECT ----
 
@@ -192,7 +194,7 @@ function columnsOf(stmt: SelectStatement, index: SeriesKey[], kind: string): Col
     }
     const found = findTerm(f.expr);
     if (!found) throw new InfluxQLError('at least 1 non-time field must be queried');
-    const name = f.alias ?? (found.fn ?? found.field);
+    const name = f.alias ?? found.fn ?? found.field;
     cols.push({ name: uniqueName(name), field: found.field, ...(found.fn ? { fn: found.fn } : {}), expr: f.expr });
   }
   const aggregated = cols.filter((c) => c.fn).length;
@@ -203,7 +205,8 @@ function columnsOf(stmt: SelectStatement, index: SeriesKey[], kind: string): Col
 function findTerm(e: Expr): { field: string; fn?: string } | undefined {
   if (e.type === 'ref') return { field: e.name };
   if (e.type === 'call') {
-    if (!SELECTORS.has(e.name)) throw new InfluxQLError(`function ${e.name}() is not supported by this endpoint (supported: ${[...SELECTORS].join(', ')})`);
+    if (!SELECTORS.has(e.name))
+      throw new InfluxQLError(`function ${e.name}() is not supported by this endpoint (supported: ${[...SELECTORS].join(', ')})`);
     const arg = e.args[0];
     if (e.args.length !== 1 || !arg || arg.type !== 'ref') throw new InfluxQLError(`expected field argument in ${e.name}()`);
     return { field: arg.name, fn: e.name };
@@ -286,11 +289,27 @@ async function select(stmt: SelectStatement, ctx: InfluxQLContext, index: Series
 }
 
 function seriesResult(kind: string, group: Group, columns: Column[], values: SeriesResult['values']): SeriesResult {
-  return { name: kind, ...(Object.keys(group.tags).length ? { tags: group.tags } : {}), columns: ['time', ...columns.map((c) => c.name)], values };
+  return {
+    name: kind,
+    ...(Object.keys(group.tags).length ? { tags: group.tags } : {}),
+    columns: ['time', ...columns.map((c) => c.name)],
+    values,
+  };
 }
 
-async function rawSelect(stmt: SelectStatement, ctx: InfluxQLContext, kind: string, columns: Column[], groups: Group[], from: number, to: number): Promise<SeriesResult[]> {
-  if (to - from > ctx.maxRawSpanMs) throw new InfluxQLError(`raw points only for up to ${ctx.maxRawSpanMs / 86_400_000} days by this endpoint: use an aggregate with GROUP BY time()`);
+async function rawSelect(
+  stmt: SelectStatement,
+  ctx: InfluxQLContext,
+  kind: string,
+  columns: Column[],
+  groups: Group[],
+  from: number,
+  to: number,
+): Promise<SeriesResult[]> {
+  if (to - from > ctx.maxRawSpanMs)
+    throw new InfluxQLError(
+      `raw points only for up to ${ctx.maxRawSpanMs / 86_400_000} days by this endpoint: use an aggregate with GROUP BY time()`,
+    );
   const fields = [...new Set(columns.map((c) => c.field))];
   const all = await ctx.store.query({ kind, fields, from, to, devices: groups.flatMap((g) => g.devices) });
   const out: SeriesResult[] = [];
@@ -308,7 +327,14 @@ async function rawSelect(stmt: SelectStatement, ctx: InfluxQLContext, kind: stri
       }
     }
     const sorted = [...rows.values()].sort((a, b) => a.ts - b.ts || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
-    out.push(seriesResult(kind, group, columns, sorted.map((r) => [r.ts, ...columns.map((c) => evaluate(c.expr, r.values.get(c.field) ?? null))])));
+    out.push(
+      seriesResult(
+        kind,
+        group,
+        columns,
+        sorted.map((r) => [r.ts, ...columns.map((c) => evaluate(c.expr, r.values.get(c.field) ?? null))]),
+      ),
+    );
   }
   return out;
 }
@@ -325,7 +351,16 @@ interface Acc {
   lastTs: number;
 }
 
-const newAcc = (): Acc => ({ count: 0, sum: 0, min: Infinity, max: -Infinity, first: NaN, firstTs: Infinity, last: NaN, lastTs: -Infinity });
+const newAcc = (): Acc => ({
+  count: 0,
+  sum: 0,
+  min: Infinity,
+  max: -Infinity,
+  first: NaN,
+  firstTs: Infinity,
+  last: NaN,
+  lastTs: -Infinity,
+});
 
 function accValue(acc: Acc | undefined, fn: string): number | null {
   if (!acc || acc.count === 0) return fn === 'count' ? null : null;
@@ -348,7 +383,15 @@ function accValue(acc: Acc | undefined, fn: string): number | null {
   return null;
 }
 
-async function aggregateSelect(stmt: SelectStatement, ctx: InfluxQLContext, kind: string, columns: Column[], groups: Group[], from: number, to: number): Promise<SeriesResult[]> {
+async function aggregateSelect(
+  stmt: SelectStatement,
+  ctx: InfluxQLContext,
+  kind: string,
+  columns: Column[],
+  groups: Group[],
+  from: number,
+  to: number,
+): Promise<SeriesResult[]> {
   const gt = stmt.groupByTime;
   if (gt && gt.offsetMs !== 0) throw new InfluxQLError('GROUP BY time() with an offset is not supported by this endpoint');
   if (stmt.fill.kind === 'linear') throw new InfluxQLError('fill(linear) is not supported by this endpoint');
@@ -357,7 +400,10 @@ async function aggregateSelect(stmt: SelectStatement, ctx: InfluxQLContext, kind
   const windowOf = (ts: number) => (windowMs ? Math.floor(ts / windowMs) * windowMs : from);
   const firstWindow = windowOf(from);
   const lastWindow = windowOf(to);
-  if (windowMs && (lastWindow - firstWindow) / windowMs + 1 > ctx.maxWindows) throw new InfluxQLError(`max-select-buckets limit exceeded: (${Math.floor((lastWindow - firstWindow) / windowMs) + 1}/${ctx.maxWindows})`);
+  if (windowMs && (lastWindow - firstWindow) / windowMs + 1 > ctx.maxWindows)
+    throw new InfluxQLError(
+      `max-select-buckets limit exceeded: (${Math.floor((lastWindow - firstWindow) / windowMs) + 1}/${ctx.maxWindows})`,
+    );
   const fields = [...new Set(columns.map((c) => c.field))];
   const fns = new Set(columns.map((c) => c.fn!));
   const devices = groups.flatMap((g) => g.devices);
@@ -389,7 +435,10 @@ async function aggregateSelect(stmt: SelectStatement, ctx: InfluxQLContext, kind
   // each point's time, and so do windows the range cuts (its first and last), so those read raw points.
   const needsRaw = !windowMs || fns.has('first') || fns.has('last');
   if (needsRaw) {
-    if (to - from > ctx.maxRawSpanMs) throw new InfluxQLError(`first(), last() and aggregates without GROUP BY time() only for up to ${ctx.maxRawSpanMs / 86_400_000} days by this endpoint`);
+    if (to - from > ctx.maxRawSpanMs)
+      throw new InfluxQLError(
+        `first(), last() and aggregates without GROUP BY time() only for up to ${ctx.maxRawSpanMs / 86_400_000} days by this endpoint`,
+      );
     addPoints(await ctx.store.query({ kind, fields, from, to, devices }));
   } else {
     const wholeFrom = Math.ceil(from / windowMs) * windowMs;
@@ -472,7 +521,13 @@ function show(stmt: ShowStatement, ctx: InfluxQLContext, index: SeriesKey[]): Se
     case 'databases':
       return [{ name: 'databases', columns: ['name'], values: [[ctx.database]] }];
     case 'retention policies':
-      return [{ name: '', columns: ['name', 'duration', 'shardGroupDuration', 'replicaN', 'default'], values: [['autogen', '0s', '168h0m0s', 1, true]] }].map(({ name: _n, ...rest }) => rest as SeriesResult);
+      return [
+        {
+          name: '',
+          columns: ['name', 'duration', 'shardGroupDuration', 'replicaN', 'default'],
+          values: [['autogen', '0s', '168h0m0s', 1, true]],
+        },
+      ].map(({ name: _n, ...rest }) => rest as SeriesResult);
     case 'measurements': {
       let names = kinds;
       const wm = stmt.withMeasurement;
@@ -492,13 +547,23 @@ function show(stmt: ShowStatement, ctx: InfluxQLContext, index: SeriesKey[]): Se
     case 'tag values': {
       const wk = stmt.withKey!;
       const keyWanted = (key: string) =>
-        wk.op === 'in' ? wk.values.includes(key) : wk.op === '=' ? key === wk.values[0] : wk.op === '!=' ? key !== wk.values[0] : regexOf(wk.values[0]!).test(key) === (wk.op === '=~');
+        wk.op === 'in'
+          ? wk.values.includes(key)
+          : wk.op === '='
+            ? key === wk.values[0]
+            : wk.op === '!='
+              ? key !== wk.values[0]
+              : regexOf(wk.values[0]!).test(key) === (wk.op === '=~');
       const keys = TAG_KEYS.filter(keyWanted);
       const out: SeriesResult[] = [];
       for (const k of kinds) {
         const pairs = new Set<string>();
         for (const s of selected) if (s.kind === k) for (const key of keys) if (s[key]) pairs.add(JSON.stringify([key, s[key]]));
-        const rows = page([...pairs].map((p) => JSON.parse(p) as [string, string]).sort((a, b) => (a[0] + '\u0000' + a[1] < b[0] + '\u0000' + b[1] ? -1 : 1)));
+        const rows = page(
+          [...pairs]
+            .map((p) => JSON.parse(p) as [string, string])
+            .sort((a, b) => (a[0] + '\u0000' + a[1] < b[0] + '\u0000' + b[1] ? -1 : 1)),
+        );
         if (rows.length) out.push({ name: k, columns: ['key', 'value'], values: rows });
       }
       return out;

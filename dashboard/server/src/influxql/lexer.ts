@@ -48,7 +48,8 @@ export function tokenize(text: string): Token[] {
           j += 2;
         } else s += text[j++];
       }
-      if (j >= text.length) throw new InfluxQLError(`unexpected EOF in ${c === '"' ? 'quoted identifier' : 'string'} at line 1, char ${pos}`);
+      if (j >= text.length)
+        throw new InfluxQLError(`unexpected EOF in ${c === '"' ? 'quoted identifier' : 'string'} at line 1, char ${pos}`);
       push(c === '"' ? { type: 'ident', value: s, quoted: true, pos } : { type: 'string', value: s, pos });
       i = j + 1;
       continue;
@@ -101,7 +102,17 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, u: 1e-3, µ: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  u: 1e-3,
+  µ: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** "20s" → 20000 (ms). */
 export function durationMs(literal: string): number {

@@ -197,7 +197,8 @@ class Parser {
         const tz = this.next();
         if (tz.type !== 'string') this.fail('string', tz);
         this.op(')');
-        if (tz.value !== 'UTC' && tz.value !== 'Etc/UTC') throw new InfluxQLError(`tz('${tz.value}') is not supported by this endpoint: windows are aligned to UTC`);
+        if (tz.value !== 'UTC' && tz.value !== 'Etc/UTC')
+          throw new InfluxQLError(`tz('${tz.value}') is not supported by this endpoint: windows are aligned to UTC`);
       } else break;
     }
     return stmt;
@@ -218,7 +219,10 @@ class Parser {
     } else if (this.acceptKeyword('field')) {
       this.keyword('keys');
       what = 'field keys';
-    } else return this.fail('CONTINUOUS, DATABASES, DIAGNOSTICS, FIELD, GRANTS, MEASUREMENT, MEASUREMENTS, QUERIES, RETENTION, SERIES, SHARD, SHARDS, STATS, SUBSCRIPTIONS, TAG, USERS');
+    } else
+      return this.fail(
+        'CONTINUOUS, DATABASES, DIAGNOSTICS, FIELD, GRANTS, MEASUREMENT, MEASUREMENTS, QUERIES, RETENTION, SERIES, SHARD, SHARDS, STATS, SUBSCRIPTIONS, TAG, USERS',
+      );
     const stmt: ShowStatement = { type: 'show', what };
     if (this.acceptKeyword('on')) this.ident();
     if (this.acceptKeyword('from')) stmt.source = this.source();
@@ -313,7 +317,8 @@ class Parser {
         }
         return this.fail('identifier, string, number, bool', t);
       case 'ident': {
-        if (!t.quoted && (t.value.toLowerCase() === 'true' || t.value.toLowerCase() === 'false')) return { type: 'bool', value: t.value.toLowerCase() === 'true' };
+        if (!t.quoted && (t.value.toLowerCase() === 'true' || t.value.toLowerCase() === 'false'))
+          return { type: 'bool', value: t.value.toLowerCase() === 'true' };
         if (!t.quoted && this.isOp('(')) {
           this.i++;
           const args: Expr[] = [];

@@ -34,7 +34,8 @@ function serialise(results: StatementResult[], epoch: string | undefined): strin
     }
     return Math.floor(ms / (EPOCH_DIVISOR[epoch] ?? 1));
   };
-  for (const r of results) for (const s of r.series ?? []) if (s.columns[0] === 'time') for (const row of s.values) row[0] = time(row[0] as number);
+  for (const r of results)
+    for (const s of r.series ?? []) if (s.columns[0] === 'time') for (const row of s.values) row[0] = time(row[0] as number);
   return JSON.stringify({ results }).replace(/"\\u0000(\d+)"/g, (_m, i: string) => exact[Number(i)]!);
 }
 
@@ -43,7 +44,13 @@ function serialise(results: StatementResult[], epoch: string | undefined): strin
  * source, InfluxQL) and the `influx` CLI read whichever store is configured, with an API token of scope
  * read:readings (as the password, a bearer token, or `p`). Read-only.
  */
-export function influxCompatRouter(opts: { store: TimeSeriesStore; guard: Guard; tokenAuth: TokenAuth; database: string; now: () => number }): express.Router {
+export function influxCompatRouter(opts: {
+  store: TimeSeriesStore;
+  guard: Guard;
+  tokenAuth: TokenAuth;
+  database: string;
+  now: () => number;
+}): express.Router {
   const router = express.Router();
   router.get('/ping', (_req, res) => {
     res.setHeader('X-Influxdb-Version', COMPAT_VERSION);
@@ -57,7 +64,10 @@ export function influxCompatRouter(opts: { store: TimeSeriesStore; guard: Guard;
   };
   const handle = async (req: Request, res: Response) => {
     res.setHeader('X-Influxdb-Version', COMPAT_VERSION);
-    const params = { ...(req.query as Record<string, unknown>), ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, unknown>) : {}) };
+    const params = {
+      ...(req.query as Record<string, unknown>),
+      ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, unknown>) : {}),
+    };
     const q = typeof params.q === 'string' ? params.q : '';
     if (!q.trim()) return void res.status(400).json({ error: 'missing required parameter "q"' });
     if (WRITE_STATEMENTS.test(q) || q.split(';').some((part) => WRITE_STATEMENTS.test(part))) {
@@ -77,7 +87,14 @@ export function influxCompatRouter(opts: { store: TimeSeriesStore; guard: Guard;
       results = statements.map((_s, i) => ({ statement_id: i, error: db ? `database not found: ${db}` : 'database name required' }));
     } else {
       const wards = wardScopeOf(res);
-      results = await executeStatements(statements, { store: opts.store, now: opts.now(), ...(wards ? { wards } : {}), database: opts.database, maxRawSpanMs: MAX_RAW_SPAN_MS, maxWindows: MAX_WINDOWS });
+      results = await executeStatements(statements, {
+        store: opts.store,
+        now: opts.now(),
+        ...(wards ? { wards } : {}),
+        database: opts.database,
+        maxRawSpanMs: MAX_RAW_SPAN_MS,
+        maxWindows: MAX_WINDOWS,
+      });
     }
     const epoch = typeof params.epoch === 'string' && ['h', 'm', 's', 'ms', 'u', 'ns'].includes(params.epoch) ? params.epoch : undefined;
     res.setHeader('Content-Type', 'application/json');

@@ -69,7 +69,10 @@ export function startLiveHub(opts: HubOptions) {
     opts.authenticate(req).then(
       (user) => {
         if (!user) return refuse(socket, 401, 'Unauthorized');
-        if ('refused' in user) return socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(user.retryAfterMs / 1000)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        if ('refused' in user)
+          return socket.end(
+            `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(user.retryAfterMs / 1000)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+          );
         wss.handleUpgrade(req, socket, head, (ws) => accept(ws, user));
       },
       (err) => {
@@ -106,7 +109,8 @@ export function startLiveHub(opts: HubOptions) {
         return send(client, { type: 'error', error: 'bad_request', message: 'not JSON' });
       }
       const msg = clientMessageSchema.safeParse(parsed);
-      if (!msg.success) return send(client, { type: 'error', error: 'bad_request', message: 'expected {"type":"subscribe","channels":[...]}' });
+      if (!msg.success)
+        return send(client, { type: 'error', error: 'bad_request', message: 'expected {"type":"subscribe","channels":[...]}' });
       client.channels = new Set(msg.data.channels);
       send(client, { type: 'subscribed', channels: [...client.channels] });
     });
@@ -158,7 +162,9 @@ export function startLiveHub(opts: HubOptions) {
     clientCount: () => clients.size,
     /** A socket authenticated once at upgrade must not outlive the account's sessions. */
     disconnectUser(username: string, keepSessionId?: string): void {
-      for (const client of clients) if (client.user.username === username && (!keepSessionId || client.user.sessionId !== keepSessionId)) client.ws.close(4401, 'session ended');
+      for (const client of clients)
+        if (client.user.username === username && (!keepSessionId || client.user.sessionId !== keepSessionId))
+          client.ws.close(4401, 'session ended');
     },
     /** Logout: the sockets opened with that session close with it. */
     disconnectSession(sessionId: string): void {

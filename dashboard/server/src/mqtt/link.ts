@@ -16,7 +16,11 @@ export interface MqttLinkOptions {
  * The dashboard's one MQTT connection: a persistent session (clean: false) so alarm events and command
  * results published while the dashboard restarts are queued by the broker and delivered afterwards.
  */
-export async function connectMqtt(opts: MqttLinkOptions): Promise<{ client: MqttClient; publish(topic: string, payload: unknown, o?: { qos?: 0 | 1; retain?: boolean }): Promise<void>; close(): Promise<void> }> {
+export async function connectMqtt(opts: MqttLinkOptions): Promise<{
+  client: MqttClient;
+  publish(topic: string, payload: unknown, o?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}> {
   const client = mqtt.connect(opts.url, {
     clientId: opts.clientId,
     clean: false,
@@ -41,9 +45,13 @@ export async function connectMqtt(opts: MqttLinkOptions): Promise<{ client: Mqtt
   client.on('connect', (connack) => {
     opts.logger.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
     // Subscribing again is harmless with a present session and needed when the broker lost it.
-    client.subscribe(opts.subscriptions.map((topic) => topic), { qos: 1 }, (err) => {
-      if (err) opts.logger.error({ err }, 'mqtt subscribe failed');
-    });
+    client.subscribe(
+      opts.subscriptions.map((topic) => topic),
+      { qos: 1 },
+      (err) => {
+        if (err) opts.logger.error({ err }, 'mqtt subscribe failed');
+      },
+    );
   });
   client.on('offline', () => opts.logger.warn('mqtt offline'));
   client.on('error', (err) => opts.logger.warn({ err: err.message }, 'mqtt error'));

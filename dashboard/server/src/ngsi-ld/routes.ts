@@ -30,11 +30,20 @@ class NgsiError extends Error {
 }
 
 function problem(res: Response, e: NgsiError): void {
-  res.status(e.status).type('application/json').send(JSON.stringify({ type: `${ERR}${e.kind}`, title: e.title, detail: e.message }));
+  res
+    .status(e.status)
+    .type('application/json')
+    .send(JSON.stringify({ type: `${ERR}${e.kind}`, title: e.title, detail: e.message }));
 }
 const badRequest = (detail: string) => new NgsiError(400, 'BadRequestData', 'Bad request data', detail);
 
-const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const list = (v: unknown) =>
+  typeof v === 'string' && v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 const options = (req: Request) => new Set([...(list(req.query.options) ?? []), ...(req.query.format ? [String(req.query.format)] : [])]);
 
 /** keyValues (simplified): each attribute's value only, as Smart Data Models' JSON schemas describe entities. */
@@ -59,11 +68,21 @@ function pickAttrs(e: Entity, attrs: string[] | undefined): Entity {
   return out;
 }
 
-export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityModel; guard: Guard; tokenAuth: TokenAuth; aqiLevel: (v: number) => string; now: () => number }): express.Router {
+export function ngsiLdRouter(opts: {
+  store: TimeSeriesStore;
+  city: () => CityModel;
+  guard: Guard;
+  tokenAuth: TokenAuth;
+  aqiLevel: (v: number) => string;
+  now: () => number;
+}): express.Router {
   const router = express.Router();
   const signedIn: express.RequestHandler = (req, res, next) => {
     if (opts.guard.sessionFromRequest(req)) return opts.guard.loadSession(req, res, () => opts.guard.requireRole('viewer')(req, res, next));
-    problem(res, new NgsiError(401, 'NoAuthorization', 'Unauthorized', 'an API token with read:readings is required (Authorization: Bearer …)'));
+    problem(
+      res,
+      new NgsiError(401, 'NoAuthorization', 'Unauthorized', 'an API token with read:readings is required (Authorization: Bearer …)'),
+    );
   };
   router.use(opts.tokenAuth.allow('read:readings', signedIn));
 
@@ -75,7 +94,9 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
 
   /** As JSON-LD with @context in each entity when asked for, else JSON with the context in a Link header. */
   const send = (req: Request, res: Response, body: Entity | Entity[], keyValues: boolean) => {
-    const ld = req.accepts(['application/json', 'application/ld+json']) === 'application/ld+json' && (req.get('accept') ?? '').includes('application/ld+json');
+    const ld =
+      req.accepts(['application/json', 'application/ld+json']) === 'application/ld+json' &&
+      (req.get('accept') ?? '').includes('application/ld+json');
     const shape = (e: Entity) => {
       const { '@context': ctx, ...rest } = keyValues ? simplified(e) : e;
       return ld ? { ...rest, '@context': ctx ?? NGSI_LD_CONTEXT } : rest;
@@ -107,7 +128,13 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
     } catch {
       throw badRequest(`idPattern is not a valid regular expression: ${idPattern}`);
     }
-    return (await entities(res)).filter((e) => (!types || types.includes(String(e.type))) && (!ids || ids.includes(String(e.id))) && (!pattern || pattern.test(String(e.id))) && (!attrs || attrs.some((a) => a in e)));
+    return (await entities(res)).filter(
+      (e) =>
+        (!types || types.includes(String(e.type))) &&
+        (!ids || ids.includes(String(e.id))) &&
+        (!pattern || pattern.test(String(e.id))) &&
+        (!attrs || attrs.some((a) => a in e)),
+    );
   };
 
   router.get(
@@ -116,7 +143,12 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
       const { limit, offset } = paging(req);
       const found = await matching(req, res);
       if (req.query.count === 'true') res.setHeader('NGSILD-Results-Count', String(found.length));
-      send(req, res, found.slice(offset, offset + limit).map((e) => pickAttrs(e, list(req.query.attrs))), options(req).has('keyValues') || options(req).has('simplified'));
+      send(
+        req,
+        res,
+        found.slice(offset, offset + limit).map((e) => pickAttrs(e, list(req.query.attrs))),
+        options(req).has('keyValues') || options(req).has('simplified'),
+      );
     }),
   );
   router.get(
@@ -131,7 +163,9 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
     '/types',
     handle(async (_req, res) => {
       const types = [...new Set((await entities(res)).map((e) => String(e.type)))].sort();
-      res.type('application/json').send(JSON.stringify({ id: 'urn:ngsi-ld:EntityTypeList:tamky', type: 'EntityTypeList', typeList: types }));
+      res
+        .type('application/json')
+        .send(JSON.stringify({ id: 'urn:ngsi-ld:EntityTypeList:tamky', type: 'EntityTypeList', typeList: types }));
     }),
   );
 
@@ -140,7 +174,8 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
     const timerel = String(req.query.timerel ?? '');
     const at = Date.parse(String(req.query.timeAt ?? ''));
     const end = Date.parse(String(req.query.endTimeAt ?? ''));
-    if (!['before', 'after', 'between'].includes(timerel) || !Number.isFinite(at)) throw badRequest('timerel (before, after, between) and timeAt (ISO 8601) are required');
+    if (!['before', 'after', 'between'].includes(timerel) || !Number.isFinite(at))
+      throw badRequest('timerel (before, after, between) and timeAt (ISO 8601) are required');
     if (timerel === 'between' && !(Number.isFinite(end) && end > at)) throw badRequest('timerel=between needs endTimeAt after timeAt');
     const now = opts.now();
     const from = timerel === 'before' ? now - MAX_RAW_SPAN_MS : at;
@@ -167,13 +202,20 @@ export function ngsiLdRouter(opts: { store: TimeSeriesStore; city: () => CityMod
         const series = await opts.store.query({ kind: spec.kind, fields, from, to, devices: [device] });
         const byTs = new Map<number, number>();
         for (const s of series) for (const [ts, v] of s.points) byTs.set(ts, (byTs.get(ts) ?? 0) + v);
-        let points = [...byTs.entries()].sort((a, b) => a[0] - b[0]).map(([ts, v]): [number, number] => [ts, spec.scale ? v * spec.scale : v]);
+        let points = [...byTs.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([ts, v]): [number, number] => [ts, spec.scale ? v * spec.scale : v]);
         if (lastN !== undefined) points = points.slice(-lastN);
         if (!points.length) continue;
         const unitCode = spec.unit ? UNITS[spec.unit].cefact : undefined;
         entity[name] = temporalValues
           ? { type: 'Property', values: points.map(([ts, v]) => [v, new Date(ts).toISOString()]), ...(unitCode ? { unitCode } : {}) }
-          : points.map(([ts, v]) => ({ type: 'Property', value: v, observedAt: new Date(ts).toISOString(), ...(unitCode ? { unitCode } : {}) }));
+          : points.map(([ts, v]) => ({
+              type: 'Property',
+              value: v,
+              observedAt: new Date(ts).toISOString(),
+              ...(unitCode ? { unitCode } : {}),
+            }));
       }
       out.push(entity);
     }

@@ -29,8 +29,14 @@ export const TEMPORAL_ATTRIBUTES: Record<string, Record<string, TemporalAttribut
   },
   NoiseLevelObserved: { LAeq: { kind: 'noise_meter', fields: ['laeq'], unit: 'dBA' } },
   WaterObserved: { waterLevel: { kind: 'water_level', fields: ['level'], unit: 'm' } },
-  FloodMonitoring: { currentLevel: { kind: 'water_level', fields: ['level'], unit: 'm' }, measuredDistance: { kind: 'water_level', fields: ['distance'], unit: 'm' } },
-  StreetlightControlCabinet: { energyConsumed: { kind: 'street_light', fields: ['energy'], unit: 'kWh' }, totalActivePower: { kind: 'street_light', fields: ['power'], scale: 0.001, unit: 'kW' } },
+  FloodMonitoring: {
+    currentLevel: { kind: 'water_level', fields: ['level'], unit: 'm' },
+    measuredDistance: { kind: 'water_level', fields: ['distance'], unit: 'm' },
+  },
+  StreetlightControlCabinet: {
+    energyConsumed: { kind: 'street_light', fields: ['energy'], unit: 'kWh' },
+    totalActivePower: { kind: 'street_light', fields: ['power'], scale: 0.001, unit: 'kW' },
+  },
   Streetlight: { illuminanceLevel: { kind: 'street_light', fields: ['lamp{n}_level'], scale: 0.01 } },
   TrafficFlowObserved: {
     intensity: { kind: 'traffic_counter', fields: LANE_COUNTS },

@@ -24,7 +24,10 @@ export interface DirectoryView extends DirectoryData {
 }
 
 const MIGRATIONS = [
-  { name: 'notify/100-directory', sql: 'CREATE TABLE notify_directory (version INTEGER PRIMARY KEY, data TEXT NOT NULL, user TEXT NOT NULL, ts INTEGER NOT NULL)' },
+  {
+    name: 'notify/100-directory',
+    sql: 'CREATE TABLE notify_directory (version INTEGER PRIMARY KEY, data TEXT NOT NULL, user TEXT NOT NULL, ts INTEGER NOT NULL)',
+  },
 ];
 
 const inputSchema = z
@@ -59,7 +62,11 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
   function check(input: unknown): { data: DirectoryData; policy: NotifyPolicy } {
     if (!base) throw new HttpError(409, 'notify_not_configured', 'notifications are not configured (no policy file): nothing to edit');
     const shape = inputSchema.safeParse(input);
-    if (!shape.success) throw new InvalidInputError('invalid_recipients', shape.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message })));
+    if (!shape.success)
+      throw new InvalidInputError(
+        'invalid_recipients',
+        shape.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message })),
+      );
     const issues: FieldIssue[] = [];
     const recipients = shape.data.recipients.map((r, i) => {
       if (!r || typeof r !== 'object') return r;
@@ -71,9 +78,14 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
       if (typeof out.phone === 'string') {
         const phone = normalisePhone(out.phone);
         if (phone) out.phone = phone;
-        else issues.push({ path: `recipients.${i}.phone`, message: 'not a Vietnamese phone number (e.g. 0905 123 456 or +84 905 123 456)' });
+        else
+          issues.push({ path: `recipients.${i}.phone`, message: 'not a Vietnamese phone number (e.g. 0905 123 456 or +84 905 123 456)' });
       }
-      if (typeof out.zaloUserId === 'string' && !ZALO_USER_ID.test(out.zaloUserId)) issues.push({ path: `recipients.${i}.zaloUserId`, message: 'must be the Zalo user id as the OA reports it (letters, digits, _ or -)' });
+      if (typeof out.zaloUserId === 'string' && !ZALO_USER_ID.test(out.zaloUserId))
+        issues.push({
+          path: `recipients.${i}.zaloUserId`,
+          message: 'must be the Zalo user id as the OA reports it (letters, digits, _ or -)',
+        });
       return out;
     });
     const dupes = (list: unknown[], key: string) => {
@@ -105,14 +117,22 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
       base = policy;
       let cur = read();
       const fromFile = pick(policy);
-      fromFile.recipients = fromFile.recipients.map((r) => (r.phone && normalisePhone(r.phone) ? { ...r, phone: normalisePhone(r.phone) } : r));
+      fromFile.recipients = fromFile.recipients.map((r) =>
+        r.phone && normalisePhone(r.phone) ? { ...r, phone: normalisePhone(r.phone) } : r,
+      );
       // Never edited in the dashboard and the file changed: the file is the new version (as for the registry).
       if (cur && cur.updatedBy === 'system' && JSON.stringify(cur.data) !== JSON.stringify(fromFile)) {
         insert.run(cur.version + 1, JSON.stringify(fromFile), 'system', now());
-        logger.info({ version: cur.version + 1 }, 'notification policy file changed and recipients were never edited here: the file is the new version');
+        logger.info(
+          { version: cur.version + 1 },
+          'notification policy file changed and recipients were never edited here: the file is the new version',
+        );
         cur = read();
       } else if (cur && cur.updatedBy !== 'system' && JSON.stringify(cur.data) !== JSON.stringify(fromFile)) {
-        logger.info({ version: cur.version, by: cur.updatedBy }, 'recipients/escalation as edited in the dashboard (the policy file differs; the dashboard version stays)');
+        logger.info(
+          { version: cur.version, by: cur.updatedBy },
+          'recipients/escalation as edited in the dashboard (the policy file differs; the dashboard version stays)',
+        );
       }
       applied = cur?.version ?? 1;
       if (!cur) {
@@ -124,7 +144,10 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
         return merged(cur.data);
       } catch (err) {
         // e.g. the file no longer configures a provider a stored recipient uses: keep notifying with the file's list.
-        logger.error({ err: (err as Error).message, version: cur.version }, 'stored notification recipients do not fit the policy file; using the file until an admin saves a valid version');
+        logger.error(
+          { err: (err as Error).message, version: cur.version },
+          'stored notification recipients do not fit the policy file; using the file until an admin saves a valid version',
+        );
         return policy;
       }
     },
@@ -150,7 +173,8 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
       db.transaction(() => {
         const cur = read();
         const version = cur?.version ?? 0;
-        if (baseVersion !== undefined && baseVersion !== version) throw new HttpError(409, 'conflict', `recipients changed meanwhile: now version ${version} by ${cur?.updatedBy ?? '—'}`);
+        if (baseVersion !== undefined && baseVersion !== version)
+          throw new HttpError(409, 'conflict', `recipients changed meanwhile: now version ${version} by ${cur?.updatedBy ?? '—'}`);
         previous = cur?.data ?? null;
         insert.run(version + 1, JSON.stringify(data), user, now());
         applied = version + 1;
@@ -176,7 +200,10 @@ export function createNotifyDirectory(db: Database.Database, now: () => number, 
       try {
         policy = merged(cur.data);
       } catch (err) {
-        logger.error({ err: (err as Error).message, version: cur.version }, 'stored notification recipients do not fit the policy file; not applied');
+        logger.error(
+          { err: (err as Error).message, version: cur.version },
+          'stored notification recipients do not fit the policy file; not applied',
+        );
         return false;
       }
       for (const l of listeners) l(policy);

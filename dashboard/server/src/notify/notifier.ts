@@ -15,7 +15,16 @@ import { createZaloChannel } from './channels/zalo';
 import { createZaloTokens, type ZaloTokens } from './channels/zalo-tokens';
 import { NOTIFY_MIGRATIONS, createOutbox, type OutboxRow } from './outbox';
 import { normalisePhone } from './phone';
-import { CHANNELS, notBefore, resolveRecipients, routesFor, type ChannelName, type NotifyPolicy, type Recipient, type Route } from './policy';
+import {
+  CHANNELS,
+  notBefore,
+  resolveRecipients,
+  routesFor,
+  type ChannelName,
+  type NotifyPolicy,
+  type Recipient,
+  type Route,
+} from './policy';
 import { createRateLimiter } from './rate-limit';
 import { alarmLink, notificationText, parseAckReply } from './text';
 
@@ -87,7 +96,10 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const limiter = createRateLimiter(policy.rateLimits, now);
   // An unresolved "${VAR}" is no secret: treat it as unset, which closes the token-checked callbacks.
   const callbackToken = policy.callbackToken && !policy.callbackToken.includes('${') ? policy.callbackToken : undefined;
-  if (!callbackToken) logger.warn('notify: no callbackToken configured; SMS delivery/reply callbacks are refused (Zalo webhooks still need a valid signature)');
+  if (!callbackToken)
+    logger.warn(
+      'notify: no callbackToken configured; SMS delivery/reply callbacks are refused (Zalo webhooks still need a valid signature)',
+    );
   const callbackQuery = callbackToken ? `?token=${encodeURIComponent(callbackToken)}` : '';
   const apiBase = `${opts.publicUrl.replace(/\/+$/, '')}/api/notify`;
   const getAlarm = opts.getAlarm ?? ((id: number) => readAlarm(db, id));
@@ -97,7 +109,17 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   let zaloTokens: ZaloTokens | undefined;
   const p = policy.providers;
   if (p.zalo) {
-    zaloTokens = createZaloTokens(db, { tokenUrl: p.zalo.tokenUrl, appId: p.zalo.appId, secretKey: p.zalo.secretKey, refreshToken: p.zalo.refreshToken, timeoutMs: p.zalo.timeoutMs }, now);
+    zaloTokens = createZaloTokens(
+      db,
+      {
+        tokenUrl: p.zalo.tokenUrl,
+        appId: p.zalo.appId,
+        secretKey: p.zalo.secretKey,
+        refreshToken: p.zalo.refreshToken,
+        timeoutMs: p.zalo.timeoutMs,
+      },
+      now,
+    );
     channels.set('zalo', createZaloChannel(p.zalo, zaloTokens));
   }
   if (p.esms) channels.set('sms', createEsmsChannel({ ...p.esms, callbackUrl: `${apiBase}/esms/callback${callbackQuery}` }));
@@ -138,7 +160,17 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     let dueAt = notBefore(policy, alarm.severity, t, timeZone);
     // Grouping: hold non-urgent messages briefly so a burst of related alarms becomes one message.
     if (!policy.grouping.immediateSeverities.includes(alarm.severity)) dueAt += policy.grouping.windowS * 1000;
-    outbox.enqueue({ alarmId: alarm.id, recipient: r.id, channel, address: addressFor(r, channel)!, chain: usable, step, kind, locale: r.locale ?? policy.locale, dueAt });
+    outbox.enqueue({
+      alarmId: alarm.id,
+      recipient: r.id,
+      channel,
+      address: addressFor(r, channel)!,
+      chain: usable,
+      step,
+      kind,
+      locale: r.locale ?? policy.locale,
+      dueAt,
+    });
   }
 
   function fireStep(alarm: Alarm, route: Route, step: number, t: number): void {
@@ -157,7 +189,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   function plan(alarm: Alarm, change: AlarmChange): void {
     const t = now();
     if (change === 'raised') {
-      const existing = new Set((db.prepare('SELECT route_id FROM notify_escalations WHERE alarm_id = ?').all(alarm.id) as Array<{ route_id: string }>).map((r) => r.route_id));
+      const existing = new Set(
+        (db.prepare('SELECT route_id FROM notify_escalations WHERE alarm_id = ?').all(alarm.id) as Array<{ route_id: string }>).map(
+          (r) => r.route_id,
+        ),
+      );
       const started = new Set(outbox.forAlarm(alarm.id).map((r) => r.step));
       for (const route of routesFor(policy, alarm)) {
         if (existing.has(route.id)) continue;
@@ -176,7 +212,12 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       const cancelled = outbox.cancelPending(alarm.id, change);
       if (cancelled) logger.info({ alarm: alarm.id, cancelled, change }, 'pending notifications cancelled');
       if (change === 'cleared') {
-        const told = new Set(outbox.forAlarm(alarm.id).filter((r) => r.kind === 'alarm' && (r.state === 'accepted' || r.state === 'delivered')).map((r) => r.recipient));
+        const told = new Set(
+          outbox
+            .forAlarm(alarm.id)
+            .filter((r) => r.kind === 'alarm' && (r.state === 'accepted' || r.state === 'delivered'))
+            .map((r) => r.recipient),
+        );
         for (const route of routesFor(policy, alarm)) {
           if (!route.notifyClear) continue;
           for (const id of told) {
@@ -204,7 +245,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     const lead = rows[0]!;
     if (alarms.length === 0) return undefined;
     const replyable = lead.channel !== 'email' && lead.channel !== 'webhook';
-    const { subject, text } = notificationText(alarms, { locale: lead.locale, sender: policy.senderName, publicUrl: opts.publicUrl, kind: lead.kind, replyable });
+    const { subject, text } = notificationText(alarms, {
+      locale: lead.locale,
+      sender: policy.senderName,
+      publicUrl: opts.publicUrl,
+      kind: lead.kind,
+      replyable,
+    });
     const first = alarms[0]!;
     return {
       to: lead.address,
@@ -238,7 +285,17 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
           continue;
         }
         outbox.finish([row.id], 'fallback', error);
-        outbox.enqueue({ alarmId: row.alarm_id, recipient: row.recipient, channel: next, address: addressFor(r, next)!, chain: rest, step: row.step, kind: row.kind, locale: row.locale, dueAt: t });
+        outbox.enqueue({
+          alarmId: row.alarm_id,
+          recipient: row.recipient,
+          channel: next,
+          address: addressFor(r, next)!,
+          chain: rest,
+          step: row.step,
+          kind: row.kind,
+          locale: row.locale,
+          dueAt: t,
+        });
       }
     })();
   }
@@ -260,14 +317,28 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       outcome = { status: 'retry', error: (err as Error).message };
     }
     opts.onOutcome?.(lead.channel, outcome.status);
-    logger.info({ channel: lead.channel, recipient: lead.recipient, alarms: message.alarmIds, outcome: outcome.status, error: 'error' in outcome ? outcome.error : undefined }, 'notification');
+    logger.info(
+      {
+        channel: lead.channel,
+        recipient: lead.recipient,
+        alarms: message.alarmIds,
+        outcome: outcome.status,
+        error: 'error' in outcome ? outcome.error : undefined,
+      },
+      'notification',
+    );
     switch (outcome.status) {
       case 'accepted':
         outbox.accepted(ids, outcome.providerId);
         return;
       case 'retry':
-        if (lead.attempts >= policy.retry.maxAttempts) return fallbackOrFail(rows, `${outcome.error} (gave up after ${lead.attempts} attempts)`);
-        outbox.retryLater(ids, now() + (outcome.delayMs ?? Math.max(1000, backoffDelay(lead.attempts, policy.retry.baseMs, policy.retry.maxMs))), outcome.error);
+        if (lead.attempts >= policy.retry.maxAttempts)
+          return fallbackOrFail(rows, `${outcome.error} (gave up after ${lead.attempts} attempts)`);
+        outbox.retryLater(
+          ids,
+          now() + (outcome.delayMs ?? Math.max(1000, backoffDelay(lead.attempts, policy.retry.baseMs, policy.retry.maxMs))),
+          outcome.error,
+        );
         return;
       case 'fallback':
         return fallbackOrFail(rows, outcome.error);
@@ -338,7 +409,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     res.json({ ok: true, ...handleReply(byPhone(from), text, 'sms') });
   });
   callbacks.post('/notify/zalo/webhook', ...bodies, (req, res) => {
-    const body = (req.body ?? {}) as { app_id?: string; event_name?: string; timestamp?: string; sender?: { id?: string }; message?: { text?: string; msg_id?: string } };
+    const body = (req.body ?? {}) as {
+      app_id?: string;
+      event_name?: string;
+      timestamp?: string;
+      sender?: { id?: string };
+      message?: { text?: string; msg_id?: string };
+    };
     const signed = zaloSignatureOk(req, body);
     if (!signed && !tokenOk(req)) return void res.status(403).json({ error: 'forbidden', message: 'bad signature' });
     if (body.event_name === 'user_received_message' && body.message?.msg_id) {
@@ -373,9 +450,16 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       routesById = new Map(next.routes.map((r) => [r.id, r]));
       // Messages still waiting (grouping window, quiet hours, a retry) go to the address as it is now: a
       // corrected number gets the retry; a removed recipient or address gets nothing.
-      const waiting = db.prepare("SELECT id, recipient, channel, address FROM notifications WHERE state = 'pending'").all() as Array<{ id: number; recipient: string; channel: ChannelName; address: string }>;
+      const waiting = db.prepare("SELECT id, recipient, channel, address FROM notifications WHERE state = 'pending'").all() as Array<{
+        id: number;
+        recipient: string;
+        channel: ChannelName;
+        address: string;
+      }>;
       const readdress = db.prepare('UPDATE notifications SET address = ?, updated_at = ? WHERE id = ?');
-      const cancel = db.prepare("UPDATE notifications SET state = 'cancelled', error = ?, updated_at = ? WHERE id = ? AND state = 'pending'");
+      const cancel = db.prepare(
+        "UPDATE notifications SET state = 'cancelled', error = ?, updated_at = ? WHERE id = ? AND state = 'pending'",
+      );
       let moved = 0;
       let cancelled = 0;
       db.transaction(() => {
@@ -400,7 +484,17 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       if (cancelled) logger.info({ alarm: alarmId, cancelled, reason }, 'pending notifications cancelled');
     },
     notificationsFor: (alarmId) =>
-      outbox.forAlarm(alarmId).map((r) => ({ id: String(r.id), recipient: r.recipient, channel: r.channel, state: r.state, ts: r.updated_at, error: r.error, step: r.step, attempts: r.attempts, providerId: r.provider_id })),
+      outbox.forAlarm(alarmId).map((r) => ({
+        id: String(r.id),
+        recipient: r.recipient,
+        channel: r.channel,
+        state: r.state,
+        ts: r.updated_at,
+        error: r.error,
+        step: r.step,
+        attempts: r.attempts,
+        providerId: r.provider_id,
+      })),
     routes(router) {
       router.use(callbacks);
     },
@@ -411,4 +505,3 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     },
   };
 }
-

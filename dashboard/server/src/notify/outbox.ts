@@ -102,7 +102,8 @@ export const notificationKey = (n: Pick<NewNotification, 'alarmId' | 'recipient'
  * the resend into a no-op if the first attempt had got through.
  */
 export function createOutbox(db: Database.Database, now: () => number) {
-  const insert = db.prepare(`INSERT OR IGNORE INTO notifications (key, alarm_id, recipient, channel, address, chain, step, kind, locale, state, due_at, created_at, updated_at)
+  const insert =
+    db.prepare(`INSERT OR IGNORE INTO notifications (key, alarm_id, recipient, channel, address, chain, step, kind, locale, state, due_at, created_at, updated_at)
     VALUES (@key, @alarmId, @recipient, @channel, @address, @chainJson, @step, @kind, @locale, 'pending', @dueAt, @now, @now)`);
   const setState = db.prepare('UPDATE notifications SET state = ?, error = ?, updated_at = ? WHERE id = ?');
 
@@ -110,17 +111,25 @@ export function createOutbox(db: Database.Database, now: () => number) {
   function claimRows(maxRows: number, skipChannels: Set<string>): OutboxRow[] {
     const t = now();
     const due = db
-      .prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE state = 'pending' AND due_at <= ? ORDER BY batch_id IS NULL, due_at, id LIMIT 200")
+      .prepare<[number], OutboxRow>(
+        "SELECT * FROM notifications WHERE state = 'pending' AND due_at <= ? ORDER BY batch_id IS NULL, due_at, id LIMIT 200",
+      )
       .all(t)
       .filter((r) => !skipChannels.has(r.channel));
     const first = due[0];
     if (!first) return [];
     const rows =
       first.batch_id !== null
-        ? (db.prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE batch_id = ? AND state = 'pending' ORDER BY id").all(first.batch_id))
-        : due.filter((r) => r.batch_id === null && r.recipient === first.recipient && r.channel === first.channel && r.kind === first.kind).slice(0, maxRows);
+        ? db
+            .prepare<[number], OutboxRow>("SELECT * FROM notifications WHERE batch_id = ? AND state = 'pending' ORDER BY id")
+            .all(first.batch_id)
+        : due
+            .filter((r) => r.batch_id === null && r.recipient === first.recipient && r.channel === first.channel && r.kind === first.kind)
+            .slice(0, maxRows);
     const batch = first.batch_id ?? rows[0]!.id;
-    const mark = db.prepare("UPDATE notifications SET state = 'sending', batch_id = ?, attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'pending'");
+    const mark = db.prepare(
+      "UPDATE notifications SET state = 'sending', batch_id = ?, attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'pending'",
+    );
     for (const r of rows) mark.run(batch, t, r.id);
     return rows.map((r) => ({ ...r, state: 'sending' as const, batch_id: batch, attempts: r.attempts + 1 }));
   }
@@ -134,7 +143,8 @@ export function createOutbox(db: Database.Database, now: () => number) {
 
     /** After a restart: rows caught mid-send go back to pending, keeping their batch (and so their idempotency key). */
     recover(): number {
-      return db.prepare("UPDATE notifications SET state = 'pending', due_at = ?, updated_at = ? WHERE state = 'sending'").run(now(), now()).changes;
+      return db.prepare("UPDATE notifications SET state = 'pending', due_at = ?, updated_at = ? WHERE state = 'sending'").run(now(), now())
+        .changes;
     },
 
     /**
@@ -144,7 +154,9 @@ export function createOutbox(db: Database.Database, now: () => number) {
     claimNext: (maxRows: number, skipChannels: Set<string>): OutboxRow[] => claim.immediate(maxRows, skipChannels),
 
     accepted(ids: number[], providerId: string): void {
-      const stmt = db.prepare("UPDATE notifications SET state = 'accepted', provider_id = ?, error = NULL, accepted_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'");
+      const stmt = db.prepare(
+        "UPDATE notifications SET state = 'accepted', provider_id = ?, error = NULL, accepted_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
+      );
       db.transaction(() => ids.forEach((id) => stmt.run(providerId, now(), now(), id)))();
     },
 
@@ -161,13 +173,17 @@ export function createOutbox(db: Database.Database, now: () => number) {
     /** Delivery receipts and callbacks: accepted → delivered | failed. */
     receipt(channel: string, providerId: string, delivered: boolean, error?: string): number {
       return db
-        .prepare(`UPDATE notifications SET state = ?, delivered_at = ?, error = ?, updated_at = ? WHERE channel = ? AND provider_id = ? AND state IN ('accepted', 'sending')`)
+        .prepare(
+          `UPDATE notifications SET state = ?, delivered_at = ?, error = ?, updated_at = ? WHERE channel = ? AND provider_id = ? AND state IN ('accepted', 'sending')`,
+        )
         .run(delivered ? 'delivered' : 'failed', delivered ? now() : null, error ?? null, now(), channel, providerId).changes;
     },
 
     cancelPending(alarmId: number, reason: string): number {
       return db
-        .prepare("UPDATE notifications SET state = 'cancelled', error = ?, updated_at = ? WHERE alarm_id = ? AND state = 'pending' AND kind = 'alarm' AND batch_id IS NULL")
+        .prepare(
+          "UPDATE notifications SET state = 'cancelled', error = ?, updated_at = ? WHERE alarm_id = ? AND state = 'pending' AND kind = 'alarm' AND batch_id IS NULL",
+        )
         .run(reason, now(), alarmId).changes;
     },
 
@@ -191,7 +207,9 @@ export function createOutbox(db: Database.Database, now: () => number) {
     },
 
     wasNotified(alarmId: number, recipient: string): boolean {
-      return !!db.prepare("SELECT 1 FROM notifications WHERE alarm_id = ? AND recipient = ? AND state IN ('accepted', 'delivered', 'sending')").get(alarmId, recipient);
+      return !!db
+        .prepare("SELECT 1 FROM notifications WHERE alarm_id = ? AND recipient = ? AND state IN ('accepted', 'delivered', 'sending')")
+        .get(alarmId, recipient);
     },
   };
 }

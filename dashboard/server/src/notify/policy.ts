@@ -111,11 +111,19 @@ export const notifyPolicySchema = z
       .optional(),
     /** Alarms for the same recipient and channel within windowS go out as one message (critical ones at once). */
     grouping: z
-      .object({ windowS: z.number().nonnegative().default(30), maxAlarms: z.number().int().min(1).default(10), immediateSeverities: z.array(severity).default(['critical']) })
+      .object({
+        windowS: z.number().nonnegative().default(30),
+        maxAlarms: z.number().int().min(1).default(10),
+        immediateSeverities: z.array(severity).default(['critical']),
+      })
       .strict()
       .default({ windowS: 30, maxAlarms: 10, immediateSeverities: ['critical'] }),
     retry: z
-      .object({ maxAttempts: z.number().int().min(1).default(5), baseMs: z.number().int().positive().default(5000), maxMs: z.number().int().positive().default(300_000) })
+      .object({
+        maxAttempts: z.number().int().min(1).default(5),
+        baseMs: z.number().int().positive().default(5000),
+        maxMs: z.number().int().positive().default(300_000),
+      })
       .strict()
       .default({ maxAttempts: 5, baseMs: 5000, maxMs: 300_000 }),
     rateLimits: z.partialRecord(channel, rate).default({}),
@@ -155,7 +163,13 @@ export const notifyPolicySchema = z
           .strict()
           .optional(),
         smpp: z
-          .object({ url: z.string().min(1), systemId: z.string().min(1), password: z.string(), sourceAddr: z.string().min(1), timeoutMs: z.number().int().positive().default(10_000) })
+          .object({
+            url: z.string().min(1),
+            systemId: z.string().min(1),
+            password: z.string(),
+            sourceAddr: z.string().min(1),
+            timeoutMs: z.number().int().positive().default(10_000),
+          })
           .strict()
           .optional(),
         email: z
@@ -183,10 +197,27 @@ export const notifyPolicySchema = z
     const groups = new Set(p.groups.map((g) => g.id));
     const known = (ref: string) => (ref.startsWith('group:') ? groups.has(ref.slice(6)) : people.has(ref));
     p.groups.forEach((g, gi) => {
-      g.members.forEach((m, i) => !people.has(m) && ctx.addIssue({ code: 'custom', path: ['groups', gi, 'members', i], message: `unknown recipient "${m}"` }));
-      g.onCall.forEach((s, si) => s.recipients.forEach((m, i) => !people.has(m) && ctx.addIssue({ code: 'custom', path: ['groups', gi, 'onCall', si, 'recipients', i], message: `unknown recipient "${m}"` })));
+      g.members.forEach(
+        (m, i) =>
+          !people.has(m) && ctx.addIssue({ code: 'custom', path: ['groups', gi, 'members', i], message: `unknown recipient "${m}"` }),
+      );
+      g.onCall.forEach((s, si) =>
+        s.recipients.forEach(
+          (m, i) =>
+            !people.has(m) &&
+            ctx.addIssue({ code: 'custom', path: ['groups', gi, 'onCall', si, 'recipients', i], message: `unknown recipient "${m}"` }),
+        ),
+      );
     });
-    p.routes.forEach((r, ri) => r.steps.forEach((s, si) => s.to.forEach((t, i) => !known(t) && ctx.addIssue({ code: 'custom', path: ['routes', ri, 'steps', si, 'to', i], message: `unknown recipient or group "${t}"` }))));
+    p.routes.forEach((r, ri) =>
+      r.steps.forEach((s, si) =>
+        s.to.forEach(
+          (t, i) =>
+            !known(t) &&
+            ctx.addIssue({ code: 'custom', path: ['routes', ri, 'steps', si, 'to', i], message: `unknown recipient or group "${t}"` }),
+        ),
+      ),
+    );
     const webhookTargets = createWebhookTargets(p.providers.webhook ?? WEBHOOK_DEFAULTS);
     p.recipients.forEach((r, ri) => {
       const problem = r.webhookUrl === undefined ? null : webhookTargets.checkUrl(r.webhookUrl);
@@ -195,9 +226,19 @@ export const notifyPolicySchema = z
     p.recipients.forEach((r, ri) =>
       r.channels.forEach((c, ci) => {
         const needs = c === 'email' ? r.email : c === 'webhook' ? r.webhookUrl : r.phone;
-        if (!needs) ctx.addIssue({ code: 'custom', path: ['recipients', ri, 'channels', ci], message: `channel ${c} needs ${c === 'email' ? 'email' : c === 'webhook' ? 'webhookUrl' : 'phone'}` });
+        if (!needs)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['recipients', ri, 'channels', ci],
+            message: `channel ${c} needs ${c === 'email' ? 'email' : c === 'webhook' ? 'webhookUrl' : 'phone'}`,
+          });
         const provider = c === 'sms' ? 'esms' : c;
-        if (!(provider in p.providers)) ctx.addIssue({ code: 'custom', path: ['recipients', ri, 'channels', ci], message: `channel ${c} has no provider configured (providers.${provider})` });
+        if (!(provider in p.providers))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['recipients', ri, 'channels', ci],
+            message: `channel ${c} has no provider configured (providers.${provider})`,
+          });
       }),
     );
   });
@@ -231,7 +272,10 @@ function inWindow(minute: number, from: string, to: string): boolean {
   return a <= b ? minute >= a && minute < b : minute >= a || minute < b;
 }
 
-export function routesFor(policy: NotifyPolicy, alarm: { ward: string | null; category: string; severity: Severity; ruleId: string }): Route[] {
+export function routesFor(
+  policy: NotifyPolicy,
+  alarm: { ward: string | null; category: string; severity: Severity; ruleId: string },
+): Route[] {
   return policy.routes.filter((r) => {
     const m = r.match;
     if (m.wards?.length && !(alarm.ward && m.wards.includes(alarm.ward))) return false;

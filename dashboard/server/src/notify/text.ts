@@ -11,7 +11,10 @@ export const alarmLink = (publicUrl: string, id: number) => `${publicUrl.replace
  * The human text of a notification: Vietnamese by default; place, value and limit come from the
  * detector's message; a short link and the reply instruction let the recipient act from the phone.
  */
-export function notificationText(alarms: Alarm[], opts: { locale: 'vi' | 'en'; sender: string; publicUrl: string; kind: 'alarm' | 'cleared'; replyable: boolean }): { subject: string; text: string } {
+export function notificationText(
+  alarms: Alarm[],
+  opts: { locale: 'vi' | 'en'; sender: string; publicUrl: string; kind: 'alarm' | 'cleared'; replyable: boolean },
+): { subject: string; text: string } {
   const { locale, sender } = opts;
   const first = alarms[0]!;
   const sev = SEVERITY_TEXT[locale][first.severity];
@@ -21,13 +24,23 @@ export function notificationText(alarms: Alarm[], opts: { locale: 'vi' | 'en'; s
   }
   if (alarms.length === 1) {
     const subject = `[${sender}] ${sev} #${first.id}`;
-    const reply = opts.replyable ? (locale === 'vi' ? ` Trả lời "OK ${first.id}" để xác nhận.` : ` Reply "OK ${first.id}" to acknowledge.`) : '';
-    return { subject, text: `${subject}: ${first.message[locale]}. ${locale === 'vi' ? 'Xem' : 'View'}: ${alarmLink(opts.publicUrl, first.id)}${reply}` };
+    const reply = opts.replyable
+      ? locale === 'vi'
+        ? ` Trả lời "OK ${first.id}" để xác nhận.`
+        : ` Reply "OK ${first.id}" to acknowledge.`
+      : '';
+    return {
+      subject,
+      text: `${subject}: ${first.message[locale]}. ${locale === 'vi' ? 'Xem' : 'View'}: ${alarmLink(opts.publicUrl, first.id)}${reply}`,
+    };
   }
   const subject = locale === 'vi' ? `[${sender}] ${alarms.length} cảnh báo mới` : `[${sender}] ${alarms.length} new alarms`;
   const lines = alarms.map((a) => `#${a.id} ${SEVERITY_TEXT[locale][a.severity]}: ${a.message[locale]}`);
   const reply = opts.replyable ? (locale === 'vi' ? ` Trả lời "OK <số>" để xác nhận.` : ` Reply "OK <number>" to acknowledge.`) : '';
-  return { subject, text: `${subject}: ${lines.join('; ')}. ${locale === 'vi' ? 'Xem' : 'View'}: ${opts.publicUrl.replace(/\/+$/, '')}/alarms${reply}` };
+  return {
+    subject,
+    text: `${subject}: ${lines.join('; ')}. ${locale === 'vi' ? 'Xem' : 'View'}: ${opts.publicUrl.replace(/\/+$/, '')}/alarms${reply}`,
+  };
 }
 
 /** SMS without diacritics (GSM 7-bit: one segment holds 160 characters instead of 70) — the Vietnamese norm. */

@@ -8,7 +8,9 @@ export function countAlarmsTable(db: Database.Database, ward: string): AlarmCoun
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get();
   if (!exists) return { ...NO_ALARMS };
   try {
-    const rows = db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' GROUP BY severity").all(ward) as Array<{ severity: string; n: number }>;
+    const rows = db
+      .prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE ward = ? AND state != 'cleared' GROUP BY severity")
+      .all(ward) as Array<{ severity: string; n: number }>;
     const counts = { ...NO_ALARMS };
     for (const r of rows) if (r.severity in counts) counts[r.severity as keyof AlarmCounts] = r.n;
     return counts;

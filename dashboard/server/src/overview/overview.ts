@@ -27,7 +27,13 @@ function mainValue(r: StoredReading, names: string[]): number | undefined {
  * One tile per ward for the wall screen: each figure is the worst (or total) over the ward's latest
  * readings, so a single bad station is never averaged away.
  */
-export function computeOverview(city: CityModel, latest: StoredReading[], limits: Limits, now: number, alarmCounts: (ward: string) => AlarmCounts): { ts: number; wards: WardOverview[] } {
+export function computeOverview(
+  city: CityModel,
+  latest: StoredReading[],
+  limits: Limits,
+  now: number,
+  alarmCounts: (ward: string) => AlarmCounts,
+): { ts: number; wards: WardOverview[] } {
   const devices = new Map<string, Device>(city.devices.map((d) => [d.id, d]));
   const byWard = new Map<string, StoredReading[]>();
   for (const r of latest) {

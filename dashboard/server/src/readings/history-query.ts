@@ -8,7 +8,12 @@ const MAX_LIST = 1000;
 const list = (item: z.ZodString) =>
   z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(item).max(MAX_LIST))
     .optional();
 const epoch = z.coerce.number().int().nonnegative().optional();
@@ -38,8 +43,10 @@ export function parseHistoryQuery(query: unknown, now: number): RangeQuery {
   if (from >= to) throw new HttpError(400, 'bad_request', 'from must be before to');
   const span = to - from;
   if (span > MAX_SPAN_MS) throw new HttpError(400, 'bad_request', `range too long: at most ${MAX_SPAN_MS / DAY} days`);
-  if (q.windowMs === undefined && span > MAX_RAW_SPAN_MS) throw new HttpError(400, 'bad_request', `raw points only for up to ${MAX_RAW_SPAN_MS / DAY} days: pass windowMs`);
-  if (q.windowMs !== undefined && span / q.windowMs > MAX_WINDOWS) throw new HttpError(400, 'bad_request', `too many windows: at most ${MAX_WINDOWS} per series`);
+  if (q.windowMs === undefined && span > MAX_RAW_SPAN_MS)
+    throw new HttpError(400, 'bad_request', `raw points only for up to ${MAX_RAW_SPAN_MS / DAY} days: pass windowMs`);
+  if (q.windowMs !== undefined && span / q.windowMs > MAX_WINDOWS)
+    throw new HttpError(400, 'bad_request', `too many windows: at most ${MAX_WINDOWS} per series`);
   const rq: RangeQuery = { kind: q.kind, fields: q.fields, from, to };
   if (q.windowMs !== undefined) {
     rq.windowMs = q.windowMs;

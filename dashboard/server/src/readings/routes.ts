@@ -22,7 +22,14 @@ const deadLetterQuerySchema = z.object({
 
 export function readingRoutes(core: Core): RouteSpec[] {
   return [
-    { method: 'get', path: '/city', access: 'viewer', token: 'read:readings', summary: 'The city model (wards, gateways, devices)', handler: (_req, res) => cityInWards(core.city, wardScopeOf(res)) },
+    {
+      method: 'get',
+      path: '/city',
+      access: 'viewer',
+      token: 'read:readings',
+      summary: 'The city model (wards, gateways, devices)',
+      handler: (_req, res) => cityInWards(core.city, wardScopeOf(res)),
+    },
     {
       method: 'get',
       path: '/latest',
@@ -53,7 +60,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       path: '/history.csv',
       access: 'viewer',
       token: 'read:readings',
-      summary: 'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
+      summary:
+        'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
       query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'reduce'],
       produces: 'text/csv',
       async handler(req, res) {
@@ -62,7 +70,11 @@ export function readingRoutes(core: Core): RouteSpec[] {
         const q = limitQueryToWards(parseHistoryQuery(rest, core.now()), core.city, wardScopeOf(res));
         // reduce: the chart folds each device's fields into one line (lanes into total flow); the file says the same.
         const series = await core.store.query(q);
-        const csv = seriesToCsv(how ? reduceByDevice(series, how) : series, { city: core.city, kind: q.kind, ...(how ? { reducedFrom: q.fields } : {}) });
+        const csv = seriesToCsv(how ? reduceByDevice(series, how) : series, {
+          city: core.city,
+          kind: q.kind,
+          ...(how ? { reducedFrom: q.fields } : {}),
+        });
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader('Content-Disposition', attachment(csvFileName(q.kind, q.from, q.to, core.city.timeZone)));
         res.send(csv);
@@ -81,7 +93,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       method: 'get',
       path: '/limits',
       access: 'viewer',
-      summary: 'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
+      summary:
+        'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
       answer: limitsAnswerSchema,
       handler: () => limitsAnswer(core.limits),
     },
@@ -94,7 +107,11 @@ export function readingRoutes(core: Core): RouteSpec[] {
       async handler(req) {
         const q = parseInput(deadLetterQuerySchema, req.query, 'query');
         // The store has no count: ask for one more than shown to tell the client whether there are more.
-        const letters = await core.store.deadLetters({ ...(q.from !== undefined ? { from: q.from } : {}), ...(q.to !== undefined ? { to: q.to } : {}), limit: q.limit + 1 });
+        const letters = await core.store.deadLetters({
+          ...(q.from !== undefined ? { from: q.from } : {}),
+          ...(q.to !== undefined ? { to: q.to } : {}),
+          limit: q.limit + 1,
+        });
         return { deadLetters: letters.slice(0, q.limit), total: letters.length, more: letters.length > q.limit };
       },
     },

@@ -4,7 +4,12 @@ import type { CityModel, RangeQuery } from '@tamky/protocol';
 export function cityInWards(city: CityModel, wards: readonly string[] | undefined): CityModel {
   if (!wards) return city;
   const keep = new Set(wards);
-  return { ...city, wards: city.wards.filter((w) => keep.has(w.id)), gateways: city.gateways.filter((g) => keep.has(g.ward)), devices: city.devices.filter((d) => keep.has(d.ward)) };
+  return {
+    ...city,
+    wards: city.wards.filter((w) => keep.has(w.id)),
+    gateways: city.gateways.filter((g) => keep.has(g.ward)),
+    devices: city.devices.filter((d) => keep.has(d.ward)),
+  };
 }
 
 /** A history query narrowed to the devices of `wards`: a device outside them is never read, even if named. */

@@ -61,7 +61,8 @@ export function createRegistryStore(db: Database.Database, seed: CityModel, now:
       const before = current;
       db.transaction(() => {
         const cur = read()!;
-        if (baseVersion !== undefined && baseVersion !== cur.version) throw new HttpError(409, 'conflict', `registry changed meanwhile: now version ${cur.version} by ${cur.updatedBy}`);
+        if (baseVersion !== undefined && baseVersion !== cur.version)
+          throw new HttpError(409, 'conflict', `registry changed meanwhile: now version ${cur.version} by ${cur.updatedBy}`);
         insert.run(cur.version + 1, JSON.stringify(checked.city), user, now());
       })();
       current = read()!;

@@ -17,7 +17,12 @@ const deleteQuery = z.object({ baseVersion: z.coerce.number().int().nonnegative(
  * published retained on config/registry (by the server's change listener) for ingest and the gateways.
  */
 export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[] {
-  const save = (res: Parameters<RouteSpec['handler']>[1], base: number | undefined, city: unknown, what: Record<string, unknown>): RegistryVersion => {
+  const save = (
+    res: Parameters<RouteSpec['handler']>[1],
+    base: number | undefined,
+    city: unknown,
+    what: Record<string, unknown>,
+  ): RegistryVersion => {
     const user = actorOf(res);
     const before = registry.current();
     const next = registry.replace(base, city, user);
@@ -50,7 +55,8 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
       handler(req, res) {
         const id = String(req.params.id);
         const body = parseInput(deviceSchema, req.body, 'body');
-        if (body.device.id !== undefined && body.device.id !== id) throw new HttpError(400, 'bad_request', `device.id "${String(body.device.id)}" does not match the path (${id})`);
+        if (body.device.id !== undefined && body.device.id !== id)
+          throw new HttpError(400, 'bad_request', `device.id "${String(body.device.id)}" does not match the path (${id})`);
         const city = registry.current().city;
         const device = { ...body.device, id };
         const index = city.devices.findIndex((d) => d.id === id);
@@ -61,7 +67,10 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
           // Issues about this device are reported at "device.<field>" so the form can place them.
           const at = index >= 0 ? index : devices.length - 1;
           if (err instanceof HttpError && Array.isArray(err.extra?.issues)) {
-            const issues = (err.extra.issues as Array<{ path: string; message: string }>).map((i) => ({ ...i, path: i.path.startsWith(`devices.${at}.`) ? `device.${i.path.slice(`devices.${at}.`.length)}` : i.path }));
+            const issues = (err.extra.issues as Array<{ path: string; message: string }>).map((i) => ({
+              ...i,
+              path: i.path.startsWith(`devices.${at}.`) ? `device.${i.path.slice(`devices.${at}.`.length)}` : i.path,
+            }));
             throw new HttpError(400, err.code, `invalid device: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
           }
           throw err;

@@ -1,7 +1,6 @@
 import { cityModelSchema, type CityModel } from '@tamky/protocol';
 import type { FieldIssue } from '../http/errors';
 
-
 export type CityValidation = { ok: true; city: CityModel } | { ok: false; issues: FieldIssue[] };
 
 /**
@@ -10,7 +9,9 @@ export type CityValidation = { ok: true; city: CityModel } | { ok: false; issues
  */
 export function validateCity(input: unknown): CityValidation {
   const parsed = cityModelSchema.safeParse(input);
-  const issues: FieldIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'city', message: i.message }));
+  const issues: FieldIssue[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'city', message: i.message }));
   const raw = (input ?? {}) as { wards?: unknown; gateways?: unknown };
   for (const key of ['wards', 'gateways'] as const) {
     const list = raw[key];

@@ -18,7 +18,13 @@ const createSchema = z.object({
 /** Admins create and revoke API tokens for other systems (Grafana, the provincial IOC, researchers). */
 export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
   return [
-    { method: 'get', path: '/tokens', access: 'admin', summary: 'API tokens (never their secrets)', handler: () => ({ tokens: tokens.list() }) },
+    {
+      method: 'get',
+      path: '/tokens',
+      access: 'admin',
+      summary: 'API tokens (never their secrets)',
+      handler: () => ({ tokens: tokens.list() }),
+    },
     {
       method: 'post',
       path: '/tokens',
@@ -37,7 +43,13 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
           rateLimit: input.rateLimitPerMinute,
           createdBy: actorOf(res),
         });
-        core.audit.write(actorOf(res), 'token.create', { id: created.token.id, name: created.token.name, scopes: created.token.scopes, wards: created.token.wards, expiresAt: created.token.expiresAt });
+        core.audit.write(actorOf(res), 'token.create', {
+          id: created.token.id,
+          name: created.token.name,
+          scopes: created.token.scopes,
+          wards: created.token.wards,
+          expiresAt: created.token.expiresAt,
+        });
         res.status(201);
         return { token: created.token, text: created.text };
       },

@@ -59,7 +59,12 @@ export function createTokenAuth(opts: { tokens: TokenStore; audit: AuditLog; now
     if (!result.ok) {
       failures.begin(address); // counts this failure (verification is synchronous: no race to close here)
       audit.write('anonymous', 'token.denied', { reason: result.reason, address });
-      sendError(res, 401, 'unauthenticated', result.reason === 'malformed' || result.reason === 'unknown' ? 'invalid API token' : `API token ${result.reason}`);
+      sendError(
+        res,
+        401,
+        'unauthenticated',
+        result.reason === 'malformed' || result.reason === 'unknown' ? 'invalid API token' : `API token ${result.reason}`,
+      );
       return undefined;
     }
     const token = result.token;

@@ -84,15 +84,38 @@ export function createTokenStore(db: Database.Database, now: () => number) {
   migrate(db, MIGRATIONS);
   const byId = db.prepare('SELECT * FROM api_tokens WHERE id = ?');
   const all = db.prepare('SELECT * FROM api_tokens ORDER BY created_at DESC');
-  const insert = db.prepare('INSERT INTO api_tokens (id, name, secret_hash, scopes, wards, created_by, created_at, expires_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO api_tokens (id, name, secret_hash, scopes, wards, created_by, created_at, expires_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const revoke = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const used = db.prepare('UPDATE api_tokens SET last_used_at = ?, uses = uses + 1 WHERE id = ?');
   return {
     /** Returns the token text once; it cannot be shown again. */
-    create(input: { name: string; scopes: TokenScope[]; wards: string[]; expiresAt: number | null; rateLimit: number; createdBy: string }): { token: ApiToken; text: string } {
-      const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+    create(input: {
+      name: string;
+      scopes: TokenScope[];
+      wards: string[];
+      expiresAt: number | null;
+      rateLimit: number;
+      createdBy: string;
+    }): { token: ApiToken; text: string } {
+      const id = randomBytes(9)
+        .toString('base64url')
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '0')
+        .slice(0, 12);
       const secret = randomBytes(32).toString('base64url');
-      insert.run(id, input.name, hashSecret(secret), JSON.stringify(input.scopes), JSON.stringify(input.wards), input.createdBy, now(), input.expiresAt, input.rateLimit);
+      insert.run(
+        id,
+        input.name,
+        hashSecret(secret),
+        JSON.stringify(input.scopes),
+        JSON.stringify(input.wards),
+        input.createdBy,
+        now(),
+        input.expiresAt,
+        input.rateLimit,
+      );
       return { token: toToken(byId.get(id) as Row), text: `tkc_${id}_${secret}` };
     },
     list(): ApiToken[] {

@@ -22,7 +22,18 @@ export const testCity: CityModel = cityModelSchema.parse({
     { id: 'an-my', name: 'An Mỹ', type: 'phuong', lat: 15.57, lon: 108.48, map: { x: 2, y: 2 } },
   ],
   gateways: [{ id: 'gw-an-phu', ward: 'an-phu', name: 'GW An Phú' }],
-  devices: [{ id: 'an-phu-water-1', kind: 'water_level', name: 'Đo mực nước An Phú', ward: 'an-phu', gateway: 'gw-an-phu', lat: 15.55, lon: 108.5, alarmLevels: [2, 3, 4] }],
+  devices: [
+    {
+      id: 'an-phu-water-1',
+      kind: 'water_level',
+      name: 'Đo mực nước An Phú',
+      ward: 'an-phu',
+      gateway: 'gw-an-phu',
+      lat: 15.55,
+      lon: 108.5,
+      alarmLevels: [2, 3, 4],
+    },
+  ],
 });
 
 /**
@@ -73,7 +84,12 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  async function api(method: string, path: string, body?: unknown, who: { user: string; role: string } = { user: 'op1', role: 'operator' }) {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+    who: { user: string; role: string } = { user: 'op1', role: 'operator' },
+  ) {
     const res = await fetch(`${url}/api${path}`, {
       method,
       headers: { 'content-type': 'application/json', 'x-user': who.user, 'x-role': who.role },
@@ -127,7 +143,10 @@ export function waterEvent(over: Partial<AlarmEvent> = {}): AlarmEvent {
     unit: 'm',
     since: Date.UTC(2026, 10, 26, 2, 59, 0),
     ts: Date.UTC(2026, 10, 26, 3, 0, 0),
-    message: { vi: 'Đo mực nước An Phú (An Phú): mực nước 3.2 m — BÁO ĐỘNG 2 (mức báo động 3 m)', en: 'Đo mực nước An Phú (An Phú): water level 3.2 m — ALARM LEVEL 2 (alarm level 3 m)' },
+    message: {
+      vi: 'Đo mực nước An Phú (An Phú): mực nước 3.2 m — BÁO ĐỘNG 2 (mức báo động 3 m)',
+      en: 'Đo mực nước An Phú (An Phú): water level 3.2 m — ALARM LEVEL 2 (alarm level 3 m)',
+    },
     ...over,
   };
 }

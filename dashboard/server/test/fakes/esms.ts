@@ -38,7 +38,14 @@ export async function startFakeEsms(opts: { apiKey?: string; secretKey?: string;
     if (!/^84\d{9,10}$/.test(b.Phone ?? '')) return json(res, 200, { CodeResult: '108', ErrorMessage: 'Phone invalid' });
     const smsId = randomUUID();
     if (b.RequestId) requestIds.set(b.RequestId, smsId);
-    messages.push({ phone: b.Phone!, content: b.Content!, brandname: b.Brandname!, requestId: b.RequestId ?? '', smsId, callbackUrl: b.CallbackUrl });
+    messages.push({
+      phone: b.Phone!,
+      content: b.Content!,
+      brandname: b.Brandname!,
+      requestId: b.RequestId ?? '',
+      smsId,
+      callbackUrl: b.CallbackUrl,
+    });
     if (state.stall) return;
     json(res, 200, { CodeResult: '100', CountRegenerate: 0, SMSID: smsId });
   });
@@ -62,7 +69,11 @@ export async function startFakeEsms(opts: { apiKey?: string; secretKey?: string;
         target.protocol = base.protocol;
         target.host = base.host;
       }
-      const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ SMSID: m.smsId, RequestId: m.requestId, SendStatus: delivered ? 2 : 3, Phone: m.phone }) });
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ SMSID: m.smsId, RequestId: m.requestId, SendStatus: delivered ? 2 : 3, Phone: m.phone }),
+      });
       return res.status;
     },
     close: http.close,

@@ -12,7 +12,9 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** A real HTTP server on an ephemeral port; close() also drops stalled keep-alive sockets. */
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch((err) => {
       if (!res.headersSent) json(res, 500, { error: String(err) });

@@ -13,7 +13,13 @@ export function floodPolicy(zalo: FakeZalo | undefined, esms: FakeEsms | undefin
     senderName: 'Tam Ky IOC',
     callbackToken: CALLBACK_TOKEN,
     recipients: [
-      { id: 'tech-an-phu', name: 'Kỹ thuật An Phú', phone: '0905 111 222', zaloUserId: 'zalo-user-tech', channels: zalo ? ['zalo', 'sms'] : ['sms'] },
+      {
+        id: 'tech-an-phu',
+        name: 'Kỹ thuật An Phú',
+        phone: '0905 111 222',
+        zaloUserId: 'zalo-user-tech',
+        channels: zalo ? ['zalo', 'sms'] : ['sms'],
+      },
       { id: 'tech-night', name: 'Kỹ thuật trực đêm', phone: '0905333444', channels: ['sms'] },
       { id: 'supervisor', name: 'Trưởng ca', phone: '+84 905 999 888', channels: ['sms'] },
     ],
@@ -38,7 +44,17 @@ export function floodPolicy(zalo: FakeZalo | undefined, esms: FakeEsms | undefin
     retry: { maxAttempts: 3, baseMs: 1000, maxMs: 5000 },
     providers: {
       ...(zalo
-        ? { zalo: { sendUrl: `${zalo.url}/message/template`, tokenUrl: `${zalo.url}/v4/oa/access_token`, appId: zalo.appId, secretKey: zalo.secretKey, refreshToken: 'refresh-0', templateId: 'tpl-alarm', oaSecretKey: 'oa-secret' } }
+        ? {
+            zalo: {
+              sendUrl: `${zalo.url}/message/template`,
+              tokenUrl: `${zalo.url}/v4/oa/access_token`,
+              appId: zalo.appId,
+              secretKey: zalo.secretKey,
+              refreshToken: 'refresh-0',
+              templateId: 'tpl-alarm',
+              oaSecretKey: 'oa-secret',
+            },
+          }
         : {}),
       ...(esms ? { esms: { url: esms.url, apiKey: esms.apiKey, secretKey: esms.secretKey, brandname: esms.brandname } } : {}),
     },

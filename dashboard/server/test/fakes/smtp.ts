@@ -34,7 +34,8 @@ export async function startSmtpSink(opts: { tls?: { key: Buffer | string; cert: 
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 2);
         const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO') socket.write(`250-sink.local\r\n${opts.tls && !secure ? '250-STARTTLS\r\n' : ''}250-8BITMIME\r\n250 SMTPUTF8\r\n`);
+        if (cmd === 'EHLO')
+          socket.write(`250-sink.local\r\n${opts.tls && !secure ? '250-STARTTLS\r\n' : ''}250-8BITMIME\r\n250 SMTPUTF8\r\n`);
         else if (cmd === 'STAR' && opts.tls && !secure) {
           reply('220 2.0.0 ready to start TLS');
           socket.off('data', onData);

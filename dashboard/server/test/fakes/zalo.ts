@@ -34,9 +34,11 @@ export async function startFakeZalo(opts: { appId?: string; secretKey?: string; 
       if (state.refreshDelayMs) await new Promise((r) => setTimeout(r, state.refreshDelayMs));
       const form = new URLSearchParams(body);
       if (req.headers.secret_key !== secretKey) return json(res, 200, { error: -14002, error_name: 'Invalid secret key' });
-      if (form.get('app_id') !== appId || form.get('grant_type') !== 'refresh_token') return json(res, 200, { error: -14001, error_name: 'Invalid parameter' });
+      if (form.get('app_id') !== appId || form.get('grant_type') !== 'refresh_token')
+        return json(res, 200, { error: -14001, error_name: 'Invalid parameter' });
       const rt = form.get('refresh_token') ?? '';
-      if (!validRefresh.has(rt)) return json(res, 200, { error: -14014, error_name: 'Invalid refresh token', used: spentRefresh.includes(rt) });
+      if (!validRefresh.has(rt))
+        return json(res, 200, { error: -14014, error_name: 'Invalid refresh token', used: spentRefresh.includes(rt) });
       validRefresh.delete(rt);
       spentRefresh.push(rt);
       const access = `at-${randomUUID()}`;
@@ -57,7 +59,14 @@ export async function startFakeZalo(opts: { appId?: string; secretKey?: string; 
       if (noZalo.has(b.phone)) return json(res, 200, { error: -118, message: 'Zalo account not existed' });
       const msgId = randomUUID().replace(/-/g, '');
       byTracking.set(b.tracking_id, msgId);
-      messages.push({ phone: b.phone, templateId: b.template_id, templateData: b.template_data, trackingId: b.tracking_id, msgId, accessToken: token });
+      messages.push({
+        phone: b.phone,
+        templateId: b.template_id,
+        templateData: b.template_data,
+        trackingId: b.tracking_id,
+        msgId,
+        accessToken: token,
+      });
       if (state.stall) return; // accepted, but the answer never comes (the sender "crashes" meanwhile)
       return json(res, 200, { error: 0, message: 'Success', data: { msg_id: msgId, sent_time: String(Date.now()) } });
     }

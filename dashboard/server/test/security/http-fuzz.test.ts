@@ -28,13 +28,113 @@ function mulberry32(seed: number) {
   };
 }
 
-const STRINGS = ['', ' ', 'a', 'no-such-id', '1', '0', '-1', '1e309', '9'.repeat(40), 'NaN', 'null', 'true', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
-  '%', '%E0%A4%A', '%00', '..%2F..%2Fetc%2Fpasswd', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", '"; DROP TABLE users; --', 'ă ơ ư đ Ngập', '\u0000', '\ud800', 'x'.repeat(5000),
-  'gw-an-my', 'an-my-noise-1', 'an-phu-water-1', 'noise_meter', 'water_level', 'laeq', 'level', 'an-my', 'open', 'active', 'cleared', 'critical', 'mean', 'read_now', 'set_interval', 'viewer', 'admin-2', 'ghost',
-  '2025-06-01T00:00:00Z', '1748736000000', '60000', '3600000', '-9007199254740993', 'https://hooks.example.vn/a', 'http://127.0.0.1:6379/', 'file:///etc/passwd', '0905111222', 'scrypt$1$1$1$AA$AA'];
-const KEYS = ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'limit', 'state', 'severity', 'before', 'token', 'id', 'username', 'password', 'currentPassword', 'newPassword',
-  'displayName', 'role', 'disabled', 'type', 'params', 'intervalMs', 'comment', 'baseVersion', 'rules', 'recipients', 'groups', 'routes', 'device', 'city', 'devices', 'channels', 'phone', 'email',
-  'webhookUrl', 'steps', 'to', 'match', '__proto__', 'constructor', 'prototype', 'a[b]', 'x[]', 'toString'];
+const STRINGS = [
+  '',
+  ' ',
+  'a',
+  'no-such-id',
+  '1',
+  '0',
+  '-1',
+  '1e309',
+  '9'.repeat(40),
+  'NaN',
+  'null',
+  'true',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '%',
+  '%E0%A4%A',
+  '%00',
+  '..%2F..%2Fetc%2Fpasswd',
+  '../../etc/passwd',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  '"; DROP TABLE users; --',
+  'ă ơ ư đ Ngập',
+  '\u0000',
+  '\ud800',
+  'x'.repeat(5000),
+  'gw-an-my',
+  'an-my-noise-1',
+  'an-phu-water-1',
+  'noise_meter',
+  'water_level',
+  'laeq',
+  'level',
+  'an-my',
+  'open',
+  'active',
+  'cleared',
+  'critical',
+  'mean',
+  'read_now',
+  'set_interval',
+  'viewer',
+  'admin-2',
+  'ghost',
+  '2025-06-01T00:00:00Z',
+  '1748736000000',
+  '60000',
+  '3600000',
+  '-9007199254740993',
+  'https://hooks.example.vn/a',
+  'http://127.0.0.1:6379/',
+  'file:///etc/passwd',
+  '0905111222',
+  'scrypt$1$1$1$AA$AA',
+];
+const KEYS = [
+  'kind',
+  'fields',
+  'from',
+  'to',
+  'windowMs',
+  'aggregate',
+  'devices',
+  'ward',
+  'limit',
+  'state',
+  'severity',
+  'before',
+  'token',
+  'id',
+  'username',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'displayName',
+  'role',
+  'disabled',
+  'type',
+  'params',
+  'intervalMs',
+  'comment',
+  'baseVersion',
+  'rules',
+  'recipients',
+  'groups',
+  'routes',
+  'device',
+  'city',
+  'devices',
+  'channels',
+  'phone',
+  'email',
+  'webhookUrl',
+  'steps',
+  'to',
+  'match',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'a[b]',
+  'x[]',
+  'toString',
+];
 
 /** Plausible values per query parameter: the fuzz starts from a request that reaches the data, then mutates it. */
 const NOW = Date.now();
@@ -66,14 +166,22 @@ function generator(seed: number) {
   const randomString = () => Array.from({ length: int(20) }, () => String.fromCharCode(32 + int(95))).join('');
   const scalar = (): unknown => {
     switch (int(8)) {
-      case 0: return pick(STRINGS);
-      case 1: return randomString();
-      case 2: return int(3) === 0 ? -int(1e6) : int(1e13);
-      case 3: return pick([0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 31, 0.1]);
-      case 4: return rand() < 0.5;
-      case 5: return null;
-      case 6: return Date.now() - int(1e9);
-      default: return pick(STRINGS).repeat(1 + int(3));
+      case 0:
+        return pick(STRINGS);
+      case 1:
+        return randomString();
+      case 2:
+        return int(3) === 0 ? -int(1e6) : int(1e13);
+      case 3:
+        return pick([0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 31, 0.1]);
+      case 4:
+        return rand() < 0.5;
+      case 5:
+        return null;
+      case 6:
+        return Date.now() - int(1e9);
+      default:
+        return pick(STRINGS).repeat(1 + int(3));
     }
   };
   const value = (depth: number): unknown => {
@@ -112,7 +220,11 @@ let routes: Array<{ method: string; path: string; query: string[] }>;
 const sessions = new Map<RoleName, Session>();
 
 async function signIn(role: RoleName): Promise<Session> {
-  const res = await fetch(`${h.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: role, password: PASSWORDS[role] }) });
+  const res = await fetch(`${h.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: role, password: PASSWORDS[role] }),
+  });
   if (res.status !== 200) throw new Error(`re-login as ${role}: ${res.status} ${await res.text()}`);
   const s = { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrf: ((await res.json()) as { csrfToken: string }).csrfToken };
   sessions.set(role, s);
@@ -121,7 +233,14 @@ async function signIn(role: RoleName): Promise<Session> {
 
 beforeAll(async () => {
   // Cheap scrypt parameters for this harness only: the fuzz signs in again whenever it logged itself out.
-  const users = await Promise.all(ROLES.map(async (role) => ({ username: role, displayName: `${role} user`, role, passwordHash: await hashPassword(PASSWORDS[role], { N: 1024 }) })));
+  const users = await Promise.all(
+    ROLES.map(async (role) => ({
+      username: role,
+      displayName: `${role} user`,
+      role,
+      passwordHash: await hashPassword(PASSWORDS[role], { N: 1024 }),
+    })),
+  );
   const policy = parseNotifyPolicy({
     recipients: [{ id: 'duty', name: 'Trực ban', phone: '0905111222', channels: ['sms'] }],
     routes: [{ id: 'all', steps: [{ to: ['duty'] }] }],
@@ -140,12 +259,36 @@ beforeAll(async () => {
   // Data for the history routes to reach: a fuzzed query must get past "no such device" to the stored values.
   await h.store.writeBatch(
     Array.from({ length: 30 }, (_, i): StoredReading[] => [
-      { kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: NOW - i * 120_000, seq: i, values: { laeq: 50 + (i % 7) } },
-      { kind: 'water_level', device: 'an-phu-water-1', gateway: 'gw-an-phu', ward: 'an-phu', ts: NOW - i * 120_000, seq: 1000 + i, values: { level: 1 + i / 100, distance: 3 } },
+      {
+        kind: 'noise_meter',
+        device: 'an-my-noise-1',
+        gateway: 'gw-an-my',
+        ward: 'an-my',
+        ts: NOW - i * 120_000,
+        seq: i,
+        values: { laeq: 50 + (i % 7) },
+      },
+      {
+        kind: 'water_level',
+        device: 'an-phu-water-1',
+        gateway: 'gw-an-phu',
+        ward: 'an-phu',
+        ts: NOW - i * 120_000,
+        seq: 1000 + i,
+        values: { level: 1 + i / 100, distance: 3 },
+      },
     ]).flat(),
   );
-  const doc = (await (await fetch(`${h.url}/api/openapi.json`, { headers: { cookie: sessions.get('admin')!.cookie } })).json()) as { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>> };
-  routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })));
+  const doc = (await (await fetch(`${h.url}/api/openapi.json`, { headers: { cookie: sessions.get('admin')!.cookie } })).json()) as {
+    paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>;
+  };
+  routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+    })),
+  );
 });
 afterAll(async () => {
   await h?.close();
@@ -161,8 +304,17 @@ describe('HTTP fuzz', () => {
     const plan = Array.from({ length: REQUESTS }, (_, i) => {
       const route = routes[i % routes.length]!;
       const as = g.pick<RoleName | null>([null, ...ROLES]);
-      const path = route.path.replace(/\{[^}]+\}/g, () => (g.rand() < 0.9 ? enc(g.pick(PATH_VALUES)) : g.pick(PATH_VALUES).replace(/[\s#?/\ud800-\udfff]/g, '')));
-      return { i, method: route.method, as, csrf: g.rand() < 0.9, url: `${path}${g.query(route.query)}`, body: route.method === 'GET' ? undefined : route.method === 'DELETE' ? (g.int(10) === 0 ? g.body() : undefined) : g.body() };
+      const path = route.path.replace(/\{[^}]+\}/g, () =>
+        g.rand() < 0.9 ? enc(g.pick(PATH_VALUES)) : g.pick(PATH_VALUES).replace(/[\s#?/\ud800-\udfff]/g, ''),
+      );
+      return {
+        i,
+        method: route.method,
+        as,
+        csrf: g.rand() < 0.9,
+        url: `${path}${g.query(route.query)}`,
+        body: route.method === 'GET' ? undefined : route.method === 'DELETE' ? (g.int(10) === 0 ? g.body() : undefined) : g.body(),
+      };
     });
     const failures: string[] = [];
     const statuses = new Map<number, number>();
@@ -184,9 +336,17 @@ describe('HTTP fuzz', () => {
           const res = await fetch(`${h.url}${req.url}`, { method: req.method, headers, ...(req.body ? { body: req.body.text } : {}) });
           const text = await res.text();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          if (res.status >= 500) failures.push(`#${req.i} ${req.as ?? 'anonymous'} ${req.method} ${req.url.slice(0, 200)} body=${req.body?.text.slice(0, 200)} → ${res.status} ${text.slice(0, 200)}`);
+          if (res.status >= 500)
+            failures.push(
+              `#${req.i} ${req.as ?? 'anonymous'} ${req.method} ${req.url.slice(0, 200)} body=${req.body?.text.slice(0, 200)} → ${res.status} ${text.slice(0, 200)}`,
+            );
           // The fuzz logged this role out (or a PATCH ended its sessions): sign in again and replay once.
-          if (res.status === 401 && session && sessions.get(req.as!) === session && (await fetch(`${h.url}/api/auth/me`, { headers: { cookie: session.cookie } })).status === 401) {
+          if (
+            res.status === 401 &&
+            session &&
+            sessions.get(req.as!) === session &&
+            (await fetch(`${h.url}/api/auth/me`, { headers: { cookie: session.cookie } })).status === 401
+          ) {
             await signIn(req.as!);
             relogins++;
             continue;
@@ -196,7 +356,8 @@ describe('HTTP fuzz', () => {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    if (process.env.FUZZ_REPORT) console.log(JSON.stringify({ statuses: Object.fromEntries(statuses), relogins, ms: Date.now() - started }));
+    if (process.env.FUZZ_REPORT)
+      console.log(JSON.stringify({ statuses: Object.fromEntries(statuses), relogins, ms: Date.now() - started }));
     expect(failures).toEqual([]);
     // The fuzz reached the handlers, not just the guard: plenty of 2xx and 4xx other than 401/403.
     const count = (pred: (s: number) => boolean) => [...statuses].filter(([s]) => pred(s)).reduce((n, [, c]) => n + c, 0);

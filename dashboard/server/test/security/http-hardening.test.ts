@@ -19,7 +19,15 @@ const T0 = Date.now() - 3_600_000;
 beforeAll(async () => {
   h = await startHarness({ config: { metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   viewer = await login(h.url, 'viewer');
-  const reading = (i: number): StoredReading => ({ kind: 'noise_meter', device: 'an-my-noise-1', gateway: 'gw-an-my', ward: 'an-my', ts: T0 + i * 60_000, seq: i, values: { laeq: 50 + i } });
+  const reading = (i: number): StoredReading => ({
+    kind: 'noise_meter',
+    device: 'an-my-noise-1',
+    gateway: 'gw-an-my',
+    ward: 'an-my',
+    ts: T0 + i * 60_000,
+    seq: i,
+    values: { laeq: 50 + i },
+  });
   await h.store.writeBatch([reading(0), reading(1), reading(2)]);
 });
 afterAll(async () => {
@@ -42,7 +50,11 @@ describe('/metrics and /api/openapi.json', () => {
     const dir = tempDir('metrics-port');
     const store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
     const logger = createLogger('t', { level: 'silent' });
-    const base = { http: { host: '127.0.0.1', port: 0 }, mqtt: { url: broker.url, clientId: 'metrics-port-test' }, stateDb: join(dir, 'state.db') };
+    const base = {
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { url: broker.url, clientId: 'metrics-port-test' },
+      stateDb: join(dir, 'state.db'),
+    };
     try {
       const own = await startDashboard({ ...base, metrics: { port: 0, host: '127.0.0.1' } }, { store, city: loadCity(), logger });
       try {
@@ -87,7 +99,9 @@ describe('history query input', () => {
     }
     const ok = await history(`kind=noise_meter&fields=laeq&${range}`, '/api/history.csv');
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('content-disposition')).toMatch(/^attachment; filename="noise_meter_\d{4}-\d{2}-\d{2}(_\d{4}-\d{2}-\d{2})?\.csv"$/);
+    expect(ok.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="noise_meter_\d{4}-\d{2}-\d{2}(_\d{4}-\d{2}-\d{2})?\.csv"$/,
+    );
     expect((await ok.text()).split('\n').filter((l) => l.includes('laeq'))).toHaveLength(3);
   });
 
@@ -101,7 +115,9 @@ describe('history query input', () => {
     }
     // The real field next to it still works.
     const res = await history(`kind=noise_meter&fields=constructor,laeq&${range}`);
-    expect(((await res.json()) as { series: Array<{ field: string; points: unknown[] }> }).series.map((s) => [s.field, s.points.length])).toEqual([['laeq', 3]]);
+    expect(
+      ((await res.json()) as { series: Array<{ field: string; points: unknown[] }> }).series.map((s) => [s.field, s.points.length]),
+    ).toEqual([['laeq', 3]]);
   });
 
   it('fields=__proto__ and other names outside the field-name rule are refused with 400', async () => {

@@ -41,7 +41,11 @@ describe('live feed and sessions', () => {
 
   it('a ?kiosk= link does not replace a signed-in operator session (HTTP and WebSocket)', async () => {
     const op = await login(h.url, 'operator');
-    const res = await fetch(`${h.url}/api/auth/kiosk`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: op.cookie }, body: JSON.stringify({ token: KIOSK_TOKEN }) });
+    const res = await fetch(`${h.url}/api/auth/kiosk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: op.cookie },
+      body: JSON.stringify({ token: KIOSK_TOKEN }),
+    });
     expect(res.status).toBe(409);
     expect((await res.json()).error).toBe('signed_in');
     expect(res.headers.get('set-cookie')).toBeNull();
@@ -52,9 +56,17 @@ describe('live feed and sessions', () => {
     expect((await feed.next((f) => f.type === 'hello', 'hello')).user).toEqual({ username: 'operator', role: 'operator' });
     feed.ws.close();
     // A browser without a session (or with a kiosk session) still becomes a wall screen.
-    const wall = await fetch(`${h.url}/api/auth/kiosk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: KIOSK_TOKEN }) });
+    const wall = await fetch(`${h.url}/api/auth/kiosk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: KIOSK_TOKEN }),
+    });
     expect(wall.status).toBe(200);
-    const again = await fetch(`${h.url}/api/auth/kiosk`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: cookieOf(wall) }, body: JSON.stringify({ token: KIOSK_TOKEN }) });
+    const again = await fetch(`${h.url}/api/auth/kiosk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: cookieOf(wall) },
+      body: JSON.stringify({ token: KIOSK_TOKEN }),
+    });
     expect(again.status).toBe(200);
   });
 });

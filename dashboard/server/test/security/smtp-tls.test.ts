@@ -16,14 +16,43 @@ let sink: Awaited<ReturnType<typeof startSmtpSink>>;
 
 beforeAll(async () => {
   dir = tempDir('smtp-tls');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   sink = await startSmtpSink({ tls: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) } });
 });
 afterAll(async () => {
   await sink?.close();
 });
 
-const mail = { to: 'eng@tamky.gov.vn', subject: '[IOC] CRITICAL #1', text: 'Ngập An Phú', idempotencyKey: 'alarm:1:eng:email:0', alarmIds: [1], templateData: {} };
+const mail = {
+  to: 'eng@tamky.gov.vn',
+  subject: '[IOC] CRITICAL #1',
+  text: 'Ngập An Phú',
+  idempotencyKey: 'alarm:1:eng:email:0',
+  alarmIds: [1],
+  templateData: {},
+};
 
 describe('SMTP over STARTTLS', () => {
   it('refuses a relay whose certificate does not verify: nothing is sent', async () => {
@@ -39,7 +68,14 @@ describe('SMTP over STARTTLS', () => {
   });
 
   it('sends over TLS to a relay signed by the configured caFile', async () => {
-    const channel = createEmailChannel({ host: sink.host, port: sink.port, secure: false, from: 'ioc@tamky.gov.vn', timeoutMs: 10_000, caFile: join(dir, 'cert.pem') });
+    const channel = createEmailChannel({
+      host: sink.host,
+      port: sink.port,
+      secure: false,
+      from: 'ioc@tamky.gov.vn',
+      timeoutMs: 10_000,
+      caFile: join(dir, 'cert.pem'),
+    });
     try {
       expect((await channel.send(mail)).status).toBe('accepted');
       expect(sink.mails).toHaveLength(1);

@@ -12,12 +12,17 @@ import { api, loadCity, login, PASSWORDS, startHarness, type Harness } from '../
  * the port directly picks a new "address" per guess (no per-address limit) and writes any IP into the audit log.
  */
 const loginFrom = (url: string, forwardedFor: string, password: string, username = 'admin') =>
-  fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: JSON.stringify({ username, password }) });
+  fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+    body: JSON.stringify({ username, password }),
+  });
 
 async function auditIps(h: Harness, action: string): Promise<unknown[]> {
   const admin = await login(h.url, 'admin');
   const res = await api(h.url, admin, 'GET', '/api/audit?limit=500');
-  const body = (await res.json()) as { entries?: Array<{ action: string; detail: { ip?: unknown } }> } | Array<{ action: string; detail: { ip?: unknown } }>;
+  const body = (await res.json()) as
+    { entries?: Array<{ action: string; detail: { ip?: unknown } }> } | Array<{ action: string; detail: { ip?: unknown } }>;
   const entries = Array.isArray(body) ? body : (body.entries ?? []);
   return entries.filter((e) => e.action === action).map((e) => e.detail.ip);
 }
@@ -48,7 +53,12 @@ describe('no proxy configured: the socket peer is the client', () => {
 describe('a configured proxy: its X-Forwarded-For is believed, hop by hop', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ config: { http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080', trustedProxies: ['127.0.0.1'] }, login: { maxFailures: 1000, maxFailuresPerAddress: 2, windowMinutes: 15 } } });
+    h = await startHarness({
+      config: {
+        http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080', trustedProxies: ['127.0.0.1'] },
+        login: { maxFailures: 1000, maxFailuresPerAddress: 2, windowMinutes: 15 },
+      },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -64,10 +74,14 @@ describe('a configured proxy: its X-Forwarded-For is believed, hop by hop', () =
     // Loopback has the whole 127/8: 127.0.0.2 is "a client on the LAN" while the proxy is 127.0.0.1.
     const status = await new Promise<number>((resolve, reject) => {
       const body = JSON.stringify({ username: 'admin', password: PASSWORDS.admin });
-      const req = request(`${h.url}/api/auth/login`, { method: 'POST', localAddress: '127.0.0.2', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.40' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${h.url}/api/auth/login`,
+        { method: 'POST', localAddress: '127.0.0.2', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.40' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -91,10 +105,22 @@ describe('configuration', () => {
     const dir = tempDir('trust-proxy-config');
     const store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
     try {
-      const config = { http: { host: '127.0.0.1', port: 0, trustProxy: 1 }, mqtt: { url: broker.url }, stateDb: join(dir, 'state.db') } as unknown as DashboardConfig;
-      await expect(startDashboard(config, { store, city: loadCity(), logger: createLogger('t', { level: 'silent' }) })).rejects.toThrow(/trustedProxies/);
-      const bad = { http: { host: '127.0.0.1', port: 0, trustedProxies: ['not-an-address'] }, mqtt: { url: broker.url }, stateDb: join(dir, 'state.db') } as DashboardConfig;
-      await expect(startDashboard(bad, { store, city: loadCity(), logger: createLogger('t', { level: 'silent' }) })).rejects.toThrow(/CIDR/);
+      const config = {
+        http: { host: '127.0.0.1', port: 0, trustProxy: 1 },
+        mqtt: { url: broker.url },
+        stateDb: join(dir, 'state.db'),
+      } as unknown as DashboardConfig;
+      await expect(startDashboard(config, { store, city: loadCity(), logger: createLogger('t', { level: 'silent' }) })).rejects.toThrow(
+        /trustedProxies/,
+      );
+      const bad = {
+        http: { host: '127.0.0.1', port: 0, trustedProxies: ['not-an-address'] },
+        mqtt: { url: broker.url },
+        stateDb: join(dir, 'state.db'),
+      } as DashboardConfig;
+      await expect(startDashboard(bad, { store, city: loadCity(), logger: createLogger('t', { level: 'silent' }) })).rejects.toThrow(
+        /CIDR/,
+      );
     } finally {
       await store.close();
       await broker.stop();

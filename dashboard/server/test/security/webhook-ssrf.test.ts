@@ -72,25 +72,62 @@ describe('recipients an admin saves', () => {
   ];
 
   it.each(TARGETS)('refuses %s with the reason next to the field', async (url) => {
-    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as { version: number; recipients: Array<Record<string, unknown>>; groups: unknown[]; routes: unknown[] };
+    const cur = (await (await api(h.url, admin, 'GET', '/api/admin/recipients')).json()) as {
+      version: number;
+      recipients: Array<Record<string, unknown>>;
+      groups: unknown[];
+      routes: unknown[];
+    };
     const recipients = cur.recipients.map((r) => (r.id === 'hook-open' ? { ...r, webhookUrl: url } : r));
-    const res = await api(h.url, admin, 'PUT', '/api/admin/recipients', { baseVersion: cur.version, recipients, groups: cur.groups, routes: cur.routes });
+    const res = await api(h.url, admin, 'PUT', '/api/admin/recipients', {
+      baseVersion: cur.version,
+      recipients,
+      groups: cur.groups,
+      routes: cur.routes,
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { issues: Array<{ path: string; message: string }> };
     expect(body.issues.some((i) => i.path === 'recipients.0.webhookUrl')).toBe(true);
   });
 
   it('https only unless the policy allows http; allow-listed hosts only when a list is given', () => {
-    const base = { recipients: [{ id: 'x', name: 'X', webhookUrl: 'http://hooks.example.vn/a', channels: ['webhook' as const] }], routes: [{ id: 'r', steps: [{ to: ['x'] }] }] };
+    const base = {
+      recipients: [{ id: 'x', name: 'X', webhookUrl: 'http://hooks.example.vn/a', channels: ['webhook' as const] }],
+      routes: [{ id: 'r', steps: [{ to: ['x'] }] }],
+    };
     expect(() => parseNotifyPolicy({ ...base, providers: { webhook: {} } })).toThrow(/https/);
-    expect(() => parseNotifyPolicy({ ...base, recipients: [{ ...base.recipients[0]!, webhookUrl: 'https://evil.example.com/a' }], providers: { webhook: { allowHosts: ['hooks.example.vn', '*.tamky.gov.vn'] } } })).toThrow(/allowHosts/);
-    expect(parseNotifyPolicy({ ...base, recipients: [{ ...base.recipients[0]!, webhookUrl: 'https://ops.tamky.gov.vn/a' }], providers: { webhook: { allowHosts: ['hooks.example.vn', '*.tamky.gov.vn'] } } }).recipients).toHaveLength(1);
+    expect(() =>
+      parseNotifyPolicy({
+        ...base,
+        recipients: [{ ...base.recipients[0]!, webhookUrl: 'https://evil.example.com/a' }],
+        providers: { webhook: { allowHosts: ['hooks.example.vn', '*.tamky.gov.vn'] } },
+      }),
+    ).toThrow(/allowHosts/);
+    expect(
+      parseNotifyPolicy({
+        ...base,
+        recipients: [{ ...base.recipients[0]!, webhookUrl: 'https://ops.tamky.gov.vn/a' }],
+        providers: { webhook: { allowHosts: ['hooks.example.vn', '*.tamky.gov.vn'] } },
+      }).recipients,
+    ).toHaveLength(1);
   });
 });
 
 describe('sending', () => {
   it('never connects to a name that resolves to loopback, and tells viewers the same thing for an open and a closed port', async () => {
-    const event: AlarmEvent = { ruleId: 'flood-level', sourceId: 'an-phu-water-1', state: 'raised', severity: 'critical', category: 'water', ward: 'an-phu', value: 3.2, limit: 3, since: Date.now(), ts: Date.now(), message: { vi: 'Ngập', en: 'Flood' } };
+    const event: AlarmEvent = {
+      ruleId: 'flood-level',
+      sourceId: 'an-phu-water-1',
+      state: 'raised',
+      severity: 'critical',
+      category: 'water',
+      ward: 'an-phu',
+      value: 3.2,
+      limit: 3,
+      since: Date.now(),
+      ts: Date.now(),
+      message: { vi: 'Ngập', en: 'Flood' },
+    };
     await mq.publishAsync(topics.alarmEvent(event.ruleId, event.sourceId), JSON.stringify(event), { qos: 1 });
     type View = { notifications: Array<{ recipient: string; state: string; error: string | null }> };
     const view = await waitFor(
@@ -109,7 +146,11 @@ describe('sending', () => {
 
 describe('the channel itself (real sockets on loopback)', () => {
   /** A receiver on one loopback address; 127.0.0.2 plays "the allowed LAN receiver", 127.0.0.1 "the internal service". */
-  async function receiverOn(host: string, port = 0, answer: () => { status: number; headers?: Record<string, string> } = () => ({ status: 200 })) {
+  async function receiverOn(
+    host: string,
+    port = 0,
+    answer: () => { status: number; headers?: Record<string, string> } = () => ({ status: 200 }),
+  ) {
     const seen: string[] = [];
     const server = createHttpServer(async (req, res) => {
       seen.push(req.url ?? '');
@@ -141,7 +182,9 @@ describe('the channel itself (real sockets on loopback)', () => {
     try {
       const answers = ['127.0.0.2', '127.0.0.1', '127.0.0.1'];
       let lookups = 0;
-      const channel = createWebhookChannel(cfg, undefined, async () => [{ address: answers[Math.min(lookups++, answers.length - 1)]!, family: 4 }]);
+      const channel = createWebhookChannel(cfg, undefined, async () => [
+        { address: answers[Math.min(lookups++, answers.length - 1)]!, family: 4 },
+      ]);
       const first = await channel.send({ ...message, to: `http://hooks.rebind.test:${allowed.port}/a` });
       expect(first.status).toBe('accepted');
       expect(lookups).toBe(1);
@@ -157,7 +200,10 @@ describe('the channel itself (real sockets on loopback)', () => {
 
   it('does not follow redirects (to an internal address or anywhere)', async () => {
     const internal = await receiverOn('127.0.0.1');
-    const allowed = await receiverOn('127.0.0.2', 0, () => ({ status: 307, headers: { location: `http://127.0.0.1:${internal.port}/latest/meta-data` } }));
+    const allowed = await receiverOn('127.0.0.2', 0, () => ({
+      status: 307,
+      headers: { location: `http://127.0.0.1:${internal.port}/latest/meta-data` },
+    }));
     try {
       const channel = createWebhookChannel(cfg);
       const outcome = await channel.send({ ...message, to: `http://127.0.0.2:${allowed.port}/hook` });
@@ -178,7 +224,11 @@ describe('the channel itself (real sockets on loopback)', () => {
       const refused = await channel.send({ ...message, to: `http://127.0.0.2:${closedPort}/x` });
       const dropped = await channel.send({ ...message, to: `http://127.0.0.2:${(dropper.address() as AddressInfo).port}/x` });
       const notAllowed = await channel.send({ ...message, to: `http://127.0.0.1:${closedPort}/x` });
-      expect([refused, dropped, notAllowed].map((o) => ('error' in o ? o.error : o.status))).toEqual([WEBHOOK_NOT_DELIVERED, WEBHOOK_NOT_DELIVERED, WEBHOOK_NOT_DELIVERED]);
+      expect([refused, dropped, notAllowed].map((o) => ('error' in o ? o.error : o.status))).toEqual([
+        WEBHOOK_NOT_DELIVERED,
+        WEBHOOK_NOT_DELIVERED,
+        WEBHOOK_NOT_DELIVERED,
+      ]);
     } finally {
       await new Promise<void>((r) => dropper.close(() => r()));
     }

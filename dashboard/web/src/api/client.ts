@@ -62,7 +62,12 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
   if (!res.ok) {
     const err = (data ?? {}) as { error?: string; message?: string; issues?: FieldIssue[] };
     if (res.status === 401 && !path.startsWith('/api/auth/')) onUnauthorized?.();
-    throw new ApiError(res.status, err.error ?? `http_${res.status}`, err.message ?? res.statusText, Array.isArray(err.issues) ? err.issues : []);
+    throw new ApiError(
+      res.status,
+      err.error ?? `http_${res.status}`,
+      err.message ?? res.statusText,
+      Array.isArray(err.issues) ? err.issues : [],
+    );
   }
   return data as T;
 }

@@ -1,4 +1,14 @@
-import type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult, LimitsAnswer } from '@tamky/protocol';
+import type {
+  CityModel,
+  DeviceHealth,
+  GatewayHealth,
+  Series,
+  StoredReading,
+  DeadLetter,
+  Severity,
+  CommandResult,
+  LimitsAnswer,
+} from '@tamky/protocol';
 
 export type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult };
 
@@ -112,7 +122,14 @@ export interface AuditLogEntry {
 export interface AlarmHealth {
   from: number;
   to: number;
-  settings: { positions: number; floodPer10Min: number; chatterCount: number; chatterWindowS: number; fleetingS: number; staleHours: number };
+  settings: {
+    positions: number;
+    floodPer10Min: number;
+    chatterCount: number;
+    chatterWindowS: number;
+    fleetingS: number;
+    staleHours: number;
+  };
   total: number;
   suppressed: { gateway: number; group: number; shelved: number };
   perPosition: { per10Min: number; perDay: number };

@@ -25,11 +25,25 @@ export function AdminCreateUser({ onSubmit }: { onSubmit(u: NewUser): void }) {
     <form className="toolbar" onSubmit={submit} aria-labelledby="create-user-title" data-testid="create-user">
       <label>
         {t('admin.username')}
-        <input name="username" required pattern="[a-z0-9][a-z0-9_.\-]{0,63}" title={t('admin.usernameHint')} autoComplete="off" value={u.username} onChange={(e) => setU({ ...u, username: e.target.value })} />
+        <input
+          name="username"
+          required
+          pattern="[a-z0-9][a-z0-9_.\-]{0,63}"
+          title={t('admin.usernameHint')}
+          autoComplete="off"
+          value={u.username}
+          onChange={(e) => setU({ ...u, username: e.target.value })}
+        />
       </label>
       <label>
         {t('admin.displayName')}
-        <input name="displayName" required maxLength={120} value={u.displayName} onChange={(e) => setU({ ...u, displayName: e.target.value })} />
+        <input
+          name="displayName"
+          required
+          maxLength={120}
+          value={u.displayName}
+          onChange={(e) => setU({ ...u, displayName: e.target.value })}
+        />
       </label>
       <label>
         {t('admin.role')}
@@ -43,7 +57,15 @@ export function AdminCreateUser({ onSubmit }: { onSubmit(u: NewUser): void }) {
       </label>
       <label>
         {t('admin.password', { n: MIN_PASSWORD_LENGTH })}
-        <input name="password" type="password" required autoComplete="new-password" value={u.password} onChange={(e) => setU({ ...u, password: e.target.value })} aria-describedby={problem ? 'create-user-problem' : undefined} />
+        <input
+          name="password"
+          type="password"
+          required
+          autoComplete="new-password"
+          value={u.password}
+          onChange={(e) => setU({ ...u, password: e.target.value })}
+          aria-describedby={problem ? 'create-user-problem' : undefined}
+        />
       </label>
       <button type="submit" className="btn btn-primary">
         {t('admin.createSubmit')}

@@ -60,7 +60,8 @@ export function AdminTokens() {
   };
   const toggle = (list: string[], value: string) => (list.includes(value) ? list.filter((v) => v !== value) : [...list, value]);
   const wardName = (id: string) => city.wards.find((w) => w.id === id)?.name ?? id;
-  const state = (tk: ApiTokenView) => (tk.revokedAt ? t('tokens.revoked') : tk.expiresAt !== null && tk.expiresAt <= Date.now() ? t('tokens.expired') : t('tokens.active'));
+  const state = (tk: ApiTokenView) =>
+    tk.revokedAt ? t('tokens.revoked') : tk.expiresAt !== null && tk.expiresAt <= Date.now() ? t('tokens.expired') : t('tokens.active');
 
   return (
     <section className="panel" aria-labelledby="tokens-title" data-testid="admin-tokens">
@@ -143,7 +144,12 @@ export function AdminTokens() {
           {t('tokens.create')}
         </button>
       </form>
-      <ConfirmDialog open={revoking !== null} title={revoking ? t('tokens.confirmRevoke', { name: revoking.name }) : ''} onConfirm={() => void revoke()} onCancel={() => setRevoking(null)} />
+      <ConfirmDialog
+        open={revoking !== null}
+        title={revoking ? t('tokens.confirmRevoke', { name: revoking.name }) : ''}
+        onConfirm={() => void revoke()}
+        onCancel={() => setRevoking(null)}
+      />
     </section>
   );
 }

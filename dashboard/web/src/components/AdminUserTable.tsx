@@ -60,15 +60,31 @@ function UserRow({ user, self, onAction: act }: { user: AdminUser; self: boolean
         )}
       </td>
       <td>{user.disabled ? <strong className="error-text">{t('admin.disabled')}</strong> : t('admin.enabled')}</td>
-      <td>{user.lastLogin ? <time dateTime={new Date(user.lastLogin).toISOString()}>{dateTime(user.lastLogin)}</time> : <span className="muted">{t('admin.never')}</span>}</td>
+      <td>
+        {user.lastLogin ? (
+          <time dateTime={new Date(user.lastLogin).toISOString()}>{dateTime(user.lastLogin)}</time>
+        ) : (
+          <span className="muted">{t('admin.never')}</span>
+        )}
+      </td>
       <td>
         <div className="button-row">
           {!self && (
-            <button type="button" className="btn btn-small" onClick={() => act({ kind: user.disabled ? 'enable' : 'disable', user })} aria-label={`${t(user.disabled ? 'admin.enable' : 'admin.disable')}: ${user.username}`}>
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => act({ kind: user.disabled ? 'enable' : 'disable', user })}
+              aria-label={`${t(user.disabled ? 'admin.enable' : 'admin.disable')}: ${user.username}`}
+            >
               {t(user.disabled ? 'admin.enable' : 'admin.disable')}
             </button>
           )}
-          <button type="button" className="btn btn-small" onClick={() => act({ kind: 'password', user })} aria-label={`${t('admin.resetPassword')}: ${user.username}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => act({ kind: 'password', user })}
+            aria-label={`${t('admin.resetPassword')}: ${user.username}`}
+          >
             {t('admin.resetPassword')}
           </button>
         </div>

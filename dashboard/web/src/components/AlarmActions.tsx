@@ -66,7 +66,13 @@ export function AlarmActions({ alarm, assignees, onChanged }: { alarm: Alarm; as
       )}
       <div className="button-row">
         {alarm.state === 'active' && (
-          <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run('ack', comment ? { comment } : {})} data-testid="ack">
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={busy}
+            onClick={() => void run('ack', comment ? { comment } : {})}
+            data-testid="ack"
+          >
             <span aria-hidden="true">✓ </span>
             {t('alarms.ack')}
           </button>

@@ -11,7 +11,23 @@ import { AlarmTrail } from './AlarmTrail';
 const COLUMNS = 8;
 
 /** One line of the desk (an alarm, its burst and its children) and, when open, its detail underneath. */
-export function AlarmRow({ row, selected, onSelect, expanded, onToggle, assignees, onChanged }: { row: DeskRow; selected: boolean; onSelect(on: boolean): void; expanded: boolean; onToggle(): void; assignees: Assignee[]; onChanged(a: Alarm): void }) {
+export function AlarmRow({
+  row,
+  selected,
+  onSelect,
+  expanded,
+  onToggle,
+  assignees,
+  onChanged,
+}: {
+  row: DeskRow;
+  selected: boolean;
+  onSelect(on: boolean): void;
+  expanded: boolean;
+  onToggle(): void;
+  assignees: Assignee[];
+  onChanged(a: Alarm): void;
+}) {
   const { t, lang, ago } = useI18n();
   const { session, wardName } = useApp();
   const a = row.lead;
@@ -19,9 +35,22 @@ export function AlarmRow({ row, selected, onSelect, expanded, onToggle, assignee
   const operator = atLeast(session.user.role, 'operator');
   return (
     <>
-      <tr className={`desk-row alarm-${a.state} sev-border-${a.severity}`} data-alarm={a.id} data-state={a.state} data-ids={row.ids.join(',')}>
+      <tr
+        className={`desk-row alarm-${a.state} sev-border-${a.severity}`}
+        data-alarm={a.id}
+        data-state={a.state}
+        data-ids={row.ids.join(',')}
+      >
         <td>
-          {operator && <input type="checkbox" checked={selected} onChange={(e) => onSelect(e.target.checked)} aria-label={t('desk.select', { id: a.id })} data-testid="select-row" />}
+          {operator && (
+            <input
+              type="checkbox"
+              checked={selected}
+              onChange={(e) => onSelect(e.target.checked)}
+              aria-label={t('desk.select', { id: a.id })}
+              data-testid="select-row"
+            />
+          )}
         </td>
         <td>
           <span className={`sev sev-${a.severity}`}>
@@ -49,9 +78,18 @@ export function AlarmRow({ row, selected, onSelect, expanded, onToggle, assignee
         <td>
           <time dateTime={new Date(a.firstSeen).toISOString()}>{ago(a.firstSeen)}</time>
         </td>
-        <td data-testid="assignee">{a.assignee ? (names.get(a.assignee) ?? a.assignee) : <span className="muted">{t('alarms.unassigned')}</span>}</td>
+        <td data-testid="assignee">
+          {a.assignee ? (names.get(a.assignee) ?? a.assignee) : <span className="muted">{t('alarms.unassigned')}</span>}
+        </td>
         <td>
-          <button type="button" className="btn btn-small" aria-expanded={expanded} aria-controls={`alarm-detail-${a.id}`} onClick={onToggle} data-testid="details">
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-expanded={expanded}
+            aria-controls={`alarm-detail-${a.id}`}
+            onClick={onToggle}
+            data-testid="details"
+          >
             {t('alarms.details')}
           </button>
         </td>
@@ -67,7 +105,17 @@ export function AlarmRow({ row, selected, onSelect, expanded, onToggle, assignee
   );
 }
 
-export function AlarmDetailPanel({ alarm, row, assignees, onChanged }: { alarm: Alarm; row?: DeskRow; assignees: Assignee[]; onChanged(a: Alarm): void }) {
+export function AlarmDetailPanel({
+  alarm,
+  row,
+  assignees,
+  onChanged,
+}: {
+  alarm: Alarm;
+  row?: DeskRow;
+  assignees: Assignee[];
+  onChanged(a: Alarm): void;
+}) {
   const { t, lang, num, dateTime } = useI18n();
   const { session, wardName, deviceName } = useApp();
   const [version, setVersion] = useState(0);
@@ -81,19 +129,21 @@ export function AlarmDetailPanel({ alarm, row, assignees, onChanged }: { alarm: 
       <p className="alarm-message">{alarm.message[lang]}</p>
       <p className="alarm-meta">
         #{alarm.id} · {wardName(alarm.ward)} · {deviceName(alarm.device)} · {t(`state.${alarm.state}`)}
-        {alarm.value !== null && alarm.limit !== null && <> · {t('alarms.value', { value: `${num(alarm.value, 1)} ${alarm.unit ?? ''}`.trim(), limit: num(alarm.limit, 1) })}</>}
-      </p>
-      <p className="alarm-meta">
-        {t('alarms.firstSeen')}: {dateTime(alarm.firstSeen)} · {t('alarms.lastSeen')}: {dateTime(alarm.lastSeen)} · {t('alarms.count')}: {num(alarm.count, 0)} · {t('desk.flapsLabel')}: {num(alarm.reopenCount, 0)}
-        {alarm.clearedAt && (
-          <>
-            {' '}
-            · {t('desk.clearedAt', { time: dateTime(alarm.clearedAt), user: alarm.clearedBy ?? '—' })}
-          </>
+        {alarm.value !== null && alarm.limit !== null && (
+          <> · {t('alarms.value', { value: `${num(alarm.value, 1)} ${alarm.unit ?? ''}`.trim(), limit: num(alarm.limit, 1) })}</>
         )}
       </p>
-      {alarm.acknowledgedBy && alarm.acknowledgedAt && <p className="alarm-meta">{t('alarms.ackBy', { user: alarm.acknowledgedBy, time: dateTime(alarm.acknowledgedAt) })}</p>}
-      {atLeast(session.user.role, 'operator') && <AlarmActions key={`${alarm.id}-${alarm.state}`} alarm={alarm} assignees={assignees} onChanged={changed} />}
+      <p className="alarm-meta">
+        {t('alarms.firstSeen')}: {dateTime(alarm.firstSeen)} · {t('alarms.lastSeen')}: {dateTime(alarm.lastSeen)} · {t('alarms.count')}:{' '}
+        {num(alarm.count, 0)} · {t('desk.flapsLabel')}: {num(alarm.reopenCount, 0)}
+        {alarm.clearedAt && <> · {t('desk.clearedAt', { time: dateTime(alarm.clearedAt), user: alarm.clearedBy ?? '—' })}</>}
+      </p>
+      {alarm.acknowledgedBy && alarm.acknowledgedAt && (
+        <p className="alarm-meta">{t('alarms.ackBy', { user: alarm.acknowledgedBy, time: dateTime(alarm.acknowledgedAt) })}</p>
+      )}
+      {atLeast(session.user.role, 'operator') && (
+        <AlarmActions key={`${alarm.id}-${alarm.state}`} alarm={alarm} assignees={assignees} onChanged={changed} />
+      )}
       {related.length > 0 && (
         <>
           <h4>{t('desk.related')}</h4>

@@ -32,7 +32,8 @@ export function AlarmTrail({ id, version }: { id: string; version: number }) {
         <ol className="trail" data-testid="notifications">
           {data.notifications.map((n) => (
             <li key={n.id}>
-              <time dateTime={new Date(n.ts).toISOString()}>{dateTime(n.ts)}</time> · {n.channel} → {n.recipient} · <strong>{n.state}</strong>
+              <time dateTime={new Date(n.ts).toISOString()}>{dateTime(n.ts)}</time> · {n.channel} → {n.recipient} ·{' '}
+              <strong>{n.state}</strong>
               {n.error ? ` (${n.error})` : ''}
             </li>
           ))}

@@ -26,7 +26,12 @@ export function AqiBadge({ value, size = 'md' }: { value: number | null | undefi
     );
   }
   return (
-    <div className={`aqi-badge aqi-${size}`} style={{ background: rgbCss(band.rgb), color: textOn(band.rgb) }} data-level={band.id} data-testid="aqi">
+    <div
+      className={`aqi-badge aqi-${size}`}
+      style={{ background: rgbCss(band.rgb), color: textOn(band.rgb) }}
+      data-level={band.id}
+      data-testid="aqi"
+    >
       <span className="aqi-label">{t('aqi.short')}</span>
       <span className="aqi-value">{num(value, 0)}</span>
       <span className="aqi-level">

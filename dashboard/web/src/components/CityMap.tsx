@@ -13,7 +13,14 @@ function Marker({ x, y, state, r }: { x: number; y: number; state: DeviceState; 
   const fill = STATE_COLOR[state];
   switch (state) {
     case 'alarm':
-      return <polygon points={`${x},${y - r * 1.3} ${x + r * 1.2},${y + r} ${x - r * 1.2},${y + r}`} fill={fill} stroke="#fff" strokeWidth={r * 0.25} />;
+      return (
+        <polygon
+          points={`${x},${y - r * 1.3} ${x + r * 1.2},${y + r} ${x - r * 1.2},${y + r}`}
+          fill={fill}
+          stroke="#fff"
+          strokeWidth={r * 0.25}
+        />
+      );
     case 'stale':
       return <circle cx={x} cy={y} r={r} fill="none" stroke={fill} strokeWidth={r * 0.45} strokeDasharray={`${r * 0.6} ${r * 0.4}`} />;
     case 'offline':
@@ -51,13 +58,31 @@ export function MapLegend() {
 }
 
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
-export function CityMap({ city, deviceState, wardAqi, large = false }: { city: CityModel; deviceState: Map<string, DeviceState>; wardAqi: Map<string, number | null>; large?: boolean }) {
+export function CityMap({
+  city,
+  deviceState,
+  wardAqi,
+  large = false,
+}: {
+  city: CityModel;
+  deviceState: Map<string, DeviceState>;
+  wardAqi: Map<string, number | null>;
+  large?: boolean;
+}) {
   const { t, num } = useI18n();
   const aqiBandOf = useAqiBand();
   const positions = useMemo(() => devicePositions(city, 3.3), [city]);
   const r = 0.75;
   const fontSize = large ? 2.1 : 1.9;
-  const labels = useMemo(() => placeLabels(city.wards.map((w) => ({ id: w.id, x: w.map.x, y: w.map.y, text: w.name })), fontSize, 4.1), [city, fontSize]);
+  const labels = useMemo(
+    () =>
+      placeLabels(
+        city.wards.map((w) => ({ id: w.id, x: w.map.x, y: w.map.y, text: w.name })),
+        fontSize,
+        4.1,
+      ),
+    [city, fontSize],
+  );
   // Fit the view to the wards (plus room for markers and labels) so central wards get as much space as possible.
   const box = useMemo(() => {
     const xs = city.wards.map((w) => w.map.x);
@@ -78,10 +103,23 @@ export function CityMap({ city, deviceState, wardAqi, large = false }: { city: C
           return (
             <g key={w.id} data-ward={w.id}>
               <circle cx={w.map.x} cy={w.map.y} r={2.3} fill={fill} stroke="#222" strokeWidth={0.25} />
-              <text x={w.map.x} y={w.map.y + 0.75} textAnchor="middle" fontSize={1.9} fontWeight={700} fill={band ? textOn(band.rgb) : '#000'}>
+              <text
+                x={w.map.x}
+                y={w.map.y + 0.75}
+                textAnchor="middle"
+                fontSize={1.9}
+                fontWeight={700}
+                fill={band ? textOn(band.rgb) : '#000'}
+              >
                 {aqi === null || aqi === undefined ? '—' : num(aqi, 0)}
               </text>
-              <text x={labels.get(w.id)?.x} y={labels.get(w.id)?.y} textAnchor={labels.get(w.id)?.anchor} fontSize={fontSize} className="map-label">
+              <text
+                x={labels.get(w.id)?.x}
+                y={labels.get(w.id)?.y}
+                textAnchor={labels.get(w.id)?.anchor}
+                fontSize={fontSize}
+                className="map-label"
+              >
                 {w.name}
               </text>
             </g>

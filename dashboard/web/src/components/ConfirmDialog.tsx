@@ -2,7 +2,21 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useI18n } from '../i18n/i18n';
 
 /** A modal <dialog> (focus trapped by the browser, Escape cancels). */
-export function ConfirmDialog({ open, title, children, onConfirm, onCancel, busy = false }: { open: boolean; title: string; children?: ReactNode; onConfirm(): void; onCancel(): void; busy?: boolean }) {
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  onConfirm,
+  onCancel,
+  busy = false,
+}: {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  onConfirm(): void;
+  onCancel(): void;
+  busy?: boolean;
+}) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {

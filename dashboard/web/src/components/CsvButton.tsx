@@ -5,7 +5,13 @@ import { useI18n } from '../i18n/i18n';
 export function CsvButton({ query, title }: { query: Query; title: string }) {
   const { t } = useI18n();
   return (
-    <a className="btn btn-small" href={buildUrl('/api/history.csv', query)} download aria-label={t('chart.csvLabel', { title })} data-testid="csv">
+    <a
+      className="btn btn-small"
+      href={buildUrl('/api/history.csv', query)}
+      download
+      aria-label={t('chart.csvLabel', { title })}
+      data-testid="csv"
+    >
       <span aria-hidden="true">⤓ </span>
       {t('chart.csv')}
     </a>

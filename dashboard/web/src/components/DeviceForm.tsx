@@ -24,13 +24,51 @@ interface Draft {
  * Add or edit one device of the registry; moving it is choosing another ward/gateway. Fields the form does
  * not show (zone, alarm levels, lamps…) are kept from the device as it was.
  */
-export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, onCancel }: { city: CityModel; initial: RegistryDevice | null; takenIds: string[]; errors: Record<string, string>; busy: boolean; onSubmit(d: Record<string, unknown>): void; onCancel(): void }) {
+export function DeviceForm({
+  city,
+  initial,
+  takenIds,
+  errors,
+  busy,
+  onSubmit,
+  onCancel,
+}: {
+  city: CityModel;
+  initial: RegistryDevice | null;
+  takenIds: string[];
+  errors: Record<string, string>;
+  busy: boolean;
+  onSubmit(d: Record<string, unknown>): void;
+  onCancel(): void;
+}) {
   const { t } = useI18n();
   const firstWard = city.wards[0]?.id ?? '';
   const [d, setD] = useState<Draft>(
     initial
-      ? { id: initial.id, name: initial.name, kind: initial.kind, ward: initial.ward, gateway: initial.gateway, lat: String(initial.lat), lon: String(initial.lon), pollIntervalMs: String(initial.pollIntervalMs), devEui: initial.lorawan?.devEui ?? '', profile: initial.lorawan?.profile ?? '' }
-      : { id: '', name: '', kind: 'air_station', ward: firstWard, gateway: city.gateways.find((g) => g.ward === firstWard)?.id ?? '', lat: String(city.lat), lon: String(city.lon), pollIntervalMs: '5000', devEui: '', profile: '' },
+      ? {
+          id: initial.id,
+          name: initial.name,
+          kind: initial.kind,
+          ward: initial.ward,
+          gateway: initial.gateway,
+          lat: String(initial.lat),
+          lon: String(initial.lon),
+          pollIntervalMs: String(initial.pollIntervalMs),
+          devEui: initial.lorawan?.devEui ?? '',
+          profile: initial.lorawan?.profile ?? '',
+        }
+      : {
+          id: '',
+          name: '',
+          kind: 'air_station',
+          ward: firstWard,
+          gateway: city.gateways.find((g) => g.ward === firstWard)?.id ?? '',
+          lat: String(city.lat),
+          lon: String(city.lon),
+          pollIntervalMs: '5000',
+          devEui: '',
+          profile: '',
+        },
   );
   const [local, setLocal] = useState<Partial<Record<Field, string>>>({});
   const problem = (f: Field) => local[f] ?? errors[f] ?? errors[`lorawan.${f}`];
@@ -62,10 +100,25 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
     if (Object.keys(p).length) return;
     // For a LoRaWAN device the poll interval is its uplink interval (no-data alarms follow it).
     const { lorawan: _previous, ...rest } = (initial ?? {}) as RegistryDevice;
-    onSubmit({ ...rest, id: d.id, name: d.name.trim(), kind: d.kind, ward: d.ward, gateway: d.gateway, lat, lon, pollIntervalMs: poll, ...(devEui ? { lorawan: { devEui, profile: d.profile.trim() } } : {}) });
+    onSubmit({
+      ...rest,
+      id: d.id,
+      name: d.name.trim(),
+      kind: d.kind,
+      ward: d.ward,
+      gateway: d.gateway,
+      lat,
+      lon,
+      pollIntervalMs: poll,
+      ...(devEui ? { lorawan: { devEui, profile: d.profile.trim() } } : {}),
+    });
   };
 
-  const wrap = (f: Field, label: string, control: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode) => (
+  const wrap = (
+    f: Field,
+    label: string,
+    control: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode,
+  ) => (
     <div className="form-field">
       <label htmlFor={`dev-${f}`}>{label}</label>
       {control({ id: `dev-${f}`, ...(problem(f) ? { 'aria-invalid': true, 'aria-describedby': `dev-${f}-error` } : {}) })}
@@ -77,7 +130,16 @@ export function DeviceForm({ city, initial, takenIds, errors, busy, onSubmit, on
     </div>
   );
   const input = (f: Exclude<Field, 'kind' | 'ward' | 'gateway'>, label: string, inputMode?: 'decimal' | 'numeric') =>
-    wrap(f, label, (props) => <input {...props} type="text" inputMode={inputMode} value={d[f]} disabled={f === 'id' && initial !== null} onChange={(e) => setD({ ...d, [f]: e.target.value })} />);
+    wrap(f, label, (props) => (
+      <input
+        {...props}
+        type="text"
+        inputMode={inputMode}
+        value={d[f]}
+        disabled={f === 'id' && initial !== null}
+        onChange={(e) => setD({ ...d, [f]: e.target.value })}
+      />
+    ));
 
   return (
     <form onSubmit={submit} noValidate className="form-grid" data-testid="device-form" aria-labelledby="device-form-title">

@@ -15,7 +15,10 @@ export function EnergyBars({ from, to, windowMs, ward }: { from: number; to: num
     .map((s) => {
       const first = s.points[0]?.[1];
       const last = s.points[s.points.length - 1]?.[1];
-      return { name: ward ? deviceName(s.device) : wardName(s.ward), kWh: first !== undefined && last !== undefined ? Math.max(0, last - first) : 0 };
+      return {
+        name: ward ? deviceName(s.device) : wardName(s.ward),
+        kWh: first !== undefined && last !== undefined ? Math.max(0, last - first) : 0,
+      };
     })
     .sort((a, b) => b.kWh - a.kWh);
   return (
@@ -34,7 +37,12 @@ export function EnergyBars({ from, to, windowMs, ward }: { from: number; to: num
             <XAxis type="number" tick={{ fontSize: 12 }} stroke="var(--muted)" tickFormatter={(v: number) => num(v, 1)} />
             <YAxis type="category" dataKey="name" width={ward ? 170 : 110} tick={{ fontSize: 12 }} stroke="var(--muted)" />
             <Tooltip formatter={(v) => `${num(Number(v), 2)} kWh`} />
-            <Bar dataKey="kWh" fill="#b7791f" isAnimationActive={false} label={{ position: 'right', fontSize: 12, formatter: (v: unknown) => num(Number(v), 1) }} />
+            <Bar
+              dataKey="kWh"
+              fill="#b7791f"
+              isAnimationActive={false}
+              label={{ position: 'right', fontSize: 12, formatter: (v: unknown) => num(Number(v), 1) }}
+            />
           </BarChart>
         </ResponsiveContainer>
       </div>

@@ -25,7 +25,15 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
       <dl className="kv">
         <div>
           <dt>{t('gateways.lastSeen')}</dt>
-          <dd>{gateway.lastSeen ? <time dateTime={new Date(gateway.lastSeen).toISOString()} title={dateTime(gateway.lastSeen)}>{ago(gateway.lastSeen, now)}</time> : '—'}</dd>
+          <dd>
+            {gateway.lastSeen ? (
+              <time dateTime={new Date(gateway.lastSeen).toISOString()} title={dateTime(gateway.lastSeen)}>
+                {ago(gateway.lastSeen, now)}
+              </time>
+            ) : (
+              '—'
+            )}
+          </dd>
         </div>
         {h && (
           <>
@@ -61,7 +69,10 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
             {h.devices.map((d) => (
               <li key={d.device} className={d.lastError ? 'warn' : ''}>
                 <Link href={`/devices/${encodeURIComponent(d.device)}`}>{deviceName(d.device)}</Link>
-                <span className="small"> {t('gateways.poll', { ok: num(d.ok, 0), timeouts: num(d.timeouts, 0), crc: num(d.crcErrors, 0) })}</span>
+                <span className="small">
+                  {' '}
+                  {t('gateways.poll', { ok: num(d.ok, 0), timeouts: num(d.timeouts, 0), crc: num(d.crcErrors, 0) })}
+                </span>
                 {d.radio && <RadioHealth radio={d.radio} now={now} />}
                 {d.lastError && (
                   <span className="small error-text">

@@ -31,7 +31,13 @@ export function GatewayCommands({ gateway }: { gateway: GatewayInfo }) {
   return (
     <div className="gateway-commands">
       <div className="button-row">
-        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run({ type: 'read_now' })} data-testid="read-now">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={busy}
+          onClick={() => void run({ type: 'read_now' })}
+          data-testid="read-now"
+        >
           {t('gateways.readNow')}
         </button>
         <button type="button" className="btn" disabled={busy} onClick={() => setConfirmReload(true)}>
@@ -41,7 +47,13 @@ export function GatewayCommands({ gateway }: { gateway: GatewayInfo }) {
       <p className="command-status" role="status" aria-live="polite">
         {status}
       </p>
-      <ConfirmDialog open={confirmReload} title={t('gateways.confirmReload', { name: gateway.name })} onCancel={() => setConfirmReload(false)} onConfirm={() => void run({ type: 'reload_config' })} busy={busy} />
+      <ConfirmDialog
+        open={confirmReload}
+        title={t('gateways.confirmReload', { name: gateway.name })}
+        onCancel={() => setConfirmReload(false)}
+        onConfirm={() => void run({ type: 'reload_config' })}
+        busy={busy}
+      />
     </div>
   );
 }

@@ -7,7 +7,21 @@ export type RegistryGateway = CityModel['gateways'][number];
 type Field = 'id' | 'name' | 'ward';
 
 /** Add or edit one gateway of the registry (id, name, ward); server messages arrive in `errors` by field. */
-export function GatewayForm({ city, initial, errors, busy, onSubmit, onCancel }: { city: CityModel; initial: RegistryGateway | null; errors: Record<string, string>; busy: boolean; onSubmit(g: RegistryGateway): void; onCancel(): void }) {
+export function GatewayForm({
+  city,
+  initial,
+  errors,
+  busy,
+  onSubmit,
+  onCancel,
+}: {
+  city: CityModel;
+  initial: RegistryGateway | null;
+  errors: Record<string, string>;
+  busy: boolean;
+  onSubmit(g: RegistryGateway): void;
+  onCancel(): void;
+}) {
   const { t } = useI18n();
   const [g, setG] = useState<RegistryGateway>(initial ?? { id: '', name: '', ward: city.wards[0]?.id ?? '' });
   const [local, setLocal] = useState<Partial<Record<Field, string>>>({});
@@ -42,8 +56,23 @@ export function GatewayForm({ city, initial, errors, busy, onSubmit, onCancel }:
       <h3 id="gateway-form-title" className="form-wide">
         {initial ? t('gateways.editTitle', { name: initial.name }) : t('gateways.addTitle')}
       </h3>
-      {field('id', t('gateways.id'), <input id="gw-id" type="text" value={g.id} disabled={initial !== null} onChange={(e) => setG({ ...g, id: e.target.value })} {...aria('id')} />)}
-      {field('name', t('gateways.name'), <input id="gw-name" type="text" value={g.name} onChange={(e) => setG({ ...g, name: e.target.value })} {...aria('name')} />)}
+      {field(
+        'id',
+        t('gateways.id'),
+        <input
+          id="gw-id"
+          type="text"
+          value={g.id}
+          disabled={initial !== null}
+          onChange={(e) => setG({ ...g, id: e.target.value })}
+          {...aria('id')}
+        />,
+      )}
+      {field(
+        'name',
+        t('gateways.name'),
+        <input id="gw-name" type="text" value={g.name} onChange={(e) => setG({ ...g, name: e.target.value })} {...aria('name')} />,
+      )}
       {field(
         'ward',
         t('admin.ward'),

@@ -16,7 +16,11 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [path]);
   // The most specific item is current: /admin/devices marks "Thiết bị", not also "Quản trị".
-  const current = (p: string) => (p === '/' ? path === '/' : (path === p || path.startsWith(`${p}/`)) && !items.some((i) => i.path.length > p.length && (path === i.path || path.startsWith(`${i.path}/`))));
+  const current = (p: string) =>
+    p === '/'
+      ? path === '/'
+      : (path === p || path.startsWith(`${p}/`)) &&
+        !items.some((i) => i.path.length > p.length && (path === i.path || path.startsWith(`${i.path}/`)));
   const kiosk = session.kiosk === true || session.user.username.startsWith('kiosk:');
   return (
     <div className="app">
@@ -37,18 +41,34 @@ export function Layout({ children, onLogout }: { children: ReactNode; onLogout()
             {t('app.user', { name: session.user.displayName, role: t(`role.${session.user.role}`) })}
           </span>
           {!kiosk && (
-            <Link href="/account" className="btn btn-ghost" aria-current={path === '/account' ? 'page' : undefined} data-testid="account-link">
+            <Link
+              href="/account"
+              className="btn btn-ghost"
+              aria-current={path === '/account' ? 'page' : undefined}
+              data-testid="account-link"
+            >
               {t('account.link')}
             </Link>
           )}
-          <button type="button" className="btn btn-ghost" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')} lang={lang === 'vi' ? 'en' : 'vi'}>
+          <button
+            type="button"
+            className="btn btn-ghost"
+            onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}
+            lang={lang === 'vi' ? 'en' : 'vi'}
+          >
             {t('app.switchLang')}
           </button>
           <button type="button" className="btn btn-ghost" onClick={onLogout}>
             {t('app.logout')}
           </button>
         </div>
-        <button type="button" className="btn btn-ghost menu-button" aria-expanded={menuOpen} aria-controls="app-nav" onClick={() => setMenuOpen(!menuOpen)}>
+        <button
+          type="button"
+          className="btn btn-ghost menu-button"
+          aria-expanded={menuOpen}
+          aria-controls="app-nav"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
           <span aria-hidden="true">☰ </span>
           {t('nav.menu')}
         </button>

@@ -28,7 +28,10 @@ export function LightingControl() {
     setBusy(true);
     try {
       const ids = [];
-      for (const n of targets) ids.push((await sendCommand(cabinet.gateway, { type: 'write_register', device: cabinet.id, field: `lamp${n}_level`, value: level })).id);
+      for (const n of targets)
+        ids.push(
+          (await sendCommand(cabinet.gateway, { type: 'write_register', device: cabinet.id, field: `lamp${n}_level`, value: level })).id,
+        );
       setStatus(t('lighting.sent', { n: ids.length }));
       setStatus(commandsOutcomeText(i18n, await Promise.all(ids.map((i) => waitForAnswer(i)))));
     } catch (err) {
@@ -69,7 +72,15 @@ export function LightingControl() {
         </label>
         <label htmlFor={`${id}-level`}>
           {t('lighting.level')}
-          <input id={`${id}-level`} type="number" min={0} max={100} step={5} value={level} onChange={(e) => setLevel(Math.max(0, Math.min(100, Number(e.target.value))))} />
+          <input
+            id={`${id}-level`}
+            type="number"
+            min={0}
+            max={100}
+            step={5}
+            value={level}
+            onChange={(e) => setLevel(Math.max(0, Math.min(100, Number(e.target.value))))}
+          />
         </label>
         <div className="button-row">
           <button type="button" className="btn" onClick={() => setLevel(0)}>
@@ -89,7 +100,13 @@ export function LightingControl() {
       <p className="command-status" role="status">
         {status}
       </p>
-      <ConfirmDialog open={confirming} busy={busy} title={t('lighting.confirm', { group: groupName, cabinet: cabinet?.name ?? '', level })} onCancel={() => setConfirming(false)} onConfirm={() => void send()} />
+      <ConfirmDialog
+        open={confirming}
+        busy={busy}
+        title={t('lighting.confirm', { group: groupName, cabinet: cabinet?.name ?? '', level })}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => void send()}
+      />
     </section>
   );
 }

@@ -19,9 +19,34 @@ export interface Recipient {
 type Field = 'id' | 'name' | 'phone' | 'zaloUserId' | 'email' | 'webhookUrl' | 'channels';
 
 /** Add or edit one recipient; server messages arrive in `errors` by field and show under that field. */
-export function RecipientForm({ initial, channels, takenIds, errors, busy, onSubmit, onCancel }: { initial: Recipient | null; channels: string[]; takenIds: string[]; errors: Record<string, string>; busy: boolean; onSubmit(r: Recipient): void; onCancel(): void }) {
+export function RecipientForm({
+  initial,
+  channels,
+  takenIds,
+  errors,
+  busy,
+  onSubmit,
+  onCancel,
+}: {
+  initial: Recipient | null;
+  channels: string[];
+  takenIds: string[];
+  errors: Record<string, string>;
+  busy: boolean;
+  onSubmit(r: Recipient): void;
+  onCancel(): void;
+}) {
   const { t } = useI18n();
-  const [r, setR] = useState<Recipient>(initial ?? { id: '', name: '', phone: '', zaloUserId: '', email: '', channels: channels.includes('zalo') && channels.includes('sms') ? ['zalo', 'sms'] : channels.slice(0, 1) });
+  const [r, setR] = useState<Recipient>(
+    initial ?? {
+      id: '',
+      name: '',
+      phone: '',
+      zaloUserId: '',
+      email: '',
+      channels: channels.includes('zalo') && channels.includes('sms') ? ['zalo', 'sms'] : channels.slice(0, 1),
+    },
+  );
   const [local, setLocal] = useState<Partial<Record<Field, string>>>({});
   const problem = (f: Field) => local[f] ?? errors[f];
 
@@ -41,7 +66,11 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
     onSubmit(locale ? { ...rest, locale } : rest);
   };
 
-  const text = (f: Exclude<Field, 'channels'>, label: string, opts: { type?: string; hint?: string; disabled?: boolean; inputMode?: 'tel' | 'email' | 'numeric' } = {}) => (
+  const text = (
+    f: Exclude<Field, 'channels'>,
+    label: string,
+    opts: { type?: string; hint?: string; disabled?: boolean; inputMode?: 'tel' | 'email' | 'numeric' } = {},
+  ) => (
     <div className="form-field">
       <label htmlFor={`rcp-${f}`}>{label}</label>
       <input
@@ -67,7 +96,8 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
     </div>
   );
 
-  const toggle = (c: string, on: boolean) => setR({ ...r, channels: on ? CHANNEL_ORDER.filter((x) => x === c || r.channels.includes(x)) : r.channels.filter((x) => x !== c) });
+  const toggle = (c: string, on: boolean) =>
+    setR({ ...r, channels: on ? CHANNEL_ORDER.filter((x) => x === c || r.channels.includes(x)) : r.channels.filter((x) => x !== c) });
 
   return (
     <form onSubmit={submit} noValidate className="form-grid" data-testid="recipient-form" aria-labelledby="recipient-form-title">
@@ -82,7 +112,11 @@ export function RecipientForm({ initial, channels, takenIds, errors, busy, onSub
       {(channels.includes('webhook') || r.webhookUrl) && text('webhookUrl', t('recipients.webhookUrl'), { type: 'url' })}
       <div className="form-field">
         <label htmlFor="rcp-locale">{t('recipients.locale')}</label>
-        <select id="rcp-locale" value={r.locale ?? ''} onChange={(e) => setR({ ...r, locale: (e.target.value || undefined) as Recipient['locale'] })}>
+        <select
+          id="rcp-locale"
+          value={r.locale ?? ''}
+          onChange={(e) => setR({ ...r, locale: (e.target.value || undefined) as Recipient['locale'] })}
+        >
           <option value="">{t('recipients.localeDefault')}</option>
           <option value="vi">Tiếng Việt</option>
           <option value="en">English</option>

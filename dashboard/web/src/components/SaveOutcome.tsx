@@ -13,7 +13,11 @@ export function SaveOutcome({ outcome, testId, onReload }: { outcome: SaveOutcom
   return (
     <div aria-live="polite" data-testid={testId}>
       {outcome && (
-        <div className={outcome.kind === 'ok' ? undefined : 'error'} role={outcome.kind === 'ok' ? 'status' : 'alert'} data-kind={outcome.kind}>
+        <div
+          className={outcome.kind === 'ok' ? undefined : 'error'}
+          role={outcome.kind === 'ok' ? 'status' : 'alert'}
+          data-kind={outcome.kind}
+        >
           <p>{outcome.text}</p>
           {outcome.issues && outcome.issues.length > 0 && (
             <ul>

@@ -16,8 +16,18 @@ export function ShelvesPanel() {
   const [minutes, setMinutes] = useState(60);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const options = targetType === 'device' ? city.devices.map((d) => [d.id, d.name]) : targetType === 'gateway' ? city.gateways.map((g) => [g.id, g.name]) : city.wards.map((w) => [w.id, w.name]);
-  const label = (s: Shelf) => (s.targetType === 'ward' ? wardName(s.targetId) : s.targetType === 'device' ? deviceName(s.targetId) : (city.gateways.find((g) => g.id === s.targetId)?.name ?? s.targetId));
+  const options =
+    targetType === 'device'
+      ? city.devices.map((d) => [d.id, d.name])
+      : targetType === 'gateway'
+        ? city.gateways.map((g) => [g.id, g.name])
+        : city.wards.map((w) => [w.id, w.name]);
+  const label = (s: Shelf) =>
+    s.targetType === 'ward'
+      ? wardName(s.targetId)
+      : s.targetType === 'device'
+        ? deviceName(s.targetId)
+        : (city.gateways.find((g) => g.id === s.targetId)?.name ?? s.targetId);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -45,7 +55,8 @@ export function ShelvesPanel() {
         <ul className="trail" data-testid="shelves">
           {shelves.data!.shelves.map((s) => (
             <li key={s.id}>
-              {t(`shelf.type.${s.targetType}`)}: <strong>{label(s)}</strong> · {t('shelf.until', { time: dateTime(s.until) })} · {s.user} · {s.reason}{' '}
+              {t(`shelf.type.${s.targetType}`)}: <strong>{label(s)}</strong> · {t('shelf.until', { time: dateTime(s.until) })} · {s.user} ·{' '}
+              {s.reason}{' '}
               <button type="button" className="btn btn-small" onClick={() => void end(s)}>
                 {t('shelf.end')}
               </button>
@@ -79,7 +90,15 @@ export function ShelvesPanel() {
           ))}
         </select>
         <label htmlFor={`${id}-min`}>{t('shelf.minutes')}</label>
-        <input id={`${id}-min`} type="number" min={1} max={10080} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))} required />
+        <input
+          id={`${id}-min`}
+          type="number"
+          min={1}
+          max={10080}
+          value={minutes}
+          onChange={(e) => setMinutes(Number(e.target.value))}
+          required
+        />
         <label htmlFor={`${id}-reason`}>{t('shelf.reason')}</label>
         <input id={`${id}-reason`} value={reason} onChange={(e) => setReason(e.target.value)} required />
         <button type="submit" className="btn" disabled={!targetId || !reason.trim()}>

@@ -132,15 +132,45 @@ function TrendChartInner({
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
               <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-              <XAxis dataKey="ts" type="number" scale="time" domain={[query.from, query.to]} tickFormatter={fmtTick} stroke="var(--muted)" tick={{ fontSize }} />
+              <XAxis
+                dataKey="ts"
+                type="number"
+                scale="time"
+                domain={[query.from, query.to]}
+                tickFormatter={fmtTick}
+                stroke="var(--muted)"
+                tick={{ fontSize }}
+              />
               <YAxis stroke="var(--muted)" tick={{ fontSize }} width={large ? 80 : 56} tickFormatter={(v: number) => num(v, 1)} />
               <Tooltip labelFormatter={(ts) => `${shortDate(Number(ts))} ${time(Number(ts))}`} formatter={(v) => num(Number(v), 2)} />
               <Legend wrapperStyle={{ fontSize }} />
               {limits.map((l) => (
-                <ReferenceLine key={l.label} y={l.value} stroke="var(--limit)" strokeDasharray="8 4" strokeWidth={2} label={{ value: t('chart.limit', { name: l.label, value: num(l.value, 0) }), position: 'insideTopLeft', fill: 'var(--limit)', fontSize }} />
+                <ReferenceLine
+                  key={l.label}
+                  y={l.value}
+                  stroke="var(--limit)"
+                  strokeDasharray="8 4"
+                  strokeWidth={2}
+                  label={{
+                    value: t('chart.limit', { name: l.label, value: num(l.value, 0) }),
+                    position: 'insideTopLeft',
+                    fill: 'var(--limit)',
+                    fontSize,
+                  }}
+                />
               ))}
               {names.map((n, i) => (
-                <Line key={n} dataKey={n} name={n} stroke={seriesColor(i)} strokeDasharray={seriesDash(i)} dot={false} isAnimationActive={false} connectNulls strokeWidth={large ? 3 : 1.75} />
+                <Line
+                  key={n}
+                  dataKey={n}
+                  name={n}
+                  stroke={seriesColor(i)}
+                  strokeDasharray={seriesDash(i)}
+                  dot={false}
+                  isAnimationActive={false}
+                  connectNulls
+                  strokeWidth={large ? 3 : 1.75}
+                />
               ))}
             </LineChart>
           </ResponsiveContainer>

@@ -27,16 +27,20 @@ export function VehicleMix({ readings }: { readings: StoredReading[] }) {
   // The export covers the counting interval these bars show (newest reading back one interval).
   const newest = Math.max(0, ...readings.map((r) => r.ts));
   const interval = Math.max(60, ...readings.map((r) => r.values.interval ?? 60)) * 1000;
-  const csvQuery = { kind: 'traffic_counter', fields: CLASSES.flatMap((c) => [1, 2, 3, 4].map((l) => `lane${l}_${c}`)).join(','), from: newest - interval, to: newest, devices: readings.map((r) => r.device).join(',') };
+  const csvQuery = {
+    kind: 'traffic_counter',
+    fields: CLASSES.flatMap((c) => [1, 2, 3, 4].map((l) => `lane${l}_${c}`)).join(','),
+    from: newest - interval,
+    to: newest,
+    devices: readings.map((r) => r.device).join(','),
+  };
   return (
     <figure className="chart">
       <figcaption className="chart-head">
         <span className="chart-title">{t('traffic.mix')}</span>
         {newest > 0 && <CsvButton query={csvQuery} title={t('traffic.mix')} />}
       </figcaption>
-      <p className="small">
-        {CLASSES.map((c) => `${t(`traffic.${c}`)} ${all ? num((100 * total(c)) / all, 0) : 0}%`).join(' · ')}
-      </p>
+      <p className="small">{CLASSES.map((c) => `${t(`traffic.${c}`)} ${all ? num((100 * total(c)) / all, 0) : 0}%`).join(' · ')}</p>
       <div style={{ width: '100%', height: 320 }}>
         <ResponsiveContainer width="100%" height="100%">
           <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 40, left: 0 }} accessibilityLayer={false}>

@@ -77,14 +77,28 @@ export function useAlarmSound(wanted: boolean, ringing: boolean) {
 }
 
 /** Over every wall panel: the alarm that needs someone now — where, what, since when. */
-export function WallTakeoverBanner({ alarms, now, sound }: { alarms: Alarm[]; now: number; sound: { status: SoundStatus; enable(): void } }) {
+export function WallTakeoverBanner({
+  alarms,
+  now,
+  sound,
+}: {
+  alarms: Alarm[];
+  now: number;
+  sound: { status: SoundStatus; enable(): void };
+}) {
   const { t, lang, time, duration } = useI18n();
   const { wardName } = useApp();
   const first = alarms[0];
   if (!first) return null;
   const place = first.ward ? wardName(first.ward) : (first.gateway ?? first.device ?? '');
   return (
-    <section className={`wall-takeover sev-bg-${first.severity}`} role="alert" data-testid="alarm-banner" data-alarm={first.id} data-shown-at={now}>
+    <section
+      className={`wall-takeover sev-bg-${first.severity}`}
+      role="alert"
+      data-testid="alarm-banner"
+      data-alarm={first.id}
+      data-shown-at={now}
+    >
       <p className="wall-takeover-sev">
         <span aria-hidden="true">{SEVERITY_ICON[first.severity]} </span>
         {t(`severity.${first.severity}`)}

@@ -41,7 +41,12 @@ export function WardCard({ ward, name, now, expected }: { ward: WardOverview; na
             <dt>{t('ward.noise')}</dt>
             <dd>
               <strong data-testid="noise-value">{num(ward.noise.laeq, 1)}</strong> dB(A){' '}
-              <span className="muted">{t('ward.noiseLimit', { limit: num(ward.noise.limit, 0), zone: t(ward.noise.zone === 'special' ? 'ward.zone.special' : 'ward.zone.normal') })}</span>
+              <span className="muted">
+                {t('ward.noiseLimit', {
+                  limit: num(ward.noise.limit, 0),
+                  zone: t(ward.noise.zone === 'special' ? 'ward.zone.special' : 'ward.zone.normal'),
+                })}
+              </span>
               {noiseOver && (
                 <span className="flag">
                   <span aria-hidden="true">▲ </span>
@@ -65,7 +70,10 @@ export function WardCard({ ward, name, now, expected }: { ward: WardOverview; na
               ) : (
                 <span className="muted">{t('ward.waterNormal')}</span>
               )}
-              <span className="muted small"> {t('ward.waterLevels', { a: num(levels[0], 1), b: num(levels[1], 1), c: num(levels[2], 1) })}</span>
+              <span className="muted small">
+                {' '}
+                {t('ward.waterLevels', { a: num(levels[0], 1), b: num(levels[1], 1), c: num(levels[2], 1) })}
+              </span>
               <Stale ts={ward.water.ts} expected={expected.water} now={now} />
             </dd>
           </div>

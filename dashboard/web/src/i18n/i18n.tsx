@@ -30,7 +30,13 @@ export function createI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
   const numberFormats = new Map<number, Intl.NumberFormat>();
   const dateTimeFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, dateStyle: 'short', timeStyle: 'medium' });
   const timeFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', hour12: false });
-  const timeSecFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const timeSecFmt = new Intl.DateTimeFormat(locale, {
+    timeZone: TIME_ZONE,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
   const shortDateFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit' });
   const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'always' });
   const relativeNow = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });

@@ -14,7 +14,10 @@ export interface DeskRow {
   ids: string[];
 }
 
-const worse = (a: Alarm, b: Alarm) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || Number(a.state === 'cleared') - Number(b.state === 'cleared') || b.lastSeen - a.lastSeen;
+const worse = (a: Alarm, b: Alarm) =>
+  SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+  Number(a.state === 'cleared') - Number(b.state === 'cleared') ||
+  b.lastSeen - a.lastSeen;
 
 /** Open before cleared, then by severity, then the newest; children under their parent, bursts folded. */
 export function deskRows(alarms: Alarm[]): DeskRow[] {
@@ -36,6 +39,9 @@ export function deskRows(alarms: Alarm[]): DeskRow[] {
     rows.push({ key, lead, members: sorted.slice(1), children: kids, ids: [...list, ...kids].map((a) => a.id) });
   }
   return rows.sort(
-    (a, b) => Number(a.lead.state === 'cleared') - Number(b.lead.state === 'cleared') || SEVERITY_RANK[a.lead.severity] - SEVERITY_RANK[b.lead.severity] || b.lead.lastSeen - a.lead.lastSeen,
+    (a, b) =>
+      Number(a.lead.state === 'cleared') - Number(b.lead.state === 'cleared') ||
+      SEVERITY_RANK[a.lead.severity] - SEVERITY_RANK[b.lead.severity] ||
+      b.lead.lastSeen - a.lead.lastSeen,
   );
 }

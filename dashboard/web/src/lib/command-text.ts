@@ -7,7 +7,11 @@ export function commandPendingText(i18n: Pick<I18n, 't' | 'duration'>, timeoutMs
 }
 
 /** What the device did, in the reader's language; the gateway's technical detail only when no code explains it. */
-export function commandOutcomeText(i18n: Pick<I18n, 't' | 'duration' | 'num'>, answer: CommandAnswer, deviceName: (id: string) => string = (id) => id): string {
+export function commandOutcomeText(
+  i18n: Pick<I18n, 't' | 'duration' | 'num'>,
+  answer: CommandAnswer,
+  deviceName: (id: string) => string = (id) => id,
+): string {
   const { t } = i18n;
   if (answer.status === 'timeout') return t('wallx.cmdTimeout', { max: i18n.duration(answer.timeoutMs) });
   if (answer.status === 'pending') return commandPendingText(i18n, answer.timeoutMs);
@@ -28,7 +32,11 @@ export function commandOutcomeText(i18n: Pick<I18n, 't' | 'duration' | 'num'>, a
 }
 
 /** Several commands sent together (a lighting group): done only when all are; otherwise the first that was not. */
-export function commandsOutcomeText(i18n: Pick<I18n, 't' | 'duration' | 'num'>, answers: CommandAnswer[], deviceName?: (id: string) => string): string {
+export function commandsOutcomeText(
+  i18n: Pick<I18n, 't' | 'duration' | 'num'>,
+  answers: CommandAnswer[],
+  deviceName?: (id: string) => string,
+): string {
   const bad = answers.find((a) => a.status !== 'ok');
   return bad ? commandOutcomeText(i18n, bad, deviceName) : i18n.t('gateways.commandOk');
 }

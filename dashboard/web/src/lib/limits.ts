@@ -9,7 +9,11 @@ export function airLimitLines(limits: LimitsFile | null, pollutant: string): Arr
 }
 
 /** Day and night limit lines per zone (QCVN 26). */
-export function noiseLimitLines(limits: LimitsFile | null, zoneNames: Record<string, string>, periodNames: { day: string; night: string }): Array<{ value: number; label: string }> {
+export function noiseLimitLines(
+  limits: LimitsFile | null,
+  zoneNames: Record<string, string>,
+  periodNames: { day: string; night: string },
+): Array<{ value: number; label: string }> {
   if (!limits) return [];
   const out: Array<{ value: number; label: string }> = [];
   for (const [zone, v] of Object.entries(limits.noise.zones)) {

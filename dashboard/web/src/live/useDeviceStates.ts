@@ -10,7 +10,10 @@ import { deviceExpectedMs, isStale } from '../lib/freshness';
 const KINDS = ['air_station', 'pm_sensor', 'noise_meter', 'water_level', 'street_light', 'traffic_counter'];
 
 /** State of every device for the map: offline gateway > active alarm > stale data > ok. */
-export function useDeviceStates(city: CityModel, now: number): { states: Map<string, DeviceState>; lastDataAt: Map<string, number>; wardLastDataAt: Map<string, number> } {
+export function useDeviceStates(
+  city: CityModel,
+  now: number,
+): { states: Map<string, DeviceState>; lastDataAt: Map<string, number>; wardLastDataAt: Map<string, number> } {
   const latest = useLatestReadings(KINDS);
   const gateways = useApi<{ gateways: GatewayInfo[] }>('/api/gateways');
   const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { state: 'active', limit: 500 });

@@ -26,7 +26,8 @@ export function applyReadings(ov: Overview, readings: StoredReading[], aqiLevels
     if (i < 0) continue;
     const w = list[i]!;
     let next: WardOverview | null = null;
-    if (r.kind === 'noise_meter' && r.values.laeq !== undefined && w.noise && r.ts >= w.noise.ts) next = { ...w, noise: { ...w.noise, laeq: r.values.laeq, ts: r.ts } };
+    if (r.kind === 'noise_meter' && r.values.laeq !== undefined && w.noise && r.ts >= w.noise.ts)
+      next = { ...w, noise: { ...w.noise, laeq: r.values.laeq, ts: r.ts } };
     else if (r.kind === 'water_level' && r.values.level !== undefined && w.water && r.ts >= w.water.ts) {
       const level = r.values.level;
       const stage = w.water.alarmLevels.filter((a) => level >= a).length;
@@ -43,7 +44,16 @@ export function applyReadings(ov: Overview, readings: StoredReading[], aqiLevels
       next = { ...w, aqi: { ...w.aqi, ts: r.ts } };
     } else if (r.kind === 'congestion' && w.traffic && r.ts >= w.traffic.ts) {
       const c = r.values.congestion ?? r.values.value;
-      if (c !== undefined) next = { ...w, traffic: { ...w.traffic, congestion: c, flowPerHour: r.values.flowPerHour ?? r.values.flow_per_hour ?? w.traffic.flowPerHour, ts: r.ts } };
+      if (c !== undefined)
+        next = {
+          ...w,
+          traffic: {
+            ...w.traffic,
+            congestion: c,
+            flowPerHour: r.values.flowPerHour ?? r.values.flow_per_hour ?? w.traffic.flowPerHour,
+            ts: r.ts,
+          },
+        };
     }
     if (next) {
       wards ??= [...ov.wards];

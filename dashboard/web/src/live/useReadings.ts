@@ -22,7 +22,13 @@ export const readingKey = (r: Pick<StoredReading, 'kind' | 'device'>) => `${r.ki
  * `readings` and `derived` channels. Older readings never overwrite newer ones (replays after reconnect).
  */
 export function useLatestReadings(kinds: string[]): LatestReadings {
-  const [state, setState] = useState<LatestReadings>({ byKey: new Map(), lastDataAt: new Map(), wardLastDataAt: new Map(), loading: true, error: null });
+  const [state, setState] = useState<LatestReadings>({
+    byKey: new Map(),
+    lastDataAt: new Map(),
+    wardLastDataAt: new Map(),
+    loading: true,
+    error: null,
+  });
   const key = kinds.join(',');
 
   const merge = useCallback(

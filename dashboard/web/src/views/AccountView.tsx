@@ -34,13 +34,17 @@ export default function AccountView() {
     if (Object.keys(p).length) return;
     setBusy(true);
     try {
-      const res = await api.post<{ sessionsEnded: number }>('/api/auth/password', { currentPassword: form.current, newPassword: form.next });
+      const res = await api.post<{ sessionsEnded: number }>('/api/auth/password', {
+        currentPassword: form.current,
+        newPassword: form.next,
+      });
       setForm({ current: '', next: '', repeat: '' });
       setOutcome({ ok: true, text: t('account.changed', { n: res.sessionsEnded }) });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'wrong_password') setProblems({ current: t('account.wrongCurrent') });
       else if (err instanceof ApiError && err.code === 'weak_password') setProblems({ next: t('admin.err.weak_password') });
-      else if (err instanceof ApiError && err.status === 429) setOutcome({ ok: false, text: t('account.tooMany', { message: err.message }) });
+      else if (err instanceof ApiError && err.status === 429)
+        setOutcome({ ok: false, text: t('account.tooMany', { message: err.message }) });
       else setOutcome({ ok: false, text: t('app.error', { message: (err as Error).message }) });
     } finally {
       setBusy(false);

@@ -15,7 +15,13 @@ export default function AdminAuditView() {
   const [action, setAction] = useState('');
   const [q, setQ] = useState('');
   const [page, setPage] = useState(0);
-  const { data, error, loading } = useApi<{ entries: AuditLogEntry[]; total: number }>('/api/audit', { user: user.trim() || undefined, action: action || undefined, q: q.trim() || undefined, limit: PAGE, offset: page * PAGE });
+  const { data, error, loading } = useApi<{ entries: AuditLogEntry[]; total: number }>('/api/audit', {
+    user: user.trim() || undefined,
+    action: action || undefined,
+    q: q.trim() || undefined,
+    limit: PAGE,
+    offset: page * PAGE,
+  });
   const pages = data ? Math.max(1, Math.ceil(data.total / PAGE)) : 1;
   const label = (a: string) => {
     const key = `audit.action.${a}` as MessageKey;
@@ -50,7 +56,11 @@ export default function AdminAuditView() {
         </p>
       )}
       {loading && !data && <p>{t('app.loading')}</p>}
-      {data && <p className="summary" data-testid="audit-total">{t('audit.total', { n: num(data.total, 0) })}</p>}
+      {data && (
+        <p className="summary" data-testid="audit-total">
+          {t('audit.total', { n: num(data.total, 0) })}
+        </p>
+      )}
       {data && data.entries.length > 0 && (
         <div className="table-wrap" tabIndex={0} role="region" aria-label={t('audit.title')}>
           <table data-testid="audit-table">
@@ -72,7 +82,11 @@ export default function AdminAuditView() {
                   <td>{e.user}</td>
                   <td>{label(e.action)}</td>
                   <td>
-                    <code>{Object.entries(e.detail).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ')}</code>
+                    <code>
+                      {Object.entries(e.detail)
+                        .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                        .join(' · ')}
+                    </code>
                   </td>
                 </tr>
               ))}

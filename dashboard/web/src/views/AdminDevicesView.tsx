@@ -45,7 +45,8 @@ export default function AdminDevicesView() {
   const shown = (city?.devices ?? []).filter((d) => (!ward || d.ward === ward) && (!kind || d.kind === kind));
 
   const failed = (err: unknown, prefix: string | null = 'device.') => {
-    if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') return setOutcome({ kind: 'conflict', text: t('devices.conflict', { message: err.message }) });
+    if (err instanceof ApiError && err.status === 409 && err.code === 'conflict')
+      return setOutcome({ kind: 'conflict', text: t('devices.conflict', { message: err.message }) });
     if (err instanceof ApiError && err.issues.length) {
       const { fields, other } = prefix === null ? { fields: {}, other: err.issues } : issuesFor(err.issues, prefix);
       setFieldErrors(fields);
@@ -65,7 +66,10 @@ export default function AdminDevicesView() {
     setOutcome(null);
     setFieldErrors({});
     try {
-      const res = await api.put<Registry>(`/api/admin/registry/devices/${encodeURIComponent(String(device.id))}`, { baseVersion: data.version, device });
+      const res = await api.put<Registry>(`/api/admin/registry/devices/${encodeURIComponent(String(device.id))}`, {
+        baseVersion: data.version,
+        device,
+      });
       done(res, t('devices.saved', { name: String(device.name), version: res.version }));
       setEditing(null);
     } catch (err) {
@@ -186,7 +190,18 @@ export default function AdminDevicesView() {
               </button>
             )}
           </div>
-          {editing && <DeviceForm key={formKey} city={city} initial={editing.device} takenIds={city.devices.map((d) => d.id)} errors={fieldErrors} busy={busy} onSubmit={(d) => void submit(d)} onCancel={() => (setEditing(null), setFieldErrors({}))} />}
+          {editing && (
+            <DeviceForm
+              key={formKey}
+              city={city}
+              initial={editing.device}
+              takenIds={city.devices.map((d) => d.id)}
+              errors={fieldErrors}
+              busy={busy}
+              onSubmit={(d) => void submit(d)}
+              onCancel={() => (setEditing(null), setFieldErrors({}))}
+            />
+          )}
           <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="devices-title">
             <table data-testid="admin-devices">
               <thead>
@@ -214,7 +229,12 @@ export default function AdminDevicesView() {
                         <button type="button" className="btn" onClick={() => open(d)} aria-label={t('devices.editOf', { name: d.name })}>
                           {t('devices.edit')}
                         </button>
-                        <button type="button" className="btn btn-danger" onClick={() => setRemoving(d)} aria-label={t('devices.removeOf', { name: d.name })}>
+                        <button
+                          type="button"
+                          className="btn btn-danger"
+                          onClick={() => setRemoving(d)}
+                          aria-label={t('devices.removeOf', { name: d.name })}
+                        >
                           {t('devices.remove')}
                         </button>
                       </div>
@@ -230,11 +250,25 @@ export default function AdminDevicesView() {
         <section className="panel" aria-labelledby="gateways-title">
           <h2 id="gateways-title">{t('gateways.list', { n: city.gateways.length })}</h2>
           {!gatewayEdit && (
-            <button type="button" className="btn btn-primary" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: null, gateway: null }))}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: null, gateway: null }))}
+            >
               {t('gateways.add')}
             </button>
           )}
-          {gatewayEdit && <GatewayForm key={gatewayEdit.gateway?.id ?? 'new'} city={city} initial={gatewayEdit.gateway} errors={fieldErrors} busy={busy} onSubmit={(g) => void submitGateway(g)} onCancel={() => (setGatewayEdit(null), setFieldErrors({}))} />}
+          {gatewayEdit && (
+            <GatewayForm
+              key={gatewayEdit.gateway?.id ?? 'new'}
+              city={city}
+              initial={gatewayEdit.gateway}
+              errors={fieldErrors}
+              busy={busy}
+              onSubmit={(g) => void submitGateway(g)}
+              onCancel={() => (setGatewayEdit(null), setFieldErrors({}))}
+            />
+          )}
           <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="gateways-title">
             <table data-testid="admin-gateways">
               <thead>
@@ -257,10 +291,20 @@ export default function AdminDevicesView() {
                     <td>{city.devices.filter((d) => d.gateway === g.id).length}</td>
                     <td>
                       <div className="button-row">
-                        <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))} aria-label={t('gateways.editOf', { name: g.name })}>
+                        <button
+                          type="button"
+                          className="btn"
+                          onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))}
+                          aria-label={t('gateways.editOf', { name: g.name })}
+                        >
                           {t('devices.edit')}
                         </button>
-                        <button type="button" className="btn btn-danger" onClick={() => askRemoveGateway(g)} aria-label={t('gateways.removeOf', { name: g.name })}>
+                        <button
+                          type="button"
+                          className="btn btn-danger"
+                          onClick={() => askRemoveGateway(g)}
+                          aria-label={t('gateways.removeOf', { name: g.name })}
+                        >
                           {t('devices.remove')}
                         </button>
                       </div>
@@ -272,8 +316,20 @@ export default function AdminDevicesView() {
           </div>
         </section>
       )}
-      <ConfirmDialog open={removingGateway !== null} title={removingGateway ? t('gateways.confirmRemove', { name: removingGateway.name }) : ''} busy={busy} onConfirm={() => void removeGateway()} onCancel={() => setRemovingGateway(null)} />
-      <ConfirmDialog open={removing !== null} title={removing ? t('devices.confirmRemove', { name: removing.name }) : ''} busy={busy} onConfirm={() => void remove()} onCancel={() => setRemoving(null)} />
+      <ConfirmDialog
+        open={removingGateway !== null}
+        title={removingGateway ? t('gateways.confirmRemove', { name: removingGateway.name }) : ''}
+        busy={busy}
+        onConfirm={() => void removeGateway()}
+        onCancel={() => setRemovingGateway(null)}
+      />
+      <ConfirmDialog
+        open={removing !== null}
+        title={removing ? t('devices.confirmRemove', { name: removing.name }) : ''}
+        busy={busy}
+        onConfirm={() => void remove()}
+        onCancel={() => setRemoving(null)}
+      />
     </>
   );
 }

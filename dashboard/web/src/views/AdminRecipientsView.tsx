@@ -56,30 +56,46 @@ export default function AdminRecipientsView() {
     );
     return (data?.routes ?? []).flatMap((r) =>
       r.steps
-        .map((s, i) => ({ route: r.id, step: i + 1, afterMin: s.afterMin ?? 0, via: s.to.includes(id) ? null : (s.to.find((x) => groups.has(x)) ?? undefined) }))
+        .map((s, i) => ({
+          route: r.id,
+          step: i + 1,
+          afterMin: s.afterMin ?? 0,
+          via: s.to.includes(id) ? null : (s.to.find((x) => groups.has(x)) ?? undefined),
+        }))
         .filter((x) => x.via !== undefined),
     );
   };
 
   /** `editedIndex`: the recipient whose form shows its field messages; 'escalation': messages go under the escalation editor. */
-  const save = async (next: { recipients: Recipient[]; groups?: unknown[]; routes?: unknown[] }, editedIndex: number | null | 'escalation', success: string): Promise<boolean> => {
+  const save = async (
+    next: { recipients: Recipient[]; groups?: unknown[]; routes?: unknown[] },
+    editedIndex: number | null | 'escalation',
+    success: string,
+  ): Promise<boolean> => {
     if (!data) return false;
     setBusy(true);
     setOutcome(null);
     setFieldErrors({});
     setEscalationIssues([]);
     try {
-      const res = await api.put<Directory>('/api/admin/recipients', { baseVersion: data.version, recipients: next.recipients, groups: next.groups ?? data.groups, routes: next.routes ?? data.routes });
+      const res = await api.put<Directory>('/api/admin/recipients', {
+        baseVersion: data.version,
+        recipients: next.recipients,
+        groups: next.groups ?? data.groups,
+        routes: next.routes ?? data.routes,
+      });
       dir.set(() => res);
       setOutcome({ kind: 'ok', text: success.replace('{version}', String(res.version)) });
       return true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') setOutcome({ kind: 'conflict', text: t('recipients.conflict', { message: err.message }) });
+      if (err instanceof ApiError && err.status === 409 && err.code === 'conflict')
+        setOutcome({ kind: 'conflict', text: t('recipients.conflict', { message: err.message }) });
       else if (err instanceof ApiError && err.issues.length && editedIndex === 'escalation') {
         setEscalationIssues(err.issues);
         setOutcome({ kind: 'error', text: t('recipients.invalid') });
       } else if (err instanceof ApiError && err.issues.length) {
-        const { fields, other } = editedIndex === null ? { fields: {}, other: err.issues } : issuesFor(err.issues, `recipients.${editedIndex}.`);
+        const { fields, other } =
+          editedIndex === null ? { fields: {}, other: err.issues } : issuesFor(err.issues, `recipients.${editedIndex}.`);
         setFieldErrors(fields);
         setOutcome({ kind: 'error', text: t('recipients.invalid'), issues: other });
       } else setOutcome({ kind: 'error', text: t('app.error', { message: (err as Error).message }) });
@@ -104,13 +120,24 @@ export default function AdminRecipientsView() {
     const r = removing;
     setRemoving(null);
     if (!data || !r) return;
-    await save({ recipients: data.recipients.filter((x) => x.id !== r.id) }, null, t('recipients.removed', { name: r.name, version: '{version}' }));
+    await save(
+      { recipients: data.recipients.filter((x) => x.id !== r.id) },
+      null,
+      t('recipients.removed', { name: r.name, version: '{version}' }),
+    );
   };
 
   const saveEscalation = async () => {
     const parsed = parseStructured(escalation, format);
     if (!parsed.ok) {
-      setEscalationError(t('structured.parseError', { format: format.toUpperCase(), line: parsed.line ?? '?', col: parsed.col ?? '?', message: parsed.message }));
+      setEscalationError(
+        t('structured.parseError', {
+          format: format.toUpperCase(),
+          line: parsed.line ?? '?',
+          col: parsed.col ?? '?',
+          message: parsed.message,
+        }),
+      );
       return;
     }
     const value = parsed.value as { groups?: unknown; routes?: unknown } | null;
@@ -119,7 +146,11 @@ export default function AdminRecipientsView() {
       return;
     }
     setEscalationError(null);
-    await save({ recipients: data!.recipients, groups: Array.isArray(value.groups) ? value.groups : [], routes: value.routes }, 'escalation', t('recipients.escalationSaved', { version: '{version}' }));
+    await save(
+      { recipients: data!.recipients, groups: Array.isArray(value.groups) ? value.groups : [], routes: value.routes },
+      'escalation',
+      t('recipients.escalationSaved', { version: '{version}' }),
+    );
   };
 
   return (
@@ -133,7 +164,8 @@ export default function AdminRecipientsView() {
       {data && !data.configured && <p role="status">{t('recipients.notConfigured')}</p>}
       {data && data.configured && (
         <p className="summary" data-testid="recipients-version">
-          {t('rules.version', { version: data.version })} — {t('rules.updated', { user: data.updatedBy ?? '—', time: data.updatedAt ? dateTime(data.updatedAt) : '—' })}
+          {t('rules.version', { version: data.version })} —{' '}
+          {t('rules.updated', { user: data.updatedBy ?? '—', time: data.updatedAt ? dateTime(data.updatedAt) : '—' })}
         </p>
       )}
       <SaveOutcome outcome={outcome} testId="recipients-outcome" onReload={() => (setOutcome(null), setEditing(null), dir.reload())} />
@@ -176,10 +208,25 @@ export default function AdminRecipientsView() {
                       </td>
                       <td>
                         <div className="button-row">
-                          <button type="button" className="btn" onClick={() => (setFieldErrors({}), setOutcome(null), setEditing({ index: i, recipient: r }), setFormKey((k) => k + 1))} aria-label={t('recipients.editOf', { name: r.name })}>
+                          <button
+                            type="button"
+                            className="btn"
+                            onClick={() => (
+                              setFieldErrors({}),
+                              setOutcome(null),
+                              setEditing({ index: i, recipient: r }),
+                              setFormKey((k) => k + 1)
+                            )}
+                            aria-label={t('recipients.editOf', { name: r.name })}
+                          >
                             {t('recipients.edit')}
                           </button>
-                          <button type="button" className="btn btn-danger" onClick={() => setRemoving(r)} aria-label={t('recipients.removeOf', { name: r.name })}>
+                          <button
+                            type="button"
+                            className="btn btn-danger"
+                            onClick={() => setRemoving(r)}
+                            aria-label={t('recipients.removeOf', { name: r.name })}
+                          >
                             {t('recipients.remove')}
                           </button>
                         </div>
@@ -190,7 +237,16 @@ export default function AdminRecipientsView() {
               </table>
             </div>
             {!editing && (
-              <button type="button" className="btn btn-primary" onClick={() => (setFieldErrors({}), setOutcome(null), setEditing({ index: null, recipient: null }), setFormKey((k) => k + 1))}>
+              <button
+                type="button"
+                className="btn btn-primary"
+                onClick={() => (
+                  setFieldErrors({}),
+                  setOutcome(null),
+                  setEditing({ index: null, recipient: null }),
+                  setFormKey((k) => k + 1)
+                )}
+              >
                 {t('recipients.add')}
               </button>
             )}
@@ -254,7 +310,13 @@ export default function AdminRecipientsView() {
           </section>
         </>
       )}
-      <ConfirmDialog open={removing !== null} title={removing ? t('recipients.confirmRemove', { name: removing.name }) : ''} busy={busy} onConfirm={() => void remove()} onCancel={() => setRemoving(null)} />
+      <ConfirmDialog
+        open={removing !== null}
+        title={removing ? t('recipients.confirmRemove', { name: removing.name }) : ''}
+        busy={busy}
+        onConfirm={() => void remove()}
+        onCancel={() => setRemoving(null)}
+      />
     </>
   );
 }

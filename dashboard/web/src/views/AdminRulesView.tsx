@@ -36,7 +36,15 @@ export default function AdminRulesView() {
     if (next === format) return;
     const parsed = parseStructured(text, format);
     if (!parsed.ok) {
-      setOutcome({ kind: 'error', text: t('structured.parseError', { format: format.toUpperCase(), line: parsed.line ?? '?', col: parsed.col ?? '?', message: parsed.message }) });
+      setOutcome({
+        kind: 'error',
+        text: t('structured.parseError', {
+          format: format.toUpperCase(),
+          line: parsed.line ?? '?',
+          col: parsed.col ?? '?',
+          message: parsed.message,
+        }),
+      });
       return;
     }
     setText(formatStructured(parsed.value, next));
@@ -47,7 +55,15 @@ export default function AdminRulesView() {
   const parse = (): unknown[] | null => {
     const parsed = parseStructured(text, format);
     if (!parsed.ok) {
-      setOutcome({ kind: 'error', text: t('structured.parseError', { format: format.toUpperCase(), line: parsed.line ?? '?', col: parsed.col ?? '?', message: parsed.message }) });
+      setOutcome({
+        kind: 'error',
+        text: t('structured.parseError', {
+          format: format.toUpperCase(),
+          line: parsed.line ?? '?',
+          col: parsed.col ?? '?',
+          message: parsed.message,
+        }),
+      });
       return null;
     }
     if (!Array.isArray(parsed.value)) {
@@ -59,7 +75,8 @@ export default function AdminRulesView() {
 
   const failure = (err: unknown): Outcome => {
     if (err instanceof ApiError && err.status === 409) return { kind: 'conflict', text: t('rules.conflict', { message: err.message }) };
-    if (err instanceof ApiError && (err.code === 'invalid_rules' || err.status === 400)) return { kind: 'error', text: t('rules.invalid', { message: err.message }) };
+    if (err instanceof ApiError && (err.code === 'invalid_rules' || err.status === 400))
+      return { kind: 'error', text: t('rules.invalid', { message: err.message }) };
     return { kind: 'error', text: t('app.error', { message: (err as Error).message }) };
   };
 
@@ -105,7 +122,9 @@ export default function AdminRulesView() {
       )}
       {data && (
         <p className="summary" data-testid="rules-version">
-          {data.version === 0 ? t('rules.never') : `${t('rules.version', { version: data.version })} — ${t('rules.updated', { user: data.updatedBy ?? '—', time: data.updatedAt ? dateTime(data.updatedAt) : '—' })}`}
+          {data.version === 0
+            ? t('rules.never')
+            : `${t('rules.version', { version: data.version })} — ${t('rules.updated', { user: data.updatedBy ?? '—', time: data.updatedAt ? dateTime(data.updatedAt) : '—' })}`}
         </p>
       )}
       <section className="panel">
@@ -121,7 +140,15 @@ export default function AdminRulesView() {
         <label htmlFor="rules-text" style={{ display: 'block', fontWeight: 600, margin: '0.5rem 0' }}>
           {format === 'json' ? t('rules.editor') : t('rules.editorYaml')}
         </label>
-        <textarea id="rules-text" spellCheck={false} rows={20} style={{ width: '100%', fontFamily: 'monospace', boxSizing: 'border-box' }} value={text} onChange={(e) => setText(e.target.value)} aria-describedby="rules-outcome" />
+        <textarea
+          id="rules-text"
+          spellCheck={false}
+          rows={20}
+          style={{ width: '100%', fontFamily: 'monospace', boxSizing: 'border-box' }}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          aria-describedby="rules-outcome"
+        />
         <div className="button-row" style={{ marginTop: '0.75rem' }}>
           <button type="button" className="btn" onClick={() => void validate()} disabled={busy || !data}>
             {t('rules.validate')}
@@ -137,13 +164,23 @@ export default function AdminRulesView() {
         </div>
         <div id="rules-outcome" aria-live="polite" data-testid="rules-outcome">
           {outcome && (
-            <p className={outcome.kind === 'ok' ? undefined : 'error'} role={outcome.kind === 'ok' ? 'status' : 'alert'} data-kind={outcome.kind}>
+            <p
+              className={outcome.kind === 'ok' ? undefined : 'error'}
+              role={outcome.kind === 'ok' ? 'status' : 'alert'}
+              data-kind={outcome.kind}
+            >
               {outcome.text}
             </p>
           )}
         </div>
       </section>
-      <ConfirmDialog open={confirming !== null} title={t('rules.confirmSave', { n: confirming?.length ?? 0 })} busy={busy} onConfirm={() => void save()} onCancel={() => setConfirming(null)} />
+      <ConfirmDialog
+        open={confirming !== null}
+        title={t('rules.confirmSave', { n: confirming?.length ?? 0 })}
+        busy={busy}
+        onConfirm={() => void save()}
+        onCancel={() => setConfirming(null)}
+      />
     </>
   );
 }

@@ -44,7 +44,12 @@ export default function AdminView() {
         setFormKey((k) => k + 1);
         setMessage({ ok: true, text: t('admin.created', { user: pending.user.username }) });
       } else {
-        const patch = pending.kind === 'role' ? { role: pending.to } : pending.kind === 'password' ? { password: newPassword } : { disabled: pending.kind === 'disable' };
+        const patch =
+          pending.kind === 'role'
+            ? { role: pending.to }
+            : pending.kind === 'password'
+              ? { password: newPassword }
+              : { disabled: pending.kind === 'disable' };
         await api.patch(`/api/users/${encodeURIComponent(pending.user.username)}`, patch);
         setMessage({ ok: true, text: t('admin.done', { user: pending.user.username }) });
       }
@@ -77,7 +82,12 @@ export default function AdminView() {
   return (
     <>
       <h1>{t('admin.title')}</h1>
-      <p aria-live="polite" className={message && !message.ok ? 'error' : undefined} data-testid="admin-message" role={message && !message.ok ? 'alert' : undefined}>
+      <p
+        aria-live="polite"
+        className={message && !message.ok ? 'error' : undefined}
+        data-testid="admin-message"
+        role={message && !message.ok ? 'alert' : undefined}
+      >
         {message?.text}
       </p>
       <section className="panel" aria-labelledby="users-title">
@@ -88,7 +98,9 @@ export default function AdminView() {
           </p>
         )}
         {users.loading && !users.data && <p>{t('app.loading')}</p>}
-        {users.data && <AdminUserTable users={users.data.users} me={session.user.username} onAction={(a) => (setMessage(null), setPending(a))} />}
+        {users.data && (
+          <AdminUserTable users={users.data.users} me={session.user.username} onAction={(a) => (setMessage(null), setPending(a))} />
+        )}
       </section>
       <section className="panel" aria-labelledby="create-user-title">
         <h2 id="create-user-title">{t('admin.create')}</h2>
@@ -109,11 +121,24 @@ export default function AdminView() {
           </li>
         </ul>
       </section>
-      <ConfirmDialog open={pending !== null} title={pending ? question(pending) : ''} busy={busy} onConfirm={() => void perform()} onCancel={() => (setPending(null), setNewPassword(''))}>
+      <ConfirmDialog
+        open={pending !== null}
+        title={pending ? question(pending) : ''}
+        busy={busy}
+        onConfirm={() => void perform()}
+        onCancel={() => (setPending(null), setNewPassword(''))}
+      >
         {pending?.kind === 'password' && (
           <label className="toolbar">
             {t('admin.newPassword', { n: MIN_PASSWORD_LENGTH })}
-            <input type="password" autoComplete="new-password" minLength={MIN_PASSWORD_LENGTH} value={newPassword} onChange={(e) => setNewPassword(e.target.value)} data-testid="new-password" />
+            <input
+              type="password"
+              autoComplete="new-password"
+              minLength={MIN_PASSWORD_LENGTH}
+              value={newPassword}
+              onChange={(e) => setNewPassword(e.target.value)}
+              data-testid="new-password"
+            />
           </label>
         )}
       </ConfirmDialog>

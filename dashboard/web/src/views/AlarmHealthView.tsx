@@ -53,7 +53,13 @@ export default function AlarmHealthView() {
             <dt>{t('health.fleeting', { s: h.settings.fleetingS })}</dt>
             <dd>{num(h.fleeting, 0)}</dd>
             <dt>{t('health.suppressed')}</dt>
-            <dd>{t('health.suppressedDetail', { gateway: num(h.suppressed.gateway, 0), group: num(h.suppressed.group, 0), shelved: num(h.suppressed.shelved, 0) })}</dd>
+            <dd>
+              {t('health.suppressedDetail', {
+                gateway: num(h.suppressed.gateway, 0),
+                group: num(h.suppressed.group, 0),
+                shelved: num(h.suppressed.shelved, 0),
+              })}
+            </dd>
           </dl>
           <h2>{t('health.mix')}</h2>
           <table>

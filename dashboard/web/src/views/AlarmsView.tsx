@@ -64,7 +64,9 @@ export default function AlarmsView({ param }: { param?: string }) {
   const [bulkResult, setBulkResult] = useState<string | null>(null);
 
   const upsert = (a: Alarm) => {
-    list.set((d) => (d ? { alarms: matches(a, filters) ? [a, ...d.alarms.filter((x) => x.id !== a.id)] : d.alarms.filter((x) => x.id !== a.id) } : d));
+    list.set((d) =>
+      d ? { alarms: matches(a, filters) ? [a, ...d.alarms.filter((x) => x.id !== a.id)] : d.alarms.filter((x) => x.id !== a.id) } : d,
+    );
     linked.set((d) => (d && d.alarm.id === a.id ? { ...d, alarm: a } : d));
   };
   useLive(['alarms'], (msg) => {
@@ -78,7 +80,11 @@ export default function AlarmsView({ param }: { param?: string }) {
     setBulkBusy(true);
     setBulkResult(null);
     try {
-      const res = await api.post<{ alarms: Alarm[]; failed: Array<{ id: string; error: string }> }>('/api/alarms/bulk', { ids: selectedIds, action, ...(action === 'assign' ? { assignee: bulkAssignee } : {}) });
+      const res = await api.post<{ alarms: Alarm[]; failed: Array<{ id: string; error: string }> }>('/api/alarms/bulk', {
+        ids: selectedIds,
+        action,
+        ...(action === 'assign' ? { assignee: bulkAssignee } : {}),
+      });
       res.alarms.forEach(upsert);
       setBulkResult(t('desk.bulkDone', { done: res.alarms.length, failed: res.failed.length }));
       setSelected(new Set());
@@ -103,7 +109,18 @@ export default function AlarmsView({ param }: { param?: string }) {
           ) : !linked.data ? (
             <p>{t('app.loading')}</p>
           ) : (
-            <AlarmDetailPanel alarm={linked.data.alarm} row={{ key: linked.data.alarm.id, lead: linked.data.alarm, members: [], children: linked.data.children, ids: [linked.data.alarm.id] }} assignees={assignees} onChanged={upsert} />
+            <AlarmDetailPanel
+              alarm={linked.data.alarm}
+              row={{
+                key: linked.data.alarm.id,
+                lead: linked.data.alarm,
+                members: [],
+                children: linked.data.children,
+                ids: [linked.data.alarm.id],
+              }}
+              assignees={assignees}
+              onChanged={upsert}
+            />
           )}
         </section>
       )}
@@ -146,7 +163,12 @@ export default function AlarmsView({ param }: { param?: string }) {
           ))}
         </select>
         <label htmlFor={`${id}-assignee`}>{t('alarms.assignee')}</label>
-        <select id={`${id}-assignee`} value={filters.assignee} onChange={(e) => set('assignee')(e.target.value)} data-testid="filter-assignee">
+        <select
+          id={`${id}-assignee`}
+          value={filters.assignee}
+          onChange={(e) => set('assignee')(e.target.value)}
+          data-testid="filter-assignee"
+        >
           <option value="">{t('alarms.all')}</option>
           <option value="none">{t('alarms.unassigned')}</option>
           {assignees.map((u) => (
@@ -163,11 +185,22 @@ export default function AlarmsView({ param }: { param?: string }) {
       {operator && (
         <div className="bulk-bar" role="group" aria-label={t('desk.bulk')}>
           <span data-testid="selected-count">{t('desk.selected', { n: selectedIds.length })}</span>
-          <button type="button" className="btn btn-primary" disabled={bulkBusy || selectedIds.length === 0} onClick={() => void bulk('ack')} data-testid="bulk-ack">
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={bulkBusy || selectedIds.length === 0}
+            onClick={() => void bulk('ack')}
+            data-testid="bulk-ack"
+          >
             {t('desk.bulkAck')}
           </button>
           <label htmlFor={`${id}-bulk-assignee`}>{t('desk.assignTo')}</label>
-          <select id={`${id}-bulk-assignee`} value={bulkAssignee} onChange={(e) => setBulkAssignee(e.target.value)} data-testid="bulk-assignee">
+          <select
+            id={`${id}-bulk-assignee`}
+            value={bulkAssignee}
+            onChange={(e) => setBulkAssignee(e.target.value)}
+            data-testid="bulk-assignee"
+          >
             <option value="">{t('desk.choosePerson')}</option>
             {assignees.map((u) => (
               <option key={u.username} value={u.username}>
@@ -175,7 +208,13 @@ export default function AlarmsView({ param }: { param?: string }) {
               </option>
             ))}
           </select>
-          <button type="button" className="btn" disabled={bulkBusy || selectedIds.length === 0 || !bulkAssignee} onClick={() => void bulk('assign')} data-testid="bulk-assign">
+          <button
+            type="button"
+            className="btn"
+            disabled={bulkBusy || selectedIds.length === 0 || !bulkAssignee}
+            onClick={() => void bulk('assign')}
+            data-testid="bulk-assign"
+          >
             {t('desk.bulkAssign')}
           </button>
           {bulkResult && (
@@ -228,7 +267,9 @@ export default function AlarmsView({ param }: { param?: string }) {
                   key={row.key}
                   row={row}
                   selected={row.ids.every((x) => selected.has(x))}
-                  onSelect={(on) => setSelected((s) => (on ? new Set([...s, ...row.ids]) : new Set([...s].filter((x) => !row.ids.includes(x)))))}
+                  onSelect={(on) =>
+                    setSelected((s) => (on ? new Set([...s, ...row.ids]) : new Set([...s].filter((x) => !row.ids.includes(x)))))
+                  }
                   expanded={expanded.has(row.key)}
                   onToggle={() => toggle(row.key)}
                   assignees={assignees}

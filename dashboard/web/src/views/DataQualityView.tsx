@@ -60,7 +60,19 @@ export default function DataQualityView() {
   );
 }
 
-const REJECT_CODES = ['malformed_json', 'bad_topic', 'schema', 'unsupported_version', 'gateway_mismatch', 'unknown_gateway', 'unknown_device', 'foreign_device', 'unknown_field', 'wrong_unit', 'out_of_range'] as const;
+const REJECT_CODES = [
+  'malformed_json',
+  'bad_topic',
+  'schema',
+  'unsupported_version',
+  'gateway_mismatch',
+  'unknown_gateway',
+  'unknown_device',
+  'foreign_device',
+  'unknown_field',
+  'wrong_unit',
+  'out_of_range',
+] as const;
 
 /**
  * Ingest writes "code: technical detail". The code is said in the reader's language; the detail is what the

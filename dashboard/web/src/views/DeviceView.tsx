@@ -27,7 +27,12 @@ export default function DeviceView({ param }: { param?: string }) {
     if (r) set((d) => (d && (!d.latest || d.latest.ts <= r.ts) ? { ...d, latest: r } : d));
   });
   const label = useCallback((s: Series) => fieldLabel(data?.device.kind ?? '', s.field, lang), [data?.device.kind, lang]);
-  if (error) return <p className="error" role="alert">{t('app.error', { message: error })}</p>;
+  if (error)
+    return (
+      <p className="error" role="alert">
+        {t('app.error', { message: error })}
+      </p>
+    );
   if (!data) return <p>{t('app.loading')}</p>;
   const { device, latest, health } = data;
   const range = rangeQuery('1h', now - (now % 60_000));
@@ -102,7 +107,11 @@ export default function DeviceView({ param }: { param?: string }) {
                   <RadioHealth radio={health.radio} now={now} />
                 </p>
               )}
-              {health.lastError && <p className="error-text">{t('gateways.lastError', { error: health.lastError })} {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}</p>}
+              {health.lastError && (
+                <p className="error-text">
+                  {t('gateways.lastError', { error: health.lastError })} {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}
+                </p>
+              )}
             </>
           ) : (
             <p className="muted">{t('gateways.noHealth')}</p>

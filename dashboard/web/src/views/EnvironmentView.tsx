@@ -35,12 +35,19 @@ export default function EnvironmentView() {
   const limitsFile = useLimits();
   const metric = METRICS[metricIndex] ?? METRICS[0];
   const q = rangeQuery(range, now);
-  const label = useCallback((s: Series) => (ward ? city.devices.find((d) => d.id === s.device)?.name ?? s.device : wardName(s.ward)), [ward, city, wardName]);
+  const label = useCallback(
+    (s: Series) => (ward ? (city.devices.find((d) => d.id === s.device)?.name ?? s.device) : wardName(s.ward)),
+    [ward, city, wardName],
+  );
 
   let limits: LimitLine[] = [];
   if (metric.kind === 'air_station') limits = airLimitLines(limitsFile, metric.field);
   else if (metric.kind === 'noise_meter')
-    limits = noiseLimitLines(limitsFile, { special: t('ward.zone.special'), normal: t('ward.zone.normal') }, lang === 'vi' ? { day: 'ngày', night: 'đêm' } : { day: 'day', night: 'night' });
+    limits = noiseLimitLines(
+      limitsFile,
+      { special: t('ward.zone.special'), normal: t('ward.zone.normal') },
+      lang === 'vi' ? { day: 'ngày', night: 'đêm' } : { day: 'day', night: 'night' },
+    );
   else if (metric.kind === 'water_level' && ward) {
     const station = city.devices.find((d) => d.kind === 'water_level' && d.ward === ward);
     limits = (station?.alarmLevels ?? []).map((value, i) => ({ value, label: t('ward.waterStage', { n: i + 1 }) }));
@@ -65,7 +72,15 @@ export default function EnvironmentView() {
       </div>
       <TrendChart
         title={title}
-        query={{ kind: metric.kind, fields: [metric.field], from: q.from, to: q.to, windowMs: q.windowMs, aggregate: 'mean', ward: ward || undefined }}
+        query={{
+          kind: metric.kind,
+          fields: [metric.field],
+          from: q.from,
+          to: q.to,
+          windowMs: q.windowMs,
+          aggregate: 'mean',
+          ward: ward || undefined,
+        }}
         label={label}
         unit={fieldUnit(metric.kind, metric.field)}
         limits={limits}

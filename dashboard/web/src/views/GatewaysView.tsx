@@ -13,7 +13,9 @@ export default function GatewaysView() {
     set((d) => (d ? { gateways: d.gateways.map((g) => (g.id === msg.gateway.id ? { ...g, ...msg.gateway } : g)) } : d));
   });
   // Offline first: that is what a technician on the road is looking for.
-  const list = [...(data?.gateways ?? [])].sort((a, b) => Number(a.state === 'online') - Number(b.state === 'online') || a.name.localeCompare(b.name, 'vi'));
+  const list = [...(data?.gateways ?? [])].sort(
+    (a, b) => Number(a.state === 'online') - Number(b.state === 'online') || a.name.localeCompare(b.name, 'vi'),
+  );
   const online = list.filter((g) => g.state === 'online').length;
   return (
     <>

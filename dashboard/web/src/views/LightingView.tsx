@@ -49,7 +49,21 @@ export default function LightingView() {
         <RangePicker value={range} onChange={setRange} />
       </div>
       <div className="chart-grid">
-        <TrendChart title={t('lighting.power')} query={{ kind: 'street_light', fields: ['power'], from: q.from, to: q.to, windowMs: q.windowMs, aggregate: 'mean', ward: ward || undefined }} label={label} unit="W" spanMs={RANGES[range].spanMs} />
+        <TrendChart
+          title={t('lighting.power')}
+          query={{
+            kind: 'street_light',
+            fields: ['power'],
+            from: q.from,
+            to: q.to,
+            windowMs: q.windowMs,
+            aggregate: 'mean',
+            ward: ward || undefined,
+          }}
+          label={label}
+          unit="W"
+          spanMs={RANGES[range].spanMs}
+        />
         <EnergyBars from={q.from} to={q.to} windowMs={q.windowMs} ward={ward || undefined} />
       </div>
       <CabinetTable ward={ward} />

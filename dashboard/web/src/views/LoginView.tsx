@@ -17,7 +17,11 @@ export function LoginView({ onSignedIn, error }: { onSignedIn(s: Session): void;
     try {
       onSignedIn(await api.login(username, password));
     } catch (err) {
-      setFailure(err instanceof ApiError && (err.status === 401 || err.status === 403) ? t('login.failed') : t('app.error', { message: (err as Error).message }));
+      setFailure(
+        err instanceof ApiError && (err.status === 401 || err.status === 403)
+          ? t('login.failed')
+          : t('app.error', { message: (err as Error).message }),
+      );
     } finally {
       setBusy(false);
     }
@@ -29,9 +33,24 @@ export function LoginView({ onSignedIn, error }: { onSignedIn(s: Session): void;
         <h1 id="login-title">{t('login.title')}</h1>
         <p className="muted">{t('app.title')}</p>
         <label htmlFor="login-username">{t('login.username')}</label>
-        <input id="login-username" name="username" autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} />
+        <input
+          id="login-username"
+          name="username"
+          autoComplete="username"
+          required
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
         <label htmlFor="login-password">{t('login.password')}</label>
-        <input id="login-password" name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        <input
+          id="login-password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         {failure && (
           <p className="error" role="alert">
             {failure}
@@ -40,7 +59,12 @@ export function LoginView({ onSignedIn, error }: { onSignedIn(s: Session): void;
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {t('login.submit')}
         </button>
-        <button type="button" className="btn btn-ghost" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')} lang={lang === 'vi' ? 'en' : 'vi'}>
+        <button
+          type="button"
+          className="btn btn-ghost"
+          onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}
+          lang={lang === 'vi' ? 'en' : 'vi'}
+        >
           {t('app.switchLang')}
         </button>
       </form>

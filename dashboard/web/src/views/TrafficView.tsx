@@ -34,9 +34,30 @@ export default function TrafficView() {
         <RangePicker value={range} onChange={setRange} />
       </div>
       <div className="chart-grid">
-        <TrendChart title={t('traffic.flow')} query={{ ...base, fields: COUNT_FIELDS, aggregate: 'mean' }} reduce="sum" label={label} unit="" spanMs={spanMs} />
-        <TrendChart title={t('traffic.speed')} query={{ ...base, fields: SPEED_FIELDS, aggregate: 'mean' }} reduce="mean" label={label} unit="km/h" spanMs={spanMs} />
-        <TrendChart title={t('traffic.occupancy')} query={{ ...base, fields: OCC_FIELDS, aggregate: 'mean' }} reduce="mean" label={label} unit="%" spanMs={spanMs} />
+        <TrendChart
+          title={t('traffic.flow')}
+          query={{ ...base, fields: COUNT_FIELDS, aggregate: 'mean' }}
+          reduce="sum"
+          label={label}
+          unit=""
+          spanMs={spanMs}
+        />
+        <TrendChart
+          title={t('traffic.speed')}
+          query={{ ...base, fields: SPEED_FIELDS, aggregate: 'mean' }}
+          reduce="mean"
+          label={label}
+          unit="km/h"
+          spanMs={spanMs}
+        />
+        <TrendChart
+          title={t('traffic.occupancy')}
+          query={{ ...base, fields: OCC_FIELDS, aggregate: 'mean' }}
+          reduce="mean"
+          label={label}
+          unit="%"
+          spanMs={spanMs}
+        />
         <VehicleMix readings={[...latest.byKey.values()].filter((r) => !ward || r.ward === ward)} />
       </div>
     </>

@@ -32,7 +32,13 @@ export function createEmailChannel(cfg: EmailConfig): Channel {
   return {
     async send(m): Promise<SendOutcome> {
       try {
-        const info = await transport.sendMail({ from: cfg.from, to: m.to, subject: m.subject, text: m.text, messageId: `<${shortKey(m.idempotencyKey)}@ioc.alarm>` });
+        const info = await transport.sendMail({
+          from: cfg.from,
+          to: m.to,
+          subject: m.subject,
+          text: m.text,
+          messageId: `<${shortKey(m.idempotencyKey)}@ioc.alarm>`,
+        });
         return { status: 'accepted', providerId: String(info.messageId) };
       } catch (err) {
         const e = err as Error & { responseCode?: number };

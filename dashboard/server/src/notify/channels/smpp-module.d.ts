@@ -21,8 +21,14 @@ declare module 'smpp' {
     unbind(options?: Record<string, unknown>, callback?: (pdu: PDU) => void): void;
     [op: string]: any;
   }
-  export function connect(options: { url: string; auto_enquire_link_period?: number; debug?: boolean } | string, callback?: () => void): Session;
-  export function createServer(options?: Record<string, unknown> | ((session: Session) => void), listener?: (session: Session) => void): Server & EventEmitter;
+  export function connect(
+    options: { url: string; auto_enquire_link_period?: number; debug?: boolean } | string,
+    callback?: () => void,
+  ): Session;
+  export function createServer(
+    options?: Record<string, unknown> | ((session: Session) => void),
+    listener?: (session: Session) => void,
+  ): Server & EventEmitter;
   export const ESME_ROK: number;
   export const ESME_RBINDFAIL: number;
   export const ESME_RSYSERR: number;

@@ -107,8 +107,10 @@ export function createSmppChannel(cfg: SmppConfig, events: SmppEvents, logger?: 
           (pdu) => {
             clearTimeout(timer);
             if (pdu.command_status === 0) resolve({ status: 'accepted', providerId: String(pdu.message_id) });
-            else if (THROTTLED.has(pdu.command_status)) resolve({ status: 'retry', error: `smpp status 0x${pdu.command_status.toString(16)}` });
-            else if (BAD_ADDRESS.has(pdu.command_status)) resolve({ status: 'permanent', error: `smpp invalid address (0x${pdu.command_status.toString(16)})` });
+            else if (THROTTLED.has(pdu.command_status))
+              resolve({ status: 'retry', error: `smpp status 0x${pdu.command_status.toString(16)}` });
+            else if (BAD_ADDRESS.has(pdu.command_status))
+              resolve({ status: 'permanent', error: `smpp invalid address (0x${pdu.command_status.toString(16)})` });
             else resolve({ status: 'retry', error: `smpp status 0x${pdu.command_status.toString(16)}` });
           },
         );

@@ -27,7 +27,11 @@ export interface Channel {
 export const shortKey = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
 
 /** fetch with a deadline; network failures and timeouts become `undefined` + the reason. */
-export async function postJson(url: string, body: unknown, opts: { headers?: Record<string, string>; timeoutMs: number; form?: boolean }): Promise<{ status: number; json: unknown } | { error: string; timeout: boolean }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  opts: { headers?: Record<string, string>; timeoutMs: number; form?: boolean },
+): Promise<{ status: number; json: unknown } | { error: string; timeout: boolean }> {
   try {
     const res = await fetch(url, {
       method: 'POST',

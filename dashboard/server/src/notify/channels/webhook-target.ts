@@ -18,10 +18,34 @@ export interface WebhookTargetPolicy {
  * forms that embed or translate to IPv4 (mapped, NAT64, 6to4, Teredo).
  */
 const NOT_PUBLIC = addressList([
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
-  '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
-  '::/128', '::1/128', '::ffff:0:0/96', '64:ff9b::/96', '64:ff9b:1::/48', '100::/64', '2001::/32', '2001:db8::/32', '2002::/16',
-  'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.88.99.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '::/128',
+  '::1/128',
+  '::ffff:0:0/96',
+  '64:ff9b::/96',
+  '64:ff9b:1::/48',
+  '100::/64',
+  '2001::/32',
+  '2001:db8::/32',
+  '2002::/16',
+  'fc00::/7',
+  'fe80::/10',
+  'fec0::/10',
+  'ff00::/8',
 ]);
 
 /** A refused target; `detail` is for the server log and the admin's editor, never for the notification row. */
@@ -33,7 +57,8 @@ export type Resolve = (hostname: string) => Promise<Array<{ address: string; fam
 const systemResolve: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
 const hostAllowed = (host: string, allowHosts: string[]) =>
-  allowHosts.length === 0 || allowHosts.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) && host.length > a.length - 1 : host === a.toLowerCase()));
+  allowHosts.length === 0 ||
+  allowHosts.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) && host.length > a.length - 1 : host === a.toLowerCase()));
 
 export function createWebhookTargets(policy: WebhookTargetPolicy, resolve: Resolve = systemResolve) {
   const allowedNetworks = addressList(policy.allowNetworks);
@@ -47,7 +72,8 @@ export function createWebhookTargets(policy: WebhookTargetPolicy, resolve: Resol
     } catch {
       return 'not a URL';
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) return policy.allowHttp ? 'must be an http(s) URL' : 'must be an https URL';
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp))
+      return policy.allowHttp ? 'must be an http(s) URL' : 'must be an https URL';
     if (url.username || url.password) return 'must not carry credentials (use providers.webhook.secret)';
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (!hostAllowed(host, policy.allowHosts)) return `host ${host} is not in providers.webhook.allowHosts`;

@@ -33,7 +33,11 @@ export function createWebhookChannel(cfg: WebhookConfig, logger?: Logger, resolv
         return { status: 'permanent', error: WEBHOOK_NOT_DELIVERED };
       }
       const body = JSON.stringify({ alarmIds: m.alarmIds, subject: m.subject, text: m.text, key: shortKey(m.idempotencyKey) });
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': shortKey(m.idempotencyKey) };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'idempotency-key': shortKey(m.idempotencyKey),
+      };
       if (cfg.secret) headers['x-signature-sha256'] = createHmac('sha256', cfg.secret).update(body).digest('hex');
       try {
         const { status, requestId } = await post(m.to, headers, body, targets.lookup, cfg.timeoutMs);
@@ -51,12 +55,23 @@ export function createWebhookChannel(cfg: WebhookConfig, logger?: Logger, resolv
 }
 
 /** One POST, no redirects, connected through `lookup` (the checked addresses). */
-function post(url: string, headers: Record<string, string>, body: string, lookup: import('node:net').LookupFunction, timeoutMs: number): Promise<{ status: number; requestId: string | undefined }> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  lookup: import('node:net').LookupFunction,
+  timeoutMs: number,
+): Promise<{ status: number; requestId: string | undefined }> {
   const request = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers, lookup, agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: typeof res.headers['x-request-id'] === 'string' ? res.headers['x-request-id'] : undefined }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          requestId: typeof res.headers['x-request-id'] === 'string' ? res.headers['x-request-id'] : undefined,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

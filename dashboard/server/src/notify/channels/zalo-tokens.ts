@@ -18,14 +18,20 @@ export interface ZaloTokenConfig {
  */
 export function createZaloTokens(db: Database.Database, cfg: ZaloTokenConfig, now: () => number) {
   const owner = randomUUID();
-  db.prepare("INSERT OR IGNORE INTO notify_tokens (provider, refresh_token, updated_at) VALUES ('zalo', ?, ?)").run(cfg.refreshToken, now());
-  const read = () => db.prepare("SELECT access_token, refresh_token, expires_at, lease_owner, lease_until FROM notify_tokens WHERE provider = 'zalo'").get() as {
-    access_token: string | null;
-    refresh_token: string;
-    expires_at: number;
-    lease_owner: string | null;
-    lease_until: number;
-  };
+  db.prepare("INSERT OR IGNORE INTO notify_tokens (provider, refresh_token, updated_at) VALUES ('zalo', ?, ?)").run(
+    cfg.refreshToken,
+    now(),
+  );
+  const read = () =>
+    db
+      .prepare("SELECT access_token, refresh_token, expires_at, lease_owner, lease_until FROM notify_tokens WHERE provider = 'zalo'")
+      .get() as {
+      access_token: string | null;
+      refresh_token: string;
+      expires_at: number;
+      lease_owner: string | null;
+      lease_until: number;
+    };
   let inFlight: Promise<string> | undefined;
   let refreshes = 0;
 
@@ -33,7 +39,10 @@ export function createZaloTokens(db: Database.Database, cfg: ZaloTokenConfig, no
     const row = read();
     if (row.access_token && row.access_token !== stale && row.expires_at > now() + 60_000) return { token: row.access_token };
     if (row.lease_owner && row.lease_owner !== owner && row.lease_until > Date.now()) return { wait: true };
-    db.prepare("UPDATE notify_tokens SET lease_owner = ?, lease_until = ? WHERE provider = 'zalo'").run(owner, Date.now() + cfg.timeoutMs + 5000);
+    db.prepare("UPDATE notify_tokens SET lease_owner = ?, lease_until = ? WHERE provider = 'zalo'").run(
+      owner,
+      Date.now() + cfg.timeoutMs + 5000,
+    );
     return { lease: row.refresh_token };
   });
 
@@ -47,15 +56,33 @@ export function createZaloTokens(db: Database.Database, cfg: ZaloTokenConfig, no
       }
       const refreshToken = step.lease!;
       refreshes++;
-      const res = await postJson(cfg.tokenUrl, { app_id: cfg.appId, grant_type: 'refresh_token', refresh_token: refreshToken }, { form: true, headers: { secret_key: cfg.secretKey }, timeoutMs: cfg.timeoutMs });
-      const body = 'json' in res ? (res.json as { access_token?: string; refresh_token?: string; expires_in?: string | number; error?: number; message?: string; error_description?: string } | undefined) : undefined;
+      const res = await postJson(
+        cfg.tokenUrl,
+        { app_id: cfg.appId, grant_type: 'refresh_token', refresh_token: refreshToken },
+        { form: true, headers: { secret_key: cfg.secretKey }, timeoutMs: cfg.timeoutMs },
+      );
+      const body =
+        'json' in res
+          ? (res.json as
+              | {
+                  access_token?: string;
+                  refresh_token?: string;
+                  expires_in?: string | number;
+                  error?: number;
+                  message?: string;
+                  error_description?: string;
+                }
+              | undefined)
+          : undefined;
       if (!body?.access_token || !body.refresh_token) {
         db.prepare("UPDATE notify_tokens SET lease_owner = NULL, lease_until = 0 WHERE provider = 'zalo' AND lease_owner = ?").run(owner);
         throw new Error(`zalo token refresh failed: ${'error' in res ? res.error : JSON.stringify(body)}`);
       }
       const expiresAt = now() + Number(body.expires_in ?? 90_000) * 1000;
       const changed = db
-        .prepare("UPDATE notify_tokens SET access_token = ?, refresh_token = ?, expires_at = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE provider = 'zalo' AND refresh_token = ?")
+        .prepare(
+          "UPDATE notify_tokens SET access_token = ?, refresh_token = ?, expires_at = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE provider = 'zalo' AND refresh_token = ?",
+        )
         .run(body.access_token, body.refresh_token, expiresAt, now(), refreshToken).changes;
       if (changed === 0) throw new Error('zalo refresh token changed during refresh');
       return body.access_token;

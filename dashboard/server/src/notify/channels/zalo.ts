@@ -26,7 +26,10 @@ export function createZaloChannel(cfg: { sendUrl: string; templateId: string; ti
       }
       for (let i = 0; i < 2; i++) {
         const res = await attempt(m, token);
-        if ('error' in res) return res.timeout ? { status: 'fallback', error: `zalo timeout: ${res.error}` } : { status: 'retry', error: `zalo: ${res.error}` };
+        if ('error' in res)
+          return res.timeout
+            ? { status: 'fallback', error: `zalo timeout: ${res.error}` }
+            : { status: 'retry', error: `zalo: ${res.error}` };
         if (res.status >= 500) return { status: 'retry', error: `zalo HTTP ${res.status}` };
         const body = res.json as { error?: number; message?: string; data?: { msg_id?: string } } | undefined;
         const code = Number(body?.error ?? NaN);

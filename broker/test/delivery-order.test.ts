@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@tamky/test-support';
-import { startOwnRedis, startTestBroker } from './helpers';
+import { hashForTest, startOwnRedis, startTestBroker, testCredentials } from './helpers';
 
 /**
  * With sessions in Redis, a QoS 1 delivery waits for its enqueue and later messages can overtake it.
@@ -18,7 +18,11 @@ describe('delivery to a connected persistent subscriber with sessions in Redis',
   it('delivers every acknowledged QoS 1 message without a reconnect, while QoS 0 traffic interleaves', async () => {
     const redis = await startOwnRedis();
     cleanups.push(() => redis.stop());
-    const broker = await startTestBroker({ profile: 'development', persistence: { type: 'redis', url: redis.url } });
+    // Anonymous clients may only subscribe: the publishers sign in as gateways, the live feed as ingest.
+    const credentials = await testCredentials();
+    const secretHash = await hashForTest('secret-order');
+    credentials.gateways.push(...Array.from({ length: 10 }, (_, i) => ({ id: `gw-order-${i}`, secretHash })));
+    const broker = await startTestBroker({ profile: 'development', credentials, persistence: { type: 'redis', url: redis.url } });
     cleanups.push(() => broker.close());
     const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 
@@ -31,10 +35,17 @@ describe('delivery to a connected persistent subscriber with sessions in Redis',
     });
     await sub.subscribeAsync({ 'city/v1/gw/+/telemetry': { qos: 1 }, 'city/v1/live/readings': { qos: 0 } });
 
-    const live = await mqtt.connectAsync(url, { clientId: 'order-live', protocolVersion: 4 });
+    const live = await mqtt.connectAsync(url, {
+      clientId: 'ingest:order-live',
+      username: 'ingest',
+      password: 'secret-ingest',
+      protocolVersion: 4,
+    });
     cleanups.push(() => live.endAsync());
     const publishers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => mqtt.connectAsync(url, { clientId: `gw-order-${i}`, protocolVersion: 4 })),
+      Array.from({ length: 10 }, (_, i) =>
+        mqtt.connectAsync(url, { clientId: `gw-order-${i}`, username: `gw-order-${i}`, password: 'secret-order', protocolVersion: 4 }),
+      ),
     );
     cleanups.push(() => Promise.all(publishers.map((p) => p.endAsync())));
 

@@ -71,6 +71,24 @@ const deviceSchema = z.object({
 });
 
 /** How a gateway (or anything publishing as one, like the LoRaWAN connector) reaches the broker. */
+/** The durable outbox on a gateway (and on the LoRaWAN connector, which forwards through the same one). */
+export const gatewayOutboxSchema = z.object({
+  path: z.string().min(1),
+  maxReadings: z.number().int().min(100).default(1_000_000),
+  maxAgeMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 3600 * 1000),
+  replayPerSecond: z.number().int().min(1).default(500),
+  /** Readings per MQTT message. */
+  batchSize: z.number().int().min(1).max(10_000).default(500),
+  /** Unacknowledged MQTT messages at a time. */
+  maxInflight: z.number().int().min(1).max(100).default(4),
+  /** 'full' survives power loss, 'normal' survives a process crash only (faster on SD cards). */
+  synchronous: z.enum(['full', 'normal']).default('full'),
+});
+
 export const gatewayMqttSchema = z.object({
   url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
   username: z.string().optional(),
@@ -94,22 +112,7 @@ export const gatewayMqttSchema = z.object({
 const baseSchema = z.object({
   gatewayId: id,
   mqtt: gatewayMqttSchema,
-  outbox: z.object({
-    path: z.string().min(1),
-    maxReadings: z.number().int().min(100).default(1_000_000),
-    maxAgeMs: z
-      .number()
-      .int()
-      .min(60_000)
-      .default(7 * 24 * 3600 * 1000),
-    replayPerSecond: z.number().int().min(1).default(500),
-    /** Readings per MQTT message. */
-    batchSize: z.number().int().min(1).max(10_000).default(500),
-    /** Unacknowledged MQTT messages at a time. */
-    maxInflight: z.number().int().min(1).max(100).default(4),
-    /** 'full' survives power loss, 'normal' survives a process crash only (faster on SD cards). */
-    synchronous: z.enum(['full', 'normal']).default('full'),
-  }),
+  outbox: gatewayOutboxSchema,
   health: z.object({ intervalMs: z.number().int().min(1000).default(30_000) }).default({ intervalMs: 30_000 }),
   /** A device answering nothing is probed at most this rarely (exponential backoff with jitter up to it). */
   deviceBackoffMaxMs: z.number().int().min(100).default(60_000),

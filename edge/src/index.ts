@@ -1,4 +1,11 @@
-export { gatewayConfigSchema, gatewayMqttSchema, type GatewayConfig, type BusConfig, type DeviceConfig } from './config';
+export {
+  gatewayConfigSchema,
+  gatewayMqttSchema,
+  gatewayOutboxSchema,
+  type GatewayConfig,
+  type BusConfig,
+  type DeviceConfig,
+} from './config';
 export { startGateway, configHash, VERSION, type Gateway, type GatewayOptions } from './gateway';
 export { loadProfile, profileLoader, DEFAULT_PROFILES_DIR, ProfileError } from './profile/load';
 export { profileSchema, type Profile } from './profile/schema';

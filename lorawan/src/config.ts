@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { gatewayMqttSchema } from '@tamky/edge';
+import { gatewayMqttSchema, gatewayOutboxSchema } from '@tamky/edge';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
 const mqttUrl = z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
@@ -44,19 +44,8 @@ export const connectorConfigSchema = z.object({
     .int()
     .min(60_000)
     .default(7 * 24 * 3600_000),
-  outbox: z.object({
-    path: z.string().min(1),
-    maxReadings: z.number().int().min(100).default(1_000_000),
-    maxAgeMs: z
-      .number()
-      .int()
-      .min(60_000)
-      .default(7 * 24 * 3600 * 1000),
-    replayPerSecond: z.number().int().min(1).default(2000),
-    batchSize: z.number().int().min(1).max(10_000).default(500),
-    maxInflight: z.number().int().min(1).max(100).default(4),
-    synchronous: z.enum(['full', 'normal']).default('full'),
-  }),
+  // A connector replays a backlog faster than a gateway on a slow uplink.
+  outbox: gatewayOutboxSchema.extend({ replayPerSecond: z.number().int().min(1).default(2000) }),
   health: z.object({ intervalMs: z.number().int().min(1000).default(30_000) }).default({ intervalMs: 30_000 }),
   metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
 });

@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '@tamky/test-support';
+import { launchChromium, tempDir } from '@tamky/test-support';
 import { vi as VI } from '../src/i18n/dict';
 import { PASSWORDS, startHarness, type Harness } from '../../server/test/helpers';
 import { DIST_DIR, ensureBuilt, REPO_DIR, screenshot } from './browser';
@@ -199,9 +199,7 @@ describe('geographic map with a PMTiles basemap served by the dashboard', () => 
 
   beforeAll(async () => {
     ensureBuilt();
-    const dir = join(REPO_DIR, 'test-artifacts');
-    const file = join(dir, `basemap-${process.pid}.pmtiles`);
-    mkdirSync(dir, { recursive: true });
+    const file = join(tempDir('geo-map'), 'basemap.pmtiles');
     writeFileSync(file, oneTilePmtiles(solidPng(MAGENTA)));
     h = await startHarness({
       config: {

@@ -1,10 +1,10 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
 import type { CityModel, MapAnswer, WardOverview } from '../api/types';
-import { useAqiBand } from '../api/useLimits';
+import { useAqiLevels } from '../api/useLimits';
 import { CityMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
 import { useI18n } from '../i18n/i18n';
-import { rgbCss } from '../lib/aqi';
+import { aqiBand, rgbCss } from '../lib/aqi';
 import { useLocation } from '../lib/router';
 import { MAP_LAYERS, webglAvailable, type MapLayerId, type MapSelection } from './layers';
 
@@ -94,8 +94,9 @@ export function GeoMap({
   const [failed, setFailed] = useState<string | null>(null);
   const mapData = useMapData(source);
   const [shown, setShown] = useState<ReadonlySet<MapLayerId>>(() => new Set(layers));
-  const band = useAqiBand();
-  const colorOf = useCallback((v: number) => aqiColor?.(v) ?? ((b) => (b ? rgbCss(b.rgb) : null))(band(v)), [aqiColor, band]);
+  // Stable while the served levels are: a new colour function would recolour (re-tile) the wards on every render.
+  const levels = useAqiLevels();
+  const colorOf = useCallback((v: number) => aqiColor?.(v) ?? (levels ? rgbCss(aqiBand(levels, v).rgb) : null), [aqiColor, levels]);
   const wardName = useMemo(() => new Map(city.wards.map((w) => [w.id, w.name])), [city]);
   const wardLabel = useCallback(
     (id: string) => {

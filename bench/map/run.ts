@@ -51,12 +51,12 @@ function grownCity(base: CityModel, n: number): CityModel {
   return { ...base, devices };
 }
 
-/** CPU time of a process and all its descendants, ms. */
-function treeCpuMs(pid: number): number {
-  let total = 0;
+/** CPU time so far of a process and each of its descendants, ms, by pid. */
+function treeCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
   const walk = (p: number) => {
     try {
-      total += processCpuMs(p);
+      out.set(p, processCpuMs(p));
     } catch {
       return; // exited
     }
@@ -64,6 +64,13 @@ function treeCpuMs(pid: number): number {
     kids.forEach(walk);
   };
   walk(pid);
+  return out;
+}
+
+/** CPU used since `before` by the processes alive now (a process started since counts whole; one that exited, not at all). */
+function cpuSince(pid: number, before: Map<number, number>): number {
+  let total = 0;
+  for (const [p, ms] of treeCpu(pid)) total += ms - (before.get(p) ?? 0);
   return total;
 }
 
@@ -90,13 +97,13 @@ const INIT = `
 async function firstRender(browser: Browser, url: string, pid: number) {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.addInitScript(INIT);
-  const cpu0 = treeCpuMs(pid);
+  const cpu0 = treeCpu(pid);
   await page.goto(`${url}/wall?kiosk=${KIOSK_TOKEN}&panels=map&sound=off`);
   await page.waitForFunction(() => (window as unknown as { __bench?: { idle?: number } }).__bench?.idle !== undefined, null, {
     timeout: 300_000,
     polling: 200,
   });
-  const cpu = treeCpuMs(pid) - cpu0;
+  const cpu = cpuSince(pid, cpu0);
   const t = await page.evaluate(() => (window as unknown as { __bench: { created: number; idle: number } }).__bench);
   const drawn = await page.evaluate(() => {
     const map = (document.querySelector('.geo-map-canvas') as HTMLElement & { maplibre: import('maplibre-gl').Map }).maplibre;
@@ -137,14 +144,14 @@ const PAN_ZOOM = `
 })()`;
 
 async function panZoom(page: Page, pid: number) {
-  const cpu0 = treeCpuMs(pid);
+  const cpu0 = treeCpu(pid);
   const frames = (await page.evaluate(PAN_ZOOM)) as number[];
-  return { frames, cpu: treeCpuMs(pid) - cpu0 };
+  return { frames, cpu: cpuSince(pid, cpu0) };
 }
 
 async function schematic(browser: Browser, url: string, n: number, pid: number) {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const cpu0 = treeCpuMs(pid);
+  const cpu0 = treeCpu(pid);
   await page.goto(`${url}/wall?kiosk=${KIOSK_TOKEN}&panels=map&sound=off&map=schematic`);
   await page.waitForFunction((count) => document.querySelectorAll('.city-map [data-device]').length === count, n, {
     timeout: 300_000,
@@ -152,7 +159,7 @@ async function schematic(browser: Browser, url: string, n: number, pid: number) 
   });
   // The next frame after the elements exist: they are painted.
   const ms = await page.evaluate(() => new Promise<number>((done) => requestAnimationFrame(() => done(performance.now()))));
-  const cpu = treeCpuMs(pid) - cpu0;
+  const cpu = cpuSince(pid, cpu0);
   await page.close();
   return { ms, cpu };
 }
@@ -202,6 +209,7 @@ const rows = [
   `| pan/zoom frame interval p50 | ${pct(frames, 50).toFixed(1)} ms | ${rounds.map((r) => pct(r.frames, 50).toFixed(1)).join(', ')} |`,
   `| pan/zoom frame interval p95 | ${pct(frames, 95).toFixed(1)} ms | ${rounds.map((r) => pct(r.frames, 95).toFixed(1)).join(', ')} |`,
   `| Chromium CPU per second of pan/zoom | ${f0(median(rounds.map((r) => r.panCpu / r.panS)))} ms/s | ${rounds.map((r) => f0(r.panCpu / r.panS)).join(', ')} |`,
+  `| Chromium CPU per pan/zoom frame (load-independent) | ${f0(median(rounds.map((r) => r.panCpu / r.frames.length)))} ms | ${rounds.map((r) => f0(r.panCpu / r.frames.length)).join(', ')} |`,
   `| peer: schematic SVG, navigation → every device drawn | ${f0(median(rounds.map((r) => r.schematic)))} ms | ${rounds.map((r) => f0(r.schematic)).join(', ')} |`,
   `| peer: Chromium CPU, schematic first render | ${f0(median(rounds.map((r) => r.schematicCpu)))} ms | ${rounds.map((r) => f0(r.schematicCpu)).join(', ')} |`,
 ];

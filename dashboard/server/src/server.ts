@@ -42,6 +42,7 @@ import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
+import { reportRoutes } from './reports/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -206,6 +207,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
+    ...reportRoutes(core),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.

@@ -33,12 +33,10 @@ function drawTable(doc: PDFKit.PDFDocument, t: ReportTable, width: number): void
       const colour = header ? t.headerColours?.[i] : undefined;
       if (colour) doc.rect(xOf(i), y, wOf(i), h).fill(colour);
       doc.rect(xOf(i), y, wOf(i), h).lineWidth(0.5).stroke('#888888');
-      doc
-        .fillColor('black')
-        .text(c === null ? '–' : String(c), xOf(i) + 2, y + 2, {
-          width: wOf(i) - 4,
-          align: i === 0 || typeof c === 'string' ? 'left' : 'right',
-        });
+      doc.fillColor('black').text(c === null ? '–' : String(c), xOf(i) + 2, y + 2, {
+        width: wOf(i) - 4,
+        align: i === 0 || typeof c === 'string' ? 'left' : 'right',
+      });
     });
     doc.x = MARGIN;
     doc.y = y + h;

@@ -37,18 +37,14 @@ export function laeqAt(meterIndex: number, localHour: number, minute: number): n
   return Math.round((base + 6 * Math.sin(localHour / 2 + meterIndex) + 3 * Math.cos(minute / 7)) * 10) / 10;
 }
 
-/** Water level: 1 m, with a flood on the 10th (peak 2.6 m) and on the 20th (peak 3.4 m, plus station index × 0.3). */
-export function levelAt(stationIndex: number, t: number, monthFrom: number): number {
-  let level = 1;
-  for (const [day, peak] of [
-    [9, 2.6],
-    [19, 3.4 + stationIndex * 0.3],
-  ] as const) {
-    const centre = monthFrom + day * DAY + (12 + stationIndex) * HOUR;
-    const dt = Math.abs(t - centre) / MIN;
-    if (dt < 120) level = Math.max(level, peak - ((peak - 1) * dt) / 120);
-  }
-  return Math.round(level * 1000) / 1000;
+/** Water level: 1 m, with a flood on the 10th of each month (peak 2.6 m) and on the 20th (peak 3.4 m + station index × 0.3), local noon + index hours. */
+export function levelAt(stationIndex: number, t: number): number {
+  const local = new Date(t + LOCAL_OFFSET);
+  const peak = local.getUTCDate() === 10 ? 2.6 : local.getUTCDate() === 20 ? 3.4 + stationIndex * 0.3 : undefined;
+  if (peak === undefined) return 1;
+  const centre = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), 12 + stationIndex) - LOCAL_OFFSET;
+  const dt = Math.abs(t - centre) / MIN;
+  return dt < 120 ? Math.round(Math.max(1, peak - ((peak - 1) * dt) / 120) * 1000) / 1000 : 1;
 }
 
 /** A street-light cabinet's counter: +0.125 kWh per 10 minutes at night (18:00–06:00 local). */
@@ -76,7 +72,7 @@ export function* monthReadings(spec: MonthSpec): Generator<StoredReading[]> {
       if (d.kind === 'water_level') {
         for (let m = 0; m < 60; m++) {
           const ts = hour + m * MIN + 20_000;
-          chunk.push({ ...base, ts, seq: next(d.gateway), values: { level: levelAt(i, ts, spec.from) } });
+          chunk.push({ ...base, ts, seq: next(d.gateway), values: { level: levelAt(i, ts) } });
         }
         continue;
       }

@@ -5,6 +5,7 @@ import {
   subIndex,
   type CityModel,
   type Device,
+  type Aggregate,
   type Limits,
   type Report,
   type ReportKind,
@@ -51,15 +52,22 @@ function dayIndexer(p: ReportPeriod): (ts: number) => number {
 const devicesOf = (city: CityModel, kinds: string[]) => city.devices.filter((d) => kinds.includes(d.kind));
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function queryAll(store: TimeSeriesStore, kind: string, fields: string[], devices: Device[], p: ReportPeriod, windowMs?: number) {
+async function queryAll(
+  store: TimeSeriesStore,
+  kind: string,
+  fields: string[],
+  devices: Device[],
+  range: { from: number; to: number },
+  window?: { ms: number; aggregate: Aggregate },
+) {
   if (devices.length === 0) return [] as Series[];
   return store.query({
     kind,
     fields,
-    from: p.from,
-    to: p.to,
+    from: range.from,
+    to: range.to,
     devices: devices.map((d) => d.id),
-    ...(windowMs ? { windowMs, aggregate: windowMs === MINUTE_MS ? ('max' as const) : ('mean' as const) } : {}),
+    ...(window ? { windowMs: window.ms, aggregate: window.aggregate } : {}),
   });
 }
 
@@ -69,7 +77,7 @@ async function airSection(inp: ReportInputs, p: ReportPeriod): Promise<Report['a
   // device → field → per day [sum of hourly means, hours]
   const acc = new Map<string, Map<string, Array<[number, number]>>>();
   for (const [kind, fields] of Object.entries(AIR_SOURCES)) {
-    const series = await queryAll(inp.store, kind, fields, devicesOf(inp.city, [kind]), p, HOUR_MS);
+    const series = await queryAll(inp.store, kind, fields, devicesOf(inp.city, [kind]), p, { ms: HOUR_MS, aggregate: 'mean' });
     for (const s of series) {
       const perField = acc.get(s.device) ?? new Map<string, Array<[number, number]>>();
       acc.set(s.device, perField);
@@ -153,43 +161,58 @@ async function noiseSection(inp: ReportInputs, p: ReportPeriod): Promise<Report[
   return { edition: limits.edition, rows: [...rows.values()] };
 }
 
+/** Hours (start ts) in which a station's hourly maximum reached its alarm level 1, merged into ranges. */
+function floodRanges(hourly: Series, level1: number): Array<{ from: number; to: number }> {
+  const ranges: Array<{ from: number; to: number }> = [];
+  for (const [ts, max] of hourly.points) {
+    if (max < level1) continue;
+    const last = ranges[ranges.length - 1];
+    if (last && last.to === ts) last.to = ts + HOUR_MS;
+    else ranges.push({ from: ts, to: ts + HOUR_MS });
+  }
+  return ranges;
+}
+
 async function floodSection(inp: ReportInputs, p: ReportPeriod): Promise<Report['flood']> {
   const stations = devicesOf(inp.city, ['water_level']).filter((d) => d.alarmLevels);
-  const series = await queryAll(inp.store, 'water_level', ['level'], stations, p, MINUTE_MS);
   const byId = new Map(stations.map((d) => [d.id, d]));
   const events: Report['flood']['events'] = [];
-  for (const s of series) {
-    const d = byId.get(s.device);
+  // Hourly maxima find the hours with water at alarm level 1; only those are read per minute.
+  for (const hourly of await queryAll(inp.store, 'water_level', ['level'], stations, p, { ms: HOUR_MS, aggregate: 'max' })) {
+    const d = byId.get(hourly.device);
     if (!d) continue;
     const marks = d.alarmLevels!;
-    let run: { start: number; last: number; peak: number } | undefined;
-    const close = () => {
-      if (!run) return;
-      const end = Math.min(run.last + MINUTE_MS, p.to);
-      events.push({
-        ward: d.ward,
-        device: d.id,
-        name: d.name,
-        start: run.start,
-        end,
-        durationMin: (end - run.start) / MINUTE_MS,
-        peakM: round(run.peak, 3),
-        alarmLevel: marks.filter((m) => run!.peak >= m).length,
-      });
-      run = undefined;
-    };
-    for (const [ts, level] of s.points) {
-      if (level >= marks[0]) {
-        if (run && ts === run.last + MINUTE_MS) {
-          run.last = ts;
-          run.peak = Math.max(run.peak, level);
-        } else {
-          close();
-          run = { start: ts, last: ts, peak: level };
-        }
-      } else close();
+    for (const range of floodRanges(hourly, marks[0])) {
+      const minutes = await queryAll(inp.store, 'water_level', ['level'], [d], range, { ms: MINUTE_MS, aggregate: 'max' });
+      let run: { start: number; last: number; peak: number } | undefined;
+      const close = () => {
+        if (!run) return;
+        const end = Math.min(run.last + MINUTE_MS, p.to);
+        events.push({
+          ward: d.ward,
+          device: d.id,
+          name: d.name,
+          start: run.start,
+          end,
+          durationMin: (end - run.start) / MINUTE_MS,
+          peakM: round(run.peak, 3),
+          alarmLevel: marks.filter((m) => run!.peak >= m).length,
+        });
+        run = undefined;
+      };
+      for (const [ts, level] of minutes[0]?.points ?? []) {
+        if (level >= marks[0]) {
+          if (run && ts === run.last + MINUTE_MS) {
+            run.last = ts;
+            run.peak = Math.max(run.peak, level);
+          } else {
+            close();
+            run = { start: ts, last: ts, peak: level };
+          }
+        } else close();
+      }
+      close();
     }
-    close();
   }
   events.sort((a, b) => a.start - b.start || a.device.localeCompare(b.device));
   return { events };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
 import type { Report, ReportLang } from '@tamky/protocol';
-import { reportTables, type ReportTable } from './tables';
+import { darkBackground, reportTables, type ReportTable } from './tables';
 
 /** DejaVu Sans (Debian fonts-dejavu-core) has every Vietnamese letter; pdfkit's built-in fonts do not. */
 export const DEFAULT_REPORT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -33,7 +33,8 @@ function drawTable(doc: PDFKit.PDFDocument, t: ReportTable, width: number): void
       const colour = header ? t.headerColours?.[i] : undefined;
       if (colour) doc.rect(xOf(i), y, wOf(i), h).fill(colour);
       doc.rect(xOf(i), y, wOf(i), h).lineWidth(0.5).stroke('#888888');
-      doc.fillColor('black').text(c === null ? '–' : String(c), xOf(i) + 2, y + 2, {
+      const ink = colour && darkBackground(colour) ? 'white' : 'black';
+      doc.fillColor(ink).text(c === null ? '–' : String(c), xOf(i) + 2, y + 2, {
         width: wOf(i) - 4,
         align: i === 0 || typeof c === 'string' ? 'left' : 'right',
       });

@@ -13,6 +13,9 @@ export interface ReportTable {
   empty?: string;
 }
 
+/** Text on a level colour: white on the dark ones (purple, brown, red), black on the rest. */
+export const darkBackground = (rgb: readonly [number, number, number]) => 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 128;
+
 /** "2026-11-03 14:05" in the city's zone. */
 export const localMinute = (t: number, timeZone: string) => localIsoString(t, timeZone).slice(0, 16).replace('T', ' ');
 

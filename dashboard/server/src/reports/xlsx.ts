@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import type { Report, ReportLang } from '@tamky/protocol';
 import { rgbHex } from '@tamky/protocol';
-import { reportTables } from './tables';
+import { darkBackground, reportTables } from './tables';
 
 const argb = (rgb: readonly [number, number, number]) => `FF${rgbHex(rgb).slice(1).toUpperCase()}`;
 
@@ -19,7 +19,10 @@ export async function reportXlsx(report: Report, lang: ReportLang): Promise<Buff
     const header = ws.addRow(t.header);
     header.font = { bold: true };
     t.headerColours?.forEach((c, i) => {
-      if (c) header.getCell(i + 1).fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: argb(c) } };
+      if (!c) return;
+      const cell = header.getCell(i + 1);
+      cell.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: argb(c) } };
+      if (darkBackground(c)) cell.font = { bold: true, color: { argb: 'FFFFFFFF' } };
     });
     for (const row of t.rows) ws.addRow(row);
     if (t.rows.length === 0 && t.empty) ws.addRow([t.empty]);

@@ -18,3 +18,4 @@ export * from './time-format';
 export * from './reports';
 export * from './vn-aqi';
 export * from './report-labels';
+export * from './map';

@@ -48,6 +48,8 @@ import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
+import { loadMapData } from './map/map-data';
+import { mapRoutes } from './map/routes';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -77,6 +79,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     : undefined;
   const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
   if (deliveryConfig) checkReportFont(reportFont);
+  const mapData = loadMapData(config.map, opts.city);
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -192,7 +195,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
-  app.use(securityHeaders(config.session.secureCookies));
+  app.use(securityHeaders(config.session.secureCookies, mapData.origins));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
   app.use(httpTiming(metrics));
@@ -215,6 +218,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
+    ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.

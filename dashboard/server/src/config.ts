@@ -11,6 +11,8 @@ export const userSeedSchema = z.object({
   displayName: z.string().min(1),
   role,
   passwordHash: hash,
+  /** Limit the account to these wards (ids from the city model); omitted: the whole city. */
+  wards: z.array(z.string().min(1)).optional(),
 });
 
 export const dashboardConfigSchema = z.object({

@@ -34,6 +34,7 @@ import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { wsAuthenticator } from './live/ws-auth';
+import { narrowToWards } from './live/ward-filter';
 import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
 import { countAlarmsTable } from './overview/alarm-counts';
@@ -210,7 +211,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
-  routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
+  routes.push({ method: 'get', path: '/openapi.json', access: 'any', wards: 'none', summary: 'This document', handler: () => openapi });
   openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined
@@ -252,6 +253,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     now,
     logger,
     metrics: metrics.ws,
+    narrow: (channel, message, wards) => narrowToWards(registry.current().city, channel, message, wards),
     authenticate: wsAuthenticator({
       guard,
       verifyKioskToken: core.verifyKioskToken,

@@ -49,6 +49,7 @@ export function buildOpenApi(
     (paths[e.path] ??= {})[e.method] = {
       summary: e.summary,
       'x-role': 'none',
+      'x-wards': 'none',
       security: [],
       responses: { '200': { description: 'OK', content: { [e.produces]: {} } } },
     };

@@ -43,6 +43,7 @@ import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
+import { publicRoutes } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -207,6 +208,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
+    ...publicRoutes(core),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.

@@ -29,8 +29,7 @@ export function createAuditLog(db: Database.Database, now: () => number) {
     const token = /^token:(.+)$/.exec(user);
     // api_tokens is created by the token store after this log: looked up per write, not prepared up front.
     const row = (token ? db.prepare('SELECT wards FROM api_tokens WHERE id = ?').get(token[1]) : userWards.get(user)) as
-      | { wards: string }
-      | undefined;
+      { wards: string } | undefined;
     return row && row.wards !== '[]' ? row.wards : null;
   };
   return {

@@ -186,7 +186,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
-  app.use(securityHeaders(config.session.secureCookies));
+  app.use(securityHeaders(config.session.secureCookies, config.public?.embedOrigins));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
   app.use(httpTiming(metrics));

@@ -1,52 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { PUBLIC_FIELDS, type StoredReading } from '@tamky/protocol';
 import { loadLimits } from '@tamky/service-kit';
 import { login, startHarness, type Harness } from './helpers';
+import { allowedPaths, leafPaths, publicReadings } from './public-fields';
 
 const T = Date.UTC(2026, 10, 26, 3, 0, 0);
 const LIMITS = loadLimits(join(import.meta.dirname, '../../../config/limits'));
-const r = (kind: string, device: string, ward: string, values: Record<string, number>): StoredReading => ({
-  kind,
-  device,
-  gateway: `gw-${ward}`,
-  ward,
-  ts: T,
-  seq: 1,
-  values,
-});
-const READINGS = [
-  r('vn_aqi', 'an-my-air-1', 'an-my', { aqi: 162 }),
-  r('air_station', 'an-my-air-1', 'an-my', { pm25: 80, pm10: 120, humidity: 80, temperature: 31 }),
-  r('noise_meter', 'an-my-noise-1', 'an-my', { laeq: 74 }),
-  r('noise_meter', 'an-phu-noise-1', 'an-phu', { laeq: 52 }),
-  r('water_level', 'an-phu-water-1', 'an-phu', { level: 3.2, distance: 2.8 }),
-];
-
-/** Every leaf of a JSON value as a path with array positions folded: "wards[].aqi.name.vi". */
-function leafPaths(value: unknown, at = ''): string[] {
-  if (Array.isArray(value)) return value.flatMap((v) => leafPaths(v, `${at}[]`));
-  if (value && typeof value === 'object')
-    return Object.entries(value).flatMap(([k, v]) =>
-      v === null ? [`${at ? `${at}.` : ''}${k}`] : leafPaths(v, `${at ? `${at}.` : ''}${k}`),
-    );
-  return [at];
-}
-/** What the config allows to leave: the ward's identity and position, plus each shown kind's listed fields. */
-function allowedPaths(show: Partial<Record<keyof typeof PUBLIC_FIELDS, string[]>>): Set<string> {
-  const allowed = new Set(['ts', 'city', 'wards[].id', 'wards[].name', 'wards[].map.x', 'wards[].map.y', 'wards[].lat', 'wards[].lon']);
-  for (const [kind, listed] of Object.entries(show)) {
-    allowed.add(`wards[].${kind}`); // null: no reading of a public kind
-    for (const f of listed.length ? listed : PUBLIC_FIELDS[kind as keyof typeof PUBLIC_FIELDS]) {
-      if (f === 'name' || f === 'advice') for (const lang of ['vi', 'en']) allowed.add(`wards[].${kind}.${f}.${lang}`);
-      else allowed.add(`wards[].${kind}.${f}`);
-    }
-  }
-  return allowed;
-}
+const PUBLIC_READINGS = publicReadings(T);
 
 describe('GET /api/public/summary with a narrow public config', () => {
-  const show = { aqi: ['value', 'color', 'advice'], noise: ['laeq', 'limit'] };
+  const show: { aqi: Array<'value' | 'color' | 'advice'>; noise: Array<'laeq' | 'limit'> } = {
+    aqi: ['value', 'color', 'advice'],
+    noise: ['laeq', 'limit'],
+  };
   const wards = ['an-my', 'an-phu'];
   let h: Harness;
   beforeAll(async () => {
@@ -57,7 +23,7 @@ describe('GET /api/public/summary with a narrow public config', () => {
         public: { wards, show, cacheSeconds: 30, perMinutePerAddress: 5 },
       },
     });
-    await h.store.writeBatch(READINGS);
+    await h.store.writeBatch(PUBLIC_READINGS);
   });
   afterAll(async () => {
     await h?.close();
@@ -86,7 +52,7 @@ describe('GET /api/public/summary with a narrow public config', () => {
     const a = await get('10.0.0.2');
     const etag = a.headers.get('etag')!;
     expect(a.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
-    await h.store.writeBatch([{ ...READINGS[2]!, ts: T + 1000, values: { laeq: 99 } }]);
+    await h.store.writeBatch([{ ...PUBLIC_READINGS[2]!, ts: T + 1000, values: { laeq: 99 } }]);
     const b = await get('10.0.0.2');
     expect(b.headers.get('etag')).toBe(etag);
     expect(await b.text()).toBe(await a.text());
@@ -113,7 +79,7 @@ describe('GET /api/public/summary with every kind public', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ now: () => T + 60_000, config: { public: { show: { aqi: [], noise: [], flood: [] } } } });
-    await h.store.writeBatch(READINGS);
+    await h.store.writeBatch(PUBLIC_READINGS);
   });
   afterAll(async () => {
     await h?.close();

@@ -52,7 +52,8 @@ export function userRoutes(core: Core): RouteSpec[] {
       path: '/users',
       wards: 'city',
       access: 'admin',
-      summary: 'Create an account ({username, displayName, role, password ≥ 12 chars, wards?: ward ids it is limited to}) → 201 {user}; 409 if the username exists',
+      summary:
+        'Create an account ({username, displayName, role, password ≥ 12 chars, wards?: ward ids it is limited to}) → 201 {user}; 409 if the username exists',
       async handler(req, res) {
         const body = parseInput(createSchema, req.body, 'body');
         const user = await users.create({ ...body, wards: checkWards(body.wards) ?? [] });

@@ -263,7 +263,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       handler(req, res) {
         const id = Number(req.params.id);
         const before = Number.isInteger(id) ? actions.shelves.get(id) : undefined;
-        if (!before || !inScope(wardScopeOf(res), wardOfThing(ctx.city, before.targetType, before.targetId))) throw notFound(`shelf ${String(req.params.id)}`);
+        if (!before || !inScope(wardScopeOf(res), wardOfThing(ctx.city, before.targetType, before.targetId)))
+          throw notFound(`shelf ${String(req.params.id)}`);
         const actor = actorOf(res);
         const shelf = actions.shelves.end(id, actor)!;
         ctx.audit(actor, 'alarm.unshelve', { shelf: id, targetType: shelf.targetType, targetId: shelf.targetId });

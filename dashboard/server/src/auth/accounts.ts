@@ -28,18 +28,26 @@ interface UserRow {
 /** Accounts in the state DB. Config `users` seed accounts that do not exist yet (a changed password in the DB wins). */
 export function createAccounts(db: Database.Database, now: () => number) {
   const byName = db.prepare('SELECT username, display_name, role, password_hash, disabled, wards FROM users WHERE username = ?');
-  const insert = db.prepare('INSERT OR IGNORE INTO users (username, display_name, role, password_hash, created_at, wards) VALUES (?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT OR IGNORE INTO users (username, display_name, role, password_hash, created_at, wards) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   // A well-formed hash (N=2^15, the default cost): unknown usernames cost the same scrypt time as known ones.
   const DUMMY = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
   const enabled = db.prepare('SELECT username, display_name, role, wards FROM users WHERE disabled = 0 ORDER BY display_name, username');
   return {
     /** Everyone who can sign in, e.g. to assign an alarm to a real person. */
     listEnabled(): User[] {
-      return (enabled.all() as UserRow[]).map((r) => ({ username: r.username, displayName: r.display_name, role: r.role, ...wardsField(r.wards) }));
+      return (enabled.all() as UserRow[]).map((r) => ({
+        username: r.username,
+        displayName: r.display_name,
+        role: r.role,
+        ...wardsField(r.wards),
+      }));
     },
     seed(users: UserSeed[]): number {
       let added = 0;
-      for (const u of users) added += insert.run(u.username, u.displayName, u.role, u.passwordHash, now(), JSON.stringify(u.wards ?? [])).changes;
+      for (const u of users)
+        added += insert.run(u.username, u.displayName, u.role, u.passwordHash, now(), JSON.stringify(u.wards ?? [])).changes;
       return added;
     },
     async authenticate(username: string, password: string): Promise<User | null> {

@@ -28,7 +28,17 @@ export function createSessions(db: Database.Database, ttlMs: number, now: () => 
       const id = randomBytes(32).toString('base64url');
       const csrfToken = randomBytes(24).toString('base64url');
       const expiresAt = now() + ttlMs;
-      insert.run(hashId(id), user.username, user.displayName, user.role, kiosk ? 1 : 0, csrfToken, now(), expiresAt, JSON.stringify(user.wards ?? []));
+      insert.run(
+        hashId(id),
+        user.username,
+        user.displayName,
+        user.role,
+        kiosk ? 1 : 0,
+        csrfToken,
+        now(),
+        expiresAt,
+        JSON.stringify(user.wards ?? []),
+      );
       return { id, session: { user, kiosk, csrfToken, expiresAt } };
     },
     get(id: string): Session | null {

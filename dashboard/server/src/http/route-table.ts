@@ -55,7 +55,8 @@ export function mountRoutes(
   }
   for (const r of routes) {
     const handler = async (req: Request, res: Response) => {
-      if (r.wards === 'city' && wardScopeOf(res)) return sendError(res, 403, 'out_of_scope', 'city-wide: not for an account limited to wards');
+      if (r.wards === 'city' && wardScopeOf(res))
+        return sendError(res, 403, 'out_of_scope', 'city-wide: not for an account limited to wards');
       const body = await r.handler(req, res);
       if (!res.headersSent && body !== undefined) res.json(body);
     };

@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
  * because chart libraries (recharts) position elements with them; styles cannot run code. Media may be a
  * blob: the wall's alarm tone is synthesised in the page.
  */
-const CSP = [
+const CSP_DIRECTIVES = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
@@ -16,14 +16,20 @@ const CSP = [
   "object-src 'none'",
   "base-uri 'self'",
   "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+];
+const CSP = [...CSP_DIRECTIVES, "frame-ancestors 'none'"].join('; ');
 
-export function securityHeaders(secure: boolean): RequestHandler {
-  return (_req, res, next) => {
-    res.setHeader('Content-Security-Policy', CSP);
+/**
+ * `embedOrigins` (config public.embedOrigins, e.g. the city portal) may frame the residents' widget at
+ * /public/embed and nothing else; every other page stays unframeable.
+ */
+export function securityHeaders(secure: boolean, embedOrigins: readonly string[] = []): RequestHandler {
+  const embedCsp = [...CSP_DIRECTIVES, `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`].join('; ');
+  return (req, res, next) => {
+    const embed = req.path === '/public/embed';
+    res.setHeader('Content-Security-Policy', embed ? embedCsp : CSP);
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
+    if (!embed) res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');

@@ -32,7 +32,6 @@ export function tokenOf(res: Response): ApiToken | undefined {
   return res.locals.apiToken as ApiToken | undefined;
 }
 
-
 const AUDIT_USE_EVERY_MS = 3_600_000;
 
 export function createTokenAuth(opts: { tokens: TokenStore; audit: AuditLog; now: () => number; maxFailuresPerAddress?: number }) {

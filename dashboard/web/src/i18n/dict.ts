@@ -578,6 +578,10 @@ export const vi = {
   'public.source': 'Nguồn: Trung tâm điều hành đô thị thông minh Tam Kỳ',
   'public.seeAll': 'Xem tất cả phường, xã',
   'public.noWard': 'Không có số liệu công khai cho phường, xã này.',
+  'admin.wards': 'Giới hạn phường, xã',
+  'admin.wardsHint': 'Không chọn: toàn thành phố. Giữ Ctrl để chọn nhiều.',
+  'admin.wardsColumn': 'Phạm vi',
+  'admin.wholeCity': 'Toàn thành phố',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1156,4 +1160,8 @@ export const en: Record<MessageKey, string> = {
   'public.source': 'Source: Tam Kỳ smart city operations centre',
   'public.seeAll': 'See every ward',
   'public.noWard': 'No public readings for this ward.',
+  'admin.wards': 'Limit to wards',
+  'admin.wardsHint': 'None chosen: the whole city. Hold Ctrl to choose several.',
+  'admin.wardsColumn': 'Scope',
+  'admin.wholeCity': 'Whole city',
 };

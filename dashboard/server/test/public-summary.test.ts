@@ -52,6 +52,7 @@ describe('GET /api/public/summary with a narrow public config', () => {
     const a = await get('10.0.0.2');
     const etag = a.headers.get('etag')!;
     expect(a.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    expect(a.headers.get('content-encoding')).toBe('gzip'); // compressed once per build, not per request
     await h.store.writeBatch([{ ...PUBLIC_READINGS[2]!, ts: T + 1000, values: { laeq: 99 } }]);
     const b = await get('10.0.0.2');
     expect(b.headers.get('etag')).toBe(etag);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { publicSummarySchema, type PublicSummary } from '@tamky/protocol';
 import type { Core } from '../core';
@@ -11,6 +12,8 @@ const querySchema = z.object({ ward: z.string().min(1).max(64).optional() }).str
 
 interface Cached {
   body: string;
+  /** The same body gzipped once per build: the crowd costs no compression work per request. */
+  gzip: Buffer;
   etag: string;
   expires: number;
 }
@@ -32,7 +35,12 @@ export function publicRoutes(core: Core): RouteSpec[] {
     const full = buildPublicSummary(core.city, await core.store.latest(), core.limits, core.now(), config!);
     const summary: PublicSummary = ward ? { ...full, wards: full.wards.filter((w) => w.id === ward) } : full;
     const body = JSON.stringify(summary);
-    return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"`, expires: core.now() + ttlMs };
+    return {
+      body,
+      gzip: gzipSync(body),
+      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+      expires: core.now() + ttlMs,
+    };
   };
 
   const get = (ward: string | undefined): Promise<Cached> => {
@@ -80,9 +88,14 @@ export function publicRoutes(core: Core): RouteSpec[] {
         const maxAge = Math.max(0, Math.floor((c.expires - core.now()) / 1000));
         res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
         res.setHeader('ETag', c.etag);
+        res.setHeader('Vary', 'Accept-Encoding');
         if (req.get('if-none-match') === c.etag) return void res.status(304).end();
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.send(c.body);
+        if (!req.acceptsEncodings('gzip')) return void res.send(c.body);
+        // Set before sending, so the compression middleware leaves the pre-compressed bytes alone.
+        res.setHeader('Content-Encoding', 'gzip');
+        res.setHeader('Content-Length', String(c.gzip.length));
+        res.end(c.gzip);
       },
     },
   ];

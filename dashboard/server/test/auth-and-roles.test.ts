@@ -36,6 +36,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/history.csv', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/overview', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/limits', role: 'viewer', wards: 'none' },
+  { method: 'GET', path: '/api/map', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/dead-letters', role: 'technician', wards: 'city' },
   { method: 'GET', path: '/api/export/ngsi-ld', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/gateways', role: 'viewer', wards: 'filter' },
@@ -277,6 +278,8 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
       const c = await (await api(h.url, s, 'GET', '/api/city')).json();
       return [...c.wards.map((w: { id: string }) => w.id), ...c.devices.map((d: { ward: string }) => d.ward)];
     },
+    'GET /api/map': async (s) =>
+      (await (await api(h.url, s, 'GET', '/api/map')).json()).wardAreas.features.map((f: { properties: { ward: string } }) => f.properties.ward),
     'GET /api/latest': async (s) =>
       (await (await api(h.url, s, 'GET', '/api/latest')).json()).readings.map((r: { ward: string }) => r.ward),
     'GET /api/history': async (s) =>

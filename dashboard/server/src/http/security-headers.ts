@@ -3,28 +3,32 @@ import type { RequestHandler } from 'express';
 /**
  * Scripts only from our own origin, no inline scripts, no framing. Inline style attributes are allowed
  * because chart libraries (recharts) position elements with them; styles cannot run code. Media may be a
- * blob: the wall's alarm tone is synthesised in the page.
+ * blob: the wall's alarm tone is synthesised in the page. The map's basemap origins (the city's tile server, from
+ * the map config) are the only other places the page may fetch from.
  */
-const CSP_DIRECTIVES = [
+const directives = (origins: string[]) => [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
+  ["img-src 'self' data: blob:", ...origins].join(' '),
   "font-src 'self' data:",
   "media-src 'self' blob:",
-  "connect-src 'self'",
+  ["connect-src 'self'", ...origins].join(' '),
   "object-src 'none'",
   "base-uri 'self'",
   "form-action 'self'",
 ];
-const CSP = [...CSP_DIRECTIVES, "frame-ancestors 'none'"].join('; ');
 
 /**
  * `embedOrigins` (config public.embedOrigins, e.g. the city portal) may frame the residents' widget at
  * /public/embed and nothing else; every other page stays unframeable.
  */
-export function securityHeaders(secure: boolean, embedOrigins: readonly string[] = []): RequestHandler {
-  const embedCsp = [...CSP_DIRECTIVES, `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`].join('; ');
+export function securityHeaders(secure: boolean, mapOrigins: string[] = [], embedOrigins: readonly string[] = []): RequestHandler {
+  const CSP = [...directives(mapOrigins), "frame-ancestors 'none'"].join('; ');
+  const embedCsp = [
+    ...directives(mapOrigins),
+    `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`,
+  ].join('; ');
   return (req, res, next) => {
     const embed = req.path === '/public/embed';
     res.setHeader('Content-Security-Policy', embed ? embedCsp : CSP);

@@ -91,7 +91,11 @@ let rulesVersion = 0;
 const sessions = {} as Record<RoleName, Session>;
 
 beforeAll(async () => {
-  h = await startHarness({ modules: [createAlarmsModule({ rulesFile: join(REPO, 'config/rules/default.yaml') })] });
+  h = await startHarness({
+    modules: [createAlarmsModule({ rulesFile: join(REPO, 'config/rules/default.yaml') })],
+    // Ward areas, so GET /api/map has something per ward to narrow.
+    config: { map: { wardAreas: join(REPO, 'config/tam-ky/wards.geojson') } },
+  });
   for (const role of ROLES) sessions[role] = await login(h.url, role);
 });
 afterAll(async () => {
@@ -279,7 +283,9 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
       return [...c.wards.map((w: { id: string }) => w.id), ...c.devices.map((d: { ward: string }) => d.ward)];
     },
     'GET /api/map': async (s) =>
-      (await (await api(h.url, s, 'GET', '/api/map')).json()).wardAreas.features.map((f: { properties: { ward: string } }) => f.properties.ward),
+      (await (await api(h.url, s, 'GET', '/api/map')).json()).wardAreas.features.map(
+        (f: { properties: { ward: string } }) => f.properties.ward,
+      ),
     'GET /api/latest': async (s) =>
       (await (await api(h.url, s, 'GET', '/api/latest')).json()).readings.map((r: { ward: string }) => r.ward),
     'GET /api/history': async (s) =>

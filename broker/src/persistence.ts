@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import msgpack from 'msgpack-lite';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { ResolvedBrokerConfig } from './config';
@@ -31,7 +31,7 @@ class RedisPersistence extends AsyncRedisPersistence {
   private readonly maxSessionDelivery: number;
 
   constructor(opts: Record<string, unknown> & { maxSessionDelivery: number }) {
-    const conn = new Redis(opts);
+    const conn = new Redis(opts as RedisOptions);
     super({ ...opts, conn });
     this.conn = conn;
     this.maxSessionDelivery = opts.maxSessionDelivery;
@@ -69,11 +69,9 @@ class RedisPersistence extends AsyncRedisPersistence {
    * id: at least once, as before.
    */
   outgoingUpdate(client: unknown, packet: { cmd?: string; qos?: number }): Promise<void> {
-    const done = (AsyncRedisPersistence.prototype as unknown as { outgoingUpdate(c: unknown, p: unknown): Promise<void> }).outgoingUpdate.call(
-      this,
-      client,
-      packet,
-    );
+    const done = (
+      AsyncRedisPersistence.prototype as unknown as { outgoingUpdate(c: unknown, p: unknown): Promise<void> }
+    ).outgoingUpdate.call(this, client, packet);
     if (packet.cmd === 'pubrel' || packet.qos !== 1) return done;
     done.catch(() => undefined);
     return Promise.resolve();

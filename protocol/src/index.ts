@@ -14,4 +14,5 @@ export * from './rules';
 export * from './text-format';
 export * from './intervals';
 export * from './series';
+export * from './chart-window';
 export * from './time-format';

@@ -31,6 +31,11 @@ export const sqliteStoreConfigSchema = z.object({
    * handed over (encoded-batch.ts), so the crossing stays cheap (figures: bench/store/RESULTS.md). `false` for a single-core device, where the two cannot overlap.
    */
   worker: z.boolean().default(true),
+  /**
+   * How often (ms) the writer folds committed raw rows into the minute and hourly rollups (off the write path;
+   * queries add the rows not folded yet, so answers never lag). Longer: fewer, larger rollup upserts.
+   */
+  rollupIntervalMs: z.number().int().positive().default(1000),
 });
 
 export const influxStoreConfigSchema = z

@@ -12,23 +12,15 @@ type Extra = Map<string, { ward: string; wardTs: number; windows: Windows }>;
 
 const accOf = (r: RollupRow): Accumulator => ({ count: r[2], sum: r[3], min: r[4], max: r[5], last: r[6], lastTs: r[7] });
 
-/** The value of one rollup row as its own window, without building an accumulator (the common case). */
-function finishRow(r: RollupRow, aggregate: Aggregate): number {
-  switch (aggregate) {
-    case 'mean':
-      return r[3] / r[2];
-    case 'min':
-      return r[4];
-    case 'max':
-      return r[5];
-    case 'last':
-      return r[6];
-    case 'sum':
-      return r[3];
-    case 'count':
-      return r[2];
-  }
-}
+/** An aggregate of one rollup row, computed by SQLite: the fast path returns [bucket, value] rows as they come. */
+const ROW_VALUE: Record<Aggregate, string> = {
+  mean: 'sum / count',
+  min: 'min',
+  max: 'max',
+  last: 'last',
+  sum: 'sum',
+  count: 'count',
+};
 
 /**
  * Range queries on the SQLite file: raw points, windows from raw rows (short windows, derived kinds) and
@@ -41,6 +33,11 @@ export class HistoryReader {
   private readonly kindSeq: Database.Statement<[string], number>;
   private readonly rawRange: Database.Statement<[string, string, number, number], RawRow>;
   private readonly rollupRange: Record<RollupTable, Database.Statement<[string, string, string, number, number], RollupRow>>;
+  /** Fast-path statements by table, aggregate and ward filter: [bucket, value] rows, and the newest row's ward. */
+  private readonly direct = new Map<
+    string,
+    { points: Database.Statement<unknown[], [number, number]>; ward: Database.Statement<unknown[], string> }
+  >();
   /** Prepared on first use: a reader may open a file its writer has not upgraded to schema 3 yet (then there is no lag). */
   private pendingStmts:
     | {
@@ -166,20 +163,18 @@ export class HistoryReader {
       const extra = extras.get(device);
       const dirty = dirtyBuckets.get(device);
       for (const field of q.fields) {
-        const rows = this.rollupRange[table].all(q.kind, device, field, first, q.to);
         const e = extra?.get(field);
         let ward = '';
         let wardTs = -Infinity;
         let points: Array<[number, number]>;
         if (windowMs === ms && !e && !dirty) {
-          // Each rollup row is a window of its own: straight to points.
-          points = [];
-          for (const r of rows) {
-            if (q.ward !== undefined && r[1] !== q.ward) continue;
-            points.push([r[0], finishRow(r, aggregate)]);
-            ward = r[1];
-          }
+          // Each rollup row is a window of its own: SQLite computes the value, its rows are the points.
+          const d = this.directStatements(table, aggregate, q.ward !== undefined);
+          const args = [q.kind, device, field, first, q.to, ...(q.ward !== undefined ? [q.ward] : [])];
+          points = d.points.all(...args);
+          if (points.length > 0) ward = d.ward.get(...args)!;
         } else {
+          const rows = this.rollupRange[table].all(q.kind, device, field, first, q.to);
           const windows: Windows = new Map();
           for (const r of rows) {
             if (dirty?.has(r[0]) || (q.ward !== undefined && r[1] !== q.ward)) continue;
@@ -203,6 +198,22 @@ export class HistoryReader {
       }
     }
     return out;
+  }
+
+  private directStatements(table: RollupTable, aggregate: Aggregate, byWard: boolean) {
+    const key = `${table}|${aggregate}|${byWard}`;
+    let d = this.direct.get(key);
+    if (!d) {
+      const where = `FROM ${table} WHERE kind = ? AND device = ? AND field = ? AND bucket >= ? AND bucket <= ?${byWard ? ' AND ward = ?' : ''}`;
+      d = {
+        points: this.db
+          .prepare(`SELECT bucket, ${ROW_VALUE[aggregate]} ${where} ORDER BY bucket`)
+          .raw(true) as unknown as Database.Statement<unknown[], [number, number]>,
+        ward: this.db.prepare(`SELECT ward ${where} ORDER BY bucket DESC LIMIT 1`).pluck() as Database.Statement<unknown[], string>,
+      };
+      this.direct.set(key, d);
+    }
+    return d;
   }
 }
 

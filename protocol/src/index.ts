@@ -16,3 +16,4 @@ export * from './intervals';
 export * from './series';
 export * from './chart-window';
 export * from './time-format';
+export * from './map';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '@tamky/service-kit';
@@ -9,6 +9,7 @@ import { ingestConfigSchema } from '@tamky/ingest';
 import { dashboardConfigSchema } from '@tamky/dashboard-server';
 import { loadNotifyPolicy } from '@tamky/dashboard-server/notify';
 import { storeConfigSchema } from '@tamky/store';
+import { SERVICES } from '../deploy/scripts/build';
 
 /**
  * No Docker engine runs here, so the deployment files are checked by reading them: every path,
@@ -25,6 +26,7 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
 const ownServices = Object.entries(compose.services).filter(([, s]) => s.build);
+const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
 
 /** Names in deploy/env/<service>.env.example, the template of the one env file compose gives that service. */
 const envExample = (service: string) => readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8');
@@ -66,10 +68,13 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts each service with an entry file and config files that exist in the repo', () => {
-    for (const [name, service] of ownServices) {
+  it('starts each service as compiled JavaScript the build makes, with config files that exist in the repo', () => {
+    // `npm run build` (in the Dockerfile) compiles <workspace>/<src entry>.ts to <workspace>/dist/<name>.js.
+    const built = SERVICES.flatMap((s) => s.entries.map((e) => join(s.workspace, 'dist', `${basename(e, '.ts')}.js`)));
+    for (const [name, service] of [...ownServices, ['image default', { command: [...dockerCmd] }] as const]) {
       const [entry, ...args] = service.command as string[];
-      expect(existsSync(join(root, entry!)), `${name}: ${entry}`).toBe(true);
+      expect(built, `${name}: ${entry}`).toContain(entry);
+      expect(existsSync(join(root, entry!.replace('/dist/', '/src/').replace(/\.js$/, '.ts'))), `${name}: source of ${entry}`).toBe(true);
       for (const arg of args.filter((a) => a.startsWith('/app/') && /\.(ya?ml|json)$/.test(a) && !a.includes('/simulation/'))) {
         expect(existsSync(join(root, arg.slice('/app/'.length))), `${name}: ${arg}`).toBe(true);
       }
@@ -329,6 +334,11 @@ describe('Dockerfile', () => {
     for (const ws of workspaces) expect(dockerfile, ws).toContain(`COPY ${ws}/package.json ${ws}/`);
   });
 
+  it('builds the services and keeps production dependencies only: no tsx at run time', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build && npm prune --omit=dev/m);
+    expect(dockerfile).not.toMatch(/install[^\n]*tsx/);
+  });
+
   it('runs as an unprivileged user through the entrypoint that checks secrets', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]');
@@ -350,9 +360,9 @@ describe('deploy/docker-entrypoint.sh', () => {
     }
   });
 
-  it('starts the service once the secrets are set', () => {
+  it('starts the service once the secrets are set, with plain node', () => {
     const result = run({ REQUIRED_SECRETS: 'INGEST_MQTT_PASSWORD', INGEST_MQTT_PASSWORD: 'a-long-random-secret-value' });
     expect(result.stderr).not.toMatch(/refusing/);
-    expect(result.stdout).toMatch(/node v\d+\./);
+    expect(result.stdout.trim()).toBe(process.version);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { topics, type GatewayHealth } from '@tamky/protocol';
 import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
 import { runCommand } from './commands';
@@ -10,10 +11,10 @@ import { buildHealth, cpuSampler } from './health';
 import { gatewayMetrics } from './metrics';
 import { Forwarder } from './outbox/forwarder';
 import { Outbox } from './outbox/outbox';
+import { PACKAGE_DIR } from './package-dir';
 import { MqttUplink } from './uplink/mqtt-uplink';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface GatewayOptions {
   logger?: Logger;

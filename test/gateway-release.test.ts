@@ -55,6 +55,15 @@ const device: Device = {
   tags: [],
 };
 
+/** Where the unit expects the release, and its config. */
+const INSTALLED = '/opt/tamky/gateway/current/';
+const UNIT_CONFIG = '/etc/tamky/gateway.yaml';
+function unitCommand(): { node: string; args: string[] } {
+  const unit = readFileSync(join(unpacked, 'deploy/tamky-gateway.service'), 'utf8');
+  const [node, ...args] = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
+  return { node: node!, args };
+}
+
 describe('gateway release artifact', () => {
   it('is one versioned tarball with a manifest inside and, with its SHA-256, beside it', () => {
     expect(release.tarball).toMatch(new RegExp(`tamky-gateway-${edgePackage.version}-${process.platform}-${process.arch}\\.tgz$`));
@@ -69,8 +78,7 @@ describe('gateway release artifact', () => {
     expect(beside).toEqual({ ...inside, tarball: release.tarball.split('/').at(-1), sha256: release.sha256 });
     expect(createHash('sha256').update(readFileSync(release.tarball)).digest('hex')).toBe(release.sha256);
     // The systemd unit runs the entry the manifest names, through the `current` link.
-    const unit = readFileSync(join(unpacked, 'deploy/tamky-gateway.service'), 'utf8');
-    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node --enable-source-maps /opt/tamky/gateway/current/${inside.entry} `, 'm'));
+    expect(unitCommand().args).toContain(`${INSTALLED}${inside.entry}`);
   });
 
   it('holds compiled JavaScript and production dependencies only', () => {
@@ -107,9 +115,13 @@ describe('gateway release artifact', () => {
     });
     await sub.subscribeAsync([topics.telemetry('gw-release'), topics.health('gw-release')], { qos: 1 });
     try {
-      // No NODE_OPTIONS (vitest's or tsx's loader), started where no node_modules but the release's is reachable.
+      // As the systemd unit starts it, with the unpacked folder for /opt/tamky/gateway/current/. No NODE_OPTIONS
+      // (vitest's or tsx's loader), and no node_modules reachable but the release's.
       const env = { PATH: process.env.PATH!, LOG_LEVEL: 'warn' };
-      gateway = spawnPeer(process.execPath, ['--enable-source-maps', 'dist/cli.js', '--config', config], { cwd: unpacked, env });
+      const command = unitCommand();
+      expect(command.node).toBe('/usr/bin/node');
+      const args = command.args.map((a) => a.replace(INSTALLED, `${unpacked}/`)).map((a) => (a === UNIT_CONFIG ? config : a));
+      gateway = spawnPeer(process.execPath, args, { cwd: unpacked, env });
       await waitFor(() => telemetry.some((t) => t.readings.some((r) => r.device === device.id && 'laeq' in r.values)), {
         what: `telemetry from the released gateway (${gateway.output().slice(-500)})`,
         timeoutMs: 30_000,

@@ -6,7 +6,7 @@
  *   tamky-gateway-<version>/package.json      the edge package's, with the exact dependency versions shipped
  *   tamky-gateway-<version>/dist/cli.js(.map) the compiled gateway (deploy/scripts/build.ts)
  *   tamky-gateway-<version>/profiles/         device profiles
- *   tamky-gateway-<version>/README.md, deploy/tamky-gateway.service   install notes and the systemd unit
+ *   tamky-gateway-<version>/README.md, examples/, deploy/tamky-gateway.service   install notes, configs, the unit
  *   tamky-gateway-<version>/node_modules/     the production dependencies the bundle imports, and theirs
  *
  * plus, beside it, `<same name>.json`: the manifest and the tarball's SHA-256.
@@ -140,7 +140,7 @@ export async function buildGatewayRelease(outDir: string): Promise<GatewayReleas
     copyPackage(from, join(dest, target));
     dependencies[target.split(sep).join('/')] = readJson<PackageJson>(join(from, 'package.json')).version;
   }
-  for (const part of ['profiles', 'README.md', 'deploy/tamky-gateway.service'])
+  for (const part of ['profiles', 'examples', 'README.md', 'deploy/tamky-gateway.service'])
     cpSync(join(ROOT, 'edge', part), join(dest, part), { recursive: true });
 
   const direct = Object.fromEntries([...imports.keys()].sort().map((name) => [name, dependencies[`node_modules/${name}`]!]));

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '@tamky/service-kit';
+import { expandEnv, loadConfigFile } from '@tamky/service-kit';
 import { brokerConfigSchema, hashSecret } from '@tamky/broker';
 import { ingestConfigSchema } from '@tamky/ingest';
 import { dashboardConfigSchema } from '@tamky/dashboard-server';
@@ -31,9 +31,15 @@ const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[
 /** Names in deploy/env/<service>.env.example, the template of the one env file compose gives that service. */
 const envExample = (service: string) => readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8');
 const envNamesOf = (service: string) => new Set([...envExample(service).matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
-/** `${NAME}` references in a config file (what the service takes from its environment). */
+/**
+ * `${NAME}` references without a default in a config file (what the service must be given). `${NAME:-default}`
+ * are ports, hosts and folders whose default is the compose layout.
+ */
 const referencedIn = (...files: string[]) =>
-  new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!)));
+  new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]!)));
+/** A deploy config as compose runs it: every `${NAME:-default}` at its default (secrets left as references). */
+const asComposed = (file: string) =>
+  expandEnv(parse(readFileSync(join(root, file), 'utf8').replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, '$$[$1]')), file, {}) as any;
 const required = (service: string) =>
   String(compose.services[service]!.environment?.REQUIRED_SECRETS ?? '')
     .split(/\s+/)
@@ -120,8 +126,8 @@ describe('docker-compose.yml', () => {
       proxy: ['443:443', '80:80'],
       'simulated-gateways': [],
     });
-    const broker = parse(readFileSync(join(root, 'deploy/config/broker.yaml'), 'utf8'));
-    expect(broker.listeners.tls.port).toBe(8883);
+    const broker = asComposed('deploy/config/broker.yaml');
+    expect(broker.listeners.tls.port).toBe('8883');
     // What the proxy forwards to exists: the broker's WebSocket listener and the dashboard's port.
     const caddy = readFileSync(join(root, 'deploy/proxy/Caddyfile'), 'utf8');
     expect(caddy).toContain(`reverse_proxy broker:${broker.listeners.ws.port}`);
@@ -162,8 +168,8 @@ describe('docker-compose.yml', () => {
     const redis = compose.services.redis!;
     expect((redis.command as string[]).join(' ')).toMatch(/requirepass \$\$REDIS_PASSWORD/);
     expect(JSON.stringify(redis.healthcheck.test)).toContain('REDISCLI_AUTH');
-    const broker = parse(readFileSync(join(root, 'deploy/config/broker.yaml'), 'utf8'));
-    expect(broker.persistence.url).toBe('redis://:${REDIS_PASSWORD}@redis:6379/0');
+    const broker = asComposed('deploy/config/broker.yaml');
+    expect(broker.persistence.url).toBe('redis://:$[REDIS_PASSWORD]@redis:6379/0');
     expect(required('broker')).toContain('REDIS_PASSWORD');
   });
 
@@ -238,7 +244,8 @@ describe('no default secret anywhere in deploy/ and docker-compose.yml', () => {
     const walk = (file: string, v: unknown, path: string) => {
       if (Array.isArray(v)) v.forEach((x, i) => walk(file, x, `${path}[${i}]`));
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(file, x, path ? `${path}.${k}` : k);
-      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !v.startsWith('/'))
+      // A key naming an address (tokenUrl) is not a secret.
+      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !/Url$/.test(path) && !v.startsWith('/'))
         expect(v, `${file}: ${path}`).toMatch(/^\$\{[A-Z_][A-Z0-9_]*\}$/);
     };
     for (const [file, text] of texts.filter(([f]) => /\.ya?ml$/.test(f) && f !== 'docker-compose.yml')) walk(file, parse(text), '');

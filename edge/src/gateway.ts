@@ -67,6 +67,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   // Readings produced in the same event-loop turn are committed in one transaction (one fsync with
   // synchronous=FULL, which matters on SD cards); nothing is published before that commit.
   let pending: Array<{ device: string; ts: number; vals: string }> = [];
+  /** Readings lost because the outbox could not commit them: reported in health, never silently. */
+  let notDurable = 0;
+  const outboxStats = () => ({ ...outbox.stats(), notDurable });
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -74,7 +77,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     try {
       outbox.addReadings(batch);
     } catch (err) {
-      log.error({ err: (err as Error).message, readings: batch.length }, 'cannot commit readings to the outbox');
+      notDurable += batch.length;
+      log.error({ err: (err as Error).message, readings: batch.length, notDurable }, 'cannot commit readings to the outbox');
       return;
     }
     forwarder?.kick();
@@ -144,7 +148,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       configHash: hash,
       cpuPct: cpu(),
       outboxPath: config.outbox.path,
-      outbox: outbox.stats(),
+      outbox: outboxStats(),
       devices: field.health(),
     });
   const healthTimer = setInterval(() => {
@@ -161,7 +165,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     ? await serveMetrics(
         [
           gatewayMetrics({
-            outbox: () => outbox.stats(),
+            outbox: outboxStats,
             devices: () => field.health(),
             connected: () => uplink.connected,
             published: () => forwarder?.published ?? 0,

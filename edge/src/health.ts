@@ -1,7 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
-import type { OutboxStats } from './outbox/outbox';
 
 /** Samples CPU use between two reports (percent of one core). */
 export function cpuSampler(): () => number {
@@ -34,7 +33,7 @@ export function buildHealth(args: {
   configHash: string;
   cpuPct: number;
   outboxPath: string;
-  outbox: OutboxStats;
+  outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
 }): GatewayHealth {
   return {

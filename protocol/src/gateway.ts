@@ -58,6 +58,11 @@ export const gatewayHealthSchema = z.object({
     oldestTs: z.number().int().nullable(),
     bytes: z.number().int().nonnegative(),
     dropped: z.number().int().nonnegative(),
+    /**
+     * Readings the gateway took but could not commit to its outbox (disk full, I/O error): lost before they
+     * were durable, since it started. Absent from gateways older than this field.
+     */
+    notDurable: z.number().int().nonnegative().default(0),
   }),
   devices: z.array(deviceHealthSchema),
 });

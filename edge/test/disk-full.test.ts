@@ -74,11 +74,13 @@ describe('gateway on a full disk', () => {
     }
     expect(written).toBeGreaterThan(0);
 
-    const full = await waitFor(() => (lastHealth()?.outbox.notDurable ?? 0) > 0 && lastHealth(), {
+    const full = await waitFor(() => ((lastHealth()?.outbox.notDurable ?? 0) > 0 ? lastHealth() : undefined), {
       what: 'health reporting readings that could not be made durable',
       timeoutMs: 30_000,
     });
     expect(full.diskFreeBytes).toBeLessThan(64 * 1024);
+    // The size of the volume, so the centre can tell how full it is (gateway_disk rules: 80 %, 90 %).
+    expect(full.diskTotalBytes).toBe(4 * 1024 * 1024);
     expect(gw.health().outbox.notDurable).toBeGreaterThanOrEqual(full.outbox.notDurable);
 
     // Space returns: readings are committed and published again.

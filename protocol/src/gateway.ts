@@ -53,6 +53,8 @@ export const gatewayHealthSchema = z.object({
   cpuPct: z.number().nonnegative(),
   rssBytes: z.number().nonnegative(),
   diskFreeBytes: z.number().nonnegative().nullable(),
+  /** Size of the file system holding the outbox (with diskFreeBytes: how full it is). Absent from older gateways. */
+  diskTotalBytes: z.number().nonnegative().nullable().default(null),
   outbox: z.object({
     depth: z.number().int().nonnegative(),
     oldestTs: z.number().int().nullable(),

@@ -34,6 +34,7 @@ import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { wsAuthenticator } from './live/ws-auth';
+import { narrowToWards } from './live/ward-filter';
 import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
 import { countAlarmsTable } from './overview/alarm-counts';
@@ -42,6 +43,10 @@ import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
+import { reportRoutes } from './reports/routes';
+import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
+import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
+import { publicRoutes } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -71,6 +76,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const modules = opts.modules ?? [];
   // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
   const limits = loadLimits(resolve(config.limitsDir));
+  const deliveryConfig = config.reports?.deliveryFile
+    ? loadConfigFile(resolve(config.reports.deliveryFile), deliveryConfigSchema)
+    : undefined;
+  const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
+  if (deliveryConfig) checkReportFont(reportFont);
   const mapData = loadMapData(config.map, opts.city);
 
   const db = openStateDb(config.stateDb);
@@ -187,7 +197,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
-  app.use(securityHeaders(config.session.secureCookies, mapData.origins));
+  app.use(securityHeaders(config.session.secureCookies, mapData.origins, config.public?.embedOrigins));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
   app.use(httpTiming(metrics));
@@ -209,12 +219,14 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
+    ...reportRoutes(core),
+    ...publicRoutes(core),
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
-  routes.push({ method: 'get', path: '/openapi.json', access: 'any', summary: 'This document', handler: () => openapi });
+  routes.push({ method: 'get', path: '/openapi.json', access: 'any', wards: 'none', summary: 'This document', handler: () => openapi });
   openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined
@@ -256,6 +268,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     now,
     logger,
     metrics: metrics.ws,
+    narrow: (channel, message, wards) => narrowToWards(registry.current().city, channel, message, wards),
     authenticate: wsAuthenticator({
       guard,
       verifyKioskToken: core.verifyKioskToken,
@@ -302,6 +315,18 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   logger.info({ url, modules: modules.map((m) => m.name) }, 'dashboard listening');
 
+  let delivery: ReportDelivery | undefined;
+  try {
+    delivery = deliveryConfig ? startReportDelivery({ core, config: deliveryConfig, logger, font: reportFont }) : undefined;
+  } catch (err) {
+    await hub.close();
+    await metricsServer?.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    await link.close();
+    db.close();
+    throw err;
+  }
+
   const purgeTimer = setInterval(() => sessions.purgeExpired(), 3_600_000);
   purgeTimer.unref();
   // Another dashboard process sharing the state DB may save the registry or recipients: follow it.
@@ -329,6 +354,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
+      await delivery?.close();
       await hub!.close();
       await metricsServer?.close();
       await new Promise<void>((r) => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
+import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
 import { openStore } from '@tamky/store';
 import { startIngestWithAlarms } from '@tamky/ingest';
@@ -11,6 +11,7 @@ import { startSimulatedGateways } from './simulated-gateways';
 import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
 import { applyScenario, type Scenario } from './scenarios';
+import { backfillHistory } from './backfill';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -24,6 +25,8 @@ export interface CityDemoOptions {
   /** Simulated time runs this many times faster than real time. */
   speed?: number;
   pollIntervalMs?: number;
+  /** Days of simulated history written on the first start (empty store); 0 or absent: none. */
+  historyDays?: number;
   logger?: Logger;
 }
 
@@ -90,6 +93,15 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
       { logger: log.child({ service: 'store' }) },
     );
     closers.push(() => store.close());
+    if (options.historyDays) {
+      const history = await backfillHistory({
+        city,
+        store,
+        limits: loadLimits(join(REPO_ROOT, 'config/limits')),
+        days: options.historyDays,
+      });
+      if (history.done) log.info(history, `${options.historyDays} days of simulated history written`);
+    }
 
     const ingestMqtt = { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' };
     const ingest = await startIngestWithAlarms(

@@ -12,6 +12,8 @@ import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
 import { applyScenario, type Scenario } from './scenarios';
 import { backfillHistory } from './backfill';
+import { startDemoProviders, type DemoProviders } from './fake-providers';
+import { createDemoModule } from './demo-module';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -35,6 +37,8 @@ export interface CityDemo {
   credentials: DemoCredentials;
   store: TimeSeriesStore;
   sim: Awaited<ReturnType<typeof startSimulatedGateways>>['sim'];
+  /** The local Zalo, SMS and mail servers the demo's notifications go to. */
+  providers: DemoProviders;
   /** Injects a scenario's faults into the running simulation (see scenarios.ts); returns what it did. */
   scenario(name: Scenario): Promise<string[]>;
   urls: { dashboard: string; mqtt: string };
@@ -114,6 +118,10 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
     );
     closers.push(() => ingest.close());
 
+    const providers = await startDemoProviders(join(REPO_ROOT, 'config/notify/policy.yaml'));
+    closers.push(() => providers.close());
+    const demoModule = createDemoModule();
+
     const users = await Promise.all(
       (Object.keys(credentials.users) as Array<keyof DemoCredentials['users']>).map(async (role) => ({
         username: role,
@@ -134,7 +142,7 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
       {
         store,
         city,
-        modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') })],
+        modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml'), notify: providers.policy }), demoModule],
         logger: log.child({ service: 'dashboard' }),
       },
     );
@@ -172,7 +180,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
           await simulated.gateways[i]?.close();
         },
       });
-    return { city, credentials, store, sim, scenario, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
+    demoModule.bind(scenario);
+    return { city, credentials, store, sim, providers, scenario, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
   } catch (err) {
     await close();
     throw err;

@@ -210,6 +210,20 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       });
       return [
         ...alarmRoutes(c, actions),
+        {
+          method: 'get',
+          path: '/admin/notifications',
+          access: 'admin',
+          query: ['limit', 'offset'],
+          summary:
+            'Every notification, newest first: {configured, total, items:[{id, alarmId, recipient, channel, address, text, state, error, ts, step, attempts, providerId}]}',
+          handler(req) {
+            const limit = Math.min(500, Math.max(1, Number(req.query.limit) || 100));
+            const offset = Math.max(0, Number(req.query.offset) || 0);
+            if (!notifier) return { configured: false, total: 0, items: [] };
+            return { configured: true, ...notifier.notificationsPage(limit, offset) };
+          },
+        },
         callback('/notify/esms/callback', 'eSMS delivery receipt (?token=)'),
         callback('/notify/sms/inbound', 'SMS reply (MO) "OK <id>" acknowledges (?token=)'),
         callback('/notify/zalo/webhook', 'Zalo OA webhook: replies acknowledge, receipts mark delivered (signed)'),

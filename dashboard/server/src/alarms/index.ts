@@ -75,7 +75,21 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       ctx.logger.info({ alarm: alarm.id, rule: alarm.ruleId, source: alarm.sourceId, change, actor }, 'alarm');
   }
 
+  /** Alarms whose maintenance ended while they are still open are announced again (wall, desk, notifications). */
+  function releaseShelves(): void {
+    if (!ctx || !store) return;
+    const c = ctx;
+    const s = store;
+    const released = c.db.transaction(() => {
+      const alarms = s.releaseShelves(c.now());
+      for (const a of alarms) if (a.state === 'active' && a.parentId === null) notifier?.plan(a, 'raised');
+      return alarms;
+    })();
+    for (const a of released) broadcastAlarm(a);
+  }
+
   async function tick(): Promise<void> {
+    releaseShelves();
     if (!notifier) return;
     // One pass at a time: a slow provider must not start a second, overlapping send of the same rows.
     if (ticking) return ticking;
@@ -184,6 +198,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           return need().shelves;
         },
         changed,
+        releaseShelves,
         silenced(alarms: Alarm[]) {
           for (const a of alarms) {
             notifier?.silence(a.id, 'shelved for maintenance');

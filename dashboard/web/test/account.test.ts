@@ -1,9 +1,36 @@
-import { describe, expect, it } from 'vitest';
-import { expectAccessible, login, screenshot, useMockAndBrowser } from './browser';
-import { USERS } from './mock-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, screenshot } from './browser';
+import { api, login as apiLogin, PASSWORDS, startHarness, type Harness, type RoleName } from '../../server/test/helpers';
 
+/** Changing one's own password in the real app against the real dashboard server (sessions, audit, hashes). */
 describe('change my own password', () => {
-  const env = useMockAndBrowser();
+  const env = {} as { h: Harness; browser: Browser; server: { url: string } };
+  beforeAll(async () => {
+    ensureBuilt();
+    env.h = await startHarness({ config: { webDist: DIST_DIR } });
+    env.server = { url: env.h.url };
+    env.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.h?.close();
+  });
+  const login = async (page: Page, url: string, role: RoleName) => {
+    await page.goto(url);
+    await page.getByLabel('Tên đăng nhập').fill(role);
+    await page.getByLabel('Mật khẩu').fill(PASSWORDS[role]);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByTestId('user').waitFor({ state: 'attached', timeout: 20_000 });
+  };
+  const loginStatus = async (role: RoleName, password: string) =>
+    (
+      await fetch(`${env.h.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: role, password }),
+      })
+    ).status;
 
   it('from the header: needs the current password, checks the new one next to its field, then the old password stops working', async () => {
     const other = await env.browser.newPage();
@@ -27,12 +54,14 @@ describe('change my own password', () => {
     await form.getByLabel('Nhập lại mật khẩu mới').fill('ca-dem-an-toan-2026');
     await form.getByRole('button', { name: 'Đổi mật khẩu' }).click();
     await expect.poll(() => page.getByTestId('pw-current-error').innerText()).toContain('không đúng');
-    expect(env.server.passwordOf('operator')).toBe(USERS.operator.password);
+    expect(await loginStatus('operator', PASSWORDS.operator)).toBe(200); // unchanged (and a second other session)
 
-    await form.getByLabel('Mật khẩu hiện tại').fill(USERS.operator.password);
+    await form.getByLabel('Mật khẩu hiện tại').fill(PASSWORDS.operator);
     await form.getByRole('button', { name: 'Đổi mật khẩu' }).click();
-    await expect.poll(() => page.getByTestId('account-outcome').innerText()).toContain('Đã đổi mật khẩu. Đã kết thúc 1 phiên');
-    expect(env.server.adminAudit.at(-1)).toMatchObject({ user: 'operator', action: 'auth.password_change' });
+    await expect.poll(() => page.getByTestId('account-outcome').innerText()).toContain('Đã đổi mật khẩu. Đã kết thúc 2 phiên');
+    const audit = await api(env.h.url, await apiLogin(env.h.url, 'admin'), 'GET', '/api/audit?limit=50');
+    const { entries } = (await audit.json()) as { entries: Array<{ user: string; action: string }> };
+    expect(entries.find((e) => e.action === 'auth.password_change')).toMatchObject({ user: 'operator' });
     await screenshot(page, 'view-account');
     await expectAccessible(page, 'account');
 
@@ -42,7 +71,7 @@ describe('change my own password', () => {
     const fresh = await env.browser.newPage();
     await fresh.goto(env.server.url);
     await fresh.getByLabel('Tên đăng nhập').fill('operator');
-    await fresh.getByLabel('Mật khẩu').fill(USERS.operator.password);
+    await fresh.getByLabel('Mật khẩu').fill(PASSWORDS.operator);
     await fresh.getByRole('button', { name: 'Đăng nhập' }).click();
     await expect.poll(() => fresh.getByRole('alert').first().innerText()).toBeTruthy();
     expect(await fresh.getByTestId('user').count()).toBe(0);

@@ -8,9 +8,22 @@ import type {
   Severity,
   CommandResult,
   LimitsAnswer,
+  MapAnswer,
+  BasemapAnswer,
 } from '@tamky/protocol';
 
-export type { CityModel, DeviceHealth, GatewayHealth, Series, StoredReading, DeadLetter, Severity, CommandResult };
+export type {
+  CityModel,
+  DeviceHealth,
+  GatewayHealth,
+  Series,
+  StoredReading,
+  DeadLetter,
+  Severity,
+  CommandResult,
+  MapAnswer,
+  BasemapAnswer,
+};
 
 export type Role = 'viewer' | 'operator' | 'technician' | 'admin';
 export interface User {

@@ -15,4 +15,7 @@ export * from './text-format';
 export * from './intervals';
 export * from './series';
 export * from './time-format';
+export * from './reports';
+export * from './vn-aqi';
+export * from './report-labels';
 export * from './map';

@@ -1,3 +1,5 @@
+import { REPORT_LABELS } from '@tamky/protocol/report-labels';
+
 /**
  * Every UI string, Vietnamese first. `en` must define exactly the keys of `vi` (the type enforces it).
  * Placeholders are `{name}`.
@@ -571,6 +573,7 @@ export const vi = {
   'tokens.create': 'Tạo khoá',
   'tokens.createdOnce': 'Khoá mới (chỉ hiện một lần, hãy lưu lại ngay):',
   'tokens.confirmRevoke': 'Thu hồi khoá "{name}"? Hệ thống đang dùng khoá này sẽ mất quyền đọc ngay.',
+<<<<<<< HEAD
   'nav.messages': 'Tin nhắn đã gửi',
   'messages.title': 'Tin nhắn đã gửi',
   'messages.total': '{n} tin nhắn',
@@ -620,6 +623,21 @@ export const vi = {
   'issue.type.boolean': 'đúng/sai',
   'issue.type.object': 'đối tượng',
   'issue.type.array': 'danh sách',
+=======
+  // --- reports (branch reports); the report tables' own words: protocol/src/report-labels.ts ---
+  ...REPORT_LABELS.vi,
+  'nav.reports': 'Báo cáo',
+  'reports.title': 'Báo cáo',
+  'reports.kind': 'Loại báo cáo',
+  'reports.kind.daily': 'Báo cáo ngày',
+  'reports.kind.monthly': 'Báo cáo tháng',
+  'reports.period': 'Kỳ báo cáo',
+  'reports.print': 'In báo cáo',
+  'reports.pdf': 'Tải PDF',
+  'reports.xlsx': 'Tải Excel',
+  'reports.days': 'VN_AQI từng ngày',
+  'reports.controls': 'Chọn báo cáo',
+>>>>>>> main
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1191,6 +1209,7 @@ export const en: Record<MessageKey, string> = {
   'tokens.create': 'Create token',
   'tokens.createdOnce': 'New token (shown only once, save it now):',
   'tokens.confirmRevoke': 'Revoke token "{name}"? A system using it loses access at once.',
+<<<<<<< HEAD
   'nav.messages': 'Sent messages',
   'messages.title': 'Sent messages',
   'messages.total': '{n} messages',
@@ -1240,4 +1259,19 @@ export const en: Record<MessageKey, string> = {
   'issue.type.boolean': 'true/false',
   'issue.type.object': 'an object',
   'issue.type.array': 'a list',
+=======
+  // --- reports (branch reports) ---
+  ...REPORT_LABELS.en,
+  'nav.reports': 'Reports',
+  'reports.title': 'Reports',
+  'reports.kind': 'Report',
+  'reports.kind.daily': 'Daily report',
+  'reports.kind.monthly': 'Monthly report',
+  'reports.period': 'Period',
+  'reports.print': 'Print',
+  'reports.pdf': 'Download PDF',
+  'reports.xlsx': 'Download Excel',
+  'reports.days': 'VN_AQI day by day',
+  'reports.controls': 'Choose a report',
+>>>>>>> main
 };

@@ -573,7 +573,6 @@ export const vi = {
   'tokens.create': 'Tạo khoá',
   'tokens.createdOnce': 'Khoá mới (chỉ hiện một lần, hãy lưu lại ngay):',
   'tokens.confirmRevoke': 'Thu hồi khoá "{name}"? Hệ thống đang dùng khoá này sẽ mất quyền đọc ngay.',
-<<<<<<< HEAD
   'nav.messages': 'Tin nhắn đã gửi',
   'messages.title': 'Tin nhắn đã gửi',
   'messages.total': '{n} tin nhắn',
@@ -623,7 +622,6 @@ export const vi = {
   'issue.type.boolean': 'đúng/sai',
   'issue.type.object': 'đối tượng',
   'issue.type.array': 'danh sách',
-=======
   // --- reports (branch reports); the report tables' own words: protocol/src/report-labels.ts ---
   ...REPORT_LABELS.vi,
   'nav.reports': 'Báo cáo',
@@ -637,7 +635,6 @@ export const vi = {
   'reports.xlsx': 'Tải Excel',
   'reports.days': 'VN_AQI từng ngày',
   'reports.controls': 'Chọn báo cáo',
->>>>>>> main
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1209,7 +1206,6 @@ export const en: Record<MessageKey, string> = {
   'tokens.create': 'Create token',
   'tokens.createdOnce': 'New token (shown only once, save it now):',
   'tokens.confirmRevoke': 'Revoke token "{name}"? A system using it loses access at once.',
-<<<<<<< HEAD
   'nav.messages': 'Sent messages',
   'messages.title': 'Sent messages',
   'messages.total': '{n} messages',
@@ -1259,7 +1255,6 @@ export const en: Record<MessageKey, string> = {
   'issue.type.boolean': 'true/false',
   'issue.type.object': 'an object',
   'issue.type.array': 'a list',
-=======
   // --- reports (branch reports) ---
   ...REPORT_LABELS.en,
   'nav.reports': 'Reports',
@@ -1273,5 +1268,4 @@ export const en: Record<MessageKey, string> = {
   'reports.xlsx': 'Download Excel',
   'reports.days': 'VN_AQI day by day',
   'reports.controls': 'Choose a report',
->>>>>>> main
 };

@@ -18,4 +18,5 @@ export * from './time-format';
 export * from './reports';
 export * from './vn-aqi';
 export * from './report-labels';
+export * from './public';
 export * from './map';

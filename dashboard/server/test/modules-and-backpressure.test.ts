@@ -26,6 +26,7 @@ function probeModule() {
         method: 'get',
         path: '/probe',
         access: 'operator',
+        wards: 'city',
         summary: 'probe count',
         handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }),
       },
@@ -33,6 +34,7 @@ function probeModule() {
         method: 'post',
         path: '/probe',
         access: 'operator',
+        wards: 'city',
         summary: 'poke',
         handler(_req, res) {
           c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});

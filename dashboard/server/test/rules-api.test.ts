@@ -75,7 +75,7 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
   it('a module declaring a route the core already has is refused at start, not silently shadowed', async () => {
     const shadow: DashboardModule = {
       name: 'shadow',
-      routes: () => [{ method: 'put', path: '/rules', access: 'admin', summary: 'again', handler: () => ({}) }],
+      routes: () => [{ method: 'put', path: '/rules', access: 'admin', wards: 'city', summary: 'again', handler: () => ({}) }],
     };
     await expect(
       startDashboard(

@@ -67,6 +67,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/rules',
+      wards: 'none',
       access: 'viewer',
       summary: 'Alarm rules (data, versioned): {version, rules, updatedBy, updatedAt}',
       handler: () => currentRules(core),
@@ -74,6 +75,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'put',
       path: '/rules',
+      wards: 'city',
       access: 'admin',
       summary:
         "Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector's schema → new version, published retained for ingest",
@@ -100,6 +102,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/rules/validate',
+      wards: 'city',
       access: 'admin',
       summary: 'Validate a rule set ({rules}) without storing it → {ok, count}',
       handler(req) {
@@ -111,6 +114,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/audit',
+      wards: 'city',
       access: 'admin',
       summary: 'Audit log (who changed or commanded what, when), newest first, filtered and paged: {entries, total}',
       query: ['from', 'to', 'user', 'action', 'q', 'limit', 'offset'],

@@ -213,6 +213,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         method: 'post',
         path,
         access: 'none',
+        wards: 'none',
         summary,
         handler: (req, res) =>
           new Promise<void>((resolve, reject) => {

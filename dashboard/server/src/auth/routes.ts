@@ -36,6 +36,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/login',
+      wards: 'none',
       access: 'none',
       summary: 'Log in with username and password; sets the httpOnly `sid` cookie (SameSite=Strict)',
       async handler(req, res) {
@@ -54,6 +55,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/kiosk',
+      wards: 'none',
       access: 'none',
       summary:
         "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
@@ -78,6 +80,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/logout',
+      wards: 'none',
       access: 'any',
       summary: 'End the session',
       handler(_req, res) {
@@ -94,6 +97,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/password',
+      wards: 'none',
       access: 'any',
       summary:
         'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
@@ -122,6 +126,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/auth/me',
+      wards: 'none',
       access: 'any',
       summary: 'The logged-in user and the CSRF token to send as x-csrf-token',
       handler(_req, res) {

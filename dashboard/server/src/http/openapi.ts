@@ -37,6 +37,7 @@ export function buildOpenApi(
     (paths[path] ??= {})[r.method] = {
       summary: r.summary,
       'x-role': r.access,
+      'x-wards': r.wards,
       ...(params.length ? { parameters: params } : {}),
       ...(r.method !== 'get' ? { requestBody: { content: { 'application/json': {} } } } : {}),
       ...(r.token ? { 'x-token-scope': r.token } : {}),
@@ -48,6 +49,7 @@ export function buildOpenApi(
     (paths[e.path] ??= {})[e.method] = {
       summary: e.summary,
       'x-role': 'none',
+      'x-wards': 'none',
       security: [],
       responses: { '200': { description: 'OK', content: { [e.produces]: {} } } },
     };

@@ -9,8 +9,7 @@ import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
 import { csvFileName, seriesToCsv } from './csv';
-import { wardScopeOf } from '../tokens/token-auth';
-import { cityInWards, limitQueryToWards } from './ward-scope';
+import { cityInWards, inScope, limitQueryToWards, wardScopeOf } from './ward-scope';
 
 const csvReduceSchema = z.enum(SERIES_REDUCTIONS).optional();
 const latestQuerySchema = z.object({ kind: fieldNameSchema.optional(), ward: idSchema.optional() });
@@ -25,6 +24,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/city',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'The city model (wards, gateways, devices)',
@@ -33,6 +33,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/latest',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'Latest reading per device',
@@ -41,12 +42,13 @@ export function readingRoutes(core: Core): RouteSpec[] {
         const q = parseInput(latestQuerySchema, req.query, 'query');
         const wards = wardScopeOf(res);
         const readings = await core.store.latest({ ...(q.kind ? { kind: q.kind } : {}), ...(q.ward ? { ward: q.ward } : {}) });
-        return { readings: wards ? readings.filter((r) => wards.includes(r.ward)) : readings };
+        return { readings: readings.filter((r) => inScope(wards, r.ward)) };
       },
     },
     {
       method: 'get',
       path: '/history',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'Time series for one kind; with windowMs, aggregated per window (served from rollups)',
@@ -58,6 +60,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/history.csv',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary:
@@ -83,15 +86,19 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/overview',
+      wards: 'filter',
       access: 'viewer',
       summary: 'Per ward: VN_AQI, noise vs QCVN 26 limit, water stage, lights, traffic, open alarm counts',
-      async handler() {
-        return computeOverview(core.city, await core.store.latest(), core.limits, core.now(), core.alarmCounts);
+      async handler(_req, res) {
+        const wards = wardScopeOf(res);
+        const latest = (await core.store.latest()).filter((r) => inScope(wards, r.ward));
+        return computeOverview(cityInWards(core.city, wards), latest, core.limits, core.now(), core.alarmCounts);
       },
     },
     {
       method: 'get',
       path: '/limits',
+      wards: 'none',
       access: 'viewer',
       summary:
         'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
@@ -101,6 +108,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/dead-letters',
+      wards: 'city',
       access: 'technician',
       summary: 'Rejected messages with the reason, newest first',
       query: ['from', 'to', 'limit'],
@@ -118,13 +126,14 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/export/ngsi-ld',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'Current state as NGSI-LD entities named after FIWARE Smart Data Models',
       produces: 'application/ld+json',
       async handler(_req, res) {
         const wards = wardScopeOf(res);
-        const latest = (await core.store.latest()).filter((r) => !wards || wards.includes(r.ward));
+        const latest = (await core.store.latest()).filter((r) => inScope(wards, r.ward));
         const entities = toNgsiLd(cityInWards(core.city, wards), latest, (v) => aqiLevel(core.limits.vnAqi, v).level);
         res.setHeader('Content-Type', 'application/ld+json; charset=utf-8');
         res.send(JSON.stringify(entities));

@@ -33,6 +33,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'get',
       path: '/admin/registry',
+      wards: 'city',
       access: 'admin',
       summary: 'The device registry (city model: wards, gateways, devices) with its version: {version, city, updatedBy, updatedAt}',
       handler: () => registry.current(),
@@ -40,6 +41,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'put',
       path: '/admin/registry',
+      wards: 'city',
       access: 'admin',
       summary: 'Replace the registry ({baseVersion?, city}) → new version; 400 {issues:[{path,message}]}; 409 when baseVersion is stale',
       handler(req, res) {
@@ -50,6 +52,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'put',
       path: '/admin/registry/devices/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Add or change one device ({baseVersion?, device}; move it by changing ward/gateway) → new version; 400 {issues}; 409 stale',
       handler(req, res) {
@@ -80,6 +83,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'delete',
       path: '/admin/registry/devices/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Remove one device (?baseVersion=) → new version; 404 unknown; 409 stale',
       query: ['baseVersion'],

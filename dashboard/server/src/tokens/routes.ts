@@ -21,6 +21,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'get',
       path: '/tokens',
+      wards: 'city',
       access: 'admin',
       summary: 'API tokens (never their secrets)',
       handler: () => ({ tokens: tokens.list() }),
@@ -28,6 +29,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'post',
       path: '/tokens',
+      wards: 'city',
       access: 'admin',
       summary: 'Create an API token: scopes, wards, expiry, rate limit; the token text is answered once',
       handler(req, res) {
@@ -57,6 +59,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'delete',
       path: '/tokens/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Revoke an API token (effective at once)',
       handler(req, res) {

@@ -7,6 +7,8 @@ export interface AdminUser {
   role: Role;
   disabled: boolean;
   createdAt: number;
+  /** Wards the account is limited to; empty: the whole city. */
+  wards: string[];
   lastLogin: number | null;
 }
 

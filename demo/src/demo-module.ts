@@ -26,6 +26,7 @@ export function createDemoModule(): DashboardModule & { bind(inject: (s: Scenari
           method: 'get',
           path: '/demo',
           access: 'admin',
+          wards: 'city',
           summary:
             'Simulated city only: the faults an admin can inject and those injected so far ({scenarios, injected:[{scenario, at, by, what}]})',
           handler: () => ({ scenarios: SCENARIOS, ready: inject !== undefined, injected }),
@@ -34,6 +35,7 @@ export function createDemoModule(): DashboardModule & { bind(inject: (s: Scenari
           method: 'post',
           path: '/demo/scenarios/:name',
           access: 'admin',
+          wards: 'city',
           summary: 'Simulated city only: injects a fault (flood | gateway-offline | lamp-failure | storm) → {scenario, at, by, what}',
           async handler(req, res) {
             let scenario: Scenario;

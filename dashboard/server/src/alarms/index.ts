@@ -230,6 +230,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           method: 'get',
           path: '/admin/notifications',
           access: 'admin',
+          wards: 'city',
           query: ['limit', 'offset'],
           summary:
             'Every notification, newest first: {configured, total, items:[{id, alarmId, recipient, channel, address, text, state, error, ts, step, attempts, providerId}]}',

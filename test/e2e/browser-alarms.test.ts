@@ -126,7 +126,7 @@ describe('alarms in a browser against the real system', () => {
     expect(refused.status).toBe(403);
     const { alarm } = await getJson<{ alarm: Alarm }>(cookie, `/api/alarms/${encodeURIComponent(alarmId)}`);
     expect(alarm.state).toBe('active');
-  });
+  }, 120_000);
 
   it('the flood reached the local Zalo server of the demo; an admin reads it on the sent-messages page, linked to its alarm', async () => {
     const sent = await waitFor(() => demo.providers.zalo.messages.find((m) => m.templateData.alarm_id === alarmId), {

@@ -55,6 +55,10 @@ export interface NotificationView {
   step: number;
   attempts: number;
   providerId: string | null;
+  /** What the provider was handed (null until the first send attempt). */
+  text: string | null;
+  alarmId: number;
+  address: string;
 }
 
 export interface Notifier {
@@ -65,6 +69,8 @@ export interface Notifier {
   /** Fires due escalations and sends due messages. */
   tick(): Promise<void>;
   notificationsFor(alarmId: number): NotificationView[];
+  /** Every notification sent or planned, newest first (the admins' sent-messages page). */
+  notificationsPage(limit: number, offset: number): { items: NotificationView[]; total: number };
   /**
    * Recipients, groups and routes edited by an admin take effect from the next plan, escalation step or send;
    * providers, rate limits and the callback token stay as started (they come from the file).
@@ -82,6 +88,21 @@ interface EscalationRow {
   next_step: number;
   due_at: number;
 }
+
+const viewOf = (r: OutboxRow): NotificationView => ({
+  id: String(r.id),
+  recipient: r.recipient,
+  channel: r.channel,
+  state: r.state,
+  ts: r.updated_at,
+  error: r.error,
+  step: r.step,
+  attempts: r.attempts,
+  providerId: r.provider_id,
+  text: r.text,
+  alarmId: r.alarm_id,
+  address: r.address,
+});
 
 export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const { db, logger, now } = opts;
@@ -310,6 +331,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       else fallbackOrFail(rows, `channel ${lead.channel} not configured`);
       return;
     }
+    outbox.recordText(ids, message.text);
     let outcome: SendOutcome;
     try {
       outcome = await channel.send(message);
@@ -483,18 +505,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       const cancelled = outbox.cancelPending(alarmId, reason);
       if (cancelled) logger.info({ alarm: alarmId, cancelled, reason }, 'pending notifications cancelled');
     },
-    notificationsFor: (alarmId) =>
-      outbox.forAlarm(alarmId).map((r) => ({
-        id: String(r.id),
-        recipient: r.recipient,
-        channel: r.channel,
-        state: r.state,
-        ts: r.updated_at,
-        error: r.error,
-        step: r.step,
-        attempts: r.attempts,
-        providerId: r.provider_id,
-      })),
+    notificationsFor: (alarmId) => outbox.forAlarm(alarmId).map(viewOf),
+    notificationsPage(limit, offset) {
+      const { rows, total } = outbox.page(limit, offset);
+      return { items: rows.map(viewOf), total };
+    },
     routes(router) {
       router.use(callbacks);
     },

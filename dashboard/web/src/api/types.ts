@@ -103,6 +103,15 @@ export interface AlarmNotification {
   state: string;
   ts: number;
   error: string | null;
+  /** The text handed to the provider (null before the first send attempt). */
+  text: string | null;
+  alarmId: number;
+  address: string;
+}
+export interface DemoControl {
+  scenarios: string[];
+  ready: boolean;
+  injected: Array<{ scenario: string; at: number; by: string; what: string[] }>;
 }
 export interface AlarmDetail {
   alarm: Alarm;

@@ -1,3 +1,4 @@
+import { DeviceError } from './DeviceError';
 import type { GatewayInfo } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
@@ -85,7 +86,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
                   <span className="small error-text">
                     {' '}
                     <span aria-hidden="true">▲ </span>
-                    {t('gateways.lastError', { error: d.lastError })} {d.lastErrorTs ? `(${ago(d.lastErrorTs, now)})` : ''}
+                    <DeviceError error={d.lastError} /> {d.lastErrorTs ? `(${ago(d.lastErrorTs, now)})` : ''}
                   </span>
                 )}
               </li>

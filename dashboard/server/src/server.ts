@@ -44,6 +44,9 @@ import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
 import { publicRoutes } from './public/routes';
+import { reportRoutes } from './reports/routes';
+import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
+import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -73,6 +76,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const modules = opts.modules ?? [];
   // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
   const limits = loadLimits(resolve(config.limitsDir));
+  const deliveryConfig = config.reports?.deliveryFile
+    ? loadConfigFile(resolve(config.reports.deliveryFile), deliveryConfigSchema)
+    : undefined;
+  const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
+  if (deliveryConfig) checkReportFont(reportFont);
   const mapData = loadMapData(config.map, opts.city);
 
   const db = openStateDb(config.stateDb);
@@ -212,6 +220,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
     ...publicRoutes(core),
+    ...reportRoutes(core),
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
@@ -306,6 +315,18 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   logger.info({ url, modules: modules.map((m) => m.name) }, 'dashboard listening');
 
+  let delivery: ReportDelivery | undefined;
+  try {
+    delivery = deliveryConfig ? startReportDelivery({ core, config: deliveryConfig, logger, font: reportFont }) : undefined;
+  } catch (err) {
+    await hub.close();
+    await metricsServer?.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    await link.close();
+    db.close();
+    throw err;
+  }
+
   const purgeTimer = setInterval(() => sessions.purgeExpired(), 3_600_000);
   purgeTimer.unref();
   // Another dashboard process sharing the state DB may save the registry or recipients: follow it.
@@ -333,6 +354,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
+      await delivery?.close();
       await hub!.close();
       await metricsServer?.close();
       await new Promise<void>((r) => {

@@ -39,6 +39,8 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/map', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/dead-letters', role: 'technician', wards: 'city' },
   { method: 'GET', path: '/api/export/ngsi-ld', role: 'viewer', wards: 'filter' },
+  { method: 'GET', path: '/api/reports/daily', role: 'viewer', wards: 'filter' },
+  { method: 'GET', path: '/api/reports/monthly', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/gateways', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/gateways/{id}', role: 'viewer', wards: 'filter' },
   { method: 'POST', path: '/api/gateways/{id}/commands', role: 'technician', wards: 'filter' },
@@ -286,6 +288,10 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
       (await (await api(h.url, s, 'GET', '/api/map')).json()).wardAreas.features.map(
         (f: { properties: { ward: string } }) => f.properties.ward,
       ),
+    'GET /api/reports/daily': async (s) =>
+      (await (await api(h.url, s, 'GET', '/api/reports/daily?period=2026-11-26')).json()).wards.map((w: { id: string }) => w.id),
+    'GET /api/reports/monthly': async (s) =>
+      (await (await api(h.url, s, 'GET', '/api/reports/monthly?period=2026-11')).json()).wards.map((w: { id: string }) => w.id),
     'GET /api/latest': async (s) =>
       (await (await api(h.url, s, 'GET', '/api/latest')).json()).readings.map((r: { ward: string }) => r.ward),
     'GET /api/history': async (s) =>

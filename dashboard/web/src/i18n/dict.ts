@@ -1,3 +1,5 @@
+import { REPORT_LABELS } from '@tamky/protocol/report-labels';
+
 /**
  * Every UI string, Vietnamese first. `en` must define exactly the keys of `vi` (the type enforces it).
  * Placeholders are `{name}`.
@@ -594,6 +596,19 @@ export const vi = {
   'admin.wardsHint': 'Không chọn: toàn thành phố. Giữ Ctrl để chọn nhiều.',
   'admin.wardsColumn': 'Phạm vi',
   'admin.wholeCity': 'Toàn thành phố',
+  // --- reports (branch reports); the report tables' own words: protocol/src/report-labels.ts ---
+  ...REPORT_LABELS.vi,
+  'nav.reports': 'Báo cáo',
+  'reports.title': 'Báo cáo',
+  'reports.kind': 'Loại báo cáo',
+  'reports.kind.daily': 'Báo cáo ngày',
+  'reports.kind.monthly': 'Báo cáo tháng',
+  'reports.period': 'Kỳ báo cáo',
+  'reports.print': 'In báo cáo',
+  'reports.pdf': 'Tải PDF',
+  'reports.xlsx': 'Tải Excel',
+  'reports.days': 'VN_AQI từng ngày',
+  'reports.controls': 'Chọn báo cáo',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1188,4 +1203,17 @@ export const en: Record<MessageKey, string> = {
   'admin.wardsHint': 'None chosen: the whole city. Hold Ctrl to choose several.',
   'admin.wardsColumn': 'Scope',
   'admin.wholeCity': 'Whole city',
+  // --- reports (branch reports) ---
+  ...REPORT_LABELS.en,
+  'nav.reports': 'Reports',
+  'reports.title': 'Reports',
+  'reports.kind': 'Report',
+  'reports.kind.daily': 'Daily report',
+  'reports.kind.monthly': 'Monthly report',
+  'reports.period': 'Period',
+  'reports.print': 'Print',
+  'reports.pdf': 'Download PDF',
+  'reports.xlsx': 'Download Excel',
+  'reports.days': 'VN_AQI day by day',
+  'reports.controls': 'Choose a report',
 };

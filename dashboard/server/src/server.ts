@@ -43,10 +43,10 @@ import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
-import { publicRoutes } from './public/routes';
 import { reportRoutes } from './reports/routes';
 import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
 import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
+import { publicRoutes } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -219,8 +219,8 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
-    ...publicRoutes(core),
     ...reportRoutes(core),
+    ...publicRoutes(core),
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];

@@ -307,6 +307,10 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
         const id = e.id.split(':').pop()!;
         return [wardOfDevice(id) ?? wardOfGateway(id) ?? id];
       }),
+    'GET /api/reports/daily': async (s) =>
+      (await (await api(h.url, s, 'GET', `/api/reports/daily?period=2026-11-26`)).json()).wards.map((w: { id: string }) => w.id),
+    'GET /api/reports/monthly': async (s) =>
+      (await (await api(h.url, s, 'GET', `/api/reports/monthly?period=2026-11`)).json()).wards.map((w: { id: string }) => w.id),
     'GET /api/gateways': async (s) =>
       (await (await api(h.url, s, 'GET', '/api/gateways')).json()).gateways.map((g: { ward: string }) => g.ward),
     'GET /api/gateways/{id}': (s) =>

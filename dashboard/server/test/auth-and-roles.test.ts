@@ -288,10 +288,6 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
       (await (await api(h.url, s, 'GET', '/api/map')).json()).wardAreas.features.map(
         (f: { properties: { ward: string } }) => f.properties.ward,
       ),
-    'GET /api/reports/daily': async (s) =>
-      (await (await api(h.url, s, 'GET', '/api/reports/daily?period=2026-11-26')).json()).wards.map((w: { id: string }) => w.id),
-    'GET /api/reports/monthly': async (s) =>
-      (await (await api(h.url, s, 'GET', '/api/reports/monthly?period=2026-11')).json()).wards.map((w: { id: string }) => w.id),
     'GET /api/latest': async (s) =>
       (await (await api(h.url, s, 'GET', '/api/latest')).json()).readings.map((r: { ward: string }) => r.ward),
     'GET /api/history': async (s) =>

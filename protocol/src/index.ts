@@ -14,6 +14,7 @@ export * from './rules';
 export * from './text-format';
 export * from './intervals';
 export * from './series';
+export * from './chart-window';
 export * from './time-format';
 export * from './reports';
 export * from './vn-aqi';

@@ -131,7 +131,10 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Peer
  * Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. With `auth`, HTTP
  * authentication is on: the first statement must create an admin user, as the 1.x image's first start does.
  */
-export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer & { port: number; url: string; dir: string }> {
+export async function startInfluxd(
+  /** `data`: extra [data] settings, e.g. `{ 'cache-snapshot-write-cold-duration': '"1s"' }` to get TSM files at once (bench/store/sizing.ts). */
+  opts: { auth?: boolean; data?: Record<string, string> } = {},
+): Promise<Peer & { port: number; url: string; dir: string }> {
   const influxd = requireBinary('influxd', 'influxdb');
   const dir = tempDir('influxd');
   return startOnFreePort('influxd', async (port) => {
@@ -147,6 +150,7 @@ export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer 
         `  dir = "${dir}/data"`,
         `  wal-dir = "${dir}/wal"`,
         '  query-log-enabled = false',
+        ...Object.entries(opts.data ?? {}).map(([k, v]) => `  ${k} = ${v}`),
         '[http]',
         `  bind-address = "127.0.0.1:${port}"`,
         '  log-enabled = false',

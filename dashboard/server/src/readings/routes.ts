@@ -51,8 +51,9 @@ export function readingRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
-      summary: 'Time series for one kind; with windowMs, aggregated per window (served from rollups)',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward'],
+      summary:
+        "Time series for one kind; with windowMs, aggregated per window (served from rollups); with width (the chart's pixels), the window is widened until no series has more points than pixels",
+      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'width'],
       async handler(req, res) {
         return { series: await core.store.query(limitQueryToWards(parseHistoryQuery(req.query, core.now()), core.city, wardScopeOf(res))) };
       },
@@ -65,7 +66,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       token: 'read:readings',
       summary:
         'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'reduce'],
+      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'width', 'reduce'],
       produces: 'text/csv',
       async handler(req, res) {
         const { reduce, ...rest } = (req.query ?? {}) as Record<string, unknown>;

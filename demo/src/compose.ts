@@ -140,6 +140,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         ...(existsSync(join(dirname(cityFile), 'wards.geojson')) ? { map: { wardAreas: join(dirname(cityFile), 'wards.geojson') } } : {}),
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
+        // The residents' page (/public): every ward, air, noise and flood, as the city would publish it.
+        public: { show: { aqi: [], noise: [], flood: [] } },
       },
       {
         store,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { CityModel, Report, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import { reportSchema } from '@tamky/protocol';
-import { openStore, SqliteStore } from '@tamky/store';
+import { openStore, retentionSchema, SqliteStore } from '@tamky/store';
 import { Deriver, loadLimits } from '@tamky/ingest';
 import { startInfluxd, tempDir } from '@tamky/test-support';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';

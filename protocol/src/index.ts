@@ -15,3 +15,4 @@ export * from './text-format';
 export * from './intervals';
 export * from './series';
 export * from './time-format';
+export * from './api';

@@ -1,22 +1,16 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import {
+  accountCreateBodySchema,
+  accountCreatedSchema,
+  accountPatchBodySchema,
+  accountPatchedSchema,
+  accountsAnswerSchema,
+} from '@tamky/protocol';
 import type { Core } from '../core';
-import { userSeedSchema } from '../config';
 import { actorOf } from '../auth/guard';
 import { notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import { createUserAdmin } from './users';
-
-const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
-const displayName = z.string().trim().min(1).max(120);
-// Length policy is checked by the user store (a clear "weak_password" error); the cap only bounds scrypt input.
-const password = z.string().max(1024);
-
-const createSchema = z.object({ username: userSeedSchema.shape.username, displayName, role, password }).strict();
-const patchSchema = z
-  .object({ displayName: displayName.optional(), role: role.optional(), disabled: z.boolean().optional(), password: password.optional() })
-  .strict()
-  .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
 /** Account administration: admins only, every change audited (passwords never are). */
 export function userRoutes(core: Core): RouteSpec[] {
@@ -27,6 +21,8 @@ export function userRoutes(core: Core): RouteSpec[] {
       path: '/users',
       access: 'admin',
       summary: 'Accounts: {users: [{username, displayName, role, disabled, createdAt, lastLogin}]} (never password hashes)',
+      request: {},
+      answer: accountsAnswerSchema,
       handler: () => ({ users: users.list() }),
     },
     {
@@ -34,8 +30,10 @@ export function userRoutes(core: Core): RouteSpec[] {
       path: '/users',
       access: 'admin',
       summary: 'Create an account ({username, displayName, role, password ≥ 12 chars}) → 201 {user}; 409 if the username exists',
+      request: { body: accountCreateBodySchema },
+      answer: accountCreatedSchema,
       async handler(req, res) {
-        const body = parseInput(createSchema, req.body, 'body');
+        const body = parseInput(accountCreateBodySchema, req.body, 'body');
         const user = await users.create(body);
         core.audit.write(actorOf(res), 'user.create', { username: user.username, role: user.role, displayName: user.displayName });
         res.status(201).json({ user });
@@ -47,9 +45,11 @@ export function userRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         'Change an account ({displayName?, role?, disabled?, password?}) → {user, sessionsEnded}; role, disable and password end its sessions; 409 self_lockout / last_admin',
+      request: { body: accountPatchBodySchema },
+      answer: accountPatchedSchema,
       async handler(req, res) {
         const username = String(req.params.username);
-        const patch = parseInput(patchSchema, req.body, 'body');
+        const patch = parseInput(accountPatchBodySchema, req.body, 'body');
         if (!users.get(username)) throw notFound(`user ${username}`);
         const actor = actorOf(res);
         const ownSession = actor === username ? (res.locals.sessionId as string | undefined) : undefined;

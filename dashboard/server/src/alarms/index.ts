@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
-import { alarmEventSchema, filters, topics } from '@tamky/protocol';
+import {
+  alarmEventSchema,
+  filters,
+  providerCallbackAnswerSchema,
+  providerCallbackBodySchema,
+  ruleSetSchema,
+  topics,
+} from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { ruleSetSchema } from '@tamky/protocol';
 import { migrate } from '../state-db';
 import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
@@ -199,6 +205,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         path,
         access: 'none',
         summary,
+        request: { body: providerCallbackBodySchema },
+        answer: providerCallbackAnswerSchema,
         handler: (req, res) =>
           new Promise<void>((resolve, reject) => {
             res.once('finish', () => resolve());

@@ -1,4 +1,14 @@
-import { commandSchema, commandStatus, topics } from '@tamky/protocol';
+import {
+  commandAnswerSchema,
+  commandBodySchema,
+  commandSchema,
+  commandSentSchema,
+  commandStatus,
+  deviceInfoSchema,
+  gatewayDetailSchema,
+  gatewaysAnswerSchema,
+  topics,
+} from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
@@ -19,6 +29,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       path: '/gateways',
       access: 'viewer',
       summary: 'All gateways with state (online/offline/unknown), lastSeen and latest health',
+      request: {},
+      answer: gatewaysAnswerSchema,
       handler: () => ({ gateways: core.gateways.list() }),
     },
     {
@@ -26,6 +38,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       path: '/gateways/:id',
       access: 'viewer',
       summary: 'One gateway, plus its recent edge events and commands',
+      request: {},
+      answer: gatewayDetailSchema,
       handler(req, res) {
         const id = param(req.params.id);
         const g = core.gateways.get(id);
@@ -45,6 +59,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       path: '/gateways/:id/commands',
       access: 'technician',
       summary: 'Send a protocol Command (without id) to the gateway over MQTT QoS 1 → 202 {id}',
+      request: { body: commandBodySchema },
+      answer: commandSentSchema,
       async handler(req, res) {
         const gateway = param(req.params.id);
         if (!core.gateways.get(gateway)) throw notFound(`gateway ${gateway}`);
@@ -66,6 +82,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       access: 'technician',
       summary:
         'A command sent to a gateway, its result (null until the gateway answers) and status: pending, ok, failed, or timeout once commands.timeoutMs passed unanswered',
+      request: {},
+      answer: commandAnswerSchema,
       handler(req) {
         const c = core.commands.get(param(req.params.id));
         if (!c) throw notFound('command');
@@ -85,6 +103,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       path: '/devices/:id',
       access: 'viewer',
       summary: 'A device from the registry with its latest reading and the health its gateway reports',
+      request: {},
+      answer: deviceInfoSchema,
       async handler(req) {
         const id = param(req.params.id);
         const device = core.city.devices.find((d) => d.id === id);

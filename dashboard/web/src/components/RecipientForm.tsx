@@ -1,20 +1,13 @@
 import { useState, type FormEvent } from 'react';
+import { CHANNELS } from '@tamky/protocol/names';
+import type { Recipient } from '../api/types';
 import { FormButtons } from './FormButtons';
 import { useI18n } from '../i18n/i18n';
 
-export const CHANNEL_ORDER = ['zalo', 'sms', 'smpp', 'email', 'webhook'] as const;
-
 /** A recipient as the policy schema defines it (config/notify/policy.yaml; phones saved as 84…). */
-export interface Recipient {
-  id: string;
-  name: string;
-  phone?: string;
-  zaloUserId?: string;
-  email?: string;
-  webhookUrl?: string;
-  channels: string[];
-  locale?: 'vi' | 'en';
-}
+export type { Recipient };
+/** The channels in the order a chain is shown and built. */
+export const CHANNEL_ORDER = CHANNELS;
 
 type Field = 'id' | 'name' | 'phone' | 'zaloUserId' | 'email' | 'webhookUrl' | 'channels';
 
@@ -29,7 +22,7 @@ export function RecipientForm({
   onCancel,
 }: {
   initial: Recipient | null;
-  channels: string[];
+  channels: Recipient['channels'];
   takenIds: string[];
   errors: Record<string, string>;
   busy: boolean;

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
 import { api, ApiError } from '../api/client';
-import type { CityModel } from '../api/types';
+import type { RegistryAnswer } from '../api/types';
 import { useApi } from '../api/useApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { DEVICE_KINDS, DeviceForm, type RegistryDevice } from '../components/DeviceForm';
@@ -11,12 +11,7 @@ import { useI18n } from '../i18n/i18n';
 import { issuesFor } from '../lib/field-issues';
 import { useApp } from '../session';
 
-interface Registry {
-  version: number;
-  city: CityModel;
-  updatedBy: string;
-  updatedAt: number;
-}
+type Registry = RegistryAnswer;
 type Outcome = SaveOutcomeValue;
 
 /**

@@ -2,22 +2,14 @@ import { useEffect, useState } from 'react';
 import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
 import { api, ApiError, type FieldIssue } from '../api/client';
 import { useApi } from '../api/useApi';
+import type { DirectoryAnswer } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { RecipientForm, type Recipient } from '../components/RecipientForm';
 import { useI18n } from '../i18n/i18n';
 import { issuesFor } from '../lib/field-issues';
 import { formatStructured, parseStructured, type TextFormat } from '../lib/structured-text';
 
-interface Directory {
-  configured: boolean;
-  version: number;
-  recipients: Recipient[];
-  groups: unknown[];
-  routes: Array<{ id: string; steps: Array<{ afterMin?: number; to: string[]; channels?: string[] }> }>;
-  channels: string[];
-  updatedBy: string | null;
-  updatedAt: number | null;
-}
+type Directory = DirectoryAnswer;
 
 type Editing = { index: number | null; recipient: Recipient | null } | null;
 type Outcome = SaveOutcomeValue;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cityModelSchema } from '../city';
+import { NAME_HINT, NAME_PATTERN } from '../ids';
 import { epochQuery, roleSchema } from './common';
 
 /** The alarm rules as stored (versioned); each rule is checked with the detector's schema (`parseRuleSet`). */
@@ -40,7 +41,7 @@ export type AuditLogEntry = z.infer<typeof auditEntrySchema>;
 export const auditAnswerSchema = z.object({ entries: z.array(auditEntrySchema), total: z.number() });
 
 /** Usernames as accounts are created with them (config seed users and the admin screen). */
-export const usernameSchema = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -');
+export const usernameSchema = z.string().regex(NAME_PATTERN, NAME_HINT);
 const displayName = z.string().trim().min(1).max(120);
 // Length policy is checked by the user store (a clear "weak_password" error); the cap only bounds scrypt input.
 const password = z.string().max(1024);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../alarms';
+import { NAME_HINT, NAME_PATTERN } from '../ids';
 import { CHANNELS } from './names';
 
 // The part of the notification policy admins edit in the dashboard (recipients, on-call groups, escalation
@@ -11,7 +12,7 @@ const channel = z.enum(CHANNELS);
 
 export const recipientSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -'),
+    id: z.string().regex(NAME_PATTERN, NAME_HINT),
     name: z.string().min(1),
     phone: z.string().optional(),
     email: z.string().email().optional(),

@@ -14,6 +14,7 @@ import {
   alarmNoteBodySchema,
   alarmsAnswerSchema,
   assigneesAnswerSchema,
+  localIsoString,
   SEVERITIES,
   shelfAnswerSchema,
   shelfBodySchema,
@@ -145,7 +146,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
           alarms.map((a) => ({ alarm: a, trail: store().trail(a.id) })),
           { city: ctx.city, lang: req.query.lang === 'en' ? 'en' : 'vi' },
         );
-        const day = new Intl.DateTimeFormat('en-CA', { timeZone: ctx.city.timeZone }).format(ctx.now());
+        const day = localIsoString(ctx.now(), ctx.city.timeZone).slice(0, 10);
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="alarms-${day}.csv"`);
         res.send(csv);

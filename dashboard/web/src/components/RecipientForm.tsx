@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { isValidName } from '@tamky/protocol/ids';
 import { CHANNELS } from '@tamky/protocol/names';
 import type { Recipient } from '../api/types';
 import { FormButtons } from './FormButtons';
@@ -46,7 +47,7 @@ export function RecipientForm({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const p: Partial<Record<Field, string>> = {};
-    if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(r.id)) p.id = t('recipients.idHint');
+    if (!isValidName(r.id)) p.id = t('recipients.idHint');
     else if (!initial && takenIds.includes(r.id)) p.id = t('recipients.idTaken');
     if (!r.name.trim()) p.name = t('recipients.needName');
     if (r.channels.length === 0) p.channels = t('recipients.needChannel');

@@ -58,6 +58,11 @@ const HARNESSES: Harness[] = [
   { name: 'dashboard', title: 'History API latency per store (24 h × 1 min × 50 series)', command: ['bench/dashboard/history-latency.ts'] },
   { name: 'wall', title: 'Wall: threshold crossing at a sensor → banner on the wall', command: ['bench/wall/alarm-to-banner.ts'] },
   {
+    name: 'map',
+    title: 'Geographic map, 20,000 devices at 1080p: first render, pan/zoom frames, CPU vs the schematic',
+    command: ['bench/map/run.ts', '--devices', '20000', '--rounds', '3'],
+  },
+  {
     name: 'lorawan',
     title: 'LoRaWAN uplinks through the connector vs a wired gateway',
     command: ['bench/lorawan/run.ts', '--uplinks', '2000', '--stores', 'sqlite,influxdb'],

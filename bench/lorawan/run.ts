@@ -8,8 +8,9 @@
  * (ChirpStack JSON, built before the clock with @chirpstack/chirpstack-api) published QoS 1 to mosquitto →
  * connector (codec dragino-ldds75, ledger + outbox) → our broker → ingest → store. "Wired": the same N
  * readings committed to an edge outbox and forwarded by the edge forwarder as a gateway would. The figure is
- * readings stored per second from the first publish/commit to the last reading stored; the ratio is the one
- * to read on a shared machine. Results are appended to bench/lorawan/RESULTS.md.
+ * readings stored per second from the first publish/commit to the last reading stored; beside it the CPU time
+ * this process (connector or gateway, broker, ingest and its store worker, all in-process) spent per 1,000
+ * readings, which a busy machine does not distort. Results are appended to bench/lorawan/RESULTS.md.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -26,6 +27,7 @@ import { Forwarder, MqttUplink, Outbox } from '@tamky/edge';
 import { startInfluxd, startMosquitto, tempDir, waitFor } from '@tamky/test-support';
 import { startConnector } from '../../lorawan/src/index';
 import { uplinkEvent } from '../../lorawan/test/chirpstack-api';
+import { processCpuMs } from '../support/proc-cpu';
 
 const { values: args } = parseArgs({
   options: { uplinks: { type: 'string', default: '5000' }, stores: { type: 'string', default: 'sqlite,influxdb' } },
@@ -95,6 +97,7 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
   );
   const closers: Array<() => Promise<unknown>> = [() => ingest.close(), () => store.close(), () => broker.close(), () => chirpstack.stop()];
   let started: number;
+  let cpuAtStart = 0;
   if (kind === 'lorawan') {
     const connector = await startConnector(
       {
@@ -130,6 +133,7 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
     const ns = await mqtt.connectAsync(chirpstack.url, { clientId: 'bench-ns' });
     closers.unshift(() => ns.endAsync());
     started = performance.now();
+    cpuAtStart = processCpuMs(process.pid);
     for (let n = 0; n < N; n += 500)
       await Promise.all(events.slice(n, n + 500).map((e) => ns.publishAsync(e.topic, e.payload, { qos: 1 })));
   } else {
@@ -168,6 +172,7 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
       vals: JSON.stringify({ distance: { v: distanceOf(n) / 1000, u: 'm' }, level: { v: 5 - distanceOf(n) / 1000, u: 'm' } }),
     }));
     started = performance.now();
+    cpuAtStart = processCpuMs(process.pid);
     // A wired gateway commits what one poll cycle read: here one reading per commit, like one uplink.
     for (const r of readings) {
       outbox.addReadings([r]);
@@ -177,8 +182,9 @@ async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => Store
   }
   await waitFor(async () => (await countStored(store)) >= N, { timeoutMs: 600_000, intervalMs: 100, what: `${N} stored (${kind})` });
   const rate = N / ((performance.now() - started) / 1000);
+  const cpuPer1000 = ((processCpuMs(process.pid) - cpuAtStart) / N) * 1000;
   for (const c of closers) await c().catch(() => undefined);
-  return rate;
+  return { rate, cpuPer1000 };
 }
 
 const lines: string[] = [];
@@ -197,7 +203,9 @@ for (const s of args.stores.split(',')) {
   const wired = await run('wired', config);
   const lorawan = await run('lorawan', config);
   await stop();
-  lines.push(`| ${s} | ${N} | ${lorawan.toFixed(0)} | ${wired.toFixed(0)} | ${(lorawan / wired).toFixed(2)} |`);
+  lines.push(
+    `| ${s} | ${N} | ${lorawan.rate.toFixed(0)} | ${lorawan.cpuPer1000.toFixed(0)} | ${wired.rate.toFixed(0)} | ${wired.cpuPer1000.toFixed(0)} | ${(lorawan.rate / wired.rate).toFixed(2)} | ${(lorawan.cpuPer1000 / wired.cpuPer1000).toFixed(1)} |`,
+  );
   process.stdout.write(`${lines.at(-1)}\n`);
 }
 const report = [
@@ -206,8 +214,8 @@ const report = [
   '',
   `Machine: ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} (shared machine: read the ratio).`,
   '',
-  '| store | readings | LoRaWAN uplinks/s (ChirpStack → connector → ingest → store) | wired gateway readings/s (outbox → forwarder → ingest → store) | ratio |',
-  '|---|---|---|---|---|',
+  '| store | readings | LoRaWAN uplinks/s (ChirpStack → connector → ingest → store) | LoRaWAN CPU ms / 1,000 | wired gateway readings/s (outbox → forwarder → ingest → store) | wired CPU ms / 1,000 | wall ratio | CPU ratio |',
+  '|---|---|---|---|---|---|---|---|',
   ...lines,
   '',
 ].join('\n');

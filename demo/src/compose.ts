@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
 import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
@@ -116,6 +116,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         mqtt: { url: mqttUrl, username: 'dashboard', password: credentials.services.dashboard, clientId: 'dashboard-demo' },
         stateDb: join(options.dataDir, 'state.db'),
         webDist: join(REPO_ROOT, 'dashboard/web/dist'),
+        // Approximate ward areas beside the city file when there are some; no basemap: the demo works offline.
+        ...(existsSync(join(dirname(cityFile), 'wards.geojson')) ? { map: { wardAreas: join(dirname(cityFile), 'wards.geojson') } } : {}),
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
       },

@@ -16,3 +16,4 @@ export * from './intervals';
 export * from './series';
 export * from './time-format';
 export * from './api';
+export * from './map';

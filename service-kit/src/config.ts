@@ -38,10 +38,11 @@ export function loadConfigFile<T extends z.ZodType>(file: string, schema: T): z.
     throw new ConfigError(file, `${file}: cannot read: ${(err as Error).message}`);
   }
   let data: unknown;
+  const isJson = /\.(geo)?json$/.test(file);
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    data = isJson ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(file, `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new ConfigError(file, `${file}: not valid ${isJson ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
   return parseConfig(schema, expandEnv(data, file), file);
 }

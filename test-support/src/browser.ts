@@ -5,7 +5,8 @@ import { requireBinary } from './process';
  * Debian's Chromium, headless, never a downloaded browser. The background-networking flags keep it from
  * reaching for Google's hosts, which a closed network refuses many times at every start.
  */
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches, e.g. `--disable-webgl` to see a page without WebGL. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const executablePath = requireBinary('/usr/bin/chromium', 'chromium');
   return chromium.launch({
     executablePath,
@@ -18,6 +19,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

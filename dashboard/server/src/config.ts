@@ -60,6 +60,37 @@ export const dashboardConfigSchema = z.object({
   webDist: z.string().optional(),
   /** Directory of limit data files (qcvn26-2010.yaml, vn-aqi.yaml; relative to the working directory); missing or invalid files fall back to dashboard/server/defaults. */
   limitsDir: z.string().default('config/limits'),
+  /** The geographic map: ward areas and the basemap under them (none: plain background, works offline). */
+  map: z
+    .object({
+      /** GeoJSON ward areas (protocol wardAreasSchema), e.g. config/tam-ky/wards.geojson; absent: devices and ward centres only. */
+      wardAreas: z.string().optional(),
+      basemap: z
+        .discriminatedUnion('type', [
+          z.object({ type: z.literal('none') }),
+          /** The city tile server's MapLibre style document. */
+          z.object({ type: z.literal('style'), url: z.string().url() }),
+          /** The city tile server's raster XYZ tiles, e.g. https://tiles.example.vn/{z}/{x}/{y}.png */
+          z.object({
+            type: z.literal('tiles'),
+            tiles: z.array(z.string().url()).min(1),
+            tileSize: z.number().int().positive().default(256),
+            maxzoom: z.number().min(0).max(24).default(19),
+            attribution: z.string().default(''),
+          }),
+          /** A raster PMTiles archive on this server's disk, served by the dashboard (no tile server needed). */
+          z.object({
+            type: z.literal('pmtiles'),
+            file: z.string().min(1),
+            maxzoom: z.number().min(0).max(24).default(16),
+            attribution: z.string().default(''),
+          }),
+        ])
+        .default({ type: 'none' }),
+      /** More origins the basemap's style loads from (sprites, glyphs, tiles), allowed by the Content-Security-Policy. */
+      allowOrigins: z.array(z.string().url()).default([]),
+    })
+    .default({ basemap: { type: 'none' }, allowOrigins: [] }),
   users: z.array(userSeedSchema).default([]),
   /** A YAML/JSON file holding `users: [...]` like above (kept out of the main config so it can be secret). */
   usersFile: z.string().optional(),

@@ -45,6 +45,8 @@ import { tokenRoutes } from './tokens/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
+import { loadMapData } from './map/map-data';
+import { mapRoutes } from './map/routes';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const modules = opts.modules ?? [];
   // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
   const limits = loadLimits(resolve(config.limitsDir));
+  const mapData = loadMapData(config.map, opts.city);
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -186,7 +189,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
-  app.use(securityHeaders(config.session.secureCookies));
+  app.use(securityHeaders(config.session.secureCookies, mapData.origins));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
   app.use(httpTiming(metrics));
@@ -208,6 +211,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
+    ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.

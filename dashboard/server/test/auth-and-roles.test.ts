@@ -14,6 +14,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/history.csv', role: 'viewer' },
   { method: 'GET', path: '/api/overview', role: 'viewer' },
   { method: 'GET', path: '/api/limits', role: 'viewer' },
+  { method: 'GET', path: '/api/map', role: 'viewer' },
   { method: 'GET', path: '/api/dead-letters', role: 'technician' },
   { method: 'GET', path: '/api/export/ngsi-ld', role: 'viewer' },
   { method: 'GET', path: '/api/gateways', role: 'viewer' },

@@ -58,7 +58,8 @@ describe('admin device registry', () => {
 
   it('devices: a removed device leaves an open wall map without a reload', async () => {
     const wall = await env.browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await wall.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=map`);
+    // The schematic (?map=schematic): one element per device to count.
+    await wall.goto(`${env.server.url}/wall?kiosk=${KIOSK_TOKEN}&panels=map&map=schematic`);
     const victim = env.server.city.devices.at(-1)!;
     await wall.locator(`[data-device="${victim.id}"]`).waitFor({ state: 'attached', timeout: 20_000 });
     const page = await adminPage('/admin/devices');

@@ -6,7 +6,8 @@ describe('city overview, live', () => {
 
   it('shows every ward with its VN_AQI level and updates a value when the server pushes a reading', async () => {
     const page = await env.browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await login(page, env.server.url, 'viewer');
+    // The schematic map (?map=schematic) draws one element per device; the geographic map has geo-map.test.ts.
+    await login(page, env.server.url, 'viewer', '/?map=schematic');
     const cards = page.locator('article.ward-card');
     await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(env.server.city.wards.length);
     // AQI badge carries the level name in Vietnamese, not only a colour.

@@ -201,7 +201,8 @@ describe('wall on the real server', () => {
   }, 180_000);
 
   it('a device that reports at its own interval is never stale; it is after 2.5 of its intervals of silence', async () => {
-    const page = await wallPage('panels=map&sound=off');
+    // The schematic (?map=schematic) marks each device's state on an element of its own.
+    const page = await wallPage('panels=map&sound=off&map=schematic');
     const marker = page.locator(`[data-device="${TRAFFIC}"]`);
     const publish = async () => {
       const values: Record<string, { v: number; u: string }> = { interval: { v: TRAFFIC_PUBLISH_MS / 1000, u: 's' } };

@@ -17,7 +17,9 @@ export const noAnswer = z.undefined();
 
 /** Epoch ms in a query string. */
 export const epochQuery = z.coerce.number().int().nonnegative();
-/** A non-JSON answer (CSV, a file): the document names its media type. */
+/** A non-JSON answer (CSV): the document names its media type. */
 export const textAnswer = z.string();
+/** A file's bytes (with `produces`). */
+export const fileAnswer = z.string().meta({ format: 'binary' });
 /** `GET /api/openapi.json`: an OpenAPI 3.1 document, generated from these schemas. */
 export const openApiAnswerSchema = z.object({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }).loose();

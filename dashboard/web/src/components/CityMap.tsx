@@ -7,7 +7,7 @@ import { devicePositions } from '../lib/city';
 import { placeLabels } from '../lib/labels';
 
 export type DeviceState = 'ok' | 'alarm' | 'stale' | 'offline';
-const STATE_COLOR: Record<DeviceState, string> = { ok: '#2e9d4a', alarm: '#e0301e', stale: '#8a8f98', offline: '#5b2a86' };
+export const STATE_COLOR: Record<DeviceState, string> = { ok: '#2e9d4a', alarm: '#e0301e', stale: '#8a8f98', offline: '#5b2a86' };
 
 function Marker({ x, y, state, r }: { x: number; y: number; state: DeviceState; r: number }) {
   const fill = STATE_COLOR[state];

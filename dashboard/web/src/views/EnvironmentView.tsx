@@ -10,6 +10,7 @@ import { airLimitLines, noiseLimitLines } from '../lib/limits';
 import { rangeQuery, RANGES, type RangeKey } from '../lib/ranges';
 import { useNow } from '../live/useLive';
 import { useApp } from '../session';
+import { useLocation } from '../lib/router';
 
 const METRICS = [
   { kind: 'air_station', field: 'pm25' },
@@ -30,7 +31,9 @@ export default function EnvironmentView() {
   const id = useId();
   const [metricIndex, setMetricIndex] = useState(0);
   const [range, setRange] = useState<RangeKey>('24h');
-  const [ward, setWard] = useState('');
+  // The map drills down here with ?ward=…
+  const { search } = useLocation();
+  const [ward, setWard] = useState(() => search.get('ward') ?? '');
   const now = useNow(60_000);
   const limitsFile = useLimits();
   const metric = METRICS[metricIndex] ?? METRICS[0];

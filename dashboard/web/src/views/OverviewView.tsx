@@ -1,6 +1,5 @@
 import { useCallback } from 'react';
-import type { Series } from '../api/types';
-import { CityMap } from '../components/CityMap';
+import type { Series, WardOverview } from '../api/types';
 import { StaleBadge } from '../components/StaleBadge';
 import { LazyTrendChart as TrendChart } from '../components/LazyTrendChart';
 import { WardCard, type WardFreshness } from '../components/WardCard';
@@ -11,10 +10,15 @@ import { useDeviceStates } from '../live/useDeviceStates';
 import { useNow } from '../live/useLive';
 import { useOverview } from '../live/useOverview';
 import { useApp } from '../session';
+import { GeoMap } from '../map/GeoMap';
+import { drillDownPath } from '../map/drill-down';
+import { navigate } from '../lib/router';
+
+const NO_WARDS: WardOverview[] = [];
 
 export default function OverviewView() {
   const { t } = useI18n();
-  const { city, wardName } = useApp();
+  const { city, wardName, session } = useApp();
   const now = useNow(1000);
   const { data, error, loading } = useOverview();
   const { states } = useDeviceStates(city, now);
@@ -26,7 +30,6 @@ export default function OverviewView() {
     // VN_AQI is an hourly NowCast recomputed as readings arrive; minutes without a new value is normal.
     aqi: 5 * 60_000,
   };
-  const wardAqi = new Map((data?.wards ?? []).map((w) => [w.ward, w.aqi?.value ?? null]));
   const chartRange = rangeQuery('1h', now - (now % 60_000));
   const label = useCallback((s: Series) => wardName(s.ward), [wardName]);
   const wardsSorted = [...(data?.wards ?? [])].sort((a, b) => wardName(a.ward).localeCompare(wardName(b.ward), 'vi'));
@@ -42,7 +45,13 @@ export default function OverviewView() {
       <div className="overview-top">
         <section aria-labelledby="map-h" className="panel">
           <h2 id="map-h">{t('overview.map')}</h2>
-          <CityMap city={city} deviceState={states} wardAqi={wardAqi} />
+          <GeoMap
+            city={city}
+            deviceState={states}
+            wards={data?.wards ?? NO_WARDS}
+            controls
+            onSelect={(sel) => navigate(drillDownPath(sel, session.user.role))}
+          />
         </section>
         <section aria-labelledby="hour-h" className="panel">
           <h2 id="hour-h">{t('overview.lastHour')}</h2>

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { Alarm } from '../api/types';
 import { useApi } from '../api/useApi';
-import { CityMap } from '../components/CityMap';
+import { GeoMap } from '../map/GeoMap';
 import { LiveStatus } from '../components/LiveStatus';
 import { StaleBadge } from '../components/StaleBadge';
 import { WallAir, WallAlarms, WallAqiRanking, WallLighting, WallTraffic, type TileFreshness } from '../components/WallPanels';
@@ -68,11 +68,10 @@ export default function WallView() {
 
   const shown = pinnedIndex >= 0 ? pinnedIndex : index % panels.length;
   const panel = panels[shown] ?? PANELS[0]!;
-  const wardAqi = useMemo(() => new Map((overview.data?.wards ?? []).map((w) => [w.ward, w.aqi?.value ?? null])), [overview.data]);
   // A panel is as fresh as the newest data of the kinds it shows; the alarm panel as fresh as the feed (pings).
   const panelLast = panel.kinds.length ? Math.max(0, ...panel.kinds.map((k) => lastDataAt.get(k) ?? 0)) || null : feed.lastFrameAt;
   const expected = panel.kinds.length ? Math.max(...panel.kinds.map((k) => expectedIntervalMs(city, k))) : 10_000;
-  const wards = overview.data?.wards ?? [];
+  const wards = useMemo(() => overview.data?.wards ?? [], [overview.data]);
   const freshness = useMemo<TileFreshness>(
     () => ({
       now,
@@ -119,7 +118,7 @@ export default function WallView() {
       <main className="wall-body" id="main" aria-live="off" data-user={session.user.role}>
         {panel.id === 'map' && (
           <div className="wall-map">
-            <CityMap city={city} deviceState={states} wardAqi={wardAqi} large />
+            <GeoMap city={city} deviceState={states} wards={wards} large />
             <WallAqiRanking wards={wards} isStale={airStale} />
           </div>
         )}

@@ -1,0 +1,185 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { api } from '../api/client';
+import type { CityModel, MapAnswer, WardOverview } from '../api/types';
+import { useAqiLevels } from '../api/useLimits';
+import { CityMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
+import { useI18n } from '../i18n/i18n';
+import { aqiBand, rgbCss } from '../lib/aqi';
+import { useLocation } from '../lib/router';
+import { MAP_LAYERS, webglAvailable, type MapLayerId, type MapSelection } from './layers';
+
+export { MAP_LAYERS, type MapLayerId, type MapSelection } from './layers';
+
+// MapLibre is a large library: it loads with the first map shown, never with views that have none.
+const MapCanvas = lazy(() => import('./MapCanvas'));
+
+const NO_MAP_DATA: MapAnswer = { basemap: { type: 'none' }, wardAreas: { type: 'FeatureCollection', features: [] } };
+
+export interface GeoMapProps {
+  city: CityModel;
+  deviceState: ReadonlyMap<string, DeviceState>;
+  /** Live per-ward values (the overview): VN_AQI colours the ward areas, open alarms outline them. */
+  wards: readonly WardOverview[];
+  /** Layers offered (default: all); with `controls`, people switch them on and off. */
+  layers?: readonly MapLayerId[];
+  controls?: boolean;
+  /** Called with the ward or device clicked; without it the map is not interactive (wall screens). */
+  onSelect?: (sel: MapSelection) => void;
+  /** Wall screens: dark and larger. */
+  large?: boolean;
+  /** Where the basemap and ward areas come from (GET, a MapAnswer); the public page may serve its own. */
+  source?: string;
+  /** VN_AQI colour of a value; default: the served levels (GET /api/limits). */
+  aqiColor?: (value: number) => string | null;
+}
+
+function useMapData(source: string): MapAnswer | null {
+  const [data, setData] = useState<MapAnswer | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    // Without the map data (an older server, a network error) the map still draws devices and ward names.
+    api.get<MapAnswer>(source).then(
+      (d) => !cancelled && setData(d),
+      () => !cancelled && setData(NO_MAP_DATA),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [source]);
+  return data;
+}
+
+function GeoLegend() {
+  const { t } = useI18n();
+  const items: [DeviceState, string, { fill: string; stroke: string; r: number; sw: number }][] = [
+    ['ok', t('legend.ok'), { fill: STATE_COLOR.ok, stroke: '#fff', r: 3, sw: 1 }],
+    ['alarm', t('legend.alarm'), { fill: STATE_COLOR.alarm, stroke: '#fff', r: 4.5, sw: 1 }],
+    ['stale', t('legend.stale'), { fill: 'none', stroke: STATE_COLOR.stale, r: 3, sw: 1.6 }],
+    ['offline', t('legend.offline'), { fill: STATE_COLOR.offline, stroke: '#000', r: 3, sw: 1.6 }],
+  ];
+  return (
+    <ul className="map-legend">
+      {items.map(([state, label, m]) => (
+        <li key={state}>
+          <svg viewBox="0 0 10 10" width="1em" height="1em" aria-hidden="true">
+            <circle cx={5} cy={5} r={m.r} fill={m.fill} stroke={m.stroke} strokeWidth={m.sw} />
+          </svg>{' '}
+          {label}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * The city on a geographic map (MapLibre GL): ward areas coloured by VN_AQI, devices at their coordinates by
+ * state, layers per domain, a click drills down. Where WebGL is missing (or `?map=schematic`), the schematic
+ * map instead, saying why.
+ */
+export function GeoMap({
+  city,
+  deviceState,
+  wards,
+  layers = MAP_LAYERS,
+  controls = false,
+  onSelect,
+  large = false,
+  source = '/api/map',
+  aqiColor,
+}: GeoMapProps) {
+  const { t, num } = useI18n();
+  const { search } = useLocation();
+  const forced = search.get('map') === 'schematic';
+  const [webgl] = useState(webglAvailable);
+  const [failed, setFailed] = useState<string | null>(null);
+  const mapData = useMapData(source);
+  const [shown, setShown] = useState<ReadonlySet<MapLayerId>>(() => new Set(layers));
+  // Stable while the served levels are: a new colour function would recolour (re-tile) the wards on every render.
+  const levels = useAqiLevels();
+  const colorOf = useCallback((v: number) => aqiColor?.(v) ?? (levels ? rgbCss(aqiBand(levels, v).rgb) : null), [aqiColor, levels]);
+  const wardName = useMemo(() => new Map(city.wards.map((w) => [w.id, w.name])), [city]);
+  const wardLabel = useCallback(
+    (id: string) => {
+      const aqi = wards.find((w) => w.ward === id)?.aqi?.value;
+      const name = wardName.get(id) ?? id;
+      return shown.has('air') && aqi !== undefined ? `${name} · ${num(aqi, 0)}` : name;
+    },
+    [wards, wardName, shown, num],
+  );
+  const wardAqi = useMemo(() => new Map(wards.map((w) => [w.ward, w.aqi?.value ?? null])), [wards]);
+
+  if (forced || !webgl || failed)
+    return (
+      <div className="geo-map geo-map-fallback" data-map="schematic">
+        {!forced && (
+          <p className="map-notice" role="status" data-testid="map-fallback">
+            {failed ? t('map.failed', { message: failed }) : t('map.noWebgl')}
+          </p>
+        )}
+        <CityMap city={city} deviceState={deviceState as Map<string, DeviceState>} wardAqi={wardAqi} large={large} />
+      </div>
+    );
+
+  const approximate = mapData?.wardAreas.features.some((f) => f.properties.approximate);
+  return (
+    <figure className={large ? 'geo-map geo-map-large' : 'geo-map'} data-map="geo">
+      {controls && (
+        <fieldset className="map-layers">
+          <legend>{t('map.layers')}</legend>
+          {layers.map((id) => (
+            <label key={id}>
+              <input
+                type="checkbox"
+                checked={shown.has(id)}
+                onChange={(e) =>
+                  setShown((s) => {
+                    const next = new Set(s);
+                    if (e.target.checked) next.add(id);
+                    else next.delete(id);
+                    return next;
+                  })
+                }
+                data-layer={id}
+              />{' '}
+              {t(`map.layer.${id}`)}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <Suspense fallback={<div className="geo-map-canvas" aria-busy="true" />}>
+        {mapData ? (
+          <MapCanvas
+            city={city}
+            mapData={mapData}
+            layers={shown}
+            deviceState={deviceState}
+            wards={wards}
+            aqiColor={colorOf}
+            wardLabel={wardLabel}
+            {...(onSelect ? { onSelect } : {})}
+            onError={setFailed}
+            dark={large}
+            label={t(onSelect ? 'map.descInteractive' : 'map.desc')}
+          />
+        ) : (
+          <div className="geo-map-canvas" aria-busy="true" />
+        )}
+      </Suspense>
+      {onSelect && (
+        <ul className="sr-only" aria-label={t('overview.wards')}>
+          {city.wards.map((w) => (
+            <li key={w.id}>
+              <button type="button" onClick={() => onSelect({ type: 'ward', id: w.id })}>
+                {wardLabel(w.id)}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <figcaption>
+        <GeoLegend />
+        {approximate && <p className="map-note">{t('map.approximate')}</p>}
+      </figcaption>
+    </figure>
+  );
+}

@@ -24,6 +24,8 @@ RUN npm run build:web && npm prune --omit=dev --no-audit --no-fund && npm instal
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Report PDFs embed DejaVu Sans (every Vietnamese letter).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node

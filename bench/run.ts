@@ -56,6 +56,11 @@ const HARNESSES: Harness[] = [
   },
   { name: 'web', title: 'Dashboard bundle size, first live value, chart render', command: ['bench/web/bench.ts'] },
   { name: 'dashboard', title: 'History API latency per store (24 h × 1 min × 50 series)', command: ['bench/dashboard/history-latency.ts'] },
+  {
+    name: 'reports',
+    title: "A month's city report per store (SQLite vs InfluxDB 1.6.7): time and memory",
+    command: ['bench/reports/run.ts', '--runs', '3', '--stores', 'sqlite,influxdb'],
+  },
   { name: 'wall', title: 'Wall: threshold crossing at a sensor → banner on the wall', command: ['bench/wall/alarm-to-banner.ts'] },
   {
     name: 'map',

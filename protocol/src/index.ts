@@ -16,4 +16,7 @@ export * from './intervals';
 export * from './series';
 export * from './time-format';
 export * from './api';
+export * from './reports';
+export * from './vn-aqi';
+export * from './report-labels';
 export * from './map';

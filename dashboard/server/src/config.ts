@@ -96,6 +96,15 @@ export const dashboardConfigSchema = z.object({
   usersFile: z.string().optional(),
   /** InfluxDB 1.x-compatible /query for Grafana and the influx CLI (API tokens of scope read:readings). */
   influxql: z.object({ database: z.string().min(1).default('tamky') }).default({ database: 'tamky' }),
+  /** City reports (`/api/reports/…`) and their scheduled delivery by e-mail. */
+  reports: z
+    .object({
+      /** TrueType font embedded in report PDFs (needs the Vietnamese letters). */
+      font: z.string().min(1).optional(),
+      /** Delivery file (config/reports/delivery.yaml): recipients, SMTP settings from the environment. Absent: nothing is mailed. */
+      deliveryFile: z.string().min(1).optional(),
+    })
+    .optional(),
   kioskTokens: z.array(z.object({ name: z.string().min(1), tokenHash: hash })).default([]),
   /** The alarms module (lifecycle + notifications), loaded by the CLI; passed to createAlarmsModule as is. */
   alarms: z

@@ -42,6 +42,9 @@ import { mountWebApp } from './http/web-app';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
+import { reportRoutes } from './reports/routes';
+import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
+import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -73,6 +76,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const modules = opts.modules ?? [];
   // First, before anything is opened: an invalid limits file refuses the start (ConfigError naming file and field).
   const limits = loadLimits(resolve(config.limitsDir));
+  const deliveryConfig = config.reports?.deliveryFile
+    ? loadConfigFile(resolve(config.reports.deliveryFile), deliveryConfigSchema)
+    : undefined;
+  const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
+  if (deliveryConfig) checkReportFont(reportFont);
   const mapData = loadMapData(config.map, opts.city);
 
   const db = openStateDb(config.stateDb);
@@ -211,6 +219,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
+    ...reportRoutes(core),
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
@@ -312,6 +321,18 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   logger.info({ url, modules: modules.map((m) => m.name) }, 'dashboard listening');
 
+  let delivery: ReportDelivery | undefined;
+  try {
+    delivery = deliveryConfig ? startReportDelivery({ core, config: deliveryConfig, logger, font: reportFont }) : undefined;
+  } catch (err) {
+    await hub.close();
+    await metricsServer?.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    await link.close();
+    db.close();
+    throw err;
+  }
+
   const purgeTimer = setInterval(() => sessions.purgeExpired(), 3_600_000);
   purgeTimer.unref();
   // Another dashboard process sharing the state DB may save the registry or recipients: follow it.
@@ -340,6 +361,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
+      await delivery?.close();
       await hub!.close();
       await metricsServer?.close();
       await new Promise<void>((r) => {

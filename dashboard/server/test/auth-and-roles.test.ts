@@ -17,6 +17,8 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/map', role: 'viewer' },
   { method: 'GET', path: '/api/dead-letters', role: 'technician' },
   { method: 'GET', path: '/api/export/ngsi-ld', role: 'viewer' },
+  { method: 'GET', path: '/api/reports/daily', role: 'viewer' },
+  { method: 'GET', path: '/api/reports/monthly', role: 'viewer' },
   { method: 'GET', path: '/api/gateways', role: 'viewer' },
   { method: 'GET', path: '/api/gateways/{id}', role: 'viewer' },
   { method: 'POST', path: '/api/gateways/{id}/commands', role: 'technician' },

@@ -45,11 +45,18 @@ export interface Harness {
 
 /** Real mosquitto, the real SQLite store in a temp dir, the dashboard on port 0. */
 export async function startHarness(
-  opts: { modules?: DashboardModule[]; config?: Partial<DashboardConfig>; now?: () => number; city?: CityModel } = {},
+  opts: {
+    modules?: DashboardModule[];
+    config?: Partial<DashboardConfig>;
+    now?: () => number;
+    city?: CityModel;
+    /** Another store than the SQLite one in the temp dir (closed with the harness). */
+    store?: TimeSeriesStore;
+  } = {},
 ): Promise<Harness> {
   const broker = await startMosquitto();
   const dir = tempDir('dashboard');
-  const store = await openStore({ type: 'sqlite', path: join(dir, 'readings.db') });
+  const store = opts.store ?? (await openStore({ type: 'sqlite', path: join(dir, 'readings.db') }));
   const city = opts.city ?? loadCity();
   const config: DashboardConfig = {
     http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080' },

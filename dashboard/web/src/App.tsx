@@ -16,6 +16,7 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/environment': () => import('./views/EnvironmentView'),
   '/traffic': () => import('./views/TrafficView'),
   '/lighting': () => import('./views/LightingView'),
+  '/reports': () => import('./views/ReportsView'),
   '/alarms': () => import('./views/AlarmsView'),
   '/gateways': () => import('./views/GatewaysView'),
   '/devices': () => import('./views/DeviceView'),

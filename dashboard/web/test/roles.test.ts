@@ -4,14 +4,25 @@ import type { MockRole } from './mock-server';
 
 // What each role's navigation must show, in order (Vietnamese labels: the default language).
 const EXPECTED: Record<MockRole, string[]> = {
-  viewer: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Màn hình tường'],
-  operator: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Màn hình tường'],
-  technician: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Cảnh báo', 'Gateway', 'Chất lượng dữ liệu', 'Màn hình tường'],
+  viewer: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Báo cáo', 'Màn hình tường'],
+  operator: ['Tổng quan', 'Môi trường', 'Giao thông', 'Chiếu sáng', 'Báo cáo', 'Cảnh báo', 'Màn hình tường'],
+  technician: [
+    'Tổng quan',
+    'Môi trường',
+    'Giao thông',
+    'Chiếu sáng',
+    'Báo cáo',
+    'Cảnh báo',
+    'Gateway',
+    'Chất lượng dữ liệu',
+    'Màn hình tường',
+  ],
   admin: [
     'Tổng quan',
     'Môi trường',
     'Giao thông',
     'Chiếu sáng',
+    'Báo cáo',
     'Cảnh báo',
     'Gateway',
     'Chất lượng dữ liệu',

@@ -1,3 +1,5 @@
+import { REPORT_LABELS } from '@tamky/protocol/report-labels';
+
 /**
  * Every UI string, Vietnamese first. `en` must define exactly the keys of `vi` (the type enforces it).
  * Placeholders are `{name}`.
@@ -569,6 +571,19 @@ export const vi = {
   'tokens.create': 'Tạo khoá',
   'tokens.createdOnce': 'Khoá mới (chỉ hiện một lần, hãy lưu lại ngay):',
   'tokens.confirmRevoke': 'Thu hồi khoá "{name}"? Hệ thống đang dùng khoá này sẽ mất quyền đọc ngay.',
+  // --- reports (branch reports); the report tables' own words: protocol/src/report-labels.ts ---
+  ...REPORT_LABELS.vi,
+  'nav.reports': 'Báo cáo',
+  'reports.title': 'Báo cáo',
+  'reports.kind': 'Loại báo cáo',
+  'reports.kind.daily': 'Báo cáo ngày',
+  'reports.kind.monthly': 'Báo cáo tháng',
+  'reports.period': 'Kỳ báo cáo',
+  'reports.print': 'In báo cáo',
+  'reports.pdf': 'Tải PDF',
+  'reports.xlsx': 'Tải Excel',
+  'reports.days': 'VN_AQI từng ngày',
+  'reports.controls': 'Chọn báo cáo',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1138,4 +1153,17 @@ export const en: Record<MessageKey, string> = {
   'tokens.create': 'Create token',
   'tokens.createdOnce': 'New token (shown only once, save it now):',
   'tokens.confirmRevoke': 'Revoke token "{name}"? A system using it loses access at once.',
+  // --- reports (branch reports) ---
+  ...REPORT_LABELS.en,
+  'nav.reports': 'Reports',
+  'reports.title': 'Reports',
+  'reports.kind': 'Report',
+  'reports.kind.daily': 'Daily report',
+  'reports.kind.monthly': 'Monthly report',
+  'reports.period': 'Period',
+  'reports.print': 'Print',
+  'reports.pdf': 'Download PDF',
+  'reports.xlsx': 'Download Excel',
+  'reports.days': 'VN_AQI day by day',
+  'reports.controls': 'Choose a report',
 };

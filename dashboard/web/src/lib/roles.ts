@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { path: '/environment', label: 'nav.environment', role: 'viewer' },
   { path: '/traffic', label: 'nav.traffic', role: 'viewer' },
   { path: '/lighting', label: 'nav.lighting', role: 'viewer' },
+  { path: '/reports', label: 'nav.reports', role: 'viewer' },
   { path: '/alarms', label: 'nav.alarms', role: 'operator' },
   { path: '/gateways', label: 'nav.gateways', role: 'technician' },
   { path: '/data-quality', label: 'nav.dataQuality', role: 'technician' },

@@ -73,6 +73,11 @@ const HARNESSES: Harness[] = [
     command: ['bench/lorawan/run.ts', '--uplinks', '2000', '--stores', 'sqlite,influxdb'],
   },
   {
+    name: 'public',
+    title: "Residents' page: a 1,000-request crowd vs the operators' latency; page bytes and first paint on a throttled phone",
+    command: ['bench/public/bench.ts'],
+  },
+  {
     name: 'faults',
     title: 'Faults with an exact account of every reading',
     command: ['bench/faults/run.ts', '--scale', 'small', '--scenario', 'each', '--store', 'sqlite'],

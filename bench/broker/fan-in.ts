@@ -7,7 +7,7 @@
  * tens of thousands of messages per phase for the CPU figure to mean anything.)
  *
  *   npx tsx bench/broker/fan-in.ts            writes bench/broker/RESULTS.md
- *   GATEWAYS=300 PER_GATEWAY=400 ROUNDS=3 npx tsx bench/broker/fan-in.ts
+ *   GATEWAYS=300 PER_GATEWAY=400 ROUNDS=5 HARNESS_PROCESSES=3 npx tsx bench/broker/fan-in.ts
  */
 import { execSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ import { processCpuMs } from '../support/proc-cpu';
 const GATEWAYS = Number(process.env.GATEWAYS ?? 200);
 const PER_GATEWAY = Number(process.env.PER_GATEWAY ?? 300);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+/** Publishing processes (bench/broker/fan-in-worker.ts) for the fan-in phases; 1 publishes from this process. */
+const HARNESS_PROCESSES = Number(process.env.HARNESS_PROCESSES ?? 1);
 const QOS1_WINDOW = 16;
 const LATENCY_GATEWAYS = 50;
 const LATENCY_INTERVAL_MS = 50;
@@ -123,6 +125,55 @@ async function waitForCount(get: () => number, target: number, stallMs = 5000): 
   }
 }
 
+/** Starts the publishing processes, each with its share of the gateways connected; `go()` resolves when all have published. */
+async function startWorkers(target: Target, qos: 0 | 1, perGateway: number): Promise<{ go(): Promise<void>; stop(): Promise<void> }> {
+  const shares = Array.from({ length: HARNESS_PROCESSES }, (_, w) => gatewayIds.filter((_, i) => i % HARNESS_PROCESSES === w));
+  const workers = shares.map((ids) => {
+    const spec = {
+      port: target.port,
+      // Beside this process's own connection of each gateway (the latency phase uses those), as `{id}:{suffix}`.
+      gateways: ids.map((id) => ({ id, clientId: `${id}:fan-in`, ...target.auth(id) })),
+      qos,
+      perGateway,
+      window: QOS1_WINDOW,
+      payload: payload(ids[0] ?? 'gw', 0).toString(),
+    };
+    const peer = spawnPeer(process.execPath, ['--import', 'tsx', join(repo, 'bench/broker/fan-in-worker.ts'), JSON.stringify(spec)], {
+      cwd: repo,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const saw = (word: string, times: number) =>
+      new Promise<void>((resolveSaw, reject) => {
+        const check = () => {
+          if (
+            peer
+              .output()
+              .split('\n')
+              .filter((l) => l === word).length >= times
+          )
+            return resolveSaw();
+          if (peer.child.exitCode !== null) return reject(new Error(`fan-in worker exited: ${peer.output().slice(-500)}`));
+          setTimeout(check, 2);
+        };
+        check();
+      });
+    return { peer, saw };
+  });
+  await Promise.all(workers.map((w) => w.saw('ready', 1)));
+  let rounds = 0;
+  return {
+    async go() {
+      rounds++;
+      for (const w of workers) w.peer.child.stdin!.write('go\n');
+      await Promise.all(workers.map((w) => w.saw('done', rounds)));
+    },
+    async stop() {
+      for (const w of workers) w.peer.child.stdin!.end();
+      await Promise.all(workers.map((w) => w.peer.stop()));
+    },
+  };
+}
+
 async function fanIn(
   target: Target,
   gateways: RawMqttClient[],
@@ -138,39 +189,43 @@ async function fanIn(
   await sub.subscribe('city/v1/gw/+/telemetry', qos);
   const payloads = gatewayIds.map((id) => payload(id, 0));
   const total = gateways.length * perGateway;
+  const workers = HARNESS_PROCESSES > 1 ? await startWorkers(target, qos, perGateway) : undefined;
   const cpuBefore = processCpuMs(target.pid);
   const started = performance.now();
-  await Promise.all(
-    gateways.map(async (gw, g) => {
-      const send = gw.publisher(`city/v1/gw/${gatewayIds[g]}/telemetry`, qos);
-      const body = payloads[g]!;
-      if (qos === 0) {
-        for (let i = 0; i < perGateway; i++) if (!send(body)) await gw.drained();
-        return;
-      }
-      let inflight = 0;
-      let sent = 0;
-      await new Promise<void>((resolveAll) => {
-        const pump = () => {
-          while (inflight < QOS1_WINDOW && sent < perGateway) {
-            inflight++;
-            sent++;
-            send(body);
-          }
-          if (sent === perGateway && inflight === 0) resolveAll();
-        };
-        gw.onPuback = () => {
-          inflight--;
+  if (workers) await workers.go();
+  else
+    await Promise.all(
+      gateways.map(async (gw, g) => {
+        const send = gw.publisher(`city/v1/gw/${gatewayIds[g]}/telemetry`, qos);
+        const body = payloads[g]!;
+        if (qos === 0) {
+          for (let i = 0; i < perGateway; i++) if (!send(body)) await gw.drained();
+          return;
+        }
+        let inflight = 0;
+        let sent = 0;
+        await new Promise<void>((resolveAll) => {
+          const pump = () => {
+            while (inflight < QOS1_WINDOW && sent < perGateway) {
+              inflight++;
+              sent++;
+              send(body);
+            }
+            if (sent === perGateway && inflight === 0) resolveAll();
+          };
+          gw.onPuback = () => {
+            inflight--;
+            pump();
+          };
           pump();
-        };
-        pump();
-      });
-    }),
-  );
+        });
+      }),
+    );
   await waitForCount(() => received, total);
   const seconds = (performance.now() - started) / 1000;
   // The broker's own CPU for this phase (all its threads), per 1,000 messages delivered.
   const cpuMsPer1000 = ((processCpuMs(target.pid) - cpuBefore) / Math.max(1, received)) * 1000;
+  await workers?.stop();
   sub.close();
   return { delivered: received, sent: total, seconds, perSecond: received / seconds, cpuMsPer1000 };
 }
@@ -285,13 +340,13 @@ async function main(): Promise<void> {
   const md = [
     '# Broker fan-in benchmark',
     '',
-    `- Command: \`GATEWAYS=${GATEWAYS} PER_GATEWAY=${PER_GATEWAY} ROUNDS=${ROUNDS} npx tsx bench/broker/fan-in.ts\``,
+    `- Command: \`GATEWAYS=${GATEWAYS} PER_GATEWAY=${PER_GATEWAY} ROUNDS=${ROUNDS} HARNESS_PROCESSES=${HARNESS_PROCESSES} npx tsx bench/broker/fan-in.ts\``,
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machine}; node ${process.version}; shared with other work, so absolute figures wander — compare the ratio.`,
     `- Load: ${GATEWAYS} gateway connections → 1 subscriber on \`city/v1/gw/+/telemetry\`, ${PER_GATEWAY} × 200-byte payloads each`,
     `  (${fmt(GATEWAYS * PER_GATEWAY)} messages per phase); QoS 1 with ${QOS1_WINDOW} in flight per gateway and a QoS 1 subscription.`,
     `  Latency: ${LATENCY_GATEWAYS} gateways × one QoS 1 message per ${LATENCY_INTERVAL_MS} ms for ${LATENCY_SECONDS} s, publish→deliver in the harness.`,
-    '- Both brokers run as their own process; the harness is one Node process with raw sockets (bench/broker/raw-mqtt.ts).',
+    `- Both brokers run as their own process; the harness publishes from ${HARNESS_PROCESSES === 1 ? 'one Node process' : `${HARNESS_PROCESSES} Node processes (bench/broker/fan-in-worker.ts), the subscriber in another`} with raw sockets (bench/broker/raw-mqtt.ts).`,
     '  This broker runs its real CLI with authentication (scrypt, cached per connection) and topic ACLs on; Mosquitto 2 is anonymous without ACLs.',
     `- Best of ${ROUNDS} rounds per broker (rounds alternate brokers).`,
     '',

@@ -7,7 +7,8 @@
  *   npx tsx bench/dashboard/history-latency.ts [--runs 30] [--devices 50] [--stores sqlite,influxdb]
  *
  * Appends a dated section (command, machine) to bench/dashboard/RESULTS.md. Not a test: nothing here fails on
- * a number; the machine is shared, so read the ratios, not the absolute times.
+ * a number; the machine is shared, so read the ratios and the CPU ms per query (this process, every thread), not
+ * the wall times.
  */
 import { appendFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -98,7 +99,17 @@ interface Result {
   direct: Stats;
   /** JSON.stringify of the store's answer alone: most of what the API adds. */
   encode: Stats;
+  /** CPU time of this process (every thread: server, store thread, the client's fetch and gunzip) per API query, ms. */
+  apiCpuMs: number;
+  /** CPU time per store.query() alone, ms. */
+  directCpuMs: number;
 }
+
+/** CPU ms (user + system, all threads of this process) since `from`. */
+const cpuMsSince = (from: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+};
 
 async function measure(name: string, config: StoreConfig, mqttUrl: string): Promise<Result> {
   const store = await openStore(config, { logger: log });
@@ -146,13 +157,19 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
     const api: number[] = [];
     const direct: number[] = [];
     const encode: number[] = [];
+    let apiCpuMs = 0;
+    let directCpuMs = 0;
     for (let i = 0; i < RUNS; i++) {
       let t = performance.now();
+      let cpu = process.cpuUsage();
       await viaApi();
       api.push(performance.now() - t);
+      apiCpuMs += cpuMsSince(cpu);
       t = performance.now();
+      cpu = process.cpuUsage();
       const series = await store.query(query);
       direct.push(performance.now() - t);
+      directCpuMs += cpuMsSince(cpu);
       t = performance.now();
       JSON.stringify({ series });
       encode.push(performance.now() - t);
@@ -170,6 +187,8 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
       api: stats(api),
       direct: stats(direct),
       encode: stats(encode),
+      apiCpuMs: apiCpuMs / RUNS,
+      directCpuMs: directCpuMs / RUNS,
     };
   } finally {
     await dashboard.close();
@@ -205,11 +224,11 @@ const section = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios).`,
   `Query: \`GET ${path.replace(/from=\d+&to=\d+/, 'from=<now−24h>&to=<now>')}\` (all ${DEVICES} devices) vs \`store.query()\` with the same RangeQuery; ${RUNS} runs each, interleaved, after warm-up.`,
   '',
-  '| store | readings seeded (s to write) | series × points | JSON bytes (gzip would be; sent as) | API p50 / p95 / max (ms) | store.query p50 / p95 / max (ms) | JSON.stringify p50 (ms) | ratio p50 API / store |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| store | readings seeded (s to write) | series × points | JSON bytes (gzip would be; sent as) | API p50 / p95 / max (ms) | API CPU ms / query | store.query p50 / p95 / max (ms) | store.query CPU ms / query | JSON.stringify p50 (ms) | ratio p50 API / store |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map(
     (r) =>
-      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} (${r.gzipBytes.toLocaleString('en')}; ${r.contentEncoding}) | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.max)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${ms(r.encode.p50)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
+      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} (${r.gzipBytes.toLocaleString('en')}; ${r.contentEncoding}) | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.max)} | ${r.apiCpuMs.toFixed(1)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${r.directCpuMs.toFixed(1)} | ${ms(r.encode.p50)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
   ),
   '',
 ].join('\n');

@@ -20,6 +20,7 @@ import { createSimDevice, startModbusRtuSlave, startModbusTcpSlave, TAM_KY } fro
 import type { Device } from '@tamky/protocol';
 import { BusQueue } from '../../edge/src/bus/bus-queue';
 import { gatewayConfigSchema, openRtuLink, Outbox, startGateway } from '../../edge/src/index';
+import { startCpuMeter } from '../support/cpu-meter';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,7 +43,7 @@ const dev = (kind: Device['kind'], id: string): Device => ({
   tags: [],
 });
 
-async function rtuThroughput(baudRate: number, emulateBusTiming: boolean, seconds: number): Promise<number> {
+async function rtuThroughput(baudRate: number, emulateBusTiming: boolean, seconds: number): Promise<{ rate: number; cpuUs: number }> {
   const pty = await startPtyPair();
   const air = createSimDevice(dev('air_station', 'air'), { city: TAM_KY, unitId: 1 });
   const slave = await startModbusRtuSlave([air], { path: pty.a, baudRate, emulateBusTiming, log });
@@ -50,6 +51,8 @@ async function rtuThroughput(baudRate: number, emulateBusTiming: boolean, second
   await waitFor(() => link.isOpen(), { what: 'port open' });
   const queue = new BusQueue('bench');
   let n = 0;
+  // This process: the driver, the queue and the in-process slave (socat is not counted).
+  const cpu = startCpuMeter();
   const end = performance.now() + seconds * 1000;
   // Eight registers (the air-station block), as the gateway polls it: one transaction at a time through the queue.
   while (performance.now() < end) {
@@ -57,10 +60,11 @@ async function rtuThroughput(baudRate: number, emulateBusTiming: boolean, second
     n++;
   }
   const rate = n / seconds;
+  const cpuUs = (cpu.ms() * 1000) / n;
   await link.close();
   await slave.close();
   await pty.stop();
-  return rate;
+  return { rate, cpuUs };
 }
 
 /** Wire-time ceiling: request 8 bytes, response 5 + 2N bytes, 3.5 characters of silence after each. */
@@ -114,7 +118,7 @@ async function gatewayRss(seconds: number): Promise<{ baseline: number; early: n
   return { baseline, early, late, readings };
 }
 
-async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: number }> {
+async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: number; gatewayCpuUs: number; rawCpuUs: number }> {
   const broker = await startMosquitto();
   const dir = tempDir('bench-replay');
   const path = join(dir, 'gw.db');
@@ -138,9 +142,12 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
     devices: [],
   });
   const start = performance.now();
+  // This process (gateway and subscriber) and mosquitto, per reading.
+  let cpu = startCpuMeter([broker.child.pid]);
   const gw = await startGateway(config, { logger: log });
   await waitFor(() => gw.outboxDepth() === 0, { what: 'replay', timeoutMs: 600_000, intervalMs: 20 });
   const gatewayRate = backlog / ((performance.now() - start) / 1000);
+  const gatewayCpuUs = (cpu.ms() * 1000) / backlog;
   await gw.close();
   await waitFor(() => received >= backlog, { what: 'subscriber to receive the backlog', timeoutMs: 120_000 });
 
@@ -152,6 +159,7 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
     readings: Array.from({ length: 500 }, (_, k) => ({ device: `noise-${k % 50}`, ts: t0 + k, seq: k + 1, values: JSON.parse(vals) })),
   });
   const rawStart = performance.now();
+  cpu = startCpuMeter([broker.child.pid]);
   let sent = 0;
   await new Promise<void>((resolveAll) => {
     let inflight = 0;
@@ -169,10 +177,11 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
     pump();
   });
   const rawRate = backlog / ((performance.now() - rawStart) / 1000);
+  const rawCpuUs = (cpu.ms() * 1000) / backlog;
   await pub.endAsync();
   await sub.endAsync();
   await broker.stop();
-  return { gateway: gatewayRate, rawMqtt: rawRate };
+  return { gateway: gatewayRate, rawMqtt: rawRate, gatewayCpuUs, rawCpuUs };
 }
 
 const seconds = quick ? 3 : 8;
@@ -184,12 +193,16 @@ out(
 out();
 out('## 1. One RTU bus (socat pty, firmware-sim RTU slave), reading 8 holding registers per request');
 out();
-out('| baud | wire-time ceiling (req/s) | measured, slave emulates bus timing | ratio | measured, no timing (software only) |');
-out('|---|---|---|---|---|');
+out(
+  '| baud | wire-time ceiling (req/s) | measured, slave emulates bus timing | ratio | measured, no timing (software only) | CPU µs per request, timed / software only |',
+);
+out('|---|---|---|---|---|---|');
 for (const baud of [9600, 19200]) {
   const timed = await rtuThroughput(baud, true, seconds);
   const raw = await rtuThroughput(baud, false, seconds);
-  out(`| ${baud} | ${ceiling(baud, 8).toFixed(1)} | ${timed.toFixed(1)} | ${(timed / ceiling(baud, 8)).toFixed(2)} | ${raw.toFixed(0)} |`);
+  out(
+    `| ${baud} | ${ceiling(baud, 8).toFixed(1)} | ${timed.rate.toFixed(1)} | ${(timed.rate / ceiling(baud, 8)).toFixed(2)} | ${raw.rate.toFixed(0)} | ${timed.cpuUs.toFixed(0)} / ${raw.cpuUs.toFixed(0)} |`,
+  );
 }
 out();
 out(
@@ -215,11 +228,11 @@ out(
   `## 3. Outbox replay after a ${backlog.toLocaleString('en')}-reading backlog (mosquitto, batches of 500, 4 in flight, synchronous=normal)`,
 );
 out();
-out('| sender | readings/s |');
-out('|---|---|');
-out(`| gateway outbox → broker (read SQLite, publish, delete on PUBACK) | ${rep.gateway.toFixed(0)} |`);
-out(`| plain mqtt.js, same batches pre-serialised, no disk (peer) | ${rep.rawMqtt.toFixed(0)} |`);
-out(`| ratio | ${(rep.gateway / rep.rawMqtt).toFixed(2)} |`);
+out('| sender | readings/s | CPU µs per reading (this process + mosquitto) |');
+out('|---|---|---|');
+out(`| gateway outbox → broker (read SQLite, publish, delete on PUBACK) | ${rep.gateway.toFixed(0)} | ${rep.gatewayCpuUs.toFixed(1)} |`);
+out(`| plain mqtt.js, same batches pre-serialised, no disk (peer) | ${rep.rawMqtt.toFixed(0)} | ${rep.rawCpuUs.toFixed(1)} |`);
+out(`| ratio | ${(rep.gateway / rep.rawMqtt).toFixed(2)} | ${(rep.gatewayCpuUs / rep.rawCpuUs).toFixed(2)} |`);
 out();
 out(
   'In production `replayPerSecond` (default 500) caps the replay far below this, so a city of gateways returning from an outage does not flatten the broker.',

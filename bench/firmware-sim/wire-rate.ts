@@ -13,11 +13,13 @@ import { parseArgs } from 'node:util';
 import { charTimeMs, decodeResponse, decodeRtu, encodeRequest, encodeRtu, encodeTcp, splitTcpFrames, type Request } from '@tamky/modbus';
 import { freePort, requireBinary, spawnPeer, startPtyPair, waitFor, waitForPort } from '@tamky/test-support';
 import { SerialPort } from 'serialport';
+import { startCpuMeter } from '../support/cpu-meter';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const READ: Request = { fc: 0x03, address: 3, count: 8 };
 
-async function tcpRate(port: number, seconds: number): Promise<number> {
+/** Requests per second, and the server process's CPU per request (µs). */
+async function tcpRate(port: number, seconds: number, serverPid: number | undefined): Promise<{ rate: number; serverCpuUs: number }> {
   const socket: Socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.setNoDelay(true);
@@ -33,6 +35,7 @@ async function tcpRate(port: number, seconds: number): Promise<number> {
   const pdu = encodeRequest(READ);
   const end = Date.now() + seconds * 1000;
   let n = 0;
+  const server = startCpuMeter([serverPid], { self: false });
   while (Date.now() < end) {
     await new Promise<void>((resolve) => {
       waiting = resolve;
@@ -41,7 +44,7 @@ async function tcpRate(port: number, seconds: number): Promise<number> {
     n++;
   }
   socket.destroy();
-  return n / seconds;
+  return { rate: n / seconds, serverCpuUs: (server.ms() * 1000) / n };
 }
 
 async function rtuRate(path: string, seconds: number, registers: number): Promise<number> {
@@ -100,17 +103,29 @@ async function main(): Promise<void> {
   await waitForPort(pyPort, 'pymodbus server');
 
   try {
-    const simTcp = await tcpRate(simPort, seconds);
-    const pyTcp = await tcpRate(pyPort, seconds);
+    const simTcp = await tcpRate(simPort, seconds, sim.child.pid);
+    const pyTcp = await tcpRate(pyPort, seconds, py.child.pid);
     const registers = 9; // URM14 holding 0x00..0x08
     const rtu = await rtuRate(pty.b, seconds, registers);
     const char = charTimeMs(9600);
     // Request 8 chars + reply 5+2N chars + 2 ms turnaround, and the master's 3.5-char gap before the next request.
     const ceiling = 1000 / ((8 + 5 + 2 * registers) * char + 2 + 3.5 * char);
     console.table([
-      { what: 'Modbus TCP FC03×8, sequential, simulator', perSec: Math.round(simTcp) },
-      { what: 'Modbus TCP FC03×8, sequential, pymodbus 3.0.0rc1', perSec: Math.round(pyTcp) },
-      { what: 'ratio simulator / pymodbus', perSec: Number((simTcp / pyTcp).toFixed(2)) },
+      {
+        what: 'Modbus TCP FC03×8, sequential, simulator',
+        perSec: Math.round(simTcp.rate),
+        serverCpuUsPerRequest: Math.round(simTcp.serverCpuUs),
+      },
+      {
+        what: 'Modbus TCP FC03×8, sequential, pymodbus 3.0.0rc1',
+        perSec: Math.round(pyTcp.rate),
+        serverCpuUsPerRequest: Math.round(pyTcp.serverCpuUs),
+      },
+      {
+        what: 'ratio simulator / pymodbus',
+        perSec: Number((simTcp.rate / pyTcp.rate).toFixed(2)),
+        serverCpuUsPerRequest: Number((simTcp.serverCpuUs / pyTcp.serverCpuUs).toFixed(2)),
+      },
       { what: `Modbus RTU 9600 baud FC03×${registers} (bus timing emulated)`, perSec: Number(rtu.toFixed(1)) },
       { what: 'theoretical RS-485 ceiling at 9600 baud', perSec: Number(ceiling.toFixed(1)) },
       { what: 'ratio RTU / ceiling', perSec: Number((rtu / ceiling).toFixed(2)) },

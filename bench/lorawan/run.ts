@@ -74,7 +74,7 @@ async function countStored(store: TimeSeriesStore): Promise<number> {
   return s.reduce((n, x) => n + x.points.length, 0);
 }
 
-async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => StoreConfig): Promise<number> {
+async function run(kind: 'lorawan' | 'wired', storeConfig: (db: string) => StoreConfig): Promise<{ rate: number; cpuPer1000: number }> {
   const gw = `bench-${kind}`;
   const dir = tempDir(`bench-lorawan-${kind}`);
   const chirpstack = await startMosquitto();

@@ -168,8 +168,8 @@ ensureBuilt();
 const city = grownCity(loadCity(), DEVICES);
 const h = await startHarness({ city, config: { webDist: DIST_DIR, map: { wardAreas: join(REPO_DIR, 'config/tam-ky/wards.geojson') } } });
 const browser = await launchChromium();
-const pid = browser.process?.()?.pid;
-const browserPid = pid ?? Number(execSync('pgrep -n chromium').toString().trim());
+// Playwright starts Chromium as a child of this process.
+const browserPid = Number(execSync(`pgrep -o -P ${process.pid} chromium`).toString().trim());
 const load0 = loadavg()[0]!;
 const rounds: {
   navToIdle: number;

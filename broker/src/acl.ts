@@ -5,16 +5,20 @@ import type { Identity } from './identity';
  * Topic rights as plain segment comparisons, no regexes. A right is a pattern of levels where '+' stands for
  * exactly one level (which may itself be '+' in a subscription filter) and a trailing '#' for any remainder.
  */
-type Right = readonly string[];
+export type Right = readonly string[];
 
 const GW = [...TOPIC_ROOT.split('/'), 'gw'];
 const root = TOPIC_ROOT.split('/');
 const gw = (id: string, kind: string): Right => [...GW, id, kind];
 const under = (...levels: string[]): Right => [...root, ...levels, '#'];
 
-const GATEWAY_PUBLISH_KINDS = new Set(['telemetry', 'status', 'health', 'cmd-result', 'event']);
+/** What a gateway may publish under its own prefix (`status` also retained); it may subscribe only to its `cmd`. */
+export const GATEWAY_PUBLISH_KINDS = new Set(['telemetry', 'status', 'health', 'cmd-result', 'event']);
+export const GATEWAY_RETAIN_KINDS = new Set(['status']);
+export const gatewaySubscribeRight = (gatewayId: string): Right => gw(gatewayId, 'cmd');
 
-const SERVICE_RIGHTS = {
+/** The rights of each service role; also what the Mosquitto dynamic-security provisioning mirrors (mosquitto/). */
+export const SERVICE_RIGHTS = {
   ingest: {
     subscribe: [...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)), under('config')],
     publish: [under('live'), under('alarm')],
@@ -64,7 +68,7 @@ export function mayPublish(identity: Identity, topic: string, retain: boolean): 
     if (!topic.startsWith(identity.prefix)) return 'not-allowed-topic';
     const kind = topic.slice(identity.prefix.length);
     if (!GATEWAY_PUBLISH_KINDS.has(kind)) return 'not-allowed-topic';
-    if (retain && kind !== 'status') return 'retain-not-allowed';
+    if (retain && !GATEWAY_RETAIN_KINDS.has(kind)) return 'retain-not-allowed';
     return undefined;
   }
   const rights = SERVICE_RIGHTS[identity.role];
@@ -76,6 +80,6 @@ export function mayPublish(identity: Identity, topic: string, retain: boolean): 
 export function maySubscribe(identity: Identity, filter: string): Refusal | undefined {
   if (identity.kind === 'anonymous') return undefined; // loopback development only, read-only; `#` deliberately allowed there
   if (filter.startsWith('$')) return 'reserved-topic';
-  const rights = identity.kind === 'gateway' ? [gw(identity.gatewayId, 'cmd')] : SERVICE_RIGHTS[identity.role].subscribe;
+  const rights = identity.kind === 'gateway' ? [gatewaySubscribeRight(identity.gatewayId)] : SERVICE_RIGHTS[identity.role].subscribe;
   return anyWithin(filter, rights, true) ? undefined : 'not-allowed-topic';
 }

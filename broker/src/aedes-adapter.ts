@@ -7,7 +7,13 @@ import { requirePinnedVersion } from '@tamky/service-kit';
  * goes through these accessors. The versions below are the ones the broker's tests ran against; package.json
  * pins them exactly, and `assertTestedVersions` refuses to start on any other.
  */
-export const TESTED_VERSIONS = { aedes: '1.2.0', 'mqtt-packet': '9.0.2', mqemitter: '7.1.0' } as const;
+export const TESTED_VERSIONS = {
+  aedes: '1.2.0',
+  'mqtt-packet': '9.0.2',
+  mqemitter: '7.1.0',
+  /** persistence.ts reads its session queues with the library's key layout and encoding. */
+  'aedes-persistence-redis': '12.0.0',
+} as const;
 
 /** aedes as the broker loads it, then mqtt-packet and mqemitter as aedes loads them. */
 export function assertTestedVersions(fromModuleUrl = import.meta.url): void {
@@ -15,6 +21,7 @@ export function assertTestedVersions(fromModuleUrl = import.meta.url): void {
   const aedes = requirePinnedVersion('aedes', TESTED_VERSIONS.aedes, adapter, fromModuleUrl);
   requirePinnedVersion('mqtt-packet', TESTED_VERSIONS['mqtt-packet'], adapter, aedes);
   requirePinnedVersion('mqemitter', TESTED_VERSIONS.mqemitter, adapter, aedes);
+  requirePinnedVersion('aedes-persistence-redis', TESTED_VERSIONS['aedes-persistence-redis'], adapter, fromModuleUrl);
 }
 
 // ---- broker ----

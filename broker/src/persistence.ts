@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
+import { Redis, type RedisOptions } from 'ioredis';
+import msgpack from 'msgpack-lite';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { ResolvedBrokerConfig } from './config';
 
@@ -25,6 +27,56 @@ export function redisOptions(url: string): Record<string, unknown> {
  * the broker. Wrapping them in Readable.from() restores the shape aedes expects.
  */
 class RedisPersistence extends AsyncRedisPersistence {
+  private readonly conn: Redis;
+  private readonly maxSessionDelivery: number;
+
+  constructor(opts: Record<string, unknown> & { maxSessionDelivery: number }) {
+    const conn = new Redis(opts as RedisOptions);
+    super({ ...opts, conn });
+    this.conn = conn;
+    this.maxSessionDelivery = opts.maxSessionDelivery;
+  }
+
+  /**
+   * A session's queue, as aedes resends it on reconnect. The library fetches each packet with its own GET
+   * (one round trip per message, awaited); here the list is read once and packets come `RESEND_READ_BATCH`
+   * per MGET. Keys and encoding are the library's (`outgoing:{clientId}` lists `packet:…` keys, msgpack);
+   * a key whose packet is gone is dropped from the list, as the library does.
+   */
+  outgoingStream(client: { id: string }): AsyncGenerator<unknown> {
+    const { conn, maxSessionDelivery } = this;
+    const listKey = `outgoing:${encodeURIComponent(client.id)}`;
+    return (async function* () {
+      const keys = await conn.lrange(listKey, 0, maxSessionDelivery);
+      for (let i = 0; i < keys.length; i += RESEND_READ_BATCH) {
+        const batch = keys.slice(i, i + RESEND_READ_BATCH);
+        const values = await conn.mgetBuffer(...batch);
+        for (let j = 0; j < batch.length; j++) {
+          const decoded: unknown = values[j] ? msgpack.decode(values[j]!) : undefined;
+          if (decoded) yield decoded;
+          else void conn.lrem(listKey, 0, batch[j]!).catch(() => undefined);
+        }
+      }
+    })();
+  }
+
+  /**
+   * Before each QoS 1 send aedes awaits this (a SET of the packet with its message id), so a resend paid a
+   * Redis round trip per message. The library issues the SET synchronously and keeps the id → packet map in
+   * memory; every later command for that message (the PUBACK's clear) goes over the same connection and
+   * Redis applies them in order, so the send need not wait for the reply. QoS 2's update is several dependent
+   * commands and is still awaited. If the broker dies before the SET lands, the packet is resent under a new
+   * id: at least once, as before.
+   */
+  outgoingUpdate(client: unknown, packet: { cmd?: string; qos?: number }): Promise<void> {
+    const done = (
+      AsyncRedisPersistence.prototype as unknown as { outgoingUpdate(c: unknown, p: unknown): Promise<void> }
+    ).outgoingUpdate.call(this, client, packet);
+    if (packet.cmd === 'pubrel' || packet.qos !== 1) return done;
+    done.catch(() => undefined);
+    return Promise.resolve();
+  }
+
   createRetainedStreamCombi(patterns: string[]): Readable {
     const source = (
       AsyncRedisPersistence.prototype as unknown as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> }
@@ -36,6 +88,9 @@ class RedisPersistence extends AsyncRedisPersistence {
     return this.createRetainedStreamCombi([pattern]);
   }
 }
+
+/** Packets fetched per round trip when a session's queue is resent. */
+const RESEND_READ_BATCH = 256;
 
 export interface SharedState {
   persistence?: unknown;

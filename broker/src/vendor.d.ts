@@ -6,3 +6,8 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
     destroy(): Promise<void>;
   }
 }
+
+declare module 'msgpack-lite' {
+  const msgpack: { decode(buf: Buffer): unknown; encode(value: unknown): Buffer };
+  export default msgpack;
+}

@@ -21,6 +21,7 @@ describe('aedes adapter: exact versions', () => {
   it('pins in package.json exactly the versions the adapter was tested with, and those are installed', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
     expect(pkg.dependencies.aedes).toBe(TESTED_VERSIONS.aedes);
+    expect(pkg.dependencies['aedes-persistence-redis']).toBe(TESTED_VERSIONS['aedes-persistence-redis']);
     expect(() => assertTestedVersions()).not.toThrow();
     const broker = await startTestBroker();
     await broker.close();
@@ -36,6 +37,9 @@ describe('aedes adapter: exact versions', () => {
     expect(() =>
       assertTestedVersions(fakeInstall({ aedes: TESTED_VERSIONS.aedes, 'mqtt-packet': TESTED_VERSIONS['mqtt-packet'] })),
     ).toThrow(/mqemitter \(not found\)/);
+    expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS, 'aedes-persistence-redis': '12.1.0' }))).toThrow(
+      /aedes-persistence-redis 12\.1\.0 is installed/,
+    );
     expect(() => assertTestedVersions(fakeInstall({ ...TESTED_VERSIONS }))).not.toThrow();
   });
 });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 // No React plugin: esbuild's automatic JSX runtime is all this app needs (no fast refresh in dev).
@@ -13,6 +14,8 @@ export default defineConfig({
     // MapLibre's minified build alone is about a megabyte (its own chunk, loaded only with a map).
     chunkSizeWarningLimit: 1000,
     rollupOptions: {
+      // Two entries: the operations app, and the residents' page (/public, /public/embed), small on its own.
+      input: { main: resolve(import.meta.dirname, 'index.html'), public: resolve(import.meta.dirname, 'public.html') },
       output: {
         // The chart library and its dependencies in one chunk that only chart views load. React gets its own
         // chunk explicitly: a manual chunk otherwise swallows the unassigned modules it depends on.

@@ -10,6 +10,8 @@ export interface AqiLevelSpec {
   en: string;
   colour: string;
   rgb: [number, number, number];
+  /** Health advice for the public at this level (QĐ 1459/QĐ-TCMT), in both languages. */
+  advice?: { vi: string; en: string };
 }
 
 /** Level of an AQI (rounded to an integer first; upper bounds inclusive; above the table: the top level). */

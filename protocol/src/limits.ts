@@ -24,6 +24,8 @@ export const aqiLevelSchema = z.object({
   en: z.string().min(1),
   colour: z.string(),
   rgb,
+  /** Health advice for the public at this level, shown on the /public page. */
+  advice: z.object({ vi: z.string().min(1), en: z.string().min(1) }).optional(),
 }) satisfies z.ZodType<AqiLevelSpec>;
 
 export const vnAqiTableSchema = z

@@ -2,13 +2,18 @@ import { z } from 'zod';
 
 const DAY_MS = 86_400_000;
 
+/**
+ * Defaults sized so the simulated city at city scale (20,800 devices every 30 s) stays within 500 GB on the
+ * embedded store (store/README.md, "Sizing", figures from bench/store/sizing.ts). Charts over days read the
+ * hourly rollups; minute rollups serve ranges of a few days, so they need not outlive the raw rows by much.
+ */
 export const retentionSchema = z.object({
   /** Raw readings (one row per reading) are kept this many days. */
-  rawDays: z.number().positive().default(30),
+  rawDays: z.number().positive().default(14),
   /** One-minute rollups. */
-  minuteDays: z.number().positive().default(400),
+  minuteDays: z.number().positive().default(14),
   /** One-hour rollups: the long history that trend charts read. */
-  hourDays: z.number().positive().default(3650),
+  hourDays: z.number().positive().default(730),
   /** How often the sweep runs, ms. */
   intervalMs: z.number().int().positive().default(3_600_000),
 });
@@ -31,6 +36,11 @@ export const sqliteStoreConfigSchema = z.object({
    * handed over (encoded-batch.ts), so the crossing stays cheap (figures: bench/store/RESULTS.md). `false` for a single-core device, where the two cannot overlap.
    */
   worker: z.boolean().default(true),
+  /**
+   * How often (ms) the writer folds committed raw rows into the minute and hourly rollups (off the write path;
+   * queries add the rows not folded yet, so answers never lag). Longer: fewer, larger rollup upserts.
+   */
+  rollupIntervalMs: z.number().int().positive().default(1000),
 });
 
 export const influxStoreConfigSchema = z

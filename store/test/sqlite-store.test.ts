@@ -38,8 +38,13 @@ type RollupRow = {
   last: number;
   last_ts: number;
 };
-const rollups = (s: SqliteStore, table: 'rollup_1m' | 'rollup_1h') =>
-  s.db.prepare(`SELECT field, bucket, ward, count, sum, min, max, last, last_ts FROM ${table} ORDER BY field, bucket`).all() as RollupRow[];
+/** The rollup table once every committed row is folded into it (the store folds on a timer, off the write path). */
+const rollups = (s: SqliteStore, table: 'rollup_1m' | 'rollup_1h') => {
+  s.catchUpRollups();
+  return s.db
+    .prepare(`SELECT field, bucket, ward, count, sum, min, max, last, last_ts FROM ${table} ORDER BY field, bucket`)
+    .all() as RollupRow[];
+};
 
 describe('SQLite store', () => {
   it('maintains 1 min and 1 h rollups on write (count, sum, min, max, last per device/field/window)', async () => {
@@ -130,6 +135,7 @@ describe('SQLite store', () => {
       reading({ device: 'aq-01', ts: T0 + 5, values: { pm25: 3 } }),
       reading({ device: 'aq-01', ts: T0 + 7, values: { pm25: 5 } }),
     ]);
+    s.catchUpRollups();
     s.db.prepare('DELETE FROM reading').run();
     expect(
       (await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 5 * MIN, aggregate: 'mean' }))[0]?.points,
@@ -178,7 +184,7 @@ describe('SQLite store', () => {
 
   it('validates its config with defaults, naming the field in errors', () => {
     const parsed = storeConfigSchema.parse({ type: 'sqlite', path: '/tmp/x.db' });
-    expect(parsed).toEqual({ type: 'sqlite', path: '/tmp/x.db', synchronous: 'normal', worker: true });
+    expect(parsed).toEqual({ type: 'sqlite', path: '/tmp/x.db', synchronous: 'normal', worker: true, rollupIntervalMs: 1000 });
     const bad = storeConfigSchema.safeParse({ type: 'influxdb', url: 'http://h:8086', api: 'v1' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['database']);
@@ -231,7 +237,7 @@ describe('SQLite store', () => {
       INSERT INTO rollup_1m VALUES ('vn_aqi', 'aq-01', 'aqi', ${T0 + HOUR}, 'an-my', 1, 80, 80, 80, 80, ${T0 + HOUR});`);
     v1.close();
     const s = sqlite(path);
-    expect(s.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(3);
     expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'reading_gateway_ts'").all()).toEqual([]);
     expect(await s.sequences('gw-1')).toEqual([3, 4]);
     expect(await s.sequences('gw-2')).toEqual([5]);
@@ -276,6 +282,7 @@ describe('SQLite store', () => {
     const daily = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + DAY - 1, windowMs: DAY, aggregate: 'mean' });
     expect(daily[0]!.points).toEqual([[Math.floor(T0 / DAY) * DAY, 80]]);
     // The raw sensor series still has its rollups.
+    s.catchUpRollups();
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'air'").get()).toEqual({ n: 1 });
     // Ten days on: raw rows (1 day) are gone, the derived hours (30 days) stay.
     const removed = s.applyRetention(T0 + 10 * DAY);

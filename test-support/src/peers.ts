@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,13 +55,41 @@ export async function startPtyPair(): Promise<Peer & { a: string; b: string }> {
 
 /** Debian mosquitto on a free loopback port, anonymous access allowed (an independent broker for interop tests). */
 export async function startMosquitto(extraConfig = ''): Promise<Peer & { port: number; url: string }> {
+  return runMosquitto(tempDir('mosquitto'), `allow_anonymous true\n${extraConfig}`);
+}
+
+export const MOSQUITTO_DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+
+/**
+ * Debian mosquitto with its dynamic-security plugin, no anonymous access: the only client at start is `admin`
+ * (created by `mosquitto_ctrl dynsec init`), who provisions the others over `$CONTROL/dynamic-security/v1`.
+ */
+export async function startMosquittoDynsec(
+  extraConfig = '',
+): Promise<Peer & { port: number; url: string; admin: { username: string; password: string } }> {
+  requireBinary(MOSQUITTO_DYNSEC_PLUGIN, 'mosquitto');
+  const ctrl = requireBinary('mosquitto_ctrl', 'mosquitto');
+  const dir = tempDir('mosquitto-dynsec');
+  const admin = { username: 'admin', password: randomBytes(12).toString('hex') };
+  const dynsecFile = join(dir, 'dynamic-security.json');
+  const init = spawnSync(ctrl, ['dynsec', 'init', dynsecFile, admin.username, admin.password]);
+  if (init.status !== 0 || !existsSync(dynsecFile)) throw new Error(`mosquitto_ctrl dynsec init failed: ${init.stderr.toString()}`);
+  // Started as root, mosquitto drops to its own user, which must read and rewrite the file (as it does on every change).
+  if (process.getuid?.() === 0) spawnSync('chown', ['-R', 'mosquitto:', dir]);
+  const peer = await runMosquitto(
+    dir,
+    `allow_anonymous false\nplugin ${MOSQUITTO_DYNSEC_PLUGIN}\nplugin_opt_config_file ${dynsecFile}\n${extraConfig}`,
+  );
+  return { ...peer, admin };
+}
+
+async function runMosquitto(dir: string, config: string): Promise<Peer & { port: number; url: string }> {
   const mosquitto = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
-  const dir = tempDir('mosquitto');
   return startOnFreePort('mosquitto', async (port) => {
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(
       conf,
-      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${extraConfig}\n`,
+      `listener ${port} 127.0.0.1\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 100000\n${config}\n`,
     );
     const peer = spawnPeer(mosquitto, ['-c', conf]);
     return {
@@ -101,7 +131,10 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Peer
  * Debian InfluxDB 1.6.7 (`/write`, InfluxQL `/query`) in a temp dir on a free port. With `auth`, HTTP
  * authentication is on: the first statement must create an admin user, as the 1.x image's first start does.
  */
-export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer & { port: number; url: string; dir: string }> {
+export async function startInfluxd(
+  /** `data`: extra [data] settings, e.g. `{ 'cache-snapshot-write-cold-duration': '"1s"' }` to get TSM files at once (bench/store/sizing.ts). */
+  opts: { auth?: boolean; data?: Record<string, string> } = {},
+): Promise<Peer & { port: number; url: string; dir: string }> {
   const influxd = requireBinary('influxd', 'influxdb');
   const dir = tempDir('influxd');
   return startOnFreePort('influxd', async (port) => {
@@ -117,6 +150,7 @@ export async function startInfluxd(opts: { auth?: boolean } = {}): Promise<Peer 
         `  dir = "${dir}/data"`,
         `  wal-dir = "${dir}/wal"`,
         '  query-log-enabled = false',
+        ...Object.entries(opts.data ?? {}).map(([k, v]) => `  ${k} = ${v}`),
         '[http]',
         `  bind-address = "127.0.0.1:${port}"`,
         '  log-enabled = false',

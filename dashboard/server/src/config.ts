@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roleSchema, usernameSchema } from '@tamky/protocol';
+import { PUBLIC_FIELDS, roleSchema, usernameSchema, type PublicKind } from '@tamky/protocol';
 import { validAddressOrBlock } from './http/client-address';
 
 const role = roleSchema;
@@ -12,7 +12,34 @@ export const userSeedSchema = z.object({
   displayName: z.string().min(1),
   role,
   passwordHash: hash,
+  /** Limit the account to these wards (ids from the city model); omitted: the whole city. */
+  wards: z.array(z.string().min(1)).optional(),
 });
+
+const publicFields = <K extends PublicKind>(kind: K) => z.array(z.enum(PUBLIC_FIELDS[kind])).optional();
+
+/**
+ * What residents see without signing in (/public, /public/embed, GET /api/public/summary): nothing unless
+ * listed here. `show` names each kind shown and, optionally, which of its fields (omitted: all of them).
+ */
+export const publicConfigSchema = z
+  .object({
+    /** Ward ids shown (omitted: every ward of the city). */
+    wards: z.array(z.string().min(1)).optional(),
+    show: z
+      .object({ aqi: publicFields('aqi'), noise: publicFields('noise'), flood: publicFields('flood') })
+      .strict()
+      .partial()
+      .default({}),
+    /** How long one built summary is served to everyone (the crowd reads the cache, never the store). */
+    cacheSeconds: z.number().int().min(1).max(3600).default(30),
+    /** Requests per minute per client address before 429. */
+    perMinutePerAddress: z.number().int().min(1).default(120),
+    /** Origins allowed to frame /public/embed (the city portal), e.g. "https://tamky.gov.vn". */
+    embedOrigins: z.array(z.string().url()).default([]),
+  })
+  .strict();
+export type PublicConfig = z.output<typeof publicConfigSchema>;
 
 export const dashboardConfigSchema = z.object({
   http: z
@@ -136,6 +163,8 @@ export const dashboardConfigSchema = z.object({
       timeoutMs: z.number().int().min(1000).default(30_000),
     })
     .default({ timeoutMs: 30_000 }),
+  /** The residents' page; absent: /api/public/summary answers 404 and nothing is public. */
+  public: publicConfigSchema.optional(),
   ws: z
     .object({
       pingIntervalMs: z.number().int().positive().default(10_000),

@@ -34,6 +34,7 @@ import { createProxyTrust } from './http/client-address';
 import { metricsEndpoint } from './http/metrics-endpoint';
 import { startLiveHub, type LiveHub } from './live/hub';
 import { wsAuthenticator } from './live/ws-auth';
+import { narrowToWards } from './live/ward-filter';
 import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
 import { countAlarmsTable } from './overview/alarm-counts';
@@ -45,6 +46,7 @@ import { tokenRoutes } from './tokens/routes';
 import { reportRoutes } from './reports/routes';
 import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
 import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
+import { publicRoutes } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -197,7 +199,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   app.disable('x-powered-by');
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
-  app.use(securityHeaders(config.session.secureCookies, mapData.origins));
+  app.use(securityHeaders(config.session.secureCookies, mapData.origins, config.public?.embedOrigins));
   // A day of history for a ward is megabytes of JSON; technicians read it over mobile data.
   app.use(compression());
   app.use(httpTiming(metrics));
@@ -220,6 +222,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
+    ...publicRoutes(core),
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
@@ -229,6 +232,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     method: 'get',
     path: '/openapi.json',
     access: 'any',
+    wards: 'none',
     summary: 'This document',
     request: {},
     answer: openApiAnswerSchema,
@@ -275,6 +279,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     now,
     logger,
     metrics: metrics.ws,
+    narrow: (channel, message, wards) => narrowToWards(registry.current().city, channel, message, wards),
     authenticate: wsAuthenticator({
       guard,
       verifyKioskToken: core.verifyKioskToken,

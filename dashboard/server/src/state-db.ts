@@ -97,4 +97,17 @@ export const CORE_MIGRATIONS = [
       );
     `,
   },
+  {
+    // Ward-scoped accounts: a JSON list of ward ids (empty: the whole city); sessions carry a copy like the role.
+    name: 'core/002-user-wards',
+    sql: `
+      ALTER TABLE users ADD COLUMN wards TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE sessions ADD COLUMN wards TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
+  {
+    // The wards the actor was limited to when the entry was written (NULL: city-wide).
+    name: 'core/003-audit-scope',
+    sql: 'ALTER TABLE audit ADD COLUMN scope TEXT',
+  },
 ];

@@ -76,7 +76,16 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
     const shadow: DashboardModule = {
       name: 'shadow',
       routes: () => [
-        { method: 'put', path: '/rules', access: 'admin', summary: 'again', request: {}, answer: rulesAnswerSchema, handler: () => ({}) },
+        {
+          method: 'put',
+          path: '/rules',
+          access: 'admin',
+          wards: 'city',
+          summary: 'again',
+          request: {},
+          answer: rulesAnswerSchema,
+          handler: () => ({}),
+        },
       ],
     };
     await expect(

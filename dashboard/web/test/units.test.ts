@@ -113,14 +113,33 @@ describe('map labels', () => {
   });
 });
 
-describe('chart decimation', () => {
-  it('bounds the rows and keeps every series peak and trough', async () => {
-    const { decimate } = await import('../src/components/TrendChart');
+describe('chart rows (what recharts is given)', () => {
+  it('decimation bounds the rows and keeps every series peak and trough', async () => {
+    const { decimate } = await import('../src/lib/chart-rows');
     const rows = Array.from({ length: 1440 }, (_, i) => ({ ts: i * 60_000, a: Math.sin(i / 30) * 10, b: i === 777 ? 999 : i % 7 }));
     const out = decimate(rows, ['a', 'b'], 500);
     expect(out.length).toBeLessThanOrEqual(500);
     expect(Math.max(...out.map((r) => r.b ?? 0))).toBe(999);
     expect(Math.min(...out.map((r) => r.a ?? 0))).toBeCloseTo(Math.min(...rows.map((r) => r.a)), 6);
     expect(decimate(rows.slice(0, 300), ['a', 'b'], 500)).toHaveLength(300);
+  });
+
+  it('never more rows than the chart has pixels, for any width and any answer', async () => {
+    const { chartRows } = await import('../src/lib/chart-rows');
+    // 52 series of a day in minutes, with ragged timestamps so the union of times is larger than any one series.
+    const series = Array.from({ length: 52 }, (_, d) => ({
+      device: `d${d}`,
+      ward: 'w',
+      field: 'laeq',
+      points: Array.from({ length: 1440 }, (_, i) => [i * 60_000 + (d % 3) * 1000, 50 + ((i + d) % 13)] as [number, number]),
+    }));
+    for (const width of [1, 2, 3, 39, 40, 320, 1023, 1440, 4321, 5000]) {
+      const rows = chartRows(series, (s) => s.device, width);
+      expect(rows.length, `width ${width}`).toBeLessThanOrEqual(width);
+      expect(rows.length, `width ${width}`).toBeGreaterThan(0);
+      // Every series still has a point to draw.
+      for (const s of series) expect(rows.some((r) => r[s.device] !== undefined)).toBe(true);
+    }
+    expect(chartRows([], (s) => s.device, 100)).toEqual([]);
   });
 });

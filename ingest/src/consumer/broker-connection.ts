@@ -41,7 +41,16 @@ export function connectToBroker(opts: {
     keepalive: cfg.mqtt.keepaliveS,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
-    protocolVersion: 4,
+    protocolVersion: cfg.mqtt.protocolVersion,
+    ...(cfg.mqtt.protocolVersion === 5
+      ? {
+          properties: {
+            sessionExpiryInterval: cfg.mqtt.sessionExpiryS,
+            // The broker's window to this client: no more unacked messages in flight than ingest holds anyway.
+            receiveMaximum: Math.min(cfg.backpressure.maxUnackedMessages, 0xffff),
+          },
+        }
+      : {}),
   });
   const acks = installDeferredAcks(client, {
     maxMessages: cfg.backpressure.maxUnackedMessages,
@@ -67,8 +76,16 @@ export function connectToBroker(opts: {
   const ready = new Promise<void>((res) => (firstConnect = res));
   client.on('connect', (connack) => {
     m.connected.set(1);
-    const plan = subscriptionPlan(opts.gateways(), cfg.partition);
-    log.info({ sessionPresent: connack.sessionPresent, partition: cfg.partition, filters: plan.subscribe.length }, 'connected to broker');
+    const plan = subscriptionPlan(opts.gateways(), cfg.partition, cfg.mqtt.sharedGroup);
+    log.info(
+      {
+        sessionPresent: connack.sessionPresent,
+        partition: cfg.partition,
+        sharedGroup: cfg.mqtt.sharedGroup,
+        filters: plan.subscribe.length,
+      },
+      'connected to broker',
+    );
     const subscribe = async () => {
       if (plan.unsubscribe.length > 0 && connack.sessionPresent) await client.unsubscribeAsync(plan.unsubscribe);
       for (const f of plan.subscribe) subscribedFilters.add(f);

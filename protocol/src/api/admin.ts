@@ -52,12 +52,18 @@ export const accountSchema = z.object({
   role: roleSchema,
   disabled: z.boolean(),
   createdAt: z.number(),
+  /** Wards the account is limited to; empty: the whole city. */
+  wards: z.array(z.string()),
   /** Last successful login, from the audit log (null: never since the log began). */
   lastLogin: z.number().nullable(),
 });
 export type Account = z.infer<typeof accountSchema>;
 export const accountsAnswerSchema = z.object({ users: z.array(accountSchema) });
-export const accountCreateBodySchema = z.object({ username: usernameSchema, displayName, role: roleSchema, password }).strict();
+/** Ward ids the account is limited to; [] = the whole city. */
+const wards = z.array(z.string().min(1).max(64)).max(200);
+export const accountCreateBodySchema = z
+  .object({ username: usernameSchema, displayName, role: roleSchema, password, wards: wards.optional() })
+  .strict();
 export const accountCreatedSchema = z.object({ user: accountSchema });
 export const accountPatchBodySchema = z
   .object({
@@ -65,6 +71,7 @@ export const accountPatchBodySchema = z
     role: roleSchema.optional(),
     disabled: z.boolean().optional(),
     password: password.optional(),
+    wards: wards.optional(),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');

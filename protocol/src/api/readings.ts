@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHART_WIDTH_PX } from '../chart-window';
 import { cityModelSchema, deviceSchema } from '../city';
 import { deviceHealthSchema } from '../gateway';
 import { SERIES_REDUCTIONS } from '../series';
@@ -35,6 +36,8 @@ export const historyQuerySchema = z.object({
   aggregate: z.enum(AGGREGATES).optional(),
   devices: list(idSchema),
   ward: idSchema.optional(),
+  /** The chart's width in pixels: the answer then has at most this many points per series (windowed). */
+  width: z.coerce.number().int().min(1).max(MAX_CHART_WIDTH_PX).optional(),
 });
 export const historyAnswerSchema = z.object({ series: z.array(seriesSchema) });
 /** `GET /api/history.csv`: the same, and how the chart folded each device's fields into one line. */

@@ -3,8 +3,9 @@ import type Database from 'better-sqlite3';
 /**
  * 2: the (gateway, ts, seq) index on readings replaced by the small gateway_device table; derived series
  * (seq < 0) keep no rollups, their hourly rows are their history.
+ * 3: rollups maintained from the raw rows after they are committed (rollup_state, rollup_dirty).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Rollup resolutions kept on write, coarsest first (queries pick the first that divides the window). */
 export const ROLLUPS = [
@@ -57,8 +58,18 @@ CREATE TABLE IF NOT EXISTS dead_letter (
   reason TEXT NOT NULL, raw TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letter_ts ON dead_letter (ts);
+-- Rollups are folded from the raw rows after they are committed (rollup-maintainer.ts): every reading row whose
+-- rowid is at most the watermark is counted in them (retention lowers it when it deletes the newest rows).
+CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);
+-- A reading rewritten with other content: the windows holding its ts are recomputed from the raw rows.
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+  kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
+  PRIMARY KEY (kind, device, ts)
+) WITHOUT ROWID;
 `);
   if (version === 1) upgradeFrom1(db);
+  // A file from before schema 3 had its rollups maintained with each batch: all its rows are counted.
+  db.exec('INSERT OR IGNORE INTO rollup_state (id, watermark) SELECT 1, coalesce(max(rowid), 0) FROM reading');
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 

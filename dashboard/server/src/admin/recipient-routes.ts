@@ -23,6 +23,7 @@ export function recipientRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/admin/recipients',
+      wards: 'city',
       access: 'admin',
       summary:
         'Notification recipients, on-call groups and escalation routes: {configured, version, recipients, groups, routes, channels, updatedBy, updatedAt}',
@@ -33,6 +34,7 @@ export function recipientRoutes(core: Core): RouteSpec[] {
     {
       method: 'put',
       path: '/admin/recipients',
+      wards: 'city',
       access: 'admin',
       summary:
         'Replace recipients/groups/routes ({baseVersion?, recipients, groups?, routes?}; phones normalised to 84…) → new version, in effect at once; 400 {issues:[{path,message}]}; 409 stale or notifications not configured',

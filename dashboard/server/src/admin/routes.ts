@@ -38,6 +38,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/rules',
+      wards: 'none',
       access: 'viewer',
       summary: 'Alarm rules (data, versioned): {version, rules, updatedBy, updatedAt}',
       request: {},
@@ -47,6 +48,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'put',
       path: '/rules',
+      wards: 'city',
       access: 'admin',
       summary:
         "Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector's schema → new version, published retained for ingest",
@@ -75,6 +77,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/rules/validate',
+      wards: 'city',
       access: 'admin',
       summary: 'Validate a rule set ({rules}) without storing it → {ok, count}',
       request: { body: rulesValidateBodySchema },
@@ -88,6 +91,7 @@ export function adminRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/audit',
+      wards: 'city',
       access: 'admin',
       summary: 'Audit log (who changed or commanded what, when), newest first, filtered and paged: {entries, total}',
       request: { query: auditQuerySchema },

@@ -13,6 +13,8 @@ export interface UserView {
   role: Role;
   disabled: boolean;
   createdAt: number;
+  /** The wards the account is limited to; empty: the whole city. */
+  wards: string[];
   /** Last successful login, from the audit log (null: never since the log began). */
   lastLogin: number | null;
 }
@@ -22,6 +24,7 @@ export interface UserPatch {
   role?: Role;
   disabled?: boolean;
   password?: string;
+  wards?: string[];
 }
 
 /** What changed, for the audit row: values for role/disabled/displayName, only a flag for the password. */
@@ -29,6 +32,7 @@ export type UserChanges = Partial<{
   displayName: { from: string; to: string };
   role: { from: Role; to: Role };
   disabled: { from: boolean; to: boolean };
+  wards: { from: string[]; to: string[] };
   passwordReset: true;
 }>;
 
@@ -38,6 +42,7 @@ interface Row {
   role: Role;
   disabled: number;
   created_at: number;
+  wards: string;
   last_login: number | null;
 }
 
@@ -52,14 +57,14 @@ const ADMIN_MIGRATIONS = [
  */
 export function createUserAdmin(db: Database.Database, now: () => number) {
   migrate(db, ADMIN_MIGRATIONS);
-  const select = `SELECT u.username, u.display_name, u.role, u.disabled, u.created_at,
+  const select = `SELECT u.username, u.display_name, u.role, u.disabled, u.created_at, u.wards,
       (SELECT MAX(a.ts) FROM audit a WHERE a.action = 'auth.login' AND a.user = u.username) AS last_login
     FROM users u`;
   const listStmt = db.prepare(`${select} ORDER BY u.username`);
   const getStmt = db.prepare(`${select} WHERE u.username = ?`);
   const enabledAdmins = db.prepare("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0");
   const insert = db.prepare(
-    'INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+    'INSERT INTO users (username, display_name, role, password_hash, disabled, created_at, wards) VALUES (?, ?, ?, ?, 0, ?, ?)',
   );
   const endSessions = db.prepare('DELETE FROM sessions WHERE username = ?');
   const endOtherSessions = db.prepare('DELETE FROM sessions WHERE username = ? AND id_hash != ?');
@@ -70,6 +75,7 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
     role: r.role,
     disabled: r.disabled === 1,
     createdAt: r.created_at,
+    wards: JSON.parse(r.wards) as string[],
     lastLogin: r.last_login,
   });
   const get = (username: string) => {
@@ -81,11 +87,11 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
     list: (): UserView[] => (listStmt.all() as Row[]).map(view),
     get,
 
-    async create(input: { username: string; displayName: string; role: Role; password: string }): Promise<UserView> {
+    async create(input: { username: string; displayName: string; role: Role; password: string; wards?: string[] }): Promise<UserView> {
       checkPassword(input.password, input.username);
       const hash = await hashPassword(input.password);
       try {
-        insert.run(input.username, input.displayName, input.role, hash, now());
+        insert.run(input.username, input.displayName, input.role, hash, now(), JSON.stringify(input.wards ?? []));
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
           throw new HttpError(409, 'exists', `user ${input.username} already exists`);
@@ -95,7 +101,7 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
     },
 
     /**
-     * Applies a patch. Disabling, a role change or a new password ends the user's sessions (all of them, or
+     * Applies a patch. Disabling, a role or ward change or a new password ends the user's sessions (all of them, or
      * all but `keepSessionHash` when admins change their own password), so the change takes effect now.
      */
     async update(
@@ -119,6 +125,8 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
       if (patch.role !== undefined && patch.role !== before.role) changes.role = { from: before.role, to: patch.role };
       if (patch.disabled !== undefined && patch.disabled !== before.disabled)
         changes.disabled = { from: before.disabled, to: patch.disabled };
+      if (patch.wards !== undefined && JSON.stringify(patch.wards) !== JSON.stringify(before.wards))
+        changes.wards = { from: before.wards, to: patch.wards };
       if (hash) changes.passwordReset = true;
 
       let sessionsEnded = 0;
@@ -140,12 +148,16 @@ export function createUserAdmin(db: Database.Database, now: () => number) {
           sets.push('disabled = ?');
           args.push(changes.disabled.to ? 1 : 0);
         }
+        if (changes.wards) {
+          sets.push('wards = ?');
+          args.push(JSON.stringify(changes.wards.to));
+        }
         if (hash) {
           sets.push('password_hash = ?');
           args.push(hash);
         }
         if (sets.length) db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE username = ?`).run(...args, username);
-        if (changes.role || changes.disabled?.to === true || changes.passwordReset) {
+        if (changes.role || changes.wards || changes.disabled?.to === true || changes.passwordReset) {
           sessionsEnded = (keepSessionHash ? endOtherSessions.run(username, keepSessionHash) : endSessions.run(username)).changes;
         } else if (changes.displayName) {
           // Sessions carry a copy of the display name; keep them but show the new name.

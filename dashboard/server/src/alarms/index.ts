@@ -204,6 +204,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         method: 'post',
         path,
         access: 'none',
+        wards: 'none',
         summary,
         request: { body: providerCallbackBodySchema },
         answer: providerCallbackAnswerSchema,

@@ -31,7 +31,7 @@ import { toApiAlarm, toApiAudit } from './api-shape';
 import type { Shelves } from './shelves';
 import { alarmsToCsv } from './csv';
 import { computeAlarmHealth, type HealthSettings } from './health';
-import { wardScopeOf } from '../tokens/token-auth';
+import { inScope, wardOfThing, wardScopeOf } from '../readings/ward-scope';
 
 export interface AlarmActions {
   store: AlarmStore;
@@ -87,6 +87,11 @@ function lifecycle<T>(run: () => T): T {
 export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpec[] {
   // `actions.store` is read per request: routes are declared before the module has started.
   const store = () => actions.store;
+  /** An alarm outside the caller's wards does not exist for them (404, like an unknown id: no probing). */
+  const mustBeInScope = (id: number, res: Parameters<RouteSpec['handler']>[1]) => {
+    const wards = wardScopeOf(res);
+    if (wards && !inScope(wards, store().get(id)?.ward)) throw new AlarmNotFound(`alarm ${id} not found`);
+  };
   const mustBeUser = (username: string) => {
     if (!ctx.users().some((u) => u.username === username))
       throw new HttpError(400, 'unknown_user', `no user ${username}`, { issues: [{ path: 'assignee', message: 'unknown user' }] });
@@ -103,6 +108,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     method: 'post',
     path: `/alarms/:id/${path}`,
     access: 'operator',
+    wards: 'filter',
     summary,
     request: { body },
     answer: alarmAnswerSchema,
@@ -110,7 +116,10 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       const parsed = parseInput(body, req.body ?? {}, 'body') as Record<string, unknown>;
       const id = alarmId(req.params.id);
       const actor = actorOf(res);
-      const alarm = lifecycle(() => run(id, actor, parsed));
+      const alarm = lifecycle(() => {
+        mustBeInScope(id, res);
+        return run(id, actor, parsed);
+      });
       ctx.audit(actor, auditAction, { alarm: id, ...parsed });
       actions.changed(alarm, change, actor);
       return { alarm: toApiAlarm(alarm) };
@@ -123,13 +132,14 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       path: '/alarms',
       access: 'viewer',
       token: 'read:alarms',
+      wards: 'filter',
       summary: 'Alarms newest first, with filters (also to API tokens with read:alarms, limited to their wards)',
       request: { query: alarmListQuerySchema },
       answer: alarmsAnswerSchema,
       handler(req, res) {
         const wards = wardScopeOf(res);
         const alarms = store().list(toFilter(req.query));
-        return { alarms: (wards ? alarms.filter((a) => a.ward !== null && wards.includes(a.ward)) : alarms).map(toApiAlarm) };
+        return { alarms: alarms.filter((a) => inScope(wards, a.ward)).map(toApiAlarm) };
       },
     },
     {
@@ -140,8 +150,12 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       request: { query: alarmCsvQuerySchema },
       answer: textAnswer,
       produces: 'text/csv',
+      wards: 'filter',
       handler(req, res) {
-        const alarms = store().list({ limit: 5000, ...toFilter(req.query) });
+        const wards = wardScopeOf(res);
+        const alarms = store()
+          .list({ limit: 5000, ...toFilter(req.query) })
+          .filter((a) => inScope(wards, a.ward));
         const csv = alarmsToCsv(
           alarms.map((a) => ({ alarm: a, trail: store().trail(a.id) })),
           { city: ctx.city, lang: req.query.lang === 'en' ? 'en' : 'vi' },
@@ -156,6 +170,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms/assignees',
       access: 'operator',
+      wards: 'none',
       summary: 'People an alarm can be assigned to: {users: [{username, displayName, role}]}',
       request: {},
       answer: assigneesAnswerSchema,
@@ -165,6 +180,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms/health',
       access: 'admin',
+      wards: 'city',
       summary:
         'Alarm-system health over [from, to) (ISA-18.2 / EEMUA 191): rates per operator position, floods, bad actors, chattering, fleeting, stale, priority mix',
       request: { query: alarmHealthQuerySchema },
@@ -185,28 +201,29 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms/shelves',
       access: 'viewer',
+      wards: 'filter',
       summary: 'Maintenance shelves in force: {shelves: [{id, targetType, targetId, reason, user, createdAt, until}]}',
       request: {},
       answer: shelvesAnswerSchema,
-      handler: () => ({ shelves: actions.shelves.active() }),
+      handler(_req, res) {
+        const wards = wardScopeOf(res);
+        return { shelves: actions.shelves.active().filter((s) => inScope(wards, wardOfThing(ctx.city, s.targetType, s.targetId))) };
+      },
     },
     {
       method: 'post',
       path: '/alarms/shelves',
       access: 'operator',
+      wards: 'filter',
       summary:
         'Shelve a device, gateway or ward for maintenance ({targetType, targetId, reason, minutes}): its alarms are recorded but notify nobody until it expires',
       request: { body: shelfBodySchema },
       answer: shelfAnswerSchema,
       handler(req, res) {
         const body = parseInput(shelfBodySchema, req.body ?? {}, 'body');
-        const known =
-          body.targetType === 'device'
-            ? ctx.city.devices.some((d) => d.id === body.targetId)
-            : body.targetType === 'gateway'
-              ? ctx.city.gateways.some((g) => g.id === body.targetId)
-              : ctx.city.wards.some((w) => w.id === body.targetId);
-        if (!known)
+        const ward = wardOfThing(ctx.city, body.targetType, body.targetId);
+        // Outside the caller's wards it is as unknown as a typo.
+        if (ward === undefined || !inScope(wardScopeOf(res), ward))
           throw new HttpError(400, 'unknown_target', `no ${body.targetType} ${body.targetId}`, {
             issues: [{ path: 'targetId', message: 'unknown' }],
           });
@@ -231,13 +248,15 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'delete',
       path: '/alarms/shelves/:id',
       access: 'operator',
+      wards: 'filter',
       summary: 'End a maintenance shelf now',
       request: {},
       answer: shelfAnswerSchema,
       handler(req, res) {
         const id = Number(req.params.id);
         const before = Number.isInteger(id) ? actions.shelves.get(id) : undefined;
-        if (!before) throw notFound(`shelf ${String(req.params.id)}`);
+        if (!before || !inScope(wardScopeOf(res), wardOfThing(ctx.city, before.targetType, before.targetId)))
+          throw notFound(`shelf ${String(req.params.id)}`);
         const actor = actorOf(res);
         const shelf = actions.shelves.end(id, actor)!;
         ctx.audit(actor, 'alarm.unshelve', { shelf: id, targetType: shelf.targetType, targetId: shelf.targetId });
@@ -248,6 +267,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'post',
       path: '/alarms/bulk',
       access: 'operator',
+      wards: 'filter',
       summary:
         'Acknowledge or assign many alarms at once ({ids, action: ack|assign, assignee?, comment?}) → {alarms, failed: [{id, error}]}',
       request: { body: alarmBulkBodySchema },
@@ -268,6 +288,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
           const id = Number(raw);
           try {
             if (!Number.isInteger(id)) throw new AlarmNotFound(`alarm ${String(raw)} not found`);
+            mustBeInScope(id, res);
             const alarm = body.action === 'ack' ? store().acknowledge(id, actor, body.comment) : store().assign(id, actor, body.assignee!);
             ctx.audit(actor, body.action === 'ack' ? 'alarm.ack' : 'alarm.assign', {
               alarm: id,
@@ -289,13 +310,14 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       method: 'get',
       path: '/alarms/:id',
       access: 'viewer',
+      wards: 'filter',
       summary: 'One alarm (open or cleared) with its audit trail, notifications and correlated children',
       request: {},
       answer: alarmDetailSchema,
-      handler(req) {
+      handler(req, res) {
         const id = alarmId(req.params.id);
         const alarm = store().get(id);
-        if (!alarm) throw notFound(`alarm ${id}`);
+        if (!alarm || !inScope(wardScopeOf(res), alarm.ward)) throw notFound(`alarm ${id}`);
         return {
           alarm: toApiAlarm(alarm),
           audit: store().trail(id).map(toApiAudit),

@@ -32,6 +32,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/login',
+      wards: 'none',
       access: 'none',
       summary: 'Log in with username and password; sets the httpOnly `sid` cookie (SameSite=Strict)',
       request: { body: loginBodySchema },
@@ -52,6 +53,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/kiosk',
+      wards: 'none',
       access: 'none',
       summary:
         "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
@@ -78,6 +80,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/logout',
+      wards: 'none',
       access: 'any',
       summary: 'End the session',
       request: {},
@@ -96,6 +99,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'post',
       path: '/auth/password',
+      wards: 'none',
       access: 'any',
       summary:
         'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
@@ -126,6 +130,7 @@ export function authRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/auth/me',
+      wards: 'none',
       access: 'any',
       summary: 'The logged-in user and the CSRF token to send as x-csrf-token',
       request: {},

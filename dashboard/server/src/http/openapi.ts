@@ -40,6 +40,7 @@ export function buildOpenApi(
     (paths[path] ??= {})[r.method] = {
       summary: r.summary,
       'x-role': r.access,
+      'x-wards': r.wards,
       ...(params.length ? { parameters: params } : {}),
       ...(r.request.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.request.body, 'input') } } } }
@@ -53,6 +54,7 @@ export function buildOpenApi(
     (paths[e.path] ??= {})[e.method] = {
       summary: e.summary,
       'x-role': 'none',
+      'x-wards': 'none',
       security: [],
       responses: { '200': { description: 'OK', content: { [e.produces]: {} } } },
     };

@@ -3,8 +3,18 @@ import type { z } from 'zod';
 import type { Role } from '../config';
 import type { TokenAuth } from '../tokens/token-auth';
 import type { TokenScope } from '../tokens/token-store';
+import { wardScopeOf } from '../readings/ward-scope';
+import { sendError } from './errors';
 
 export type Access = Role | 'any' | 'none';
+
+/**
+ * What a route does for a caller limited to some wards (a ward-scoped account or API token):
+ * - `filter`: the handler narrows what it reads or acts on with `wardScopeOf(res)` (ward-scope.ts);
+ * - `city`: city-wide data or a city-wide change, refused (403 out_of_scope) to a ward-limited caller;
+ * - `none`: carries no ward data (sign-in, limits, this document), the same for everyone.
+ */
+export type WardRule = 'filter' | 'city' | 'none';
 
 /**
  * Every route is declared once here-shaped: method, path, who may call it, a description, and the schemas of
@@ -17,6 +27,8 @@ export interface RouteSpec {
   /** Express path relative to /api, e.g. "/gateways/:id". */
   path: string;
   access: Access;
+  /** Required: a route cannot be added without deciding what it does for a ward-limited caller. */
+  wards: WardRule;
   summary: string;
   /**
    * What the route reads besides its path parameters: query parameters and the JSON body (`{}`: nothing).
@@ -47,6 +59,8 @@ export function mountRoutes(
   }
   for (const r of routes) {
     const handler = async (req: Request, res: Response) => {
+      if (r.wards === 'city' && wardScopeOf(res))
+        return sendError(res, 403, 'out_of_scope', 'city-wide: not for an account limited to wards');
       const body = await r.handler(req, res);
       if (!res.headersSent && body !== undefined) res.json(body);
     };

@@ -2,7 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { TimeSeriesStore } from '@tamky/protocol';
 import type { Guard } from '../auth/guard';
 import type { TokenAuth } from '../tokens/token-auth';
-import { wardScopeOf } from '../tokens/token-auth';
+import { wardScopeOf } from '../readings/ward-scope';
 import { MAX_RAW_SPAN_MS } from '../readings/history-query';
 import { InfluxQLError } from './lexer';
 import { parseInfluxQL } from './parser';

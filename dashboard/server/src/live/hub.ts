@@ -41,6 +41,8 @@ export interface HubOptions {
   /** Resolves the user of an upgrade request (session cookie or kiosk token), or null to refuse. */
   authenticate(req: IncomingMessage): Promise<SocketUser | Refusal | null>;
   metrics: { clients: Gauge; sent: Counter; dropped: Counter };
+  /** What a client limited to `wards` may see of a message (undefined: nothing); see ward-filter.ts. */
+  narrow(channel: LiveChannel, message: unknown, wards: readonly string[]): unknown;
 }
 
 /** The WebSocket live feed: authenticated on upgrade, per-channel fan-out, shedding live readings for slow clients. */
@@ -120,7 +122,11 @@ export function startLiveHub(opts: HubOptions) {
       opts.metrics.clients.set(clients.size);
     });
     ws.on('error', (err) => opts.logger.debug({ err, user: user.username }, 'websocket error'));
-    send(client, { type: 'hello', serverTime: opts.now(), user: { username: user.username, role: user.role } });
+    send(client, {
+      type: 'hello',
+      serverTime: opts.now(),
+      user: { username: user.username, role: user.role, ...(user.wards ? { wards: user.wards } : {}) },
+    });
   };
 
   const send = (client: Client, message: unknown) => {
@@ -148,15 +154,23 @@ export function startLiveHub(opts: HubOptions) {
 
   return {
     broadcast(channel: LiveChannel, message: unknown): void {
-      let frame: string | undefined;
+      // One serialisation per distinct ward scope (city-wide clients share the key "").
+      const frames = new Map<string, string | null>();
       for (const client of clients) {
         if (!client.channels.has(channel)) continue;
         if (SHEDDABLE.has(channel) && client.ws.bufferedAmount > opts.maxBufferedBytes) {
           opts.metrics.dropped.inc({ channel });
           continue;
         }
-        frame ??= JSON.stringify(message);
-        send(client, frame);
+        const wards = client.user.wards;
+        const key = wards ? wards.join(',') : '';
+        let frame = frames.get(key);
+        if (frame === undefined) {
+          const shown = wards ? opts.narrow(channel, message, wards) : message;
+          frame = shown === undefined ? null : JSON.stringify(shown);
+          frames.set(key, frame);
+        }
+        if (frame !== null) send(client, frame);
       }
     },
     clientCount: () => clients.size,

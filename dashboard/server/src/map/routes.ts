@@ -1,7 +1,7 @@
 import { fileAnswer, mapAnswerSchema } from '@tamky/protocol';
 import type { RouteSpec } from '../http/route-table';
 import { sendError } from '../http/errors';
-import { wardScopeOf } from '../tokens/token-auth';
+import { wardScopeOf } from '../readings/ward-scope';
 import { PMTILES_PATH, wardAreasIn, type MapData } from './map-data';
 
 export function mapRoutes(map: MapData): RouteSpec[] {
@@ -10,6 +10,7 @@ export function mapRoutes(map: MapData): RouteSpec[] {
       method: 'get',
       path: '/map',
       access: 'viewer',
+      wards: 'filter',
       token: 'read:readings',
       summary: 'The geographic map: basemap to draw (none, city style or tiles, PMTiles served here) and the ward areas (GeoJSON)',
       request: {},
@@ -23,6 +24,8 @@ export function mapRoutes(map: MapData): RouteSpec[] {
       method: 'get',
       path: PMTILES_PATH,
       access: 'viewer',
+      // Basemap tiles of the whole area: geography, no ward's data.
+      wards: 'none',
       summary: 'The PMTiles basemap archive (HTTP range requests)',
       request: {},
       answer: fileAnswer,

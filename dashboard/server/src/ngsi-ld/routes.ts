@@ -2,9 +2,9 @@ import express, { type Request, type Response } from 'express';
 import { UNITS, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
 import type { Guard } from '../auth/guard';
 import { NGSI_LD_CONTEXT, toNgsiLd } from '../export/ngsi-ld';
-import { cityInWards } from '../readings/ward-scope';
+import { cityInWards, wardScopeOf } from '../readings/ward-scope';
 import { MAX_RAW_SPAN_MS } from '../readings/history-query';
-import { wardScopeOf, type TokenAuth } from '../tokens/token-auth';
+import type { TokenAuth } from '../tokens/token-auth';
 import { TEMPORAL_ATTRIBUTES } from './temporal-attributes';
 
 /**

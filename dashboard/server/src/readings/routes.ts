@@ -23,8 +23,7 @@ import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
 import { csvFileName, seriesToCsv } from './csv';
-import { wardScopeOf } from '../tokens/token-auth';
-import { cityInWards, limitQueryToWards } from './ward-scope';
+import { cityInWards, inScope, limitQueryToWards, wardScopeOf } from './ward-scope';
 
 const csvReduceSchema = historyCsvQuerySchema.shape.reduce;
 
@@ -33,6 +32,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/city',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'The city model (wards, gateways, devices)',
@@ -43,6 +43,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/latest',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'Latest reading per device',
@@ -52,15 +53,17 @@ export function readingRoutes(core: Core): RouteSpec[] {
         const q = parseInput(latestQuerySchema, req.query, 'query');
         const wards = wardScopeOf(res);
         const readings = await core.store.latest({ ...(q.kind ? { kind: q.kind } : {}), ...(q.ward ? { ward: q.ward } : {}) });
-        return { readings: wards ? readings.filter((r) => wards.includes(r.ward)) : readings };
+        return { readings: readings.filter((r) => inScope(wards, r.ward)) };
       },
     },
     {
       method: 'get',
       path: '/history',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
-      summary: 'Time series for one kind; with windowMs, aggregated per window (served from rollups)',
+      summary:
+        "Time series for one kind; with windowMs, aggregated per window (served from rollups); with width (the chart's pixels), the window is widened until no series has more points than pixels",
       request: { query: historyQuerySchema },
       answer: historyAnswerSchema,
       async handler(req, res) {
@@ -70,6 +73,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/history.csv',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary:
@@ -96,17 +100,21 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/overview',
+      wards: 'filter',
       access: 'viewer',
       summary: 'Per ward: VN_AQI, noise vs QCVN 26 limit, water stage, lights, traffic, open alarm counts',
       request: {},
       answer: overviewAnswerSchema,
-      async handler() {
-        return computeOverview(core.city, await core.store.latest(), core.limits, core.now(), core.alarmCounts);
+      async handler(_req, res) {
+        const wards = wardScopeOf(res);
+        const latest = (await core.store.latest()).filter((r) => inScope(wards, r.ward));
+        return computeOverview(cityInWards(core.city, wards), latest, core.limits, core.now(), core.alarmCounts);
       },
     },
     {
       method: 'get',
       path: '/limits',
+      wards: 'none',
       access: 'viewer',
       summary:
         'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
@@ -117,6 +125,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/dead-letters',
+      wards: 'city',
       access: 'technician',
       summary: 'Rejected messages with the reason, newest first',
       request: { query: deadLetterQuerySchema },
@@ -135,6 +144,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
     {
       method: 'get',
       path: '/export/ngsi-ld',
+      wards: 'filter',
       access: 'viewer',
       token: 'read:readings',
       summary: 'Current state as NGSI-LD entities named after FIWARE Smart Data Models',
@@ -143,7 +153,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       produces: 'application/ld+json',
       async handler(_req, res) {
         const wards = wardScopeOf(res);
-        const latest = (await core.store.latest()).filter((r) => !wards || wards.includes(r.ward));
+        const latest = (await core.store.latest()).filter((r) => inScope(wards, r.ward));
         const entities = toNgsiLd(cityInWards(core.city, wards), latest, (v) => aqiLevel(core.limits.vnAqi, v).level);
         res.setHeader('Content-Type', 'application/ld+json; charset=utf-8');
         res.send(JSON.stringify(entities));

@@ -27,6 +27,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'get',
       path: '/admin/registry',
+      wards: 'city',
       access: 'admin',
       summary: 'The device registry (city model: wards, gateways, devices) with its version: {version, city, updatedBy, updatedAt}',
       request: {},
@@ -36,6 +37,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'put',
       path: '/admin/registry',
+      wards: 'city',
       access: 'admin',
       summary: 'Replace the registry ({baseVersion?, city}) → new version; 400 {issues:[{path,message}]}; 409 when baseVersion is stale',
       request: { body: registryBodySchema },
@@ -48,6 +50,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'put',
       path: '/admin/registry/devices/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Add or change one device ({baseVersion?, device}; move it by changing ward/gateway) → new version; 400 {issues}; 409 stale',
       request: { body: registryDeviceBodySchema },
@@ -80,6 +83,7 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
     {
       method: 'delete',
       path: '/admin/registry/devices/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Remove one device (?baseVersion=) → new version; 404 unknown; 409 stale',
       request: { query: registryDeleteQuerySchema },

@@ -14,8 +14,7 @@ import type { Core } from '../core';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import { attachment } from '../http/content-disposition';
 import type { RouteSpec } from '../http/route-table';
-import { wardScopeOf } from '../tokens/token-auth';
-import { cityInWards } from '../readings/ward-scope';
+import { cityInWards, wardScopeOf } from '../readings/ward-scope';
 import { computeReport } from './compute';
 import { reportPdf } from './pdf';
 import { reportXlsx } from './xlsx';
@@ -57,6 +56,7 @@ export function reportRoutes(core: Core): RouteSpec[] {
     path: `/reports/${kind}`,
     access: 'viewer',
     token: 'read:readings',
+    wards: 'filter',
     summary: `The ${kind} report (period ${PERIOD_FORM[kind]}, local time): VN_AQI days per level per ward, QCVN 26 exceedance hours by zone and day/night, flood events, alarm counts and times to acknowledge, lamp failures, lighting energy; format=json|pdf|xlsx, lang=vi|en; ward optional (whole city)`,
     request: { query: reportQuerySchema },
     answer: reportSchema,

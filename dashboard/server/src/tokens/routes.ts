@@ -13,6 +13,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'get',
       path: '/tokens',
+      wards: 'city',
       access: 'admin',
       summary: 'API tokens (never their secrets)',
       request: {},
@@ -22,6 +23,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'post',
       path: '/tokens',
+      wards: 'city',
       access: 'admin',
       summary: 'Create an API token: scopes, wards, expiry, rate limit; the token text is answered once',
       request: { body: tokenCreateBodySchema },
@@ -53,6 +55,7 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
     {
       method: 'delete',
       path: '/tokens/:id',
+      wards: 'city',
       access: 'admin',
       summary: 'Revoke an API token (effective at once)',
       request: {},

@@ -32,12 +32,6 @@ export function tokenOf(res: Response): ApiToken | undefined {
   return res.locals.apiToken as ApiToken | undefined;
 }
 
-/** Wards the caller may read (an API token's wards); undefined = the whole city. */
-export function wardScopeOf(res: Response): string[] | undefined {
-  const t = tokenOf(res);
-  return t && t.wards.length ? t.wards : undefined;
-}
-
 const AUDIT_USE_EVERY_MS = 3_600_000;
 
 export function createTokenAuth(opts: { tokens: TokenStore; audit: AuditLog; now: () => number; maxFailuresPerAddress?: number }) {

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { Role } from '../api/types';
 import { useI18n } from '../i18n/i18n';
+import { useApp } from '../session';
 import { MIN_PASSWORD_LENGTH, ROLES } from './AdminApi';
 
 export interface NewUser {
@@ -8,12 +9,15 @@ export interface NewUser {
   displayName: string;
   role: Role;
   password: string;
+  /** Ward ids the account is limited to (none chosen: the whole city). */
+  wards: string[];
 }
 
 /** The create-account form; submitting asks the view to confirm (give it a new `key` to clear it). */
 export function AdminCreateUser({ onSubmit }: { onSubmit(u: NewUser): void }) {
   const { t } = useI18n();
-  const [u, setU] = useState<NewUser>({ username: '', displayName: '', role: 'viewer', password: '' });
+  const { city } = useApp();
+  const [u, setU] = useState<NewUser>({ username: '', displayName: '', role: 'viewer', password: '', wards: [] });
   const [problem, setProblem] = useState<string | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -54,6 +58,26 @@ export function AdminCreateUser({ onSubmit }: { onSubmit(u: NewUser): void }) {
             </option>
           ))}
         </select>
+      </label>
+      <label>
+        {t('admin.wards')}
+        <select
+          name="wards"
+          multiple
+          size={4}
+          value={u.wards}
+          aria-describedby="create-user-wards-hint"
+          onChange={(e) => setU({ ...u, wards: [...e.target.selectedOptions].map((o) => o.value) })}
+        >
+          {city.wards.map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.name}
+            </option>
+          ))}
+        </select>
+        <span id="create-user-wards-hint" className="muted">
+          {t('admin.wardsHint')}
+        </span>
       </label>
       <label>
         {t('admin.password', { n: MIN_PASSWORD_LENGTH })}

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Role } from '../api/types';
 import { useI18n } from '../i18n/i18n';
+import { useApp } from '../session';
 import { ROLES, type AdminUser } from './AdminApi';
 
 export type UserAction = { kind: 'role'; user: AdminUser; to: Role } | { kind: 'disable' | 'enable' | 'password'; user: AdminUser };
@@ -17,6 +18,7 @@ export function AdminUserTable({ users, me, onAction }: { users: AdminUser[]; me
             <th scope="col">{t('admin.username')}</th>
             <th scope="col">{t('admin.displayName')}</th>
             <th scope="col">{t('admin.role')}</th>
+            <th scope="col">{t('admin.wardsColumn')}</th>
             <th scope="col">{t('admin.status')}</th>
             <th scope="col">{t('admin.lastLogin')}</th>
             <th scope="col">{t('admin.actions')}</th>
@@ -34,6 +36,7 @@ export function AdminUserTable({ users, me, onAction }: { users: AdminUser[]; me
 
 function UserRow({ user, self, onAction: act }: { user: AdminUser; self: boolean; onAction(a: UserAction): void }) {
   const { t, dateTime } = useI18n();
+  const { city } = useApp();
   const [role, setRole] = useState<Role>(user.role);
   const selectId = `role-${user.username}`;
   return (
@@ -58,6 +61,9 @@ function UserRow({ user, self, onAction: act }: { user: AdminUser; self: boolean
             {t('admin.applyRole')}
           </button>
         )}
+      </td>
+      <td data-testid="user-wards">
+        {user.wards?.length ? user.wards.map((id) => city.wards.find((w) => w.id === id)?.name ?? id).join(', ') : t('admin.wholeCity')}
       </td>
       <td>{user.disabled ? <strong className="error-text">{t('admin.disabled')}</strong> : t('admin.enabled')}</td>
       <td>

@@ -3,7 +3,7 @@ import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { useAqiBand } from '../api/useLimits';
 import { rgbCss, textOn } from '../lib/aqi';
-import { devicePositions } from '../lib/city';
+import { devicePositions, type SchematicCity } from '../lib/city';
 import { placeLabels } from '../lib/labels';
 
 export type DeviceState = 'ok' | 'alarm' | 'stale' | 'offline';
@@ -57,20 +57,39 @@ export function MapLegend() {
   );
 }
 
+type Rgb = [number, number, number];
+
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
-export function CityMap({
-  city,
-  deviceState,
-  wardAqi,
-  large = false,
-}: {
+export function CityMap(props: {
   city: CityModel;
   deviceState: Map<string, DeviceState>;
   wardAqi: Map<string, number | null>;
   large?: boolean;
 }) {
-  const { t, num } = useI18n();
   const aqiBandOf = useAqiBand();
+  return <SchematicMap {...props} colourOf={(_ward, aqi) => aqiBandOf(aqi)?.rgb ?? null} legend />;
+}
+
+/**
+ * The schematic itself, coloured by `colourOf` (the signed-in app: the served VN_AQI scale; the public page:
+ * the colour its summary carries), so the residents' page draws the same map without /api/limits.
+ */
+export function SchematicMap({
+  city,
+  deviceState,
+  wardAqi,
+  colourOf,
+  legend,
+  large = false,
+}: {
+  city: SchematicCity;
+  deviceState: Map<string, DeviceState>;
+  wardAqi: Map<string, number | null>;
+  colourOf: (ward: string, aqi: number) => Rgb | null;
+  legend: boolean;
+  large?: boolean;
+}) {
+  const { t, num } = useI18n();
   const positions = useMemo(() => devicePositions(city, 3.3), [city]);
   const r = 0.75;
   const fontSize = large ? 2.1 : 1.9;
@@ -98,19 +117,12 @@ export function CityMap({
         <desc id="map-desc">{t('overview.mapDesc')}</desc>
         {city.wards.map((w) => {
           const aqi = wardAqi.get(w.id);
-          const band = aqi === null || aqi === undefined ? null : aqiBandOf(aqi);
-          const fill = band ? rgbCss(band.rgb) : '#9aa3ad';
+          const rgb = aqi === null || aqi === undefined ? null : colourOf(w.id, aqi);
+          const fill = rgb ? rgbCss(rgb) : '#9aa3ad';
           return (
             <g key={w.id} data-ward={w.id}>
               <circle cx={w.map.x} cy={w.map.y} r={2.3} fill={fill} stroke="#222" strokeWidth={0.25} />
-              <text
-                x={w.map.x}
-                y={w.map.y + 0.75}
-                textAnchor="middle"
-                fontSize={1.9}
-                fontWeight={700}
-                fill={band ? textOn(band.rgb) : '#000'}
-              >
+              <text x={w.map.x} y={w.map.y + 0.75} textAnchor="middle" fontSize={1.9} fontWeight={700} fill={rgb ? textOn(rgb) : '#000'}>
                 {aqi === null || aqi === undefined ? '—' : num(aqi, 0)}
               </text>
               <text
@@ -136,9 +148,11 @@ export function CityMap({
           );
         })}
       </svg>
-      <figcaption>
-        <MapLegend />
-      </figcaption>
+      {legend && (
+        <figcaption>
+          <MapLegend />
+        </figcaption>
+      )}
     </figure>
   );
 }

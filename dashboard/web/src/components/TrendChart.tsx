@@ -1,10 +1,11 @@
 import { reduceByDevice } from '@tamky/protocol/series';
-import { memo, useCallback, useMemo } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
+import { chartRows } from '../lib/chart-rows';
 import { seriesColor, seriesDash } from '../lib/palette';
 import { CsvButton } from './CsvButton';
 
@@ -22,51 +23,6 @@ export interface TrendQuery {
   aggregate?: string;
   devices?: string[];
   ward?: string;
-}
-
-/** Rows keyed by time, one column per series, as recharts wants them. */
-export function toRows(series: Series[], key: (s: Series) => string): Array<Record<string, number>> {
-  const rows = new Map<number, Record<string, number>>();
-  for (const s of series) {
-    const k = key(s);
-    for (const [ts, v] of s.points) {
-      let row = rows.get(ts);
-      if (!row) rows.set(ts, (row = { ts }));
-      row[k] = v;
-    }
-  }
-  return [...rows.values()].sort((a, b) => a.ts! - b.ts!);
-}
-
-/**
- * Min/max decimation for rows beyond what a chart can show: each time bucket becomes two rows holding every
- * series' minimum then maximum, so peaks (and limit breaches) survive while the point count stays bounded.
- */
-export function decimate(rows: Array<Record<string, number>>, names: string[], maxRows = 500): Array<Record<string, number>> {
-  if (rows.length <= maxRows) return rows;
-  const buckets = Math.floor(maxRows / 2);
-  const t0 = rows[0]!.ts!;
-  const span = rows[rows.length - 1]!.ts! - t0 || 1;
-  const out: Array<Record<string, number>> = [];
-  let i = 0;
-  for (let b = 0; b < buckets; b++) {
-    const end = t0 + ((b + 1) * span) / buckets;
-    const lo: Record<string, number> = { ts: t0 + (b * span) / buckets };
-    const hi: Record<string, number> = { ts: t0 + ((b + 0.5) * span) / buckets };
-    let any = false;
-    for (; i < rows.length && (rows[i]!.ts! < end || b === buckets - 1); i++) {
-      const row = rows[i]!;
-      any = true;
-      for (const n of names) {
-        const v = row[n];
-        if (v === undefined) continue;
-        if (lo[n] === undefined || v < lo[n]!) lo[n] = v;
-        if (hi[n] === undefined || v > hi[n]!) hi[n] = v;
-      }
-    }
-    if (any) out.push(lo, hi);
-  }
-  return out;
 }
 
 /**
@@ -97,13 +53,15 @@ function TrendChartInner({
   showTitle?: boolean;
 }) {
   const { t, num, time, shortDate } = useI18n();
-  const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(',') };
-  const { data, error, loading } = useApi<{ series: Series[] }>('/api/history', apiQuery);
+  const [box, widthPx] = useWidthPx();
+  const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(','), width: widthPx };
+  // Asked once the chart's width is known: the server fits its windows to it.
+  const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
   const series = useMemo(() => (reduce ? reduceByDevice(data?.series ?? [], reduce) : (data?.series ?? [])), [data, reduce]);
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
-  const rows = useMemo(() => decimate(toRows(series, name), [...new Set(series.map(name))]), [series, name]);
+  const rows = useMemo(() => chartRows(series, name, widthPx ?? 1), [series, name, widthPx]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)
@@ -114,7 +72,7 @@ function TrendChartInner({
     .join('; ');
   const fontSize = large ? 'clamp(12px, 1vw, 28px)' : 12;
   return (
-    <figure className="chart" aria-busy={loading}>
+    <figure className="chart" aria-busy={loading} ref={box}>
       <figcaption className="chart-head">
         <span className={showTitle ? 'chart-title' : 'sr-only'}>
           {title} {unit && <span className="muted">({unit})</span>}
@@ -179,6 +137,25 @@ function TrendChartInner({
       )}
     </figure>
   );
+}
+
+/** Width steps, so resizing a window by a few pixels does not ask the server again. */
+const WIDTH_STEP_PX = 40;
+
+/** The element's width in pixels, rounded down to WIDTH_STEP_PX (never more than it has); undefined until laid out. */
+function useWidthPx(): [RefObject<HTMLElement | null>, number | undefined] {
+  const ref = useRef<HTMLElement | null>(null);
+  const [width, setWidth] = useState<number | undefined>(undefined);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setWidth(Math.max(1, Math.floor(el.clientWidth / WIDTH_STEP_PX) * WIDTH_STEP_PX));
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
 }
 
 type TrendChartProps = Parameters<typeof TrendChartInner>[0];

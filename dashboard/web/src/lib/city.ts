@@ -1,7 +1,11 @@
 import type { CityModel } from '../api/types';
 import { slowestExpectedMs } from './freshness';
 
-type Device = CityModel['devices'][number];
+/** What the schematic map needs of a city: wards at their map positions and which ward each device is in. */
+export interface SchematicCity {
+  wards: ReadonlyArray<{ id: string; name: string; map: { x: number; y: number } }>;
+  devices: ReadonlyArray<{ id: string; ward: string }>;
+}
 
 /** Expected interval between readings of a kind (in a ward): the slowest of its devices' own intervals. */
 export function expectedIntervalMs(city: CityModel, kind: string, ward?: string): number {
@@ -12,8 +16,8 @@ export function expectedIntervalMs(city: CityModel, kind: string, ward?: string)
  * Device markers sit on a small ring around their ward's schematic point (city.wards[].map): devices of a
  * ward are a few hundred metres apart, so true positions would overlap at city scale.
  */
-export function devicePositions(city: CityModel, radius = 4.5): Map<string, { x: number; y: number }> {
-  const byWard = new Map<string, Device[]>();
+export function devicePositions(city: SchematicCity, radius = 4.5): Map<string, { x: number; y: number }> {
+  const byWard = new Map<string, SchematicCity['devices'][number][]>();
   for (const d of city.devices) byWard.set(d.ward, [...(byWard.get(d.ward) ?? []), d]);
   const out = new Map<string, { x: number; y: number }>();
   for (const ward of city.wards) {

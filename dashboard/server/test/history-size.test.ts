@@ -1,0 +1,93 @@
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Series, StoredReading } from '@tamky/protocol';
+import { api, login, startHarness, type Harness, type Session } from './helpers';
+
+// What a history answer costs the client: compressed on the wire, never more points per series than the chart's pixels.
+const MIN = 60_000;
+const DAY = 86_400_000;
+const TO = Date.UTC(2025, 5, 2, 0, 0, 0);
+const FROM = TO - DAY;
+const DEVICES = ['an-my-noise-1', 'an-my-noise-2', 'an-phu-noise-1'];
+let h: Harness;
+let viewer: Session;
+
+beforeAll(async () => {
+  h = await startHarness({ now: () => TO });
+  const readings: StoredReading[] = [];
+  for (let ts = FROM; ts <= TO; ts += MIN)
+    for (const [i, device] of DEVICES.entries())
+      readings.push({
+        kind: 'noise_meter',
+        device,
+        gateway: 'gw-an-my',
+        ward: 'an-my',
+        ts,
+        seq: (ts - FROM) / MIN,
+        values: { laeq: 50 + ((ts / MIN + i) % 17), lmax: 70 },
+      });
+  for (let i = 0; i < readings.length; i += 2000) await h.store.writeBatch(readings.slice(i, i + 2000));
+  viewer = await login(h.url, 'viewer');
+});
+afterAll(() => h?.close());
+
+/** A plain node:http GET, so the test sees the bytes and headers on the wire (fetch would decompress them). */
+function rawGet(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(`${h.url}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+describe('history answers', () => {
+  const path = `/api/history?kind=noise_meter&fields=laeq,lmax&from=${FROM}&to=${TO}&windowMs=${MIN}&aggregate=mean`;
+
+  it('are gzip-compressed on the wire when the client accepts it (JSON and CSV)', async () => {
+    for (const p of [path, path.replace('/api/history?', '/api/history.csv?')]) {
+      const res = await rawGet(p, { cookie: viewer.cookie, 'accept-encoding': 'gzip' });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-encoding']).toBe('gzip');
+      const plain = gunzipSync(res.body);
+      expect(res.body.length).toBeLessThan(plain.length / 3);
+      if (p === path) expect((JSON.parse(plain.toString('utf8')) as { series: Series[] }).series).toHaveLength(DEVICES.length * 2);
+    }
+    // A client that does not accept gzip still gets plain JSON.
+    const plain = await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': 'identity' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect((JSON.parse(plain.body.toString('utf8')) as { series: Series[] }).series).toHaveLength(DEVICES.length * 2);
+  });
+
+  it('have no more points per series than the chart width in pixels', async () => {
+    for (const width of [1, 2, 37, 300, 1024, 1440, 1441, 4000])
+      for (const windowMs of [undefined, MIN, 3_600_000]) {
+        const q = `/api/history?kind=noise_meter&fields=laeq,lmax&from=${FROM}&to=${TO}&width=${width}${windowMs ? `&windowMs=${windowMs}` : ''}`;
+        const res = await api(h.url, viewer, 'GET', q);
+        expect(res.status).toBe(200);
+        const { series } = (await res.json()) as { series: Series[] };
+        expect(series).toHaveLength(DEVICES.length * 2);
+        for (const s of series) {
+          expect(s.points.length).toBeGreaterThan(0);
+          expect(s.points.length).toBeLessThanOrEqual(width);
+        }
+        // A window the chart can show is kept as asked: an hour over a day is 25 windows.
+        if (windowMs === 3_600_000 && width >= 25) expect(series[0]!.points).toHaveLength(25);
+        // Wide charts get every minute when asked for minutes.
+        if (windowMs === MIN && width >= 1441) expect(series[0]!.points).toHaveLength(1441);
+      }
+  });
+
+  it('refuse a width that is not a positive pixel count', async () => {
+    for (const width of ['0', '-5', 'abc', '100000']) {
+      const res = await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${FROM}&to=${TO}&width=${width}`);
+      expect(res.status).toBe(400);
+    }
+  });
+});

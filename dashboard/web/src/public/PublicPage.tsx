@@ -1,0 +1,75 @@
+import { lazy, Suspense } from 'react';
+import { useI18n } from '../i18n/i18n';
+import { usePublicSummary } from './usePublicSummary';
+import { WardSummary } from './WardSummary';
+
+const PublicMap = lazy(() => import('./PublicMap'));
+
+/** /public: every public ward as a list and on the map. /public/embed?ward=…: one ward, compact, for the city portal and app. */
+export function PublicPage({ embed, ward }: { embed: boolean; ward: string | undefined }) {
+  const { t, time, lang, setLang } = useI18n();
+  const { summary, failed } = usePublicSummary(embed ? ward : undefined);
+  const switchLang = (
+    <button type="button" className="lang" lang={lang === 'vi' ? 'en' : 'vi'} onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>
+      {t('app.switchLang')}
+    </button>
+  );
+  const status = !summary ? (
+    <p role="status">{failed ? t('public.error') : t('public.loading')}</p>
+  ) : failed ? (
+    <p role="status">{t('public.error')}</p>
+  ) : null;
+
+  if (embed) {
+    const w = summary?.wards[0];
+    return (
+      <main className="public embed">
+        {status}
+        {summary && !w && <p>{t('public.noWard')}</p>}
+        {w && <WardSummary ward={w} headingLevel={2} />}
+        <footer>
+          {summary && <span>{t('public.updated', { time: time(summary.ts) })}</span>}
+          {switchLang}
+          <a href="/public" target="_blank" rel="noopener">
+            {t('public.seeAll')}
+          </a>
+        </footer>
+      </main>
+    );
+  }
+
+  return (
+    <>
+      <header className="public-header">
+        <h1>{t('public.title')}</h1>
+        {switchLang}
+      </header>
+      <main className="public">
+        <p className="subtitle">{t('public.subtitle')}</p>
+        {status}
+        {summary && (
+          <>
+            <p className="updated">{t('public.updated', { time: time(summary.ts) })}</p>
+            <section aria-labelledby="public-list">
+              <h2 id="public-list">{t('public.list')}</h2>
+              <div className="wards">
+                {summary.wards.map((w) => (
+                  <WardSummary key={w.id} ward={w} />
+                ))}
+              </div>
+            </section>
+            {summary.wards.some((w) => w.aqi !== undefined) && (
+              <section aria-labelledby="public-map" className="map">
+                <h2 id="public-map">{t('public.map')}</h2>
+                <Suspense fallback={<p>{t('public.mapLoading')}</p>}>
+                  <PublicMap summary={summary} />
+                </Suspense>
+              </section>
+            )}
+          </>
+        )}
+      </main>
+      <footer className="public-footer">{t('public.source')}</footer>
+    </>
+  );
+}

@@ -1,0 +1,240 @@
+import type Database from 'better-sqlite3';
+import type { Aggregate, RangeQuery, Series } from '@tamky/protocol';
+import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
+import { ROLLUPS, type RollupTable } from './schema';
+
+type RawRow = { ts: number; ward: string; vals: string };
+/** bucket, ward, count, sum, min, max, last, last_ts */
+type RollupRow = [number, string, number, number, number, number, number, number];
+type Windows = Map<number, Accumulator>;
+/** Per field: windows from raw rows not (yet) in the rollups, and the ward of the newest of them. */
+type Extra = Map<string, { ward: string; wardTs: number; windows: Windows }>;
+
+const accOf = (r: RollupRow): Accumulator => ({ count: r[2], sum: r[3], min: r[4], max: r[5], last: r[6], lastTs: r[7] });
+
+/** An aggregate of one rollup row, computed by SQLite: the fast path returns [bucket, value] rows as they come. */
+const ROW_VALUE: Record<Aggregate, string> = {
+  mean: 'sum / count',
+  min: 'min',
+  max: 'max',
+  last: 'last',
+  sum: 'sum',
+  count: 'count',
+};
+
+/**
+ * Range queries on the SQLite file: raw points, windows from raw rows (short windows, derived kinds) and
+ * windows from the coarsest rollup whose resolution divides the window. Rollups lag the raw rows by what
+ * RollupMaintainer has not folded yet; a query adds those rows (past the watermark) and recomputes the windows
+ * of rewritten readings (rollup_dirty) from the raw rows, inside one read transaction, so answers are exact.
+ */
+export class HistoryReader {
+  private readonly devicesOfKind: Database.Statement<[string], string>;
+  private readonly kindSeq: Database.Statement<[string], number>;
+  private readonly rawRange: Database.Statement<[string, string, number, number], RawRow>;
+  private readonly rollupRange: Record<RollupTable, Database.Statement<[string, string, string, number, number], RollupRow>>;
+  /** Fast-path statements by table, aggregate and ward filter: [bucket, value] rows, and the newest row's ward. */
+  private readonly direct = new Map<
+    string,
+    { points: Database.Statement<unknown[], [number, number]>; ward: Database.Statement<unknown[], string> }
+  >();
+  /** Prepared on first use: a reader may open a file its writer has not upgraded to schema 3 yet (then there is no lag). */
+  private pendingStmts:
+    | {
+        watermark: Database.Statement<[], number>;
+        pending: Database.Statement<[number, string, number, number], RawRow & { device: string }>;
+        dirty: Database.Statement<[string], { device: string; ts: number }>;
+      }
+    | null
+    | undefined;
+  private readonly rollupQueryTx: (q: RangeQuery, devices: string[], table: RollupTable, ms: number, windowMs: number) => Series[];
+
+  constructor(private readonly db: Database.Database) {
+    this.devicesOfKind = db.prepare<[string], string>('SELECT device FROM latest WHERE kind = ?').pluck();
+    this.kindSeq = db.prepare<[string], number>('SELECT seq FROM latest WHERE kind = ? LIMIT 1').pluck();
+    this.rawRange = db.prepare('SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts');
+    const range = (table: RollupTable) =>
+      db
+        .prepare(
+          `SELECT bucket, ward, count, sum, min, max, last, last_ts FROM ${table} WHERE kind = ? AND device = ? AND field = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket`,
+        )
+        .raw(true) as unknown as Database.Statement<[string, string, string, number, number], RollupRow>;
+    this.rollupRange = { rollup_1m: range('rollup_1m'), rollup_1h: range('rollup_1h') };
+    this.rollupQueryTx = db.transaction((q, devices, table, ms, windowMs) => this.rollupQuery(q, devices, table, ms, windowMs));
+  }
+
+  query(q: RangeQuery): Series[] {
+    const devices = this.devicesFor(q.kind, q.devices);
+    if (q.windowMs === undefined) return devices.flatMap((device) => this.rawSeries(q, device));
+    const windowMs = q.windowMs;
+    if (!(windowMs > 0)) throw new Error(`windowMs must be positive, got ${windowMs}`);
+    const rollup = this.isDerivedKind(q.kind) ? undefined : ROLLUPS.find((r) => windowMs >= r.ms && windowMs % r.ms === 0);
+    if (rollup) return this.rollupQueryTx(q, devices, rollup.table, rollup.ms, windowMs);
+    const out: Series[] = [];
+    const aggregate = q.aggregate ?? 'mean';
+    for (const device of devices) {
+      const extra: Extra = new Map();
+      for (const row of this.rawRange.iterate(q.kind, device, q.from, q.to)) addRawRow(extra, q, row, windowMs);
+      for (const field of q.fields) {
+        const e = extra.get(field);
+        if (e && e.windows.size > 0) out.push({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) });
+      }
+    }
+    return out;
+  }
+
+  /** Derived kinds have no rollups (reading-writer.ts): their windows come from their hourly rows. */
+  private isDerivedKind(kind: string): boolean {
+    return (this.kindSeq.get(kind) ?? 0) < 0;
+  }
+
+  private devicesFor(kind: string, wanted?: string[]): string[] {
+    const known = this.devicesOfKind.all(kind);
+    if (!wanted) return known;
+    const set = new Set(known);
+    return wanted.filter((d) => set.has(d));
+  }
+
+  private rawSeries(q: RangeQuery, device: string): Series[] {
+    const byField = new Map<string, Series>();
+    for (const field of q.fields) byField.set(field, { device, ward: '', field, points: [] });
+    for (const row of this.rawRange.iterate(q.kind, device, q.from, q.to)) {
+      if (q.ward !== undefined && row.ward !== q.ward) continue;
+      const values = JSON.parse(row.vals) as Record<string, number>;
+      for (const field of q.fields) {
+        // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
+        const v = Object.hasOwn(values, field) ? values[field] : undefined;
+        if (v === undefined) continue;
+        const s = byField.get(field)!;
+        s.points.push([row.ts, v]);
+        s.ward = row.ward;
+      }
+    }
+    return [...byField.values()].filter((s) => s.points.length > 0);
+  }
+
+  private pending() {
+    if (this.pendingStmts !== undefined) return this.pendingStmts;
+    try {
+      this.pendingStmts = {
+        watermark: this.db.prepare<[], number>('SELECT watermark FROM rollup_state WHERE id = 1').pluck(),
+        // Unary + keeps the planner on the rowid range (the rows past the watermark are few) instead of the kind index.
+        pending: this.db.prepare('SELECT device, ts, ward, vals FROM reading WHERE rowid > ? AND +kind = ? AND +ts >= ? AND +ts <= ?'),
+        dirty: this.db.prepare('SELECT device, ts FROM rollup_dirty WHERE kind = ?'),
+      };
+    } catch {
+      this.pendingStmts = null; // schema 2: rollups were maintained with each batch
+    }
+    return this.pendingStmts;
+  }
+
+  /**
+   * Rollup buckets whose start lies in [from, to] (from rounded down to the bucket), merged into windows; plus
+   * raw rows past the watermark, and dirty buckets recomputed from their raw rows instead of their rollup row.
+   */
+  private rollupQuery(q: RangeQuery, devices: string[], table: RollupTable, ms: number, windowMs: number): Series[] {
+    const aggregate = q.aggregate ?? 'mean';
+    const first = windowStart(q.from, ms);
+    const lastTs = windowStart(q.to, ms) + ms - 1;
+    const extras = new Map<string, Extra>();
+    const dirtyBuckets = new Map<string, Set<number>>();
+    const p = this.pending();
+    if (p) {
+      for (const { device, ts } of p.dirty.iterate(q.kind)) {
+        const bucket = windowStart(ts, ms);
+        if (bucket < first || bucket > q.to) continue;
+        let set = dirtyBuckets.get(device);
+        if (!set) dirtyBuckets.set(device, (set = new Set()));
+        set.add(bucket);
+      }
+      const extraOf = (device: string) => {
+        let e = extras.get(device);
+        if (!e) extras.set(device, (e = new Map()));
+        return e;
+      };
+      for (const row of p.pending.iterate(p.watermark.get() ?? 0, q.kind, first, lastTs))
+        if (!dirtyBuckets.get(row.device)?.has(windowStart(row.ts, ms))) addRawRow(extraOf(row.device), q, row, windowMs);
+      for (const [device, buckets] of dirtyBuckets)
+        for (const bucket of buckets)
+          for (const row of this.rawRange.iterate(q.kind, device, bucket, bucket + ms - 1)) addRawRow(extraOf(device), q, row, windowMs);
+    }
+    const out: Series[] = [];
+    for (const device of devices) {
+      const extra = extras.get(device);
+      const dirty = dirtyBuckets.get(device);
+      for (const field of q.fields) {
+        const e = extra?.get(field);
+        let ward = '';
+        let wardTs = -Infinity;
+        let points: Array<[number, number]>;
+        if (windowMs === ms && !e && !dirty) {
+          // Each rollup row is a window of its own: SQLite computes the value, its rows are the points.
+          const d = this.directStatements(table, aggregate, q.ward !== undefined);
+          const args = [q.kind, device, field, first, q.to, ...(q.ward !== undefined ? [q.ward] : [])];
+          points = d.points.all(...args);
+          if (points.length > 0) ward = d.ward.get(...args)!;
+        } else {
+          const rows = this.rollupRange[table].all(q.kind, device, field, first, q.to);
+          const windows: Windows = new Map();
+          for (const r of rows) {
+            if (dirty?.has(r[0]) || (q.ward !== undefined && r[1] !== q.ward)) continue;
+            if (r[7] >= wardTs) [ward, wardTs] = [r[1], r[7]];
+            const t = windowStart(r[0], windowMs);
+            const acc = windows.get(t);
+            if (acc) mergeAccumulator(acc, accOf(r));
+            else windows.set(t, accOf(r));
+          }
+          if (e) {
+            if (e.wardTs >= wardTs) ward = e.ward;
+            for (const [t, acc] of e.windows) {
+              const into = windows.get(t);
+              if (into) mergeAccumulator(into, acc);
+              else windows.set(t, acc);
+            }
+          }
+          points = pointsOf(windows, aggregate);
+        }
+        if (points.length > 0) out.push({ device, ward, field, points });
+      }
+    }
+    return out;
+  }
+
+  private directStatements(table: RollupTable, aggregate: Aggregate, byWard: boolean) {
+    const key = `${table}|${aggregate}|${byWard}`;
+    let d = this.direct.get(key);
+    if (!d) {
+      const where = `FROM ${table} WHERE kind = ? AND device = ? AND field = ? AND bucket >= ? AND bucket <= ?${byWard ? ' AND ward = ?' : ''}`;
+      d = {
+        points: this.db
+          .prepare(`SELECT bucket, ${ROW_VALUE[aggregate]} ${where} ORDER BY bucket`)
+          .raw(true) as unknown as Database.Statement<unknown[], [number, number]>,
+        ward: this.db.prepare(`SELECT ward ${where} ORDER BY bucket DESC LIMIT 1`).pluck() as Database.Statement<unknown[], string>,
+      };
+      this.direct.set(key, d);
+    }
+    return d;
+  }
+}
+
+/** Adds a raw row's values of the query's fields to per-field windows (rows of another ward are left out). */
+function addRawRow(extra: Extra, q: RangeQuery, row: RawRow, windowMs: number): void {
+  if (q.ward !== undefined && row.ward !== q.ward) return;
+  const values = JSON.parse(row.vals) as Record<string, number>;
+  for (const field of q.fields) {
+    // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
+    const v = Object.hasOwn(values, field) ? values[field] : undefined;
+    if (v === undefined) continue;
+    let f = extra.get(field);
+    if (!f) extra.set(field, (f = { ward: row.ward, wardTs: row.ts, windows: new Map() }));
+    if (row.ts >= f.wardTs) [f.ward, f.wardTs] = [row.ward, row.ts];
+    const t = windowStart(row.ts, windowMs);
+    let acc = f.windows.get(t);
+    if (!acc) f.windows.set(t, (acc = emptyAccumulator()));
+    addValue(acc, row.ts, v);
+  }
+}
+
+function pointsOf(windows: Windows, aggregate: Aggregate): Array<[number, number]> {
+  return [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([t, acc]) => [t, finish(acc, aggregate)]);
+}

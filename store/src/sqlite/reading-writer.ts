@@ -1,0 +1,180 @@
+import type Database from 'better-sqlite3';
+import { DEVICE, GATEWAY, KIND, REFS_PER_READING, valsOf, WARD, type EncodedBatch } from './encoded-batch';
+import { MultiRowStatement } from './multi-row';
+
+/** Readings per multi-row INSERT. */
+const INSERT_CHUNK = 64;
+
+const gatewayDeviceKey = (gateway: string, kind: string, device: string): string => `${gateway}\0${kind}\0${device}`;
+
+/**
+ * The hot path: a batch's raw rows, its derived values, the newest reading per device and new gateway/device
+ * pairs, inside the caller's transaction. Rollups are not touched here: RollupMaintainer folds the committed
+ * rows into them afterwards. A reading rewritten with other content is noted in rollup_dirty, so its windows
+ * are recomputed from the raw rows instead of counted twice.
+ */
+export class ReadingWriter {
+  private readonly insertReadings: MultiRowStatement;
+  private readonly rewriteReading: Database.Statement;
+  private readonly markDirty: MultiRowStatement;
+  private readonly upsertLatest: Database.Statement;
+  private readonly upsertDerived: MultiRowStatement;
+  private readonly insertGatewayDevices: MultiRowStatement;
+  /** (gateway, kind, device) rows known to be in gateway_device (loaded on the first write): most batches add none. */
+  private knownGatewayDevices: Set<string> | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    this.insertReadings = new MultiRowStatement(
+      db,
+      'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)',
+      7,
+      INSERT_CHUNK,
+    );
+    // Changes only when something differs: 0 changes is a plain redelivery (or the row just inserted), 1 a rewrite.
+    this.rewriteReading = db.prepare(
+      'UPDATE reading SET gateway = ?, ward = ?, seq = ?, vals = ? WHERE kind = ? AND device = ? AND ts = ? AND (gateway IS NOT ? OR ward IS NOT ? OR seq IS NOT ? OR vals IS NOT ?)',
+    );
+    this.markDirty = new MultiRowStatement(db, 'INSERT OR IGNORE INTO rollup_dirty (kind, device, ts)', 3, 200);
+    this.upsertLatest = db.prepare(
+      `INSERT INTO latest (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
+       WHERE excluded.ts >= latest.ts`,
+    );
+    this.upsertDerived = new MultiRowStatement(
+      db,
+      'INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals)',
+      7,
+      INSERT_CHUNK,
+      'ON CONFLICT (kind, device, ts) DO UPDATE SET gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals',
+    );
+    this.insertGatewayDevices = new MultiRowStatement(db, 'INSERT OR IGNORE INTO gateway_device (gateway, kind, device)', 3, 200);
+  }
+
+  /**
+   * Writes the batch (call inside a transaction). Raw readings go in by multi-row INSERT OR IGNORE; a chunk in
+   * which some row was already stored (a redelivery, a rewrite, the same key twice in the batch) has each of its
+   * rows applied as an UPDATE that changes only differing content, in batch order, so the last write of a key
+   * wins and a real change marks the key dirty for the rollups. Returns the new gateway/device keys, to be
+   * remembered by `committed` once the transaction commits.
+   */
+  write(b: EncodedBatch): string[] {
+    const { strings, refs, ts, seq } = b;
+    /** Per (kind, device): the index of its newest reading in the batch. */
+    const newest = new Map<number, number>();
+    const params: unknown[] = [];
+    const dirty: unknown[] = [];
+    const raw: number[] = [];
+    const derived: number[] = [];
+    for (let i = 0; i < b.count; i++) {
+      (seq[i]! < 0 ? derived : raw).push(i);
+      this.noteNewest(newest, b, i);
+    }
+    for (let start = 0; start < raw.length; start += INSERT_CHUNK) {
+      const end = Math.min(raw.length, start + INSERT_CHUNK);
+      params.length = 0;
+      for (let n = start; n < end; n++) {
+        const i = raw[n]!;
+        const k = i * REFS_PER_READING;
+        params.push(
+          strings[refs[k + KIND]!],
+          strings[refs[k + DEVICE]!],
+          ts[i],
+          strings[refs[k + GATEWAY]!],
+          strings[refs[k + WARD]!],
+          seq[i],
+          valsOf(b, i),
+        );
+      }
+      if (this.insertReadings.run(params) === end - start) continue;
+      for (let n = start; n < end; n++) {
+        const p = (n - start) * 7;
+        const [kind, device, t, gateway, ward, s, v] = params.slice(p, p + 7);
+        if (this.rewriteReading.run(gateway, ward, s, v, kind, device, t, gateway, ward, s, v).changes === 1) dirty.push(kind, device, t);
+      }
+    }
+    this.markDirty.runAll(dirty);
+    if (derived.length > 0) this.writeDerived(b, derived);
+    for (const i of newest.values()) {
+      const k = i * REFS_PER_READING;
+      this.upsertLatest.run(
+        strings[refs[k + KIND]!],
+        strings[refs[k + DEVICE]!],
+        ts[i],
+        strings[refs[k + GATEWAY]!],
+        strings[refs[k + WARD]!],
+        seq[i],
+        valsOf(b, i),
+      );
+    }
+    return this.recordGatewayDevices(b);
+  }
+
+  /** After COMMIT: a rolled-back batch added nothing, so its pairs are remembered only now. */
+  committed(fresh: string[]): void {
+    for (const key of fresh) this.knownGatewayDevicePairs().add(key);
+  }
+
+  /**
+   * Derived values (seq < 0: ingest's hourly VN_AQI, LAeq, congestion, energy) are rewritten in place by
+   * every batch while their hour runs, one per device and hour. They are upserted, 64 per statement, and
+   * never rolled up: a rollup of one value an hour holds nothing the row does not. Windowed queries read
+   * their rows, and retention keeps them as long as the hourly rollups.
+   */
+  private writeDerived(b: EncodedBatch, indexes: number[]): void {
+    const { strings, refs, ts, seq } = b;
+    const params: unknown[] = [];
+    for (const i of indexes) {
+      const k = i * REFS_PER_READING;
+      params.push(
+        strings[refs[k + KIND]!],
+        strings[refs[k + DEVICE]!],
+        ts[i],
+        strings[refs[k + GATEWAY]!],
+        strings[refs[k + WARD]!],
+        seq[i],
+        valsOf(b, i),
+      );
+    }
+    this.upsertDerived.runAll(params);
+  }
+
+  private noteNewest(newest: Map<number, number>, b: EncodedBatch, i: number): void {
+    const k = i * REFS_PER_READING;
+    const key = b.refs[k + KIND]! * b.strings.length + b.refs[k + DEVICE]!;
+    const prev = newest.get(key);
+    if (prev === undefined || b.ts[i]! >= b.ts[prev]!) newest.set(key, i);
+  }
+
+  private knownGatewayDevicePairs(): Set<string> {
+    return (this.knownGatewayDevices ??= new Set(
+      this.db
+        .prepare<[], { gateway: string; kind: string; device: string }>('SELECT gateway, kind, device FROM gateway_device')
+        .all()
+        .map((r) => gatewayDeviceKey(r.gateway, r.kind, r.device)),
+    ));
+  }
+
+  /** Adds the batch's new (gateway, kind, device) combinations to gateway_device; returns their keys. */
+  private recordGatewayDevices(b: EncodedBatch): string[] {
+    const { strings, refs } = b;
+    const stride = strings.length;
+    const known = this.knownGatewayDevicePairs();
+    const inBatch = new Set<number>();
+    const fresh: string[] = [];
+    const params: string[] = [];
+    for (let k = 0; k < refs.length; k += REFS_PER_READING) {
+      const g = refs[k + GATEWAY]!;
+      const kind = refs[k + KIND]!;
+      const device = refs[k + DEVICE]!;
+      const numeric = (g * stride + kind) * stride + device;
+      if (inBatch.has(numeric)) continue;
+      inBatch.add(numeric);
+      const key = gatewayDeviceKey(strings[g]!, strings[kind]!, strings[device]!);
+      if (known.has(key)) continue;
+      fresh.push(key);
+      params.push(strings[g]!, strings[kind]!, strings[device]!);
+    }
+    this.insertGatewayDevices.runAll(params);
+    return fresh;
+  }
+}

@@ -53,11 +53,18 @@ export const gatewayHealthSchema = z.object({
   cpuPct: z.number().nonnegative(),
   rssBytes: z.number().nonnegative(),
   diskFreeBytes: z.number().nonnegative().nullable(),
+  /** Size of the file system holding the outbox (with diskFreeBytes: how full it is). Absent from older gateways. */
+  diskTotalBytes: z.number().nonnegative().nullable().default(null),
   outbox: z.object({
     depth: z.number().int().nonnegative(),
     oldestTs: z.number().int().nullable(),
     bytes: z.number().int().nonnegative(),
     dropped: z.number().int().nonnegative(),
+    /**
+     * Readings the gateway took but could not commit to its outbox (disk full, I/O error): lost before they
+     * were durable, since it started. Absent from gateways older than this field.
+     */
+    notDurable: z.number().int().nonnegative().default(0),
   }),
   devices: z.array(deviceHealthSchema),
 });

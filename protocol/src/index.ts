@@ -8,6 +8,7 @@ export * from './city';
 export * from './store';
 export * from './live';
 export * from './config-errors';
+export * from './config-values';
 export * from './limits';
 export * from './local-time';
 export * from './rules';

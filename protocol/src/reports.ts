@@ -85,7 +85,10 @@ export const reportSchema = z.object({
     ),
   }),
   flood: z.object({
-    /** Water above the station's alarm level 1 (báo động 1), judged per minute from the rollups. */
+    /**
+     * Water above the station's alarm level 1 (báo động 1), judged per minute from the rollups; where minute
+     * rollups have passed their retention (store/README.md), per hour from the hourly maxima, on whole hours.
+     */
     events: z.array(
       z.object({
         ward: z.string(),

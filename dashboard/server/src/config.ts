@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PUBLIC_FIELDS, roleSchema, usernameSchema, type PublicKind } from '@tamky/protocol';
+import { PUBLIC_FIELDS, portSchema, roleSchema, usernameSchema, type PublicKind } from '@tamky/protocol';
 import { validAddressOrBlock } from './http/client-address';
 
 const role = roleSchema;
@@ -45,7 +45,7 @@ export const dashboardConfigSchema = z.object({
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
+      port: portSchema.default(8080),
       /** Base URL people reach the dashboard at; used for links in notifications. */
       publicUrl: z.string().url().default('http://localhost:8080'),
       /**

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { CityModel, Report, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import { reportSchema } from '@tamky/protocol';
-import { openStore } from '@tamky/store';
+import { openStore, SqliteStore } from '@tamky/store';
 import { Deriver, loadLimits } from '@tamky/ingest';
-import { startInfluxd } from '@tamky/test-support';
+import { startInfluxd, tempDir } from '@tamky/test-support';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
 import { api, loadCity, login, startHarness, type Harness, type Session } from './helpers';
 import { LOCAL_OFFSET, monthCity, monthReadings } from './report-month';
@@ -475,5 +475,42 @@ describe('reports over InfluxDB 1.6.7', () => {
   it('monthly city report: every figure matches the raw rows', async () => {
     const viewer = await login(h.url, 'viewer');
     checkReport(await json(await api(h.url, viewer, 'GET', `/api/reports/monthly?period=${PERIOD}`)), WARDS, true);
+  });
+});
+
+describe('a month whose raw rows and minute rollups have passed their retention', () => {
+  let h: Harness;
+  let admin: Session;
+  let store: SqliteStore;
+  beforeAll(async () => {
+    store = new SqliteStore({
+      path: join(tempDir('reports-retention'), 'readings.db'),
+      retention: { rawDays: 14, minuteDays: 14, hourDays: 730 },
+    });
+    ({ h, admin } = await startReports(store));
+    store.catchUpRollups();
+    const removed = store.applyRetention(TO + 20 * DAY);
+    expect(removed.raw).toBeGreaterThan(0);
+    expect(removed.minute).toBeGreaterThan(0);
+  }, 180_000);
+  afterAll(async () => h?.close());
+
+  it('tells every flood to the hour from the hourly maxima instead of dropping it', async () => {
+    const r = await json(await api(h.url, admin, 'GET', `/api/reports/monthly?period=${PERIOD}&ward=an-phu`));
+    const floods = expectedFloods(['an-phu']);
+    expect(floods.length).toBeGreaterThan(0);
+    for (const e of r.flood.events) {
+      expect([e.start % HOUR, e.end % HOUR]).toEqual([0, 0]);
+      expect(e.durationMin).toBe((e.end - e.start) / MIN);
+    }
+    // Each flood lies inside one reported event of its station; each event's peak is the highest of its floods.
+    for (const f of floods)
+      expect(r.flood.events.filter((e) => e.device === f.device && e.start <= f.start && f.end <= e.end)).toHaveLength(1);
+    for (const e of r.flood.events) {
+      const inside = floods.filter((f) => f.device === e.device && e.start <= f.start && f.end <= e.end);
+      expect(inside.length).toBeGreaterThan(0);
+      expect(e.peakM).toBeCloseTo(Math.max(...inside.map((f) => f.peakM)), 3);
+      expect(e.alarmLevel).toBe(Math.max(...inside.map((f) => f.alarmLevel)));
+    }
   });
 });

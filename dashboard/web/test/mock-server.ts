@@ -255,7 +255,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
         g.id === offlineGateway
           ? {
               ...gatewayHealth(city, g.id, now - 47 * 60_000),
-              outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0 },
+              outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0, notDurable: 256 },
             }
           : gatewayHealth(city, g.id, now),
     }));

@@ -63,6 +63,10 @@ export const alarmNotificationSchema = z.object({
   step: z.number(),
   attempts: z.number(),
   providerId: z.string().nullable(),
+  /** The text handed to the provider (null before the first send attempt). */
+  text: z.string().nullable(),
+  alarmId: z.number(),
+  address: z.string(),
 });
 export type AlarmNotification = z.infer<typeof alarmNotificationSchema>;
 
@@ -176,6 +180,10 @@ export const alarmHealthSchema = z.object({
   priorityMix: z.array(z.object({ priority: z.enum(PRIORITIES), count: z.number(), share: z.number(), guide: z.number() })),
 });
 export type AlarmHealth = z.infer<typeof alarmHealthSchema>;
+
+export const notificationsPageQuerySchema = z.object({ limit: z.coerce.number().optional(), offset: z.coerce.number().optional() });
+/** Every notification, newest first (the admins' sent-messages page). */
+export const notificationsPageSchema = z.object({ configured: z.boolean(), total: z.number(), items: z.array(alarmNotificationSchema) });
 
 /** A provider's callback (eSMS receipt, SMS reply, Zalo webhook): its own documented shape, checked by the notifier. */
 export const providerCallbackBodySchema = z.unknown();

@@ -10,3 +10,4 @@ export * from './admin';
 export * from './recipients';
 export * from './tokens';
 export * from './live';
+export * from './demo';

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import {
   auditAnswerSchema,
   auditQuerySchema,
@@ -6,6 +7,7 @@ import {
   rulesBodySchema,
   rulesValidateAnswerSchema,
   rulesValidateBodySchema,
+  ruleSetSchema,
   topics,
 } from '@tamky/protocol';
 import type { Core } from '../core';
@@ -15,7 +17,26 @@ import type { RouteSpec } from '../http/route-table';
 import { userRoutes } from './user-routes';
 
 /** A rule set ingest would refuse is refused here, naming rule and field: ingest must never receive one. */
+/**
+ * A schema problem as data the web app can say in either language: where, zod's code and its parameters
+ * (expected type, bounds, allowed values); `message` stays for API clients.
+ */
+function ruleIssue(i: z.core.$ZodIssue) {
+  const pick = i as unknown as Record<string, unknown>;
+  const params: Record<string, string | number> = {};
+  for (const k of ['expected', 'minimum', 'maximum', 'format'])
+    if (typeof pick[k] === 'string' || typeof pick[k] === 'number') params[k] = pick[k];
+  for (const k of ['values', 'keys']) if (Array.isArray(pick[k])) params[k] = (pick[k] as unknown[]).map(String).join(', ');
+  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) params.missing = 1;
+  return { path: i.path.map(String).join('.'), message: i.message, code: i.code, params };
+}
+
 function validRules(rules: unknown[]): void {
+  const checked = ruleSetSchema.safeParse({ rules });
+  if (!checked.success) {
+    const issues = checked.error.issues.map(ruleIssue);
+    throw new HttpError(400, 'invalid_rules', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+  }
   try {
     parseRuleSet({ rules }, 'body');
   } catch (err) {

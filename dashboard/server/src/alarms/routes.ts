@@ -40,6 +40,8 @@ export interface AlarmActions {
   changed(alarm: Alarm, change: AlarmChange, actor: string): void;
   /** Stops the notifications of alarms a new shelf covers. */
   silenced(alarms: Alarm[]): void;
+  /** Announces again the open alarms whose shelf has ended. */
+  releaseShelves(): void;
   notifications(alarmId: number): unknown[];
   health: HealthSettings;
 }
@@ -260,6 +262,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
         const actor = actorOf(res);
         const shelf = actions.shelves.end(id, actor)!;
         ctx.audit(actor, 'alarm.unshelve', { shelf: id, targetType: shelf.targetType, targetId: shelf.targetId });
+        actions.releaseShelves();
         return { shelf };
       },
     },

@@ -10,7 +10,7 @@ import type { Channel, SendOutcome } from './channels/types';
 import type { ZaloTokens } from './channels/zalo-tokens';
 import { policyInForce, type NotifyContext } from './context';
 import { createEscalator } from './escalation';
-import { NOTIFY_MIGRATIONS, createOutbox } from './outbox';
+import { NOTIFY_MIGRATIONS, createOutbox, type OutboxRow } from './outbox';
 import { createPlanner } from './planning';
 import type { ChannelName, NotifyPolicy } from './policy';
 import { createProviders, type ChannelOverrides } from './providers';
@@ -44,6 +44,10 @@ export interface NotificationView {
   step: number;
   attempts: number;
   providerId: string | null;
+  /** What the provider was handed (null until the first send attempt). */
+  text: string | null;
+  alarmId: number;
+  address: string;
 }
 
 export interface Notifier {
@@ -54,6 +58,8 @@ export interface Notifier {
   /** Fires due escalations and sends due messages. */
   tick(): Promise<void>;
   notificationsFor(alarmId: number): NotificationView[];
+  /** Every notification sent or planned, newest first (the admins' sent-messages page). */
+  notificationsPage(limit: number, offset: number): { items: NotificationView[]; total: number };
   /**
    * Recipients, groups and routes edited by an admin take effect from the next plan, escalation step or send;
    * providers, rate limits and the callback token stay as started (they come from the file).
@@ -64,6 +70,21 @@ export interface Notifier {
   readonly zaloTokens: ZaloTokens | undefined;
   close(): Promise<void>;
 }
+
+const viewOf = (r: OutboxRow): NotificationView => ({
+  id: String(r.id),
+  recipient: r.recipient,
+  channel: r.channel,
+  state: r.state,
+  ts: r.updated_at,
+  error: r.error,
+  step: r.step,
+  attempts: r.attempts,
+  providerId: r.provider_id,
+  text: r.text,
+  alarmId: r.alarm_id,
+  address: r.address,
+});
 
 /**
  * The notifier wires its parts, one job each: planning (who is told of a lifecycle change), escalation
@@ -115,18 +136,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       logger.info({ recipients: next.recipients.length, routes: next.routes.length }, 'notification recipients and escalation updated');
     },
     silence: planner.silence,
-    notificationsFor: (alarmId) =>
-      outbox.forAlarm(alarmId).map((r) => ({
-        id: String(r.id),
-        recipient: r.recipient,
-        channel: r.channel,
-        state: r.state,
-        ts: r.updated_at,
-        error: r.error,
-        step: r.step,
-        attempts: r.attempts,
-        providerId: r.provider_id,
-      })),
+    notificationsFor: (alarmId) => outbox.forAlarm(alarmId).map(viewOf),
+    notificationsPage(limit, offset) {
+      const { rows, total } = outbox.page(limit, offset);
+      return { items: rows.map(viewOf), total };
+    },
     routes(router) {
       router.use(callbacks.router);
     },

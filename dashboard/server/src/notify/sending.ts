@@ -90,6 +90,7 @@ export function createSender(ctx: NotifyContext, onOutcome?: (channel: ChannelNa
       else fallbackOrFail(rows, `channel ${lead.channel} not configured`);
       return;
     }
+    outbox.recordText(ids, message.text);
     let outcome: SendOutcome;
     try {
       outcome = await channel.send(message);

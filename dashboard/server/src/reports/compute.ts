@@ -173,6 +173,29 @@ function floodRanges(hourly: Series, level1: number): Array<{ from: number; to: 
   return ranges;
 }
 
+/** A flood judged from hourly maxima alone: whole hours, peak the highest hourly maximum. */
+function hourlyFloodEvent(
+  d: { ward: string; id: string; name: string },
+  marks: readonly number[],
+  hourly: Series,
+  range: { from: number; to: number },
+  p: ReportPeriod,
+): Report['flood']['events'][number] {
+  const peak = Math.max(...hourly.points.filter(([ts]) => ts >= range.from && ts < range.to).map(([, v]) => v));
+  const start = Math.max(range.from, p.from);
+  const end = Math.min(range.to, p.to);
+  return {
+    ward: d.ward,
+    device: d.id,
+    name: d.name,
+    start,
+    end,
+    durationMin: (end - start) / MINUTE_MS,
+    peakM: round(peak, 3),
+    alarmLevel: marks.filter((m) => peak >= m).length,
+  };
+}
+
 async function floodSection(inp: ReportInputs, p: ReportPeriod): Promise<Report['flood']> {
   const stations = devicesOf(inp.city, ['water_level']).filter((d) => d.alarmLevels);
   const byId = new Map(stations.map((d) => [d.id, d]));
@@ -184,6 +207,11 @@ async function floodSection(inp: ReportInputs, p: ReportPeriod): Promise<Report[
     const marks = d.alarmLevels!;
     for (const range of floodRanges(hourly, marks[0])) {
       const minutes = await queryAll(inp.store, 'water_level', ['level'], [d], range, { ms: MINUTE_MS, aggregate: 'max' });
+      if (!minutes[0]?.points.length) {
+        // Minute rollups kept for less time than hourly ones: an older flood is told to the hour, never dropped.
+        events.push(hourlyFloodEvent(d, marks, hourly, range, p));
+        continue;
+      }
       let run: { start: number; last: number; peak: number } | undefined;
       const close = () => {
         if (!run) return;

@@ -19,6 +19,7 @@ export type {
   CommandBody,
   CommandResult,
   DeadLetter,
+  DemoControl,
   DeviceHealth,
   DeviceInfo,
   DirectoryAnswer,

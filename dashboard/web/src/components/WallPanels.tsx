@@ -112,7 +112,11 @@ export function WallLighting({ wards, freshness }: { wards: WardOverview[]; fres
 export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
   const { t, lang, ago, num } = useI18n();
   const { wardName } = useApp();
-  const sorted = [...alarms].sort(bySeverityThenAge);
+  // Correlated children are listed under their group (the gateway's alarm), not as rows of their own.
+  const open = new Set(alarms.map((a) => a.id));
+  const children = new Map<string, number>();
+  for (const a of alarms) if (a.parentId && open.has(a.parentId)) children.set(a.parentId, (children.get(a.parentId) ?? 0) + 1);
+  const sorted = alarms.filter((a) => !(a.parentId && open.has(a.parentId))).sort(bySeverityThenAge);
   const shown = sorted.slice(0, WALL_ALARM_ROWS);
   if (sorted.length === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
   return (
@@ -124,6 +128,13 @@ export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
             {t(`severity.${a.severity}`)}
           </span>{' '}
           <strong>{wardName(a.ward ?? '')}</strong> · {a.message[lang]} · {t(`state.${a.state}`)} · {ago(a.firstSeen)}
+          {children.has(a.id) && (
+            <span className="wall-alarm-children" data-testid="wall-children">
+              {' '}
+              · {t('wallx.children', { n: num(children.get(a.id)!, 0) })}
+            </span>
+          )}
+          {a.shelfId !== null && <span className="muted"> · {t('trail.shelved')}</span>}
         </li>
       ))}
       {sorted.length > shown.length && (

@@ -1,5 +1,6 @@
 import { actorOf, HttpError, type DashboardModule, type RouteSpec } from '@tamky/dashboard-server';
 import { parseScenario, SCENARIOS, type Scenario } from './scenarios';
+import { demoControlSchema, demoInjectionSchema } from '@tamky/protocol';
 
 export interface InjectedScenario {
   scenario: Scenario;
@@ -29,6 +30,8 @@ export function createDemoModule(): DashboardModule & { bind(inject: (s: Scenari
           wards: 'city',
           summary:
             'Simulated city only: the faults an admin can inject and those injected so far ({scenarios, injected:[{scenario, at, by, what}]})',
+          request: {},
+          answer: demoControlSchema,
           handler: () => ({ scenarios: SCENARIOS, ready: inject !== undefined, injected }),
         },
         {
@@ -37,6 +40,8 @@ export function createDemoModule(): DashboardModule & { bind(inject: (s: Scenari
           access: 'admin',
           wards: 'city',
           summary: 'Simulated city only: injects a fault (flood | gateway-offline | lamp-failure | storm) → {scenario, at, by, what}',
+          request: {},
+          answer: demoInjectionSchema,
           async handler(req, res) {
             let scenario: Scenario;
             try {

@@ -17,6 +17,7 @@ export * from './intervals';
 export * from './series';
 export * from './chart-window';
 export * from './time-format';
+export * from './api';
 export * from './reports';
 export * from './vn-aqi';
 export * from './report-labels';

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
-import { alarmEventSchema, filters, topics } from '@tamky/protocol';
+import {
+  alarmEventSchema,
+  filters,
+  notificationsPageQuerySchema,
+  notificationsPageSchema,
+  providerCallbackAnswerSchema,
+  providerCallbackBodySchema,
+  ruleSetSchema,
+  topics,
+} from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { ruleSetSchema } from '@tamky/protocol';
 import { migrate } from '../state-db';
 import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
@@ -215,6 +223,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         access: 'none',
         wards: 'none',
         summary,
+        request: { body: providerCallbackBodySchema },
+        answer: providerCallbackAnswerSchema,
         handler: (req, res) =>
           new Promise<void>((resolve, reject) => {
             res.once('finish', () => resolve());
@@ -231,7 +241,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           path: '/admin/notifications',
           access: 'admin',
           wards: 'city',
-          query: ['limit', 'offset'],
+          request: { query: notificationsPageQuerySchema },
+          answer: notificationsPageSchema,
           summary:
             'Every notification, newest first: {configured, total, items:[{id, alarmId, recipient, channel, address, text, state, error, ts, step, attempts, providerId}]}',
           handler(req) {

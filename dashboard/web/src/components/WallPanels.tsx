@@ -65,7 +65,8 @@ export function WallTraffic({ wards, freshness }: { wards: WardOverview[]; fresh
       {byName(wards, wardName)
         .filter((w) => w.traffic)
         .map((w) => {
-          const c = w.traffic!.congestion;
+          // No congestion figure yet (no index, no occupancy) reads as 0 %, as it always has.
+          const c = w.traffic!.congestion ?? 0;
           return (
             <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}${staleClass(w.ward, freshness)}`} data-ward={w.ward}>
               <h2>{wardName(w.ward)}</h2>

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   auditAnswerSchema,
   auditQuerySchema,
+  formatIssuePath,
   parseRuleSet,
   rulesAnswerSchema,
   rulesBodySchema,
@@ -35,7 +36,8 @@ function validRules(rules: unknown[]): void {
   const checked = ruleSetSchema.safeParse({ rules });
   if (!checked.success) {
     const issues = checked.error.issues.map(ruleIssue);
-    throw new HttpError(400, 'invalid_rules', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+    const message = checked.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`).join('; ');
+    throw new HttpError(400, 'invalid_rules', message, { issues });
   }
   try {
     parseRuleSet({ rules }, 'body');

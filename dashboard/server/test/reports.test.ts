@@ -485,7 +485,8 @@ describe('a month whose raw rows and minute rollups have passed their retention'
   beforeAll(async () => {
     store = new SqliteStore({
       path: join(tempDir('reports-retention'), 'readings.db'),
-      retention: { rawDays: 14, minuteDays: 14, hourDays: 730 },
+      synchronous: 'normal',
+      retention: { rawDays: 14, minuteDays: 14, hourDays: 730, intervalMs: 3_600_000 },
     });
     ({ h, admin } = await startReports(store));
     store.catchUpRollups();

@@ -1,5 +1,6 @@
 # One image for every service of the centre; docker-compose.yml picks the service with `command`.
-# Services run from TypeScript sources with tsx (the same way tests and the demo run them).
+# Services run as compiled JavaScript (`npm run build`: one bundle per service in <workspace>/dist/, with source
+# maps), with production dependencies only: no TypeScript compiler or tsx at run time.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 and serialport bindings compile when no prebuilt binary matches.
@@ -20,7 +21,7 @@ COPY dashboard/web/package.json dashboard/web/
 COPY demo/package.json demo/
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build:web && npm prune --omit=dev --no-audit --no-fund && npm install --no-save tsx@4
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -30,4 +31,4 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app /app
 USER node
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
-CMD ["demo/src/cli.ts"]
+CMD ["demo/dist/cli.js"]

@@ -13,4 +13,5 @@ for name in ${REQUIRED_SECRETS:-}; do
     exit 78
   fi
 done
-exec npx --no-install tsx "$@"
+# The compiled service (its dist/*.js); stack traces through the source maps name the TypeScript lines.
+exec node --enable-source-maps "$@"

@@ -11,26 +11,18 @@ import { ingestConfigSchema } from '@tamky/ingest';
 import { dashboardConfigSchema } from '@tamky/dashboard-server';
 import { openStore, storeConfigSchema } from '@tamky/store';
 import { requireBinary, startInfluxd, startRedis, tempDir, waitFor, type Peer } from '@tamky/test-support';
+import { compose, envFileOf, influxql, initInfluxAsImage, REPO_ROOT } from './deploy-support';
 
 /**
  * The production configs in deploy/ against the real peers they name, with the secrets
  * deploy/scripts/init-secrets.ts generates: InfluxDB 1.x with authentication and the users its image
  * creates at first start, and Redis requiring the password, as docker-compose.yml starts them.
  */
-const root = join(import.meta.dirname, '..');
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, Record<string, any>>;
-};
+const root = REPO_ROOT;
 const log = createLogger('deploy-peers', { level: 'silent' });
 
 let dir: string;
-const envOf = (service: string): Record<string, string> =>
-  Object.fromEntries(
-    readFileSync(join(dir, `env/${service}.env`), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 2, -1)]),
-  );
+const envOf = (service: string) => envFileOf(dir, service);
 
 /** Loads a deploy config with exactly the service's env file in the environment, as compose starts it. */
 function withEnv<T>(service: string, load: () => T): T {
@@ -55,36 +47,11 @@ beforeAll(() => {
 describe('InfluxDB 1.x as the compose deployment runs it', () => {
   let influx: Peer & { url: string };
   const db = () => compose.services.influxdb!.environment.INFLUXDB_DB as string;
-  const influxql = async (q: string, auth?: { user: string; password: string }) => {
-    const res = await fetch(`${influx.url}/query`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` } : {}),
-      },
-      body: new URLSearchParams({ q }).toString(),
-    });
-    const body = (await res.json()) as { error?: string; results?: Array<{ error?: string }> };
-    return { status: res.status, error: body.error ?? body.results?.find((r) => r.error)?.error };
-  };
+  const query = (q: string, auth?: { user: string; password: string }) => influxql(influx.url, q, auth);
 
   beforeAll(async () => {
     influx = await startInfluxd({ auth: true });
-    // What the 1.x image's first start does with INFLUXDB_DB, _ADMIN_USER, _USER and _READ_USER (init-influxdb.sh).
-    const env = compose.services.influxdb!.environment;
-    const secrets = envOf('influxdb');
-    const admin = { user: env.INFLUXDB_ADMIN_USER as string, password: secrets.INFLUXDB_ADMIN_PASSWORD! };
-    for (const q of [
-      `CREATE USER "${admin.user}" WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`,
-      `CREATE DATABASE "${db()}"`,
-      `CREATE USER "${env.INFLUXDB_USER}" WITH PASSWORD '${secrets.INFLUXDB_USER_PASSWORD}'`,
-      `GRANT ALL ON "${db()}" TO "${env.INFLUXDB_USER}"`,
-      `CREATE USER "${env.INFLUXDB_READ_USER}" WITH PASSWORD '${secrets.INFLUXDB_READ_USER_PASSWORD}'`,
-      `GRANT READ ON "${db()}" TO "${env.INFLUXDB_READ_USER}"`,
-    ]) {
-      const r = await influxql(q, q.startsWith('CREATE USER "admin"') ? undefined : admin);
-      if (r.error) throw new Error(`${q}: ${r.error}`);
-    }
+    await initInfluxAsImage(influx.url, envOf('influxdb'));
   }, 60_000);
   afterAll(() => influx?.stop());
 
@@ -145,14 +112,14 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
         'CREATE DATABASE other',
         `CREATE USER intruder WITH PASSWORD 'x-long-password-x' WITH ALL PRIVILEGES`,
       ]) {
-        const r = await influxql(q, who);
+        const r = await query(q, who);
         expect(r.error ?? `status ${r.status}`, `${who.user}: ${q}`).toMatch(
           /requires admin privilege|not authorized|authorization failed|status 403/,
         );
       }
     }
     // And a wrong password gets nothing at all.
-    expect((await influxql(`SELECT * FROM air_station`, { user: 'ingest', password: 'wrong-password-0000' })).status).toBe(401);
+    expect((await query(`SELECT * FROM air_station`, { user: 'ingest', password: 'wrong-password-0000' })).status).toBe(401);
   });
 });
 

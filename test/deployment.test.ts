@@ -1,14 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '@tamky/service-kit';
+import { expandEnv, loadConfigFile } from '@tamky/service-kit';
 import { brokerConfigSchema, hashSecret } from '@tamky/broker';
 import { ingestConfigSchema } from '@tamky/ingest';
 import { dashboardConfigSchema } from '@tamky/dashboard-server';
 import { loadNotifyPolicy } from '@tamky/dashboard-server/notify';
 import { storeConfigSchema } from '@tamky/store';
+import { SERVICES } from '../deploy/scripts/build';
 
 /**
  * No Docker engine runs here, so the deployment files are checked by reading them: every path,
@@ -25,13 +26,20 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
 const ownServices = Object.entries(compose.services).filter(([, s]) => s.build);
+const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
 
 /** Names in deploy/env/<service>.env.example, the template of the one env file compose gives that service. */
 const envExample = (service: string) => readFileSync(join(root, `deploy/env/${service}.env.example`), 'utf8');
 const envNamesOf = (service: string) => new Set([...envExample(service).matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
-/** `${NAME}` references in a config file (what the service takes from its environment). */
+/**
+ * `${NAME}` references without a default in a config file (what the service must be given). `${NAME:-default}`
+ * are ports, hosts and folders whose default is the compose layout.
+ */
 const referencedIn = (...files: string[]) =>
-  new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!)));
+  new Set(files.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]!)));
+/** A deploy config as compose runs it: every `${NAME:-default}` at its default (secrets left as references). */
+const asComposed = (file: string) =>
+  expandEnv(parse(readFileSync(join(root, file), 'utf8').replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, '$$[$1]')), file, {}) as any;
 const required = (service: string) =>
   String(compose.services[service]!.environment?.REQUIRED_SECRETS ?? '')
     .split(/\s+/)
@@ -66,10 +74,13 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts each service with an entry file and config files that exist in the repo', () => {
-    for (const [name, service] of ownServices) {
+  it('starts each service as compiled JavaScript the build makes, with config files that exist in the repo', () => {
+    // `npm run build` (in the Dockerfile) compiles <workspace>/<src entry>.ts to <workspace>/dist/<name>.js.
+    const built = SERVICES.flatMap((s) => s.entries.map((e) => join(s.workspace, 'dist', `${basename(e, '.ts')}.js`)));
+    for (const [name, service] of [...ownServices, ['image default', { command: [...dockerCmd] }] as const]) {
       const [entry, ...args] = service.command as string[];
-      expect(existsSync(join(root, entry!)), `${name}: ${entry}`).toBe(true);
+      expect(built, `${name}: ${entry}`).toContain(entry);
+      expect(existsSync(join(root, entry!.replace('/dist/', '/src/').replace(/\.js$/, '.ts'))), `${name}: source of ${entry}`).toBe(true);
       for (const arg of args.filter((a) => a.startsWith('/app/') && /\.(ya?ml|json)$/.test(a) && !a.includes('/simulation/'))) {
         expect(existsSync(join(root, arg.slice('/app/'.length))), `${name}: ${arg}`).toBe(true);
       }
@@ -115,8 +126,8 @@ describe('docker-compose.yml', () => {
       proxy: ['443:443', '80:80'],
       'simulated-gateways': [],
     });
-    const broker = parse(readFileSync(join(root, 'deploy/config/broker.yaml'), 'utf8'));
-    expect(broker.listeners.tls.port).toBe(8883);
+    const broker = asComposed('deploy/config/broker.yaml');
+    expect(broker.listeners.tls.port).toBe('8883');
     // What the proxy forwards to exists: the broker's WebSocket listener and the dashboard's port.
     const caddy = readFileSync(join(root, 'deploy/proxy/Caddyfile'), 'utf8');
     expect(caddy).toContain(`reverse_proxy broker:${broker.listeners.ws.port}`);
@@ -157,8 +168,8 @@ describe('docker-compose.yml', () => {
     const redis = compose.services.redis!;
     expect((redis.command as string[]).join(' ')).toMatch(/requirepass \$\$REDIS_PASSWORD/);
     expect(JSON.stringify(redis.healthcheck.test)).toContain('REDISCLI_AUTH');
-    const broker = parse(readFileSync(join(root, 'deploy/config/broker.yaml'), 'utf8'));
-    expect(broker.persistence.url).toBe('redis://:${REDIS_PASSWORD}@redis:6379/0');
+    const broker = asComposed('deploy/config/broker.yaml');
+    expect(broker.persistence.url).toBe('redis://:$[REDIS_PASSWORD]@redis:6379/0');
     expect(required('broker')).toContain('REDIS_PASSWORD');
   });
 
@@ -233,7 +244,8 @@ describe('no default secret anywhere in deploy/ and docker-compose.yml', () => {
     const walk = (file: string, v: unknown, path: string) => {
       if (Array.isArray(v)) v.forEach((x, i) => walk(file, x, `${path}[${i}]`));
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(file, x, path ? `${path}.${k}` : k);
-      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !v.startsWith('/'))
+      // A key naming an address (tokenUrl) is not a secret.
+      else if (typeof v === 'string' && SECRETISH.test(path.split('.').at(-1)!) && !/Url$/.test(path) && !v.startsWith('/'))
         expect(v, `${file}: ${path}`).toMatch(/^\$\{[A-Z_][A-Z0-9_]*\}$/);
     };
     for (const [file, text] of texts.filter(([f]) => /\.ya?ml$/.test(f) && f !== 'docker-compose.yml')) walk(file, parse(text), '');
@@ -329,6 +341,11 @@ describe('Dockerfile', () => {
     for (const ws of workspaces) expect(dockerfile, ws).toContain(`COPY ${ws}/package.json ${ws}/`);
   });
 
+  it('builds the services and keeps production dependencies only: no tsx at run time', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build && npm prune --omit=dev/m);
+    expect(dockerfile).not.toMatch(/install[^\n]*tsx/);
+  });
+
   it('runs as an unprivileged user through the entrypoint that checks secrets', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]');
@@ -350,9 +367,9 @@ describe('deploy/docker-entrypoint.sh', () => {
     }
   });
 
-  it('starts the service once the secrets are set', () => {
+  it('starts the service once the secrets are set, with plain node', () => {
     const result = run({ REQUIRED_SECRETS: 'INGEST_MQTT_PASSWORD', INGEST_MQTT_PASSWORD: 'a-long-random-secret-value' });
     expect(result.stderr).not.toMatch(/refusing/);
-    expect(result.stdout).toMatch(/node v\d+\./);
+    expect(result.stdout.trim()).toBe(process.version);
   });
 });

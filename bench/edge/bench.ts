@@ -4,10 +4,13 @@
  * 1. Requests/s of the RTU driver + bus queue on one socat pty at 9600 and 19200 baud, against the
  *    firmware simulator's RTU slave with bus timing emulated (ptys do not enforce baud) and without
  *    (pure software overhead), compared with the wire-time ceiling of docs/../shared/domain/devices.md.
- * 2. Gateway RSS with 50 Modbus TCP devices polled every second, against a bare Node+tsx process.
+ * 2. Gateway RSS with 50 Modbus TCP devices polled every second: the release artifact (compiled, plain node) and
+ *    the sources through tsx, each against a bare process started the same way. `--rss-only` runs this part
+ *    alone and replaces its section in RESULTS.md (it needs no quiet machine: memory, not speed).
  * 3. Outbox replay rate after a 100k-reading backlog, against plain mqtt.js QoS 1 publishing of the
  *    same batches without the outbox (the ceiling the broker and client allow).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,7 @@ import type { Device } from '@tamky/protocol';
 import { BusQueue } from '../../edge/src/bus/bus-queue';
 import { gatewayConfigSchema, openRtuLink, Outbox, startGateway } from '../../edge/src/index';
 import { startCpuMeter } from '../support/cpu-meter';
+import { buildGatewayRelease } from '../../deploy/scripts/gateway-release';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,7 +83,23 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-async function gatewayRss(seconds: number): Promise<{ baseline: number; early: number; late: number; readings: number }> {
+interface RssRun {
+  label: string;
+  /** node arguments before `--config <file>`, and the folder to start in. */
+  gateway: { args: string[]; cwd: string };
+  bare: string[];
+}
+
+/** CPU seconds the process used so far (utime + stime, clock ticks of 1/100 s on Linux). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function gatewayRss(
+  seconds: number,
+  run: RssRun,
+): Promise<{ baseline: number; early: number; late: number; readings: number; cpuPercent: number }> {
   const broker = await startMosquitto();
   const sims = Array.from({ length: 50 }, (_, i) => createSimDevice(dev('noise_meter', `noise-${i + 1}`), { city: TAM_KY, unitId: i + 1 }));
   const slave = await startModbusTcpSlave(sims, { log });
@@ -96,26 +116,29 @@ async function gatewayRss(seconds: number): Promise<{ baseline: number; early: n
       devices: sims.map((s, i) => ({ id: s.id, profile: 'noise_meter', bus: 'tcp-1', unitId: i + 1, pollIntervalMs: 1000 })),
     }),
   );
-  const bare = spawnPeer(process.execPath, ['--import', 'tsx', '-e', 'setInterval(() => {}, 1000)'], { cwd: root });
-  const gw = spawnPeer(process.execPath, ['--import', 'tsx', join(root, 'edge/src/cli.ts'), '--config', config], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+  const bare = spawnPeer(process.execPath, [...run.bare, '-e', 'setInterval(() => {}, 1000)'], { cwd: run.gateway.cwd });
+  const gw = spawnPeer(process.execPath, [...run.gateway.args, '--config', config], {
+    cwd: run.gateway.cwd,
+    env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn' },
   });
   let readings = 0;
   const sub = await mqtt.connectAsync(broker.url);
   sub.on('message', (_t, p) => (readings += (JSON.parse(p.toString()) as { readings: unknown[] }).readings.length));
   await sub.subscribeAsync('city/v1/gw/gw-bench/telemetry', { qos: 1 });
+  await waitFor(() => readings > 0, { what: `${run.label}: first readings (${gw.output().slice(-300)})`, timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 10_000));
   const early = rssOf(gw.child.pid!);
   const baseline = rssOf(bare.child.pid!);
+  const cpuBefore = cpuSecondsOf(gw.child.pid!);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const late = rssOf(gw.child.pid!);
+  const cpuPercent = ((cpuSecondsOf(gw.child.pid!) - cpuBefore) / seconds) * 100;
   await gw.stop();
   await bare.stop();
   await sub.endAsync();
   await slave.close();
   await broker.stop();
-  return { baseline, early, late, readings };
+  return { baseline, early, late, readings, cpuPercent };
 }
 
 async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: number; gatewayCpuUs: number; rawCpuUs: number }> {
@@ -184,6 +207,60 @@ async function replay(backlog: number): Promise<{ gateway: number; rawMqtt: numb
   return { gateway: gatewayRate, rawMqtt: rawRate, gatewayCpuUs, rawCpuUs };
 }
 
+/** The gateway as released (npm run release:gateway, unpacked) and from sources through tsx. */
+async function rssRuns(): Promise<RssRun[]> {
+  const release = await buildGatewayRelease(tempDir('bench-release'));
+  const box = tempDir('bench-release-box');
+  execFileSync('tar', ['-xzf', release.tarball, '-C', box]);
+  const unpacked = join(box, `tamky-gateway-${release.manifest.version}`);
+  // As systemd starts it: the node flags of the unit's ExecStart, shipped in the release.
+  const unit = readFileSync(join(unpacked, 'deploy/tamky-gateway.service'), 'utf8');
+  const flags = /^ExecStart=\S+ (.*?) \S*dist\/cli\.js /m.exec(unit)![1]!.split(' ');
+  return [
+    {
+      label: `release, as the systemd unit runs it: \`node ${flags.join(' ')} dist/cli.js\``,
+      gateway: { args: [...flags, 'dist/cli.js'], cwd: unpacked },
+      bare: flags,
+    },
+    { label: 'release, no node flags: `node dist/cli.js`', gateway: { args: ['dist/cli.js'], cwd: unpacked }, bare: [] },
+    {
+      label: 'sources, `node --import tsx edge/src/cli.ts`',
+      gateway: { args: ['--import', 'tsx', 'edge/src/cli.ts'], cwd: root },
+      bare: ['--import', 'tsx'],
+    },
+  ];
+}
+
+async function rssSection(seconds: number): Promise<void> {
+  const results = [];
+  for (const run of await rssRuns()) results.push({ run, ...(await gatewayRss(seconds, run)) });
+  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+  out('## 2. Gateway memory, 50 Modbus TCP devices polled every second (CLI child process, mosquitto)');
+  out();
+  out(
+    `| gateway run as | bare process started the same way, idle (peer) | gateway 10 s after its first readings | ${10 + seconds} s after | ratio to the peer (at ${10 + seconds} s) | gateway CPU (% of one core) | readings published |`,
+  );
+  out('|---|---|---|---|---|---|---|');
+  for (const r of results)
+    out(
+      `| ${r.run.label} | ${mib(r.baseline)} | ${mib(r.early)} | ${mib(r.late)} | ${(r.late / r.baseline).toFixed(2)} | ${r.cpuPercent.toFixed(1)} | ${r.readings} |`,
+    );
+  out();
+  out('Goal (issue #15): ≤ 80 MB on a small ARM box. RSS read from /proc/<pid>/status (VmRSS); 1 MiB = 1.049 MB.');
+  out();
+}
+
+if (process.argv.includes('--rss-only')) {
+  await rssSection(quick ? 10 : 30);
+  const file = join(here, 'RESULTS.md');
+  const previous = readFileSync(file, 'utf8');
+  const from = previous.indexOf('## 2.');
+  const to = previous.indexOf('## 3.');
+  const note = `Section 2 re-run alone on ${new Date().toISOString().slice(0, 10)}: \`npx tsx bench/edge/bench.ts --rss-only${quick ? ' --quick' : ''}\`.`;
+  writeFileSync(file, previous.slice(0, from) + lines.join('\n') + note + '\n\n' + previous.slice(to));
+  process.exit(0);
+}
+
 const seconds = quick ? 3 : 8;
 out('# Edge gateway benchmark');
 out();
@@ -209,19 +286,7 @@ out(
   'Ceiling = 1000 / ((8 + 5 + 2·8) characters × 11 bits / baud + 2 × 3.5 characters of silence), per devices.md. The emulating slave adds 2 ms turnaround per request, so a ratio a little under 1 means the driver and queue add little to the wire time (the remainder: the 3.5-character gap is waited with a millisecond timer, rounded up). The software-only column is bounded by that same gap plus pty and event-loop latency, i.e. the driver is never the bottleneck of a real RS-485 bus.',
 );
 out();
-const rss = await gatewayRss(quick ? 10 : 30);
-out('## 2. Gateway memory, 50 Modbus TCP devices polled every second (CLI child process, mosquitto)');
-out();
-out('| process | RSS |');
-out('|---|---|');
-out(`| bare \`node --import tsx\` idle (peer) | ${(rss.baseline / 1048576).toFixed(1)} MiB |`);
-out(`| gateway after 10 s | ${(rss.early / 1048576).toFixed(1)} MiB (${(rss.early / rss.baseline).toFixed(2)}× the bare process) |`);
-out(
-  `| gateway after ${10 + (quick ? 10 : 30)} s | ${(rss.late / 1048576).toFixed(1)} MiB (growth ${((rss.late - rss.early) / 1048576).toFixed(1)} MiB) |`,
-);
-out();
-out(`Readings published during the run: ${rss.readings}.`);
-out();
+await rssSection(quick ? 10 : 30);
 const backlog = quick ? 20_000 : 100_000;
 const rep = await replay(backlog);
 out(

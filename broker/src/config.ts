@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isValidId } from '@tamky/protocol';
+import { isValidId, portSchema } from '@tamky/protocol';
 
-const port = z.number().int().min(0).max(65535);
+const port = portSchema;
 const host = z.string().min(1);
 const secretHash = z
   .string()

@@ -13,6 +13,8 @@ const { values } = parseArgs({
     'mqtt-port': { type: 'string', default: '1883' },
     'http-port': { type: 'string', default: '8080' },
     speed: { type: 'string', default: '1' },
+    /** Simulated history written on the first start, so the 24 h and 7 d charts are not empty. */
+    'history-days': { type: 'string', default: '7' },
     /** Faults injected once the city runs: flood | gateway-offline | lamp-failure | storm. */
     scenario: { type: 'string' },
   },
@@ -21,6 +23,7 @@ const { values } = parseArgs({
 const scenario = values.scenario === undefined ? undefined : parseScenario(values.scenario);
 
 const log = createLogger('demo', { level: process.env.LOG_LEVEL ?? 'warn' });
+process.stdout.write(`Starting (a first start writes ${values['history-days']} days of simulated history first)…\n`);
 const demo = await startCityDemo({
   cityFile: values.city,
   dataDir: values.data!,
@@ -28,6 +31,7 @@ const demo = await startCityDemo({
   mqttPort: Number(values['mqtt-port']),
   httpPort: Number(values['http-port']),
   speed: Number(values.speed),
+  historyDays: Number(values['history-days']),
   logger: log,
 });
 const { dashboard, mqtt } = demo.urls;

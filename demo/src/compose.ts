@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, loadConfigFile, type Logger } from '@tamky/service-kit';
+import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { hashSecret, startBroker } from '@tamky/broker';
 import { openStore } from '@tamky/store';
 import { startIngestWithAlarms } from '@tamky/ingest';
@@ -11,6 +11,9 @@ import { startSimulatedGateways } from './simulated-gateways';
 import { startSimulatedLorawan } from './simulated-lorawan';
 import { loadOrCreateCredentials, type DemoCredentials } from './credentials';
 import { applyScenario, type Scenario } from './scenarios';
+import { backfillHistory } from './backfill';
+import { startDemoProviders, type DemoProviders } from './fake-providers';
+import { createDemoModule } from './demo-module';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -24,6 +27,8 @@ export interface CityDemoOptions {
   /** Simulated time runs this many times faster than real time. */
   speed?: number;
   pollIntervalMs?: number;
+  /** Days of simulated history written on the first start (empty store); 0 or absent: none. */
+  historyDays?: number;
   logger?: Logger;
 }
 
@@ -32,6 +37,8 @@ export interface CityDemo {
   credentials: DemoCredentials;
   store: TimeSeriesStore;
   sim: Awaited<ReturnType<typeof startSimulatedGateways>>['sim'];
+  /** The local Zalo, SMS and mail servers the demo's notifications go to. */
+  providers: DemoProviders;
   /** Injects a scenario's faults into the running simulation (see scenarios.ts); returns what it did. */
   scenario(name: Scenario): Promise<string[]>;
   urls: { dashboard: string; mqtt: string };
@@ -90,6 +97,15 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
       { logger: log.child({ service: 'store' }) },
     );
     closers.push(() => store.close());
+    if (options.historyDays) {
+      const history = await backfillHistory({
+        city,
+        store,
+        limits: loadLimits(join(REPO_ROOT, 'config/limits')),
+        days: options.historyDays,
+      });
+      if (history.done) log.info(history, `${options.historyDays} days of simulated history written`);
+    }
 
     const ingestMqtt = { url: mqttUrl, username: 'ingest', password: credentials.services.ingest, clientId: 'ingest-demo' };
     const ingest = await startIngestWithAlarms(
@@ -101,6 +117,10 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
       { store, city, logger: log.child({ service: 'ingest' }) },
     );
     closers.push(() => ingest.close());
+
+    const providers = await startDemoProviders(join(REPO_ROOT, 'config/notify/policy.yaml'));
+    closers.push(() => providers.close());
+    const demoModule = createDemoModule();
 
     const users = await Promise.all(
       (Object.keys(credentials.users) as Array<keyof DemoCredentials['users']>).map(async (role) => ({
@@ -120,11 +140,13 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         ...(existsSync(join(dirname(cityFile), 'wards.geojson')) ? { map: { wardAreas: join(dirname(cityFile), 'wards.geojson') } } : {}),
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
+        // The residents' page (/public): every ward, air, noise and flood, as the city would publish it.
+        public: { show: { aqi: [], noise: [], flood: [] } },
       },
       {
         store,
         city,
-        modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml') })],
+        modules: [createAlarmsModule({ rulesFile: join(REPO_ROOT, 'config/rules/default.yaml'), notify: providers.policy }), demoModule],
         logger: log.child({ service: 'dashboard' }),
       },
     );
@@ -162,7 +184,8 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
           await simulated.gateways[i]?.close();
         },
       });
-    return { city, credentials, store, sim, scenario, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
+    demoModule.bind(scenario);
+    return { city, credentials, store, sim, providers, scenario, urls: { dashboard: dashboard.url, mqtt: mqttUrl }, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { topics, type GatewayHealth } from '@tamky/protocol';
 import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
 import { runCommand } from './commands';
@@ -10,10 +11,10 @@ import { buildHealth, cpuSampler } from './health';
 import { gatewayMetrics } from './metrics';
 import { Forwarder } from './outbox/forwarder';
 import { Outbox } from './outbox/outbox';
+import { PACKAGE_DIR } from './package-dir';
 import { MqttUplink } from './uplink/mqtt-uplink';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -66,6 +67,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   // Readings produced in the same event-loop turn are committed in one transaction (one fsync with
   // synchronous=FULL, which matters on SD cards); nothing is published before that commit.
   let pending: Array<{ device: string; ts: number; vals: string }> = [];
+  /** Readings lost because the outbox could not commit them: reported in health, never silently. */
+  let notDurable = 0;
+  const outboxStats = () => ({ ...outbox.stats(), notDurable });
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -73,7 +77,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     try {
       outbox.addReadings(batch);
     } catch (err) {
-      log.error({ err: (err as Error).message, readings: batch.length }, 'cannot commit readings to the outbox');
+      notDurable += batch.length;
+      log.error({ err: (err as Error).message, readings: batch.length, notDurable }, 'cannot commit readings to the outbox');
       return;
     }
     forwarder?.kick();
@@ -143,7 +148,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       configHash: hash,
       cpuPct: cpu(),
       outboxPath: config.outbox.path,
-      outbox: outbox.stats(),
+      outbox: outboxStats(),
       devices: field.health(),
     });
   const healthTimer = setInterval(() => {
@@ -160,7 +165,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     ? await serveMetrics(
         [
           gatewayMetrics({
-            outbox: () => outbox.stats(),
+            outbox: outboxStats,
             devices: () => field.health(),
             connected: () => uplink.connected,
             published: () => forwarder?.published ?? 0,

@@ -1,7 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
-import type { OutboxStats } from './outbox/outbox';
 
 /** Samples CPU use between two reports (percent of one core). */
 export function cpuSampler(): () => number {
@@ -17,12 +16,13 @@ export function cpuSampler(): () => number {
   };
 }
 
-export function diskFreeBytes(path: string): number | null {
+/** Free (for an unprivileged writer) and total bytes of the file system holding `path`. */
+export function diskSpace(path: string): { free: number | null; total: number | null } {
   try {
     const s = statfsSync(dirname(path));
-    return s.bavail * s.bsize;
+    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
   } catch {
-    return null;
+    return { free: null, total: null };
   }
 }
 
@@ -34,9 +34,10 @@ export function buildHealth(args: {
   configHash: string;
   cpuPct: number;
   outboxPath: string;
-  outbox: OutboxStats;
+  outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
 }): GatewayHealth {
+  const disk = diskSpace(args.outboxPath);
   return {
     gateway: args.gatewayId,
     ts: args.ts,
@@ -45,7 +46,8 @@ export function buildHealth(args: {
     configHash: args.configHash,
     cpuPct: args.cpuPct,
     rssBytes: process.memoryUsage.rss(),
-    diskFreeBytes: diskFreeBytes(args.outboxPath),
+    diskFreeBytes: disk.free,
+    diskTotalBytes: disk.total,
     outbox: args.outbox,
     devices: args.devices,
   };

@@ -1,12 +1,11 @@
 import { Gauge } from 'prom-client';
 import { createMetricsRegistry } from '@tamky/service-kit';
 import type { Registry } from 'prom-client';
-import type { DeviceHealth } from '@tamky/protocol';
-import type { OutboxStats } from './outbox/outbox';
+import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
 
 /** Prometheus view of the same numbers the health message carries, read at scrape time. */
 export function gatewayMetrics(source: {
-  outbox(): OutboxStats;
+  outbox(): GatewayHealth['outbox'];
   devices(): DeviceHealth[];
   connected(): boolean;
   published(): number;
@@ -26,6 +25,14 @@ export function gatewayMetrics(source: {
     registers: [registry],
     collect() {
       this.set(source.outbox().dropped);
+    },
+  });
+  new Gauge({
+    name: 'edge_readings_not_durable_total',
+    help: 'Readings that could not be committed to the outbox (disk full, I/O error) since start',
+    registers: [registry],
+    collect() {
+      this.set(source.outbox().notDurable);
     },
   });
   new Gauge({

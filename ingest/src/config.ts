@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { portSchema } from '@tamky/protocol';
 import { LIVE_MAX_BYTES } from './live-feed';
 
 /**
@@ -74,7 +75,7 @@ export const ingestConfigSchema = z
     /** Path of the city model (wards, gateways, devices). */
     city: z.string().optional(),
     limitsDir: z.string().default('config/limits'),
-    metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
+    metrics: z.object({ port: portSchema, host: z.string().default('127.0.0.1') }).optional(),
     /**
      * Alarm detection on this instance's partition. Rules come from the dashboard's retained
      * config/rules topic; `rulesFile` is what is in force until that arrives.

@@ -318,7 +318,8 @@ describe('silence and gateway health', () => {
         cpuPct: 1,
         rssBytes: 1,
         diskFreeBytes: null,
-        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        diskTotalBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0, notDurable: 0 },
         devices: [],
       },
       NOON + 5500,
@@ -353,7 +354,8 @@ describe('silence and gateway health', () => {
         cpuPct: 1,
         rssBytes: 1,
         diskFreeBytes: null,
-        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        diskTotalBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0, notDurable: 0 },
         devices: [],
       },
       NOON + 70_000,
@@ -403,7 +405,8 @@ describe('silence and gateway health', () => {
         cpuPct: 1,
         rssBytes: 1,
         diskFreeBytes: null,
-        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        diskTotalBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0, notDurable: 0 },
         devices: [],
       },
       NOON + 61_000,
@@ -458,7 +461,8 @@ describe('silence and gateway health', () => {
     cpuPct: 1,
     rssBytes: 1,
     diskFreeBytes: null,
-    outbox: { depth, oldestTs: depth ? ts - 1000 : null, bytes: depth * 100, dropped: 0 },
+    diskTotalBytes: null,
+    outbox: { depth, oldestTs: depth ? ts - 1000 : null, bytes: depth * 100, dropped: 0, notDurable: 0 },
     devices: [
       {
         device: 'pm-1',
@@ -498,6 +502,44 @@ describe('silence and gateway health', () => {
         .map((e) => `${e.event.ruleId}:${e.event.state}`)
         .sort(),
     ).toEqual(['crc:cleared', 'outbox:cleared']);
+  });
+
+  it('gateway disk filling up: a warning at 80 % used, major at 90 %, each clearing itself once space returns', async () => {
+    const { detector, events } = harness([
+      { id: 'disk-80', type: 'gateway_disk', category: 'equipment', severity: 'warning', usedPercent: 80 },
+      { id: 'disk-90', type: 'gateway_disk', category: 'equipment', severity: 'major', usedPercent: 90 },
+    ]);
+    const GB = 1024 ** 3;
+    const disk = (ts: number, usedPct: number): GatewayHealth => ({
+      ...health(ts, 0, 0),
+      diskTotalBytes: 8 * GB,
+      diskFreeBytes: 8 * GB * (1 - usedPct / 100),
+    });
+    const raisedSoFar = () => events.filter((e) => e.event.state === 'raised').map((e) => `${e.event.ruleId}:${e.event.value}`);
+    detector.onGatewayHealth!(disk(NOON, 50), NOON);
+    detector.onGatewayHealth!(disk(NOON + 1, 85), NOON);
+    await new Promise((r) => setImmediate(r));
+    expect(raisedSoFar()).toEqual(['disk-80:85']);
+    detector.onGatewayHealth!(disk(NOON + 2, 95), NOON);
+    await new Promise((r) => setImmediate(r));
+    expect(raisedSoFar()).toEqual(['disk-80:85', 'disk-90:95']);
+    const major = events.find((e) => e.event.ruleId === 'disk-90' && e.event.state === 'raised')!.event;
+    expect(major.severity).toBe('major');
+    expect(major.message.en).toMatch(/: disk 95% used \(limit 90%\), 410 MB free$/);
+    // Just under the line is not yet clear (the margin), well under is.
+    const before = events.length;
+    detector.onGatewayHealth!(disk(NOON + 3, 89), NOON);
+    await new Promise((r) => setImmediate(r));
+    expect(events.slice(before).map((e) => `${e.event.ruleId}:${e.event.state}`)).not.toContain('disk-90:cleared');
+    detector.onGatewayHealth!(disk(NOON + 4, 40), NOON);
+    await new Promise((r) => setImmediate(r));
+    expect(
+      events
+        .slice(before)
+        .filter((e) => e.event.state === 'cleared')
+        .map((e) => e.event.ruleId)
+        .sort(),
+    ).toEqual(['disk-80', 'disk-90']);
   });
 });
 

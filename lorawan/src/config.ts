@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { ID_HINT, ID_PATTERN } from '@tamky/protocol';
 import { gatewayMqttSchema, gatewayOutboxSchema } from '@tamky/edge';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -');
+const id = z.string().regex(ID_PATTERN, ID_HINT);
 const mqttUrl = z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 
 export const connectorConfigSchema = z.object({

@@ -381,8 +381,10 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
       configHash: 'lorawan',
       cpuPct: 0,
       rssBytes: process.memoryUsage().rss,
+      // Disk space and readings lost before the outbox are not measured by the connector (a server, not a box).
       diskFreeBytes: null,
-      outbox: stats,
+      diskTotalBytes: null,
+      outbox: { ...stats, notDurable: 0 },
       devices: radio.report(devices.all()),
     };
   };

@@ -5,12 +5,12 @@ import type { z } from 'zod';
  * `config/tam-ky.yaml: devices[3].ward: unknown ward "an-my"`. Every service's config loader uses this.
  */
 export function formatConfigError(file: string, error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
-      return `${file}: ${path || '(root)'}: ${issue.message}`;
-    })
-    .join('\n');
+  return error.issues.map((issue) => `${file}: ${formatIssuePath(issue.path) || '(root)'}: ${issue.message}`).join('\n');
+}
+
+/** A zod issue's path as people write it: `devices[3].ward`. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 export class ConfigError extends Error {

@@ -53,27 +53,39 @@ export const gatewayHealthSchema = z.object({
   cpuPct: z.number().nonnegative(),
   rssBytes: z.number().nonnegative(),
   diskFreeBytes: z.number().nonnegative().nullable(),
+  /** Size of the file system holding the outbox (with diskFreeBytes: how full it is). Absent from older gateways. */
+  diskTotalBytes: z.number().nonnegative().nullable().default(null),
   outbox: z.object({
     depth: z.number().int().nonnegative(),
     oldestTs: z.number().int().nullable(),
     bytes: z.number().int().nonnegative(),
     dropped: z.number().int().nonnegative(),
+    /**
+     * Readings the gateway took but could not commit to its outbox (disk full, I/O error): lost before they
+     * were durable, since it started. Absent from gateways older than this field.
+     */
+    notDurable: z.number().int().nonnegative().default(0),
   }),
   devices: z.array(deviceHealthSchema),
 });
 export type GatewayHealth = z.infer<typeof gatewayHealthSchema>;
 
+/** Commands from the centre, as a person asks for them (the API's body: the centre adds the id). */
+const commandBodies = [
+  z.object({ type: z.literal('read_now'), device: id.optional() }),
+  z.object({ type: z.literal('set_poll_interval'), device: id, intervalMs: z.number().int().min(100).max(86_400_000) }),
+  z.object({ type: z.literal('write_register'), device: id, field: z.string(), value: z.number().finite() }),
+  z.object({ type: z.literal('reload_config') }),
+] as const;
+export const commandBodySchema = z.discriminatedUnion('type', [...commandBodies]);
+export type CommandBody = z.infer<typeof commandBodySchema>;
+const commandId = { id: z.string().min(1).max(64) };
 /** Commands from the centre. Each carries a correlation id echoed in its result. */
 export const commandSchema = z.discriminatedUnion('type', [
-  z.object({ id: z.string().min(1).max(64), type: z.literal('read_now'), device: id.optional() }),
-  z.object({
-    id: z.string().min(1).max(64),
-    type: z.literal('set_poll_interval'),
-    device: id,
-    intervalMs: z.number().int().min(100).max(86_400_000),
-  }),
-  z.object({ id: z.string().min(1).max(64), type: z.literal('write_register'), device: id, field: z.string(), value: z.number().finite() }),
-  z.object({ id: z.string().min(1).max(64), type: z.literal('reload_config') }),
+  z.object({ ...commandId, ...commandBodies[0].shape }),
+  z.object({ ...commandId, ...commandBodies[1].shape }),
+  z.object({ ...commandId, ...commandBodies[2].shape }),
+  z.object({ ...commandId, ...commandBodies[3].shape }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
@@ -96,7 +108,8 @@ export type CommandResult = z.infer<typeof commandResultSchema>;
  * Where a command stands as the centre sees it: answered (ok or failed, as the device did), still waiting,
  * or given up on once the centre's timeout passed with no answer (a late answer still replaces `timeout`).
  */
-export type CommandStatus = 'pending' | 'ok' | 'failed' | 'timeout';
+export const COMMAND_STATUSES = ['pending', 'ok', 'failed', 'timeout'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 export function commandStatus(result: CommandResult | null, sentAt: number, timeoutMs: number, now: number): CommandStatus {
   if (result) return result.ok ? 'ok' : 'failed';
   return now - sentAt >= timeoutMs ? 'timeout' : 'pending';

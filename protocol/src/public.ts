@@ -44,6 +44,9 @@ export const publicWardSchema = z
   .strict();
 export type PublicWard = z.infer<typeof publicWardSchema>;
 
+/** `GET /api/public/summary`: the whole city, or ?ward= for one. */
+export const publicSummaryQuerySchema = z.object({ ward: z.string().min(1).max(64).optional() }).strict();
+
 export const publicSummarySchema = z
   .object({
     /** When the summary was built (it is cached for a few seconds). */

@@ -189,6 +189,17 @@ export const outboxGrowthRuleSchema = z
   })
   .strict();
 
+export const gatewayDiskRuleSchema = z
+  .object({
+    ...common,
+    type: z.literal('gateway_disk'),
+    /** Raise when the file system holding a gateway's outbox is at least this full (percent used). */
+    usedPercent: z.number().min(1).max(100),
+    /** Clear once it is this many points below usedPercent (no flapping around the line). */
+    clearMarginPercent: z.number().nonnegative().default(2),
+  })
+  .strict();
+
 export const crcErrorsRuleSchema = z
   .object({
     ...common,
@@ -210,6 +221,7 @@ export const alarmRuleSchema = z.discriminatedUnion('type', [
   nightOutageRuleSchema,
   powerDeviationRuleSchema,
   outboxGrowthRuleSchema,
+  gatewayDiskRuleSchema,
   crcErrorsRuleSchema,
 ]);
 export type AlarmRule = z.infer<typeof alarmRuleSchema>;

@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import type { StoredReading } from './telemetry';
 
-/**
- * The one interface behind which every time-series store sits (embedded SQLite, InfluxDB).
- * Types only: implementations live in store/.
- */
-export type Aggregate = 'mean' | 'min' | 'max' | 'last' | 'sum' | 'count';
+// The one interface behind which every time-series store sits (embedded SQLite, InfluxDB), and the shapes it
+// answers in (the API serves them as they are). Implementations live in store/.
+
+/** What a window of points is folded into. */
+export const AGGREGATES = ['mean', 'min', 'max', 'last', 'sum', 'count'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
 
 export interface RangeQuery {
   kind: string;
@@ -24,13 +26,14 @@ export interface RangeQuery {
   ward?: string;
 }
 
-export interface Series {
-  device: string;
-  ward: string;
-  field: string;
+export const seriesSchema = z.object({
+  device: z.string(),
+  ward: z.string(),
+  field: z.string(),
   /** [epoch ms, value] ascending by time. */
-  points: Array<[number, number]>;
-}
+  points: z.array(z.tuple([z.number(), z.number()])),
+});
+export type Series = z.infer<typeof seriesSchema>;
 
 export interface LatestFilter {
   kind?: string;
@@ -38,14 +41,15 @@ export interface LatestFilter {
   devices?: string[];
 }
 
-export interface DeadLetter {
-  ts: number;
-  topic: string;
-  gateway: string | null;
-  device: string | null;
-  reason: string;
-  raw: string;
-}
+export const deadLetterSchema = z.object({
+  ts: z.number(),
+  topic: z.string(),
+  gateway: z.string().nullable(),
+  device: z.string().nullable(),
+  reason: z.string(),
+  raw: z.string(),
+});
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
 
 export interface TimeSeriesStore {
   /**

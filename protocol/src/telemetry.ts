@@ -39,12 +39,13 @@ export type Reading = z.infer<typeof readingSchema>;
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
 /** A reading as the store and the live feed see it: the batch envelope folded in, the registry's tags added. */
-export interface StoredReading {
-  kind: string;
-  device: string;
-  gateway: string;
-  ward: string;
-  ts: number;
-  seq: number;
-  values: Record<string, number>;
-}
+export const storedReadingSchema = z.object({
+  kind: z.string(),
+  device: z.string(),
+  gateway: z.string(),
+  ward: z.string(),
+  ts: z.number(),
+  seq: z.number(),
+  values: z.record(z.string(), z.number()),
+});
+export type StoredReading = z.infer<typeof storedReadingSchema>;

@@ -6,7 +6,7 @@ export const TOPIC_ROOT = 'city/v1';
 
 import { isValidId } from './ids';
 
-export { ID_HINT, ID_PATTERN, isValidId } from './ids';
+export { ID_HINT, ID_PATTERN, isValidId, NAME_HINT, NAME_PATTERN, isValidName } from './ids';
 
 export function assertValidId(id: string, what = 'id'): string {
   if (!isValidId(id)) throw new Error(`invalid ${what} "${id}": use 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)`);

@@ -126,7 +126,57 @@ describe('alarms in a browser against the real system', () => {
     expect(refused.status).toBe(403);
     const { alarm } = await getJson<{ alarm: Alarm }>(cookie, `/api/alarms/${encodeURIComponent(alarmId)}`);
     expect(alarm.state).toBe('active');
-  });
+  }, 120_000);
+
+  it('the flood reached the local Zalo server of the demo; an admin reads it on the sent-messages page, linked to its alarm', async () => {
+    const sent = await waitFor(() => demo.providers.zalo.messages.find((m) => m.templateData.alarm_id === alarmId), {
+      timeoutMs: 30_000,
+      what: `a Zalo message about alarm ${alarmId} at the local Zalo server`,
+    });
+    expect(sent.templateData.message).toContain('An Phú');
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await loginInBrowser(page, 'admin', '/admin/messages');
+    const row = page
+      .getByTestId('messages-table')
+      .locator('tbody tr')
+      .filter({ has: page.locator(`a[href="/alarms/${alarmId}"]`) });
+    await row.first().waitFor({ timeout: 30_000 });
+    const text = await row.first().innerText();
+    expect(text).toContain('Zalo');
+    expect(text).toMatch(/Nhà mạng đã nhận|Đã đến máy/);
+    expect(text).toContain(`/alarms/${alarmId}`); // the text as sent carries the link
+    await page.screenshot({ path: join(artifacts, 'e2e-sent-messages.png'), fullPage: true });
+    await row
+      .first()
+      .getByRole('link', { name: `#${alarmId}` })
+      .click();
+    // The link opens the alarm itself (a deep link), with the same message in its notification trail.
+    const linked = page.getByTestId('linked-alarm');
+    await expect.poll(() => linked.getByTestId('notifications').innerText(), { timeout: 30_000 }).toContain('Zalo');
+    expect(await linked.getByTestId('notifications').innerText()).toContain(`/alarms/${alarmId}`);
+    await page.close();
+  }, 120_000); // sign-ins, a page and a deep link on a shared machine: the other browser tests here take close to a minute
+
+  it('an admin injects a lamp failure from the admin page: the simulated lamp fails and the act is audited', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await loginInBrowser(page, 'admin', '/admin');
+    const control = page.getByTestId('demo-control');
+    await control.getByRole('button', { name: 'Hỏng đèn' }).click();
+    await expect.poll(() => control.getByTestId('demo-injected').innerText(), { timeout: 30_000 }).toContain('Hỏng đèn');
+    const lamp = demo.city.devices.find((d) => d.kind === 'street_light')!;
+    expect(
+      demo.sim.devices
+        .get(lamp.id)!
+        .faults()
+        .map((f) => f.type),
+    ).toContain('lamp_failure');
+    const { entries } = await getJson<{ entries: Array<AuditEntry & { detail: Record<string, unknown> }> }>(
+      await apiSession('admin'),
+      '/api/audit?limit=500',
+    );
+    expect(entries.find((e) => e.action === 'demo.scenario')).toMatchObject({ user: 'admin', detail: { scenario: 'lamp-failure' } });
+    await page.close();
+  }, 120_000);
 
   it('an operator acknowledges the flood alarm in the Alarms view; the server records it with an audit entry', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { PUBLIC_FIELDS, type PublicKind } from '@tamky/protocol';
+import { PUBLIC_FIELDS, portSchema, roleSchema, usernameSchema, type PublicKind } from '@tamky/protocol';
 import { validAddressOrBlock } from './http/client-address';
 
-const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
+const role = roleSchema;
 const hash = z
   .string()
   .regex(/^scrypt\$/, 'must be a "scrypt$…" hash (create one with: npx tsx dashboard/server/src/cli.ts hash-password)');
 
 export const userSeedSchema = z.object({
-  username: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -'),
+  username: usernameSchema,
   displayName: z.string().min(1),
   role,
   passwordHash: hash,
@@ -45,7 +45,7 @@ export const dashboardConfigSchema = z.object({
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
+      port: portSchema.default(8080),
       /** Base URL people reach the dashboard at; used for links in notifications. */
       publicUrl: z.string().url().default('http://localhost:8080'),
       /**
@@ -177,5 +177,4 @@ export const dashboardConfigSchema = z.object({
 export type DashboardConfig = z.input<typeof dashboardConfigSchema>;
 export type ResolvedDashboardConfig = z.output<typeof dashboardConfigSchema>;
 export type UserSeed = z.infer<typeof userSeedSchema>;
-export type Role = z.infer<typeof role>;
-export const ROLES = ['viewer', 'operator', 'technician', 'admin'] as const satisfies readonly Role[];
+export { ROLES, type Role } from '@tamky/protocol';

@@ -4,3 +4,6 @@ export { startDashboard, type DashboardHandle, type DashboardOptions } from './s
 export { hashPassword, verifyPassword } from './passwords';
 export { migrate, openStateDb } from './state-db';
 export { topicMatches } from './mqtt/topic-match';
+export { actorOf } from './auth/guard';
+export { HttpError } from './http/errors';
+export type { RouteSpec } from './http/route-table';

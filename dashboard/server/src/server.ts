@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import compression from 'compression';
 import express from 'express';
 import { z } from 'zod';
-import { topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
+import { openApiAnswerSchema, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
 import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { dashboardConfigSchema, userSeedSchema, type DashboardConfig } from './config';
 import type { Core } from './core';
@@ -59,6 +59,8 @@ export interface DashboardHandle {
   url: string;
   /** Where /metrics is served when `metrics.port` gives it a listener of its own. */
   metricsUrl?: string;
+  /** The route table this instance mounted (core and modules), each route with its request and answer schemas. */
+  routes: readonly RouteSpec[];
 }
 
 export interface DashboardOptions {
@@ -226,7 +228,16 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   ];
   // Signed-in callers only: the document lists which modules and routes this instance runs.
   let openapi: Record<string, unknown> = {};
-  routes.push({ method: 'get', path: '/openapi.json', access: 'any', wards: 'none', summary: 'This document', handler: () => openapi });
+  routes.push({
+    method: 'get',
+    path: '/openapi.json',
+    access: 'any',
+    wards: 'none',
+    summary: 'This document',
+    request: {},
+    answer: openApiAnswerSchema,
+    handler: () => openapi,
+  });
   openapi = buildOpenApi(routes, [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the MQTT link is up, else 503', produces: 'application/json' },
     ...(config.metrics.token && config.metrics.port === undefined
@@ -344,6 +355,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   return {
     port,
     url,
+    routes,
     ...(metricsServer
       ? {
           metricsUrl: `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${metricsServer.port}/metrics`,

@@ -4,6 +4,8 @@ import { tempDir } from '@tamky/test-support';
 import type { AlarmEvent } from '@tamky/protocol';
 import { startAlarmsContext, waterEvent, type AlarmsContext } from './fakes/alarms-context';
 import type { AlarmsModuleConfig } from '../src/alarms';
+import { startFakeEsms } from '@tamky/test-support/fakes';
+import { floodPolicy, SUPERVISOR_PHONE, TECH_PHONE } from './fakes/policy';
 
 const open: AlarmsContext[] = [];
 afterEach(async () => {
@@ -207,6 +209,35 @@ describe('maintenance shelves', () => {
     expect((await c.api('GET', '/alarms/shelves', undefined, viewer)).body.shelves).toHaveLength(0);
     expect((await c.api('DELETE', `/alarms/shelves/${shelf.id}`)).body.shelf.endedBy).toBe('op1');
     expect(c.audits.at(-1)).toMatchObject({ action: 'alarm.unshelve' });
+  });
+});
+
+describe('maintenance ends', () => {
+  it('an alarm still open when its shelf expires is announced again: unshelved in its trail, broadcast, notified', async () => {
+    const esms = await startFakeEsms();
+    const c = await start({ notify: floodPolicy(undefined, esms) });
+    open.push({ close: esms.close } as unknown as AlarmsContext);
+    await c.api('POST', '/alarms/shelves', { targetType: 'ward', targetId: 'an-phu', reason: 'nạo vét kênh', minutes: 30 });
+    await c.event(waterEvent());
+    await c.module.tick();
+    const [alarm] = (await c.api('GET', '/alarms', undefined, viewer)).body.alarms;
+    expect(alarm.shelfId).not.toBeNull();
+    expect(esms.messages).toHaveLength(0); // silenced while shelved
+
+    c.clock.t = t0 + 30 * 60_000 + 1;
+    await c.module.tick();
+    await c.module.tick();
+    const after = (await c.api('GET', `/alarms/${alarm.id}`, undefined, viewer)).body;
+    expect(after.alarm).toMatchObject({ state: 'active', shelfId: null });
+    expect(after.audit.at(-1)).toMatchObject({ user: 'system', action: 'unshelved' });
+    expect(c.broadcasts.at(-1)!.message.alarm).toMatchObject({ id: alarm.id, shelfId: null });
+    // The on-call technician first; the alarm has been open 30 min, so its 10-min escalation is due as well.
+    expect(esms.messages.map((m) => m.phone)).toEqual([TECH_PHONE, SUPERVISOR_PHONE]);
+    for (const m of esms.messages) expect(m.content).toContain(`#${alarm.id}`);
+    // Once only: the next tick has nothing to release.
+    const count = c.broadcasts.length;
+    await c.module.tick();
+    expect(c.broadcasts.length).toBe(count);
   });
 });
 

@@ -64,6 +64,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'DELETE', path: '/api/admin/registry/devices/{id}', role: 'admin', wards: 'city' },
   { method: 'GET', path: '/api/openapi.json', role: 'any', wards: 'none' },
   { method: 'GET', path: '/healthz', role: 'none', wards: 'none' },
+  { method: 'GET', path: '/api/admin/notifications', role: 'admin', wards: 'city' },
   { method: 'GET', path: '/api/alarms', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/alarms.csv', role: 'operator', wards: 'filter' },
   { method: 'GET', path: '/api/alarms/assignees', role: 'operator', wards: 'none' },

@@ -7,7 +7,7 @@ import { cityModelSchema, type CityModel, type TimeSeriesStore } from '@tamky/pr
 import { openStore } from '@tamky/store';
 import { createLogger } from '@tamky/service-kit';
 import { startMosquitto, tempDir, waitFor } from '@tamky/test-support';
-import { hashPassword, startDashboard, type DashboardConfig, type DashboardModule } from '../src/index';
+import { hashPassword, startDashboard, type DashboardConfig, type DashboardHandle, type DashboardModule } from '../src/index';
 
 export const PASSWORDS = { viewer: 'view-pass-1', operator: 'oper-pass-1', technician: 'tech-pass-1', admin: 'admin-pass-1' } as const;
 export const KIOSK_TOKEN = 'wall-token-0123456789abcdef';
@@ -37,6 +37,8 @@ export interface Harness {
   city: CityModel;
   dir: string;
   config: DashboardConfig;
+  /** The route table of the running dashboard. */
+  readonly routes: DashboardHandle['routes'];
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,6 +84,9 @@ export async function startHarness(
     city,
     dir,
     config,
+    get routes() {
+      return dashboard.routes;
+    },
     async restart() {
       await dashboard.close();
       config.http = { ...config.http, port: dashboard.port };

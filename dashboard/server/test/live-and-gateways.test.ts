@@ -18,7 +18,8 @@ const health = (gateway: string, ts: number): GatewayHealth => ({
   cpuPct: 3,
   rssBytes: 50_000_000,
   diskFreeBytes: 1e9,
-  outbox: { depth: 4, oldestTs: ts - 1000, bytes: 900, dropped: 0 },
+  diskTotalBytes: 8e9,
+  outbox: { depth: 4, oldestTs: ts - 1000, bytes: 900, dropped: 0, notDurable: 0 },
   devices: [
     {
       device: 'an-my-air-1',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { topics } from '@tamky/protocol';
+import { z } from 'zod';
+import { noAnswer, topics } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
 import { migrate, type DashboardModule, type ModuleContext } from '../src/index';
 import { api, login, METRICS_TOKEN, mqttClient, startHarness, wsClient, type Harness } from './helpers';
@@ -28,6 +29,8 @@ function probeModule() {
         access: 'operator',
         wards: 'city',
         summary: 'probe count',
+        request: {},
+        answer: z.object({ count: z.number() }),
         handler: () => ({ count: (c.db.prepare('SELECT COUNT(*) AS n FROM probe_events').get() as { n: number }).n }),
       },
       {
@@ -36,6 +39,8 @@ function probeModule() {
         access: 'operator',
         wards: 'city',
         summary: 'poke',
+        request: {},
+        answer: noAnswer,
         handler(_req, res) {
           c.audit((res.locals.session as { user: { username: string } }).user.username, 'probe.poke', {});
           res.status(204).end();

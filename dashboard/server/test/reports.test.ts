@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { CityModel, Report, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import { reportSchema } from '@tamky/protocol';
-import { openStore, SqliteStore } from '@tamky/store';
+import { openStore, retentionSchema, SqliteStore } from '@tamky/store';
 import { Deriver, loadLimits } from '@tamky/ingest';
 import { startInfluxd, tempDir } from '@tamky/test-support';
 import { createAlarmsModule, type AlarmsModule } from '../src/alarms';
@@ -485,8 +485,7 @@ describe('a month whose raw rows and minute rollups have passed their retention'
   beforeAll(async () => {
     store = new SqliteStore({
       path: join(tempDir('reports-retention'), 'readings.db'),
-      synchronous: 'normal',
-      retention: { rawDays: 14, minuteDays: 14, hourDays: 730, intervalMs: 3_600_000 },
+      retention: retentionSchema.parse({ rawDays: 14, minuteDays: 14, hourDays: 730 }),
     });
     ({ h, admin } = await startReports(store));
     store.catchUpRollups();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { topics } from '@tamky/protocol';
+import { rulesAnswerSchema, topics } from '@tamky/protocol';
 import { waitFor } from '@tamky/test-support';
 import { startDashboard, type DashboardModule } from '../src/index';
 import { api, login, mqttClient, startHarness, type Harness } from './helpers';
@@ -75,7 +75,18 @@ describe('PUT /api/rules (one definition, on the route table)', () => {
   it('a module declaring a route the core already has is refused at start, not silently shadowed', async () => {
     const shadow: DashboardModule = {
       name: 'shadow',
-      routes: () => [{ method: 'put', path: '/rules', access: 'admin', wards: 'city', summary: 'again', handler: () => ({}) }],
+      routes: () => [
+        {
+          method: 'put',
+          path: '/rules',
+          access: 'admin',
+          wards: 'city',
+          summary: 'again',
+          request: {},
+          answer: rulesAnswerSchema,
+          handler: () => ({}),
+        },
+      ],
     };
     await expect(
       startDashboard(

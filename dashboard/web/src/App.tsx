@@ -27,6 +27,7 @@ const loaders: Record<string, () => Promise<{ default: View }>> = {
   '/admin/devices': () => import('./views/AdminDevicesView'),
   '/admin/audit': () => import('./views/AdminAuditView'),
   '/admin/alarm-health': () => import('./views/AlarmHealthView'),
+  '/admin/messages': () => import('./views/AdminMessagesView'),
   '/account': () => import('./views/AccountView'),
   '/wall': () => import('./views/WallView'),
 };

@@ -4,7 +4,7 @@ import { useMockAndBrowser, login, screenshot } from './browser';
 describe('gateways on a phone', () => {
   const env = useMockAndBrowser();
 
-  it('a technician at 390×844 sees offline gateways first, last seen, outbox, poll errors and reads now', async () => {
+  it('a technician at 390×844 sees offline gateways first, last seen, outbox, readings lost on the box, poll errors and reads now', async () => {
     const page = await env.browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await login(page, env.server.url, 'technician', '/gateways');
     const cards = page.locator('article.gateway');
@@ -13,6 +13,11 @@ describe('gateways on a phone', () => {
     expect(await first.getByTestId('gw-state').innerText()).toContain('Ngoại tuyến');
     expect(await first.innerText()).toMatch(/\d+ phút trước/);
     expect(await first.getByTestId('outbox').innerText()).toBe('1.250 bản ghi');
+    // Readings lost on the box (its disk was full) are shown, not left for the technician to find in logs.
+    expect(await first.getByTestId('not-durable').innerText()).toMatch(
+      /Không lưu được\s+256 bản ghi bị mất \(đĩa đầy hoặc lỗi ghi trên gateway\)/,
+    );
+    expect(await cards.nth(1).getByTestId('not-durable').count()).toBe(0);
     // Nothing overflows sideways on the phone.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'gateways-phone');

@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { topics } from '@tamky/protocol';
 import { vi as VI, en as EN, type MessageKey } from '../src/i18n/dict';
 import { createAlarmsModule } from '../../server/src/alarms';
-import { KIOSK_TOKEN, mqttClient, PASSWORDS, startHarness, type Harness } from '../../server/test/helpers';
+import { api, KIOSK_TOKEN, login, mqttClient, PASSWORDS, startHarness, type Harness } from '../../server/test/helpers';
 import { DIST_DIR, ensureBuilt, launchBrowser, WEB_DIR } from './browser';
 
 /**
@@ -99,6 +99,41 @@ describe('every view in one language', () => {
         raw: '{"v":1}',
       },
     ]);
+    // A device's last failure as its gateway reports it ("kind: detail", the detail in the driver's words).
+    await gw.publishAsync(
+      topics.health('gw-an-phu'),
+      JSON.stringify({
+        gateway: 'gw-an-phu',
+        ts: now,
+        uptimeS: 3600,
+        version: '1.0.0',
+        configHash: 'abc',
+        cpuPct: 3,
+        rssBytes: 50_000_000,
+        diskFreeBytes: null,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        devices: [
+          {
+            device: 'an-phu-water-1',
+            ok: 10,
+            timeouts: 2,
+            crcErrors: 0,
+            exceptions: 0,
+            lastOkTs: now,
+            lastError: 'timeout: no answer from unit 12 within 1000 ms',
+            lastErrorTs: now,
+            backoffUntil: null,
+            pollIntervalMs: 5000,
+          },
+        ],
+      }),
+      { qos: 1 },
+    );
+    // Audit entries of every kind the log screen names: an API token created and revoked.
+    const admin = await login(h.url, 'admin');
+    const created = await api(h.url, admin, 'POST', '/api/tokens', { name: 'grafana', scopes: ['read:readings'] });
+    const { token } = (await created.json()) as { token: { id: string } };
+    expect((await api(h.url, admin, 'DELETE', `/api/tokens/${token.id}`)).status).toBeLessThan(300);
     names = [
       h.city.name,
       ...h.city.wards.map((w) => w.name),
@@ -155,6 +190,12 @@ describe('every view in one language', () => {
         // Let the view's first answers arrive (lists, charts) before reading it.
         await page.waitForLoadState('networkidle').catch(() => undefined);
         expect(await page.evaluate(() => document.documentElement.lang)).toBe(lang);
+        if (path === '/rules') {
+          // The server's verdict on a broken rule set is said in the page's language too.
+          await page.locator('#rules-text').fill('[{"id": "x", "kind": "water_level", "threshold": "high"}]');
+          await page.getByRole('button', { name: (lang === 'vi' ? VI : EN)['rules.validate'], exact: true }).click();
+          await expect.poll(() => page.getByTestId('rules-outcome').innerText()).not.toBe('');
+        }
         for (const p of await problems(page, lang)) report.push(`${path}: ${p}`);
       }
       expect(report, `text in the other language:\n${report.join('\n')}`).toEqual([]);

@@ -37,7 +37,8 @@ describe('live overview patches', () => {
   it('takes a rewritten hourly AQI of the same hour, with its new level and colour, keeping the tile fresh', () => {
     // The tile is 24 minutes into the hour (fresh from the station); the derived value is keyed by the hour's start.
     const next = applyReadings(overview(T + 24 * 60_000), [reading('vn_aqi', T, { aqi: 160.4 })], levels);
-    expect(next.wards[0]!.aqi).toEqual({ value: 160, level: 'bad', color: 'rgb(255, 0, 0)', ts: T + 24 * 60_000 });
+    // The tile names the station its value comes from, as the API's overview does.
+    expect(next.wards[0]!.aqi).toEqual({ value: 160, level: 'bad', color: 'rgb(255, 0, 0)', ts: T + 24 * 60_000, device: 'an-my-air-1' });
   });
 
   it('ignores an AQI of an earlier hour', () => {

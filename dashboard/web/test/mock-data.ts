@@ -269,7 +269,8 @@ export function gatewayHealth(city: CityModel, gatewayId: string, now: number): 
     cpuPct: Math.round(5 + 10 * p),
     rssBytes: 48_000_000,
     diskFreeBytes: 2_000_000_000,
-    outbox: { depth: p > 0.8 ? 37 : 0, oldestTs: p > 0.8 ? now - 90_000 : null, bytes: p > 0.8 ? 12_000 : 0, dropped: 0 },
+    diskTotalBytes: 16e9,
+    outbox: { depth: p > 0.8 ? 37 : 0, oldestTs: p > 0.8 ? now - 90_000 : null, bytes: p > 0.8 ? 12_000 : 0, dropped: 0, notDurable: 0 },
     devices: devices.map((d, i) => ({
       device: d.id,
       ok: 1000 + Math.round(5000 * hash(d.id)),

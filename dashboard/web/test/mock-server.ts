@@ -4,7 +4,7 @@ import { extname, join, normalize } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { commandStatus, type CityModel, type CommandResult, type StoredReading } from '@tamky/protocol';
+import { commandStatus, isValidName, type CityModel, type CommandResult, type StoredReading } from '@tamky/protocol';
 import {
   loadLimits,
   aqiFromPm25,
@@ -255,7 +255,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
         g.id === offlineGateway
           ? {
               ...gatewayHealth(city, g.id, now - 47 * 60_000),
-              outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0 },
+              outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0, notDurable: 256 },
             }
           : gatewayHealth(city, g.id, now),
     }));
@@ -602,8 +602,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     if (path === '/api/users' && req.method === 'POST') {
       const body = await readBody(req);
       const username = String(body.username ?? '');
-      if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(username) || !body.displayName || !(String(body.role) in RANK))
-        return fail(res, 400, 'bad_request', 'invalid body');
+      if (!isValidName(username) || !body.displayName || !(String(body.role) in RANK)) return fail(res, 400, 'bad_request', 'invalid body');
       if (String(body.password ?? '').length < 12) return fail(res, 400, 'weak_password', 'password must be at least 12 characters');
       if (accounts.has(username)) return fail(res, 409, 'exists', `user ${username} already exists`);
       const user = {

@@ -232,4 +232,77 @@ describe('wall on the real server', () => {
     expect(Date.now() - silentFrom).toBeGreaterThanOrEqual(2.5 * TRAFFIC_PUBLISH_MS);
     await page.close();
   }, 180_000);
+
+  it('correlated children sit under their gateway alarm; a shelved critical alarm stays quiet until its shelf ends', async () => {
+    for (const id of await alarmIds()) await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {});
+    const admin = await login(h.url, 'admin');
+    // The rules ingest runs: correlation learns from them which rules watch device and gateway silence.
+    const rules = [
+      { id: 'device-silent', type: 'no_data', category: 'equipment', severity: 'minor', target: 'device', factor: 10, minSilenceS: 120 },
+      { id: 'gateway-silent', type: 'no_data', category: 'equipment', severity: 'major', target: 'gateway', factor: 6, minSilenceS: 60 },
+    ];
+    expect((await api(h.url, admin, 'PUT', '/api/rules', { rules })).status).toBe(200);
+    const now = Date.now();
+    const silent = { state: 'raised' as const, category: 'equipment', ward: 'tam-phu', gateway: 'gw-tam-phu', value: 600, limit: 60 };
+    await raise(
+      floodEvent({
+        ...silent,
+        ruleId: 'gateway-silent',
+        sourceId: 'gw-tam-phu',
+        severity: 'major',
+        kind: undefined,
+        device: undefined,
+        field: undefined,
+        since: now - 120_000,
+        message: { vi: 'Gateway Tam Phú mất kết nối', en: 'Gateway Tam Phú lost contact' },
+      }),
+    );
+    for (let i = 0; i < 20; i++)
+      await raise(
+        floodEvent({
+          ...silent,
+          ruleId: 'device-silent',
+          sourceId: `tp-dev-${i}`,
+          severity: 'minor',
+          device: `tp-dev-${i}`,
+          field: undefined,
+          message: { vi: `thiết bị con ${i} mất dữ liệu`, en: `child device ${i} silent` },
+        }),
+      );
+    const page = await wallPage('panels=alarms&sound=off');
+    const row = page.locator('.wall-alarms li[data-alarm]').filter({ hasText: 'Gateway Tam Phú mất kết nối' });
+    await expect.poll(() => row.getByTestId('wall-children').innerText(), POLL).toContain('20');
+    expect(await page.locator('.wall-alarms').innerText()).not.toContain('thiết bị con');
+    await expect.poll(() => page.getByTestId('alarm-banner').innerText(), POLL).toContain('Gateway Tam Phú');
+    for (const id of await alarmIds()) await api(h.url, operator!, 'POST', `/api/alarms/${id}/ack`, {});
+    await expect.poll(() => page.locator('.wall').getAttribute('data-pinned'), POLL).toBe('false');
+
+    // Maintenance in An Mỹ: its flood is recorded and listed, but does not take the wall over…
+    const shelved = await api(h.url, operator!, 'POST', '/api/alarms/shelves', {
+      targetType: 'ward',
+      targetId: 'an-my',
+      reason: 'thay cảm biến',
+      minutes: 60,
+    });
+    expect(shelved.status).toBe(201);
+    const { shelf } = (await shelved.json()) as { shelf: { id: string } };
+    await raise(
+      floodEvent({
+        sourceId: 'an-my-water-x',
+        device: 'an-my-water-x',
+        ward: 'an-my',
+        gateway: 'gw-an-my',
+        message: { vi: 'Ngập An Mỹ', en: 'An Mỹ flood' },
+      }),
+    );
+    const flood = page.locator('.wall-alarms li[data-alarm]').filter({ hasText: 'Ngập An Mỹ' });
+    await flood.waitFor();
+    await page.waitForTimeout(1500);
+    expect(await page.locator('.wall').getAttribute('data-pinned')).toBe('false');
+    // …until the shelf ends while the flood is still active: then it is announced like a new one.
+    expect((await api(h.url, operator!, 'DELETE', `/api/alarms/shelves/${shelf.id}`)).status).toBe(200);
+    await expect.poll(() => page.getByTestId('alarm-banner').innerText(), POLL).toContain('Ngập An Mỹ');
+    expect(await page.locator('.wall').getAttribute('data-pinned')).toBe('true');
+    await page.close();
+  }, 240_000);
 });

@@ -1,12 +1,12 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { formatConfigError } from '@tamky/protocol';
+import { PACKAGE_DIR } from '../package-dir';
 import { profileSchema, type Profile } from './schema';
 
 /** The profiles shipped with the package (edge/profiles). */
-export const DEFAULT_PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../profiles');
+export const DEFAULT_PROFILES_DIR = join(PACKAGE_DIR, 'profiles');
 
 export class ProfileError extends Error {
   constructor(

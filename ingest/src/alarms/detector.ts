@@ -363,6 +363,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       const out: Promise<void>[] = [];
       for (const rule of rules) {
         if (rule.type === 'gateway_outbox') evaluateOutbox(rule, h, out);
+        else if (rule.type === 'gateway_disk') evaluateDisk(rule, h, out);
         else if (rule.type === 'device_crc_errors') evaluateCrc(rule, h, out);
       }
       for (const d of h.devices) crcCounters.set(`${h.gateway}|${d.device}`, d.crcErrors);
@@ -393,6 +394,25 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       rule,
       src,
       { ts: h.ts, breach, clear, value: h.outbox.depth, limit: rule.minDepth, vars: { oldestAgeS: Math.round(ageS) } },
+      out,
+    );
+  }
+
+  function evaluateDisk(rule: RuleOf<'gateway_disk'>, h: GatewayHealth, out: Promise<void>[]): void {
+    const src = gatewaySource(h.gateway);
+    if (!inScope(rule, src) || h.diskFreeBytes === null || !h.diskTotalBytes) return;
+    const used = Math.round((1 - h.diskFreeBytes / h.diskTotalBytes) * 1000) / 10;
+    observe(
+      rule,
+      src,
+      {
+        ts: h.ts,
+        breach: used >= rule.usedPercent,
+        clear: used < rule.usedPercent - rule.clearMarginPercent,
+        value: used,
+        limit: rule.usedPercent,
+        vars: { freeMb: Math.round(h.diskFreeBytes / 1048576) },
+      },
       out,
     );
   }

@@ -51,6 +51,10 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
     vi: 'Gateway {gateway}: hàng đợi gửi tăng, {value} bản tin chưa gửi',
     en: 'Gateway {gateway}: outbox growing, {value} readings queued',
   },
+  gateway_disk: {
+    vi: 'Gateway {gateway}: ổ đĩa đã dùng {value}% (ngưỡng {limit}%), còn trống {freeMb} MB',
+    en: 'Gateway {gateway}: disk {value}% used (limit {limit}%), {freeMb} MB free',
+  },
   device_crc_errors: {
     vi: '{place}: lỗi CRC truyền thông tăng {value} lần',
     en: '{place}: {value} new communication CRC errors',

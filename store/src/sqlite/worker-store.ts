@@ -6,6 +6,18 @@ import { encodeBatch, transferables } from './encoded-batch';
 import type { RetentionResult } from './sqlite-store';
 import type { StoreOp, StoreReply, StoreRequest } from './store-thread';
 
+/** Defined (true) only in the compiled build (deploy/scripts/build.ts). */
+declare const TAMKY_COMPILED: boolean | undefined;
+
+/**
+ * The thread's entry: compiled, its own bundle beside the service's (dist/store-thread.js); from sources, a
+ * bootstrap that registers TypeScript loading first.
+ */
+const threadEntry = (): URL =>
+  typeof TAMKY_COMPILED === 'boolean' && TAMKY_COMPILED
+    ? new URL('./store-thread.js', import.meta.url)
+    : new URL('./store-thread-bootstrap.mjs', import.meta.url);
+
 /**
  * The SQLite store on a worker thread of its own (`worker: true`). better-sqlite3 is synchronous: inline,
  * a batch's INSERTs, rollup upserts and COMMIT block the event loop that also parses and validates the
@@ -43,7 +55,7 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   private thread(): Promise<Worker> {
     if (this.s.worker) return Promise.resolve(this.s.worker);
     this.s.starting ??= new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(new URL('./store-thread-bootstrap.mjs', import.meta.url), { workerData: this.config });
+      const worker = new Worker(threadEntry(), { workerData: this.config });
       let ready = false;
       worker.on('message', (m: StoreReply) => {
         if ('ready' in m) {

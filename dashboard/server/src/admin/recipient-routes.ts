@@ -1,19 +1,9 @@
-import { z } from 'zod';
+import { directoryAnswerSchema, directoryBodySchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import type { DirectoryData } from '../notify/directory';
-
-// Recipients, groups and routes themselves are checked by the notification policy schema in the directory.
-const putSchema = z
-  .object({
-    baseVersion: z.number().int().nonnegative().optional(),
-    recipients: z.unknown(),
-    groups: z.unknown().optional(),
-    routes: z.unknown().optional(),
-  })
-  .strict();
 
 /** Recipient ids added, removed and changed, for the audit row (addresses are not repeated there). */
 function diffRecipients(before: DirectoryData | null, after: DirectoryData) {
@@ -37,6 +27,8 @@ export function recipientRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         'Notification recipients, on-call groups and escalation routes: {configured, version, recipients, groups, routes, channels, updatedBy, updatedAt}',
+      request: {},
+      answer: directoryAnswerSchema,
       handler: () => core.notifyDirectory.current(),
     },
     {
@@ -46,8 +38,10 @@ export function recipientRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         'Replace recipients/groups/routes ({baseVersion?, recipients, groups?, routes?}; phones normalised to 84…) → new version, in effect at once; 400 {issues:[{path,message}]}; 409 stale or notifications not configured',
+      request: { body: directoryBodySchema },
+      answer: directoryAnswerSchema,
       handler(req, res) {
-        const body = parseInput(putSchema, req.body, 'body');
+        const body = parseInput(directoryBodySchema, req.body, 'body');
         const current = core.notifyDirectory.current();
         const user = actorOf(res);
         const { view, previous } = core.notifyDirectory.replace(

@@ -1,31 +1,44 @@
-import { z } from 'zod';
-import { topics } from '@tamky/protocol';
-import { parseRuleSet } from '@tamky/protocol';
+import type { z } from 'zod';
+import {
+  auditAnswerSchema,
+  auditQuerySchema,
+  formatIssuePath,
+  parseRuleSet,
+  rulesAnswerSchema,
+  rulesBodySchema,
+  rulesValidateAnswerSchema,
+  rulesValidateBodySchema,
+  ruleSetSchema,
+  topics,
+} from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import { userRoutes } from './user-routes';
 
-const rulesBodySchema = z.object({
-  /** The version the editor started from: a stale editor gets 409 instead of silently overwriting. */
-  baseVersion: z.number().int().nonnegative().optional(),
-  rules: z.array(z.record(z.string(), z.unknown())).max(10_000),
-});
-const auditQuerySchema = z.object({
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().nonnegative().optional(),
-  user: z.string().min(1).max(64).optional(),
-  /** An action or a prefix ending in "." (e.g. "alarm."). */
-  action: z.string().min(1).max(64).optional(),
-  /** Words in the detail. */
-  q: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(200),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 /** A rule set ingest would refuse is refused here, naming rule and field: ingest must never receive one. */
+/**
+ * A schema problem as data the web app can say in either language: where, zod's code and its parameters
+ * (expected type, bounds, allowed values); `message` stays for API clients.
+ */
+function ruleIssue(i: z.core.$ZodIssue) {
+  const pick = i as unknown as Record<string, unknown>;
+  const params: Record<string, string | number> = {};
+  for (const k of ['expected', 'minimum', 'maximum', 'format'])
+    if (typeof pick[k] === 'string' || typeof pick[k] === 'number') params[k] = pick[k];
+  for (const k of ['values', 'keys']) if (Array.isArray(pick[k])) params[k] = (pick[k] as unknown[]).map(String).join(', ');
+  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) params.missing = 1;
+  return { path: i.path.map(String).join('.'), message: i.message, code: i.code, params };
+}
+
 function validRules(rules: unknown[]): void {
+  const checked = ruleSetSchema.safeParse({ rules });
+  if (!checked.success) {
+    const issues = checked.error.issues.map(ruleIssue);
+    const message = checked.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`).join('; ');
+    throw new HttpError(400, 'invalid_rules', message, { issues });
+  }
   try {
     parseRuleSet({ rules }, 'body');
   } catch (err) {
@@ -51,6 +64,8 @@ export function adminRoutes(core: Core): RouteSpec[] {
       wards: 'none',
       access: 'viewer',
       summary: 'Alarm rules (data, versioned): {version, rules, updatedBy, updatedAt}',
+      request: {},
+      answer: rulesAnswerSchema,
       handler: () => currentRules(core),
     },
     {
@@ -60,6 +75,8 @@ export function adminRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         "Replace the alarm rules ({baseVersion?, rules}) after validating them with the detector's schema → new version, published retained for ingest",
+      request: { body: rulesBodySchema },
+      answer: rulesAnswerSchema,
       async handler(req, res) {
         const body = parseInput(rulesBodySchema, req.body, 'body');
         validRules(body.rules);
@@ -86,8 +103,10 @@ export function adminRoutes(core: Core): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'Validate a rule set ({rules}) without storing it → {ok, count}',
+      request: { body: rulesValidateBodySchema },
+      answer: rulesValidateAnswerSchema,
       handler(req) {
-        const body = parseInput(rulesBodySchema.pick({ rules: true }), req.body, 'body');
+        const body = parseInput(rulesValidateBodySchema, req.body, 'body');
         validRules(body.rules);
         return { ok: true, count: body.rules.length };
       },
@@ -98,7 +117,8 @@ export function adminRoutes(core: Core): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'Audit log (who changed or commanded what, when), newest first, filtered and paged: {entries, total}',
-      query: ['from', 'to', 'user', 'action', 'q', 'limit', 'offset'],
+      request: { query: auditQuerySchema },
+      answer: auditAnswerSchema,
       handler(req) {
         const q = parseInput(auditQuerySchema, req.query, 'query');
         return core.audit.list(q);

@@ -1,30 +1,16 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import {
+  accountCreateBodySchema,
+  accountCreatedSchema,
+  accountPatchBodySchema,
+  accountPatchedSchema,
+  accountsAnswerSchema,
+} from '@tamky/protocol';
 import type { Core } from '../core';
-import { userSeedSchema } from '../config';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import { createUserAdmin } from './users';
-
-const role = z.enum(['viewer', 'operator', 'technician', 'admin']);
-const displayName = z.string().trim().min(1).max(120);
-// Length policy is checked by the user store (a clear "weak_password" error); the cap only bounds scrypt input.
-const password = z.string().max(1024);
-
-/** Ward ids the account is limited to; [] = the whole city. */
-const wards = z.array(z.string().min(1).max(64)).max(200);
-const createSchema = z.object({ username: userSeedSchema.shape.username, displayName, role, password, wards: wards.optional() }).strict();
-const patchSchema = z
-  .object({
-    displayName: displayName.optional(),
-    role: role.optional(),
-    disabled: z.boolean().optional(),
-    password: password.optional(),
-    wards: wards.optional(),
-  })
-  .strict()
-  .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
 /** Account administration: admins only, every change audited (passwords never are). */
 export function userRoutes(core: Core): RouteSpec[] {
@@ -45,6 +31,8 @@ export function userRoutes(core: Core): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'Accounts: {users: [{username, displayName, role, disabled, createdAt, wards, lastLogin}]} (never password hashes)',
+      request: {},
+      answer: accountsAnswerSchema,
       handler: () => ({ users: users.list() }),
     },
     {
@@ -54,8 +42,10 @@ export function userRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         'Create an account ({username, displayName, role, password ≥ 12 chars, wards?: ward ids it is limited to}) → 201 {user}; 409 if the username exists',
+      request: { body: accountCreateBodySchema },
+      answer: accountCreatedSchema,
       async handler(req, res) {
-        const body = parseInput(createSchema, req.body, 'body');
+        const body = parseInput(accountCreateBodySchema, req.body, 'body');
         const user = await users.create({ ...body, wards: checkWards(body.wards) ?? [] });
         core.audit.write(actorOf(res), 'user.create', {
           username: user.username,
@@ -73,9 +63,11 @@ export function userRoutes(core: Core): RouteSpec[] {
       access: 'admin',
       summary:
         'Change an account ({displayName?, role?, disabled?, password?, wards?}) → {user, sessionsEnded}; role, wards, disable and password end its sessions; 409 self_lockout / last_admin',
+      request: { body: accountPatchBodySchema },
+      answer: accountPatchedSchema,
       async handler(req, res) {
         const username = String(req.params.username);
-        const parsed = parseInput(patchSchema, req.body, 'body');
+        const parsed = parseInput(accountPatchBodySchema, req.body, 'body');
         const patch = { ...parsed, ...(parsed.wards ? { wards: checkWards(parsed.wards)! } : {}) };
         if (!users.get(username)) throw notFound(`user ${username}`);
         const actor = actorOf(res);

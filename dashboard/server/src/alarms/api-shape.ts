@@ -1,13 +1,8 @@
-import { formatNumber } from '@tamky/protocol';
+import { formatNumber, type Alarm as ApiAlarm } from '@tamky/protocol';
 import type { Alarm, AlarmAuditEntry } from './model';
 
-/** The API/WebSocket form of an alarm: ids travel as strings (URL segments in the web app); numbers inside. */
-export type ApiAlarm = Omit<Alarm, 'id' | 'parentId' | 'groupId' | 'shelfId'> & {
-  id: string;
-  parentId: string | null;
-  groupId: string | null;
-  shelfId: string | null;
-};
+/** The API/WebSocket form of an alarm (protocol's `Alarm`): ids travel as strings (URL segments in the web app). */
+export type { ApiAlarm };
 const idOrNull = (n: number | null) => (n === null ? null : String(n));
 export const toApiAlarm = (a: Alarm): ApiAlarm => ({
   ...a,

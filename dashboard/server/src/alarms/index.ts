@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
-import { alarmEventSchema, filters, topics } from '@tamky/protocol';
+import {
+  alarmEventSchema,
+  filters,
+  notificationsPageQuerySchema,
+  notificationsPageSchema,
+  providerCallbackAnswerSchema,
+  providerCallbackBodySchema,
+  ruleSetSchema,
+  topics,
+} from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
-import { ruleSetSchema } from '@tamky/protocol';
 import { migrate } from '../state-db';
 import type { DashboardModule, ModuleContext } from '../module';
 import { createNotifier, loadNotifyPolicy, type Notifier, type NotifyPolicy, type ChannelOverrides } from '../notify';
@@ -75,7 +83,21 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       ctx.logger.info({ alarm: alarm.id, rule: alarm.ruleId, source: alarm.sourceId, change, actor }, 'alarm');
   }
 
+  /** Alarms whose maintenance ended while they are still open are announced again (wall, desk, notifications). */
+  function releaseShelves(): void {
+    if (!ctx || !store) return;
+    const c = ctx;
+    const s = store;
+    const released = c.db.transaction(() => {
+      const alarms = s.releaseShelves(c.now());
+      for (const a of alarms) if (a.state === 'active' && a.parentId === null) notifier?.plan(a, 'raised');
+      return alarms;
+    })();
+    for (const a of released) broadcastAlarm(a);
+  }
+
   async function tick(): Promise<void> {
+    releaseShelves();
     if (!notifier) return;
     // One pass at a time: a slow provider must not start a second, overlapping send of the same rows.
     if (ticking) return ticking;
@@ -184,6 +206,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
           return need().shelves;
         },
         changed,
+        releaseShelves,
         silenced(alarms: Alarm[]) {
           for (const a of alarms) {
             notifier?.silence(a.id, 'shelved for maintenance');
@@ -200,6 +223,8 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         access: 'none',
         wards: 'none',
         summary,
+        request: { body: providerCallbackBodySchema },
+        answer: providerCallbackAnswerSchema,
         handler: (req, res) =>
           new Promise<void>((resolve, reject) => {
             res.once('finish', () => resolve());
@@ -211,6 +236,22 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
       });
       return [
         ...alarmRoutes(c, actions),
+        {
+          method: 'get',
+          path: '/admin/notifications',
+          access: 'admin',
+          wards: 'city',
+          request: { query: notificationsPageQuerySchema },
+          answer: notificationsPageSchema,
+          summary:
+            'Every notification, newest first: {configured, total, items:[{id, alarmId, recipient, channel, address, text, state, error, ts, step, attempts, providerId}]}',
+          handler(req) {
+            const limit = Math.min(500, Math.max(1, Number(req.query.limit) || 100));
+            const offset = Math.max(0, Number(req.query.offset) || 0);
+            if (!notifier) return { configured: false, total: 0, items: [] };
+            return { configured: true, ...notifier.notificationsPage(limit, offset) };
+          },
+        },
         callback('/notify/esms/callback', 'eSMS delivery receipt (?token=)'),
         callback('/notify/sms/inbound', 'SMS reply (MO) "OK <id>" acknowledges (?token=)'),
         callback('/notify/zalo/webhook', 'Zalo OA webhook: replies acknowledge, receipts mark delivered (signed)'),

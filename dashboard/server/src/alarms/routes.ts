@@ -1,5 +1,26 @@
-import { z } from 'zod';
-import { SEVERITIES } from '@tamky/protocol';
+import type { z } from 'zod';
+import {
+  ALARM_STATES as STATES,
+  alarmAnswerSchema,
+  alarmAssignBodySchema,
+  alarmBulkAnswerSchema,
+  alarmBulkBodySchema,
+  alarmCommentBodySchema,
+  alarmCsvQuerySchema,
+  alarmDetailSchema,
+  alarmHealthQuerySchema,
+  alarmHealthSchema,
+  alarmListQuerySchema,
+  alarmNoteBodySchema,
+  alarmsAnswerSchema,
+  assigneesAnswerSchema,
+  localIsoString,
+  SEVERITIES,
+  shelfAnswerSchema,
+  shelfBodySchema,
+  shelvesAnswerSchema,
+  textAnswer,
+} from '@tamky/protocol';
 import type { ModuleContext } from '../module';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
@@ -7,7 +28,7 @@ import type { RouteSpec } from '../http/route-table';
 import { AlarmConflict, AlarmNotFound, type AlarmStore, type ListFilter } from './store';
 import type { Alarm, AlarmChange } from './model';
 import { toApiAlarm, toApiAudit } from './api-shape';
-import { SHELF_TARGETS, type Shelves } from './shelves';
+import type { Shelves } from './shelves';
 import { alarmsToCsv } from './csv';
 import { computeAlarmHealth, type HealthSettings } from './health';
 import { inScope, wardOfThing, wardScopeOf } from '../readings/ward-scope';
@@ -19,55 +40,15 @@ export interface AlarmActions {
   changed(alarm: Alarm, change: AlarmChange, actor: string): void;
   /** Stops the notifications of alarms a new shelf covers. */
   silenced(alarms: Alarm[]): void;
+  /** Announces again the open alarms whose shelf has ended. */
+  releaseShelves(): void;
   notifications(alarmId: number): unknown[];
   health: HealthSettings;
 }
 
-const STATES = ['active', 'acknowledged', 'cleared'] as const;
-const listQuery = z.object({
-  state: z.string().optional(),
-  severity: z.string().optional(),
-  ward: z.string().optional(),
-  kind: z.string().optional(),
-  /** A username, or "none" for unassigned alarms. */
-  assignee: z.string().optional(),
-  q: z.string().max(200).optional(),
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().nonnegative().optional(),
-  limit: z.coerce.number().int().min(1).max(5000).optional(),
-  before: z.coerce.number().int().positive().optional(),
-});
-const commentBody = z.object({ comment: z.string().max(2000).optional() });
-const assignBody = z.object({ assignee: z.string().min(1).max(64) });
-const bulkBody = z.object({
-  ids: z
-    .array(z.union([z.string(), z.number()]))
-    .min(1)
-    .max(1000),
-  action: z.enum(['ack', 'assign']),
-  assignee: z.string().min(1).max(64).optional(),
-  comment: z.string().max(2000).optional(),
-});
-const shelfBody = z.object({
-  targetType: z.enum(SHELF_TARGETS),
-  targetId: z.string().min(1).max(128),
-  reason: z.string().min(1).max(500),
-  /** How long maintenance lasts; shelves always expire. */
-  minutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60),
-});
-const healthQuery = z.object({
-  from: z.coerce.number().int().nonnegative(),
-  to: z.coerce.number().int().positive(),
-  positions: z.coerce.number().int().min(1).max(100).optional(),
-});
-
 /** Query → store filter; "open" is shorthand for active + acknowledged, what a wall screen shows. */
 function toFilter(raw: unknown): ListFilter {
-  const query = parseInput(listQuery, raw ?? {}, 'query');
+  const query = parseInput(alarmListQuerySchema, raw ?? {}, 'query');
   const states = query.state ? query.state.split(',').flatMap((s) => (s === 'open' ? ['active', 'acknowledged'] : [s])) : undefined;
   if (states?.some((s) => !(STATES as readonly string[]).includes(s)))
     throw new HttpError(400, 'bad_request', 'state must be active, acknowledged, cleared or open');
@@ -131,6 +112,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     access: 'operator',
     wards: 'filter',
     summary,
+    request: { body },
+    answer: alarmAnswerSchema,
     handler(req, res) {
       const parsed = parseInput(body, req.body ?? {}, 'body') as Record<string, unknown>;
       const id = alarmId(req.params.id);
@@ -153,7 +136,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       token: 'read:alarms',
       wards: 'filter',
       summary: 'Alarms newest first, with filters (also to API tokens with read:alarms, limited to their wards)',
-      query: ['state', 'severity', 'ward', 'kind', 'assignee', 'q', 'from', 'to', 'limit', 'before'],
+      request: { query: alarmListQuerySchema },
+      answer: alarmsAnswerSchema,
       handler(req, res) {
         const wards = wardScopeOf(res);
         const alarms = store().list(toFilter(req.query));
@@ -165,7 +149,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       path: '/alarms.csv',
       access: 'operator',
       summary: 'The filtered alarms with their trails as CSV (UTF-8 with BOM, local times with offset), one row per trail entry',
-      query: ['state', 'severity', 'ward', 'kind', 'assignee', 'q', 'from', 'to', 'limit'],
+      request: { query: alarmCsvQuerySchema },
+      answer: textAnswer,
       produces: 'text/csv',
       wards: 'filter',
       handler(req, res) {
@@ -177,7 +162,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
           alarms.map((a) => ({ alarm: a, trail: store().trail(a.id) })),
           { city: ctx.city, lang: req.query.lang === 'en' ? 'en' : 'vi' },
         );
-        const day = new Intl.DateTimeFormat('en-CA', { timeZone: ctx.city.timeZone }).format(ctx.now());
+        const day = localIsoString(ctx.now(), ctx.city.timeZone).slice(0, 10);
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="alarms-${day}.csv"`);
         res.send(csv);
@@ -189,6 +174,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       access: 'operator',
       wards: 'none',
       summary: 'People an alarm can be assigned to: {users: [{username, displayName, role}]}',
+      request: {},
+      answer: assigneesAnswerSchema,
       handler: () => ({ users: ctx.users().filter((u) => u.role !== 'viewer') }),
     },
     {
@@ -198,9 +185,10 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       wards: 'city',
       summary:
         'Alarm-system health over [from, to) (ISA-18.2 / EEMUA 191): rates per operator position, floods, bad actors, chattering, fleeting, stale, priority mix',
-      query: ['from', 'to', 'positions'],
+      request: { query: alarmHealthQuerySchema },
+      answer: alarmHealthSchema,
       handler(req) {
-        const q = parseInput(healthQuery, req.query, 'query');
+        const q = parseInput(alarmHealthQuerySchema, req.query, 'query');
         if (q.to <= q.from) throw new HttpError(400, 'bad_request', 'to must be after from');
         if (q.to - q.from > 366 * 86_400_000) throw new HttpError(400, 'bad_request', 'at most a year at a time');
         return computeAlarmHealth(ctx.db, {
@@ -217,6 +205,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       access: 'viewer',
       wards: 'filter',
       summary: 'Maintenance shelves in force: {shelves: [{id, targetType, targetId, reason, user, createdAt, until}]}',
+      request: {},
+      answer: shelvesAnswerSchema,
       handler(_req, res) {
         const wards = wardScopeOf(res);
         return { shelves: actions.shelves.active().filter((s) => inScope(wards, wardOfThing(ctx.city, s.targetType, s.targetId))) };
@@ -229,8 +219,10 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       wards: 'filter',
       summary:
         'Shelve a device, gateway or ward for maintenance ({targetType, targetId, reason, minutes}): its alarms are recorded but notify nobody until it expires',
+      request: { body: shelfBodySchema },
+      answer: shelfAnswerSchema,
       handler(req, res) {
-        const body = parseInput(shelfBody, req.body ?? {}, 'body');
+        const body = parseInput(shelfBodySchema, req.body ?? {}, 'body');
         const ward = wardOfThing(ctx.city, body.targetType, body.targetId);
         // Outside the caller's wards it is as unknown as a typo.
         if (ward === undefined || !inScope(wardScopeOf(res), ward))
@@ -260,6 +252,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       access: 'operator',
       wards: 'filter',
       summary: 'End a maintenance shelf now',
+      request: {},
+      answer: shelfAnswerSchema,
       handler(req, res) {
         const id = Number(req.params.id);
         const before = Number.isInteger(id) ? actions.shelves.get(id) : undefined;
@@ -268,6 +262,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
         const actor = actorOf(res);
         const shelf = actions.shelves.end(id, actor)!;
         ctx.audit(actor, 'alarm.unshelve', { shelf: id, targetType: shelf.targetType, targetId: shelf.targetId });
+        actions.releaseShelves();
         return { shelf };
       },
     },
@@ -278,8 +273,10 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       wards: 'filter',
       summary:
         'Acknowledge or assign many alarms at once ({ids, action: ack|assign, assignee?, comment?}) → {alarms, failed: [{id, error}]}',
+      request: { body: alarmBulkBodySchema },
+      answer: alarmBulkAnswerSchema,
       handler(req, res) {
-        const body = parseInput(bulkBody, req.body ?? {}, 'body');
+        const body = parseInput(alarmBulkBodySchema, req.body ?? {}, 'body');
         if (body.action === 'assign') {
           if (!body.assignee)
             throw new HttpError(400, 'bad_request', 'assignee is required to assign', {
@@ -318,6 +315,8 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
       access: 'viewer',
       wards: 'filter',
       summary: 'One alarm (open or cleared) with its audit trail, notifications and correlated children',
+      request: {},
+      answer: alarmDetailSchema,
       handler(req, res) {
         const id = alarmId(req.params.id);
         const alarm = store().get(id);
@@ -333,7 +332,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     action(
       'ack',
       'Acknowledge ({comment?}): stops escalation',
-      commentBody,
+      alarmCommentBodySchema,
       (id, actor, b) => store().acknowledge(id, actor, b.comment),
       'acknowledged',
       'alarm.ack',
@@ -341,7 +340,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     action(
       'assign',
       'Assign to a user ({assignee}: a username)',
-      assignBody,
+      alarmAssignBodySchema,
       (id, actor, b) => {
         mustBeUser(b.assignee);
         return store().assign(id, actor, b.assignee);
@@ -352,7 +351,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     action(
       'comment',
       'Comment ({text})',
-      z.object({ text: z.string().min(1).max(2000) }),
+      alarmNoteBodySchema,
       (id, actor, b) => store().comment(id, actor, b.text),
       'commented',
       'alarm.comment',
@@ -360,7 +359,7 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
     action(
       'clear',
       'Resolve by hand ({comment?}); the condition coming back within the reopen window reopens it',
-      commentBody,
+      alarmCommentBodySchema,
       (id, actor, b) => store().clear(id, actor, b.comment),
       'cleared',
       'alarm.clear',

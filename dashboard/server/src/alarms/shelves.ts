@@ -1,20 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { Shelf, ShelfTarget } from '@tamky/protocol';
 
-export const SHELF_TARGETS = ['device', 'gateway', 'ward'] as const;
-export type ShelfTarget = (typeof SHELF_TARGETS)[number];
-
-/** Maintenance mode for a device, gateway or ward until `until`: its alarms are recorded but notify nobody. */
-export interface Shelf {
-  id: number;
-  targetType: ShelfTarget;
-  targetId: string;
-  reason: string;
-  user: string;
-  createdAt: number;
-  until: number;
-  endedAt: number | null;
-  endedBy: string | null;
-}
+// A shelf as the API carries it (protocol/src/api/alarms.ts).
+export { SHELF_TARGETS, type Shelf, type ShelfTarget } from '@tamky/protocol';
 
 interface Row {
   id: number;

@@ -447,8 +447,28 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     return rows.map((r) => get(r.id)!);
   });
 
+  /**
+   * Open alarms whose shelf has ended (expired, or ended by hand) leave maintenance: the shelf is closed,
+   * the alarm is no longer marked shelved and its trail says so. Returns them, to be announced again.
+   */
+  const releaseShelves = db.transaction((at: number): Alarm[] => {
+    db.prepare("UPDATE alarm_shelves SET ended_at = until, ended_by = 'system' WHERE ended_at IS NULL AND until <= ?").run(at);
+    const rows = db
+      .prepare(
+        `SELECT a.* FROM alarms a JOIN alarm_shelves s ON s.id = a.shelf_id
+         WHERE a.state != 'cleared' AND s.ended_at IS NOT NULL`,
+      )
+      .all() as Row[];
+    for (const r of rows) {
+      q.setShelf.run(null, r.id);
+      audit(r.id, 'system', 'unshelved', { shelf: r.shelf_id });
+    }
+    return rows.map((r) => get(r.id)!);
+  });
+
   return {
     applyEvent,
+    releaseShelves,
     acknowledge,
     assign,
     comment,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { kioskBodySchema, loginBodySchema, noAnswer, passwordAnswerSchema, passwordBodySchema, sessionAnswerSchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { clearedSessionCookie, sessionCookie } from '../http/cookies';
 import { HttpError, parseInput } from '../http/errors';
@@ -8,10 +8,6 @@ import { sessionOf } from './guard';
 import { createUserAdmin } from '../admin/users';
 import type { User } from './accounts';
 import { beginSignIn } from './rate-limit';
-
-const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
-const kioskSchema = z.object({ token: z.string().min(1).max(512) });
-const passwordSchema = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) }).strict();
 
 export function authRoutes(core: Core): RouteSpec[] {
   const ttlMs = core.config.session.ttlHours * 3_600_000;
@@ -39,8 +35,10 @@ export function authRoutes(core: Core): RouteSpec[] {
       wards: 'none',
       access: 'none',
       summary: 'Log in with username and password; sets the httpOnly `sid` cookie (SameSite=Strict)',
+      request: { body: loginBodySchema },
+      answer: sessionAnswerSchema,
       async handler(req, res) {
-        const { username, password } = parseInput(loginSchema, req.body, 'body');
+        const { username, password } = parseInput(loginBodySchema, req.body, 'body');
         const attempt = begin(res, { address: req.ip ?? 'unknown', user: username.toLowerCase() });
         const user = await core.accounts.authenticate(username, password);
         if (!user) {
@@ -59,8 +57,10 @@ export function authRoutes(core: Core): RouteSpec[] {
       access: 'none',
       summary:
         "Open a read-only viewer session for a wall screen's kiosk token; 409 `signed_in` when the browser already has a (non-kiosk) session, which stays",
+      request: { body: kioskBodySchema },
+      answer: sessionAnswerSchema,
       async handler(req, res) {
-        const { token } = parseInput(kioskSchema, req.body, 'body');
+        const { token } = parseInput(kioskBodySchema, req.body, 'body');
         // A wall link opened in an operator's browser must not swap their session for a viewer's.
         const current = sessionOf(res);
         if (current && !current.kiosk)
@@ -83,6 +83,8 @@ export function authRoutes(core: Core): RouteSpec[] {
       wards: 'none',
       access: 'any',
       summary: 'End the session',
+      request: {},
+      answer: noAnswer,
       handler(_req, res) {
         const id = res.locals.sessionId as string | undefined;
         if (id) {
@@ -101,10 +103,12 @@ export function authRoutes(core: Core): RouteSpec[] {
       access: 'any',
       summary:
         'Change your own password ({currentPassword, newPassword}; same policy as admin-created accounts) → {sessionsEnded}; your other sessions end, this one stays; not for kiosk sessions',
+      request: { body: passwordBodySchema },
+      answer: passwordAnswerSchema,
       async handler(req, res) {
         const s = sessionOf(res)!;
         if (s.kiosk) throw new HttpError(403, 'kiosk', 'a wall screen has no password to change');
-        const body = parseInput(passwordSchema, req.body, 'body');
+        const body = parseInput(passwordBodySchema, req.body, 'body');
         if (body.newPassword === body.currentPassword)
           throw new HttpError(400, 'weak_password', 'the new password must differ from the current one');
         const username = s.user.username;
@@ -129,6 +133,8 @@ export function authRoutes(core: Core): RouteSpec[] {
       wards: 'none',
       access: 'any',
       summary: 'The logged-in user and the CSRF token to send as x-csrf-token',
+      request: {},
+      answer: sessionAnswerSchema,
       handler(_req, res) {
         const s = sessionOf(res)!;
         return { user: s.user, csrfToken: s.csrfToken, kiosk: s.kiosk };

@@ -1,4 +1,14 @@
-import { commandSchema, commandStatus, topics } from '@tamky/protocol';
+import {
+  commandAnswerSchema,
+  commandBodySchema,
+  commandSchema,
+  commandSentSchema,
+  commandStatus,
+  deviceInfoSchema,
+  gatewayDetailSchema,
+  gatewaysAnswerSchema,
+  topics,
+} from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
@@ -21,6 +31,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'viewer',
       summary: 'All gateways with state (online/offline/unknown), lastSeen and latest health',
+      request: {},
+      answer: gatewaysAnswerSchema,
       handler(_req, res) {
         const wards = wardScopeOf(res);
         return { gateways: core.gateways.list().filter((g) => inScope(wards, g.ward)) };
@@ -32,6 +44,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'viewer',
       summary: 'One gateway, plus its recent edge events and commands',
+      request: {},
+      answer: gatewayDetailSchema,
       handler(req, res) {
         const id = param(req.params.id);
         const g = core.gateways.get(id);
@@ -53,6 +67,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'technician',
       summary: 'Send a protocol Command (without id) to the gateway over MQTT QoS 1 → 202 {id}',
+      request: { body: commandBodySchema },
+      answer: commandSentSchema,
       async handler(req, res) {
         const gateway = param(req.params.id);
         const g = core.gateways.get(gateway);
@@ -76,6 +92,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       access: 'technician',
       summary:
         'A command sent to a gateway, its result (null until the gateway answers) and status: pending, ok, failed, or timeout once commands.timeoutMs passed unanswered',
+      request: {},
+      answer: commandAnswerSchema,
       handler(req, res) {
         const c = core.commands.get(param(req.params.id));
         if (!c || !inScope(wardScopeOf(res), wardOfThing(core.city, 'gateway', c.gateway))) throw notFound('command');
@@ -96,6 +114,8 @@ export function gatewayRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'viewer',
       summary: 'A device from the registry with its latest reading and the health its gateway reports',
+      request: {},
+      answer: deviceInfoSchema,
       async handler(req, res) {
         const id = param(req.params.id);
         const device = core.city.devices.find((d) => d.id === id);

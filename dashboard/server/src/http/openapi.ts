@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { errorAnswerSchema, noAnswer } from '@tamky/protocol';
 import { openApiPath, type RouteSpec } from './route-table';
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  return rest;
 };
+const errorSchema = jsonSchema(errorAnswerSchema, 'output');
+/** A query parameter is required when leaving it out does not parse (no default, not optional). */
+const required = (schema: z.ZodType) => !schema.safeParse(undefined).success;
 
 /** The OpenAPI 3.1 document of the route table (core and modules); docs/api.md is its prose twin. */
 export function buildOpenApi(
@@ -17,17 +20,17 @@ export function buildOpenApi(
     const path = openApiPath(r.path);
     const params = [
       ...[...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-      ...(r.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+      ...Object.entries(r.request.query?.shape ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: required(schema),
+        schema: jsonSchema(schema, 'input'),
+      })),
     ];
     const responses: Record<string, unknown> = {
-      '200': {
-        description: 'OK',
-        content: {
-          [r.produces ?? 'application/json']: r.answer
-            ? { schema: z.toJSONSchema(r.answer, { io: 'output', unrepresentable: 'any' }) }
-            : {},
-        },
-      },
+      ...(r.answer === noAnswer
+        ? { '204': { description: 'No content' } }
+        : { '200': { description: 'OK', content: { [r.produces ?? 'application/json']: { schema: jsonSchema(r.answer, 'output') } } } }),
       '400': { description: 'invalid input', content: { 'application/json': { schema: errorSchema } } },
     };
     if (r.access !== 'none') {
@@ -39,7 +42,9 @@ export function buildOpenApi(
       'x-role': r.access,
       'x-wards': r.wards,
       ...(params.length ? { parameters: params } : {}),
-      ...(r.method !== 'get' ? { requestBody: { content: { 'application/json': {} } } } : {}),
+      ...(r.request.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.request.body, 'input') } } } }
+        : {}),
       ...(r.token ? { 'x-token-scope': r.token } : {}),
       security: r.access === 'none' ? [] : r.token ? [{ session: [] }, { apiToken: [] }] : [{ session: [] }],
       responses,

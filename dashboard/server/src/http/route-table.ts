@@ -17,9 +17,10 @@ export type Access = Role | 'any' | 'none';
 export type WardRule = 'filter' | 'city' | 'none';
 
 /**
- * Every core route is declared once here-shaped: method, path, who may call it, and a description.
- * The same table mounts the route, generates the OpenAPI document and drives the role-matrix test,
- * so a route cannot exist without an access rule or be missing from the docs.
+ * Every route is declared once here-shaped: method, path, who may call it, a description, and the schemas of
+ * what it reads and answers (protocol/src/api/). The same table mounts the route, generates the OpenAPI
+ * document and drives the role-matrix test; the web app's types are inferred from the same schemas, so a
+ * route cannot exist without an access rule, be missing from the docs or drift from what the client expects.
  */
 export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -29,10 +30,13 @@ export interface RouteSpec {
   /** Required: a route cannot be added without deciding what it does for a ward-limited caller. */
   wards: WardRule;
   summary: string;
-  /** Query parameter names, for the OpenAPI document. */
-  query?: string[];
-  /** Schema of the JSON answer (protocol/), for the OpenAPI document. */
-  answer?: z.ZodType;
+  /**
+   * What the route reads besides its path parameters: query parameters and the JSON body (`{}`: nothing).
+   * The handler parses its input with these same schemas (`parseInput`).
+   */
+  request: { query?: z.ZodObject; body?: z.ZodType };
+  /** Schema of the answer (`noAnswer` for 204; with `produces`, of the non-JSON text). */
+  answer: z.ZodType;
   /** Answer media type when not JSON. */
   produces?: string;
   /** Also readable by other systems with an API token of this scope (then wards limit what it answers). */

@@ -25,10 +25,9 @@ const directives = (origins: string[]) => [
  */
 export function securityHeaders(secure: boolean, mapOrigins: string[] = [], embedOrigins: readonly string[] = []): RequestHandler {
   const CSP = [...directives(mapOrigins), "frame-ancestors 'none'"].join('; ');
-  const embedCsp = [
-    ...directives(mapOrigins),
-    `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`,
-  ].join('; ');
+  const embedCsp = [...directives(mapOrigins), `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`].join(
+    '; ',
+  );
   return (req, res, next) => {
     const embed = req.path === '/public/embed';
     res.setHeader('Content-Security-Policy', embed ? embedCsp : CSP);

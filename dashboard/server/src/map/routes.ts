@@ -1,4 +1,4 @@
-import { mapAnswerSchema } from '@tamky/protocol';
+import { fileAnswer, mapAnswerSchema } from '@tamky/protocol';
 import type { RouteSpec } from '../http/route-table';
 import { sendError } from '../http/errors';
 import { wardScopeOf } from '../readings/ward-scope';
@@ -13,6 +13,7 @@ export function mapRoutes(map: MapData): RouteSpec[] {
       wards: 'filter',
       token: 'read:readings',
       summary: 'The geographic map: basemap to draw (none, city style or tiles, PMTiles served here) and the ward areas (GeoJSON)',
+      request: {},
       answer: mapAnswerSchema,
       handler: (_req, res) => ({ basemap: map.basemap, wardAreas: wardAreasIn(map.wardAreas, wardScopeOf(res)) }),
     },
@@ -26,6 +27,8 @@ export function mapRoutes(map: MapData): RouteSpec[] {
       // Basemap tiles of the whole area: geography, no ward's data.
       wards: 'none',
       summary: 'The PMTiles basemap archive (HTTP range requests)',
+      request: {},
+      answer: fileAnswer,
       produces: 'application/vnd.pmtiles',
       handler: (_req, res) =>
         new Promise<void>((done) =>

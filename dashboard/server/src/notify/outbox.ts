@@ -53,6 +53,11 @@ export const NOTIFY_MIGRATIONS = [
       );
     `,
   },
+  {
+    // The text as it went to the provider, so admins can read what every recipient was sent.
+    name: 'notify/002-text',
+    sql: `ALTER TABLE notifications ADD COLUMN text TEXT;`,
+  },
 ];
 
 export type NotificationState = 'pending' | 'sending' | 'accepted' | 'delivered' | 'failed' | 'fallback' | 'cancelled';
@@ -78,6 +83,7 @@ export interface OutboxRow {
   updated_at: number;
   accepted_at: number | null;
   delivered_at: number | null;
+  text: string | null;
 }
 
 export interface NewNotification {
@@ -152,6 +158,21 @@ export function createOutbox(db: Database.Database, now: () => number) {
      * with other due rows for the same recipient and channel (grouping). Returns the claimed rows, leader first.
      */
     claimNext: (maxRows: number, skipChannels: Set<string>): OutboxRow[] => claim.immediate(maxRows, skipChannels),
+
+    /** The text handed to the provider, kept with every row it carried (before the send: a crash keeps it too). */
+    recordText(ids: number[], text: string): void {
+      const stmt = db.prepare('UPDATE notifications SET text = ? WHERE id = ?');
+      db.transaction(() => ids.forEach((id) => stmt.run(text, id)))();
+    },
+
+    /** Every notification, newest first, a page at a time; `total` counts all rows. */
+    page(limit: number, offset: number): { rows: OutboxRow[]; total: number } {
+      const rows = db
+        .prepare<[number, number], OutboxRow>('SELECT * FROM notifications ORDER BY id DESC LIMIT ? OFFSET ?')
+        .all(limit, offset);
+      const { n } = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM notifications').get()!;
+      return { rows, total: n };
+    },
 
     accepted(ids: number[], providerId: string): void {
       const stmt = db.prepare(

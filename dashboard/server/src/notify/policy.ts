@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { localTime, SEVERITIES, type Severity } from '@tamky/protocol';
+import {
+  CHANNELS,
+  escalationRouteSchema,
+  groupSchema,
+  hhmmSchema,
+  localTime,
+  recipientSchema,
+  SEVERITIES,
+  type ChannelName,
+  type Severity,
+} from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
 import { validAddressOrBlock } from '../http/client-address';
 import { createWebhookTargets } from './channels/webhook-target';
@@ -10,26 +20,10 @@ import { createWebhookTargets } from './channels/webhook-target';
  * retry and rate limits, and the providers behind each channel. Secrets come from the environment
  * (`${ENV}` references, expanded by service-kit's loadConfigFile).
  */
-const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:MM (24 h)');
-const severity = z.enum(SEVERITIES);
-export const CHANNELS = ['zalo', 'sms', 'smpp', 'email', 'webhook'] as const;
-export type ChannelName = (typeof CHANNELS)[number];
+const hhmm = hhmmSchema;
 const channel = z.enum(CHANNELS);
-
-const recipientSchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1-64 of a-z 0-9 _ . -'),
-    name: z.string().min(1),
-    phone: z.string().optional(),
-    email: z.string().email().optional(),
-    webhookUrl: z.string().url().optional(),
-    /** Zalo user id as the OA webhook reports it, so a Zalo reply can be tied to this person. */
-    zaloUserId: z.string().optional(),
-    /** Fallback chain: the next channel is tried when one gives up (Zalo −118, retries exhausted…). */
-    channels: z.array(channel).min(1).default(['zalo', 'sms']),
-    locale: z.enum(['vi', 'en']).optional(),
-  })
-  .strict();
+const severity = z.enum(SEVERITIES);
+export { CHANNELS, type ChannelName };
 
 /** Webhook targets: https only, optionally only allow-listed hosts, never private addresses unless listed. */
 const webhookProviderSchema = z
@@ -46,54 +40,6 @@ const webhookProviderSchema = z
   .strict();
 const WEBHOOK_DEFAULTS = webhookProviderSchema.parse({});
 
-const shiftSchema = z
-  .object({
-    recipients: z.array(z.string()).min(1),
-    /** ISO weekdays 1 (Mon) … 7 (Sun), local time; absent = every day. */
-    days: z.array(z.number().int().min(1).max(7)).optional(),
-    from: hhmm.default('00:00'),
-    to: hhmm.default('24:00'),
-  })
-  .strict();
-
-const groupSchema = z
-  .object({
-    id: z.string().min(1),
-    members: z.array(z.string()).default([]),
-    /** On-call rotation: the first matching shift's recipients; members when none matches. */
-    onCall: z.array(shiftSchema).default([]),
-  })
-  .strict();
-
-const stepSchema = z
-  .object({
-    /** Minutes after the alarm opened at which this step fires if the alarm is still unacknowledged. */
-    afterMin: z.number().nonnegative().default(0),
-    /** Recipient ids or `group:<id>`. */
-    to: z.array(z.string()).min(1),
-    /** Restrict the recipients' chains to these channels for this step (e.g. [sms]). */
-    channels: z.array(channel).optional(),
-  })
-  .strict();
-
-const routeSchema = z
-  .object({
-    id: z.string().min(1),
-    match: z
-      .object({
-        wards: z.array(z.string()).optional(),
-        categories: z.array(z.string()).optional(),
-        severities: z.array(severity).optional(),
-        rules: z.array(z.string()).optional(),
-      })
-      .strict()
-      .default({}),
-    steps: z.array(stepSchema).min(1),
-    /** Tell step-0 recipients when the alarm clears. */
-    notifyClear: z.boolean().default(false),
-  })
-  .strict();
-
 const rate = z.object({ perMinute: z.number().positive() }).strict();
 
 export const notifyPolicySchema = z
@@ -104,7 +50,7 @@ export const notifyPolicySchema = z
     timeZone: z.string().optional(),
     recipients: z.array(recipientSchema).default([]),
     groups: z.array(groupSchema).default([]),
-    routes: z.array(routeSchema).default([]),
+    routes: z.array(escalationRouteSchema).default([]),
     quietHours: z
       .object({ from: hhmm, to: hhmm, severities: z.array(severity).default(['minor', 'warning']) })
       .strict()

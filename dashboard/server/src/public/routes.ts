@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { z } from 'zod';
-import { publicSummarySchema, type PublicSummary } from '@tamky/protocol';
+import { publicSummaryQuerySchema, publicSummarySchema, type PublicSummary } from '@tamky/protocol';
 import type { Core } from '../core';
 import { HttpError, parseInput, sendError } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import { buildPublicSummary } from './summary';
 import { createAddressLimiter } from './address-limiter';
-
-const querySchema = z.object({ ward: z.string().min(1).max(64).optional() }).strict();
 
 interface Cached {
   body: string;
@@ -73,7 +70,7 @@ export function publicRoutes(core: Core): RouteSpec[] {
       wards: 'none',
       summary:
         "Residents' summary, no sign-in: per public ward only the kinds and fields the config's `public:` section lists (VN_AQI with colour and advice, noise vs its limit, flood warning level); ?ward= for one; cached, ETag, rate limited per address",
-      query: ['ward'],
+      request: { query: publicSummaryQuerySchema },
       answer: publicSummarySchema,
       async handler(req, res) {
         if (!limiter.take(req.ip ?? 'unknown')) {
@@ -81,7 +78,7 @@ export function publicRoutes(core: Core): RouteSpec[] {
           return sendError(res, 429, 'rate_limited', 'too many requests from this address: try again in a minute');
         }
         if (!config) throw new HttpError(404, 'not_found', 'nothing is public on this dashboard');
-        const { ward } = parseInput(querySchema, req.query, 'query');
+        const { ward } = parseInput(publicSummaryQuerySchema, req.query, 'query');
         if (ward !== undefined && !(config.wards ?? core.city.wards.map((w) => w.id)).includes(ward))
           throw new HttpError(404, 'not_found', `ward ${ward} is not public`);
         const c = await get(ward);

@@ -1,36 +1,7 @@
-import { z } from 'zod';
-import { fieldNameSchema, idSchema, MAX_CHART_WIDTH_PX, windowForWidth, type RangeQuery } from '@tamky/protocol';
+import { historyQuerySchema, windowForWidth, type RangeQuery } from '@tamky/protocol';
 import { HttpError, parseInput } from '../http/errors';
 
 const DAY = 86_400_000;
-const MAX_LIST = 1000;
-/** A comma-separated list of names, each checked (no "__proto__" or other strays reaching the store). */
-const list = (item: z.ZodString) =>
-  z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(item).max(MAX_LIST))
-    .optional();
-const epoch = z.coerce.number().int().nonnegative().optional();
-
-const historyQuerySchema = z.object({
-  kind: fieldNameSchema,
-  fields: list(fieldNameSchema),
-  from: epoch,
-  to: epoch,
-  windowMs: z.coerce.number().int().min(1000).optional(),
-  aggregate: z.enum(['mean', 'min', 'max', 'last', 'sum', 'count']).optional(),
-  devices: list(idSchema),
-  ward: idSchema.optional(),
-  /** The chart's width in pixels: the answer then has at most this many points per series (windowed). */
-  width: z.coerce.number().int().min(1).max(MAX_CHART_WIDTH_PX).optional(),
-});
-
 /** Raw points are only served for short ranges; longer ones must ask for windows (served from rollups). */
 export const MAX_RAW_SPAN_MS = 7 * DAY;
 export const MAX_SPAN_MS = 400 * DAY;

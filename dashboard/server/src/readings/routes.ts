@@ -1,5 +1,19 @@
-import { z } from 'zod';
-import { fieldNameSchema, idSchema, limitsAnswer, limitsAnswerSchema, reduceByDevice, SERIES_REDUCTIONS } from '@tamky/protocol';
+import {
+  cityAnswerSchema,
+  deadLetterQuerySchema,
+  deadLettersAnswerSchema,
+  historyAnswerSchema,
+  historyCsvQuerySchema,
+  historyQuerySchema,
+  latestAnswerSchema,
+  latestQuerySchema,
+  limitsAnswer,
+  limitsAnswerSchema,
+  ngsiLdAnswerSchema,
+  overviewAnswerSchema,
+  reduceByDevice,
+  textAnswer,
+} from '@tamky/protocol';
 import type { Core } from '../core';
 import { parseInput } from '../http/errors';
 import { attachment } from '../http/content-disposition';
@@ -11,13 +25,7 @@ import { parseHistoryQuery } from './history-query';
 import { csvFileName, seriesToCsv } from './csv';
 import { cityInWards, inScope, limitQueryToWards, wardScopeOf } from './ward-scope';
 
-const csvReduceSchema = z.enum(SERIES_REDUCTIONS).optional();
-const latestQuerySchema = z.object({ kind: fieldNameSchema.optional(), ward: idSchema.optional() });
-const deadLetterQuerySchema = z.object({
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().nonnegative().optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(200),
-});
+const csvReduceSchema = historyCsvQuerySchema.shape.reduce;
 
 export function readingRoutes(core: Core): RouteSpec[] {
   return [
@@ -28,6 +36,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       token: 'read:readings',
       summary: 'The city model (wards, gateways, devices)',
+      request: {},
+      answer: cityAnswerSchema,
       handler: (_req, res) => cityInWards(core.city, wardScopeOf(res)),
     },
     {
@@ -37,7 +47,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       token: 'read:readings',
       summary: 'Latest reading per device',
-      query: ['kind', 'ward'],
+      request: { query: latestQuerySchema },
+      answer: latestAnswerSchema,
       async handler(req, res) {
         const q = parseInput(latestQuerySchema, req.query, 'query');
         const wards = wardScopeOf(res);
@@ -53,7 +64,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       token: 'read:readings',
       summary:
         "Time series for one kind; with windowMs, aggregated per window (served from rollups); with width (the chart's pixels), the window is widened until no series has more points than pixels",
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'width'],
+      request: { query: historyQuerySchema },
+      answer: historyAnswerSchema,
       async handler(req, res) {
         return { series: await core.store.query(limitQueryToWards(parseHistoryQuery(req.query, core.now()), core.city, wardScopeOf(res))) };
       },
@@ -66,7 +78,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       token: 'read:readings',
       summary:
         'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
-      query: ['kind', 'fields', 'from', 'to', 'windowMs', 'aggregate', 'devices', 'ward', 'width', 'reduce'],
+      request: { query: historyCsvQuerySchema },
+      answer: textAnswer,
       produces: 'text/csv',
       async handler(req, res) {
         const { reduce, ...rest } = (req.query ?? {}) as Record<string, unknown>;
@@ -90,6 +103,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       wards: 'filter',
       access: 'viewer',
       summary: 'Per ward: VN_AQI, noise vs QCVN 26 limit, water stage, lights, traffic, open alarm counts',
+      request: {},
+      answer: overviewAnswerSchema,
       async handler(_req, res) {
         const wards = wardScopeOf(res);
         const latest = (await core.store.latest()).filter((r) => inScope(wards, r.ward));
@@ -103,6 +118,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       summary:
         'VN_AQI table and levels, QCVN 26 noise limits, QCVN 05 ambient air limits and the congestion index as loaded from config/limits',
+      request: {},
       answer: limitsAnswerSchema,
       handler: () => limitsAnswer(core.limits),
     },
@@ -112,7 +128,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       wards: 'city',
       access: 'technician',
       summary: 'Rejected messages with the reason, newest first',
-      query: ['from', 'to', 'limit'],
+      request: { query: deadLetterQuerySchema },
+      answer: deadLettersAnswerSchema,
       async handler(req) {
         const q = parseInput(deadLetterQuerySchema, req.query, 'query');
         // The store has no count: ask for one more than shown to tell the client whether there are more.
@@ -131,6 +148,8 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       token: 'read:readings',
       summary: 'Current state as NGSI-LD entities named after FIWARE Smart Data Models',
+      request: {},
+      answer: ngsiLdAnswerSchema,
       produces: 'application/ld+json',
       async handler(_req, res) {
         const wards = wardScopeOf(res);

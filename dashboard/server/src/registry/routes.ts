@@ -1,16 +1,10 @@
-import { z } from 'zod';
+import { registryAnswerSchema, registryBodySchema, registryDeleteQuerySchema, registryDeviceBodySchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
 import type { RegistryStore, RegistryVersion } from './registry-store';
 import { diffDevices } from './validate-city';
-
-const baseVersion = z.number().int().nonnegative();
-// The city and device themselves are checked by the protocol schema in the store (issues name the field).
-const replaceSchema = z.object({ baseVersion: baseVersion.optional(), city: z.record(z.string(), z.unknown()) }).strict();
-const deviceSchema = z.object({ baseVersion: baseVersion.optional(), device: z.record(z.string(), z.unknown()) }).strict();
-const deleteQuery = z.object({ baseVersion: z.coerce.number().int().nonnegative().optional() });
 
 /**
  * The device registry for admins: wards, gateways and devices, versioned; every change is audited and
@@ -36,6 +30,8 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
       wards: 'city',
       access: 'admin',
       summary: 'The device registry (city model: wards, gateways, devices) with its version: {version, city, updatedBy, updatedAt}',
+      request: {},
+      answer: registryAnswerSchema,
       handler: () => registry.current(),
     },
     {
@@ -44,8 +40,10 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
       wards: 'city',
       access: 'admin',
       summary: 'Replace the registry ({baseVersion?, city}) → new version; 400 {issues:[{path,message}]}; 409 when baseVersion is stale',
+      request: { body: registryBodySchema },
+      answer: registryAnswerSchema,
       handler(req, res) {
-        const body = parseInput(replaceSchema, req.body, 'body');
+        const body = parseInput(registryBodySchema, req.body, 'body');
         return save(res, body.baseVersion, body.city, {});
       },
     },
@@ -55,9 +53,11 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
       wards: 'city',
       access: 'admin',
       summary: 'Add or change one device ({baseVersion?, device}; move it by changing ward/gateway) → new version; 400 {issues}; 409 stale',
+      request: { body: registryDeviceBodySchema },
+      answer: registryAnswerSchema,
       handler(req, res) {
         const id = String(req.params.id);
-        const body = parseInput(deviceSchema, req.body, 'body');
+        const body = parseInput(registryDeviceBodySchema, req.body, 'body');
         if (body.device.id !== undefined && body.device.id !== id)
           throw new HttpError(400, 'bad_request', `device.id "${String(body.device.id)}" does not match the path (${id})`);
         const city = registry.current().city;
@@ -86,10 +86,11 @@ export function registryRoutes(core: Core, registry: RegistryStore): RouteSpec[]
       wards: 'city',
       access: 'admin',
       summary: 'Remove one device (?baseVersion=) → new version; 404 unknown; 409 stale',
-      query: ['baseVersion'],
+      request: { query: registryDeleteQuerySchema },
+      answer: registryAnswerSchema,
       handler(req, res) {
         const id = String(req.params.id);
-        const q = parseInput(deleteQuery, req.query, 'query');
+        const q = parseInput(registryDeleteQuerySchema, req.query, 'query');
         const city = registry.current().city;
         if (!city.devices.some((d) => d.id === id)) throw notFound(`device ${id}`);
         return save(res, q.baseVersion, { ...city, devices: city.devices.filter((d) => d.id !== id) }, { device: id, op: 'remove' });

@@ -58,7 +58,7 @@ export function reportRoutes(core: Core): RouteSpec[] {
     token: 'read:readings',
     wards: 'filter',
     summary: `The ${kind} report (period ${PERIOD_FORM[kind]}, local time): VN_AQI days per level per ward, QCVN 26 exceedance hours by zone and day/night, flood events, alarm counts and times to acknowledge, lamp failures, lighting energy; format=json|pdf|xlsx, lang=vi|en; ward optional (whole city)`,
-    query: ['period', 'ward', 'format', 'lang'],
+    request: { query: reportQuerySchema },
     answer: reportSchema,
     async handler(req, res) {
       const q = parseInput(reportQuerySchema, req.query, 'query');

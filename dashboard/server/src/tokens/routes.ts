@@ -1,19 +1,11 @@
-import { z } from 'zod';
+import { tokenCreateBodySchema, tokenCreatedSchema, tokenRevokedSchema, tokensAnswerSchema } from '@tamky/protocol';
 import type { Core } from '../core';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
-import { TOKEN_SCOPES, type TokenStore } from './token-store';
+import type { TokenStore } from './token-store';
 
 const DAY = 86_400_000;
-const createSchema = z.object({
-  name: z.string().trim().min(1).max(80),
-  scopes: z.array(z.enum(TOKEN_SCOPES)).min(1),
-  wards: z.array(z.string().min(1)).default([]),
-  /** Every token expires: a forgotten integration must not read the city forever. */
-  expiresInDays: z.number().int().min(1).max(3650).default(365),
-  rateLimitPerMinute: z.number().int().min(1).max(10_000).default(600),
-});
 
 /** Admins create and revoke API tokens for other systems (Grafana, the provincial IOC, researchers). */
 export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
@@ -24,6 +16,8 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'API tokens (never their secrets)',
+      request: {},
+      answer: tokensAnswerSchema,
       handler: () => ({ tokens: tokens.list() }),
     },
     {
@@ -32,8 +26,10 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'Create an API token: scopes, wards, expiry, rate limit; the token text is answered once',
+      request: { body: tokenCreateBodySchema },
+      answer: tokenCreatedSchema,
       handler(req, res) {
-        const input = parseInput(createSchema, req.body, 'body');
+        const input = parseInput(tokenCreateBodySchema, req.body, 'body');
         const known = new Set(core.city.wards.map((w) => w.id));
         const unknown = input.wards.filter((w) => !known.has(w));
         if (unknown.length) throw new HttpError(400, 'bad_request', `unknown wards: ${unknown.join(', ')}`);
@@ -62,6 +58,8 @@ export function tokenRoutes(core: Core, tokens: TokenStore): RouteSpec[] {
       wards: 'city',
       access: 'admin',
       summary: 'Revoke an API token (effective at once)',
+      request: {},
+      answer: tokenRevokedSchema,
       handler(req, res) {
         const id = String(req.params.id);
         const token = tokens.get(id);

@@ -2,25 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { migrate } from '../state-db';
 
-/** What a token may read. Tokens never write: other systems read, people act in the dashboard. */
-export const TOKEN_SCOPES = ['read:readings', 'read:alarms'] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  scopes: TokenScope[];
-  /** Wards the token reads; empty = the whole city. */
-  wards: string[];
-  createdBy: string;
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-  uses: number;
-  /** Requests per minute. */
-  rateLimit: number;
-}
+// The token's shape and scopes are the API's (protocol/src/api/tokens.ts); re-exported for the server's modules.
+import type { ApiToken, TokenScope } from '@tamky/protocol';
+export { TOKEN_SCOPES, type ApiToken, type TokenScope } from '@tamky/protocol';
 
 const MIGRATIONS = [
   {

@@ -16,6 +16,9 @@ export class ApiError extends Error {
 export interface FieldIssue {
   path: string;
   message: string;
+  /** Schema problem code (zod's) and its parameters, when the server sends them: said in the page's language. */
+  code?: string;
+  params?: Record<string, string | number>;
 }
 
 let csrfToken: string | null = null;

@@ -1,23 +1,9 @@
-import type { Role } from '../api/types';
+import { ROLES as ALL_ROLES } from '@tamky/protocol/names';
+import type { Account, Role, RulesAnswer } from '../api/types';
 
 /** An account as GET /api/users answers it (never a password hash). */
-export interface AdminUser {
-  username: string;
-  displayName: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: number;
-  /** Wards the account is limited to; empty: the whole city. */
-  wards: string[];
-  lastLogin: number | null;
-}
-
-export interface RuleSetView {
-  version: number;
-  rules: unknown[];
-  updatedBy: string | null;
-  updatedAt: number | null;
-}
+export type AdminUser = Account;
+export type RuleSetView = RulesAnswer;
 
 export const MIN_PASSWORD_LENGTH = 12;
-export const ROLES: Role[] = ['viewer', 'operator', 'technician', 'admin'];
+export const ROLES: readonly Role[] = ALL_ROLES;

@@ -1,38 +1,23 @@
 import { useState, type FormEvent } from 'react';
+import { TOKEN_SCOPES } from '@tamky/protocol/names';
 import { api } from '../api/client';
+import type { ApiToken } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
 import { useApp } from '../session';
 import { ConfirmDialog } from './ConfirmDialog';
 
-/** An API token as GET /api/tokens answers it (never its secret). */
-export interface ApiTokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  wards: string[];
-  createdBy: string;
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-  uses: number;
-  rateLimit: number;
-}
-
-const SCOPES = ['read:readings', 'read:alarms'] as const;
-
 /** Admins create API tokens for other systems (Grafana, the provincial IOC) and revoke them; each step confirmed. */
 export function AdminTokens() {
   const { t, dateTime, num } = useI18n();
   const { city } = useApp();
-  const tokens = useApi<{ tokens: ApiTokenView[] }>('/api/tokens');
+  const tokens = useApi<{ tokens: ApiToken[] }>('/api/tokens');
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['read:readings']);
   const [wards, setWards] = useState<string[]>([]);
   const [days, setDays] = useState(365);
   const [created, setCreated] = useState<string | null>(null);
-  const [revoking, setRevoking] = useState<ApiTokenView | null>(null);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const create = async (e: FormEvent) => {
@@ -60,7 +45,7 @@ export function AdminTokens() {
   };
   const toggle = (list: string[], value: string) => (list.includes(value) ? list.filter((v) => v !== value) : [...list, value]);
   const wardName = (id: string) => city.wards.find((w) => w.id === id)?.name ?? id;
-  const state = (tk: ApiTokenView) =>
+  const state = (tk: ApiToken) =>
     tk.revokedAt ? t('tokens.revoked') : tk.expiresAt !== null && tk.expiresAt <= Date.now() ? t('tokens.expired') : t('tokens.active');
 
   return (
@@ -120,7 +105,7 @@ export function AdminTokens() {
         </label>
         <fieldset>
           <legend>{t('tokens.scopes')}</legend>
-          {SCOPES.map((s) => (
+          {TOKEN_SCOPES.map((s) => (
             <label key={s}>
               <input type="checkbox" checked={scopes.includes(s)} onChange={() => setScopes(toggle(scopes, s))} />
               {t(s === 'read:alarms' ? 'tokens.scope.alarms' : 'tokens.scope.readings')}

@@ -2,6 +2,7 @@ import type { AlarmDetail } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/dict';
+import { channelLabel, notifyStateLabel } from '../lib/notify-labels';
 
 /** Audit trail and notification trail of one alarm (who was told, by which channel, did it arrive). */
 export function AlarmTrail({ id, version }: { id: string; version: number }) {
@@ -32,9 +33,10 @@ export function AlarmTrail({ id, version }: { id: string; version: number }) {
         <ol className="trail" data-testid="notifications">
           {data.notifications.map((n) => (
             <li key={n.id}>
-              <time dateTime={new Date(n.ts).toISOString()}>{dateTime(n.ts)}</time> · {n.channel} → {n.recipient} ·{' '}
-              <strong>{n.state}</strong>
+              <time dateTime={new Date(n.ts).toISOString()}>{dateTime(n.ts)}</time> · {channelLabel(t, n.channel)} → {n.recipient} ·{' '}
+              <strong>{notifyStateLabel(t, n.state)}</strong>
               {n.error ? ` (${n.error})` : ''}
+              {n.text && <q className="sent-text">{n.text}</q>}
             </li>
           ))}
         </ol>

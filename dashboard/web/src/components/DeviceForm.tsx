@@ -1,10 +1,12 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { isValidId } from '@tamky/protocol/ids';
+import { DEVICE_KINDS } from '@tamky/protocol/kinds';
 import { FormButtons } from './FormButtons';
 import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 
 export type RegistryDevice = CityModel['devices'][number];
-export const DEVICE_KINDS = ['air_station', 'pm_sensor', 'noise_meter', 'water_level', 'street_light', 'traffic_counter'] as const;
+export { DEVICE_KINDS };
 
 type Field = 'id' | 'name' | 'kind' | 'ward' | 'gateway' | 'lat' | 'lon' | 'pollIntervalMs' | 'devEui' | 'profile';
 interface Draft {
@@ -84,7 +86,7 @@ export function DeviceForm({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const p: Partial<Record<Field, string>> = {};
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(d.id)) p.id = t('devices.idHint');
+    if (!isValidId(d.id)) p.id = t('devices.idHint');
     else if (!initial && takenIds.includes(d.id)) p.id = t('devices.idTaken');
     if (!d.name.trim()) p.name = t('devices.needName');
     const lat = Number(d.lat);
@@ -95,7 +97,7 @@ export function DeviceForm({
     if (!Number.isInteger(poll) || poll < 100) p.pollIntervalMs = t('devices.badPoll');
     const devEui = d.devEui.trim().toLowerCase();
     if (devEui && !/^[0-9a-f]{16}$/.test(devEui)) p.devEui = t('devices.badDevEui');
-    if (devEui && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(d.profile.trim())) p.profile = t('devices.needProfile');
+    if (devEui && !isValidId(d.profile.trim())) p.profile = t('devices.needProfile');
     setLocal(p);
     if (Object.keys(p).length) return;
     // For a LoRaWAN device the poll interval is its uplink interval (no-data alarms follow it).

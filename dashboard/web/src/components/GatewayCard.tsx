@@ -1,3 +1,4 @@
+import { DeviceError } from './DeviceError';
 import type { GatewayInfo } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
@@ -41,6 +42,13 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
               <dt>{t('gateways.outbox')}</dt>
               <dd data-testid="outbox">{t('gateways.outboxValue', { n: num(h.outbox.depth, 0) })}</dd>
             </div>
+            {h.outbox.notDurable > 0 && (
+              // Readings lost on the box (its disk full or failing): the technician has to go there.
+              <div className="warn" data-testid="not-durable">
+                <dt>{t('gateways.notDurable')}</dt>
+                <dd className="error-text">{t('gateways.notDurableValue', { n: num(h.outbox.notDurable, 0) })}</dd>
+              </div>
+            )}
             <div>
               <dt>{t('gateways.version')}</dt>
               <dd>{h.version}</dd>
@@ -78,7 +86,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
                   <span className="small error-text">
                     {' '}
                     <span aria-hidden="true">▲ </span>
-                    {t('gateways.lastError', { error: d.lastError })} {d.lastErrorTs ? `(${ago(d.lastErrorTs, now)})` : ''}
+                    <DeviceError error={d.lastError} /> {d.lastErrorTs ? `(${ago(d.lastErrorTs, now)})` : ''}
                   </span>
                 )}
               </li>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { isValidId } from '@tamky/protocol/ids';
 import { FormButtons } from './FormButtons';
 import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
@@ -30,7 +31,7 @@ export function GatewayForm({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const p: Partial<Record<Field, string>> = {};
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(g.id)) p.id = t('devices.idHint');
+    if (!isValidId(g.id)) p.id = t('devices.idHint');
     else if (!initial && city.gateways.some((x) => x.id === g.id)) p.id = t('gateways.idTaken');
     if (!g.name.trim()) p.name = t('gateways.needName');
     setLocal(p);

@@ -1,20 +1,14 @@
 import { useState, type FormEvent } from 'react';
+import { isValidName } from '@tamky/protocol/ids';
+import { CHANNELS } from '@tamky/protocol/names';
+import type { Recipient } from '../api/types';
 import { FormButtons } from './FormButtons';
 import { useI18n } from '../i18n/i18n';
 
-export const CHANNEL_ORDER = ['zalo', 'sms', 'smpp', 'email', 'webhook'] as const;
-
 /** A recipient as the policy schema defines it (config/notify/policy.yaml; phones saved as 84…). */
-export interface Recipient {
-  id: string;
-  name: string;
-  phone?: string;
-  zaloUserId?: string;
-  email?: string;
-  webhookUrl?: string;
-  channels: string[];
-  locale?: 'vi' | 'en';
-}
+export type { Recipient };
+/** The channels in the order a chain is shown and built. */
+export const CHANNEL_ORDER = CHANNELS;
 
 type Field = 'id' | 'name' | 'phone' | 'zaloUserId' | 'email' | 'webhookUrl' | 'channels';
 
@@ -29,7 +23,7 @@ export function RecipientForm({
   onCancel,
 }: {
   initial: Recipient | null;
-  channels: string[];
+  channels: Recipient['channels'];
   takenIds: string[];
   errors: Record<string, string>;
   busy: boolean;
@@ -53,7 +47,7 @@ export function RecipientForm({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const p: Partial<Record<Field, string>> = {};
-    if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(r.id)) p.id = t('recipients.idHint');
+    if (!isValidName(r.id)) p.id = t('recipients.idHint');
     else if (!initial && takenIds.includes(r.id)) p.id = t('recipients.idTaken');
     if (!r.name.trim()) p.name = t('recipients.needName');
     if (r.channels.length === 0) p.channels = t('recipients.needChannel');

@@ -65,7 +65,8 @@ export function WallTraffic({ wards, freshness }: { wards: WardOverview[]; fresh
       {byName(wards, wardName)
         .filter((w) => w.traffic)
         .map((w) => {
-          const c = w.traffic!.congestion;
+          // No congestion figure yet (no index, no occupancy) reads as 0 %, as it always has.
+          const c = w.traffic!.congestion ?? 0;
           return (
             <li key={w.ward} className={`wall-tile${c >= 0.7 ? ' over' : ''}${staleClass(w.ward, freshness)}`} data-ward={w.ward}>
               <h2>{wardName(w.ward)}</h2>
@@ -111,7 +112,11 @@ export function WallLighting({ wards, freshness }: { wards: WardOverview[]; fres
 export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
   const { t, lang, ago, num } = useI18n();
   const { wardName } = useApp();
-  const sorted = [...alarms].sort(bySeverityThenAge);
+  // Correlated children are listed under their group (the gateway's alarm), not as rows of their own.
+  const open = new Set(alarms.map((a) => a.id));
+  const children = new Map<string, number>();
+  for (const a of alarms) if (a.parentId && open.has(a.parentId)) children.set(a.parentId, (children.get(a.parentId) ?? 0) + 1);
+  const sorted = alarms.filter((a) => !(a.parentId && open.has(a.parentId))).sort(bySeverityThenAge);
   const shown = sorted.slice(0, WALL_ALARM_ROWS);
   if (sorted.length === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
   return (
@@ -123,6 +128,13 @@ export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
             {t(`severity.${a.severity}`)}
           </span>{' '}
           <strong>{wardName(a.ward ?? '')}</strong> · {a.message[lang]} · {t(`state.${a.state}`)} · {ago(a.firstSeen)}
+          {children.has(a.id) && (
+            <span className="wall-alarm-children" data-testid="wall-children">
+              {' '}
+              · {t('wallx.children', { n: num(children.get(a.id)!, 0) })}
+            </span>
+          )}
+          {a.shelfId !== null && <span className="muted"> · {t('trail.shelved')}</span>}
         </li>
       ))}
       {sorted.length > shown.length && (

@@ -11,9 +11,15 @@ const TAKEOVER = new Set(['critical', 'major']);
 /** Most severe first, then the one waiting longest. */
 export const bySeverityThenAge = (a: Alarm, b: Alarm) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.firstSeen - b.firstSeen;
 
-/** Open, unacknowledged critical and major alarms, in the order the wall shows them. */
+/**
+ * Open, unacknowledged critical and major alarms, in the order the wall shows them. Shelved ones (maintenance)
+ * and correlated children (explained by their gateway's alarm) stay quiet: the server clears the shelf when it
+ * ends, and the alarm takes the wall over then if it is still active.
+ */
 export function takeoverAlarms(alarms: readonly Alarm[]): Alarm[] {
-  return alarms.filter((a) => a.state === 'active' && TAKEOVER.has(a.severity)).sort(bySeverityThenAge);
+  return alarms
+    .filter((a) => a.state === 'active' && TAKEOVER.has(a.severity) && a.shelfId === null && a.parentId === null)
+    .sort(bySeverityThenAge);
 }
 
 export type SoundStatus = 'off' | 'ready' | 'blocked';

@@ -88,10 +88,13 @@ export function WardCard({ ward, name, now, expected }: { ward: WardOverview; na
           </div>
         )}
         {ward.traffic && (
-          <div className={ward.traffic.congestion >= 0.7 ? 'metric over' : 'metric'}>
+          <div className={(ward.traffic.congestion ?? 0) >= 0.7 ? 'metric over' : 'metric'}>
             <dt>{t('ward.traffic')}</dt>
             <dd>
-              {t('ward.trafficSummary', { flow: num(ward.traffic.flowPerHour, 0), pct: `${num(ward.traffic.congestion * 100, 0)}%` })}
+              {t('ward.trafficSummary', {
+                flow: num(ward.traffic.flowPerHour, 0),
+                pct: `${num((ward.traffic.congestion ?? 0) * 100, 0)}%`,
+              })}
               <Stale ts={ward.traffic.ts} expected={expected.traffic} now={now} />
             </dd>
           </div>

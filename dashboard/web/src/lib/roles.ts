@@ -30,6 +30,7 @@ export const NAV: NavItem[] = [
   { path: '/admin/devices', label: 'nav.registry', role: 'admin' },
   { path: '/admin/audit', label: 'nav.audit', role: 'admin' },
   { path: '/admin/alarm-health', label: 'nav.alarmHealth', role: 'admin' },
+  { path: '/admin/messages', label: 'nav.messages', role: 'admin' },
   { path: '/wall', label: 'nav.wall', role: 'viewer' },
 ];
 

@@ -38,7 +38,10 @@ export function applyReadings(ov: Overview, readings: StoredReading[], aqiLevels
       const value = aqiOf(r);
       if (aqiLevels && value !== undefined && (!w.aqi || r.ts >= startOfHour(w.aqi.ts))) {
         const band = aqiBand(aqiLevels, value);
-        next = { ...w, aqi: { value: Math.round(value), level: band.id, color: rgbCss(band.rgb), ts: Math.max(r.ts, w.aqi?.ts ?? 0) } };
+        next = {
+          ...w,
+          aqi: { value: Math.round(value), level: band.id, color: rgbCss(band.rgb), ts: Math.max(r.ts, w.aqi?.ts ?? 0), device: r.device },
+        };
       }
     } else if ((r.kind === 'air_station' || r.kind === 'pm_sensor') && w.aqi && r.ts > w.aqi.ts) {
       next = { ...w, aqi: { ...w.aqi, ts: r.ts } };

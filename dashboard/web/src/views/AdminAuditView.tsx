@@ -5,7 +5,7 @@ import { useI18n } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/dict';
 
 const PAGE = 50;
-const ACTION_GROUPS = ['alarm.', 'auth.', 'rules.', 'registry.', 'recipients.', 'user.', 'gateway.'];
+const ACTION_GROUPS = ['alarm.', 'auth.', 'rules.', 'registry.', 'recipients.', 'user.', 'gateway.', 'token.', 'demo.'];
 
 /** Who changed or commanded what, when: filterable by person, kind of action and words, paged. */
 export default function AdminAuditView() {

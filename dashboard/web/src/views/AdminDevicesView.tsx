@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
 import { api, ApiError } from '../api/client';
-import type { CityModel } from '../api/types';
+import type { RegistryAnswer } from '../api/types';
 import { useApi } from '../api/useApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { DEVICE_KINDS, DeviceForm, type RegistryDevice } from '../components/DeviceForm';
@@ -10,13 +10,9 @@ import { Link } from '../components/Link';
 import { useI18n } from '../i18n/i18n';
 import { issuesFor } from '../lib/field-issues';
 import { useApp } from '../session';
+import { RowActions } from '../components/RowActions';
 
-interface Registry {
-  version: number;
-  city: CityModel;
-  updatedBy: string;
-  updatedAt: number;
-}
+type Registry = RegistryAnswer;
 type Outcome = SaveOutcomeValue;
 
 /**
@@ -225,19 +221,12 @@ export default function AdminDevicesView() {
                     <td>{wardName(d.ward)}</td>
                     <td>{gatewayName(d.gateway)}</td>
                     <td>
-                      <div className="button-row">
-                        <button type="button" className="btn" onClick={() => open(d)} aria-label={t('devices.editOf', { name: d.name })}>
-                          {t('devices.edit')}
-                        </button>
-                        <button
-                          type="button"
-                          className="btn btn-danger"
-                          onClick={() => setRemoving(d)}
-                          aria-label={t('devices.removeOf', { name: d.name })}
-                        >
-                          {t('devices.remove')}
-                        </button>
-                      </div>
+                      <RowActions
+                        edit={{ text: t('devices.edit'), label: t('devices.editOf', { name: d.name }) }}
+                        remove={{ text: t('devices.remove'), label: t('devices.removeOf', { name: d.name }) }}
+                        onEdit={() => open(d)}
+                        onRemove={() => setRemoving(d)}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -290,24 +279,12 @@ export default function AdminDevicesView() {
                     <td>{wardName(g.ward)}</td>
                     <td>{city.devices.filter((d) => d.gateway === g.id).length}</td>
                     <td>
-                      <div className="button-row">
-                        <button
-                          type="button"
-                          className="btn"
-                          onClick={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))}
-                          aria-label={t('gateways.editOf', { name: g.name })}
-                        >
-                          {t('devices.edit')}
-                        </button>
-                        <button
-                          type="button"
-                          className="btn btn-danger"
-                          onClick={() => askRemoveGateway(g)}
-                          aria-label={t('gateways.removeOf', { name: g.name })}
-                        >
-                          {t('devices.remove')}
-                        </button>
-                      </div>
+                      <RowActions
+                        edit={{ text: t('devices.edit'), label: t('gateways.editOf', { name: g.name }) }}
+                        remove={{ text: t('devices.remove'), label: t('gateways.removeOf', { name: g.name }) }}
+                        onEdit={() => (setFieldErrors({}), setOutcome(null), setGatewayEdit({ index: i, gateway: g }))}
+                        onRemove={() => askRemoveGateway(g)}
+                      />
                     </td>
                   </tr>
                 ))}

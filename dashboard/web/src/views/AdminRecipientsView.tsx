@@ -2,22 +2,15 @@ import { useEffect, useState } from 'react';
 import { SaveOutcome, type SaveOutcomeValue } from '../components/SaveOutcome';
 import { api, ApiError, type FieldIssue } from '../api/client';
 import { useApi } from '../api/useApi';
+import type { DirectoryAnswer } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { RowActions } from '../components/RowActions';
 import { RecipientForm, type Recipient } from '../components/RecipientForm';
 import { useI18n } from '../i18n/i18n';
 import { issuesFor } from '../lib/field-issues';
 import { formatStructured, parseStructured, type TextFormat } from '../lib/structured-text';
 
-interface Directory {
-  configured: boolean;
-  version: number;
-  recipients: Recipient[];
-  groups: unknown[];
-  routes: Array<{ id: string; steps: Array<{ afterMin?: number; to: string[]; channels?: string[] }> }>;
-  channels: string[];
-  updatedBy: string | null;
-  updatedAt: number | null;
-}
+type Directory = DirectoryAnswer;
 
 type Editing = { index: number | null; recipient: Recipient | null } | null;
 type Outcome = SaveOutcomeValue;
@@ -207,29 +200,17 @@ export default function AdminRecipientsView() {
                         ))}
                       </td>
                       <td>
-                        <div className="button-row">
-                          <button
-                            type="button"
-                            className="btn"
-                            onClick={() => (
-                              setFieldErrors({}),
-                              setOutcome(null),
-                              setEditing({ index: i, recipient: r }),
-                              setFormKey((k) => k + 1)
-                            )}
-                            aria-label={t('recipients.editOf', { name: r.name })}
-                          >
-                            {t('recipients.edit')}
-                          </button>
-                          <button
-                            type="button"
-                            className="btn btn-danger"
-                            onClick={() => setRemoving(r)}
-                            aria-label={t('recipients.removeOf', { name: r.name })}
-                          >
-                            {t('recipients.remove')}
-                          </button>
-                        </div>
+                        <RowActions
+                          edit={{ text: t('recipients.edit'), label: t('recipients.editOf', { name: r.name }) }}
+                          remove={{ text: t('recipients.remove'), label: t('recipients.removeOf', { name: r.name }) }}
+                          onEdit={() => (
+                            setFieldErrors({}),
+                            setOutcome(null),
+                            setEditing({ index: i, recipient: r }),
+                            setFormKey((k) => k + 1)
+                          )}
+                          onRemove={() => setRemoving(r)}
+                        />
                       </td>
                     </tr>
                   ))}

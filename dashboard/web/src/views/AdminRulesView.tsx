@@ -5,6 +5,7 @@ import { type RuleSetView } from '../components/AdminApi';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { useI18n } from '../i18n/i18n';
 import { formatStructured, parseStructured, type TextFormat } from '../lib/structured-text';
+import { issueText } from '../lib/field-issues';
 
 type Outcome = { kind: 'ok' | 'error' | 'conflict'; text: string };
 
@@ -75,6 +76,8 @@ export default function AdminRulesView() {
 
   const failure = (err: unknown): Outcome => {
     if (err instanceof ApiError && err.status === 409) return { kind: 'conflict', text: t('rules.conflict', { message: err.message }) };
+    if (err instanceof ApiError && err.issues.some((i) => i.code))
+      return { kind: 'error', text: t('rules.invalid', { message: err.issues.map((i) => issueText(t, i)).join('; ') }) };
     if (err instanceof ApiError && (err.code === 'invalid_rules' || err.status === 400))
       return { kind: 'error', text: t('rules.invalid', { message: err.message }) };
     return { kind: 'error', text: t('app.error', { message: (err as Error).message }) };

@@ -6,6 +6,7 @@ import { AdminCreateUser, type NewUser } from '../components/AdminCreateUser';
 import { Link } from '../components/Link';
 import { AdminUserTable, type UserAction } from '../components/AdminUserTable';
 import { AdminTokens } from '../components/AdminTokens';
+import { DemoControl } from '../components/DemoControl';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import type { MessageKey } from '../i18n/dict';
 import { useI18n } from '../i18n/i18n';
@@ -90,6 +91,7 @@ export default function AdminView() {
       >
         {message?.text}
       </p>
+      <DemoControl />
       <section className="panel" aria-labelledby="users-title">
         <h2 id="users-title">{t('admin.users')}</h2>
         {users.error && (

@@ -1,3 +1,4 @@
+import { DeviceError } from '../components/DeviceError';
 import { useCallback, useState } from 'react';
 import { sendCommand, waitForAnswer } from '../api/commands';
 import { commandOutcomeText, commandPendingText } from '../lib/command-text';
@@ -109,7 +110,7 @@ export default function DeviceView({ param }: { param?: string }) {
               )}
               {health.lastError && (
                 <p className="error-text">
-                  {t('gateways.lastError', { error: health.lastError })} {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}
+                  <DeviceError error={health.lastError} /> {health.lastErrorTs ? `(${ago(health.lastErrorTs, now)})` : ''}
                 </p>
               )}
             </>

@@ -1,0 +1,4 @@
+export * from './http';
+export * from './zalo';
+export * from './esms';
+export * from './smtp';

@@ -485,6 +485,7 @@ describe('a month whose raw rows and minute rollups have passed their retention'
   beforeAll(async () => {
     store = new SqliteStore({
       path: join(tempDir('reports-retention'), 'readings.db'),
+      synchronous: 'normal',
       retention: retentionSchema.parse({ rawDays: 14, minuteDays: 14, hourDays: 730 }),
     });
     ({ h, admin } = await startReports(store));

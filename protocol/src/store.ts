@@ -16,6 +16,12 @@ export interface RangeQuery {
   /** Window for aggregation, ms. Absent: raw points. Stores answer from the coarsest rollup that fits. */
   windowMs?: number;
   aggregate?: Aggregate;
+  /**
+   * The embedded store answers the part of a range past the retention of the source serving `windowMs` in
+   * coarser windows of a source that still holds it (store/README.md). `true`: windows of `windowMs` only, that
+   * part left out (for a caller that reads each point as one window of `windowMs`).
+   */
+  exactWindow?: boolean;
   devices?: string[];
   ward?: string;
 }

@@ -109,8 +109,13 @@ describe('SQLite store', () => {
       [old, 20],
       [now - HOUR, 50],
     ]);
-    // minute windows: that resolution has expired too, and raw rows are gone, so only the recent point is left
-    expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count' }))[0]?.points).toEqual([[now - HOUR, 1]]);
+    // minute windows: that resolution has expired too, and raw rows are gone, so the expired part is told to the hour
+    expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count' }))[0]?.points).toEqual([
+      [old, 2],
+      [now - HOUR, 1],
+    ]);
+    // unless the caller asks for minute windows only
+    expect((await s.query({ ...q, windowMs: MIN, aggregate: 'count', exactWindow: true }))[0]?.points).toEqual([[now - HOUR, 1]]);
     expect((await s.deadLetters({})).map((l) => l.reason)).toEqual(['new']);
     expect(await s.latest()).toHaveLength(1);
   });

@@ -3,6 +3,24 @@ import type { Aggregate, RangeQuery, Series } from '@tamky/protocol';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
 import { ROLLUPS, type RollupTable } from './schema';
 
+/** Where a windowed query reads from: raw rows (no table) or a rollup; `ms` its resolution (0: any). */
+interface Source {
+  table: RollupTable | undefined;
+  ms: number;
+  /** Everything older is gone (retention_cutoff); -Infinity while retention has removed nothing. */
+  cutoff: number;
+}
+/** One stretch of a query's range, read from one source in windows of `windowMs`. */
+interface Part {
+  source: Source;
+  from: number;
+  to: number;
+  windowMs: number;
+}
+
+/** Finest first: raw rows, then the rollups. */
+const SOURCES: ReadonlyArray<Omit<Source, 'cutoff'>> = [{ table: undefined, ms: 0 }, ...[...ROLLUPS].reverse()];
+
 type RawRow = { ts: number; ward: string; vals: string };
 /** bucket, ward, count, sum, min, max, last, last_ts */
 type RollupRow = [number, string, number, number, number, number, number, number];
@@ -27,6 +45,9 @@ const ROW_VALUE: Record<Aggregate, string> = {
  * windows from the coarsest rollup whose resolution divides the window. Rollups lag the raw rows by what
  * RollupMaintainer has not folded yet; a query adds those rows (past the watermark) and recomputes the windows
  * of rewritten readings (rollup_dirty) from the raw rows, inside one read transaction, so answers are exact.
+ * The part of a range older than the retention cutoff of the source serving it (recorded by the sweep) is read
+ * from the next coarser source that still holds it (raw rows → minute → hourly rollups), in windows rounded up
+ * to that source's resolution.
  */
 export class HistoryReader {
   private readonly devicesOfKind: Database.Statement<[string], string>;
@@ -47,7 +68,9 @@ export class HistoryReader {
       }
     | null
     | undefined;
-  private readonly rollupQueryTx: (q: RangeQuery, devices: string[], table: RollupTable, ms: number, windowMs: number) => Series[];
+  private readonly windowedQueryTx: (q: RangeQuery, devices: string[], windowMs: number) => Series[];
+  /** Prepared on first use: a reader may open a file its writer has not given retention_cutoff yet. */
+  private cutoffStmt: Database.Statement<[], { source: string; cutoff: number }> | null | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.devicesOfKind = db.prepare<[string], string>('SELECT device FROM latest WHERE kind = ?').pluck();
@@ -60,7 +83,7 @@ export class HistoryReader {
         )
         .raw(true) as unknown as Database.Statement<[string, string, string, number, number], RollupRow>;
     this.rollupRange = { rollup_1m: range('rollup_1m'), rollup_1h: range('rollup_1h') };
-    this.rollupQueryTx = db.transaction((q, devices, table, ms, windowMs) => this.rollupQuery(q, devices, table, ms, windowMs));
+    this.windowedQueryTx = db.transaction((q, devices, windowMs) => this.windowedQuery(q, devices, windowMs));
   }
 
   query(q: RangeQuery): Series[] {
@@ -68,8 +91,65 @@ export class HistoryReader {
     if (q.windowMs === undefined) return devices.flatMap((device) => this.rawSeries(q, device));
     const windowMs = q.windowMs;
     if (!(windowMs > 0)) throw new Error(`windowMs must be positive, got ${windowMs}`);
-    const rollup = this.isDerivedKind(q.kind) ? undefined : ROLLUPS.find((r) => windowMs >= r.ms && windowMs % r.ms === 0);
-    if (rollup) return this.rollupQueryTx(q, devices, rollup.table, rollup.ms, windowMs);
+    // Derived kinds: their windows always come from their rows, kept as long as the hourly rollups.
+    if (this.isDerivedKind(q.kind)) return this.rawWindowQuery(q, devices, windowMs);
+    return this.windowedQueryTx(q, devices, windowMs);
+  }
+
+  /** One read transaction: the cutoffs and every part's rows are of one state of the file. */
+  private windowedQuery(q: RangeQuery, devices: string[], windowMs: number): Series[] {
+    const cutoffs = this.cutoffs();
+    const sources = SOURCES.map((s) => ({ ...s, cutoff: cutoffs.get(s.table ?? 'raw') ?? -Infinity }));
+    const rollup = ROLLUPS.find((r) => windowMs >= r.ms && windowMs % r.ms === 0);
+    const start = sources.findIndex((s) => s.table === rollup?.table);
+    const parts = q.exactWindow
+      ? [{ source: sources[start]!, from: q.from, to: q.to, windowMs }]
+      : plan(sources, start, q.from, q.to, windowMs);
+    return this.partsQuery(q, devices, parts);
+  }
+
+  private cutoffs(): Map<string, number> {
+    if (this.cutoffStmt === undefined) {
+      try {
+        this.cutoffStmt = this.db.prepare<[], { source: string; cutoff: number }>('SELECT source, cutoff FROM retention_cutoff');
+      } catch {
+        this.cutoffStmt = null;
+      }
+    }
+    return new Map(this.cutoffStmt?.all().map((r) => [r.source, r.cutoff]));
+  }
+
+  /** Each part answered on its own, then joined per (device, field) series, older points first. */
+  private partsQuery(q: RangeQuery, devices: string[], parts: Part[]): Series[] {
+    const answers = parts.map(({ source, from, to, windowMs }) => {
+      const part = { ...q, from, to };
+      return source.table
+        ? this.rollupQuery(part, devices, source.table, source.ms, windowMs)
+        : this.rawWindowQuery(part, devices, windowMs);
+    });
+    if (answers.length === 1) return answers[0]!;
+    const joined = new Map<string, Series>();
+    for (const answer of answers)
+      for (const s of answer) {
+        const key = `${s.device}\u0000${s.field}`;
+        const into = joined.get(key);
+        if (!into) joined.set(key, { ...s, points: [...s.points] });
+        else {
+          into.ward = s.ward; // the newest part's ward, as a single answer gives its newest row's
+          for (const p of s.points) into.points.push(p);
+        }
+      }
+    const out: Series[] = [];
+    for (const device of devices)
+      for (const field of q.fields) {
+        const s = joined.get(`${device}\u0000${field}`);
+        if (s) out.push(s);
+      }
+    return out;
+  }
+
+  /** Windows computed from the raw rows in [from, to]. */
+  private rawWindowQuery(q: RangeQuery, devices: string[], windowMs: number): Series[] {
     const out: Series[] = [];
     const aggregate = q.aggregate ?? 'mean';
     for (const device of devices) {
@@ -237,4 +317,21 @@ function addRawRow(extra: Extra, q: RangeQuery, row: RawRow, windowMs: number): 
 
 function pointsOf(windows: Windows, aggregate: Aggregate): Array<[number, number]> {
   return [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([t, acc]) => [t, finish(acc, aggregate)]);
+}
+
+/**
+ * The parts of [from, to], oldest first: what is older than source `i` holds is read from the next coarser
+ * source that holds more, in windows rounded up to its resolution. The seam is the cutoff rounded up to a
+ * window of the coarser part, so no window is split or answered twice.
+ */
+function plan(sources: Source[], i: number, from: number, to: number, windowMs: number): Part[] {
+  const source = sources[i]!;
+  let j = i + 1;
+  while (j < sources.length && sources[j]!.cutoff >= source.cutoff) j++;
+  const coarser = sources[j];
+  if (from >= source.cutoff || !coarser) return [{ source, from, to, windowMs }];
+  const coarserWindowMs = Math.ceil(windowMs / coarser.ms) * coarser.ms;
+  const seam = Math.ceil(source.cutoff / coarserWindowMs) * coarserWindowMs;
+  const older = plan(sources, j, from, Math.min(to, seam - 1), coarserWindowMs);
+  return seam <= to ? [...older, { source, from: seam, to, windowMs }] : older;
 }

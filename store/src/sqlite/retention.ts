@@ -12,7 +12,8 @@ export interface RetentionResult {
  * Deletes raw rows, rollups and dead letters older than their retention. One short transaction per device,
  * so the sweep never holds the write lock long enough to stall ingest. SQLite gives a new row the highest rowid
  * plus one: once the newest rows are gone, new rows could get rowids at or below the rollups' watermark, so the
- * watermark is lowered to the highest rowid left (every row left is counted already).
+ * watermark is lowered to the highest rowid left (every row left is counted already). Each source's cutoff is
+ * recorded in the file (retention_cutoff), so every handle on it, read-only ones too, knows what is gone.
  */
 export class RetentionSweep {
   private readonly allDevices: Database.Statement<[], { kind: string; device: string; seq: number }>;
@@ -21,6 +22,7 @@ export class RetentionSweep {
   private readonly expireHour: Database.Statement<[string, string, number]>;
   private readonly expireDeadLetters: Database.Statement<[number]>;
   private readonly lowerWatermark: Database.Statement;
+  private readonly recordCutoff: Database.Statement<[string, number]>;
 
   constructor(
     private readonly db: Database.Database,
@@ -31,6 +33,9 @@ export class RetentionSweep {
     this.expireMinute = db.prepare('DELETE FROM rollup_1m WHERE kind = ? AND device = ? AND bucket < ?');
     this.expireHour = db.prepare('DELETE FROM rollup_1h WHERE kind = ? AND device = ? AND bucket < ?');
     this.expireDeadLetters = db.prepare('DELETE FROM dead_letter WHERE ts < ?');
+    this.recordCutoff = db.prepare(
+      'INSERT INTO retention_cutoff (source, cutoff) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET cutoff = max(cutoff, excluded.cutoff)',
+    );
     this.lowerWatermark = db.prepare('UPDATE rollup_state SET watermark = min(watermark, (SELECT coalesce(max(rowid), 0) FROM reading))');
   }
 
@@ -40,6 +45,12 @@ export class RetentionSweep {
     const minuteCutoff = now - this.retention.minuteDays * DAY_MS;
     const hourCutoff = now - this.retention.hourDays * DAY_MS;
     const result: RetentionResult = { raw: 0, minute: 0, hour: 0, deadLetters: 0 };
+    // Recorded before the deletes: a query meanwhile reads the older part from the coarser source already.
+    this.db.transaction(() => {
+      this.recordCutoff.run('raw', rawCutoff);
+      this.recordCutoff.run('rollup_1m', minuteCutoff);
+      this.recordCutoff.run('rollup_1h', hourCutoff);
+    })();
     for (const { kind, device, seq } of this.allDevices.all()) {
       this.db.transaction(() => {
         // A derived series' rows are its hourly history (it has no rollups): kept as long as hourly rollups.

@@ -62,6 +62,9 @@ CREATE INDEX IF NOT EXISTS dead_letter_ts ON dead_letter (ts);
 -- rowid is at most the watermark is counted in them (retention lowers it when it deletes the newest rows).
 CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);
 -- A reading rewritten with other content: the windows holding its ts are recomputed from the raw rows.
+-- Per source ('raw', 'rollup_1m', 'rollup_1h'): the retention sweep's latest cutoff, everything older is gone.
+-- Queries read older parts of a range from a coarser source that still holds them (history-reader.ts).
+CREATE TABLE IF NOT EXISTS retention_cutoff (source TEXT PRIMARY KEY, cutoff INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_dirty (
   kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
   PRIMARY KEY (kind, device, ts)

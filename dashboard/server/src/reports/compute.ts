@@ -58,7 +58,7 @@ async function queryAll(
   fields: string[],
   devices: Device[],
   range: { from: number; to: number },
-  window?: { ms: number; aggregate: Aggregate },
+  window?: { ms: number; aggregate: Aggregate; exact?: boolean },
 ) {
   if (devices.length === 0) return [] as Series[];
   return store.query({
@@ -67,7 +67,7 @@ async function queryAll(
     from: range.from,
     to: range.to,
     devices: devices.map((d) => d.id),
-    ...(window ? { windowMs: window.ms, aggregate: window.aggregate } : {}),
+    ...(window ? { windowMs: window.ms, aggregate: window.aggregate, ...(window.exact ? { exactWindow: true } : {}) } : {}),
   });
 }
 
@@ -206,7 +206,8 @@ async function floodSection(inp: ReportInputs, p: ReportPeriod): Promise<Report[
     if (!d) continue;
     const marks = d.alarmLevels!;
     for (const range of floodRanges(hourly, marks[0])) {
-      const minutes = await queryAll(inp.store, 'water_level', ['level'], [d], range, { ms: MINUTE_MS, aggregate: 'max' });
+      // Exact: each point is read as one minute, so no hourly points where minute rollups are gone.
+      const minutes = await queryAll(inp.store, 'water_level', ['level'], [d], range, { ms: MINUTE_MS, aggregate: 'max', exact: true });
       if (!minutes[0]?.points.length) {
         // Minute rollups kept for less time than hourly ones: an older flood is told to the hour, never dropped.
         events.push(hourlyFloodEvent(d, marks, hourly, range, p));

@@ -517,3 +517,31 @@ describe('a month whose raw rows and minute rollups have passed their retention'
     }
   });
 });
+
+describe("a flood that straddles the minute rollups' retention cutoff", () => {
+  it('keeps its older hours (to the hour) and its newer minutes', async () => {
+    const longest = [...expectedFloods(['an-phu'])].sort((a, b) => b.end - b.start - (a.end - a.start))[0]!;
+    const cut = Math.ceil((longest.start + 1) / HOUR) * HOUR;
+    expect(cut).toBeLessThan(longest.end); // the seeded month has a flood longer than an hour boundary
+    const store = new SqliteStore(
+      sqliteStoreConfigSchema.parse({
+        type: 'sqlite',
+        path: join(tempDir('reports-straddle'), 'readings.db'),
+        retention: { rawDays: 14, minuteDays: 14, hourDays: 730 },
+      }),
+    );
+    const { h, admin } = await startReports(store);
+    try {
+      store.catchUpRollups();
+      store.applyRetention(cut + 14 * DAY);
+      const r = await json(await api(h.url, admin, 'GET', `/api/reports/monthly?period=${PERIOD}&ward=an-phu`));
+      const mine = r.flood.events.filter((e) => e.device === longest.device);
+      // The flood's start, past the minute rollups, is inside an event told to the hour that ends at the cutoff...
+      expect(mine.some((e) => e.start <= longest.start && e.end === cut && e.start % HOUR === 0)).toBe(true);
+      // ...and its end, still held per minute, is told to the minute.
+      expect(mine.some((e) => e.start >= cut && e.end === longest.end)).toBe(true);
+    } finally {
+      await h.close();
+    }
+  }, 180_000);
+});

@@ -208,11 +208,11 @@ async function floodSection(inp: ReportInputs, p: ReportPeriod): Promise<Report[
     for (const range of floodRanges(hourly, marks[0])) {
       // Exact: each point is read as one minute, so no hourly points where minute rollups are gone.
       const minutes = await queryAll(inp.store, 'water_level', ['level'], [d], range, { ms: MINUTE_MS, aggregate: 'max', exact: true });
-      if (!minutes[0]?.points.length) {
-        // Minute rollups kept for less time than hourly ones: an older flood is told to the hour, never dropped.
-        events.push(hourlyFloodEvent(d, marks, hourly, range, p));
-        continue;
-      }
+      // Minute rollups are kept for less time than hourly ones: the hours of a flood older than the minutes
+      // still kept are told to the hour, never dropped.
+      const firstMinuteHour = minutes[0]?.points.length ? Math.floor(minutes[0].points[0]![0] / HOUR_MS) * HOUR_MS : range.to;
+      if (firstMinuteHour > range.from) events.push(hourlyFloodEvent(d, marks, hourly, { from: range.from, to: firstMinuteHour }, p));
+      if (firstMinuteHour >= range.to) continue;
       let run: { start: number; last: number; peak: number } | undefined;
       const close = () => {
         if (!run) return;

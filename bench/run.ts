@@ -67,6 +67,13 @@ const HARNESSES: Harness[] = [
     title: 'Geographic map, 20,000 devices at 1080p: first render, pan/zoom frames, CPU vs the schematic',
     command: ['bench/map/run.ts', '--devices', '20000', '--rounds', '3'],
   },
+  // --expose-gc: the server's memory is read after a forced collection.
+  {
+    name: 'storm',
+    title: 'Alarm storm (2,000 device alarms): wall and alarm desk render, a live burst, server memory',
+    command: ['bench/storm/run.ts', '--alarms', '2000', '--burst', '200', '--rounds', '3'],
+    env: { NODE_OPTIONS: '--expose-gc' },
+  },
   {
     name: 'lorawan',
     title: 'LoRaWAN uplinks through the connector vs a wired gateway',

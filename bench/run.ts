@@ -71,7 +71,7 @@ const HARNESSES: Harness[] = [
   {
     name: 'storm',
     title: 'Alarm storm (2,000 device alarms): wall and alarm desk render, a live burst, server memory',
-    command: ['bench/storm/run.ts', '--alarms', '2000', '--burst', '200', '--rounds', '3'],
+    command: ['bench/storm/run.ts', '--alarms', '2000', '--burst', '200', '--rounds', '3', '--peer', '20'],
     env: { NODE_OPTIONS: '--expose-gc' },
   },
   {

@@ -31,12 +31,14 @@ const { values } = parseArgs({
     alarms: { type: 'string', default: '2000' },
     burst: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '2' },
+    peer: { type: 'string', default: '20' },
   },
 });
 const STORM = Number(values.alarms);
 const BURST = Number(values.burst);
 const ROUNDS = Number(values.rounds);
-const command = `npx tsx bench/storm/run.ts --alarms ${STORM} --burst ${BURST} --rounds ${ROUNDS}`;
+const PEER = Math.min(Number(values.peer), STORM);
+const command = `npx tsx bench/storm/run.ts --alarms ${STORM} --burst ${BURST} --rounds ${ROUNDS} --peer ${PEER}`;
 
 /** The default rules that watch a device of each kind, with the severities they raise (as config/rules/default.yaml). */
 const RULES_BY_KIND: Record<string, Array<{ rule: string; category: string; severity: Severity }>> = {
@@ -143,8 +145,8 @@ interface Measure {
   firstRender: number;
   firstCpu: number;
   shownBefore: number;
-  burst: number;
-  burstCpu: number;
+  /** Absent for the peer (a short list, no burst). */
+  burst?: { ms: number; cpu: number; applyMs: number };
 }
 
 /**
@@ -157,6 +159,7 @@ async function measureView(
   view: string,
   round: number,
   open: (page: Page) => Promise<void>,
+  burst = true,
 ): Promise<Measure> {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   page.setDefaultTimeout(120_000);
@@ -165,47 +168,66 @@ async function measureView(
   const firstRender = (await (await page.waitForFunction(ready, view, { polling: 'raf', timeout: 120_000 })).jsonValue()) as number;
   const firstCpu = cpu.ms();
   const shownBefore = await page.evaluate(shown, view);
+  if (!burst) {
+    await page.close();
+    return { view, round, firstRender, firstCpu, shownBefore };
+  }
   // Let the page settle (live socket open, no render pending) before the burst.
   await page.waitForTimeout(1000);
   cpu = startCpuMeter([browserPid], { self: false });
   const started = await raise(BURST);
+  const applyMs = Date.now() - started;
   const shownAt = (await (
     await page.waitForFunction(grown, { view, target: shownBefore + BURST }, { polling: 'raf', timeout: 120_000 })
   ).jsonValue()) as number;
   const burstCpu = cpu.ms();
   await page.close();
-  return { view, round, firstRender, firstCpu, shownBefore, burst: shownAt - started, burstCpu };
+  return { view, round, firstRender, firstCpu, shownBefore, burst: { ms: shownAt - started, cpu: burstCpu, applyMs } };
 }
 
 const load0 = loadavg()[0]!;
-const memBefore = memory();
-const stormStarted = Date.now();
-await raise(STORM);
-const stormMs = Date.now() - stormStarted;
-const memAfter = memory();
 const operator = await login(h.url, 'operator');
 const cookieName = operator.cookie.slice(0, operator.cookie.indexOf('='));
 const cookieValue = operator.cookie.slice(operator.cookie.indexOf('=') + 1);
+const openWall = (page: Page) => page.goto(`${h.url}/wall?kiosk=${KIOSK_TOKEN}&panels=alarms&sound=off`).then(() => undefined);
+const openDesk = async (page: Page) => {
+  await page.context().addCookies([{ name: cookieName, value: cookieValue, url: h.url }]);
+  await page.goto(`${h.url}/alarms`);
+};
+const report = (m: Measure) =>
+  console.log(
+    `round ${m.round} ${m.view}${m.burst ? '' : ' (peer)'}: navigation → list ${m.firstRender.toFixed(0)} ms (${m.firstCpu.toFixed(0)} ms Chromium CPU), showing ${m.shownBefore}${m.burst ? `; burst of ${BURST} (applied in ${m.burst.applyMs} ms) → count ${m.burst.ms} ms (${m.burst.cpu.toFixed(0)} ms CPU)` : ''}`,
+  );
 
 const browser = await launchChromium();
 // Playwright starts Chromium as a child of this process.
 const browserPid = Number(execSync(`pgrep -o -P ${process.pid} chromium`).toString().trim());
 const measures: Measure[] = [];
+const peers: Measure[] = [];
+let stormMs = 0;
+let memBefore = memory();
+let memAfter = memBefore;
 try {
+  // The peer: the same views, the same browser and load, before the storm (a short list).
+  await raise(PEER);
   for (let round = 1; round <= ROUNDS; round++) {
-    const wall = await measureView(browser, browserPid, 'wall', round, (page) =>
-      page.goto(`${h.url}/wall?kiosk=${KIOSK_TOKEN}&panels=alarms&sound=off`).then(() => undefined),
-    );
-    measures.push(wall);
-    const desk = await measureView(browser, browserPid, 'desk', round, async (page) => {
-      await page.context().addCookies([{ name: cookieName, value: cookieValue, url: h.url }]);
-      await page.goto(`${h.url}/alarms`);
-    });
-    measures.push(desk);
-    for (const m of [wall, desk])
-      console.log(
-        `round ${round} ${m.view}: navigation → list ${m.firstRender.toFixed(0)} ms (${m.firstCpu.toFixed(0)} ms Chromium CPU), showing ${m.shownBefore}; burst of ${BURST} → count ${m.burst} ms (${m.burstCpu.toFixed(0)} ms CPU)`,
-      );
+    for (const [view, open] of [['wall', openWall] as const, ['desk', openDesk] as const]) {
+      const m = await measureView(browser, browserPid, view, round, open, false);
+      peers.push(m);
+      report(m);
+    }
+  }
+  memBefore = memory();
+  const stormStarted = Date.now();
+  await raise(STORM - PEER);
+  stormMs = Date.now() - stormStarted;
+  memAfter = memory();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [view, open] of [['wall', openWall] as const, ['desk', openDesk] as const]) {
+      const m = await measureView(browser, browserPid, view, round, open);
+      measures.push(m);
+      report(m);
+    }
   }
 } finally {
   await browser.close();
@@ -216,54 +238,67 @@ await h.close();
 
 const load1 = loadavg()[0]!;
 const f0 = (n: number) => n.toFixed(0);
-const row = (label: string, xs: number[]) => `| ${label} | ${f0(pct(xs, 50))} ms | ${f0(Math.max(...xs))} ms | ${xs.map(f0).join(', ')} |`;
+const row = (label: string, xs: number[], peer?: number[]) =>
+  `| ${label} | ${f0(pct(xs, 50))} ms | ${f0(Math.max(...xs))} ms | ${xs.map(f0).join(', ')} | ${peer ? `${f0(pct(peer, 50))} ms (${(pct(xs, 50) / pct(peer, 50)).toFixed(1)}×)` : '—'} |`;
 const of = (view: string) => measures.filter((m) => m.view === view);
+const peerOf = (view: string) => peers.filter((m) => m.view === view);
+const bursts = (view: string) => of(view).map((m) => m.burst!);
+const mix = Object.entries(severityMix)
+  .map(([s, n]) => `${s} ${((100 * n) / total).toFixed(0)} %`)
+  .join(', ');
 const lines = [
   '',
   `## ${new Date().toISOString()} — \`${command}\``,
   '',
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. **Loaded, shared`,
-  `machine** (a CI run and other engineers' work going on): load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+  `**Loaded, shared machine** (a CI run and other engineers' work going on): load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
   '',
   `Storm: ${STORM.toLocaleString('en')} device alarms over ${devices.length} devices in ${new Set(devices.map((d) => d.ward)).size} wards, the rules for each`,
-  `device's kind (severity mix ${Object.entries(severityMix)
-    .map(([s, n]) => `${s} ${((100 * n) / total).toFixed(0)} %`)
-    .join(', ')}), raised through the alarms module in ${stormMs} ms; each round adds`,
-  `${BURST} per view, so ${total.toLocaleString('en')} open alarms at the end. Chromium 1920×1080, one fresh page per view; CPU is every Chromium process.`,
+  `device's kind (severity mix ${mix}), raised through the alarms module (${stormMs} ms for the last`,
+  `${(STORM - PEER).toLocaleString('en')}); each round then adds ${BURST} live per view, ${total.toLocaleString('en')} open alarms at the end. Chromium 1920×1080, one`,
+  `fresh page per view; CPU is every Chromium process. Peer: the same views in the same browser with ${PEER} alarms, before the storm.`,
   '',
-  '| measure | p50 | max | each |',
-  '|---|---|---|---|',
+  '| measure | p50 | max | each round | peer p50 (ratio) |',
+  '|---|---|---|---|---|',
   row(
     'wall: navigation → alarm list, banner and unacked count',
     of('wall').map((m) => m.firstRender),
+    peerOf('wall').map((m) => m.firstRender),
   ),
   row(
-    `wall: burst of ${BURST} applied → count grown on the wall`,
-    of('wall').map((m) => m.burst),
+    `wall: first of ${BURST} live alarms applied → count grown on the wall`,
+    bursts('wall').map((b) => b.ms),
   ),
   row(
     'desk: navigation → table and unacked badge',
     of('desk').map((m) => m.firstRender),
+    peerOf('desk').map((m) => m.firstRender),
   ),
   row(
-    `desk: burst of ${BURST} applied → badge grown`,
-    of('desk').map((m) => m.burst),
+    `desk: first of ${BURST} live alarms applied → badge grown`,
+    bursts('desk').map((b) => b.ms),
+  ),
+  row(
+    `server: applying the ${BURST} (both views)`,
+    [...bursts('wall'), ...bursts('desk')].map((b) => b.applyMs),
   ),
   row(
     'Chromium CPU, wall first render',
     of('wall').map((m) => m.firstCpu),
+    peerOf('wall').map((m) => m.firstCpu),
   ),
   row(
     `Chromium CPU, wall burst of ${BURST}`,
-    of('wall').map((m) => m.burstCpu),
+    bursts('wall').map((b) => b.cpu),
   ),
   row(
     'Chromium CPU, desk first render',
     of('desk').map((m) => m.firstCpu),
+    peerOf('desk').map((m) => m.firstCpu),
   ),
   row(
     `Chromium CPU, desk burst of ${BURST}`,
-    of('desk').map((m) => m.burstCpu),
+    bursts('desk').map((b) => b.cpu),
   ),
   '',
   `Unacknowledged count shown before each burst: wall ${of('wall')
@@ -272,9 +307,9 @@ const lines = [
     .map((m) => m.shownBefore)
     .join(', ')}.`,
   '',
-  `Dashboard server memory (this process, in which the server runs; after a forced GC when \`--expose-gc\`): before the storm RSS`,
-  `${mib(memBefore.rss)} MiB, heap ${mib(memBefore.heap)} MiB; after ${STORM.toLocaleString('en')} alarms RSS ${mib(memAfter.rss)} MiB, heap ${mib(memAfter.heap)} MiB;`,
-  `after the rounds (${total.toLocaleString('en')} alarms, browser clients served) RSS ${mib(memEnd.rss)} MiB, heap ${mib(memEnd.heap)} MiB.`,
+  `Dashboard server memory (this process, in which the server runs; after a forced GC when \`--expose-gc\`): before the storm`,
+  `(${PEER} alarms, peer pages served) RSS ${mib(memBefore.rss)} MiB, heap ${mib(memBefore.heap)} MiB; with ${STORM.toLocaleString('en')} alarms RSS ${mib(memAfter.rss)} MiB,`,
+  `heap ${mib(memAfter.heap)} MiB; after the rounds (${total.toLocaleString('en')} alarms, browser clients served) RSS ${mib(memEnd.rss)} MiB, heap ${mib(memEnd.heap)} MiB.`,
   '',
   'Goal (issue #13): ≤ 500 ms.',
 ];

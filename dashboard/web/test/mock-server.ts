@@ -50,9 +50,8 @@ export interface MockServer {
   adminAudit: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
   /** Simulates another admin saving the rules meanwhile (the next stale PUT gets 409). */
   bumpRules(): void;
-  /** The same for the notification recipients and the device registry. */
+  /** The same for the notification recipients. */
   bumpRecipients(): void;
-  bumpRegistry(): void;
   /** The recipients as the server holds them now (version, list). */
   recipients(): { version: number; recipients: Array<Record<string, unknown>> };
   /** Readings of one ward's devices stop (the latest of them is `sinceMs` old); null resumes. */
@@ -79,7 +78,7 @@ const TYPES: Record<string, string> = {
 };
 
 export async function startMockServer(opts: { distDir: string; tickMs?: number; pingMs?: number }): Promise<MockServer> {
-  let city = loadCity();
+  const city = loadCity();
   const limits = loadLimits();
   const sessions = new Map<string, SessionRec>();
   const alarms = initialAlarms(city, Date.now());
@@ -125,7 +124,6 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
 
   const passwords = new Map<string, string>(Object.entries(USERS).map(([u, x]) => [u, x.password]));
   let silenced: { ward: string; at: number } | null = null;
-  let registry = { version: 1, updatedBy: 'system', updatedAt: Date.now() - 7 * 86_400_000 };
   let directory = {
     version: 2,
     updatedBy: 'admin',
@@ -397,61 +395,6 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       });
       return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
     }
-    if (path === '/api/admin/registry' && req.method === 'GET') return send(res, 200, { ...registry, city });
-    if (path === '/api/admin/registry' && req.method === 'PUT') {
-      const body = await readBody(req);
-      if (body.baseVersion !== undefined && body.baseVersion !== registry.version)
-        return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
-      const next = body.city as CityModel;
-      const issues: Array<{ path: string; message: string }> = [];
-      const seen = new Set<string>();
-      next.gateways.forEach((g, i) => {
-        if (seen.has(g.id)) issues.push({ path: `gateways.${i}.id`, message: `duplicate gateway id "${g.id}"` });
-        seen.add(g.id);
-        if (!next.wards.some((w) => w.id === g.ward)) issues.push({ path: `gateways.${i}.ward`, message: `unknown ward "${g.ward}"` });
-      });
-      next.devices.forEach(
-        (d, i) => !seen.has(d.gateway) && issues.push({ path: `devices.${i}.gateway`, message: `unknown gateway "${d.gateway}"` }),
-      );
-      if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid registry', issues });
-      city = next;
-      registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
-      adminAudit.push({ user: s.username, action: 'registry.update', detail: { version: registry.version } });
-      push({ type: 'registry', version: registry.version });
-      return send(res, 200, { ...registry, city });
-    }
-    const dm = /^\/api\/admin\/registry\/devices\/([^/]+)$/.exec(path);
-    if (dm && (req.method === 'PUT' || req.method === 'DELETE')) {
-      const id = decodeURIComponent(dm[1]!);
-      const body =
-        req.method === 'PUT'
-          ? await readBody(req)
-          : { baseVersion: q.get('baseVersion') === null ? undefined : Number(q.get('baseVersion')) };
-      if (body.baseVersion !== undefined && body.baseVersion !== registry.version)
-        return fail(res, 409, 'conflict', `registry changed meanwhile: now version ${registry.version} by ${registry.updatedBy}`);
-      let devices = city.devices;
-      if (req.method === 'DELETE') {
-        if (!devices.some((d) => d.id === id)) return fail(res, 404, 'not_found', `device ${id} not found`);
-        devices = devices.filter((d) => d.id !== id);
-      } else {
-        const device = { ...(body.device as Record<string, unknown>), id } as CityModel['devices'][number];
-        const issues: Array<{ path: string; message: string }> = [];
-        if (!city.wards.some((w) => w.id === device.ward)) issues.push({ path: 'device.ward', message: `unknown ward "${device.ward}"` });
-        if (!city.gateways.some((g) => g.id === device.gateway))
-          issues.push({ path: 'device.gateway', message: `unknown gateway "${device.gateway}"` });
-        if (issues.length) return send(res, 400, { error: 'invalid_registry', message: 'invalid device', issues });
-        devices = devices.some((d) => d.id === id) ? devices.map((d) => (d.id === id ? device : d)) : [...devices, device];
-      }
-      city = { ...city, devices };
-      registry = { version: registry.version + 1, updatedBy: s.username, updatedAt: Date.now() };
-      adminAudit.push({
-        user: s.username,
-        action: 'registry.update',
-        detail: { version: registry.version, device: id, op: req.method === 'DELETE' ? 'remove' : 'change' },
-      });
-      push({ type: 'registry', version: registry.version });
-      return send(res, 200, { ...registry, city });
-    }
     if (path === '/api/auth/me')
       return send(res, 200, { user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken });
     if (path === '/api/auth/logout') return send(res, 204);
@@ -706,7 +649,6 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     derived: 'derived',
     alarm: 'alarms',
     gateway: 'gateways',
-    registry: 'gateways',
   };
   function push(frame: Record<string, unknown>): void {
     const channel = CHANNEL[String(frame.type)];
@@ -762,15 +704,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    get city() {
-      return city;
-    },
+    city,
     alarms,
     commands,
     adminAudit,
     bumpRules: () => (rules = { ...rules, version: rules.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
     bumpRecipients: () => (directory = { ...directory, version: directory.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
-    bumpRegistry: () => (registry = { ...registry, version: registry.version + 1, updatedBy: 'admin2', updatedAt: Date.now() }),
     recipients: () => ({ version: directory.version, recipients: directory.recipients }),
     silenceWard: (ward, sinceMs = 10 * 60_000) => (silenced = ward ? { ward, at: Date.now() - sinceMs } : null),
     passwordOf: (user) => passwords.get(user)!,

@@ -305,4 +305,29 @@ describe('wall on the real server', () => {
     expect(await page.locator('.wall').getAttribute('data-pinned')).toBe('true');
     await page.close();
   }, 240_000);
+
+  it('in a storm of more than 500 open alarms the unacknowledged count is every one of them', async () => {
+    const now = Date.now();
+    for (let i = 0; i < 600; i++)
+      await raise(
+        floodEvent({
+          ruleId: 'noise-level',
+          sourceId: `storm-${i}`,
+          severity: 'minor',
+          category: 'noise',
+          since: now - 60_000,
+          ts: now,
+          message: { vi: `ồn ${i}`, en: `noise ${i}` },
+        }),
+      );
+    const active = async () => {
+      const res = await api(h.url, operator!, 'GET', '/api/alarms?state=active&limit=5000');
+      return ((await res.json()) as { alarms: unknown[] }).alarms.length;
+    };
+    await expect.poll(active, POLL).toBeGreaterThan(600);
+    const page = await wallPage('panels=alarms&sound=off');
+    const expected = String(await active());
+    await expect.poll(() => page.getByTestId('unacked-count').getAttribute('data-count'), POLL).toBe(expected);
+    await page.close();
+  }, 240_000);
 });

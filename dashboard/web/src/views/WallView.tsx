@@ -43,7 +43,8 @@ export default function WallView() {
   const overview = useOverview();
   const { states, lastDataAt, wardLastDataAt } = useDeviceStates(city, now);
   const feed = useFeedState();
-  const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { limit: 500 });
+  // Every open alarm (the API's most), so the unacknowledged count and "+N more" stay true in a storm.
+  const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { state: 'open', limit: 5000 });
   useLive(['alarms'], (msg) => {
     if (msg.type === 'alarm') alarms.set((d) => (d ? { alarms: [msg.alarm, ...d.alarms.filter((a) => a.id !== msg.alarm.id)] } : d));
   });

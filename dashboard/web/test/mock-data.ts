@@ -171,6 +171,9 @@ export interface MockAlarm {
   acknowledgedAt: number | null;
   clearedAt: number | null;
   clearedBy: string | null;
+  /** As the API says them: the shelf silencing it and the alarm that explains it (a correlated child). */
+  shelfId: string | null;
+  parentId: string | null;
 }
 
 export function initialAlarms(city: CityModel, now: number): MockAlarm[] {
@@ -199,6 +202,8 @@ export function initialAlarms(city: CityModel, now: number): MockAlarm[] {
     acknowledgedAt: null,
     clearedAt: null,
     clearedBy: null,
+    shelfId: null,
+    parentId: null,
     ...over,
   });
   const noise = dev('an-my-noise-1');

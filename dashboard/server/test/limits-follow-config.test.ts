@@ -3,7 +3,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ConfigError, topics, type LimitsAnswer } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { launchChromium, tempDir, waitFor } from '@tamky/test-support';
@@ -20,17 +20,20 @@ const GATEWAY = 'gw-an-phu';
 /** The city renames level 4 ("Xấu" / "Bad") and paints it blue: nothing in code knows these names. */
 const RENAMED = { vi: 'Ô nhiễm thử nghiệm', en: 'Trial polluted', colour: 'blue', rgb: [30, 60, 200] as [number, number, number] };
 
+/** Changes VN_AQI level 4 in a copy of vn-aqi.yaml, whatever the file's layout. */
+function editLevel4(file: string, patch: Record<string, unknown>): void {
+  const doc = parse(readFileSync(file, 'utf8')) as { levels: Array<Record<string, unknown>> };
+  const bad = doc.levels.find((l) => l.level === 4 && l.id === 'bad');
+  if (!bad) throw new Error('level 4 not found in config/limits/vn-aqi.yaml');
+  Object.assign(bad, patch);
+  writeFileSync(file, stringify(doc));
+}
+
 function limitsCopy(): string {
   const dir = tempDir('limits-copy');
   cpSync(join(REPO, 'config/limits'), dir, { recursive: true });
   const file = join(dir, 'vn-aqi.yaml');
-  const text = readFileSync(file, 'utf8');
-  const renamed = text.replace(
-    /\{ level: 4, id: bad, [^}]*\}/,
-    `{ level: 4, id: bad, max: 200, vi: ${RENAMED.vi}, en: ${RENAMED.en}, colour: ${RENAMED.colour}, rgb: [${RENAMED.rgb.join(', ')}] }`,
-  );
-  if (renamed === text) throw new Error('level 4 not found in config/limits/vn-aqi.yaml');
-  writeFileSync(file, renamed);
+  editLevel4(file, { vi: RENAMED.vi, en: RENAMED.en, colour: RENAMED.colour, rgb: RENAMED.rgb });
   return dir;
 }
 
@@ -106,7 +109,7 @@ describe('VN_AQI levels follow config/limits', () => {
 
   it('the API serves the file: GET /api/limits and the overview tile', async () => {
     const limits = (await (await api(h.url, viewer, 'GET', '/api/limits')).json()) as LimitsAnswer;
-    expect(limits.aqi.levels[3]).toEqual({ level: 4, id: 'bad', max: 200, ...RENAMED });
+    expect(limits.aqi.levels[3]).toMatchObject({ level: 4, id: 'bad', max: 200, ...RENAMED });
     const overview = (await (await api(h.url, viewer, 'GET', '/api/overview')).json()) as {
       wards: Array<{ ward: string; aqi: { value: number; level: string; color: string } | null }>;
     };
@@ -141,7 +144,7 @@ describe('an invalid limits file', () => {
   it('is refused at start by the dashboard and by ingest, naming the file and the field', async () => {
     const dir = limitsCopy();
     const file = join(dir, 'vn-aqi.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('{ level: 4, id: bad, max: 200,', '{ level: 4, id: bad, max: 120,'));
+    editLevel4(file, { max: 120 }); // below level 3's upper bound: the levels no longer ascend
     const silent = createLogger('limits-test', { level: 'silent' });
     const state = tempDir('limits-refused');
     const dashboard = startDashboard(

@@ -17,8 +17,26 @@ const { values } = parseArgs({
     'history-days': { type: 'string', default: '7' },
     /** Faults injected once the city runs: flood | gateway-offline | lamp-failure | storm. */
     scenario: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    [
+      'npm start -- [options]: broker, ingest, dashboard and a simulated Tam Kỳ in one terminal',
+      '  --city FILE          city model (default config/tam-ky/city.yaml)',
+      '  --data DIR           where the store and state live (default data/demo)',
+      '  --host H             address to listen on (default 127.0.0.1)',
+      '  --mqtt-port N        MQTT port (default 1883)',
+      '  --http-port N        dashboard port (default 8080)',
+      '  --speed X            simulated time runs X times faster (default 1)',
+      '  --history-days N     simulated history written on a first start (default 7; 0: none)',
+      `  --scenario NAME      inject a fault once the city runs: ${SCENARIOS.join(' | ')}`,
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 // Checked before anything starts: a typo must not cost a minute of start-up.
 const scenario = values.scenario === undefined ? undefined : parseScenario(values.scenario);
 
@@ -42,6 +60,7 @@ process.stdout.write(
     ` ${demo.city.name}: ${demo.city.wards.length} wards, ${demo.city.gateways.length} gateways, ${demo.city.devices.length} simulated devices`,
     ` Operator:   ${dashboard}/  sign in as operator / ${demo.credentials.users.operator} (acknowledge alarms, see everything)`,
     ` Wall:       ${dashboard}/wall?kiosk=${demo.credentials.kioskToken}  (read-only wall screen, no sign-in)`,
+    ` Residents:  ${dashboard}/public  (the public page, no sign-in; widget: /public/embed?ward=an-my)`,
     ` Other sign-ins: ${(['admin', 'technician', 'viewer'] as const).map((u) => `${u} / ${demo.credentials.users[u]}`).join('   ')}`,
     ` Faults:     npm start -- --scenario ${SCENARIOS.join('|')}`,
     ` MQTT:       ${mqtt} (anonymous read-only tools from loopback: mosquitto_sub -p ${new URL(mqtt).port} -t 'city/v1/#' -v)`,

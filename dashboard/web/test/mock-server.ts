@@ -344,6 +344,9 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       return send(res, 200, { sessionsEnded: ended });
     }
     if (path.startsWith('/api/admin/') && !need('admin')) return;
+    // Read only: the screens that render the registry (accessibility, roles) need it; editing is tested on the real server.
+    if (path === '/api/admin/registry' && req.method === 'GET')
+      return send(res, 200, { version: 1, updatedBy: 'system', updatedAt: Date.now() - 7 * 86_400_000, city });
     if (path === '/api/admin/recipients' && req.method === 'GET')
       return send(res, 200, { configured: true, channels: ['zalo', 'sms', 'email'], ...directory });
     if (path === '/api/admin/recipients' && req.method === 'PUT') {

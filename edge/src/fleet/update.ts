@@ -73,11 +73,15 @@ export class Updater {
 
   /** The newest software rollback or refusal: the launcher's (persisted) or this process's own. */
   lastRollback(): FleetRollback | null {
-    const parsed = fleetRollbackSchema.safeParse(readJson(installFiles(this.deps.root).rollback));
-    const launcher = parsed.success ? parsed.data : null;
+    const launcher = this.launcherRollback();
     if (!launcher) return this.refusal;
     if (!this.refusal) return launcher;
     return launcher.ts >= this.refusal.ts ? launcher : this.refusal;
+  }
+
+  private launcherRollback(): FleetRollback | null {
+    const parsed = fleetRollbackSchema.safeParse(readJson(installFiles(this.deps.root).rollback));
+    return parsed.success ? parsed.data : null;
   }
 
   /** Called once the gateway is up and talking to the centre: a version on trial declares itself healthy. */
@@ -114,8 +118,8 @@ export class Updater {
     if (!releaseSignatureValid(release, ann.signature, this.deps.publicKey))
       return this.refuse(release.version, 'the release signature does not verify with the fleet public key');
     const files = installFiles(root);
-    const rolledBack = this.lastRollback();
-    if (rolledBack?.kind === 'software' && rolledBack.rejected === release.version) return; // tried, rolled back: not again
+    // Tried and rolled back by the launcher: not again (a refusal before installing may be retried: a bad download).
+    if (this.launcherRollback()?.rejected === release.version) return;
     if (existsSync(files.pending)) return; // a trial is under way
 
     log.info({ version: release.version, url: ann.url }, 'installing release');

@@ -204,7 +204,7 @@ describe('gateway software update', () => {
     expect(existsSync(join(installRoot, 'pending.json'))).toBe(false);
     // Installed beside the running version, not over it.
     expect(existsSync(join(installRoot, `tamky-gateway-${crash.version}/dist/cli.js`))).toBe(true);
-  });
+  }, 150_000);
 
   it('keeps a release that reports healthy within its deadline', async () => {
     const since = Date.now();
@@ -219,5 +219,5 @@ describe('gateway software update', () => {
     expect(currentTarget()).toBe(`tamky-gateway-${good.version}`);
     // The previous version stays on disk for the next rollback.
     expect(existsSync(join(installRoot, `tamky-gateway-${base}/dist/cli.js`))).toBe(true);
-  });
+  }, 200_000);
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -5,7 +6,7 @@ import compression from 'compression';
 import express from 'express';
 import { z } from 'zod';
 import { openApiAnswerSchema, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
+import { createLogger, fleetPrivateKey, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { dashboardConfigSchema, userSeedSchema, type DashboardConfig } from './config';
 import type { Core } from './core';
 import type { AlarmCounts, DashboardModule, LiveChannel, ModuleContext } from './module';
@@ -52,6 +53,7 @@ import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
 import { loadMapData } from './map/map-data';
 import { mapRoutes } from './map/routes';
+import { createFleetConfigPush } from './fleet/config-push';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
   if (deliveryConfig) checkReportFont(reportFont);
   const mapData = loadMapData(config.map, opts.city);
+  const fleetKey = config.fleet ? fleetPrivateKey(readFileSync(config.fleet.signingKeyFile)) : undefined;
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -302,12 +305,15 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   // The registry is the dashboard's to publish: ingest and gateways read it retained (payload: the CityModel
   // exactly as the protocol schema defines it). Published on every (re)connect too, so a broker that lost its
   // retained messages gets the current version back.
+  // Each gateway gets its own part of the registry, signed and versioned, on its retained config topic.
+  const fleetPush = fleetKey ? createFleetConfigPush({ db, key: fleetKey, publish: mqttPublish, logger, now }) : undefined;
   const publishRegistry = () => {
     const { version, city } = registry.current();
     mqttPublish(topics.configRegistry(), city, { qos: 1, retain: true }).then(
       () => logger.info({ version, devices: city.devices.length }, 'registry published'),
       (err) => logger.warn({ err, version }, 'could not publish the registry (published again on reconnect)'),
     );
+    void fleetPush?.pushAll(city).catch((err: Error) => logger.error({ err: err.message }, 'gateway configuration push failed'));
   };
   registry.onChange((v) => {
     gateways.setCity(v.city);

@@ -54,6 +54,8 @@ import { aqiLevel } from './overview/limits';
 import { loadMapData } from './map/map-data';
 import { mapRoutes } from './map/routes';
 import { createFleetConfigPush } from './fleet/config-push';
+import { createRollouts, type Rollouts } from './fleet/rollout';
+import { fleetRoutes } from './fleet/routes';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -124,7 +126,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     type: 'gateway',
     gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health },
   });
-  const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
+  // Created once MQTT publishing is set up below; a rollout moves on with what gateways report.
+  let rollouts: Rollouts | undefined = undefined;
+  const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => {
+    broadcast('gateways', gatewayMessage(v));
+    rollouts?.onHealth();
+  });
   const commands = createCommandLog(db, now);
 
   const alarmCounts = (ward: string): AlarmCounts => {
@@ -151,6 +158,20 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     await link.publish(topic, payload, o);
     if (topic.endsWith('/cmd')) metrics.commandsSent.inc();
   };
+  if (config.fleet && fleetKey)
+    rollouts = createRollouts({
+      db,
+      key: fleetKey,
+      releasesDir: config.fleet.releasesDir ? resolve(config.fleet.releasesDir) : undefined,
+      releaseBaseUrl: config.fleet.releaseBaseUrl ?? config.http.publicUrl,
+      deadlineMs: config.fleet.deadlineMs,
+      city: () => registry.current().city,
+      health: (id) => gateways.get(id)?.health ?? null,
+      publish: mqttPublish,
+      audit: (user, action, detail) => audit.write(user, action, detail),
+      logger,
+      now,
+    });
 
   const core: Core = {
     config,
@@ -223,6 +244,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...adminRoutes(core),
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
+    ...(rollouts ? fleetRoutes(rollouts) : []),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
     ...publicRoutes(core),

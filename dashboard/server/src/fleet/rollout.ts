@@ -112,9 +112,7 @@ export function createRollouts(deps: {
     for (const gateway of gatewayIds)
       deps
         .publish(topics.gatewayRelease(gateway), { ...ann, gateway }, { qos: 1, retain: true })
-        .catch((err: Error) =>
-          deps.logger.warn({ err: err.message, gateway }, 'could not announce the release (the rollout retries on health)'),
-        );
+        .catch((err: Error) => deps.logger.warn({ err: err.message, gateway }, 'could not announce the release'));
   };
 
   const view = (r: Row): Rollout => {

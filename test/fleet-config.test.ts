@@ -243,4 +243,21 @@ describe('configuration pushed from the centre', () => {
     expect(h.fleet?.configHash).toBe(doc.hash);
     expect(intervals(h)).toEqual({ 'noise-1': 300 });
   });
+
+  it('rolls back a config whose trial was cut short by a crash, at the next start', async () => {
+    await push(6, {
+      devices: [
+        { id: 'noise-1', pollIntervalMs: 300 },
+        { id: 'noise-ghost', pollIntervalMs: 300 },
+      ],
+    });
+    await waitFor(() => persisted().current?.version === 6 && persisted().trial === true, { what: 'version 6 on trial', intervalMs: 20 });
+    await gateway!.kill(); // SIGKILL during the trial
+    const since = Date.now();
+    startGatewayProcess();
+    const h = await healthWhere('version 6 rolled back at start', (x) => x.fleet?.rollback?.rejected === '6', since, 30_000);
+    expect(h.fleet).toMatchObject({ configVersion: 5, rollback: { kind: 'config', running: '5' } });
+    expect(h.fleet?.rollback?.reason).toMatch(/restarted before configuration version 6 proved healthy/);
+    expect(intervals(h)).toEqual({ 'noise-1': 300 });
+  });
 });

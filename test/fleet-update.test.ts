@@ -10,7 +10,7 @@ import { startBroker, type BrokerHandle } from '@tamky/broker';
 import { createSimDevice, startModbusTcpSlave, TAM_KY, type TcpSlave } from '@tamky/firmware-sim';
 import { gatewayHealthSchema, topics, type GatewayHealth, type ReleaseArtifact } from '@tamky/protocol';
 import { createLogger, fleetPrivateKey, generateFleetKeys, hashSecret, signRelease } from '@tamky/service-kit';
-import { spawnPeer, tempDir, waitFor, type Peer } from '@tamky/test-support';
+import { requireBinary, spawnPeer, tempDir, waitFor, type Peer } from '@tamky/test-support';
 import { buildGatewayRelease } from '../deploy/scripts/gateway-release';
 
 /**
@@ -98,7 +98,7 @@ beforeAll(async () => {
   ] as const)
     artifacts.set(crash ? 'crash' : 'good', variant(unpacked, version, crash));
 
-  execFileSync('openssl', [
+  execFileSync(requireBinary('openssl', 'openssl'), [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=centre',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'centre.key'), '-out', join(dir, 'centre.crt'),
   ], { stdio: 'ignore' }); // prettier-ignore

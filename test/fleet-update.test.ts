@@ -1,38 +1,50 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerHandle } from '@tamky/broker';
 import { createSimDevice, startModbusTcpSlave, TAM_KY, type TcpSlave } from '@tamky/firmware-sim';
-import { gatewayHealthSchema, topics, type GatewayHealth, type ReleaseArtifact } from '@tamky/protocol';
-import { createLogger, fleetPrivateKey, generateFleetKeys, hashSecret, signRelease } from '@tamky/service-kit';
+import {
+  cityModelSchema,
+  gatewayHealthSchema,
+  topics,
+  type Device,
+  type GatewayHealth,
+  type ReleaseArtifact,
+  type Rollout,
+} from '@tamky/protocol';
+import { createLogger, fleetPrivateKey, generateFleetKeys, signRelease } from '@tamky/service-kit';
 import { requireBinary, spawnPeer, tempDir, waitFor, type Peer } from '@tamky/test-support';
 import { buildGatewayRelease } from '../deploy/scripts/gateway-release';
+import { api, loadCity, login, mqttClient, startHarness, type Harness, type Session } from '../dashboard/server/test/helpers';
 
 /**
  * A software update of a real gateway, as a box runs it: the launcher from the release, the compiled gateway under
- * `current`, and three releases announced over our broker and fetched over HTTPS: one whose bytes do not match its
- * signed SHA-256 (refused, never installed), one that crashes at start (rolled back by the launcher, reported by
- * the old version), and one that works (kept). The two new versions are the real release with another version
- * number in temporary folders; the crashing one throws before it starts.
+ * `current`, configured by the real dashboard (registry push) and updated by its staged rollouts: releases signed
+ * and served by the dashboard behind a TLS proxy, fetched over HTTPS. One release whose bytes do not match its
+ * signed SHA-256 is refused and never installed; one that crashes at start is rolled back by the launcher, reported
+ * by the old version, and halts its rollout; one that works is kept and its rollout moves on to the next ward. The
+ * two new versions are the real release with another version number in temporary folders; the crashing one throws
+ * before it starts.
  */
 const log = createLogger('fleet-update', { level: 'silent' });
 const GW = 'gw-update';
-const cheap = { N: 1024, r: 8, p: 1 };
 const keys = generateFleetKeys();
 const signingKey = fleetPrivateKey(keys.privateKeyPem);
 
 let dir: string;
 let installRoot: string;
 let base: string;
-let broker: BrokerHandle;
+let centreSide: Harness;
+let admin: Session;
 let slave: TcpSlave;
 let https: Server;
 let httpsPort: number;
+let dashboardPort = 0;
 let centre: MqttClient;
 let launcher: Peer | undefined;
 const healths: GatewayHealth[] = [];
@@ -55,17 +67,42 @@ function variant(unpacked: string, version: string, crash: boolean): ReleaseArti
   const file = `${folder}.tgz`;
   const tarball = join(dir, 'releases', file);
   execFileSync('tar', ['-czf', tarball, '-C', stage, folder]);
+  writeFileSync(join(dir, 'releases', `${folder}.json`), JSON.stringify({ version, tarball: file }));
   const bytes = readFileSync(tarball);
   return { name: 'tamky-gateway', version, file, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
 }
 
+const device: Device = {
+  id: 'noise-up-1',
+  kind: 'noise_meter',
+  name: 'noise-up-1',
+  ward: 'an-my',
+  gateway: GW,
+  lat: 15.57,
+  lon: 108.47,
+  pollIntervalMs: 1000,
+  tags: [],
+};
+/** Two wards: the update gateway's first, then one whose gateway the rollout reaches second. */
+const tamKy = loadCity();
+const city = cityModelSchema.parse({
+  ...tamKy,
+  wards: tamKy.wards.slice(0, 2),
+  gateways: [
+    { id: GW, ward: tamKy.wards[0]!.id, name: 'Update test' },
+    { id: 'gw-next', ward: tamKy.wards[1]!.id, name: 'Next ward' },
+  ],
+  devices: [{ ...device, ward: tamKy.wards[0]!.id }],
+});
+
+/** An announcement the test signs itself (the dashboard would never sign a mismatch): for the tampered case. */
 const announce = (release: ReleaseArtifact, deadlineMs: number, servedAs = release.file) =>
   centre.publishAsync(
     topics.gatewayRelease(GW),
     JSON.stringify({
       type: 'gateway_release',
       gateway: GW,
-      url: `https://127.0.0.1:${httpsPort}/releases/${servedAs}`,
+      url: `https://127.0.0.1:${httpsPort}/api/fleet/releases/${servedAs}`,
       release,
       signature: signRelease(release, signingKey),
       deadlineMs,
@@ -80,6 +117,7 @@ const healthWhere = (what: string, test: (h: GatewayHealth) => boolean, since: n
     intervalMs: 200,
   });
 const currentTarget = () => readlinkSync(join(installRoot, 'current'));
+const rollouts = async (): Promise<Rollout[]> => (await (await api(centreSide.url, admin, 'GET', '/api/fleet/rollouts')).json()).rollouts;
 
 beforeAll(async () => {
   dir = tempDir('fleet-update');
@@ -102,62 +140,49 @@ beforeAll(async () => {
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=centre',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'centre.key'), '-out', join(dir, 'centre.crt'),
   ], { stdio: 'ignore' }); // prettier-ignore
+  // The centre's TLS proxy in front of the dashboard, as deploy/proxy does.
   https = createServer({ cert: readFileSync(join(dir, 'centre.crt')), key: readFileSync(join(dir, 'centre.key')) }, (req, res) => {
-    const m = /^\/releases\/([A-Za-z0-9._-]+\.tgz)$/.exec(req.url ?? '');
-    // "tampered" serves the crashing release's bytes under a name whose signed SHA-256 is the good one's.
-    const file = m && (m[1] === 'tampered.tgz' ? artifacts.get('crash')!.file : m[1]);
-    const path = file ? join(dir, 'releases', file) : '';
-    if (!file || !existsSync(path)) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': statSync(path).size }).end(readFileSync(path));
+    const upstream = request({ host: '127.0.0.1', port: dashboardPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
   });
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
   httpsPort = (https.address() as { port: number }).port;
-
-  broker = await startBroker(
-    {
-      profile: 'production',
-      listeners: { mqtt: { host: '127.0.0.1', port: 0 } },
-      credentials: {
-        gateways: [{ id: GW, secretHash: await hashSecret('gateway-secret-1', cheap) }],
-        services: [{ username: 'dashboard', secretHash: await hashSecret('dashboard-secret', cheap), role: 'dashboard' }],
+  // Served by the dashboard but listed as no release (no manifest): the crashing release's bytes under another name.
+  cpSync(join(dir, 'releases', artifacts.get('crash')!.file), join(dir, 'releases', 'tampered.tgz'));
+  writeFileSync(join(dir, 'fleet.key'), keys.privateKeyPem);
+  centreSide = await startHarness({
+    city,
+    config: {
+      fleet: {
+        signingKeyFile: join(dir, 'fleet.key'),
+        releasesDir: join(dir, 'releases'),
+        releaseBaseUrl: `https://127.0.0.1:${httpsPort}`,
+        deadlineMs: 60_000,
       },
     },
-    { logger: log },
-  );
-  slave = await startModbusTcpSlave(
-    [
-      createSimDevice(
-        {
-          id: 'noise-up-1',
-          kind: 'noise_meter',
-          name: 'n',
-          ward: 'an-my',
-          gateway: GW,
-          lat: 15.57,
-          lon: 108.47,
-          pollIntervalMs: 1000,
-          tags: [],
-        },
-        { city: TAM_KY, unitId: 1 },
-      ),
-    ],
-    { log },
-  );
-  const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+  });
+  dashboardPort = Number(new URL(centreSide.url).port);
+  admin = await login(centreSide.url, 'admin');
+
+  slave = await startModbusTcpSlave([createSimDevice(device, { city: TAM_KY, unitId: 1 })], { log });
   writeFileSync(join(dir, 'fleet.pub'), keys.publicKeyPem);
   writeFileSync(
     join(dir, 'gateway.yaml'),
     stringify({
       gatewayId: GW,
-      mqtt: { url, username: GW, password: 'gateway-secret-1', reconnect: { baseMs: 100, maxMs: 500 } },
+      mqtt: { url: centreSide.mqttUrl, reconnect: { baseMs: 100, maxMs: 500 } },
       outbox: { path: join(dir, 'var/outbox.db') },
       health: { intervalMs: 1000 },
-      fleet: { publicKeyFile: join(dir, 'fleet.pub'), caFile: join(dir, 'centre.crt') },
+      fleet: { publicKeyFile: join(dir, 'fleet.pub'), caFile: join(dir, 'centre.crt'), configDeadlineMs: 30_000 },
       buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port }],
-      devices: [{ id: 'noise-up-1', profile: 'noise_meter', bus: 'tcp-1', unitId: 1, pollIntervalMs: 1000 }],
+      devices: [{ id: device.id, profile: 'noise_meter', bus: 'tcp-1', unitId: 1, pollIntervalMs: 5000 }],
     }),
   );
-  centre = await mqtt.connectAsync(url, { username: 'dashboard', password: 'dashboard-secret', clientId: 'dashboard-update-test' });
+  centre = await mqttClient(centreSide.mqttUrl);
   centre.on('message', (_topic, payload) => healths.push(gatewayHealthSchema.parse(JSON.parse(payload.toString()))));
   await centre.subscribeAsync(topics.health(GW), { qos: 1 });
 
@@ -165,14 +190,19 @@ beforeAll(async () => {
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
   });
-  await healthWhere(`version ${base} running`, (h) => h.version === base, 0);
+  // Configured from the registry: the dashboard's push sets the poll interval the file does not have.
+  await healthWhere(
+    `version ${base} running registry configuration v1`,
+    (x) => x.version === base && x.fleet?.configVersion === 1 && x.devices[0]?.pollIntervalMs === 1000,
+    0,
+  );
 }, 240_000);
 
 afterAll(async () => {
   await launcher?.stop();
   await centre?.endAsync();
   await slave?.close();
-  await broker?.close();
+  await centreSide?.close();
   await new Promise((r) => (https ? https.close(r) : r(undefined)));
 });
 
@@ -188,10 +218,11 @@ describe('gateway software update', () => {
     expect(existsSync(join(installRoot, `tamky-gateway-${good.version}`))).toBe(false);
   });
 
-  it('rolls back a release that crashes at start: the old version runs again and reports why', async () => {
+  it('rolls back a release that crashes at start: the old version runs again, reports why, and the rollout halts', async () => {
     const since = Date.now();
     const crash = artifacts.get('crash')!;
-    await announce(crash, 60_000);
+    const res = await api(centreSide.url, admin, 'POST', '/api/fleet/rollouts', { version: crash.version, firstWard: city.wards[0]!.id });
+    expect(res.status).toBe(200);
     const h = await healthWhere(
       'the crashing release rolled back',
       (x) => x.version === base && x.fleet?.rollback?.rejected === crash.version,
@@ -204,12 +235,18 @@ describe('gateway software update', () => {
     expect(existsSync(join(installRoot, 'pending.json'))).toBe(false);
     // Installed beside the running version, not over it.
     expect(existsSync(join(installRoot, `tamky-gateway-${crash.version}/dist/cli.js`))).toBe(true);
+    const halted = await waitFor(async () => (await rollouts()).find((r) => r.version === crash.version && r.stage === 'halted'), {
+      what: 'the rollout halted',
+    });
+    expect(halted.reason).toMatch(new RegExp(`${GW}.*exited with code 1`));
+    expect(halted.gateways.map((g) => g.id)).toEqual([GW]); // the next ward never got it
   }, 150_000);
 
-  it('keeps a release that reports healthy within its deadline', async () => {
+  it('keeps a release that reports healthy within its deadline, and the rollout moves on to the next ward', async () => {
     const since = Date.now();
     const good = artifacts.get('good')!;
-    await announce(good, 60_000);
+    const res = await api(centreSide.url, admin, 'POST', '/api/fleet/rollouts', { version: good.version, firstWard: city.wards[0]!.id });
+    expect(res.status).toBe(200);
     const h = await healthWhere(`version ${good.version} running`, (x) => x.version === good.version, since, 120_000);
     expect(h.devices.map((d) => d.device)).toEqual(['noise-up-1']);
     await waitFor(() => !existsSync(join(installRoot, 'pending.json')), {
@@ -219,5 +256,9 @@ describe('gateway software update', () => {
     expect(currentTarget()).toBe(`tamky-gateway-${good.version}`);
     // The previous version stays on disk for the next rollback.
     expect(existsSync(join(installRoot, `tamky-gateway-${base}/dist/cli.js`))).toBe(true);
+    const moved = await waitFor(async () => (await rollouts()).find((r) => r.version === good.version && r.stage === 'rest'), {
+      what: 'the rollout moving on to the next ward',
+    });
+    expect(moved.gateways.map((g) => g.id)).toEqual([GW, 'gw-next']);
   }, 200_000);
 });

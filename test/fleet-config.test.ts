@@ -98,7 +98,7 @@ beforeAll(async () => {
       mqtt: { url: url(), username: GW, password: 'gateway-secret-1', reconnect: { baseMs: 100, maxMs: 500 } },
       outbox: { path: outboxPath },
       health: { intervalMs: 1000 },
-      fleet: { publicKeyFile: join(dir, 'fleet.pub'), configDeadlineMs: 3000 },
+      fleet: { publicKeyFile: join(dir, 'fleet.pub'), configDeadlineMs: 8000 },
       buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port, timeoutMs: 300 }],
       devices: [
         { id: 'noise-1', profile: 'noise_meter', bus: 'tcp-1', unitId: 1, pollIntervalMs: 1000 },

@@ -3,6 +3,7 @@ import { releaseArtifactSchema } from '../fleet';
 
 /** Releases the dashboard can roll out (from its releases folder). */
 export const fleetReleasesAnswerSchema = z.object({ releases: z.array(releaseArtifactSchema) });
+export type FleetReleasesAnswer = z.infer<typeof fleetReleasesAnswerSchema>;
 
 /** Start a staged rollout: the gateways of `firstWard` first, the rest once all of them report the new version. */
 export const rolloutBodySchema = z.object({ version: z.string().min(1), firstWard: z.string().min(1) }).strict();
@@ -23,3 +24,4 @@ export const rolloutSchema = z.object({
 });
 export type Rollout = z.infer<typeof rolloutSchema>;
 export const rolloutsAnswerSchema = z.object({ rollouts: z.array(rolloutSchema) });
+export type RolloutsAnswer = z.infer<typeof rolloutsAnswerSchema>;

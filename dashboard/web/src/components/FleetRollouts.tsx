@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import type { ReleaseArtifact, Rollout } from '@tamky/protocol';
 import { api } from '../api/client';
+import type { FleetReleasesAnswer, RolloutsAnswer } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
@@ -14,8 +14,8 @@ export function FleetRollouts({ now }: { now: number }) {
   const { t, ago } = useI18n();
   const { session, city, wardName } = useApp();
   const admin = atLeast(session.user.role, 'admin');
-  const rollouts = useApi<{ rollouts: Rollout[] }>('/api/fleet/rollouts');
-  const releases = useApi<{ releases: ReleaseArtifact[] }>(admin ? '/api/fleet/releases' : null);
+  const rollouts = useApi<RolloutsAnswer>('/api/fleet/rollouts');
+  const releases = useApi<FleetReleasesAnswer>(admin ? '/api/fleet/releases' : null);
   const [version, setVersion] = useState('');
   const [ward, setWard] = useState('');
   const [message, setMessage] = useState<string | null>(null);

@@ -143,7 +143,8 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
   };
   const hash = () => configHash(push.running);
 
-  const reload = async () => {
+  const reload = () => push.exclusive(reloadNow);
+  const reloadNow = async () => {
     if (!opts.reloadConfig) throw new Error('reload_config is not available: the gateway was not started from a config file');
     const nextFile = await opts.reloadConfig();
     const fixed = ['gatewayId', 'mqtt', 'outbox', 'fleet'] as const;

@@ -89,10 +89,19 @@ export class ConfigPush {
 
   /** A message on the gateway's config topic. Pushes are handled one at a time, in arrival order. */
   onPush(payload: Buffer): Promise<void> {
-    this.queue = this.queue
-      .then(() => this.handle(payload))
-      .catch((err: Error) => this.deps.log.error({ err: err.message }, 'config push failed'));
-    return this.queue;
+    return this.exclusive(() => this.handle(payload)).catch((err: Error) =>
+      this.deps.log.error({ err: err.message }, 'config push failed'),
+    );
+  }
+
+  /** Runs `fn` after any push being tried (reload_config restarts the field side too: never in the middle of a trial). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async handle(payload: Buffer): Promise<void> {

@@ -112,6 +112,8 @@ export class SqliteStore implements TimeSeriesStore {
     this.compactor = new Compactor(db, this.raw.blocks, compacted);
     // Rollups: the first step at once (rows a crash left behind), then every rollupIntervalMs.
     const rollupIntervalMs = config.rollupIntervalMs ?? DEFAULT_ROLLUP_INTERVAL_MS;
+    // Compaction from a minute after open, as retention: opening (a service start, a test) is not slowed by it.
+    const compactFrom = Date.now() + 60_000;
     const rollupTick = () => {
       this.rollupTimer = undefined;
       if (this.closed) return;
@@ -119,7 +121,7 @@ export class SqliteStore implements TimeSeriesStore {
         // One bounded step per turn of the event loop: writes waiting on this thread go in between. Compaction only
         // once every committed row is folded (it takes rows at or below the watermark).
         const { caughtUp } = this.rollups!.step(ROLLUP_STEP_ROWS);
-        const idle = caughtUp && this.compactor!.step(Date.now(), COMPACT_STEP_ROWS).done;
+        const idle = caughtUp && (Date.now() < compactFrom || this.compactor!.step(Date.now(), COMPACT_STEP_ROWS).done);
         this.rollupTimer = idle ? setTimeout(rollupTick, rollupIntervalMs) : setTimeout(rollupTick, 0);
       } catch (err) {
         this.log?.error({ err }, 'rollup step failed');

@@ -47,19 +47,23 @@ export class CompactedSeqs {
   }
 }
 
+/** Shortest time between two passes started for late rows alone. */
+const LATE_PASS_MS = 10 * 60_000;
+
 type ColdRow = [number, number, string, string, number, string];
 
 /**
  * Moves cold hot rows into blocks: rows already folded into the rollups (rowid at or below the watermark) whose
  * hour ended more than an hour ago. A pass walks the devices (table latest) and takes each device's cold rows
  * at once, so a block is encoded once per pass, merged with the block already there for late arrivals. A pass
- * starts when the horizon moves on (every hour) or after a write of rows already cold (`noteWritten`); each step
+ * starts when the horizon moves on (every hour) or, at most every 10 minutes, after a write of rows already cold (`noteWritten`); each step
  * is one transaction over a bounded number of rows: readers see a reading in the hot table or in its block, never
  * both, never neither.
  */
 export class Compactor {
   private pass: { devices: Array<{ kind: string; device: string }>; at: number; horizon: number } | undefined;
   private lastHorizon = -Infinity;
+  private lastPassAt = -Infinity;
   /** Rows older than the last pass's horizon were written since (late arrivals, a file from before schema 4). */
   private lateRows = true;
   private readonly devices: Database.Statement<[], { kind: string; device: string }>;
@@ -102,9 +106,13 @@ export class Compactor {
   step(now: number, maxRows: number): { compacted: number; done: boolean } {
     const horizon = Compactor.horizon(now);
     if (!this.pass) {
-      if (horizon <= this.lastHorizon && !this.lateRows) return { compacted: 0, done: true };
+      // Late rows wait for the next hourly pass or LATE_PASS_MS, whichever comes first: a gateway catching up
+      // for hours must not make passes over every device run back to back.
+      const late = this.lateRows && now - this.lastPassAt >= LATE_PASS_MS;
+      if (horizon <= this.lastHorizon && !late) return { compacted: 0, done: true };
       this.pass = { devices: this.devices.all(), at: 0, horizon };
       this.lastHorizon = horizon;
+      this.lastPassAt = now;
       this.lateRows = false;
     }
     let compacted: number;
@@ -124,6 +132,7 @@ export class Compactor {
   compactAll(now: number, maxRows = 20_000): number {
     this.pass = undefined;
     this.lateRows = true;
+    this.lastPassAt = -Infinity;
     let total = 0;
     for (;;) {
       const { compacted, done } = this.step(now, maxRows);

@@ -70,6 +70,7 @@ export class Compactor {
   private readonly cold: Database.Statement<[string, string, number, number], ColdRow>;
   private readonly watermark: Database.Statement<[], number>;
   private readonly remove: Database.Statement<[number]>;
+  private readonly removeCold: Database.Statement<[string, string, number, number]>;
   private readonly lowerWatermark: Database.Statement;
   private readonly stepTx: (maxRows: number) => number;
 
@@ -84,6 +85,7 @@ export class Compactor {
       .raw(true) as unknown as Database.Statement<[string, string, number, number], ColdRow>;
     this.watermark = db.prepare<[], number>('SELECT watermark FROM rollup_state WHERE id = 1').pluck();
     this.remove = db.prepare('DELETE FROM reading WHERE rowid = ?');
+    this.removeCold = db.prepare('DELETE FROM reading WHERE kind = ? AND device = ? AND ts < ? AND rowid <= ?');
     // As after retention: new rows take max(rowid) + 1, which must stay above the watermark.
     this.lowerWatermark = db.prepare('UPDATE rollup_state SET watermark = min(watermark, (SELECT coalesce(max(rowid), 0) FROM reading))');
     this.stepTx = db.transaction((maxRows: number) => this.compactSome(maxRows));
@@ -155,8 +157,12 @@ export class Compactor {
 
   private compactDevice(kind: string, device: string, horizon: number, watermark: number): number {
     const groups = new Map<number, { rows: RawRow[]; rowids: number[] }>();
+    let skipped = false;
     for (const [rowid, ts, gateway, ward, seq, vals] of this.cold.iterate(kind, device, horizon, watermark)) {
-      if (!blockable(ts, seq)) continue; // stays hot (never seen from a gateway); retention removes it
+      if (!blockable(ts, seq)) {
+        skipped = true; // stays hot (never seen from a gateway); retention removes it
+        continue;
+      }
       const start = windowStart(ts, BLOCK_MS);
       let g = groups.get(start);
       if (!g) groups.set(start, (g = { rows: [], rowids: [] }));
@@ -174,9 +180,11 @@ export class Compactor {
         if (r.seq > (highest.get(r.gateway) ?? -1)) highest.set(r.gateway, r.seq);
       }
       this.blocks.put(kind, device, start, [...merged.values()].sort(byTimeThenIdentity));
-      for (const rowid of g.rowids) this.remove.run(rowid);
+      if (skipped) for (const rowid of g.rowids) this.remove.run(rowid);
       compacted += g.rowids.length;
     }
+    // The rows just read, in one statement (the same condition), unless some of them stay hot.
+    if (!skipped && compacted > 0) this.removeCold.run(kind, device, horizon, watermark);
     for (const [gateway, seq] of highest) this.compacted.note(kind, device, gateway, seq);
     return compacted;
   }

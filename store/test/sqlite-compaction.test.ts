@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RangeQuery, StoredReading } from '@tamky/protocol';
-import { tempDir } from '@tamky/test-support';
+import { tempDir, waitFor } from '@tamky/test-support';
 import { SqliteStore } from '../src';
 import { decodeBlock, encodeBlock, type BlockRow } from '../src/sqlite/block-codec';
 import { reading } from './contract';
@@ -198,6 +198,30 @@ describe('SQLite compaction (cold readings in compressed per-device blocks)', ()
     expect(s.compact()).toBe(2);
     expect(storedReadings(s)).toHaveLength(3);
     expect((await s.query({ ...q, to: T0 + 3 * HOUR }))[0]!.points).toEqual(expected);
+  });
+
+  it('compacts on its own, on the rollup timer, once the readings are folded and cold; recent ones stay hot', async () => {
+    const s = new SqliteStore({
+      path: join(tempDir('store-compact'), 'ts.db'),
+      synchronous: 'normal',
+      rollupIntervalMs: 20,
+      compactAfterMs: 0,
+    });
+    open.push(s);
+    const now = Date.now();
+    await s.writeBatch([
+      ...Array.from({ length: 50 }, (_, i) => reading({ device: 'aq-01', ts: T0 + i * MIN, seq: i, values: { pm25: i / 10 } })),
+      reading({ device: 'aq-01', ts: now, seq: 50, values: { pm25: 5 } }),
+    ]);
+    const hot = () => s.db.prepare('SELECT seq FROM reading').pluck().all();
+    await waitFor(() => hot().length === 1, { what: 'the timer to compact the cold readings' });
+    expect(hot()).toEqual([50]);
+    expect(storedReadings(s)).toHaveLength(51);
+    // A late reading of a compacted hour is merged into its block (by the timer within 10 minutes; here on demand).
+    expect(s.compact()).toBe(0);
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 55 * MIN, seq: 51, values: { pm25: 9 } })]);
+    expect(s.compact()).toBe(1);
+    expect((await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: now }))[0]!.points).toHaveLength(52);
   });
 
   it('retention removes compacted readings older than rawDays, cutting the block the cutoff falls in', async () => {

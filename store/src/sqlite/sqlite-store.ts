@@ -61,6 +61,8 @@ export class SqliteStore implements TimeSeriesStore {
       type?: 'sqlite';
       worker?: boolean;
       rollupIntervalMs?: number;
+      /** How long after open the timer starts compacting (default a minute). */
+      compactAfterMs?: number;
     },
     opts: SqliteStoreOptions = {},
   ) {
@@ -113,7 +115,7 @@ export class SqliteStore implements TimeSeriesStore {
     // Rollups: the first step at once (rows a crash left behind), then every rollupIntervalMs.
     const rollupIntervalMs = config.rollupIntervalMs ?? DEFAULT_ROLLUP_INTERVAL_MS;
     // Compaction from a minute after open, as retention: opening (a service start, a test) is not slowed by it.
-    const compactFrom = Date.now() + 60_000;
+    const compactFrom = Date.now() + (config.compactAfterMs ?? 60_000);
     const rollupTick = () => {
       this.rollupTimer = undefined;
       if (this.closed) return;

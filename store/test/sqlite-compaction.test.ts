@@ -269,6 +269,11 @@ describe('SQLite compaction (cold readings in compressed per-device blocks)', ()
     // Schema 3 kept two readings of one device at one ts apart only by ts: none in this stream has the same (kind, device, ts).
     v3.close();
 
+    // A reader (the dashboard) on the schema 3 file before its writer (ingest) upgrades it.
+    const reader = new SqliteStore({ path, synchronous: 'normal' }, { readonly: true });
+    open.push(reader);
+    expect(await answers(reader)).toEqual(before);
+
     const up = sqlite(path);
     expect(up.db.pragma('user_version', { simple: true })).toBe(4);
     expect(up.db.prepare('SELECT watermark FROM rollup_state').pluck().get()).toBe(watermark);
@@ -282,6 +287,9 @@ describe('SQLite compaction (cold readings in compressed per-device blocks)', ()
     expect(up.compact()).toBe(3000);
     expect(storedReadings(up)).toEqual(rowsBefore);
     expect(await answers(up)).toEqual(before);
+    // The reader opened on the old layout finds the blocks and the derived table the upgrade made.
+    expect(await answers(reader)).toEqual(before);
+    expect((await reader.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + HOUR }))[0]!.points).toEqual([[T0, 80]]);
     expect(storedRollups(up, 'rollup_1m')).toEqual(expectedRollups(up, MIN));
   });
 });

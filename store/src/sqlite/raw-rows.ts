@@ -27,7 +27,6 @@ export class ReadingBlocks {
         one: Database.Statement<[string, string, number], Buffer>;
         bySeq: Database.Statement<[string, string, number, number], { start: number; data: Buffer }>;
       }
-    | null
     | undefined;
   private writes:
     | {
@@ -38,9 +37,13 @@ export class ReadingBlocks {
 
   constructor(private readonly db: Database.Database) {}
 
-  /** Prepared on first use: a reader may open a file its writer has not upgraded to schema 4 yet (no blocks then). */
+  /**
+   * Prepared on first use. A reader may open a file its writer has not upgraded to schema 4 yet: no blocks then, and
+   * the next call tries again (the writer may have upgraded and compacted since; a remembered failure would hide
+   * every compacted reading from this handle).
+   */
   private reads() {
-    if (this.stmts !== undefined) return this.stmts;
+    if (this.stmts) return this.stmts;
     try {
       this.stmts = {
         range: this.db.prepare(
@@ -52,7 +55,7 @@ export class ReadingBlocks {
         bySeq: this.db.prepare('SELECT start, data FROM reading_block WHERE kind = ? AND device = ? AND seq_min <= ? AND seq_max >= ?'),
       };
     } catch {
-      this.stmts = null;
+      return undefined;
     }
     return this.stmts;
   }
@@ -116,21 +119,22 @@ export class ReadingBlocks {
 export class RawRows {
   readonly blocks: ReadingBlocks;
   private readonly hot: Database.Statement<[string, string, number, number], HotRow>;
-  private derivedStmt: Database.Statement<[string, string, number, number], HotRow> | null | undefined;
+  private derivedStmt: Database.Statement<[string, string, number, number], HotRow> | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.blocks = new ReadingBlocks(db);
     this.hot = db.prepare('SELECT ts, gateway, ward, seq, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ?');
   }
 
+  /** As ReadingBlocks.reads: before schema 4 derived rows are in the reading table, and the next call tries again. */
   private derived() {
-    if (this.derivedStmt === undefined) {
+    if (!this.derivedStmt) {
       try {
         this.derivedStmt = this.db.prepare(
           'SELECT ts, gateway, ward, seq, vals FROM derived WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ?',
         );
       } catch {
-        this.derivedStmt = null; // before schema 4, derived rows are in the reading table
+        return undefined;
       }
     }
     return this.derivedStmt;

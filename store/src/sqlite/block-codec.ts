@@ -259,6 +259,21 @@ export function encodeBlock(rows: readonly BlockRow[]): Buffer {
   return deflateRawSync(w.bytes());
 }
 
+/** Who produced each reading of a block and when, without its values (loss checks read only these). */
+export function decodeIdentities(data: Uint8Array): Array<{ ts: number; gateway: string; seq: number }> {
+  const r = new Reader(inflateRawSync(data));
+  const format = r.uint();
+  if (format !== FORMAT) throw new Error(`block format ${format} unknown`);
+  const n = r.uint();
+  const strings = Array.from({ length: r.uint() }, () => r.string());
+  const layouts = r.uint();
+  for (let l = 0; l < layouts; l++) for (let f = r.uint(); f > 0; f--) r.uint();
+  const ts = readDeltaOfDelta(r, n);
+  const seq = readDeltaOfDelta(r, n);
+  const gateways = readRuns(r, n);
+  return ts.map((t, i) => ({ ts: t, seq: seq[i]!, gateway: strings[gateways[i]!]! }));
+}
+
 export function decodeBlock(data: Uint8Array): BlockRow[] {
   const r = new Reader(inflateRawSync(data));
   const format = r.uint();

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { windowStart } from '../windows';
-import { decodeBlock, encodeBlock, type BlockRow } from './block-codec';
+import { decodeBlock, decodeIdentities, encodeBlock, type BlockRow } from './block-codec';
 import { BLOCK_MS } from './schema';
 
 /** A stored reading of one (kind, device), wherever it lives: hot row, block or derived row. */
@@ -70,6 +70,16 @@ export class ReadingBlocks {
     return out;
   }
 
+  /** The seqs of `gateway`'s readings of the device with ts in [from, to] held in blocks (values not decoded). */
+  seqsIn(kind: string, device: string, gateway: string, from: number, to: number): number[] {
+    const s = this.reads();
+    if (!s) return [];
+    const out: number[] = [];
+    for (const { data } of s.range.iterate(kind, device, windowStart(from, BLOCK_MS), to))
+      for (const r of decodeIdentities(data)) if (r.ts >= from && r.ts <= to && r.gateway === gateway) out.push(r.seq);
+    return out;
+  }
+
   /** All readings of the block starting at `start` (empty if none). */
   block(kind: string, device: string, start: number): RawRow[] {
     const data = this.reads()?.one.get(kind, device, start);
@@ -119,11 +129,18 @@ export class ReadingBlocks {
 export class RawRows {
   readonly blocks: ReadingBlocks;
   private readonly hot: Database.Statement<[string, string, number, number], HotRow>;
+  private readonly hotSeqs: Database.Statement<[string, string, string, number, number], number>;
   private derivedStmt: Database.Statement<[string, string, number, number], HotRow> | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.blocks = new ReadingBlocks(db);
     this.hot = db.prepare('SELECT ts, gateway, ward, seq, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ?');
+    // seq >= 0: a schema 3 file (read before its writer upgrades it) holds derived rows in this table too.
+    this.hotSeqs = db
+      .prepare<[string, string, string, number, number], number>(
+        'SELECT seq FROM reading WHERE kind = ? AND device = ? AND gateway = ? AND ts >= ? AND ts <= ? AND seq >= 0',
+      )
+      .pluck();
   }
 
   /** As ReadingBlocks.reads: before schema 4 derived rows are in the reading table, and the next call tries again. */
@@ -138,6 +155,13 @@ export class RawRows {
       }
     }
     return this.derivedStmt;
+  }
+
+  /** The gateway's readings' seqs of the device with ts in [from, to] (derived rows, seq < 0, are not its readings). */
+  seqs(kind: string, device: string, gateway: string, from: number, to: number): number[] {
+    const out = this.blocks.seqsIn(kind, device, gateway, from, to);
+    for (const seq of this.hotSeqs.iterate(kind, device, gateway, from, to)) out.push(seq);
+    return out;
   }
 
   rows(kind: string, device: string, from: number, to: number): RawRow[] {

@@ -232,7 +232,7 @@ export class SqliteStore implements TimeSeriesStore {
     // One read transaction: a compaction between two devices' reads would otherwise move rows out of sight.
     this.db.transaction(() => {
       for (const { kind, device } of this.gatewayDevices!.all(gateway))
-        for (const r of this.raw.rows(kind, device, from, to)) if (r.gateway === gateway && r.seq >= 0) seqs.push(r.seq);
+        for (const seq of this.raw.seqs(kind, device, gateway, from, to)) seqs.push(seq);
     })();
     return seqs.sort((a, b) => a - b);
   }

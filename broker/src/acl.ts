@@ -20,7 +20,11 @@ export const gatewaySubscribeRight = (gatewayId: string): Right => gw(gatewayId,
 /** The rights of each service role; also what the Mosquitto dynamic-security provisioning mirrors (mosquitto/). */
 export const SERVICE_RIGHTS = {
   ingest: {
-    subscribe: [...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)), under('config')],
+    subscribe: [
+      ...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)),
+      under('config'),
+      [...root, 'system', '+', 'health'],
+    ],
     publish: [under('live'), under('alarm')],
     retain: [] as Right[],
   },

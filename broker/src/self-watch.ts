@@ -1,0 +1,81 @@
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { systemSubject, type SystemHealth, type SystemSample } from '@tamky/protocol';
+import type { Logger } from 'pino';
+
+/** How many offline sessions one report names at most (the fullest first): a report must stay small. */
+const MAX_SESSIONS = 50;
+
+/**
+ * The broker's own health for the `system` alarm rules: connections against `maxConnections`, the queue of
+ * each persistent session whose client is offline (this node's count), and the days left on each certificate
+ * it is given (its TLS certificate and CA, the gateways' client certificates issued into deploy/certs).
+ */
+export function brokerSelfReport(args: {
+  service: string;
+  ts: number;
+  connected: number;
+  maxConnections: number;
+  queues: ReadonlyMap<string, number>;
+  online: ReadonlySet<string>;
+  certificates: readonly string[];
+  log?: Logger;
+}): SystemHealth {
+  const samples: SystemSample[] = [
+    {
+      check: 'broker_connections_percent',
+      subject: 'connections',
+      value: (args.connected / args.maxConnections) * 100,
+      detail: { count: args.connected, max: args.maxConnections },
+    },
+  ];
+  const offline = [...args.queues].filter(([client, n]) => n > 0 && !args.online.has(client)).sort((a, b) => b[1] - a[1]);
+  for (const [client, n] of offline.slice(0, MAX_SESSIONS))
+    samples.push({ check: 'session_queue', subject: systemSubject(client), value: n, detail: { client } });
+  for (const cert of certificateFiles(args.certificates, args.log)) {
+    const days = Math.floor((Date.parse(cert.validTo) - args.ts) / 86_400_000);
+    samples.push({
+      check: 'cert_days_left',
+      subject: systemSubject(cert.file),
+      value: days,
+      detail: { file: cert.file, cn: cert.cn, notAfter: new Date(Date.parse(cert.validTo)).toISOString().slice(0, 10) },
+    });
+  }
+  return { service: args.service, ts: args.ts, samples };
+}
+
+interface CertInfo {
+  file: string;
+  cn: string;
+  validTo: string;
+}
+
+/** Each path is a PEM certificate file or a folder of them (*.crt, *.pem); keys and unreadable files are skipped. */
+export function certificateFiles(paths: readonly string[], log?: Logger): CertInfo[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    try {
+      if (statSync(p).isDirectory())
+        for (const f of readdirSync(p).sort()) {
+          if (/\.(crt|pem)$/.test(f)) files.push(join(p, f));
+        }
+      else files.push(p);
+    } catch (err) {
+      log?.warn({ path: p, err: (err as Error).message }, 'certificate path not readable; its expiry is not watched');
+    }
+  }
+  const out: CertInfo[] = [];
+  for (const f of [...new Set(files)]) {
+    try {
+      const text = readFileSync(f, 'utf8');
+      if (!text.includes('BEGIN CERTIFICATE')) continue;
+      const x = new X509Certificate(text);
+      const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? basename(f);
+      out.push({ file: basename(f), cn, validTo: x.validTo });
+    } catch (err) {
+      log?.warn({ file: f, err: (err as Error).message }, 'certificate not readable; its expiry is not watched');
+    }
+  }
+  return out;
+}

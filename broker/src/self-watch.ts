@@ -51,6 +51,14 @@ interface CertInfo {
   validTo: string;
 }
 
+/** Paths already reported unreadable: a report every few seconds must not repeat the warning. */
+const warned = new Set<string>();
+const warnOnce = (log: Logger | undefined, path: string, err: unknown, msg: string) => {
+  if (warned.has(path)) return;
+  warned.add(path);
+  log?.warn({ path, err: (err as Error).message }, msg);
+};
+
 /** Each path is a PEM certificate file or a folder of them (*.crt, *.pem); keys and unreadable files are skipped. */
 export function certificateFiles(paths: readonly string[], log?: Logger): CertInfo[] {
   const files: string[] = [];
@@ -62,7 +70,7 @@ export function certificateFiles(paths: readonly string[], log?: Logger): CertIn
         }
       else files.push(p);
     } catch (err) {
-      log?.warn({ path: p, err: (err as Error).message }, 'certificate path not readable; its expiry is not watched');
+      warnOnce(log, p, err, 'certificate path not readable; its expiry is not watched');
     }
   }
   const out: CertInfo[] = [];
@@ -74,7 +82,7 @@ export function certificateFiles(paths: readonly string[], log?: Logger): CertIn
       const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? basename(f);
       out.push({ file: basename(f), cn, validTo: x.validTo });
     } catch (err) {
-      log?.warn({ file: f, err: (err as Error).message }, 'certificate not readable; its expiry is not watched');
+      warnOnce(log, f, err, 'certificate not readable; its expiry is not watched');
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,20 +9,29 @@ import { hashSecret, startBroker, type BrokerHandle } from '@tamky/broker';
 import { openStore } from '@tamky/store';
 import { startIngestWithAlarms, type IngestWithAlarms } from '@tamky/ingest';
 import { tempDir, waitFor } from '@tamky/test-support';
+import { startFakeZalo, type FakeZalo } from '@tamky/test-support/fakes';
+import { hashPassword, startDashboard, type DashboardHandle } from '@tamky/dashboard-server';
+import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
+import { parseNotifyPolicy } from '@tamky/dashboard-server/notify';
 import { airBatch, testCity } from '../ingest/test/helpers/fixtures';
 import { REPO_ROOT } from '../bench/faults/city';
 
 /**
- * The system watching itself, with real processes' parts: the broker (its report on system/broker/health),
- * ingest with alarm detection on an SQLite store on a small file system of its own (tmpfs; needs root, as
- * CI runs), and the alarm events as the dashboard receives them. Each system alarm is raised by making its
- * condition real, and clears itself once the condition is gone.
+ * The system watching itself, with the real parts: the broker (its report on system/broker/health), ingest with
+ * alarm detection on an SQLite store on a small file system of its own (tmpfs; needs root, as CI runs), and the
+ * dashboard (its state DB on another small volume, its report on system/dashboard/health) whose alarm desk
+ * records the alarms and whose notification policy tells the duty phone through a local Zalo peer. Each system
+ * alarm is raised by making its condition real, and clears itself once the condition is gone.
  */
 const log = createLogger('self-watch-test', { level: process.env.TEST_LOG ?? 'silent' });
 const dir = tempDir('self-watch');
 const volume = join(dir, 'volume');
 const certDir = join(dir, 'certs');
-let mounted = false;
+const stateVolume = join(dir, 'state');
+const DUTY_PHONE = '84905000111';
+const mounted: string[] = [];
+let dashboard: DashboardHandle | undefined;
+let zalo: FakeZalo;
 let broker: BrokerHandle;
 let store: TimeSeriesStore;
 let ingest: IngestWithAlarms | undefined;
@@ -35,7 +44,8 @@ let gate: Promise<void> | undefined;
 
 const RULES = `
 rules:
-  - { id: disk, type: system, check: disk_used_percent, category: system, severity: warning, op: '>=', value: 95, clearValue: 80, repeatEveryS: 1 }
+  - { id: disk, type: system, check: disk_used_percent, category: system, severity: warning, op: '>=', value: 95, clearValue: 80, repeatEveryS: 1, services: [ingest-1] }
+  - { id: state-disk, type: system, check: disk_used_percent, category: system, severity: major, op: '>=', value: 80, clearValue: 70, repeatEveryS: 1, services: [dashboard] }
   - { id: refusing, type: system, check: store_write_failing_s, category: system, severity: major, op: '>=', value: 1, repeatEveryS: 1 }
   - { id: lag, type: system, check: ingest_lag_s, category: system, severity: warning, op: '>=', value: 2, clearValue: 1, repeatEveryS: 1 }
   - { id: conns, type: system, check: broker_connections_percent, category: system, severity: warning, op: '>=', value: 70, clearValue: 50, repeatEveryS: 1 }
@@ -83,9 +93,11 @@ const connect = async (opts: mqtt.IClientOptions) => {
 };
 
 beforeAll(async () => {
-  mkdirSync(volume);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', volume]);
-  mounted = true;
+  for (const v of [volume, stateVolume]) {
+    mkdirSync(v);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', v]);
+    mounted.push(v);
+  }
   mkdirSync(certDir);
   makeCert(join(certDir, 'short.crt'), 5);
   const hash = (s: string) => hashSecret(s, { N: 1024 });
@@ -131,6 +143,35 @@ beforeAll(async () => {
   });
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, RULES);
+  zalo = await startFakeZalo();
+  // Major alarms to the duty phone by Zalo, as deploy/config/notify-policy.yaml routes them.
+  const policy = parseNotifyPolicy({
+    senderName: 'IOC Tam Ky',
+    recipients: [{ id: 'duty', name: 'Trực ban', phone: DUTY_PHONE, channels: ['zalo'] }],
+    routes: [{ id: 'duty', match: { severities: ['critical', 'major'] }, steps: [{ to: ['duty'] }], notifyClear: true }],
+    grouping: { windowS: 0 },
+    providers: {
+      zalo: {
+        sendUrl: `${zalo.url}/message/template`,
+        tokenUrl: `${zalo.url}/v4/oa/access_token`,
+        appId: zalo.appId,
+        secretKey: zalo.secretKey,
+        refreshToken: 'refresh-0',
+        templateId: 'tpl-alarm',
+      },
+    },
+  });
+  dashboard = await startDashboard(
+    {
+      http: { host: '127.0.0.1', port: 0, publicUrl: 'https://ioc.tamky.gov.vn' },
+      mqtt: { url, username: 'dashboard', password: 'dashboard-secret', clientId: 'dashboard-1' },
+      stateDb: join(stateVolume, 'state.db'),
+      selfWatchMs: 200,
+      users: [{ username: 'admin', displayName: 'Admin', role: 'admin', passwordHash: await hashPassword('admin-password-1') }],
+      limitsDir: join(REPO_ROOT, 'config/limits'),
+    },
+    { store: sqlite, city: testCity(), logger: log, modules: [createAlarmsModule({ rulesFile, notify: policy, tickMs: 200 })] },
+  );
   ingest = await startIngestWithAlarms(
     {
       mqtt: { url, username: 'ingest', password: 'ingest-secret', clientId: 'ingest-1' },
@@ -148,10 +189,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) await c.endAsync(true);
   await ingest?.close();
+  await dashboard?.close();
   await store?.close();
   await watcher?.endAsync();
   await broker?.close();
-  if (mounted) execFileSync('umount', ['-l', volume]);
+  await zalo?.close();
+  for (const v of mounted) execFileSync('umount', ['-l', v]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -167,9 +210,9 @@ describe('the system watches itself', () => {
 
   it('broker connections near maxConnections raise an alarm that clears when they close', async () => {
     const from = events.length;
-    // ingest (2 connections) and the watcher are connected: four more make 7 of 10.
+    // ingest (2 connections), the dashboard and the watcher are connected: three more make 7 of 10.
     const extra = [];
-    for (let i = 0; i < 4; i++)
+    for (let i = 0; i < 3; i++)
       extra.push(await connect({ username: 'dashboard', password: 'dashboard-secret', clientId: `dashboard-x${i}` }));
     const raised = await waitEvent('conns', 'broker.connections', 'raised', from);
     expect(raised.message.en).toBe('broker: 7 of 10 connections (70%, limit 70%)');
@@ -243,6 +286,14 @@ describe('the system watches itself', () => {
     }
     const refusing = await waitEvent('refusing', 'ingest-1.store', 'raised', from, 30_000);
     expect(refusing.message.en).toMatch(/^ingest-1: the store has refused writes for \d+ s \(.+\); readings wait in the broker$/);
+    // The alarm desk recorded it and the notification policy told the duty phone.
+    const told = await waitFor(
+      () => zalo.messages.find((m) => m.phone === DUTY_PHONE && m.templateData.message!.includes('kho dữ liệu từ chối ghi')),
+      {
+        what: 'the duty phone told of the refused writes by Zalo',
+      },
+    );
+    expect(told.templateData.severity).toBe('major');
 
     const back = events.length;
     rmSync(filler);
@@ -254,5 +305,20 @@ describe('the system watches itself', () => {
       what: 'every reading accepted while the disk was full stored once space returned',
     });
     expect((await store.sequences('gw-a')).filter((s) => s >= 100)).toEqual(expected);
+  });
+
+  it("the dashboard's own disk (its state DB) filling up raises an alarm that reaches the duty phone, and clears", async () => {
+    const from = events.length;
+    // Fill the state DB's volume to about 90 % (not full: the dashboard still records the alarm).
+    const fs = statfsSync(stateVolume);
+    writeFileSync(join(stateVolume, 'filler'), Buffer.alloc(Math.floor((fs.bavail - 0.1 * fs.blocks) * fs.bsize), 1));
+    const raised = await waitEvent('state-disk', 'dashboard.state-db', 'raised', from);
+    expect(raised.message.en).toMatch(/^dashboard: disk .*state\.db \d+(\.\d)?% used \(limit 80%\), \d+ MB free$/);
+    await waitFor(() => zalo.messages.find((m) => m.phone === DUTY_PHONE && m.templateData.message!.startsWith('dashboard: ổ đĩa')), {
+      what: 'the duty phone told of the dashboard disk by Zalo',
+    });
+    const cleared = events.length;
+    rmSync(join(stateVolume, 'filler'));
+    await waitEvent('state-disk', 'dashboard.state-db', 'cleared', cleared);
   });
 });

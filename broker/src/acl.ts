@@ -30,7 +30,7 @@ export const SERVICE_RIGHTS = {
   },
   dashboard: {
     subscribe: [...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)), under('live'), under('alarm')],
-    publish: [gw('+', 'cmd'), under('config')],
+    publish: [gw('+', 'cmd'), under('config'), [...root, 'system', 'dashboard', 'health']],
     retain: [under('config')],
   },
   lorawan: {

@@ -51,6 +51,8 @@ interface CertInfo {
   validTo: string;
 }
 
+const parsed = new Map<string, { stamp: string; info: CertInfo | undefined }>();
+
 /** Paths already reported unreadable: a report every few seconds must not repeat the warning. */
 const warned = new Set<string>();
 const warnOnce = (log: Logger | undefined, path: string, err: unknown, msg: string) => {
@@ -76,11 +78,23 @@ export function certificateFiles(paths: readonly string[], log?: Logger): CertIn
   const out: CertInfo[] = [];
   for (const f of [...new Set(files)]) {
     try {
+      // Parsed again only when the file changed (a fleet's certificates are read every report).
+      const st = statSync(f);
+      const stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+      const cached = parsed.get(f);
+      if (cached?.stamp === stamp) {
+        if (cached.info) out.push(cached.info);
+        continue;
+      }
       const text = readFileSync(f, 'utf8');
-      if (!text.includes('BEGIN CERTIFICATE')) continue;
-      const x = new X509Certificate(text);
-      const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? basename(f);
-      out.push({ file: basename(f), cn, validTo: x.validTo });
+      let info: CertInfo | undefined;
+      if (text.includes('BEGIN CERTIFICATE')) {
+        const x = new X509Certificate(text);
+        const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? basename(f);
+        info = { file: basename(f), cn, validTo: x.validTo };
+      }
+      parsed.set(f, { stamp, info });
+      if (info) out.push(info);
     } catch (err) {
       warnOnce(log, f, err, 'certificate not readable; its expiry is not watched');
     }

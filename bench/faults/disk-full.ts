@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     };
 
     await sleep(15_000);
-    await fault('store volume full', storeVolume, ['store-disk-90', 'store-refusing-writes']);
+    await fault('store volume full', storeVolume, ['service-disk-90', 'store-refusing-writes']);
     await sleep(10_000);
     await fault('gateway volume full', gatewayVolume, ['gateway-disk-90']);
     await sleep(5_000);

@@ -32,11 +32,11 @@ export function createSelfWatch(opts: { service: string; diskPath?: string; olde
       const samples: SystemSample[] = [];
       if (opts.diskPath) {
         const d = diskSpace(opts.diskPath);
-        if (d.free !== null && d.total)
+        if (d.free !== null && d.usedPercent !== null)
           samples.push({
             check: 'disk_used_percent',
             subject: 'store',
-            value: (1 - d.free / d.total) * 100,
+            value: d.usedPercent,
             detail: { path: opts.diskPath, freeMb: Math.round(d.free / 1048576) },
           });
       }

@@ -41,9 +41,9 @@ describe('system alarms (default rules)', () => {
     await report('ingest-1', disk(50));
     expect(events.filter((e) => e.state === 'raised')).toEqual([]);
     await report('ingest-1', disk(85));
-    expect(states().filter((s) => s.endsWith(':raised'))).toEqual(['store-disk-80:ingest-1.store:raised']);
+    expect(states().filter((s) => s.endsWith(':raised'))).toEqual(['service-disk-80:ingest-1.store:raised']);
     await report('ingest-1', disk(95.04));
-    const major = events.find((e) => e.ruleId === 'store-disk-90' && e.state === 'raised')!;
+    const major = events.find((e) => e.ruleId === 'service-disk-90' && e.state === 'raised')!;
     expect(major).toMatchObject({ severity: 'major', category: 'system', value: 95, limit: 90 });
     expect(major.message.en).toBe('ingest-1: disk /data 95% used (limit 90%), 12 MB free');
     expect(major.message.vi).toBe('ingest-1: ổ đĩa /data đã dùng 95% (ngưỡng 90%), còn trống 12 MB');
@@ -57,7 +57,7 @@ describe('system alarms (default rules)', () => {
         .filter((e) => e.state === 'cleared')
         .map((e) => e.ruleId)
         .sort(),
-    ).toEqual(['store-disk-80', 'store-disk-90']);
+    ).toEqual(['service-disk-80', 'service-disk-90']);
   });
 
   it('store refusing writes: raised after 30 s of refusals, cleared by the first durable write', async () => {

@@ -14,12 +14,12 @@ export function dashboardSelfReport(stateDb: string, ts: number): SystemHealth {
     service: DASHBOARD_SERVICE,
     ts,
     samples:
-      d.free !== null && d.total
+      d.free !== null && d.usedPercent !== null
         ? [
             {
               check: 'disk_used_percent',
               subject: 'state-db',
-              value: (1 - d.free / d.total) * 100,
+              value: d.usedPercent,
               detail: { path: stateDb, freeMb: Math.round(d.free / 1048576) },
             },
           ]

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alarmEventSchema, type AlarmEvent, type SystemHealthInput, systemHealthSchema } from '@tamky/protocol';
+import { alarmEventSchema, gatewayHealthSchema, type AlarmEvent, type SystemHealthInput, systemHealthSchema } from '@tamky/protocol';
 import { loadLimits } from '@tamky/service-kit';
 import { LIMITS_DIR, testCity } from './helpers/fixtures';
 import { createAlarmDetector, loadRules } from '../src/alarms';
@@ -141,5 +141,46 @@ describe('system alarms (default rules)', () => {
         .map((e) => `${e.ruleId}:${e.state}`)
         .sort(),
     ).toEqual(['cert-expiry-30d:cleared', 'cert-expiry-7d:cleared']);
+  });
+});
+
+describe('gateway health arriving late', () => {
+  it('a report older than one already judged (redelivered from a session queue) does not clear a full disk', async () => {
+    const events: AlarmEvent[] = [];
+    const detector = createAlarmDetector({
+      rules: loadRules(join(import.meta.dirname, '../../config/rules/default.yaml')).filter((r) => r.type === 'gateway_disk'),
+      city: testCity(),
+      aqiLevels: loadLimits(LIMITS_DIR).vnAqi.levels,
+      publish: async (_topic, event) => {
+        events.push(alarmEventSchema.parse(event));
+      },
+    });
+    const GB = 1024 ** 3;
+    const health = (ts: number, uptimeS: number, usedPct: number) =>
+      gatewayHealthSchema.parse({
+        gateway: 'gw-a',
+        ts,
+        uptimeS,
+        version: '1',
+        configHash: 'x',
+        cpuPct: 1,
+        rssBytes: 1,
+        diskFreeBytes: GB * (1 - usedPct / 100),
+        diskTotalBytes: GB,
+        outbox: { depth: 0, oldestTs: null, bytes: 0, dropped: 0 },
+        devices: [],
+      });
+    const settle = () => new Promise((r) => setImmediate(r));
+    detector.onGatewayHealth!(health(T0 + 10_000, 100, 99), T0);
+    await settle();
+    expect(events.filter((e) => e.state === 'raised').map((e) => e.ruleId)).toEqual(['gateway-disk-80', 'gateway-disk-90']);
+    // Taken before the disk filled, delivered after: ignored.
+    detector.onGatewayHealth!(health(T0 + 2_000, 92, 10), T0);
+    await settle();
+    expect(events.filter((e) => e.state === 'cleared')).toEqual([]);
+    // The clock stepped back an hour but uptime went on: a real report, judged.
+    detector.onGatewayHealth!(health(T0 - 3_600_000, 102, 10), T0);
+    await settle();
+    expect(events.filter((e) => e.state === 'cleared').map((e) => e.ruleId)).toEqual(['gateway-disk-80', 'gateway-disk-90']);
   });
 });

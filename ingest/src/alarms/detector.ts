@@ -107,6 +107,7 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   const gatewayOffline = new Map<string, GatewayStatus>();
   const outboxDepths = new Map<string, number[]>();
   const crcCounters = new Map<string, number>();
+  const lastHealth = new Map<string, { ts: number; uptimeS: number }>();
   /** Per (system rule, service): the subjects of its last report, so one that vanished is cleared. */
   const systemSubjects = new Map<string, Set<string>>();
   const pending = new Map<string, { topic: string; event: AlarmEvent }>();
@@ -364,6 +365,12 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     },
     onGatewayHealth(h, now) {
       lastGatewaySeen.set(h.gateway, now);
+      // A report older than the last one judged (redelivered late from a session queue while newer ones came
+      // live) would undo what the newer said: a full disk seen as free again, then full again. Older means both
+      // earlier and from less uptime: a clock stepped back keeps counting uptime, a restart starts it again later.
+      const last = lastHealth.get(h.gateway);
+      if (last && h.ts < last.ts && h.uptimeS <= last.uptimeS) return;
+      lastHealth.set(h.gateway, { ts: h.ts, uptimeS: h.uptimeS });
       const out: Promise<void>[] = [];
       for (const rule of rules) {
         if (rule.type === 'gateway_outbox') evaluateOutbox(rule, h, out);

@@ -1,4 +1,4 @@
-import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
+import type { DeviceHealth, GatewayFleetHealth, GatewayHealth } from '@tamky/protocol';
 import { diskSpace } from '@tamky/service-kit';
 
 /** Samples CPU use between two reports (percent of one core). */
@@ -25,6 +25,7 @@ export function buildHealth(args: {
   outboxPath: string;
   outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
+  fleet?: GatewayFleetHealth;
 }): GatewayHealth {
   const disk = diskSpace(args.outboxPath);
   return {
@@ -39,5 +40,6 @@ export function buildHealth(args: {
     diskTotalBytes: disk.total,
     outbox: args.outbox,
     devices: args.devices,
+    ...(args.fleet ? { fleet: args.fleet } : {}),
   };
 }

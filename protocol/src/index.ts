@@ -4,6 +4,7 @@ export * from './kinds';
 export * from './telemetry';
 export * from './gateway';
 export * from './system-health';
+export * from './fleet';
 export * from './alarms';
 export * from './city';
 export * from './store';

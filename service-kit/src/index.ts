@@ -8,3 +8,4 @@ export * from './secrets';
 export * from './token-bucket';
 export { installedVersion, requirePinnedVersion } from './pinned-dependency';
 export * from './disk';
+export * from './fleet-signing';

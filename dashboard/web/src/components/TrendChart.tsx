@@ -1,6 +1,6 @@
 import { reduceByDevice } from '@tamky/protocol/series';
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { CartesianGrid, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis, type TooltipContentProps } from 'recharts';
+import { CartesianGrid, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
@@ -121,7 +121,7 @@ function TrendChartInner({
               <Tooltip
                 // recharts shows its box only with a payload from its own <Line>s; this content draws the row itself.
                 wrapperStyle={{ visibility: 'visible' }}
-                content={(p: TooltipContentProps<number, string>) => (
+                content={(p) => (
                   <RowTooltip
                     active={p.active}
                     row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}

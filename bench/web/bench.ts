@@ -265,4 +265,8 @@ try {
   await peerServer.close();
   await browser.close();
 }
-writeFileSync(join(here, 'RESULTS.md'), `${lines.join('\n')}\n`);
+// The latest run replaces the figures above; the History section (earlier runs worth keeping) stays.
+const resultsFile = join(here, 'RESULTS.md');
+const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+const history = previous.indexOf('\n# History');
+writeFileSync(resultsFile, `${lines.join('\n')}\n${history >= 0 ? previous.slice(history) : ''}`);

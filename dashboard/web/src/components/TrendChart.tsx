@@ -1,5 +1,5 @@
 import { reduceByDevice } from '@tamky/protocol/series';
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { CartesianGrid, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
@@ -56,6 +56,7 @@ function TrendChartInner({
 }) {
   const { t, num, time, shortDate } = useI18n();
   const [box, widthPx] = useWidthPx();
+  const dismissed = useEscapeDismiss();
   const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(','), width: widthPx };
   // Asked once the chart's width is known: the server fits its windows to it.
   const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
@@ -123,7 +124,7 @@ function TrendChartInner({
                 wrapperStyle={{ visibility: 'visible' }}
                 content={(p) => (
                   <RowTooltip
-                    active={p.active}
+                    active={p.active && !dismissed.is(p.label)}
                     row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}
                     names={names}
                     label={(ts) => `${shortDate(ts)} ${time(ts)}`}
@@ -186,6 +187,28 @@ function RowTooltip({
       </ul>
     </div>
   );
+}
+
+/**
+ * Escape hides the tooltip until the pointer moves to another row (WCAG 1.4.13: content on hover is dismissible).
+ * recharts' own Escape handling hides its wrapper, which this chart forces visible to draw its own rows.
+ */
+function useEscapeDismiss(): { is(label: unknown): boolean } {
+  const last = useRef<unknown>(undefined);
+  const [dismissedAt, setDismissedAt] = useState<unknown>(undefined);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setDismissedAt(last.current);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+  return {
+    is(label) {
+      last.current = label;
+      return label !== undefined && label === dismissedAt;
+    },
+  };
 }
 
 /** Width steps, so resizing a window by a few pixels does not ask the server again. */

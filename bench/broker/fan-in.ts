@@ -68,7 +68,10 @@ async function startOurs(): Promise<Target> {
     env: { ...process.env, LOG_LEVEL: 'warn' },
     cwd: repo,
   });
-  await waitForPort(port, `tamky broker (${peer.output()})`, 30_000);
+  // Start-up is not measured; on a loaded shared machine loading the CLI alone can take tens of seconds.
+  await waitForPort(port, 'tamky broker', 120_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${peer.output().slice(-500)}`);
+  });
   return {
     name: 'tamky broker (aedes)',
     port,

@@ -4,9 +4,9 @@ import { expectAccessible, useMockAndBrowser, login, screenshot } from './browse
 // Chart views, with what must be on screen before axe checks them.
 const VIEWS: Array<{ name: string; path: string; ready: string }> = [
   { name: 'overview', path: '/', ready: 'article.ward-card' },
-  { name: 'environment', path: '/environment', ready: '[data-testid="chart"] .recharts-line' },
-  { name: 'traffic', path: '/traffic', ready: '[data-testid="chart"] .recharts-line' },
-  { name: 'lighting', path: '/lighting', ready: '[data-testid="chart"] .recharts-line' },
+  { name: 'environment', path: '/environment', ready: '[data-testid="chart"] .chart-line' },
+  { name: 'traffic', path: '/traffic', ready: '[data-testid="chart"] .chart-line' },
+  { name: 'lighting', path: '/lighting', ready: '[data-testid="chart"] .chart-line' },
 ];
 
 describe('accessibility of the chart views (axe-core: no serious or critical violations)', () => {

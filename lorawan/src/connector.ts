@@ -350,6 +350,8 @@ export async function startConnector(input: ConnectorConfigInput, options: Conne
     keepalive: config.chirpstack.keepaliveS,
     clean: false,
     reconnectPeriod: 2000,
+    // A refused CONNACK ("server unavailable" while a broker is busy) ends mqtt.js's retries unless this is set.
+    reconnectOnConnackError: true,
     ...(ca ? { ca } : {}),
   });
   let subscribed = false;

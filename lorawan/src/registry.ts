@@ -43,6 +43,8 @@ export function followRegistry(
     password: opts.password,
     clean: true,
     reconnectPeriod: 2000,
+    // A refused CONNACK ("server unavailable" while a broker is busy) ends mqtt.js's retries unless this is set.
+    reconnectOnConnackError: true,
   });
   client.on('connect', () => {
     client.subscribe(topics.configRegistry(), { qos: 1 }, (err) => {

@@ -52,6 +52,8 @@ export async function followRules(opts: {
     username: opts.username,
     password: opts.password,
     reconnectPeriod: 1000,
+    // A refused CONNACK ("server unavailable" while a broker is busy) ends mqtt.js's retries unless this is set.
+    reconnectOnConnackError: true,
   });
   client.on('message', (topic, payload) => {
     if (topic !== topics.configRules()) return onSystemHealth(topic, payload);

@@ -40,6 +40,8 @@ export function connectToBroker(opts: {
     password: cfg.mqtt.password,
     keepalive: cfg.mqtt.keepaliveS,
     reconnectPeriod: 1000,
+    // A refused CONNACK ("server unavailable" while a broker is busy) ends mqtt.js's retries unless this is set.
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     protocolVersion: cfg.mqtt.protocolVersion,
     ...(cfg.mqtt.protocolVersion === 5

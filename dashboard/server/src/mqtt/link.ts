@@ -27,6 +27,8 @@ export async function connectMqtt(opts: MqttLinkOptions): Promise<{
     username: opts.username,
     password: opts.password,
     reconnectPeriod: 2000,
+    // A refused CONNACK ("server unavailable" while a broker is busy) ends mqtt.js's retries unless this is set.
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     keepalive: 30,
   });

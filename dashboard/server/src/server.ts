@@ -27,7 +27,7 @@ import { createRegistryStore } from './registry/registry-store';
 import { registryRoutes } from './registry/routes';
 import { createNotifyDirectory } from './notify/directory';
 import { errorHandler, sendError } from './http/errors';
-import { securityHeaders } from './http/security-headers';
+import { securityHeaders, securityHeaderValues } from './http/security-headers';
 import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import { createProxyTrust } from './http/client-address';
@@ -46,7 +46,7 @@ import { tokenRoutes } from './tokens/routes';
 import { reportRoutes } from './reports/routes';
 import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
 import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
-import { publicRoutes } from './public/routes';
+import { createPublicSite } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -209,6 +209,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   });
   const metricsServer = await metricsEndpoint(app, metrics.registry, config.metrics);
 
+  const publicSite = createPublicSite(core, mapData, {
+    clientAddress: (req) => proxyTrust.clientAddress(req),
+    headers: securityHeaderValues(config.session.secureCookies, mapData.origins, config.public?.embedOrigins)('/api/public'),
+  });
+
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
@@ -222,7 +227,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...registryRoutes(core, registry),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
-    ...publicRoutes(core),
+    ...publicSite.routes,
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
@@ -269,7 +274,10 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 
-  const server = createServer(app);
+  // Residents' answers are served before express ever sees the request: a crowd costs a cache lookup each.
+  const server = createServer((req, res) => {
+    if (!publicSite.serve(req, res)) app(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   hub = startLiveHub({
     server,

@@ -1,7 +1,7 @@
 /**
  * The crowd, in a process of its own: on {url, concurrency, seconds} it answers {ready}; on {go} it sends
  * waves of `concurrency` simultaneous GET /api/public/summary (each from its own X-Forwarded-For address, as
- * residents behind the city's reverse proxy) until `seconds` passed, then answers with the counts.
+ * residents behind the city's reverse proxy) until `seconds` passed, then answers with the counts and its own CPU time.
  */
 interface Job {
   url: string;
@@ -22,6 +22,7 @@ process.on('message', async (m: Job | { go: true }) => {
   const { url, concurrency, seconds } = job!;
   const byStatus: Record<number, number> = {};
   const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   let waves = 0;
   while (performance.now() < end) {
@@ -36,11 +37,13 @@ process.on('message', async (m: Job | { go: true }) => {
       }),
     );
   }
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   process.send!({
     waves,
     requests: latencies.length,
     byStatus,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     p50: latencies[Math.floor(latencies.length / 2)],
     p99: latencies[Math.floor(latencies.length * 0.99)],
   });

@@ -83,7 +83,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     : undefined;
   const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
   if (deliveryConfig) checkReportFont(reportFont);
-  const mapData = loadMapData(config.map, opts.city);
+  const mapData = loadMapData(config.map, opts.city, limits);
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);

@@ -662,6 +662,9 @@ export const vi = {
   'admin.wardsHint': 'Không chọn: toàn thành phố. Giữ Ctrl để chọn nhiều.',
   'admin.wardsColumn': 'Phạm vi',
   'admin.wholeCity': 'Toàn thành phố',
+  'admin.editWards': 'Đổi phạm vi',
+  'admin.editWardsOf': 'Đổi phạm vi phường, xã của {user}',
+  'admin.confirmWards': 'Đổi các phường, xã mà {user} được giới hạn? Các phiên đăng nhập của người này sẽ kết thúc.',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -1322,4 +1325,7 @@ export const en: Record<MessageKey, string> = {
   'admin.wardsHint': 'None chosen: the whole city. Hold Ctrl to choose several.',
   'admin.wardsColumn': 'Scope',
   'admin.wholeCity': 'Whole city',
+  'admin.editWards': 'Change scope',
+  'admin.editWardsOf': 'Change the wards of {user}',
+  'admin.confirmWards': 'Change the wards {user} is limited to? Their sessions will end.',
 };

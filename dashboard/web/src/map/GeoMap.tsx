@@ -1,14 +1,15 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
-import type { CityModel, MapAnswer, WardOverview } from '../api/types';
+import type { MapAnswer } from '../api/types';
 import { useAqiLevels } from '../api/useLimits';
-import { CityMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
+import { CityMap, SchematicMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
 import { useI18n } from '../i18n/i18n';
 import { aqiBand, rgbCss } from '../lib/aqi';
 import { useLocation } from '../lib/router';
-import { MAP_LAYERS, webglAvailable, type MapLayerId, type MapSelection } from './layers';
+import './geo-map.css';
+import { MAP_LAYERS, webglAvailable, type MapCity, type MapLayerId, type MapSelection, type MapWard } from './layers';
 
-export { MAP_LAYERS, type MapLayerId, type MapSelection } from './layers';
+export { MAP_LAYERS, type MapCity, type MapLayerId, type MapSelection, type MapWard } from './layers';
 
 // MapLibre is a large library: it loads with the first map shown, never with views that have none.
 const MapCanvas = lazy(() => import('./MapCanvas'));
@@ -16,10 +17,10 @@ const MapCanvas = lazy(() => import('./MapCanvas'));
 const NO_MAP_DATA: MapAnswer = { basemap: { type: 'none' }, wardAreas: { type: 'FeatureCollection', features: [] } };
 
 export interface GeoMapProps {
-  city: CityModel;
+  city: MapCity;
   deviceState: ReadonlyMap<string, DeviceState>;
   /** Live per-ward values (the overview): VN_AQI colours the ward areas, open alarms outline them. */
-  wards: readonly WardOverview[];
+  wards: readonly MapWard[];
   /** Layers offered (default: all); with `controls`, people switch them on and off. */
   layers?: readonly MapLayerId[];
   controls?: boolean;
@@ -29,23 +30,33 @@ export interface GeoMapProps {
   large?: boolean;
   /** Where the basemap and ward areas come from (GET, a MapAnswer); the public page may serve its own. */
   source?: string;
-  /** VN_AQI colour of a value; default: the served levels (GET /api/limits). */
-  aqiColor?: (value: number) => string | null;
+  /**
+   * The residents' page: each ward's VN_AQI colour as its public summary carries it (no GET /api/limits), and the
+   * map data fetched without the session cookie. Default: colours from the served levels, signed-in requests.
+   */
+  wardColor?: (ward: string) => Rgb | null;
 }
 
-function useMapData(source: string): MapAnswer | null {
+type Rgb = [number, number, number];
+
+function useMapData(source: string, anonymous: boolean): MapAnswer | null {
   const [data, setData] = useState<MapAnswer | null>(null);
   useEffect(() => {
     let cancelled = false;
+    const load = anonymous
+      ? fetch(source, { credentials: 'omit' }).then((res) =>
+          res.ok ? (res.json() as Promise<MapAnswer>) : Promise.reject(new Error(String(res.status))),
+        )
+      : api.get<MapAnswer>(source);
     // Without the map data (an older server, a network error) the map still draws devices and ward names.
-    api.get<MapAnswer>(source).then(
+    load.then(
       (d) => !cancelled && setData(d),
       () => !cancelled && setData(NO_MAP_DATA),
     );
     return () => {
       cancelled = true;
     };
-  }, [source]);
+  }, [source, anonymous]);
   return data;
 }
 
@@ -85,18 +96,24 @@ export function GeoMap({
   onSelect,
   large = false,
   source = '/api/map',
-  aqiColor,
+  wardColor,
 }: GeoMapProps) {
   const { t, num } = useI18n();
   const { search } = useLocation();
   const forced = search.get('map') === 'schematic';
   const [webgl] = useState(webglAvailable);
   const [failed, setFailed] = useState<string | null>(null);
-  const mapData = useMapData(source);
+  const mapData = useMapData(source, !!wardColor);
   const [shown, setShown] = useState<ReadonlySet<MapLayerId>>(() => new Set(layers));
   // Stable while the served levels are: a new colour function would recolour (re-tile) the wards on every render.
-  const levels = useAqiLevels();
-  const colorOf = useCallback((v: number) => aqiColor?.(v) ?? (levels ? rgbCss(aqiBand(levels, v).rgb) : null), [aqiColor, levels]);
+  const levels = useAqiLevels(!wardColor);
+  const colorOf = useCallback(
+    (v: number, ward: string) => {
+      const rgb = wardColor ? wardColor(ward) : levels ? aqiBand(levels, v).rgb : null;
+      return rgb ? rgbCss(rgb) : null;
+    },
+    [wardColor, levels],
+  );
   const wardName = useMemo(() => new Map(city.wards.map((w) => [w.id, w.name])), [city]);
   const wardLabel = useCallback(
     (id: string) => {
@@ -116,7 +133,17 @@ export function GeoMap({
             {failed ? t('map.failed', { message: failed }) : t('map.noWebgl')}
           </p>
         )}
-        <CityMap city={city} deviceState={deviceState as Map<string, DeviceState>} wardAqi={wardAqi} large={large} />
+        {wardColor ? (
+          <SchematicMap
+            city={city}
+            deviceState={deviceState as Map<string, DeviceState>}
+            wardAqi={wardAqi}
+            colourOf={(ward) => wardColor(ward)}
+            legend={false}
+          />
+        ) : (
+          <CityMap city={city} deviceState={deviceState as Map<string, DeviceState>} wardAqi={wardAqi} large={large} />
+        )}
       </div>
     );
 
@@ -177,7 +204,7 @@ export function GeoMap({
         </ul>
       )}
       <figcaption>
-        <GeoLegend />
+        {city.devices.length > 0 && <GeoLegend />}
         {approximate && <p className="map-note">{t('map.approximate')}</p>}
       </figcaption>
     </figure>

@@ -3,9 +3,18 @@ import * as maplibregl from 'maplibre-gl/dist/maplibre-gl-csp.js';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-csp-worker.js?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import { Protocol } from 'pmtiles';
-import type { BasemapAnswer, CityModel, MapAnswer, WardOverview } from '../api/types';
+import type { BasemapAnswer, MapAnswer } from '../api/types';
 import { STATE_COLOR, type DeviceState } from '../components/CityMap';
-import { cityBounds, deviceFeatures, LAYER_KINDS, wardFeatures, type MapLayerId, type MapSelection } from './layers';
+import {
+  cityBounds,
+  deviceFeatures,
+  LAYER_KINDS,
+  wardFeatures,
+  type MapCity,
+  type MapLayerId,
+  type MapSelection,
+  type MapWard,
+} from './layers';
 
 // The worker comes from our own origin: the Content-Security-Policy allows no blob: scripts.
 maplibregl.setWorkerUrl(workerUrl);
@@ -18,12 +27,13 @@ type GeoData = maplibregl.GeoJSONSourceSpecification['data'];
 export type MapElement = HTMLDivElement & { maplibre?: maplibregl.Map };
 
 export interface MapCanvasProps {
-  city: CityModel;
+  city: MapCity;
   mapData: MapAnswer;
   layers: ReadonlySet<MapLayerId>;
   deviceState: ReadonlyMap<string, DeviceState>;
-  wards: readonly WardOverview[];
-  aqiColor(value: number): string | null;
+  wards: readonly MapWard[];
+  /** VN_AQI colour of a ward's value (CSS), null for none. */
+  aqiColor(value: number, ward: string): string | null;
   /** A ward's label on the map (its name, and its VN_AQI when the air layer is on). */
   wardLabel(id: string): string;
   onSelect?: (sel: MapSelection) => void;

@@ -1,4 +1,4 @@
-import type { CityModel, MapAnswer, WardOverview } from '../api/types';
+import type { MapAnswer } from '../api/types';
 import type { DeviceState } from '../components/CityMap';
 
 /** The map's layers: one per domain plus alarms; each shows its devices (air also colours the ward areas). */
@@ -15,6 +15,21 @@ export const LAYER_KINDS: Record<MapLayerId, readonly string[]> = {
   alarms: [],
 };
 
+/** What the map draws of a city: the operators' full model, or the residents' public wards with no devices. */
+export interface MapCity {
+  lat: number;
+  lon: number;
+  wards: ReadonlyArray<{ id: string; name: string; lat: number; lon: number; map: { x: number; y: number } }>;
+  devices: ReadonlyArray<{ id: string; kind: string; ward: string; lat: number; lon: number }>;
+}
+
+/** A ward's live values the map shows (the operators' overview; the residents' summary gives VN_AQI only). */
+export interface MapWard {
+  ward: string;
+  aqi?: { value: number } | null;
+  alarms?: { critical: number; major: number; minor: number; warning: number };
+}
+
 /** What a click on the map picked. */
 export type MapSelection = { type: 'ward'; id: string } | { type: 'device'; id: string; ward: string };
 
@@ -30,7 +45,7 @@ export interface PointCollection {
 }
 
 /** Devices at their latitude and longitude, with the state the markers are drawn by. */
-export function deviceFeatures(city: CityModel, states: ReadonlyMap<string, DeviceState>): PointCollection {
+export function deviceFeatures(city: MapCity, states: ReadonlyMap<string, DeviceState>): PointCollection {
   return {
     type: 'FeatureCollection',
     features: city.devices.map((d, i) => ({
@@ -43,22 +58,26 @@ export function deviceFeatures(city: CityModel, states: ReadonlyMap<string, Devi
 }
 
 /** Ward areas with the live values the layers colour them by (AQI colour as served, open alarms). */
-export function wardFeatures(areas: MapAnswer['wardAreas'], wards: readonly WardOverview[], aqiColor: (value: number) => string | null) {
+export function wardFeatures(
+  areas: MapAnswer['wardAreas'],
+  wards: readonly MapWard[],
+  aqiColor: (value: number, ward: string) => string | null,
+) {
   const byId = new Map(wards.map((w) => [w.ward, w]));
   return {
     ...areas,
     features: areas.features.map((f, i) => {
       const w = byId.get(f.properties.ward);
       const aqi = w?.aqi?.value;
-      const color = aqi === undefined ? null : aqiColor(aqi);
-      const alarms = w ? w.alarms.critical + w.alarms.major + w.alarms.minor + w.alarms.warning : 0;
+      const color = aqi === undefined ? null : aqiColor(aqi, f.properties.ward);
+      const alarms = w?.alarms ? w.alarms.critical + w.alarms.major + w.alarms.minor + w.alarms.warning : 0;
       return { ...f, id: i, properties: { ...f.properties, ...(color ? { aqiColor: color } : {}), alarms } };
     }),
   };
 }
 
 /** [[west, south], [east, north]] around the ward areas, or the ward centres and devices when there are none. */
-export function cityBounds(city: CityModel, areas: MapAnswer['wardAreas']): [[number, number], [number, number]] {
+export function cityBounds(city: MapCity, areas: MapAnswer['wardAreas']): [[number, number], [number, number]] {
   const points: [number, number][] = areas.features.length
     ? areas.features.flatMap((f) => f.geometry.coordinates[0] ?? [])
     : [...city.wards, ...city.devices].map((p) => [p.lon, p.lat]);

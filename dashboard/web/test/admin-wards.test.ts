@@ -32,7 +32,7 @@ describe("admin: an account's wards", () => {
       ).users;
     expect((await users()).find((u) => u.username === 'viewer')?.wards ?? []).toEqual([]);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true }); // bypassCSP: axe-core is injected inline
     page.setDefaultTimeout(20_000);
     await page.goto(`${h.url}/admin`);
     await page.getByLabel('Tên đăng nhập').fill('admin');
@@ -44,7 +44,7 @@ describe("admin: an account's wards", () => {
     await row.getByRole('button', { name: 'Đổi phạm vi phường, xã của viewer' }).click();
     await page.getByTestId('edit-wards').selectOption(['an-phu', 'an-my']);
     await expectAccessible(page, 'admin-edit-wards');
-    await page.getByTestId('confirm').click();
+    await page.getByRole('button', { name: 'Xác nhận' }).click();
     const names = ['an-my', 'an-phu'].map((id) => h.city.wards.find((w) => w.id === id)!.name);
     await expect.poll(() => row.getByTestId('user-wards').textContent(), { timeout: 20_000 }).toBe(names.join(', '));
 
@@ -63,7 +63,7 @@ describe("admin: an account's wards", () => {
     // Back to the whole city: nothing chosen.
     await row.getByRole('button', { name: 'Đổi phạm vi phường, xã của viewer' }).click();
     await page.getByTestId('edit-wards').selectOption([]);
-    await page.getByTestId('confirm').click();
+    await page.getByRole('button', { name: 'Xác nhận' }).click();
     await expect.poll(() => row.getByTestId('user-wards').textContent(), { timeout: 20_000 }).toBe('Toàn thành phố');
     expect((await users()).find((u) => u.username === 'viewer')?.wards ?? []).toEqual([]);
     await page.close();

@@ -105,7 +105,7 @@ describe('/public on a 390×844 phone', () => {
         const p = map.project([w.lon, w.lat]);
         const inside = p.x >= 0 && p.y >= 0 && p.x <= map.getCanvas().clientWidth && p.y <= map.getCanvas().clientHeight;
         const f = map.queryRenderedFeatures(p, { layers: ['ward-fill'] })[0];
-        return { id: w.id, inside, ward: f ? String(f.properties.ward) : null, color: f ? (f.properties.aqiColor ?? null) : null };
+        return { id: w.id, inside, ward: f ? String(f.properties.ward) : null, color: f ? (f.properties.fill ?? null) : null };
       });
       return { all: [...new Set(all)].sort(), at };
     }, summary.wards);
@@ -124,6 +124,8 @@ describe('/public on a 390×844 phone', () => {
 
     await expectAccessible(page, 'public-vi');
     await page.screenshot({ path: `${REPO_DIR}test-artifacts/public-390x844.png` });
+    await page.locator('section.map').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${REPO_DIR}test-artifacts/public-390x844-map.png` });
 
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: 'Tam Kỳ environment today' }).waitFor();

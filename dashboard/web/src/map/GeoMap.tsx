@@ -1,13 +1,25 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
 import type { MapAnswer } from '../api/types';
-import { useAqiLevels } from '../api/useLimits';
+import { useLimits } from '../api/useLimits';
 import { CityMap, SchematicMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
 import { useI18n } from '../i18n/i18n';
-import { aqiBand, rgbCss } from '../lib/aqi';
+import { rgbCss } from '../lib/aqi';
 import { useLocation } from '../lib/router';
 import './geo-map.css';
-import { MAP_LAYERS, webglAvailable, type MapCity, type MapLayerId, type MapSelection, type MapWard } from './layers';
+import {
+  layerColor,
+  layerLegend,
+  MAP_LAYERS,
+  VALUE_LAYERS,
+  webglAvailable,
+  type LayerScales,
+  type MapCity,
+  type MapLayerId,
+  type MapSelection,
+  type MapWard,
+  type ValueLayerId,
+} from './layers';
 
 export { MAP_LAYERS, type MapCity, type MapLayerId, type MapSelection, type MapWard } from './layers';
 
@@ -82,9 +94,29 @@ function GeoLegend() {
   );
 }
 
+/** The levels of the layer that fills the wards, with their colours and names as served. */
+function ValueLegend({ layer, scales }: { layer: ValueLayerId; scales: LayerScales }) {
+  const { t, lang } = useI18n();
+  const items = layerLegend(layer, scales);
+  if (!items.length) return null;
+  return (
+    <ul className="map-legend" aria-label={t('map.legendOf', { layer: t(`map.layer.${layer}`) })} data-testid="map-value-legend">
+      {items.map((b) => (
+        <li key={b.en}>
+          <svg viewBox="0 0 10 10" width="1em" height="1em" aria-hidden="true">
+            <rect x={1} y={1} width={8} height={8} fill={rgbCss(b.rgb)} stroke="#44505c" strokeWidth={0.6} />
+          </svg>{' '}
+          {b[lang]}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /**
- * The city on a geographic map (MapLibre GL): ward areas coloured by VN_AQI, devices at their coordinates by
- * state, layers per domain, a click drills down. Where WebGL is missing (or `?map=schematic`), the schematic
+ * The city on a geographic map (MapLibre GL): ward areas coloured by one layer's value (VN_AQI, noise against
+ * its limit, flood stage, congestion, failed lamps) on the served scales, devices at their coordinates by state,
+ * layers per domain, alarms outlined, a click drills down. Where WebGL is missing (or `?map=schematic`), the schematic
  * map instead, saying why.
  */
 export function GeoMap({
@@ -105,14 +137,24 @@ export function GeoMap({
   const [failed, setFailed] = useState<string | null>(null);
   const mapData = useMapData(source, !!wardColor);
   const [shown, setShown] = useState<ReadonlySet<MapLayerId>>(() => new Set(layers));
-  // Stable while the served levels are: a new colour function would recolour (re-tile) the wards on every render.
-  const levels = useAqiLevels(!wardColor);
-  const colorOf = useCallback(
-    (v: number, ward: string) => {
-      const rgb = wardColor ? wardColor(ward) : levels ? aqiBand(levels, v).rgb : null;
+  const limits = useLimits(!wardColor);
+  const scales = useMemo<LayerScales>(
+    () => ({ aqi: limits?.aqi.levels ?? null, congestion: limits?.congestion.levels ?? null, layers: mapData?.layers }),
+    [limits, mapData],
+  );
+  // Which layer's value fills the ward areas (one at a time: two colour scales on one area would read as neither).
+  const valueLayers = VALUE_LAYERS.filter((id) => layers.includes(id) && (id === 'air' || mapData?.layers));
+  const [colourBy, setColourBy] = useState<ValueLayerId>('air');
+  const fillLayer = shown.has(colourBy) ? colourBy : null;
+  const byWard = useMemo(() => new Map(wards.map((w) => [w.ward, w])), [wards]);
+  // Stable while the values and scales are: a new fill function would recolour (re-tile) the wards on every render.
+  const wardFill = useCallback(
+    (ward: string) => {
+      if (!fillLayer) return null;
+      const rgb = wardColor ? (fillLayer === 'air' ? wardColor(ward) : null) : layerColor(fillLayer, byWard.get(ward), scales);
       return rgb ? rgbCss(rgb) : null;
     },
-    [wardColor, levels],
+    [fillLayer, wardColor, byWard, scales],
   );
   const wardName = useMemo(() => new Map(city.wards.map((w) => [w.id, w.name])), [city]);
   const wardLabel = useCallback(
@@ -173,6 +215,17 @@ export function GeoMap({
           ))}
         </fieldset>
       )}
+      {controls && valueLayers.length > 1 && (
+        <fieldset className="map-layers" data-testid="map-colour-by">
+          <legend>{t('map.colourBy')}</legend>
+          {valueLayers.map((id) => (
+            <label key={id}>
+              <input type="radio" name="map-colour-by" value={id} checked={colourBy === id} onChange={() => setColourBy(id)} />{' '}
+              {t(`map.layer.${id}`)}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <Suspense fallback={<div className="geo-map-canvas" aria-busy="true" />}>
         {mapData ? (
           <MapCanvas
@@ -181,7 +234,7 @@ export function GeoMap({
             layers={shown}
             deviceState={deviceState}
             wards={wards}
-            aqiColor={colorOf}
+            wardFill={wardFill}
             wardLabel={wardLabel}
             {...(onSelect ? { onSelect } : {})}
             onError={setFailed}
@@ -204,6 +257,7 @@ export function GeoMap({
         </ul>
       )}
       <figcaption>
+        {fillLayer && !wardColor && <ValueLegend layer={fillLayer} scales={scales} />}
         {city.devices.length > 0 && <GeoLegend />}
         {approximate && <p className="map-note">{t('map.approximate')}</p>}
       </figcaption>

@@ -51,9 +51,11 @@ describe('/public on a 390×844 phone', () => {
     const sentCookies: string[] = [];
     const bodies: unknown[] = [];
     const mapBodies: unknown[] = [];
+    const scripts: string[] = [];
     page.on('request', (req) => {
       const url = new URL(req.url());
       if (url.pathname.startsWith('/api/') || url.pathname === '/ws') apiCalls.push(`${req.method()} ${url.pathname}`);
+      if (req.resourceType() === 'script') scripts.push(url.pathname);
       if (url.pathname.startsWith('/api/') && req.headers().cookie) sentCookies.push(url.pathname);
     });
     page.on('response', async (res) => {
@@ -64,6 +66,11 @@ describe('/public on a 390×844 phone', () => {
     await page.goto(`${h.url}/public`);
     await page.getByRole('heading', { level: 1, name: 'Môi trường Tam Kỳ hôm nay' }).waitFor();
     await page.locator('article.ward').first().waitFor();
+    // The map (MapLibre: most of the page's bytes) loads only when scrolled to: a first look downloads none of it.
+    await page.waitForLoadState('networkidle');
+    expect(apiCalls).not.toContain('GET /api/public/map');
+    expect(scripts.filter((u) => /maplibre|\/map-[^/]*\.js$/.test(u))).toEqual([]);
+    await page.locator('section.map').scrollIntoViewIfNeeded();
     await page.locator('.geo-map-canvas[data-ready="true"]').waitFor();
     await page.evaluate(
       () =>
@@ -123,6 +130,7 @@ describe('/public on a 390×844 phone', () => {
     await expect(anPhu.textContent()).resolves.not.toMatch(/Mực nước/);
 
     await expectAccessible(page, 'public-vi');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${REPO_DIR}test-artifacts/public-390x844.png` });
     await page.locator('section.map').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${REPO_DIR}test-artifacts/public-390x844-map.png` });

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef, useState, type RefObject } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useI18n } from '../i18n/i18n';
 import { usePublicSummary } from './usePublicSummary';
 import { WardSummary } from './WardSummary';
@@ -6,18 +6,20 @@ import { WardSummary } from './WardSummary';
 const PublicMap = lazy(() => import('./PublicMap'));
 
 /** True once the element came near the viewport: the map (MapLibre is most of the page's bytes) loads only for those who scroll to it. */
-function useNearViewport<T extends Element>(): [RefObject<T | null>, boolean] {
-  const ref = useRef<T>(null);
+function useNearViewport<T extends Element>(): [(el: T | null) => void, boolean] {
+  const [el, setEl] = useState<T | null>(null);
   const [near, setNear] = useState(false);
   useEffect(() => {
-    const el = ref.current;
     if (!el || near) return;
-    if (typeof IntersectionObserver === 'undefined') return setNear(true);
+    if (typeof IntersectionObserver === 'undefined') {
+      setNear(true);
+      return;
+    }
     const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setNear(true), { rootMargin: '200px' });
     io.observe(el);
     return () => io.disconnect();
-  });
-  return [ref, near];
+  }, [el, near]);
+  return [setEl, near];
 }
 
 /** /public: every public ward as a list and on the map. /public/embed?ward=…: one ward, compact, for the city portal and app. */

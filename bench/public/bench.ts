@@ -164,8 +164,19 @@ async function measure(path: string, ready: string) {
     ready: performance.now(),
   }));
   await p.waitForLoadState('networkidle');
+  const firstLook = bytes;
+  // The residents' map loads only when scrolled to: its bytes and time are counted apart.
+  let map = { bytes: NaN, ms: NaN };
+  if (path === '/public') {
+    const t0 = await p.evaluate(() => performance.now());
+    await p.locator('section.map').scrollIntoViewIfNeeded();
+    await p.waitForSelector('.geo-map-canvas[data-ready="true"]', { timeout: 120_000 });
+    const t1 = await p.evaluate(() => performance.now());
+    await p.waitForLoadState('networkidle');
+    map = { bytes: bytes - firstLook, ms: t1 - t0 };
+  }
   await ctx.close();
-  return { ...ms, bytes };
+  return { ...ms, bytes: firstLook, map };
 }
 const RUNS = 3;
 const pub: Array<Awaited<ReturnType<typeof measure>>> = [];
@@ -180,10 +191,13 @@ await new Promise((r) => pageServer.proc.once('exit', r));
 const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
 out(`## Page on a throttled phone (latency ${NETWORK.latency} ms, 1.6 Mbit/s down, 750 kbit/s up, CPU 4× slower), median of ${RUNS}`);
 out('');
-out('| page | bytes transferred (until idle) | first contentful paint | data on screen |');
+out('| page | bytes transferred (until idle, before any scroll) | first contentful paint | data on screen |');
 out('|---|---|---|---|');
 out(
-  `| /public (list; the map chunk loads after) | ${kB(median(pub.map((x) => x.bytes)))} | ${median(pub.map((x) => x.fcp)).toFixed(0)} ms | ${median(pub.map((x) => x.ready)).toFixed(0)} ms (ward list) |`,
+  `| /public (list; the map loads when scrolled to) | ${kB(median(pub.map((x) => x.bytes)))} | ${median(pub.map((x) => x.fcp)).toFixed(0)} ms | ${median(pub.map((x) => x.ready)).toFixed(0)} ms (ward list) |`,
+);
+out(
+  `| /public map, scrolled to (MapLibre chunk, /api/public/map) | +${kB(median(pub.map((x) => x.map.bytes)))} | — | ${median(pub.map((x) => x.map.ms)).toFixed(0)} ms from the scroll to the map drawn |`,
 );
 out(
   `| operations app, login screen (peer) | ${kB(median(ops.map((x) => x.bytes)))} | ${median(ops.map((x) => x.fcp)).toFixed(0)} ms | ${median(ops.map((x) => x.ready)).toFixed(0)} ms (login form) |`,

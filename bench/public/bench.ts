@@ -130,6 +130,39 @@ out(
   `| **ratio loaded / idle (p50, idle before and after pooled)** | **${ratio.toFixed(2)}×** (goal ≤ 1.2×; before only: ${(median(loaded) / median(idle)).toFixed(2)}×, after only: ${(median(loaded) / median(after)).toFixed(2)}×) |`,
 );
 out('');
+// 1b. The same answer through the fast path and through the express stack (the trailing-slash path skips the
+// fast path; same cache, same handler), one after the other from fresh crowds: dashboard CPU per request, A/B.
+async function crowdCpu(path: string) {
+  const c = child('crowd.ts');
+  c.proc.send({ url, concurrency: CONCURRENCY, seconds: SECONDS, path });
+  await c.next();
+  const cpu0 = processCpuMs(pid);
+  const done = c.next();
+  c.proc.send({ go: true });
+  const r = (await done) as { requests: number; waves: number; byStatus: Record<string, number> };
+  return { ...r, cpuMs: processCpuMs(pid) - cpu0 };
+}
+const viaExpress = await crowdCpu('/api/public/summary/');
+const viaFast = await crowdCpu('/api/public/summary');
+out('## Dashboard CPU per public request: fast path vs the express stack (A/B, same process, fresh crowd each)');
+out('');
+out('| path | requests (waves) | statuses | dashboard CPU | per request |');
+out('|---|---|---|---|---|');
+for (const [name, r] of [
+  ['express stack (`/api/public/summary/`)', viaExpress],
+  ['fast path (`/api/public/summary`)', viaFast],
+] as const)
+  out(
+    `| ${name} | ${r.requests} (${r.waves}) | ${JSON.stringify(r.byStatus)} | ${(r.cpuMs / 1000).toFixed(2)} s | ${(r.cpuMs / r.requests).toFixed(3)} ms |`,
+  );
+out(`| **fast / express** | | | | **${(viaFast.cpuMs / viaFast.requests / (viaExpress.cpuMs / viaExpress.requests)).toFixed(2)}×** |`);
+out(
+  `| load average at the end | ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} | | | |`,
+);
+out('');
+
 server.proc.send('close');
 await new Promise((r) => server.proc.once('exit', r));
 

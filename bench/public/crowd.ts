@@ -5,6 +5,8 @@
  */
 interface Job {
   url: string;
+  /** Default /api/public/summary; "/api/public/summary/" (trailing slash) takes the express stack instead of the fast path. */
+  path?: string;
   concurrency: number;
   seconds: number;
 }
@@ -19,7 +21,7 @@ process.on('message', async (m: Job | { go: true }) => {
     job = m;
     return process.send!({ ready: true });
   }
-  const { url, concurrency, seconds } = job!;
+  const { url, concurrency, seconds, path = '/api/public/summary' } = job!;
   const byStatus: Record<number, number> = {};
   const latencies: number[] = [];
   const cpu0 = process.cpuUsage();
@@ -30,7 +32,7 @@ process.on('message', async (m: Job | { go: true }) => {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         const t0 = performance.now();
-        const res = await fetch(`${url}/api/public/summary`, { headers: { 'x-forwarded-for': address() } });
+        const res = await fetch(`${url}${path}`, { headers: { 'x-forwarded-for': address() } });
         await res.arrayBuffer();
         latencies.push(performance.now() - t0);
         byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;

@@ -12,12 +12,15 @@ import { DIST_DIR, ensureBuilt, expectAccessible, REPO_DIR, screenshot } from '.
  * The map's layers colour the ward areas by value on the served scales, in Debian chromium against the real
  * server: each ward's fill, read back at the point where its centre projects, is the colour of its value's
  * level in config/limits/vn-aqi.yaml (air) and config/tam-ky/map-layers.yaml (noise against its QCVN 26
- * limit, flood stage); a ward without a value stays neutral; the legend names the levels.
+ * limit, flood stage, failed lamps; traffic: a colour per congestion level of config/limits/congestion.yaml); a
+ * ward without a value stays neutral; the legend names the levels.
  */
 const WARD_AREAS = join(REPO_DIR, 'config/tam-ky/wards.geojson');
 const LAYERS_FILE = join(REPO_DIR, 'config/tam-ky/map-layers.yaml');
 const LEVELS = loadConfigFile(LAYERS_FILE, mapLayerLevelsSchema);
-const AQI = loadLimits(join(REPO_DIR, 'config/limits')).vnAqi.levels;
+const LIMITS = loadLimits(join(REPO_DIR, 'config/limits'));
+const AQI = LIMITS.vnAqi.levels;
+const CONGESTION = LIMITS.congestion.levels;
 const css = ([r, g, b]: readonly number[]) => `rgb(${r}, ${g}, ${b})`;
 const band = (bands: typeof LEVELS.noise, v: number) => (bands.find((b) => v <= b.max) ?? bands.at(-1)!).rgb;
 
@@ -49,7 +52,31 @@ describe('map layers coloured by value', () => {
   beforeAll(async () => {
     ensureBuilt();
     h = await startHarness({ config: { webDist: DIST_DIR, map: { wardAreas: WARD_AREAS, layers: LAYERS_FILE } } });
-    await h.store.writeBatch(publicReadings(Date.now() - 60_000));
+    const ts = Date.now() - 60_000;
+    const lamps = (failed: number) =>
+      Object.fromEntries(
+        Array.from({ length: 8 }, (_, i) => [
+          [`lamp${i + 1}_level`, 100],
+          [`lamp${i + 1}_status`, i < failed ? 1 : 0],
+        ]).flat(),
+      );
+    const r = (kind: string, device: string, ward: string, values: Record<string, number>) => ({
+      kind,
+      device,
+      gateway: `gw-${ward}`,
+      ward,
+      ts,
+      seq: 2,
+      values,
+    });
+    await h.store.writeBatch([
+      ...publicReadings(ts),
+      // Lamps: one of an-son's eight failed, none of an-phu's; traffic: an-son's loop occupied 70 %, an-my's 10 %.
+      r('street_light', 'an-son-light-1', 'an-son', lamps(1)),
+      r('street_light', 'an-phu-light-1', 'an-phu', lamps(0)),
+      r('traffic_counter', 'an-son-traffic-1', 'an-son', { interval: 60, lane1_occupancy: 70, lane1_car: 5 }),
+      r('traffic_counter', 'an-my-traffic-1', 'an-my', { interval: 60, lane1_occupancy: 10, lane1_car: 2 }),
+    ]);
     browser = await launchChromium();
   }, 300_000);
   afterAll(async () => {
@@ -97,8 +124,23 @@ describe('map layers coloured by value', () => {
     await expect.poll(() => fills(page, wards), { timeout: 20_000 }).toEqual(water);
     expect(water['an-phu']).not.toContain('neutral');
 
+    await page.getByTestId('map-colour-by').getByLabel('Giao thông').check();
+    const traffic = expected((w) => {
+      const c = w.traffic?.congestion;
+      return c === null || c === undefined ? null : LEVELS.traffic[CONGESTION.findIndex((l) => c <= l.max)]!;
+    });
+    await expect.poll(() => fills(page, wards), { timeout: 20_000 }).toEqual(traffic);
+    expect(traffic['an-son']).not.toBe(traffic['an-my']); // 0.7 and 0.1 are different congestion levels
+    expect(await page.getByTestId('map-value-legend').innerText()).toContain(CONGESTION.at(-1)!.vi);
+
+    await page.getByTestId('map-colour-by').getByLabel('Chiếu sáng').check();
+    const lighting = expected((w) => (w.lights && w.lights.total ? band(LEVELS.lighting, w.lights.failed / w.lights.total) : null));
+    await expect.poll(() => fills(page, wards), { timeout: 20_000 }).toEqual(lighting);
+    expect(lighting['an-son']).not.toBe(lighting['an-phu']); // one lamp in eight failed against none
+    expect(lighting['an-my']).toBe('an-my neutral');
+
     // The colouring layer switched off: the wards go neutral.
-    await page.locator('input[data-layer="water"]').uncheck();
+    await page.locator('input[data-layer="lighting"]').uncheck();
     await expect
       .poll(() => fills(page, wards), { timeout: 20_000 })
       .toEqual(Object.fromEntries(wards.map((w) => [w.id, `${w.id} neutral`])));

@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
+import type { DeviceHealth, GatewayFleetHealth, GatewayHealth } from '@tamky/protocol';
 
 /** Samples CPU use between two reports (percent of one core). */
 export function cpuSampler(): () => number {
@@ -36,6 +36,7 @@ export function buildHealth(args: {
   outboxPath: string;
   outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
+  fleet?: GatewayFleetHealth;
 }): GatewayHealth {
   const disk = diskSpace(args.outboxPath);
   return {
@@ -50,5 +51,6 @@ export function buildHealth(args: {
     diskTotalBytes: disk.total,
     outbox: args.outbox,
     devices: args.devices,
+    ...(args.fleet ? { fleet: args.fleet } : {}),
   };
 }

@@ -7,3 +7,4 @@ export * from './limits';
 export * from './secrets';
 export * from './token-bucket';
 export { installedVersion, requirePinnedVersion } from './pinned-dependency';
+export * from './fleet-signing';

@@ -165,6 +165,24 @@ export const dashboardConfigSchema = z.object({
       timeoutMs: z.number().int().min(1000).default(30_000),
     })
     .default({ timeoutMs: 30_000 }),
+  /**
+   * Gateway fleet: configuration pushed from the registry and software releases, signed with the fleet key
+   * (ed25519, PEM; gateways hold its public key). Absent: nothing is pushed and no release is served.
+   */
+  fleet: z
+    .object({
+      signingKeyFile: z.string().min(1),
+      /** Release tarballs (`npm run release:gateway` output: `<name>.tgz` beside `<name>.json`), served to gateways. */
+      releasesDir: z.string().min(1).optional(),
+      /** The HTTPS address gateways fetch releases from (this server behind its TLS proxy); default http.publicUrl. */
+      releaseBaseUrl: z
+        .string()
+        .regex(/^https:\/\//, 'must be an https:// URL')
+        .optional(),
+      /** A new version must report healthy within this long on a gateway, or that gateway rolls back. */
+      deadlineMs: z.number().int().min(1000).default(120_000),
+    })
+    .optional(),
   /** The residents' page; absent: /api/public/summary answers 404 and nothing is public. */
   public: publicConfigSchema.optional(),
   ws: z

@@ -30,6 +30,8 @@ type Overview = {
     aqi: { value: number } | null;
     noise: { laeq: number; limit: number } | null;
     water: { stage: number } | null;
+    traffic: { congestion: number | null } | null;
+    lights: { failed: number; total: number } | null;
   }>;
 };
 

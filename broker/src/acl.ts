@@ -24,13 +24,17 @@ export const gatewaySubscribeRights = (gatewayId: string): Right[] => CENTRE_TO_
 /** The rights of each service role; also what the Mosquitto dynamic-security provisioning mirrors (mosquitto/). */
 export const SERVICE_RIGHTS = {
   ingest: {
-    subscribe: [...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)), under('config')],
+    subscribe: [
+      ...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)),
+      under('config'),
+      [...root, 'system', '+', 'health'],
+    ],
     publish: [under('live'), under('alarm')],
     retain: [] as Right[],
   },
   dashboard: {
     subscribe: [...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)), under('live'), under('alarm')],
-    publish: [...CENTRE_TO_GATEWAY_KINDS.map((k) => gw('+', k)), under('config')],
+    publish: [...CENTRE_TO_GATEWAY_KINDS.map((k) => gw('+', k)), under('config'), [...root, 'system', 'dashboard', 'health']],
     retain: [gw('+', 'config'), gw('+', 'release'), under('config')],
   },
   lorawan: {

@@ -1,6 +1,5 @@
-import { statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { DeviceHealth, GatewayFleetHealth, GatewayHealth } from '@tamky/protocol';
+import { diskSpace } from '@tamky/service-kit';
 
 /** Samples CPU use between two reports (percent of one core). */
 export function cpuSampler(): () => number {
@@ -14,16 +13,6 @@ export function cpuSampler(): () => number {
     lastAt = now;
     return Math.round(pct * 10) / 10;
   };
-}
-
-/** Free (for an unprivileged writer) and total bytes of the file system holding `path`. */
-export function diskSpace(path: string): { free: number | null; total: number | null } {
-  try {
-    const s = statfsSync(dirname(path));
-    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
-  } catch {
-    return { free: null, total: null };
-  }
 }
 
 export function buildHealth(args: {

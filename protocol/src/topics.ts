@@ -45,6 +45,8 @@ export const topics = {
   /** Dashboard → ingest and gateways. Retained configuration. */
   configRegistry: () => `${TOPIC_ROOT}/config/registry`,
   configRules: () => `${TOPIC_ROOT}/config/rules`,
+  /** A service → ingest's detector. What it measured of itself (SystemHealth), QoS 0, every few seconds. */
+  systemHealth: (service: string) => `${TOPIC_ROOT}/system/${service}/health`,
 } as const;
 
 /** Subscription filters used by the services. */
@@ -56,6 +58,7 @@ export const filters = {
   allEvents: `${TOPIC_ROOT}/gw/+/event`,
   allAlarms: `${TOPIC_ROOT}/alarm/#`,
   live: `${TOPIC_ROOT}/live/#`,
+  allSystemHealth: `${TOPIC_ROOT}/system/+/health`,
   /**
    * Telemetry partitioned across N ingest instances. aedes has no shared subscriptions, so instances
    * split gateways by a stable hash; see partitionOf().

@@ -81,6 +81,11 @@ export const dashboardConfigSchema = z.object({
   stateDb: z.string().min(1),
   /** How often to look for a registry or recipients version saved by another process sharing the state DB, ms. */
   stateDbPollMs: z.number().int().positive().default(5000),
+  /**
+   * How often the dashboard reports the disk under its state DB on topics.systemHealth('dashboard') for the
+   * `system` alarm rules (ms). That is the only disk it can see: an InfluxDB store's is on InfluxDB's host.
+   */
+  selfWatchMs: z.number().int().min(100).default(10_000),
   store: z.object({ type: z.string() }).passthrough().optional(),
   city: z.string().optional(),
   /** Static files of the built web app; index.html is served for the app's client-side routes. */

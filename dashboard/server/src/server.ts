@@ -38,6 +38,7 @@ import { wsAuthenticator } from './live/ws-auth';
 import { narrowToWards } from './live/ward-filter';
 import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
+import { DASHBOARD_SERVICE, dashboardSelfReport } from './self-watch';
 import { countAlarmsTable } from './overview/alarm-counts';
 import { createDashboardMetrics, httpTiming } from './http/metrics';
 import { mountWebApp } from './http/web-app';
@@ -386,6 +387,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     }
   }, config.stateDbPollMs);
   followTimer.unref();
+  const selfWatchTimer = setInterval(() => {
+    mqttPublish(topics.systemHealth(DASHBOARD_SERVICE), dashboardSelfReport(config.stateDb, now()), { qos: 0 }).catch((err: unknown) =>
+      logger.debug({ err }, 'could not publish the dashboard health report'),
+    );
+  }, config.selfWatchMs);
+  selfWatchTimer.unref();
 
   let closed = false;
   return {
@@ -402,6 +409,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
+      clearInterval(selfWatchTimer);
       await delivery?.close();
       await hub!.close();
       await metricsServer?.close();

@@ -94,8 +94,16 @@ export class LiveFeed {
     return [...all].sort();
   }
 
+  private subscribeQueued = false;
+
+  /** One subscribe frame for all the views that (un)subscribed in the same turn (a view mounts several hooks). */
   private sendSubscribe(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', channels: this.channels() }));
+    if (this.subscribeQueued) return;
+    this.subscribeQueued = true;
+    queueMicrotask(() => {
+      this.subscribeQueued = false;
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', channels: this.channels() }));
+    });
   }
 
   private connect(): void {

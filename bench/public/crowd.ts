@@ -1,10 +1,12 @@
 /**
  * The crowd, in a process of its own: on {url, concurrency, seconds} it answers {ready}; on {go} it sends
  * waves of `concurrency` simultaneous GET /api/public/summary (each from its own X-Forwarded-For address, as
- * residents behind the city's reverse proxy) until `seconds` passed, then answers with the counts.
+ * residents behind the city's reverse proxy) until `seconds` passed, then answers with the counts and its own CPU time.
  */
 interface Job {
   url: string;
+  /** Default /api/public/summary; "/api/public/summary/" (trailing slash) takes the express stack instead of the fast path. */
+  path?: string;
   concurrency: number;
   seconds: number;
 }
@@ -19,9 +21,10 @@ process.on('message', async (m: Job | { go: true }) => {
     job = m;
     return process.send!({ ready: true });
   }
-  const { url, concurrency, seconds } = job!;
+  const { url, concurrency, seconds, path = '/api/public/summary' } = job!;
   const byStatus: Record<number, number> = {};
   const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   let waves = 0;
   while (performance.now() < end) {
@@ -29,18 +32,20 @@ process.on('message', async (m: Job | { go: true }) => {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         const t0 = performance.now();
-        const res = await fetch(`${url}/api/public/summary`, { headers: { 'x-forwarded-for': address() } });
+        const res = await fetch(`${url}${path}`, { headers: { 'x-forwarded-for': address() } });
         await res.arrayBuffer();
         latencies.push(performance.now() - t0);
         byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
       }),
     );
   }
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   process.send!({
     waves,
     requests: latencies.length,
     byStatus,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     p50: latencies[Math.floor(latencies.length / 2)],
     p99: latencies[Math.floor(latencies.length * 0.99)],
   });

@@ -13,6 +13,7 @@ const h = await startHarness({
     http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080', trustedProxies: ['127.0.0.1'] },
     webDist: join(root, 'dashboard/web/dist'),
     public: { show: { aqi: [], noise: [], flood: [] }, cacheSeconds: 30 },
+    map: { wardAreas: join(root, 'config/tam-ky/wards.geojson'), basemap: { type: 'none' }, allowOrigins: [] },
   },
 });
 await h.store.writeBatch(publicReadings(Date.now() - 60_000));

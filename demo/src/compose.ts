@@ -137,7 +137,14 @@ export async function startCityDemo(options: CityDemoOptions): Promise<CityDemo>
         stateDb: join(options.dataDir, 'state.db'),
         webDist: join(REPO_ROOT, 'dashboard/web/dist'),
         // Approximate ward areas beside the city file when there are some; no basemap: the demo works offline.
-        ...(existsSync(join(dirname(cityFile), 'wards.geojson')) ? { map: { wardAreas: join(dirname(cityFile), 'wards.geojson') } } : {}),
+        ...(existsSync(join(dirname(cityFile), 'wards.geojson'))
+          ? {
+              map: {
+                wardAreas: join(dirname(cityFile), 'wards.geojson'),
+                ...(existsSync(join(dirname(cityFile), 'map-layers.yaml')) ? { layers: join(dirname(cityFile), 'map-layers.yaml') } : {}),
+              },
+            }
+          : {}),
         users,
         kioskTokens: [{ name: 'demo-wall', tokenHash: await hashSecret(credentials.kioskToken) }],
         // The residents' page (/public): every ward, air, noise and flood, as the city would publish it.

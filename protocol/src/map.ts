@@ -61,7 +61,40 @@ export const basemapAnswerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pmtiles'), url: z.string(), maxzoom: z.number(), attribution: z.string() }),
 ]);
 
-export const mapAnswerSchema = z.object({ basemap: basemapAnswerSchema, wardAreas: wardAreasSchema });
+const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+/** One level of a layer's value: up to `max` (inclusive), drawn in `rgb`, named for the legend. */
+const band = z.object({ max: z.number(), rgb, vi: z.string().min(1), en: z.string().min(1) });
+const bands = z
+  .array(band)
+  .min(1)
+  .refine((bs) => bs.every((b, i) => i === 0 || b.max > bs[i - 1]!.max), 'maxima must be strictly ascending');
+export type MapLayerBand = z.infer<typeof band>;
+
+/**
+ * How the map colours each ward by a layer's value (data the city edits: config/<city>/map-layers.yaml, served
+ * in GET /api/map). VN_AQI uses the levels and colours of config/limits/vn-aqi.yaml; traffic the levels of
+ * congestion.yaml with a colour each here; the others their own bands.
+ */
+export const mapLayerLevelsSchema = z
+  .object({
+    /** LAeq minus the QCVN 26 limit of the meter's zone at that hour, dB. */
+    noise: bands,
+    /** Flood warning stage reached: 0 below the station's first alarm level, 1..3 its báo động levels. */
+    water: bands,
+    /** One colour per level of config/limits/congestion.yaml, in its order (checked at start). */
+    traffic: z.array(rgb).min(1),
+    /** Share of a ward's lamps reported failed, 0..1. */
+    lighting: bands,
+  })
+  .strict();
+export type MapLayerLevels = z.infer<typeof mapLayerLevelsSchema>;
+
+export const mapAnswerSchema = z.object({
+  basemap: basemapAnswerSchema,
+  wardAreas: wardAreasSchema,
+  /** Absent when the city configured none: the layers then show where devices are, not their values. */
+  layers: mapLayerLevelsSchema.optional(),
+});
 
 export type BasemapAnswer = z.infer<typeof basemapAnswerSchema>;
 export type MapAnswer = z.infer<typeof mapAnswerSchema>;

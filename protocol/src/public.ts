@@ -56,3 +56,6 @@ export const publicSummarySchema = z
   })
   .strict();
 export type PublicSummary = z.infer<typeof publicSummarySchema>;
+
+/** `GET /api/public/map` reads no parameters: the basemap and the public wards' outlines, the same for everyone. */
+export const publicMapQuerySchema = z.object({}).strict();

@@ -119,6 +119,8 @@ export const dashboardConfigSchema = z.object({
           }),
         ])
         .default({ type: 'none' }),
+      /** How the layers colour wards by value (protocol mapLayerLevelsSchema), e.g. config/tam-ky/map-layers.yaml. */
+      layers: z.string().optional(),
       /** More origins the basemap's style loads from (sprites, glyphs, tiles), allowed by the Content-Security-Policy. */
       allowOrigins: z.array(z.string().url()).default([]),
     })

@@ -28,7 +28,7 @@ import { createRegistryStore } from './registry/registry-store';
 import { registryRoutes } from './registry/routes';
 import { createNotifyDirectory } from './notify/directory';
 import { errorHandler, sendError } from './http/errors';
-import { securityHeaders } from './http/security-headers';
+import { securityHeaders, securityHeaderValues } from './http/security-headers';
 import { mountRoutes, type RouteSpec } from './http/route-table';
 import { buildOpenApi } from './http/openapi';
 import { createProxyTrust } from './http/client-address';
@@ -48,7 +48,7 @@ import { tokenRoutes } from './tokens/routes';
 import { reportRoutes } from './reports/routes';
 import { deliveryConfigSchema, startReportDelivery, type ReportDelivery } from './reports/delivery';
 import { checkReportFont, DEFAULT_REPORT_FONT } from './reports/pdf';
-import { publicRoutes } from './public/routes';
+import { createPublicSite } from './public/routes';
 import { influxCompatRouter } from './influxql/routes';
 import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
@@ -88,7 +88,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     : undefined;
   const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
   if (deliveryConfig) checkReportFont(reportFont);
-  const mapData = loadMapData(config.map, opts.city);
+  const mapData = loadMapData(config.map, opts.city, limits);
   const fleetKey = config.fleet ? fleetPrivateKey(readFileSync(config.fleet.signingKeyFile)) : undefined;
 
   const db = openStateDb(config.stateDb);
@@ -234,6 +234,11 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   });
   const metricsServer = await metricsEndpoint(app, metrics.registry, config.metrics);
 
+  const publicSite = createPublicSite(core, mapData, {
+    clientAddress: (req) => proxyTrust.clientAddress(req),
+    headers: securityHeaderValues(config.session.secureCookies, mapData.origins, config.public?.embedOrigins)('/api/public'),
+  });
+
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(guard.loadSession);
@@ -248,7 +253,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...(rollouts ? fleetRoutes(rollouts) : []),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
-    ...publicRoutes(core),
+    ...publicSite.routes,
     ...mapRoutes(mapData),
     ...modules.flatMap((m) => m.routes?.(ctx) ?? []),
   ];
@@ -295,7 +300,10 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   mountWebApp(app, config.webDist, logger);
   app.use(errorHandler(logger));
 
-  const server = createServer(app);
+  // Residents' answers are served before express ever sees the request: a crowd costs a cache lookup each.
+  const server = createServer((req, res) => {
+    if (!publicSite.serve(req, res)) app(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   hub = startLiveHub({
     server,

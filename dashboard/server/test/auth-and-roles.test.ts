@@ -80,6 +80,7 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'POST', path: '/api/alarms/{id}/clear', role: 'operator', wards: 'filter' },
   // Not configured in this harness (no `public:` section): 404, never 401/403.
   { method: 'GET', path: '/api/public/summary', role: 'none', wards: 'none', unconfigured: true },
+  { method: 'GET', path: '/api/public/map', role: 'none', wards: 'none', unconfigured: true },
   // Provider callbacks: 404 "not configured" here (no notification policy), never 401/403.
   { method: 'POST', path: '/api/notify/esms/callback', role: 'none', wards: 'none', unconfigured: true },
   { method: 'POST', path: '/api/notify/sms/inbound', role: 'none', wards: 'none', unconfigured: true },

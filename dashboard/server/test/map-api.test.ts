@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, mapAnswerSchema } from '@tamky/protocol';
+import { ConfigError, mapAnswerSchema, mapLayerLevelsSchema } from '@tamky/protocol';
+import { loadConfigFile, loadLimits } from '@tamky/service-kit';
 import { tempDir } from '@tamky/test-support';
 import { oneTilePmtiles, solidPng } from '../../web/test/pmtiles-fixture';
 import { dashboardConfigSchema } from '../src/config';
@@ -9,6 +10,7 @@ import { loadMapData } from '../src/map/map-data';
 import { api, loadCity, login, startHarness, type Harness } from './helpers';
 
 const WARD_AREAS = join(import.meta.dirname, '../../../config/tam-ky/wards.geojson');
+const LAYERS = join(import.meta.dirname, '../../../config/tam-ky/map-layers.yaml');
 
 describe('GET /api/map: basemap and ward areas', () => {
   let h: Harness;
@@ -17,7 +19,12 @@ describe('GET /api/map: basemap and ward areas', () => {
     const file = join(tempDir('map-api'), 'basemap.pmtiles');
     archive = oneTilePmtiles(solidPng([0, 128, 255]));
     writeFileSync(file, archive);
-    h = await startHarness({ config: { map: { wardAreas: WARD_AREAS, basemap: { type: 'pmtiles', file, maxzoom: 0 } } } });
+    h = await startHarness({
+      config: {
+        map: { wardAreas: WARD_AREAS, layers: LAYERS, basemap: { type: 'pmtiles', file, maxzoom: 0 } },
+        public: { show: { aqi: [] } },
+      },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -30,6 +37,17 @@ describe('GET /api/map: basemap and ward areas', () => {
     expect(body.basemap).toEqual({ type: 'pmtiles', url: '/api/map/basemap.pmtiles', maxzoom: 0, attribution: '' });
     expect(body.wardAreas.features.map((f) => f.properties.ward).sort()).toEqual(h.city.wards.map((w) => w.id).sort());
     expect(body.wardAreas.features.every((f) => f.properties.approximate)).toBe(true);
+    // The layers' levels as the city's file gives them (traffic: one colour per congestion level).
+    expect(body.layers).toEqual(loadConfigFile(LAYERS, mapLayerLevelsSchema));
+  });
+
+  it("the residents' map points at the public copy of the PMTiles archive (no sign-in) and carries no layer levels", async () => {
+    const body = await (await fetch(`${h.url}/api/public/map`)).json();
+    expect(body.basemap).toEqual({ type: 'pmtiles', url: '/api/public/basemap.pmtiles', maxzoom: 0, attribution: '' });
+    expect(body.layers).toBeUndefined();
+    const res = await fetch(`${h.url}/api/public/basemap.pmtiles`, { headers: { range: 'bytes=0-6' } });
+    expect(res.status).toBe(206);
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe('PMTiles');
   });
 
   it('serves the PMTiles archive with range requests, to signed-in callers only', async () => {
@@ -90,11 +108,20 @@ describe('map config', () => {
     const config = dashboardConfigSchema.shape.map.parse({ wardAreas: file });
     let err: unknown = null;
     try {
-      loadMapData(config, loadCity());
+      loadMapData(config, loadCity(), loadLimits(join(import.meta.dirname, '../../../config/limits')));
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(`${file}: features[0].properties.ward: unknown ward "atlantis"`);
+  });
+
+  it('refuses layer levels whose traffic colours do not pair one to one with the congestion levels', () => {
+    const file = join(tempDir('map-layers'), 'map-layers.yaml');
+    writeFileSync(file, readFileSync(LAYERS, 'utf8').replace('  - [213, 94, 0]\n# Share', '# Share'));
+    const config = dashboardConfigSchema.shape.map.parse({ layers: file });
+    expect(() => loadMapData(config, loadCity(), loadLimits(join(import.meta.dirname, '../../../config/limits')))).toThrow(
+      /traffic: 3 colours for 4 congestion levels/,
+    );
   });
 });

@@ -24,6 +24,23 @@ export function allowedPaths(show: Partial<Record<PublicKind, readonly string[]>
   return allowed;
 }
 
+/** What GET /api/public/map may send: the basemap's description and the ward outlines (geometry, ward id, approximate). */
+export const PUBLIC_MAP_PATHS = new Set([
+  'basemap.type',
+  'basemap.url',
+  'basemap.tiles[]',
+  'basemap.tileSize',
+  'basemap.maxzoom',
+  'basemap.attribution',
+  'wardAreas.type',
+  'wardAreas.note',
+  'wardAreas.features[].type',
+  'wardAreas.features[].properties.ward',
+  'wardAreas.features[].properties.approximate',
+  'wardAreas.features[].geometry.type',
+  'wardAreas.features[].geometry.coordinates[][][]',
+]);
+
 /** Readings at `ts` for the public tests: a bad-air and a loud ward (an-my), a quiet one at flood level 2 (an-phu). */
 export function publicReadings(ts: number): StoredReading[] {
   const r = (kind: string, device: string, ward: string, values: Record<string, number>): StoredReading => ({

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadLimits } from '@tamky/service-kit';
 import { login, startHarness, type Harness } from './helpers';
-import { allowedPaths, leafPaths, publicReadings } from './public-fields';
+import { allowedPaths, leafPaths, PUBLIC_MAP_PATHS, publicReadings } from './public-fields';
 
 const T = Date.UTC(2026, 10, 26, 3, 0, 0);
 const LIMITS = loadLimits(join(import.meta.dirname, '../../../config/limits'));
+const WARD_AREAS = join(import.meta.dirname, '../../../config/tam-ky/wards.geojson');
 const PUBLIC_READINGS = publicReadings(T);
 
 describe('GET /api/public/summary with a narrow public config', () => {
@@ -21,6 +22,7 @@ describe('GET /api/public/summary with a narrow public config', () => {
       config: {
         http: { host: '127.0.0.1', port: 0, publicUrl: 'http://localhost:8080', trustedProxies: ['127.0.0.1'] },
         public: { wards, show, cacheSeconds: 30, perMinutePerAddress: 5 },
+        map: { wardAreas: WARD_AREAS, basemap: { type: 'none' }, allowOrigins: [] },
       },
     });
     await h.store.writeBatch(PUBLIC_READINGS);
@@ -67,11 +69,41 @@ describe('GET /api/public/summary with a narrow public config', () => {
     expect((await get('10.0.0.3', {}, '?ward=an-son')).status).toBe(404);
   });
 
+  it("GET /api/public/map sends the basemap and the public wards' outlines only, cached like the summary", async () => {
+    const res = await fetch(`${h.url}/api/public/map`, { headers: { 'x-forwarded-for': '10.0.1.1' } });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(
+      leafPaths(body).filter((p) => !PUBLIC_MAP_PATHS.has(p)),
+      'fields outside the public map',
+    ).toEqual([]);
+    expect(body.basemap).toEqual({ type: 'none' });
+    expect(body.wardAreas.features.map((f: { properties: { ward: string } }) => f.properties.ward).sort()).toEqual(wards);
+    // Served by the fast path with the API's security headers, cacheable, gzipped once, 304 on a match.
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    const again = await fetch(`${h.url}/api/public/map`, {
+      headers: { 'x-forwarded-for': '10.0.1.1', 'if-none-match': res.headers.get('etag')! },
+    });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${h.url}/api/public/map?wards=all`, { headers: { 'x-forwarded-for': '10.0.1.1' } })).status).toBe(400);
+    const head = await fetch(`${h.url}/api/public/summary`, { method: 'HEAD', headers: { 'x-forwarded-for': '10.0.1.1' } });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+
   it('rate limits each address (429 with Retry-After) and not the others', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await get('10.0.0.9')).status);
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses.slice(5)).toEqual([429, 429]);
+    const limited = await get('10.0.0.9');
+    expect(limited.headers.get('retry-after')).toBe('60');
+    // The map shares the address's bucket: a crowd cannot double its allowance by alternating endpoints.
+    expect((await fetch(`${h.url}/api/public/map`, { headers: { 'x-forwarded-for': '10.0.0.9' } })).status).toBe(429);
     expect((await get('10.0.0.10')).status).toBe(200);
   });
 });

@@ -21,23 +21,34 @@ const directives = (origins: string[]) => [
 
 /**
  * `embedOrigins` (config public.embedOrigins, e.g. the city portal) may frame the residents' widget at
- * /public/embed and nothing else; every other page stays unframeable.
+ * /public/embed and nothing else; every other page stays unframeable. The headers of a path, computed once
+ * (the residents' fast path sends them without express).
  */
-export function securityHeaders(secure: boolean, mapOrigins: string[] = [], embedOrigins: readonly string[] = []): RequestHandler {
-  const CSP = [...directives(mapOrigins), "frame-ancestors 'none'"].join('; ');
-  const embedCsp = [...directives(mapOrigins), `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`].join(
-    '; ',
+export function securityHeaderValues(
+  secure: boolean,
+  mapOrigins: string[] = [],
+  embedOrigins: readonly string[] = [],
+): (path: string) => Readonly<Record<string, string>> {
+  const common = (csp: string): Record<string, string> => ({
+    'Content-Security-Policy': csp,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+    ...(secure ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+  });
+  const page = { ...common([...directives(mapOrigins), "frame-ancestors 'none'"].join('; ')), 'X-Frame-Options': 'DENY' };
+  const embed = common(
+    [...directives(mapOrigins), `frame-ancestors 'self'${embedOrigins.map((o) => ` ${new URL(o).origin}`).join('')}`].join('; '),
   );
+  return (path) => (path === '/public/embed' ? embed : page);
+}
+
+export function securityHeaders(secure: boolean, mapOrigins: string[] = [], embedOrigins: readonly string[] = []): RequestHandler {
+  const headersFor = securityHeaderValues(secure, mapOrigins, embedOrigins);
   return (req, res, next) => {
-    const embed = req.path === '/public/embed';
-    res.setHeader('Content-Security-Policy', embed ? embedCsp : CSP);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (!embed) res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-    res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-    if (secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    for (const [k, v] of Object.entries(headersFor(req.path))) res.setHeader(k, v);
     next();
   };
 }

@@ -1,6 +1,15 @@
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { ConfigError, wardAreasSchema, type BasemapAnswer, type CityModel, type WardAreas } from '@tamky/protocol';
+import {
+  ConfigError,
+  mapLayerLevelsSchema,
+  wardAreasSchema,
+  type BasemapAnswer,
+  type CityModel,
+  type Limits,
+  type MapLayerLevels,
+  type WardAreas,
+} from '@tamky/protocol';
 import { loadConfigFile } from '@tamky/service-kit';
 import type { ResolvedDashboardConfig } from '../config';
 
@@ -10,6 +19,8 @@ export const PMTILES_PATH = '/map/basemap.pmtiles';
 export interface MapData {
   basemap: BasemapAnswer;
   wardAreas: WardAreas;
+  /** How the layers colour wards by value (operators' map only). */
+  layers: MapLayerLevels | undefined;
   /** The PMTiles archive to serve (absolute path), when the basemap is one. */
   pmtilesFile: string | null;
   /** Origins the page must be allowed to fetch from (Content-Security-Policy connect-src and img-src). */
@@ -17,7 +28,13 @@ export interface MapData {
 }
 
 /** Loads and checks the map config at start: an invalid ward areas file or a missing PMTiles file refuses the start. */
-export function loadMapData(config: ResolvedDashboardConfig['map'], city: CityModel): MapData {
+export function loadMapData(config: ResolvedDashboardConfig['map'], city: CityModel, limits: Limits): MapData {
+  const layers = config.layers ? loadConfigFile(config.layers, mapLayerLevelsSchema) : undefined;
+  if (layers && layers.traffic.length !== limits.congestion.levels.length)
+    throw new ConfigError(
+      config.layers!,
+      `${config.layers}: traffic: ${layers.traffic.length} colours for ${limits.congestion.levels.length} congestion levels (config/limits/congestion.yaml): one each`,
+    );
   let wardAreas: WardAreas = { type: 'FeatureCollection', features: [] };
   if (config.wardAreas) {
     wardAreas = loadConfigFile(config.wardAreas, wardAreasSchema);
@@ -51,7 +68,7 @@ export function loadMapData(config: ResolvedDashboardConfig['map'], city: CityMo
     }
     basemap = { type: 'pmtiles', url: `/api${PMTILES_PATH}`, maxzoom: b.maxzoom, attribution: b.attribution };
   }
-  return { basemap, wardAreas, pmtilesFile, origins: [...new Set(origins)] };
+  return { basemap, wardAreas, layers, pmtilesFile, origins: [...new Set(origins)] };
 }
 
 /** The ward areas a caller may see (an API token limited to wards sees only those). */

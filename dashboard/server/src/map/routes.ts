@@ -12,10 +12,15 @@ export function mapRoutes(map: MapData): RouteSpec[] {
       access: 'viewer',
       wards: 'filter',
       token: 'read:readings',
-      summary: 'The geographic map: basemap to draw (none, city style or tiles, PMTiles served here) and the ward areas (GeoJSON)',
+      summary:
+        'The geographic map: basemap to draw (none, city style or tiles, PMTiles served here), the ward areas (GeoJSON) and how the layers colour wards by value',
       request: {},
       answer: mapAnswerSchema,
-      handler: (_req, res) => ({ basemap: map.basemap, wardAreas: wardAreasIn(map.wardAreas, wardScopeOf(res)) }),
+      handler: (_req, res) => ({
+        basemap: map.basemap,
+        wardAreas: wardAreasIn(map.wardAreas, wardScopeOf(res)),
+        ...(map.layers ? { layers: map.layers } : {}),
+      }),
     },
   ];
   const file = map.pmtilesFile;

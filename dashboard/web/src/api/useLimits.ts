@@ -31,15 +31,18 @@ const subscribe = (listener: () => void) => {
   return () => listeners.delete(listener);
 };
 
-export function useLimits(): LimitsFile | null {
+/** `enabled` false: nothing is fetched (a page without a session, e.g. the residents', gets its colours elsewhere). */
+export function useLimits(enabled = true): LimitsFile | null {
   const limits = useSyncExternalStore(subscribe, () => current);
-  useEffect(load, []);
+  useEffect(() => {
+    if (enabled) load();
+  }, [enabled]);
   return limits;
 }
 
 /** VN_AQI levels as the server loaded them, or null until they arrived. */
-export function useAqiLevels(): readonly AqiLevelSpec[] | null {
-  return useLimits()?.aqi.levels ?? null;
+export function useAqiLevels(enabled = true): readonly AqiLevelSpec[] | null {
+  return useLimits(enabled)?.aqi.levels ?? null;
 }
 
 /** The band of an AQI value on the served scale (null until the limits arrived). */

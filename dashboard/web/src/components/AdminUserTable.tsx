@@ -4,7 +4,8 @@ import { useI18n } from '../i18n/i18n';
 import { useApp } from '../session';
 import { ROLES, type AdminUser } from './AdminApi';
 
-export type UserAction = { kind: 'role'; user: AdminUser; to: Role } | { kind: 'disable' | 'enable' | 'password'; user: AdminUser };
+export type UserAction =
+  { kind: 'role'; user: AdminUser; to: Role } | { kind: 'disable' | 'enable' | 'password' | 'wards'; user: AdminUser };
 
 /** Accounts with per-row actions; every action is only requested here, the view confirms and performs it. */
 export function AdminUserTable({ users, me, onAction }: { users: AdminUser[]; me: string; onAction(a: UserAction): void }) {
@@ -62,8 +63,18 @@ function UserRow({ user, self, onAction: act }: { user: AdminUser; self: boolean
           </button>
         )}
       </td>
-      <td data-testid="user-wards">
-        {user.wards?.length ? user.wards.map((id) => city.wards.find((w) => w.id === id)?.name ?? id).join(', ') : t('admin.wholeCity')}
+      <td>
+        <span data-testid="user-wards">
+          {user.wards?.length ? user.wards.map((id) => city.wards.find((w) => w.id === id)?.name ?? id).join(', ') : t('admin.wholeCity')}
+        </span>{' '}
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => act({ kind: 'wards', user })}
+          aria-label={t('admin.editWardsOf', { user: user.username })}
+        >
+          {t('admin.editWards')}
+        </button>
       </td>
       <td>{user.disabled ? <strong className="error-text">{t('admin.disabled')}</strong> : t('admin.enabled')}</td>
       <td>

@@ -1,5 +1,4 @@
 import { useMemo } from 'react';
-import type { CityModel } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { useAqiBand } from '../api/useLimits';
 import { rgbCss, textOn } from '../lib/aqi';
@@ -61,7 +60,7 @@ type Rgb = [number, number, number];
 
 /** Schematic (tile-free) map: wards at city.wards[].map, coloured by AQI, devices as state markers. */
 export function CityMap(props: {
-  city: CityModel;
+  city: SchematicCity;
   deviceState: Map<string, DeviceState>;
   wardAqi: Map<string, number | null>;
   large?: boolean;

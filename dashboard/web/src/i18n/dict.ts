@@ -87,6 +87,8 @@ export const vi = {
   'map.layer.traffic': 'Giao thông',
   'map.layer.lighting': 'Chiếu sáng',
   'map.layer.alarms': 'Cảnh báo',
+  'map.colourBy': 'Tô màu phường, xã theo',
+  'map.legendOf': 'Chú giải: {layer}',
   'map.approximate': 'Ranh giới phường xã chỉ là ước lượng, không phải ranh giới chính thức',
   'severity.critical': 'Khẩn cấp',
   'severity.major': 'Nghiêm trọng',
@@ -680,6 +682,9 @@ export const vi = {
   'admin.wardsHint': 'Không chọn: toàn thành phố. Giữ Ctrl để chọn nhiều.',
   'admin.wardsColumn': 'Phạm vi',
   'admin.wholeCity': 'Toàn thành phố',
+  'admin.editWards': 'Đổi phạm vi',
+  'admin.editWardsOf': 'Đổi phạm vi phường, xã của {user}',
+  'admin.confirmWards': 'Đổi các phường, xã mà {user} được giới hạn? Các phiên đăng nhập của người này sẽ kết thúc.',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -767,6 +772,8 @@ export const en: Record<MessageKey, string> = {
   'map.layer.traffic': 'Traffic',
   'map.layer.lighting': 'Lighting',
   'map.layer.alarms': 'Alarms',
+  'map.colourBy': 'Colour wards by',
+  'map.legendOf': 'Legend: {layer}',
   'map.approximate': 'Ward boundaries are approximate, not official boundaries',
   'severity.critical': 'Critical',
   'severity.major': 'Major',
@@ -1358,4 +1365,7 @@ export const en: Record<MessageKey, string> = {
   'admin.wardsHint': 'None chosen: the whole city. Hold Ctrl to choose several.',
   'admin.wardsColumn': 'Scope',
   'admin.wholeCity': 'Whole city',
+  'admin.editWards': 'Change scope',
+  'admin.editWardsOf': 'Change the wards of {user}',
+  'admin.confirmWards': 'Change the wards {user} is limited to? Their sessions will end.',
 };

@@ -1,14 +1,27 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api/client';
-import type { CityModel, MapAnswer, WardOverview } from '../api/types';
-import { useAqiLevels } from '../api/useLimits';
-import { CityMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
+import type { MapAnswer } from '../api/types';
+import { useLimits } from '../api/useLimits';
+import { CityMap, SchematicMap, STATE_COLOR, type DeviceState } from '../components/CityMap';
 import { useI18n } from '../i18n/i18n';
-import { aqiBand, rgbCss } from '../lib/aqi';
+import { rgbCss } from '../lib/aqi';
 import { useLocation } from '../lib/router';
-import { MAP_LAYERS, webglAvailable, type MapLayerId, type MapSelection } from './layers';
+import './geo-map.css';
+import {
+  layerColor,
+  layerLegend,
+  MAP_LAYERS,
+  VALUE_LAYERS,
+  webglAvailable,
+  type LayerScales,
+  type MapCity,
+  type MapLayerId,
+  type MapSelection,
+  type MapWard,
+  type ValueLayerId,
+} from './layers';
 
-export { MAP_LAYERS, type MapLayerId, type MapSelection } from './layers';
+export { MAP_LAYERS, type MapCity, type MapLayerId, type MapSelection, type MapWard } from './layers';
 
 // MapLibre is a large library: it loads with the first map shown, never with views that have none.
 const MapCanvas = lazy(() => import('./MapCanvas'));
@@ -16,10 +29,10 @@ const MapCanvas = lazy(() => import('./MapCanvas'));
 const NO_MAP_DATA: MapAnswer = { basemap: { type: 'none' }, wardAreas: { type: 'FeatureCollection', features: [] } };
 
 export interface GeoMapProps {
-  city: CityModel;
+  city: MapCity;
   deviceState: ReadonlyMap<string, DeviceState>;
   /** Live per-ward values (the overview): VN_AQI colours the ward areas, open alarms outline them. */
-  wards: readonly WardOverview[];
+  wards: readonly MapWard[];
   /** Layers offered (default: all); with `controls`, people switch them on and off. */
   layers?: readonly MapLayerId[];
   controls?: boolean;
@@ -29,23 +42,33 @@ export interface GeoMapProps {
   large?: boolean;
   /** Where the basemap and ward areas come from (GET, a MapAnswer); the public page may serve its own. */
   source?: string;
-  /** VN_AQI colour of a value; default: the served levels (GET /api/limits). */
-  aqiColor?: (value: number) => string | null;
+  /**
+   * The residents' page: each ward's VN_AQI colour as its public summary carries it (no GET /api/limits), and the
+   * map data fetched without the session cookie. Default: colours from the served levels, signed-in requests.
+   */
+  wardColor?: (ward: string) => Rgb | null;
 }
 
-function useMapData(source: string): MapAnswer | null {
+type Rgb = [number, number, number];
+
+function useMapData(source: string, anonymous: boolean): MapAnswer | null {
   const [data, setData] = useState<MapAnswer | null>(null);
   useEffect(() => {
     let cancelled = false;
+    const load = anonymous
+      ? fetch(source, { credentials: 'omit' }).then((res) =>
+          res.ok ? (res.json() as Promise<MapAnswer>) : Promise.reject(new Error(String(res.status))),
+        )
+      : api.get<MapAnswer>(source);
     // Without the map data (an older server, a network error) the map still draws devices and ward names.
-    api.get<MapAnswer>(source).then(
+    load.then(
       (d) => !cancelled && setData(d),
       () => !cancelled && setData(NO_MAP_DATA),
     );
     return () => {
       cancelled = true;
     };
-  }, [source]);
+  }, [source, anonymous]);
   return data;
 }
 
@@ -71,9 +94,29 @@ function GeoLegend() {
   );
 }
 
+/** The levels of the layer that fills the wards, with their colours and names as served. */
+function ValueLegend({ layer, scales }: { layer: ValueLayerId; scales: LayerScales }) {
+  const { t, lang } = useI18n();
+  const items = layerLegend(layer, scales);
+  if (!items.length) return null;
+  return (
+    <ul className="map-legend" aria-label={t('map.legendOf', { layer: t(`map.layer.${layer}`) })} data-testid="map-value-legend">
+      {items.map((b) => (
+        <li key={b.en}>
+          <svg viewBox="0 0 10 10" width="1em" height="1em" aria-hidden="true">
+            <rect x={1} y={1} width={8} height={8} fill={rgbCss(b.rgb)} stroke="#44505c" strokeWidth={0.6} />
+          </svg>{' '}
+          {b[lang]}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /**
- * The city on a geographic map (MapLibre GL): ward areas coloured by VN_AQI, devices at their coordinates by
- * state, layers per domain, a click drills down. Where WebGL is missing (or `?map=schematic`), the schematic
+ * The city on a geographic map (MapLibre GL): ward areas coloured by one layer's value (VN_AQI, noise against
+ * its limit, flood stage, congestion, failed lamps) on the served scales, devices at their coordinates by state,
+ * layers per domain, alarms outlined, a click drills down. Where WebGL is missing (or `?map=schematic`), the schematic
  * map instead, saying why.
  */
 export function GeoMap({
@@ -85,18 +128,34 @@ export function GeoMap({
   onSelect,
   large = false,
   source = '/api/map',
-  aqiColor,
+  wardColor,
 }: GeoMapProps) {
   const { t, num } = useI18n();
   const { search } = useLocation();
   const forced = search.get('map') === 'schematic';
   const [webgl] = useState(webglAvailable);
   const [failed, setFailed] = useState<string | null>(null);
-  const mapData = useMapData(source);
+  const mapData = useMapData(source, !!wardColor);
   const [shown, setShown] = useState<ReadonlySet<MapLayerId>>(() => new Set(layers));
-  // Stable while the served levels are: a new colour function would recolour (re-tile) the wards on every render.
-  const levels = useAqiLevels();
-  const colorOf = useCallback((v: number) => aqiColor?.(v) ?? (levels ? rgbCss(aqiBand(levels, v).rgb) : null), [aqiColor, levels]);
+  const limits = useLimits(!wardColor);
+  const scales = useMemo<LayerScales>(
+    () => ({ aqi: limits?.aqi.levels ?? null, congestion: limits?.congestion.levels ?? null, layers: mapData?.layers }),
+    [limits, mapData],
+  );
+  // Which layer's value fills the ward areas (one at a time: two colour scales on one area would read as neither).
+  const valueLayers = VALUE_LAYERS.filter((id) => layers.includes(id) && (id === 'air' || mapData?.layers));
+  const [colourBy, setColourBy] = useState<ValueLayerId>('air');
+  const fillLayer = shown.has(colourBy) ? colourBy : null;
+  const byWard = useMemo(() => new Map(wards.map((w) => [w.ward, w])), [wards]);
+  // Stable while the values and scales are: a new fill function would recolour (re-tile) the wards on every render.
+  const wardFill = useCallback(
+    (ward: string) => {
+      if (!fillLayer) return null;
+      const rgb = wardColor ? (fillLayer === 'air' ? wardColor(ward) : null) : layerColor(fillLayer, byWard.get(ward), scales);
+      return rgb ? rgbCss(rgb) : null;
+    },
+    [fillLayer, wardColor, byWard, scales],
+  );
   const wardName = useMemo(() => new Map(city.wards.map((w) => [w.id, w.name])), [city]);
   const wardLabel = useCallback(
     (id: string) => {
@@ -116,7 +175,17 @@ export function GeoMap({
             {failed ? t('map.failed', { message: failed }) : t('map.noWebgl')}
           </p>
         )}
-        <CityMap city={city} deviceState={deviceState as Map<string, DeviceState>} wardAqi={wardAqi} large={large} />
+        {wardColor ? (
+          <SchematicMap
+            city={city}
+            deviceState={deviceState as Map<string, DeviceState>}
+            wardAqi={wardAqi}
+            colourOf={(ward) => wardColor(ward)}
+            legend={false}
+          />
+        ) : (
+          <CityMap city={city} deviceState={deviceState as Map<string, DeviceState>} wardAqi={wardAqi} large={large} />
+        )}
       </div>
     );
 
@@ -146,6 +215,17 @@ export function GeoMap({
           ))}
         </fieldset>
       )}
+      {controls && valueLayers.length > 1 && (
+        <fieldset className="map-layers" data-testid="map-colour-by">
+          <legend>{t('map.colourBy')}</legend>
+          {valueLayers.map((id) => (
+            <label key={id}>
+              <input type="radio" name="map-colour-by" value={id} checked={colourBy === id} onChange={() => setColourBy(id)} />{' '}
+              {t(`map.layer.${id}`)}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <Suspense fallback={<div className="geo-map-canvas" aria-busy="true" />}>
         {mapData ? (
           <MapCanvas
@@ -154,7 +234,7 @@ export function GeoMap({
             layers={shown}
             deviceState={deviceState}
             wards={wards}
-            aqiColor={colorOf}
+            wardFill={wardFill}
             wardLabel={wardLabel}
             {...(onSelect ? { onSelect } : {})}
             onError={setFailed}
@@ -177,7 +257,8 @@ export function GeoMap({
         </ul>
       )}
       <figcaption>
-        <GeoLegend />
+        {fillLayer && !wardColor && <ValueLegend layer={fillLayer} scales={scales} />}
+        {city.devices.length > 0 && <GeoLegend />}
         {approximate && <p className="map-note">{t('map.approximate')}</p>}
       </figcaption>
     </figure>

@@ -3,9 +3,18 @@ import * as maplibregl from 'maplibre-gl/dist/maplibre-gl-csp.js';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-csp-worker.js?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import { Protocol } from 'pmtiles';
-import type { BasemapAnswer, CityModel, MapAnswer, WardOverview } from '../api/types';
+import type { BasemapAnswer, MapAnswer } from '../api/types';
 import { STATE_COLOR, type DeviceState } from '../components/CityMap';
-import { cityBounds, deviceFeatures, LAYER_KINDS, wardFeatures, type MapLayerId, type MapSelection } from './layers';
+import {
+  cityBounds,
+  deviceFeatures,
+  LAYER_KINDS,
+  wardFeatures,
+  type MapCity,
+  type MapLayerId,
+  type MapSelection,
+  type MapWard,
+} from './layers';
 
 // The worker comes from our own origin: the Content-Security-Policy allows no blob: scripts.
 maplibregl.setWorkerUrl(workerUrl);
@@ -18,12 +27,13 @@ type GeoData = maplibregl.GeoJSONSourceSpecification['data'];
 export type MapElement = HTMLDivElement & { maplibre?: maplibregl.Map };
 
 export interface MapCanvasProps {
-  city: CityModel;
+  city: MapCity;
   mapData: MapAnswer;
   layers: ReadonlySet<MapLayerId>;
   deviceState: ReadonlyMap<string, DeviceState>;
-  wards: readonly WardOverview[];
-  aqiColor(value: number): string | null;
+  wards: readonly MapWard[];
+  /** A ward's fill (CSS colour of the chosen layer's value), null for the neutral fill. */
+  wardFill(ward: string): string | null;
   /** A ward's label on the map (its name, and its VN_AQI when the air layer is on). */
   wardLabel(id: string): string;
   onSelect?: (sel: MapSelection) => void;
@@ -98,14 +108,14 @@ function addOverlay(map: maplibregl.Map, props: MapCanvasProps, hasBasemap: bool
   const neutral = props.dark ? '#2b3846' : '#c9d1d9';
   map.addSource('wards', {
     type: 'geojson',
-    data: wardFeatures(mapData.wardAreas, props.wards, props.aqiColor) as GeoData,
+    data: wardFeatures(mapData.wardAreas, props.wards, props.wardFill) as GeoData,
   });
   map.addSource('devices', { type: 'geojson', data: deviceFeatures(city, props.deviceState) as GeoData });
   map.addLayer({
     id: 'ward-fill',
     type: 'fill',
     source: 'wards',
-    paint: { 'fill-color': ['coalesce', ['get', 'aqiColor'], neutral], 'fill-opacity': hasBasemap ? 0.35 : 0.55 },
+    paint: { 'fill-color': ['coalesce', ['get', 'fill'], neutral], 'fill-opacity': hasBasemap ? 0.35 : 0.55 },
   });
   map.addLayer({
     id: 'ward-line',
@@ -160,9 +170,7 @@ function addOverlay(map: maplibregl.Map, props: MapCanvasProps, hasBasemap: bool
 
 function applyLayers(map: maplibregl.Map, props: MapCanvasProps): void {
   const { layers } = props;
-  const neutral = props.dark ? '#2b3846' : '#c9d1d9';
   map.setFilter('devices', deviceFilter(layers));
-  map.setPaintProperty('ward-fill', 'fill-color', layers.has('air') ? ['coalesce', ['get', 'aqiColor'], neutral] : neutral);
   const alarms = layers.has('alarms') ? 'visible' : 'none';
   map.setLayoutProperty('ward-alarm', 'visibility', alarms);
   map.setLayoutProperty('device-alarm-halo', 'visibility', alarms);
@@ -252,13 +260,13 @@ export default function MapCanvas(props: MapCanvasProps) {
     shownStates.current = props.deviceState;
     (map.getSource('devices') as maplibregl.GeoJSONSource).setData(deviceFeatures(city, props.deviceState) as GeoData);
   });
-  const { wards, aqiColor, layers, wardLabel } = props;
+  const { wards, wardFill, layers, wardLabel } = props;
   useEffect(() => {
     const map = mapRef.current;
     if (!map) return;
     const update = () => {
       (map.getSource('wards') as maplibregl.GeoJSONSource | undefined)?.setData(
-        wardFeatures(mapData.wardAreas, wards, aqiColor) as GeoData,
+        wardFeatures(mapData.wardAreas, wards, wardFill) as GeoData,
       );
       applyLayers(map, latest.current);
       // Ward names (and VN_AQI with the air layer) as HTML labels: the plain background has no font server.
@@ -281,7 +289,7 @@ export default function MapCanvas(props: MapCanvasProps) {
     };
     if (loaded.current) update();
     else map.once('load', update);
-  }, [wards, aqiColor, layers, wardLabel, city, mapData]);
+  }, [wards, wardFill, layers, wardLabel, city, mapData]);
 
   // MapLibre names its canvas with the label (locale Map.Title above).
   return <div ref={container} className="geo-map-canvas" />;

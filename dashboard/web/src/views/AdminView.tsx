@@ -16,13 +16,14 @@ type Pending = UserAction | { kind: 'create'; user: NewUser };
 
 const KNOWN_ERRORS = new Set(['self_lockout', 'last_admin', 'exists', 'weak_password']);
 
-/** Administration: accounts (create, role, disable/enable, password reset, each confirmed); links to recipients, devices and rules. */
+/** Administration: accounts (create, role, ward scope, disable/enable, password reset, each confirmed); links to recipients, devices and rules. */
 export default function AdminView() {
   const { t } = useI18n();
-  const { session } = useApp();
+  const { session, city } = useApp();
   const users = useApi<{ users: AdminUser[] }>('/api/users');
   const [pending, setPending] = useState<Pending | null>(null);
   const [newPassword, setNewPassword] = useState('');
+  const [newWards, setNewWards] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [formKey, setFormKey] = useState(0);
@@ -50,7 +51,9 @@ export default function AdminView() {
             ? { role: pending.to }
             : pending.kind === 'password'
               ? { password: newPassword }
-              : { disabled: pending.kind === 'disable' };
+              : pending.kind === 'wards'
+                ? { wards: newWards }
+                : { disabled: pending.kind === 'disable' };
         await api.patch(`/api/users/${encodeURIComponent(pending.user.username)}`, patch);
         setMessage({ ok: true, text: t('admin.done', { user: pending.user.username }) });
       }
@@ -77,6 +80,8 @@ export default function AdminView() {
         return t('admin.confirmEnable', { user });
       case 'password':
         return t('admin.confirmPassword', { user });
+      case 'wards':
+        return t('admin.confirmWards', { user });
     }
   };
 
@@ -101,7 +106,11 @@ export default function AdminView() {
         )}
         {users.loading && !users.data && <p>{t('app.loading')}</p>}
         {users.data && (
-          <AdminUserTable users={users.data.users} me={session.user.username} onAction={(a) => (setMessage(null), setPending(a))} />
+          <AdminUserTable
+            users={users.data.users}
+            me={session.user.username}
+            onAction={(a) => (setMessage(null), setNewWards(a.user.wards ?? []), setPending(a))}
+          />
         )}
       </section>
       <section className="panel" aria-labelledby="create-user-title">
@@ -141,6 +150,28 @@ export default function AdminView() {
               onChange={(e) => setNewPassword(e.target.value)}
               data-testid="new-password"
             />
+          </label>
+        )}
+        {pending?.kind === 'wards' && (
+          <label className="toolbar">
+            {t('admin.wards')}
+            <select
+              multiple
+              size={6}
+              value={newWards}
+              aria-describedby="edit-user-wards-hint"
+              onChange={(e) => setNewWards([...e.target.selectedOptions].map((o) => o.value))}
+              data-testid="edit-wards"
+            >
+              {city.wards.map((w) => (
+                <option key={w.id} value={w.id}>
+                  {w.name}
+                </option>
+              ))}
+            </select>
+            <span id="edit-user-wards-hint" className="muted">
+              {t('admin.wardsHint')}
+            </span>
           </label>
         )}
       </ConfirmDialog>

@@ -89,7 +89,10 @@ function readingCorpus(): unknown[] {
   corpus.push(JSON.parse('{"device":"d","ts":1,"seq":1,"values":{"x":{"v":1,"u":"m"}},"__proto__":{"device":"z"}}'));
   // Deterministic mutations: each key of a good reading dropped or set to values of every JSON type.
   const kinds: unknown[] = [null, true, 0, -3, 2.5, '', 's', [], {}, { v: 1, u: 'm' }];
-  for (const key of ['device', 'ts', 'seq', 'values']) for (const k of kinds) corpus.push(replace({ [key]: k }));
+  for (const key of ['device', 'ts', 'seq', 'values', 'clock', 'era']) for (const k of kinds) corpus.push(replace({ [key]: k }));
+  // The clock marks and eras a gateway sends after its clock stepped.
+  for (const clock of ['unsynced', 'corrected', 'Corrected', undefined])
+    for (const era of [0, 1, 7, -1, 1.5, undefined]) corpus.push(replace({ clock, era }));
   for (const k of kinds) {
     corpus.push(value({ v: k, u: 'ug/m3' }));
     corpus.push(value({ v: 1, u: k }));

@@ -36,6 +36,7 @@ export function buildHealth(args: {
   outboxPath: string;
   outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
+  clock?: GatewayHealth['clock'];
 }): GatewayHealth {
   const disk = diskSpace(args.outboxPath);
   return {
@@ -50,5 +51,6 @@ export function buildHealth(args: {
     diskTotalBytes: disk.total,
     outbox: args.outbox,
     devices: args.devices,
+    ...(args.clock ? { clock: args.clock } : {}),
   };
 }

@@ -200,6 +200,20 @@ export const gatewayDiskRuleSchema = z
   })
   .strict();
 
+export const gatewayClockRuleSchema = z
+  .object({
+    ...common,
+    type: z.literal('gateway_clock'),
+    /** Raise when a gateway's health report is stamped this far (either way) from the time ingest received it. */
+    maxOffsetS: z.number().positive().default(60),
+    /**
+     * …in two reports in a row whose offsets agree within this: a wrong clock is off by the same amount each
+     * time, while reports held back by an outage and delivered together drift apart by their interval.
+     */
+    agreeS: z.number().positive().default(5),
+  })
+  .strict();
+
 export const crcErrorsRuleSchema = z
   .object({
     ...common,
@@ -222,6 +236,7 @@ export const alarmRuleSchema = z.discriminatedUnion('type', [
   powerDeviationRuleSchema,
   outboxGrowthRuleSchema,
   gatewayDiskRuleSchema,
+  gatewayClockRuleSchema,
   crcErrorsRuleSchema,
 ]);
 export type AlarmRule = z.infer<typeof alarmRuleSchema>;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
@@ -169,10 +169,23 @@ export class Environment {
       secrets: Object.fromEntries(gatewayIds.map((id) => [id, this.secrets[id]!])),
       outboxDir: this.outboxDir,
       clockSkewMs: this.opts.clockSkewMs ?? {},
+      clockOffsetFile: this.clockOffsetFile,
       drainOnly,
     };
     writeFileSync(file, JSON.stringify(spec));
     return file;
+  }
+
+  /** Gateway clocks the harness steps while the run goes on (gateway-group.ts reads the file). */
+  get clockOffsetFile(): string {
+    return join(this.opts.dir, 'clock-offsets.json');
+  }
+
+  /** Sets gateways' clocks this far from real time, at once (written aside and renamed: never read half-written). */
+  setClockOffsets(offsets: Record<string, number>): void {
+    const tmp = `${this.clockOffsetFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(offsets));
+    renameSync(tmp, this.clockOffsetFile);
   }
 
   async startBroker(): Promise<void> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CityModel } from '@tamky/protocol';
 import { createLogger, type Logger } from '@tamky/service-kit';
@@ -14,6 +15,11 @@ export interface GatewayGroupOptions {
   outboxDir: string;
   /** Per gateway: its clock runs this many ms ahead (negative: behind) of real time. */
   clockSkewMs?: Record<string, number>;
+  /**
+   * A JSON file `{ gatewayId: offsetMs }` the harness rewrites while the run goes on (a faketime-like fault
+   * hook): a gateway listed there has its clock that far from real time, so a changed offset is a clock step.
+   */
+  clockOffsetFile?: string;
   healthIntervalMs?: number;
   /** Devices disabled: the gateways only forward what their outboxes still hold (the end of a run). */
   drainOnly?: boolean;
@@ -36,7 +42,9 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
   const now = simulatedClock(1);
   const slaves: TcpSlave[] = [];
   const gateways = new Map<string, Gateway>();
+  const offsets = clockOffsets(opts.clockOffsetFile);
   const close = async () => {
+    offsets.stop();
     await Promise.allSettled([...gateways.values()].map((g) => g.close()));
     await Promise.allSettled(slaves.map((s) => s.close()));
   };
@@ -68,7 +76,7 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
       });
       const gateway = await startGateway(config, {
         logger: log.child({ gateway: gatewayId }),
-        ...(skew ? { now: () => Date.now() + skew } : {}),
+        ...(skew || opts.clockOffsetFile ? { now: () => Date.now() + (offsets.of(gatewayId) ?? skew) } : {}),
       });
       gateways.set(gatewayId, gateway);
     }
@@ -77,4 +85,20 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
     throw err;
   }
   return { gateways, close };
+}
+
+/** The offsets in `file`, re-read every 100 ms (a step takes effect within that). */
+function clockOffsets(file: string | undefined): { of(gatewayId: string): number | undefined; stop(): void } {
+  let current: Record<string, number> = {};
+  const read = () => {
+    try {
+      current = JSON.parse(readFileSync(file!, 'utf8')) as Record<string, number>;
+    } catch {
+      // Not written yet, or caught mid-rename: keep the last offsets.
+    }
+  };
+  if (!file) return { of: () => undefined, stop: () => undefined };
+  read();
+  const timer = setInterval(read, 100);
+  return { of: (id) => current[id], stop: () => clearInterval(timer) };
 }

@@ -211,6 +211,11 @@ async function runOnce(opts: {
       if (opts.scenarios.some((x) => x.clockStep)) {
         const rec = env.observer.record;
         extra.published_corrected = rec.clockMarks.corrected;
+        // Readings whose (device, ts) another reading of the same gateway also has: what a store keyed by time loses.
+        const seen = new Map<string, number>();
+        for (const [g, seqs] of rec.published)
+          for (const r of seqs.values()) seen.set(`${g}|${r.device}|${r.ts}`, (seen.get(`${g}|${r.device}|${r.ts}`) ?? 0) + 1);
+        extra.sharing_device_ts = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0);
         extra.eras = Object.keys(stepped)
           .map((g) => `${g}:${rec.eras.get(g) ?? 0}`)
           .join(' ');

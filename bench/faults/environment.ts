@@ -181,10 +181,13 @@ export class Environment {
     return join(this.opts.dir, 'clock-offsets.json');
   }
 
-  /** Sets gateways' clocks this far from real time, at once (written aside and renamed: never read half-written). */
-  setClockOffsets(offsets: Record<string, number>): void {
+  /**
+   * Sets gateways' clocks this far from real time, read in steps of `resolutionMs`, at once (written aside
+   * and renamed: never read half-written).
+   */
+  setClockOffsets(offsets: Record<string, number>, resolutionMs = 1): void {
     const tmp = `${this.clockOffsetFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(offsets));
+    writeFileSync(tmp, JSON.stringify({ offsets, resolutionMs }));
     renameSync(tmp, this.clockOffsetFile);
   }
 

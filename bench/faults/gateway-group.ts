@@ -16,8 +16,10 @@ export interface GatewayGroupOptions {
   /** Per gateway: its clock runs this many ms ahead (negative: behind) of real time. */
   clockSkewMs?: Record<string, number>;
   /**
-   * A JSON file `{ gatewayId: offsetMs }` the harness rewrites while the run goes on (a faketime-like fault
-   * hook): a gateway listed there has its clock that far from real time, so a changed offset is a clock step.
+   * A JSON file `{ offsets: { gatewayId: offsetMs }, resolutionMs? }` the harness rewrites while the run goes
+   * on (a faketime-like fault hook): a gateway listed there has its clock that far from real time (a changed
+   * offset is a clock step), read in steps of `resolutionMs` (a coarse clock, so that a step back lands on
+   * times already used, not merely near them).
    */
   clockOffsetFile?: string;
   healthIntervalMs?: number;
@@ -76,7 +78,7 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
       });
       const gateway = await startGateway(config, {
         logger: log.child({ gateway: gatewayId }),
-        ...(skew || opts.clockOffsetFile ? { now: () => Date.now() + (offsets.of(gatewayId) ?? skew) } : {}),
+        ...(skew || opts.clockOffsetFile ? { now: () => offsets.clock(gatewayId, skew) } : {}),
       });
       gateways.set(gatewayId, gateway);
     }
@@ -87,18 +89,25 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
   return { gateways, close };
 }
 
-/** The offsets in `file`, re-read every 100 ms (a step takes effect within that). */
-function clockOffsets(file: string | undefined): { of(gatewayId: string): number | undefined; stop(): void } {
-  let current: Record<string, number> = {};
+/** The clocks `file` describes, re-read every 100 ms (a step takes effect within that). */
+function clockOffsets(file: string | undefined): { clock(gatewayId: string, skew: number): number; stop(): void } {
+  let current: { offsets: Record<string, number>; resolutionMs?: number } = { offsets: {} };
   const read = () => {
     try {
-      current = JSON.parse(readFileSync(file!, 'utf8')) as Record<string, number>;
+      current = JSON.parse(readFileSync(file!, 'utf8')) as typeof current;
     } catch {
       // Not written yet, or caught mid-rename: keep the last offsets.
     }
   };
-  if (!file) return { of: () => undefined, stop: () => undefined };
-  read();
-  const timer = setInterval(read, 100);
-  return { of: (id) => current[id], stop: () => clearInterval(timer) };
+  const timer = file ? setInterval(read, 100) : undefined;
+  if (file) read();
+  return {
+    clock(id, skew) {
+      const offset = current.offsets[id];
+      if (offset === undefined) return Date.now() + skew;
+      const res = current.resolutionMs ?? 1;
+      return Math.floor((Date.now() + offset) / res) * res;
+    },
+    stop: () => clearInterval(timer),
+  };
 }

@@ -34,6 +34,14 @@ const DAY = 24 * HOUR;
  */
 export const steppedGateways = (ids: string[]): Record<string, number> => ({ [ids[0]!]: -HOUR, [ids[1]!]: -20_000 });
 
+/**
+ * The stepped gateways' clocks read in half seconds (an RTC without sub-second time): after the 20 s step back
+ * many readings land on exactly the time of a reading taken 20 s earlier, and polls bunched by a loaded
+ * machine can share one within an era too; with a ms clock, scheduling jitter keeps nearly all of them a few
+ * ms apart and the stores' identity goes untested.
+ */
+const CLOCK_RESOLUTION_MS = 500;
+
 export function scenarios(): Scenario[] {
   let flood: GarbageFlood | undefined;
   let floodSent = 0;
@@ -95,11 +103,11 @@ export function scenarios(): Scenario[] {
       clockStep: true,
       kind: 'window',
       async begin(env) {
-        env.setClockOffsets(steppedGateways(env.opts.city.gateways.map((g) => g.id)));
+        env.setClockOffsets(steppedGateways(env.opts.city.gateways.map((g) => g.id)), CLOCK_RESOLUTION_MS);
       },
       async end(env) {
         const back = steppedGateways(env.opts.city.gateways.map((g) => g.id));
-        env.setClockOffsets(Object.fromEntries(Object.entries(back).map(([id, ms]) => [id, ms + DAY])));
+        env.setClockOffsets(Object.fromEntries(Object.entries(back).map(([id, ms]) => [id, ms + DAY])), CLOCK_RESOLUTION_MS);
       },
     },
     {

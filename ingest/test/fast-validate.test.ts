@@ -135,6 +135,22 @@ describe('the hand-written reading check agrees with protocol readingSchema', ()
     for (const x of cases) expect(fastEnvelope(x) !== undefined).toBe(envelope.safeParse(x).success);
   });
 
+  it('a reading from a gateway whose clock stepped keeps its era into the store; its mark is accepted', () => {
+    const registry = buildRegistry(testCity());
+    const stepped = { ...good, seq: 9, ts: good.ts - 3_600_000, clock: 'corrected', era: 2 };
+    const out = validateTelemetry(
+      'city/v1/gw/gw-a/telemetry',
+      JSON.stringify({ v: 1, gateway: 'gw-a', readings: [good, stepped] }),
+      registry,
+      1,
+    );
+    expect(out.rejections).toEqual([]);
+    expect(out.readings.map((r) => [r.seq, r.ts, r.era])).toEqual([
+      [7, good.ts, undefined],
+      [9, good.ts - 3_600_000, 2],
+    ]);
+  });
+
   it("dead-letters a bad reading with zod's own words, keeping its good neighbours", () => {
     const registry = buildRegistry(testCity());
     const bad = { ...good, seq: 8, ts: good.ts + 1000, values: { pm25: { v: 1, u: 'ppm' } } };

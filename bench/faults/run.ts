@@ -1,7 +1,7 @@
 /**
  * Fault-injection harness: load, faults, then an exact account of every reading.
  *
- *   npx tsx bench/faults/run.ts [--scale small|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb]
+ *   npx tsx bench/faults/run.ts [--scale small|tiny|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb|victoriametrics]
  *                               [--poll-ms N] [--fault-seconds N] [--no-append]
  *
  * `<name>` is one of kill_broker, kill_ingest, kill_gateway, kill_influxdb, link_cut, store_refusing,
@@ -307,7 +307,8 @@ async function main(): Promise<number> {
   const scale = values.scale as keyof typeof SCALES;
   if (!(scale in SCALES)) throw new Error(`--scale must be ${Object.keys(SCALES).join(', ')}, not ${values.scale}`);
   const store = values.store as StoreKind;
-  if (store !== 'sqlite' && store !== 'influxdb') throw new Error(`--store must be sqlite or influxdb, not ${values.store}`);
+  if (store !== 'sqlite' && store !== 'influxdb' && store !== 'victoriametrics')
+    throw new Error(`--store must be sqlite, influxdb or victoriametrics, not ${values.store}`);
   const all = scenarios().filter((s) => !s.store || s.store === store);
   const known = scenarios().map((s) => s.name);
   const minutes = Number(values.minutes ?? SCALES[scale].minutes);

@@ -244,8 +244,9 @@ export class VictoriaStore implements TimeSeriesStore {
   }
 
   async sequences(gateway: string, from?: number, to?: number): Promise<number[]> {
-    const end = to ?? Date.now();
-    const start = from ?? end - this.config.latestLookbackDays * DAY_MS;
+    // Unbounded: readings stamped ahead of the server's clock too (a gateway clock set days ahead).
+    const end = to ?? Date.now() + this.config.latestLookbackDays * DAY_MS;
+    const start = from ?? Date.now() - this.config.latestLookbackDays * DAY_MS;
     if (end < start) return [];
     const seqs: number[] = [];
     for (const s of await this.raw(`{__name__=${quote(`${this.prefix}seq`)},gateway=${quote(gateway)}}`, start, end)) {

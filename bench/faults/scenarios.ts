@@ -35,12 +35,12 @@ const DAY = 24 * HOUR;
 export const steppedGateways = (ids: string[]): Record<string, number> => ({ [ids[0]!]: -HOUR, [ids[1]!]: -20_000 });
 
 /**
- * The stepped gateways' clocks read in half seconds (an RTC without sub-second time): after the 20 s step back
- * many readings land on exactly the time of a reading taken 20 s earlier, and polls bunched by a loaded
- * machine can share one within an era too; with a ms clock, scheduling jitter keeps nearly all of them a few
- * ms apart and the stores' identity goes untested.
+ * The stepped gateways' clocks read in whole seconds (an RTC without sub-second time): after the 20 s step back
+ * nearly every reading lands on exactly the time of a reading taken 20 s earlier, and polls bunched by a loaded
+ * machine can share a second within an era too (the edge then starts a new era); with a ms clock, scheduling
+ * jitter keeps nearly all of them a few ms apart and the stores' identity goes untested.
  */
-const CLOCK_RESOLUTION_MS = 500;
+const CLOCK_RESOLUTION_MS = 1000;
 
 export function scenarios(): Scenario[] {
   let flood: GarbageFlood | undefined;

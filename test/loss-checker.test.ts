@@ -151,9 +151,13 @@ describe('loss checker', () => {
     const field = Object.keys(vals)[0]!;
     vals[field] = vals[field]! + 1.5;
     db.prepare('UPDATE reading SET vals = ? WHERE rowid = ?').run(JSON.stringify(vals), row.id);
-    // The same (gateway, seq) under a second key, as a gateway re-stamping a resent reading would cause.
+    // The same (gateway, seq) stored a second time. The store keys a reading by (kind, device, gateway, seq), so a
+    // re-stamped resend overwrites; a second copy can only sit under another device.
     db.prepare(
-      'INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals) SELECT kind, device, ts + 1, gateway, ward, seq, vals FROM reading WHERE gateway = ? AND seq = 7',
+      "INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals) SELECT kind, device || '-copy', ts + 1, gateway, ward, seq, vals FROM reading WHERE gateway = ? AND seq = 7",
+    ).run(gw);
+    db.prepare(
+      "INSERT INTO gateway_device (gateway, kind, device) SELECT gateway, kind, device || '-copy' FROM reading WHERE gateway = ? AND seq = 7 AND device NOT LIKE '%-copy'",
     ).run(gw);
     db.close();
 

@@ -12,22 +12,30 @@ const root = TOPIC_ROOT.split('/');
 const gw = (id: string, kind: string): Right => [...GW, id, kind];
 const under = (...levels: string[]): Right => [...root, ...levels, '#'];
 
-/** What a gateway may publish under its own prefix (`status` also retained); it may subscribe only to its `cmd`. */
+/**
+ * What a gateway may publish under its own prefix (`status` also retained); it may subscribe only to what the centre
+ * sends it: its `cmd`, its pushed `config` and its `release` (both retained, both only the dashboard's to publish).
+ */
 export const GATEWAY_PUBLISH_KINDS = new Set(['telemetry', 'status', 'health', 'cmd-result', 'event']);
 export const GATEWAY_RETAIN_KINDS = new Set(['status']);
-export const gatewaySubscribeRight = (gatewayId: string): Right => gw(gatewayId, 'cmd');
+const CENTRE_TO_GATEWAY_KINDS = ['cmd', 'config', 'release'] as const;
+export const gatewaySubscribeRights = (gatewayId: string): Right[] => CENTRE_TO_GATEWAY_KINDS.map((k) => gw(gatewayId, k));
 
 /** The rights of each service role; also what the Mosquitto dynamic-security provisioning mirrors (mosquitto/). */
 export const SERVICE_RIGHTS = {
   ingest: {
-    subscribe: [...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)), under('config')],
+    subscribe: [
+      ...['telemetry', 'health', 'status', 'event', 'cmd-result'].map((k) => gw('+', k)),
+      under('config'),
+      [...root, 'system', '+', 'health'],
+    ],
     publish: [under('live'), under('alarm')],
     retain: [] as Right[],
   },
   dashboard: {
     subscribe: [...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)), under('live'), under('alarm')],
-    publish: [gw('+', 'cmd'), under('config')],
-    retain: [under('config')],
+    publish: [...CENTRE_TO_GATEWAY_KINDS.map((k) => gw('+', k)), under('config'), [...root, 'system', 'dashboard', 'health']],
+    retain: [gw('+', 'config'), gw('+', 'release'), under('config')],
   },
   lorawan: {
     subscribe: [under('config')],
@@ -80,6 +88,6 @@ export function mayPublish(identity: Identity, topic: string, retain: boolean): 
 export function maySubscribe(identity: Identity, filter: string): Refusal | undefined {
   if (identity.kind === 'anonymous') return undefined; // loopback development only, read-only; `#` deliberately allowed there
   if (filter.startsWith('$')) return 'reserved-topic';
-  const rights = identity.kind === 'gateway' ? [gatewaySubscribeRight(identity.gatewayId)] : SERVICE_RIGHTS[identity.role].subscribe;
+  const rights = identity.kind === 'gateway' ? gatewaySubscribeRights(identity.gatewayId) : SERVICE_RIGHTS[identity.role].subscribe;
   return anyWithin(filter, rights, true) ? undefined : 'not-allowed-topic';
 }

@@ -27,6 +27,8 @@ import { useFifoQueues } from './limits/mq-queue';
 import { boundOfflineQueues, dropLogger } from './limits/offline-queue';
 import { startTcpListener, startTlsListener, startWsListener, type AcceptConnection, type Listener } from './listeners';
 import { createBrokerMetrics } from './metrics';
+import { brokerSelfReport } from './self-watch';
+import { topics } from '@tamky/protocol';
 import { createSharedState } from './persistence';
 
 export interface BrokerHandle {
@@ -347,6 +349,35 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     'broker listening',
   );
 
+  const watch = config.selfWatch;
+  const certificates = [...(config.listeners.tls ? [config.listeners.tls.cert] : []), ...watch.certificates];
+  const publishSelfReport = () => {
+    const live = clients().filter((c) => c.connected);
+    const report = brokerSelfReport({
+      service: watch.service,
+      ts: Date.now(),
+      connected: live.length,
+      maxConnections: limits.maxConnections,
+      queues: offlineQueues.perClient(),
+      online: new Set(live.map((c) => c.id)),
+      certificates,
+      log,
+    });
+    const packet = {
+      cmd: 'publish' as const,
+      topic: topics.systemHealth(watch.service),
+      payload: Buffer.from(JSON.stringify(report)),
+      qos: 0 as const,
+      retain: false,
+      dup: false,
+    };
+    broker.publish(packet, (err) => {
+      if (err) log.warn({ err }, 'could not publish the broker health report');
+    });
+  };
+  const watchTimer = watch.enabled ? setInterval(publishSelfReport, watch.intervalMs) : undefined;
+  watchTimer?.unref();
+
   const disconnectWhere = (match: (c: Client) => boolean) => {
     for (const c of clients()) if (match(c)) c.close();
   };
@@ -386,6 +417,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
     },
     close() {
       closed ??= (async () => {
+        clearInterval(watchTimer);
         auth.close();
         // Stop accepting first, then let aedes close every client (wills are published), then shared state.
         const stopping = listeners.map((l) => l.close());

@@ -117,6 +117,23 @@ export const brokerConfigSchema = z
      * taken for dead, and the wills it stored are published (after their owner's rights are checked again).
      */
     heartbeatIntervalMs: z.number().int().min(100).default(60_000),
+    /**
+     * The broker's own health, published on topics.systemHealth(service) every `intervalMs` for the `system`
+     * alarm rules (connections, offline session queues, certificate expiry). `certificates`: PEM files or
+     * folders of them (deploy/certs: the CA, the broker's and the gateways' certificates); the TLS listener's
+     * certificate is always watched. In a cluster give each node its own `service` name.
+     */
+    selfWatch: z
+      .object({
+        enabled: z.boolean().default(true),
+        service: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 of A-Z a-z 0-9 _ . -')
+          .default('broker'),
+        intervalMs: z.number().int().min(100).default(10_000),
+        certificates: z.array(z.string().min(1)).default([]),
+      })
+      .default({ enabled: true, service: 'broker', intervalMs: 10_000, certificates: [] }),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.credentials && cfg.credentialsFile)

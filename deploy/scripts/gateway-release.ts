@@ -140,7 +140,7 @@ export async function buildGatewayRelease(outDir: string): Promise<GatewayReleas
     copyPackage(from, join(dest, target));
     dependencies[target.split(sep).join('/')] = readJson<PackageJson>(join(from, 'package.json')).version;
   }
-  for (const part of ['profiles', 'examples', 'README.md', 'deploy/tamky-gateway.service'])
+  for (const part of ['profiles', 'examples', 'README.md', 'deploy/tamky-gateway.service', 'deploy/launcher.mjs', 'deploy/launcher.conf'])
     cpSync(join(ROOT, 'edge', part), join(dest, part), { recursive: true });
 
   const direct = Object.fromEntries([...imports.keys()].sort().map((name) => [name, dependencies[`node_modules/${name}`]!]));

@@ -7,6 +7,8 @@ export interface CommandContext {
   gatewayId: string;
   field(): FieldSide;
   reload(): Promise<{ devices: number }>;
+  /** Changes a device's poll interval now and for good (kept across restarts). */
+  setPollInterval(device: string, intervalMs: number): void;
   now(): number;
   log: Logger;
 }
@@ -68,7 +70,7 @@ async function execute(cmd: Command, ctx: CommandContext): Promise<unknown> {
       return { read };
     }
     case 'set_poll_interval':
-      ctx.field().setPollInterval(cmd.device, cmd.intervalMs);
+      ctx.setPollInterval(cmd.device, cmd.intervalMs);
       return { device: cmd.device, intervalMs: cmd.intervalMs };
     case 'write_register': {
       const w = await ctx.field().write(cmd.device, cmd.field, cmd.value);

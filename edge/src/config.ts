@@ -127,6 +127,25 @@ const baseSchema = z.object({
   deviceBackoffMaxMs: z.number().int().min(100).default(60_000),
   metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),
   profilesDir: z.string().optional(),
+  /**
+   * Configuration pushed from the centre and software updates (fleet/). Without this section the gateway takes no
+   * pushed configuration or release (it still keeps set_poll_interval across restarts).
+   */
+  fleet: z
+    .object({
+      /** The centre's fleet public key (ed25519, PEM): every pushed config and release must be signed with its private key. */
+      publicKeyFile: z.string().min(1),
+      /** A pushed configuration is kept only if its devices answer within this long; otherwise the previous one returns. */
+      configDeadlineMs: z.number().int().min(1000).max(600_000).default(60_000),
+      /**
+       * The install root the launcher manages (`<root>/current` → `<root>/tamky-gateway-<version>`). Without it (or the
+       * TAMKY_GATEWAY_ROOT the launcher sets) release announcements are refused: there is nowhere to install.
+       */
+      installRoot: z.string().optional(),
+      /** PEM CA bundle for fetching releases from a centre with a private CA. */
+      caFile: z.string().optional(),
+    })
+    .optional(),
   buses: z.array(busSchema),
   devices: z.array(deviceSchema),
 });

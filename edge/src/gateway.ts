@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { topics, type ClockMark, type GatewayHealth } from '@tamky/protocol';
-import { createLogger, serveMetrics, type Logger } from '@tamky/service-kit';
+import { createLogger, fleetPublicKey, serveMetrics, type Logger } from '@tamky/service-kit';
 import { GatewayClock, syncedWhileFileExists, type ClockStep } from './clock';
 import { runCommand } from './commands';
 import type { GatewayConfig } from './config';
 import type { ReadingValues } from './devices/types';
 import { startField, type FieldSide } from './field';
+import { ConfigPush } from './fleet/config-push';
+import { stateFileOf } from './fleet/state';
+import { Updater } from './fleet/update';
 import { buildHealth, cpuSampler } from './health';
 import { gatewayMetrics } from './metrics';
 import { Forwarder } from './outbox/forwarder';
@@ -23,6 +26,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** Re-reads and validates the config for reload_config (the CLI passes its file loader). */
   reloadConfig?: () => GatewayConfig | Promise<GatewayConfig>;
+  /**
+   * A new release is installed and `current` points to it: close and exit with RESTART_EXIT_CODE so the launcher
+   * starts it (the CLI does). Without it, software updates are refused.
+   */
+  restartIntoNewRelease?: () => void;
 }
 
 export interface Gateway {
@@ -41,11 +49,11 @@ export function configHash(config: GatewayConfig): string {
  * The edge gateway: polls the field buses, commits every reading to the durable outbox, forwards the
  * outbox to the broker, reports health and answers commands.
  */
-export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger('edge');
   const wall = opts.now ?? Date.now;
-  let current = config;
-  let hash = configHash(config);
+  const config = fileConfig;
+  let file = fileConfig;
 
   const outbox = new Outbox(
     {
@@ -138,24 +146,71 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
     forwarder?.kick();
   }
 
-  let field: FieldSide = startField(config, sinks, log.child({ part: 'field' }), now);
+  // Assigned right below (the push's callbacks refer to it).
+  let field: FieldSide | undefined = undefined;
+  const fieldSide = () => field!;
+  const push = new ConfigPush({
+    gatewayId: config.gatewayId,
+    stateFile: stateFileOf(config.outbox.path),
+    publicKey: config.fleet ? fleetPublicKey(readFileSync(config.fleet.publicKeyFile)) : undefined,
+    deadlineMs: config.fleet?.configDeadlineMs ?? 60_000,
+    fileConfig: () => file,
+    restartField: async (next) => {
+      await field?.close();
+      field = startField(next, sinks, log.child({ part: 'field' }), now);
+    },
+    deviceHealth: () => field?.health() ?? [],
+    event: (type, detail) => addEvent(undefined, type, detail),
+    log: log.child({ part: 'config-push' }),
+    now,
+  });
+  field = startField(push.startupConfig(), sinks, log.child({ part: 'field' }), now);
 
-  const reload = async () => {
+  const installRoot = config.fleet?.installRoot ?? process.env['TAMKY_GATEWAY_ROOT'];
+  const updater =
+    config.fleet && installRoot && opts.restartIntoNewRelease
+      ? new Updater({
+          root: installRoot,
+          publicKey: push.publicKey,
+          ca: config.fleet.caFile ? readFileSync(config.fleet.caFile) : undefined,
+          version: VERSION,
+          gatewayId: config.gatewayId,
+          event: (type, detail) => addEvent(undefined, type, detail),
+          requestRestart: opts.restartIntoNewRelease,
+          log: log.child({ part: 'update' }),
+          now,
+        })
+      : undefined;
+  const fleetHealth = () => {
+    const h = push.health();
+    const software = updater?.lastRollback() ?? null;
+    return software && (!h.rollback || software.ts >= h.rollback.ts) ? { ...h, rollback: software } : h;
+  };
+  const hash = () => configHash(push.running);
+
+  const reload = () => push.exclusive(reloadNow);
+  const reloadNow = async () => {
     if (!opts.reloadConfig) throw new Error('reload_config is not available: the gateway was not started from a config file');
-    const next = await opts.reloadConfig();
-    const fixed = ['gatewayId', 'mqtt', 'outbox'] as const;
-    const changed = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+    const nextFile = await opts.reloadConfig();
+    const fixed = ['gatewayId', 'mqtt', 'outbox', 'fleet'] as const;
+    const changed = fixed.filter((k) => JSON.stringify(nextFile[k]) !== JSON.stringify(file[k]));
     if (changed.length) throw new Error(`reload_config cannot change ${changed.join(', ')}: restart the gateway`);
-    await field.close();
+    const next = push.withFile(nextFile);
+    await fieldSide().close();
     field = startField(next, sinks, log.child({ part: 'field' }), now);
-    current = next;
-    hash = configHash(next);
-    log.info({ configHash: hash }, 'configuration reloaded');
-    return { devices: next.devices.filter((d) => d.enabled).length, configHash: hash };
+    file = nextFile;
+    push.running = next;
+    log.info({ configHash: hash() }, 'configuration reloaded');
+    return { devices: next.devices.filter((d) => d.enabled).length, configHash: hash() };
+  };
+
+  const setPollInterval = (device: string, intervalMs: number) => {
+    fieldSide().setPollInterval(device, intervalMs);
+    push.setPollInterval(device, intervalMs);
   };
 
   const commandResult = (payload: Buffer) => {
-    void runCommand(payload, { gatewayId: config.gatewayId, field: () => field, reload, now, log })
+    void runCommand(payload, { gatewayId: config.gatewayId, field: fieldSide, reload, setPollInterval, now, log })
       .then((result) => {
         outbox.addMessage('cmd-result', result);
         forwarder?.kick();
@@ -165,7 +220,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
 
   const uplink = new MqttUplink(
     config,
-    { onConnect: () => forwarder?.onConnect(), onDisconnect: () => forwarder?.onDisconnect(), onCommand: commandResult },
+    {
+      onConnect: () => {
+        forwarder?.onConnect();
+        updater?.confirmHealthy();
+      },
+      onDisconnect: () => forwarder?.onDisconnect(),
+      onCommand: commandResult,
+      ...(config.fleet ? { onConfig: (payload: Buffer) => void push.onPush(payload) } : {}),
+      ...(updater ? { onRelease: (payload: Buffer) => updater.onAnnouncement(payload) } : {}),
+    },
     log.child({ part: 'mqtt' }),
     VERSION,
     now,
@@ -190,12 +254,13 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       ts: now(),
       startedAt,
       version: VERSION,
-      configHash: hash,
+      configHash: hash(),
       cpuPct: cpu(),
       outboxPath: config.outbox.path,
       outbox: outboxStats(),
-      devices: field.health(),
+      devices: fieldSide().health(),
       clock: clock.state(),
+      fleet: fleetHealth(),
     });
   const healthTimer = setInterval(() => {
     try {
@@ -212,7 +277,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         [
           gatewayMetrics({
             outbox: outboxStats,
-            devices: () => field.health(),
+            devices: () => fieldSide().health(),
             connected: () => uplink.connected,
             published: () => forwarder?.published ?? 0,
           }),
@@ -222,7 +287,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       )
     : undefined;
 
-  log.info({ gatewayId: config.gatewayId, version: VERSION, configHash: hash, outboxDepth: outbox.depth() }, 'gateway started');
+  log.info(
+    {
+      gatewayId: config.gatewayId,
+      version: VERSION,
+      configHash: hash(),
+      configVersion: push.health().configVersion,
+      outboxDepth: outbox.depth(),
+    },
+    'gateway started',
+  );
 
   let closed = false;
   return {
@@ -230,7 +304,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       if (closed) return;
       closed = true;
       clearInterval(healthTimer);
-      await field.close();
+      await fieldSide().close();
       flush();
       forwarder?.stop();
       await uplink.close();
@@ -239,7 +313,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       log.info('gateway stopped');
     },
     readNow: async (deviceId) => {
-      await field.readNow(deviceId);
+      await fieldSide().readNow(deviceId);
       flush(); // resolved means committed
     },
     outboxDepth: () => outbox.depth(),

@@ -1,6 +1,5 @@
-import { statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { DeviceHealth, GatewayHealth } from '@tamky/protocol';
+import type { DeviceHealth, GatewayFleetHealth, GatewayHealth } from '@tamky/protocol';
+import { diskSpace } from '@tamky/service-kit';
 
 /** Samples CPU use between two reports (percent of one core). */
 export function cpuSampler(): () => number {
@@ -16,16 +15,6 @@ export function cpuSampler(): () => number {
   };
 }
 
-/** Free (for an unprivileged writer) and total bytes of the file system holding `path`. */
-export function diskSpace(path: string): { free: number | null; total: number | null } {
-  try {
-    const s = statfsSync(dirname(path));
-    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
-  } catch {
-    return { free: null, total: null };
-  }
-}
-
 export function buildHealth(args: {
   gatewayId: string;
   ts: number;
@@ -37,6 +26,7 @@ export function buildHealth(args: {
   outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
   clock?: GatewayHealth['clock'];
+  fleet?: GatewayFleetHealth;
 }): GatewayHealth {
   const disk = diskSpace(args.outboxPath);
   return {
@@ -52,5 +42,6 @@ export function buildHealth(args: {
     outbox: args.outbox,
     devices: args.devices,
     ...(args.clock ? { clock: args.clock } : {}),
+    ...(args.fleet ? { fleet: args.fleet } : {}),
   };
 }

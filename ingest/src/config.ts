@@ -92,6 +92,13 @@ export const ingestConfigSchema = z
         startWaitMs: z.number().int().min(0).default(1000),
       })
       .default({ follow: true, startWaitMs: 1000 }),
+    /**
+     * Ingest's own health for the `system` alarm rules (disk under the store, refused writes, oldest unacked
+     * message), handed to its detector every `intervalMs`. `diskPath` defaults to an SQLite store's file.
+     */
+    selfWatch: z
+      .object({ intervalMs: z.number().int().min(100).default(5000), diskPath: z.string().optional() })
+      .default({ intervalMs: 5000 }),
     live: z
       .object({
         enabled: z.boolean().default(true),

@@ -1,4 +1,4 @@
-import type { CityModel, GatewayHealth, GatewayStatus, StoredReading } from '@tamky/protocol';
+import type { CityModel, GatewayHealth, GatewayStatus, StoredReading, SystemHealth } from '@tamky/protocol';
 
 /** Implemented by alarm detection (ingest/src/alarms), injected by the composer; every hook but onReadings is optional. */
 export interface ReadingObserver {
@@ -6,6 +6,8 @@ export interface ReadingObserver {
   onReadings(readings: StoredReading[], now: number): void | Promise<void>;
   onGatewayHealth?(health: GatewayHealth, now: number): void;
   onGatewayStatus?(status: GatewayStatus, now: number): void;
+  /** A service's report of its own health (ingest's own, or one received on system/+/health). */
+  onSystemHealth?(health: SystemHealth, now: number): void;
   /** Called every second. */
   tick?(now: number): void | Promise<void>;
   /** Called when a new device registry (city model) arrived on config/registry and is in force. */

@@ -17,6 +17,7 @@ import { createLivePublisher } from './live-feed';
 import { createIngestMetrics } from './metrics';
 import { createObservers, type ReadingObserver } from './observers';
 import { readRetainedRegistry } from './validate/retained-registry';
+import { createSelfWatch } from './self-watch';
 
 export type { ReadingObserver } from './observers';
 
@@ -35,6 +36,8 @@ export interface IngestHandle {
   /** MQTT publish on the ingest's connection, for observers (alarm events go to topics.alarmEvent). */
   publish(topic: string, payload: unknown, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   metrics: MetricsRegistry;
+  /** True while ingest's own connection is up (it leaves the broker while the store refuses writes). */
+  connected(): boolean;
   /** Port of /metrics when config.metrics is set. */
   metricsPort?: number;
 }
@@ -65,6 +68,14 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   let connection: BrokerConnection | undefined = undefined;
   let closed = false;
   const presence = createBrokerPresence({ connection: () => connection, closed: () => closed, metrics: m, log });
+  const storePath = cfg.store?.type === 'sqlite' && typeof cfg.store.path === 'string' ? cfg.store.path : undefined;
+  const watch = createSelfWatch({
+    service: cfg.mqtt.clientId,
+    diskPath: cfg.selfWatch.diskPath ?? storePath,
+    oldestHeldAt: () => connection?.acks.oldestHeldAt(),
+  });
+  if (!cfg.selfWatch.diskPath && !storePath)
+    log.info({ store: cfg.store?.type }, "the store's disk is not watched from ingest (a server store: watch it on its own host)");
 
   const pipeline = new BatchPipeline({
     store,
@@ -80,12 +91,17 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       metrics: m,
       log,
       now,
-      rejoinBroker: presence.rejoin,
+      // A durable batch: the store writes again (self-watch), and ingest returns to the broker if it had left.
+      rejoinBroker: () => {
+        watch.wrote();
+        presence.rejoin();
+      },
       publishLive: createLivePublisher(cfg.live, () => connection?.client, log),
       observers,
     }),
     onWriteFailure: (err, attempt) => {
       m.writeFailures.inc();
+      watch.writeFailed(err);
       log.warn({ err, attempt }, 'store write failed; holding acks and retrying');
       if (attempt >= 1) presence.leave();
     },
@@ -135,6 +151,12 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     if (observers.has('tick')) void observers.call('tick', (o) => o.tick?.(now()));
   }, 1000);
 
+  const watchTimer = setInterval(() => {
+    if (!observers.has('onSystemHealth')) return;
+    const report = watch.report(now());
+    observers.callSync('onSystemHealth', (o) => o.onSystemHealth?.(report, report.ts));
+  }, cfg.selfWatch.intervalMs);
+
   const metricsServer = cfg.metrics ? await serveMetrics([m.registry], cfg.metrics.port, cfg.metrics.host) : undefined;
 
   log.info({ url: cfg.mqtt.url, clientId: cfg.mqtt.clientId, partition: cfg.partition }, 'ingest started');
@@ -142,6 +164,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
   return {
     metrics: m.registry,
     metricsPort: metricsServer?.port,
+    connected: () => broker.client.connected,
     async publish(topic, payload, o = {}) {
       await broker.client.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), {
         qos: o.qos ?? 1,
@@ -152,6 +175,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
       if (closed) return;
       closed = true;
       clearInterval(tickTimer);
+      clearInterval(watchTimer);
       restoring.stop();
       await pipeline.close();
       broker.acks.close();

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { AlarmEvent } from '@tamky/protocol';
 import { loadLimits } from '@tamky/service-kit';
 import { startAlarmDetection } from './alarms/start';
 import { ingestConfigSchema, type IngestConfig } from './config';
@@ -20,17 +21,21 @@ export async function startIngestWithAlarms(config: IngestConfig, opts: IngestOp
   if (!cfg.alarms.enabled) return startIngest(cfg, { ...opts, limits });
   // The detector publishes on ingest's connection, which exists only once ingest has started.
   let ingest: IngestHandle | undefined;
+  let publishAside: (topic: string, event: AlarmEvent) => Promise<void> = () => Promise.reject(new Error('alarms not started yet'));
   const alarms = await startAlarmDetection({
     mqtt: { ...cfg.mqtt, clientId: `${cfg.mqtt.clientId}-rules` },
     city: opts.city,
     aqiLevels: limits.vnAqi.levels,
     publish: async (topic, event) => {
       if (!ingest) throw new Error('ingest not started yet');
-      await ingest.publish(topic, event, { qos: 1 });
+      // While the store refuses writes ingest is away from the broker: the alarm saying so goes out beside it.
+      if (ingest.connected()) await ingest.publish(topic, event, { qos: 1 });
+      else await publishAside(topic, event);
     },
     rulesFile: cfg.alarms.rulesFile,
     logger: opts.logger?.child({ part: 'alarms' }),
   });
+  publishAside = alarms.publishAside;
   try {
     ingest = await startIngest(cfg, { ...opts, limits, observers: [...(opts.observers ?? []), alarms.detector] });
   } catch (err) {

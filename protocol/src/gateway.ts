@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayFleetHealthSchema } from './fleet';
 import { ID_PATTERN } from './ids';
 
 const id = z.string().regex(ID_PATTERN);
@@ -81,6 +82,8 @@ export const gatewayHealthSchema = z.object({
       synced: z.boolean(),
     })
     .optional(),
+  /** The pushed configuration this gateway runs and its last refused or rolled-back config or release. Absent from older gateways. */
+  fleet: gatewayFleetHealthSchema.optional(),
 });
 export type GatewayHealth = z.infer<typeof gatewayHealthSchema>;
 

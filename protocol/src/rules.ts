@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ID_HINT, ID_PATTERN } from './ids';
 import { parseConfig } from './config-errors';
 import { SEVERITIES } from './alarms';
+import { SYSTEM_CHECKS } from './system-health';
 
 /**
  * Alarm rules are data (config/rules/*.yaml, edited through the dashboard API, published on config/rules to
@@ -54,11 +55,7 @@ export const thresholdRuleSchema = z
     unit: z.string().optional(),
   })
   .strict()
-  .superRefine((r, ctx) => {
-    if (r.clearValue === undefined) return;
-    const ok = r.op.startsWith('>') ? r.clearValue <= r.value : r.clearValue >= r.value;
-    if (!ok) ctx.addIssue({ code: 'custom', path: ['clearValue'], message: `must be on the safe side of value ${r.value} for op ${r.op}` });
-  });
+  .superRefine((r, ctx) => clearValueOnSafeSide(r, ctx));
 
 export const rateOfChangeRuleSchema = z
   .object({
@@ -214,6 +211,30 @@ export const gatewayClockRuleSchema = z
   })
   .strict();
 
+/** Keeps a clear value on the safe side of its rule's value (threshold and system rules). */
+function clearValueOnSafeSide(r: { op: string; value: number; clearValue?: number }, ctx: z.RefinementCtx): void {
+  if (r.clearValue === undefined) return;
+  const ok = r.op.startsWith('>') ? r.clearValue <= r.value : r.clearValue >= r.value;
+  if (!ok) ctx.addIssue({ code: 'custom', path: ['clearValue'], message: `must be on the safe side of value ${r.value} for op ${r.op}` });
+}
+
+export const systemRuleSchema = z
+  .object({
+    ...common,
+    ...duration,
+    type: z.literal('system'),
+    /** Which measurement of the services' own health (protocol/src/system-health.ts) the rule compares. */
+    check: z.enum(SYSTEM_CHECKS),
+    /** Only these services' reports (e.g. ["broker"]); all when absent. */
+    services: z.array(z.string()).optional(),
+    op,
+    value: z.number(),
+    /** Hysteresis: clear only once the value is back past this (defaults to `value`). */
+    clearValue: z.number().optional(),
+  })
+  .strict()
+  .superRefine(clearValueOnSafeSide);
+
 export const crcErrorsRuleSchema = z
   .object({
     ...common,
@@ -238,6 +259,7 @@ export const alarmRuleSchema = z.discriminatedUnion('type', [
   gatewayDiskRuleSchema,
   gatewayClockRuleSchema,
   crcErrorsRuleSchema,
+  systemRuleSchema,
 ]);
 export type AlarmRule = z.infer<typeof alarmRuleSchema>;
 export type AlarmRuleInput = z.input<typeof alarmRuleSchema>;

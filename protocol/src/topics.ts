@@ -24,6 +24,13 @@ export const topics = {
   health: (gatewayId: string) => `${TOPIC_ROOT}/gw/${gatewayId}/health`,
   /** Centre → gateway. Commands, QoS 1. The only topic a gateway may subscribe to. */
   command: (gatewayId: string) => `${TOPIC_ROOT}/gw/${gatewayId}/cmd`,
+  /**
+   * Centre → gateway. Retained, signed configuration (devices and poll intervals from the registry, versioned);
+   * only the dashboard may publish here (broker ACL), and the gateway verifies the signature as well.
+   */
+  gatewayConfig: (gatewayId: string) => `${TOPIC_ROOT}/gw/${gatewayId}/config`,
+  /** Centre → gateway. Retained, signed announcement of the software release this gateway should run. */
+  gatewayRelease: (gatewayId: string) => `${TOPIC_ROOT}/gw/${gatewayId}/release`,
   /** Gateway → centre. One result per command, carrying the command's correlation id. */
   commandResult: (gatewayId: string) => `${TOPIC_ROOT}/gw/${gatewayId}/cmd-result`,
   /** Gateway → centre. Device events raised at the edge (e.g. lamp failure bits), QoS 1. */
@@ -38,6 +45,8 @@ export const topics = {
   /** Dashboard → ingest and gateways. Retained configuration. */
   configRegistry: () => `${TOPIC_ROOT}/config/registry`,
   configRules: () => `${TOPIC_ROOT}/config/rules`,
+  /** A service → ingest's detector. What it measured of itself (SystemHealth), QoS 0, every few seconds. */
+  systemHealth: (service: string) => `${TOPIC_ROOT}/system/${service}/health`,
 } as const;
 
 /** Subscription filters used by the services. */
@@ -49,14 +58,15 @@ export const filters = {
   allEvents: `${TOPIC_ROOT}/gw/+/event`,
   allAlarms: `${TOPIC_ROOT}/alarm/#`,
   live: `${TOPIC_ROOT}/live/#`,
+  allSystemHealth: `${TOPIC_ROOT}/system/+/health`,
   /**
    * Telemetry partitioned across N ingest instances. aedes has no shared subscriptions, so instances
    * split gateways by a stable hash; see partitionOf().
    */
 } as const;
 
-export type GatewayTopicKind = 'telemetry' | 'status' | 'health' | 'cmd' | 'cmd-result' | 'event';
-const GATEWAY_TOPIC_KINDS = new Set<GatewayTopicKind>(['telemetry', 'status', 'health', 'cmd', 'cmd-result', 'event']);
+export type GatewayTopicKind = 'telemetry' | 'status' | 'health' | 'cmd' | 'cmd-result' | 'event' | 'config' | 'release';
+const GATEWAY_TOPIC_KINDS = new Set<GatewayTopicKind>(['telemetry', 'status', 'health', 'cmd', 'cmd-result', 'event', 'config', 'release']);
 
 /** Parses `city/v1/gw/{id}/{kind}`; returns undefined for anything else. */
 export function parseGatewayTopic(topic: string): { gatewayId: string; kind: GatewayTopicKind } | undefined {

@@ -7,3 +7,5 @@ export * from './limits';
 export * from './secrets';
 export * from './token-bucket';
 export { installedVersion, requirePinnedVersion } from './pinned-dependency';
+export * from './disk';
+export * from './fleet-signing';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredReading } from '@tamky/protocol';
 import { tempDir } from '@tamky/test-support';
 import { SqliteStore } from '../src';
-import { expectedRollups, storedRollups } from './rollup-check';
+import { expectedRollups, storedReadings, storedRollups } from './rollup-check';
 
 const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
 const open: SqliteStore[] = [];
@@ -47,22 +47,22 @@ describe('SQLite batch writes (multi-row chunks, rewrites applied row by row, ro
       }
       await s.writeBatch(rows);
       written.push(...rows);
-      // Half the stream folded into the rollups, the rest (and the rewrites after it) still pending when queried.
-      if (batch === 12) s.catchUpRollups();
+      // Half the stream folded into the rollups and compacted into blocks, the rest (and the rewrites after it, of
+      // hot and of compacted readings) still pending when queried.
+      if (batch === 12) {
+        s.catchUpRollups();
+        expect(s.compact()).toBeGreaterThan(0);
+      }
     }
     expect(next).toBeGreaterThan(1000);
-    const distinct = new Set(written.map((r) => `${r.kind}|${r.device}|${r.ts}`)).size;
-    expect((s.db.prepare('SELECT count(*) AS n FROM reading').get() as { n: number }).n).toBe(distinct);
-    // The last write of each key is what is stored.
-    const lastOf = new Map(written.map((r) => [`${r.kind}|${r.device}|${r.ts}`, r]));
-    const stored = s.db.prepare('SELECT kind, device, ts, seq, vals FROM reading').all() as Array<{
-      kind: string;
-      device: string;
-      ts: number;
-      seq: number;
-      vals: string;
-    }>;
-    for (const row of stored) expect(JSON.parse(row.vals)).toEqual(lastOf.get(`${row.kind}|${row.device}|${row.ts}`)!.values);
+    expect((s.db.prepare('SELECT count(*) AS n FROM reading_block').get() as { n: number }).n).toBeGreaterThan(0);
+    const key = (r: { kind: string; device: string; gateway: string; seq: number }) => `${r.kind}|${r.device}|${r.gateway}|${r.seq}`;
+    const distinct = new Set(written.map(key)).size;
+    const stored = storedReadings(s);
+    expect(stored).toHaveLength(distinct);
+    // The last write of each key is what is stored, exactly (hot rows and blocks alike).
+    const lastOf = new Map(written.map((r) => [key(r), r]));
+    for (const row of stored) expect(row).toEqual(lastOf.get(key(row)));
     // Queries add the rows past the watermark and recompute rewritten windows: the same answers before and after folding.
     const answers = async () => {
       const out: unknown[] = [];
@@ -78,6 +78,12 @@ describe('SQLite batch writes (multi-row chunks, rewrites applied row by row, ro
     expect(s.db.prepare('SELECT count(*) AS n FROM rollup_dirty').get()).toEqual({ n: 0 });
     expect(await answers()).toEqual(beforeFolding);
     expect(storedRollups(s, 'rollup_1m')).toEqual(expectedRollups(s, 60_000));
+    expect(storedRollups(s, 'rollup_1h')).toEqual(expectedRollups(s, 3_600_000));
+    // Everything compacted now: the same readings, the same answers, raw points included.
+    expect(s.compact()).toBeGreaterThan(0);
+    expect(s.db.prepare('SELECT count(*) AS n FROM reading').get()).toEqual({ n: 0 });
+    expect(storedReadings(s)).toEqual(stored);
+    expect(await answers()).toEqual(beforeFolding);
     expect(storedRollups(s, 'rollup_1h')).toEqual(expectedRollups(s, 3_600_000));
   });
 });

@@ -30,15 +30,18 @@ describe('SQLite rollups after the writer is killed', () => {
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
-    // What the crash left: rollups folded up to the watermark, committed rows past it, rewrites not yet recomputed.
+    // What the crash left: rollups folded up to the watermark, committed rows past it, rewrites not yet recomputed,
+    // older readings compacted into blocks.
     const left = new Database(path, { readonly: true });
     const { watermark } = left.prepare('SELECT watermark FROM rollup_state').get() as { watermark: number };
     const { maxRowid } = left.prepare('SELECT max(rowid) AS maxRowid FROM reading').get() as { maxRowid: number };
     const rollupRowsLeft = (left.prepare('SELECT count(*) AS n FROM rollup_1m').get() as { n: number }).n;
+    const blocksLeft = (left.prepare('SELECT count(*) AS n FROM reading_block').get() as { n: number }).n;
     left.close();
     expect(watermark).toBeGreaterThan(0);
     expect(rollupRowsLeft).toBeGreaterThan(0);
     expect(maxRowid).toBeGreaterThan(watermark);
+    expect(blocksLeft).toBeGreaterThan(0);
 
     const reader = new SqliteStore({ path, synchronous: 'normal' }, { readonly: true });
     open.push(reader);

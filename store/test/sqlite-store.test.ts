@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '@tamky/test-support';
 import { SqliteStore, openStore, storeConfigSchema } from '../src';
-import { createSchema } from '../src/sqlite/schema';
 import { T0, reading } from './contract';
+import { storedReadings } from './rollup-check';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -50,10 +50,10 @@ describe('SQLite store', () => {
   it('maintains 1 min and 1 h rollups on write (count, sum, min, max, last per device/field/window)', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'));
     await s.writeBatch([
-      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }),
-      reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 2 } }),
+      reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 4, temp: 30 } }),
+      reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 2 } }),
     ]);
-    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + MIN + 1, values: { pm25: 9 } })]);
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + MIN + 1, seq: 3, values: { pm25: 9 } })]);
     expect(rollups(s, 'rollup_1m')).toEqual([
       { field: 'pm25', bucket: T0, ward: 'an-my', count: 2, sum: 6, min: 2, max: 4, last: 2, last_ts: T0 + 2_000 },
       { field: 'pm25', bucket: T0 + MIN, ward: 'an-my', count: 1, sum: 9, min: 9, max: 9, last: 9, last_ts: T0 + MIN + 1 },
@@ -68,16 +68,16 @@ describe('SQLite store', () => {
   it('a rewrite recomputes the touched windows: min/max/last follow the new value, nothing is counted twice', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'));
     const batch = [
-      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4, temp: 30 } }),
-      reading({ device: 'aq-01', ts: T0 + 2_000, values: { pm25: 8 } }),
+      reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 4, temp: 30 } }),
+      reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 8 } }),
     ];
     await s.writeBatch(batch);
     await s.writeBatch(batch);
     // same batch: a new reading, then a correction of it and of an older one (drops the temp field)
     await s.writeBatch([
-      reading({ device: 'aq-01', ts: T0 + 3_000, values: { pm25: 1 } }),
-      reading({ device: 'aq-01', ts: T0 + 3_000, values: { pm25: 5 } }),
-      reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 6 } }),
+      reading({ device: 'aq-01', ts: T0 + 3_000, seq: 3, values: { pm25: 1 } }),
+      reading({ device: 'aq-01', ts: T0 + 3_000, seq: 3, values: { pm25: 5 } }),
+      reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 6 } }),
     ]);
     expect(rollups(s, 'rollup_1m')).toEqual([
       { field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 },
@@ -85,7 +85,7 @@ describe('SQLite store', () => {
     expect(rollups(s, 'rollup_1h')).toEqual([
       { field: 'pm25', bucket: T0, ward: 'an-my', count: 3, sum: 19, min: 5, max: 8, last: 5, last_ts: T0 + 3_000 },
     ]);
-    expect((s.db.prepare('SELECT count(*) AS n FROM reading').get() as { n: number }).n).toBe(3);
+    expect(storedReadings(s)).toHaveLength(3);
   });
 
   it('answers windows ≥ 1 min from rollups and keeps them after retention removed the raw rows', async () => {
@@ -124,11 +124,11 @@ describe('SQLite store', () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 1, hourDays: 2, intervalMs: 50 } });
     const old = Date.now() - 1.5 * DAY;
     await s.writeBatch([
-      reading({ device: 'aq-01', ts: old, values: { pm25: 3 } }),
-      reading({ device: 'aq-01', ts: Date.now(), values: { pm25: 4 } }),
+      reading({ device: 'aq-01', ts: old, seq: 1, values: { pm25: 3 } }),
+      reading({ device: 'aq-01', ts: Date.now(), seq: 2, values: { pm25: 4 } }),
     ]);
     const count = (table: string) => (s.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    await waitFor(() => count('reading') === 1 && count('rollup_1m') === 1, {
+    await waitFor(() => storedReadings(s).length === 1 && count('rollup_1m') === 1, {
       what: 'the retention sweep to remove the old raw row and minute rollup',
     });
     expect(count('rollup_1h')).toBe(2);
@@ -137,11 +137,11 @@ describe('SQLite store', () => {
   it('serves a 1 min window from rollup_1m, not from raw rows', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'));
     await s.writeBatch([
-      reading({ device: 'aq-01', ts: T0 + 5, values: { pm25: 3 } }),
-      reading({ device: 'aq-01', ts: T0 + 7, values: { pm25: 5 } }),
+      reading({ device: 'aq-01', ts: T0 + 5, seq: 1, values: { pm25: 3 } }),
+      reading({ device: 'aq-01', ts: T0 + 7, seq: 2, values: { pm25: 5 } }),
     ]);
     s.catchUpRollups();
-    s.db.prepare('DELETE FROM reading').run();
+    s.db.exec('DELETE FROM reading; DELETE FROM reading_block');
     expect(
       (await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 5 * MIN, aggregate: 'mean' }))[0]?.points,
     ).toEqual([[T0, 4]]);
@@ -233,8 +233,12 @@ describe('SQLite store', () => {
       INSERT INTO reading VALUES ('air_station', 'aq-01', ${T0}, 'gw-1', 'an-my', 3, '{"pm25":1}'), ('air_station', 'aq-01', ${T0 + 1000}, 'gw-1', 'an-my', 4, '{"pm25":2}'), ('air_station', 'aq-02', ${T0}, 'gw-2', 'an-my', 5, '{"pm25":3}');
       PRAGMA user_version = 1;`);
     // A derived series written by version 1: its rollups, and an hour whose raw row retention already removed.
-    createSchema(v1);
-    v1.pragma('user_version = 1');
+    for (const table of ['rollup_1m', 'rollup_1h'])
+      v1.exec(`CREATE TABLE ${table} (kind TEXT NOT NULL, device TEXT NOT NULL, field TEXT NOT NULL, bucket INTEGER NOT NULL,
+        ward TEXT NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+        last REAL NOT NULL, last_ts INTEGER NOT NULL, PRIMARY KEY (kind, device, field, bucket)) WITHOUT ROWID`);
+    v1.exec(`CREATE TABLE latest (kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL, gateway TEXT NOT NULL,
+      ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL, PRIMARY KEY (kind, device)) WITHOUT ROWID`);
     v1.exec(`INSERT INTO reading VALUES ('vn_aqi', 'aq-01', ${T0 + HOUR}, 'gw-1', 'an-my', -1, '{"aqi":80,"pm25_aqi":75}');
       INSERT INTO latest VALUES ('vn_aqi', 'aq-01', ${T0 + HOUR}, 'gw-1', 'an-my', -1, '{"aqi":80,"pm25_aqi":75}');
       INSERT INTO rollup_1h VALUES ('vn_aqi', 'aq-01', 'aqi', ${T0}, 'an-my', 1, 60, 60, 60, 60, ${T0}), ('vn_aqi', 'aq-01', 'pm25_aqi', ${T0}, 'an-my', 1, 55, 55, 55, 55, ${T0}),
@@ -242,11 +246,11 @@ describe('SQLite store', () => {
       INSERT INTO rollup_1m VALUES ('vn_aqi', 'aq-01', 'aqi', ${T0 + HOUR}, 'an-my', 1, 80, 80, 80, 80, ${T0 + HOUR});`);
     v1.close();
     const s = sqlite(path);
-    expect(s.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(4);
     expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'reading_gateway_ts'").all()).toEqual([]);
     expect(await s.sequences('gw-1')).toEqual([3, 4]);
     expect(await s.sequences('gw-2')).toEqual([5]);
-    const derivedRows = s.db.prepare("SELECT ts, seq, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all() as Array<{
+    const derivedRows = s.db.prepare("SELECT ts, seq, vals FROM derived WHERE kind = 'vn_aqi' ORDER BY ts").all() as Array<{
       ts: number;
       seq: number;
       vals: string;
@@ -268,13 +272,13 @@ describe('SQLite store', () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 2, hourDays: 30, intervalMs: 3_600_000 } });
     const aqi = (hour: number, v: number) =>
       reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0 + hour * HOUR, seq: -1, values: { aqi: v } });
-    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, values: { pm25: 4 } }), aqi(0, 50)]);
+    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 4 } }), aqi(0, 50)]);
     // The running hour rewritten by the next batches, then the next hour.
     await s.writeBatch([aqi(0, 60)]);
     await s.writeBatch([aqi(0, 70), aqi(1, 90)]);
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1m WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
-    expect(s.db.prepare("SELECT ts, vals FROM reading WHERE kind = 'vn_aqi' ORDER BY ts").all()).toEqual([
+    expect(s.db.prepare("SELECT ts, vals FROM derived WHERE kind = 'vn_aqi' ORDER BY ts").all()).toEqual([
       { ts: T0, vals: '{"aqi":70}' },
       { ts: T0 + HOUR, vals: '{"aqi":90}' },
     ]);
@@ -292,7 +296,7 @@ describe('SQLite store', () => {
     // Ten days on: raw rows (1 day) are gone, the derived hours (30 days) stay.
     const removed = s.applyRetention(T0 + 10 * DAY);
     expect(removed.raw).toBe(1);
-    expect(s.db.prepare("SELECT count(*) AS n FROM reading WHERE kind = 'vn_aqi'").get()).toEqual({ n: 2 });
+    expect(s.db.prepare("SELECT count(*) AS n FROM derived WHERE kind = 'vn_aqi'").get()).toEqual({ n: 2 });
     expect(s.applyRetention(T0 + 31 * DAY + 2 * HOUR).raw).toBe(2);
   });
 });

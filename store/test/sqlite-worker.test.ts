@@ -39,6 +39,10 @@ describe('SQLite store on a worker thread', () => {
         aggregate: 'sum',
       });
       expect(series!.points).toEqual([[T0, (299 * 300) / 2]]);
+      // Compaction runs on the thread; the reader reads the blocks it made.
+      expect(await (store as SqliteWorkerStore).compact()).toBe(300);
+      expect(await reader.sequences('gw-1')).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      expect((await reader.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + 3_600_000 }))[0]!.points).toHaveLength(300);
     } finally {
       await reader.close();
       await store.close();

@@ -19,7 +19,11 @@ const RECOUNT_EVERY_MS = 5_000;
  * so in cluster mode, where another node may have taken the acknowledgements, the bound stays true. A full
  * queue refuses the newest message for that session only (like mosquitto's max_queued_messages).
  */
-export function boundOfflineQueues(persistence: unknown, limit: number, onDrop: (clientId: string) => void): { depth(): number } {
+export function boundOfflineQueues(
+  persistence: unknown,
+  limit: number,
+  onDrop: (clientId: string) => void,
+): { depth(): number; perClient(): ReadonlyMap<string, number> } {
   const p = persistence as OutgoingPersistence;
   const estimate = new Map<string, number>();
   const recounted = new Map<string, number>();
@@ -76,6 +80,7 @@ export function boundOfflineQueues(persistence: unknown, limit: number, onDrop: 
   };
 
   return {
+    perClient: () => estimate,
     depth() {
       let sum = 0;
       for (const n of estimate.values()) sum += n;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { gatewayPrefix, isValidId } from '@tamky/protocol';
-import { GATEWAY_PUBLISH_KINDS, gatewaySubscribeRight, SERVICE_RIGHTS, type Right } from '../acl';
+import { GATEWAY_PUBLISH_KINDS, gatewaySubscribeRights, SERVICE_RIGHTS, type Right } from '../acl';
 import { serviceRoleSchema, type ServiceRole } from '../config';
 
 const identifier = z.string().refine(isValidId, 'use 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)');
@@ -48,7 +48,7 @@ export const serviceRoleName = (role: ServiceRole) => `tamky-service-${role}`;
 
 /**
  * Our broker's ACL model (acl.ts) as dynamic-security roles: one role per gateway (publish only its own kinds
- * under its own prefix, subscribe only to its own `cmd`), one per service role. Mosquitto checks a shared
+ * under its own prefix, subscribe only to its own `cmd`, `config` and `release`), one per service role. Mosquitto checks a shared
  * subscription against the whole `$share/{group}/…` filter, so ingest's filters are allowed in both forms.
  * Gateways are pinned to their id as client id: no gateway can take over another client's session.
  */
@@ -61,7 +61,7 @@ export function dynsecPlan(p: ResolvedDynsecProvisioning): { roles: DynsecRole[]
       rolename,
       acls: [
         ...[...GATEWAY_PUBLISH_KINDS].map((kind) => allow('publishClientSend', `${gatewayPrefix(g.id)}${kind}`)),
-        allow('subscribePattern', filter(gatewaySubscribeRight(g.id))),
+        ...gatewaySubscribeRights(g.id).map((r) => allow('subscribePattern', filter(r))),
       ],
     });
     clients.push({ username: g.id, password: g.secret, clientid: g.id, rolename, disabled: g.disabled });

@@ -81,6 +81,11 @@ export const dashboardConfigSchema = z.object({
   stateDb: z.string().min(1),
   /** How often to look for a registry or recipients version saved by another process sharing the state DB, ms. */
   stateDbPollMs: z.number().int().positive().default(5000),
+  /**
+   * How often the dashboard reports the disk under its state DB on topics.systemHealth('dashboard') for the
+   * `system` alarm rules (ms). That is the only disk it can see: an InfluxDB store's is on InfluxDB's host.
+   */
+  selfWatchMs: z.number().int().min(100).default(10_000),
   store: z.object({ type: z.string() }).passthrough().optional(),
   city: z.string().optional(),
   /** Static files of the built web app; index.html is served for the app's client-side routes. */
@@ -163,6 +168,24 @@ export const dashboardConfigSchema = z.object({
       timeoutMs: z.number().int().min(1000).default(30_000),
     })
     .default({ timeoutMs: 30_000 }),
+  /**
+   * Gateway fleet: configuration pushed from the registry and software releases, signed with the fleet key
+   * (ed25519, PEM; gateways hold its public key). Absent: nothing is pushed and no release is served.
+   */
+  fleet: z
+    .object({
+      signingKeyFile: z.string().min(1),
+      /** Release tarballs (`npm run release:gateway` output: `<name>.tgz` beside `<name>.json`), served to gateways. */
+      releasesDir: z.string().min(1).optional(),
+      /** The HTTPS address gateways fetch releases from (this server behind its TLS proxy); default http.publicUrl. */
+      releaseBaseUrl: z
+        .string()
+        .regex(/^https:\/\//, 'must be an https:// URL')
+        .optional(),
+      /** A new version must report healthy within this long on a gateway, or that gateway rolls back. */
+      deadlineMs: z.number().int().min(1000).default(120_000),
+    })
+    .optional(),
   /** The residents' page; absent: /api/public/summary answers 404 and nothing is public. */
   public: publicConfigSchema.optional(),
   ws: z

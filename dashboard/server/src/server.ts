@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -5,7 +6,7 @@ import compression from 'compression';
 import express from 'express';
 import { z } from 'zod';
 import { openApiAnswerSchema, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
-import { createLogger, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
+import { createLogger, fleetPrivateKey, loadConfigFile, loadLimits, type Logger } from '@tamky/service-kit';
 import { dashboardConfigSchema, userSeedSchema, type DashboardConfig } from './config';
 import type { Core } from './core';
 import type { AlarmCounts, DashboardModule, LiveChannel, ModuleContext } from './module';
@@ -37,6 +38,7 @@ import { wsAuthenticator } from './live/ws-auth';
 import { narrowToWards } from './live/ward-filter';
 import { createMqttDispatch } from './mqtt/dispatch';
 import { connectMqtt } from './mqtt/link';
+import { DASHBOARD_SERVICE, dashboardSelfReport } from './self-watch';
 import { countAlarmsTable } from './overview/alarm-counts';
 import { createDashboardMetrics, httpTiming } from './http/metrics';
 import { mountWebApp } from './http/web-app';
@@ -52,6 +54,9 @@ import { ngsiLdRouter } from './ngsi-ld/routes';
 import { aqiLevel } from './overview/limits';
 import { loadMapData } from './map/map-data';
 import { mapRoutes } from './map/routes';
+import { createFleetConfigPush } from './fleet/config-push';
+import { createRollouts, type Rollouts } from './fleet/rollout';
+import { fleetRoutes } from './fleet/routes';
 
 export interface DashboardHandle {
   close(): Promise<void>;
@@ -84,6 +89,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const reportFont = config.reports?.font ?? DEFAULT_REPORT_FONT;
   if (deliveryConfig) checkReportFont(reportFont);
   const mapData = loadMapData(config.map, opts.city);
+  const fleetKey = config.fleet ? fleetPrivateKey(readFileSync(config.fleet.signingKeyFile)) : undefined;
 
   const db = openStateDb(config.stateDb);
   migrate(db, CORE_MIGRATIONS);
@@ -121,7 +127,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     type: 'gateway',
     gateway: { id: v.id, state: v.state, lastSeen: v.lastSeen, health: v.health },
   });
-  const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => broadcast('gateways', gatewayMessage(v)));
+  // Created once MQTT publishing is set up below; a rollout moves on with what gateways report.
+  let rollouts: Rollouts | undefined = undefined;
+  const gateways = createGatewayTracker(db, registry.current().city, now, logger, (v) => {
+    broadcast('gateways', gatewayMessage(v));
+    rollouts?.onHealth();
+  });
   const commands = createCommandLog(db, now);
 
   const alarmCounts = (ward: string): AlarmCounts => {
@@ -148,6 +159,20 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     await link.publish(topic, payload, o);
     if (topic.endsWith('/cmd')) metrics.commandsSent.inc();
   };
+  if (config.fleet && fleetKey)
+    rollouts = createRollouts({
+      db,
+      key: fleetKey,
+      releasesDir: config.fleet.releasesDir ? resolve(config.fleet.releasesDir) : undefined,
+      releaseBaseUrl: config.fleet.releaseBaseUrl ?? config.http.publicUrl,
+      deadlineMs: config.fleet.deadlineMs,
+      city: () => registry.current().city,
+      health: (id) => gateways.get(id)?.health ?? null,
+      publish: mqttPublish,
+      audit: (user, action, detail) => audit.write(user, action, detail),
+      logger,
+      now,
+    });
 
   const core: Core = {
     config,
@@ -220,6 +245,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     ...adminRoutes(core),
     ...recipientRoutes(core),
     ...registryRoutes(core, registry),
+    ...(rollouts ? fleetRoutes(rollouts) : []),
     ...tokenRoutes(core, apiTokens),
     ...reportRoutes(core),
     ...publicRoutes(core),
@@ -302,12 +328,15 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   // The registry is the dashboard's to publish: ingest and gateways read it retained (payload: the CityModel
   // exactly as the protocol schema defines it). Published on every (re)connect too, so a broker that lost its
   // retained messages gets the current version back.
+  // Each gateway gets its own part of the registry, signed and versioned, on its retained config topic.
+  const fleetPush = fleetKey ? createFleetConfigPush({ db, key: fleetKey, publish: mqttPublish, logger, now }) : undefined;
   const publishRegistry = () => {
     const { version, city } = registry.current();
     mqttPublish(topics.configRegistry(), city, { qos: 1, retain: true }).then(
       () => logger.info({ version, devices: city.devices.length }, 'registry published'),
       (err) => logger.warn({ err, version }, 'could not publish the registry (published again on reconnect)'),
     );
+    void fleetPush?.pushAll(city).catch((err: Error) => logger.error({ err: err.message }, 'gateway configuration push failed'));
   };
   registry.onChange((v) => {
     gateways.setCity(v.city);
@@ -350,6 +379,12 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
     }
   }, config.stateDbPollMs);
   followTimer.unref();
+  const selfWatchTimer = setInterval(() => {
+    mqttPublish(topics.systemHealth(DASHBOARD_SERVICE), dashboardSelfReport(config.stateDb, now()), { qos: 0 }).catch((err: unknown) =>
+      logger.debug({ err }, 'could not publish the dashboard health report'),
+    );
+  }, config.selfWatchMs);
+  selfWatchTimer.unref();
 
   let closed = false;
   return {
@@ -366,6 +401,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       closed = true;
       clearInterval(purgeTimer);
       clearInterval(followTimer);
+      clearInterval(selfWatchTimer);
       await delivery?.close();
       await hub!.close();
       await metricsServer?.close();

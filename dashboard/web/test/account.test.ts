@@ -82,7 +82,7 @@ describe('change my own password', () => {
     await fresh.getByRole('button', { name: 'Đăng nhập' }).click();
     await fresh.getByTestId('user').waitFor({ state: 'attached' });
     await Promise.all([other.close(), page.close(), fresh.close()]);
-  }, 180_000); // many sign-ins against real (deliberately slow) password hashes, like the other real-server browser tests
+  });
 
   it('every logged-in role reaches it from the header', async () => {
     for (const role of ['viewer', 'technician', 'admin'] as const) {
@@ -92,5 +92,5 @@ describe('change my own password', () => {
       await page.getByTestId('password-form').waitFor();
       await page.close();
     }
-  }, 180_000);
+  });
 });

@@ -69,6 +69,24 @@ describe('Reports page', () => {
     await expect.poll(() => page.getByTestId('report-flood').locator('tbody tr').count()).toBe(1);
     const flood = await page.getByTestId('report-flood').locator('tbody tr td').allTextContents();
     expect(flood[3]).toBe(String(api.flood.events[0]!.durationMin));
+    const noise = page.getByTestId('report-noise');
+    expect(await noise.locator('thead th').allTextContents()).toEqual([
+      'Phường/xã',
+      'Khu vực',
+      'Thời gian',
+      'Giới hạn (dBA)',
+      'Số giờ đo',
+      'Số giờ vượt',
+      'LAeq cao nhất (dBA)',
+    ]);
+    expect(await noise.locator('tbody tr').count()).toBe(api.noise.rows.length);
+    expect(await noise.locator('tbody tr').first().locator('th').textContent()).toBe('An Phú');
+    const alarms = page.getByTestId('report-alarms');
+    expect(await alarms.locator('tbody tr').count()).toBe(api.alarms.bySeverity.length);
+    const lighting = page.getByTestId('report-lighting');
+    const total = await lighting.locator('tbody tr').last().locator('th, td').allTextContents();
+    expect(total.slice(1, 3)).toEqual(['', '']);
+    expect(total[3]).toBe(api.lighting.totalEnergyKwh.toLocaleString('vi-VN', { maximumFractionDigits: 1 }));
 
     const pdfHref = (await page.getByTestId('report-pdf').getAttribute('href'))!;
     expect(pdfHref).toContain('format=pdf');

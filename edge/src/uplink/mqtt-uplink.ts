@@ -9,6 +9,10 @@ export interface UplinkHandlers {
   onConnect(): void;
   onDisconnect(): void;
   onCommand(payload: Buffer): void;
+  /** Signed configuration pushed from the centre (retained); subscribed to only when given. */
+  onConfig?(payload: Buffer): void;
+  /** Signed release announcement (retained); subscribed to only when given. */
+  onRelease?(payload: Buffer): void;
 }
 
 /**
@@ -85,13 +89,21 @@ export class MqttUplink {
       this.connectedFlag = true;
       this.log.info({ url: m.url }, 'connected to broker');
       client.publish(topics.status(gatewayId), this.status('online'), { qos: 1, retain: true });
-      client.subscribe(topics.command(gatewayId), { qos: 1 }, (err) => {
+      const subscriptions = [
+        topics.command(gatewayId),
+        ...(this.handlers.onConfig ? [topics.gatewayConfig(gatewayId)] : []),
+        ...(this.handlers.onRelease ? [topics.gatewayRelease(gatewayId)] : []),
+      ];
+      client.subscribe(subscriptions, { qos: 1 }, (err, granted) => {
         if (err) this.log.error({ err: err.message }, 'cannot subscribe to commands');
+        for (const g of granted ?? []) if (g.qos === 128) this.log.error({ topic: g.topic }, 'the broker refused a subscription');
       });
       this.handlers.onConnect();
     });
     client.on('message', (topic, payload) => {
       if (topic === topics.command(gatewayId)) this.handlers.onCommand(payload);
+      else if (topic === topics.gatewayConfig(gatewayId)) this.handlers.onConfig?.(payload);
+      else if (topic === topics.gatewayRelease(gatewayId)) this.handlers.onRelease?.(payload);
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
     client.on('close', () => {

@@ -11,13 +11,15 @@ import {
   type GatewayHealth,
   type GatewayStatus,
   type StoredReading,
+  type SystemHealth,
+  systemSourceId,
   KIND_FIELDS,
   isDeviceKind,
 } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { ConditionTracker, type Observation, type Transition } from './conditions';
 import { renderMessage, type MessageVar } from './messages';
-import { evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
+import { compare, evaluateReading, evaluateWaterLevel, ruleReadingKind, type ReadingRule } from './reading-rules';
 import type { AlarmRule, RuleOf } from '@tamky/protocol';
 import type { ReadingObserver } from '../observers';
 
@@ -107,6 +109,9 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   /** Per gateway: its last health report's time minus the time it was received (ms). */
   const clockOffsets = new Map<string, number>();
   const crcCounters = new Map<string, number>();
+  const lastHealth = new Map<string, { ts: number; uptimeS: number }>();
+  /** Per (system rule, service): the subjects of its last report, so one that vanished is cleared. */
+  const systemSubjects = new Map<string, Set<string>>();
   const pending = new Map<string, { topic: string; event: AlarmEvent }>();
   let startedAt: number | undefined;
   let published = 0;
@@ -362,6 +367,12 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
     },
     onGatewayHealth(h, now) {
       lastGatewaySeen.set(h.gateway, now);
+      // A report older than the last one judged (redelivered late from a session queue while newer ones came
+      // live) would undo what the newer said: a full disk seen as free again, then full again. Older means both
+      // earlier and from less uptime: a clock stepped back keeps counting uptime, a restart starts it again later.
+      const last = lastHealth.get(h.gateway);
+      if (last && h.ts < last.ts && h.uptimeS <= last.uptimeS) return;
+      lastHealth.set(h.gateway, { ts: h.ts, uptimeS: h.uptimeS });
       const out: Promise<void>[] = [];
       for (const rule of rules) {
         if (rule.type === 'gateway_outbox') evaluateOutbox(rule, h, out);
@@ -371,6 +382,11 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       }
       for (const d of h.devices) crcCounters.set(`${h.gateway}|${d.device}`, d.crcErrors);
       clockOffsets.set(h.gateway, h.ts - now);
+      settle(out);
+    },
+    onSystemHealth(h) {
+      const out: Promise<void>[] = [];
+      for (const rule of rules) if (rule.type === 'system') evaluateSystem(rule, h, out);
       settle(out);
     },
     async tick(now) {
@@ -435,6 +451,43 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       { ts: now, breach: off && agrees, clear: !off, value: Math.round(offset / 1000), limit: rule.maxOffsetS },
       out,
     );
+  }
+
+  function evaluateSystem(rule: RuleOf<'system'>, h: SystemHealth, out: Promise<void>[]): void {
+    if (rule.services?.length && !rule.services.includes(h.service)) return;
+    const key = `${rule.id}|${h.service}`;
+    const before = systemSubjects.get(key) ?? new Set<string>();
+    const now = new Set<string>();
+    for (const sample of h.samples) {
+      if (sample.check !== rule.check) continue;
+      now.add(sample.subject);
+      const src: SourceInfo = { sourceId: systemSourceId(h.service, sample.subject), tags: [] };
+      if (!inScope(rule, src)) continue;
+      const x = Math.round(sample.value * 10) / 10;
+      const breach = compare(rule.op, x, rule.value);
+      const clearAt = rule.clearValue ?? rule.value;
+      // Clearing needs the value back past the (hysteresis) clear value, as threshold rules do.
+      const safe = rule.op.startsWith('>') ? x < clearAt : x > clearAt;
+      const vars = { service: h.service, subject: sample.subject, ...sample.detail };
+      observe(
+        rule,
+        src,
+        { ts: h.ts, breach, clear: !breach && (safe || rule.clearValue === undefined), value: x, limit: rule.value, vars },
+        out,
+      );
+    }
+    // A subject the service no longer reports (a session that came back and drained, a certificate replaced) is healthy.
+    for (const subject of before) {
+      if (now.has(subject)) continue;
+      const src: SourceInfo = { sourceId: systemSourceId(h.service, subject), tags: [] };
+      observe(
+        rule,
+        src,
+        { ts: h.ts, breach: false, clear: true, value: null, limit: rule.value, vars: { service: h.service, subject } },
+        out,
+      );
+    }
+    systemSubjects.set(key, now);
   }
 
   function evaluateCrc(rule: RuleOf<'device_crc_errors'>, h: GatewayHealth, out: Promise<void>[]): void {

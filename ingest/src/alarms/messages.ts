@@ -1,11 +1,11 @@
-import { formatNumberIn, type AlarmRule, type TextLang } from '@tamky/protocol';
+import { formatNumberIn, type AlarmRule, type SystemCheck, type TextLang } from '@tamky/protocol';
 
 type Texts = { vi: string; en: string };
 /** A placeholder's value: text, a number (written per language: "4,2" / "4.2"), or text per language. */
 export type MessageVar = string | number | Texts;
 
 /** Default texts per rule type; a rule's own `message` overrides them. Place first, then value and limit. */
-const DEFAULTS: Record<AlarmRule['type'], Texts> = {
+const DEFAULTS: Record<Exclude<AlarmRule['type'], 'system'>, Texts> = {
   threshold: {
     vi: '{place}: {fieldLabelVi} {value} {unit} vượt ngưỡng {limit} {unit}',
     en: '{place}: {fieldLabelEn} {value} {unit} beyond limit {limit} {unit}',
@@ -65,6 +65,34 @@ const DEFAULTS: Record<AlarmRule['type'], Texts> = {
   },
 };
 
+/** System rules: one text per check ({service} is the reporting service, {subject} what it measured). */
+const SYSTEM_DEFAULTS: Record<SystemCheck, Texts> = {
+  disk_used_percent: {
+    vi: '{service}: ổ đĩa {path} đã dùng {value}% (ngưỡng {limit}%), còn trống {freeMb} MB',
+    en: '{service}: disk {path} {value}% used (limit {limit}%), {freeMb} MB free',
+  },
+  store_write_failing_s: {
+    vi: '{service}: kho dữ liệu từ chối ghi đã {value} giây ({error}); số liệu đang chờ ở broker',
+    en: '{service}: the store has refused writes for {value} s ({error}); readings wait in the broker',
+  },
+  ingest_lag_s: {
+    vi: '{service}: bản tin chưa xác nhận lâu nhất đã chờ {value} giây (ngưỡng {limit} giây)',
+    en: '{service}: oldest unacknowledged message waiting {value} s (limit {limit} s)',
+  },
+  broker_connections_percent: {
+    vi: '{service}: {count}/{max} kết nối ({value}%, ngưỡng {limit}%)',
+    en: '{service}: {count} of {max} connections ({value}%, limit {limit}%)',
+  },
+  session_queue: {
+    vi: '{service}: phiên {client} ngoại tuyến có {value} bản tin đang chờ (ngưỡng {limit})',
+    en: '{service}: offline session {client} has {value} queued messages (limit {limit})',
+  },
+  cert_days_left: {
+    vi: 'Chứng chỉ {cn} ({file}) hết hạn ngày {notAfter}, còn {value} ngày',
+    en: 'Certificate {cn} ({file}) expires on {notAfter}, {value} days left',
+  },
+};
+
 function fill(template: string, lang: TextLang, vars: Record<string, MessageVar | undefined>): string {
   return template.replace(/\{(\w+)\}/g, (m, name: string) => {
     const v = vars[name];
@@ -75,6 +103,6 @@ function fill(template: string, lang: TextLang, vars: Record<string, MessageVar 
 }
 
 export function renderMessage(rule: AlarmRule, vars: Record<string, MessageVar | undefined>): Texts {
-  const t = rule.message ?? DEFAULTS[rule.type];
+  const t = rule.message ?? (rule.type === 'system' ? SYSTEM_DEFAULTS[rule.check] : DEFAULTS[rule.type]);
   return { vi: fill(t.vi, 'vi', vars).replace(/\s+/g, ' ').trim(), en: fill(t.en, 'en', vars).replace(/\s+/g, ' ').trim() };
 }

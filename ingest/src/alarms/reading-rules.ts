@@ -7,7 +7,12 @@ import { localHour, hourInWindow } from '@tamky/protocol';
 /** Rules that look at readings; the health and silence rules live elsewhere. */
 export type ReadingRule = Exclude<
   AlarmRule,
-  RuleOf<'no_data'> | RuleOf<'gateway_outbox'> | RuleOf<'gateway_disk'> | RuleOf<'gateway_clock'> | RuleOf<'device_crc_errors'>
+  | RuleOf<'no_data'>
+  | RuleOf<'gateway_outbox'>
+  | RuleOf<'gateway_disk'>
+  | RuleOf<'gateway_clock'>
+  | RuleOf<'device_crc_errors'>
+  | RuleOf<'system'>
 >;
 
 export interface EvalContext {
@@ -22,7 +27,7 @@ export interface EvalContext {
 /** `severityByLevel` keyed by any level id (the file's ids are checked against the rule schema's list elsewhere). */
 const bySeverity = <S>(m: Partial<Record<string, S>> | undefined): Partial<Record<string, S>> => m ?? {};
 
-const cmp = (op: '>' | '>=' | '<' | '<=', a: number, b: number) =>
+export const compare = (op: '>' | '>=' | '<' | '<=', a: number, b: number) =>
   op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b;
 
 /** The reading kind a rule needs (derived kinds included). */
@@ -57,7 +62,7 @@ export function evaluateReading(rule: ReadingRule, r: StoredReading, ctx: EvalCo
       const x = v[rule.field];
       if (x === undefined) return undefined;
       const clearAt = rule.clearValue ?? rule.value;
-      const breach = cmp(rule.op, x, rule.value);
+      const breach = compare(rule.op, x, rule.value);
       // Clearing needs the value strictly back on the safe side of the (hysteresis) clear value.
       const clear = rule.op.startsWith('>')
         ? x < clearAt || (rule.clearValue === undefined && !breach)

@@ -1,5 +1,5 @@
 import mqtt from 'mqtt';
-import { topics } from '@tamky/protocol';
+import { filters, systemHealthSchema, topics, type AlarmEvent, type SystemHealth } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { parseRulesMessage } from '@tamky/protocol';
 import type { AlarmRule } from '@tamky/protocol';
@@ -7,6 +7,8 @@ import type { AlarmRule } from '@tamky/protocol';
 export interface RulesFollower {
   /** Version of the rule set in force (0 until the retained message arrived). */
   version(): number;
+  /** Publishes an alarm event on this connection (QoS 1): it stays up while ingest has left the broker. */
+  publish(topic: string, event: AlarmEvent): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function followRules(opts: {
   clientId?: string;
   username?: string;
   password?: string;
-  detector: { setRules(rules: AlarmRule[]): void };
+  detector: { setRules(rules: AlarmRule[]): void; onSystemHealth?(health: SystemHealth, now: number): void };
   logger?: Logger;
 }): Promise<RulesFollower> {
   let version = 0;
@@ -52,7 +54,7 @@ export async function followRules(opts: {
     reconnectPeriod: 1000,
   });
   client.on('message', (topic, payload) => {
-    if (topic !== topics.configRules()) return;
+    if (topic !== topics.configRules()) return onSystemHealth(topic, payload);
     try {
       const set = parseRulesMessage(payload);
       const implausible = implausibleRules(set, version, Date.now());
@@ -71,9 +73,23 @@ export async function followRules(opts: {
       opts.logger?.error({ err: (err as Error).message }, 'alarm rules on config/rules rejected; keeping the previous set');
     }
   });
+  // Other services' reports of their own health (the broker's): the system alarm rules judge them.
+  const onSystemHealth = (topic: string, payload: Buffer) => {
+    if (!topic.startsWith(filters.allSystemHealth.split('+')[0]!) || !opts.detector.onSystemHealth) return;
+    try {
+      const health = systemHealthSchema.parse(JSON.parse(payload.toString()));
+      opts.detector.onSystemHealth(health, Date.now());
+    } catch (err) {
+      opts.logger?.warn({ topic, err: (err as Error).message }, 'system health report rejected');
+    }
+  };
   await client.subscribeAsync(topics.configRules(), { qos: 1 });
+  if (opts.detector.onSystemHealth) await client.subscribeAsync(filters.allSystemHealth, { qos: 0 });
   return {
     version: () => version,
+    async publish(topic, event) {
+      await client.publishAsync(topic, JSON.stringify(event), { qos: 1 });
+    },
     close: () => client.endAsync(),
   };
 }

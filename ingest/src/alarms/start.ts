@@ -24,7 +24,7 @@ export interface AlarmDetectionOptions {
  */
 export async function startAlarmDetection(
   opts: AlarmDetectionOptions,
-): Promise<{ detector: AlarmDetector; rulesVersion(): number; close(): Promise<void> }> {
+): Promise<{ detector: AlarmDetector; rulesVersion(): number; publishAside: RulesFollower['publish']; close(): Promise<void> }> {
   const initial: AlarmRule[] = opts.rulesFile ? loadRules(opts.rulesFile) : [];
   const detector = createAlarmDetector({
     rules: initial,
@@ -42,5 +42,5 @@ export async function startAlarmDetection(
     detector,
     logger: opts.logger,
   });
-  return { detector, rulesVersion: follower.version, close: follower.close };
+  return { detector, rulesVersion: follower.version, publishAside: follower.publish, close: follower.close };
 }

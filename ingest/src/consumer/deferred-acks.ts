@@ -24,6 +24,8 @@ export interface DeferredAcks {
    */
   admit(packet: { qos: number; messageId?: number }, bytes: number, admitted: (ack: Ack) => void): void;
   held(): { messages: number; bytes: number };
+  /** When the oldest message still held was admitted (Date.now()), or undefined when none is held. */
+  oldestHeldAt(): number | undefined;
   /** Stop: from now on nothing more is acked; reading continues so the connection can end cleanly. */
   close(): void;
   /**
@@ -37,6 +39,7 @@ export type Ack = () => void;
 
 interface Held {
   generation: number;
+  at: number;
   bytes: number;
   released: boolean;
   send?: () => void;
@@ -98,11 +101,12 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
   return {
     admit(packet, bytes, admitted) {
       if (packet.qos !== 1 || packet.messageId === undefined) return admitted(() => {});
-      const entry: Held = { generation, bytes, released: false };
+      const entry: Held = { generation, at: 0, bytes, released: false };
       const messageId = packet.messageId;
       const go = () => {
         // Connection gone while waiting: the broker redelivers; whatever mqtt.js does with the PUBACK, it is dropped.
         if (entry.generation !== generation) return admitted(() => {});
+        entry.at = Date.now();
         const group = held.get(messageId);
         if (group) group.push(entry);
         else held.set(messageId, [entry]);
@@ -126,6 +130,11 @@ export function installDeferredAcks(client: MqttClient, limits: { maxMessages: n
       else waiting.push(go);
     },
     held: () => ({ messages: heldMessages, bytes: heldBytes }),
+    oldestHeldAt() {
+      let oldest: number | undefined;
+      for (const group of held.values()) for (const e of group) if (!e.released && (oldest === undefined || e.at < oldest)) oldest = e.at;
+      return oldest;
+    },
     close() {
       closing = true;
       drain();

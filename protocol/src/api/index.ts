@@ -11,3 +11,4 @@ export * from './recipients';
 export * from './tokens';
 export * from './live';
 export * from './demo';
+export * from './fleet';

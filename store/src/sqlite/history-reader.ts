@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Aggregate, RangeQuery, Series } from '@tamky/protocol';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
+import { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
 
 /** Where a windowed query reads from: raw rows (no table) or a rollup; `ms` its resolution (0: any). */
@@ -21,7 +22,8 @@ interface Part {
 /** Finest first: raw rows, then the rollups. */
 const SOURCES: ReadonlyArray<Omit<Source, 'cutoff'>> = [{ table: undefined, ms: 0 }, ...[...ROLLUPS].reverse()];
 
-type RawRow = { ts: number; ward: string; vals: string };
+/** What windows need of a reading. */
+type RawRow = { ts: number; ward: string; values: Record<string, number> };
 /** bucket, ward, count, sum, min, max, last, last_ts */
 type RollupRow = [number, string, number, number, number, number, number, number];
 type Windows = Map<number, Accumulator>;
@@ -52,7 +54,7 @@ const ROW_VALUE: Record<Aggregate, string> = {
 export class HistoryReader {
   private readonly devicesOfKind: Database.Statement<[string], string>;
   private readonly kindSeq: Database.Statement<[string], number>;
-  private readonly rawRange: Database.Statement<[string, string, number, number], RawRow>;
+  private readonly raw: RawRows;
   private readonly rollupRange: Record<RollupTable, Database.Statement<[string, string, string, number, number], RollupRow>>;
   /** Fast-path statements by table, aggregate and ward filter: [bucket, value] rows, and the newest row's ward. */
   private readonly direct = new Map<
@@ -63,19 +65,21 @@ export class HistoryReader {
   private pendingStmts:
     | {
         watermark: Database.Statement<[], number>;
-        pending: Database.Statement<[number, string, number, number], RawRow & { device: string }>;
+        pending: Database.Statement<[number, string, number, number], { device: string; ts: number; ward: string; vals: string }>;
         dirty: Database.Statement<[string], { device: string; ts: number }>;
       }
     | null
     | undefined;
   private readonly windowedQueryTx: (q: RangeQuery, devices: string[], windowMs: number) => Series[];
+  private readonly rawQueryTx: (q: RangeQuery, devices: string[]) => Series[];
+  private readonly rawWindowTx: (q: RangeQuery, devices: string[], windowMs: number) => Series[];
   /** Prepared on first use: a reader may open a file its writer has not given retention_cutoff yet. */
   private cutoffStmt: Database.Statement<[], { source: string; cutoff: number }> | null | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.devicesOfKind = db.prepare<[string], string>('SELECT device FROM latest WHERE kind = ?').pluck();
     this.kindSeq = db.prepare<[string], number>('SELECT seq FROM latest WHERE kind = ? LIMIT 1').pluck();
-    this.rawRange = db.prepare('SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts');
+    this.raw = new RawRows(db);
     const range = (table: RollupTable) =>
       db
         .prepare(
@@ -83,16 +87,20 @@ export class HistoryReader {
         )
         .raw(true) as unknown as Database.Statement<[string, string, string, number, number], RollupRow>;
     this.rollupRange = { rollup_1m: range('rollup_1m'), rollup_1h: range('rollup_1h') };
+    // Every query reads in one transaction: a compaction moving rows from the hot table to a block commits between
+    // two statements of a query otherwise, and the query would see those rows twice or not at all.
     this.windowedQueryTx = db.transaction((q, devices, windowMs) => this.windowedQuery(q, devices, windowMs));
+    this.rawQueryTx = db.transaction((q: RangeQuery, devices: string[]) => devices.flatMap((device) => this.rawSeries(q, device)));
+    this.rawWindowTx = db.transaction((q: RangeQuery, devices: string[], windowMs: number) => this.rawWindowQuery(q, devices, windowMs));
   }
 
   query(q: RangeQuery): Series[] {
     const devices = this.devicesFor(q.kind, q.devices);
-    if (q.windowMs === undefined) return devices.flatMap((device) => this.rawSeries(q, device));
+    if (q.windowMs === undefined) return this.rawQueryTx(q, devices);
     const windowMs = q.windowMs;
     if (!(windowMs > 0)) throw new Error(`windowMs must be positive, got ${windowMs}`);
     // Derived kinds: their windows always come from their rows, kept as long as the hourly rollups.
-    if (this.isDerivedKind(q.kind)) return this.rawWindowQuery(q, devices, windowMs);
+    if (this.isDerivedKind(q.kind)) return this.rawWindowTx(q, devices, windowMs);
     return this.windowedQueryTx(q, devices, windowMs);
   }
 
@@ -154,7 +162,7 @@ export class HistoryReader {
     const aggregate = q.aggregate ?? 'mean';
     for (const device of devices) {
       const extra: Extra = new Map();
-      for (const row of this.rawRange.iterate(q.kind, device, q.from, q.to)) addRawRow(extra, q, row, windowMs);
+      for (const row of this.raw.rows(q.kind, device, q.from, q.to)) addRawRow(extra, q, row, windowMs);
       for (const field of q.fields) {
         const e = extra.get(field);
         if (e && e.windows.size > 0) out.push({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) });
@@ -178,9 +186,9 @@ export class HistoryReader {
   private rawSeries(q: RangeQuery, device: string): Series[] {
     const byField = new Map<string, Series>();
     for (const field of q.fields) byField.set(field, { device, ward: '', field, points: [] });
-    for (const row of this.rawRange.iterate(q.kind, device, q.from, q.to)) {
+    for (const row of this.raw.rows(q.kind, device, q.from, q.to)) {
       if (q.ward !== undefined && row.ward !== q.ward) continue;
-      const values = JSON.parse(row.vals) as Record<string, number>;
+      const values = row.values;
       for (const field of q.fields) {
         // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
         const v = Object.hasOwn(values, field) ? values[field] : undefined;
@@ -233,10 +241,17 @@ export class HistoryReader {
         return e;
       };
       for (const row of p.pending.iterate(p.watermark.get() ?? 0, q.kind, first, lastTs))
-        if (!dirtyBuckets.get(row.device)?.has(windowStart(row.ts, ms))) addRawRow(extraOf(row.device), q, row, windowMs);
+        if (!dirtyBuckets.get(row.device)?.has(windowStart(row.ts, ms)))
+          addRawRow(
+            extraOf(row.device),
+            q,
+            { ts: row.ts, ward: row.ward, values: JSON.parse(row.vals) as Record<string, number> },
+            windowMs,
+          );
       for (const [device, buckets] of dirtyBuckets)
         for (const bucket of buckets)
-          for (const row of this.rawRange.iterate(q.kind, device, bucket, bucket + ms - 1)) addRawRow(extraOf(device), q, row, windowMs);
+          for (const row of this.raw.rows(q.kind, device, bucket, bucket + ms - 1))
+            if (row.seq >= 0) addRawRow(extraOf(device), q, row, windowMs);
     }
     const out: Series[] = [];
     for (const device of devices) {
@@ -300,7 +315,7 @@ export class HistoryReader {
 /** Adds a raw row's values of the query's fields to per-field windows (rows of another ward are left out). */
 function addRawRow(extra: Extra, q: RangeQuery, row: RawRow, windowMs: number): void {
   if (q.ward !== undefined && row.ward !== q.ward) return;
-  const values = JSON.parse(row.vals) as Record<string, number>;
+  const values = row.values;
   for (const field of q.fields) {
     // Own values only: a field named like an Object.prototype member ("constructor") is not a value.
     const v = Object.hasOwn(values, field) ? values[field] : undefined;

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { DEVICE, GATEWAY, KIND, REFS_PER_READING, valsOf, WARD, type EncodedBatch } from './encoded-batch';
+import type { CompactedSeqs } from './compactor';
 import { MultiRowStatement } from './multi-row';
+import type { ReadingBlocks } from './raw-rows';
 
 /** Readings per multi-row INSERT. */
 const INSERT_CHUNK = 64;
@@ -10,11 +12,13 @@ const gatewayDeviceKey = (gateway: string, kind: string, device: string): string
 /**
  * The hot path: a batch's raw rows, its derived values, the newest reading per device and new gateway/device
  * pairs, inside the caller's transaction. Rollups are not touched here: RollupMaintainer folds the committed
- * rows into them afterwards. A reading rewritten with other content is noted in rollup_dirty, so its windows
- * are recomputed from the raw rows instead of counted twice.
+ * rows into them afterwards. A reading's identity is (kind, device, gateway, seq): a reading rewritten with other
+ * content (values, ward, or a corrected timestamp) replaces the stored one and is noted in rollup_dirty at its
+ * old and new timestamps, so those windows are recomputed from the raw rows instead of counted twice.
  */
 export class ReadingWriter {
   private readonly insertReadings: MultiRowStatement;
+  private readonly storedReading: Database.Statement<[unknown, unknown, unknown, unknown], { ts: number; ward: string; vals: string }>;
   private readonly rewriteReading: Database.Statement;
   private readonly markDirty: MultiRowStatement;
   private readonly upsertLatest: Database.Statement;
@@ -23,16 +27,20 @@ export class ReadingWriter {
   /** (gateway, kind, device) rows known to be in gateway_device (loaded on the first write): most batches add none. */
   private knownGatewayDevices: Set<string> | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly blocks: ReadingBlocks,
+    private readonly compacted: CompactedSeqs,
+  ) {
     this.insertReadings = new MultiRowStatement(
       db,
       'INSERT OR IGNORE INTO reading (kind, device, ts, gateway, ward, seq, vals)',
       7,
       INSERT_CHUNK,
     );
-    // Changes only when something differs: 0 changes is a plain redelivery (or the row just inserted), 1 a rewrite.
+    this.storedReading = db.prepare('SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND gateway = ? AND seq = ?');
     this.rewriteReading = db.prepare(
-      'UPDATE reading SET gateway = ?, ward = ?, seq = ?, vals = ? WHERE kind = ? AND device = ? AND ts = ? AND (gateway IS NOT ? OR ward IS NOT ? OR seq IS NOT ? OR vals IS NOT ?)',
+      'UPDATE reading SET ts = ?, ward = ?, vals = ? WHERE kind = ? AND device = ? AND gateway = ? AND seq = ?',
     );
     this.markDirty = new MultiRowStatement(db, 'INSERT OR IGNORE INTO rollup_dirty (kind, device, ts)', 3, 200);
     this.upsertLatest = db.prepare(
@@ -42,7 +50,7 @@ export class ReadingWriter {
     );
     this.upsertDerived = new MultiRowStatement(
       db,
-      'INSERT INTO reading (kind, device, ts, gateway, ward, seq, vals)',
+      'INSERT INTO derived (kind, device, ts, gateway, ward, seq, vals)',
       7,
       INSERT_CHUNK,
       'ON CONFLICT (kind, device, ts) DO UPDATE SET gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals',
@@ -53,9 +61,10 @@ export class ReadingWriter {
   /**
    * Writes the batch (call inside a transaction). Raw readings go in by multi-row INSERT OR IGNORE; a chunk in
    * which some row was already stored (a redelivery, a rewrite, the same key twice in the batch) has each of its
-   * rows applied as an UPDATE that changes only differing content, in batch order, so the last write of a key
-   * wins and a real change marks the key dirty for the rollups. Returns the new gateway/device keys, to be
-   * remembered by `committed` once the transaction commits.
+   * rows compared with the stored one and applied as an UPDATE when it differs, in batch order, so the last write
+   * of a key wins and a real change marks the key dirty for the rollups. A reading whose seq is at or below what
+   * was compacted for its device and gateway may be in a block: it is looked up there first (inBlock). Returns
+   * the new gateway/device keys, to be remembered by `committed` once the transaction commits.
    */
   write(b: EncodedBatch): string[] {
     const { strings, refs, ts, seq } = b;
@@ -66,8 +75,9 @@ export class ReadingWriter {
     const raw: number[] = [];
     const derived: number[] = [];
     for (let i = 0; i < b.count; i++) {
-      (seq[i]! < 0 ? derived : raw).push(i);
       this.noteNewest(newest, b, i);
+      if (seq[i]! < 0) derived.push(i);
+      else if (!this.inBlock(b, i, dirty)) raw.push(i);
     }
     for (let start = 0; start < raw.length; start += INSERT_CHUNK) {
       const end = Math.min(raw.length, start + INSERT_CHUNK);
@@ -89,7 +99,11 @@ export class ReadingWriter {
       for (let n = start; n < end; n++) {
         const p = (n - start) * 7;
         const [kind, device, t, gateway, ward, s, v] = params.slice(p, p + 7);
-        if (this.rewriteReading.run(gateway, ward, s, v, kind, device, t, gateway, ward, s, v).changes === 1) dirty.push(kind, device, t);
+        const stored = this.storedReading.get(kind, device, gateway, s)!;
+        if (stored.ts === t && stored.ward === ward && stored.vals === v) continue; // a redelivery, or the row just inserted
+        this.rewriteReading.run(t, ward, v, kind, device, gateway, s);
+        dirty.push(kind, device, stored.ts);
+        if (stored.ts !== t) dirty.push(kind, device, t);
       }
     }
     this.markDirty.runAll(dirty);
@@ -107,6 +121,30 @@ export class ReadingWriter {
       );
     }
     return this.recordGatewayDevices(b);
+  }
+
+  /**
+   * Reading i if it may have been compacted: true when a block holds it unchanged (nothing to write). A block
+   * holding it with other content loses it (the new content goes in as a hot row) and both timestamps' windows
+   * are marked dirty.
+   */
+  private inBlock(b: EncodedBatch, i: number, dirty: unknown[]): boolean {
+    const k = i * REFS_PER_READING;
+    const kind = b.strings[b.refs[k + KIND]!]!;
+    const device = b.strings[b.refs[k + DEVICE]!]!;
+    const gateway = b.strings[b.refs[k + GATEWAY]!]!;
+    const seq = b.seq[i]!;
+    if (!(seq <= this.compacted.highest(kind, device, gateway))) return false;
+    const found = this.blocks.find(kind, device, gateway, seq);
+    if (!found) return false;
+    const old = found.rows[found.at]!;
+    const ward = b.strings[b.refs[k + WARD]!]!;
+    if (old.ts === b.ts[i] && old.ward === ward && JSON.stringify(old.values) === valsOf(b, i)) return true;
+    found.rows.splice(found.at, 1);
+    this.blocks.put(kind, device, found.start, found.rows);
+    dirty.push(kind, device, old.ts);
+    if (old.ts !== b.ts[i]) dirty.push(kind, device, b.ts[i]);
+    return false;
   }
 
   /** After COMMIT: a rolled-back batch added nothing, so its pairs are remembered only now. */

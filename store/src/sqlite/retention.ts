@@ -1,5 +1,8 @@
 import type Database from 'better-sqlite3';
 import { DAY_MS, type RetentionConfig } from '../config';
+import { windowStart } from '../windows';
+import type { ReadingBlocks } from './raw-rows';
+import { BLOCK_MS } from './schema';
 
 export interface RetentionResult {
   raw: number;
@@ -14,10 +17,14 @@ export interface RetentionResult {
  * plus one: once the newest rows are gone, new rows could get rowids at or below the rollups' watermark, so the
  * watermark is lowered to the highest rowid left (every row left is counted already). Each source's cutoff is
  * recorded in the file (retention_cutoff), so every handle on it, read-only ones too, knows what is gone.
+ * Compacted readings go with their blocks; the block the cutoff falls in is rewritten without its older readings.
  */
 export class RetentionSweep {
   private readonly allDevices: Database.Statement<[], { kind: string; device: string; seq: number }>;
   private readonly expireRaw: Database.Statement<[string, string, number]>;
+  private readonly expireDerived: Database.Statement<[string, string, number]>;
+  private readonly expiredBlockRows: Database.Statement<[string, string, number], number | null>;
+  private readonly expireBlocks: Database.Statement<[string, string, number]>;
   private readonly expireMinute: Database.Statement<[string, string, number]>;
   private readonly expireHour: Database.Statement<[string, string, number]>;
   private readonly expireDeadLetters: Database.Statement<[number]>;
@@ -27,9 +34,16 @@ export class RetentionSweep {
   constructor(
     private readonly db: Database.Database,
     private readonly retention: RetentionConfig,
+    private readonly blocks: ReadingBlocks,
   ) {
     this.allDevices = db.prepare('SELECT kind, device, seq FROM latest');
     this.expireRaw = db.prepare('DELETE FROM reading WHERE kind = ? AND device = ? AND ts < ?');
+    this.expireDerived = db.prepare('DELETE FROM derived WHERE kind = ? AND device = ? AND ts < ?');
+    // Blocks that end before the hour the cutoff falls in.
+    this.expiredBlockRows = db
+      .prepare<[string, string, number], number | null>('SELECT sum(n) FROM reading_block WHERE kind = ? AND device = ? AND start < ?')
+      .pluck();
+    this.expireBlocks = db.prepare('DELETE FROM reading_block WHERE kind = ? AND device = ? AND start < ?');
     this.expireMinute = db.prepare('DELETE FROM rollup_1m WHERE kind = ? AND device = ? AND bucket < ?');
     this.expireHour = db.prepare('DELETE FROM rollup_1h WHERE kind = ? AND device = ? AND bucket < ?');
     this.expireDeadLetters = db.prepare('DELETE FROM dead_letter WHERE ts < ?');
@@ -54,7 +68,9 @@ export class RetentionSweep {
     for (const { kind, device, seq } of this.allDevices.all()) {
       this.db.transaction(() => {
         // A derived series' rows are its hourly history (it has no rollups): kept as long as hourly rollups.
-        result.raw += this.expireRaw.run(kind, device, seq < 0 ? hourCutoff : rawCutoff).changes;
+        result.raw += this.expireDerived.run(kind, device, seq < 0 ? hourCutoff : rawCutoff).changes;
+        result.raw += this.expireRaw.run(kind, device, rawCutoff).changes;
+        result.raw += this.expireCompacted(kind, device, rawCutoff);
         result.minute += this.expireMinute.run(kind, device, minuteCutoff).changes;
         result.hour += this.expireHour.run(kind, device, hourCutoff).changes;
         this.lowerWatermark.run();
@@ -62,5 +78,18 @@ export class RetentionSweep {
     }
     result.deadLetters = this.expireDeadLetters.run(rawCutoff).changes;
     return result;
+  }
+
+  private expireCompacted(kind: string, device: string, cutoff: number): number {
+    const straddling = windowStart(cutoff, BLOCK_MS);
+    let removed = this.expiredBlockRows.get(kind, device, straddling) ?? 0;
+    this.expireBlocks.run(kind, device, straddling);
+    const rows = this.blocks.block(kind, device, straddling);
+    const kept = rows.filter((r) => r.ts >= cutoff);
+    if (kept.length < rows.length) {
+      this.blocks.put(kind, device, straddling, kept);
+      removed += rows.length - kept.length;
+    }
+    return removed;
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { addValue, emptyAccumulator, windowStart, type Accumulator } from '../windows';
 import { MultiRowStatement } from './multi-row';
+import type { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
 
 const ROLLUP_CHUNK = 64;
@@ -39,12 +40,14 @@ export class RollupMaintainer {
   private readonly rowsAfter: Database.Statement<[number, number], RawRow>;
   private readonly dirtyKeys: Database.Statement<[], { kind: string; device: string; ts: number }>;
   private readonly clearDirty: Database.Statement;
-  private readonly windowRows: Database.Statement<[string, string, number, number], { ts: number; ward: string; vals: string }>;
   private readonly upsert: Record<RollupTable, MultiRowStatement>;
   private readonly deleteWindow: Record<RollupTable, Database.Statement<[string, string, number]>>;
   private readonly stepTx: (maxRows: number) => { rows: number; caughtUp: boolean };
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly raw: RawRows,
+  ) {
     this.watermark = db.prepare<[], number>('SELECT watermark FROM rollup_state WHERE id = 1').pluck();
     this.setWatermark = db.prepare('UPDATE rollup_state SET watermark = ? WHERE id = 1');
     this.rowsAfter = db
@@ -54,7 +57,6 @@ export class RollupMaintainer {
       .raw(true) as unknown as Database.Statement<[number, number], RawRow>;
     this.dirtyKeys = db.prepare('SELECT kind, device, ts FROM rollup_dirty');
     this.clearDirty = db.prepare('DELETE FROM rollup_dirty');
-    this.windowRows = db.prepare('SELECT ts, ward, vals FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts');
     const upsert = (table: RollupTable) =>
       new MultiRowStatement(
         db,
@@ -129,8 +131,10 @@ export class RollupMaintainer {
   private recomputeWindow(table: RollupTable, ms: number, kind: string, device: string, bucket: number): void {
     this.deleteWindow[table].run(kind, device, bucket);
     const perField = new Map<string, { acc: Accumulator; ward: string }>();
-    for (const row of this.windowRows.iterate(kind, device, bucket, bucket + ms - 1)) {
-      const values = JSON.parse(row.vals) as Record<string, number>;
+    // Hot rows and compacted blocks alike; derived values keep no rollups.
+    for (const row of this.raw.rows(kind, device, bucket, bucket + ms - 1)) {
+      if (row.seq < 0) continue;
+      const values = row.values;
       for (const field in values) {
         let f = perField.get(field);
         if (!f) perField.set(field, (f = { acc: emptyAccumulator(), ward: row.ward }));

@@ -4,8 +4,13 @@ import type Database from 'better-sqlite3';
  * 2: the (gateway, ts, seq) index on readings replaced by the small gateway_device table; derived series
  * (seq < 0) keep no rollups, their hourly rows are their history.
  * 3: rollups maintained from the raw rows after they are committed (rollup_state, rollup_dirty).
+ * 4: a reading's identity is who produced it, (kind, device, gateway, seq), not its timestamp; cold rows compacted
+ * into per-device blocks (reading_block); derived values (seq < 0, keyed by their hour) in a table of their own.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
+
+/** Span of one block of compacted readings (reading_block.start is a multiple of it). */
+export const BLOCK_MS = 3_600_000;
 
 /** Rollup resolutions kept on write, coarsest first (queries pick the first that divides the window). */
 export const ROLLUPS = [
@@ -15,11 +20,14 @@ export const ROLLUPS = [
 export type RollupTable = (typeof ROLLUPS)[number]['table'];
 
 /**
- * Readings: one row per reading, its values as a JSON object, so a reading of 4 fields is one row
- * insert instead of four (cheaper: bench/store/RESULTS.md). A rowid table with a UNIQUE
- * (kind, device, ts) index: new rows append at the end of the table and only the compact index is
- * inserted into in key order, less CPU than a WITHOUT ROWID table clustered on the key (bench/store). Range
- * queries pay a rowid lookup per row instead; long ranges are served by the rollups anyway.
+ * Hot readings (the last hour or two, and late arrivals): one row per reading, its values as a JSON object, so a
+ * reading of 4 fields is one row insert instead of four (cheaper: bench/store/RESULTS.md). A rowid table with a
+ * UNIQUE index on the reading's identity (kind, device, gateway, seq): new rows append at the end of the table and
+ * only the compact index is inserted into in key order, less CPU than a WITHOUT ROWID table clustered on the key
+ * (bench/store). A gateway numbers its readings across all its devices, so (gateway, seq) alone would do for real
+ * data; the device in the key keeps blocks per device and tolerates producers that number per device.
+ * Cold readings: once folded into the rollups and out of the hot window, compactor.ts moves them into one
+ * compressed block per device and hour (block-codec.ts), a few bytes a reading instead of a row and an index entry.
  * Rollups: small rows, upserted by key, so they are WITHOUT ROWID (one B-tree instead of two).
  */
 const rollupTable = (name: string) => `
@@ -30,14 +38,34 @@ CREATE TABLE IF NOT EXISTS ${name} (
   PRIMARY KEY (kind, device, field, bucket)
 ) WITHOUT ROWID;`;
 
+const HOT_TABLE = `CREATE TABLE IF NOT EXISTS reading (
+  kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
+  gateway TEXT NOT NULL, ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL,
+  UNIQUE (kind, device, gateway, seq)
+);`;
+
 export function createSchema(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   db.exec(`
-CREATE TABLE IF NOT EXISTS reading (
+${HOT_TABLE}
+-- Cold readings of one device, BLOCK_MS each (start: a multiple of it); seq_min/seq_max find a rewrite's block.
+CREATE TABLE IF NOT EXISTS reading_block (
+  kind TEXT NOT NULL, device TEXT NOT NULL, start INTEGER NOT NULL,
+  n INTEGER NOT NULL, seq_min INTEGER NOT NULL, seq_max INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (kind, device, start)
+) WITHOUT ROWID;
+-- Highest seq compacted per device and gateway: a write above it cannot be in a block, so only a redelivery of a
+-- compacted reading (at or below it) is looked up in the blocks.
+CREATE TABLE IF NOT EXISTS compacted_seq (
+  kind TEXT NOT NULL, device TEXT NOT NULL, gateway TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (kind, device, gateway)
+) WITHOUT ROWID;
+-- Derived values (seq < 0: ingest's hourly values, rewritten while their hour runs): keyed by their hour.
+CREATE TABLE IF NOT EXISTS derived (
   kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,
   gateway TEXT NOT NULL, ward TEXT NOT NULL, seq INTEGER NOT NULL, vals TEXT NOT NULL,
-  UNIQUE (kind, device, ts)
-);
+  PRIMARY KEY (kind, device, ts)
+) WITHOUT ROWID;
 -- loss checking: which devices a gateway has sent readings of; their seqs are then read per device through
 -- the unique index. One row per (gateway, device) instead of an index entry per reading (≈ 10 % of the
 -- write cost, bench/store/RESULTS.md); loss checks are rare, writes are not.
@@ -73,7 +101,37 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
   if (version === 1) upgradeFrom1(db);
   // A file from before schema 3 had its rollups maintained with each batch: all its rows are counted.
   db.exec('INSERT OR IGNORE INTO rollup_state (id, watermark) SELECT 1, coalesce(max(rowid), 0) FROM reading');
+  if (keyedByTime(db)) upgradeTo4(db);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+/** A reading table from before schema 4: UNIQUE (kind, device, ts). */
+function keyedByTime(db: Database.Database): boolean {
+  const sql = db.prepare<[], string>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reading'").pluck().get() ?? '';
+  return /UNIQUE\s*\(\s*kind\s*,\s*device\s*,\s*ts\s*\)/i.test(sql);
+}
+
+/**
+ * Schema 4: the reading table rebuilt with its new key, rowids kept (the rollups' watermark counts by rowid).
+ * Derived rows move to their own table. Two rows of one (kind, device, gateway, seq) under different timestamps
+ * were two readings before and are one now: the later written is kept and the other's windows are recomputed
+ * (rollup_dirty). Old rows become blocks by the compactor's normal course.
+ */
+function upgradeTo4(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('ALTER TABLE reading RENAME TO reading_v3');
+    db.exec(HOT_TABLE);
+    db.exec(
+      'INSERT OR REPLACE INTO derived (kind, device, ts, gateway, ward, seq, vals) SELECT kind, device, ts, gateway, ward, seq, vals FROM reading_v3 WHERE seq < 0',
+    );
+    db.exec(`INSERT OR REPLACE INTO reading (rowid, kind, device, ts, gateway, ward, seq, vals)
+      SELECT rowid, kind, device, ts, gateway, ward, seq, vals FROM reading_v3 WHERE seq >= 0 ORDER BY rowid`);
+    db.exec(`INSERT OR IGNORE INTO rollup_dirty (kind, device, ts)
+      SELECT kind, device, ts FROM reading_v3 WHERE seq >= 0 AND rowid NOT IN (SELECT rowid FROM reading)`);
+    db.exec('DROP TABLE reading_v3');
+    // New rows take max(rowid) + 1: with derived rows gone that could be at or below the watermark.
+    db.exec('UPDATE rollup_state SET watermark = min(watermark, (SELECT coalesce(max(rowid), 0) FROM reading))');
+  })();
 }
 
 function upgradeFrom1(db: Database.Database): void {

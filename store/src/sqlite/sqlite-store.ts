@@ -5,7 +5,9 @@ import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeS
 import type { Logger } from '@tamky/service-kit';
 import { retentionSchema, type SqliteStoreConfig } from '../config';
 import { encodeBatch, type EncodedBatch } from './encoded-batch';
+import { CompactedSeqs, Compactor } from './compactor';
 import { HistoryReader } from './history-reader';
+import { RawRows } from './raw-rows';
 import { ReadingWriter } from './reading-writer';
 import { RetentionSweep, type RetentionResult } from './retention';
 import { RollupMaintainer } from './rollup-maintainer';
@@ -17,6 +19,8 @@ type Row = { kind: string; device: string; ts: number; gateway: string; ward: st
 
 /** Raw rows one rollup step folds in one transaction: short enough that a write waiting behind it is not held long. */
 const ROLLUP_STEP_ROWS = 20_000;
+/** Hot rows one compaction step moves into blocks in one transaction (whole devices, so about this many). */
+const COMPACT_STEP_ROWS = 20_000;
 const DEFAULT_ROLLUP_INTERVAL_MS = 1000;
 
 export interface SqliteStoreOptions {
@@ -29,7 +33,8 @@ export interface SqliteStoreOptions {
  * `readonly`) reads. Writes commit raw rows only (ReadingWriter); rollups at 1 min and 1 h are folded from the
  * committed rows by RollupMaintainer on a timer of the writer's thread, and queries add what it has not folded
  * yet (HistoryReader), so a committed batch is always seen, and a crash loses no rollup: they are rebuilt from
- * the raw rows past the watermark on the next open.
+ * the raw rows past the watermark on the next open. Once folded and an hour or two old, raw rows are moved into
+ * compressed per-device blocks by the Compactor on the same timer; every read takes hot rows and blocks alike.
  */
 export class SqliteStore implements TimeSeriesStore {
   /** Synchronous: a write is complete when its call returns. */
@@ -45,6 +50,8 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly writer: ReadingWriter | undefined;
   private readonly rollups: RollupMaintainer | undefined;
   private readonly retention: RetentionSweep | undefined;
+  private readonly compactor: Compactor | undefined;
+  private readonly raw: RawRows;
   private readonly writeBatchTx: ((batch: EncodedBatch) => string[]) | undefined;
   private readonly stmt;
   private gatewayDevices: Database.Statement<[string], { kind: string; device: string }> | undefined;
@@ -54,6 +61,8 @@ export class SqliteStore implements TimeSeriesStore {
       type?: 'sqlite';
       worker?: boolean;
       rollupIntervalMs?: number;
+      /** How long after open the timer starts compacting (default a minute). */
+      compactAfterMs?: number;
     },
     opts: SqliteStoreOptions = {},
   ) {
@@ -84,13 +93,9 @@ export class SqliteStore implements TimeSeriesStore {
     }
     const db = this.db;
     this.reader = new HistoryReader(db);
+    this.raw = new RawRows(db);
     this.stmt = {
       latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
-      deviceSequences: db
-        .prepare<[string, string, number, number, string], number>(
-          'SELECT seq FROM reading WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? AND gateway = ? AND seq >= 0',
-        )
-        .pluck(),
       deadLetters: db.prepare<
         [number, number, number],
         { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }
@@ -101,19 +106,25 @@ export class SqliteStore implements TimeSeriesStore {
     };
     this.log?.info({ path: config.path, readonly: this.readonly, synchronous: config.synchronous }, 'SQLite store open');
     if (this.readonly) return;
-    const writer = (this.writer = new ReadingWriter(db));
+    const compacted = new CompactedSeqs(db);
+    const writer = (this.writer = new ReadingWriter(db, this.raw.blocks, compacted));
     this.writeBatchTx = db.transaction((batch: EncodedBatch) => writer.write(batch));
-    this.rollups = new RollupMaintainer(db);
-    this.retention = new RetentionSweep(db, retention);
+    this.rollups = new RollupMaintainer(db, this.raw);
+    this.retention = new RetentionSweep(db, retention, this.raw.blocks);
+    this.compactor = new Compactor(db, this.raw.blocks, compacted);
     // Rollups: the first step at once (rows a crash left behind), then every rollupIntervalMs.
     const rollupIntervalMs = config.rollupIntervalMs ?? DEFAULT_ROLLUP_INTERVAL_MS;
+    // Compaction from a minute after open, as retention: opening (a service start, a test) is not slowed by it.
+    const compactFrom = Date.now() + (config.compactAfterMs ?? 60_000);
     const rollupTick = () => {
       this.rollupTimer = undefined;
       if (this.closed) return;
       try {
-        // One bounded step per turn of the event loop: writes waiting on this thread go in between.
+        // One bounded step per turn of the event loop: writes waiting on this thread go in between. Compaction only
+        // once every committed row is folded (it takes rows at or below the watermark).
         const { caughtUp } = this.rollups!.step(ROLLUP_STEP_ROWS);
-        this.rollupTimer = caughtUp ? setTimeout(rollupTick, rollupIntervalMs) : setTimeout(rollupTick, 0);
+        const idle = caughtUp && (Date.now() < compactFrom || this.compactor!.step(Date.now(), COMPACT_STEP_ROWS).done);
+        this.rollupTimer = idle ? setTimeout(rollupTick, rollupIntervalMs) : setTimeout(rollupTick, 0);
       } catch (err) {
         this.log?.error({ err }, 'rollup step failed');
         this.rollupTimer = setTimeout(rollupTick, rollupIntervalMs);
@@ -151,6 +162,20 @@ export class SqliteStore implements TimeSeriesStore {
     this.assertWritable();
     if (batch.count === 0) return;
     this.writer!.committed(this.writeBatchTx!(batch));
+    let oldest = Infinity;
+    for (let i = 0; i < batch.count; i++) if (batch.ts[i]! < oldest) oldest = batch.ts[i]!;
+    this.compactor!.noteWritten(oldest);
+  }
+
+  /**
+   * Moves every raw row that is folded into the rollups and older than the hot window (its hour ended over an
+   * hour before `now`) into its device's block now (otherwise done in steps on the rollup timer). Returns the
+   * rows moved.
+   */
+  compact(now = Date.now()): number {
+    this.assertWritable();
+    this.rollups!.catchUp(ROLLUP_STEP_ROWS);
+    return this.compactor!.compactAll(now, COMPACT_STEP_ROWS);
   }
 
   /** Folds every committed raw row into the rollups now (they are otherwise folded on a timer). */
@@ -204,8 +229,11 @@ export class SqliteStore implements TimeSeriesStore {
       'SELECT kind, device FROM gateway_device WHERE gateway = ?',
     );
     const seqs: number[] = [];
-    for (const { kind, device } of this.gatewayDevices.all(gateway))
-      for (const seq of this.stmt.deviceSequences.all(kind, device, from, to, gateway)) seqs.push(seq);
+    // One read transaction: a compaction between two devices' reads would otherwise move rows out of sight.
+    this.db.transaction(() => {
+      for (const { kind, device } of this.gatewayDevices!.all(gateway))
+        for (const seq of this.raw.seqs(kind, device, gateway, from, to)) seqs.push(seq);
+    })();
     return seqs.sort((a, b) => a - b);
   }
 

@@ -8,7 +8,8 @@ import { SqliteStore } from './sqlite-store';
  * `{ id, ok, value | error }` after each call completed (for writes: after COMMIT, so "durable" means the
  * same as inline). Log calls are forwarded to the parent's logger.
  */
-export type StoreOp = 'writeEncoded' | 'writeDeadLetters' | 'query' | 'latest' | 'deadLetters' | 'sequences' | 'applyRetention' | 'close';
+export type StoreOp =
+  'writeEncoded' | 'writeDeadLetters' | 'query' | 'latest' | 'deadLetters' | 'sequences' | 'applyRetention' | 'compact' | 'close';
 export interface StoreRequest {
   id: number;
   op: StoreOp;

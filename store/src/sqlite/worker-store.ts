@@ -127,6 +127,10 @@ export class SqliteWorkerStore implements TimeSeriesStore {
   applyRetention(now?: number): Promise<RetentionResult> {
     return this.call('applyRetention', now);
   }
+  /** SqliteStore.compact on the store's thread. */
+  compact(now?: number): Promise<number> {
+    return this.call('compact', now);
+  }
 
   async close(): Promise<void> {
     if (this.s.closed) return;

@@ -60,6 +60,25 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
               </dd>
             </div>
             <div>
+              <dt>{t('gateways.configVersion')}</dt>
+              <dd data-testid="config-version">
+                {h.fleet?.configVersion ? `v${num(h.fleet.configVersion, 0)}` : t('gateways.configLocal')}
+              </dd>
+            </div>
+            {h.fleet?.rollback && (
+              // A refused or rolled-back config or release: the centre's push did not take on this box.
+              <div className="warn" data-testid="rollback">
+                <dt>{t('gateways.rollback')}</dt>
+                <dd>
+                  {t(h.fleet.rollback.kind === 'config' ? 'gateways.rollbackConfig' : 'gateways.rollbackSoftware', {
+                    rejected: h.fleet.rollback.rejected,
+                    running: h.fleet.rollback.running,
+                  })}{' '}
+                  ({ago(h.fleet.rollback.ts, now)})<span className="small"> {h.fleet.rollback.reason}</span>
+                </dd>
+              </div>
+            )}
+            <div>
               <dt>{t('gateways.uptime')}</dt>
               <dd>{duration(h.uptimeS * 1000)}</dd>
             </div>

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import type { AuditLogEntry } from '../api/types';
 import { useApi } from '../api/useApi';
+import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/dict';
 
@@ -22,7 +23,6 @@ export default function AdminAuditView() {
     limit: PAGE,
     offset: page * PAGE,
   });
-  const pages = data ? Math.max(1, Math.ceil(data.total / PAGE)) : 1;
   const label = (a: string) => {
     const key = `audit.action.${a}` as MessageKey;
     const text = t(key);
@@ -94,15 +94,7 @@ export default function AdminAuditView() {
           </table>
         </div>
       )}
-      <nav className="button-row" aria-label={t('audit.pages')}>
-        <button type="button" className="btn" disabled={page === 0} onClick={() => setPage(page - 1)} data-testid="audit-prev">
-          {t('audit.prev')}
-        </button>
-        <span data-testid="audit-page">{t('audit.page', { n: num(page + 1, 0), of: num(pages, 0) })}</span>
-        <button type="button" className="btn" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)} data-testid="audit-next">
-          {t('audit.next')}
-        </button>
-      </nav>
+      <Pager page={page} total={data?.total} pageSize={PAGE} onPage={setPage} testId="audit" />
     </>
   );
 }

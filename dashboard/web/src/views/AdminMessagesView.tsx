@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { AlarmNotification } from '../api/types';
 import { useApi } from '../api/useApi';
 import { Link } from '../components/Link';
+import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n/i18n';
 import { channelLabel, notifyStateLabel } from '../lib/notify-labels';
 
@@ -15,7 +16,6 @@ export default function AdminMessagesView() {
     limit: PAGE,
     offset: page * PAGE,
   });
-  const pages = data ? Math.max(1, Math.ceil(data.total / PAGE)) : 1;
   return (
     <>
       <h1>{t('messages.title')}</h1>
@@ -71,15 +71,7 @@ export default function AdminMessagesView() {
           </table>
         </div>
       )}
-      <nav className="button-row" aria-label={t('audit.pages')}>
-        <button type="button" className="btn" disabled={page === 0} onClick={() => setPage(page - 1)}>
-          {t('audit.prev')}
-        </button>
-        <span>{t('audit.page', { n: num(page + 1, 0), of: num(pages, 0) })}</span>
-        <button type="button" className="btn" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-          {t('audit.next')}
-        </button>
-      </nav>
+      <Pager page={page} total={data?.total} pageSize={PAGE} onPage={setPage} />
     </>
   );
 }

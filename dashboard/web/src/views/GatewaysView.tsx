@@ -1,11 +1,15 @@
 import type { GatewayInfo } from '../api/types';
 import { useApi } from '../api/useApi';
+import { FleetRollouts } from '../components/FleetRollouts';
 import { GatewayCard } from '../components/GatewayCard';
 import { useI18n } from '../i18n/i18n';
+import { atLeast } from '../lib/roles';
 import { useLive, useNow } from '../live/useLive';
+import { useApp } from '../session';
 
 export default function GatewaysView() {
   const { t } = useI18n();
+  const { session } = useApp();
   const now = useNow(5000);
   const { data, error, loading, set } = useApi<{ gateways: GatewayInfo[] }>('/api/gateways');
   useLive(['gateways'], (msg) => {
@@ -32,6 +36,7 @@ export default function GatewaysView() {
           <GatewayCard key={g.id} gateway={g} now={now} />
         ))}
       </div>
+      {atLeast(session.user.role, 'technician') && <FleetRollouts now={now} />}
     </>
   );
 }

@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import type { Report } from '@tamky/protocol';
 import { buildUrl } from '../api/client';
 import { useApi } from '../api/useApi';
@@ -116,38 +116,30 @@ export default function ReportsView() {
 
           <section aria-labelledby="r-noise">
             <h2 id="r-noise">{L('report.noise', { edition: r.noise.edition })}</h2>
-            <table className="report-table" data-testid="report-noise">
-              <thead>
-                <tr>
-                  {[
-                    'report.ward',
-                    'report.noise.zone',
-                    'report.noise.period',
-                    'report.noise.limit',
-                    'report.noise.hours',
-                    'report.noise.exceeded',
-                    'report.noise.maxLaeq',
-                  ].map((k) => (
-                    <th key={k} scope="col">
-                      {L(k)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {r.noise.rows.map((x) => (
-                  <tr key={`${x.ward}-${x.zone}-${x.period}`}>
-                    <th scope="row">{wardName(x.ward)}</th>
-                    <td>{x.zone === 'special' || x.zone === 'normal' ? L(`report.noise.zone.${x.zone}`) : x.zone}</td>
-                    <td>{L(`report.noise.period.${x.period}`)}</td>
-                    <td>{num(x.limit, 0)}</td>
-                    <td>{num(x.hours, 0)}</td>
-                    <td>{num(x.exceededHours, 0)}</td>
-                    <td>{num(x.maxLaeq, 1)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ReportTable
+              testId="report-noise"
+              columns={[
+                'report.ward',
+                'report.noise.zone',
+                'report.noise.period',
+                'report.noise.limit',
+                'report.noise.hours',
+                'report.noise.exceeded',
+                'report.noise.maxLaeq',
+              ].map((k) => L(k))}
+              rows={r.noise.rows.map((x) => ({
+                key: `${x.ward}-${x.zone}-${x.period}`,
+                head: wardName(x.ward),
+                cells: [
+                  x.zone === 'special' || x.zone === 'normal' ? L(`report.noise.zone.${x.zone}`) : x.zone,
+                  L(`report.noise.period.${x.period}`),
+                  num(x.limit, 0),
+                  num(x.hours, 0),
+                  num(x.exceededHours, 0),
+                  num(x.maxLaeq, 1),
+                ],
+              }))}
+            />
           </section>
 
           <section aria-labelledby="r-flood">
@@ -155,107 +147,97 @@ export default function ReportsView() {
             {r.flood.events.length === 0 ? (
               <p>{L('report.flood.none')}</p>
             ) : (
-              <table className="report-table" data-testid="report-flood">
-                <thead>
-                  <tr>
-                    {[
-                      'report.ward',
-                      'report.flood.station',
-                      'report.flood.start',
-                      'report.flood.end',
-                      'report.flood.duration',
-                      'report.flood.peak',
-                      'report.flood.level',
-                    ].map((k) => (
-                      <th key={k} scope="col">
-                        {L(k)}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {r.flood.events.map((e) => (
-                    <tr key={`${e.device}-${e.start}`}>
-                      <th scope="row">{wardName(e.ward)}</th>
-                      <td>{e.name}</td>
-                      <td>{dateTime(e.start)}</td>
-                      <td>{dateTime(e.end)}</td>
-                      <td>{num(e.durationMin, 0)}</td>
-                      <td>{num(e.peakM, 2)}</td>
-                      <td>{num(e.alarmLevel, 0)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <ReportTable
+                testId="report-flood"
+                columns={[
+                  'report.ward',
+                  'report.flood.station',
+                  'report.flood.start',
+                  'report.flood.end',
+                  'report.flood.duration',
+                  'report.flood.peak',
+                  'report.flood.level',
+                ].map((k) => L(k))}
+                rows={r.flood.events.map((e) => ({
+                  key: `${e.device}-${e.start}`,
+                  head: wardName(e.ward),
+                  cells: [e.name, dateTime(e.start), dateTime(e.end), num(e.durationMin, 0), num(e.peakM, 2), num(e.alarmLevel, 0)],
+                }))}
+              />
             )}
           </section>
 
           <section aria-labelledby="r-alarms">
             <h2 id="r-alarms">{L('report.alarms')}</h2>
-            <table className="report-table" data-testid="report-alarms">
-              <thead>
-                <tr>
-                  {[
-                    'report.alarms.severity',
-                    'report.alarms.count',
-                    'report.alarms.acknowledged',
-                    'report.alarms.meanAck',
-                    'report.alarms.medianAck',
-                    'report.alarms.maxAck',
-                  ].map((k) => (
-                    <th key={k} scope="col">
-                      {L(k)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {r.alarms.bySeverity.map((a) => (
-                  <tr key={a.severity}>
-                    <th scope="row">{L(`report.severity.${a.severity}`)}</th>
-                    <td>{num(a.count, 0)}</td>
-                    <td>{num(a.acknowledged, 0)}</td>
-                    <td>{num(a.meanAckMin, 1)}</td>
-                    <td>{num(a.medianAckMin, 1)}</td>
-                    <td>{num(a.maxAckMin, 1)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ReportTable
+              testId="report-alarms"
+              columns={[
+                'report.alarms.severity',
+                'report.alarms.count',
+                'report.alarms.acknowledged',
+                'report.alarms.meanAck',
+                'report.alarms.medianAck',
+                'report.alarms.maxAck',
+              ].map((k) => L(k))}
+              rows={r.alarms.bySeverity.map((a) => ({
+                key: a.severity,
+                head: L(`report.severity.${a.severity}`),
+                cells: [num(a.count, 0), num(a.acknowledged, 0), num(a.meanAckMin, 1), num(a.medianAckMin, 1), num(a.maxAckMin, 1)],
+              }))}
+            />
           </section>
 
           <section aria-labelledby="r-lighting">
             <h2 id="r-lighting">{L('report.lighting')}</h2>
-            <table className="report-table" data-testid="report-lighting">
-              <thead>
-                <tr>
-                  {['report.ward', 'report.lighting.failures', 'report.lighting.cabinets', 'report.lighting.energy'].map((k) => (
-                    <th key={k} scope="col">
-                      {L(k)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {r.lighting.wards.map((w) => (
-                  <tr key={w.ward}>
-                    <th scope="row">{wardName(w.ward)}</th>
-                    <td>{num(w.lampFailures, 0)}</td>
-                    <td>{num(w.cabinetsWithFailures, 0)}</td>
-                    <td>{num(w.energyKwh, 1)}</td>
-                  </tr>
-                ))}
-                <tr>
-                  <th scope="row">{L('report.lighting.total')}</th>
-                  <td />
-                  <td />
-                  <td>{num(r.lighting.totalEnergyKwh, 1)}</td>
-                </tr>
-              </tbody>
-            </table>
+            <ReportTable
+              testId="report-lighting"
+              columns={['report.ward', 'report.lighting.failures', 'report.lighting.cabinets', 'report.lighting.energy'].map((k) => L(k))}
+              rows={[
+                ...r.lighting.wards.map((w) => ({
+                  key: w.ward,
+                  head: wardName(w.ward),
+                  cells: [num(w.lampFailures, 0), num(w.cabinetsWithFailures, 0), num(w.energyKwh, 1)],
+                })),
+                { key: 'total', head: L('report.lighting.total'), cells: ['', '', num(r.lighting.totalEnergyKwh, 1)] },
+              ]}
+            />
           </section>
         </article>
       )}
     </div>
+  );
+}
+
+interface ReportRow {
+  key: string;
+  /** The row's header cell (a ward, a severity). */
+  head: ReactNode;
+  cells: ReactNode[];
+}
+
+/** One report section's table: column headers, then a header cell and data cells per row. */
+function ReportTable({ testId, columns, rows }: { testId: string; columns: string[]; rows: ReportRow[] }) {
+  return (
+    <table className="report-table" data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.key}>
+            <th scope="row">{row.head}</th>
+            {row.cells.map((c, i) => (
+              <td key={i}>{c}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -1,0 +1,212 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import {
+  RELEASE_VERSION_PATTERN,
+  topics,
+  type CityModel,
+  type GatewayHealth,
+  type ReleaseAnnouncement,
+  type ReleaseArtifact,
+  type Rollout,
+} from '@tamky/protocol';
+import { signRelease, type Logger } from '@tamky/service-kit';
+import { migrate } from '../state-db';
+
+const MIGRATIONS = [
+  {
+    name: 'fleet-rollouts-1',
+    sql: `CREATE TABLE fleet_rollouts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      version TEXT NOT NULL,
+      first_ward TEXT NOT NULL,
+      stage TEXT NOT NULL,
+      reason TEXT,
+      announcement TEXT NOT NULL,
+      announced TEXT NOT NULL DEFAULT '[]',
+      created_by TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+  },
+];
+
+/** `npm run release:gateway` writes `<base>.json` beside `<base>.tgz`; the fields a rollout needs. */
+const releaseFileSchema = z.object({
+  version: z.string().regex(RELEASE_VERSION_PATTERN),
+  tarball: z.string().regex(/^[A-Za-z0-9._-]+\.tgz$/),
+});
+
+interface Row {
+  id: number;
+  version: string;
+  first_ward: string;
+  stage: Rollout['stage'];
+  reason: string | null;
+  announcement: string;
+  announced: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export class RolloutError extends Error {}
+
+/**
+ * Staged software rollout: a release from the releases folder is signed (its name, version, size and SHA-256,
+ * checked against the file here) and announced, retained, to the gateways of one ward; when every one of them
+ * reports the new version in its health, to all the others. A gateway that rolls the version back halts the
+ * rollout before it reaches more of the city. One rollout is active at a time; every step is audited.
+ */
+export function createRollouts(deps: {
+  db: Database.Database;
+  key: KeyObject;
+  releasesDir: string | undefined;
+  /** Where gateways fetch `<file>`: `${releaseBaseUrl}/api/fleet/releases/<file>`. */
+  releaseBaseUrl: string;
+  deadlineMs: number;
+  city(): CityModel;
+  health(gatewayId: string): GatewayHealth | null;
+  publish(topic: string, payload: unknown, opts: { qos: 1; retain: true }): Promise<void>;
+  audit(user: string, action: string, detail: Record<string, unknown>): void;
+  logger: Logger;
+  now(): number;
+}) {
+  migrate(deps.db, MIGRATIONS);
+  const rows = () => deps.db.prepare<[], Row>('SELECT * FROM fleet_rollouts ORDER BY id DESC LIMIT 20').all();
+  const active = () =>
+    deps.db.prepare<[], Row>("SELECT * FROM fleet_rollouts WHERE stage IN ('first_ward', 'rest') ORDER BY id DESC LIMIT 1").get();
+  const update = deps.db.prepare('UPDATE fleet_rollouts SET stage = ?, reason = ?, announced = ?, updated_at = ? WHERE id = ?');
+
+  const releases = (): ReleaseArtifact[] => {
+    if (!deps.releasesDir || !existsSync(deps.releasesDir)) return [];
+    return readdirSync(deps.releasesDir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((f) => {
+        try {
+          const m = releaseFileSchema.parse(JSON.parse(readFileSync(join(deps.releasesDir!, f), 'utf8')));
+          const file = join(deps.releasesDir!, m.tarball);
+          if (!existsSync(file)) return [];
+          return [{ name: 'tamky-gateway' as const, version: m.version, file: m.tarball, sha256: '', size: statSync(file).size }];
+        } catch {
+          return [];
+        }
+      });
+  };
+
+  /** The file's own SHA-256, computed here: what is signed is what is served. */
+  const artifactOf = (version: string): ReleaseArtifact => {
+    const r = releases().find((x) => x.version === version);
+    if (!r) throw new RolloutError(`no release ${version} in the releases folder`);
+    return {
+      ...r,
+      sha256: createHash('sha256')
+        .update(readFileSync(join(deps.releasesDir!, r.file)))
+        .digest('hex'),
+    };
+  };
+
+  const announce = (ann: Omit<ReleaseAnnouncement, 'gateway'>, gatewayIds: string[]) => {
+    for (const gateway of gatewayIds)
+      deps
+        .publish(topics.gatewayRelease(gateway), { ...ann, gateway }, { qos: 1, retain: true })
+        .catch((err: Error) => deps.logger.warn({ err: err.message, gateway }, 'could not announce the release'));
+  };
+
+  const view = (r: Row): Rollout => {
+    const city = deps.city();
+    const announced = JSON.parse(r.announced) as string[];
+    return {
+      id: r.id,
+      version: r.version,
+      firstWard: r.first_ward,
+      stage: r.stage,
+      reason: r.reason,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      gateways: announced.map((id) => {
+        const h = deps.health(id);
+        const rb = h?.fleet?.rollback;
+        return {
+          id,
+          ward: city.gateways.find((g) => g.id === id)?.ward ?? '',
+          version: h?.version ?? null,
+          rolledBack: rb?.kind === 'software' && rb.rejected === r.version,
+        };
+      }),
+    };
+  };
+
+  /** Moves the active rollout on from what gateways report: halt on a rollback, next stage when a stage is done. */
+  const evaluate = () => {
+    const r = active();
+    if (!r) return;
+    const v = view(r);
+    const ann = JSON.parse(r.announcement) as Omit<ReleaseAnnouncement, 'gateway'>;
+    const back = v.gateways.find((g) => g.rolledBack);
+    const at = deps.now();
+    if (back) {
+      const reason = `gateway ${back.id} rolled ${r.version} back: ${deps.health(back.id)?.fleet?.rollback?.reason ?? ''}`;
+      update.run('halted', reason, r.announced, at, r.id);
+      deps.audit('system', 'fleet.rollout.halt', { rollout: r.id, version: r.version, gateway: back.id, reason });
+      deps.logger.warn({ rollout: r.id, reason }, 'rollout halted');
+      return;
+    }
+    if (!v.gateways.every((g) => g.version === r.version)) return;
+    if (r.stage === 'first_ward') {
+      const rest = deps
+        .city()
+        .gateways.filter((g) => g.ward !== r.first_ward)
+        .map((g) => g.id);
+      update.run(rest.length ? 'rest' : 'done', null, JSON.stringify([...v.gateways.map((g) => g.id), ...rest]), at, r.id);
+      deps.audit('system', 'fleet.rollout.advance', { rollout: r.id, version: r.version, gateways: rest.length });
+      announce(ann, rest);
+      return;
+    }
+    update.run('done', null, r.announced, at, r.id);
+    deps.audit('system', 'fleet.rollout.done', { rollout: r.id, version: r.version });
+  };
+
+  return {
+    releases,
+    list: (): Rollout[] => rows().map(view),
+    start(user: string, version: string, firstWard: string): Rollout {
+      if (active()) throw new RolloutError('a rollout is under way: wait for it to finish or halt');
+      const first = deps
+        .city()
+        .gateways.filter((g) => g.ward === firstWard)
+        .map((g) => g.id);
+      if (!first.length) throw new RolloutError(`ward ${firstWard} has no gateways`);
+      const release = artifactOf(version);
+      const ann = {
+        type: 'gateway_release' as const,
+        url: `${deps.releaseBaseUrl.replace(/\/$/, '')}/api/fleet/releases/${release.file}`,
+        release,
+        signature: signRelease(release, deps.key),
+        deadlineMs: deps.deadlineMs,
+      };
+      const at = deps.now();
+      const { lastInsertRowid } = deps.db
+        .prepare(
+          `INSERT INTO fleet_rollouts (version, first_ward, stage, announcement, announced, created_by, created_at, updated_at)
+           VALUES (?, ?, 'first_ward', ?, ?, ?, ?, ?)`,
+        )
+        .run(version, firstWard, JSON.stringify(ann), JSON.stringify(first), user, at, at);
+      deps.audit(user, 'fleet.rollout.start', { rollout: Number(lastInsertRowid), version, firstWard, gateways: first });
+      announce(ann, first);
+      return view(deps.db.prepare<[number], Row>('SELECT * FROM fleet_rollouts WHERE id = ?').get(Number(lastInsertRowid))!);
+    },
+    /** A gateway's health changed. */
+    onHealth: evaluate,
+    /** The release file to serve, or undefined. */
+    releaseFile(file: string): string | undefined {
+      if (!deps.releasesDir || !/^[A-Za-z0-9._-]+\.tgz$/.test(file)) return undefined;
+      const path = join(deps.releasesDir, file);
+      return existsSync(path) ? path : undefined;
+    },
+  };
+}
+export type Rollouts = ReturnType<typeof createRollouts>;

@@ -1,0 +1,89 @@
+import { useState } from 'react';
+import { api } from '../api/client';
+import type { FleetReleasesAnswer, RolloutsAnswer } from '../api/types';
+import { useApi } from '../api/useApi';
+import { useI18n } from '../i18n/i18n';
+import { atLeast } from '../lib/roles';
+import { useApp } from '../session';
+
+/**
+ * Staged software rollouts (technicians see them; admins start one: a ward first, the rest once it reports the
+ * new version). Shown only where the dashboard runs the fleet feature (the API answers).
+ */
+export function FleetRollouts({ now }: { now: number }) {
+  const { t, ago } = useI18n();
+  const { session, city, wardName } = useApp();
+  const admin = atLeast(session.user.role, 'admin');
+  const rollouts = useApi<RolloutsAnswer>('/api/fleet/rollouts');
+  const releases = useApi<FleetReleasesAnswer>(admin ? '/api/fleet/releases' : null);
+  const [version, setVersion] = useState('');
+  const [ward, setWard] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  if (!rollouts.data) return null;
+  const start = async () => {
+    try {
+      await api.post('/api/fleet/rollouts', { version, firstWard: ward });
+      setMessage(t('fleet.started', { version, ward: wardName(ward) }));
+      rollouts.reload();
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="fleet-rollouts" className="fleet-rollouts">
+      <h2 id="fleet-rollouts">{t('fleet.title')}</h2>
+      {admin && releases.data && (
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void start();
+          }}
+        >
+          <label>
+            {t('fleet.release')}{' '}
+            <select value={version} onChange={(e) => setVersion(e.target.value)} required>
+              <option value="">—</option>
+              {releases.data.releases.map((r) => (
+                <option key={r.file} value={r.version}>
+                  {r.version}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('fleet.firstWard')}{' '}
+            <select value={ward} onChange={(e) => setWard(e.target.value)} required>
+              <option value="">—</option>
+              {city.wards
+                .filter((w) => city.gateways.some((g) => g.ward === w.id))
+                .map((w) => (
+                  <option key={w.id} value={w.id}>
+                    {w.name}
+                  </option>
+                ))}
+            </select>
+          </label>
+          <button type="submit">{t('fleet.start')}</button>
+          {message && <span role="status">{message}</span>}
+        </form>
+      )}
+      {rollouts.data.rollouts.length === 0 ? (
+        <p className="muted">{t('fleet.none')}</p>
+      ) : (
+        <ul>
+          {rollouts.data.rollouts.map((r) => (
+            <li key={r.id} className={r.stage === 'halted' ? 'warn' : ''} data-testid="rollout">
+              <strong>{r.version}</strong> · {t(`fleet.stage.${r.stage}`)} · {wardName(r.firstWard)} ·{' '}
+              {t('fleet.progress', {
+                done: r.gateways.filter((g) => g.version === r.version).length,
+                total: r.gateways.length,
+              })}{' '}
+              · {r.createdBy} ({ago(r.updatedAt, now)}){r.reason && <span className="small error-text"> {r.reason}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -31,6 +31,8 @@ interface Target {
   auth: (id: string) => { username?: string; password?: string };
   subscriber: { clientId: string; username?: string; password?: string };
   pid: number;
+  /** Redis, when the broker keeps its sessions there: its CPU is part of the resend's cost. */
+  storePid?: number;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ async function startOurs(persistence: 'memory' | 'redis'): Promise<Target> {
     auth: (id) => ({ username: id, password: `${id}-secret` }),
     subscriber: { clientId: 'ingest-resend', username: 'ingest', password: 'ingest-secret' },
     pid: peer.child.pid!,
+    ...(redis ? { storePid: redis.child.pid! } : {}),
     stop: async () => {
       await peer.stop();
       await redis?.stop();
@@ -131,6 +134,7 @@ async function round(target: Target, round: number) {
   let outOfOrder = 0;
   let duplicates = 0;
   const cpu0 = processCpuMs(target.pid);
+  const storeCpu0 = target.storePid ? processCpuMs(target.storePid) : 0;
   const t0 = performance.now();
   const sub = await RawMqttClient.connect(target.port, { ...target.subscriber, clientId, clean: false }).then((c) => c);
   let lastAt = t0;
@@ -149,8 +153,9 @@ async function round(target: Target, round: number) {
   while (received < total && performance.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 5));
   const seconds = (lastAt - t0) / 1000;
   const cpuMsPer1000 = ((processCpuMs(target.pid) - cpu0) / Math.max(1, received)) * 1000;
+  const storeCpuMsPer1000 = target.storePid ? ((processCpuMs(target.storePid) - storeCpu0) / Math.max(1, received)) * 1000 : undefined;
   sub.close();
-  return { total, received, seconds, perSecond: received / seconds, cpuMsPer1000, outOfOrder, duplicates, queueSeconds };
+  return { total, received, seconds, perSecond: received / seconds, cpuMsPer1000, storeCpuMsPer1000, outOfOrder, duplicates, queueSeconds };
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -173,7 +178,7 @@ for (let r = 0; r < ROUNDS; r++) {
     const target = await start();
     try {
       const res = await round(target, r);
-      const row = `| ${target.name} | ${fmt(res.total)} | ${fmt(res.received)} | ${fmt(res.seconds, 2)} | **${fmt(res.perSecond)}** | ${fmt(res.cpuMsPer1000, 1)} | ${res.outOfOrder} | ${res.duplicates} | ${fmt(res.total / res.queueSeconds)} |`;
+      const row = `| ${target.name} | ${fmt(res.total)} | ${fmt(res.received)} | ${fmt(res.seconds, 2)} | **${fmt(res.perSecond)}** | ${fmt(res.cpuMsPer1000, 1)} | ${res.storeCpuMsPer1000 === undefined ? '–' : fmt(res.storeCpuMsPer1000, 1)} | ${res.outOfOrder} | ${res.duplicates} | ${fmt(res.total / res.queueSeconds)} |`;
       console.log(row);
       rows.push(row);
     } finally {
@@ -195,8 +200,8 @@ appendFileSync(
     `- ${MESSAGES} QoS 1 messages (~200 bytes, ${GATEWAYS} gateways) queued in a persistent session while its subscriber is away; then the subscriber`,
     '  reconnects (raw socket, PUBACK per message as it arrives); timed from CONNECT to the last queued message.',
     '',
-    '| broker | queued | resent | seconds | resend msg/s | broker CPU ms / 1,000 resent | out of order (per gateway) | duplicates | queueing msg/s |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| broker | queued | resent | seconds | resend msg/s | broker CPU ms / 1,000 resent | Redis CPU ms / 1,000 resent | out of order (per gateway) | duplicates | queueing msg/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
   ].join('\n'),

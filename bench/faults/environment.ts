@@ -21,6 +21,16 @@ import {
 import { REPO_ROOT } from './city';
 import { startHttpRefuser, type HttpRefuser } from './http-refuser';
 import { ManagedProcess, peakRssKb } from './managed-process';
+import { processCpuMs } from '../support/proc-cpu';
+
+/** A peer's CPU so far, or the last value read if it has exited. */
+function lastCpuMs(pid: number, last: number): number {
+  try {
+    return processCpuMs(pid);
+  } catch {
+    return last;
+  }
+}
 import { startObserver, type Observer } from './observer';
 import { readOutboxDir } from './outbox-seqs';
 import { startTcpProxy, type TcpProxy } from './proxy';
@@ -65,6 +75,8 @@ export class Environment {
   observer!: Observer;
   private influxPeakKb = 0;
   private redisPeakKb = 0;
+  private influxCpuMs = 0;
+  private redisCpuMs = 0;
   private sqliteLock: Database.Database | undefined;
   private readonly cityFile: string;
   private readonly logDir: string;
@@ -256,6 +268,7 @@ export class Environment {
   private sampleInflux(): void {
     const pid = this.influx?.child.pid;
     if (pid) this.influxPeakKb = Math.max(this.influxPeakKb, peakRssKb(pid));
+    if (pid) this.influxCpuMs = lastCpuMs(pid, this.influxCpuMs);
   }
 
   sample(): void {
@@ -263,6 +276,20 @@ export class Environment {
     this.sampleInflux();
     const rp = this.redis?.child.pid;
     if (rp) this.redisPeakKb = Math.max(this.redisPeakKb, peakRssKb(rp));
+    if (rp) this.redisCpuMs = lastCpuMs(rp, this.redisCpuMs);
+  }
+
+  /** CPU ms each service used over the whole run (every incarnation, start-up included). */
+  cpuMs(): Record<string, number> {
+    this.sample();
+    const out: Record<string, number> = {
+      ingest: this.ingest.cpuMs(),
+      broker: this.broker.cpuMs(),
+      gateways: [...this.gatewayProcs, ...this.retired].reduce((n, p) => n + p.cpuMs(), 0),
+      redis: this.redisCpuMs,
+    };
+    if (this.influx) out.influxd = this.influxCpuMs;
+    return out;
   }
 
   peakRss(): Record<string, number> {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { processCpuMs } from '../support/proc-cpu';
 
 /**
  * A service of the run as a real OS process the harness can SIGKILL and start again. Node services are
@@ -11,6 +12,9 @@ export class ManagedProcess {
   private child: ChildProcess | undefined;
   private readonly log: WriteStream;
   private peakKb = 0;
+  /** CPU ms of the incarnations that exited, and the last reading of the current one (/proc is gone after exit). */
+  private cpuExitedMs = 0;
+  private cpuCurrentMs = 0;
   private exitedOn: Promise<void> | undefined;
   starts = 0;
   unexpectedExits: string[] = [];
@@ -51,6 +55,8 @@ export class ManagedProcess {
         this.log.write(`=== ${new Date().toISOString()} exit code=${code} signal=${signal}\n`);
         if (!this.killing) this.unexpectedExits.push(`${new Date().toISOString()} code=${code} signal=${signal}`);
         this.killing = false;
+        this.cpuExitedMs += this.cpuCurrentMs;
+        this.cpuCurrentMs = 0;
         resolve();
       }),
     );
@@ -78,12 +84,26 @@ export class ManagedProcess {
     clearTimeout(timer);
   }
 
-  /** Reads VmHWM (this incarnation's peak RSS) and keeps the maximum over all incarnations. */
+  /**
+   * Reads VmHWM (this incarnation's peak RSS, the maximum over all incarnations is kept) and the CPU used so far.
+   * Called before every kill and stop, and periodically: an unexpected exit loses the CPU since the last sample.
+   */
   sample(): void {
     const pid = this.pid;
     if (!pid) return;
     const kb = peakRssKb(pid);
     if (kb > this.peakKb) this.peakKb = kb;
+    try {
+      this.cpuCurrentMs = processCpuMs(pid);
+    } catch {
+      // exited meanwhile: the last sample stands
+    }
+  }
+
+  /** CPU time (user + system, every thread) over all incarnations, in ms. */
+  cpuMs(): number {
+    this.sample();
+    return this.cpuExitedMs + this.cpuCurrentMs;
   }
 
   peakRssMb(): number {

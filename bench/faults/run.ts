@@ -46,6 +46,8 @@ interface RunResult {
   baselineP99: number;
   drained: boolean;
   peakRss: Record<string, number>;
+  /** CPU ms per service from the start of the load to the check. */
+  cpuMs: Record<string, number>;
   deadLetters: number;
   unexpectedExits: string[];
   extra: Record<string, number | string>;
@@ -138,6 +140,8 @@ async function runOnce(opts: {
   try {
     await env.start();
     const t0 = Date.now();
+    // CPU from here on: the services' start-up before the load is not the cost of carrying readings.
+    const cpuAtStart = env.cpuMs();
     const total = opts.minutes * 60_000;
     // Faults start after a warm-up (the pre-fault delays are the baseline) and are spread over the run.
     const warmup = Math.max(20_000, total * 0.2);
@@ -230,6 +234,7 @@ async function runOnce(opts: {
         baselineP99,
         drained,
         peakRss: env.peakRss(),
+        cpuMs: Object.fromEntries(Object.entries(env.cpuMs()).map(([k, v]) => [k, v - (cpuAtStart[k] ?? 0)])),
         deadLetters,
         unexpectedExits: [env.broker, env.ingest, ...env.gatewayProcs].flatMap((p) => p.unexpectedExits.map((e) => `${p.name}: ${e}`)),
         extra,
@@ -262,6 +267,13 @@ function markdown(results: RunResult[], command: string, header: string): string
     const rss = Object.entries(r.peakRss)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
+    // CPU per 1,000 stored readings: steadier than wall rates on a shared machine (from the start of the load to the
+    // check, restarts after faults included).
+    const perK = (ms: number) => ((ms / Math.max(1, x.stored)) * 1000).toFixed(0);
+    const cpu = [
+      ...Object.entries(r.cpuMs).map(([k, v]) => `${k} ${perK(v)}`),
+      `total ${perK(Object.values(r.cpuMs).reduce((a, b) => a + b, 0))}`,
+    ].join(', ');
     const notes = [
       r.drained ? '' : 'outboxes NOT drained within the timeout',
       x.pending ? `${x.pending} still in outboxes` : '',
@@ -272,7 +284,7 @@ function markdown(results: RunResult[], command: string, header: string): string
       `extra copies ${x.extraCopies}`,
       r.unexpectedExits.length ? `UNEXPECTED EXITS: ${r.unexpectedExits.join('; ')}` : '',
     ].filter(Boolean);
-    return `| ${r.scenario} | ${x.produced} | ${x.stored} | **${x.missing}** | **${x.duplicated}** | ${x.altered} | ${formatMs(x.delay.p50)} | ${formatMs(x.delay.p99)} | ${formatMs(x.delay.max)} | ${r.recoverMs.map(formatMs).join(' / ') || '–'} (baseline p99 ${formatMs(r.baselineP99)}) | ${r.caughtUpMs.map(formatMs).join(' / ') || '–'} | ${rss} | ${notes.join('; ')} |`;
+    return `| ${r.scenario} | ${x.produced} | ${x.stored} | **${x.missing}** | **${x.duplicated}** | ${x.altered} | ${formatMs(x.delay.p50)} | ${formatMs(x.delay.p99)} | ${formatMs(x.delay.max)} | ${r.recoverMs.map(formatMs).join(' / ') || '–'} (baseline p99 ${formatMs(r.baselineP99)}) | ${r.caughtUpMs.map(formatMs).join(' / ') || '–'} | ${rss} | ${cpu} | ${notes.join('; ')} |`;
   });
   return [
     '',
@@ -280,8 +292,8 @@ function markdown(results: RunResult[], command: string, header: string): string
     '',
     header,
     '',
-    '| scenario | produced | stored | lost | duplicated | altered | delay p50 | p99 | max | time to recover (delays normal again) | caught up (all earlier readings stored) | peak RSS MB | notes |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | produced | stored | lost | duplicated | altered | delay p50 | p99 | max | time to recover (delays normal again) | caught up (all earlier readings stored) | peak RSS MB | CPU ms per 1,000 stored readings | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     ...results.map(

@@ -38,6 +38,8 @@ const STORM = Number(values.alarms);
 const BURST = Number(values.burst);
 const ROUNDS = Number(values.rounds);
 const PEER = Math.min(Number(values.peer), STORM);
+/** How long the settled page is watched with nothing arriving, before each burst. */
+const IDLE_MS = 3000;
 const command = `npx tsx bench/storm/run.ts --alarms ${STORM} --burst ${BURST} --rounds ${ROUNDS} --peer ${PEER}`;
 
 /** The default rules that watch a device of each kind, with the severities they raise (as config/rules/default.yaml). */
@@ -145,8 +147,8 @@ interface Measure {
   firstRender: number;
   firstCpu: number;
   shownBefore: number;
-  /** Absent for the peer (a short list, no burst). */
-  burst?: { ms: number; cpu: number; applyMs: number };
+  /** Absent for the peer (a short list, no burst). `idlePerS`: Chromium CPU per second of the settled page before it. */
+  burst?: { ms: number; cpu: number; applyMs: number; idlePerS: number };
 }
 
 /**
@@ -172,8 +174,12 @@ async function measureView(
     await page.close();
     return { view, round, firstRender, firstCpu, shownBefore };
   }
-  // Let the page settle (live socket open, no render pending) before the burst.
+  // Let the page settle (live socket open, no render pending) before the burst, then what it costs with nothing arriving
+  // (its clock, the banner's pulse): the burst's CPU beyond that is the alarms'.
   await page.waitForTimeout(1000);
+  cpu = startCpuMeter([browserPid], { self: false });
+  await page.waitForTimeout(IDLE_MS);
+  const idlePerS = (cpu.ms() * 1000) / IDLE_MS;
   cpu = startCpuMeter([browserPid], { self: false });
   const started = await raise(BURST);
   const applyMs = Date.now() - started;
@@ -182,7 +188,7 @@ async function measureView(
   ).jsonValue()) as number;
   const burstCpu = cpu.ms();
   await page.close();
-  return { view, round, firstRender, firstCpu, shownBefore, burst: { ms: shownAt - started, cpu: burstCpu, applyMs } };
+  return { view, round, firstRender, firstCpu, shownBefore, burst: { ms: shownAt - started, cpu: burstCpu, applyMs, idlePerS } };
 }
 
 const load0 = loadavg()[0]!;
@@ -237,7 +243,9 @@ const total = serial;
 await h.close();
 
 const load1 = loadavg()[0]!;
-const f0 = (n: number) => n.toFixed(0);
+const f0 = (n: number) => (Math.abs(n) < 10 ? n.toFixed(1) : n.toFixed(0));
+/** A burst's CPU less what the page spent anyway over the same time, per alarm of the burst. */
+const beyondIdle = (b: { ms: number; cpu: number; idlePerS: number }) => (b.cpu - (b.idlePerS * b.ms) / 1000) / BURST;
 const row = (label: string, xs: number[], peer?: number[]) =>
   `| ${label} | ${f0(pct(xs, 50))} ms | ${f0(Math.max(...xs))} ms | ${xs.map(f0).join(', ')} | ${peer ? `${f0(pct(peer, 50))} ms (${(pct(xs, 50) / pct(peer, 50)).toFixed(1)}×)` : '—'} |`;
 const of = (view: string) => measures.filter((m) => m.view === view);
@@ -299,6 +307,22 @@ const lines = [
   row(
     `Chromium CPU, desk burst of ${BURST}`,
     bursts('desk').map((b) => b.cpu),
+  ),
+  row(
+    'Chromium CPU per second, wall settled with nothing arriving',
+    bursts('wall').map((b) => b.idlePerS),
+  ),
+  row(
+    'Chromium CPU per second, desk settled with nothing arriving',
+    bursts('desk').map((b) => b.idlePerS),
+  ),
+  row(
+    'Chromium CPU per live alarm beyond the settled page, wall',
+    bursts('wall').map((b) => beyondIdle(b)),
+  ),
+  row(
+    'Chromium CPU per live alarm beyond the settled page, desk',
+    bursts('desk').map((b) => beyondIdle(b)),
   ),
   '',
   `Unacknowledged count shown before each burst: wall ${of('wall')

@@ -71,7 +71,7 @@ function app() {
     return new Response(body, { status: res.status, headers: res.headers });
   };
   const observer = new MutationObserver(() => {
-    const lines = root.querySelectorAll('.recharts-line-curve').length;
+    const lines = root.querySelectorAll('.chart-line').length;
     if (start && lines >= expected) {
       observer.disconnect();
       requestAnimationFrame(() => done(start, lines, 0));

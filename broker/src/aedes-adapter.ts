@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import type { Aedes, Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { requirePinnedVersion } from '@tamky/service-kit';
 
 /**
@@ -70,6 +72,85 @@ export function wrapPublish<P>(broker: Aedes, wrap: (original: Publish<P>) => Pu
   };
 }
 
+/**
+ * Replaces how aedes resends a persistent session's queue on reconnect. aedes 1.2's CONNECT handler ends with
+ * `emptyQueue` (lib/handlers/connect.js), which asks the persistence for the session's `outgoingStream` and sends
+ * it one message at a time, each after its persistence update and a `setImmediate`. That step is not reachable
+ * from outside, but it is the only caller of `outgoingStream` while a client is still connecting (aedes' other
+ * caller, `Client#emptyOutgoingQueue`, is public API it never calls itself). So there the persistence hands
+ * aedes an empty queue that ends when `resend(client, queue)` has sent the real one: aedes then completes the
+ * CONNECT as before (`clientReady` after the resend), and a rejection fails the CONNECT as a write error did.
+ */
+export function replaceSessionResend(broker: Aedes, resend: (client: Client, queue: AsyncIterable<unknown>) => Promise<void>): void {
+  const persistence = persistenceOf(broker);
+  const stream = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) => {
+    const c = client as Partial<ClientInternals>;
+    if (c.broker !== broker || c.connecting !== true) return stream(client);
+    const handOver = new Readable({ objectMode: true, read() {} });
+    resend(client as Client, stream(client)).then(
+      () => handOver.push(null),
+      (err: Error) => handOver.destroy(err),
+    );
+    return handOver as unknown as ReturnType<OutgoingPersistence['outgoingStream']>;
+  };
+}
+
+/** What a QoS 1/2 delivery or a PUBREL carries on the wire, and which stored message it is. */
+export interface OutgoingPacket {
+  cmd: string;
+  brokerId: string;
+  brokerCounter: number;
+  topic?: string;
+  payload?: Buffer;
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+  messageId: number;
+}
+
+/**
+ * A queued packet made ready to send as aedes' QoSPacket makes it (aedes-packet's copy; a packet that already
+ * had an id on an earlier connection keeps it, [MQTT-4.4.0-1]; one that never went out takes the next).
+ */
+export function outgoingPacket(stored: unknown, client: Client): OutgoingPacket {
+  const o = stored as Partial<OutgoingPacket> & { messageId?: number | null };
+  const broker = clientOf(client).broker as { id: string; counter: number };
+  return {
+    cmd: o.cmd || 'publish',
+    brokerId: o.brokerId || broker.id,
+    brokerCounter: o.brokerCounter || ++broker.counter,
+    topic: o.topic,
+    payload: o.payload || Buffer.alloc(0),
+    qos: o.qos || 0,
+    retain: o.retain || false,
+    dup: o.dup || false,
+    messageId: o.messageId || takeNextPacketId(client),
+  };
+}
+
+/**
+ * Writes one packet to the client's socket as aedes' lib/write.js does: 'full' when the socket asks to wait
+ * for 'drain' (see `waitForDrain`), 'closed' when the connection is gone.
+ */
+export function writePacket(client: Client, packet: OutgoingPacket): 'written' | 'full' | 'closed' {
+  const c = clientOf(client);
+  if (!(c.connecting || c.connected) || c.closed) return 'closed';
+  const ok = mqttPacket.writeToStream(packet as unknown as mqttPacket.Packet, c.conn);
+  return ok || c.errored ? 'written' : 'full';
+}
+
+/** Resolves on the socket's 'drain', rejects on aedes' drain timeout (which also disconnects the client). */
+export function waitForDrain(client: Client): Promise<void> {
+  return new Promise((resolve, reject) => clientOf(client).waitForDrain((err) => (err ? reject(err) : resolve())));
+}
+
+/** Whether aedes still counts the client as connected (or connecting) and its socket is open. */
+export function isOpen(client: Client): boolean {
+  const c = clientOf(client);
+  return (c.connecting || c.connected) && !c.closed && !c.conn.destroyed;
+}
+
 // ---- mqemitter ----
 
 /** mqemitter's two internal arrays (also mqemitter-redis', which extends it). Undefined if they are not arrays. */
@@ -91,6 +172,13 @@ export function emitterQueues(
 
 type Deliver = (packet: never, cb: () => void) => void;
 interface ClientInternals {
+  broker: unknown;
+  conn: NodeJS.WritableStream & { destroyed: boolean };
+  connecting: boolean;
+  connected: boolean;
+  closed: boolean;
+  errored: boolean;
+  waitForDrain(callback: (err?: Error | null) => void): void;
   _parser?: MqttParser;
   _drainTimer?: unknown;
   _nextId: number;

@@ -11,6 +11,7 @@ import { ackAfterEnqueue, skipRepublish } from './ack-after-enqueue';
 import { assertTestedVersions, connectedClients, emitterOf, isDraining, persistenceOf, routingQueueLength } from './aedes-adapter';
 import { keepPacketIdsUnique, markResendsDuplicate } from './packet-ids';
 import { deliverOncePerMessage } from './delivery-order';
+import { pipelineSessionResend } from './session-resend';
 import { dropReservedTopicPublishes } from './reserved-topics';
 import { zeroLengthClientIds } from './client-ids';
 import { checkConnect, checkTopicFilter, checkTopicName } from './packet-rules';
@@ -200,6 +201,7 @@ export async function startBroker(input: BrokerConfig, opts: { logger?: Logger }
   useFifoQueues(emitterOf(broker));
   keepPacketIdsUnique(persistenceOf(broker));
   markResendsDuplicate(persistenceOf(broker));
+  pipelineSessionResend(broker, limits.resendWindow);
   skipRepublish(broker);
   const logDrop = dropLogger(log);
   const offlineQueues = boundOfflineQueues(persistenceOf(broker), limits.maxOfflineMessages, (clientId) => {

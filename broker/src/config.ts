@@ -84,6 +84,12 @@ export const limitsSchema = z.object({
   publishBurst: z.number().positive().optional(),
   drainTimeoutMs: z.number().int().positive().default(30_000),
   maxOfflineMessages: z.number().int().positive().default(100_000),
+  /**
+   * Messages a reconnecting session's resend keeps unacknowledged at once (MQTT 3.1.1 has no Receive Maximum;
+   * this is the broker's window, as Mosquitto's max_inflight_messages). Below 65,535 packet ids, with room for
+   * live deliveries beside it.
+   */
+  resendWindow: z.number().int().min(1).max(32_768).default(1_000),
   /** New CONNECTs accepted per second from one remote address before they are refused. */
   connectsPerSecondPerAddress: z.number().positive().default(50),
 });

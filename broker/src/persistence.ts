@@ -32,6 +32,7 @@ class RedisPersistence extends AsyncRedisPersistence {
 
   constructor(opts: Record<string, unknown> & { maxSessionDelivery: number }) {
     const conn = new Redis(opts as RedisOptions);
+    removeFirstDeliveryOnly(conn);
     super({ ...opts, conn });
     this.conn = conn;
     this.maxSessionDelivery = opts.maxSessionDelivery;
@@ -87,6 +88,19 @@ class RedisPersistence extends AsyncRedisPersistence {
   createRetainedStream(pattern: string): Readable {
     return this.createRetainedStreamCombi([pattern]);
   }
+}
+
+/**
+ * The library takes a delivery off a session's list (`outgoing:{clientId}`, one entry per queued message) with
+ * LREM count 0, which scans the whole list whatever it finds. Acknowledgements arrive in queue order, so the
+ * entry is at the head: with count 1 Redis stops there, where count 0 made catching up on a long queue
+ * quadratic (each PUBACK walked the rest of the backlog). A message is queued once per session, so the first
+ * match is the only one; were there a second, it would be resent, not lost.
+ */
+function removeFirstDeliveryOnly(conn: Redis): void {
+  const lrem = conn.lrem.bind(conn) as (key: string, count: number, value: string) => Promise<number>;
+  (conn as unknown as { lrem: typeof lrem }).lrem = (key, count, value) =>
+    lrem(key, count === 0 && key.startsWith('outgoing:') ? 1 : count, value);
 }
 
 /** Packets fetched per round trip when a session's queue is resent. */

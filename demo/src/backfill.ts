@@ -1,6 +1,6 @@
 import type { CityModel, Device, Limits, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import { DERIVED_SEQ } from '@tamky/protocol';
-import { createSimDevice } from '@tamky/firmware-sim';
+import { createSimDevice, type SimDevice } from '@tamky/firmware-sim';
 import { DEFAULT_PROFILES_DIR, decodeRead, deviceBlocks, planReads, profileLoader } from '@tamky/edge';
 import { Deriver } from '@tamky/ingest';
 
@@ -25,8 +25,17 @@ export interface BackfillResult {
   ms: number;
 }
 
-/** A device as its gateway would read it: the profile's read plan, decoded the same way. */
-function reader(device: Device, city: CityModel, clock: { t: number }, profileOf: ReturnType<typeof profileLoader>, stepMs: number) {
+/**
+ * A simulated device as its gateway would read it: the profile's read plan, decoded the same way; `sim` takes faults.
+ * `stepMs` is the time between reads.
+ */
+export function simulatedDevice(
+  device: Device,
+  city: CityModel,
+  clock: { t: number },
+  profileOf: ReturnType<typeof profileLoader>,
+  stepMs: number,
+): { sim: SimDevice; read(t: number): Record<string, number> } {
   const profile = profileOf(device.kind);
   const overrides = device.kind === 'water_level' && device.mountingHeightM ? { level: { offset: device.mountingHeightM } } : undefined;
   const blocks = deviceBlocks(profile, overrides);
@@ -35,7 +44,7 @@ function reader(device: Device, city: CityModel, clock: { t: number }, profileOf
   const sim = createSimDevice(device, { city: { lat: city.lat, lon: city.lon, timeZone: city.timeZone }, now: () => clock.t });
   // A loop counter latches one interval's totals: one interval per history step, so hourly sums stay true.
   if (device.kind === 'traffic_counter') sim.write('holding', 0, [Math.round(stepMs / 1000)]);
-  return (t: number): Record<string, number> => {
+  const read = (t: number): Record<string, number> => {
     sim.update(t);
     const values: Record<string, number> = {};
     for (const r of plan) {
@@ -45,6 +54,7 @@ function reader(device: Device, city: CityModel, clock: { t: number }, profileOf
     }
     return values;
   };
+  return { sim, read };
 }
 
 /**
@@ -62,7 +72,7 @@ export async function backfillHistory(opts: BackfillOptions): Promise<BackfillRe
   const batchSize = opts.batchSize ?? 5000;
   const clock = { t: from };
   const profileOf = profileLoader(DEFAULT_PROFILES_DIR);
-  const devices = opts.city.devices.map((d) => ({ device: d, read: reader(d, opts.city, clock, profileOf, stepMs) }));
+  const devices = opts.city.devices.map((d) => ({ device: d, read: simulatedDevice(d, opts.city, clock, profileOf, stepMs).read }));
   const deriver = new Deriver(opts.limits, opts.city);
   let batch: StoredReading[] = [];
   let raw = 0;

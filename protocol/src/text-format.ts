@@ -17,9 +17,17 @@ export function formatNumberIn(lang: TextLang, v: number | null | undefined, dig
   return fmt.format(v);
 }
 
-/** "08:33" in the city's time zone. */
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "08:33" in the city's time zone. Formatters are kept: building one costs far more than formatting (ingest's silence checks format every tick). */
 export function formatClockIn(lang: TextLang, ts: number, timeZone: string): string {
-  return new Intl.DateTimeFormat(TEXT_LOCALES[lang], { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(ts);
+  const key = `${lang} ${timeZone}`;
+  let format = clockFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(TEXT_LOCALES[lang], { timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+    clockFormats.set(key, format);
+  }
+  return format.format(ts);
 }
 
 const UNITS = {

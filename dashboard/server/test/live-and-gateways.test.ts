@@ -87,8 +87,15 @@ describe('WebSocket live feed', () => {
     const ping = await sub.next((f) => f.type === 'ping', 'ping');
     expect(typeof ping.serverTime).toBe('number');
     expect(other.frames.some((f) => f.type === 'readings' || f.type === 'derived')).toBe(false);
+    // A page opened later gets the latest values at once on subscribing, not with the next reading.
+    const late = await wsClient(h.url, { cookie: viewer.cookie });
+    await late.next((f) => f.type === 'hello', 'hello');
+    late.ws.send(JSON.stringify({ type: 'subscribe', channels: ['readings', 'derived'] }));
+    expect((await late.next((f) => f.type === 'readings', 'readings snapshot')).readings).toEqual([reading]);
+    expect((await late.next((f) => f.type === 'derived', 'derived snapshot')).readings).toEqual([derived]);
     sub.ws.close();
     other.ws.close();
+    late.ws.close();
   });
 
   it('answers a malformed client message with an error frame and keeps the connection', async () => {

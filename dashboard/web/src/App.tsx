@@ -1,5 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType } from 'react';
-import { api, setCsrfToken, setUnauthorizedHandler } from './api/client';
+import { api, dropPrefetches, setCsrfToken, setUnauthorizedHandler } from './api/client';
 import type { CityModel, Session } from './api/types';
 import { Layout } from './components/Layout';
 import { useI18n } from './i18n/i18n';
@@ -35,7 +35,7 @@ const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).m
 const WallView = views['/wall']!;
 
 /** Starts downloading the current route's code while the session is still being checked. */
-function preloadView(path: string): void {
+export function preloadView(path: string): void {
   const key = /^\/(alarms|devices)\//.test(path) ? `/${path.split('/')[1]}` : path;
   void loaders[key]?.().catch(() => undefined);
 }
@@ -48,7 +48,7 @@ function route(path: string): { view: ComponentType<{ param?: string }> | null; 
   return { view: null };
 }
 
-export function App() {
+export function App({ boot }: { boot: Promise<Session> }) {
   const { t } = useI18n();
   const loc = useLocation();
   const [session, setSession] = useState<Session | null>(null);
@@ -63,20 +63,15 @@ export function App() {
   }, []);
   const signedOut = useCallback(() => {
     setCsrfToken(null);
+    dropPrefetches();
     setSession(null);
     liveFeed.stop();
   }, []);
 
   useEffect(() => {
     setUnauthorizedHandler(signedOut);
-    preloadView(loc.path);
-    // 409: this browser is already signed in (an operator opened a wall link): keep that session.
-    (kiosk ? api.kiosk(kiosk).catch((err: { status?: number }) => (err.status === 409 ? api.me() : Promise.reject(err))) : api.me())
-      .then((s) => {
-        signedIn(s);
-        // One feed for the whole page: connect now, views subscribe as they mount.
-        liveFeed.start();
-      })
+    boot
+      .then(signedIn)
       .catch((err: { status?: number; message: string }) => {
         if (err.status !== 401 && err.status !== 403) setBootError(err.message);
         else if (kiosk) setBootError(t('login.kioskFailed'));

@@ -1,12 +1,12 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 // Chart views, with what must be on screen before axe checks them.
 const VIEWS: Array<{ name: string; path: string; ready: string }> = [
   { name: 'overview', path: '/', ready: 'article.ward-card' },
-  { name: 'environment', path: '/environment', ready: '[data-testid="chart"] .recharts-line' },
-  { name: 'traffic', path: '/traffic', ready: '[data-testid="chart"] .recharts-line' },
-  { name: 'lighting', path: '/lighting', ready: '[data-testid="chart"] .recharts-line' },
+  { name: 'environment', path: '/environment', ready: '[data-testid="chart"] .chart-line' },
+  { name: 'traffic', path: '/traffic', ready: '[data-testid="chart"] .chart-line' },
+  { name: 'lighting', path: '/lighting', ready: '[data-testid="chart"] .chart-line' },
 ];
 
 describe('accessibility of the chart views (axe-core: no serious or critical violations)', () => {
@@ -25,6 +25,24 @@ describe('accessibility of the chart views (axe-core: no serious or critical vio
     await page.waitForSelector('dialog[open]');
     await expectAccessible(page, 'lighting-dialog');
     await screenshot(page, 'view-lighting-dialog');
+    await page.close();
+  });
+
+  it('the chart tooltip shows the row under the pointer and Escape dismisses it until the pointer moves on', async () => {
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, env.server.url, 'admin');
+    await page.goto(`${env.server.url}/environment`);
+    const chart = page.locator('[data-testid="chart"]').first();
+    await chart.locator('.chart-line').first().waitFor({ timeout: 20_000 });
+    const box = (await chart.boundingBox())!;
+    const tooltip = chart.locator('.chart-tooltip');
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await tooltip.waitFor({ state: 'visible' });
+    expect(await tooltip.locator('li').count()).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await tooltip.waitFor({ state: 'detached' });
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await tooltip.waitFor({ state: 'visible' });
     await page.close();
   });
 });

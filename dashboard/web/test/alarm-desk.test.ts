@@ -293,4 +293,28 @@ describe('the alarm desk against the real server', () => {
     expect(await page.getByTestId('alarm-health').innerText()).toContain('12 by their gateway, 7 grouped, 0 in maintenance');
     await page.close();
   });
+
+  // Last: its 150 alarms would count in the health figures above.
+  it('a storm arriving while the desk is open: every alarm lands, the table draws a page of 100 and says how many more', async () => {
+    const page = await openAlarms();
+    await page.getByTestId('filter-q').fill('bão trang');
+    // The filtered list has arrived (none yet), so the storm is what the live feed brings.
+    await page.getByText('Không có cảnh báo phù hợp').waitFor();
+    for (let i = 1; i <= 150; i++)
+      await publish(
+        event({
+          ruleId: `page-${i}`,
+          sourceId: `an-phu-noise-x${(i % 15) + 1}`,
+          severity: 'warning',
+          message: { vi: `Bão trang ${i}`, en: `Page storm ${i}` },
+        }),
+      );
+    const rows = page.getByTestId('alarm-desk').locator('tr.desk-row');
+    await expect.poll(() => page.getByTestId('desk-more').innerText(), { timeout: 20_000 }).toContain('Đang hiện 100 trong 150 dòng');
+    expect(await rows.count()).toBe(100);
+    await page.getByTestId('desk-show-more').click();
+    await expect.poll(() => rows.count()).toBe(150);
+    expect(await page.getByTestId('desk-more').count()).toBe(0);
+    await page.close();
+  });
 });

@@ -37,7 +37,7 @@ describe('city overview, live', () => {
     await expect.poll(() => noise.innerText(), { timeout: 10_000 }).toBe('77,7');
     await expect.poll(() => card.innerText()).toContain('Vượt giới hạn');
     await expect.poll(() => page.locator('.city-map [data-device]').count()).toBe(env.server.city.devices.length);
-    await page.waitForSelector('[data-testid="chart"] .recharts-line', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid="chart"] .chart-line', { timeout: 15_000 });
     await screenshot(page, 'overview');
     await page.close();
   });

@@ -638,7 +638,13 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       ws.on('message', (data) => {
         try {
           const msg = JSON.parse(String(data)) as { type?: string; channels?: string[] };
-          if (msg.type === 'subscribe' && Array.isArray(msg.channels)) subs.set(ws, new Set(msg.channels));
+          if (msg.type === 'subscribe' && Array.isArray(msg.channels)) {
+            const before = subs.get(ws) ?? new Set<string>();
+            subs.set(ws, new Set(msg.channels));
+            // Like the real server: a new subscriber to readings gets the latest ones at once (here the pushed ones).
+            if (msg.channels.includes('readings') && !before.has('readings') && overrides.size > 0)
+              ws.send(JSON.stringify({ type: 'readings', readings: [...overrides.values()] }));
+          }
         } catch {
           // bad frames are ignored, like the real server
         }

@@ -142,4 +142,50 @@ describe('chart rows (what recharts is given)', () => {
     }
     expect(chartRows([], (s) => s.device, 100)).toEqual([]);
   });
+
+  it('the value axis holds every value on whole tick steps, from 0 unless values go below', async () => {
+    const { valueDomain } = await import('../src/lib/chart-rows');
+    expect(
+      valueDomain(
+        [
+          { ts: 0, a: 13 },
+          { ts: 1, a: 97.2, b: 40 },
+        ],
+        ['a', 'b'],
+      ),
+    ).toEqual([0, 100]);
+    expect(
+      valueDomain(
+        [
+          { ts: 0, a: -3 },
+          { ts: 1, a: 7 },
+        ],
+        ['a'],
+      ),
+    ).toEqual([-5, 7.5]);
+    expect(valueDomain([{ ts: 0, a: 1234 }], ['a', 'missing'])).toEqual([0, 1500]);
+    expect(valueDomain([], ['a'])).toEqual([0, 1]);
+  });
+
+  it('time ticks fall on round local times and leave room for their labels', async () => {
+    const { timeTicks } = await import('../src/lib/time-ticks');
+    const HOUR = 3_600_000;
+    const to = Date.UTC(2026, 11, 7, 9, 20);
+    for (const [span, width] of [
+      [HOUR, 300],
+      [24 * HOUR, 1520],
+      [24 * HOUR, 400],
+      [7 * 24 * HOUR, 1200],
+      [30 * 24 * HOUR, 900],
+    ] as const) {
+      const ticks = timeTicks(to - span, to, width, 'Asia/Ho_Chi_Minh');
+      expect(ticks.length, `${span} ${width}`).toBeGreaterThanOrEqual(2);
+      expect(ticks.length, `${span} ${width}`).toBeLessThanOrEqual(Math.floor(width / 80));
+      for (const t of ticks) expect(t >= to - span && t <= to).toBe(true);
+      // Round in local time (UTC+7): whole minutes; ticks a day or more apart at local midnight.
+      const step = ticks[1]! - ticks[0]!;
+      for (const t of ticks) expect(((t + 7 * HOUR) % Math.min(step, 24 * HOUR)) % 60_000).toBe(0);
+      if (step >= 24 * HOUR) for (const t of ticks) expect((t + 7 * HOUR) % (24 * HOUR)).toBe(0);
+    }
+  });
 });

@@ -10,6 +10,13 @@ import type { User } from '../auth/accounts';
 const CHANNELS = ['readings', 'derived', 'alarms', 'gateways'] as const;
 /** Channels that may be shed under backpressure: the next reading supersedes a dropped one. Alarm and gateway changes are never dropped. */
 const SHEDDABLE = new Set<LiveChannel>(['readings', 'derived']);
+/** Channels whose latest value per device a new subscriber gets at once, instead of waiting for the next reading. */
+const SNAPSHOT = new Set<LiveChannel>(['readings', 'derived']);
+interface LiveReading {
+  kind: string;
+  device: string;
+  ts: number;
+}
 const clientMessageSchema = z.object({ type: z.literal('subscribe'), channels: z.array(z.enum(CHANNELS)) });
 
 /** The user of a socket and, for cookie sessions, the session it was opened with and when that session ends. */
@@ -49,6 +56,29 @@ export interface HubOptions {
 export function startLiveHub(opts: HubOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<Client>();
+  /** The newest reading per kind and device of each snapshot channel (one entry per device of the registry). */
+  const latest = new Map<LiveChannel, Map<string, LiveReading>>([...SNAPSHOT].map((c) => [c, new Map()]));
+
+  const remember = (channel: LiveChannel, message: unknown) => {
+    const byKey = latest.get(channel);
+    const readings = (message as { readings?: unknown }).readings;
+    if (!byKey || !Array.isArray(readings)) return;
+    for (const r of readings as LiveReading[]) {
+      const key = `${r.kind}/${r.device}`;
+      const old = byKey.get(key);
+      if (!old || old.ts <= r.ts) byKey.set(key, r);
+    }
+  };
+
+  /** The latest values of a channel the client just subscribed to, as one frame of that channel (ward-narrowed). */
+  const sendSnapshot = (client: Client, channel: LiveChannel) => {
+    const byKey = latest.get(channel);
+    if (!byKey || byKey.size === 0) return;
+    const message = { type: channel, readings: [...byKey.values()] };
+    const wards = client.user.wards;
+    const shown = wards ? opts.narrow(channel, message, wards) : message;
+    if (shown !== undefined) send(client, shown);
+  };
 
   const refuse = (socket: Duplex, status: number, text: string) => {
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -113,8 +143,10 @@ export function startLiveHub(opts: HubOptions) {
       const msg = clientMessageSchema.safeParse(parsed);
       if (!msg.success)
         return send(client, { type: 'error', error: 'bad_request', message: 'expected {"type":"subscribe","channels":[...]}' });
+      const before = client.channels;
       client.channels = new Set(msg.data.channels);
       send(client, { type: 'subscribed', channels: [...client.channels] });
+      for (const channel of client.channels) if (SNAPSHOT.has(channel) && !before.has(channel)) sendSnapshot(client, channel);
     });
     ws.on('close', () => {
       clearTimeout(client.expiry);
@@ -154,6 +186,7 @@ export function startLiveHub(opts: HubOptions) {
 
   return {
     broadcast(channel: LiveChannel, message: unknown): void {
+      if (SNAPSHOT.has(channel)) remember(channel, message);
       // One serialisation per distinct ward scope (city-wide clients share the key "").
       const frames = new Map<string, string | null>();
       for (const client of clients) {

@@ -75,8 +75,40 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
   return data as T;
 }
 
+/** GETs asked before anyone needed them (the page's first data, while its code still loads), each taken once. */
+const prefetched = new Map<string, Promise<unknown>>();
+/** A prefetch nobody took within this long is dropped (the next GET asks afresh). */
+const PREFETCH_KEEP_MS = 10_000;
+
+/**
+ * Starts a GET now so its answer is on its way when a view asks for it with `api.get` (same path and query);
+ * the first such GET takes it, later ones ask the server again.
+ */
+export function prefetch(path: string, query?: Query): void {
+  const url = buildUrl(path, query);
+  if (prefetched.has(url)) return;
+  const answer = request('GET', path, undefined, query);
+  // A refused prefetch (no session yet) is forgotten: the GET after signing in asks again.
+  answer.catch(() => prefetched.get(url) === answer && prefetched.delete(url));
+  prefetched.set(url, answer);
+  setTimeout(() => prefetched.get(url) === answer && prefetched.delete(url), PREFETCH_KEEP_MS);
+}
+
+/** Signing out forgets what was asked for the previous session. */
+export function dropPrefetches(): void {
+  prefetched.clear();
+}
+
+function get<T>(path: string, query?: Query): Promise<T> {
+  const url = buildUrl(path, query);
+  const early = prefetched.get(url);
+  if (!early) return request<T>('GET', path, undefined, query);
+  prefetched.delete(url);
+  return early as Promise<T>;
+}
+
 export const api = {
-  get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
+  get,
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),

@@ -1,12 +1,14 @@
 import { reduceByDevice } from '@tamky/protocol/series';
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
+import { CartesianGrid, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
-import { useI18n } from '../i18n/i18n';
-import { chartRows } from '../lib/chart-rows';
-import { seriesColor, seriesDash } from '../lib/palette';
+import { TIME_ZONE, useI18n } from '../i18n/i18n';
+import { chartRows, valueDomain, type ChartRow } from '../lib/chart-rows';
+import { seriesColor } from '../lib/palette';
+import { timeTicks } from '../lib/time-ticks';
+import { SeriesLegend, SeriesLines } from './SeriesLines';
 import { CsvButton } from './CsvButton';
 
 export interface LimitLine {
@@ -54,6 +56,7 @@ function TrendChartInner({
 }) {
   const { t, num, time, shortDate } = useI18n();
   const [box, widthPx] = useWidthPx();
+  const dismissed = useEscapeDismiss();
   const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(','), width: widthPx };
   // Asked once the chart's width is known: the server fits its windows to it.
   const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
@@ -62,6 +65,12 @@ function TrendChartInner({
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
   const rows = useMemo(() => chartRows(series, name, widthPx ?? 1), [series, name, widthPx]);
+  const yDomain = useMemo(() => valueDomain(rows, names), [rows, names]);
+  const xTicks = useMemo(
+    () => timeTicks(query.from, query.to, widthPx ?? 1, TIME_ZONE, large ? 160 : 80),
+    [query.from, query.to, widthPx, large],
+  );
+  const rowAt = useMemo(() => new Map(rows.map((r) => [r.ts!, r])), [rows]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)
@@ -89,19 +98,40 @@ function TrendChartInner({
         <div style={{ width: '100%', height }} data-testid="chart">
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
-              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" verticalValues={xTicks} />
               <XAxis
                 dataKey="ts"
                 type="number"
                 scale="time"
                 domain={[query.from, query.to]}
+                ticks={xTicks}
+                interval={0}
                 tickFormatter={fmtTick}
                 stroke="var(--muted)"
                 tick={{ fontSize }}
               />
-              <YAxis stroke="var(--muted)" tick={{ fontSize }} width={large ? 80 : 56} tickFormatter={(v: number) => num(v, 1)} />
-              <Tooltip labelFormatter={(ts) => `${shortDate(Number(ts))} ${time(Number(ts))}`} formatter={(v) => num(Number(v), 2)} />
-              <Legend wrapperStyle={{ fontSize }} />
+              <YAxis
+                type="number"
+                domain={yDomain}
+                allowDataOverflow
+                stroke="var(--muted)"
+                tick={{ fontSize }}
+                width={large ? 80 : 56}
+                tickFormatter={(v: number) => num(v, 1)}
+              />
+              <Tooltip
+                // recharts shows its box only with a payload from its own <Line>s; this content draws the row itself.
+                wrapperStyle={{ visibility: 'visible' }}
+                content={(p) => (
+                  <RowTooltip
+                    active={p.active && !dismissed.is(p.label)}
+                    row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}
+                    names={names}
+                    label={(ts) => `${shortDate(ts)} ${time(ts)}`}
+                    value={(v) => num(v, 2)}
+                  />
+                )}
+              />
               {limits.map((l) => (
                 <ReferenceLine
                   key={l.label}
@@ -117,26 +147,68 @@ function TrendChartInner({
                   }}
                 />
               ))}
-              {names.map((n, i) => (
-                <Line
-                  key={n}
-                  dataKey={n}
-                  name={n}
-                  stroke={seriesColor(i)}
-                  strokeDasharray={seriesDash(i)}
-                  dot={false}
-                  isAnimationActive={false}
-                  connectNulls
-                  strokeWidth={large ? 3 : 1.75}
-                />
-              ))}
+              <SeriesLines rows={rows} names={names} strokeWidth={large ? 3 : 1.75} />
             </LineChart>
           </ResponsiveContainer>
           <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
         </div>
       )}
+      {!error && rows.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}
     </figure>
   );
+}
+
+/** The values of the row under the pointer, one line per series that has one. */
+function RowTooltip({
+  active,
+  row,
+  names,
+  label,
+  value,
+}: {
+  active?: boolean;
+  row: ChartRow | undefined;
+  names: readonly string[];
+  label(ts: number): string;
+  value(v: number): string;
+}) {
+  if (!active || !row) return null;
+  return (
+    <div className="chart-tooltip">
+      <p>{label(row.ts!)}</p>
+      <ul>
+        {names.map((n, i) =>
+          row[n] === undefined ? null : (
+            <li key={n} style={{ color: seriesColor(i) }}>
+              {n}: {value(row[n])}
+            </li>
+          ),
+        )}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * Escape hides the tooltip until the pointer moves to another row (WCAG 1.4.13: content on hover is dismissible).
+ * recharts' own Escape handling hides its wrapper, which this chart forces visible to draw its own rows.
+ */
+function useEscapeDismiss(): { is(label: unknown): boolean } {
+  const last = useRef<unknown>(undefined);
+  const [dismissedAt, setDismissedAt] = useState<unknown>(undefined);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setDismissedAt(last.current);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+  return {
+    is(label) {
+      last.current = label;
+      return label !== undefined && label === dismissedAt;
+    },
+  };
 }
 
 /** Width steps, so resizing a window by a few pixels does not ask the server again. */

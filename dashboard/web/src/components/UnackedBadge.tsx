@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { Alarm } from '../api/types';
 import { useI18n } from '../i18n/i18n';
-import { useLive } from '../live/useLive';
+import { useAlarmUpdates } from '../live/useAlarmUpdates';
 
 /** Alarms waiting for someone, on the menu: active ones that are not explained by another alarm. */
 const waiting = (a: Alarm) => a.state === 'active' && !a.parentId;
@@ -20,15 +20,16 @@ export function UnackedBadge() {
       cancelled = true;
     };
   }, []);
-  useLive(['alarms'], (msg) => {
-    if (msg.type !== 'alarm') return;
+  useAlarmUpdates((batch) =>
     setAlarms((m) => {
       const next = new Map(m ?? []);
-      if (waiting(msg.alarm)) next.set(msg.alarm.id, msg.alarm);
-      else next.delete(msg.alarm.id);
+      for (const a of batch) {
+        if (waiting(a)) next.set(a.id, a);
+        else next.delete(a.id);
+      }
       return next;
-    });
-  });
+    }),
+  );
   const n = alarms?.size ?? 0;
   if (n === 0) return null;
   return (

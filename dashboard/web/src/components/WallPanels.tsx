@@ -1,5 +1,7 @@
+import { useMemo } from 'react';
 import type { Alarm, WardOverview } from '../api/types';
 import { useI18n } from '../i18n/i18n';
+import { firstSorted } from '../lib/alarm-rows';
 import { SEVERITY_ICON } from '../lib/severity';
 import { useApp } from '../session';
 import { AqiBadge } from './AqiBadge';
@@ -109,16 +111,28 @@ export function WallLighting({ wards, freshness }: { wards: WardOverview[]; fres
   );
 }
 
+/**
+ * The rows of the wall's alarm list: correlated children are listed under their group (the gateway's alarm), not as
+ * rows of their own; the worst and oldest first. Only the rows that fit are sorted out of the list (a storm has
+ * thousands; the rest are counted).
+ */
+function wallAlarmRows(alarms: Alarm[], rows: number) {
+  const open = new Set(alarms.map((a) => a.id));
+  const children = new Map<string, number>();
+  const tops: Alarm[] = [];
+  for (const a of alarms) {
+    if (a.parentId && open.has(a.parentId)) children.set(a.parentId, (children.get(a.parentId) ?? 0) + 1);
+    else tops.push(a);
+  }
+  return { children, shown: firstSorted(tops, rows, bySeverityThenAge), total: tops.length };
+}
+
 export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
   const { t, lang, ago, num } = useI18n();
   const { wardName } = useApp();
-  // Correlated children are listed under their group (the gateway's alarm), not as rows of their own.
-  const open = new Set(alarms.map((a) => a.id));
-  const children = new Map<string, number>();
-  for (const a of alarms) if (a.parentId && open.has(a.parentId)) children.set(a.parentId, (children.get(a.parentId) ?? 0) + 1);
-  const sorted = alarms.filter((a) => !(a.parentId && open.has(a.parentId))).sort(bySeverityThenAge);
-  const shown = sorted.slice(0, WALL_ALARM_ROWS);
-  if (sorted.length === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
+  // Derived once per change of the list, not on every tick of the wall's clock.
+  const { children, shown, total } = useMemo(() => wallAlarmRows(alarms, WALL_ALARM_ROWS), [alarms]);
+  if (total === 0) return <p className="wall-big">{t('ward.noAlarms')}</p>;
   return (
     <ul className="wall-alarms">
       {shown.map((a) => (
@@ -137,9 +151,9 @@ export function WallAlarms({ alarms }: { alarms: Alarm[] }) {
           {a.shelfId !== null && <span className="muted"> · {t('trail.shelved')}</span>}
         </li>
       ))}
-      {sorted.length > shown.length && (
+      {total > shown.length && (
         <li className="wall-alarms-more" data-testid="alarms-more">
-          {t('wallx.more', { n: num(sorted.length - shown.length, 0) })}
+          {t('wallx.more', { n: num(total - shown.length, 0) })}
         </li>
       )}
     </ul>

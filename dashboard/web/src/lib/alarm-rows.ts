@@ -19,17 +19,21 @@ const worse = (a: Alarm, b: Alarm) =>
   Number(a.state === 'cleared') - Number(b.state === 'cleared') ||
   b.lastSeen - a.lastSeen;
 
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** Open before cleared, then by severity, then the newest; children under their parent, bursts folded. */
 export function deskRows(alarms: Alarm[]): DeskRow[] {
   const byId = new Map(alarms.map((a) => [a.id, a]));
   const children = new Map<string, Alarm[]>();
   const groups = new Map<string, Alarm[]>();
   for (const a of alarms) {
-    if (a.parentId && byId.has(a.parentId)) children.set(a.parentId, [...(children.get(a.parentId) ?? []), a]);
-    else {
-      const key = a.groupId ?? a.id;
-      groups.set(key, [...(groups.get(key) ?? []), a]);
-    }
+    // Appended in place: a storm's burst group has thousands of members.
+    if (a.parentId && byId.has(a.parentId)) push(children, a.parentId, a);
+    else push(groups, a.groupId ?? a.id, a);
   }
   const rows: DeskRow[] = [];
   for (const [key, list] of groups) {
@@ -44,4 +48,18 @@ export function deskRows(alarms: Alarm[]): DeskRow[] {
       SEVERITY_RANK[a.lead.severity] - SEVERITY_RANK[b.lead.severity] ||
       b.lead.lastSeen - a.lead.lastSeen,
   );
+}
+
+/** The first `n` of `xs` in `order`, without sorting all of them. */
+export function firstSorted<T>(xs: T[], n: number, order: (a: T, b: T) => number): T[] {
+  const best: T[] = [];
+  if (n <= 0) return best;
+  for (const x of xs) {
+    if (best.length === n && order(x, best[n - 1]!) >= 0) continue;
+    let i = best.length;
+    while (i > 0 && order(x, best[i - 1]!) < 0) i--;
+    best.splice(i, 0, x);
+    if (best.length > n) best.pop();
+  }
+  return best;
 }

@@ -60,3 +60,29 @@ export function chartRows(series: Series[], key: (s: Series) => string, widthPx:
   const names = [...new Set(series.map(key))];
   return decimate(toRows(series, key), names, Math.max(1, Math.floor(widthPx)));
 }
+
+/** A tick step of 1, 2, 2.5 or 5 × 10ⁿ near `raw`. */
+function niceStep(raw: number): number {
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / magnitude;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * magnitude;
+}
+
+/**
+ * The value axis' range for these rows: from 0 (or the lowest value below it) to the highest value, widened to
+ * whole tick steps, as recharts' automatic domain would.
+ */
+export function valueDomain(rows: readonly ChartRow[], names: readonly string[], ticks = 5): [number, number] {
+  let lo = 0;
+  let hi = -Infinity;
+  for (const row of rows)
+    for (const n of names) {
+      const v = row[n];
+      if (v === undefined) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  if (!Number.isFinite(hi) || hi <= lo) hi = lo + 1;
+  const step = niceStep((hi - lo) / (ticks - 1));
+  return [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
+}

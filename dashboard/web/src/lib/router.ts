@@ -18,7 +18,7 @@ export interface Location {
 }
 
 let cached: { href: string; loc: Location } | null = null;
-function snapshot(): Location {
+export function snapshot(): Location {
   const href = location.pathname + location.search;
   if (cached?.href !== href)
     cached = { href, loc: { path: location.pathname.replace(/\/+$/, '') || '/', search: new URLSearchParams(location.search) } };

@@ -16,6 +16,8 @@ type Listener = (msg: LiveMessage) => void;
 const PING_INTERVAL_MS = 10_000;
 /** No frame at all (not even a ping) for this long: the socket is dead even if the browser hasn't noticed. */
 const DEAD_AFTER_MS = PING_INTERVAL_MS * 2.5;
+/** Data frames move `lastFrameAt`; views hear of it at most this often (staleness is judged in seconds). */
+const QUIET_NOTIFY_MS = 1000;
 
 /** Exponential backoff with full jitter, 1 s → 30 s. */
 export function reconnectDelay(attempt: number, baseMs = 1000, maxMs = 30_000): number {
@@ -35,6 +37,7 @@ export class LiveFeed {
   private subscriptions = new Map<number, { channels: LiveChannel[]; listener: Listener }>();
   private stateListeners = new Set<() => void>();
   private nextId = 1;
+  private notifiedAt = 0;
   private stopped = true;
   state: FeedState = { status: 'closed', lastFrameAt: null, retryAt: null, clockOffsetMs: 0 };
 
@@ -73,8 +76,15 @@ export class LiveFeed {
     return () => this.stateListeners.delete(listener);
   }
 
-  private setState(patch: Partial<FeedState>): void {
+  /**
+   * `quiet`: only the time of the last frame moved (a data frame); listeners hear of that at most once per
+   * `QUIET_NOTIFY_MS`. In a storm hundreds of frames a second re-rendered every view that shows the feed's state.
+   */
+  private setState(patch: Partial<FeedState>, quiet = false): void {
     this.state = { ...this.state, ...patch };
+    const now = Date.now();
+    if (quiet && now - this.notifiedAt < QUIET_NOTIFY_MS) return;
+    this.notifiedAt = now;
     for (const l of this.stateListeners) l();
   }
 
@@ -84,8 +94,16 @@ export class LiveFeed {
     return [...all].sort();
   }
 
+  private subscribeQueued = false;
+
+  /** One subscribe frame for all the views that (un)subscribed in the same turn (a view mounts several hooks). */
   private sendSubscribe(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', channels: this.channels() }));
+    if (this.subscribeQueued) return;
+    this.subscribeQueued = true;
+    queueMicrotask(() => {
+      this.subscribeQueued = false;
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'subscribe', channels: this.channels() }));
+    });
   }
 
   private connect(): void {
@@ -113,8 +131,9 @@ export class LiveFeed {
       }
       const now = Date.now();
       const patch: Partial<FeedState> = { lastFrameAt: now };
+      const control = msg.type === 'hello' || msg.type === 'ping';
       if ((msg.type === 'hello' || msg.type === 'ping') && typeof msg.serverTime === 'number') patch.clockOffsetMs = msg.serverTime - now;
-      this.setState(patch);
+      this.setState(patch, !control);
       for (const s of this.subscriptions.values()) {
         if (wants(s.channels, msg)) s.listener(msg);
       }

@@ -8,11 +8,14 @@ import { useI18n } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/dict';
 import { deskRows } from '../lib/alarm-rows';
 import { atLeast } from '../lib/roles';
-import { useLive } from '../live/useLive';
+import { useAlarmUpdates } from '../live/useAlarmUpdates';
+import { useAlarmList } from '../live/useAlarmList';
 import { useApp } from '../session';
 
 type StateFilter = 'open' | AlarmState | 'all';
 const SEVERITIES: Severity[] = ['critical', 'major', 'minor', 'warning'];
+/** Rows the desk table draws at first and adds per "show more". */
+const DESK_PAGE = 100;
 
 interface Filters {
   state: StateFilter;
@@ -39,7 +42,7 @@ function matches(a: Alarm, f: Filters): boolean {
 
 /** The alarm desk: filters, a compact table, bulk acknowledge and assign, CSV export, deep links. */
 export default function AlarmsView({ param }: { param?: string }) {
-  const { t, lang } = useI18n();
+  const { t, lang, num } = useI18n();
   const { city, session } = useApp();
   const id = useId();
   const [filters, setFilters] = useState<Filters>({ state: 'open', severity: '', ward: '', kind: '', assignee: '', q: '' });
@@ -52,7 +55,7 @@ export default function AlarmsView({ param }: { param?: string }) {
     assignee: filters.assignee || undefined,
     q: filters.q.trim() || undefined,
   };
-  const list = useApi<{ alarms: Alarm[] }>('/api/alarms', { ...query, limit: 2000 });
+  const list = useAlarmList({ ...query, limit: 2000 }, (a) => matches(a, filters));
   // A deep link opens its alarm whatever the filters say, cleared ones included.
   const linked = useApi<AlarmDetail>(param ? `/api/alarms/${encodeURIComponent(param)}` : null);
   const operator = atLeast(session.user.role, 'operator');
@@ -63,16 +66,26 @@ export default function AlarmsView({ param }: { param?: string }) {
   const [bulkBusy, setBulkBusy] = useState(false);
   const [bulkResult, setBulkResult] = useState<string | null>(null);
 
-  const upsert = (a: Alarm) => {
-    list.set((d) =>
-      d ? { alarms: matches(a, filters) ? [a, ...d.alarms.filter((x) => x.id !== a.id)] : d.alarms.filter((x) => x.id !== a.id) } : d,
-    );
-    linked.set((d) => (d && d.alarm.id === a.id ? { ...d, alarm: a } : d));
+  // The rows drawn; back to one page when the filters change.
+  const filterKey = JSON.stringify(query);
+  const [more, setMore] = useState({ key: filterKey, rows: DESK_PAGE });
+  const pageRows = more.key === filterKey ? more.rows : DESK_PAGE;
+  /** Live changes and the answers of actions, applied in one pass per batch. */
+  const linkedChanged = (batch: Alarm[]) =>
+    linked.set((d) => {
+      const a = d && batch.findLast((x) => x.id === d.alarm.id);
+      return d && a ? { ...d, alarm: a } : d;
+    });
+  useAlarmUpdates(linkedChanged);
+  /** An action's answer: the list and the linked alarm show it before its live echo arrives. */
+  const upsertAll = (batch: Alarm[]) => {
+    list.apply(batch);
+    linkedChanged(batch);
   };
-  useLive(['alarms'], (msg) => {
-    if (msg.type === 'alarm') upsert(msg.alarm);
-  });
-  const rows = useMemo(() => deskRows((list.data?.alarms ?? []).filter((a) => a.id !== param)), [list.data, param]);
+  const upsert = (a: Alarm) => upsertAll([a]);
+  const rows = useMemo(() => deskRows((list.alarms ?? []).filter((a) => a.id !== param)), [list.alarms, param]);
+  // A storm has thousands of rows: the table draws the worst first, a page at a time.
+  const shownRows = useMemo(() => rows.slice(0, pageRows), [rows, pageRows]);
   const kinds = useMemo(() => [...new Set(city.devices.map((d) => d.kind))].sort(), [city]);
   const selectedIds = [...selected];
 
@@ -85,7 +98,7 @@ export default function AlarmsView({ param }: { param?: string }) {
         action,
         ...(action === 'assign' ? { assignee: bulkAssignee } : {}),
       });
-      res.alarms.forEach(upsert);
+      upsertAll(res.alarms);
       setBulkResult(t('desk.bulkDone', { done: res.alarms.length, failed: res.failed.length }));
       setSelected(new Set());
     } catch (err) {
@@ -229,7 +242,7 @@ export default function AlarmsView({ param }: { param?: string }) {
           {t('app.error', { message: list.error })}
         </p>
       )}
-      {list.loading && !list.data ? (
+      {list.loading && !list.alarms ? (
         <p>{t('app.loading')}</p>
       ) : rows.length === 0 ? (
         <p className="muted">{t('alarms.none')}</p>
@@ -262,7 +275,7 @@ export default function AlarmsView({ param }: { param?: string }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((row) => (
+              {shownRows.map((row) => (
                 <AlarmRow
                   key={row.key}
                   row={row}
@@ -278,6 +291,19 @@ export default function AlarmsView({ param }: { param?: string }) {
               ))}
             </tbody>
           </table>
+          {rows.length > shownRows.length && (
+            <p className="desk-more" data-testid="desk-more">
+              {t('desk.showing', { shown: num(shownRows.length, 0), total: num(rows.length, 0) })}{' '}
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => setMore({ key: filterKey, rows: pageRows + DESK_PAGE })}
+                data-testid="desk-show-more"
+              >
+                {t('desk.showMore', { n: num(Math.min(DESK_PAGE, rows.length - shownRows.length), 0) })}
+              </button>
+            </p>
+          )}
         </div>
       )}
       {operator && <ShelvesPanel />}

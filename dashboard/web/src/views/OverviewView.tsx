@@ -13,6 +13,7 @@ import { useApp } from '../session';
 import { GeoMap } from '../map/GeoMap';
 import { drillDownPath } from '../map/drill-down';
 import { navigate } from '../lib/router';
+import { useAfterPaint } from '../lib/after-paint';
 
 const NO_WARDS: WardOverview[] = [];
 
@@ -21,6 +22,8 @@ export default function OverviewView() {
   const { city, wardName, session } = useApp();
   const now = useNow(1000);
   const { data, error, loading } = useOverview();
+  // The ward values first; the map and the chart (large chunks to parse) once those are on screen.
+  const panels = useAfterPaint(data !== null || error !== null);
   const { states } = useDeviceStates(city, now);
   const expected: WardFreshness = {
     noise: expectedIntervalMs(city, 'noise_meter'),
@@ -45,25 +48,40 @@ export default function OverviewView() {
       <div className="overview-top">
         <section aria-labelledby="map-h" className="panel">
           <h2 id="map-h">{t('overview.map')}</h2>
-          <GeoMap
-            city={city}
-            deviceState={states}
-            wards={data?.wards ?? NO_WARDS}
-            controls
-            onSelect={(sel) => navigate(drillDownPath(sel, session.user.role))}
-          />
+          {panels ? (
+            <GeoMap
+              city={city}
+              deviceState={states}
+              wards={data?.wards ?? NO_WARDS}
+              controls
+              onSelect={(sel) => navigate(drillDownPath(sel, session.user.role))}
+            />
+          ) : (
+            <p className="muted">{t('app.loading')}</p>
+          )}
         </section>
         <section aria-labelledby="hour-h" className="panel">
           <h2 id="hour-h">{t('overview.lastHour')}</h2>
-          <TrendChart
-            title={t('overview.lastHour')}
-            query={{ kind: 'air_station', fields: ['pm25'], from: chartRange.from, to: chartRange.to, windowMs: 60_000, aggregate: 'mean' }}
-            label={label}
-            unit="µg/m³"
-            spanMs={3_600_000}
-            height={320}
-            showTitle={false}
-          />
+          {panels ? (
+            <TrendChart
+              title={t('overview.lastHour')}
+              query={{
+                kind: 'air_station',
+                fields: ['pm25'],
+                from: chartRange.from,
+                to: chartRange.to,
+                windowMs: 60_000,
+                aggregate: 'mean',
+              }}
+              label={label}
+              unit="µg/m³"
+              spanMs={3_600_000}
+              height={320}
+              showTitle={false}
+            />
+          ) : (
+            <p className="muted chart-empty">{t('app.loading')}</p>
+          )}
         </section>
       </div>
       <section aria-labelledby="wards-h">

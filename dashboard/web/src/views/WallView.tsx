@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { Alarm } from '../api/types';
-import { useApi } from '../api/useApi';
 import { GeoMap } from '../map/GeoMap';
 import { LiveStatus } from '../components/LiveStatus';
 import { StaleBadge } from '../components/StaleBadge';
@@ -12,9 +11,13 @@ import { isStale, slowestExpectedMs } from '../lib/freshness';
 import type { MessageKey } from '../i18n/dict';
 import { useLocation } from '../lib/router';
 import { useDeviceStates } from '../live/useDeviceStates';
-import { useFeedState, useLive, useNow } from '../live/useLive';
+import { useFeedState, useNow } from '../live/useLive';
+import { useAlarmList } from '../live/useAlarmList';
 import { useOverview } from '../live/useOverview';
 import { useApp } from '../session';
+
+const isOpen = (a: Alarm) => a.state !== 'cleared';
+const OPEN_QUERY = { state: 'open', limit: 5000 };
 
 type PanelId = 'map' | 'air' | 'traffic' | 'lighting' | 'alarms';
 const PANELS: { id: PanelId; title: MessageKey; kinds: string[] }[] = [
@@ -44,18 +47,15 @@ export default function WallView() {
   const { states, lastDataAt, wardLastDataAt } = useDeviceStates(city, now);
   const feed = useFeedState();
   // Every open alarm (the API's most), so the unacknowledged count and "+N more" stay true in a storm.
-  const alarms = useApi<{ alarms: Alarm[] }>('/api/alarms', { state: 'open', limit: 5000 });
-  useLive(['alarms'], (msg) => {
-    if (msg.type === 'alarm') alarms.set((d) => (d ? { alarms: [msg.alarm, ...d.alarms.filter((a) => a.id !== msg.alarm.id)] } : d));
-  });
+  const alarms = useAlarmList(OPEN_QUERY, isOpen);
 
   useEffect(() => {
     document.documentElement.classList.add('wall-mode');
     return () => document.documentElement.classList.remove('wall-mode');
   }, []);
-  const openAlarms = useMemo(() => (alarms.data?.alarms ?? []).filter((a) => a.state !== 'cleared'), [alarms.data]);
+  const openAlarms = useMemo(() => alarms.alarms ?? [], [alarms.alarms]);
   const takeover = useMemo(() => takeoverAlarms(openAlarms), [openAlarms]);
-  const unacked = openAlarms.filter((a) => a.state === 'active').length;
+  const unacked = useMemo(() => openAlarms.filter((a) => a.state === 'active').length, [openAlarms]);
   const sound = useAlarmSound(search.get('sound') !== 'off', takeover.length > 0);
   // While an alarm takes the wall over, the rotation stops on the alarm list (or where it is, if this wall has none).
   const pinnedIndex = takeover.length ? panels.findIndex((p) => p.id === 'alarms') : -1;

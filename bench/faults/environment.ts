@@ -1,13 +1,23 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import type { CityModel, TimeSeriesStore } from '@tamky/protocol';
 import { hashSecret } from '@tamky/broker';
 import { openStore, type StoreConfig } from '@tamky/store';
-import { freePort, requireBinary, spawnPeer, startInfluxd, startRedis, waitFor, waitForPort, type Peer } from '@tamky/test-support';
+import {
+  freePort,
+  requireBinary,
+  spawnPeer,
+  startInfluxd,
+  startRedis,
+  startVictoriaMetrics,
+  waitFor,
+  waitForPort,
+  type Peer,
+} from '@tamky/test-support';
 import { REPO_ROOT } from './city';
 import { startHttpRefuser, type HttpRefuser } from './http-refuser';
 import { ManagedProcess, peakRssKb } from './managed-process';
@@ -25,7 +35,7 @@ import { startObserver, type Observer } from './observer';
 import { readOutboxDir } from './outbox-seqs';
 import { startTcpProxy, type TcpProxy } from './proxy';
 
-export type StoreKind = 'sqlite' | 'influxdb';
+export type StoreKind = 'sqlite' | 'influxdb' | 'victoriametrics';
 
 export interface EnvironmentOptions {
   dir: string;
@@ -55,6 +65,7 @@ export class Environment {
   redis!: Peer & { url: string };
   influx: (Peer & { url: string; dir: string; port: number }) | undefined;
   refuser: HttpRefuser | undefined;
+  victoria: (Peer & { url: string }) | undefined;
   proxy!: TcpProxy;
   broker!: ManagedProcess;
   ingest!: ManagedProcess;
@@ -90,6 +101,7 @@ export class Environment {
 
   storeConfig(): StoreConfig {
     if (this.opts.store === 'sqlite') return { type: 'sqlite', path: this.sqlitePath };
+    if (this.opts.store === 'victoriametrics') return { type: 'victoriametrics', url: this.refuser!.url, timeoutMs: 10_000 };
     return { type: 'influxdb', api: 'v1', url: this.refuser!.url, database: 'city', timeoutMs: 10_000 };
   }
 
@@ -99,6 +111,10 @@ export class Environment {
     if (this.opts.store === 'influxdb') {
       this.influx = await startInfluxd();
       this.refuser = await startHttpRefuser(this.influx.url);
+    }
+    if (this.opts.store === 'victoriametrics') {
+      this.victoria = await startVictoriaMetrics();
+      this.refuser = await startHttpRefuser(this.victoria.url);
     }
     // Production-strength scrypt hashes: the CONNECT storm after a broker restart is part of what is measured.
     const gateways = await Promise.all(city.gateways.map(async (g) => ({ id: g.id, secretHash: await hashSecret(this.secrets[g.id]!) })));
@@ -181,10 +197,26 @@ export class Environment {
       secrets: Object.fromEntries(gatewayIds.map((id) => [id, this.secrets[id]!])),
       outboxDir: this.outboxDir,
       clockSkewMs: this.opts.clockSkewMs ?? {},
+      clockOffsetFile: this.clockOffsetFile,
       drainOnly,
     };
     writeFileSync(file, JSON.stringify(spec));
     return file;
+  }
+
+  /** Gateway clocks the harness steps while the run goes on (gateway-group.ts reads the file). */
+  get clockOffsetFile(): string {
+    return join(this.opts.dir, 'clock-offsets.json');
+  }
+
+  /**
+   * Sets gateways' clocks this far from real time, read in steps of `resolutionMs`, at once (written aside
+   * and renamed: never read half-written).
+   */
+  setClockOffsets(offsets: Record<string, number>, resolutionMs = 1): void {
+    const tmp = `${this.clockOffsetFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ offsets, resolutionMs }));
+    renameSync(tmp, this.clockOffsetFile);
   }
 
   async startBroker(): Promise<void> {
@@ -314,6 +346,7 @@ export class Environment {
     await this.proxy?.close();
     await this.refuser?.close();
     await this.influx?.stop();
+    await this.victoria?.stop();
     await this.redis?.stop();
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CityModel } from '@tamky/protocol';
 import { createLogger, type Logger } from '@tamky/service-kit';
@@ -14,6 +15,13 @@ export interface GatewayGroupOptions {
   outboxDir: string;
   /** Per gateway: its clock runs this many ms ahead (negative: behind) of real time. */
   clockSkewMs?: Record<string, number>;
+  /**
+   * A JSON file `{ offsets: { gatewayId: offsetMs }, resolutionMs? }` the harness rewrites while the run goes
+   * on (a faketime-like fault hook): a gateway listed there has its clock that far from real time (a changed
+   * offset is a clock step), read in steps of `resolutionMs` (a coarse clock, so that a step back lands on
+   * times already used, not merely near them).
+   */
+  clockOffsetFile?: string;
   healthIntervalMs?: number;
   /** Devices disabled: the gateways only forward what their outboxes still hold (the end of a run). */
   drainOnly?: boolean;
@@ -36,7 +44,9 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
   const now = simulatedClock(1);
   const slaves: TcpSlave[] = [];
   const gateways = new Map<string, Gateway>();
+  const offsets = clockOffsets(opts.clockOffsetFile);
   const close = async () => {
+    offsets.stop();
     await Promise.allSettled([...gateways.values()].map((g) => g.close()));
     await Promise.allSettled(slaves.map((s) => s.close()));
   };
@@ -68,7 +78,7 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
       });
       const gateway = await startGateway(config, {
         logger: log.child({ gateway: gatewayId }),
-        ...(skew ? { now: () => Date.now() + skew } : {}),
+        ...(skew || opts.clockOffsetFile ? { now: () => offsets.clock(gatewayId, skew) } : {}),
       });
       gateways.set(gatewayId, gateway);
     }
@@ -77,4 +87,27 @@ export async function startGatewayGroup(opts: GatewayGroupOptions): Promise<Gate
     throw err;
   }
   return { gateways, close };
+}
+
+/** The clocks `file` describes, re-read every 100 ms (a step takes effect within that). */
+function clockOffsets(file: string | undefined): { clock(gatewayId: string, skew: number): number; stop(): void } {
+  let current: { offsets: Record<string, number>; resolutionMs?: number } = { offsets: {} };
+  const read = () => {
+    try {
+      current = JSON.parse(readFileSync(file!, 'utf8')) as typeof current;
+    } catch {
+      // Not written yet, or caught mid-rename: keep the last offsets.
+    }
+  };
+  const timer = file ? setInterval(read, 100) : undefined;
+  if (file) read();
+  return {
+    clock(id, skew) {
+      const offset = current.offsets[id];
+      if (offset === undefined) return Date.now() + skew;
+      const res = current.resolutionMs ?? 1;
+      return Math.floor((Date.now() + offset) / res) * res;
+    },
+    stop: () => clearInterval(timer),
+  };
 }

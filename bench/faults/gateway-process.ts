@@ -15,6 +15,7 @@ interface Spec {
   secrets: Record<string, string>;
   outboxDir: string;
   clockSkewMs?: Record<string, number>;
+  clockOffsetFile?: string;
   drainOnly?: boolean;
 }
 

@@ -80,12 +80,16 @@ async function rejectedByValidation(store: TimeSeriesStore): Promise<{ readings:
   return { readings, fields };
 }
 
-/** Stored values of the observed readings, looked up by the store's key (kind, device, ts), one raw query per kind. */
+/**
+ * Stored values of the observed readings by (device, ts), one raw query per kind. A (device, ts) can hold
+ * several readings (a gateway clock stepped back onto times it had used): each field then has one value per
+ * reading, and a published reading matches when each of its values is among them.
+ */
 async function storedValues(
   store: TimeSeriesStore,
   observed: ObservedRecord,
   kindOf: (device: string) => string | undefined,
-): Promise<Map<string, Record<string, number>>> {
+): Promise<Map<string, Record<string, number[]>>> {
   const perKind = new Map<string, { fields: Set<string>; from: number; to: number }>();
   for (const seqs of observed.published.values()) {
     for (const r of seqs.values()) {
@@ -98,14 +102,14 @@ async function storedValues(
       if (r.ts > k.to) k.to = r.ts;
     }
   }
-  const out = new Map<string, Record<string, number>>();
+  const out = new Map<string, Record<string, number[]>>();
   for (const [kind, k] of perKind) {
     for (const s of await store.query({ kind, fields: [...k.fields], from: k.from, to: k.to })) {
       for (const [ts, v] of s.points) {
         const key = keyOf(s.device, ts);
         let vals = out.get(key);
         if (!vals) out.set(key, (vals = {}));
-        vals[s.field] = v;
+        (vals[s.field] ??= []).push(v);
       }
     }
   }
@@ -126,7 +130,7 @@ export async function checkLoss(input: LossCheckInput): Promise<LossReport> {
     kindOf = (d) => kinds.get(d);
   }
   const rejected = await rejectedByValidation(store);
-  const values = observed ? await storedValues(store, observed, kindOf) : new Map<string, Record<string, number>>();
+  const values = observed ? await storedValues(store, observed, kindOf) : new Map<string, Record<string, number[]>>();
 
   const report: LossReport = {
     produced: 0,
@@ -182,8 +186,11 @@ export async function checkLoss(input: LossCheckInput): Promise<LossReport> {
       const diff: string[] = [];
       for (const [field, v] of Object.entries(pub.values)) {
         if (rejected.fields.has(`${id}#${field}`)) continue;
-        const s = stored?.[field];
-        if (s === undefined || !close(s, v)) diff.push(`${field}: published ${v}, stored ${s ?? 'nothing'}`);
+        const candidates = stored?.[field] ?? [];
+        // Each stored value answers for one reading only: a match is taken out.
+        const match = candidates.findIndex((s) => close(s, v));
+        if (match >= 0) candidates.splice(match, 1);
+        else diff.push(`${field}: published ${v}, stored ${candidates.length ? candidates.join(' | ') : 'nothing'}`);
       }
       if (diff.length > 0) {
         report.altered++;

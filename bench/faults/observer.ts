@@ -23,6 +23,10 @@ export class ObservedRecord {
   readonly copies = new Map<string, Map<number, number>>();
   readonly arrivals = new Map<string, Map<number, number>>();
   inconsistent = 0;
+  /** Readings published with a clock mark (protocol readingSchema `clock`), by mark, first copies only. */
+  readonly clockMarks = { corrected: 0, unsynced: 0 };
+  /** Highest clock era seen per gateway. */
+  readonly eras = new Map<string, number>();
   telemetryMessages = 0;
   unparsableMessages = 0;
 
@@ -133,7 +137,10 @@ export async function startObserver(opts: ObserverOptions): Promise<Observer> {
       if (!r.success) continue;
       const values: Record<string, number> = {};
       for (const [f, { v }] of Object.entries(r.data.values)) values[f] = v;
+      const firstCopy = !record.published.get(parsed.gatewayId)?.has(r.data.seq);
       record.recordPublished(parsed.gatewayId, r.data.seq, { device: r.data.device, ts: r.data.ts, values });
+      if (firstCopy && r.data.clock) record.clockMarks[r.data.clock]++;
+      if (r.data.era && r.data.era > (record.eras.get(parsed.gatewayId) ?? 0)) record.eras.set(parsed.gatewayId, r.data.era);
       if (opts.journal)
         journal.push(JSON.stringify({ t: 'p', g: parsed.gatewayId, s: r.data.seq, d: r.data.device, ts: r.data.ts, v: values }));
     }

@@ -1,7 +1,7 @@
 /**
  * Fault-injection harness: load, faults, then an exact account of every reading.
  *
- *   npx tsx bench/faults/run.ts [--scale small|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb]
+ *   npx tsx bench/faults/run.ts [--scale small|tiny|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb|victoriametrics]
  *                               [--poll-ms N] [--fault-seconds N] [--no-append]
  *
  * `<name>` is one of kill_broker, kill_ingest, kill_gateway, kill_influxdb, link_cut, store_refusing,
@@ -19,11 +19,13 @@ import { faultCity, REPO_ROOT } from './city';
 import { Environment, type StoreKind } from './environment';
 import { checkLoss, summaryLine, type LossReport } from './loss-checker';
 import { readOutboxDir } from './outbox-seqs';
-import { scenarios, skewedGateways, type Scenario } from './scenarios';
+import { scenarios, skewedGateways, steppedGateways, type Scenario } from './scenarios';
 import { formatMs, percentile } from './stats';
 
 const SCALES = {
   small: { gateways: 20, devicesPerGateway: 20, pollMs: 5_000, minutes: 2, gatewaysPerProcess: 10 },
+  // For runs on a shared machine: clock_step polls every second (--poll-ms 1000).
+  tiny: { gateways: 4, devicesPerGateway: 10, pollMs: 1_000, minutes: 2, gatewaysPerProcess: 2 },
   // 13 wards × 16 gateways = 208 gateways × 100 devices = 20,800 devices; at a 30 s poll ≈ 690 readings/s.
   city: { gateways: 208, devicesPerGateway: 100, pollMs: 30_000, minutes: 10, gatewaysPerProcess: 52 },
 } as const;
@@ -193,7 +195,8 @@ async function runOnce(opts: {
       }
       log('waiting 3 s for the live feed');
       await sleep(3000);
-      const exclude = new Set(Object.keys(skew ?? {}));
+      const stepped = opts.scenarios.some((x) => x.clockStep) ? steppedGateways(city.gateways.map((g) => g.id)) : {};
+      const exclude = new Set([...Object.keys(skew ?? {}), ...Object.keys(stepped)]);
       const kinds = new Map(city.devices.map((d) => [d.id, d.kind]));
       const report = await checkLoss({
         store,
@@ -209,6 +212,18 @@ async function runOnce(opts: {
       const extra: Record<string, number | string> = {};
       for (const sc of opts.scenarios) Object.assign(extra, sc.extra?.() ?? {});
       if (beforeIngestReconnect !== undefined) extra.missing_until_ingest_reconnected = beforeIngestReconnect;
+      if (opts.scenarios.some((x) => x.clockStep)) {
+        const rec = env.observer.record;
+        extra.published_corrected = rec.clockMarks.corrected;
+        // Readings whose (device, ts) another reading of the same gateway also has: what a store keyed by time loses.
+        const seen = new Map<string, number>();
+        for (const [g, seqs] of rec.published)
+          for (const r of seqs.values()) seen.set(`${g}|${r.device}|${r.ts}`, (seen.get(`${g}|${r.device}|${r.ts}`) ?? 0) + 1);
+        extra.sharing_device_ts = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0);
+        extra.eras = Object.keys(stepped)
+          .map((g) => `${g}:${rec.eras.get(g) ?? 0}`)
+          .join(' ');
+      }
       return {
         scenario: opts.label,
         store: opts.store,
@@ -302,9 +317,10 @@ async function main(): Promise<number> {
     },
   });
   const scale = values.scale as keyof typeof SCALES;
-  if (!(scale in SCALES)) throw new Error(`--scale must be small or city, not ${values.scale}`);
+  if (!(scale in SCALES)) throw new Error(`--scale must be ${Object.keys(SCALES).join(', ')}, not ${values.scale}`);
   const store = values.store as StoreKind;
-  if (store !== 'sqlite' && store !== 'influxdb') throw new Error(`--store must be sqlite or influxdb, not ${values.store}`);
+  if (store !== 'sqlite' && store !== 'influxdb' && store !== 'victoriametrics')
+    throw new Error(`--store must be sqlite, influxdb or victoriametrics, not ${values.store}`);
   const all = scenarios().filter((s) => !s.store || s.store === store);
   const known = scenarios().map((s) => s.name);
   const minutes = Number(values.minutes ?? SCALES[scale].minutes);

@@ -12,6 +12,8 @@ export interface Scenario {
   store?: 'sqlite' | 'influxdb';
   /** Needs gateways with a skewed clock from the start (the environment is built with them). */
   clockSkew?: boolean;
+  /** Steps the clocks of `steppedGateways`: their device ts says nothing about delay. */
+  clockStep?: boolean;
   kind: 'kill' | 'window';
   begin(env: Environment): Promise<void>;
   end(env: Environment): Promise<void>;
@@ -21,6 +23,24 @@ export interface Scenario {
 
 /** Gateways whose clocks are wrong in the clock_skew scenario: one 10 min ahead, one 2 h behind. */
 export const skewedGateways = (ids: string[]): Record<string, number> => ({ [ids[0]!]: 10 * 60_000, [ids[1]!]: -2 * 3_600_000 });
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * Gateways whose clocks the clock_step scenario steps, with the step back each takes: one an hour (NTP
+ * setting a fast clock right), one 20 s (its new readings land on the very times of readings it already
+ * stored: the store must keep both, told apart by (gateway, seq)).
+ */
+export const steppedGateways = (ids: string[]): Record<string, number> => ({ [ids[0]!]: -HOUR, [ids[1]!]: -20_000 });
+
+/**
+ * The stepped gateways' clocks read in whole seconds (an RTC without sub-second time): after the 20 s step back
+ * nearly every reading lands on exactly the time of a reading taken 20 s earlier, and polls bunched by a loaded
+ * machine can share a second within an era too (the edge then starts a new era); with a ms clock, scheduling
+ * jitter keeps nearly all of them a few ms apart and the stores' identity goes untested.
+ */
+const CLOCK_RESOLUTION_MS = 1000;
 
 export function scenarios(): Scenario[] {
   let flood: GarbageFlood | undefined;
@@ -76,6 +96,19 @@ export function scenarios(): Scenario[] {
       kind: 'window',
       begin: async () => undefined,
       end: async () => undefined,
+    },
+    {
+      name: 'clock_step',
+      what: 'two gateways polling every second step their clocks back (1 h; 20 s onto times already stored), then forward a day',
+      clockStep: true,
+      kind: 'window',
+      async begin(env) {
+        env.setClockOffsets(steppedGateways(env.opts.city.gateways.map((g) => g.id)), CLOCK_RESOLUTION_MS);
+      },
+      async end(env) {
+        const back = steppedGateways(env.opts.city.gateways.map((g) => g.id));
+        env.setClockOffsets(Object.fromEntries(Object.entries(back).map(([id, ms]) => [id, ms + DAY])), CLOCK_RESOLUTION_MS);
+      },
     },
     {
       name: 'garbage_flood',

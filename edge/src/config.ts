@@ -114,6 +114,15 @@ const baseSchema = z.object({
   mqtt: gatewayMqttSchema,
   outbox: gatewayOutboxSchema,
   health: z.object({ intervalMs: z.number().int().min(1000).default(30_000) }).default({ intervalMs: 30_000 }),
+  /** The gateway's clock (src/clock.ts): what counts as a step, and how the system says it is synchronised. */
+  clock: z
+    .object({
+      /** A jump of the wall clock against the monotonic clock larger than this is a step (NTP slews below it). */
+      stepMs: z.number().int().min(10).max(3_600_000).default(1000),
+      /** A file the time daemon creates once synchronised (systemd-timesyncd: /run/systemd/timesync/synchronized); absent: assumed synchronised. */
+      syncedFile: z.string().min(1).optional(),
+    })
+    .default({ stepMs: 1000 }),
   /** A device answering nothing is probed at most this rarely (exponential backoff with jitter up to it). */
   deviceBackoffMaxMs: z.number().int().min(100).default(60_000),
   metrics: z.object({ port: z.number().int().min(0).max(65535), host: z.string().default('127.0.0.1') }).optional(),

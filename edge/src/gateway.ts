@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { topics, type GatewayHealth } from '@tamky/protocol';
+import { topics, type ClockMark, type GatewayHealth } from '@tamky/protocol';
 import { createLogger, fleetPublicKey, serveMetrics, type Logger } from '@tamky/service-kit';
+import { GatewayClock, syncedWhileFileExists, type ClockStep } from './clock';
 import { runCommand } from './commands';
 import type { GatewayConfig } from './config';
 import type { ReadingValues } from './devices/types';
@@ -21,6 +22,7 @@ export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_DIR, 'packa
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** The gateway's wall clock (default Date.now; the fault harness steps its own). */
   now?: () => number;
   /** Re-reads and validates the config for reload_config (the CLI passes its file loader). */
   reloadConfig?: () => GatewayConfig | Promise<GatewayConfig>;
@@ -49,8 +51,7 @@ export function configHash(config: GatewayConfig): string {
  */
 export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.logger ?? createLogger('edge');
-  const now = opts.now ?? Date.now;
-  const startedAt = now();
+  const wall = opts.now ?? Date.now;
   const config = fileConfig;
   let file = fileConfig;
 
@@ -60,12 +61,28 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
       maxReadings: config.outbox.maxReadings,
       maxAgeMs: config.outbox.maxAgeMs,
       synchronous: config.outbox.synchronous,
-      now,
+      now: wall,
     },
     log.child({ part: 'outbox' }),
   );
   // Assigned below (closures above refer to it); undefined until then.
   let forwarder: Forwarder | undefined = undefined;
+
+  const clock = new GatewayClock({
+    wall,
+    stepMs: config.clock.stepMs,
+    ...(config.clock.syncedFile ? { synced: syncedWhileFileExists(config.clock.syncedFile) } : {}),
+    ...outbox.clockState(),
+  });
+  // Rows an earlier run left may have been published before it stopped: they keep their time.
+  const publishedBeforeStart = outbox.maxSeq();
+  /** The wall clock, read through the step check: every time stamped here is on a known offset (clock.ts). */
+  const now = () => {
+    const step = clock.check();
+    if (step) onClockStep(step);
+    return wall();
+  };
+  const startedAt = wall();
 
   const addEvent = (device: string | undefined, type: string, detail: Record<string, unknown>) => {
     outbox.addMessage('event', { gateway: config.gatewayId, ...(device ? { device } : {}), ts: now(), type, detail });
@@ -74,7 +91,7 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
 
   // Readings produced in the same event-loop turn are committed in one transaction (one fsync with
   // synchronous=FULL, which matters on SD cards); nothing is published before that commit.
-  let pending: Array<{ device: string; ts: number; vals: string }> = [];
+  let pending: Array<{ device: string; ts: number; vals: string; clock?: ClockMark; era: number }> = [];
   /** Readings lost because the outbox could not commit them: reported in health, never silently. */
   let notDurable = 0;
   const outboxStats = () => ({ ...outbox.stats(), notDurable });
@@ -83,7 +100,7 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
     const batch = pending;
     pending = [];
     try {
-      outbox.addReadings(batch);
+      outbox.addReadings(batch, { era: clock.era, lastTs: clock.lastTs });
     } catch (err) {
       notDurable += batch.length;
       log.error({ err: (err as Error).message, readings: batch.length, notDurable }, 'cannot commit readings to the outbox');
@@ -95,11 +112,39 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
   const sinks = {
     onReading(deviceId: string, ts: number, values: ReadingValues) {
       if (pending.length === 0) setImmediate(flush);
-      pending.push({ device: deviceId, ts, vals: JSON.stringify(values) });
+      pending.push({ device: deviceId, ...clock.place(deviceId, ts), vals: JSON.stringify(values) });
     },
     onEvent: (deviceId: string, type: string, detail: Record<string, unknown>) => addEvent(deviceId, type, detail),
     onBusEvent: (busId: string, type: string, detail: string) => addEvent(undefined, type, { bus: busId, detail }),
   };
+
+  /**
+   * The wall clock stepped: readings not yet published move onto the new clock (the offset is known
+   * exactly), marked corrected; a published one keeps its time, so a resend of it is the same reading.
+   */
+  function onClockStep(step: ClockStep): void {
+    let moved: Array<[string, number]> = [];
+    try {
+      moved = outbox.moveUnsent(Math.max(publishedBeforeStart, forwarder?.highestSent ?? 0), step.deltaMs, step.era);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'cannot correct the outbox after a clock step');
+    }
+    for (const p of pending) {
+      p.ts += step.deltaMs;
+      p.clock = 'corrected';
+      p.era = step.era;
+      moved.push([p.device, p.ts]);
+    }
+    clock.noteMoved(moved);
+    log.warn({ deltaMs: step.deltaMs, era: step.era, corrected: moved.length }, 'the clock stepped');
+    outbox.addMessage('event', {
+      gateway: config.gatewayId,
+      ts: wall(),
+      type: 'clock_step',
+      detail: { deltaMs: step.deltaMs, era: step.era },
+    });
+    forwarder?.kick();
+  }
 
   // Assigned right below (the push's callbacks refer to it).
   let field: FieldSide | undefined = undefined;
@@ -214,6 +259,7 @@ export async function startGateway(fileConfig: GatewayConfig, opts: GatewayOptio
       outboxPath: config.outbox.path,
       outbox: outboxStats(),
       devices: fieldSide().health(),
+      clock: clock.state(),
       fleet: fleetHealth(),
     });
   const healthTimer = setInterval(() => {

@@ -25,6 +25,7 @@ export function buildHealth(args: {
   outboxPath: string;
   outbox: GatewayHealth['outbox'];
   devices: DeviceHealth[];
+  clock?: GatewayHealth['clock'];
   fleet?: GatewayFleetHealth;
 }): GatewayHealth {
   const disk = diskSpace(args.outboxPath);
@@ -40,6 +41,7 @@ export function buildHealth(args: {
     diskTotalBytes: disk.total,
     outbox: args.outbox,
     devices: args.devices,
+    ...(args.clock ? { clock: args.clock } : {}),
     ...(args.fleet ? { fleet: args.fleet } : {}),
   };
 }

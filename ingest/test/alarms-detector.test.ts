@@ -541,6 +541,36 @@ describe('silence and gateway health', () => {
         .sort(),
     ).toEqual(['disk-80', 'disk-90']);
   });
+
+  it('gateway clock off from the receive time: warned once two reports agree, never for a backlog delivered at once, cleared when right', async () => {
+    const { detector, events } = harness([
+      { id: 'clock', type: 'gateway_clock', category: 'equipment', severity: 'warning', maxOffsetS: 60 },
+    ]);
+    const states = () => events.map((e) => `${e.event.state}:${e.event.value}`);
+    const settle = () => new Promise((r) => setImmediate(r));
+    // Reports as a running gateway sends them: uptime grows with each (a clock set back does not reset it).
+    let uptimeS = 0;
+    const report = (ts: number): GatewayHealth => ({ ...health(ts, 0, 0), uptimeS: (uptimeS += 30) });
+    // After an outage, reports 30 s apart arrive within a second: each looks old, none agrees with the last.
+    for (let i = 0; i < 5; i++) detector.onGatewayHealth!(report(NOON - 300_000 + i * 30_000), NOON + i * 100);
+    await settle();
+    expect(states()).toEqual([]);
+    // Then a clock two hours behind (a box without RTC before NTP): the first report alone does not raise.
+    detector.onGatewayHealth!(report(NOON + 60_000 - 7_200_000), NOON + 60_000);
+    await settle();
+    expect(states()).toEqual([]);
+    detector.onGatewayHealth!(report(NOON + 90_000 - 7_200_000 + 800), NOON + 90_000);
+    await settle();
+    expect(states()).toEqual(['raised:-7199']);
+    const raised = events[0]!.event;
+    expect(raised.severity).toBe('warning');
+    expect(raised.ts).toBe(NOON + 90_000); // the centre's time, not the gateway's
+    expect(raised.message.en).toMatch(/: clock off by -7,199 s from the centre \(limit 60 s\)$/);
+    // NTP stepped it: the next report is on time.
+    detector.onGatewayHealth!(report(NOON + 120_000 + 300), NOON + 120_000);
+    await settle();
+    expect(states()).toEqual(['raised:-7199', 'cleared:0']);
+  });
 });
 
 describe('robustness', () => {

@@ -89,7 +89,10 @@ function readingCorpus(): unknown[] {
   corpus.push(JSON.parse('{"device":"d","ts":1,"seq":1,"values":{"x":{"v":1,"u":"m"}},"__proto__":{"device":"z"}}'));
   // Deterministic mutations: each key of a good reading dropped or set to values of every JSON type.
   const kinds: unknown[] = [null, true, 0, -3, 2.5, '', 's', [], {}, { v: 1, u: 'm' }];
-  for (const key of ['device', 'ts', 'seq', 'values']) for (const k of kinds) corpus.push(replace({ [key]: k }));
+  for (const key of ['device', 'ts', 'seq', 'values', 'clock', 'era']) for (const k of kinds) corpus.push(replace({ [key]: k }));
+  // The clock marks and eras a gateway sends after its clock stepped.
+  for (const clock of ['unsynced', 'corrected', 'Corrected', undefined])
+    for (const era of [0, 1, 7, -1, 1.5, undefined]) corpus.push(replace({ clock, era }));
   for (const k of kinds) {
     corpus.push(value({ v: k, u: 'ug/m3' }));
     corpus.push(value({ v: 1, u: k }));
@@ -130,6 +133,22 @@ describe('the hand-written reading check agrees with protocol readingSchema', ()
       'x',
     ];
     for (const x of cases) expect(fastEnvelope(x) !== undefined).toBe(envelope.safeParse(x).success);
+  });
+
+  it('a reading from a gateway whose clock stepped keeps its era into the store; its mark is accepted', () => {
+    const registry = buildRegistry(testCity());
+    const stepped = { ...good, seq: 9, ts: good.ts - 3_600_000, clock: 'corrected', era: 2 };
+    const out = validateTelemetry(
+      'city/v1/gw/gw-a/telemetry',
+      JSON.stringify({ v: 1, gateway: 'gw-a', readings: [good, stepped] }),
+      registry,
+      1,
+    );
+    expect(out.rejections).toEqual([]);
+    expect(out.readings.map((r) => [r.seq, r.ts, r.era])).toEqual([
+      [7, good.ts, undefined],
+      [9, good.ts - 3_600_000, 2],
+    ]);
   });
 
   it("dead-letters a bad reading with zod's own words, keeping its good neighbours", () => {

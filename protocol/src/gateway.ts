@@ -68,6 +68,20 @@ export const gatewayHealthSchema = z.object({
     notDurable: z.number().int().nonnegative().default(0),
   }),
   devices: z.array(deviceHealthSchema),
+  /**
+   * The gateway's clock as it saw it: steps against its monotonic clock since it started, the last one
+   * (ms, negative: backwards, and when), its clock era (readingSchema `era`), and whether the system says
+   * it is synchronised. Absent from older gateways.
+   */
+  clock: z
+    .object({
+      era: z.number().int().nonnegative(),
+      steps: z.number().int().nonnegative(),
+      lastStepMs: z.number().int().nullable(),
+      lastStepAt: z.number().int().nullable(),
+      synced: z.boolean(),
+    })
+    .optional(),
   /** The pushed configuration this gateway runs and its last refused or rolled-back config or release. Absent from older gateways. */
   fleet: gatewayFleetHealthSchema.optional(),
 });

@@ -197,6 +197,20 @@ export const gatewayDiskRuleSchema = z
   })
   .strict();
 
+export const gatewayClockRuleSchema = z
+  .object({
+    ...common,
+    type: z.literal('gateway_clock'),
+    /** Raise when a gateway's health report is stamped this far (either way) from the time ingest received it. */
+    maxOffsetS: z.number().positive().default(60),
+    /**
+     * …in two reports in a row whose offsets agree within this: a wrong clock is off by the same amount each
+     * time, while reports held back by an outage and delivered together drift apart by their interval.
+     */
+    agreeS: z.number().positive().default(5),
+  })
+  .strict();
+
 /** Keeps a clear value on the safe side of its rule's value (threshold and system rules). */
 function clearValueOnSafeSide(r: { op: string; value: number; clearValue?: number }, ctx: z.RefinementCtx): void {
   if (r.clearValue === undefined) return;
@@ -243,6 +257,7 @@ export const alarmRuleSchema = z.discriminatedUnion('type', [
   powerDeviationRuleSchema,
   outboxGrowthRuleSchema,
   gatewayDiskRuleSchema,
+  gatewayClockRuleSchema,
   crcErrorsRuleSchema,
   systemRuleSchema,
 ]);

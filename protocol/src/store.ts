@@ -58,7 +58,14 @@ export interface TimeSeriesStore {
    * thread). Unset: two writes in flight may land in either order (a server store over HTTP).
    */
   readonly writesInCallOrder?: boolean;
-  /** Resolves only once the batch is durable. Idempotent: (kind, device, ts) is the key, a rewrite overwrites. */
+  /**
+   * Resolves only once the batch is durable. A reading's identity is who produced it, never its time:
+   * (gateway, seq). The same (gateway, seq) written again (a redelivery) is stored once; two readings of
+   * one device with the same `ts` and different (gateway, seq) (a gateway clock stepped back, a device
+   * moved to another gateway) are both kept and both returned by `query`. Derived values (seq -1) are
+   * not gateway readings: their identity is (kind, device, ts), and a rewrite overwrites (a running hour).
+   * How each store keeps the rule, and where a store's time precision limits it: store/README.md.
+   */
   writeBatch(readings: StoredReading[]): Promise<void>;
   query(q: RangeQuery): Promise<Series[]>;
   latest(filter?: LatestFilter): Promise<StoredReading[]>;

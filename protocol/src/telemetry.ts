@@ -17,15 +17,32 @@ export const valueSchema = z.object({
 });
 
 /**
+ * How far a reading's `ts` can be trusted, when the gateway knows it cannot be fully (absent: its clock
+ * was synchronised and steady). `unsynced`: read while the gateway's clock was not known to be
+ * synchronised, and sent before a step showed by how much it was off. `corrected`: read on a clock that
+ * then stepped while the reading was still in the outbox; `ts` was moved by the step the edge measured
+ * against its monotonic clock, so it is on the clock as set after the step.
+ */
+export const CLOCK_MARKS = ['unsynced', 'corrected'] as const;
+export type ClockMark = (typeof CLOCK_MARKS)[number];
+
+/**
  * One poll of one device. `ts` is the time the gateway read the device (epoch ms) and `seq` the
  * gateway's sequence number: both are fixed at the edge and nothing downstream invents either, so
- * (gateway, seq) identifies a reading end to end and (kind, device, ts) keys it in the store.
+ * (gateway, seq) identifies a reading end to end and in every store; `ts` is when, never which.
  */
 export const readingSchema = z.object({
   device: id,
   ts: z.number().int().positive(),
   seq: z.number().int().nonnegative(),
   values: z.record(fieldName, valueSchema).refine((r) => Object.keys(r).length > 0, 'a reading needs at least one value'),
+  clock: z.enum(CLOCK_MARKS).optional(),
+  /**
+   * The gateway's clock era (absent: 0): the gateway starts a new one whenever its clock goes backwards,
+   * so within one (gateway, era) a device's timestamps strictly increase. A store that can tell readings
+   * apart only by time (VictoriaMetrics) keys them by era as well.
+   */
+  era: z.number().int().nonnegative().optional(),
 });
 
 export const telemetryBatchSchema = z.object({
@@ -47,5 +64,7 @@ export const storedReadingSchema = z.object({
   ts: z.number(),
   seq: z.number(),
   values: z.record(z.string(), z.number()),
+  /** The gateway's clock era (readingSchema), absent when 0. */
+  era: z.number().optional(),
 });
 export type StoredReading = z.infer<typeof storedReadingSchema>;

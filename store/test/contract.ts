@@ -3,7 +3,9 @@ import type { StoredReading, TimeSeriesStore } from '@tamky/protocol';
 
 /**
  * The one set of assertions every TimeSeriesStore adapter must pass. `open` gives a fresh, empty store
- * for each test.
+ * for each test. Identity (TimeSeriesStore.writeBatch): a reading is its (gateway, seq); the edge promises
+ * that within one (gateway, era) a device's timestamps strictly increase, which a store keyed by time
+ * (VictoriaMetrics) relies on.
  */
 export interface StoreUnderTest {
   store: TimeSeriesStore;
@@ -72,14 +74,14 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       ]);
     });
 
-    it('a rewrite of the same (kind, device, ts) overwrites: count unchanged, new value wins, aggregates not double counted', async () => {
+    it('the same (gateway, seq) written again is stored once: count unchanged, aggregates not double counted', async () => {
       const first = [
         reading({ device: 'aq-01', ts: T0 + 10_000, seq: 1, values: { pm25: 10 } }),
         reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 20 } }),
       ];
       await store.writeBatch(first);
       await store.writeBatch(first); // plain redelivery
-      await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 20_000, seq: 2, values: { pm25: 50 } })]); // corrected value
+      await store.writeBatch([first[1]!, first[1]!]); // twice in one batch (a resend racing its PUBACK)
       expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR })).toEqual([
         {
           device: 'aq-01',
@@ -87,19 +89,54 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
           field: 'pm25',
           points: [
             [T0 + 10_000, 10],
-            [T0 + 20_000, 50],
+            [T0 + 20_000, 20],
           ],
         },
       ]);
       for (const windowMs of [MIN, HOUR]) {
         const [count] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'count' });
         const [sum] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'sum' });
-        const [max] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs, aggregate: 'max' });
         expect(count?.points).toEqual([[T0, 2]]);
-        expect(sum?.points).toEqual([[T0, 60]]);
-        expect(max?.points).toEqual([[T0, 50]]);
+        expect(sum?.points).toEqual([[T0, 30]]);
       }
       expect(await store.sequences('gw-1')).toEqual([1, 2]);
+    });
+
+    it('a derived value (seq -1) is keyed by (kind, device, ts): its rewrite overwrites', async () => {
+      await store.writeBatch([reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0, seq: -1, values: { aqi: 20 } })]);
+      await store.writeBatch([reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0, seq: -1, values: { aqi: 50 } })]); // the hour filled
+      expect(await store.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + HOUR })).toEqual([
+        { device: 'aq-01', ward: 'an-my', field: 'aqi', points: [[T0, 50]] },
+      ]);
+    });
+
+    it('a reading is who produced it, never when: same device and ts, different (gateway, seq), all kept', async () => {
+      const ts = T0 + 10_000;
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts, seq: 5, values: { pm25: 10 } }),
+        // The gateway's clock stepped back an hour later: a new era, the same time again.
+        reading({ device: 'aq-01', ts, seq: 3605, era: 1, values: { pm25: 20 } }),
+        // The device moved to another gateway, whose own counter is at the same seq.
+        reading({ device: 'aq-01', ts, gateway: 'gw-2', seq: 5, values: { pm25: 30 } }),
+      ]);
+      // Written again, each is still one reading.
+      await store.writeBatch([reading({ device: 'aq-01', ts, seq: 3605, era: 1, values: { pm25: 20 } })]);
+      const [series, ...others] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR });
+      expect(others).toEqual([]);
+      expect(series?.points.map(([t]) => t)).toEqual([ts, ts, ts]);
+      expect(series?.points.map(([, v]) => v).sort((a, b) => a - b)).toEqual([10, 20, 30]);
+      expect(await store.sequences('gw-1')).toEqual([5, 3605]);
+      expect(await store.sequences('gw-2')).toEqual([5]);
+      for (const [aggregate, value] of [
+        ['count', 3],
+        ['sum', 60],
+        ['mean', 20],
+        ['min', 10],
+        ['max', 30],
+      ] as const) {
+        const [s] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs: MIN, aggregate });
+        expect([aggregate, s?.points]).toEqual([aggregate, [[T0, value]]]);
+      }
     });
 
     it('window aggregates match hand-computed values at raw, minute and hour resolution', async () => {

@@ -46,7 +46,12 @@ describe('InfluxDB adapter', () => {
           values: { pm25: 1.5, temp: -2 },
         }),
       ),
-    ).toBe('air\\ quality,device=a\\,b\\=c\\ d,gateway=gw-1,ward=Hòa\\ Thuận pm25=1.5,temp=-2,seq=42i 1700000000123');
+    ).toBe('air\\ quality,device=a\\,b\\=c\\ d,gateway=gw-1,ward=Hòa\\ Thuận pm25=1.5,temp=-2,seq=42i 1700000000123000042');
+    // ns below the ms: seq mod 10^6, so readings of one ms with different seqs are different points; derived values (seq -1) sit on the ms.
+    expect(readingToLine(reading({ device: 'x', ts: 1_700_000_000_123, seq: 12_345_678, values: { v: 1 } }))).toMatch(
+      / 1700000000123345678$/,
+    );
+    expect(readingToLine(reading({ device: 'x', ts: 1_700_000_000_123, seq: -1, values: { v: 1 } }))).toMatch(/ 1700000000123000000$/);
     expect(() => readingToLine(reading({ device: 'x', ward: 'a\nb', ts: 1, values: { v: 1 } }))).toThrow(/newline/);
   });
 
@@ -128,7 +133,7 @@ describe('InfluxDB adapter', () => {
       const writes = () => server.requests.filter((r) => r.includes('write'));
       expect(writes()).toHaveLength(1);
       expect(writes()[0]).toMatch(
-        api === 'v1' ? /^POST \/write\?db=db&precision=ms/ : /^POST \/api\/v2\/write\?org=o&bucket=b&precision=ms/,
+        api === 'v1' ? /^POST \/write\?db=db&precision=ns/ : /^POST \/api\/v2\/write\?org=o&bucket=b&precision=ns/,
       );
       await new Promise((r) => setTimeout(r, 300));
       expect(writes()).toHaveLength(1); // nothing queued for a background retry

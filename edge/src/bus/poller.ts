@@ -9,6 +9,9 @@ export interface PollerSinks {
 /** After this many failed polls in a row the device is reported offline (an event, never dropped). */
 const OFFLINE_AFTER = 3;
 
+/** Polls are scheduled on a clock that never steps: a wall clock set back an hour must not pause them for an hour. */
+const mono = () => performance.now();
+
 /**
  * Polls one device on its own clock. A device that does not answer is backed off (exponential with
  * jitter, at least one poll interval, at most `maxBackoffMs`) and simply skipped meanwhile, so a dead
@@ -21,6 +24,8 @@ export class Poller {
   private stopped = false;
   private nextDue = 0;
   private offline = false;
+  /** When a backoff ends, on the monotonic clock (stats.backoffUntil reports it on the wall clock). */
+  private backoffEnds: number | null = null;
 
   constructor(
     readonly device: FieldDevice,
@@ -35,13 +40,13 @@ export class Poller {
   start(): void {
     // Spread the first polls so that devices on one bus do not all queue at the same instant.
     const first = Math.floor(Math.random() * Math.min(this.intervalMs, 1000));
-    this.nextDue = Date.now() + first;
+    this.nextDue = mono() + first;
     this.arm();
   }
 
   setInterval(ms: number): void {
     this.device.stats.pollIntervalMs = ms;
-    this.nextDue = Date.now() + ms;
+    this.nextDue = mono() + ms;
     this.arm();
   }
 
@@ -60,17 +65,17 @@ export class Poller {
   private arm(): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), Math.max(0, this.nextDue - Date.now()));
+    this.timer = setTimeout(() => this.tick(), Math.max(0, this.nextDue - mono()));
   }
 
   private tick(): void {
     if (this.stopped) return;
-    const wall = Date.now();
+    const at = mono();
     this.nextDue += this.intervalMs;
-    if (this.nextDue <= wall) this.nextDue = wall + this.intervalMs;
+    if (this.nextDue <= at) this.nextDue = at + this.intervalMs;
     this.arm();
     const stats = this.device.stats;
-    if (stats.backoffUntil !== null && this.opts.now() < stats.backoffUntil) {
+    if (this.backoffEnds !== null && stats.backoffUntil !== null && at < this.backoffEnds) {
       stats.skippedWhileBackedOff++;
       return;
     }
@@ -90,6 +95,7 @@ export class Poller {
     const stats = this.device.stats;
     if (o.ok) {
       stats.success(o.ts);
+      this.backoffEnds = null;
       if (this.offline) {
         this.offline = false;
         this.sinks.onEvent(this.device.id, 'device_online', {});
@@ -106,6 +112,7 @@ export class Poller {
     if (!o.noBackoff) {
       const delay = Math.max(this.intervalMs, backoffDelay(stats.consecutiveFailures, this.intervalMs, this.opts.maxBackoffMs));
       stats.backoffUntil = this.opts.now() + delay;
+      this.backoffEnds = mono() + delay;
     }
     if (!this.offline && stats.consecutiveFailures >= OFFLINE_AFTER) {
       this.offline = true;

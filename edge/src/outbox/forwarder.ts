@@ -36,6 +36,8 @@ export class Forwarder {
   private scheduled = false;
   private stopped = false;
   published = 0;
+  /** The highest seq handed to the broker so far: rows up to it keep their content (a resend must be the same reading). */
+  highestSent = 0;
 
   constructor(
     private readonly outbox: Outbox,
@@ -102,7 +104,8 @@ export class Forwarder {
       let bytes = 0;
       let last = rows[0]!.seq;
       for (const r of rows) {
-        const part = `{"device":${JSON.stringify(r.device)},"ts":${r.ts},"seq":${r.seq},"values":${r.vals}}`;
+        const marks = `${r.clock ? `,"clock":"${r.clock}"` : ''}${r.era ? `,"era":${r.era}` : ''}`;
+        const part = `{"device":${JSON.stringify(r.device)},"ts":${r.ts},"seq":${r.seq},"values":${r.vals}${marks}}`;
         if (parts.length > 0 && bytes + part.length > maxBytes) break;
         parts.push(part);
         bytes += part.length;
@@ -111,6 +114,7 @@ export class Forwarder {
       const first = rows[0]!.seq;
       this.replay.spend(parts.length);
       this.telemetryCursor = last;
+      if (last > this.highestSent) this.highestSent = last;
       const payload = `{"v":${PROTOCOL_VERSION},"gateway":${JSON.stringify(this.opts.gatewayId)},"readings":[${parts.join(',')}]}`;
       this.send(gen, topics.telemetry(this.opts.gatewayId), payload, () => this.outbox.ackTelemetry(first, last), parts.length);
     }

@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ClockMark } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 
 export interface OutboxOptions {
@@ -16,6 +17,18 @@ export interface TelemetryRow {
   device: string;
   ts: number;
   vals: string;
+  /** protocol readingSchema `clock`; null when the clock was synchronised and steady. */
+  clock: ClockMark | null;
+  era: number;
+}
+
+/** A reading to commit: `vals` is its values as JSON. */
+export interface NewReading {
+  device: string;
+  ts: number;
+  vals: string;
+  clock?: ClockMark;
+  era?: number;
 }
 
 export type MessageKind = 'event' | 'cmd-result';
@@ -63,12 +76,25 @@ export class Outbox {
       CREATE INDEX IF NOT EXISTS telemetry_ts ON telemetry (ts);
       CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped', 0);
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped', 0), ('era', 0), ('last_ts', 0);
     `);
+    // Outboxes from before clock marks: the columns are added in place (rows keep era 0, no mark).
+    const columns = new Set((this.db.prepare('PRAGMA table_info(telemetry)').all() as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('clock')) this.db.exec('ALTER TABLE telemetry ADD COLUMN clock TEXT');
+    if (!columns.has('era')) this.db.exec('ALTER TABLE telemetry ADD COLUMN era INTEGER NOT NULL DEFAULT 0');
     this.stmt = {
-      insertReading: this.db.prepare<[string, number, string]>('INSERT INTO telemetry (device, ts, vals) VALUES (?, ?, ?)'),
+      insertReading: this.db.prepare<[string, number, string, string | null, number]>(
+        'INSERT INTO telemetry (device, ts, vals, clock, era) VALUES (?, ?, ?, ?, ?)',
+      ),
+      setMeta: this.db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE key = ?'),
+      getMeta: this.db.prepare<[string]>('SELECT value FROM meta WHERE key = ?'),
+      moveUnsent: this.db.prepare<[number, number, number]>("UPDATE telemetry SET ts = ts + ?, clock = 'corrected', era = ? WHERE seq > ?"),
+      newestUnsent: this.db.prepare<[number]>('SELECT device, MAX(ts) AS ts FROM telemetry WHERE seq > ? GROUP BY device'),
+      maxSeq: this.db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'telemetry'), 0) AS seq"),
       insertMessage: this.db.prepare<[string, string]>('INSERT INTO messages (kind, payload) VALUES (?, ?)'),
-      nextTelemetry: this.db.prepare<[number, number]>('SELECT seq, device, ts, vals FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?'),
+      nextTelemetry: this.db.prepare<[number, number]>(
+        'SELECT seq, device, ts, vals, clock, era FROM telemetry WHERE seq > ? ORDER BY seq LIMIT ?',
+      ),
       nextMessages: this.db.prepare<[number, number]>('SELECT id, kind, payload FROM messages WHERE id > ? ORDER BY id LIMIT ?'),
       ackTelemetry: this.db.prepare<[number, number]>('DELETE FROM telemetry WHERE seq BETWEEN ? AND ?'),
       ackMessage: this.db.prepare<[number]>('DELETE FROM messages WHERE id = ?'),
@@ -88,16 +114,50 @@ export class Outbox {
     return this.addReadings([{ device, ts, vals }])[0]!;
   }
 
-  /** Commits readings in one transaction (one fsync), enforcing the size bound. */
-  addReadings(readings: Array<{ device: string; ts: number; vals: string }>): number[] {
+  /**
+   * Commits readings in one transaction (one fsync), enforcing the size bound. `clockState`, when given,
+   * commits with them (the clock era and newest timestamp the next run starts from).
+   */
+  addReadings(readings: NewReading[], clockState?: { era: number; lastTs: number }): number[] {
     const run = this.db.transaction(() => {
-      const seqs = readings.map((r) => Number(this.stmt.insertReading.run(r.device, r.ts, r.vals).lastInsertRowid));
+      const seqs = readings.map((r) =>
+        Number(this.stmt.insertReading.run(r.device, r.ts, r.vals, r.clock ?? null, r.era ?? 0).lastInsertRowid),
+      );
+      if (clockState) this.saveClock(clockState);
       this.telemetryCount += readings.length;
       const excess = this.telemetryCount - this.opts.maxReadings;
       if (excess > 0) this.drop(this.stmt.dropOldest.run(excess).changes, 'size');
       return seqs;
     });
     return run();
+  }
+
+  /** The clock era and newest timestamp saved by the previous run (0, 0 for a new outbox). */
+  clockState(): { era: number; lastTs: number } {
+    const get = (key: string) => (this.stmt.getMeta.get(key) as { value: number } | undefined)?.value ?? 0;
+    return { era: get('era'), lastTs: get('last_ts') };
+  }
+
+  saveClock(state: { era: number; lastTs: number }): void {
+    this.stmt.setMeta.run(state.era, 'era');
+    this.stmt.setMeta.run(state.lastTs, 'last_ts');
+  }
+
+  /** The highest seq ever assigned (0 for a new outbox): rows up to it may have been published by an earlier run. */
+  maxSeq(): number {
+    return (this.stmt.maxSeq.get() as { seq: number }).seq;
+  }
+
+  /**
+   * After a clock step: readings never published (seq > `afterSeq`) move by `deltaMs` onto the new clock,
+   * marked corrected, in `era`. Returns each moved device's newest timestamp. A row that may have been
+   * published keeps its time, so a resend of it is the same reading.
+   */
+  moveUnsent(afterSeq: number, deltaMs: number, era: number): Array<[string, number]> {
+    return this.db.transaction(() => {
+      if (this.stmt.moveUnsent.run(deltaMs, era, afterSeq).changes === 0) return [];
+      return (this.stmt.newestUnsent.all(afterSeq) as Array<{ device: string; ts: number }>).map((r): [string, number] => [r.device, r.ts]);
+    })();
   }
 
   /**

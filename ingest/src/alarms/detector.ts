@@ -106,6 +106,8 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
   const lastGatewaySeen = new Map<string, number>();
   const gatewayOffline = new Map<string, GatewayStatus>();
   const outboxDepths = new Map<string, number[]>();
+  /** Per gateway: its last health report's time minus the time it was received (ms). */
+  const clockOffsets = new Map<string, number>();
   const crcCounters = new Map<string, number>();
   const lastHealth = new Map<string, { ts: number; uptimeS: number }>();
   /** Per (system rule, service): the subjects of its last report, so one that vanished is cleared. */
@@ -375,9 +377,11 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
       for (const rule of rules) {
         if (rule.type === 'gateway_outbox') evaluateOutbox(rule, h, out);
         else if (rule.type === 'gateway_disk') evaluateDisk(rule, h, out);
+        else if (rule.type === 'gateway_clock') evaluateClock(rule, h, now, out);
         else if (rule.type === 'device_crc_errors') evaluateCrc(rule, h, out);
       }
       for (const d of h.devices) crcCounters.set(`${h.gateway}|${d.device}`, d.crcErrors);
+      clockOffsets.set(h.gateway, h.ts - now);
       settle(out);
     },
     onSystemHealth(h) {
@@ -429,6 +433,22 @@ export function createAlarmDetector(opts: AlarmDetectorOptions): AlarmDetector {
         limit: rule.usedPercent,
         vars: { freeMb: Math.round(h.diskFreeBytes / 1048576) },
       },
+      out,
+    );
+  }
+
+  function evaluateClock(rule: RuleOf<'gateway_clock'>, h: GatewayHealth, now: number, out: Promise<void>[]): void {
+    const src = gatewaySource(h.gateway);
+    if (!inScope(rule, src)) return;
+    const offset = h.ts - now;
+    const previous = clockOffsets.get(h.gateway);
+    const off = Math.abs(offset) > rule.maxOffsetS * 1000;
+    const agrees = previous !== undefined && Math.abs(offset - previous) <= rule.agreeS * 1000;
+    observe(
+      rule,
+      src,
+      // Stamped by the centre's clock: the gateway's is the one in doubt.
+      { ts: now, breach: off && agrees, clear: !off, value: Math.round(offset / 1000), limit: rule.maxOffsetS },
       out,
     );
   }

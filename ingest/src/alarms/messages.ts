@@ -55,6 +55,10 @@ const DEFAULTS: Record<Exclude<AlarmRule['type'], 'system'>, Texts> = {
     vi: 'Gateway {gateway}: ổ đĩa đã dùng {value}% (ngưỡng {limit}%), còn trống {freeMb} MB',
     en: 'Gateway {gateway}: disk {value}% used (limit {limit}%), {freeMb} MB free',
   },
+  gateway_clock: {
+    vi: 'Gateway {gateway}: đồng hồ lệch {value} giây so với trung tâm (ngưỡng {limit} giây)',
+    en: 'Gateway {gateway}: clock off by {value} s from the centre (limit {limit} s)',
+  },
   device_crc_errors: {
     vi: '{place}: lỗi CRC truyền thông tăng {value} lần',
     en: '{place}: {value} new communication CRC errors',

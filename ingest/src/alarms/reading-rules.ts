@@ -7,7 +7,12 @@ import { localHour, hourInWindow } from '@tamky/protocol';
 /** Rules that look at readings; the health and silence rules live elsewhere. */
 export type ReadingRule = Exclude<
   AlarmRule,
-  RuleOf<'no_data'> | RuleOf<'gateway_outbox'> | RuleOf<'gateway_disk'> | RuleOf<'device_crc_errors'> | RuleOf<'system'>
+  | RuleOf<'no_data'>
+  | RuleOf<'gateway_outbox'>
+  | RuleOf<'gateway_disk'>
+  | RuleOf<'gateway_clock'>
+  | RuleOf<'device_crc_errors'>
+  | RuleOf<'system'>
 >;
 
 export interface EvalContext {

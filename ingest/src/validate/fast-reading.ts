@@ -1,4 +1,4 @@
-import { DEVICE_KINDS, ID_PATTERN, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
+import { CLOCK_MARKS, DEVICE_KINDS, ID_PATTERN, KIND_FIELDS, UNIT_CODES, type Reading } from '@tamky/protocol';
 
 /**
  * Hand-written twins of protocol's zod schemas for the hot path (readingSchema, and the envelope of a
@@ -43,10 +43,12 @@ const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSaf
  */
 export function isReading(x: unknown): x is Reading {
   if (!isObject(x)) return false;
-  const { device, ts, seq, values } = x;
+  const { device, ts, seq, values, clock, era } = x;
   if (typeof device !== 'string' || !isId(device)) return false;
   if (!isInt(ts) || ts <= 0) return false;
   if (!isInt(seq) || seq < 0) return false;
+  if (clock !== undefined && !(CLOCK_MARKS as readonly unknown[]).includes(clock)) return false;
+  if (era !== undefined && (!isInt(era) || era < 0)) return false;
   if (!isObject(values)) return false;
   let n = 0;
   for (const field in values) {

@@ -165,7 +165,17 @@ export function validateTelemetry(
       }
     }
     if (kept === 0) continue;
-    readings.push({ kind: device.kind, device: r.device, gateway, ward: device.ward, ts: r.ts, seq: r.seq, values: keptValues });
+    const stored: StoredReading = {
+      kind: device.kind,
+      device: r.device,
+      gateway,
+      ward: device.ward,
+      ts: r.ts,
+      seq: r.seq,
+      values: keptValues,
+    };
+    if (r.era) stored.era = r.era;
+    readings.push(stored);
     values += kept;
     if (r.ts > newestTs) newestTs = r.ts;
   }

@@ -98,7 +98,7 @@ export class InfluxStore implements TimeSeriesStore {
   async writeBatch(readings: StoredReading[]): Promise<void> {
     this.assertWritable();
     if (readings.length === 0) return;
-    await this.writeChunked(readings.length, (from, to) => readingsToBody(readings, from, to), 'ms');
+    await this.writeChunked(readings.length, (from, to) => readingsToBody(readings, from, to), 'ns');
   }
 
   async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
@@ -152,7 +152,8 @@ export class InfluxStore implements TimeSeriesStore {
   }
 
   private conditions(from: number, to: number, extra: { devices?: string[]; ward?: string; gateway?: string }): string {
-    const c = [`time >= ${timeLiteral(from)}`, `time <= ${timeLiteral(to)}`];
+    // Points sit up to a millisecond past their reading's ms (line-protocol.ts pointTime): `to` is inclusive to its whole ms.
+    const c = [`time >= ${timeLiteral(from)}`, `time < ${timeLiteral(to + 1)}`];
     if (extra.devices) c.push(extra.devices.length ? anyOf('device', extra.devices) : 'false');
     if (extra.ward !== undefined) c.push(`${quoteIdentifier('ward')} = ${quoteString(extra.ward)}`);
     if (extra.gateway !== undefined) c.push(`${quoteIdentifier('gateway')} = ${quoteString(extra.gateway)}`);

@@ -93,10 +93,26 @@ function fieldKey(name: string): string {
   return k;
 }
 
+/** Nanoseconds below the millisecond: a reading's place among readings of the same millisecond. */
+const NS_PER_MS = 1_000_000;
+
+/**
+ * The point's time in ns: the reading's ms, and below it `seq mod 10^6` (derived values, seq -1: 0).
+ * InfluxDB keys a point by (measurement, tag set, time), so the same (gateway, seq) lands on the same
+ * point (a redelivery overwrites itself) while two readings of one device in the same millisecond with
+ * different seqs (a clock stepped back) are two points. Reads ask for epoch=ms, which drops the tiebreak.
+ * The limit: two readings of one device from one gateway in the same millisecond whose seqs differ by a
+ * multiple of 10^6 still share a point.
+ */
+export function pointTime(r: StoredReading): string {
+  if (!Number.isSafeInteger(r.ts) || r.ts <= 0) throw new Error(`reading ${r.kind}/${r.device}: ts ${r.ts} is not a positive integer ms`);
+  const below = r.seq >= 0 ? r.seq % NS_PER_MS : 0;
+  return `${r.ts}${String(below).padStart(6, '0')}`;
+}
+
 /**
  * One reading as one line: measurement = kind, tags device/gateway/ward, one float field per value
- * plus `seq` as an integer, timestamp in ms. Same (measurement, tag set, time) overwrites on the server,
- * which is what makes a redelivered reading land exactly once.
+ * plus `seq` as an integer, time in ns from `pointTime` (write with precision ns).
  */
 export function readingToLine(r: StoredReading): string {
   let line = headOf(r);
@@ -108,7 +124,7 @@ export function readingToLine(r: StoredReading): string {
     line += first ? fieldKey(name) + v : `,${fieldKey(name)}${v}`;
     first = false;
   }
-  return `${line}${first ? '' : ','}seq=${r.seq}i ${r.ts}`;
+  return `${line}${first ? '' : ','}seq=${r.seq}i ${pointTime(r)}`;
 }
 
 /** Readings [from, to) as one /write body: lines joined by newlines, built as one string (no array of lines). */

@@ -1,4 +1,4 @@
-import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { Aggregate, DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { VictoriaStoreConfig } from '../config';
 import { escapeMeasurement, escapeTagOrKey } from '../influx/line-protocol';
@@ -17,9 +17,16 @@ interface PromSeries {
 /**
  * VictoriaMetrics: readings written as InfluxDB line protocol (`/write`), read through its Prometheus-compatible
  * query API (`/api/v1/query`, `/api/v1/query_range`). One line per reading: measurement `city` (so a kind with an
- * underscore cannot be confused with its field), tags kind/device/gateway/ward, one field per value plus `seq`;
- * VictoriaMetrics turns each field into a series `city_{field}{kind,device,gateway,ward}`. A rewrite of the same
- * (kind, device, ts) is one sample twice, which `-dedup.minScrapeInterval=1ms` on the server collapses to one.
+ * underscore cannot be confused with its field), tags kind/device/gateway/ward (and `era` when not 0), one field
+ * per value plus `seq`; VictoriaMetrics turns each field into a series `city_{field}{kind,device,era,gateway,ward}`.
+ *
+ * Identity: VictoriaMetrics keeps one sample per series per millisecond (`-dedup.minScrapeInterval=1ms`), so a
+ * redelivered (gateway, seq) collapses to one sample. Two readings of one device in the same millisecond are
+ * kept apart only by their series: another gateway, or another clock era of the same gateway (a clock that went
+ * backwards, readingSchema `era`). Within one (gateway, era) the edge stamps a device's readings in strictly
+ * increasing time, so that is every case a gateway produces; the limit is a writer that breaks that promise (two
+ * readings of one device, one gateway, one era, one millisecond: the one with the larger value is kept).
+ * Aggregates combine a device's series per window (a mean is Σ sums / Σ counts).
  */
 export class VictoriaStore implements TimeSeriesStore {
   private readonly writeBase: string;
@@ -61,6 +68,7 @@ export class VictoriaStore implements TimeSeriesStore {
       }
       const tags = [
         `device=${escapeTagOrKey(r.device)}`,
+        r.era ? `era=${r.era}` : '',
         r.gateway ? `gateway=${escapeTagOrKey(r.gateway)}` : '',
         `kind=${escapeTagOrKey(r.kind)}`,
         r.ward ? `ward=${escapeTagOrKey(r.ward)}` : '',
@@ -142,23 +150,22 @@ export class VictoriaStore implements TimeSeriesStore {
       // Windows aligned to the epoch like the other stores: the window [B, B + w) is the rollup over (t - w, t] at t = B + w - 1 ms.
       const first = Math.floor(q.from / w) * w;
       const last = Math.floor(q.to / w) * w;
-      const fn = aggregateFunction(q.aggregate ?? 'mean');
+      const aggregate = q.aggregate ?? 'mean';
+      const range = (query: string) =>
+        this.prom('query_range', { query, start: seconds(first + w - 1), end: seconds(last + w - 1), step: `${w}ms`, nocache: '1' });
+      const windows = (s: PromSeries) => (s.values ?? []).map(([t, v]): [number, number] => [ms(t) - w + 1, Number(v)]);
       for (const field of q.fields) {
         const selector = `{${labelMatchers({ ...filters, name: escapeRegex(metricName(this.prefix, field)) })}}`;
-        const result = await this.prom('query_range', {
-          query: `${fn}(${selector}[${w}ms])`,
-          start: seconds(first + w - 1),
-          end: seconds(last + w - 1),
-          step: `${w}ms`,
-          nocache: '1',
-        });
-        for (const s of result)
-          out.push({
-            device: s.metric.device ?? '',
-            ward: s.metric.ward ?? '',
-            field,
-            points: (s.values ?? []).map(([t, v]) => [ms(t) - w + 1, Number(v)]),
-          });
+        const rollup = (fn: Aggregate) => `${aggregateFunction(fn)}(${selector}[${w}ms])`;
+        if (aggregate === 'last') {
+          // Per series, then the sample latest in time wins among a device's series (gateways, eras).
+          const [values, stamps] = await Promise.all([range(rollup('last')), range(`tlast_over_time(${selector}[${w}ms])`)]);
+          out.push(...lastAcrossSeries(values, stamps, field, windows));
+          continue;
+        }
+        const combine = COMBINE[aggregate];
+        for (const s of await range(combine(rollup)))
+          out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field, points: windows(s) });
       }
     }
     return mergeByKey(out, q.fields);
@@ -237,8 +244,9 @@ export class VictoriaStore implements TimeSeriesStore {
   }
 
   async sequences(gateway: string, from?: number, to?: number): Promise<number[]> {
-    const end = to ?? Date.now();
-    const start = from ?? end - this.config.latestLookbackDays * DAY_MS;
+    // Unbounded: readings stamped ahead of the server's clock too (a gateway clock set days ahead).
+    const end = to ?? Date.now() + this.config.latestLookbackDays * DAY_MS;
+    const start = from ?? Date.now() - this.config.latestLookbackDays * DAY_MS;
     if (end < start) return [];
     const seqs: number[] = [];
     for (const s of await this.raw(`{__name__=${quote(`${this.prefix}seq`)},gateway=${quote(gateway)}}`, start, end)) {
@@ -256,9 +264,50 @@ export class VictoriaStore implements TimeSeriesStore {
   }
 }
 
+/** A rollup over every series of a (device, ward): one per gateway and clock era it was read under. */
+const by = (fn: string, expr: string) => `${fn} by (device, ward) (${expr})`;
+const COMBINE: Record<Exclude<Aggregate, 'last'>, (rollup: (fn: Aggregate) => string) => string> = {
+  mean: (r) => `${by('sum', r('sum'))} / ${by('sum', r('count'))}`,
+  sum: (r) => by('sum', r('sum')),
+  count: (r) => by('sum', r('count')),
+  min: (r) => by('min', r('min')),
+  max: (r) => by('max', r('max')),
+};
+
+/** `last` per window of each (device, ward): the value of the series whose last sample is latest. */
+function lastAcrossSeries(
+  values: PromSeries[],
+  stamps: PromSeries[],
+  field: string,
+  windows: (s: PromSeries) => Array<[number, number]>,
+): Series[] {
+  const stampOf = new Map<string, Map<number, number>>();
+  for (const s of stamps) stampOf.set(seriesKey(s.metric), new Map(windows(s)));
+  const best = new Map<string, { device: string; ward: string; at: Map<number, [stamp: number, value: number]> }>();
+  for (const s of values) {
+    const device = s.metric.device ?? '';
+    const ward = s.metric.ward ?? '';
+    const key = `${device}|${ward}`;
+    let b = best.get(key);
+    if (!b) best.set(key, (b = { device, ward, at: new Map() }));
+    const stamp = stampOf.get(seriesKey(s.metric));
+    for (const [t, v] of windows(s)) {
+      const st = stamp?.get(t) ?? -Infinity;
+      const had = b.at.get(t);
+      if (!had || st > had[0]) b.at.set(t, [st, v]);
+    }
+  }
+  return [...best.values()].map((b) => ({
+    device: b.device,
+    ward: b.ward,
+    field,
+    points: [...b.at].map(([t, [, v]]): [number, number] => [t, v]).sort((x, y) => x[0] - y[0]),
+  }));
+}
+
 const seconds = (msEpoch: number) => (msEpoch / 1000).toFixed(3);
 const ms = (secondsEpoch: number) => Math.round(secondsEpoch * 1000);
-const seriesKey = (m: Record<string, string>) => `${m.kind}|${m.device}|${m.gateway}|${m.ward}`;
+const seriesKey = (m: Record<string, string>) => `${m.kind}|${m.device}|${m.gateway}|${m.ward}|${m.era ?? ''}`;
 
 /** One series per (device, ward, field): a device that moved gateway has two series on the server. */
 function mergeByKey(series: Series[], fields: string[]): Series[] {

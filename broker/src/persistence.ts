@@ -27,14 +27,17 @@ export function redisOptions(url: string): Record<string, unknown> {
  * the broker. Wrapping them in Readable.from() restores the shape aedes expects.
  */
 class RedisPersistence extends AsyncRedisPersistence {
-  private readonly conn: Redis;
+  private readonly conn: Redis & { clearDelivery(listKey: string, pktKey: string, countKey: string): Promise<number> };
   private readonly maxSessionDelivery: number;
+  /** QoS 1 deliveries awaiting their PUBACK, by client and message id: what the acknowledgement clears. */
+  private readonly awaitingAck = new Map<string, Delivery>();
 
   constructor(opts: Record<string, unknown> & { maxSessionDelivery: number }) {
     const conn = new Redis(opts as RedisOptions);
     removeFirstDeliveryOnly(conn);
+    conn.defineCommand('clearDelivery', { numberOfKeys: 3, lua: CLEAR_DELIVERY_LUA });
     super({ ...opts, conn });
-    this.conn = conn;
+    this.conn = conn as RedisPersistence['conn'];
     this.maxSessionDelivery = opts.maxSessionDelivery;
   }
 
@@ -69,13 +72,46 @@ class RedisPersistence extends AsyncRedisPersistence {
    * commands and is still awaited. If the broker dies before the SET lands, the packet is resent under a new
    * id: at least once, as before.
    */
-  outgoingUpdate(client: unknown, packet: { cmd?: string; qos?: number }): Promise<void> {
+  outgoingUpdate(client: { id: string }, packet: OutgoingUpdate): Promise<void> {
     const done = (
       AsyncRedisPersistence.prototype as unknown as { outgoingUpdate(c: unknown, p: unknown): Promise<void> }
     ).outgoingUpdate.call(this, client, packet);
     if (packet.cmd === 'pubrel' || packet.qos !== 1) return done;
     done.catch(() => undefined);
+    this.rememberDelivery(client.id, packet);
     return Promise.resolve();
+  }
+
+  /**
+   * A PUBACK's clear. The library awaits four commands in turn (GET of the packet only to learn its keys, LREM,
+   * DECR, DEL), and aedes handles the client's next packet only after it: a catch-up was bounded by Redis round
+   * trips per acknowledgement. The keys are known from the delivery, so one script does the same work in one
+   * command, not awaited: later commands for the session go over the same connection and Redis applies them in
+   * order. If the broker dies before it lands, the message is resent: at least once, as before. QoS 2 and
+   * deliveries this process did not send go the library's way.
+   */
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown> {
+    const key = deliveryKey(client.id, packet.messageId);
+    const delivery = this.awaitingAck.get(key);
+    if (!delivery) {
+      return (
+        AsyncRedisPersistence.prototype as unknown as { outgoingClearMessageId(c: unknown, p: unknown): Promise<unknown> }
+      ).outgoingClearMessageId.call(this, client, packet);
+    }
+    this.awaitingAck.delete(key);
+    const pktKey = `packet:${delivery.brokerId}:${delivery.brokerCounter}`;
+    this.conn.clearDelivery(`outgoing:${encodeURIComponent(client.id)}`, pktKey, `${pktKey}:offlineCount`).catch(() => undefined);
+    return Promise.resolve({ ...delivery, messageId: packet.messageId });
+  }
+
+  private rememberDelivery(clientId: string, packet: OutgoingUpdate): void {
+    if (packet.brokerId === undefined || packet.brokerCounter === undefined || packet.messageId === undefined) return;
+    const key = deliveryKey(clientId, packet.messageId);
+    this.awaitingAck.delete(key); // re-inserted last: the oldest entries are the ones dropped below
+    this.awaitingAck.set(key, { brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, topic: packet.topic, qos: 1 });
+    // Deliveries never acknowledged (a clean session that went away) must not grow this forever; an entry
+    // dropped here is cleared the library's way when its PUBACK comes.
+    if (this.awaitingAck.size > MAX_AWAITING_ACK) this.awaitingAck.delete(this.awaitingAck.keys().next().value!);
   }
 
   createRetainedStreamCombi(patterns: string[]): Readable {
@@ -102,6 +138,38 @@ function removeFirstDeliveryOnly(conn: Redis): void {
   (conn as unknown as { lrem: typeof lrem }).lrem = (key, count, value) =>
     lrem(key, count === 0 && key.startsWith('outgoing:') ? 1 : count, value);
 }
+
+interface OutgoingUpdate {
+  cmd?: string;
+  qos?: number;
+  messageId?: number;
+  brokerId?: string;
+  brokerCounter?: number;
+  topic?: string;
+}
+
+interface Delivery {
+  brokerId: string;
+  brokerCounter: number;
+  topic: string | undefined;
+  qos: 1;
+}
+
+const deliveryKey = (clientId: string, messageId: number | undefined) => `${clientId}\u0000${messageId}`;
+
+/** As many as the library's own message-id cache holds. */
+const MAX_AWAITING_ACK = 100_000;
+
+/**
+ * The library's QoS 1 clear in one step, with its keys (`outgoing:{clientId}`, `packet:{brokerId}:{counter}` and
+ * its `:offlineCount`): take the delivery off the session's list (the head: count 1, see removeFirstDeliveryOnly),
+ * count it delivered, and drop the packet once every subscriber has it.
+ */
+const CLEAR_DELIVERY_LUA = `
+redis.call('LREM', KEYS[1], 1, KEYS[2])
+local remained = redis.call('DECR', KEYS[3])
+if remained == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+return remained`;
 
 /** Packets fetched per round trip when a session's queue is resent. */
 const RESEND_READ_BATCH = 256;

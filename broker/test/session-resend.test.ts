@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { startRedis, waitFor, type Peer } from '@tamky/test-support';
 import type { BrokerHandle } from '../src/index';
 import { startTestBroker } from './helpers';
@@ -114,6 +115,16 @@ describe.each(CASES)('session resend from %s persistence at QoS %i', (persistenc
       await new Promise((r) => setTimeout(r, 1000));
       await last.endAsync();
       expect(count(later)).toBe(0);
+      if (redis) {
+        // The acknowledgements also cleared the store: no delivery left on the session's list, no packet kept.
+        const db = new Redis(redis.url);
+        try {
+          expect(await db.llen(`outgoing:${clientId}`)).toBe(0);
+          expect(await db.keys('packet:*')).toEqual([]);
+        } finally {
+          db.disconnect();
+        }
+      }
     });
 });
 

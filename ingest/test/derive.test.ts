@@ -8,13 +8,15 @@ const H = 3_600_000;
 // 2025-06-01 07:00 UTC = 14:00 in Tam Kỳ (day); 14:00 UTC = 21:00 local (night).
 const DAY = Date.UTC(2025, 5, 1, 7);
 const NIGHT = Date.UTC(2025, 5, 1, 14);
+// A gateway numbers its readings: distinct readings have distinct seqs (a reading's identity in the store).
+let nextSeq = 0;
 const r = (kind: string, device: string, ts: number, values: Record<string, number>): StoredReading => ({
   kind,
   device,
   gateway: 'gw-a',
   ward: 'w1',
   ts,
-  seq: 0,
+  seq: nextSeq++,
   values,
 });
 

@@ -4,7 +4,7 @@
  * same data, is the store's own query() called in-process: ratio = API / store is what the HTTP layer
  * (session check, query parsing, JSON encoding of ~72k points, the socket) adds on top of the store.
  *
- *   npx tsx bench/dashboard/history-latency.ts [--runs 30] [--devices 50] [--stores sqlite,influxdb]
+ *   npx tsx bench/dashboard/history-latency.ts [--runs 30] [--devices 50] [--stores sqlite,influxdb,victoriametrics]
  *
  * Appends a dated section (command, machine) to bench/dashboard/RESULTS.md. Not a test: nothing here fails on
  * a number; the machine is shared, so read the ratios and the CPU ms per query (this process, every thread), not
@@ -19,13 +19,13 @@ import { cityModelSchema, type RangeQuery, type StoredReading, type TimeSeriesSt
 import { createLogger, loadConfigFile } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { hashPassword, startDashboard } from '@tamky/dashboard-server';
-import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
+import { startInfluxd, startMosquitto, startVictoriaMetrics, tempDir } from '@tamky/test-support';
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '30' },
     devices: { type: 'string', default: '50' },
-    stores: { type: 'string', default: 'sqlite,influxdb' },
+    stores: { type: 'string', default: 'sqlite,influxdb,victoriametrics' },
   },
 });
 const RUNS = Number(args.runs);
@@ -209,7 +209,14 @@ try {
       } finally {
         await influx.stop();
       }
-    } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
+    } else if (name === 'victoriametrics') {
+      const vm = await startVictoriaMetrics();
+      try {
+        results.push(await measure(name, { type: 'victoriametrics', url: vm.url, measurement: 'bench_history' }, broker.url));
+      } finally {
+        await vm.stop();
+      }
+    } else throw new Error(`unknown store ${name}: sqlite, influxdb or victoriametrics`);
     console.log(JSON.stringify(results[results.length - 1]));
   }
 } finally {

@@ -1,7 +1,7 @@
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Series, StoredReading } from '@tamky/protocol';
+import type { RangeQuery, Series, StoredReading } from '@tamky/protocol';
 import { api, login, startHarness, type Harness, type Session } from './helpers';
 
 // What a history answer costs the client: compressed on the wire, never more points per series than the chart's pixels.
@@ -82,6 +82,28 @@ describe('history answers', () => {
         // Wide charts get every minute when asked for minutes.
         if (windowMs === MIN && width >= 1441) expect(series[0]!.points).toHaveLength(1441);
       }
+  });
+
+  it('are, byte for byte, the store answer as JSON.stringify writes it (encoded from columns)', async () => {
+    const cases: Array<[string, RangeQuery]> = [
+      [path, { kind: 'noise_meter', fields: ['laeq', 'lmax'], from: FROM, to: TO, windowMs: MIN, aggregate: 'mean' }],
+      [
+        `/api/history?kind=noise_meter&fields=laeq&from=${FROM}&to=${TO}&windowMs=${3 * MIN}&aggregate=max&devices=an-my-noise-2`,
+        { kind: 'noise_meter', fields: ['laeq'], from: FROM, to: TO, windowMs: 3 * MIN, aggregate: 'max', devices: ['an-my-noise-2'] },
+      ],
+      [
+        `/api/history?kind=noise_meter&fields=laeq&from=${TO - 3_600_000}&to=${TO}`,
+        { kind: 'noise_meter', fields: ['laeq'], from: TO - 3_600_000, to: TO },
+      ],
+    ];
+    for (const [p, q] of cases) {
+      const res = await rawGet(p, { cookie: viewer.cookie, 'accept-encoding': 'identity' });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      const series = await h.store.query(q);
+      expect(series.length).toBeGreaterThan(0);
+      expect(res.body.toString('utf8')).toBe(JSON.stringify({ series }));
+    }
   });
 
   it('refuse a width that is not a positive pixel count', async () => {

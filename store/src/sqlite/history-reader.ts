@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Aggregate, RangeQuery, Series } from '@tamky/protocol';
+import { seriesToColumns, type Aggregate, type ColumnSeries, type RangeQuery, type Series } from '@tamky/protocol';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
 import { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
@@ -29,6 +29,12 @@ type RollupRow = [number, string, number, number, number, number, number, number
 type Windows = Map<number, Accumulator>;
 /** Per field: windows from raw rows not (yet) in the rollups, and the ward of the newest of them. */
 type Extra = Map<string, { ward: string; wardTs: number; windows: Windows }>;
+/**
+ * What a query turns each series into as soon as it is complete: itself, or columns (then its points die young,
+ * instead of 72,000 small arrays outliving the whole query: most of its CPU was the garbage collector's).
+ */
+type Pack<S> = (s: Series) => S;
+const asSeries: Pack<Series> = (s) => s;
 
 const accOf = (r: RollupRow): Accumulator => ({ count: r[2], sum: r[3], min: r[4], max: r[5], last: r[6], lastTs: r[7] });
 
@@ -70,9 +76,9 @@ export class HistoryReader {
       }
     | null
     | undefined;
-  private readonly windowedQueryTx: (q: RangeQuery, devices: string[], windowMs: number) => Series[];
-  private readonly rawQueryTx: (q: RangeQuery, devices: string[]) => Series[];
-  private readonly rawWindowTx: (q: RangeQuery, devices: string[], windowMs: number) => Series[];
+  private readonly windowedQueryTx: <S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>) => S[];
+  private readonly rawQueryTx: <S>(q: RangeQuery, devices: string[], pack: Pack<S>) => S[];
+  private readonly rawWindowTx: <S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>) => S[];
   /** Prepared on first use: a reader may open a file its writer has not given retention_cutoff yet. */
   private cutoffStmt: Database.Statement<[], { source: string; cutoff: number }> | null | undefined;
 
@@ -89,23 +95,38 @@ export class HistoryReader {
     this.rollupRange = { rollup_1m: range('rollup_1m'), rollup_1h: range('rollup_1h') };
     // Every query reads in one transaction: a compaction moving rows from the hot table to a block commits between
     // two statements of a query otherwise, and the query would see those rows twice or not at all.
-    this.windowedQueryTx = db.transaction((q, devices, windowMs) => this.windowedQuery(q, devices, windowMs));
-    this.rawQueryTx = db.transaction((q: RangeQuery, devices: string[]) => devices.flatMap((device) => this.rawSeries(q, device)));
-    this.rawWindowTx = db.transaction((q: RangeQuery, devices: string[], windowMs: number) => this.rawWindowQuery(q, devices, windowMs));
+    this.windowedQueryTx = db.transaction((q, devices, windowMs, pack) =>
+      this.windowedQuery(q, devices, windowMs, pack),
+    ) as typeof this.windowedQueryTx;
+    this.rawQueryTx = db.transaction(<S>(q: RangeQuery, devices: string[], pack: Pack<S>) =>
+      devices.flatMap((device) => this.rawSeries(q, device).map(pack)),
+    ) as typeof this.rawQueryTx;
+    this.rawWindowTx = db.transaction(<S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>) =>
+      this.rawWindowQuery(q, devices, windowMs, pack),
+    ) as typeof this.rawWindowTx;
   }
 
   query(q: RangeQuery): Series[] {
+    return this.run(q, asSeries);
+  }
+
+  /** The same answer as `query`, each series as columns. */
+  queryColumns(q: RangeQuery): ColumnSeries[] {
+    return this.run(q, seriesToColumns);
+  }
+
+  private run<S>(q: RangeQuery, pack: Pack<S>): S[] {
     const devices = this.devicesFor(q.kind, q.devices);
-    if (q.windowMs === undefined) return this.rawQueryTx(q, devices);
+    if (q.windowMs === undefined) return this.rawQueryTx(q, devices, pack);
     const windowMs = q.windowMs;
     if (!(windowMs > 0)) throw new Error(`windowMs must be positive, got ${windowMs}`);
     // Derived kinds: their windows always come from their rows, kept as long as the hourly rollups.
-    if (this.isDerivedKind(q.kind)) return this.rawWindowTx(q, devices, windowMs);
-    return this.windowedQueryTx(q, devices, windowMs);
+    if (this.isDerivedKind(q.kind)) return this.rawWindowTx(q, devices, windowMs, pack);
+    return this.windowedQueryTx(q, devices, windowMs, pack);
   }
 
   /** One read transaction: the cutoffs and every part's rows are of one state of the file. */
-  private windowedQuery(q: RangeQuery, devices: string[], windowMs: number): Series[] {
+  private windowedQuery<S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>): S[] {
     const cutoffs = this.cutoffs();
     const sources = SOURCES.map((s) => ({ ...s, cutoff: cutoffs.get(s.table ?? 'raw') ?? -Infinity }));
     const rollup = ROLLUPS.find((r) => windowMs >= r.ms && windowMs % r.ms === 0);
@@ -113,7 +134,7 @@ export class HistoryReader {
     const parts = q.exactWindow
       ? [{ source: sources[start]!, from: q.from, to: q.to, windowMs }]
       : plan(sources, start, q.from, q.to, windowMs);
-    return this.partsQuery(q, devices, parts);
+    return this.partsQuery(q, devices, parts, pack);
   }
 
   private cutoffs(): Map<string, number> {
@@ -128,14 +149,15 @@ export class HistoryReader {
   }
 
   /** Each part answered on its own, then joined per (device, field) series, older points first. */
-  private partsQuery(q: RangeQuery, devices: string[], parts: Part[]): Series[] {
-    const answers = parts.map(({ source, from, to, windowMs }) => {
+  private partsQuery<S>(q: RangeQuery, devices: string[], parts: Part[], pack: Pack<S>): S[] {
+    const partQuery = <P>({ source, from, to, windowMs }: Part, packPart: Pack<P>): P[] => {
       const part = { ...q, from, to };
       return source.table
-        ? this.rollupQuery(part, devices, source.table, source.ms, windowMs)
-        : this.rawWindowQuery(part, devices, windowMs);
-    });
-    if (answers.length === 1) return answers[0]!;
+        ? this.rollupQuery(part, devices, source.table, source.ms, windowMs, packPart)
+        : this.rawWindowQuery(part, devices, windowMs, packPart);
+    };
+    if (parts.length === 1) return partQuery(parts[0]!, pack);
+    const answers = parts.map((part) => partQuery(part, asSeries));
     const joined = new Map<string, Series>();
     for (const answer of answers)
       for (const s of answer) {
@@ -147,25 +169,25 @@ export class HistoryReader {
           for (const p of s.points) into.points.push(p);
         }
       }
-    const out: Series[] = [];
+    const out: S[] = [];
     for (const device of devices)
       for (const field of q.fields) {
         const s = joined.get(`${device}\u0000${field}`);
-        if (s) out.push(s);
+        if (s) out.push(pack(s));
       }
     return out;
   }
 
   /** Windows computed from the raw rows in [from, to]. */
-  private rawWindowQuery(q: RangeQuery, devices: string[], windowMs: number): Series[] {
-    const out: Series[] = [];
+  private rawWindowQuery<S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>): S[] {
+    const out: S[] = [];
     const aggregate = q.aggregate ?? 'mean';
     for (const device of devices) {
       const extra: Extra = new Map();
       for (const row of this.raw.rows(q.kind, device, q.from, q.to)) addRawRow(extra, q, row, windowMs);
       for (const field of q.fields) {
         const e = extra.get(field);
-        if (e && e.windows.size > 0) out.push({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) });
+        if (e && e.windows.size > 0) out.push(pack({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) }));
       }
     }
     return out;
@@ -220,7 +242,7 @@ export class HistoryReader {
    * Rollup buckets whose start lies in [from, to] (from rounded down to the bucket), merged into windows; plus
    * raw rows past the watermark, and dirty buckets recomputed from their raw rows instead of their rollup row.
    */
-  private rollupQuery(q: RangeQuery, devices: string[], table: RollupTable, ms: number, windowMs: number): Series[] {
+  private rollupQuery<S>(q: RangeQuery, devices: string[], table: RollupTable, ms: number, windowMs: number, pack: Pack<S>): S[] {
     const aggregate = q.aggregate ?? 'mean';
     const first = windowStart(q.from, ms);
     const lastTs = windowStart(q.to, ms) + ms - 1;
@@ -253,7 +275,7 @@ export class HistoryReader {
           for (const row of this.raw.rows(q.kind, device, bucket, bucket + ms - 1))
             if (row.seq >= 0) addRawRow(extraOf(device), q, row, windowMs);
     }
-    const out: Series[] = [];
+    const out: S[] = [];
     for (const device of devices) {
       const extra = extras.get(device);
       const dirty = dirtyBuckets.get(device);
@@ -289,7 +311,7 @@ export class HistoryReader {
           }
           points = pointsOf(windows, aggregate);
         }
-        if (points.length > 0) out.push({ device, ward, field, points });
+        if (points.length > 0) out.push(pack({ device, ward, field, points }));
       }
     }
     return out;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import type { ColumnSeries, DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { retentionSchema, type SqliteStoreConfig } from '../config';
 import { encodeBatch, type EncodedBatch } from './encoded-batch';
@@ -186,6 +186,10 @@ export class SqliteStore implements TimeSeriesStore {
 
   async query(q: RangeQuery): Promise<Series[]> {
     return this.reader.query(q);
+  }
+
+  async queryColumns(q: RangeQuery): Promise<ColumnSeries[]> {
+    return this.reader.queryColumns(q);
   }
 
   async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {

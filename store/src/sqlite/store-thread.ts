@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ColumnSeries } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { SqliteStoreConfig } from '../config';
 import { SqliteStore } from './sqlite-store';
@@ -9,7 +10,16 @@ import { SqliteStore } from './sqlite-store';
  * same as inline). Log calls are forwarded to the parent's logger.
  */
 export type StoreOp =
-  'writeEncoded' | 'writeDeadLetters' | 'query' | 'latest' | 'deadLetters' | 'sequences' | 'applyRetention' | 'compact' | 'close';
+  | 'writeEncoded'
+  | 'writeDeadLetters'
+  | 'query'
+  | 'queryColumns'
+  | 'latest'
+  | 'deadLetters'
+  | 'sequences'
+  | 'applyRetention'
+  | 'compact'
+  | 'close';
 export interface StoreRequest {
   id: number;
   op: StoreOp;
@@ -53,7 +63,9 @@ port.on('message', (req: StoreRequest) => {
     try {
       const s = store as unknown as Record<StoreOp, (...a: unknown[]) => unknown>;
       const value = await s[req.op]!.apply(store, req.args);
-      port.postMessage({ id: req.id, ok: true, value } satisfies StoreReply);
+      // Columns are moved, not copied: the caller's thread owns them from here.
+      const transfer = req.op === 'queryColumns' ? (value as ColumnSeries[]).flatMap((c) => [c.ts.buffer, c.values.buffer]) : [];
+      port.postMessage({ id: req.id, ok: true, value } satisfies StoreReply, transfer);
     } catch (err) {
       const e = err as Error;
       port.postMessage({

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { seriesToColumns, type Series } from '@tamky/protocol';
+import { historyAnswerJson } from '../src/readings/history-json';
+
+describe('historyAnswerJson', () => {
+  it('writes what JSON.stringify writes for the same series as points', () => {
+    const series: Series[] = [
+      {
+        device: 'a "quoted" \\ device',
+        ward: 'hòa-thuận',
+        field: 'laeq',
+        points: [
+          [1_700_000_000_000, 56.333333333333336],
+          [1_700_000_060_000, -0],
+          [1_700_000_120_000, 1e-7],
+        ],
+      },
+      {
+        device: 'b',
+        ward: '',
+        field: 'pm2.5',
+        points: [
+          [0, Number.NaN],
+          [1, Number.POSITIVE_INFINITY],
+          [2, 2 ** 53 + 2],
+        ],
+      },
+      { device: 'c', ward: 'w', field: 'x', points: [] },
+    ];
+    expect(historyAnswerJson(series.map(seriesToColumns))).toBe(JSON.stringify({ series }));
+    expect(historyAnswerJson([])).toBe(JSON.stringify({ series: [] }));
+  });
+});

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { columnsToSeries, type RangeQuery, type StoredReading } from '@tamky/protocol';
+import { tempDir } from '@tamky/test-support';
+import { openStore, SqliteStore } from '../src';
+
+// queryColumns (what the history API encodes, and what the worker store's query() is built from) must answer
+// exactly what query() answers, on every path of the reader: raw points, rollup rows as they are, rollup rows
+// merged into wider windows, rows not folded yet, rewritten readings, derived kinds, ward and device filters.
+const T0 = Date.UTC(2025, 2, 3, 0, 0, 0);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DEVICES = ['aq-01', 'aq-02', 'aq-03'];
+
+function readings(fromMin: number, toMin: number, shift = 0): StoredReading[] {
+  const out: StoredReading[] = [];
+  for (let m = fromMin; m < toMin; m++)
+    for (const [i, device] of DEVICES.entries())
+      out.push({
+        kind: 'air',
+        device,
+        gateway: `gw-${i}`,
+        // A device moves ward half way: answers name the newest ward.
+        ward: i === 2 && m > 150 ? 'tan-thanh' : 'hoa-thuan',
+        ts: T0 + m * MIN + i * 7_000,
+        seq: m,
+        values: { pm25: 10 + ((m * 7 + i * 3) % 23) / 3 + shift, temp: 27.5 - (m % 11) * 0.1 },
+      });
+  return out;
+}
+const derived = (): StoredReading[] =>
+  [0, 1, 2].map((h) => ({
+    kind: 'vn_aqi',
+    device: 'aq-01',
+    gateway: 'gw-0',
+    ward: 'hoa-thuan',
+    ts: T0 + h * HOUR,
+    seq: -1,
+    values: { aqi: 40 + h / 3 },
+  }));
+
+const QUERIES: RangeQuery[] = [
+  { kind: 'air', fields: ['pm25', 'temp'], from: T0, to: T0 + 4 * HOUR },
+  { kind: 'air', fields: ['pm25'], from: T0 + 90 * MIN + 1, to: T0 + 200 * MIN, devices: ['aq-02', 'aq-03'] },
+  ...(['mean', 'min', 'max', 'last', 'sum', 'count'] as const).flatMap((aggregate) =>
+    [MIN, 5 * MIN, HOUR, 2 * HOUR, 90_000].map((windowMs) => ({
+      kind: 'air',
+      fields: ['pm25', 'temp'],
+      from: T0,
+      to: T0 + 4 * HOUR,
+      windowMs,
+      aggregate,
+    })),
+  ),
+  { kind: 'air', fields: ['pm25'], from: T0, to: T0 + 4 * HOUR, windowMs: MIN, aggregate: 'mean', ward: 'tan-thanh' },
+  { kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 4 * HOUR, windowMs: HOUR, aggregate: 'mean' },
+  { kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 4 * HOUR },
+];
+
+describe('SQLite queryColumns', () => {
+  let inline: SqliteStore;
+  beforeAll(async () => {
+    // Rollups folded once at open, then not again within the test: later rows stay past the watermark.
+    inline = new SqliteStore({ path: join(tempDir('store-columns'), 'ts.db'), synchronous: 'normal', rollupIntervalMs: 3_600_000 });
+    await inline.writeBatch(readings(0, 120));
+    inline.catchUpRollups();
+    await inline.writeBatch(readings(120, 200));
+    // Rewritten with other values after they were folded: their windows are recomputed from the raw rows.
+    await inline.writeBatch(readings(30, 40, 5));
+    await inline.writeBatch(derived());
+  });
+  afterAll(() => inline?.close());
+
+  it('answers what query() answers, point for point, on every path', async () => {
+    for (const q of QUERIES) {
+      const series = await inline.query(q);
+      expect(series.length, JSON.stringify(q)).toBeGreaterThan(0);
+      const columns = await inline.queryColumns(q);
+      for (const c of columns) {
+        expect(c.ts).toBeInstanceOf(Float64Array);
+        expect(c.values).toBeInstanceOf(Float64Array);
+      }
+      expect(columns.map(columnsToSeries), JSON.stringify(q)).toEqual(series);
+    }
+  });
+
+  it('answers the same from the worker store (columns moved between threads)', async () => {
+    const worker = await openStore({ type: 'sqlite', path: join(tempDir('store-columns-worker'), 'ts.db') });
+    try {
+      await worker.writeBatch(readings(0, 120));
+      await worker.writeBatch(readings(120, 200));
+      await worker.writeBatch(readings(30, 40, 5));
+      await worker.writeBatch(derived());
+      for (const q of QUERIES) {
+        const expected = await inline.query(q);
+        expect(await worker.query(q), JSON.stringify(q)).toEqual(expected);
+        const columns = await worker.queryColumns!(q);
+        expect(columns.every((c) => c.ts instanceof Float64Array && c.values instanceof Float64Array)).toBe(true);
+        expect(columns.map(columnsToSeries), JSON.stringify(q)).toEqual(expected);
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -2,7 +2,8 @@
  * History API latency for the dashboard's heaviest chart query: 24 h in 1-minute windows for 50 series
  * (noise_meter laeq, mean), per store (SQLite; Debian InfluxDB 1.6.7). The peer, in the same run and on the
  * same data, is the store's own query() called in-process: ratio = API / store is what the HTTP layer
- * (session check, query parsing, JSON encoding of ~72k points, the socket) adds on top of the store.
+ * (session check, query parsing, JSON encoding of ~72k points, the socket) adds on top of the store. A store with
+ * queryColumns (SQLite) is also timed through it: that is what the API asks it for.
  *
  *   npx tsx bench/dashboard/history-latency.ts [--runs 30] [--devices 50] [--stores sqlite,influxdb,victoriametrics]
  *
@@ -78,12 +79,13 @@ async function seed(store: TimeSeriesStore): Promise<number> {
 interface Stats {
   p50: number;
   p95: number;
+  p99: number;
   max: number;
 }
 const stats = (ms: number[]): Stats => {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-  return { p50: at(0.5), p95: at(0.95), max: s[s.length - 1]! };
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1]! };
 };
 
 interface Result {
@@ -103,6 +105,9 @@ interface Result {
   apiCpuMs: number;
   /** CPU time per store.query() alone, ms. */
   directCpuMs: number;
+  /** store.queryColumns() (what the API asks a store that has it), wall and CPU ms per call. */
+  columns?: Stats;
+  columnsCpuMs?: number;
 }
 
 /** CPU ms (user + system, all threads of this process) since `from`. */
@@ -157,8 +162,10 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
     const api: number[] = [];
     const direct: number[] = [];
     const encode: number[] = [];
+    const columns: number[] = [];
     let apiCpuMs = 0;
     let directCpuMs = 0;
+    let columnsCpuMs = 0;
     for (let i = 0; i < RUNS; i++) {
       let t = performance.now();
       let cpu = process.cpuUsage();
@@ -174,6 +181,14 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
       JSON.stringify({ series });
       encode.push(performance.now() - t);
       if (series.length !== DEVICES) throw new Error(`${name}: store.query returned ${series.length} series`);
+      if (store.queryColumns) {
+        t = performance.now();
+        cpu = process.cpuUsage();
+        const cols = await store.queryColumns(query);
+        columns.push(performance.now() - t);
+        columnsCpuMs += cpuMsSince(cpu);
+        if (cols.length !== DEVICES) throw new Error(`${name}: store.queryColumns returned ${cols.length} series`);
+      }
     }
     return {
       store: name,
@@ -189,6 +204,7 @@ async function measure(name: string, config: StoreConfig, mqttUrl: string): Prom
       encode: stats(encode),
       apiCpuMs: apiCpuMs / RUNS,
       directCpuMs: directCpuMs / RUNS,
+      ...(columns.length ? { columns: stats(columns), columnsCpuMs: columnsCpuMs / RUNS } : {}),
     };
   } finally {
     await dashboard.close();
@@ -231,11 +247,11 @@ const section = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios).`,
   `Query: \`GET ${path.replace(/from=\d+&to=\d+/, 'from=<now−24h>&to=<now>')}\` (all ${DEVICES} devices) vs \`store.query()\` with the same RangeQuery; ${RUNS} runs each, interleaved, after warm-up.`,
   '',
-  '| store | readings seeded (s to write) | series × points | JSON bytes (gzip would be; sent as) | API p50 / p95 / max (ms) | API CPU ms / query | store.query p50 / p95 / max (ms) | store.query CPU ms / query | JSON.stringify p50 (ms) | ratio p50 API / store |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| store | readings seeded (s to write) | series × points | JSON bytes (gzip would be; sent as) | API p50 / p95 / p99 / max (ms) | API CPU ms / query | store.query p50 / p95 / max (ms) | store.query CPU ms / query | store.queryColumns p50 (ms), CPU ms / query | JSON.stringify p50 (ms) | ratio p50 API / store |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map(
     (r) =>
-      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} (${r.gzipBytes.toLocaleString('en')}; ${r.contentEncoding}) | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.max)} | ${r.apiCpuMs.toFixed(1)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${r.directCpuMs.toFixed(1)} | ${ms(r.encode.p50)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
+      `| ${r.store} | ${r.seeded.toLocaleString('en')} (${r.seedS.toFixed(1)}) | ${r.series} × ${Math.round(r.points / r.series)} | ${r.bytes.toLocaleString('en')} (${r.gzipBytes.toLocaleString('en')}; ${r.contentEncoding}) | ${ms(r.api.p50)} / ${ms(r.api.p95)} / ${ms(r.api.p99)} / ${ms(r.api.max)} | ${r.apiCpuMs.toFixed(1)} | ${ms(r.direct.p50)} / ${ms(r.direct.p95)} / ${ms(r.direct.max)} | ${r.directCpuMs.toFixed(1)} | ${r.columns ? `${ms(r.columns.p50)}, ${r.columnsCpuMs!.toFixed(1)}` : '—'} | ${ms(r.encode.p50)} | ${(r.api.p50 / r.direct.p50).toFixed(2)} |`,
   ),
   '',
 ].join('\n');

@@ -64,7 +64,10 @@ port.on('message', (req: StoreRequest) => {
       const s = store as unknown as Record<StoreOp, (...a: unknown[]) => unknown>;
       const value = await s[req.op]!.apply(store, req.args);
       // Columns are moved, not copied: the caller's thread owns them from here.
-      const transfer = req.op === 'queryColumns' ? (value as ColumnSeries[]).flatMap((c) => [c.ts.buffer, c.values.buffer]) : [];
+      const transfer =
+        req.op === 'queryColumns'
+          ? (value as ColumnSeries[]).flatMap((c) => [c.ts.buffer as ArrayBuffer, c.values.buffer as ArrayBuffer])
+          : [];
       port.postMessage({ id: req.id, ok: true, value } satisfies StoreReply, transfer);
     } catch (err) {
       const e = err as Error;

@@ -56,14 +56,14 @@ export default function AlarmsView({ param }: { param?: string }) {
   const pageRows = more.key === filterKey ? more.rows : DESK_PAGE;
   // The server filters and groups every alarm and sends the lines drawn; live changes ask it again.
   const desk = useAlarmAnswer<AlarmRows>('/api/alarms/rows', { ...query, rows: pageRows, exclude: param });
-  /** Live changes and the answers of actions, applied in one pass per batch. */
+  /** Live changes and the answers of actions, applied to the linked alarm in one pass per batch. */
   const linkedChanged = (batch: Alarm[]) =>
     linked.set((d) => {
       const a = d && batch.findLast((x) => x.id === d.alarm.id);
       return d && a ? { ...d, alarm: a } : d;
     });
   useAlarmUpdates(linkedChanged);
-  /** An action's answer: the list and the linked alarm show it before its live echo arrives. */
+  /** An action's answer: the linked alarm shows it before its live echo arrives; the table asks the server again. */
   const upsertAll = (batch: Alarm[]) => {
     desk.refresh();
     linkedChanged(batch);

@@ -71,6 +71,8 @@ export function createRollouts(deps: {
   health(gatewayId: string): GatewayHealth | null;
   publish(topic: string, payload: unknown, opts: { qos: 1; retain: true }): Promise<void>;
   audit(user: string, action: string, detail: Record<string, unknown>): void;
+  /** A rollout changed stage (open pages refetch the list). */
+  changed(id: number, stage: Rollout['stage']): void;
   logger: Logger;
   now(): number;
 }) {
@@ -153,6 +155,7 @@ export function createRollouts(deps: {
       update.run('halted', reason, r.announced, at, r.id);
       deps.audit('system', 'fleet.rollout.halt', { rollout: r.id, version: r.version, gateway: back.id, reason });
       deps.logger.warn({ rollout: r.id, reason }, 'rollout halted');
+      deps.changed(r.id, 'halted');
       return;
     }
     if (!v.gateways.every((g) => g.version === r.version)) return;
@@ -161,13 +164,16 @@ export function createRollouts(deps: {
         .city()
         .gateways.filter((g) => g.ward !== r.first_ward)
         .map((g) => g.id);
-      update.run(rest.length ? 'rest' : 'done', null, JSON.stringify([...v.gateways.map((g) => g.id), ...rest]), at, r.id);
+      const stage = rest.length ? 'rest' : 'done';
+      update.run(stage, null, JSON.stringify([...v.gateways.map((g) => g.id), ...rest]), at, r.id);
       deps.audit('system', 'fleet.rollout.advance', { rollout: r.id, version: r.version, gateways: rest.length });
       announce(ann, rest);
+      deps.changed(r.id, stage);
       return;
     }
     update.run('done', null, r.announced, at, r.id);
     deps.audit('system', 'fleet.rollout.done', { rollout: r.id, version: r.version });
+    deps.changed(r.id, 'done');
   };
 
   return {
@@ -197,6 +203,7 @@ export function createRollouts(deps: {
         .run(version, firstWard, JSON.stringify(ann), JSON.stringify(first), user, at, at);
       deps.audit(user, 'fleet.rollout.start', { rollout: Number(lastInsertRowid), version, firstWard, gateways: first });
       announce(ann, first);
+      deps.changed(Number(lastInsertRowid), 'first_ward');
       return view(deps.db.prepare<[number], Row>('SELECT * FROM fleet_rollouts WHERE id = ?').get(Number(lastInsertRowid))!);
     },
     /** A gateway's health changed. */

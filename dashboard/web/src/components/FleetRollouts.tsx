@@ -4,6 +4,7 @@ import type { FleetReleasesAnswer, RolloutsAnswer } from '../api/types';
 import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
+import { useLive } from '../live/useLive';
 import { useApp } from '../session';
 
 /**
@@ -11,7 +12,7 @@ import { useApp } from '../session';
  * new version). Shown only where the dashboard runs the fleet feature (the API answers).
  */
 export function FleetRollouts({ now }: { now: number }) {
-  const { t, ago } = useI18n();
+  const { t, ago, dateTime, num } = useI18n();
   const { session, city, wardName } = useApp();
   const admin = atLeast(session.user.role, 'admin');
   const rollouts = useApi<RolloutsAnswer>('/api/fleet/rollouts');
@@ -19,6 +20,9 @@ export function FleetRollouts({ now }: { now: number }) {
   const [version, setVersion] = useState('');
   const [ward, setWard] = useState('');
   const [message, setMessage] = useState<string | null>(null);
+  useLive(['gateways'], (msg) => {
+    if (msg.type === 'rollout') rollouts.reload();
+  });
   if (!rollouts.data) return null;
   const start = async () => {
     try {
@@ -73,13 +77,24 @@ export function FleetRollouts({ now }: { now: number }) {
       ) : (
         <ul>
           {rollouts.data.rollouts.map((r) => (
-            <li key={r.id} className={r.stage === 'halted' ? 'warn' : ''} data-testid="rollout">
-              <strong>{r.version}</strong> · {t(`fleet.stage.${r.stage}`)} · {wardName(r.firstWard)} ·{' '}
+            <li key={r.id} className={r.stage === 'halted' ? 'warn' : ''} data-testid="rollout" data-stage={r.stage}>
+              <strong>{r.version}</strong> · <span data-testid="rollout-stage">{t(`fleet.stage.${r.stage}`)}</span> ·{' '}
+              {wardName(r.firstWard)} ·{' '}
               {t('fleet.progress', {
-                done: r.gateways.filter((g) => g.version === r.version).length,
-                total: r.gateways.length,
+                done: num(r.gateways.filter((g) => g.version === r.version).length, 0),
+                total: num(r.gateways.length, 0),
               })}{' '}
-              · {r.createdBy} ({ago(r.updatedAt, now)}){r.reason && <span className="small error-text"> {r.reason}</span>}
+              · {r.createdBy}, <time dateTime={new Date(r.createdAt).toISOString()}>{dateTime(r.createdAt)}</time> (
+              {t('fleet.updated', { ago: ago(r.updatedAt, now) })})
+              {r.reason && (
+                // The server's and the gateway's own words, verbatim.
+                <>
+                  {' '}
+                  <span className="small error-text" data-testid="rollout-reason" lang="en">
+                    {r.reason}
+                  </span>
+                </>
+              )}
             </li>
           ))}
         </ul>

@@ -5,6 +5,7 @@ import { useApi } from '../api/useApi';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
 import { useLive } from '../live/useLive';
+import { ConfirmDialog } from './ConfirmDialog';
 import { useApp } from '../session';
 
 /**
@@ -20,6 +21,10 @@ export function FleetRollouts({ now }: { now: number }) {
   const [version, setVersion] = useState('');
   const [ward, setWard] = useState('');
   const [message, setMessage] = useState<string | null>(null);
+  // The cancel or resume an admin is confirming, with the note that goes to the audit log.
+  const [pending, setPending] = useState<{ id: number; version: string; action: 'cancel' | 'resume' } | null>(null);
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
   useLive(['gateways'], (msg) => {
     if (msg.type === 'rollout') rollouts.reload();
   });
@@ -31,6 +36,21 @@ export function FleetRollouts({ now }: { now: number }) {
       rollouts.reload();
     } catch (err) {
       setMessage((err as Error).message);
+    }
+  };
+  const act = async () => {
+    if (!pending) return;
+    setBusy(true);
+    try {
+      await api.post(`/api/fleet/rollouts/${pending.id}/${pending.action}`, note.trim() ? { note: note.trim() } : {});
+      setMessage(t(pending.action === 'cancel' ? 'fleet.cancelled' : 'fleet.resumed', { version: pending.version }));
+      rollouts.reload();
+    } catch (err) {
+      setMessage((err as Error).message);
+    } finally {
+      setBusy(false);
+      setPending(null);
+      setNote('');
     }
   };
   return (
@@ -69,8 +89,12 @@ export function FleetRollouts({ now }: { now: number }) {
             </select>
           </label>
           <button type="submit">{t('fleet.start')}</button>
-          {message && <span role="status">{message}</span>}
         </form>
+      )}
+      {admin && message && (
+        <p role="status" data-testid="fleet-message">
+          {message}
+        </p>
       )}
       {rollouts.data.rollouts.length === 0 ? (
         <p className="muted">{t('fleet.none')}</p>
@@ -95,10 +119,42 @@ export function FleetRollouts({ now }: { now: number }) {
                   </span>
                 </>
               )}
+              {admin && r.canCancel && (
+                <>
+                  {' '}
+                  <button type="button" className="btn" onClick={() => setPending({ id: r.id, version: r.version, action: 'cancel' })}>
+                    {t('fleet.cancel')}
+                  </button>
+                </>
+              )}
+              {admin && r.canResume && (
+                <>
+                  {' '}
+                  <button type="button" className="btn" onClick={() => setPending({ id: r.id, version: r.version, action: 'resume' })}>
+                    {t('fleet.resume')}
+                  </button>
+                </>
+              )}
             </li>
           ))}
         </ul>
       )}
+      <ConfirmDialog
+        open={pending !== null}
+        title={pending ? t(pending.action === 'cancel' ? 'fleet.cancelTitle' : 'fleet.resumeTitle', { version: pending.version }) : ''}
+        busy={busy}
+        onConfirm={() => void act()}
+        onCancel={() => {
+          setPending(null);
+          setNote('');
+        }}
+      >
+        <p>{pending && t(pending.action === 'cancel' ? 'fleet.cancelHelp' : 'fleet.resumeHelp')}</p>
+        <label>
+          {t('fleet.note')}
+          <textarea value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} rows={2} />
+        </label>
+      </ConfirmDialog>
     </section>
   );
 }

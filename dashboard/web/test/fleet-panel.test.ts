@@ -7,7 +7,7 @@ import { releaseAnnouncementSchema, topics, type GatewayHealth } from '@tamky/pr
 import { generateFleetKeys } from '@tamky/service-kit';
 import { tempDir } from '@tamky/test-support';
 import { DIST_DIR, ensureBuilt, expectAccessible, launchBrowser, screenshot } from './browser';
-import { mqttClient, PASSWORDS, startHarness, type Harness, type RoleName } from '../../server/test/helpers';
+import { api, login as apiLogin, mqttClient, PASSWORDS, startHarness, type Harness, type RoleName } from '../../server/test/helpers';
 
 type Rollback = NonNullable<GatewayHealth['fleet']>['rollback'];
 
@@ -24,6 +24,7 @@ describe('gateway fleet in the browser', () => {
   let mqtt: MqttClient;
   const VERSION = '2.1.0';
   const announced = new Set<string>();
+  const withdrawn = new Set<string>();
   let firstWard: string;
   let first: string[];
 
@@ -84,7 +85,11 @@ describe('gateway fleet in the browser', () => {
     });
     browser = await launchBrowser();
     mqtt = await mqttClient(h.mqttUrl);
-    mqtt.on('message', (_topic, payload) => announced.add(releaseAnnouncementSchema.parse(JSON.parse(payload.toString())).gateway));
+    mqtt.on('message', (topic, payload) => {
+      // An empty retained message: the dashboard withdrew the announcement (a cancelled rollout).
+      if (payload.length === 0) return void withdrawn.add(topic.split('/')[3]!);
+      announced.add(releaseAnnouncementSchema.parse(JSON.parse(payload.toString())).gateway);
+    });
     await mqtt.subscribeAsync('city/v1/gw/+/release', { qos: 1 });
     const byWard = new Map<string, string[]>();
     for (const g of h.city.gateways) byWard.set(g.ward, [...(byWard.get(g.ward) ?? []), g.id]);
@@ -141,7 +146,7 @@ describe('gateway fleet in the browser', () => {
     await en.close();
   }, 120_000);
 
-  it('an admin starts a rollout, sees the first ward trying it, and sees it halt when a gateway there rolls it back', async () => {
+  it('an admin starts a rollout, sees the first ward trying it, sees it halt when a gateway there rolls it back, resumes and cancels it', async () => {
     const page = await pageAs('admin');
     const panel = page.locator('section.fleet-rollouts');
     await expect.poll(() => panel.getByText('Chưa có đợt cập nhật nào').count()).toBe(1);
@@ -174,6 +179,34 @@ describe('gateway fleet in the browser', () => {
     expect(await rollout.getByTestId('rollout-reason').innerText()).toMatch(new RegExp(`${first[0]}.*exited with code 1 at start`));
     expect(await card(page, first[0]!).getByTestId('rollback').innerText()).toContain(`phần mềm ${VERSION} bị từ chối`);
     await screenshot(page, 'fleet-rollout-halted');
+
+    // The cause fixed, the admin resumes it with a note: the ward's one gateway, which rolled it back, no longer
+    // holds it up, so it goes on to the rest of the city.
+    await rollout.getByRole('button', { name: 'Tiếp tục' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Ghi chú (lưu vào nhật ký)').fill('đã thay thẻ nhớ của gateway');
+    await dialog.getByTestId('confirm').click();
+    await expect.poll(() => panel.getByTestId('fleet-message').innerText()).toBe(`Đã tiếp tục đợt cập nhật ${VERSION}`);
+    await expect
+      .poll(() => rollout.getByTestId('rollout-stage').innerText())
+      .toBe(first.length > 1 ? 'đang thử ở phường đầu tiên' : 'đang cập nhật toàn thành phố');
+    // Then cancels it: no action left on it.
+    await rollout.getByRole('button', { name: 'Huỷ đợt cập nhật' }).click();
+    await page.getByRole('dialog').getByTestId('confirm').click();
+    await expect.poll(() => rollout.getByTestId('rollout-stage').innerText()).toBe('đã huỷ');
+    expect(await rollout.getByRole('button').count()).toBe(0);
+    // Gateways not on the version lose the announcement: none installs a cancelled release later.
+    await expect.poll(() => first.every((g) => withdrawn.has(g))).toBe(true);
+    const admin = await apiLogin(h.url, 'admin');
+    const audit = (await (await api(h.url, admin, 'GET', '/api/audit?action=fleet.rollout.')).json()) as {
+      entries: Array<{ user: string; action: string; detail: Record<string, unknown> }>;
+    };
+    expect(audit.entries.find((e) => e.action === 'fleet.rollout.resume')).toMatchObject({
+      user: 'admin',
+      detail: { note: 'đã thay thẻ nhớ của gateway' },
+    });
+    expect(audit.entries.find((e) => e.action === 'fleet.rollout.cancel')?.user).toBe('admin');
+    await expectAccessible(page, 'fleet-rollout-cancelled');
     await page.close();
   }, 120_000);
 });

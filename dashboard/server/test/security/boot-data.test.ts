@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BOOT_DATA_ID, type BootData } from '@tamky/protocol';
 import { tempDir } from '@tamky/test-support';
 import { hashPassword } from '../../src/passwords';
-import { api, loadCity, login, PASSWORDS, startHarness, type Harness, type Session } from '../helpers';
+import { api, cookieOf, loadCity, login, PASSWORDS, startHarness, type Harness, type Session } from '../helpers';
 
 /** A ward name that would end the data block and run a script if it were written into the page unescaped. */
 const HOSTILE = '</script><script>window.pwned=1</script><!--';
@@ -34,24 +34,26 @@ describe('answers inlined into index.html', () => {
     );
     const city = loadCity();
     city.wards[0] = { ...city.wards[0]!, name: HOSTILE };
+    // One password for both accounts: a single scrypt hash to make.
+    const passwordHash = await hashPassword(PASSWORDS.viewer);
     h = await startHarness({
       city,
       config: {
         webDist,
         users: [
-          { username: 'viewer', displayName: 'viewer user', role: 'viewer', passwordHash: await hashPassword(PASSWORDS.viewer) },
-          {
-            username: 'operator',
-            displayName: 'ward officer',
-            role: 'operator',
-            passwordHash: await hashPassword(PASSWORDS.operator),
-            wards: [city.wards[1]!.id],
-          },
+          { username: 'viewer', displayName: 'viewer user', role: 'viewer', passwordHash },
+          { username: 'ward-officer', displayName: 'ward officer', role: 'operator', passwordHash, wards: [city.wards[1]!.id] },
         ],
       },
     });
     viewer = await login(h.url, 'viewer');
-    wardUser = await login(h.url, 'operator');
+    const res = await fetch(`${h.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'ward-officer', password: PASSWORDS.viewer }),
+    });
+    expect(res.status).toBe(200);
+    wardUser = { cookie: cookieOf(res), csrf: ((await res.json()) as { csrfToken: string }).csrfToken };
   });
   afterAll(() => h?.close());
 

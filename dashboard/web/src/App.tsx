@@ -1,5 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
-import { api, dropPrefetches, setCsrfToken, setUnauthorizedHandler, takePrimed } from './api/client';
+import { api, dropPrefetches, peekPrimed, setCsrfToken, setUnauthorizedHandler, takePrimed } from './api/client';
 import type { Boot } from './boot';
 import type { CityModel, Session } from './api/types';
 import { Layout } from './components/Layout';
@@ -54,7 +54,7 @@ export function App({ boot }: { boot: Boot }) {
   const loc = useLocation();
   // A page the server inlined the session and city into renders the view from its first frame.
   const [session, setSession] = useState<Session | null>(boot.ready);
-  const [city, setCity] = useState<CityModel | null>(() => (boot.ready ? (takePrimed<CityModel>('/api/city') ?? null) : null));
+  const [city, setCity] = useState<CityModel | null>(() => (boot.ready ? (peekPrimed<CityModel>('/api/city') ?? null) : null));
   const [booting, setBooting] = useState(!boot.ready);
   const [bootError, setBootError] = useState<string | null>(null);
   const kiosk = loc.search.get('kiosk');
@@ -90,6 +90,7 @@ export function App({ boot }: { boot: Boot }) {
     if (!session) return;
     if (cityInlined.current) {
       cityInlined.current = false;
+      takePrimed('/api/city');
       return;
     }
     api

@@ -101,12 +101,18 @@ export function prime(url: string, answer: unknown): void {
   primed.set(url, answer);
 }
 
-/** The inlined answer to this GET, if the page came with one nobody took yet: a first render needs no request. */
+/**
+ * The inlined answer to this GET, if the page came with one nobody took yet: a first render needs no request.
+ * Left in place: React may throw away a render that suspended and run it again; `takePrimed` once it is on screen.
+ */
+export function peekPrimed<T>(path: string, query?: Query): T | undefined {
+  return primed.get(buildUrl(path, query)) as T | undefined;
+}
+
+/** The inlined answer, taken: the next GET of the same URL asks the server. */
 export function takePrimed<T>(path: string, query?: Query): T | undefined {
-  const url = buildUrl(path, query);
-  if (!primed.has(url)) return undefined;
-  const answer = primed.get(url) as T;
-  primed.delete(url);
+  const answer = peekPrimed<T>(path, query);
+  primed.delete(buildUrl(path, query));
   return answer;
 }
 

@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfigFile } from '@tamky/service-kit';
 import { createSimDevice, startModbusTcpSlave, TAM_KY, type SimDevice } from '@tamky/firmware-sim';
-import { cityModelSchema } from '@tamky/protocol';
+import { cityModelSchema, type GatewayHealth } from '@tamky/protocol';
 import { freePort, spawnPeer, startInfluxd, startRedis, tempDir, waitFor, type Peer } from '@tamky/test-support';
 import { buildService, SERVICES } from '../deploy/scripts/build';
 import { startFakeZalo } from '../dashboard/server/test/fakes/zalo';
@@ -37,6 +37,7 @@ let zalo: Awaited<ReturnType<typeof startFakeZalo>>;
 let water: SimDevice;
 let ports: Record<'mqtt' | 'mqtts' | 'ws' | 'brokerMetrics' | 'ingestMetrics' | 'http', number>;
 let influxUrl: string;
+let adminPassword: string;
 
 const run = (what: string, command: string, args: string[], env: Record<string, string> = {}) =>
   new Promise<string>((resolve, reject) =>
@@ -156,6 +157,7 @@ beforeAll(async () => {
     MQTT_URL: mqttUrl,
     INFLUXDB_URL: influx.url,
     APP_DIR: root,
+    DEPLOY_DIR: dir,
     DATA_DIR: dataDir,
     HTTP_PORT: String(ports.http),
     ZALO_SEND_URL: `${zalo.url}/message/template`,
@@ -168,20 +170,21 @@ beforeAll(async () => {
   ]);
 
   // Two gateways, each a process running the compiled gateway with the config provisioning wrote, its
-  // certificate and key where that config says (here the certs folder), and its devices on a Modbus TCP bus.
+  // certificate, key and the fleet public key where that config says (here the folders init-secrets and
+  // make-certs wrote), and the devices provisioning listed on a Modbus TCP bus of simulated devices.
   const city = loadConfigFile(join(root, 'config/tam-ky/city.yaml'), cityModelSchema);
   const deviceOf = (id: string) => city.devices.find((d) => d.id === id)!;
-  water = createSimDevice(deviceOf(WATER), { city: TAM_KY, unitId: 1 });
-  const noise = createSimDevice(deviceOf(NOISE), { city: TAM_KY, unitId: 1 });
-  for (const [id, sim, device] of [
-    ['gw-an-phu', water, { overrides: { level: { offset: deviceOf(WATER).mountingHeightM } } }],
-    ['gw-an-my', noise, {}],
-  ] as const) {
-    const slave = await startModbusTcpSlave([sim], { log });
-    peers.push({ stop: () => slave.close() });
+  for (const id of ['gw-an-phu', 'gw-an-my']) {
     const written = parse(readFileSync(join(dir, `${id}.yaml`), 'utf8'));
     expect(written.mqtt.password, `${id} logs in by its certificate alone`).toBeUndefined();
-    const onBox = (p: string) => p.replace('/etc/tamky-gateway', certs);
+    const sims = (written.devices as Array<{ id: string; unitId: number }>).map((d) =>
+      createSimDevice(deviceOf(d.id), { city: TAM_KY, unitId: d.unitId }),
+    );
+    water ??= sims.find((sim) => sim.id === WATER)!;
+    const slave = await startModbusTcpSlave(sims, { log });
+    peers.push({ stop: () => slave.close() });
+    const onBox = (p: string) =>
+      p === '/etc/tamky-gateway/fleet-signing.pub' ? join(dir, 'credentials/fleet-signing.pub') : p.replace('/etc/tamky-gateway', certs);
     const config = join(dir, `${id}.local.yaml`);
     writeFileSync(
       config,
@@ -195,9 +198,10 @@ beforeAll(async () => {
           keyFile: onBox(written.mqtt.keyFile),
         },
         outbox: { ...written.outbox, path: join(dir, `${id}-outbox.db`) },
+        fleet: { ...written.fleet, publicKeyFile: onBox(written.fleet.publicKeyFile) },
         health: { intervalMs: 2000 },
         buses: [{ id: 'tcp-1', type: 'tcp', host: '127.0.0.1', port: slave.port }],
-        devices: [{ id: sim.id, profile: deviceOf(sim.id).kind, bus: 'tcp-1', unitId: 1, pollIntervalMs: 1000, ...device }],
+        devices: (written.devices as Array<Record<string, unknown>>).map((d) => ({ ...d, bus: 'tcp-1', pollIntervalMs: 1000 })),
       }),
     );
     services[id] = spawnPeer(process.execPath, ['--enable-source-maps', 'edge/dist/cli.js', '--config', config], {
@@ -205,6 +209,7 @@ beforeAll(async () => {
       env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn' },
     });
   }
+  adminPassword = /dashboard admin password \(shown once\): (\S+)/.exec(secretsOut)![1]!;
 }, 240_000);
 
 afterAll(async () => {
@@ -253,6 +258,34 @@ describe('deployment rehearsal: the production configs, as separate processes', 
       intervalMs: 250,
     });
     expect(message.templateId).toBe('301234');
+  });
+
+  it('each gateway runs the configuration the dashboard pushed, signed with the fleet key init-secrets made', async () => {
+    const login = await fetch(`http://127.0.0.1:${ports.http}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: adminPassword }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const fleetOf = async () => {
+      const res = await fetch(`http://127.0.0.1:${ports.http}/api/gateways`, { headers: { cookie } });
+      const { gateways } = (await res.json()) as { gateways: Array<{ id: string; health: GatewayHealth | null }> };
+      return new Map(gateways.map((g) => [g.id, g.health?.fleet]));
+    };
+    // Version 1 from the registry, accepted (signature and hash verified with the provisioned public key) and kept.
+    const fleet = await waitFor(
+      async () => {
+        const f = await fleetOf();
+        return ['gw-an-my', 'gw-an-phu'].every((id) => f.get(id)?.configVersion === 1) ? f : undefined;
+      },
+      {
+        what: `pushed configurations running (gw-an-my: ${services['gw-an-my']!.output().slice(-500)})`,
+        timeoutMs: 90_000,
+        intervalMs: 500,
+      },
+    );
+    for (const id of ['gw-an-my', 'gw-an-phu']) expect(fleet.get(id)?.rollback, id).toBeNull();
   });
 
   it('every service is still running (none restarted or crashed during the rehearsal)', () => {

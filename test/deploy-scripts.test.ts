@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { credentialsSchema, verifySecret } from '@tamky/broker';
 import { gatewayConfigSchema } from '@tamky/edge';
+import { configSignatureProblem, fleetPrivateKey, fleetPublicKey, generateFleetKeys, signConfig } from '@tamky/service-kit';
 import { requireBinary, tempDir } from '@tamky/test-support';
 
 /** The scripts a city's IT team runs, run for real in a temp folder. */
@@ -65,23 +66,54 @@ describe('deploy scripts', () => {
       expect(await verifySecret(env.ingest!.INGEST_MQTT_PASSWORD!, ingest.secretHash)).toBe(true);
       expect(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')).not.toContain(env.ingest!.INGEST_MQTT_PASSWORD!);
 
+      // The fleet signing key: a fresh ed25519 pair, the private half readable by its owner only; what it signs,
+      // the public half (handed to gateways by provision-gateway.ts) verifies.
+      const fleetKey = () => readFileSync(join(dir, 'credentials/fleet-signing.key'), 'utf8');
+      const fleetPub = () => readFileSync(join(dir, 'credentials/fleet-signing.pub'), 'utf8');
+      expect(statSync(join(dir, 'credentials/fleet-signing.key')).mode & 0o077, 'fleet-signing.key readable by others').toBe(0);
+      const signed = signConfig({ gateway: 'gw-an-my', version: 1, config: { devices: [] }, issuedAt: 0 }, fleetPrivateKey(fleetKey()));
+      expect(configSignatureProblem(signed, fleetPublicKey(fleetPub()))).toBeUndefined();
+      expect(configSignatureProblem(signed, fleetPublicKey(generateFleetKeys().publicKeyPem))).toMatch(/does not verify/);
+      expect(first.stdout).toMatch(/wrote the fleet signing key/);
+      const firstKey = fleetKey();
+
       const again = tsx('init-secrets.ts', ['--dir', dir]);
       expect(again.status).toBe(1);
       expect(again.stderr).toMatch(/refusing to overwrite/);
+      // Rotating the other secrets keeps the fleet key installed gateways trust; replacing it is a deliberate act.
+      const forced = tsx('init-secrets.ts', ['--dir', dir, '--force']);
+      expect(forced.status, forced.stderr).toBe(0);
+      expect(forced.stdout).toMatch(/kept the fleet signing key/);
+      expect(fleetKey()).toBe(firstKey);
+      const rotated = tsx('init-secrets.ts', ['--dir', dir, '--force', '--rotate-fleet-key']);
+      expect(rotated.status, rotated.stderr).toBe(0);
+      expect(fleetKey()).not.toBe(firstKey);
+      expect(fleetPublicKey(fleetPub()).equals(fleetPublicKey(firstKey))).toBe(false);
+      expect(fleetPublicKey(fleetPub()).equals(fleetPublicKey(fleetKey()))).toBe(true);
     },
-    2 * SCRIPT_RUN_MS,
-  ); // two runs of init-secrets
+    4 * SCRIPT_RUN_MS,
+  ); // four runs of init-secrets
 
   it(
     'provision-gateway adds a verifiable credential, writes a valid gateway config for its devices, and can disable it',
     async () => {
       const dir = tempDir('deploy');
       const out = join(dir, 'gw.yaml');
+      // A gateway needs the centre's fleet public key: init-secrets.ts comes first.
+      const early = tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--out', out]);
+      expect(early.status).toBe(1);
+      expect(early.stderr).toMatch(/no fleet public key .*init-secrets\.ts/);
+      expect(existsSync(out)).toBe(false);
+      const fleet = generateFleetKeys();
+      mkdirSync(join(dir, 'credentials'), { recursive: true });
+      writeFileSync(join(dir, 'credentials/fleet-signing.pub'), fleet.publicKeyPem);
       const made = tsx('provision-gateway.ts', ['--id', 'gw-an-xuan', '--dir', dir, '--out', out]);
       expect(made.status, made.stderr).toBe(0);
+      expect(made.stdout).toContain(`copy ${join(dir, 'credentials/fleet-signing.pub')} to /etc/tamky-gateway/fleet-signing.pub`);
       const secret = made.stdout.match(/MQTT secret \(shown once, also in .*\): (\S+)/)![1]!;
       const config = gatewayConfigSchema.parse(parse(readFileSync(out, 'utf8')));
       expect(config.gatewayId).toBe('gw-an-xuan');
+      expect(config.fleet?.publicKeyFile).toBe('/etc/tamky-gateway/fleet-signing.pub');
       expect(config.devices.map((d) => d.id)).toEqual(expect.arrayContaining(['an-xuan-air-1', 'an-xuan-water-1']));
       const creds = () => credentialsSchema.parse(parse(readFileSync(join(dir, 'credentials/broker-credentials.yaml'), 'utf8')));
       expect(await verifySecret(secret, creds().gateways[0]!.secretHash)).toBe(true);
@@ -101,8 +133,8 @@ describe('deploy scripts', () => {
       expect(creds().gateways[0]!.disabled).toBe(true);
       expect(tsx('provision-gateway.ts', ['--id', 'bad/id', '--dir', dir]).status).not.toBe(0);
     },
-    5 * SCRIPT_RUN_MS,
-  ); // five runs of provision-gateway
+    6 * SCRIPT_RUN_MS,
+  ); // six runs of provision-gateway
 
   it('make-certs issues a broker certificate and gateway client certificates that verify against the city CA', () => {
     const openssl = requireBinary('openssl', 'openssl');

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashSecret } from '@tamky/broker';
+import { generateFleetKeys } from '@tamky/service-kit';
 import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from './secrets';
 
 /**
@@ -12,13 +13,20 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * in: the dashboard refuses to start until they are. Refuses to overwrite existing env files (rotating
  * secrets is a deliberate act: --force).
  *
+ * The fleet signing key (ed25519) the dashboard signs gateway configurations and releases with goes to
+ * <dir>/credentials/fleet-signing.key, its public half to fleet-signing.pub (provision-gateway.ts gives it to
+ * each gateway). --force keeps an existing pair: every installed gateway trusts it, so a new one would cut the
+ * centre off from the fleet until each gateway is re-provisioned; --rotate-fleet-key replaces it, deliberately.
+ *
  *   npx tsx deploy/scripts/init-secrets.ts [--dir deploy] [--public-url https://ioc.tamky.gov.vn] [--force]
+ *     [--rotate-fleet-key]
  */
 const { values } = parseArgs({
   options: {
     dir: { type: 'string', default: 'deploy' },
     'public-url': { type: 'string', default: 'https://ioc.example.vn' },
     force: { type: 'boolean', default: false },
+    'rotate-fleet-key': { type: 'boolean', default: false },
   },
 });
 const dir = values.dir!;
@@ -26,6 +34,8 @@ const publicUrl = new URL(values['public-url']!);
 const envDir = join(dir, 'env');
 const envFile = (service: string) => join(envDir, `${service}.env`);
 const SERVICES = ['influxdb', 'redis', 'broker', 'ingest', 'dashboard', 'proxy'] as const;
+const fleetKeyFile = join(dir, 'credentials/fleet-signing.key');
+const fleetPublicKeyFile = join(dir, 'credentials/fleet-signing.pub');
 const existing = SERVICES.map(envFile).filter((f) => existsSync(f));
 if (existing.length > 0 && !values.force) {
   console.error(`${existing.join(', ')} exist: refusing to overwrite secrets (use --force to rotate them all)`);
@@ -81,7 +91,19 @@ credentials.services = [
 ];
 writeCredentials(credentialsFile, credentials);
 
+const fleetKeyKept = existsSync(fleetKeyFile) && existsSync(fleetPublicKeyFile) && !values['rotate-fleet-key'];
+if (!fleetKeyKept) {
+  const fleet = generateFleetKeys();
+  writeFileAtomic(fleetKeyFile, fleet.privateKeyPem);
+  writeFileAtomic(fleetPublicKeyFile, fleet.publicKeyPem, 0o644);
+}
+
 console.log(`wrote ${SERVICES.map(envFile).join(', ')} and ${credentialsFile}`);
+console.log(
+  fleetKeyKept
+    ? `kept the fleet signing key ${fleetKeyFile} (installed gateways trust it; --rotate-fleet-key replaces it)`
+    : `wrote the fleet signing key ${fleetKeyFile} and its public key ${fleetPublicKeyFile}`,
+);
 console.log(`dashboard admin password (shown once): ${adminPassword}`);
 console.log(`wall-screen kiosk link (shown once):   ${publicUrl.origin}/wall?kiosk=${kioskToken}`);
 console.log(`Fill in the duty phone and the Zalo/eSMS keys in ${envFile('dashboard')}: the dashboard does not start without them.`);

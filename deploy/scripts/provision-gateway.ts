@@ -29,6 +29,9 @@ import { randomSecret, readCredentials, writeCredentials, writeFileAtomic } from
  * city CA in <dir>/certs (make-certs.sh), and its config names certificate, key and CA instead of a secret; the
  * broker (tls.requestClientCert) knows it by the certificate. Disabling the gateway refuses its certificate too;
  * re-running with --cert re-issues it (rotation).
+ *
+ * Every gateway gets the centre's fleet public key (<dir>/credentials/fleet-signing.pub, from init-secrets.ts):
+ * its config names it, and the gateway takes only configurations and releases signed with the private half.
  */
 const { values } = parseArgs({
   options: {
@@ -89,6 +92,13 @@ if (values.cert) {
     process.exit(1);
   }
 }
+// The public half of the key the dashboard signs pushed configurations and releases with: without it the gateway
+// would refuse everything the centre pushes.
+const fleetPublicKeyFile = join(values.dir!, 'credentials/fleet-signing.pub');
+if (!existsSync(fleetPublicKeyFile)) {
+  console.error(`no fleet public key ${fleetPublicKeyFile}: run deploy/scripts/init-secrets.ts --dir ${values.dir} first`);
+  process.exit(1);
+}
 writeCredentials(credentialsFile, credentials);
 
 // For the docker-compose `simulation` profile only: simulated gateways need the plain secrets.
@@ -112,6 +122,7 @@ const gatewayConfig = {
       }
     : { url: values.broker, username: id, password: secret, clientId: id },
   outbox: { path: `/var/lib/tamky-gateway/${id}.outbox.db` },
+  fleet: { publicKeyFile: '/etc/tamky-gateway/fleet-signing.pub' },
   buses: [{ id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', stopBits: 1, timeoutMs: 500 }],
   devices: devices.map((d, i) => ({
     id: d.id,
@@ -134,3 +145,4 @@ if (values.cert)
     `client certificate: copy ${join(certDir, `${id}.crt`)}, ${join(certDir, `${id}.key`)} and ${join(certDir, 'ca.crt')} to /etc/tamky-gateway/ on the gateway (key mode 0600)`,
   );
 else console.log(`MQTT secret (shown once, also in ${out}): ${secret}`);
+console.log(`fleet public key: copy ${fleetPublicKeyFile} to /etc/tamky-gateway/fleet-signing.pub on the gateway`);

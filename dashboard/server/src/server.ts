@@ -171,6 +171,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       health: (id) => gateways.get(id)?.health ?? null,
       publish: mqttPublish,
       audit: (user, action, detail) => audit.write(user, action, detail),
+      changed: (id, stage) => broadcast('gateways', { type: 'rollout', id, stage }),
       logger,
       now,
     });

@@ -96,6 +96,8 @@ export class Updater {
   }
 
   onAnnouncement(payload: Buffer): void {
+    // The centre withdrew the announcement (a cancelled rollout clears the retained message): nothing to install.
+    if (payload.length === 0) return;
     if (this.busy) return; // one install at a time; the retained announcement comes again on reconnect
     this.busy = true;
     this.handle(payload)

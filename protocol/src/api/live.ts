@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { storedReadingSchema } from '../telemetry';
 import { alarmSchema } from './alarms';
+import { ROLLOUT_STAGES } from './fleet';
 import { gatewayInfoSchema } from './gateways';
 
 export const LIVE_CHANNELS = ['readings', 'derived', 'alarms', 'gateways'] as const;
@@ -16,5 +17,7 @@ export const liveMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('gateway'), gateway: gatewayInfoSchema.pick({ id: true, state: true, lastSeen: true, health: true }) }),
   /** An admin saved a new device registry: refetch /api/city. */
   z.object({ type: z.literal('registry'), version: z.number() }),
+  /** A staged gateway software rollout changed stage: refetch /api/fleet/rollouts. */
+  z.object({ type: z.literal('rollout'), id: z.number().int(), stage: z.enum(ROLLOUT_STAGES) }),
 ]);
 export type LiveMessage = z.infer<typeof liveMessageSchema>;

@@ -1,8 +1,31 @@
-import { fleetReleasesAnswerSchema, rolloutBodySchema, rolloutSchema, rolloutsAnswerSchema, textAnswer } from '@tamky/protocol';
+import {
+  fleetReleasesAnswerSchema,
+  rolloutActionBodySchema,
+  rolloutBodySchema,
+  rolloutSchema,
+  rolloutsAnswerSchema,
+  textAnswer,
+} from '@tamky/protocol';
 import { actorOf } from '../auth/guard';
 import { HttpError, notFound, parseInput } from '../http/errors';
 import type { RouteSpec } from '../http/route-table';
-import { RolloutError, type Rollouts } from './rollout';
+import { RolloutError, RolloutNotFound, type Rollouts } from './rollout';
+
+/** A rollout's state forbids the action: 409; no such rollout: 404. */
+function answerOf(action: () => unknown) {
+  try {
+    return action();
+  } catch (err) {
+    if (err instanceof RolloutError) throw new HttpError(409, 'conflict', err.message);
+    if (err instanceof RolloutNotFound) throw notFound(err.message);
+    throw err;
+  }
+}
+const rolloutId = (raw: unknown) => {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0) throw notFound(`rollout ${String(raw)}`);
+  return id;
+};
 
 export function fleetRoutes(rollouts: Rollouts): RouteSpec[] {
   return [
@@ -54,12 +77,34 @@ export function fleetRoutes(rollouts: Rollouts): RouteSpec[] {
       answer: rolloutSchema,
       handler(req, res) {
         const body = parseInput(rolloutBodySchema, req.body, 'body');
-        try {
-          return rollouts.start(actorOf(res), body.version, body.firstWard);
-        } catch (err) {
-          if (err instanceof RolloutError) throw new HttpError(409, 'conflict', err.message);
-          throw err;
-        }
+        return answerOf(() => rollouts.start(actorOf(res), body.version, body.firstWard));
+      },
+    },
+    {
+      method: 'post',
+      path: '/fleet/rollouts/:id/cancel',
+      access: 'admin',
+      wards: 'city',
+      summary: 'Cancel a running or halted rollout: gateways not yet on the version lose its announcement; those on it keep it (audited)',
+      request: { body: rolloutActionBodySchema },
+      answer: rolloutSchema,
+      handler(req, res) {
+        const body = parseInput(rolloutActionBodySchema, req.body ?? {}, 'body');
+        return answerOf(() => rollouts.cancel(actorOf(res), rolloutId(req.params.id), body.note));
+      },
+    },
+    {
+      method: 'post',
+      path: '/fleet/rollouts/:id/resume',
+      access: 'admin',
+      wards: 'city',
+      summary:
+        'Resume a halted rollout once its cause is fixed: at the stage it halted in, announced again to gateways not on the version (audited)',
+      request: { body: rolloutActionBodySchema },
+      answer: rolloutSchema,
+      handler(req, res) {
+        const body = parseInput(rolloutActionBodySchema, req.body ?? {}, 'body');
+        return answerOf(() => rollouts.resume(actorOf(res), rolloutId(req.params.id), body.note));
       },
     },
   ];

@@ -51,7 +51,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
             )}
             <div>
               <dt>{t('gateways.version')}</dt>
-              <dd>{h.version}</dd>
+              <dd data-testid="software-version">{h.version}</dd>
             </div>
             <div>
               <dt>{t('gateways.configHash')}</dt>
@@ -70,11 +70,21 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
               <div className="warn" data-testid="rollback">
                 <dt>{t('gateways.rollback')}</dt>
                 <dd>
-                  {t(h.fleet.rollback.kind === 'config' ? 'gateways.rollbackConfig' : 'gateways.rollbackSoftware', {
-                    rejected: h.fleet.rollback.rejected,
-                    running: h.fleet.rollback.running,
-                  })}{' '}
-                  ({ago(h.fleet.rollback.ts, now)})<span className="small"> {h.fleet.rollback.reason}</span>
+                  {h.fleet.rollback.kind === 'config'
+                    ? t('gateways.rollbackConfig', {
+                        rejected: h.fleet.rollback.rejected,
+                        // A config version, or the gateway's own file when no pushed one ever took.
+                        running: h.fleet.rollback.running === 'file' ? t('gateways.configLocal') : `v${h.fleet.rollback.running}`,
+                      })
+                    : t('gateways.rollbackSoftware', { rejected: h.fleet.rollback.rejected, running: h.fleet.rollback.running })}{' '}
+                  (
+                  <time dateTime={new Date(h.fleet.rollback.ts).toISOString()} title={dateTime(h.fleet.rollback.ts)}>
+                    {ago(h.fleet.rollback.ts, now)}
+                  </time>
+                  ){' '}
+                  <span className="small" data-testid="rollback-reason" lang="en">
+                    {h.fleet.rollback.reason}
+                  </span>
                 </dd>
               </div>
             )}

@@ -177,6 +177,7 @@ function wants(channels: LiveChannel[], msg: LiveMessage): boolean {
       return channels.includes('alarms');
     case 'gateway':
     case 'registry':
+    case 'rollout':
       return channels.includes('gateways');
     default:
       return true;

@@ -205,7 +205,7 @@ beforeAll(async () => {
       env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn' },
     });
   }
-}, 240_000);
+});
 
 afterAll(async () => {
   // Gateways first (they publish to the broker), then the services, then the peers they use.

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 
-const CHECKS = ['typecheck', 'lint', 'format:check', 'build:web'];
+// `npm run checks -- lint typecheck` runs only those.
+const CHECKS = process.argv.length > 2 ? process.argv.slice(2) : ['typecheck', 'lint', 'format:check', 'build:web'];
 
 interface Outcome {
   name: string;

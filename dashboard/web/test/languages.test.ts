@@ -152,7 +152,7 @@ describe('every view in one language', () => {
 
   async function signedIn(lang: 'vi' | 'en'): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page.setDefaultTimeout(20_000); // inside the test's own timeout, so a stuck step fails naming its locator
     await page.addInitScript((l) => localStorage.setItem('lang', l), lang);
     await page.goto(`${h.url}/`, { waitUntil: 'domcontentloaded' });
     await page.locator('input[autocomplete="username"], input[name="username"]').first().fill('admin');

@@ -154,7 +154,8 @@ describe('wall on the real server', () => {
     await expect.poll(() => soundPlaying(rotating), POLL).toBe(false);
     await expect.poll(() => rotating.locator('.wall').getAttribute('data-panel'), POLL).not.toBe('alarms');
     await Promise.all(pages.map((p) => p.close()));
-  });
+    // Five walls open at once, one of them the 4K WebGL map, which Chromium draws in software (no GPU here).
+  }, 120_000);
 
   it('the alarm list sorts by severity then age and counts what does not fit', async () => {
     // The flood of the test above (raised again if that one stopped early), acknowledged.

@@ -7,6 +7,7 @@
  * stored rate.
  *
  *   npx tsx bench/ingest-lag/run.ts [--rates 693,5000,20000,40000] [--seconds 15] [--stores sqlite,influxdb]
+ *     [--coalesce-ms N]   (ingest's derive.coalesceMs; default: ingest's default. 0 recomputes per batch, for comparison)
  *
  * Mosquitto (max_inflight_messages 100), ingest in-process as deployed (SQLite on its own thread; InfluxDB
  * 1.6.7 via /write), 52 gateways × 100 devices, one reading per device per message (4 values each).
@@ -23,16 +24,22 @@ import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { startIngest } from '../../ingest/src/index';
 import { deviceId, type PacedJob } from './paced-publisher';
 import { startPublisherProcess } from '../support/publisher-process';
+import { INGEST_NODE_FLAGS, relaunchWithIngestNodeFlags } from '../../ingest/src/node-flags';
+
+// Ingest runs in this process: started the way its start scripts start it (node-flags.ts).
+await relaunchWithIngestNodeFlags();
 
 const { values: args } = parseArgs({
   options: {
     rates: { type: 'string', default: '693,5000,20000,40000' },
     seconds: { type: 'string', default: '15' },
     stores: { type: 'string', default: 'sqlite,influxdb' },
+    'coalesce-ms': { type: 'string' },
   },
 });
 const RATES = args.rates!.split(',').map(Number);
 const SECONDS = Number(args.seconds);
+const COALESCE_MS = args['coalesce-ms'] === undefined ? undefined : Number(args['coalesce-ms']);
 const GATEWAYS = 52;
 const DEVICES_PER_GW = 100;
 
@@ -73,7 +80,11 @@ async function measure(storeName: string, storeConfig: StoreConfig, rate: number
   let n = 0;
   let lastDurable = 0;
   const ingest = await startIngest(
-    { mqtt: { url: broker.url, clientId: `ingest-lag-${rate}` }, limitsDir: join(import.meta.dirname, '../../config/limits') },
+    {
+      mqtt: { url: broker.url, clientId: `ingest-lag-${rate}` },
+      limitsDir: join(import.meta.dirname, '../../config/limits'),
+      ...(COALESCE_MS === undefined ? {} : { derive: { coalesceMs: COALESCE_MS } }),
+    },
     {
       store,
       city,
@@ -139,7 +150,7 @@ for (const name of args.stores!.split(',')) {
   } else throw new Error(`unknown store ${name}: sqlite or influxdb`);
 }
 
-const cmd = `npx tsx bench/ingest-lag/run.ts --rates ${args.rates} --seconds ${SECONDS} --stores ${args.stores}`;
+const cmd = `npx tsx bench/ingest-lag/run.ts --rates ${args.rates} --seconds ${SECONDS} --stores ${args.stores}${COALESCE_MS === undefined ? '' : ` --coalesce-ms ${COALESCE_MS}`}`;
 const n = (x: number) => Math.round(x).toLocaleString('en');
 const table = [
   '| store | offered readings/s | stored readings/s | lag p50 (ms) | p95 | p99 | max | ingest CPU µs/reading | main thread busy |',
@@ -152,5 +163,5 @@ const table = [
 console.log(table);
 appendFileSync(
   join(import.meta.dirname, 'RESULTS.md'),
-  `\n## ${new Date().toISOString()} — \`${cmd}\`\nMachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine). ${GATEWAYS} gateways × ${DEVICES_PER_GW} devices, ${SECONDS} s per rate, ingest defaults (batches up to 5000 readings or 200 ms, 2 in flight).\n\n${table}\n`,
+  `\n## ${new Date().toISOString()} — \`${cmd}\`\nMachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''} with ingest's start flags (${INGEST_NODE_FLAGS.join(' ')}), load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine). ${GATEWAYS} gateways × ${DEVICES_PER_GW} devices, ${SECONDS} s per rate, ingest defaults (batches up to 5000 readings or 200 ms, 2 in flight; derived values recomputed at most every ${COALESCE_MS ?? 5000} ms per device and hour).\n\n${table}\n`,
 );

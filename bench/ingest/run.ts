@@ -24,6 +24,10 @@ import { buildRegistry, startIngest, validateTelemetry } from '../../ingest/src/
 import { createAlarmDetector, loadRules } from '../../ingest/src/alarms/index';
 import { benchMessages, type PublisherJob } from './publisher';
 import { startPublisherProcess } from '../support/publisher-process';
+import { INGEST_NODE_FLAGS, relaunchWithIngestNodeFlags } from '../../ingest/src/node-flags';
+
+// Ingest runs in this process: started the way its start scripts start it (node-flags.ts).
+await relaunchWithIngestNodeFlags();
 
 const { values: args } = parseArgs({
   options: {
@@ -285,7 +289,7 @@ appendFileSync(
   [
     '',
     `## ${new Date().toISOString()} — \`${cmd}\``,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''}, load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating)${WARMUP ? ', after an uncounted warm-up round' : ''}. Live feed: ${LIVE}. Alarm detection: ${args.alarms ? 'on (config/rules/default.yaml)' : 'off'}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${process.env.NODE_OPTIONS ? ` (NODE_OPTIONS=${process.env.NODE_OPTIONS})` : ''} with ingest's start flags (${INGEST_NODE_FLAGS.join(' ')}), load average ${loadavg()[0]!.toFixed(1)} at the end (shared machine: read the ratios). Publishers in a child process (${PUBLISHERS} connections, payloads built before the clock); direct = the same readings, validated outside the clock, in batches of ${BATCH}. Medians of ${ROUNDS} rounds (direct and end to end alternating)${WARMUP ? ', after an uncounted warm-up round' : ''}. Live feed: ${LIVE}. Alarm detection: ${args.alarms ? 'on (config/rules/default.yaml)' : 'off'}. SQLite under ingest: ${args['sqlite-inline'] ? 'inline' : 'on its own thread'}; written directly: inline. InfluxDB gzip: ${args['influx-gzip'] ? 'on' : 'off'}.`,
     '',
     '| store | MQTT → ingest → store (readings/s) | values/s | store written directly (readings/s) | median ratio (per round) | ingest CPU µs/reading | ingest main thread µs/reading | direct CPU µs/reading | drain after last publish (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

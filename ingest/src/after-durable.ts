@@ -47,7 +47,8 @@ export function afterDurable(opts: {
     }
     m.values.inc(values);
     countDerived(derived);
-    m.batchReadings.observe(raw.length);
+    // A batch of derived rows alone (held back to coalesce, due with no message waiting) is not a raw batch.
+    if (messages.length > 0) m.batchReadings.observe(raw.length);
     m.writeSeconds.observe(writeMs / 1000);
     if (newest > 0) m.lastLag.set(Math.max(0, (t - newest) / 1000));
     opts.publishLive(topics.liveReadings(), raw);

@@ -71,6 +71,12 @@ export const ingestConfigSchema = z
         retryMaxMs: z.number().int().min(1).default(10_000),
       })
       .default({ maxUnackedMessages: 2000, maxUnackedBytes: 64 * 1024 * 1024, retryBaseMs: 100, retryMaxMs: 10_000 }),
+    /**
+     * Hourly derived values (VN_AQI, noise, congestion, lighting): a changed (device, hour) is recomputed and
+     * rewritten at most once per `coalesceMs` (0: with every batch that changed it). The running hour's value
+     * is then up to that much behind its raw readings; the values themselves are the same.
+     */
+    derive: z.object({ coalesceMs: z.number().int().min(0).default(5000) }).default({ coalesceMs: 5000 }),
     store: z.looseObject({ type: z.string() }).optional(),
     /** Path of the city model (wards, gateways, devices). */
     city: z.string().optional(),

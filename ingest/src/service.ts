@@ -61,7 +61,7 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     log.error({ err, what }, 'observer failed');
   });
 
-  const deriver = new Deriver(limits, opts.city);
+  const deriver = new Deriver(limits, opts.city, { coalesceMs: cfg.derive.coalesceMs });
   const restoring = await restoreDerivedState(deriver, store, now, log);
 
   // Connected below, after the parts that act on it exist; undefined until then.
@@ -86,7 +86,8 @@ export async function startIngest(config: IngestConfig, opts: IngestOptions): Pr
     retryBaseMs: cfg.backpressure.retryBaseMs,
     retryMaxMs: cfg.backpressure.retryMaxMs,
     log,
-    derive: (raw) => deriver.ingest(raw),
+    derive: (raw, all) => deriver.ingest(raw, all),
+    derivedDueIn: () => deriver.nextDueIn(),
     onDurable: afterDurable({
       metrics: m,
       log,

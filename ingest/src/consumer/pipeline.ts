@@ -40,8 +40,13 @@ export interface PipelineOptions {
    */
   closeWaitMs?: number;
   log: Logger;
-  /** Derived readings for raw readings about to be written (written in the same batch). */
-  derive(raw: StoredReading[]): StoredReading[];
+  /**
+   * Derived readings to write with these raw readings (the deriver may hold changes back to coalesce them).
+   * `all`: the last batch before close, so everything held back.
+   */
+  derive(raw: StoredReading[], all: boolean): StoredReading[];
+  /** Ms until derived readings held back are due (≤ 0: now), undefined when none are: a batch goes for them alone. */
+  derivedDueIn?(): number | undefined;
   /** After the batch is durable: ack, live feed, observers. Errors are logged, never retried. */
   onDurable(batch: DurableBatch): Promise<void>;
   onWriteFailure(err: unknown, attempt: number): void;
@@ -132,21 +137,27 @@ export class BatchPipeline {
     for (;;) {
       if (this.failed) break;
       if (this.pending.length === 0) {
-        if (this.closing) break;
-        await this.sleep(60_000);
-        continue;
+        // No messages: a batch of derived rows alone when some are due (or held back at close).
+        const due = this.opts.derivedDueIn?.();
+        if (due === undefined || (due > 0 && !this.closing)) {
+          if (this.closing) break;
+          await this.sleep(Math.min(60_000, Math.max(1, due ?? 60_000)));
+          continue;
+        }
       }
       if (this.inFlight >= maxInFlight) {
         await this.sleep(60_000);
         continue;
       }
-      const now = Date.now();
-      const untilDeadline = this.opts.maxDelayMs - (now - this.pending[0]!.receivedAt);
-      const idleMs = this.opts.idleMs ?? 0;
-      const untilIdle = idleMs > 0 ? idleMs - (now - this.lastPushAt) : Infinity;
-      if (!this.closing && this.pendingReadings < this.opts.maxReadings && untilDeadline > 0 && untilIdle > 0) {
-        await this.sleep(Math.min(untilDeadline, untilIdle));
-        continue;
+      if (this.pending.length > 0) {
+        const now = Date.now();
+        const untilDeadline = this.opts.maxDelayMs - (now - this.pending[0]!.receivedAt);
+        const idleMs = this.opts.idleMs ?? 0;
+        const untilIdle = idleMs > 0 ? idleMs - (now - this.lastPushAt) : Infinity;
+        if (!this.closing && this.pendingReadings < this.opts.maxReadings && untilDeadline > 0 && untilIdle > 0) {
+          await this.sleep(Math.min(untilDeadline, untilIdle));
+          continue;
+        }
       }
       this.start(this.take());
     }
@@ -174,7 +185,7 @@ export class BatchPipeline {
     // Derived in batch order, here, whatever order the writes finish in.
     let derived: StoredReading[] = [];
     try {
-      derived = this.opts.derive(raw);
+      derived = this.opts.derive(raw, this.closing && this.pending.length === 0);
     } catch (err) {
       // A bug in a derivation must not stop raw data: store the raw readings, log loudly.
       this.opts.log.error({ err }, 'deriving values failed; raw readings are stored without them');

@@ -58,21 +58,51 @@ export interface RestoreResult {
   unrestored: string[];
 }
 
+export interface DeriverOptions {
+  /**
+   * Recompute a changed (device, hour) at most once per this many ms (0: in every ingest call that changed
+   * it). Readings in between only update the running sums; the recompute covers all of them.
+   */
+  coalesceMs?: number;
+  /** Monotonic clock for coalescing (not the readings' time). */
+  clock?: () => number;
+}
+
+/** A (device, hour) with readings counted since its derived value was last computed. */
+interface PendingHour {
+  device: string;
+  hour: number;
+  bucket: HourBucket;
+  dueAt: number;
+}
+
 /**
  * Derived values computed on the stream, per source device and hour (ts = start of the hour), rewritten
- * in place (the store key is (kind, device, ts)) each time a batch touches that hour, so the running hour
- * always has a current value. State is rebuilt from the stored raw readings on start (restore()).
+ * in place (the store key is (kind, device, ts)) as readings reach that hour, so the running hour always has
+ * a current value. With `coalesceMs`, a changed hour is recomputed once when its time comes (or when the
+ * hour is about to leave the retained window), not per reading: the value written is the same, only later.
+ * State is rebuilt from the stored raw readings on start (restore()); with coalescing every restored hour is
+ * then recomputed once, since a crash may have lost values computed but not yet written.
  */
 export class Deriver {
   private readonly state = new Map<string, DeviceHours>();
-  private calls = 0;
   private devices: Map<string, Device>;
+  private readonly coalesceMs: number;
+  private readonly clock: () => number;
+  /** Changed hours in the order they first changed (so by due time); entries whose bucket moved on are skipped. */
+  private queue: PendingHour[] = [];
+  private head = 0;
+  /** Values computed early (their hour was leaving the window), handed out with the next ingest. */
+  private ready: StoredReading[] = [];
 
   constructor(
     private readonly limits: Limits,
     private city: CityModel,
+    opts: DeriverOptions = {},
   ) {
     this.devices = new Map(city.devices.map((d) => [d.id, d]));
+    this.coalesceMs = opts.coalesceMs ?? 0;
+    this.clock = opts.clock ?? (() => performance.now());
   }
 
   /** Follows a registry update: derived rows take the devices' new tags; hourly state of kept devices stays. */
@@ -81,27 +111,58 @@ export class Deriver {
     this.devices = new Map(city.devices.map((d) => [d.id, d]));
   }
 
-  /** Feeds raw readings; returns the derived readings of every (device, hour) they changed. */
-  ingest(readings: StoredReading[]): StoredReading[] {
-    // Each (device, hour) bucket a reading landed in, once: the bucket remembers the call that last marked it
-    // (a number compare per reading instead of a map and a set).
-    const call = ++this.calls;
-    const dirtyDevices: string[] = [];
-    const dirtyHours: number[] = [];
+  /**
+   * Feeds raw readings; returns the derived readings of the (device, hour)s whose recompute is due (without
+   * coalescing: every one they changed). `all`: every changed hour now, due or not (the last batch at close).
+   */
+  ingest(readings: StoredReading[], all = false): StoredReading[] {
+    const now = this.coalesceMs > 0 ? this.clock() : 0;
     for (const r of readings) {
       const bucket = this.add(r);
-      if (bucket && bucket.markedIn !== call) {
-        bucket.markedIn = call;
-        dirtyDevices.push(r.device);
-        dirtyHours.push(hourOf(r.ts));
-      }
+      if (bucket) this.markChanged(r.device, hourOf(r.ts), bucket, now);
     }
-    const out: StoredReading[] = [];
-    for (let i = 0; i < dirtyDevices.length; i++) {
-      const device = this.devices.get(dirtyDevices[i]!);
-      if (!device) continue;
-      const d = this.compute(device, dirtyHours[i]!);
+    return this.take(all || this.coalesceMs === 0 ? Infinity : now);
+  }
+
+  /** Ms until the next changed hour is due (≤ 0: now), undefined when none is waiting. */
+  nextDueIn(): number | undefined {
+    if (this.ready.length > 0) return 0;
+    this.skipSettled();
+    const next = this.queue[this.head];
+    return next ? next.dueAt - this.clock() : undefined;
+  }
+
+  private markChanged(device: string, hour: number, bucket: HourBucket, now: number): void {
+    if (bucket.pending) return;
+    const entry: PendingHour = { device, hour, bucket, dueAt: now + this.coalesceMs };
+    bucket.pending = entry;
+    this.queue.push(entry);
+  }
+
+  private skipSettled(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.bucket.pending !== this.queue[this.head]) this.head++;
+  }
+
+  /** Computes the changed hours due by `until`, oldest change first. */
+  private take(until: number): StoredReading[] {
+    const out = this.ready;
+    this.ready = [];
+    for (;;) {
+      this.skipSettled();
+      const e = this.queue[this.head];
+      if (!e || e.dueAt > until) break;
+      this.head++;
+      e.bucket.pending = undefined;
+      const device = this.devices.get(e.device);
+      const d = device && this.compute(device, e.hour);
       if (d) out.push(d);
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     return out;
   }
@@ -157,8 +218,12 @@ export class Deriver {
     for (const [device, byTs] of byDeviceTs) {
       const d = this.devices.get(device);
       if (!d) continue;
+      const now = this.clock();
       for (const [ts, values] of [...byTs].sort((a, b) => a[0] - b[0])) {
-        if (this.add({ kind, device, gateway: d.gateway, ward: d.ward, ts, seq: 0, values })) restored++;
+        const bucket = this.add({ kind, device, gateway: d.gateway, ward: d.ward, ts, seq: 0, values });
+        if (!bucket) continue;
+        restored++;
+        if (this.coalesceMs > 0) this.markChanged(device, hourOf(ts), bucket, now);
       }
     }
     return restored;
@@ -170,6 +235,14 @@ export class Deriver {
     if (!spec) return undefined;
     let hours = this.state.get(r.device);
     if (!hours) this.state.set(r.device, (hours = new DeviceHours(spec.keepHours)));
+    // A newer hour pushes the oldest out of the window: compute what they still owe first (coalescing).
+    for (const [hour, old] of hours.wouldDrop(r.ts)) {
+      if (!old.pending) continue;
+      old.pending = undefined;
+      const device = this.devices.get(r.device);
+      const d = device && this.compute(device, hour);
+      if (d) this.ready.push(d);
+    }
     const bucket = hours.bucketFor(r.ts);
     if (!bucket) return undefined;
     if (!bucket.add(r.ts, r.values, r.kind === 'noise_meter', NEEDED[r.kind])) return undefined;

@@ -23,8 +23,8 @@ export class HourBucket {
   readonly fields = new Map<string, FieldAcc>();
   /** Free-form extra sums a derivation keeps per hour (e.g. congestion index). */
   readonly extra = new Map<string, { sum: number; n: number }>();
-  /** Which Deriver.ingest call last listed this bucket as changed (its own bookkeeping). */
-  markedIn = 0;
+  /** The Deriver's queue entry while this bucket has changes not yet recomputed (coalescing), else undefined. */
+  pending: object | undefined = undefined;
 
   /** Counts a reading once; only the fields in `only` (when given) are accumulated: the others no derivation reads. */
   add(ts: number, values: Record<string, number>, withEnergy: boolean, only?: ReadonlySet<string>): boolean {
@@ -73,6 +73,8 @@ export class HourBucket {
   }
 }
 
+const NONE: Array<[number, HourBucket]> = [];
+
 /** Per-device hour buckets, keeping `keepHours` hours behind the newest one seen. */
 export class DeviceHours {
   private readonly hours = new Map<number, HourBucket>();
@@ -82,6 +84,15 @@ export class DeviceHours {
   private lastBucket: HourBucket | undefined;
 
   constructor(private readonly keepHours: number) {}
+
+  /** Buckets that a reading at `ts` would push out of the retained window (none unless `ts` starts a newer hour). */
+  wouldDrop(ts: number): Array<[number, HourBucket]> {
+    const hour = hourOf(ts);
+    if (hour <= this.newest) return NONE;
+    const out: Array<[number, HourBucket]> = [];
+    for (const [h, b] of this.hours) if (h < hour - this.keepHours * HOUR_MS) out.push([h, b]);
+    return out;
+  }
 
   /** The bucket for `ts`, or undefined when that hour is older than the retained window. */
   bucketFor(ts: number): HourBucket | undefined {
@@ -105,5 +116,9 @@ export class DeviceHours {
 
   get(hour: number): HourBucket | undefined {
     return this.hours.get(hour);
+  }
+
+  entries(): IterableIterator<[number, HourBucket]> {
+    return this.hours.entries();
   }
 }

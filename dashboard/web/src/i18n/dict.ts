@@ -108,6 +108,8 @@ export const vi = {
   'chart.csv': 'Tải CSV',
   'chart.csvLabel': 'Tải CSV: {title}',
   'chart.limit': 'Giới hạn {name}: {value}',
+  'chart.clockMarked':
+    'Thời gian của {n} điểm không chắc chắn: {unsynced} đo khi đồng hồ gateway chưa đồng bộ, {corrected} đã được hiệu chỉnh theo bước nhảy đồng hồ',
   'chart.metric': 'Chỉ tiêu',
   'chart.wardComparison': 'So sánh theo phường',
   'chart.tableSummary': '{n} chuỗi dữ liệu, giá trị mới nhất: {latest}',
@@ -793,6 +795,8 @@ export const en: Record<MessageKey, string> = {
   'chart.csv': 'Download CSV',
   'chart.csvLabel': 'Download CSV: {title}',
   'chart.limit': '{name} limit: {value}',
+  'chart.clockMarked':
+    'The time of {n} points is uncertain: {unsynced} read before the gateway clock was synchronised, {corrected} corrected by a clock step it measured',
   'chart.metric': 'Metric',
   'chart.wardComparison': 'Ward comparison',
   'chart.tableSummary': '{n} series, latest values: {latest}',

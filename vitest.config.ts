@@ -9,6 +9,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: true,
+    // Each worker keeps its module cache across files: re-importing the shared dependencies (playwright,
+    // express, mqtt, the stores) for every file cost more CPU than the tests themselves on 2 cores. Nothing
+    // here mocks modules, and every file closes what it starts.
+    isolate: false,
     maxWorkers: 2,
     reporters: ['default', './test/summary-reporter.ts'],
   },

@@ -179,7 +179,12 @@ async function simulate(label: string, run: Run): Promise<Outcome> {
     await drain();
     if (Date.now() - lastLog > 15_000) {
       lastLog = Date.now();
-      console.log(`${label}: ${((100 * (t - run.from)) / (run.to - run.from)).toFixed(0)} % simulated, ${events} alarm events`);
+      const done = (t - run.from) / (run.to - run.from);
+      const cpuS = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpu0));
+      // CPU so far and at this rate for the whole run: on a quiet machine that is about its wall time.
+      console.log(
+        `${label}: ${(100 * done).toFixed(0)} % simulated, ${events} alarm events, ${cpuS.toFixed(0)} s CPU (≈ ${(cpuS / Math.max(done, 0.01) / 60).toFixed(1)} min for the run)`,
+      );
     }
   }
   now = run.to;

@@ -9,7 +9,10 @@
  *  - the wall (`/wall?panels=alarms`, kiosk): navigation start → the alarm list, the takeover banner and the unacknowledged
  *    count drawn; then a burst of more alarms → the count grown by the burst (first frame that shows it);
  *  - the alarm desk (`/alarms`, operator): navigation start → the table and the unacknowledged badge drawn; then a burst →
- *    the badge grown by the burst;
+ *    the badge grown by the burst; each burst timed from its first alarm applied and from its last (the goal: a storm
+ *    arriving while the view is open is on screen ≤ 500 ms after its last alarm);
+ *  - in-app navigation, what an operator does: the app open on the overview, then the menu's route to the desk (or the
+ *    wall's route) → the same drawn state, in the same page (no app start);
  *  - Chromium's CPU (every process) over each of those, and this process's memory (the dashboard runs in it) before and
  *    after the storm.
  */
@@ -98,13 +101,13 @@ function stormEvent(): AlarmEvent {
   };
 }
 /** As ingest's events arrive: the module applies each and broadcasts the change to the live clients. */
-async function raise(count: number): Promise<number> {
+async function raise(count: number): Promise<{ started: number; last: number }> {
   const started = Date.now();
   for (let i = 0; i < count; i++) {
     const e = stormEvent();
     await alarmsModule.onMqttMessage!(`city/v1/alarm/${e.ruleId}/${e.sourceId}`, Buffer.from(JSON.stringify(e)));
   }
-  return started;
+  return { started, last: Date.now() };
 }
 
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
@@ -148,7 +151,7 @@ interface Measure {
   firstCpu: number;
   shownBefore: number;
   /** Absent for the peer (a short list, no burst). `idlePerS`: Chromium CPU per second of the settled page before it. */
-  burst?: { ms: number; cpu: number; applyMs: number; idlePerS: number };
+  burst?: { ms: number; fromLastMs: number; cpu: number; applyMs: number; idlePerS: number };
 }
 
 /**
@@ -181,14 +184,42 @@ async function measureView(
   await page.waitForTimeout(IDLE_MS);
   const idlePerS = (cpu.ms() * 1000) / IDLE_MS;
   cpu = startCpuMeter([browserPid], { self: false });
-  const started = await raise(BURST);
-  const applyMs = Date.now() - started;
+  const { started, last } = await raise(BURST);
+  const applyMs = last - started;
   const shownAt = (await (
     await page.waitForFunction(grown, { view, target: shownBefore + BURST }, { polling: 'raf', timeout: 120_000 })
   ).jsonValue()) as number;
   const burstCpu = cpu.ms();
   await page.close();
-  return { view, round, firstRender, firstCpu, shownBefore, burst: { ms: shownAt - started, cpu: burstCpu, applyMs, idlePerS } };
+  return {
+    view,
+    round,
+    firstRender,
+    firstCpu,
+    shownBefore,
+    burst: { ms: shownAt - started, fromLastMs: shownAt - last, cpu: burstCpu, applyMs, idlePerS },
+  };
+}
+
+/** In-app: the operator's app settled on the overview, then the route changed as the menu's link does (no reload). */
+async function measureInApp(browser: Browser, browserPid: number, view: string, to: string): Promise<{ ms: number; cpu: number }> {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  page.setDefaultTimeout(120_000);
+  await page.context().addCookies([{ name: cookieName, value: cookieValue, url: h.url }]);
+  await page.goto(`${h.url}/`);
+  await page.locator('nav').first().waitFor();
+  await page.waitForTimeout(2000);
+  const cpu = startCpuMeter([browserPid], { self: false });
+  const t0 = await page.evaluate((path) => {
+    const t = performance.now();
+    history.pushState(null, '', path);
+    dispatchEvent(new PopStateEvent('popstate'));
+    return t;
+  }, to);
+  const at = (await (await page.waitForFunction(ready, view, { polling: 'raf', timeout: 120_000 })).jsonValue()) as number;
+  const ms = cpu.ms();
+  await page.close();
+  return { ms: at - t0, cpu: ms };
 }
 
 const load0 = loadavg()[0]!;
@@ -210,6 +241,8 @@ const browser = await launchChromium();
 const browserPid = Number(execSync(`pgrep -o -P ${process.pid} chromium`).toString().trim());
 const measures: Measure[] = [];
 const peers: Measure[] = [];
+const inApp: Record<string, Array<{ ms: number; cpu: number }>> = { wall: [], desk: [] };
+const IN_APP = { wall: '/wall?panels=alarms&sound=off', desk: '/alarms' } as const;
 let stormMs = 0;
 let memBefore = memory();
 let memAfter = memBefore;
@@ -233,6 +266,11 @@ try {
       const m = await measureView(browser, browserPid, view, round, open);
       measures.push(m);
       report(m);
+    }
+    for (const view of ['wall', 'desk'] as const) {
+      const m = await measureInApp(browser, browserPid, view, IN_APP[view]);
+      inApp[view]!.push(m);
+      console.log(`round ${round} ${view} in-app: overview → ${view} ${m.ms.toFixed(0)} ms (${m.cpu.toFixed(0)} ms Chromium CPU)`);
     }
   }
 } finally {
@@ -274,8 +312,16 @@ const lines = [
     peerOf('wall').map((m) => m.firstRender),
   ),
   row(
+    'wall, in-app (the app open on the overview, route changed) → alarm list, banner and unacked count',
+    inApp.wall!.map((m) => m.ms),
+  ),
+  row(
     `wall: first of ${BURST} live alarms applied → count grown on the wall`,
     bursts('wall').map((b) => b.ms),
+  ),
+  row(
+    `wall: last of ${BURST} live alarms applied → count grown on the wall`,
+    bursts('wall').map((b) => b.fromLastMs),
   ),
   row(
     'desk: navigation → table and unacked badge',
@@ -283,8 +329,16 @@ const lines = [
     peerOf('desk').map((m) => m.firstRender),
   ),
   row(
+    'desk, in-app (the app open on the overview, menu route) → table and unacked badge',
+    inApp.desk!.map((m) => m.ms),
+  ),
+  row(
     `desk: first of ${BURST} live alarms applied → badge grown`,
     bursts('desk').map((b) => b.ms),
+  ),
+  row(
+    `desk: last of ${BURST} live alarms applied → badge grown`,
+    bursts('desk').map((b) => b.fromLastMs),
   ),
   row(
     `server: applying the ${BURST} (both views)`,
@@ -298,6 +352,14 @@ const lines = [
   row(
     `Chromium CPU, wall burst of ${BURST}`,
     bursts('wall').map((b) => b.cpu),
+  ),
+  row(
+    'Chromium CPU, wall in-app navigation',
+    inApp.wall!.map((m) => m.cpu),
+  ),
+  row(
+    'Chromium CPU, desk in-app navigation',
+    inApp.desk!.map((m) => m.cpu),
   ),
   row(
     'Chromium CPU, desk first render',

@@ -6,6 +6,7 @@ export * from './gateway';
 export * from './system-health';
 export * from './fleet';
 export * from './alarms';
+export * from './alarm-rows';
 export * from './city';
 export * from './store';
 export * from './live';

@@ -242,6 +242,59 @@ describe('maintenance ends', () => {
 });
 
 describe('the desk', () => {
+  it('counts what waits and answers its first lines grouped over every alarm, filtered and ward-limited on the server', async () => {
+    const c = await start({ burstWindowS: 300 });
+    for (let n = 1; n <= 5; n++) await c.event(silentDevice(n));
+    await c.event(silentGateway());
+    for (let n = 6; n <= 20; n++) await c.event(silentDevice(n, t0 + 1000));
+    const noise = (n: number): AlarmEvent => ({
+      ...waterEvent(),
+      ruleId: 'noise',
+      sourceId: `n${n}`,
+      device: `n${n}`,
+      severity: 'warning',
+      category: 'noise',
+      message: { vi: `Tiếng ồn n${n}`, en: `Noise n${n}` },
+    });
+    for (let n = 1; n <= 60; n++) await c.event(noise(n));
+    await c.event(waterEvent());
+    // Waiting: the gateway, the 60 of the burst and the flood; the 20 silent devices are explained by their gateway.
+    expect((await c.api('GET', '/alarms/count', undefined, viewer)).body).toEqual({ unacknowledged: 62, open: 62 });
+    const flood = (await c.api('GET', '/alarms?q=mực nước', undefined, viewer)).body.alarms[0].id as string;
+    await c.api('POST', `/alarms/${flood}/ack`, {});
+    expect((await c.api('GET', '/alarms/count', undefined, viewer)).body).toEqual({ unacknowledged: 61, open: 62 });
+
+    const all = (await c.api('GET', '/alarms/rows', undefined, viewer)).body;
+    expect(all.total).toBe(3);
+    expect(all.alarms).toBe(82);
+    expect(
+      all.rows.map((r: any) => [r.lead.ruleId, r.memberCount, r.members.length, r.childCount, r.children.length, r.ids.length]),
+    ).toEqual([
+      ['flood-level', 0, 0, 0, 0, 1],
+      ['gateway-silent', 0, 0, 20, 20, 21],
+      // A burst of 60: the line carries the first 50 of the others for its detail, and every id for bulk actions.
+      ['noise', 59, 50, 0, 0, 60],
+    ]);
+    const first = (await c.api('GET', '/alarms/rows?rows=1', undefined, viewer)).body;
+    expect([first.rows.length, first.total]).toEqual([1, 3]);
+    // Search and filters run over every alarm on the server, not over the lines sent.
+    const found = (await c.api('GET', '/alarms/rows?q=n47&rows=1', undefined, viewer)).body;
+    expect(found.rows.map((r: any) => [r.lead.sourceId, r.memberCount])).toEqual([['n47', 0]]);
+    expect((await c.api('GET', '/alarms/rows?state=acknowledged', undefined, viewer)).body.rows.map((r: any) => r.lead.id)).toEqual([
+      flood,
+    ]);
+    expect((await c.api('GET', `/alarms/rows?exclude=${flood}`, undefined, viewer)).body.total).toBe(2);
+    expect((await c.api('GET', '/alarms/rows?rows=0', undefined, viewer)).status).toBe(400);
+
+    // A ward-limited account sees its wards only; no session, nothing.
+    const anMy = { ...viewer, wards: ['an-my'] };
+    expect((await c.api('GET', '/alarms/count', undefined, anMy)).body).toEqual({ unacknowledged: 0, open: 0 });
+    expect((await c.api('GET', '/alarms/rows', undefined, anMy)).body).toEqual({ rows: [], total: 0, alarms: 0 });
+    expect((await c.api('GET', '/alarms/count', undefined, { ...viewer, wards: ['an-phu'] })).body.open).toBe(62);
+    expect((await fetch(`${c.url}/api/alarms/count`)).status).toBe(401);
+    expect((await fetch(`${c.url}/api/alarms/rows`)).status).toBe(401);
+  });
+
   it('bulk acknowledges and assigns, reporting what could not be done; assigns only to real users', async () => {
     const c = await start({ burstWindowS: 0 });
     for (let n = 1; n <= 50; n++) await c.event(silentDevice(n));

@@ -212,7 +212,13 @@ describe('API tokens on alarms', () => {
     const wards = ((await (await list(anMyAlarms)).json()) as { alarms: Array<{ ward: string }> }).alarms.map((a) => a.ward);
     expect(wards).toEqual(['an-my']);
     expect((await list(readingsOnly)).status).toBe(403);
-    // Nothing but the list: one alarm's detail (with its notifications) needs a person's session.
+    // The count too, limited to the token's wards.
+    const count = async (t: string) => (await (await fetch(`${ha.url}/api/alarms/count`, { headers: bearer(t) })).json()) as unknown;
+    expect(await count(allAlarms)).toEqual({ unacknowledged: 2, open: 2 });
+    expect(await count(anMyAlarms)).toEqual({ unacknowledged: 1, open: 1 });
+    expect((await fetch(`${ha.url}/api/alarms/count`, { headers: bearer(readingsOnly) })).status).toBe(403);
+    // Nothing but the list and the count: one alarm's detail (with its notifications) and the desk's lines need a person's session.
     expect((await fetch(`${ha.url}/api/alarms/1`, { headers: bearer(allAlarms) })).status).toBe(401);
+    expect((await fetch(`${ha.url}/api/alarms/rows`, { headers: bearer(allAlarms) })).status).toBe(401);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alarm } from '../src/api/types';
-import { deskRows, firstSorted } from '../src/lib/alarm-rows';
+import { deskRows } from '@tamky/protocol';
+import { firstSorted } from '../src/lib/alarm-rows';
 import { applyAlarmUpdates } from '../src/lib/alarm-updates';
 
 const alarm = (id: string, over: Partial<Alarm> = {}): Alarm => ({
@@ -71,9 +72,10 @@ describe('bounded alarm lists', () => {
       alarm(String(1000 + i), { ruleId: 'pm25-high', groupId: '1000', severity: 'warning' }),
     );
     const rows = deskRows([gateway, ...kids, ...burst]);
-    expect(rows.map((r) => [r.lead.id, r.members.length, r.children.length])).toEqual([
-      ['1', 0, 20],
-      ['3999', 2999, 0],
+    expect(rows.map((r) => [r.lead.id, r.memberCount, r.members.length, r.childCount, r.children.length, r.ids.length])).toEqual([
+      ['1', 0, 0, 20, 20, 21],
+      // The line carries the first 50 of the others for its detail and every id for bulk actions.
+      ['3999', 2999, 50, 0, 0, 3000],
     ]);
   });
 });

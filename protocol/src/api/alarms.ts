@@ -188,3 +188,31 @@ export const notificationsPageSchema = z.object({ configured: z.boolean(), total
 /** A provider's callback (eSMS receipt, SMS reply, Zalo webhook): its own documented shape, checked by the notifier. */
 export const providerCallbackBodySchema = z.unknown();
 export const providerCallbackAnswerSchema = z.unknown();
+
+/** `GET /api/alarms/count`: alarms waiting for someone (active, not explained by a gateway alarm) and open ones, in the caller's wards. */
+export const alarmCountAnswerSchema = z.object({ unacknowledged: z.number().int(), open: z.number().int() });
+export type AlarmCount = z.infer<typeof alarmCountAnswerSchema>;
+
+/**
+ * `GET /api/alarms/rows`: the alarm desk's first `rows` lines over every alarm the filters match (grouped as
+ * `deskRows` groups them); `exclude` leaves out one alarm (the one a deep link shows on its own).
+ */
+export const alarmRowsQuerySchema = alarmListQuerySchema.omit({ limit: true, before: true }).extend({
+  rows: z.coerce.number().int().min(1).max(1000).optional(),
+  exclude: z.string().max(20).optional(),
+});
+/** One desk line: a lead alarm, the first of its burst's other members and of its children, and every id it stands for. */
+export const alarmRowSchema = z.object({
+  key: z.string(),
+  lead: alarmSchema,
+  /** The worst first, at most `ALARM_ROW_RELATED` of each; `memberCount` / `childCount` say how many in all. */
+  members: z.array(alarmSchema),
+  children: z.array(alarmSchema),
+  memberCount: z.number().int(),
+  childCount: z.number().int(),
+  /** Every alarm the line stands for (a bulk action on the line acts on all of them). */
+  ids: z.array(z.string()),
+});
+/** `total`: lines over every match; `alarms`: alarms matched. */
+export const alarmRowsAnswerSchema = z.object({ rows: z.array(alarmRowSchema), total: z.number().int(), alarms: z.number().int() });
+export type AlarmRows = z.infer<typeof alarmRowsAnswerSchema>;

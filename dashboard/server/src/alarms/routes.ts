@@ -4,6 +4,10 @@ import {
   alarmAnswerSchema,
   alarmAssignBodySchema,
   alarmBulkAnswerSchema,
+  alarmCountAnswerSchema,
+  alarmRowsAnswerSchema,
+  alarmRowsQuerySchema,
+  deskRows,
   alarmBulkBodySchema,
   alarmCommentBodySchema,
   alarmCsvQuerySchema,
@@ -166,6 +170,39 @@ export function alarmRoutes(ctx: ModuleContext, actions: AlarmActions): RouteSpe
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader('Content-Disposition', `attachment; filename="alarms-${day}.csv"`);
         res.send(csv);
+      },
+    },
+    {
+      method: 'get',
+      path: '/alarms/count',
+      access: 'viewer',
+      token: 'read:alarms',
+      wards: 'filter',
+      summary:
+        "How many open alarms wait for an acknowledgement (active, not explained by a gateway alarm) and how many are open, in the caller's wards",
+      request: {},
+      answer: alarmCountAnswerSchema,
+      handler: (_req, res) => store().count(wardScopeOf(res)),
+    },
+    {
+      method: 'get',
+      path: '/alarms/rows',
+      access: 'viewer',
+      wards: 'filter',
+      summary:
+        "The alarm desk's first lines: every alarm the filters match, grouped (bursts folded, children under their gateway alarm), worst first",
+      request: { query: alarmRowsQuerySchema },
+      answer: alarmRowsAnswerSchema,
+      handler(req, res) {
+        const query = parseInput(alarmRowsQuerySchema, req.query ?? {}, 'query');
+        const wards = wardScopeOf(res);
+        const { beforeId: _before, ...filter } = toFilter(req.query);
+        const alarms = store()
+          .list({ ...filter, limit: 'all' })
+          .filter((a) => inScope(wards, a.ward) && String(a.id) !== query.exclude)
+          .map(toApiAlarm);
+        const rows = deskRows(alarms);
+        return { rows: rows.slice(0, query.rows ?? 100), total: rows.length, alarms: alarms.length };
       },
     },
     {

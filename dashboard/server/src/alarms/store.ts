@@ -157,7 +157,8 @@ export interface ListFilter {
   /** Opened at or after / before (epoch ms). */
   from?: number;
   to?: number;
-  limit?: number;
+  /** At most 5000 unless 'all' (the desk's rows are grouped over every match). */
+  limit?: number | 'all';
   beforeId?: number;
 }
 
@@ -430,7 +431,7 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     if (f.to !== undefined) (where.push('opened_at < ?'), args.push(f.to));
     if (f.beforeId) (where.push('id < ?'), args.push(f.beforeId));
     const sql = `SELECT * FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    args.push(Math.min(Math.max(f.limit ?? 200, 1), 5000));
+    args.push(f.limit === 'all' ? -1 : Math.min(Math.max(f.limit ?? 200, 1), 5000));
     return (db.prepare(sql).all(...args) as Row[]).map(toAlarm);
   }
 
@@ -484,6 +485,17 @@ export function createAlarmStore(db: Database.Database, now: () => number, opts:
     /** Alarms explained by this (gateway) alarm. */
     children(id: number): Alarm[] {
       return (db.prepare('SELECT * FROM alarms WHERE parent_id = ? ORDER BY id').all(id) as Row[]).map(toAlarm);
+    },
+    /** Open alarms not explained by a gateway alarm, and how many of them wait for an acknowledgement, in `wards` (all: undefined). */
+    count(wards?: readonly string[]): { unacknowledged: number; open: number } {
+      const inWards = wards ? ` AND ward IN (${wards.map(() => '?').join(',') || 'NULL'})` : '';
+      const r = db
+        .prepare(
+          `SELECT COUNT(*) AS open, COALESCE(SUM(state = 'active'), 0) AS unacknowledged FROM alarms
+           WHERE state != 'cleared' AND parent_id IS NULL${inWards}`,
+        )
+        .get(...(wards ?? [])) as { open: number; unacknowledged: number };
+      return { unacknowledged: r.unacknowledged, open: r.open };
     },
     countsByWard(ward: string) {
       const counts = { critical: 0, major: 0, minor: 0, warning: 0 };

@@ -85,6 +85,12 @@ export function startLiveHub(opts: HubOptions) {
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node leaves an upgrading socket without an error listener: a page closed while its session is being checked
+    // (a reset) would throw out of the server.
+    socket.on('error', (err) => {
+      opts.logger.debug({ err }, 'live feed connection failed during its upgrade');
+      socket.destroy();
+    });
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== opts.path) return refuse(socket, 404, 'Not Found');
     // Cookies ride along on cross-site WebSocket handshakes: only accept pages of our own origin.

@@ -60,7 +60,9 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
       const have = req.get('x-role') as keyof typeof RANK | undefined;
       if (!user || !have) return void res.status(401).json({ error: 'unauthenticated', message: 'log in first' });
       if (RANK[have] < RANK[role]) return void res.status(403).json({ error: 'forbidden', message: `needs role ${role}` });
-      res.locals.session = { user: { username: user, role: have } };
+      // `x-wards`: a ward-limited account (comma-separated ward ids).
+      const wards = req.get('x-wards')?.split(',');
+      res.locals.session = { user: { username: user, role: have, ...(wards ? { wards } : {}) } };
       next();
     },
     audit: (user, action, detail) => audits.push({ user, action, detail }),
@@ -88,11 +90,16 @@ export async function startAlarmsContext(opts: { dbFile: string; config?: Alarms
     method: string,
     path: string,
     body?: unknown,
-    who: { user: string; role: string } = { user: 'op1', role: 'operator' },
+    who: { user: string; role: string; wards?: string[] } = { user: 'op1', role: 'operator' },
   ) {
     const res = await fetch(`${url}/api${path}`, {
       method,
-      headers: { 'content-type': 'application/json', 'x-user': who.user, 'x-role': who.role },
+      headers: {
+        'content-type': 'application/json',
+        'x-user': who.user,
+        'x-role': who.role,
+        ...(who.wards ? { 'x-wards': who.wards.join(',') } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any };

@@ -61,14 +61,14 @@ export function AlarmRow({
         <td data-testid="alarm-state">{t(`state.${a.state}`)}</td>
         <td className="desk-message">
           {a.message[lang]}
-          {row.members.length > 0 && (
+          {row.memberCount > 0 && (
             <span className="badge" data-testid="group-count">
-              {t('desk.groupCount', { n: row.members.length + 1 })}
+              {t('desk.groupCount', { n: row.memberCount + 1 })}
             </span>
           )}
-          {row.children.length > 0 && (
+          {row.childCount > 0 && (
             <span className="badge" data-testid="children-count">
-              {t('desk.childCount', { n: row.children.length })}
+              {t('desk.childCount', { n: row.childCount })}
             </span>
           )}
           {a.reopenCount > 0 && <span className="badge">{t('desk.flaps', { n: a.reopenCount })}</span>}
@@ -124,6 +124,8 @@ export function AlarmDetailPanel({
     setVersion((v) => v + 1);
   };
   const related = [...(row?.members ?? []), ...(row?.children ?? [])];
+  // A storm's line carries the first of its related alarms; the rest are counted.
+  const unlisted = (row?.memberCount ?? 0) + (row?.childCount ?? 0) - related.length;
   return (
     <div className="alarm-detail">
       <p className="alarm-message">{alarm.message[lang]}</p>
@@ -153,6 +155,7 @@ export function AlarmDetailPanel({
                 #{r.id} · {t(`severity.${r.severity}`)} · {t(`state.${r.state}`)} · {r.message[lang]}
               </li>
             ))}
+            {unlisted > 0 && <li className="muted">{t('wallx.more', { n: num(unlisted, 0) })}</li>}
           </ul>
         </>
       )}

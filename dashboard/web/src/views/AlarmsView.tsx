@@ -1,15 +1,14 @@
 import { useId, useMemo, useState } from 'react';
 import { api, buildUrl } from '../api/client';
-import type { Alarm, AlarmDetail, AlarmState, Assignee, Severity } from '../api/types';
+import type { Alarm, AlarmDetail, AlarmRows, AlarmState, Assignee, Severity } from '../api/types';
 import { useApi } from '../api/useApi';
 import { AlarmDetailPanel, AlarmRow } from '../components/AlarmRow';
 import { ShelvesPanel } from '../components/ShelvesPanel';
 import { useI18n } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/dict';
-import { deskRows } from '../lib/alarm-rows';
 import { atLeast } from '../lib/roles';
 import { useAlarmUpdates } from '../live/useAlarmUpdates';
-import { useAlarmList } from '../live/useAlarmList';
+import { useAlarmAnswer } from '../live/useAlarmAnswer';
 import { useApp } from '../session';
 
 type StateFilter = 'open' | AlarmState | 'all';
@@ -24,20 +23,6 @@ interface Filters {
   kind: string;
   assignee: string;
   q: string;
-}
-
-/** The same test the server applies, for alarms arriving live. */
-function matches(a: Alarm, f: Filters): boolean {
-  if (f.state === 'open' ? a.state === 'cleared' : f.state !== 'all' && a.state !== f.state) return false;
-  if (f.severity && a.severity !== f.severity) return false;
-  if (f.ward && a.ward !== f.ward) return false;
-  if (f.kind && a.kind !== f.kind) return false;
-  if (f.assignee && (f.assignee === 'none' ? a.assignee !== null : a.assignee !== f.assignee)) return false;
-  if (f.q) {
-    const q = f.q.toLowerCase();
-    if (![a.message.vi, a.message.en, a.ruleId, a.sourceId, a.device ?? ''].some((s) => s.toLowerCase().includes(q))) return false;
-  }
-  return true;
 }
 
 /** The alarm desk: filters, a compact table, bulk acknowledge and assign, CSV export, deep links. */
@@ -55,7 +40,6 @@ export default function AlarmsView({ param }: { param?: string }) {
     assignee: filters.assignee || undefined,
     q: filters.q.trim() || undefined,
   };
-  const list = useAlarmList({ ...query, limit: 2000 }, (a) => matches(a, filters));
   // A deep link opens its alarm whatever the filters say, cleared ones included.
   const linked = useApi<AlarmDetail>(param ? `/api/alarms/${encodeURIComponent(param)}` : null);
   const operator = atLeast(session.user.role, 'operator');
@@ -70,22 +54,24 @@ export default function AlarmsView({ param }: { param?: string }) {
   const filterKey = JSON.stringify(query);
   const [more, setMore] = useState({ key: filterKey, rows: DESK_PAGE });
   const pageRows = more.key === filterKey ? more.rows : DESK_PAGE;
-  /** Live changes and the answers of actions, applied in one pass per batch. */
+  // The server filters and groups every alarm and sends the lines drawn; live changes ask it again.
+  const desk = useAlarmAnswer<AlarmRows>('/api/alarms/rows', { ...query, rows: pageRows, exclude: param });
+  /** Live changes and the answers of actions, applied to the linked alarm in one pass per batch. */
   const linkedChanged = (batch: Alarm[]) =>
     linked.set((d) => {
       const a = d && batch.findLast((x) => x.id === d.alarm.id);
       return d && a ? { ...d, alarm: a } : d;
     });
   useAlarmUpdates(linkedChanged);
-  /** An action's answer: the list and the linked alarm show it before its live echo arrives. */
+  /** An action's answer: the linked alarm shows it before its live echo arrives; the table asks the server again. */
   const upsertAll = (batch: Alarm[]) => {
-    list.apply(batch);
+    desk.refresh();
     linkedChanged(batch);
   };
   const upsert = (a: Alarm) => upsertAll([a]);
-  const rows = useMemo(() => deskRows((list.alarms ?? []).filter((a) => a.id !== param)), [list.alarms, param]);
-  // A storm has thousands of rows: the table draws the worst first, a page at a time.
-  const shownRows = useMemo(() => rows.slice(0, pageRows), [rows, pageRows]);
+  // A storm has thousands of alarms: the table draws the worst lines first, a page at a time.
+  const shownRows = desk.data?.rows ?? [];
+  const totalRows = desk.data?.total ?? 0;
   const kinds = useMemo(() => [...new Set(city.devices.map((d) => d.kind))].sort(), [city]);
   const selectedIds = [...selected];
 
@@ -108,7 +94,7 @@ export default function AlarmsView({ param }: { param?: string }) {
     }
   };
   const toggle = (key: string) => setExpanded((s) => (s.has(key) ? new Set([...s].filter((k) => k !== key)) : new Set([...s, key])));
-  const allIds = rows.flatMap((r) => r.ids);
+  const allIds = shownRows.flatMap((r) => r.ids);
 
   return (
     <>
@@ -128,7 +114,9 @@ export default function AlarmsView({ param }: { param?: string }) {
                 key: linked.data.alarm.id,
                 lead: linked.data.alarm,
                 members: [],
+                memberCount: 0,
                 children: linked.data.children,
+                childCount: linked.data.children.length,
                 ids: [linked.data.alarm.id],
               }}
               assignees={assignees}
@@ -237,19 +225,19 @@ export default function AlarmsView({ param }: { param?: string }) {
           )}
         </div>
       )}
-      {list.error && (
+      {desk.error && (
         <p className="error" role="alert">
-          {t('app.error', { message: list.error })}
+          {t('app.error', { message: desk.error })}
         </p>
       )}
-      {list.loading && !list.alarms ? (
-        <p>{t('app.loading')}</p>
-      ) : rows.length === 0 ? (
+      {!desk.data ? (
+        !desk.error && <p>{t('app.loading')}</p>
+      ) : totalRows === 0 ? (
         <p className="muted">{t('alarms.none')}</p>
       ) : (
         <div className="table-wrap">
           <table className="desk-table" data-testid="alarm-desk">
-            <caption className="sr-only">{t('desk.caption', { n: rows.length })}</caption>
+            <caption className="sr-only">{t('desk.caption', { n: totalRows })}</caption>
             <thead>
               <tr>
                 <th scope="col">
@@ -291,16 +279,16 @@ export default function AlarmsView({ param }: { param?: string }) {
               ))}
             </tbody>
           </table>
-          {rows.length > shownRows.length && (
+          {totalRows > shownRows.length && (
             <p className="desk-more" data-testid="desk-more">
-              {t('desk.showing', { shown: num(shownRows.length, 0), total: num(rows.length, 0) })}{' '}
+              {t('desk.showing', { shown: num(shownRows.length, 0), total: num(totalRows, 0) })}{' '}
               <button
                 type="button"
                 className="btn btn-small"
                 onClick={() => setMore({ key: filterKey, rows: pageRows + DESK_PAGE })}
                 data-testid="desk-show-more"
               >
-                {t('desk.showMore', { n: num(Math.min(DESK_PAGE, rows.length - shownRows.length), 0) })}
+                {t('desk.showMore', { n: num(Math.min(DESK_PAGE, totalRows - shownRows.length), 0) })}
               </button>
             </p>
           )}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StoredReading } from './telemetry';
+import { CLOCK_MARKS, type StoredReading } from './telemetry';
 
 // The one interface behind which every time-series store sits (embedded SQLite, InfluxDB), and the shapes it
 // answers in (the API serves them as they are). Implementations live in store/.
@@ -32,6 +32,11 @@ export const seriesSchema = z.object({
   field: z.string(),
   /** [epoch ms, value] ascending by time. */
   points: z.array(z.tuple([z.number(), z.number()])),
+  /**
+   * Raw points only: the times of those whose reading carries a clock mark (readingSchema `clock`: taken before
+   * the gateway's clock was synchronised, or moved by a clock step it measured), ascending. Absent: none.
+   */
+  clock: z.array(z.tuple([z.number(), z.enum(CLOCK_MARKS)])).optional(),
 });
 export type Series = z.infer<typeof seriesSchema>;
 

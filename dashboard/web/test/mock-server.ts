@@ -262,8 +262,11 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
           ? {
               ...gatewayHealth(city, g.id, now - 47 * 60_000),
               outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0, notDurable: 256 },
+              // Booted without a real-time clock: NTP stepped it back an hour, then lost sync.
+              clock: { era: 1, steps: 1, lastStepMs: -3_600_000, lastStepAt: now - 50 * 60_000, synced: false },
             }
           : gatewayHealth(city, g.id, now),
+      ...(g.id === offlineGateway ? { clockOffsetMs: 95_000 } : {}),
     }));
   };
 

@@ -61,6 +61,7 @@ function TrendChartInner({
   // Asked once the chart's width is known: the server fits its windows to it.
   const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
   const series = useMemo(() => (reduce ? reduceByDevice(data?.series ?? [], reduce) : (data?.series ?? [])), [data, reduce]);
+  const marked = useMemo(() => clockMarks(data?.series ?? []), [data]);
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
@@ -159,8 +160,24 @@ function TrendChartInner({
         </div>
       )}
       {!error && rows.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}
+      {!error && marked.n > 0 && (
+        // Readings whose time the gateway itself doubted: an operator must not read a spike's time as certain.
+        <p className="small muted chart-clock" data-testid="chart-clock">
+          <span aria-hidden="true">⏱ </span>
+          {t('chart.clockMarked', { n: num(marked.n, 0), unsynced: num(marked.unsynced, 0), corrected: num(marked.corrected, 0) })}
+        </p>
+      )}
     </figure>
   );
+}
+
+/** Readings with a clock mark among raw series (a device's reading counted once, whatever its fields). */
+function clockMarks(series: readonly Series[]): { n: number; unsynced: number; corrected: number } {
+  const seen = new Map<string, string>();
+  for (const s of series) for (const [ts, mark] of s.clock ?? []) seen.set(`${s.device}|${ts}`, mark);
+  let unsynced = 0;
+  for (const mark of seen.values()) if (mark === 'unsynced') unsynced++;
+  return { n: seen.size, unsynced, corrected: seen.size - unsynced };
 }
 
 /** The values of the row under the pointer, one line per series that has one. */

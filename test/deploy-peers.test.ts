@@ -52,7 +52,7 @@ describe('InfluxDB 1.x as the compose deployment runs it', () => {
   beforeAll(async () => {
     influx = await startInfluxd({ auth: true });
     await initInfluxAsImage(influx.url, envOf('influxdb'));
-  }, 60_000);
+  });
   afterAll(() => influx?.stop());
 
   const readings = (n: number): StoredReading[] =>

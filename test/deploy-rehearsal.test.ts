@@ -210,7 +210,7 @@ beforeAll(async () => {
     });
   }
   adminPassword = /dashboard admin password \(shown once\): (\S+)/.exec(secretsOut)![1]!;
-}, 240_000);
+});
 
 afterAll(async () => {
   // Gateways first (they publish to the broker), then the services, then the peers they use.

@@ -84,7 +84,7 @@ beforeAll(async () => {
   await store.close();
   await observer.close();
   writeFileSync(storeFile, JSON.stringify({ type: 'sqlite', path: dbPath }));
-}, 60_000);
+});
 
 afterAll(async () => {
   await ingest?.close();

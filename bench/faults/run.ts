@@ -1,7 +1,7 @@
 /**
  * Fault-injection harness: load, faults, then an exact account of every reading.
  *
- *   npx tsx bench/faults/run.ts [--scale small|tiny|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb|victoriametrics]
+ *   npx tsx bench/faults/run.ts [--scale small|tiny|city] [--scenario <name>|all|each] [--minutes N] [--store sqlite|influxdb|victoriametrics|all]
  *                               [--poll-ms N] [--fault-seconds N] [--no-append]
  *
  * `<name>` is one of kill_broker, kill_ingest, kill_gateway, kill_influxdb, link_cut, store_refusing,
@@ -318,9 +318,21 @@ async function main(): Promise<number> {
   });
   const scale = values.scale as keyof typeof SCALES;
   if (!(scale in SCALES)) throw new Error(`--scale must be ${Object.keys(SCALES).join(', ')}, not ${values.scale}`);
-  const store = values.store as StoreKind;
-  if (store !== 'sqlite' && store !== 'influxdb' && store !== 'victoriametrics')
-    throw new Error(`--store must be sqlite, influxdb or victoriametrics, not ${values.store}`);
+  // `all`: the same plan against each store in turn (clock_step: "the same result on every store").
+  const stores: StoreKind[] = values.store === 'all' ? ['sqlite', 'influxdb', 'victoriametrics'] : [values.store as StoreKind];
+  for (const s of stores)
+    if (s !== 'sqlite' && s !== 'influxdb' && s !== 'victoriametrics')
+      throw new Error(`--store must be sqlite, influxdb, victoriametrics or all, not ${values.store}`);
+  let ok = true;
+  for (const store of stores) ok = (await runPlan(values, scale, store)) && ok;
+  return ok ? 0 : 1;
+}
+
+async function runPlan(
+  values: Record<string, string | boolean | undefined>,
+  scale: keyof typeof SCALES,
+  store: StoreKind,
+): Promise<boolean> {
   const all = scenarios().filter((s) => !s.store || s.store === store);
   const known = scenarios().map((s) => s.name);
   const minutes = Number(values.minutes ?? SCALES[scale].minutes);
@@ -356,8 +368,8 @@ async function main(): Promise<number> {
       appendFileSync(file, markdown([results.at(-1)!], command, header));
     }
   }
-  for (const r of results) process.stdout.write(`${r.scenario}: ${summaryLine(r.report)}\n`);
-  return results.length === plan.length && results.every((r) => r.report.ok && r.drained) ? 0 : 1;
+  for (const r of results) process.stdout.write(`${r.scenario} (${store}): ${summaryLine(r.report)}\n`);
+  return results.length === plan.length && results.every((r) => r.report.ok && r.drained);
 }
 
 main().then(

@@ -176,7 +176,9 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
   out();
   out('| page | ms | main-thread task ms (renderer CPU) |');
   out('|---|---|---|');
-  out(`| dashboard overview (REST snapshot, then WS reading applied) | ${median(app).toFixed(0)} | ${median(appCpu).toFixed(0)} |`);
+  out(
+    `| dashboard overview (snapshot inlined into index.html, then WS readings applied) | ${median(app).toFixed(0)} | ${median(appCpu).toFixed(0)} |`,
+  );
   out(`| bare WebSocket page (peer) | ${median(peer).toFixed(0)} | ${median(peerCpu).toFixed(0)} |`);
   out(`| ratio | ${(median(app) / median(peer)).toFixed(2)} | ${(median(appCpu) / median(peerCpu)).toFixed(2)} |`);
   out();
@@ -236,7 +238,7 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
     }
     out();
     out(
-      "The server fits its windows to the chart's pixel width and the chart bounds its rows to one per pixel (min/max-decimated, peaks kept: dashboard/web/src/lib/chart-rows.ts). recharts draws the axes, grid, tooltip and limit lines; the lines are one SVG path per series (components/SeriesLines.tsx), since recharts' <Line> cost grows with every series it registers. Renderer CPU includes the page's load and the JSON parse.",
+      "The server fits its windows to the chart's pixel width and the chart bounds its rows to one per pixel (min/max-decimated, peaks kept: dashboard/web/src/lib/chart-rows.ts). recharts draws the axes, grid, tooltip and limit lines at the width the chart measured (no ResponsiveContainer); the lines are one SVG path per series (components/SeriesLines.tsx), since recharts' <Line> cost grows with every series it registers. Renderer CPU includes the page's load and the JSON parse.",
     );
     out();
   } finally {

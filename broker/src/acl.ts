@@ -1,4 +1,4 @@
-import { TOPIC_ROOT } from '@tamky/protocol';
+import { TOPIC_ROOT, topics } from '@tamky/protocol';
 import type { Identity } from './identity';
 
 /**
@@ -29,11 +29,18 @@ export const SERVICE_RIGHTS = {
       under('config'),
       [...root, 'system', '+', 'health'],
     ],
-    publish: [under('live'), under('alarm')],
+    // Its own report, beside the others on system/+/health: every ingest instance under one name (its `service` says which).
+    publish: [under('live'), under('alarm'), topics.ingestHealth().split('/')],
     retain: [] as Right[],
   },
   dashboard: {
-    subscribe: [...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)), under('live'), under('alarm')],
+    subscribe: [
+      ...['status', 'health', 'cmd-result', 'event'].map((k) => gw('+', k)),
+      under('live'),
+      under('alarm'),
+      // Who notices a service that stopped reporting (ingest down): alarms/service-watch.ts.
+      [...root, 'system', '+', 'health'],
+    ],
     publish: [...CENTRE_TO_GATEWAY_KINDS.map((k) => gw('+', k)), under('config'), [...root, 'system', 'dashboard', 'health']],
     retain: [gw('+', 'config'), gw('+', 'release'), under('config')],
   },

@@ -14,6 +14,15 @@ const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli.ts');
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = (config: string) =>
   spawnPeer(process.execPath, ['--import', 'tsx', cli, '--config', config], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
+/** Until the gateway process has started and published its online status (a gateway that exited says why). */
+const online = (p: Peer, statuses: () => Array<{ state?: string }>) =>
+  waitFor(
+    () => {
+      if (p.child.exitCode !== null) throw new Error(`the gateway exited with ${p.child.exitCode}: ${p.output().slice(-400)}`);
+      return statuses().at(-1)?.state === 'online';
+    },
+    { what: 'the gateway started and online', timeoutMs: 45_000, intervalMs: 100 },
+  );
 const exited = (p: Peer) =>
   new Promise<number | null>((r) => (p.child.exitCode !== null ? r(p.child.exitCode) : p.child.once('exit', (code) => r(code))));
 
@@ -65,6 +74,9 @@ describe('gateway CLI', () => {
             .filter((m) => m.topic === topics.telemetry('gw-cli'))
             .flatMap((m) => telemetryBatchSchema.parse(m.json).readings.map((r) => r.device)),
         );
+      // The process's own start (tsx compiling the sources on a fresh clone) is no part of what is waited for
+      // next: the readings are expected once the gateway says it is online, not counted from the spawn.
+      await online(gw, statuses);
       await waitFor(() => devices().has('noise-1'), { what: `readings from noise-1 (${gw.output().slice(-400)})`, timeoutMs: 20_000 });
       expect(devices().has('noise-2')).toBe(false);
 
@@ -84,7 +96,7 @@ describe('gateway CLI', () => {
       expect(statuses().at(-1)).toMatchObject({ state: 'offline', reason: 'shutdown' });
 
       gw = run(file);
-      await waitFor(() => statuses().at(-1)?.state === 'online', { what: 'online again', timeoutMs: 20_000 });
+      await online(gw, statuses);
       await gw.kill();
       await waitFor(() => statuses().at(-1)?.state === 'offline', { what: 'the last will', timeoutMs: 20_000 });
       expect(statuses().at(-1)).toMatchObject({ state: 'offline', reason: 'lwt' });

@@ -40,6 +40,16 @@ describe('kill -9 of the gateway mid-replay', () => {
     }
   };
 
+  /** Until a gateway process is polling: its outbox holds a reading numbered after `afterSeq`. */
+  const started = (p: Peer, afterSeq: number) =>
+    waitFor(
+      () => {
+        if (p.child.exitCode !== null) throw new Error(`the gateway exited with ${p.child.exitCode}: ${p.output().slice(-500)}`);
+        return outboxRows().lastSeq > afterSeq;
+      },
+      { what: 'the gateway started and polling', timeoutMs: 45_000, intervalMs: 100 },
+    );
+
   beforeAll(async () => {
     broker = await startMosquitto();
     sub = await collector(broker.url, topics.telemetry('gw-crash'), 'edge-crash-sub');
@@ -76,8 +86,13 @@ describe('kill -9 of the gateway mid-replay', () => {
   it('after SIGKILL and restart every seq arrives: no gaps, duplicates only of unacknowledged ones', async () => {
     const topic = topics.telemetry('gw-crash');
     child = runGateway();
-    await waitFor(() => outboxRows().depth >= 250, {
-      what: `a backlog in the outbox (${child?.output().slice(-500)})`,
+    // The backlog is timed from the gateway's first reading, not from the spawn: the process's own start
+    // (tsx compiling the sources on a fresh clone) is no part of it.
+    await started(child, 0);
+    // A backlog large enough that the kill below lands mid-replay even if this process is slow to notice:
+    // replay drains it by about 100 readings/s, so 250 left after the first 150 leave seconds, not a tick.
+    await waitFor(() => outboxRows().depth >= 400, {
+      what: 'a backlog in the outbox',
       timeoutMs: 25_000,
       intervalMs: 200,
     });
@@ -91,6 +106,7 @@ describe('kill -9 of the gateway mid-replay', () => {
 
     child = runGateway();
     const restarted = child;
+    await started(restarted, atKill.lastSeq);
     await waitFor(() => gapsAndDuplicates(receivedSeqs(sub.messages, topic), atKill.lastSeq).missing.length === 0, {
       what: `every seq up to ${atKill.lastSeq}`,
       timeoutMs: 25_000,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { AlarmEvent } from '@tamky/protocol';
+import type { AlarmEvent, SystemHealth } from '@tamky/protocol';
 import { loadLimits } from '@tamky/service-kit';
 import { startAlarmDetection } from './alarms/start';
 import { ingestConfigSchema, type IngestConfig } from './config';
@@ -37,7 +37,9 @@ export async function startIngestWithAlarms(config: IngestConfig, opts: IngestOp
   });
   publishAside = alarms.publishAside;
   try {
-    ingest = await startIngest(cfg, { ...opts, limits, observers: [...(opts.observers ?? []), alarms.detector] });
+    // Its own health report also goes out, for the dashboard to notice when it stops (alarms/service-watch.ts there).
+    const announcer = { onReadings: () => undefined, onSystemHealth: (h: SystemHealth) => alarms.announce(h) };
+    ingest = await startIngest(cfg, { ...opts, limits, observers: [...(opts.observers ?? []), alarms.detector, announcer] });
   } catch (err) {
     await alarms.close();
     throw err;

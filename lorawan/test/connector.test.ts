@@ -191,7 +191,7 @@ beforeAll(async () => {
   // The connector subscribes to ChirpStack's events when it connects; wait for that before publishing.
   expect(connector.health().devices).toHaveLength(6);
   await waitFor(() => connector.subscribed(), { what: 'the connector to subscribe to ChirpStack events' });
-}, 60_000);
+});
 
 afterAll(async () => {
   await ns?.endAsync();

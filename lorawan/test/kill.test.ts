@@ -132,7 +132,7 @@ beforeAll(async () => {
     },
     { timeoutMs: 60_000, intervalMs: 500, what: `the connector's first reading (${connector?.output().slice(-300)})` },
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await connector?.stop();
@@ -205,5 +205,5 @@ describe('LoRaWAN connector killed under load', () => {
     const report = await checkLoss({ store, produced });
     process.stdout.write(`${summaryLine(report)}\n`);
     expect(report).toMatchObject({ produced: total, stored: total, missing: 0, duplicated: 0 });
-  }, 300_000);
+  });
 });

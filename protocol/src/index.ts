@@ -26,3 +26,4 @@ export * from './vn-aqi';
 export * from './report-labels';
 export * from './public';
 export * from './map';
+export * from './boot-data';

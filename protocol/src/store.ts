@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StoredReading } from './telemetry';
+import { CLOCK_MARKS, type StoredReading } from './telemetry';
 
 // The one interface behind which every time-series store sits (embedded SQLite, InfluxDB), and the shapes it
 // answers in (the API serves them as they are). Implementations live in store/.
@@ -32,6 +32,11 @@ export const seriesSchema = z.object({
   field: z.string(),
   /** [epoch ms, value] ascending by time. */
   points: z.array(z.tuple([z.number(), z.number()])),
+  /**
+   * Raw points only: the times of those whose reading carries a clock mark (readingSchema `clock`: taken before
+   * the gateway's clock was synchronised, or moved by a clock step it measured), ascending. Absent: none.
+   */
+  clock: z.array(z.tuple([z.number(), z.enum(CLOCK_MARKS)])).optional(),
 });
 export type Series = z.infer<typeof seriesSchema>;
 
@@ -47,6 +52,8 @@ export interface ColumnSeries {
   /** Epoch ms, ascending. */
   ts: Float64Array;
   values: Float64Array;
+  /** As Series `clock` (few: only marked raw points), kept as it is. */
+  clock?: Series['clock'];
 }
 
 export function seriesToColumns(s: Series): ColumnSeries {
@@ -58,13 +65,13 @@ export function seriesToColumns(s: Series): ColumnSeries {
     ts[i] = p[0];
     values[i] = p[1];
   }
-  return { device: s.device, ward: s.ward, field: s.field, ts, values };
+  return { device: s.device, ward: s.ward, field: s.field, ts, values, ...(s.clock ? { clock: s.clock } : {}) };
 }
 
 export function columnsToSeries(c: ColumnSeries): Series {
   const points = new Array<[number, number]>(c.ts.length);
   for (let i = 0; i < points.length; i++) points[i] = [c.ts[i]!, c.values[i]!];
-  return { device: c.device, ward: c.ward, field: c.field, points };
+  return { device: c.device, ward: c.ward, field: c.field, points, ...(c.clock ? { clock: c.clock } : {}) };
 }
 
 export interface LatestFilter {

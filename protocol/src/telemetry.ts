@@ -26,6 +26,11 @@ export const valueSchema = z.object({
 export const CLOCK_MARKS = ['unsynced', 'corrected'] as const;
 export type ClockMark = (typeof CLOCK_MARKS)[number];
 
+/** A stored mark read back (a store's column), or undefined when it is none. */
+export function asClockMark(v: unknown): ClockMark | undefined {
+  return (CLOCK_MARKS as readonly unknown[]).includes(v) ? (v as ClockMark) : undefined;
+}
+
 /**
  * One poll of one device. `ts` is the time the gateway read the device (epoch ms) and `seq` the
  * gateway's sequence number: both are fixed at the edge and nothing downstream invents either, so
@@ -66,5 +71,7 @@ export const storedReadingSchema = z.object({
   values: z.record(z.string(), z.number()),
   /** The gateway's clock era (readingSchema), absent when 0. */
   era: z.number().optional(),
+  /** How far `ts` can be trusted (readingSchema `clock`), absent when the gateway's clock was synchronised and steady. */
+  clock: z.enum(CLOCK_MARKS).optional(),
 });
 export type StoredReading = z.infer<typeof storedReadingSchema>;

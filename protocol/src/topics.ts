@@ -47,6 +47,11 @@ export const topics = {
   configRules: () => `${TOPIC_ROOT}/config/rules`,
   /** A service → ingest's detector. What it measured of itself (SystemHealth), QoS 0, every few seconds. */
   systemHealth: (service: string) => `${TOPIC_ROOT}/system/${service}/health`,
+  /**
+   * Ingest → the dashboard's service watch (not to other ingest instances: each judges its own). Every instance
+   * reports here, its `service` (client id) saying which; ingest's own detector reads its report directly.
+   */
+  ingestHealth: () => `${TOPIC_ROOT}/system/ingest/health`,
 } as const;
 
 /** Subscription filters used by the services. */

@@ -139,6 +139,55 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       }
     });
 
+    it('a reading keeps its clock mark: raw points say which were unsynced or corrected, aggregates are unchanged', async () => {
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, clock: 'unsynced', values: { pm25: 10, temp: 30 } }),
+        reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 20, temp: 31 } }),
+        // Taken before a step forward and still in the outbox: moved by the step the edge measured.
+        reading({ device: 'aq-01', ts: T0 + 3_000, seq: 3, clock: 'corrected', values: { pm25: 30, temp: 32 } }),
+        reading({ device: 'aq-02', ts: T0 + 1_500, seq: 4, values: { pm25: 40 } }),
+      ]);
+      // A redelivery changes nothing.
+      await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, clock: 'unsynced', values: { pm25: 10, temp: 30 } })]);
+      const clock = [
+        [T0 + 1_000, 'unsynced'],
+        [T0 + 3_000, 'corrected'],
+      ];
+      expect(await store.query({ kind: 'air', fields: ['pm25', 'temp'], from: T0, to: T0 + HOUR })).toEqual([
+        {
+          device: 'aq-01',
+          ward: 'an-my',
+          field: 'pm25',
+          points: [
+            [T0 + 1_000, 10],
+            [T0 + 2_000, 20],
+            [T0 + 3_000, 30],
+          ],
+          clock,
+        },
+        {
+          device: 'aq-01',
+          ward: 'an-my',
+          field: 'temp',
+          points: [
+            [T0 + 1_000, 30],
+            [T0 + 2_000, 31],
+            [T0 + 3_000, 32],
+          ],
+          clock,
+        },
+        { device: 'aq-02', ward: 'an-my', field: 'pm25', points: [[T0 + 1_500, 40]] },
+      ]);
+      // Only the marks of the points answered.
+      expect(await store.query({ kind: 'air', fields: ['pm25'], from: T0 + 2_500, to: T0 + 3_500, devices: ['aq-01'] })).toEqual([
+        { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 3_000, 30]], clock: [[T0 + 3_000, 'corrected']] },
+      ]);
+      const [count] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs: MIN, aggregate: 'count' });
+      expect(count).toEqual({ device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0, 3]] });
+      expect((await store.latest({ kind: 'air', devices: ['aq-01'] }))[0]?.values).toEqual({ pm25: 30, temp: 32 });
+      expect(await store.sequences('gw-1')).toEqual([1, 2, 3, 4]);
+    });
+
     it('window aggregates match hand-computed values at raw, minute and hour resolution', async () => {
       // minute 0: 1, 2, 3 (last 3) | minute 1: 10, 20 (last 20) | hour 1: 100
       await store.writeBatch([

@@ -154,7 +154,7 @@ beforeAll(async () => {
     }),
   );
   startGatewayProcess();
-}, 60_000);
+});
 
 afterAll(async () => {
   await gateway?.stop();
@@ -225,5 +225,5 @@ describe("a gateway through a broker restart, a 60 s outage, its own kill -9 and
 
     expect(new Set(seqs).size).toBe(seqs.length); // none twice
     expect(seqs).toEqual(Array.from({ length: published }, (_, i) => i + 1)); // none missing, none invented
-  }, 300_000);
+  }, 300_000); // the 60 s broker outage issue 3 asks for, then the replay of what the gateway held back
 });

@@ -109,5 +109,5 @@ describe('provision-gateway re-keying', () => {
     expect(provision(dir, ['--id', 'gw-an-xuan', '--enable']).status).toBe(0);
     expect(creds().disabled).toBe(false);
     expect(creds().secretExpiresAt).toBeUndefined();
-  }, 120_000); // two runs of the real script, each paying a production-cost scrypt
+  });
 });

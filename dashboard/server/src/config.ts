@@ -147,6 +147,11 @@ export const dashboardConfigSchema = z.object({
       /** Notification policy file, e.g. config/notify/policy.yaml. */
       notify: z.string().optional(),
       tickMs: z.number().int().positive().optional(),
+      /**
+       * Services whose silence the dashboard alarms itself (their system health reports stopped: down or hung),
+       * e.g. `{ services: [ingest-1], silentAfterS: 60 }`: ingest's own detector cannot tell that it is down.
+       */
+      watchServices: z.object({ services: z.array(z.string().min(1)).min(1), silentAfterS: z.number().int().min(1) }).optional(),
     })
     .optional(),
   session: z

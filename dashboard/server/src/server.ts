@@ -43,6 +43,7 @@ import { DASHBOARD_SERVICE, dashboardSelfReport } from './self-watch';
 import { countAlarmsTable } from './overview/alarm-counts';
 import { createDashboardMetrics, httpTiming } from './http/metrics';
 import { mountWebApp } from './http/web-app';
+import { createBootAnswers } from './http/boot-answers';
 import { createTokenStore } from './tokens/token-store';
 import { createTokenAuth } from './tokens/token-auth';
 import { tokenRoutes } from './tokens/routes';
@@ -300,7 +301,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
       now,
     }),
   );
-  mountWebApp(app, config.webDist, logger);
+  mountWebApp(app, config.webDist, logger, createBootAnswers(routes, guard.sessionFromRequest));
   app.use(errorHandler(logger));
 
   // Residents' answers are served before express ever sees the request: a crowd costs a cache lookup each.

@@ -26,6 +26,16 @@ describe('historyAnswerJson', () => {
         ],
       },
       { device: 'c', ward: 'w', field: 'x', points: [] },
+      {
+        device: 'd',
+        ward: 'w',
+        field: 'x',
+        points: [
+          [5, 1],
+          [6, 2],
+        ],
+        clock: [[6, 'corrected']],
+      },
     ];
     expect(historyAnswerJson(series.map(seriesToColumns))).toBe(JSON.stringify({ series }));
     expect(historyAnswerJson([])).toBe(JSON.stringify({ series: [] }));

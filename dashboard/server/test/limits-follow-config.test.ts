@@ -88,7 +88,7 @@ describe('VN_AQI levels follow config/limits', () => {
       },
       { what: 'the VN_AQI alarm of the station', timeoutMs: 30_000, intervalMs: 500 },
     );
-  }, 90_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -19,13 +19,26 @@ const r = (
   ts: number,
   values: Record<string, number>,
   seq = 0,
-): StoredReading => ({ kind, device, gateway, ward, ts, seq, values });
+  clock?: StoredReading['clock'],
+): StoredReading => ({ kind, device, gateway, ward, ts, seq, values, ...(clock ? { clock } : {}) });
 
 beforeAll(async () => {
   h = await startHarness({ now: () => T0 + 60 * MIN, config: { metrics: { host: '127.0.0.1', token: METRICS_TOKEN } } });
   const readings: StoredReading[] = [];
   for (let i = 0; i < 60; i++)
-    readings.push(r('noise_meter', 'an-my-noise-1', 'gw-an-my', 'an-my', T0 + i * MIN + 1000, { laeq: 50 + (i % 10) }, i));
+    // The second was read before the gateway's clock was synchronised.
+    readings.push(
+      r(
+        'noise_meter',
+        'an-my-noise-1',
+        'gw-an-my',
+        'an-my',
+        T0 + i * MIN + 1000,
+        { laeq: 50 + (i % 10) },
+        i,
+        i === 1 ? 'unsynced' : undefined,
+      ),
+    );
   // Ingest keys hourly derived values by the start of the hour and rewrites them as the hour fills.
   readings.push(r('vn_aqi', 'an-my-air-1', 'gw-an-my', 'an-my', T0, { aqi: 87.4 }, -1));
   readings.push(
@@ -83,6 +96,8 @@ describe('history', () => {
     expect(raw.series[0]).toMatchObject({ device: 'an-my-noise-1', ward: 'an-my', field: 'laeq' });
     expect(raw.series[0].points).toHaveLength(60);
     expect(raw.series[0].points[0]).toEqual([T0 + 1000, 50]);
+    // The reading taken before the gateway's clock was synchronised says so.
+    expect(raw.series[0].clock).toEqual([[T0 + MIN + 1000, 'unsynced']]);
 
     const agg = await (
       await api(
@@ -105,11 +120,13 @@ describe('history', () => {
     const bytes = new Uint8Array(await res.arrayBuffer());
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes).trim().split(/\r\n/);
-    expect(lines[0]).toBe('time,device,device_name,ward,ward_name,field,unit,value');
+    expect(lines[0]).toBe('time,device,device_name,ward,ward_name,field,unit,value,clock');
     const local = (t: number) => new Date(t + 7 * 3_600_000).toISOString().slice(0, 19) + '+07:00';
     const name = h.city.devices.find((d) => d.id === 'an-my-noise-1')!.name;
     expect(lines.slice(1)).toEqual(
-      [50, 51, 52].map((v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v}`),
+      [50, 51, 52].map(
+        (v, i) => `${local(T0 + i * MIN + 1000)},an-my-noise-1,${name},an-my,An Mỹ,laeq,dBA,${v},${i === 1 ? 'unsynced' : ''}`,
+      ),
     );
   });
 
@@ -122,7 +139,7 @@ describe('history', () => {
     );
     const lines = (await res.text()).trim().split(/\r\n/).slice(1);
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d$/);
+    for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d,$/);
     expect((await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&reduce=median`)).status).toBe(400);
   });
 
@@ -149,7 +166,7 @@ describe('history', () => {
       csv
         .split('\r\n')
         .slice(1, 3)
-        .map((l) => l.split(',').at(-1)),
+        .map((l) => l.split(',').at(-2)),
     ).toEqual(['58.8', '0.333']);
   });
 

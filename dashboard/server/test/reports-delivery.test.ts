@@ -73,7 +73,7 @@ describe('report delivery by e-mail', () => {
     for (const chunk of monthReadings({ from: DEC_1 - DAY, to: DEC_1 + DAY, devices: city.devices })) await h.store.writeBatch(chunk);
     h.config.reports = { deliveryFile };
     await h.restart();
-  }, 120_000);
+  });
   afterAll(async () => {
     await h?.close();
     await sink?.close();

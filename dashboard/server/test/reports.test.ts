@@ -356,7 +356,7 @@ describe('reports over the SQLite store', () => {
   let admin: Session;
   beforeAll(async () => {
     ({ h, admin } = await startReports());
-  }, 180_000);
+  });
   afterAll(async () => h?.close());
 
   it('monthly city report: every figure matches the raw rows', async () => {
@@ -466,7 +466,7 @@ describe('reports over InfluxDB 1.6.7', () => {
     influx = await startInfluxd();
     const store = await openStore({ type: 'influxdb', api: 'v1', url: influx.url, database: 'tamky' });
     ({ h } = await startReports(store));
-  }, 240_000);
+  });
   afterAll(async () => {
     await h?.close();
     await influx?.stop();
@@ -495,7 +495,7 @@ describe('a month whose raw rows and minute rollups have passed their retention'
     const removed = store.applyRetention(TO + 20 * DAY);
     expect(removed.raw).toBeGreaterThan(0);
     expect(removed.minute).toBeGreaterThan(0);
-  }, 180_000);
+  });
   afterAll(async () => h?.close());
 
   it('tells every flood to the hour from the hourly maxima instead of dropping it', async () => {
@@ -543,5 +543,5 @@ describe("a flood that straddles the minute rollups' retention cutoff", () => {
     } finally {
       await h.close();
     }
-  }, 180_000);
+  });
 });

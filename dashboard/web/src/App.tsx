@@ -1,5 +1,6 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType } from 'react';
-import { api, dropPrefetches, setCsrfToken, setUnauthorizedHandler } from './api/client';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
+import { api, dropPrefetches, peekPrimed, setCsrfToken, setUnauthorizedHandler, takePrimed } from './api/client';
+import type { Boot } from './boot';
 import type { CityModel, Session } from './api/types';
 import { Layout } from './components/Layout';
 import { useI18n } from './i18n/i18n';
@@ -48,12 +49,13 @@ function route(path: string): { view: ComponentType<{ param?: string }> | null; 
   return { view: null };
 }
 
-export function App({ boot }: { boot: Promise<Session> }) {
+export function App({ boot }: { boot: Boot }) {
   const { t } = useI18n();
   const loc = useLocation();
-  const [session, setSession] = useState<Session | null>(null);
-  const [city, setCity] = useState<CityModel | null>(null);
-  const [booting, setBooting] = useState(true);
+  // A page the server inlined the session and city into renders the view from its first frame.
+  const [session, setSession] = useState<Session | null>(boot.ready);
+  const [city, setCity] = useState<CityModel | null>(() => (boot.ready ? (peekPrimed<CityModel>('/api/city') ?? null) : null));
+  const [booting, setBooting] = useState(!boot.ready);
   const [bootError, setBootError] = useState<string | null>(null);
   const kiosk = loc.search.get('kiosk');
 
@@ -70,7 +72,8 @@ export function App({ boot }: { boot: Promise<Session> }) {
 
   useEffect(() => {
     setUnauthorizedHandler(signedOut);
-    boot
+    if (boot.ready) return;
+    boot.session
       .then(signedIn)
       .catch((err: { status?: number; message: string }) => {
         if (err.status !== 401 && err.status !== 403) setBootError(err.message);
@@ -82,8 +85,14 @@ export function App({ boot }: { boot: Promise<Session> }) {
   }, []);
 
   const [cityGeneration, setCityGeneration] = useState(0);
+  const cityInlined = useRef(city !== null);
   useEffect(() => {
     if (!session) return;
+    if (cityInlined.current) {
+      cityInlined.current = false;
+      takePrimed('/api/city');
+      return;
+    }
     api
       .get<CityModel>('/api/city')
       .then(setCity)

@@ -15,7 +15,7 @@ describe('admin device registry: LoRaWAN', () => {
     h = await startHarness({ config: { webDist: DIST_DIR } });
     browser = await launchBrowser();
     admin = await login(h.url, 'admin');
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -48,5 +48,5 @@ describe('admin device registry: LoRaWAN', () => {
       .poll(async () => (await registry()).city.devices.find((d) => d.id === device.id)?.lorawan)
       .toEqual({ devEui: 'a84041000181c1ff', profile: 'dragino-ldds75' });
     await page.close();
-  }, 120_000);
+  });
 });

@@ -24,7 +24,7 @@ describe('admin device registry', () => {
     h = await startHarness({ config: { webDist: DIST_DIR } });
     browser = await launchBrowser();
     admin = await login(h.url, 'admin');
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -110,7 +110,7 @@ describe('admin device registry', () => {
     await expectAccessible(page, 'devices-conflict');
     await screenshot(page, 'view-devices-conflict');
     await page.close();
-  }, 120_000);
+  });
 
   it('devices: a removed device leaves an open wall map without a reload', async () => {
     const wall = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
@@ -126,7 +126,7 @@ describe('admin device registry', () => {
     await expect.poll(() => wall.locator(`[data-device="${victim.id}"]`).count(), { timeout: 15_000 }).toBe(0);
     expect(await page.locator(`tr[data-device="${victim.id}"]`).count()).toBe(0);
     await Promise.all([wall.close(), page.close()]);
-  }, 120_000);
+  });
 
   it('gateways: adds one, refuses removing one that devices still use, and a new device can be put on the new gateway', async () => {
     const page = await adminPage('/admin/devices');
@@ -177,5 +177,5 @@ describe('admin device registry', () => {
     expect(await page.locator('tr[data-gateway="gw-truong-xuan-2"] td').nth(1).innerText()).toBe('1');
     await expectAccessible(page, 'devices-gateways');
     await page.close();
-  }, 120_000);
+  });
 });

@@ -53,7 +53,7 @@ beforeAll(async () => {
   });
   mq = await mqttClient(h.mqttUrl);
   browser = await launchBrowser();
-}, 120_000);
+});
 afterAll(async () => {
   await browser?.close();
   await mq?.endAsync();

@@ -18,6 +18,31 @@ describe('gateways on a phone', () => {
       /Không lưu được\s+256 bản ghi bị mất \(đĩa đầy hoặc lỗi ghi trên gateway\)/,
     );
     expect(await cards.nth(1).getByTestId('not-durable').count()).toBe(0);
+    // Its clock: not synchronised (its readings are marked), how far off the centre, the step it took.
+    expect(await first.getByTestId('gw-clock').innerText()).toMatch(
+      /Đồng hồ\s+chưa đồng bộ \(thời gian bản ghi chưa tin cậy\) · lệch 95 giây so với trung tâm · bước nhảy gần nhất -3\.600 giây, 50 phút trước/,
+    );
+    expect(await cards.nth(1).getByTestId('gw-clock').count()).toBe(0);
+    // The gateway's own alarm (its clock off) appears on its card as it is raised.
+    const gw = (await first.getAttribute('data-gateway'))!;
+    env.server.push({
+      type: 'alarm',
+      alarm: {
+        ...env.server.alarms[0]!,
+        id: 'gw-clock-1',
+        ruleId: 'gateway-clock',
+        sourceId: gw,
+        severity: 'warning',
+        category: 'equipment',
+        device: null,
+        kind: null,
+        gateway: gw,
+        state: 'active',
+        message: { vi: 'Đồng hồ gateway lệch 95 giây', en: 'Gateway clock 95 s off' },
+      },
+    });
+    await expect.poll(() => first.getByTestId('gw-alarms').innerText(), { timeout: 10_000 }).toMatch(/Lưu ý: Đồng hồ gateway lệch 95 giây/);
+    expect(await cards.nth(1).getByTestId('gw-alarms').count()).toBe(0);
     // Nothing overflows sideways on the phone.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, 'gateways-phone');

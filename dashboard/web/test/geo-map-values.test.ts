@@ -80,7 +80,7 @@ describe('map layers coloured by value', () => {
       r('traffic_counter', 'an-my-traffic-1', 'an-my', { interval: 60, lane1_occupancy: 10, lane1_car: 2 }),
     ]);
     browser = await launchChromium();
-  }, 300_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -147,5 +147,5 @@ describe('map layers coloured by value', () => {
       .poll(() => fills(page, wards), { timeout: 20_000 })
       .toEqual(Object.fromEntries(wards.map((w) => [w.id, `${w.id} neutral`])));
     await page.close();
-  }, 120_000);
+  });
 });

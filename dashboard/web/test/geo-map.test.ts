@@ -85,7 +85,7 @@ describe('geographic map', () => {
     ensureBuilt();
     h = await startHarness({ config: { webDist: DIST_DIR, map: { wardAreas: WARD_AREAS } } });
     browser = await launchChromium();
-  }, 300_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -158,7 +158,7 @@ describe('geographic map', () => {
 
     expect(refused, 'requests that left the machine').toEqual([]);
     await page.close();
-  }, 120_000);
+  });
 
   it('layers switch device kinds on and off', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -173,7 +173,7 @@ describe('geographic map', () => {
     await page.locator('input[data-layer="water"]').check();
     await expect.poll(drawnWater, POLL).toBe(water.length);
     await page.close();
-  }, 60_000);
+  });
 
   it('the wall map draws the devices without WebGL as the schematic, and says so in the page language', async () => {
     const noGl = await launchChromium(['--disable-webgl', '--disable-3d-apis']);
@@ -189,7 +189,7 @@ describe('geographic map', () => {
     } finally {
       await noGl.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('geographic map with a PMTiles basemap served by the dashboard', () => {
@@ -208,7 +208,7 @@ describe('geographic map with a PMTiles basemap served by the dashboard', () => 
       },
     });
     browser = await launchChromium();
-  }, 300_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
@@ -241,5 +241,5 @@ describe('geographic map with a PMTiles basemap served by the dashboard', () => 
     expect(corner).toEqual(MAGENTA);
     expect(refused).toEqual([]);
     await page.close();
-  }, 60_000);
+  });
 });

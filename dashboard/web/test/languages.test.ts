@@ -143,7 +143,7 @@ describe('every view in one language', () => {
       'Tiếng Việt',
     ].sort((a, b) => b.length - a.length);
     browser = await launchBrowser();
-  }, 180_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await gw?.endAsync();
@@ -152,7 +152,7 @@ describe('every view in one language', () => {
 
   async function signedIn(lang: 'vi' | 'en'): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(60_000);
+    page.setDefaultTimeout(20_000); // inside the test's own timeout, so a stuck step fails naming its locator
     await page.addInitScript((l) => localStorage.setItem('lang', l), lang);
     await page.goto(`${h.url}/`, { waitUntil: 'domcontentloaded' });
     await page.locator('input[autocomplete="username"], input[name="username"]').first().fill('admin');
@@ -207,6 +207,6 @@ describe('every view in one language', () => {
       );
       expect(await problems(page, lang)).toContain(planted);
       await page.close();
-    }, 400_000);
+    });
   }
 });

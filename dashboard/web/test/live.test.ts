@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useMockAndBrowser, login, screenshot } from './browser';
+import { USERS } from './mock-server';
 
 describe('city overview, live', () => {
   const env = useMockAndBrowser();
@@ -40,5 +41,27 @@ describe('city overview, live', () => {
     await page.waitForSelector('[data-testid="chart"] .chart-line', { timeout: 15_000 });
     await screenshot(page, 'overview');
     await page.close();
+  });
+
+  it('opens a signed-in page from the answers inlined into it: no request before the first values', async () => {
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    expect(
+      (
+        await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } })
+      ).ok(),
+    ).toBe(true);
+    const page = await context.newPage();
+    const asked: string[] = [];
+    page.on('request', (r) => r.url().includes('/api/') && asked.push(new URL(r.url()).pathname));
+    await page.goto(`${env.server.url}/?map=schematic`);
+    const cards = page.locator('article.ward-card');
+    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(env.server.city.wards.length);
+    await expect.poll(() => page.locator('article[data-ward="an-my"]').getByTestId('noise-value').innerText()).not.toBe('');
+    expect(await page.getByTestId('user').innerText()).toContain(USERS.viewer.displayName);
+    // The session check, the city model, the overview and the limits came with the page.
+    expect(asked.filter((p) => ['/api/auth/me', '/api/city', '/api/overview', '/api/limits'].includes(p))).toEqual([]);
+    // The live feed is open and patches the inlined values.
+    await expect.poll(() => env.server.sockets(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await context.close();
   });
 });

@@ -4,7 +4,15 @@ import { extname, join, normalize } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { commandStatus, isValidName, type CityModel, type CommandResult, type StoredReading } from '@tamky/protocol';
+import {
+  bootUrlsFor,
+  commandStatus,
+  isValidName,
+  withBootData,
+  type CityModel,
+  type CommandResult,
+  type StoredReading,
+} from '@tamky/protocol';
 import {
   loadLimits,
   aqiFromPm25,
@@ -254,8 +262,11 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
           ? {
               ...gatewayHealth(city, g.id, now - 47 * 60_000),
               outbox: { depth: 1250, oldestTs: now - 47 * 60_000, bytes: 400_000, dropped: 0, notDurable: 256 },
+              // Booted without a real-time clock: NTP stepped it back an hour, then lost sync.
+              clock: { era: 1, steps: 1, lastStepMs: -3_600_000, lastStepAt: now - 50 * 60_000, synced: false },
             }
           : gatewayHealth(city, g.id, now),
+      ...(g.id === offlineGateway ? { clockOffsetMs: 95_000 } : {}),
     }));
   };
 
@@ -601,16 +612,31 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     return fail(res, 404, 'not_found', `no route ${req.method} ${path}`);
   }
 
-  function serveStatic(res: ServerResponse, path: string): void {
+  /** Like the real server (dashboard/server/src/http/boot-answers.ts): a signed-in page comes with its first answers. */
+  const bootAnswers = (req: IncomingMessage, path: string): Record<string, unknown> | null => {
+    const s = sessionOf(req);
+    if (!s) return null;
+    const all: Record<string, () => unknown> = {
+      '/api/auth/me': () => ({ user: { username: s.username, role: s.role, displayName: s.displayName }, csrfToken: s.csrfToken }),
+      '/api/city': () => city,
+      '/api/overview': overview,
+      '/api/limits': () => limits,
+    };
+    return Object.fromEntries(bootUrlsFor(path).map((url) => [url, all[url]!()]));
+  };
+
+  function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): void {
     const file = normalize(join(opts.distDir, path));
     const inDist = file.startsWith(normalize(opts.distDir));
-    const target = inDist && existsSync(file) && statSync(file).isFile() ? file : join(opts.distDir, 'index.html');
+    const index = join(opts.distDir, 'index.html');
+    const target = inDist && existsSync(file) && statSync(file).isFile() ? file : index;
     if (!existsSync(target)) {
       res.writeHead(503, { 'content-type': 'text/plain' });
       return void res.end('dist/ is not built: npm run build -w dashboard/web');
     }
+    const answers = target === index ? bootAnswers(req, path) : null;
     res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream' });
-    res.end(readFileSync(target));
+    res.end(answers ? withBootData(readFileSync(target, 'utf8'), { answers }) : readFileSync(target));
   }
 
   const server = createServer((req, res) => {
@@ -619,7 +645,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       api(req, res, url).catch((err: Error) => fail(res, 500, 'internal', err.message));
       return;
     }
-    serveStatic(res, url.pathname);
+    serveStatic(req, res, url.pathname);
   });
 
   const wss = new WebSocketServer({ noServer: true });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   }
   await h.store.writeBatch([...derived.values()]);
   browser = await launchBrowser();
-}, 120_000);
+});
 afterAll(async () => {
   await browser?.close();
   await h?.close();

@@ -70,7 +70,7 @@ describe('role-aware navigation', () => {
       { qos: 1 },
     );
     env.browser = await launchBrowser();
-  }, 120_000);
+  });
   afterAll(async () => {
     await env.browser?.close();
     await env.gw?.endAsync();
@@ -100,7 +100,7 @@ describe('role-aware navigation', () => {
         await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('không có quyền');
       }
       await page.close();
-    }, 120_000);
+    });
   }
 
   it('rejects a wrong password and switches to English', async () => {
@@ -114,5 +114,5 @@ describe('role-aware navigation', () => {
     await page.getByRole('button', { name: 'English' }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe('Sign in');
     await page.close();
-  }, 120_000);
+  });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
   h = await startHarness({ modules: [createAlarmsModule({ tickMs: 200 })], config: { webDist: DIST_DIR } });
   mq = await mqttClient(h.mqttUrl);
   browser = await launchBrowser();
-}, 120_000);
+});
 afterAll(async () => {
   await browser?.close();
   await mq?.endAsync();

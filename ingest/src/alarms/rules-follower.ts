@@ -9,6 +9,11 @@ export interface RulesFollower {
   version(): number;
   /** Publishes an alarm event on this connection (QoS 1): it stays up while ingest has left the broker. */
   publish(topic: string, event: AlarmEvent): Promise<void>;
+  /**
+   * Publishes ingest's own health report on topics.ingestHealth (QoS 0, on this connection for the same reason),
+   * so that the dashboard notices when the reports stop: ingest down or hung.
+   */
+  announce(health: SystemHealth): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +83,8 @@ export async function followRules(opts: {
   // Other services' reports of their own health (the broker's): the system alarm rules judge them.
   const onSystemHealth = (topic: string, payload: Buffer) => {
     if (!topic.startsWith(filters.allSystemHealth.split('+')[0]!) || !opts.detector.onSystemHealth) return;
+    // Ingest instances' reports: each judges its own, handed over directly.
+    if (topic === topics.ingestHealth()) return;
     try {
       const health = systemHealthSchema.parse(JSON.parse(payload.toString()));
       opts.detector.onSystemHealth(health, Date.now());
@@ -91,6 +98,12 @@ export async function followRules(opts: {
     version: () => version,
     async publish(topic, event) {
       await client.publishAsync(topic, JSON.stringify(event), { qos: 1 });
+    },
+    announce(health) {
+      if (!client.connected) return;
+      client
+        .publishAsync(topics.ingestHealth(), JSON.stringify(health), { qos: 0 })
+        .catch((err: unknown) => opts.logger?.debug({ err }, 'could not publish the ingest health report'));
     },
     close: () => client.endAsync(),
   };

@@ -22,9 +22,13 @@ export interface AlarmDetectionOptions {
  * What an ingest composer needs in one call: the detector (pass it as an observer to startIngest) kept
  * on the rule set published on config/rules. `publish` may be bound late (ingest starts after this).
  */
-export async function startAlarmDetection(
-  opts: AlarmDetectionOptions,
-): Promise<{ detector: AlarmDetector; rulesVersion(): number; publishAside: RulesFollower['publish']; close(): Promise<void> }> {
+export async function startAlarmDetection(opts: AlarmDetectionOptions): Promise<{
+  detector: AlarmDetector;
+  rulesVersion(): number;
+  publishAside: RulesFollower['publish'];
+  announce: RulesFollower['announce'];
+  close(): Promise<void>;
+}> {
   const initial: AlarmRule[] = opts.rulesFile ? loadRules(opts.rulesFile) : [];
   const detector = createAlarmDetector({
     rules: initial,
@@ -42,5 +46,5 @@ export async function startAlarmDetection(
     detector,
     logger: opts.logger,
   });
-  return { detector, rulesVersion: follower.version, publishAside: follower.publish, close: follower.close };
+  return { detector, rulesVersion: follower.version, publishAside: follower.publish, announce: follower.announce, close: follower.close };
 }

@@ -175,6 +175,7 @@ export function validateTelemetry(
       values: keptValues,
     };
     if (r.era) stored.era = r.era;
+    if (r.clock) stored.clock = r.clock;
     readings.push(stored);
     values += kept;
     if (r.ts > newestTs) newestTs = r.ts;

@@ -12,6 +12,11 @@ export const gatewayInfoSchema = z.object({
   /** Why it went offline (`lwt` = connection lost) or the version it announced; from the retained status. */
   reason: z.string().optional(),
   version: z.string().optional(),
+  /**
+   * The gateway's clock minus the centre's when its last health report arrived (ms, positive: ahead; the report's
+   * transit included). Absent until a report arrived since the dashboard started.
+   */
+  clockOffsetMs: z.number().optional(),
 });
 export type GatewayInfo = z.infer<typeof gatewayInfoSchema>;
 export const gatewaysAnswerSchema = z.object({ gateways: z.array(gatewayInfoSchema) });

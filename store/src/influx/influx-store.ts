@@ -1,9 +1,18 @@
-import type { DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import {
+  asClockMark,
+  type ClockMark,
+  type DeadLetter,
+  type LatestFilter,
+  type RangeQuery,
+  type Series,
+  type StoredReading,
+  type TimeSeriesStore,
+} from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { InfluxStoreConfig } from '../config';
 import { anyOf, quoteIdentifier, quoteString, seriesOf, timeLiteral, type InfluxSeries } from './influxql';
 import { backfillQuery, continuousQuery, downsampledSelect, HOUR_MS } from './downsample';
-import { DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingsToBody } from './line-protocol';
+import { CLOCK_FIELD, DEAD_LETTER_MEASUREMENT, deadLetterToLine, readingsToBody } from './line-protocol';
 import { authHeaders, InfluxWriteError, v1Writer, v2Writer, type LineWriter } from './writers';
 
 export { InfluxWriteError };
@@ -198,7 +207,8 @@ export class InfluxStore implements TimeSeriesStore {
     const where = this.conditions(q.from, q.to, { devices: q.devices, ward: q.ward });
     let statement: string;
     if (q.windowMs === undefined) {
-      statement = `SELECT ${q.fields.map(quoteIdentifier).join(', ')} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY "device", "ward"`;
+      const select = [...q.fields, CLOCK_FIELD].map(quoteIdentifier).join(', ');
+      statement = `SELECT ${select} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY "device", "ward"`;
     } else {
       if (!(q.windowMs > 0)) throw new Error(`windowMs must be positive, got ${q.windowMs}`);
       const fn = q.aggregate ?? 'mean';
@@ -213,15 +223,22 @@ export class InfluxStore implements TimeSeriesStore {
     rows.sort((a, b) => (a.tags?.device ?? '').localeCompare(b.tags?.device ?? ''));
     for (const s of rows) {
       const timeCol = s.columns.indexOf('time');
+      // Raw rows only: the clock mark of each reading that has one (a window's column would be an aggregate).
+      const markCol = s.columns.indexOf(CLOCK_FIELD);
       for (const field of fields) {
         const col = s.columns.indexOf(field);
         if (col < 0) continue;
         const points: Array<[number, number]> = [];
+        const clock: Array<[number, ClockMark]> = [];
         for (const row of s.values) {
           const v = row[col];
-          if (typeof v === 'number') points.push([row[timeCol] as number, v]);
+          if (typeof v !== 'number') continue;
+          points.push([row[timeCol] as number, v]);
+          const mark = markCol < 0 ? undefined : asClockMark(row[markCol]);
+          if (mark) clock.push([row[timeCol] as number, mark]);
         }
-        if (points.length) out.push({ device: s.tags?.device ?? '', ward: s.tags?.ward ?? '', field, points });
+        if (points.length)
+          out.push({ device: s.tags?.device ?? '', ward: s.tags?.ward ?? '', field, points, ...(clock.length ? { clock } : {}) });
       }
     }
     return out;
@@ -246,15 +263,17 @@ export class InfluxStore implements TimeSeriesStore {
       let seq = 0;
       let gateway = '';
       let ward = '';
+      let clock: ClockMark | undefined;
       s.columns.forEach((col, i) => {
         const v = row[i];
         if (col === 'time') ts = v as number;
+        else if (col === CLOCK_FIELD) clock = asClockMark(v);
         else if (col === 'seq') seq = v as number;
         else if (col === 'gateway') gateway = (v as string | null) ?? '';
         else if (col === 'ward') ward = (v as string | null) ?? '';
         else if (!TAGS.has(col) && typeof v === 'number') values[col] = v;
       });
-      out.push({ kind: s.name, device: s.tags.device, gateway, ward, ts, seq, values });
+      out.push({ kind: s.name, device: s.tags.device, gateway, ward, ts, seq, values, ...(clock ? { clock } : {}) });
     }
     return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.device.localeCompare(b.device));
   }

@@ -111,8 +111,15 @@ export function pointTime(r: StoredReading): string {
 }
 
 /**
+ * The string field holding a reading's clock mark (protocol readingSchema `clock`), when it has one: a name no
+ * value field can take (field names start with a letter).
+ */
+export const CLOCK_FIELD = '_clock';
+
+/**
  * One reading as one line: measurement = kind, tags device/gateway/ward, one float field per value
- * plus `seq` as an integer, time in ns from `pointTime` (write with precision ns).
+ * plus `seq` as an integer and its clock mark if any (CLOCK_FIELD), time in ns from `pointTime` (write with
+ * precision ns).
  */
 export function readingToLine(r: StoredReading): string {
   let line = headOf(r);
@@ -124,7 +131,8 @@ export function readingToLine(r: StoredReading): string {
     line += first ? fieldKey(name) + v : `,${fieldKey(name)}${v}`;
     first = false;
   }
-  return `${line}${first ? '' : ','}seq=${r.seq}i ${pointTime(r)}`;
+  const mark = r.clock ? `,${CLOCK_FIELD}="${r.clock}"` : '';
+  return `${line}${first ? '' : ','}seq=${r.seq}i${mark} ${pointTime(r)}`;
 }
 
 /** Readings [from, to) as one /write body: lines joined by newlines, built as one string (no array of lines). */

@@ -1,4 +1,4 @@
-import type { StoredReading } from '@tamky/protocol';
+import type { ClockMark, StoredReading } from '@tamky/protocol';
 
 /**
  * A batch of readings laid out in columns: what the SQLite store writes, and what crosses to its worker
@@ -22,6 +22,8 @@ export interface EncodedBatch {
   fieldStart: Int32Array;
   fieldRefs: Int32Array;
   values: Float64Array;
+  /** The readings that carry a clock mark (few): [index, mark]. */
+  marks: Array<[number, ClockMark]>;
 }
 
 export const REFS_PER_READING = 4;
@@ -55,8 +57,10 @@ export function encodeBatch(readings: readonly StoredReading[]): EncodedBatch {
   const texts = new Array<string>(n);
   let chars = 0;
   let f = 0;
+  const marks: Array<[number, ClockMark]> = [];
   for (let i = 0; i < n; i++) {
     const r = readings[i]!;
+    if (r.clock) marks.push([i, r.clock]);
     const k = i * REFS_PER_READING;
     refs[k + KIND] = ref(r.kind);
     refs[k + DEVICE] = ref(r.device);
@@ -77,7 +81,7 @@ export function encodeBatch(readings: readonly StoredReading[]): EncodedBatch {
     valsEnd[i] = chars;
   }
   fieldStart[n] = f;
-  return { count: n, strings, refs, ts, seq, valsText: texts.join(''), valsEnd, fieldStart, fieldRefs, values };
+  return { count: n, strings, refs, ts, seq, valsText: texts.join(''), valsEnd, fieldStart, fieldRefs, values, marks };
 }
 
 /** The memory of the batch's typed arrays, for postMessage's transfer list (the sender's arrays become empty). */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { seriesToColumns, type Aggregate, type ColumnSeries, type RangeQuery, type Series } from '@tamky/protocol';
+import { seriesToColumns, type Aggregate, type ClockMark, type ColumnSeries, type RangeQuery, type Series } from '@tamky/protocol';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
 import { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
@@ -81,6 +81,8 @@ export class HistoryReader {
   private readonly rawWindowTx: <S>(q: RangeQuery, devices: string[], windowMs: number, pack: Pack<S>) => S[];
   /** Prepared on first use: a reader may open a file its writer has not given retention_cutoff yet. */
   private cutoffStmt: Database.Statement<[], { source: string; cutoff: number }> | null | undefined;
+  /** Prepared on first use: a reader may open a file its writer has not given reading_clock yet. */
+  private marksStmt: Database.Statement<[string, string, number, number], [number, ClockMark]> | null | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.devicesOfKind = db.prepare<[string], string>('SELECT device FROM latest WHERE kind = ?').pluck();
@@ -220,7 +222,31 @@ export class HistoryReader {
         s.ward = row.ward;
       }
     }
-    return [...byField.values()].filter((s) => s.points.length > 0);
+    const found = [...byField.values()].filter((s) => s.points.length > 0);
+    if (found.length > 0) {
+      const marks = this.marks(q.kind, device, q.from, q.to);
+      if (marks.length > 0)
+        for (const s of found) {
+          const times = new Set(s.points.map((p) => p[0]));
+          const own = marks.filter(([ts]) => times.has(ts));
+          if (own.length > 0) s.clock = own;
+        }
+    }
+    return found;
+  }
+
+  /** The clock marks of a device's readings in [from, to], ascending by time. */
+  private marks(kind: string, device: string, from: number, to: number): Array<[number, ClockMark]> {
+    if (this.marksStmt === undefined) {
+      try {
+        this.marksStmt = this.db
+          .prepare('SELECT ts, mark FROM reading_clock WHERE kind = ? AND device = ? AND ts >= ? AND ts <= ? ORDER BY ts')
+          .raw(true) as unknown as Database.Statement<[string, string, number, number], [number, ClockMark]>;
+      } catch {
+        this.marksStmt = null;
+      }
+    }
+    return this.marksStmt?.all(kind, device, from, to) ?? [];
   }
 
   private pending() {

@@ -24,6 +24,8 @@ export class ReadingWriter {
   private readonly upsertLatest: Database.Statement;
   private readonly upsertDerived: MultiRowStatement;
   private readonly insertGatewayDevices: MultiRowStatement;
+  private readonly putMark: Database.Statement;
+  private readonly dropMark: Database.Statement;
   /** (gateway, kind, device) rows known to be in gateway_device (loaded on the first write): most batches add none. */
   private knownGatewayDevices: Set<string> | undefined;
 
@@ -56,6 +58,8 @@ export class ReadingWriter {
       'ON CONFLICT (kind, device, ts) DO UPDATE SET gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals',
     );
     this.insertGatewayDevices = new MultiRowStatement(db, 'INSERT OR IGNORE INTO gateway_device (gateway, kind, device)', 3, 200);
+    this.putMark = db.prepare('INSERT OR REPLACE INTO reading_clock (kind, device, ts, gateway, seq, mark) VALUES (?, ?, ?, ?, ?, ?)');
+    this.dropMark = db.prepare('DELETE FROM reading_clock WHERE kind = ? AND device = ? AND gateway = ? AND seq = ?');
   }
 
   /**
@@ -102,11 +106,22 @@ export class ReadingWriter {
         const stored = this.storedReading.get(kind, device, gateway, s)!;
         if (stored.ts === t && stored.ward === ward && stored.vals === v) continue; // a redelivery, or the row just inserted
         this.rewriteReading.run(t, ward, v, kind, device, gateway, s);
+        // A rewrite (a corrected timestamp) replaces the reading's mark too: the batch's marks go in below.
+        this.dropMark.run(kind, device, gateway, s);
         dirty.push(kind, device, stored.ts);
         if (stored.ts !== t) dirty.push(kind, device, t);
       }
     }
     this.markDirty.runAll(dirty);
+    for (const [i, mark] of b.marks) {
+      if (seq[i]! < 0) continue;
+      const k = i * REFS_PER_READING;
+      const kind = strings[refs[k + KIND]!];
+      const device = strings[refs[k + DEVICE]!];
+      const gateway = strings[refs[k + GATEWAY]!];
+      this.dropMark.run(kind, device, gateway, seq[i]);
+      this.putMark.run(kind, device, ts[i], gateway, seq[i], mark);
+    }
     if (derived.length > 0) this.writeDerived(b, derived);
     for (const i of newest.values()) {
       const k = i * REFS_PER_READING;
@@ -142,6 +157,7 @@ export class ReadingWriter {
     if (old.ts === b.ts[i] && old.ward === ward && JSON.stringify(old.values) === valsOf(b, i)) return true;
     found.rows.splice(found.at, 1);
     this.blocks.put(kind, device, found.start, found.rows);
+    this.dropMark.run(kind, device, gateway, seq);
     dirty.push(kind, device, old.ts);
     if (old.ts !== b.ts[i]) dirty.push(kind, device, b.ts[i]);
     return false;

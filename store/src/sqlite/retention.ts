@@ -22,6 +22,7 @@ export interface RetentionResult {
 export class RetentionSweep {
   private readonly allDevices: Database.Statement<[], { kind: string; device: string; seq: number }>;
   private readonly expireRaw: Database.Statement<[string, string, number]>;
+  private readonly expireMarks: Database.Statement<[string, string, number]>;
   private readonly expireDerived: Database.Statement<[string, string, number]>;
   private readonly expiredBlockRows: Database.Statement<[string, string, number], number | null>;
   private readonly expireBlocks: Database.Statement<[string, string, number]>;
@@ -38,6 +39,7 @@ export class RetentionSweep {
   ) {
     this.allDevices = db.prepare('SELECT kind, device, seq FROM latest');
     this.expireRaw = db.prepare('DELETE FROM reading WHERE kind = ? AND device = ? AND ts < ?');
+    this.expireMarks = db.prepare('DELETE FROM reading_clock WHERE kind = ? AND device = ? AND ts < ?');
     this.expireDerived = db.prepare('DELETE FROM derived WHERE kind = ? AND device = ? AND ts < ?');
     // Blocks that end before the hour the cutoff falls in.
     this.expiredBlockRows = db
@@ -70,6 +72,7 @@ export class RetentionSweep {
         // A derived series' rows are its hourly history (it has no rollups): kept as long as hourly rollups.
         result.raw += this.expireDerived.run(kind, device, seq < 0 ? hourCutoff : rawCutoff).changes;
         result.raw += this.expireRaw.run(kind, device, rawCutoff).changes;
+        this.expireMarks.run(kind, device, rawCutoff);
         result.raw += this.expireCompacted(kind, device, rawCutoff);
         result.minute += this.expireMinute.run(kind, device, minuteCutoff).changes;
         result.hour += this.expireHour.run(kind, device, hourCutoff).changes;

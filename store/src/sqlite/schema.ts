@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS compacted_seq (
   kind TEXT NOT NULL, device TEXT NOT NULL, gateway TEXT NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (kind, device, gateway)
 ) WITHOUT ROWID;
+-- Clock marks (protocol readingSchema clock) of the few readings that carry one, beside the readings (hot rows
+-- and blocks alike) rather than in them: most readings have none. Keyed like the readings, found by time.
+CREATE TABLE IF NOT EXISTS reading_clock (
+  kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL, gateway TEXT NOT NULL, seq INTEGER NOT NULL,
+  mark TEXT NOT NULL,
+  PRIMARY KEY (kind, device, ts, gateway, seq)
+) WITHOUT ROWID;
 -- Derived values (seq < 0: ingest's hourly values, rewritten while their hour runs): keyed by their hour.
 CREATE TABLE IF NOT EXISTS derived (
   kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL,

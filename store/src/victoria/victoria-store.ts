@@ -1,12 +1,26 @@
-import type { Aggregate, DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import {
+  CLOCK_MARKS,
+  type Aggregate,
+  type ClockMark,
+  type DeadLetter,
+  type LatestFilter,
+  type RangeQuery,
+  type Series,
+  type StoredReading,
+  type TimeSeriesStore,
+} from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import type { VictoriaStoreConfig } from '../config';
-import { escapeMeasurement, escapeTagOrKey } from '../influx/line-protocol';
+import { CLOCK_FIELD, escapeMeasurement, escapeTagOrKey } from '../influx/line-protocol';
 import { aggregateFunction, escapeRegex, labelMatchers, metricName, quote, regexOf } from './metricsql';
 
 const DAY_MS = 86_400_000;
 /** VictoriaMetrics truncates label values beyond 16 KiB (`-maxLabelValueLen`); a dead letter's raw payload is cut well below. */
 export const MAX_DEAD_LETTER_RAW = 8_000;
+
+/** A clock mark as the number its series holds (series carry numbers only): its place in CLOCK_MARKS, from 1. */
+const markCode = (mark: ClockMark) => CLOCK_MARKS.indexOf(mark) + 1;
+const markOf = (code: number): ClockMark | undefined => CLOCK_MARKS[code - 1];
 
 interface PromSeries {
   metric: Record<string, string>;
@@ -75,7 +89,8 @@ export class VictoriaStore implements TimeSeriesStore {
       ]
         .filter(Boolean)
         .join(',');
-      body += `${m},${tags} ${fields}seq=${r.seq} ${Math.trunc(r.ts)}000000\n`;
+      const mark = r.clock ? `,${CLOCK_FIELD}=${markCode(r.clock)}` : '';
+      body += `${m},${tags} ${fields}seq=${r.seq}${mark} ${Math.trunc(r.ts)}000000\n`;
     }
     await this.post(body);
   }
@@ -134,9 +149,22 @@ export class VictoriaStore implements TimeSeriesStore {
     if (q.fields.length === 0 || (q.devices && q.devices.length === 0) || q.to < q.from) return [];
     const filters = { kind: q.kind, ward: q.ward, devices: q.devices };
     const out: Series[] = [];
+    /** Raw points only: per device, the clock marks of its readings by time (the series `{prefix}_clock`). */
+    const marks = new Map<string, Map<number, ClockMark>>();
     if (q.windowMs === undefined) {
-      const selector = `{${labelMatchers({ ...filters, name: regexOf(q.fields.map((f) => metricName(this.prefix, f))) })}}`;
+      const clockName = metricName(this.prefix, CLOCK_FIELD);
+      const selector = `{${labelMatchers({ ...filters, name: regexOf([...q.fields.map((f) => metricName(this.prefix, f)), clockName]) })}}`;
       for (const s of await this.raw(selector, q.from, q.to)) {
+        if (s.metric.__name__ === clockName) {
+          const device = s.metric.device ?? '';
+          const byTs = marks.get(device) ?? new Map<number, ClockMark>();
+          marks.set(device, byTs);
+          for (const [t, v] of s.values ?? []) {
+            const mark = markOf(Number(v));
+            if (mark) byTs.set(ms(t), mark);
+          }
+          continue;
+        }
         out.push({
           device: s.metric.device ?? '',
           ward: s.metric.ward ?? '',
@@ -168,7 +196,14 @@ export class VictoriaStore implements TimeSeriesStore {
           out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field, points: windows(s) });
       }
     }
-    return mergeByKey(out, q.fields);
+    const merged = mergeByKey(out, q.fields);
+    for (const s of merged) {
+      const byTs = marks.get(s.device);
+      if (!byTs) continue;
+      const clock = s.points.flatMap(([t]): Array<[number, ClockMark]> => (byTs.has(t) ? [[t, byTs.get(t)!]] : []));
+      if (clock.length > 0) s.clock = clock;
+    }
+    return merged;
   }
 
   async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {
@@ -223,7 +258,10 @@ export class VictoriaStore implements TimeSeriesStore {
       for (const [field, ts, v] of fields) {
         if (ts !== reading.ts) continue;
         if (field === 'seq') reading.seq = v;
-        else reading.values[field] = v;
+        else if (field === CLOCK_FIELD) {
+          const mark = markOf(v);
+          if (mark) reading.clock = mark;
+        } else reading.values[field] = v;
       }
       out.push(reading);
     }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import {
   alarmEventSchema,
+  type AlarmEvent,
   filters,
   notificationsPageQuerySchema,
   notificationsPageSchema,
@@ -23,6 +24,7 @@ import { DEFAULT_HEALTH, type HealthSettings } from './health';
 import type { RouteSpec } from '../http/route-table';
 import type { Registry } from 'prom-client';
 import { ALARM_MIGRATIONS, createAlarmStore, type AlarmStore } from './store';
+import { createServiceWatch, type ServiceWatchConfig } from './service-watch';
 
 export type { Alarm, AlarmChange, AlarmState, AlarmAuditEntry } from './model';
 export { createAlarmStore, ALARM_MIGRATIONS, type AlarmStore } from './store';
@@ -43,6 +45,8 @@ export interface AlarmsModuleConfig {
   burstWindowS?: number;
   /** Alarm-system health measures (operator positions, flood threshold, priority guide…). */
   health?: Partial<HealthSettings>;
+  /** Services whose silence the dashboard alarms itself (ingest: its own detector goes down with it). Absent: none. */
+  watchServices?: ServiceWatchConfig;
 }
 
 export interface AlarmsModule extends DashboardModule {
@@ -69,6 +73,27 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
     return { ctx, store, shelves };
   };
   const broadcastAlarm = (alarm: Alarm) => need().ctx.broadcast('alarms', { type: 'alarm', alarm: toApiAlarm(alarm) });
+  let serviceWatch: ReturnType<typeof createServiceWatch> | undefined;
+  const systemHealthPrefix = filters.allSystemHealth.split('+')[0]!;
+
+  /** A detector's event (or the service watch's): the lifecycle change and the notifications it causes commit together. */
+  function applyEvent(event: AlarmEvent): void {
+    const { ctx, store } = need();
+    const result = ctx.db.transaction(() => {
+      const r = store.applyEvent(event);
+      if (!r || !notifier) return r;
+      if (r.change === 'cleared') notifier.plan(r.alarm, 'cleared');
+      else if (r.notify && (r.change === 'raised' || r.change === 'reopened' || r.severityChanged)) notifier.plan(r.alarm, 'raised');
+      for (const child of r.adopted) notifier.silence(child.id, 'explained by the gateway alarm');
+      for (const freed of r.released) notifier.plan(freed, 'raised');
+      return r;
+    })();
+    if (result) {
+      metrics.changes.inc({ change: result.change });
+      broadcastAlarm(result.alarm);
+      for (const a of [...result.adopted, ...result.released]) broadcastAlarm(a);
+    }
+  }
 
   function changed(alarm: Alarm, change: AlarmChange, actor: string): void {
     const { ctx } = need();
@@ -98,6 +123,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
 
   async function tick(): Promise<void> {
     releaseShelves();
+    serviceWatch?.tick();
     if (!notifier) return;
     // One pass at a time: a slow provider must not start a second, overlapping send of the same rows.
     if (ticking) return ticking;
@@ -120,7 +146,7 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
 
   const module: AlarmsModule = {
     name: 'alarms',
-    subscriptions: [filters.allAlarms],
+    subscriptions: config.watchServices?.services.length ? [filters.allAlarms, filters.allSystemHealth] : [filters.allAlarms],
     get store() {
       return need().store;
     },
@@ -168,34 +194,23 @@ export function createAlarmsModule(config: AlarmsModuleConfig = {}): AlarmsModul
         c.notifyDirectory.onChange((p) => n.setPolicy(p));
       }
       seedRules(c);
+      if (config.watchServices?.services.length) serviceWatch = createServiceWatch(config.watchServices, c.now, applyEvent);
       timer = setInterval(() => void tick().catch((err) => c.logger.error({ err }, 'notification tick failed')), config.tickMs ?? 1000);
       timer.unref();
     },
-    async onMqttMessage(_topic, payload) {
-      const { ctx, store } = need();
+    async onMqttMessage(topic, payload) {
+      const { ctx } = need();
+      if (topic.startsWith(systemHealthPrefix)) return serviceWatch?.onReport(payload);
       let event;
       try {
         event = alarmEventSchema.parse(JSON.parse(payload.toString()));
       } catch (err) {
         metrics.invalid.inc();
-        ctx.logger.warn({ err: (err as Error).message, topic: _topic }, 'invalid alarm event dropped');
+        ctx.logger.warn({ err: (err as Error).message, topic }, 'invalid alarm event dropped');
         return;
       }
       // Lifecycle change and the notifications it causes commit together, before the broker gets its PUBACK.
-      const result = ctx.db.transaction(() => {
-        const r = store.applyEvent(event);
-        if (!r || !notifier) return r;
-        if (r.change === 'cleared') notifier.plan(r.alarm, 'cleared');
-        else if (r.notify && (r.change === 'raised' || r.change === 'reopened' || r.severityChanged)) notifier.plan(r.alarm, 'raised');
-        for (const child of r.adopted) notifier.silence(child.id, 'explained by the gateway alarm');
-        for (const freed of r.released) notifier.plan(freed, 'raised');
-        return r;
-      })();
-      if (result) {
-        metrics.changes.inc({ change: result.change });
-        broadcastAlarm(result.alarm);
-        for (const a of [...result.adopted, ...result.released]) broadcastAlarm(a);
-      }
+      applyEvent(event);
     },
     routes(c) {
       const actions = {

@@ -21,6 +21,8 @@ export interface GatewayView {
   /** Why it went offline (`lwt` = connection lost) or the version it announced; from the retained status. */
   reason?: string;
   version?: string;
+  /** protocol gatewayInfoSchema `clockOffsetMs`. */
+  clockOffsetMs?: number;
 }
 
 interface Entry {
@@ -28,6 +30,8 @@ interface Entry {
   lastSeen: number | null;
   status: GatewayStatus | null;
   health: GatewayHealth | null;
+  /** Measured on arrival of the last health report (in memory: the next report measures it again). */
+  clockOffsetMs?: number;
 }
 
 /**
@@ -89,6 +93,7 @@ export function createGatewayTracker(
     };
     if (e?.status?.reason) v.reason = e.status.reason;
     if (e?.status?.version) v.version = e.status.version;
+    if (e?.clockOffsetMs !== undefined) v.clockOffsetMs = e.clockOffsetMs;
     return v;
   };
 
@@ -134,6 +139,7 @@ export function createGatewayTracker(
       if (e.health && parsed.data.ts < e.health.ts) return true;
       e.health = parsed.data;
       e.lastSeen = now();
+      e.clockOffsetMs = parsed.data.ts - e.lastSeen;
       // A health report proves the gateway is connected even if its online status was missed.
       if (e.state !== 'online') e.state = 'online';
       save(gatewayId, e);

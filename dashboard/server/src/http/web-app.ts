@@ -1,19 +1,24 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import express from 'express';
+import { withBootData } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { sendError } from './errors';
+import type { BootAnswers } from './boot-answers';
 
 /**
  * Serves the built web app; routes of the single-page app (/wall, /gateways/…) get index.html, the
- * residents' page (/public, /public/embed) its own small public.html.
+ * residents' page (/public, /public/embed) its own small public.html. For a signed-in browser index.html carries
+ * the page's first answers (`bootAnswers`), so nothing is asked before the first render.
  */
-export function mountWebApp(app: express.Express, webDist: string | undefined, logger: Logger): void {
+export function mountWebApp(app: express.Express, webDist: string | undefined, logger: Logger, bootAnswers?: BootAnswers): void {
   if (!webDist) return;
   const dir = resolve(webDist);
   const index = join(dir, 'index.html');
   const publicPage = join(dir, 'public.html');
   if (!existsSync(index)) logger.warn({ dir }, 'web app not built (no index.html): only the API is served');
+  // Read once on first use (the build does not change under a running server).
+  let indexHtml: string | null = null;
   app.use(
     express.static(dir, {
       index: false,
@@ -31,7 +36,18 @@ export function mountWebApp(app: express.Express, webDist: string | undefined, l
       return next();
     const page = req.path === '/public' || req.path.startsWith('/public/') ? publicPage : index;
     if (!existsSync(page)) return sendError(res, 503, 'web_not_built', 'the web app has not been built: npm run build:web');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(page);
+    if (page !== index || !bootAnswers) {
+      res.setHeader('Cache-Control', 'no-cache');
+      return res.sendFile(page);
+    }
+    bootAnswers(req)
+      .then((data) => {
+        indexHtml ??= readFileSync(index, 'utf8');
+        // A signed-in page holds the session's data: never stored by a cache, never sent to another cookie.
+        res.setHeader('Cache-Control', data ? 'no-store' : 'no-cache');
+        res.setHeader('Vary', 'Cookie');
+        res.type('html').send(data ? withBootData(indexHtml, data) : indexHtml);
+      })
+      .catch(next);
   });
 }

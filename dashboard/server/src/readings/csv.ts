@@ -13,8 +13,9 @@ export const localDate = (ts: number, timeZone: string) => localIsoString(ts, ti
 const value = (v: number) => String(Math.round(v * 1000) / 1000);
 
 /**
- * `time,device,device_name,ward,ward_name,field,unit,value`: exactly the series asked for (raw or
+ * `time,device,device_name,ward,ward_name,field,unit,value,clock`: exactly the series asked for (raw or
  * aggregated as the chart's query says), rows by time then device, times local with offset, a BOM first.
+ * `clock` is a raw reading's clock mark (protocol readingSchema `clock`: `unsynced`, `corrected`), empty when none.
  */
 export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: string; reducedFrom?: string[] }): string {
   const devices = new Map(opts.city.devices.map((d) => [d.id, d.name]));
@@ -27,10 +28,12 @@ export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: str
   for (const s of series) {
     const unit = fields?.[s.field]?.unit ?? (opts.reducedFrom ? reducedUnit : '');
     const middle = `,${cell(s.device)},${cell(devices.get(s.device) ?? '')},${cell(s.ward)},${cell(wards.get(s.ward) ?? '')},${cell(s.field)},${cell(unit)},`;
-    for (const [t, v] of s.points) rows.push([t, s.device, `${localIsoString(t, opts.city.timeZone)}${middle}${value(v)}`]);
+    const marks = new Map(s.clock);
+    for (const [t, v] of s.points)
+      rows.push([t, s.device, `${localIsoString(t, opts.city.timeZone)}${middle}${value(v)},${marks.get(t) ?? ''}`]);
   }
   rows.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return `${BOM}time,device,device_name,ward,ward_name,field,unit,value\r\n${rows.map((r) => r[2]).join('\r\n')}${rows.length ? '\r\n' : ''}`;
+  return `${BOM}time,device,device_name,ward,ward_name,field,unit,value,clock\r\n${rows.map((r) => r[2]).join('\r\n')}${rows.length ? '\r\n' : ''}`;
 }
 
 /** "traffic_counter_2026-12-01_2026-12-07.csv": named by the range exported, in city dates (one date for one day). */

@@ -81,7 +81,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       token: 'read:readings',
       summary:
-        'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value; file named by the range',
+        'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value,clock (the clock mark of a raw reading: unsynced, corrected, or empty); file named by the range',
       request: { query: historyCsvQuerySchema },
       answer: textAnswer,
       produces: 'text/csv',

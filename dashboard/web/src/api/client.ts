@@ -94,12 +94,37 @@ export function prefetch(path: string, query?: Query): void {
   setTimeout(() => prefetched.get(url) === answer && prefetched.delete(url), PREFETCH_KEEP_MS);
 }
 
+/** Answers the server inlined into the page (its boot data), each taken once, at once. */
+const primed = new Map<string, unknown>();
+
+export function prime(url: string, answer: unknown): void {
+  primed.set(url, answer);
+}
+
+/**
+ * The inlined answer to this GET, if the page came with one nobody took yet: a first render needs no request.
+ * Left in place: React may throw away a render that suspended and run it again; `takePrimed` once it is on screen.
+ */
+export function peekPrimed<T>(path: string, query?: Query): T | undefined {
+  return primed.get(buildUrl(path, query)) as T | undefined;
+}
+
+/** The inlined answer, taken: the next GET of the same URL asks the server. */
+export function takePrimed<T>(path: string, query?: Query): T | undefined {
+  const answer = peekPrimed<T>(path, query);
+  primed.delete(buildUrl(path, query));
+  return answer;
+}
+
 /** Signing out forgets what was asked for the previous session. */
 export function dropPrefetches(): void {
   prefetched.clear();
+  primed.clear();
 }
 
 function get<T>(path: string, query?: Query): Promise<T> {
+  const inlined = takePrimed<T>(path, query);
+  if (inlined !== undefined) return Promise.resolve(inlined);
   const url = buildUrl(path, query);
   const early = prefetched.get(url);
   if (!early) return request<T>('GET', path, undefined, query);

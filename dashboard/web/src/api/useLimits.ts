@@ -2,7 +2,7 @@ import { useEffect, useSyncExternalStore } from 'react';
 import type { AqiLevelSpec } from '../../../../protocol/src/aqi-levels';
 import { aqiBand, type AqiBand } from '../lib/aqi';
 import type { LimitsFile } from './types';
-import { api } from './client';
+import { api, takePrimed } from './client';
 
 /** /api/limits, fetched once per page and shared by every component (the city's limits files change rarely). */
 let current: LimitsFile | null = null;
@@ -33,7 +33,8 @@ const subscribe = (listener: () => void) => {
 
 /** `enabled` false: nothing is fetched (a page without a session, e.g. the residents', gets its colours elsewhere). */
 export function useLimits(enabled = true): LimitsFile | null {
-  const limits = useSyncExternalStore(subscribe, () => current);
+  // The answer inlined into the page, if any, before anything is asked.
+  const limits = useSyncExternalStore(subscribe, () => (current ??= (enabled && takePrimed<LimitsFile>('/api/limits')) || null));
   useEffect(() => {
     if (enabled) load();
   }, [enabled]);

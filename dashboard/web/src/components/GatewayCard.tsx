@@ -1,15 +1,16 @@
 import { DeviceError } from './DeviceError';
-import type { GatewayInfo } from '../api/types';
+import type { Alarm, GatewayInfo } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { atLeast } from '../lib/roles';
 import { useApp } from '../session';
+import { GatewayAlarms, GatewayClock } from './GatewayClock';
 import { GatewayCommands } from './GatewayCommands';
 import { Link } from './Link';
 import { RadioHealth } from './RadioHealth';
 
 const STATE_ICON = { online: '●', offline: '✕', unknown: '?' } as const;
 
-export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: number }) {
+export function GatewayCard({ gateway, now, alarms = [] }: { gateway: GatewayInfo; now: number; alarms?: readonly Alarm[] }) {
   const { t, ago, dateTime, duration, num } = useI18n();
   const { session, wardName, deviceName } = useApp();
   const h = gateway.health;
@@ -23,6 +24,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
         </span>
       </header>
       <p className="muted">{wardName(gateway.ward)}</p>
+      <GatewayAlarms alarms={alarms} />
       <dl className="kv">
         <div>
           <dt>{t('gateways.lastSeen')}</dt>
@@ -49,6 +51,7 @@ export function GatewayCard({ gateway, now }: { gateway: GatewayInfo; now: numbe
                 <dd className="error-text">{t('gateways.notDurableValue', { n: num(h.outbox.notDurable, 0) })}</dd>
               </div>
             )}
+            <GatewayClock gateway={gateway} now={now} />
             <div>
               <dt>{t('gateways.version')}</dt>
               <dd data-testid="software-version">{h.version}</dd>

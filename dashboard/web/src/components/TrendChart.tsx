@@ -1,6 +1,6 @@
 import { reduceByDevice } from '@tamky/protocol/series';
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { CartesianGrid, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
@@ -55,12 +55,13 @@ function TrendChartInner({
   showTitle?: boolean;
 }) {
   const { t, num, time, shortDate } = useI18n();
-  const [box, widthPx] = useWidthPx();
+  const [box, widthPx, plotWidth] = useWidthPx();
   const dismissed = useEscapeDismiss();
   const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(','), width: widthPx };
   // Asked once the chart's width is known: the server fits its windows to it.
   const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
   const series = useMemo(() => (reduce ? reduceByDevice(data?.series ?? [], reduce) : (data?.series ?? [])), [data, reduce]);
+  const marked = useMemo(() => clockMarks(data?.series ?? []), [data]);
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
@@ -96,66 +97,87 @@ function TrendChartInner({
         <p className="muted chart-empty">{loading ? t('app.loading') : t('app.noData')}</p>
       ) : (
         <div style={{ width: '100%', height }} data-testid="chart">
-          <ResponsiveContainer width="100%" height="100%">
-            <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }} accessibilityLayer={false}>
-              <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" verticalValues={xTicks} />
-              <XAxis
-                dataKey="ts"
-                type="number"
-                scale="time"
-                domain={[query.from, query.to]}
-                ticks={xTicks}
-                interval={0}
-                tickFormatter={fmtTick}
-                stroke="var(--muted)"
-                tick={{ fontSize }}
-              />
-              <YAxis
-                type="number"
-                domain={yDomain}
-                allowDataOverflow
-                stroke="var(--muted)"
-                tick={{ fontSize }}
-                width={large ? 80 : 56}
-                tickFormatter={(v: number) => num(v, 1)}
-              />
-              <Tooltip
-                // recharts shows its box only with a payload from its own <Line>s; this content draws the row itself.
-                wrapperStyle={{ visibility: 'visible' }}
-                content={(p) => (
-                  <RowTooltip
-                    active={p.active && !dismissed.is(p.label)}
-                    row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}
-                    names={names}
-                    label={(ts) => `${shortDate(ts)} ${time(ts)}`}
-                    value={(v) => num(v, 2)}
-                  />
-                )}
-              />
-              {limits.map((l) => (
-                <ReferenceLine
-                  key={l.label}
-                  y={l.value}
-                  stroke="var(--limit)"
-                  strokeDasharray="8 4"
-                  strokeWidth={2}
-                  label={{
-                    value: t('chart.limit', { name: l.label, value: num(l.value, 0) }),
-                    position: 'insideTopLeft',
-                    fill: 'var(--limit)',
-                    fontSize,
-                  }}
+          {/* Sized from the width measured above: recharts' ResponsiveContainer would measure again and draw a frame later. */}
+          <LineChart
+            width={plotWidth}
+            height={height}
+            data={rows}
+            margin={{ top: 8, right: 16, bottom: 4, left: 0 }}
+            accessibilityLayer={false}
+          >
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" verticalValues={xTicks} />
+            <XAxis
+              dataKey="ts"
+              type="number"
+              scale="time"
+              domain={[query.from, query.to]}
+              ticks={xTicks}
+              interval={0}
+              tickFormatter={fmtTick}
+              stroke="var(--muted)"
+              tick={{ fontSize }}
+            />
+            <YAxis
+              type="number"
+              domain={yDomain}
+              allowDataOverflow
+              stroke="var(--muted)"
+              tick={{ fontSize }}
+              width={large ? 80 : 56}
+              tickFormatter={(v: number) => num(v, 1)}
+            />
+            <Tooltip
+              // recharts shows its box only with a payload from its own <Line>s; this content draws the row itself.
+              wrapperStyle={{ visibility: 'visible' }}
+              content={(p) => (
+                <RowTooltip
+                  active={p.active && !dismissed.is(p.label)}
+                  row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}
+                  names={names}
+                  label={(ts) => `${shortDate(ts)} ${time(ts)}`}
+                  value={(v) => num(v, 2)}
                 />
-              ))}
-              <SeriesLines rows={rows} names={names} strokeWidth={large ? 3 : 1.75} />
-            </LineChart>
-          </ResponsiveContainer>
+              )}
+            />
+            {limits.map((l) => (
+              <ReferenceLine
+                key={l.label}
+                y={l.value}
+                stroke="var(--limit)"
+                strokeDasharray="8 4"
+                strokeWidth={2}
+                label={{
+                  value: t('chart.limit', { name: l.label, value: num(l.value, 0) }),
+                  position: 'insideTopLeft',
+                  fill: 'var(--limit)',
+                  fontSize,
+                }}
+              />
+            ))}
+            <SeriesLines rows={rows} names={names} strokeWidth={large ? 3 : 1.75} />
+          </LineChart>
           <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
         </div>
       )}
       {!error && rows.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}
+      {!error && marked.n > 0 && (
+        // Readings whose time the gateway itself doubted: an operator must not read a spike's time as certain.
+        <p className="small muted chart-clock" data-testid="chart-clock">
+          <span aria-hidden="true">⏱ </span>
+          {t('chart.clockMarked', { n: num(marked.n, 0), unsynced: num(marked.unsynced, 0), corrected: num(marked.corrected, 0) })}
+        </p>
+      )}
     </figure>
   );
+}
+
+/** Readings with a clock mark among raw series (a device's reading counted once, whatever its fields). */
+function clockMarks(series: readonly Series[]): { n: number; unsynced: number; corrected: number } {
+  const seen = new Map<string, string>();
+  for (const s of series) for (const [ts, mark] of s.clock ?? []) seen.set(`${s.device}|${ts}`, mark);
+  let unsynced = 0;
+  for (const mark of seen.values()) if (mark === 'unsynced') unsynced++;
+  return { n: seen.size, unsynced, corrected: seen.size - unsynced };
 }
 
 /** The values of the row under the pointer, one line per series that has one. */
@@ -214,20 +236,28 @@ function useEscapeDismiss(): { is(label: unknown): boolean } {
 /** Width steps, so resizing a window by a few pixels does not ask the server again. */
 const WIDTH_STEP_PX = 40;
 
-/** The element's width in pixels, rounded down to WIDTH_STEP_PX (never more than it has); undefined until laid out. */
-function useWidthPx(): [RefObject<HTMLElement | null>, number | undefined] {
+/**
+ * The element's width in pixels rounded down to WIDTH_STEP_PX (never more than it has: what the server is asked to
+ * fit), and its content width (what the chart is drawn in); undefined until laid out.
+ */
+function useWidthPx(): [RefObject<HTMLElement | null>, number | undefined, number] {
   const ref = useRef<HTMLElement | null>(null);
-  const [width, setWidth] = useState<number | undefined>(undefined);
+  const [width, setWidth] = useState<{ step: number; content: number } | undefined>(undefined);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const measure = () => setWidth(Math.max(1, Math.floor(el.clientWidth / WIDTH_STEP_PX) * WIDTH_STEP_PX));
+    const measure = () => {
+      const style = getComputedStyle(el);
+      const content = Math.max(1, el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight));
+      const step = Math.max(1, Math.floor(el.clientWidth / WIDTH_STEP_PX) * WIDTH_STEP_PX);
+      setWidth((w) => (w?.step === step && w.content === content ? w : { step, content }));
+    };
     measure();
     const observer = new ResizeObserver(measure);
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
-  return [ref, width];
+  return [ref, width?.step, width?.content ?? 1];
 }
 
 type TrendChartProps = Parameters<typeof TrendChartInner>[0];

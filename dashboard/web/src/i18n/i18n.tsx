@@ -28,18 +28,28 @@ export function createI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
   const dict = lang === 'vi' ? vi : en;
   const locale = LOCALES[lang];
   const numberFormats = new Map<number, Intl.NumberFormat>();
-  const dateTimeFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, dateStyle: 'short', timeStyle: 'medium' });
-  const timeFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', hour12: false });
-  const timeSecFmt = new Intl.DateTimeFormat(locale, {
-    timeZone: TIME_ZONE,
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  });
-  const shortDateFmt = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit' });
-  const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'always' });
-  const relativeNow = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  // Formatters are made on first use: building one loads locale and time-zone data, and a first render needs few.
+  const lazyFmt = <F,>(make: () => F): (() => F) => {
+    let made: F | undefined;
+    return () => (made ??= make());
+  };
+  const dateTimeFmt = lazyFmt(() => new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, dateStyle: 'short', timeStyle: 'medium' }));
+  const timeFmt = lazyFmt(
+    () => new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', hour12: false }),
+  );
+  const timeSecFmt = lazyFmt(
+    () =>
+      new Intl.DateTimeFormat(locale, {
+        timeZone: TIME_ZONE,
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hour12: false,
+      }),
+  );
+  const shortDateFmt = lazyFmt(() => new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit' }));
+  const relative = lazyFmt(() => new Intl.RelativeTimeFormat(locale, { numeric: 'always' }));
+  const relativeNow = lazyFmt(() => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }));
   const t: I18n['t'] = (key, params) => interpolate(dict[key] ?? key, params);
   const duration = (ms: number): string => {
     const s = Math.max(0, Math.round(ms / 1000));
@@ -61,17 +71,17 @@ export function createI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
       }
       return fmt.format(value);
     },
-    dateTime: (ts) => dateTimeFmt.format(ts),
-    time: (ts, seconds = false) => (seconds ? timeSecFmt : timeFmt).format(ts),
-    shortDate: (ts) => shortDateFmt.format(ts),
+    dateTime: (ts) => dateTimeFmt().format(ts),
+    time: (ts, seconds = false) => (seconds ? timeSecFmt : timeFmt)().format(ts),
+    shortDate: (ts) => shortDateFmt().format(ts),
     ago(ts, now = Date.now()) {
       const s = Math.round((ts - now) / 1000);
       const abs = Math.abs(s);
-      if (abs < 5) return relativeNow.format(0, 'second');
-      if (abs < 60) return relative.format(s, 'second');
-      if (abs < 3600) return relative.format(Math.trunc(s / 60), 'minute');
-      if (abs < 86400) return relative.format(Math.trunc(s / 3600), 'hour');
-      return relative.format(Math.trunc(s / 86400), 'day');
+      if (abs < 5) return relativeNow().format(0, 'second');
+      if (abs < 60) return relative().format(s, 'second');
+      if (abs < 3600) return relative().format(Math.trunc(s / 60), 'minute');
+      if (abs < 86400) return relative().format(Math.trunc(s / 3600), 'hour');
+      return relative().format(Math.trunc(s / 86400), 'day');
     },
     duration,
   };

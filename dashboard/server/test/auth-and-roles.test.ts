@@ -69,6 +69,8 @@ const ROUTES: Array<{ method: string; path: string; role: RoleName | 'any' | 'no
   { method: 'GET', path: '/api/alarms.csv', role: 'operator', wards: 'filter' },
   { method: 'GET', path: '/api/alarms/assignees', role: 'operator', wards: 'none' },
   { method: 'GET', path: '/api/alarms/health', role: 'admin', wards: 'city' },
+  { method: 'GET', path: '/api/alarms/count', role: 'viewer', wards: 'filter' },
+  { method: 'GET', path: '/api/alarms/rows', role: 'viewer', wards: 'filter' },
   { method: 'GET', path: '/api/alarms/shelves', role: 'viewer', wards: 'filter' },
   { method: 'POST', path: '/api/alarms/shelves', role: 'operator', wards: 'filter' },
   { method: 'DELETE', path: '/api/alarms/shelves/{id}', role: 'operator', wards: 'filter' },
@@ -339,6 +341,24 @@ describe('ward scope: every route × (city-wide admin, admin limited to one ward
       // Ward names sit in quoted or plain cells: find which of the city's wards the rows mention.
       return [...names].filter(([name]) => text.includes(name)).map(([, id]) => id);
     },
+    // A count carries no ward: the probe finds which wards' open top-level alarms (as the city-wide list shows them) it adds up to.
+    'GET /api/alarms/count': async (s) => {
+      const { alarms } = await (await api(h.url, city, 'GET', '/api/alarms?limit=5000')).json();
+      const openIn = (w: string) =>
+        (alarms as Array<{ ward: string; state: string; parentId: string | null }>).filter(
+          (a) => a.ward === w && a.state !== 'cleared' && a.parentId === null,
+        ).length;
+      const counted = (await (await api(h.url, s, 'GET', '/api/alarms/count')).json()).open as number;
+      const [own, other] = [openIn(OWN), openIn(OTHER)];
+      if (counted === own + other) return [OWN, OTHER];
+      if (counted === own) return [OWN];
+      return counted === other ? [OTHER] : [`${counted} of ${own} + ${other}`];
+    },
+    'GET /api/alarms/rows': async (s) =>
+      (await (await api(h.url, s, 'GET', '/api/alarms/rows?rows=1000')).json()).rows.flatMap(
+        (r: { lead: { ward: string }; members: Array<{ ward: string }>; children: Array<{ ward: string }> }) =>
+          [r.lead, ...r.members, ...r.children].map((a) => a.ward),
+      ),
     'GET /api/alarms/shelves': async (s) => {
       for (const w of [OWN, OTHER])
         await api(h.url, city, 'POST', '/api/alarms/shelves', {

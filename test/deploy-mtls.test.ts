@@ -132,6 +132,7 @@ describe('mutual TLS for gateways', () => {
       keyFile: '/etc/tamky-gateway/gw-an-my.key',
       caFile: '/etc/tamky-gateway/ca.crt',
     });
+    expect(written.fleet).toMatchObject({ publicKeyFile: '/etc/tamky-gateway/fleet-signing.pub' });
     const onBox = (p: string) => p.replace('/etc/tamky-gateway', certs());
     // As installed on the box: the files where the config says (here the certs folder), no serial devices.
     const config = gatewayConfigSchema.parse({
@@ -143,6 +144,8 @@ describe('mutual TLS for gateways', () => {
         certFile: onBox(written.mqtt.certFile),
         keyFile: onBox(written.mqtt.keyFile),
       },
+      // The centre's fleet public key, where init-secrets wrote it (provisioning names its place on the box).
+      fleet: { ...written.fleet, publicKeyFile: join(dir, 'credentials/fleet-signing.pub') },
       outbox: { path: join(dir, 'outbox.db') },
       buses: [],
       devices: [],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -99,6 +100,9 @@ describe('provision-gateway re-keying', () => {
     const creds = () => credentialsSchema.parse(parse(readFileSync(file, 'utf8'))).gateways[0]!;
     mkdirSync(join(dir, 'credentials'));
     writeFileSync(file, stringify({ gateways: [{ id: 'gw-an-xuan', secretHash: firstHash, disabled: true }], services: [] }));
+    // Provisioning hands every gateway the centre's fleet public key, which init-secrets makes.
+    const fleetKey = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' });
+    writeFileSync(join(dir, 'credentials/fleet-signing.pub'), fleetKey);
 
     const rekeyed = provision(dir, ['--id', 'gw-an-xuan', '--expires', '2027-06-30T00:00:00+07:00']);
     expect(rekeyed.status, rekeyed.stderr).toBe(0);

@@ -80,7 +80,8 @@ describe('administration views (admin role)', () => {
     const page = await signedInPage(env.browser, env.server.url, 'admin', '/rules');
     await expect.poll(() => page.getByTestId('rules-version').innerText()).toContain('Phiên bản 3');
     const editor = page.getByLabel('Bộ quy tắc (JSON: mảng các quy tắc)');
-    expect(await editor.inputValue()).toContain('pm25-high');
+    // The editor is filled by an effect after the version is drawn: wait for it, not for the version.
+    await expect.poll(() => editor.inputValue()).toContain('pm25-high');
     await expectAccessible(page, 'rules');
 
     await editor.fill('[{"kind": "noise_meter"}]');

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   bootUrlsFor,
   commandStatus,
+  deskRows,
   isValidName,
   withBootData,
   type CityModel,
@@ -489,15 +490,27 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const list = deadLetters(Date.now());
       return send(res, 200, { deadLetters: list, total: list.length });
     }
-    if (path === '/api/alarms') {
+    const matchingAlarms = () => {
       const state = q.get('state');
       const severity = q.get('severity');
       const ward = q.get('ward');
       const states = state?.split(',').flatMap((x) => (x === 'open' ? ['active', 'acknowledged'] : [x]));
-      const list = alarms
+      return alarms
         .filter((a) => (!states || states.includes(a.state)) && (!severity || a.severity === severity) && (!ward || a.ward === ward))
         .sort((a, b) => b.lastSeen - a.lastSeen);
-      return send(res, 200, { alarms: list });
+    };
+    if (path === '/api/alarms') return send(res, 200, { alarms: matchingAlarms() });
+    // The desk's lines and the menu badge, shaped as the real server shapes them (protocol's deskRows).
+    if (path === '/api/alarms/rows') {
+      const list = matchingAlarms()
+        .filter((a) => a.id !== q.get('exclude'))
+        .map((a) => ({ ...a, groupId: null }));
+      const rows = deskRows(list);
+      return send(res, 200, { rows: rows.slice(0, Number(q.get('rows') ?? 100)), total: rows.length, alarms: list.length });
+    }
+    if (path === '/api/alarms/count') {
+      const open = alarms.filter((a) => a.state !== 'cleared' && a.parentId === null);
+      return send(res, 200, { unacknowledged: open.filter((a) => a.state === 'active').length, open: open.length });
     }
     if (path === '/api/alarms/assignees')
       return send(res, 200, {

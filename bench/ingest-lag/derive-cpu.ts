@@ -8,9 +8,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { cityModelSchema, type StoredReading } from '@tamky/protocol';
+import type { StoredReading } from '@tamky/protocol';
 import { Deriver, loadLimits } from '../../ingest/src/index';
-import { deviceId } from './paced-publisher';
+import { lagCity } from './paced-publisher';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,23 +21,9 @@ const { values: args } = parseArgs({
 });
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
-const GATEWAYS = 52;
-const DEVICES_PER_GW = 100;
 const BATCH_MS = 200;
 
-const city = cityModelSchema.parse({
-  id: 'lag',
-  name: 'Lag',
-  lat: 15.57,
-  lon: 108.47,
-  wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
-  gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
-  devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => {
-    const g = Math.floor(i / DEVICES_PER_GW);
-    const id = deviceId(g, i % DEVICES_PER_GW);
-    return { id, kind: 'air_station', name: id, ward: 'w1', gateway: `gw-${g}`, lat: 15.57, lon: 108.47 };
-  }),
-});
+const city = lagCity();
 const limits = loadLimits(join(import.meta.dirname, '../../config/limits'));
 
 /** Batches of BATCH_MS simulated ms, devices in turn, ts advancing with the simulated clock. */

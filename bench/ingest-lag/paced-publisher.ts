@@ -7,7 +7,7 @@
  * child publishes for `seconds` and answers { published: readings } once the broker acknowledged all (QoS 1).
  */
 import mqtt from 'mqtt';
-import { topics } from '@tamky/protocol';
+import { cityModelSchema, topics, type CityModel } from '@tamky/protocol';
 
 export interface PacedJob {
   url: string;
@@ -20,6 +20,25 @@ export interface PacedJob {
 }
 
 export const deviceId = (gateway: number, d: number): string => `air-${gateway}-${d}`;
+
+/** The city shape every ingest-lag harness uses: one ward, GATEWAYS × DEVICES_PER_GW air stations. */
+export const GATEWAYS = 52;
+export const DEVICES_PER_GW = 100;
+export function lagCity(): CityModel {
+  return cityModelSchema.parse({
+    id: 'lag',
+    name: 'Lag',
+    lat: 15.57,
+    lon: 108.47,
+    wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
+    gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
+    devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => {
+      const g = Math.floor(i / DEVICES_PER_GW);
+      const id = deviceId(g, i % DEVICES_PER_GW);
+      return { id, kind: 'air_station', name: id, ward: 'w1', gateway: `gw-${g}`, lat: 15.57, lon: 108.47 };
+    }),
+  });
+}
 
 async function run(job: PacedJob): Promise<void> {
   const pubs = await Promise.all(

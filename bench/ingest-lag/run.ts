@@ -17,12 +17,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { cityModelSchema, type StoredReading } from '@tamky/protocol';
+import type { StoredReading } from '@tamky/protocol';
 import { createLogger } from '@tamky/service-kit';
 import { openStore, type StoreConfig } from '@tamky/store';
 import { startInfluxd, startMosquitto, tempDir } from '@tamky/test-support';
 import { startIngest } from '../../ingest/src/index';
-import { deviceId, type PacedJob } from './paced-publisher';
+import { DEVICES_PER_GW, GATEWAYS, lagCity, type PacedJob } from './paced-publisher';
 import { startPublisherProcess } from '../support/publisher-process';
 import { INGEST_NODE_FLAGS, relaunchWithIngestNodeFlags } from '../../ingest/src/node-flags';
 
@@ -40,22 +40,8 @@ const { values: args } = parseArgs({
 const RATES = args.rates!.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const COALESCE_MS = args['coalesce-ms'] === undefined ? undefined : Number(args['coalesce-ms']);
-const GATEWAYS = 52;
-const DEVICES_PER_GW = 100;
 
-const city = cityModelSchema.parse({
-  id: 'lag',
-  name: 'Lag',
-  lat: 15.57,
-  lon: 108.47,
-  wards: [{ id: 'w1', name: 'W1', type: 'phuong', lat: 15.57, lon: 108.47, map: { x: 1, y: 1 } }],
-  gateways: Array.from({ length: GATEWAYS }, (_, g) => ({ id: `gw-${g}`, ward: 'w1', name: `gw-${g}` })),
-  devices: Array.from({ length: GATEWAYS * DEVICES_PER_GW }, (_, i) => {
-    const g = Math.floor(i / DEVICES_PER_GW);
-    const id = deviceId(g, i % DEVICES_PER_GW);
-    return { id, kind: 'air_station', name: id, ward: 'w1', gateway: `gw-${g}`, lat: 15.57, lon: 108.47 };
-  }),
-});
+const city = lagCity();
 
 interface Row {
   store: string;

@@ -8,6 +8,10 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for something another process does (a broker, a browser, a store). Its own default
+    // (1 s) is shorter than one scheduling hiccup on a loaded 2-core CI machine; a poll whose condition
+    // holds returns at once, so a longer bound costs a passing run nothing.
+    expect: { poll: { timeout: 10_000 } },
     fileParallelism: true,
     // Each worker keeps its module cache across files: re-importing the shared dependencies (playwright,
     // express, mqtt, the stores) for every file cost more CPU than the tests themselves on 2 cores. Nothing

@@ -11,6 +11,7 @@ import { startIngestWithAlarms, type IngestWithAlarms } from '@tamky/ingest';
 import { tempDir, waitFor } from '@tamky/test-support';
 import { startFakeZalo, type FakeZalo } from '@tamky/test-support/fakes';
 import { hashPassword, startDashboard, type DashboardHandle } from '@tamky/dashboard-server';
+import { gatewayConfigSchema, startGateway, type Gateway } from '@tamky/edge';
 import { createAlarmsModule } from '@tamky/dashboard-server/alarms';
 import { parseNotifyPolicy } from '@tamky/dashboard-server/notify';
 import { airBatch, testCity } from '../ingest/test/helpers/fixtures';
@@ -28,9 +29,11 @@ const dir = tempDir('self-watch');
 const volume = join(dir, 'volume');
 const certDir = join(dir, 'certs');
 const stateVolume = join(dir, 'state');
+const gatewayVolume = join(dir, 'gateway');
 const DUTY_PHONE = '84905000111';
 const mounted: string[] = [];
 let dashboard: DashboardHandle | undefined;
+let gateway: Gateway | undefined;
 let zalo: FakeZalo;
 let broker: BrokerHandle;
 let store: TimeSeriesStore;
@@ -51,6 +54,8 @@ rules:
   - { id: conns, type: system, check: broker_connections_percent, category: system, severity: warning, op: '>=', value: 70, clearValue: 50, repeatEveryS: 1 }
   - { id: queue, type: system, check: session_queue, category: system, severity: warning, op: '>=', value: 20, clearValue: 5, repeatEveryS: 1 }
   - { id: cert, type: system, check: cert_days_left, category: system, severity: major, op: '<=', value: 7, repeatEveryS: 1 }
+  - { id: gw-disk-80, type: gateway_disk, category: equipment, severity: warning, usedPercent: 80, repeatEveryS: 1 }
+  - { id: gw-disk-90, type: gateway_disk, category: equipment, severity: major, usedPercent: 90, repeatEveryS: 1 }
 `;
 
 function makeCert(file: string, days: number): void {
@@ -78,6 +83,12 @@ function makeCert(file: string, days: number): void {
   rmSync(`${file}.key`);
 }
 
+/** Writes a file that leaves `volume` about `usedPercent` full. */
+function fillTo(volume: string, name: string, usedPercent: number): void {
+  const fs = statfsSync(volume);
+  writeFileSync(join(volume, name), Buffer.alloc(Math.max(0, Math.floor((fs.bavail - (1 - usedPercent / 100) * fs.blocks) * fs.bsize)), 1));
+}
+
 /** The first event of (rule, source, state) after `from` (an index into events). */
 function waitEvent(ruleId: string, sourceId: string, state: AlarmEvent['state'], from: number, timeoutMs = 20_000): Promise<AlarmEvent> {
   return waitFor(() => events.slice(from).find((e) => e.ruleId === ruleId && e.sourceId === sourceId && e.state === state), {
@@ -93,7 +104,7 @@ const connect = async (opts: mqtt.IClientOptions) => {
 };
 
 beforeAll(async () => {
-  for (const v of [volume, stateVolume]) {
+  for (const v of [volume, stateVolume, gatewayVolume]) {
     mkdirSync(v);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', v]);
     mounted.push(v);
@@ -188,6 +199,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) await c.endAsync(true);
+  await gateway?.close();
   await ingest?.close();
   await dashboard?.close();
   await store?.close();
@@ -310,8 +322,7 @@ describe('the system watches itself', () => {
   it("the dashboard's own disk (its state DB) filling up raises an alarm that reaches the duty phone, and clears", async () => {
     const from = events.length;
     // Fill the state DB's volume to about 90 % (not full: the dashboard still records the alarm).
-    const fs = statfsSync(stateVolume);
-    writeFileSync(join(stateVolume, 'filler'), Buffer.alloc(Math.floor((fs.bavail - 0.1 * fs.blocks) * fs.bsize), 1));
+    fillTo(stateVolume, 'filler', 90);
     const raised = await waitEvent('state-disk', 'dashboard.state-db', 'raised', from);
     expect(raised.message.en).toMatch(/^dashboard: disk .*state\.db \d+(\.\d)?% used \(limit 80%\), \d+ MB free$/);
     await waitFor(() => zalo.messages.find((m) => m.phone === DUTY_PHONE && m.templateData.message!.startsWith('dashboard: ổ đĩa')), {
@@ -320,5 +331,66 @@ describe('the system watches itself', () => {
     const cleared = events.length;
     rmSync(join(stateVolume, 'filler'));
     await waitEvent('state-disk', 'dashboard.state-db', 'cleared', cleared);
+  });
+
+  it("a gateway's own disk filling: a warning on the desk at 80 %, a major at 90 % that reaches the duty phone; both clear", async () => {
+    // A real gateway, its outbox on a small volume of its own, reporting health as in the field.
+    gateway = await startGateway(
+      gatewayConfigSchema.parse({
+        gatewayId: 'gw-a',
+        mqtt: { url, username: 'gw-a', password: 'gw-a-secret' },
+        outbox: { path: join(gatewayVolume, 'outbox.db') },
+        health: { intervalMs: 1000 },
+        buses: [],
+        devices: [],
+      }),
+      { logger: log },
+    );
+    const from = events.length;
+    fillTo(gatewayVolume, 'filler-1', 85);
+    const warning = await waitEvent('gw-disk-80', 'gw-a', 'raised', from);
+    expect(warning).toMatchObject({ severity: 'warning', category: 'equipment', gateway: 'gw-a', limit: 80 });
+    expect(warning.value).toBeGreaterThanOrEqual(80);
+    expect(warning.value).toBeLessThan(90);
+    expect(warning.message.en).toMatch(/: disk \d+(\.\d)?% used \(limit 80%\), \d+ MB free$/);
+
+    fillTo(gatewayVolume, 'filler-2', 95);
+    const major = await waitEvent('gw-disk-90', 'gw-a', 'raised', from);
+    expect(major).toMatchObject({ severity: 'major', gateway: 'gw-a', limit: 90 });
+    // The policy sends majors to the duty phone; the warning stays on the desk (it must not cry wolf at night).
+    const told = await waitFor(
+      () => zalo.messages.find((m) => m.phone === DUTY_PHONE && /ổ đĩa đã dùng/.test(m.templateData.message ?? '')),
+      {
+        what: 'the duty phone told of the gateway disk by Zalo',
+      },
+    );
+    expect(told.templateData.severity).toBe('major');
+    expect(zalo.messages.filter((m) => /ổ đĩa đã dùng/.test(m.templateData.message ?? ''))).toHaveLength(1);
+    // Both are open on the alarm desk, on the gateway.
+    const signIn = await fetch(`${dashboard!.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin-password-1' }),
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const desk = async () => {
+      const res = await fetch(`${dashboard!.url}/api/alarms?state=open`, { headers: { cookie } });
+      const body = (await res.json()) as { alarms: Array<{ ruleId: string; gateway: string | null; severity: string }> };
+      return body.alarms
+        .filter((a) => a.gateway === 'gw-a' && a.ruleId.startsWith('gw-disk'))
+        .map((a) => `${a.ruleId}:${a.severity}`)
+        .sort();
+    };
+    await expect.poll(desk).toEqual(['gw-disk-80:warning', 'gw-disk-90:major']);
+
+    const back = events.length;
+    rmSync(join(gatewayVolume, 'filler-1'));
+    rmSync(join(gatewayVolume, 'filler-2'));
+    await waitEvent('gw-disk-90', 'gw-a', 'cleared', back);
+    await waitEvent('gw-disk-80', 'gw-a', 'cleared', back);
+    await expect.poll(desk).toEqual([]);
+    await gateway.close();
+    gateway = undefined;
   });
 });

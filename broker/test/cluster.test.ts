@@ -2,35 +2,42 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { freePort, spawnPeer, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
+import { spawnPeer, startOnFreePort, tempDir, waitFor, waitForPort, type Peer } from '@tamky/test-support';
 import { connectOk, gatewayOpts, hashForTest, startOwnRedis } from './helpers';
 
 const repo = resolve(import.meta.dirname, '../..');
 // node --import tsx (not the tsx wrapper) so that signals reach the broker process itself.
 const node = (script: string, args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', script, ...args]];
 
-/** A broker node as its own OS process, started through the real CLI and a YAML config. */
-async function startNode(name: string, redisUrl: string, credentialsFile: string): Promise<Peer & { port: number; url: string }> {
-  const dir = tempDir(`broker-${name}`);
-  const port = await freePort();
-  const config = join(dir, 'broker.yaml');
-  writeFileSync(
-    config,
-    [
-      'profile: production',
-      `nodeId: ${name}`,
-      `listeners: { mqtt: { host: 127.0.0.1, port: ${port} } }`,
-      `credentialsFile: ${credentialsFile}`,
-      `persistence: { type: redis, url: "${redisUrl}" }`,
-      `cluster: { redisUrl: "${redisUrl}" }`,
-    ].join('\n'),
-  );
-  const peer = spawnPeer(...node(join(repo, 'broker/src/cli.ts'), ['--config', config]), {
-    cwd: repo,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+/**
+ * A broker node as its own OS process, started through the real CLI and a YAML config, on a free port: if another
+ * process took the port first (the node exits, address in use), it starts again on another.
+ */
+function startNode(name: string, redisUrl: string, credentialsFile: string): Promise<Peer & { port: number; url: string }> {
+  return startOnFreePort(`broker node ${name}`, async (port) => {
+    const dir = tempDir(`broker-${name}`);
+    const config = join(dir, 'broker.yaml');
+    writeFileSync(
+      config,
+      [
+        'profile: production',
+        `nodeId: ${name}`,
+        `listeners: { mqtt: { host: 127.0.0.1, port: ${port} } }`,
+        `credentialsFile: ${credentialsFile}`,
+        `persistence: { type: redis, url: "${redisUrl}" }`,
+        `cluster: { redisUrl: "${redisUrl}" }`,
+      ].join('\n'),
+    );
+    const peer = spawnPeer(...node(join(repo, 'broker/src/cli.ts'), ['--config', config]), {
+      cwd: repo,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
+    const ready = async () => {
+      await waitForPort(port, `broker node ${name}`, 30_000);
+      return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
+    };
+    return { peer, ready };
   });
-  await waitForPort(port, `broker node ${name} (${peer.output().slice(-500)})`, 30_000);
-  return { ...peer, port, url: `mqtt://127.0.0.1:${port}` };
 }
 
 let redis: Peer & { url: string };

@@ -15,7 +15,7 @@ export function tempDir(prefix: string): string {
  * probe would find *that* process's server. So a peer counts as started only while its own child is
  * alive and ready; if it died (address in use), it is started again on another port.
  */
-async function startOnFreePort<T extends Peer>(
+export async function startOnFreePort<T extends Peer>(
   what: string,
   start: (port: number) => Promise<{ peer: Peer; ready: () => Promise<T> }>,
 ): Promise<T> {
@@ -34,8 +34,11 @@ async function startOnFreePort<T extends Peer>(
       alive();
       return result;
     } catch (err) {
-      lastError = err;
+      const diedFirst = peer.child.exitCode !== null || peer.child.signalCode !== null;
       await peer.kill();
+      // Alive but never ready is no port race: another port would only hide it.
+      if (!diedFirst) throw new Error(`${what} did not become ready: ${String(err)}; its output: ${peer.output().slice(-1500)}`);
+      lastError = err;
     }
   }
   throw new Error(`could not start ${what}: ${String(lastError)}`);

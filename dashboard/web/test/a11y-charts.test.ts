@@ -45,7 +45,7 @@ describe('accessibility of the chart views (axe-core: no serious or critical vio
     };
     await waterLevel();
     const note = page.getByTestId('chart-clock');
-    const said = (dict: typeof VI, window: string) =>
+    const said = (dict: Record<'chart.clockMarkedWindows', string>, window: string) =>
       `⏱ ${interpolate(dict['chart.clockMarkedWindows'], { n: 3, window, unsynced: 2, corrected: 1 })}`;
     await expect.poll(() => note.textContent()).toBe(said(VI, '5 phút'));
     await expectAccessible(page, 'chart-clock');

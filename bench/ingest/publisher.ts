@@ -18,24 +18,30 @@ export interface PublisherJob {
   publishers: number;
   /** Epoch ms of the first reading. */
   start: number;
+  /**
+   * Each gateway's first sequence number. A reading's identity is (gateway, seq), so a later round continues
+   * the sequences as a real gateway does: starting again from 0 would make every reading a rewrite of the
+   * previous round's (a corrected timestamp), the store's slow path, not ingest.
+   */
+  firstSeq: number;
 }
 
 /** Messages like the gateways of the bench city send: one gateway's devices interleaved, readings 1 s apart per device. */
 export function benchMessages(job: Omit<PublisherJob, 'url' | 'publishers'>): Array<{ topic: string; payload: string }> {
-  const { total, perMessage, gateways, devicesPerGateway, start } = job;
+  const { total, perMessage, gateways, devicesPerGateway, start, firstSeq } = job;
   const seqs = new Array<number>(gateways).fill(0);
   const messages: Array<{ topic: string; payload: string }> = [];
   for (let m = 0; m < total / perMessage; m++) {
     const g = m % gateways;
     const readings = Array.from({ length: perMessage }, () => {
-      const seq = seqs[g]!++;
-      const device = `air-${g + gateways * (seq % devicesPerGateway)}`;
+      const n = seqs[g]!++;
+      const device = `air-${g + gateways * (n % devicesPerGateway)}`;
       return {
         device,
-        ts: start + Math.floor(seq / devicesPerGateway) * 1000,
-        seq,
+        ts: start + Math.floor(n / devicesPerGateway) * 1000,
+        seq: firstSeq + n,
         values: {
-          pm25: { v: 20 + (seq % 7), u: 'ug/m3' },
+          pm25: { v: 20 + (n % 7), u: 'ug/m3' },
           pm10: { v: 40, u: 'ug/m3' },
           temperature: { v: 29.5, u: 'degC' },
           humidity: { v: 80, u: 'pct' },

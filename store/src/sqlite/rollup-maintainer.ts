@@ -5,6 +5,7 @@ import type { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
 
 const ROLLUP_CHUNK = 64;
+const DEFAULT_FLUSH_ROWS = 100_000;
 const UPSERT_TAIL = `ON CONFLICT (kind, device, field, bucket) DO UPDATE SET
   count = count + excluded.count, sum = sum + excluded.sum,
   min = min(min, excluded.min), max = max(max, excluded.max),
@@ -28,11 +29,16 @@ interface SeriesDeltas {
 type RawRow = [number, string, string, number, string, number, string];
 
 /**
- * Keeps rollup_1m and rollup_1h equal to the raw rows, off the write path: each step folds the rows committed
- * since the watermark (rowid order) into the rollups and moves the watermark, in one transaction, so a crash
- * at any point leaves rollups that count exactly the rows up to the watermark, and the next step goes on from
- * there. Once caught up, the windows of rewritten readings (rollup_dirty) are recomputed from their raw rows.
- * Readers add what is past the watermark themselves (history-reader.ts), so answers never lag.
+ * Keeps rollup_1m and rollup_1h equal to the raw rows, off the write path. Each step reads the next rows
+ * committed past what was read (rowid order) and adds them to deltas held in memory; the deltas are written to
+ * the rollups and the watermark moved past their rows in one transaction (a flush) once the rows are caught up
+ * with, or once `flushRows` rows are pending. A crash at any point leaves rollups that count exactly the rows up
+ * to the watermark (the deltas in memory are lost and read again). While ingest is behind, one flush covers
+ * many steps, so a device's window is upserted once per flush rather than once per step: the upserts, not the
+ * reads, are what folding costs. Once caught up, the windows of rewritten readings (rollup_dirty) are recomputed
+ * from their raw rows. Readers add what is past the watermark themselves (history-reader.ts), so answers never lag.
+ * Rows past the watermark are only ever rewritten (which marks their windows dirty), never deleted: compaction
+ * and retention take rows at or below it, and run once caught up.
  */
 export class RollupMaintainer {
   private readonly watermark: Database.Statement<[], number>;
@@ -42,11 +48,15 @@ export class RollupMaintainer {
   private readonly clearDirty: Database.Statement;
   private readonly upsert: Record<RollupTable, MultiRowStatement>;
   private readonly deleteWindow: Record<RollupTable, Database.Statement<[string, string, number]>>;
-  private readonly stepTx: (maxRows: number) => { rows: number; caughtUp: boolean };
+  private readonly flushTx: (recompute: boolean) => void;
+  /** Deltas of the rows read past the watermark, up to rowid `cursor`; not yet in the rollups. */
+  private pending: { series: Map<string, SeriesDeltas>; rows: number; cursor: number } | undefined;
 
   constructor(
     db: Database.Database,
     private readonly raw: RawRows,
+    /** Rows read before their deltas are written even though more are waiting (memory, and readers' extra work). */
+    private readonly flushRows = DEFAULT_FLUSH_ROWS,
   ) {
     this.watermark = db.prepare<[], number>('SELECT watermark FROM rollup_state WHERE id = 1').pluck();
     this.setWatermark = db.prepare('UPDATE rollup_state SET watermark = ? WHERE id = 1');
@@ -69,12 +79,18 @@ export class RollupMaintainer {
     const del = (table: RollupTable) =>
       db.prepare<[string, string, number]>(`DELETE FROM ${table} WHERE kind = ? AND device = ? AND bucket = ?`);
     this.deleteWindow = { rollup_1m: del('rollup_1m'), rollup_1h: del('rollup_1h') };
-    this.stepTx = db.transaction((maxRows: number) => this.fold(maxRows));
+    this.flushTx = db.transaction((recompute: boolean) => this.flush(recompute));
   }
 
-  /** One transaction: up to `maxRows` raw rows past the watermark; `caughtUp` once none are left behind. */
+  /**
+   * Reads up to `maxRows` rows past those already read; writes the deltas when caught up (then `caughtUp`: every
+   * committed row is in the rollups) or when enough are pending.
+   */
   step(maxRows: number): { rows: number; caughtUp: boolean } {
-    return this.stepTx(maxRows);
+    const read = this.read(maxRows);
+    const caughtUp = read < maxRows;
+    if (caughtUp || (this.pending?.rows ?? 0) >= this.flushRows) this.flushTx(caughtUp);
+    return { rows: read, caughtUp };
   }
 
   /** Steps until every committed row is counted (on close, before retention, in tests). */
@@ -82,9 +98,11 @@ export class RollupMaintainer {
     while (!this.step(maxRows).caughtUp);
   }
 
-  private fold(maxRows: number): { rows: number; caughtUp: boolean } {
-    const rows = this.rowsAfter.all(this.watermark.get()!, maxRows);
-    const series = new Map<string, SeriesDeltas>();
+  /** Adds the next rows past the read cursor to the pending deltas; returns how many were read. */
+  private read(maxRows: number): number {
+    const pending = (this.pending ??= { series: new Map(), rows: 0, cursor: this.watermark.get()! });
+    const rows = this.rowsAfter.all(pending.cursor, maxRows);
+    const series = pending.series;
     for (const [, kind, device, ts, ward, seq, vals] of rows) {
       if (seq < 0) continue; // derived values keep no rollups (reading-writer.ts)
       const values = JSON.parse(vals) as Record<string, number>;
@@ -101,19 +119,30 @@ export class RollupMaintainer {
         }
       }
     }
-    const params: unknown[] = [];
-    for (let t = 0; t < ROLLUPS.length; t++) {
-      params.length = 0;
-      for (const sd of series.values())
-        for (const [bucket, { ward, acc: a }] of sd.buckets[t]!)
-          params.push(sd.kind, sd.device, sd.field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
-      this.upsert[ROLLUPS[t]!.table].runAll(params);
+    if (rows.length > 0) {
+      pending.rows += rows.length;
+      pending.cursor = rows[rows.length - 1]![0];
     }
-    if (rows.length > 0) this.setWatermark.run(rows[rows.length - 1]![0]);
-    const caughtUp = rows.length < maxRows;
+    return rows.length;
+  }
+
+  /** In a transaction: the pending deltas into the rollups, the watermark past their rows; `recompute` once all are in. */
+  private flush(recompute: boolean): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending && pending.rows > 0) {
+      const params: unknown[] = [];
+      for (let t = 0; t < ROLLUPS.length; t++) {
+        params.length = 0;
+        for (const sd of pending.series.values())
+          for (const [bucket, { ward, acc: a }] of sd.buckets[t]!)
+            params.push(sd.kind, sd.device, sd.field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+        this.upsert[ROLLUPS[t]!.table].runAll(params);
+      }
+      this.setWatermark.run(pending.cursor);
+    }
     // Every row is counted now: a rewritten reading's windows can be recomputed from the raw rows exactly.
-    if (caughtUp) this.recomputeDirty();
-    return { rows: rows.length, caughtUp };
+    if (recompute) this.recomputeDirty();
   }
 
   private recomputeDirty(): void {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLOCK_MARKS, type StoredReading } from './telemetry';
+import { CLOCK_MARKS, type ClockMark, type StoredReading } from './telemetry';
 
 // The one interface behind which every time-series store sits (embedded SQLite, InfluxDB), and the shapes it
 // answers in (the API serves them as they are). Implementations live in store/.
@@ -33,12 +33,44 @@ export const seriesSchema = z.object({
   /** [epoch ms, value] ascending by time. */
   points: z.array(z.tuple([z.number(), z.number()])),
   /**
-   * Raw points only: the times of those whose reading carries a clock mark (readingSchema `clock`: taken before
-   * the gateway's clock was synchronised, or moved by a clock step it measured), ascending. Absent: none.
+   * Which points rest on readings whose time is uncertain (readingSchema `clock`: taken before the gateway's clock
+   * was synchronised, or moved by a clock step it measured), ascending. Raw points: [ts, mark] of each marked
+   * point. Windows (RangeQuery `windowMs`): [window start, mark] of each window of the series holding at least one
+   * marked reading, 'unsynced' when it holds both marks (windowClock). Absent: none. Marks are kept as long as the
+   * raw readings; windows older than that carry none.
    */
   clock: z.array(z.tuple([z.number(), z.enum(CLOCK_MARKS)])).optional(),
 });
 export type Series = z.infer<typeof seriesSchema>;
+
+/** Windows start at multiples of windowMs since the epoch, as InfluxQL GROUP BY time() does. */
+export function windowStart(ts: number, windowMs: number): number {
+  return Math.floor(ts / windowMs) * windowMs;
+}
+
+/**
+ * A windowed series' `clock` (Series.clock) from the marks of its device's readings in its range: each mark's
+ * time taken to its window, 'unsynced' winning over 'corrected' in a window, only windows the series has a point
+ * in (a window of readings without this series' field, or left out of the answer, says nothing), ascending.
+ */
+export function windowClock(
+  marks: Iterable<readonly [number, ClockMark]>,
+  windowMs: number,
+  points: ReadonlyArray<readonly [number, number]>,
+): Array<[number, ClockMark]> {
+  const byWindow = new Map<number, ClockMark>();
+  for (const [ts, mark] of marks) {
+    const w = windowStart(ts, windowMs);
+    if (byWindow.get(w) !== 'unsynced') byWindow.set(w, mark);
+  }
+  if (byWindow.size === 0) return [];
+  const out: Array<[number, ClockMark]> = [];
+  for (const [t] of points) {
+    const mark = byWindow.get(t);
+    if (mark) out.push([t, mark]);
+  }
+  return out;
+}
 
 /**
  * A series as two columns: the same points, no JS array per point. A day of minute windows for 50 devices is
@@ -52,7 +84,7 @@ export interface ColumnSeries {
   /** Epoch ms, ascending. */
   ts: Float64Array;
   values: Float64Array;
-  /** As Series `clock` (few: only marked raw points), kept as it is. */
+  /** As Series `clock` (few: only marked points or windows), kept as it is. */
   clock?: Series['clock'];
 }
 

@@ -53,7 +53,5 @@ export function finish(acc: Accumulator, aggregate: Aggregate): number {
   }
 }
 
-/** Windows start at multiples of windowMs since the epoch, as InfluxQL GROUP BY time() does. */
-export function windowStart(ts: number, windowMs: number): number {
-  return Math.floor(ts / windowMs) * windowMs;
-}
+/** Defined beside Series.clock, whose windows it also places. */
+export { windowStart } from '@tamky/protocol';

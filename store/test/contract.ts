@@ -139,7 +139,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       }
     });
 
-    it('a reading keeps its clock mark: raw points say which were unsynced or corrected, aggregates are unchanged', async () => {
+    it('a reading keeps its clock mark: raw points and latest() say which were unsynced or corrected, aggregates are unchanged', async () => {
       await store.writeBatch([
         reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, clock: 'unsynced', values: { pm25: 10, temp: 30 } }),
         reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 20, temp: 31 } }),
@@ -183,9 +183,88 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         { device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0 + 3_000, 30]], clock: [[T0 + 3_000, 'corrected']] },
       ]);
       const [count] = await store.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR - 1, windowMs: MIN, aggregate: 'count' });
-      expect(count).toEqual({ device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0, 3]] });
-      expect((await store.latest({ kind: 'air', devices: ['aq-01'] }))[0]?.values).toEqual({ pm25: 30, temp: 32 });
+      // A window holding both marks says 'unsynced'.
+      expect(count).toEqual({ device: 'aq-01', ward: 'an-my', field: 'pm25', points: [[T0, 3]], clock: [[T0, 'unsynced']] });
       expect(await store.sequences('gw-1')).toEqual([1, 2, 3, 4]);
+      // latest() carries the newest reading's mark; an older marked reading does not lend its mark to a newer one.
+      await store.writeBatch([reading({ device: 'aq-02', ts: T0 + 500, seq: 5, clock: 'unsynced', values: { pm25: 5 } })]);
+      const [aq01, aq02] = await store.latest({ kind: 'air' });
+      expect(aq01).toEqual({ ...reading({ device: 'aq-01', ts: T0 + 3_000, seq: 3, values: { pm25: 30, temp: 32 } }), clock: 'corrected' });
+      expect(aq02).toEqual(reading({ device: 'aq-02', ts: T0 + 1_500, seq: 4, values: { pm25: 40 } }));
+      expect(aq02).not.toHaveProperty('clock');
+    });
+
+    it('windowed answers mark each window holding a marked reading, unsynced winning over corrected', async () => {
+      // aq-01, pm25 by minute: 0: unsynced 10, 20 | 1: corrected 30, 40 | 2: 50 | 3: corrected 60, unsynced 70 |
+      // hour 1, minute 0: 80 | hour 1, minute 1: corrected 90. aq-02: unmarked only.
+      await store.writeBatch([
+        reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, clock: 'unsynced', values: { pm25: 10 } }),
+        reading({ device: 'aq-01', ts: T0 + 2_000, seq: 2, values: { pm25: 20 } }),
+        reading({ device: 'aq-01', ts: T0 + MIN + 1_000, seq: 3, clock: 'corrected', values: { pm25: 30 } }),
+        reading({ device: 'aq-01', ts: T0 + MIN + 2_000, seq: 4, values: { pm25: 40 } }),
+        reading({ device: 'aq-01', ts: T0 + 2 * MIN + 1_000, seq: 5, values: { pm25: 50 } }),
+        reading({ device: 'aq-01', ts: T0 + 3 * MIN + 1_000, seq: 6, clock: 'corrected', values: { pm25: 60 } }),
+        reading({ device: 'aq-01', ts: T0 + 3 * MIN + 2_000, seq: 7, clock: 'unsynced', values: { pm25: 70 } }),
+        reading({ device: 'aq-01', ts: T0 + HOUR + 5_000, seq: 8, values: { pm25: 80 } }),
+        reading({ device: 'aq-01', ts: T0 + HOUR + MIN + 1_000, seq: 9, clock: 'corrected', values: { pm25: 90 } }),
+        reading({ device: 'aq-02', ts: T0 + 1_500, seq: 10, values: { pm25: 15 } }),
+        reading({ device: 'aq-02', ts: T0 + HOUR + 1_500, seq: 11, values: { pm25: 25 } }),
+      ]);
+      const q = { kind: 'air', fields: ['pm25'], from: T0, to: T0 + 2 * HOUR - 1 };
+      const byMinute = [
+        [T0, 'unsynced'],
+        [T0 + MIN, 'corrected'],
+        [T0 + 3 * MIN, 'unsynced'],
+        [T0 + HOUR + MIN, 'corrected'],
+      ];
+      const minutes = [T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN, T0 + HOUR, T0 + HOUR + MIN];
+      for (const [aggregate, values] of [
+        ['mean', [15, 35, 50, 65, 80, 90]],
+        ['count', [2, 2, 1, 2, 1, 1]],
+        ['last', [20, 40, 50, 70, 80, 90]],
+      ] as const) {
+        const [aq01, aq02, ...others] = await store.query({ ...q, windowMs: MIN, aggregate });
+        expect([aggregate, aq01]).toEqual([
+          aggregate,
+          { device: 'aq-01', ward: 'an-my', field: 'pm25', points: minutes.map((t, i) => [t, values[i]]), clock: byMinute },
+        ]);
+        expect(aq02?.device).toBe('aq-02');
+        expect(aq02).not.toHaveProperty('clock');
+        expect(others).toEqual([]);
+      }
+      // Windows of another size than the rollups' (raw rows in the embedded store): the same marks.
+      const [half] = await store.query({ ...q, windowMs: 30_000, aggregate: 'sum', devices: ['aq-01'] });
+      expect(half?.clock).toEqual(byMinute);
+      for (const aggregate of ['mean', 'count', 'last'] as const) {
+        const [hours] = await store.query({ ...q, windowMs: HOUR, aggregate, devices: ['aq-01'] });
+        expect([aggregate, hours?.points.map(([t]) => t), hours?.clock]).toEqual([
+          aggregate,
+          [T0, T0 + HOUR],
+          [
+            [T0, 'unsynced'],
+            [T0 + HOUR, 'corrected'],
+          ],
+        ]);
+      }
+      // Only the windows answered: minute 1 and its mark are outside this range, minute 2 has no marked reading.
+      const [part] = await store.query({
+        ...q,
+        from: T0 + 2 * MIN,
+        to: T0 + HOUR - 1,
+        windowMs: MIN,
+        aggregate: 'mean',
+        devices: ['aq-01'],
+      });
+      expect(part).toEqual({
+        device: 'aq-01',
+        ward: 'an-my',
+        field: 'pm25',
+        points: [
+          [T0 + 2 * MIN, 50],
+          [T0 + 3 * MIN, 65],
+        ],
+        clock: [[T0 + 3 * MIN, 'unsynced']],
+      });
     });
 
     it('window aggregates match hand-computed values at raw, minute and hour resolution', async () => {

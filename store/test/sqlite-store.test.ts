@@ -148,6 +148,31 @@ describe('SQLite store', () => {
     expect(await s.query({ kind: 'air', fields: ['pm25'], from: T0, to: T0 + HOUR, windowMs: 1_000, aggregate: 'mean' })).toEqual([]);
   });
 
+  it('windows served from folded rollups carry the clock marks of the readings they hold', async () => {
+    const s = sqlite(join(tempDir('store'), 'ts.db'));
+    await s.writeBatch([
+      reading({ device: 'aq-01', ts: T0 + 5, seq: 1, clock: 'corrected', values: { pm25: 3 } }),
+      reading({ device: 'aq-01', ts: T0 + 7, seq: 2, clock: 'unsynced', values: { pm25: 5 } }),
+      reading({ device: 'aq-01', ts: T0 + 2 * MIN, seq: 3, values: { pm25: 7 } }),
+      reading({ device: 'aq-01', ts: T0 + HOUR + 3 * MIN, seq: 4, clock: 'corrected', values: { pm25: 9 } }),
+    ]);
+    s.catchUpRollups();
+    const q = { kind: 'air', fields: ['pm25'], from: T0, to: T0 + 2 * HOUR - 1, aggregate: 'mean' as const };
+    // One rollup row per window (its rows are the points) and several merged into one window.
+    expect((await s.query({ ...q, windowMs: MIN }))[0]?.clock).toEqual([
+      [T0, 'unsynced'],
+      [T0 + HOUR + 3 * MIN, 'corrected'],
+    ]);
+    expect((await s.query({ ...q, windowMs: 5 * MIN }))[0]?.clock).toEqual([
+      [T0, 'unsynced'],
+      [T0 + HOUR, 'corrected'],
+    ]);
+    expect((await s.queryColumns({ ...q, windowMs: HOUR }))[0]?.clock).toEqual([
+      [T0, 'unsynced'],
+      [T0 + HOUR, 'corrected'],
+    ]);
+  });
+
   it('a read-only handle on the same file sees what the writer commits and refuses to write', async () => {
     const path = join(tempDir('store'), 'ts.db');
     const reader = await openStore({ type: 'sqlite', path }, { readonly: true }); // before the writer exists

@@ -39,5 +39,7 @@ describe('historyAnswerJson', () => {
     ];
     expect(historyAnswerJson(series.map(seriesToColumns))).toBe(JSON.stringify({ series }));
     expect(historyAnswerJson([])).toBe(JSON.stringify({ series: [] }));
+    // A windowed answer says its window, and a window's clock mark passes through as a point's does.
+    expect(historyAnswerJson(series.map(seriesToColumns), 300_000)).toBe(JSON.stringify({ series, windowMs: 300_000 }));
   });
 });

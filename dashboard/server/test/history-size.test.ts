@@ -102,7 +102,8 @@ describe('history answers', () => {
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
       const series = await h.store.query(q);
       expect(series.length).toBeGreaterThan(0);
-      expect(res.body.toString('utf8')).toBe(JSON.stringify({ series }));
+      // A windowed answer also says its window (historyAnswerSchema), after the series.
+      expect(res.body.toString('utf8')).toBe(JSON.stringify({ series, ...(q.windowMs !== undefined ? { windowMs: q.windowMs } : {}) }));
     }
   });
 

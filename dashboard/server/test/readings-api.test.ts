@@ -98,6 +98,7 @@ describe('history', () => {
     expect(raw.series[0].points[0]).toEqual([T0 + 1000, 50]);
     // The reading taken before the gateway's clock was synchronised says so.
     expect(raw.series[0].clock).toEqual([[T0 + MIN + 1000, 'unsynced']]);
+    expect(raw).not.toHaveProperty('windowMs');
 
     const agg = await (
       await api(
@@ -109,6 +110,15 @@ describe('history', () => {
     ).json();
     expect(agg.series[0].points).toHaveLength(6);
     for (const [, v] of agg.series[0].points) expect(v).toBe(59);
+    // Windows say which of them hold a marked reading, and the answer says its window (marks name windows).
+    expect(agg.windowMs).toBe(10 * MIN);
+    expect(agg.series[0].clock).toEqual([[T0, 'unsynced']]);
+    // A chart's width picks the window: the answer names the one picked.
+    const fitted = await (
+      await api(h.url, viewer, 'GET', `/api/history?kind=noise_meter&fields=laeq&from=${T0}&to=${T0 + 60 * MIN}&width=4`)
+    ).json();
+    expect(fitted.windowMs).toBe(30 * MIN);
+    expect(fitted.series[0].clock).toEqual([[T0, 'unsynced']]);
   });
 
   it('exports CSV for Excel: BOM, city-local times with offset, names beside ids, units, file named by the range', async () => {
@@ -139,7 +149,9 @@ describe('history', () => {
     );
     const lines = (await res.text()).trim().split(/\r\n/).slice(1);
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\d,$/);
+    // The first window holds the reading taken before the gateway's clock was synchronised: its row says so.
+    for (const [i, line] of lines.entries())
+      expect(line).toMatch(new RegExp(`,an-my-noise-1,[^,]+,an-my,An Mỹ,sum,dBA,5\\d,${i === 0 ? 'unsynced' : ''}$`));
     expect((await api(h.url, viewer, 'GET', `/api/history.csv?kind=noise_meter&fields=laeq&reduce=median`)).status).toBe(400);
   });
 

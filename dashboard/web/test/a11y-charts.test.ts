@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { interpolate } from '../src/i18n/i18n';
+import { en as EN, vi as VI } from '../src/i18n/dict';
 import { expectAccessible, useMockAndBrowser, login, screenshot } from './browser';
 
 // Chart views, with what must be on screen before axe checks them.
@@ -25,6 +27,32 @@ describe('accessibility of the chart views (axe-core: no serious or critical vio
     await page.waitForSelector('dialog[open]');
     await expectAccessible(page, 'lighting-dialog');
     await screenshot(page, 'view-lighting-dialog');
+    await page.close();
+  });
+
+  it('a windowed chart says how many of its windows hold readings of uncertain time, in Vietnamese and English', async () => {
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, env.server.url, 'admin');
+    await page.goto(`${env.server.url}/environment`);
+    // Water levels over 24 h in 5-minute windows: the gateway whose clock stepped (mock-data MockClockStretch) has
+    // marked readings in 3 windows, the second holding both marks ('unsynced' wins).
+    const waterLevel = async () => {
+      const metric = page.getByTestId('metric');
+      await metric.locator('option').last().waitFor({ state: 'attached' });
+      const values = await metric.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      // EnvironmentView's METRICS: water level is the last.
+      await metric.selectOption(values.at(-1)!);
+    };
+    await waterLevel();
+    const note = page.getByTestId('chart-clock');
+    const said = (dict: Record<'chart.clockMarkedWindows', string>, window: string) =>
+      `⏱ ${interpolate(dict['chart.clockMarkedWindows'], { n: 3, window, unsynced: 2, corrected: 1 })}`;
+    await expect.poll(() => note.textContent()).toBe(said(VI, '5 phút'));
+    await expectAccessible(page, 'chart-clock');
+    await page.evaluate(() => localStorage.setItem('lang', 'en'));
+    await page.reload();
+    await waterLevel();
+    await expect.poll(() => note.textContent()).toBe(said(EN, '5 minutes'));
     await page.close();
   });
 

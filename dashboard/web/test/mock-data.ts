@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import {
   cityModelSchema,
+  windowClock,
+  type ClockMark,
   type CityModel,
   type GatewayHealth,
   type Series,
@@ -124,10 +126,37 @@ export function aqiLevel(v: number): { level: string; color: string } {
   return { level: l.id, color: rgbHex(l.rgb) };
 }
 
-/** History as the store answers it: one series per device and field, mean per window. */
+/**
+ * Clock marks of a gateway whose clock stepped: its devices read every minute, and of the 12 readings from
+ * `start` (a quarter hour) the first 6 were taken before its clock was synchronised, the next 6 were corrected
+ * by the step. In 5-minute windows: 3 windows, the first two 'unsynced' (the second holds both marks), the third
+ * 'corrected'.
+ */
+export interface MockClockStretch {
+  gateway: string;
+  start: number;
+}
+export const CLOCK_STRETCH_READINGS = 12;
+
+/** The marked readings of one device in [from, to], as the store keeps them. */
+function clockMarksOf(device: Device, stretch: MockClockStretch | undefined, from: number, to: number): Array<[number, ClockMark]> {
+  if (device.gateway !== stretch?.gateway) return [];
+  const marks: Array<[number, ClockMark]> = [];
+  for (let k = 0; k < CLOCK_STRETCH_READINGS; k++) {
+    const ts = stretch.start + k * 60_000;
+    if (ts >= from && ts <= to) marks.push([ts, k < CLOCK_STRETCH_READINGS / 2 ? 'unsynced' : 'corrected']);
+  }
+  return marks;
+}
+
+/**
+ * History as the store answers it: one series per device and field, mean per window; raw points every minute.
+ * Series.clock as the stores give it: the marked readings of raw points, the windows holding marked readings.
+ */
 export function history(
   city: CityModel,
   q: { kind: string; fields: string[]; from: number; to: number; windowMs?: number; devices?: string[]; ward?: string },
+  stretch?: MockClockStretch,
 ): Series[] {
   const step = q.windowMs ?? 60_000;
   const devices = city.devices.filter(
@@ -141,7 +170,10 @@ export function history(
         const v = valuesAt(d, ts)[field];
         if (v !== undefined) points.push([ts, v]);
       }
-      if (points.length) out.push({ device: d.id, ward: d.ward, field, points });
+      const marks = clockMarksOf(d, stretch, q.from, q.to);
+      const clock =
+        q.windowMs === undefined ? marks.filter(([t]) => points.some((p) => p[0] === t)) : windowClock(marks, q.windowMs, points);
+      if (points.length) out.push({ device: d.id, ward: d.ward, field, points, ...(clock.length ? { clock } : {}) });
     }
   }
   return out;

@@ -26,6 +26,7 @@ import {
   readingAt,
   valuesAt,
   type MockAlarm,
+  type MockClockStretch,
 } from './mock-data';
 
 /**
@@ -95,6 +96,8 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
   const commands: MockServer['commands'] = [];
   const commandResults = new Map<string, { id: string; gateway: string; command: unknown; sentAt: number; result: unknown }>();
   const offlineGateway = city.gateways[city.gateways.length - 1]!.id;
+  // Its readings of a quarter hour two hours back carry clock marks (mock-data MockClockStretch).
+  const clockStretch: MockClockStretch = { gateway: offlineGateway, start: Math.floor((Date.now() - 2 * 3_600_000) / 900_000) * 900_000 };
   const overrides = new Map<string, StoredReading>();
   let seq = 1;
   let readingsRunning = true;
@@ -430,20 +433,24 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       const windowMs = q.get('windowMs') ? Number(q.get('windowMs')) : undefined;
       if (!q.get('kind') || !q.get('fields') || !Number.isFinite(from) || !Number.isFinite(to))
         return fail(res, 400, 'bad_query', 'kind, fields, from, to are required');
-      const series = history(city, {
-        kind: q.get('kind')!,
-        fields: q.get('fields')!.split(','),
-        from,
-        to,
-        windowMs,
-        devices: q.get('devices')?.split(',').filter(Boolean),
-        ward: q.get('ward') ?? undefined,
-      });
+      const series = history(
+        city,
+        {
+          kind: q.get('kind')!,
+          fields: q.get('fields')!.split(','),
+          from,
+          to,
+          windowMs,
+          devices: q.get('devices')?.split(',').filter(Boolean),
+          ward: q.get('ward') ?? undefined,
+        },
+        clockStretch,
+      );
       if (path.endsWith('.csv')) {
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="history.csv"' });
         return void res.end(csv(series));
       }
-      return send(res, 200, { series });
+      return send(res, 200, { series, ...(windowMs !== undefined ? { windowMs } : {}) });
     }
     if (path === '/api/gateways') return send(res, 200, { gateways: gateways() });
     let m = /^\/api\/gateways\/([^/]+)$/.exec(path);

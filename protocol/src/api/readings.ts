@@ -39,7 +39,14 @@ export const historyQuerySchema = z.object({
   /** The chart's width in pixels: the answer then has at most this many points per series (windowed). */
   width: z.coerce.number().int().min(1).max(MAX_CHART_WIDTH_PX).optional(),
 });
-export const historyAnswerSchema = z.object({ series: z.array(seriesSchema) });
+export const historyAnswerSchema = z.object({
+  series: z.array(seriesSchema),
+  /**
+   * The window the points are in (ms: the one asked for, or the one `width` chose), so a client knows whether a
+   * Series.clock names readings or windows. Absent: raw points.
+   */
+  windowMs: z.number().optional(),
+});
 /** `GET /api/history.csv`: the same, and how the chart folded each device's fields into one line. */
 export const historyCsvQuerySchema = historyQuerySchema.extend({ reduce: z.enum(SERIES_REDUCTIONS).optional() });
 

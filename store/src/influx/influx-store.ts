@@ -1,5 +1,6 @@
 import {
   asClockMark,
+  windowClock,
   type ClockMark,
   type DeadLetter,
   type LatestFilter,
@@ -171,6 +172,33 @@ export class InfluxStore implements TimeSeriesStore {
 
   async query(q: RangeQuery): Promise<Series[]> {
     if (q.fields.length === 0 || (q.devices && q.devices.length === 0)) return [];
+    const series = await this.seriesQuery(q);
+    if (q.windowMs !== undefined && series.length > 0) await this.addWindowClock(q, q.windowMs, series);
+    return series;
+  }
+
+  /** Series.clock of windowed series: the marked readings in the range (only they have the field), per device. */
+  private async addWindowClock(q: RangeQuery, windowMs: number, series: Series[]): Promise<void> {
+    const where = this.conditions(q.from, q.to, { devices: q.devices, ward: q.ward });
+    const rows = await this.influxql(`SELECT ${quoteIdentifier(CLOCK_FIELD)} FROM ${this.from(q.kind)} WHERE ${where} GROUP BY "device"`);
+    const marks = new Map<string, Array<[number, ClockMark]>>();
+    for (const r of rows) {
+      const timeCol = r.columns.indexOf('time');
+      const markCol = r.columns.indexOf(CLOCK_FIELD);
+      const own: Array<[number, ClockMark]> = [];
+      for (const row of r.values) {
+        const mark = asClockMark(row[markCol]);
+        if (mark) own.push([row[timeCol] as number, mark]);
+      }
+      marks.set(r.tags?.device ?? '', own);
+    }
+    for (const s of series) {
+      const clock = windowClock(marks.get(s.device) ?? [], windowMs, s.points);
+      if (clock.length > 0) s.clock = clock;
+    }
+  }
+
+  private async seriesQuery(q: RangeQuery): Promise<Series[]> {
     const ds = this.config.downsample;
     if (ds && q.windowMs !== undefined && q.windowMs > 0 && q.windowMs % HOUR_MS === 0 && q.to - q.from >= ds.minRangeMs) {
       // Downsampled up to a window boundary before the CQ's reach, raw after: no window mixes the two.

@@ -1,5 +1,13 @@
 import type Database from 'better-sqlite3';
-import { seriesToColumns, type Aggregate, type ClockMark, type ColumnSeries, type RangeQuery, type Series } from '@tamky/protocol';
+import {
+  seriesToColumns,
+  windowClock,
+  type Aggregate,
+  type ClockMark,
+  type ColumnSeries,
+  type RangeQuery,
+  type Series,
+} from '@tamky/protocol';
 import { addValue, emptyAccumulator, finish, mergeAccumulator, windowStart, type Accumulator } from '../windows';
 import { RawRows } from './raw-rows';
 import { ROLLUPS, type RollupTable } from './schema';
@@ -165,10 +173,11 @@ export class HistoryReader {
       for (const s of answer) {
         const key = `${s.device}\u0000${s.field}`;
         const into = joined.get(key);
-        if (!into) joined.set(key, { ...s, points: [...s.points] });
+        if (!into) joined.set(key, { ...s, points: [...s.points], ...(s.clock ? { clock: [...s.clock] } : {}) });
         else {
           into.ward = s.ward; // the newest part's ward, as a single answer gives its newest row's
           for (const p of s.points) into.points.push(p);
+          if (s.clock) into.clock = [...(into.clock ?? []), ...s.clock];
         }
       }
     const out: S[] = [];
@@ -187,12 +196,26 @@ export class HistoryReader {
     for (const device of devices) {
       const extra: Extra = new Map();
       for (const row of this.raw.rows(q.kind, device, q.from, q.to)) addRawRow(extra, q, row, windowMs);
+      const found: Series[] = [];
       for (const field of q.fields) {
         const e = extra.get(field);
-        if (e && e.windows.size > 0) out.push(pack({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) }));
+        if (e && e.windows.size > 0) found.push({ device, ward: e.ward, field, points: pointsOf(e.windows, aggregate) });
       }
+      this.addWindowClock(q.kind, device, q.from, q.to, windowMs, found);
+      for (const s of found) out.push(pack(s));
     }
     return out;
+  }
+
+  /** Series.clock of a device's windowed series: its readings' marks in [from, to] (the readings its windows hold). */
+  private addWindowClock(kind: string, device: string, from: number, to: number, windowMs: number, series: Series[]): void {
+    if (series.length === 0) return;
+    const marks = this.marks(kind, device, from, to);
+    if (marks.length === 0) return;
+    for (const s of series) {
+      const clock = windowClock(marks, windowMs, s.points);
+      if (clock.length > 0) s.clock = clock;
+    }
   }
 
   /** Derived kinds have no rollups (reading-writer.ts): their windows come from their hourly rows. */
@@ -305,6 +328,7 @@ export class HistoryReader {
     for (const device of devices) {
       const extra = extras.get(device);
       const dirty = dirtyBuckets.get(device);
+      const found: Series[] = [];
       for (const field of q.fields) {
         const e = extra?.get(field);
         let ward = '';
@@ -337,8 +361,11 @@ export class HistoryReader {
           }
           points = pointsOf(windows, aggregate);
         }
-        if (points.length > 0) out.push(pack({ device, ward, field, points }));
+        if (points.length > 0) found.push({ device, ward, field, points });
       }
+      // Whole buckets: the marks of every reading they hold.
+      this.addWindowClock(q.kind, device, first, lastTs, windowMs, found);
+      for (const s of found) out.push(pack(s));
     }
     return out;
   }

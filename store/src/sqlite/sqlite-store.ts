@@ -1,7 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ColumnSeries, DeadLetter, LatestFilter, RangeQuery, Series, StoredReading, TimeSeriesStore } from '@tamky/protocol';
+import {
+  asClockMark,
+  type ColumnSeries,
+  type DeadLetter,
+  type LatestFilter,
+  type RangeQuery,
+  type Series,
+  type StoredReading,
+  type TimeSeriesStore,
+} from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { retentionSchema, type SqliteStoreConfig } from '../config';
 import { encodeBatch, type EncodedBatch } from './encoded-batch';
@@ -15,7 +24,7 @@ import { createSchema } from './schema';
 
 export type { RetentionResult } from './retention';
 
-type Row = { kind: string; device: string; ts: number; gateway: string; ward: string; seq: number; vals: string };
+type Row = { kind: string; device: string; ts: number; gateway: string; ward: string; seq: number; vals: string; mark: string | null };
 
 /** Raw rows one rollup step folds in one transaction: short enough that a write waiting behind it is not held long. */
 const ROLLUP_STEP_ROWS = 20_000;
@@ -55,6 +64,7 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly writeBatchTx: ((batch: EncodedBatch) => string[]) | undefined;
   private readonly stmt;
   private gatewayDevices: Database.Statement<[string], { kind: string; device: string }> | undefined;
+  private latestAll: Database.Statement<[], Row> | undefined;
 
   constructor(
     config: Omit<SqliteStoreConfig, 'type' | 'worker' | 'rollupIntervalMs'> & {
@@ -95,7 +105,6 @@ export class SqliteStore implements TimeSeriesStore {
     this.reader = new HistoryReader(db);
     this.raw = new RawRows(db);
     this.stmt = {
-      latestAll: db.prepare<[], Row>('SELECT * FROM latest ORDER BY kind, device'),
       deadLetters: db.prepare<
         [number, number, number],
         { ts: number; topic: string; gateway: string | null; device: string | null; reason: string; raw: string }
@@ -194,7 +203,7 @@ export class SqliteStore implements TimeSeriesStore {
 
   async latest(filter: LatestFilter = {}): Promise<StoredReading[]> {
     const devices = filter.devices ? new Set(filter.devices) : undefined;
-    return this.stmt.latestAll
+    return this.latestStatement()
       .all()
       .filter(
         (r) =>
@@ -202,15 +211,37 @@ export class SqliteStore implements TimeSeriesStore {
           (filter.ward === undefined || r.ward === filter.ward) &&
           (!devices || devices.has(r.device)),
       )
-      .map((r) => ({
-        kind: r.kind,
-        device: r.device,
-        gateway: r.gateway,
-        ward: r.ward,
-        ts: r.ts,
-        seq: r.seq,
-        values: JSON.parse(r.vals) as Record<string, number>,
-      }));
+      .map((r) => {
+        const clock = asClockMark(r.mark);
+        return {
+          kind: r.kind,
+          device: r.device,
+          gateway: r.gateway,
+          ward: r.ward,
+          ts: r.ts,
+          seq: r.seq,
+          values: JSON.parse(r.vals) as Record<string, number>,
+          ...(clock ? { clock } : {}),
+        };
+      });
+  }
+
+  /**
+   * The newest reading per device with its clock mark (reading_clock, found by the reading's full key). Prepared on
+   * first use, and without marks on a file whose writer has not given it reading_clock yet (a read-only reader).
+   */
+  private latestStatement(): Database.Statement<[], Row> {
+    if (this.latestAll) return this.latestAll;
+    try {
+      this.latestAll = this.db.prepare<[], Row>(
+        `SELECT l.kind, l.device, l.ts, l.gateway, l.ward, l.seq, l.vals, c.mark FROM latest l
+         LEFT JOIN reading_clock c ON c.kind = l.kind AND c.device = l.device AND c.ts = l.ts AND c.gateway = l.gateway AND c.seq = l.seq
+         ORDER BY l.kind, l.device`,
+      );
+    } catch {
+      return this.db.prepare<[], Row>('SELECT *, NULL AS mark FROM latest ORDER BY kind, device');
+    }
+    return this.latestAll;
   }
 
   async writeDeadLetters(letters: DeadLetter[]): Promise<void> {

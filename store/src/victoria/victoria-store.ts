@@ -1,5 +1,6 @@
 import {
   CLOCK_MARKS,
+  windowClock,
   type Aggregate,
   type ClockMark,
   type DeadLetter,
@@ -149,20 +150,23 @@ export class VictoriaStore implements TimeSeriesStore {
     if (q.fields.length === 0 || (q.devices && q.devices.length === 0) || q.to < q.from) return [];
     const filters = { kind: q.kind, ward: q.ward, devices: q.devices };
     const out: Series[] = [];
-    /** Raw points only: per device, the clock marks of its readings by time (the series `{prefix}_clock`). */
+    /** Per device, the clock marks of its readings by time (the series `{prefix}_clock`). */
     const marks = new Map<string, Map<number, ClockMark>>();
+    const clockName = metricName(this.prefix, CLOCK_FIELD);
+    const addMarks = (s: PromSeries) => {
+      const device = s.metric.device ?? '';
+      const byTs = marks.get(device) ?? new Map<number, ClockMark>();
+      marks.set(device, byTs);
+      for (const [t, v] of s.values ?? []) {
+        const mark = markOf(Number(v));
+        if (mark) byTs.set(ms(t), mark);
+      }
+    };
     if (q.windowMs === undefined) {
-      const clockName = metricName(this.prefix, CLOCK_FIELD);
       const selector = `{${labelMatchers({ ...filters, name: regexOf([...q.fields.map((f) => metricName(this.prefix, f)), clockName]) })}}`;
       for (const s of await this.raw(selector, q.from, q.to)) {
         if (s.metric.__name__ === clockName) {
-          const device = s.metric.device ?? '';
-          const byTs = marks.get(device) ?? new Map<number, ClockMark>();
-          marks.set(device, byTs);
-          for (const [t, v] of s.values ?? []) {
-            const mark = markOf(Number(v));
-            if (mark) byTs.set(ms(t), mark);
-          }
+          addMarks(s);
           continue;
         }
         out.push({
@@ -195,12 +199,19 @@ export class VictoriaStore implements TimeSeriesStore {
         for (const s of await range(combine(rollup)))
           out.push({ device: s.metric.device ?? '', ward: s.metric.ward ?? '', field, points: windows(s) });
       }
+      // The marks of the readings the windows hold (whole windows), only when there are windows to mark.
+      if (out.some((s) => s.points.length > 0))
+        for (const s of await this.raw(`{${labelMatchers({ ...filters, name: escapeRegex(clockName) })}}`, first, last + w - 1))
+          addMarks(s);
     }
     const merged = mergeByKey(out, q.fields);
     for (const s of merged) {
       const byTs = marks.get(s.device);
       if (!byTs) continue;
-      const clock = s.points.flatMap(([t]): Array<[number, ClockMark]> => (byTs.has(t) ? [[t, byTs.get(t)!]] : []));
+      const clock =
+        q.windowMs === undefined
+          ? s.points.flatMap(([t]): Array<[number, ClockMark]> => (byTs.has(t) ? [[t, byTs.get(t)!]] : []))
+          : windowClock(byTs, Math.trunc(q.windowMs), s.points);
       if (clock.length > 0) s.clock = clock;
     }
     return merged;

@@ -15,7 +15,8 @@ const value = (v: number) => String(Math.round(v * 1000) / 1000);
 /**
  * `time,device,device_name,ward,ward_name,field,unit,value,clock`: exactly the series asked for (raw or
  * aggregated as the chart's query says), rows by time then device, times local with offset, a BOM first.
- * `clock` is a raw reading's clock mark (protocol readingSchema `clock`: `unsynced`, `corrected`), empty when none.
+ * `clock` is the point's clock mark (Series.clock: a raw reading's, or a window's holding marked readings:
+ * `unsynced`, `corrected`), empty when none.
  */
 export function seriesToCsv(series: Series[], opts: { city: CityModel; kind: string; reducedFrom?: string[] }): string {
   const devices = new Map(opts.city.devices.map((d) => [d.id, d.name]));

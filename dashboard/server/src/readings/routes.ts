@@ -69,9 +69,11 @@ export function readingRoutes(core: Core): RouteSpec[] {
       answer: historyAnswerSchema,
       async handler(req, res) {
         const q = limitQueryToWards(parseHistoryQuery(req.query, core.now()), core.city, wardScopeOf(res));
-        if (!core.store.queryColumns) return { series: await core.store.query(q) };
+        // The window says whether a series' clock marks name readings or windows (Series.clock).
+        if (!core.store.queryColumns)
+          return { series: await core.store.query(q), ...(q.windowMs !== undefined ? { windowMs: q.windowMs } : {}) };
         // The same answer, encoded from columns: no array per point to build, keep alive and stringify.
-        res.type('json').send(historyAnswerJson(await core.store.queryColumns(q)));
+        res.type('json').send(historyAnswerJson(await core.store.queryColumns(q), q.windowMs));
       },
     },
     {
@@ -81,7 +83,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
       access: 'viewer',
       token: 'read:readings',
       summary:
-        'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value,clock (the clock mark of a raw reading: unsynced, corrected, or empty); file named by the range',
+        'The same as /history (raw or aggregated as asked) as CSV for Excel: UTF-8 with BOM; time (city-local ISO 8601 with offset),device,device_name,ward,ward_name,field,unit,value,clock (the clock mark of a raw reading, or of a window holding marked readings: unsynced, corrected, or empty); file named by the range',
       request: { query: historyCsvQuerySchema },
       answer: textAnswer,
       produces: 'text/csv',

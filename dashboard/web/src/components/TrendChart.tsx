@@ -54,14 +54,15 @@ function TrendChartInner({
   reduce?: 'sum' | 'mean';
   showTitle?: boolean;
 }) {
-  const { t, num, time, shortDate } = useI18n();
+  const { t, num, time, shortDate, duration } = useI18n();
   const [box, widthPx, plotWidth] = useWidthPx();
   const dismissed = useEscapeDismiss();
   const apiQuery: Query = { ...query, fields: query.fields.join(','), devices: query.devices?.join(','), width: widthPx };
   // Asked once the chart's width is known: the server fits its windows to it.
-  const { data, error, loading } = useApi<{ series: Series[] }>(widthPx === undefined ? null : '/api/history', apiQuery);
+  // windowMs: the window the server answered in (absent: raw points), so clock marks name windows, not readings.
+  const { data, error, loading } = useApi<{ series: Series[]; windowMs?: number }>(widthPx === undefined ? null : '/api/history', apiQuery);
   const series = useMemo(() => (reduce ? reduceByDevice(data?.series ?? [], reduce) : (data?.series ?? [])), [data, reduce]);
-  const marked = useMemo(() => clockMarks(data?.series ?? []), [data]);
+  const marked = useMemo(() => clockMarks(data?.series ?? [], data?.windowMs !== undefined), [data]);
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
@@ -164,17 +165,31 @@ function TrendChartInner({
         // Readings whose time the gateway itself doubted: an operator must not read a spike's time as certain.
         <p className="small muted chart-clock" data-testid="chart-clock">
           <span aria-hidden="true">⏱ </span>
-          {t('chart.clockMarked', { n: num(marked.n, 0), unsynced: num(marked.unsynced, 0), corrected: num(marked.corrected, 0) })}
+          {data?.windowMs === undefined
+            ? t('chart.clockMarked', { n: num(marked.n, 0), unsynced: num(marked.unsynced, 0), corrected: num(marked.corrected, 0) })
+            : t('chart.clockMarkedWindows', {
+                n: num(marked.n, 0),
+                window: duration(data.windowMs),
+                unsynced: num(marked.unsynced, 0),
+                corrected: num(marked.corrected, 0),
+              })}
         </p>
       )}
     </figure>
   );
 }
 
-/** Readings with a clock mark among raw series (a device's reading counted once, whatever its fields). */
-function clockMarks(series: readonly Series[]): { n: number; unsynced: number; corrected: number } {
+/**
+ * Raw points: readings with a clock mark (a device's reading counted once, whatever its fields). Windows: the
+ * windows on the time axis holding such readings, of any device ('unsynced' when any of them says so).
+ */
+function clockMarks(series: readonly Series[], windowed: boolean): { n: number; unsynced: number; corrected: number } {
   const seen = new Map<string, string>();
-  for (const s of series) for (const [ts, mark] of s.clock ?? []) seen.set(`${s.device}|${ts}`, mark);
+  for (const s of series)
+    for (const [ts, mark] of s.clock ?? []) {
+      const key = windowed ? String(ts) : `${s.device}|${ts}`;
+      if (seen.get(key) !== 'unsynced') seen.set(key, mark);
+    }
   let unsynced = 0;
   for (const mark of seen.values()) if (mark === 'unsynced') unsynced++;
   return { n: seen.size, unsynced, corrected: seen.size - unsynced };

@@ -110,6 +110,8 @@ export const vi = {
   'chart.limit': 'Giới hạn {name}: {value}',
   'chart.clockMarked':
     'Thời gian của {n} điểm không chắc chắn: {unsynced} đo khi đồng hồ gateway chưa đồng bộ, {corrected} đã được hiệu chỉnh theo bước nhảy đồng hồ',
+  'chart.clockMarkedWindows':
+    'Số đo có thời gian không chắc chắn nằm trong {n} khoảng (mỗi khoảng {window}): {unsynced} khoảng có số đo khi đồng hồ gateway chưa đồng bộ, {corrected} khoảng chỉ có số đo đã hiệu chỉnh theo bước nhảy đồng hồ',
   'chart.metric': 'Chỉ tiêu',
   'chart.wardComparison': 'So sánh theo phường',
   'chart.tableSummary': '{n} chuỗi dữ liệu, giá trị mới nhất: {latest}',
@@ -813,6 +815,8 @@ export const en: Record<MessageKey, string> = {
   'chart.limit': '{name} limit: {value}',
   'chart.clockMarked':
     'The time of {n} points is uncertain: {unsynced} read before the gateway clock was synchronised, {corrected} corrected by a clock step it measured',
+  'chart.clockMarkedWindows':
+    'Readings whose time is uncertain fall in {n} windows ({window} each): {unsynced} with readings taken before the gateway clock was synchronised, {corrected} only with readings corrected by a clock step it measured',
   'chart.metric': 'Metric',
   'chart.wardComparison': 'Ward comparison',
   'chart.tableSummary': '{n} series, latest values: {latest}',

@@ -57,7 +57,10 @@ beforeAll(async () => {
       `  - { username: ingest, role: ingest, secretHash: "${await hashForTest('secret-ingest')}" }`,
     ].join('\n'),
   );
-  [nodeA, nodeB] = await Promise.all([startNode('node-a', redis.url, credentialsFile), startNode('node-b', redis.url, credentialsFile)]);
+  // One after the other: two tsx start-ups at once double each one's wait on a loaded machine (the loop saw a node
+  // not listening 30 s after its start while the other started beside it).
+  nodeA = await startNode('node-a', redis.url, credentialsFile);
+  nodeB = await startNode('node-b', redis.url, credentialsFile);
 });
 
 afterAll(async () => {

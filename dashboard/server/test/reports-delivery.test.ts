@@ -113,6 +113,9 @@ describe('report delivery by e-mail', () => {
 
     // Another process on the same state DB (or this one after a restart) finds them sent; the next day brings one more.
     const db = new Database(h.config.stateDb);
+    // A delivery is recorded once the mail server accepted it, a moment after the sink holds the mail.
+    const recorded = db.prepare('SELECT count(*) AS n FROM report_deliveries');
+    await waitFor(() => (recorded.get() as { n: number }).n === 3 || undefined, { what: 'the three deliveries recorded' });
     let clock = DEC_1 + 2 * HOUR;
     const other = startReportDelivery({
       core: { store: h.store, db, city, limits: loadLimits(join(REPO, 'config/limits')), now: () => clock },

@@ -19,7 +19,11 @@ const query = JSON.parse(params.get('q') ?? '{}') as { kind: string; fields: str
 const expected = Number(params.get('series'));
 const root = document.getElementById('root')!;
 
+// bench/web/profile-chart.ts profiles only the render: from the data's arrival to the lines on screen.
+const profiling = params.has('profile');
+
 function done(start: number, series: number, points: number) {
+  if (profiling) console.profileEnd('render');
   window.benchResult = { ms: performance.now() - start, series, points };
 }
 
@@ -68,6 +72,7 @@ function app() {
     const res = await origFetch(...args);
     const body = await res.clone().text();
     start = performance.now();
+    if (profiling) console.profile('render');
     return new Response(body, { status: res.status, headers: res.headers });
   };
   const observer = new MutationObserver(() => {

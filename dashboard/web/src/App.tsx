@@ -1,4 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
+import { PAGE_VIEWS, pageRoute } from '@tamky/protocol/boot-data';
 import { api, dropPrefetches, peekPrimed, setCsrfToken, setUnauthorizedHandler, takePrimed } from './api/client';
 import type { Boot } from './boot';
 import type { CityModel, Session } from './api/types';
@@ -11,42 +12,28 @@ import { LoginView } from './views/LoginView';
 import { liveFeed } from './live/feed';
 
 type View = ComponentType<{ param?: string }>;
-// Views load on demand so the phone-first technician pages do not pay for the chart library.
-const loaders: Record<string, () => Promise<{ default: View }>> = {
-  '/': () => import('./views/OverviewView'),
-  '/environment': () => import('./views/EnvironmentView'),
-  '/traffic': () => import('./views/TrafficView'),
-  '/lighting': () => import('./views/LightingView'),
-  '/reports': () => import('./views/ReportsView'),
-  '/alarms': () => import('./views/AlarmsView'),
-  '/gateways': () => import('./views/GatewaysView'),
-  '/devices': () => import('./views/DeviceView'),
-  '/data-quality': () => import('./views/DataQualityView'),
-  '/admin': () => import('./views/AdminView'),
-  '/rules': () => import('./views/AdminRulesView'),
-  '/admin/recipients': () => import('./views/AdminRecipientsView'),
-  '/admin/devices': () => import('./views/AdminDevicesView'),
-  '/admin/audit': () => import('./views/AdminAuditView'),
-  '/admin/alarm-health': () => import('./views/AlarmHealthView'),
-  '/admin/messages': () => import('./views/AdminMessagesView'),
-  '/account': () => import('./views/AccountView'),
-  '/wall': () => import('./views/WallView'),
-};
+// Views load on demand so the phone-first technician pages do not pay for the chart library. Which view a route
+// shows is protocol's PAGE_VIEWS: the server preloads the same module with index.html.
+const modules = import.meta.glob<{ default: View }>(['./views/*View.tsx', '!./views/LoginView.tsx']);
+const loaders: Record<string, () => Promise<{ default: View }>> = Object.fromEntries(
+  Object.entries(PAGE_VIEWS).map(([path, name]) => {
+    const load = modules[`./views/${name}.tsx`];
+    if (!load) throw new Error(`PAGE_VIEWS names ${name} for ${path}: no such module in src/views`);
+    return [path, load];
+  }),
+);
 const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).map(([path, load]) => [path, lazy(load)]));
 const WallView = views['/wall']!;
 
 /** Starts downloading the current route's code while the session is still being checked. */
 export function preloadView(path: string): void {
-  const key = /^\/(alarms|devices)\//.test(path) ? `/${path.split('/')[1]}` : path;
-  void loaders[key]?.().catch(() => undefined);
+  const page = pageRoute(path);
+  if (page) void loaders[page.route]?.().catch(() => undefined);
 }
 
 function route(path: string): { view: ComponentType<{ param?: string }> | null; param?: string } {
-  const direct = path === '/wall' ? undefined : views[path];
-  if (direct) return { view: direct };
-  const m = /^\/(alarms|devices)\/(.+)$/.exec(path);
-  if (m) return { view: views[`/${m[1]}`] ?? null, param: decodeURIComponent(m[2]!) };
-  return { view: null };
+  const page = path === '/wall' ? null : pageRoute(path);
+  return page ? { view: views[page.route] ?? null, param: page.param } : { view: null };
 }
 
 export function App({ boot }: { boot: Boot }) {

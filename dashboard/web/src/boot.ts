@@ -1,4 +1,4 @@
-import { BOOT_DATA_ID, bootUrlsFor, type BootData } from '@tamky/protocol/boot-data';
+import { BOOT_DATA_ID, bootChannelsFor, bootUrlsFor, type BootData } from '@tamky/protocol/boot-data';
 import { api, prefetch, prime, setCsrfToken } from './api/client';
 import type { Session } from './api/types';
 import { liveFeed } from './live/feed';
@@ -39,11 +39,11 @@ export function startBoot(path: string, kiosk: string | null, preloadView: ViewP
   if (answers && me) {
     for (const [url, answer] of Object.entries(answers)) if (url !== ME) prime(url, answer);
     setCsrfToken(me.csrfToken);
-    liveFeed.start();
+    liveFeed.start(bootChannelsFor(path));
     return { session: Promise.resolve(me), ready: me };
   }
   const early = () => {
-    liveFeed.start();
+    liveFeed.start(bootChannelsFor(path));
     for (const url of bootUrlsFor(path)) if (url !== ME) prefetch(url);
   };
   // A kiosk link signs in first (its answer sets the cookie everything else rides on).

@@ -50,6 +50,9 @@ describe('city overview, live', () => {
         await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } })
       ).ok(),
     ).toBe(true);
+    // The overview's code is named in the page's head, so it loads beside the entry instead of after it ran.
+    const html = await (await context.request.get(`${env.server.url}/`)).text();
+    expect(html).toMatch(/<link rel="modulepreload" crossorigin href="\/assets\/OverviewView-[^"]+\.js">/);
     const page = await context.newPage();
     const asked: string[] = [];
     page.on('request', (r) => r.url().includes('/api/') && asked.push(new URL(r.url()).pathname));
@@ -62,6 +65,35 @@ describe('city overview, live', () => {
     expect(asked.filter((p) => ['/api/auth/me', '/api/city', '/api/overview', '/api/limits'].includes(p))).toEqual([]);
     // The live feed is open and patches the inlined values.
     await expect.poll(() => env.server.sockets(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await context.close();
+  });
+
+  it('shows what the feed said while the view was still loading, at its first render', async () => {
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const page = await context.newPage();
+    // The overview's code is held back until the feed has said something the page was not served with.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await page.route(/\/assets\/OverviewView-[^/]+\.js$/, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(`${env.server.url}/?map=schematic`);
+    // The page asks for the overview's live channels as its socket opens, before the view exists.
+    await expect.poll(() => env.server.subscribers('derived'), { timeout: 15_000 }).toBeGreaterThan(0);
+    const station = env.server.city.devices.find((d) => d.ward === 'an-my' && d.kind === 'air_station')!;
+    // A derived hourly AQI is sent once, to the sockets listening then (the server does not repeat it later).
+    env.server.push({
+      type: 'derived',
+      readings: [
+        { kind: 'vn_aqi', device: station.id, gateway: station.gateway, ward: 'an-my', ts: Date.now(), seq: -1, values: { aqi: 312 } },
+      ],
+    });
+    release();
+    const aqi = page.locator('article[data-ward="an-my"]').getByTestId('aqi');
+    await expect.poll(() => aqi.locator('.aqi-value').innerText(), { timeout: 15_000 }).toBe('312');
+    await expect.poll(() => aqi.getAttribute('data-level')).toBe('hazardous');
     await context.close();
   });
 });

@@ -10,6 +10,8 @@ import {
   deskRows,
   isValidName,
   withBootData,
+  viewPreloadTags,
+  type ViteManifest,
   type CityModel,
   type CommandResult,
   type StoredReading,
@@ -75,6 +77,8 @@ export interface MockServer {
   /** Close every socket and refuse new ones until allowed again: the "feed cut" case. */
   cutFeed(refuse: boolean): void;
   sockets(): number;
+  /** Sockets subscribed to a live channel. */
+  subscribers(channel: string): number;
   close(): Promise<void>;
 }
 
@@ -645,6 +649,9 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
     return Object.fromEntries(bootUrlsFor(path).map((url) => [url, all[url]!()]));
   };
 
+  const manifestFile = join(opts.distDir, '.vite/manifest.json');
+  let manifest: ViteManifest | null = null;
+
   function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): void {
     const file = normalize(join(opts.distDir, path));
     const inDist = file.startsWith(normalize(opts.distDir));
@@ -654,9 +661,12 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       res.writeHead(503, { 'content-type': 'text/plain' });
       return void res.end('dist/ is not built: npm run build -w dashboard/web');
     }
-    const answers = target === index ? bootAnswers(req, path) : null;
     res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream' });
-    res.end(answers ? withBootData(readFileSync(target, 'utf8'), { answers }) : readFileSync(target));
+    if (target !== index) return void res.end(readFileSync(target));
+    // Like the real server: the first answers for a signed-in browser, and the view's code named in the head.
+    const answers = bootAnswers(req, path);
+    manifest ??= existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as ViteManifest) : {};
+    res.end(withBootData(readFileSync(target, 'utf8'), answers ? { answers } : null, viewPreloadTags(manifest, path)));
   }
 
   const server = createServer((req, res) => {
@@ -776,6 +786,7 @@ export async function startMockServer(opts: { distDir: string; tickMs?: number; 
       subs.clear();
     },
     sockets: () => subs.size,
+    subscribers: (channel) => [...subs.values()].filter((channels) => channels.has(channel)).length,
     async close() {
       clearInterval(tick);
       clearInterval(ping);

@@ -113,19 +113,70 @@ describe('map labels', () => {
   });
 });
 
-describe('chart rows (what recharts is given)', () => {
+describe('chart data (what a line chart is given)', () => {
+  const columnsOf = (rows: Array<Record<string, number | undefined>>, names: string[]) => ({
+    ts: Float64Array.from(rows, (r) => r.ts!),
+    names,
+    values: names.map((n) => Float64Array.from(rows, (r) => r[n] ?? NaN)),
+  });
+  const column = (data: { names: string[]; values: Float64Array[] }, name: string) => [...data.values[data.names.indexOf(name)]!];
+
   it('decimation bounds the rows and keeps every series peak and trough', async () => {
     const { decimate } = await import('../src/lib/chart-rows');
     const rows = Array.from({ length: 1440 }, (_, i) => ({ ts: i * 60_000, a: Math.sin(i / 30) * 10, b: i === 777 ? 999 : i % 7 }));
-    const out = decimate(rows, ['a', 'b'], 500);
-    expect(out.length).toBeLessThanOrEqual(500);
-    expect(Math.max(...out.map((r) => r.b ?? 0))).toBe(999);
-    expect(Math.min(...out.map((r) => r.a ?? 0))).toBeCloseTo(Math.min(...rows.map((r) => r.a)), 6);
-    expect(decimate(rows.slice(0, 300), ['a', 'b'], 500)).toHaveLength(300);
+    const out = decimate(columnsOf(rows, ['a', 'b']), 500);
+    expect(out.ts.length).toBeLessThanOrEqual(500);
+    expect(out.values.every((c) => c.length === out.ts.length)).toBe(true);
+    expect(Math.max(...column(out, 'b'))).toBe(999);
+    expect(Math.min(...column(out, 'a'))).toBeCloseTo(Math.min(...rows.map((r) => r.a)), 6);
+    expect(decimate(columnsOf(rows.slice(0, 300), ['a', 'b']), 500).ts).toHaveLength(300);
+  });
+
+  it('a series without values in a bucket stays without (NaN, never 0)', async () => {
+    const { decimate } = await import('../src/lib/chart-rows');
+    const rows = Array.from({ length: 100 }, (_, i) => (i < 50 ? { ts: i, a: 5 } : { ts: i, a: 6, b: 7 }));
+    const out = decimate(columnsOf(rows, ['a', 'b']), 10);
+    expect(column(out, 'b').slice(0, 4).every(Number.isNaN)).toBe(true);
+    expect(column(out, 'b').at(-1)).toBe(7);
+    expect(column(out, 'a').some(Number.isNaN)).toBe(false);
+  });
+
+  it('series become columns on one time axis, in order, with holes where a series has no point', async () => {
+    const { toColumns, rowValues, lastValue } = await import('../src/lib/chart-rows');
+    const data = toColumns(
+      [
+        {
+          device: 'x',
+          ward: 'w',
+          field: 'f',
+          points: [
+            [20, 2],
+            [10, 1],
+          ],
+        },
+        {
+          device: 'y',
+          ward: 'w',
+          field: 'f',
+          points: [
+            [30, 3],
+            [10, 4],
+          ],
+        },
+      ],
+      (s) => s.device,
+    );
+    expect([...data.ts]).toEqual([10, 20, 30]);
+    expect(data.names).toEqual(['x', 'y']);
+    expect(column(data, 'x')).toEqual([1, 2, NaN]);
+    expect(column(data, 'y')).toEqual([4, NaN, 3]);
+    expect([...rowValues(data, 1)]).toEqual([['x', 2]]);
+    expect(lastValue(data, 0)).toBe(2);
+    expect(lastValue(data, 1)).toBe(3);
   });
 
   it('never more rows than the chart has pixels, for any width and any answer', async () => {
-    const { chartRows } = await import('../src/lib/chart-rows');
+    const { chartColumns } = await import('../src/lib/chart-rows');
     // 52 series of a day in minutes, with ragged timestamps so the union of times is larger than any one series.
     const series = Array.from({ length: 52 }, (_, d) => ({
       device: `d${d}`,
@@ -134,37 +185,41 @@ describe('chart rows (what recharts is given)', () => {
       points: Array.from({ length: 1440 }, (_, i) => [i * 60_000 + (d % 3) * 1000, 50 + ((i + d) % 13)] as [number, number]),
     }));
     for (const width of [1, 2, 3, 39, 40, 320, 1023, 1440, 4321, 5000]) {
-      const rows = chartRows(series, (s) => s.device, width);
-      expect(rows.length, `width ${width}`).toBeLessThanOrEqual(width);
-      expect(rows.length, `width ${width}`).toBeGreaterThan(0);
+      const data = chartColumns(series, (s) => s.device, width);
+      expect(data.ts.length, `width ${width}`).toBeLessThanOrEqual(width);
+      expect(data.ts.length, `width ${width}`).toBeGreaterThan(0);
       // Every series still has a point to draw.
-      for (const s of series) expect(rows.some((r) => r[s.device] !== undefined)).toBe(true);
+      for (const s of series) expect(column(data, s.device).some((v) => !Number.isNaN(v))).toBe(true);
     }
-    expect(chartRows([], (s) => s.device, 100)).toEqual([]);
+    expect(chartColumns([], (s) => s.device, 100).ts).toHaveLength(0);
   });
 
   it('the value axis holds every value on whole tick steps, from 0 unless values go below', async () => {
     const { valueDomain } = await import('../src/lib/chart-rows');
     expect(
       valueDomain(
-        [
-          { ts: 0, a: 13 },
-          { ts: 1, a: 97.2, b: 40 },
-        ],
-        ['a', 'b'],
+        columnsOf(
+          [
+            { ts: 0, a: 13 },
+            { ts: 1, a: 97.2, b: 40 },
+          ],
+          ['a', 'b'],
+        ),
       ),
     ).toEqual([0, 100]);
     expect(
       valueDomain(
-        [
-          { ts: 0, a: -3 },
-          { ts: 1, a: 7 },
-        ],
-        ['a'],
+        columnsOf(
+          [
+            { ts: 0, a: -3 },
+            { ts: 1, a: 7 },
+          ],
+          ['a'],
+        ),
       ),
     ).toEqual([-5, 7.5]);
-    expect(valueDomain([{ ts: 0, a: 1234 }], ['a', 'missing'])).toEqual([0, 1500]);
-    expect(valueDomain([], ['a'])).toEqual([0, 1]);
+    expect(valueDomain(columnsOf([{ ts: 0, a: 1234 }], ['a', 'missing']))).toEqual([0, 1500]);
+    expect(valueDomain(columnsOf([], ['a']))).toEqual([0, 1]);
   });
 
   it('time ticks fall on round local times and leave room for their labels', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import express from 'express';
-import { withBootData } from '@tamky/protocol';
+import { viewPreloadTags, withBootData, type ViteManifest } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
 import { sendError } from './errors';
 import type { BootAnswers } from './boot-answers';
@@ -19,6 +19,12 @@ export function mountWebApp(app: express.Express, webDist: string | undefined, l
   if (!existsSync(index)) logger.warn({ dir }, 'web app not built (no index.html): only the API is served');
   // Read once on first use (the build does not change under a running server).
   let indexHtml: string | null = null;
+  let manifest: ViteManifest | null = null;
+  /** The page's view code named in its head (no manifest, e.g. a hand-made dist: the app loads it itself). */
+  const preloads = (path: string): string => {
+    manifest ??= readManifest(join(dir, '.vite/manifest.json'));
+    return viewPreloadTags(manifest, path);
+  };
   app.use(
     express.static(dir, {
       index: false,
@@ -36,18 +42,26 @@ export function mountWebApp(app: express.Express, webDist: string | undefined, l
       return next();
     const page = req.path === '/public' || req.path.startsWith('/public/') ? publicPage : index;
     if (!existsSync(page)) return sendError(res, 503, 'web_not_built', 'the web app has not been built: npm run build:web');
-    if (page !== index || !bootAnswers) {
+    if (page !== index) {
       res.setHeader('Cache-Control', 'no-cache');
       return res.sendFile(page);
     }
-    bootAnswers(req)
+    (bootAnswers ? bootAnswers(req) : Promise.resolve(null))
       .then((data) => {
         indexHtml ??= readFileSync(index, 'utf8');
         // A signed-in page holds the session's data: never stored by a cache, never sent to another cookie.
         res.setHeader('Cache-Control', data ? 'no-store' : 'no-cache');
         res.setHeader('Vary', 'Cookie');
-        res.type('html').send(data ? withBootData(indexHtml, data) : indexHtml);
+        res.type('html').send(withBootData(indexHtml, data, preloads(req.path)));
       })
       .catch(next);
   });
+}
+
+function readManifest(file: string): ViteManifest {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ViteManifest;
+  } catch {
+    return {};
+  }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOOT_DATA_ID, type BootData } from '@tamky/protocol';
 import { tempDir } from '@tamky/test-support';
@@ -31,6 +31,22 @@ describe('answers inlined into index.html', () => {
     writeFileSync(
       join(webDist, 'index.html'),
       '<!doctype html><html><head><title>t</title></head><body><div id="root"></div></body></html>',
+    );
+    // A build manifest (Vite's shape): the entry's chunks, and the overview's view with a chunk of its own.
+    mkdirSync(join(webDist, '.vite'));
+    writeFileSync(
+      join(webDist, '.vite/manifest.json'),
+      JSON.stringify({
+        'index.html': { file: 'assets/main-1.js', isEntry: true, imports: ['_react-1.js'] },
+        '_react-1.js': { file: 'assets/react-1.js' },
+        '_useApi-1.js': { file: 'assets/useApi-1.js', imports: ['_react-1.js'] },
+        'src/views/OverviewView.tsx': {
+          file: 'assets/OverviewView-1.js',
+          imports: ['_react-1.js', '_useApi-1.js'],
+          css: ['assets/OverviewView-1.css'],
+        },
+        'src/views/AlarmsView.tsx': { file: 'assets/AlarmsView-1.js', imports: ['_useApi-1.js'] },
+      }),
     );
     const city = loadCity();
     city.wards[0] = { ...city.wards[0]!, name: HOSTILE };
@@ -94,6 +110,22 @@ describe('answers inlined into index.html', () => {
     expect(html).not.toContain('<!--');
     const city = bootOf(html).answers['/api/city'] as { wards: Array<{ name: string }> };
     expect(city.wards[0]!.name).toBe(HOSTILE);
+  });
+
+  it("names the page's view code in its head, beyond what the entry loads, signed in or not", async () => {
+    const preloads = (html: string) =>
+      [...html.matchAll(/<link rel="(modulepreload|stylesheet)" crossorigin href="([^"]+)">/g)].map((m) => `${m[1]} ${m[2]}`);
+    for (const session of [viewer, null])
+      expect(preloads((await page(h, session)).html)).toEqual([
+        'modulepreload /assets/OverviewView-1.js',
+        'stylesheet /assets/OverviewView-1.css',
+        'modulepreload /assets/useApi-1.js',
+      ]);
+    expect(preloads((await page(h, viewer, '/alarms/a-1')).html)).toEqual([
+      'modulepreload /assets/AlarmsView-1.js',
+      'modulepreload /assets/useApi-1.js',
+    ]);
+    expect(preloads((await page(h, viewer, '/no-such-page')).html)).toEqual([]);
   });
 
   it('stops inlining once the session ends', async () => {

@@ -1,17 +1,17 @@
 import { memo, useMemo } from 'react';
 import { useXAxisScale, useYAxisScale } from 'recharts';
-import type { ChartRow } from '../lib/chart-rows';
+import type { ChartColumns } from '../lib/chart-rows';
 import { seriesColor, seriesDash } from '../lib/palette';
 
 type Scale = NonNullable<ReturnType<typeof useXAxisScale>>;
 
 /** One SVG path through a series' values (gaps joined, as before with connectNulls). */
-function pathOf(rows: readonly ChartRow[], name: string, x: Scale, y: Scale): string {
+function pathOf(ts: Float64Array, values: Float64Array, x: Scale, y: Scale): string {
   let d = '';
-  for (const row of rows) {
-    const v = row[name];
-    if (v === undefined) continue;
-    const px = x(row.ts);
+  for (let r = 0; r < ts.length; r++) {
+    const v = values[r]!;
+    if (Number.isNaN(v)) continue;
+    const px = x(ts[r]);
     const py = y(v);
     if (px === undefined || py === undefined) continue;
     d += `${d ? 'L' : 'M'}${px.toFixed(1)},${py.toFixed(1)}`;
@@ -24,18 +24,11 @@ function pathOf(rows: readonly ChartRow[], name: string, x: Scale, y: Scale): st
  * series. recharts' <Line> costs grow with every series it registers and every point it wraps in objects,
  * and a city-wide chart has dozens of series; axes, grid, tooltip and limit lines stay recharts'.
  */
-export const SeriesLines = memo(function SeriesLines({
-  rows,
-  names,
-  strokeWidth,
-}: {
-  rows: readonly ChartRow[];
-  names: readonly string[];
-  strokeWidth: number;
-}) {
+export const SeriesLines = memo(function SeriesLines({ data, strokeWidth }: { data: ChartColumns; strokeWidth: number }) {
   const x = useXAxisScale();
   const y = useYAxisScale();
-  const paths = useMemo(() => (x && y ? names.map((n) => pathOf(rows, n, x, y)) : []), [rows, names, x, y]);
+  const paths = useMemo(() => (x && y ? data.values.map((column) => pathOf(data.ts, column, x, y)) : []), [data, x, y]);
+  const names = data.names;
   return (
     <g className="chart-lines">
       {paths.map((d, i) => (

@@ -5,7 +5,7 @@ import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
 import { TIME_ZONE, useI18n } from '../i18n/i18n';
-import { chartRows, valueDomain, type ChartRow } from '../lib/chart-rows';
+import { chartColumns, lastValue, rowValues, valueDomain } from '../lib/chart-rows';
 import { seriesColor } from '../lib/palette';
 import { timeTicks } from '../lib/time-ticks';
 import { SeriesLegend, SeriesLines } from './SeriesLines';
@@ -65,21 +65,20 @@ function TrendChartInner({
   const marked = useMemo(() => clockMarks(data?.series ?? [], data?.windowMs !== undefined), [data]);
   const perField = query.fields.length > 1 && !reduce;
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
-  const names = useMemo(() => [...new Set(series.map(name))], [series, name]);
-  const rows = useMemo(() => chartRows(series, name, widthPx ?? 1), [series, name, widthPx]);
-  const yDomain = useMemo(() => valueDomain(rows, names), [rows, names]);
+  const chart = useMemo(() => chartColumns(series, name, widthPx ?? 1), [series, name, widthPx]);
+  const names = chart.names;
+  // recharts is given the times only (its tooltip finds the row under the pointer); the lines read the columns.
+  const timeRows = useMemo(() => Array.from(chart.ts, (ts) => ({ ts })), [chart]);
+  const yDomain = useMemo(() => valueDomain(chart), [chart]);
   const xTicks = useMemo(
     () => timeTicks(query.from, query.to, widthPx ?? 1, TIME_ZONE, large ? 160 : 80),
     [query.from, query.to, widthPx, large],
   );
-  const rowAt = useMemo(() => new Map(rows.map((r) => [r.ts!, r])), [rows]);
+  const rowAt = useMemo(() => new Map(Array.from(chart.ts, (ts, r) => [ts, r])), [chart]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)
-    .map((n) => {
-      const last = [...rows].reverse().find((r) => r[n] !== undefined);
-      return `${n} ${num(last?.[n], 1)}`;
-    })
+    .map((n, c) => `${n} ${num(lastValue(chart, c), 1)}`)
     .join('; ');
   const fontSize = large ? 'clamp(12px, 1vw, 28px)' : 12;
   return (
@@ -94,7 +93,7 @@ function TrendChartInner({
         <p className="error" role="alert">
           {t('app.error', { message: error })}
         </p>
-      ) : rows.length === 0 ? (
+      ) : chart.ts.length === 0 ? (
         <p className="muted chart-empty">{loading ? t('app.loading') : t('app.noData')}</p>
       ) : (
         <div style={{ width: '100%', height }} data-testid="chart">
@@ -102,7 +101,7 @@ function TrendChartInner({
           <LineChart
             width={plotWidth}
             height={height}
-            data={rows}
+            data={timeRows}
             margin={{ top: 8, right: 16, bottom: 4, left: 0 }}
             accessibilityLayer={false}
           >
@@ -122,6 +121,8 @@ function TrendChartInner({
               type="number"
               domain={yDomain}
               allowDataOverflow
+              // Its few ticks never collide: recharts would otherwise measure every label in the DOM to thin them.
+              interval={0}
               stroke="var(--muted)"
               tick={{ fontSize }}
               width={large ? 80 : 56}
@@ -133,7 +134,11 @@ function TrendChartInner({
               content={(p) => (
                 <RowTooltip
                   active={p.active && !dismissed.is(p.label)}
-                  row={p.label === undefined ? undefined : rowAt.get(Number(p.label))}
+                  ts={p.label === undefined ? undefined : Number(p.label)}
+                  values={(ts) => {
+                    const r = rowAt.get(ts);
+                    return r === undefined ? undefined : rowValues(chart, r);
+                  }}
                   names={names}
                   label={(ts) => `${shortDate(ts)} ${time(ts)}`}
                   value={(v) => num(v, 2)}
@@ -155,12 +160,12 @@ function TrendChartInner({
                 }}
               />
             ))}
-            <SeriesLines rows={rows} names={names} strokeWidth={large ? 3 : 1.75} />
+            <SeriesLines data={chart} strokeWidth={large ? 3 : 1.75} />
           </LineChart>
           <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
         </div>
       )}
-      {!error && rows.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}
+      {!error && chart.ts.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}
       {!error && marked.n > 0 && (
         // Readings whose time the gateway itself doubted: an operator must not read a spike's time as certain.
         <p className="small muted chart-clock" data-testid="chart-clock">
@@ -198,29 +203,33 @@ function clockMarks(series: readonly Series[], windowed: boolean): { n: number; 
 /** The values of the row under the pointer, one line per series that has one. */
 function RowTooltip({
   active,
-  row,
+  ts,
+  values,
   names,
   label,
   value,
 }: {
   active?: boolean;
-  row: ChartRow | undefined;
+  ts: number | undefined;
+  values(ts: number): Map<string, number> | undefined;
   names: readonly string[];
   label(ts: number): string;
   value(v: number): string;
 }) {
-  if (!active || !row) return null;
+  const row = active && ts !== undefined ? values(ts) : undefined;
+  if (!row || ts === undefined) return null;
   return (
     <div className="chart-tooltip">
-      <p>{label(row.ts!)}</p>
+      <p>{label(ts)}</p>
       <ul>
-        {names.map((n, i) =>
-          row[n] === undefined ? null : (
+        {names.map((n, i) => {
+          const v = row.get(n);
+          return v === undefined ? null : (
             <li key={n} style={{ color: seriesColor(i) }}>
-              {n}: {value(row[n])}
+              {n}: {value(v)}
             </li>
-          ),
-        )}
+          );
+        })}
       </ul>
     </div>
   );

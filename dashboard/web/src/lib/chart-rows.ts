@@ -1,19 +1,37 @@
 import type { Series } from '../api/types';
 
-export type ChartRow = Record<string, number>;
+/**
+ * A line chart's data as columns: one time axis and, per series name, a value per time (NaN: none). Typed
+ * arrays, not one object per row with a key per series: a city-wide chart has dozens of series, and building,
+ * reading and collecting those objects was a large part of its render.
+ */
+export interface ChartColumns {
+  /** Row times, ascending. */
+  ts: Float64Array;
+  names: string[];
+  /** `values[i][r]`: series `names[i]` at `ts[r]`, NaN where it has no value. */
+  values: Float64Array[];
+}
 
-/** Rows keyed by time, one column per series, as recharts wants them. */
-export function toRows(series: Series[], key: (s: Series) => string): ChartRow[] {
-  const rows = new Map<number, ChartRow>();
+/** Every series' points on one time axis (series with the same name share a column; the later one wins). */
+export function toColumns(series: readonly Series[], key: (s: Series) => string): ChartColumns {
+  const names: string[] = [];
+  const nameIndex = new Map<string, number>();
+  const times = new Set<number>();
   for (const s of series) {
     const k = key(s);
-    for (const [ts, v] of s.points) {
-      let row = rows.get(ts);
-      if (!row) rows.set(ts, (row = { ts }));
-      row[k] = v;
-    }
+    if (!nameIndex.has(k)) nameIndex.set(k, names.push(k) - 1);
+    for (const p of s.points) times.add(p[0]);
   }
-  return [...rows.values()].sort((a, b) => a.ts! - b.ts!);
+  const ts = Float64Array.from(times).sort();
+  const row = new Map<number, number>();
+  ts.forEach((t, r) => row.set(t, r));
+  const values = names.map(() => new Float64Array(ts.length).fill(NaN));
+  for (const s of series) {
+    const column = values[nameIndex.get(key(s))!]!;
+    for (const [t, v] of s.points) column[row.get(t)!] = v;
+  }
+  return { ts, names, values };
 }
 
 /**
@@ -21,44 +39,63 @@ export function toRows(series: Series[], key: (s: Series) => string): ChartRow[]
  * series' minimum then maximum, so peaks (and limit breaches) survive while the point count stays bounded.
  * With room for a single row, that row holds each series' maximum.
  */
-export function decimate(rows: ChartRow[], names: string[], maxRows: number): ChartRow[] {
-  if (rows.length <= maxRows) return rows;
+export function decimate(data: ChartColumns, maxRows: number): ChartColumns {
+  const n = data.ts.length;
+  if (n <= maxRows) return data;
   const perBucket = maxRows >= 2 ? 2 : 1;
   const buckets = Math.max(1, Math.floor(maxRows / perBucket));
-  const t0 = rows[0]!.ts!;
-  const span = rows[rows.length - 1]!.ts! - t0 || 1;
-  const out: ChartRow[] = [];
+  const t0 = data.ts[0]!;
+  const span = data.ts[n - 1]! - t0 || 1;
+  const outTs: number[] = [];
+  const out = data.values.map(() => [] as number[]);
   let i = 0;
   for (let b = 0; b < buckets; b++) {
     const end = t0 + ((b + 1) * span) / buckets;
-    const lo: ChartRow = { ts: t0 + (b * span) / buckets };
-    const hi: ChartRow = { ts: t0 + ((b + 0.5) * span) / buckets };
-    let any = false;
-    for (; i < rows.length && (rows[i]!.ts! < end || b === buckets - 1); i++) {
-      const row = rows[i]!;
-      any = true;
-      for (const n of names) {
-        const v = row[n];
-        if (v === undefined) continue;
-        if (lo[n] === undefined || v < lo[n]!) lo[n] = v;
-        if (hi[n] === undefined || v > hi[n]!) hi[n] = v;
+    const from = i;
+    while (i < n && (data.ts[i]! < end || b === buckets - 1)) i++;
+    if (i === from) continue;
+    if (perBucket === 2) outTs.push(t0 + (b * span) / buckets, t0 + ((b + 0.5) * span) / buckets);
+    else outTs.push(t0 + ((b + 0.5) * span) / buckets);
+    data.values.forEach((column, c) => {
+      let lo = NaN;
+      let hi = NaN;
+      for (let r = from; r < i; r++) {
+        const v = column[r]!;
+        if (Number.isNaN(v)) continue;
+        if (Number.isNaN(lo) || v < lo) lo = v;
+        if (Number.isNaN(hi) || v > hi) hi = v;
       }
-    }
-    if (any) {
-      if (perBucket === 2) out.push(lo, hi);
-      else out.push(hi);
-    }
+      if (perBucket === 2) out[c]!.push(lo, hi);
+      else out[c]!.push(hi);
+    });
   }
-  return out;
+  return { ts: Float64Array.from(outTs), names: data.names, values: out.map((c) => Float64Array.from(c)) };
 }
 
 /**
- * The one place a line chart's data is bounded: the rows recharts gets for a plot `widthPx` wide, never more
- * than one per pixel (the server already fits its windows to the width; this holds for any answer).
+ * The one place a line chart's data is bounded: the rows a plot `widthPx` wide is given, never more than one
+ * per pixel (the server already fits its windows to the width; this holds for any answer).
  */
-export function chartRows(series: Series[], key: (s: Series) => string, widthPx: number): ChartRow[] {
-  const names = [...new Set(series.map(key))];
-  return decimate(toRows(series, key), names, Math.max(1, Math.floor(widthPx)));
+export function chartColumns(series: readonly Series[], key: (s: Series) => string, widthPx: number): ChartColumns {
+  return decimate(toColumns(series, key), Math.max(1, Math.floor(widthPx)));
+}
+
+/** The values at row `r`, by series name (series without one are left out): what a tooltip lists. */
+export function rowValues(data: ChartColumns, r: number): Map<string, number> {
+  const out = new Map<string, number>();
+  data.values.forEach((column, c) => {
+    const v = column[r]!;
+    if (!Number.isNaN(v)) out.set(data.names[c]!, v);
+  });
+  return out;
+}
+
+/** A series' last value (undefined: none). */
+export function lastValue(data: ChartColumns, c: number): number | undefined {
+  const column = data.values[c];
+  if (!column) return undefined;
+  for (let r = column.length - 1; r >= 0; r--) if (!Number.isNaN(column[r]!)) return column[r];
+  return undefined;
 }
 
 /** A tick step of 1, 2, 2.5 or 5 × 10ⁿ near `raw`. */
@@ -69,16 +106,15 @@ function niceStep(raw: number): number {
 }
 
 /**
- * The value axis' range for these rows: from 0 (or the lowest value below it) to the highest value, widened to
+ * The value axis' range for this data: from 0 (or the lowest value below it) to the highest value, widened to
  * whole tick steps, as recharts' automatic domain would.
  */
-export function valueDomain(rows: readonly ChartRow[], names: readonly string[], ticks = 5): [number, number] {
+export function valueDomain(data: ChartColumns, ticks = 5): [number, number] {
   let lo = 0;
   let hi = -Infinity;
-  for (const row of rows)
-    for (const n of names) {
-      const v = row[n];
-      if (v === undefined) continue;
+  for (const column of data.values)
+    for (let r = 0; r < column.length; r++) {
+      const v = column[r]!;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }

@@ -18,6 +18,9 @@ const PING_INTERVAL_MS = 10_000;
 const DEAD_AFTER_MS = PING_INTERVAL_MS * 2.5;
 /** Data frames move `lastFrameAt`; views hear of it at most this often (staleness is judged in seconds). */
 const QUIET_NOTIFY_MS = 1000;
+/** Frames held for views not yet mounted: at most this many (the oldest go first), for at most this long. */
+const MAX_HELD = 2000;
+const HOLD_AT_MOST_MS = 15_000;
 
 /** Exponential backoff with full jitter, 1 s → 30 s. */
 export function reconnectDelay(attempt: number, baseMs = 1000, maxMs = 30_000): number {
@@ -39,19 +42,29 @@ export class LiveFeed {
   private nextId = 1;
   private notifiedAt = 0;
   private stopped = true;
+  /** Channels asked for at boot, and the frames of them that arrived before any view listened (see `start`). */
+  private early: { channels: LiveChannel[]; held: LiveMessage[]; timer: ReturnType<typeof setTimeout> } | null = null;
   state: FeedState = { status: 'closed', lastFrameAt: null, retryAt: null, clockOffsetMs: 0 };
 
   constructor(private readonly url: () => string) {}
 
-  start(): void {
+  /**
+   * Opens the socket. `earlyChannels`: the channels the page's first view will listen to, subscribed now; what
+   * arrives on them before that view mounts is held and handed to the views subscribing first (those mounting
+   * in the same turn), so its first render shows the live values and misses nothing since the page was served.
+   */
+  start(earlyChannels: LiveChannel[] = []): void {
     if (!this.stopped) return;
     this.stopped = false;
+    if (earlyChannels.length > 0)
+      this.early = { channels: earlyChannels, held: [], timer: setTimeout(() => this.endEarly(), HOLD_AT_MOST_MS) };
     this.connect();
     this.watchdog = setInterval(() => this.checkAlive(), 2000);
   }
 
   stop(): void {
     this.stopped = true;
+    this.endEarly();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.watchdog) clearInterval(this.watchdog);
     this.retryTimer = null;
@@ -64,6 +77,16 @@ export class LiveFeed {
   subscribe(channels: LiveChannel[], listener: Listener): () => void {
     const id = this.nextId++;
     this.subscriptions.set(id, { channels, listener });
+    if (this.early) {
+      for (const msg of this.early.held) if (wants(channels, msg)) listener(msg);
+      // Once views listen on every early channel (the page's view has mounted, not only the layout around it),
+      // the ones mounting in this same turn still get the held frames; later ones ask for their own data.
+      const listening = new Set(this.listenedChannels());
+      if (this.early.channels.every((c) => listening.has(c))) {
+        clearTimeout(this.early.timer);
+        this.early.timer = setTimeout(() => this.endEarly(), 0);
+      }
+    }
     this.sendSubscribe();
     return () => {
       this.subscriptions.delete(id);
@@ -88,10 +111,22 @@ export class LiveFeed {
     for (const l of this.stateListeners) l();
   }
 
-  private channels(): LiveChannel[] {
+  private endEarly(): void {
+    if (!this.early) return;
+    clearTimeout(this.early.timer);
+    this.early = null;
+    this.sendSubscribe();
+  }
+
+  private listenedChannels(): LiveChannel[] {
     const all = new Set<LiveChannel>();
     for (const s of this.subscriptions.values()) s.channels.forEach((c) => all.add(c));
-    return [...all].sort();
+    return [...all];
+  }
+
+  /** What the server is asked for: what views listen to, and the early channels while frames are held. */
+  private channels(): LiveChannel[] {
+    return [...new Set([...this.listenedChannels(), ...(this.early?.channels ?? [])])].sort();
   }
 
   private subscribeQueued = false;
@@ -134,6 +169,9 @@ export class LiveFeed {
       const control = msg.type === 'hello' || msg.type === 'ping';
       if ((msg.type === 'hello' || msg.type === 'ping') && typeof msg.serverTime === 'number') patch.clockOffsetMs = msg.serverTime - now;
       this.setState(patch, !control);
+      if (this.early && !control && wants(this.early.channels, msg)) {
+        if (this.early.held.push(msg) > MAX_HELD) this.early.held.shift();
+      }
       for (const s of this.subscriptions.values()) {
         if (wants(s.channels, msg)) s.listener(msg);
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seriesToColumns, type Series } from '@tamky/protocol';
-import { historyAnswerJson } from '../src/readings/history-json';
+import { historyAnswerJson, historyAnswerPieces } from '../src/readings/history-json';
 
 describe('historyAnswerJson', () => {
   it('writes what JSON.stringify writes for the same series as points', () => {
@@ -41,5 +41,11 @@ describe('historyAnswerJson', () => {
     expect(historyAnswerJson([])).toBe(JSON.stringify({ series: [] }));
     // A windowed answer says its window, and a window's clock mark passes through as a point's does.
     expect(historyAnswerJson(series.map(seriesToColumns), 300_000)).toBe(JSON.stringify({ series, windowMs: 300_000 }));
+    // In pieces of any size, the same text.
+    for (const per of [1, 2, 3, 4, 10])
+      expect([...historyAnswerPieces(series.map(seriesToColumns), 300_000, per)].join('')).toBe(
+        JSON.stringify({ series, windowMs: 300_000 }),
+      );
+    expect([...historyAnswerPieces([], undefined, 2)].join('')).toBe(JSON.stringify({ series: [] }));
   });
 });

@@ -73,4 +73,30 @@ describe('accessibility of the chart views (axe-core: no serious or critical vio
     await tooltip.waitFor({ state: 'visible' });
     await page.close();
   });
+
+  it("draws a chart's frame while its answer is on its way, and its lines when it arrives, without moving", async () => {
+    const page = await env.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await login(page, env.server.url, 'admin');
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await page.route(/\/api\/history\?/, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(`${env.server.url}/environment`);
+    const chart = page.locator('[data-testid="chart"]').first();
+    // The time axis and the grid, no lines, and the page says it is loading.
+    await chart.locator('.recharts-xAxis-tick-labels text').first().waitFor({ timeout: 20_000 });
+    await expect.poll(() => chart.locator('.chart-waiting').innerText()).toBe(VI['app.loading']);
+    expect(await chart.locator('.chart-line').count()).toBe(0);
+    expect(await chart.locator('.recharts-yAxis-tick-labels text').count()).toBe(0);
+    const before = (await chart.boundingBox())!;
+    release();
+    await chart.locator('.chart-line').first().waitFor({ timeout: 20_000 });
+    expect(await chart.locator('.chart-waiting').count()).toBe(0);
+    expect(await chart.locator('.recharts-yAxis-tick-labels text').count()).toBeGreaterThan(0);
+    const after = (await chart.boundingBox())!;
+    expect(after.height).toBe(before.height);
+    await page.close();
+  });
 });

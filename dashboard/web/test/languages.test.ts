@@ -1,21 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
-import { topics } from '@tamky/protocol';
+import { PAGE_VIEWS, topics } from '@tamky/protocol';
 import { vi as VI, en as EN, type MessageKey } from '../src/i18n/dict';
 import { createAlarmsModule } from '../../server/src/alarms';
 import { api, KIOSK_TOKEN, login, mqttClient, PASSWORDS, startHarness, type Harness } from '../../server/test/helpers';
-import { DIST_DIR, ensureBuilt, launchBrowser, WEB_DIR } from './browser';
+import { DIST_DIR, ensureBuilt, launchBrowser } from './browser';
 
 /**
  * Every view, signed in as an admin on the real server, in Vietnamese and in English: no text of the other
  * language. Proper names (wards, devices, gateways, people) are Vietnamese in both; text kept verbatim on
  * purpose (a device's own error, a raw payload) carries its own `lang` attribute and is not judged.
  */
-// Every route the app loads a view for (read from App.tsx, so a new view cannot be left out); a device page for /devices.
-const ROUTES = [...readFileSync(join(WEB_DIR, 'src/App.tsx'), 'utf8').matchAll(/'(\/[^']*)': \(\) => import\(/g)].map((m) => m[1]!);
+// Every route the app loads a view for (PAGE_VIEWS, which App.tsx routes by, so a new view cannot be left out); a device page for /devices.
+const ROUTES = Object.keys(PAGE_VIEWS);
 const VIEWS = ROUTES.filter((r) => r !== '/wall').map((r) => (r === '/devices' ? '/devices/an-phu-water-1' : r));
 
 const VIETNAMESE_LETTERS = /[ăâđêôơưàáảãạằắẳẵặầấẩẫậèẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]/i;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { useMockAndBrowser, login, screenshot } from './browser';
 import { USERS } from './mock-server';
 
@@ -69,6 +69,9 @@ describe('city overview, live', () => {
   });
 
   it('shows what the feed said while the view was still loading, at its first render', async () => {
+    // Only the frame below: the mock's periodic values (an hourly AQI for each ward in turn) would replace it.
+    env.server.setReadingsRunning(false);
+    onTestFinished(() => env.server.setReadingsRunning(true));
     const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
     await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
     const page = await context.newPage();

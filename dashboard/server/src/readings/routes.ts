@@ -22,7 +22,7 @@ import { computeOverview } from '../overview/overview';
 import { aqiLevel } from '../overview/limits';
 import { toNgsiLd } from '../export/ngsi-ld';
 import { parseHistoryQuery } from './history-query';
-import { historyAnswerJson } from './history-json';
+import { sendHistoryAnswer } from './history-json';
 import { csvFileName, seriesToCsv } from './csv';
 import { cityInWards, inScope, limitQueryToWards, wardScopeOf } from './ward-scope';
 
@@ -73,7 +73,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
         if (!core.store.queryColumns)
           return { series: await core.store.query(q), ...(q.windowMs !== undefined ? { windowMs: q.windowMs } : {}) };
         // The same answer, encoded from columns: no array per point to build, keep alive and stringify.
-        res.type('json').send(historyAnswerJson(await core.store.queryColumns(q), q.windowMs));
+        await sendHistoryAnswer(res, await core.store.queryColumns(q), q.windowMs);
       },
     },
     {

@@ -81,6 +81,9 @@ function TrendChartInner({
     .map((n, c) => `${n} ${num(lastValue(chart, c), 1)}`)
     .join('; ');
   const fontSize = large ? 'clamp(12px, 1vw, 28px)' : 12;
+  // Until the first answer the frame (time axis, grid) is drawn without values: recharts sets itself up while the
+  // answer is on its way, and the lines follow it at once, in a chart that does not move.
+  const waiting = !data && loading;
   return (
     <figure className="chart" aria-busy={loading} ref={box}>
       <figcaption className="chart-head">
@@ -93,15 +96,16 @@ function TrendChartInner({
         <p className="error" role="alert">
           {t('app.error', { message: error })}
         </p>
-      ) : chart.ts.length === 0 ? (
-        <p className="muted chart-empty">{loading ? t('app.loading') : t('app.noData')}</p>
+      ) : widthPx === undefined || (chart.ts.length === 0 && !waiting) ? (
+        <p className="muted chart-empty">{waiting || widthPx === undefined ? t('app.loading') : t('app.noData')}</p>
       ) : (
-        <div style={{ width: '100%', height }} data-testid="chart">
+        <div style={{ width: '100%', height, position: 'relative' }} data-testid="chart">
           {/* Sized from the width measured above: recharts' ResponsiveContainer would measure again and draw a frame later. */}
           <LineChart
             width={plotWidth}
             height={height}
-            data={timeRows}
+            // Waiting: the range's two ends, for recharts to draw the time axis at all.
+            data={waiting ? [{ ts: query.from }, { ts: query.to }] : timeRows}
             margin={{ top: 8, right: 16, bottom: 4, left: 0 }}
             accessibilityLayer={false}
           >
@@ -124,7 +128,7 @@ function TrendChartInner({
               // Its few ticks never collide: recharts would otherwise measure every label in the DOM to thin them.
               interval={0}
               stroke="var(--muted)"
-              tick={{ fontSize }}
+              tick={waiting ? false : { fontSize }}
               width={large ? 80 : 56}
               tickFormatter={(v: number) => num(v, 1)}
             />
@@ -162,7 +166,11 @@ function TrendChartInner({
             ))}
             <SeriesLines data={chart} strokeWidth={large ? 3 : 1.75} />
           </LineChart>
-          <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
+          {waiting ? (
+            <p className="muted chart-waiting">{t('app.loading')}</p>
+          ) : (
+            <p className="sr-only">{t('chart.tableSummary', { n: names.length, latest })}</p>
+          )}
         </div>
       )}
       {!error && chart.ts.length > 0 && <SeriesLegend names={names} fontSize={fontSize} />}

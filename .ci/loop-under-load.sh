@@ -35,7 +35,11 @@ stop_burner() {
   [ -n "$burner_pid" ] && kill "$burner_pid" 2> /dev/null
   burner_pid=""
 }
-trap stop_burner EXIT INT TERM
+# A signal ends the loop at once (a trap alone stopped the burner and went on with the next run); the run in
+# progress is left to end by itself or be killed.
+trap stop_burner EXIT
+trap 'stop_burner; exit 130' INT
+trap 'stop_burner; exit 143' TERM
 
 echo "loop: $RUNS fresh-clone runs of .ci/run at $HEAD_SHA, burner: $([ "${BURNER:-1}" = "0" ] && echo none || echo "one core, nice ${BURNER_NICE:-0}"), logs in $WORK"
 start_burner
@@ -47,7 +51,9 @@ for i in $(seq 1 "$RUNS"); do
   git clone --quiet --no-local "$REPO" "$clone"
   git -C "$clone" checkout --quiet "$HEAD_SHA"
   started=$(date +%s)
-  (cd "$clone" && .ci/run) > "$log" 2>&1
+  # In the background and waited for: bash runs a trap only between commands, and `wait` is one it can leave.
+  (cd "$clone" && .ci/run) > "$log" 2>&1 &
+  wait $!
   rc=$?
   secs=$(( $(date +%s) - started ))
   # The summary reporter's closing line (test/summary-reporter.ts), and the files vitest marked failed.

@@ -52,11 +52,12 @@ export function windowStart(ts: number, windowMs: number): number {
  * A windowed series' `clock` (Series.clock) from the marks of its device's readings in its range: each mark's
  * time taken to its window, 'unsynced' winning over 'corrected' in a window, only windows the series has a point
  * in (a window of readings without this series' field, or left out of the answer, says nothing), ascending.
+ * The series' points are given as pairs or as their times (ColumnSeries.ts).
  */
 export function windowClock(
   marks: Iterable<readonly [number, ClockMark]>,
   windowMs: number,
-  points: ReadonlyArray<readonly [number, number]>,
+  points: ReadonlyArray<readonly [number, number]> | Float64Array,
 ): Array<[number, ClockMark]> {
   const byWindow = new Map<number, ClockMark>();
   for (const [ts, mark] of marks) {
@@ -65,7 +66,8 @@ export function windowClock(
   }
   if (byWindow.size === 0) return [];
   const out: Array<[number, ClockMark]> = [];
-  for (const [t] of points) {
+  for (const p of points) {
+    const t = typeof p === 'number' ? p : p[0];
     const mark = byWindow.get(t);
     if (mark) out.push([t, mark]);
   }

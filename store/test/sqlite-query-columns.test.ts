@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnsToSeries, type RangeQuery, type StoredReading } from '@tamky/protocol';
 import { tempDir } from '@tamky/test-support';
 import { openStore, SqliteStore, type SqliteWorkerStore } from '../src';
+import { columnsOfLists } from '../src/sqlite/history-reader';
 
 // queryColumns (what the history API encodes, and what the worker store's query() is built from) must answer
 // exactly what query() answers, on every path of the reader: raw points, rollup rows as they are, rollup rows
@@ -114,5 +115,51 @@ describe('SQLite queryColumns', () => {
       await reader.close();
       await worker.close();
     }
+  });
+
+  it("reads rollup rows as they are through SQLite's text of them, double for double", async () => {
+    // The fast path asks SQLite for each series as two comma-separated lists; values whose text is long or odd
+    // (thirds, tiny, huge, negative, whole) must come back as the very doubles the rows hold.
+    const store = new SqliteStore({ path: join(tempDir('store-columns-text'), 'ts.db'), synchronous: 'normal' });
+    try {
+      const odd = [1 / 3, 2 / 3, 1e-7, 123456789.12345679, 1e21, 5e-324, -0.1 - 0.2, 62, -7.5, 0.30000000000000004];
+      const batch: StoredReading[] = [];
+      for (let m = 0; m < 120; m++)
+        batch.push({
+          kind: 'odd',
+          device: 'odd-01',
+          gateway: 'gw-odd',
+          ward: 'hoa-thuan',
+          ts: T0 + m * MIN,
+          seq: m,
+          values: { v: odd[m % odd.length]! * (1 + m / 7) },
+        });
+      await store.writeBatch(batch);
+      store.catchUpRollups();
+      for (const aggregate of ['mean', 'min', 'max', 'last', 'sum', 'count'] as const) {
+        const q: RangeQuery = { kind: 'odd', fields: ['v'], from: T0, to: T0 + 2 * HOUR, windowMs: MIN, aggregate };
+        const value = { mean: 'sum / count', min: 'min', max: 'max', last: 'last', sum: 'sum', count: 'count' }[aggregate];
+        const rows = store.db
+          .prepare(`SELECT bucket, ${value} FROM rollup_1m WHERE kind = 'odd' AND bucket >= ? AND bucket <= ? ORDER BY bucket`)
+          .raw(true)
+          .all(T0, T0 + 2 * HOUR) as Array<[number, number]>;
+        expect(rows).toHaveLength(120);
+        const [c] = await store.queryColumns(q);
+        expect(Array.from(c!.ts), aggregate).toEqual(rows.map((r) => r[0]));
+        expect(Array.from(c!.values), aggregate).toEqual(rows.map((r) => r[1]));
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves to the row path what two lists cannot carry', () => {
+    expect(columnsOfLists('1,2,3', '0.5,1e+21,-3')).toEqual({
+      ts: Float64Array.from([1, 2, 3]),
+      values: Float64Array.from([0.5, 1e21, -3]),
+    });
+    expect(columnsOfLists('1,2', 'Inf,-Inf')).toBeUndefined(); // SQLite's text of an infinity
+    expect(columnsOfLists('1,2', '3')).toBeUndefined();
+    expect(columnsOfLists('2,1', '3,4')).toBeUndefined(); // out of order
   });
 });

@@ -2,8 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { constants as zlibConstants } from 'node:zlib';
-import compression from 'compression';
 import express from 'express';
 import { z } from 'zod';
 import { openApiAnswerSchema, topics, type CityModel, type TimeSeriesStore } from '@tamky/protocol';
@@ -13,6 +11,7 @@ import type { Core } from './core';
 import type { AlarmCounts, DashboardModule, LiveChannel, ModuleContext } from './module';
 import { CORE_MIGRATIONS, migrate, openStateDb } from './state-db';
 import { createAuditLog } from './audit';
+import { compressAnswers } from './http/compression';
 import { createAccounts } from './auth/accounts';
 import { createSessions } from './auth/sessions';
 import { createGuard } from './auth/guard';
@@ -228,9 +227,7 @@ export async function startDashboard(input: DashboardConfig, opts: DashboardOpti
   const proxyTrust = createProxyTrust(config.http.trustedProxies);
   app.set('trust proxy', (address: string) => proxyTrust.trusts(address));
   app.use(securityHeaders(config.session.secureCookies, mapData.origins, config.public?.embedOrigins));
-  // A day of history for a ward is megabytes of JSON; technicians read it over mobile data. Brotli quality 2: on a
-  // day of history it compresses as small as the library's default (4) for about half its CPU (bench/dashboard).
-  app.use(compression({ brotli: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 2 } } }));
+  app.use(compressAnswers());
   app.use(httpTiming(metrics));
   app.get('/healthz', (_req, res) => {
     const mqttUp = link.client.connected;

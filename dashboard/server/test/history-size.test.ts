@@ -1,5 +1,5 @@
 import { get } from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RangeQuery, Series, StoredReading } from '@tamky/protocol';
 import { api, login, startHarness, type Harness, type Session } from './helpers';
@@ -63,6 +63,24 @@ describe('history answers', () => {
     const plain = await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': 'identity' });
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect((JSON.parse(plain.body.toString('utf8')) as { series: Series[] }).series).toHaveLength(DEVICES.length * 2);
+  });
+
+  it('are brotli-compressed for browsers, with their length, and decompress to the plain answer', async () => {
+    const plain = (await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': 'identity' })).body;
+    const cases: Array<[string, string, (b: Buffer) => Buffer]> = [
+      ['gzip, deflate, br, zstd', 'br', brotliDecompressSync], // what Chromium sends
+      ['br;q=0, gzip', 'gzip', gunzipSync],
+      ['gzip;q=0.5, br;q=0.2', 'br', brotliDecompressSync], // brotli first whenever it is accepted at all
+    ];
+    for (const [accept, encoding, decompress] of cases) {
+      const res = await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': accept });
+      expect(res.status, accept).toBe(200);
+      expect(res.headers['content-encoding'], accept).toBe(encoding);
+      expect(res.headers['vary'], accept).toMatch(/accept-encoding/i);
+      expect(Number(res.headers['content-length']), accept).toBe(res.body.length);
+      expect(res.body.length, accept).toBeLessThan(plain.length / 3);
+      expect(decompress(res.body).equals(plain), accept).toBe(true);
+    }
   });
 
   it('have no more points per series than the chart width in pixels', async () => {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  columnsToSeries,
   seriesToColumns,
   windowClock,
   type Aggregate,
@@ -41,8 +42,9 @@ type Extra = Map<string, { ward: string; wardTs: number; windows: Windows }>;
  * What a query turns each series into as soon as it is complete: itself, or columns (then its points die young,
  * instead of 72,000 small arrays outliving the whole query: most of its CPU was the garbage collector's).
  */
-type Pack<S> = (s: Series) => S;
-const asSeries: Pack<Series> = (s) => s;
+type Pack<S> = (s: Series | ColumnSeries) => S;
+const asSeries: Pack<Series> = (s) => ('points' in s ? s : columnsToSeries(s));
+const asColumns: Pack<ColumnSeries> = (s) => ('points' in s ? seriesToColumns(s) : s);
 
 const accOf = (r: RollupRow): Accumulator => ({ count: r[2], sum: r[3], min: r[4], max: r[5], last: r[6], lastTs: r[7] });
 
@@ -70,10 +72,17 @@ export class HistoryReader {
   private readonly kindSeq: Database.Statement<[string], number>;
   private readonly raw: RawRows;
   private readonly rollupRange: Record<RollupTable, Database.Statement<[string, string, string, number, number], RollupRow>>;
-  /** Fast-path statements by table, aggregate and ward filter: [bucket, value] rows, and the newest row's ward. */
+  /**
+   * Fast-path statements by table, aggregate and ward filter: a series' buckets and values as two lists of text
+   * (columns), [bucket, value] rows (points, for what the lists cannot carry), and the newest row's ward.
+   */
   private readonly direct = new Map<
     string,
-    { points: Database.Statement<unknown[], [number, number]>; ward: Database.Statement<unknown[], string> }
+    {
+      columns: Database.Statement<unknown[], [string | null, string | null]>;
+      points: Database.Statement<unknown[], [number, number]>;
+      ward: Database.Statement<unknown[], string>;
+    }
   >();
   /** Prepared on first use: a reader may open a file its writer has not upgraded to schema 3 yet (then there is no lag). */
   private pendingStmts:
@@ -122,7 +131,7 @@ export class HistoryReader {
 
   /** The same answer as `query`, each series as columns. */
   queryColumns(q: RangeQuery): ColumnSeries[] {
-    return this.run(q, seriesToColumns);
+    return this.run(q, asColumns);
   }
 
   private run<S>(q: RangeQuery, pack: Pack<S>): S[] {
@@ -208,12 +217,19 @@ export class HistoryReader {
   }
 
   /** Series.clock of a device's windowed series: its readings' marks in [from, to] (the readings its windows hold). */
-  private addWindowClock(kind: string, device: string, from: number, to: number, windowMs: number, series: Series[]): void {
+  private addWindowClock(
+    kind: string,
+    device: string,
+    from: number,
+    to: number,
+    windowMs: number,
+    series: Array<Series | ColumnSeries>,
+  ): void {
     if (series.length === 0) return;
     const marks = this.marks(kind, device, from, to);
     if (marks.length === 0) return;
     for (const s of series) {
-      const clock = windowClock(marks, windowMs, s.points);
+      const clock = windowClock(marks, windowMs, 'points' in s ? s.points : s.ts);
       if (clock.length > 0) s.clock = clock;
     }
   }
@@ -328,7 +344,7 @@ export class HistoryReader {
     for (const device of devices) {
       const extra = extras.get(device);
       const dirty = dirtyBuckets.get(device);
-      const found: Series[] = [];
+      const found: Array<Series | ColumnSeries> = [];
       for (const field of q.fields) {
         const e = extra?.get(field);
         let ward = '';
@@ -338,6 +354,13 @@ export class HistoryReader {
           // Each rollup row is a window of its own: SQLite computes the value, its rows are the points.
           const d = this.directStatements(table, aggregate, q.ward !== undefined);
           const args = [q.kind, device, field, first, q.to, ...(q.ward !== undefined ? [q.ward] : [])];
+          const [tsText, valuesText] = d.columns.get(...args)!;
+          if (tsText === null || valuesText === null) continue; // no rows
+          const columns = columnsOfLists(tsText, valuesText);
+          if (columns) {
+            found.push({ device, ward: d.ward.get(...args)!, field, ...columns });
+            continue;
+          }
           points = d.points.all(...args);
           if (points.length > 0) ward = d.ward.get(...args)!;
         } else {
@@ -376,6 +399,12 @@ export class HistoryReader {
     if (!d) {
       const where = `FROM ${table} WHERE kind = ? AND device = ? AND field = ? AND bucket >= ? AND bucket <= ?${byWard ? ' AND ward = ?' : ''}`;
       d = {
+        // One row of two texts instead of a JS array per row: making those arrays cost more than SQLite's reading.
+        columns: this.db
+          .prepare(
+            `SELECT group_concat(bucket), group_concat(value) FROM (SELECT bucket, ${ROW_VALUE[aggregate]} AS value ${where} ORDER BY bucket)`,
+          )
+          .raw(true) as unknown as Database.Statement<unknown[], [string | null, string | null]>,
         points: this.db
           .prepare(`SELECT bucket, ${ROW_VALUE[aggregate]} ${where} ORDER BY bucket`)
           .raw(true) as unknown as Database.Statement<unknown[], [number, number]>,
@@ -403,6 +432,26 @@ function addRawRow(extra: Extra, q: RangeQuery, row: RawRow, windowMs: number): 
     if (!acc) f.windows.set(t, (acc = emptyAccumulator()));
     addValue(acc, row.ts, v);
   }
+}
+
+/**
+ * Two comma-separated lists of numbers (group_concat) as columns. SQLite writes a REAL with as many digits as it
+ * takes to read back as the same double, so they are exact. Undefined when they do not parse as plain numbers (an
+ * infinity is "Inf" in SQLite's text): the caller reads the rows instead.
+ */
+export function columnsOfLists(tsText: string, valuesText: string): { ts: Float64Array; values: Float64Array } | undefined {
+  let ts: number[];
+  let values: number[];
+  try {
+    ts = JSON.parse(`[${tsText}]`) as number[];
+    values = JSON.parse(`[${valuesText}]`) as number[];
+  } catch {
+    return undefined;
+  }
+  if (ts.length !== values.length) return undefined;
+  // The subquery's ORDER BY gives group_concat its order; a plan that did not would show here.
+  for (let i = 1; i < ts.length; i++) if (!(ts[i]! > ts[i - 1]!)) return undefined;
+  return { ts: Float64Array.from(ts), values: Float64Array.from(values) };
 }
 
 function pointsOf(windows: Windows, aggregate: Aggregate): Array<[number, number]> {

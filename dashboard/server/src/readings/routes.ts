@@ -73,7 +73,7 @@ export function readingRoutes(core: Core): RouteSpec[] {
         if (!core.store.queryColumns)
           return { series: await core.store.query(q), ...(q.windowMs !== undefined ? { windowMs: q.windowMs } : {}) };
         // The same answer, encoded from columns: no array per point to build, keep alive and stringify.
-        await sendHistoryAnswer(res, await core.store.queryColumns(q), q.windowMs);
+        await sendHistoryAnswer(req, res, await core.store.queryColumns(q), q.windowMs);
       },
     },
     {

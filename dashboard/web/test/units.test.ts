@@ -175,6 +175,14 @@ describe('chart data (what a line chart is given)', () => {
     expect(lastValue(data, 1)).toBe(3);
   });
 
+  it('the row under the pointer is the nearest time, ties to the earlier', async () => {
+    const { nearestRow } = await import('../src/components/ChartPointer');
+    const times = Float64Array.from([10, 20, 40]);
+    expect([0, 10, 14, 15, 16, 29, 31, 40, 99].map((t) => nearestRow(times, t))).toEqual([0, 0, 0, 0, 1, 1, 2, 2, 2]);
+    expect(nearestRow(new Float64Array(0), 5)).toBe(-1);
+    expect(nearestRow(times, Number.NaN)).toBe(-1);
+  });
+
   it('never more rows than the chart has pixels, for any width and any answer', async () => {
     const { chartColumns } = await import('../src/lib/chart-rows');
     // 52 series of a day in minutes, with ragged timestamps so the union of times is larger than any one series.

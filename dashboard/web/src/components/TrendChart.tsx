@@ -1,6 +1,6 @@
 import { reduceByDevice } from '@tamky/protocol/series';
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { CartesianGrid, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type RefObject } from 'react';
+import { CartesianGrid, LineChart, ReferenceLine, XAxis, YAxis } from 'recharts';
 import type { Query } from '../api/client';
 import type { Series } from '../api/types';
 import { useApi } from '../api/useApi';
@@ -8,6 +8,7 @@ import { TIME_ZONE, useI18n } from '../i18n/i18n';
 import { chartColumns, lastValue, rowValues, valueDomain } from '../lib/chart-rows';
 import { seriesColor } from '../lib/palette';
 import { timeTicks } from '../lib/time-ticks';
+import { ChartPointer, type PointedRow } from './ChartPointer';
 import { SeriesLegend, SeriesLines } from './SeriesLines';
 import { CsvButton } from './CsvButton';
 
@@ -67,14 +68,15 @@ function TrendChartInner({
   const name = useCallback((s: Series) => (perField ? `${label(s)} · ${s.field}` : label(s)), [label, perField]);
   const chart = useMemo(() => chartColumns(series, name, widthPx ?? 1), [series, name, widthPx]);
   const names = chart.names;
-  // recharts is given the times only (its tooltip finds the row under the pointer); the lines read the columns.
-  const timeRows = useMemo(() => Array.from(chart.ts, (ts) => ({ ts })), [chart]);
+  // recharts is given the range's two ends only (it draws the time axis from data): the lines read the columns,
+  // and ChartPointer finds the row under the pointer.
+  const ends = useMemo(() => [{ ts: query.from }, { ts: query.to }], [query.from, query.to]);
+  const [pointed, setPointed] = useState<PointedRow | null>(null);
   const yDomain = useMemo(() => valueDomain(chart), [chart]);
   const xTicks = useMemo(
     () => timeTicks(query.from, query.to, widthPx ?? 1, TIME_ZONE, large ? 160 : 80),
     [query.from, query.to, widthPx, large],
   );
-  const rowAt = useMemo(() => new Map(Array.from(chart.ts, (ts, r) => [ts, r])), [chart]);
   const fmtTick = (ts: number) => (spanMs > 86_400_000 ? shortDate(ts) : time(ts));
   const latest = names
     .slice(0, 6)
@@ -104,8 +106,7 @@ function TrendChartInner({
           <LineChart
             width={plotWidth}
             height={height}
-            // Waiting: the range's two ends, for recharts to draw the time axis at all.
-            data={waiting ? [{ ts: query.from }, { ts: query.to }] : timeRows}
+            data={ends}
             margin={{ top: 8, right: 16, bottom: 4, left: 0 }}
             accessibilityLayer={false}
           >
@@ -132,23 +133,6 @@ function TrendChartInner({
               width={large ? 80 : 56}
               tickFormatter={(v: number) => num(v, 1)}
             />
-            <Tooltip
-              // recharts shows its box only with a payload from its own <Line>s; this content draws the row itself.
-              wrapperStyle={{ visibility: 'visible' }}
-              content={(p) => (
-                <RowTooltip
-                  active={p.active && !dismissed.is(p.label)}
-                  ts={p.label === undefined ? undefined : Number(p.label)}
-                  values={(ts) => {
-                    const r = rowAt.get(ts);
-                    return r === undefined ? undefined : rowValues(chart, r);
-                  }}
-                  names={names}
-                  label={(ts) => `${shortDate(ts)} ${time(ts)}`}
-                  value={(v) => num(v, 2)}
-                />
-              )}
-            />
             {limits.map((l) => (
               <ReferenceLine
                 key={l.label}
@@ -165,7 +149,25 @@ function TrendChartInner({
               />
             ))}
             <SeriesLines data={chart} strokeWidth={large ? 3 : 1.75} />
+            <ChartPointer times={chart.ts} pointed={pointed} onPoint={setPointed} />
           </LineChart>
+          {pointed && pointed.row < chart.ts.length && !dismissed.is(chart.ts[pointed.row]) && (
+            <RowTooltip
+              ts={chart.ts[pointed.row]!}
+              values={rowValues(chart, pointed.row)}
+              names={names}
+              label={(ts) => `${shortDate(ts)} ${time(ts)}`}
+              value={(v) => num(v, 2)}
+              // Beside the pointer, on the side with room.
+              style={{
+                position: 'absolute',
+                top: pointed.y,
+                left: pointed.x,
+                transform: `translate(${pointed.x > plotWidth / 2 ? 'calc(-100% - 12px)' : '12px'}, -50%)`,
+                pointerEvents: 'none',
+              }}
+            />
+          )}
           {waiting ? (
             <p className="muted chart-waiting">{t('app.loading')}</p>
           ) : (
@@ -210,28 +212,26 @@ function clockMarks(series: readonly Series[], windowed: boolean): { n: number; 
 
 /** The values of the row under the pointer, one line per series that has one. */
 function RowTooltip({
-  active,
   ts,
   values,
   names,
   label,
   value,
+  style,
 }: {
-  active?: boolean;
-  ts: number | undefined;
-  values(ts: number): Map<string, number> | undefined;
+  ts: number;
+  values: Map<string, number>;
   names: readonly string[];
   label(ts: number): string;
   value(v: number): string;
+  style: CSSProperties;
 }) {
-  const row = active && ts !== undefined ? values(ts) : undefined;
-  if (!row || ts === undefined) return null;
   return (
-    <div className="chart-tooltip">
+    <div className="chart-tooltip" style={style}>
       <p>{label(ts)}</p>
       <ul>
         {names.map((n, i) => {
-          const v = row.get(n);
+          const v = values.get(n);
           return v === undefined ? null : (
             <li key={n} style={{ color: seriesColor(i) }}>
               {n}: {value(v)}
@@ -243,10 +243,7 @@ function RowTooltip({
   );
 }
 
-/**
- * Escape hides the tooltip until the pointer moves to another row (WCAG 1.4.13: content on hover is dismissible).
- * recharts' own Escape handling hides its wrapper, which this chart forces visible to draw its own rows.
- */
+/** Escape hides the tooltip until the pointer moves to another row (WCAG 1.4.13: content on hover is dismissible). */
 function useEscapeDismiss(): { is(label: unknown): boolean } {
   const last = useRef<unknown>(undefined);
   const [dismissedAt, setDismissedAt] = useState<unknown>(undefined);

@@ -23,6 +23,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const dist = join(root, 'dashboard/web/dist');
 const RUNS = process.argv.includes('--quick') ? 3 : 7;
+/** `--only live` or `--only chart`: that measure alone, printed, RESULTS.md left as it is (a partial run). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only !== undefined && only !== 'live' && only !== 'chart') throw new Error(`--only live or --only chart, not ${only}`);
 const lines: string[] = [];
 const out = (s = '') => {
   console.log(s);
@@ -260,13 +263,14 @@ const browser = await launchBrowser();
 const appServer = await startMockServer({ distDir: dist });
 const peerServer = await startMockServer({ distDir: benchDir });
 try {
-  await firstLiveValue(browser, appServer, peerServer);
-  await chartRender(browser, benchDir);
+  if (only !== 'chart') await firstLiveValue(browser, appServer, peerServer);
+  if (only !== 'live') await chartRender(browser, benchDir);
 } finally {
   await appServer.close();
   await peerServer.close();
   await browser.close();
 }
+if (only !== undefined) process.exit(0);
 // The latest run replaces the figures above; the History section (earlier runs worth keeping) stays.
 const resultsFile = join(here, 'RESULTS.md');
 const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';

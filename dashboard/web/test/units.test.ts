@@ -175,6 +175,35 @@ describe('chart data (what a line chart is given)', () => {
     expect(lastValue(data, 1)).toBe(3);
   });
 
+  it('series at the same times become the same columns as through the union of times', async () => {
+    const { toColumns } = await import('../src/lib/chart-rows');
+    const at = (device: string, field: string, values: number[], times = [10, 20, 30]) => ({
+      device,
+      ward: 'w',
+      field,
+      points: times.map((t, i) => [t, values[i]!] as [number, number]),
+    });
+    // Shared times (the fast path), a repeated name (the later series wins), and the same with one time missing.
+    const shared = toColumns([at('x', 'f', [1, 2, 3]), at('y', 'f', [4, 5, 6]), at('x', 'g', [7, 8, 9])], (s) => s.device);
+    expect([...shared.ts]).toEqual([10, 20, 30]);
+    expect(shared.names).toEqual(['x', 'y']);
+    expect(column(shared, 'x')).toEqual([7, 8, 9]);
+    expect(column(shared, 'y')).toEqual([4, 5, 6]);
+    const holed = toColumns([at('x', 'f', [1, 2, 3]), at('y', 'f', [4, 6], [10, 30])], (s) => s.device);
+    expect([...holed.ts]).toEqual([10, 20, 30]);
+    expect(column(holed, 'y')).toEqual([4, NaN, 6]);
+    expect(column(holed, 'x')).toEqual([1, 2, 3]);
+  });
+
+  it('affine axes are applied as arithmetic, other scales point by point', async () => {
+    const { affineOf } = await import('../src/components/SeriesLines');
+    const linear = (v: number) => 5 + 2 * v;
+    expect(affineOf(linear, 0, 100)).toEqual({ a: 5, b: 2 });
+    expect(affineOf((v) => Math.log10(v), 1, 1000)).toBeUndefined();
+    expect(affineOf(linear, 3, 3)).toBeUndefined(); // one value: nothing to fit
+    expect(affineOf(() => undefined, 0, 1)).toBeUndefined();
+  });
+
   it('the row under the pointer is the nearest time, ties to the earlier', async () => {
     const { nearestRow } = await import('../src/components/ChartPointer');
     const times = Float64Array.from([10, 20, 40]);

@@ -5,14 +5,39 @@ import { seriesColor, seriesDash } from '../lib/palette';
 
 type Scale = NonNullable<ReturnType<typeof useXAxisScale>>;
 
-/** One SVG path through a series' values (gaps joined, as before with connectNulls). */
+/** `scale` as px = a + b·v when it is affine over [lo, hi] (linear and time axes are), else undefined. */
+export function affineOf(scale: (v: number) => number | undefined, lo: number, hi: number): { a: number; b: number } | undefined {
+  const p = scale(lo);
+  const q = scale(hi);
+  if (p === undefined || q === undefined || !(hi > lo)) return undefined;
+  const b = (q - p) / (hi - lo);
+  const a = p - b * lo;
+  // Checked inside the range: a log or band scale is left to recharts point by point.
+  for (const v of [lo + (hi - lo) / 3, lo + ((hi - lo) * 3) / 4]) {
+    const at = scale(v);
+    if (at === undefined || Math.abs(at - (a + b * v)) > 0.01) return undefined;
+  }
+  return { a, b };
+}
+
+/**
+ * One SVG path through a series' values (gaps joined, as before with connectNulls). Affine axes are applied as
+ * arithmetic: the scale functions recharts hands out wrap d3's in option handling, and a city-wide chart calls
+ * them for every point of every series.
+ */
 function pathOf(ts: Float64Array, values: Float64Array, x: Scale, y: Scale): string {
+  const xs = ts.length > 1 ? affineOf((v) => x(v), ts[0]!, ts[ts.length - 1]!) : undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) if (v < lo) lo = v;
+  for (const v of values) if (v > hi) hi = v;
+  const ys = affineOf((v) => y(v), lo, hi);
   let d = '';
   for (let r = 0; r < ts.length; r++) {
     const v = values[r]!;
     if (Number.isNaN(v)) continue;
-    const px = x(ts[r]);
-    const py = y(v);
+    const px = xs ? xs.a + xs.b * ts[r]! : x(ts[r]);
+    const py = ys ? ys.a + ys.b * v : y(v);
     if (px === undefined || py === undefined) continue;
     d += `${d ? 'L' : 'M'}${px.toFixed(1)},${py.toFixed(1)}`;
   }

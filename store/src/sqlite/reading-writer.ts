@@ -21,7 +21,7 @@ export class ReadingWriter {
   private readonly storedReading: Database.Statement<[unknown, unknown, unknown, unknown], { ts: number; ward: string; vals: string }>;
   private readonly rewriteReading: Database.Statement;
   private readonly markDirty: MultiRowStatement;
-  private readonly upsertLatest: Database.Statement;
+  private readonly upsertLatest: MultiRowStatement;
   private readonly upsertDerived: MultiRowStatement;
   private readonly insertGatewayDevices: MultiRowStatement;
   private readonly putMark: Database.Statement;
@@ -45,9 +45,13 @@ export class ReadingWriter {
       'UPDATE reading SET ts = ?, ward = ?, vals = ? WHERE kind = ? AND device = ? AND gateway = ? AND seq = ?',
     );
     this.markDirty = new MultiRowStatement(db, 'INSERT OR IGNORE INTO rollup_dirty (kind, device, ts)', 3, 200);
-    this.upsertLatest = db.prepare(
-      `INSERT INTO latest (kind, device, ts, gateway, ward, seq, vals) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
+    // Many devices per statement (one row per device: `newest` below), as the raw rows.
+    this.upsertLatest = new MultiRowStatement(
+      db,
+      'INSERT INTO latest (kind, device, ts, gateway, ward, seq, vals)',
+      7,
+      INSERT_CHUNK,
+      `ON CONFLICT (kind, device) DO UPDATE SET ts = excluded.ts, gateway = excluded.gateway, ward = excluded.ward, seq = excluded.seq, vals = excluded.vals
        WHERE excluded.ts >= latest.ts`,
     );
     this.upsertDerived = new MultiRowStatement(
@@ -123,9 +127,10 @@ export class ReadingWriter {
       this.putMark.run(kind, device, ts[i], gateway, seq[i], mark);
     }
     if (derived.length > 0) this.writeDerived(b, derived);
+    const latest: unknown[] = [];
     for (const i of newest.values()) {
       const k = i * REFS_PER_READING;
-      this.upsertLatest.run(
+      latest.push(
         strings[refs[k + KIND]!],
         strings[refs[k + DEVICE]!],
         ts[i],
@@ -135,6 +140,7 @@ export class ReadingWriter {
         valsOf(b, i),
       );
     }
+    this.upsertLatest.runAll(latest);
     return this.recordGatewayDevices(b);
   }
 

@@ -50,7 +50,7 @@ export class RollupMaintainer {
   private readonly deleteWindow: Record<RollupTable, Database.Statement<[string, string, number]>>;
   private readonly flushTx: (recompute: boolean) => void;
   /** Deltas of the rows read past the watermark, up to rowid `cursor`; not yet in the rollups. */
-  private pending: { series: Map<string, SeriesDeltas>; rows: number; cursor: number } | undefined;
+  private pending: { series: Map<string, Map<string, SeriesDeltas>>; rows: number; cursor: number } | undefined;
 
   constructor(
     db: Database.Database,
@@ -106,10 +106,13 @@ export class RollupMaintainer {
     for (const [, kind, device, ts, ward, seq, vals] of rows) {
       if (seq < 0) continue; // derived values keep no rollups (reading-writer.ts)
       const values = JSON.parse(vals) as Record<string, number>;
+      // One key per device, its fields below it: a key string per value was much of a step's work.
+      const deviceKey = `${kind}\0${device}`;
+      let fields = series.get(deviceKey);
+      if (!fields) series.set(deviceKey, (fields = new Map()));
       for (const field in values) {
-        const key = `${kind}\0${device}\0${field}`;
-        let sd = series.get(key);
-        if (!sd) series.set(key, (sd = { kind, device, field, buckets: ROLLUPS.map(() => new Map()) }));
+        let sd = fields.get(field);
+        if (!sd) fields.set(field, (sd = { kind, device, field, buckets: ROLLUPS.map(() => new Map()) }));
         for (let t = 0; t < ROLLUPS.length; t++) {
           const bucket = windowStart(ts, ROLLUPS[t]!.ms);
           let d = sd.buckets[t]!.get(bucket);
@@ -134,9 +137,10 @@ export class RollupMaintainer {
       const params: unknown[] = [];
       for (let t = 0; t < ROLLUPS.length; t++) {
         params.length = 0;
-        for (const sd of pending.series.values())
-          for (const [bucket, { ward, acc: a }] of sd.buckets[t]!)
-            params.push(sd.kind, sd.device, sd.field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
+        for (const fields of pending.series.values())
+          for (const sd of fields.values())
+            for (const [bucket, { ward, acc: a }] of sd.buckets[t]!)
+              params.push(sd.kind, sd.device, sd.field, bucket, ward, a.count, a.sum, a.min, a.max, a.last, a.lastTs);
         this.upsert[ROLLUPS[t]!.table].runAll(params);
       }
       this.setWatermark.run(pending.cursor);

@@ -18,6 +18,7 @@ import type { Browser, BrowserContext, CDPSession } from 'playwright-core';
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS, type MockServer } from '../../dashboard/web/test/mock-server';
 import { RANGES } from '../../dashboard/web/src/lib/ranges';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -115,7 +116,6 @@ ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type !== 'readings')
 async function firstLiveValue(browser: Browser, appServer: MockServer, peerServer: MockServer): Promise<void> {
   const measure = async (server: MockServer, path: string, selector: string): Promise<{ ms: number; cpuMs: number }> => {
     server.setReadingsRunning(false);
-    const device = server.city.devices.find((d) => d.id === 'an-my-noise-1')!;
     const context = await signedIn(browser, server);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
@@ -123,42 +123,15 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    // Pushes the marker value until the page shows it: the moment the client can show a live value is what counts.
-    const pusher = setInterval(
-      () =>
-        server.push({
-          type: 'readings',
-          readings: [
-            {
-              kind: 'noise_meter',
-              device: device.id,
-              gateway: device.gateway,
-              ward: device.ward,
-              ts: Date.now(),
-              seq: 1,
-              values: { laeq: 88.8 },
-            },
-          ],
-        }),
-      100,
-    );
+    const stop = pushMarker(server);
     await page.goto(`${server.url}${path}`);
-    const handle = await page
-      .waitForFunction(
-        (sel) => {
-          const el = document.querySelector(sel);
-          return el && el.textContent === '88,8' ? performance.now() : null;
-        },
-        selector,
-        { polling: 'raf', timeout: 30_000 },
-      )
-      .catch(async (err: Error) => {
-        throw new Error(
-          `${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`,
-        );
-      });
-    clearInterval(pusher);
-    const ms = (await handle.jsonValue()) as number;
+    const ms = await markerShownAt(
+      page,
+      selector,
+      async (err) =>
+        new Error(`${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`),
+    );
+    stop();
     const cpuMs = await taskMs(cdp);
     await context.close();
     return { ms, cpuMs };
@@ -168,7 +141,7 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
   const appCpu: number[] = [];
   const peerCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const a = await measure(appServer, '/', 'article[data-ward="an-my"] [data-testid="noise-value"]');
+    const a = await measure(appServer, '/', OVERVIEW_VALUE);
     const p = await measure(peerServer, '/peer.html', '#v');
     app.push(a.ms);
     appCpu.push(a.cpuMs);

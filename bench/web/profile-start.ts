@@ -6,12 +6,12 @@
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
 import { fileURLToPath } from 'node:url';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
 
 const dist = fileURLToPath(new URL('../../dashboard/web/dist', import.meta.url));
 const server = await startMockServer({ distDir: dist });
 server.setReadingsRunning(false);
 const browser = await launchBrowser();
-const device = server.city.devices.find((d) => d.id === 'an-my-noise-1')!;
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
 try {
   for (let run = 0; run < Number(process.argv[2] ?? 2); run++) {
@@ -22,36 +22,10 @@ try {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     await cdp.send('Profiler.start');
-    const pusher = setInterval(
-      () =>
-        server.push({
-          type: 'readings',
-          readings: [
-            {
-              kind: 'noise_meter',
-              device: device.id,
-              gateway: device.gateway,
-              ward: device.ward,
-              ts: Date.now(),
-              seq: 1,
-              values: { laeq: 88.8 },
-            },
-          ],
-        }),
-      100,
-    );
+    const stop = pushMarker(server);
     await page.goto(`${server.url}/`);
-    const shown = await (
-      await page.waitForFunction(
-        () => {
-          const el = document.querySelector('article[data-ward="an-my"] [data-testid="noise-value"]');
-          return el && el.textContent === '88,8' ? performance.now() : null;
-        },
-        undefined,
-        { polling: 'raf', timeout: 30_000 },
-      )
-    ).jsonValue();
-    clearInterval(pusher);
+    const shown = await markerShownAt(page, OVERVIEW_VALUE);
+    stop();
     const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Node[]; samples: number[]; timeDeltas: number[] } };
     const timeline = await page.evaluate(() => {
       const rows = performance.getEntriesByType('resource').map((e) => {
@@ -68,7 +42,7 @@ try {
         ...paints,
       ];
     });
-    console.log(`\n=== run ${run}: value shown at ${(shown as number).toFixed(0)} ms`);
+    console.log(`\n=== run ${run}: value shown at ${shown.toFixed(0)} ms`);
     for (const l of timeline) console.log(l);
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const self = new Map<number, number>();

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
 
 interface TraceEvent {
   name: string;
@@ -24,7 +25,6 @@ const dist = fileURLToPath(new URL('../../dashboard/web/dist', import.meta.url))
 const server = await startMockServer({ distDir: dist });
 server.setReadingsRunning(false);
 const browser = await launchBrowser();
-const device = server.city.devices.find((d) => d.id === 'an-my-noise-1')!;
 
 /** Self time per event name on one thread: complete events nested by time, each minus what it encloses. */
 function selfTimes(events: TraceEvent[], until: number): Map<string, number> {
@@ -51,36 +51,10 @@ try {
     await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
     const page = await context.newPage();
     await browser.startTracing(page, { categories: CATEGORIES });
-    const pusher = setInterval(
-      () =>
-        server.push({
-          type: 'readings',
-          readings: [
-            {
-              kind: 'noise_meter',
-              device: device.id,
-              gateway: device.gateway,
-              ward: device.ward,
-              ts: Date.now(),
-              seq: 1,
-              values: { laeq: 88.8 },
-            },
-          ],
-        }),
-      100,
-    );
+    const stop = pushMarker(server);
     await page.goto(`${server.url}/`);
-    const shown = (await (
-      await page.waitForFunction(
-        () => {
-          const el = document.querySelector('article[data-ward="an-my"] [data-testid="noise-value"]');
-          return el && el.textContent === '88,8' ? performance.timeOrigin + performance.now() : null;
-        },
-        undefined,
-        { polling: 'raf', timeout: 30_000 },
-      )
-    ).jsonValue()) as number;
-    clearInterval(pusher);
+    const shown = await markerShownAt(page, OVERVIEW_VALUE);
+    stop();
     const { traceEvents } = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] };
     // The renderer's main thread of this page: the CrRendererMain that ran the navigation's HTML parse.
     const mains = traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
@@ -89,15 +63,11 @@ try {
       .sort((a, b) => b.n - a.n)[0]!.m;
     const events = traceEvents.filter((e) => e.pid === busiest.pid && e.tid === busiest.tid);
     const navStart = Math.min(...traceEvents.filter((e) => e.name === 'navigationStart' || e.name === 'ParseHTML').map((e) => e.ts));
-    // Trace clock vs the page's: the first ParseHTML vs the page's own responseEnd would be closer, but the
-    // navigation's start is enough to bound "until the value shows" (performance.now() is from the same origin).
-    const timeOrigin = (await page.evaluate(() => performance.timeOrigin)) * 1000;
-    const until = navStart + (shown * 1000 - timeOrigin);
+    // The page's performance.now() counts from its navigation's start, as the trace's navigationStart does.
+    const until = navStart + shown * 1000;
     const self = selfTimes(events, until);
     const total = [...self.values()].reduce((a, b) => a + b, 0);
-    console.log(
-      `\n=== run ${run}: value shown ${((shown * 1000 - timeOrigin) / 1000).toFixed(0)} ms after navigation; main thread busy ${total.toFixed(0)} ms before it`,
-    );
+    console.log(`\n=== run ${run}: value shown ${shown.toFixed(0)} ms after navigation; main thread busy ${total.toFixed(0)} ms before it`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(v.toFixed(1).padStart(8), k);
     console.log('-- longest tasks (ms after navigation start: duration)');
     const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.ts <= until);

@@ -21,7 +21,7 @@ export function compressAnswers(): RequestHandler {
 
 export type AnswerEncoding = 'br' | 'gzip';
 
-/** The encoding this request accepts, as the middleware would choose it (brotli first), or undefined for none. */
+/** Brotli whenever the client accepts it at all (browsers do), else gzip, else undefined: sent as it is. */
 export function answerEncoding(req: Request): AnswerEncoding | undefined {
   // Asked one at a time: given a list, the client's order wins ("gzip, deflate, br" would pick gzip).
   return req.acceptsEncodings('br') === 'br' ? 'br' : req.acceptsEncodings('gzip') === 'gzip' ? 'gzip' : undefined;
@@ -40,6 +40,8 @@ export function answerCompressor(encoding: AnswerEncoding) {
     z.once('end', () => resolve(Buffer.concat(chunks)));
     z.once('error', reject);
   });
+  // end() hands the failure to its caller; a caller that stopped before calling it must not leave it unhandled.
+  ended.catch(() => undefined);
   return {
     write: (text: string) => void z.write(text),
     /** The whole compressed body, once every piece is through. */

@@ -295,33 +295,36 @@ describe('SQLite store', () => {
 
   it('keeps derived values (seq < 0) as rows rewritten in place, without rollups; windows over them come from the rows; retention keeps them as long as hourly rollups', async () => {
     const s = sqlite(join(tempDir('store'), 'ts.db'), { retention: { rawDays: 1, minuteDays: 2, hourDays: 30, intervalMs: 3_600_000 } });
+    // Hours 0 and 1 of one day, whatever the time of the run (T0 is a whole hour two days ago: at 23:00 its next
+    // hour is the next day's, and the daily window below would hold one hour each).
+    const D0 = Math.floor(T0 / DAY) * DAY;
     const aqi = (hour: number, v: number) =>
-      reading({ kind: 'vn_aqi', device: 'aq-01', ts: T0 + hour * HOUR, seq: -1, values: { aqi: v } });
-    await s.writeBatch([reading({ device: 'aq-01', ts: T0 + 1_000, seq: 1, values: { pm25: 4 } }), aqi(0, 50)]);
+      reading({ kind: 'vn_aqi', device: 'aq-01', ts: D0 + hour * HOUR, seq: -1, values: { aqi: v } });
+    await s.writeBatch([reading({ device: 'aq-01', ts: D0 + 1_000, seq: 1, values: { pm25: 4 } }), aqi(0, 50)]);
     // The running hour rewritten by the next batches, then the next hour.
     await s.writeBatch([aqi(0, 60)]);
     await s.writeBatch([aqi(0, 70), aqi(1, 90)]);
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1m WHERE kind = 'vn_aqi'").get()).toEqual({ n: 0 });
     expect(s.db.prepare("SELECT ts, vals FROM derived WHERE kind = 'vn_aqi' ORDER BY ts").all()).toEqual([
-      { ts: T0, vals: '{"aqi":70}' },
-      { ts: T0 + HOUR, vals: '{"aqi":90}' },
+      { ts: D0, vals: '{"aqi":70}' },
+      { ts: D0 + HOUR, vals: '{"aqi":90}' },
     ]);
     expect((await s.latest({ kind: 'vn_aqi' }))[0]!.values).toEqual({ aqi: 90 });
-    const hourly = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + 2 * HOUR, windowMs: HOUR, aggregate: 'max' });
+    const hourly = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: D0, to: D0 + 2 * HOUR, windowMs: HOUR, aggregate: 'max' });
     expect(hourly[0]!.points).toEqual([
-      [T0, 70],
-      [T0 + HOUR, 90],
+      [D0, 70],
+      [D0 + HOUR, 90],
     ]);
-    const daily = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: T0, to: T0 + DAY - 1, windowMs: DAY, aggregate: 'mean' });
-    expect(daily[0]!.points).toEqual([[Math.floor(T0 / DAY) * DAY, 80]]);
+    const daily = await s.query({ kind: 'vn_aqi', fields: ['aqi'], from: D0, to: D0 + DAY - 1, windowMs: DAY, aggregate: 'mean' });
+    expect(daily[0]!.points).toEqual([[D0, 80]]);
     // The raw sensor series still has its rollups.
     s.catchUpRollups();
     expect(s.db.prepare("SELECT count(*) AS n FROM rollup_1h WHERE kind = 'air'").get()).toEqual({ n: 1 });
     // Ten days on: raw rows (1 day) are gone, the derived hours (30 days) stay.
-    const removed = s.applyRetention(T0 + 10 * DAY);
+    const removed = s.applyRetention(D0 + 10 * DAY);
     expect(removed.raw).toBe(1);
     expect(s.db.prepare("SELECT count(*) AS n FROM derived WHERE kind = 'vn_aqi'").get()).toEqual({ n: 2 });
-    expect(s.applyRetention(T0 + 31 * DAY + 2 * HOUR).raw).toBe(2);
+    expect(s.applyRetention(D0 + 31 * DAY + 2 * HOUR).raw).toBe(2);
   });
 });

@@ -62,6 +62,9 @@ describe('history answers', () => {
     // A client that does not accept gzip still gets plain JSON.
     const plain = await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': 'identity' });
     expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(
+      (await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': 'br;q=0, gzip;q=0' })).headers['content-encoding'],
+    ).toBeUndefined();
     expect((JSON.parse(plain.body.toString('utf8')) as { series: Series[] }).series).toHaveLength(DEVICES.length * 2);
   });
 
@@ -70,7 +73,9 @@ describe('history answers', () => {
     const cases: Array<[string, string, (b: Buffer) => Buffer]> = [
       ['gzip, deflate, br, zstd', 'br', brotliDecompressSync], // what Chromium sends
       ['br;q=0, gzip', 'gzip', gunzipSync],
-      ['gzip;q=0.5, br;q=0.2', 'br', brotliDecompressSync], // brotli first whenever it is accepted at all
+      ['gzip;q=0.5, br;q=0.2', 'gzip', gunzipSync], // the client's weights win
+      ['*', 'br', brotliDecompressSync],
+      ['identity, *;q=0.5', 'br', brotliDecompressSync],
     ];
     for (const [accept, encoding, decompress] of cases) {
       const res = await rawGet(path, { cookie: viewer.cookie, 'accept-encoding': accept });

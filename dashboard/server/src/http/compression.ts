@@ -21,10 +21,32 @@ export function compressAnswers(): RequestHandler {
 
 export type AnswerEncoding = 'br' | 'gzip';
 
-/** Brotli whenever the client accepts it at all (browsers do), else gzip, else undefined: sent as it is. */
+/**
+ * The encoding to send: of brotli and gzip, the one the client's Accept-Encoding weighs more (q), brotli on a tie
+ * (as the compression middleware chooses: browsers send "gzip, deflate, br" and brotli is smaller); undefined when
+ * it accepts neither (sent as it is).
+ */
 export function answerEncoding(req: Request): AnswerEncoding | undefined {
-  // Asked one at a time: given a list, the client's order wins ("gzip, deflate, br" would pick gzip).
-  return req.acceptsEncodings('br') === 'br' ? 'br' : req.acceptsEncodings('gzip') === 'gzip' ? 'gzip' : undefined;
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return undefined;
+  const br = weightOf(header, 'br');
+  const gzip = weightOf(header, 'gzip');
+  if (br <= 0 && gzip <= 0) return undefined;
+  return br >= gzip ? 'br' : 'gzip';
+}
+
+/** `coding`'s q in an Accept-Encoding value (RFC 9110 §12.5.3): its own entry, else "*", else 0. */
+function weightOf(header: string, coding: string): number {
+  let star = 0;
+  for (const entry of header.split(',')) {
+    const [name = '', ...params] = entry.split(';').map((x) => x.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    const weight = Number.isFinite(q) ? Math.min(1, Math.max(0, q)) : 0;
+    if (name === coding) return weight;
+    if (name === '*') star = weight;
+  }
+  return star;
 }
 
 /**

@@ -5,8 +5,10 @@ import { seriesColor, seriesDash } from '../lib/palette';
 
 type Scale = NonNullable<ReturnType<typeof useXAxisScale>>;
 
+type Affine = { a: number; b: number };
+
 /** `scale` as px = a + b·v when it is affine over [lo, hi] (linear and time axes are), else undefined. */
-export function affineOf(scale: (v: number) => number | undefined, lo: number, hi: number): { a: number; b: number } | undefined {
+export function affineOf(scale: (v: number) => number | undefined, lo: number, hi: number): Affine | undefined {
   const p = scale(lo);
   const q = scale(hi);
   if (p === undefined || q === undefined || !(hi > lo)) return undefined;
@@ -25,12 +27,13 @@ export function affineOf(scale: (v: number) => number | undefined, lo: number, h
  * arithmetic: the scale functions recharts hands out wrap d3's in option handling, and a city-wide chart calls
  * them for every point of every series.
  */
-function pathOf(ts: Float64Array, values: Float64Array, x: Scale, y: Scale): string {
-  const xs = ts.length > 1 ? affineOf((v) => x(v), ts[0]!, ts[ts.length - 1]!) : undefined;
+function pathOf(ts: Float64Array, values: Float64Array, x: Scale, xs: Affine | undefined, y: Scale): string {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of values) if (v < lo) lo = v;
-  for (const v of values) if (v > hi) hi = v;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   const ys = affineOf((v) => y(v), lo, hi);
   let d = '';
   for (let r = 0; r < ts.length; r++) {
@@ -52,7 +55,12 @@ function pathOf(ts: Float64Array, values: Float64Array, x: Scale, y: Scale): str
 export const SeriesLines = memo(function SeriesLines({ data, strokeWidth }: { data: ChartColumns; strokeWidth: number }) {
   const x = useXAxisScale();
   const y = useYAxisScale();
-  const paths = useMemo(() => (x && y ? data.values.map((column) => pathOf(data.ts, column, x, y)) : []), [data, x, y]);
+  const paths = useMemo(() => {
+    if (!x || !y) return [];
+    // One time axis for every series: fitted once.
+    const xs = data.ts.length > 1 ? affineOf((v) => x(v), data.ts[0]!, data.ts[data.ts.length - 1]!) : undefined;
+    return data.values.map((column) => pathOf(data.ts, column, x, xs, y));
+  }, [data, x, y]);
   const names = data.names;
   return (
     <g className="chart-lines">

@@ -41,6 +41,12 @@ export const sqliteStoreConfigSchema = z.object({
    * queries add the rows not folded yet, so answers never lag). Longer: fewer, larger rollup upserts.
    */
   rollupIntervalMs: z.number().int().positive().default(1000),
+  /**
+   * SQLite's page cache per connection, MiB. A batch touches a page of the readings' unique index per device it
+   * holds: when those pages do not fit, they are read again from the file and written to the WAL more than
+   * once per batch (bench/store/RESULTS.md, "page cache").
+   */
+  cacheMb: z.number().int().positive().default(64),
 });
 
 export const influxStoreConfigSchema = z

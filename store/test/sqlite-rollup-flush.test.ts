@@ -96,4 +96,28 @@ describe('SQLite rollups folded in flushes', () => {
     expect(storedRollups(s, 'rollup_1m')).toEqual(expectedRollups(s, 60_000));
     expect(storedRollups(s, 'rollup_1h')).toEqual(expectedRollups(s, HOUR));
   });
+
+  it('rows a batch inserted are folded from the batch, equal to reading them back; redeliveries and rewrites go through the table', async () => {
+    const s = await storeAt('store-fold-batches');
+    const all = Array.from({ length: 2_000 }, (_, i) => reading(i, (i % 17) / 3 - 2));
+    for (let i = 0; i < all.length; i += 250) await s.writeBatch(all.slice(i, i + 250));
+    // Every row went in new, each batch right after the one before: all folded from the batches, none read back.
+    expect(s.rollupFolds()).toEqual({ fromTable: 0, fromBatches: 2_000 });
+
+    // A batch holding a redelivery: its rows are read from the table in turn (rowid order), not from the batch.
+    await s.writeBatch([reading(1_999), reading(2_000), reading(2_001)]);
+    // A batch right after it waits for the table read too: rows before it are not folded yet.
+    await s.writeBatch([reading(2_002)]);
+    expect(s.rollupFolds()).toEqual({ fromTable: 0, fromBatches: 2_000 });
+    s.catchUpRollups();
+    expect(s.rollupFolds()).toEqual({ fromTable: 3, fromBatches: 2_000 });
+
+    // Rows folded from their batch, then rewritten with other values before the next flush: recomputed once.
+    await s.writeBatch([reading(2_003), reading(2_004)]);
+    await s.writeBatch([reading(2_003, 500), reading(7, 900), reading(2_005)]);
+    s.catchUpRollups();
+    expect(s.rollupFolds().fromBatches).toBe(2_002);
+    expect(storedRollups(s, 'rollup_1m')).toEqual(expectedRollups(s, 60_000));
+    expect(storedRollups(s, 'rollup_1h')).toEqual(expectedRollups(s, HOUR));
+  });
 });

@@ -214,7 +214,7 @@ describe('SQLite store', () => {
 
   it('validates its config with defaults, naming the field in errors', () => {
     const parsed = storeConfigSchema.parse({ type: 'sqlite', path: '/tmp/x.db' });
-    expect(parsed).toEqual({ type: 'sqlite', path: '/tmp/x.db', synchronous: 'normal', worker: true, rollupIntervalMs: 1000 });
+    expect(parsed).toEqual({ type: 'sqlite', path: '/tmp/x.db', synchronous: 'normal', worker: true, rollupIntervalMs: 1000, cacheMb: 64 });
     const bad = storeConfigSchema.safeParse({ type: 'influxdb', url: 'http://h:8086', api: 'v1' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['database']);

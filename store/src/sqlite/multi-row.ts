@@ -29,9 +29,15 @@ export class MultiRowStatement {
 
   /** Runs `params` (rows × paramsPerRow values, row after row) as one statement; returns the rows changed. */
   run(params: unknown[]): number {
+    return this.runWithRowid(params).changes;
+  }
+
+  /** As run, with the rowid of the last row inserted (an INSERT's rows take consecutive rowids). */
+  runWithRowid(params: unknown[]): { changes: number; lastRowid: number } {
     const rows = params.length / this.paramsPerRow;
-    if (rows === 0) return 0;
-    return this.statement(rows).run(params).changes;
+    if (rows === 0) return { changes: 0, lastRowid: 0 };
+    const { changes, lastInsertRowid } = this.statement(rows).run(params);
+    return { changes, lastRowid: Number(lastInsertRowid) };
   }
 
   /** Runs any number of rows, maxRows per statement. */

@@ -9,6 +9,24 @@ const INSERT_CHUNK = 64;
 
 const gatewayDeviceKey = (gateway: string, kind: string, device: string): string => `${gateway}\0${kind}\0${device}`;
 
+/** The raw rows a batch inserted, when each of them went in as a new row: batch indexes and their rowids. */
+export interface InsertedRows {
+  /** Batch indexes of the rows, in rowid order. */
+  indexes: number[];
+  /** Rowid of indexes[0]; the others follow one by one. */
+  firstRowid: number;
+}
+
+export interface WriteOutcome {
+  /** New gateway/device keys, to be remembered by `committed` once the transaction commits. */
+  fresh: string[];
+  /**
+   * Set when every raw reading of the batch went in as a new row (none was a redelivery or rewrite of a hot row):
+   * the rollups can then fold them from the batch instead of reading them back (RollupMaintainer.foldInserted).
+   */
+  inserted: InsertedRows | undefined;
+}
+
 /**
  * The hot path: a batch's raw rows, its derived values, the newest reading per device and new gateway/device
  * pairs, inside the caller's transaction. Rollups are not touched here: RollupMaintainer folds the committed
@@ -72,9 +90,9 @@ export class ReadingWriter {
    * rows compared with the stored one and applied as an UPDATE when it differs, in batch order, so the last write
    * of a key wins and a real change marks the key dirty for the rollups. A reading whose seq is at or below what
    * was compacted for its device and gateway may be in a block: it is looked up there first (inBlock). Returns
-   * the new gateway/device keys, to be remembered by `committed` once the transaction commits.
+   * the new gateway/device keys and, when every raw reading went in as a new row, which rows those are.
    */
-  write(b: EncodedBatch): string[] {
+  write(b: EncodedBatch): WriteOutcome {
     const { strings, refs, ts, seq } = b;
     /** Per (kind, device): the index of its newest reading in the batch. */
     const newest = new Map<number, number>();
@@ -82,11 +100,14 @@ export class ReadingWriter {
     const dirty: unknown[] = [];
     const raw: number[] = [];
     const derived: number[] = [];
+    let allNew = true;
     for (let i = 0; i < b.count; i++) {
       this.noteNewest(newest, b, i);
       if (seq[i]! < 0) derived.push(i);
       else if (!this.inBlock(b, i, dirty)) raw.push(i);
     }
+    let firstRowid = 0;
+    let lastRowid = 0;
     for (let start = 0; start < raw.length; start += INSERT_CHUNK) {
       const end = Math.min(raw.length, start + INSERT_CHUNK);
       params.length = 0;
@@ -103,7 +124,13 @@ export class ReadingWriter {
           valsOf(b, i),
         );
       }
-      if (this.insertReadings.run(params) === end - start) continue;
+      const inserted = this.insertReadings.runWithRowid(params);
+      if (inserted.changes === end - start) {
+        if (start === 0) firstRowid = inserted.lastRowid - (end - start - 1);
+        lastRowid = inserted.lastRowid;
+        continue;
+      }
+      allNew = false;
       for (let n = start; n < end; n++) {
         const p = (n - start) * 7;
         const [kind, device, t, gateway, ward, s, v] = params.slice(p, p + 7);
@@ -141,7 +168,8 @@ export class ReadingWriter {
       );
     }
     this.upsertLatest.runAll(latest);
-    return this.recordGatewayDevices(b);
+    const consecutive = raw.length > 0 && lastRowid - firstRowid === raw.length - 1;
+    return { fresh: this.recordGatewayDevices(b), inserted: allNew && consecutive ? { indexes: raw, firstRowid } : undefined };
   }
 
   /**

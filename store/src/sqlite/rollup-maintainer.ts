@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import { addValue, emptyAccumulator, windowStart, type Accumulator } from '../windows';
+import { DEVICE, KIND, REFS_PER_READING, WARD, type EncodedBatch } from './encoded-batch';
 import { MultiRowStatement } from './multi-row';
 import type { RawRows } from './raw-rows';
+import type { InsertedRows } from './reading-writer';
 import { ROLLUPS, type RollupTable } from './schema';
 
 const ROLLUP_CHUNK = 64;
@@ -37,6 +39,8 @@ type RawRow = [number, string, string, number, string, number, string];
  * many steps, so a device's window is upserted once per flush rather than once per step: the upserts, not the
  * reads, are what folding costs. Once caught up, the windows of rewritten readings (rollup_dirty) are recomputed
  * from their raw rows. Readers add what is past the watermark themselves (history-reader.ts), so answers never lag.
+ * Rows a batch has just inserted, right after the ones already read, are folded from the batch itself
+ * (foldInserted): the same rows with the same values, without reading them back and parsing their JSON.
  * Rows past the watermark are only ever rewritten (which marks their windows dirty), never deleted: compaction
  * and retention take rows at or below it, and run once caught up.
  */
@@ -51,6 +55,8 @@ export class RollupMaintainer {
   private readonly flushTx: (recompute: boolean) => void;
   /** Deltas of the rows read past the watermark, up to rowid `cursor`; not yet in the rollups. */
   private pending: { series: Map<string, Map<string, SeriesDeltas>>; rows: number; cursor: number } | undefined;
+  /** Rows folded so far, by where they were read from (tests check which way rows went). */
+  readonly folded = { fromTable: 0, fromBatches: 0 };
 
   constructor(
     db: Database.Database,
@@ -100,33 +106,77 @@ export class RollupMaintainer {
 
   /** Adds the next rows past the read cursor to the pending deltas; returns how many were read. */
   private read(maxRows: number): number {
-    const pending = (this.pending ??= { series: new Map(), rows: 0, cursor: this.watermark.get()! });
+    const pending = this.pendingDeltas();
     const rows = this.rowsAfter.all(pending.cursor, maxRows);
-    const series = pending.series;
     for (const [, kind, device, ts, ward, seq, vals] of rows) {
       if (seq < 0) continue; // derived values keep no rollups (reading-writer.ts)
       const values = JSON.parse(vals) as Record<string, number>;
-      // One key per device, its fields below it: a key string per value was much of a step's work.
-      const deviceKey = `${kind}\0${device}`;
-      let fields = series.get(deviceKey);
-      if (!fields) series.set(deviceKey, (fields = new Map()));
-      for (const field in values) {
-        let sd = fields.get(field);
-        if (!sd) fields.set(field, (sd = { kind, device, field, buckets: ROLLUPS.map(() => new Map()) }));
-        for (let t = 0; t < ROLLUPS.length; t++) {
-          const bucket = windowStart(ts, ROLLUPS[t]!.ms);
-          let d = sd.buckets[t]!.get(bucket);
-          if (!d) sd.buckets[t]!.set(bucket, (d = { ward, acc: emptyAccumulator() }));
-          if (ts >= d.acc.lastTs) d.ward = ward;
-          addValue(d.acc, ts, values[field]!);
-        }
-      }
+      const fields = this.deviceDeltas(pending.series, kind, device);
+      for (const field in values) this.addToWindows(fields, kind, device, field, ts, ward, values[field]!);
     }
     if (rows.length > 0) {
       pending.rows += rows.length;
       pending.cursor = rows[rows.length - 1]![0];
+      this.folded.fromTable += rows.length;
     }
     return rows.length;
+  }
+
+  /**
+   * After the batch committed: its inserted rows, when they are the next ones past the read cursor, folded from the
+   * batch as `read` would fold them from the table. Otherwise (rows before them not read yet) `read` takes them in
+   * turn. Values a JSON text cannot hold as they are (not finite) leave the batch to `read` too.
+   */
+  foldInserted(b: EncodedBatch, rows: InsertedRows): void {
+    const pending = this.pendingDeltas();
+    if (pending.cursor !== rows.firstRowid - 1) return;
+    const { strings, refs, ts, fieldStart, fieldRefs, values } = b;
+    for (const i of rows.indexes) for (let f = fieldStart[i]!; f < fieldStart[i + 1]!; f++) if (!Number.isFinite(values[f]!)) return;
+    for (const i of rows.indexes) {
+      const k = i * REFS_PER_READING;
+      const kind = strings[refs[k + KIND]!]!;
+      const device = strings[refs[k + DEVICE]!]!;
+      const ward = strings[refs[k + WARD]!]!;
+      const fields = this.deviceDeltas(pending.series, kind, device);
+      // `+ 0`: -0 reads back from its JSON text as 0.
+      for (let f = fieldStart[i]!; f < fieldStart[i + 1]!; f++)
+        this.addToWindows(fields, kind, device, strings[fieldRefs[f]!]!, ts[i]!, ward, values[f]! + 0);
+    }
+    pending.rows += rows.indexes.length;
+    pending.cursor = rows.firstRowid + rows.indexes.length - 1;
+    this.folded.fromBatches += rows.indexes.length;
+  }
+
+  private pendingDeltas(): NonNullable<RollupMaintainer['pending']> {
+    return (this.pending ??= { series: new Map(), rows: 0, cursor: this.watermark.get()! });
+  }
+
+  /** One key per device, its fields below it: a key string per value was much of a step's work. */
+  private deviceDeltas(series: Map<string, Map<string, SeriesDeltas>>, kind: string, device: string): Map<string, SeriesDeltas> {
+    const deviceKey = `${kind}\0${device}`;
+    let fields = series.get(deviceKey);
+    if (!fields) series.set(deviceKey, (fields = new Map()));
+    return fields;
+  }
+
+  private addToWindows(
+    fields: Map<string, SeriesDeltas>,
+    kind: string,
+    device: string,
+    field: string,
+    ts: number,
+    ward: string,
+    value: number,
+  ): void {
+    let sd = fields.get(field);
+    if (!sd) fields.set(field, (sd = { kind, device, field, buckets: ROLLUPS.map(() => new Map()) }));
+    for (let t = 0; t < ROLLUPS.length; t++) {
+      const bucket = windowStart(ts, ROLLUPS[t]!.ms);
+      let d = sd.buckets[t]!.get(bucket);
+      if (!d) sd.buckets[t]!.set(bucket, (d = { ward, acc: emptyAccumulator() }));
+      if (ts >= d.acc.lastTs) d.ward = ward;
+      addValue(d.acc, ts, value);
+    }
   }
 
   /** In a transaction: the pending deltas into the rollups, the watermark past their rows; `recompute` once all are in. */

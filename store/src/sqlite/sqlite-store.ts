@@ -12,12 +12,12 @@ import {
   type TimeSeriesStore,
 } from '@tamky/protocol';
 import type { Logger } from '@tamky/service-kit';
-import { retentionSchema, type SqliteStoreConfig } from '../config';
+import { retentionSchema, sqliteStoreConfigSchema, type SqliteStoreConfig } from '../config';
 import { encodeBatch, type EncodedBatch } from './encoded-batch';
 import { CompactedSeqs, Compactor } from './compactor';
 import { HistoryReader } from './history-reader';
 import { RawRows } from './raw-rows';
-import { ReadingWriter } from './reading-writer';
+import { ReadingWriter, type WriteOutcome } from './reading-writer';
 import { RetentionSweep, type RetentionResult } from './retention';
 import { RollupMaintainer } from './rollup-maintainer';
 import { createSchema } from './schema';
@@ -28,6 +28,7 @@ type Row = { kind: string; device: string; ts: number; gateway: string; ward: st
 
 /** Raw rows one rollup step folds in one transaction: short enough that a write waiting behind it is not held long. */
 const ROLLUP_STEP_ROWS = 20_000;
+const DEFAULT_CACHE_MB = sqliteStoreConfigSchema.shape.cacheMb.parse(undefined);
 /** Hot rows one compaction step moves into blocks in one transaction (whole devices, so about this many). */
 const COMPACT_STEP_ROWS = 20_000;
 const DEFAULT_ROLLUP_INTERVAL_MS = 1000;
@@ -61,16 +62,17 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly retention: RetentionSweep | undefined;
   private readonly compactor: Compactor | undefined;
   private readonly raw: RawRows;
-  private readonly writeBatchTx: ((batch: EncodedBatch) => string[]) | undefined;
+  private readonly writeBatchTx: ((batch: EncodedBatch) => WriteOutcome) | undefined;
   private readonly stmt;
   private gatewayDevices: Database.Statement<[string], { kind: string; device: string }> | undefined;
   private latestAll: Database.Statement<[], Row> | undefined;
 
   constructor(
-    config: Omit<SqliteStoreConfig, 'type' | 'worker' | 'rollupIntervalMs'> & {
+    config: Omit<SqliteStoreConfig, 'type' | 'worker' | 'rollupIntervalMs' | 'cacheMb'> & {
       type?: 'sqlite';
       worker?: boolean;
       rollupIntervalMs?: number;
+      cacheMb?: number;
       /** How long after open the timer starts compacting (default a minute). */
       compactAfterMs?: number;
     },
@@ -90,6 +92,7 @@ export class SqliteStore implements TimeSeriesStore {
     this.db = new Database(config.path, { readonly: this.readonly, fileMustExist: this.readonly });
     // Waits for the other process's write lock instead of failing with SQLITE_BUSY.
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`cache_size = ${-1024 * (config.cacheMb ?? DEFAULT_CACHE_MB)}`);
     if (!this.readonly) {
       this.db.pragma('journal_mode = WAL');
       // See config.ts `synchronous`: NORMAL survives a killed process, FULL survives power loss.
@@ -170,7 +173,9 @@ export class SqliteStore implements TimeSeriesStore {
   writeEncoded(batch: EncodedBatch): void {
     this.assertWritable();
     if (batch.count === 0) return;
-    this.writer!.committed(this.writeBatchTx!(batch));
+    const { fresh, inserted } = this.writeBatchTx!(batch);
+    this.writer!.committed(fresh);
+    if (inserted) this.rollups!.foldInserted(batch, inserted);
     let oldest = Infinity;
     for (let i = 0; i < batch.count; i++) if (batch.ts[i]! < oldest) oldest = batch.ts[i]!;
     this.compactor!.noteWritten(oldest);
@@ -185,6 +190,11 @@ export class SqliteStore implements TimeSeriesStore {
     this.assertWritable();
     this.rollups!.catchUp(ROLLUP_STEP_ROWS);
     return this.compactor!.compactAll(now, COMPACT_STEP_ROWS);
+  }
+
+  /** Raw rows folded into the rollups since open, by where they were read from (the table, or the batch that wrote them). */
+  rollupFolds(): { fromTable: number; fromBatches: number } {
+    return { ...this.rollups!.folded };
   }
 
   /** Folds every committed raw row into the rollups now (they are otherwise folded on a timer). */

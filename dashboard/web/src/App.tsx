@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
+import { Suspense, use, useCallback, useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
 import { PAGE_VIEWS, pageRoute } from '@tamky/protocol/boot-data';
 import { api, dropPrefetches, peekPrimed, setCsrfToken, setUnauthorizedHandler, takePrimed } from './api/client';
 import type { Boot } from './boot';
@@ -22,13 +22,55 @@ const loaders: Record<string, () => Promise<{ default: View }>> = Object.fromEnt
     return [path, load];
   }),
 );
-const views: Record<string, View> = Object.fromEntries(Object.entries(loaders).map(([path, load]) => [path, lazy(load)]));
+/**
+ * A view's code being loaded. Once in, it is marked as React's `use` reads a promise (`status`, `value`): a
+ * render then takes it without suspending.
+ */
+type ViewCode = Promise<{ default: View }>;
+const loading = new Map<string, ViewCode>();
+
+function viewCode(route: string): ViewCode {
+  let code = loading.get(route);
+  if (!code) {
+    const started: ViewCode = loaders[route]!();
+    started.then(
+      (mod) => Object.assign(started, { status: 'fulfilled', value: mod }),
+      // A failed download is tried again by the next render or preload, not remembered.
+      () => loading.delete(route),
+    );
+    loading.set(route, (code = started));
+  }
+  return code;
+}
+
+/**
+ * One component per route, loading its view on demand. Unlike React.lazy, a view whose code is already in
+ * renders at once: React.lazy suspends on the first render whatever, and React then keeps the fallback on screen
+ * for its reveal throttle (a few hundred ms) before showing the view.
+ */
+const views: Record<string, View> = Object.fromEntries(
+  Object.keys(loaders).map((route) => {
+    function RouteView(props: { param?: string }) {
+      const { default: Loaded } = use(viewCode(route));
+      return <Loaded {...props} />;
+    }
+    return [route, RouteView];
+  }),
+);
 const WallView = views['/wall']!;
 
-/** Starts downloading the current route's code while the session is still being checked. */
-export function preloadView(path: string): void {
+/**
+ * Starts downloading the current route's code while the session is still being checked; resolves once it is in
+ * (or failed: the view's render shows that), at once for a path without a view.
+ */
+export function preloadView(path: string): Promise<void> {
   const page = pageRoute(path);
-  if (page) void loaders[page.route]?.().catch(() => undefined);
+  return page && loaders[page.route]
+    ? viewCode(page.route).then(
+        () => undefined,
+        () => undefined,
+      )
+    : Promise.resolve();
 }
 
 function route(path: string): { view: ComponentType<{ param?: string }> | null; param?: string } {

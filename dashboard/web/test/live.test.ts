@@ -68,6 +68,23 @@ describe('city overview, live', () => {
     await context.close();
   });
 
+  it("shows a signed-in page's view in the layout's first frame, not a loading fallback React then holds", async () => {
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const page = await context.newPage();
+    // Every DOM change is looked at before the browser paints it: was the layout ever there without the view?
+    // (A string: the test runner's transform would wrap a function's inner helpers in names the page lacks.)
+    await page.addInitScript(`
+      window.__layoutWithoutView = false;
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid="user"]') && !document.querySelector('main h1')) window.__layoutWithoutView = true;
+      }).observe(document, { subtree: true, childList: true });`);
+    await page.goto(`${env.server.url}/?map=schematic`);
+    await expect.poll(() => page.locator('main h1').innerText(), { timeout: 15_000 }).not.toBe('');
+    expect(await page.evaluate(() => (window as unknown as { __layoutWithoutView: boolean }).__layoutWithoutView)).toBe(false);
+    await context.close();
+  });
+
   it('shows what the feed said while the view was still loading, at its first render', async () => {
     // Only the frame below: the mock's periodic values (an hourly AQI for each ward in turn) would replace it.
     env.server.setReadingsRunning(false);

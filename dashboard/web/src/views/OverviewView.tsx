@@ -1,5 +1,5 @@
 import { useCallback } from 'react';
-import type { Series, WardOverview } from '../api/types';
+import type { CityModel, Role, Series, WardOverview } from '../api/types';
 import { StaleBadge } from '../components/StaleBadge';
 import { LazyTrendChart as TrendChart } from '../components/LazyTrendChart';
 import { WardCard, type WardFreshness } from '../components/WardCard';
@@ -24,7 +24,6 @@ export default function OverviewView() {
   const { data, error, loading } = useOverview();
   // The ward values first; the map and the chart (large chunks to parse) once those are on screen.
   const panels = useAfterPaint(data !== null || error !== null);
-  const { states } = useDeviceStates(city, now);
   const expected: WardFreshness = {
     noise: expectedIntervalMs(city, 'noise_meter'),
     water: expectedIntervalMs(city, 'water_level'),
@@ -49,13 +48,7 @@ export default function OverviewView() {
         <section aria-labelledby="map-h" className="panel">
           <h2 id="map-h">{t('overview.map')}</h2>
           {panels ? (
-            <GeoMap
-              city={city}
-              deviceState={states}
-              wards={data?.wards ?? NO_WARDS}
-              controls
-              onSelect={(sel) => navigate(drillDownPath(sel, session.user.role))}
-            />
+            <OverviewMap city={city} now={now} wards={data?.wards ?? NO_WARDS} role={session.user.role} />
           ) : (
             <p className="muted">{t('app.loading')}</p>
           )}
@@ -95,4 +88,13 @@ export default function OverviewView() {
       </section>
     </>
   );
+}
+
+/**
+ * The map with every device's state. Mounted after the ward values are painted: the device states ask for the
+ * latest readings of every kind, the gateways and the active alarms, which only the map shows.
+ */
+function OverviewMap({ city, now, wards, role }: { city: CityModel; now: number; wards: WardOverview[]; role: Role }) {
+  const { states } = useDeviceStates(city, now);
+  return <GeoMap city={city} deviceState={states} wards={wards} controls onSelect={(sel) => navigate(drillDownPath(sel, role))} />;
 }

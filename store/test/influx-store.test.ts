@@ -144,6 +144,30 @@ describe('InfluxDB adapter', () => {
     });
   }
 
+  it('v1: a write the server never answers rejects after timeoutMs, and the next write goes through', async () => {
+    let answer = false;
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => answer && res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const store = await openStore({ type: 'influxdb', url, api: 'v1', database: 'db', createDatabase: false, timeoutMs: 300 });
+      const started = Date.now();
+      await expect(store.writeBatch([reading({ device: 'aq-01', ts: T0, values: { pm25: 1 } })])).rejects.toThrow(
+        /unreachable: no answer within 300 ms/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      answer = true;
+      await store.writeBatch([reading({ device: 'aq-01', ts: T0 + 1, values: { pm25: 2 } })]);
+      await store.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('writeBatch rejects once influxd is killed mid-run', async () => {
     const own = await startInfluxd();
     const store = await openStore({ type: 'influxdb', url: own.url, api: 'v1', database: 'stopping' });

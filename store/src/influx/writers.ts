@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { InfluxDB } from '@influxdata/influxdb-client';
@@ -27,30 +29,57 @@ export function authHeaders(c: InfluxStoreConfig): Record<string, string> {
   return {};
 }
 
-/** InfluxDB 1.x up to 1.7: POST /write?db=…&rp=…&precision=… with plain fetch (gzip-compressed body with `gzip: true`). */
+/**
+ * POSTs through node:http(s) on keep-alive connections and answers the status, with the body of an answer that is
+ * not a success. Not fetch: undici copies a body twice more on its way out (it streams it as a web stream), a
+ * measurable share of ingest's CPU per reading into InfluxDB (bench/ingest/RESULTS.md). Connection errors and
+ * `timeoutMs` without a byte from the server reject.
+ */
+function httpPoster(
+  base: string,
+  timeoutMs: number,
+): (pathAndQuery: string, headers: Record<string, string>, body: Buffer) => Promise<{ status: number; text: string }> {
+  const secure = new URL(base).protocol === 'https:';
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = secure ? httpsRequest : httpRequest;
+  const root = base.replace(/\/$/, '');
+  return (pathAndQuery, headers, body) =>
+    new Promise((resolve, reject) => {
+      const req = send(
+        `${root}${pathAndQuery}`,
+        { method: 'POST', agent, timeout: timeoutMs, headers: { ...headers, 'content-length': String(body.length) } },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          const failed = status !== 204 && status !== 200;
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => failed && chunks.push(chunk));
+          res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+/** InfluxDB 1.x up to 1.7: POST /write?db=…&rp=…&precision=… (gzip-compressed body with `gzip: true`). */
 export function v1Writer(c: InfluxStoreConfig): LineWriter {
+  const post = httpPoster(c.url, c.timeoutMs);
+  const headers = { 'content-type': 'text/plain; charset=utf-8', ...(c.gzip ? { 'content-encoding': 'gzip' } : {}), ...authHeaders(c) };
   return async (text, precision) => {
     const params = new URLSearchParams({ db: c.database!, precision });
     if (c.retentionPolicy) params.set('rp', c.retentionPolicy);
     // zlib's async gzip runs on libuv's thread pool, not on the event loop.
-    const body = c.gzip ? await gzipAsync(text, { level: 1 }) : text;
-    let res: Response;
+    const body = c.gzip ? await gzipAsync(text, { level: 1 }) : Buffer.from(text, 'utf8');
+    let answer: { status: number; text: string };
     try {
-      res = await fetch(`${c.url.replace(/\/$/, '')}/write?${params}`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain; charset=utf-8', ...(c.gzip ? { 'content-encoding': 'gzip' } : {}), ...authHeaders(c) },
-        body,
-        signal: AbortSignal.timeout(c.timeoutMs),
-      });
+      answer = await post(`/write?${params}`, headers, body);
     } catch (err) {
-      throw new InfluxWriteError(
-        `InfluxDB /write unreachable: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
-      );
+      throw new InfluxWriteError(`InfluxDB /write unreachable: ${(err as Error).message}`);
     }
-    if (res.status !== 204 && res.status !== 200) {
-      throw new InfluxWriteError(`InfluxDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`, res.status);
-    }
-    await res.body?.cancel();
+    if (answer.status !== 204 && answer.status !== 200)
+      throw new InfluxWriteError(`InfluxDB /write answered ${answer.status}: ${answer.text.slice(0, 500)}`, answer.status);
   };
 }
 

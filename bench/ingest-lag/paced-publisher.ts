@@ -46,6 +46,7 @@ async function run(job: PacedJob): Promise<void> {
   );
   process.send!({ ready: true });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  const cpu0 = process.cpuUsage();
   const seqs = new Array<number>(job.gateways).fill(0);
   const acks: Array<Promise<unknown>> = [];
   const total = Math.round(job.rate * job.seconds);
@@ -81,7 +82,8 @@ async function run(job: PacedJob): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(acks);
-  process.send!({ published: messages * job.devicesPerGateway });
+  const cpu = process.cpuUsage(cpu0);
+  process.send!({ published: messages * job.devicesPerGateway, cpuMs: (cpu.user + cpu.system) / 1000 });
   await Promise.all(pubs.map((p) => p.endAsync()));
   process.disconnect();
 }

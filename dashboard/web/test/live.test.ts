@@ -68,6 +68,28 @@ describe('city overview, live', () => {
     await context.close();
   });
 
+  it("loads the browser's number-format data while the app's code downloads, not in its first render", async () => {
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const page = await context.newPage();
+    // Who made the page's first number formatter (the one that pays for loading ICU's data)? A string, as above.
+    await page.addInitScript(`
+      window.__firstFormatter = null;
+      Intl.NumberFormat = new Proxy(Intl.NumberFormat, {
+        construct(target, args) {
+          window.__firstFormatter ??= new Error().stack ?? '';
+          return Reflect.construct(target, args);
+        },
+      });`);
+    await page.goto(`${env.server.url}/?map=schematic`);
+    await expect
+      .poll(() => page.locator('article[data-ward="an-my"]').getByTestId('noise-value').innerText(), { timeout: 15_000 })
+      .not.toBe('');
+    const first = await page.evaluate(() => (window as unknown as { __firstFormatter: string | null }).__firstFormatter);
+    expect(first).toContain(`${env.server.url}/warm-intl.js`);
+    await context.close();
+  });
+
   it("shows a signed-in page's view in the layout's first frame, not a loading fallback React then holds", async () => {
     const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
     await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });

@@ -139,12 +139,22 @@ export function cityBounds(city: MapCity, areas: MapAnswer['wardAreas']): [[numb
   ];
 }
 
-/** Whether this browser can draw the map (some wall PCs have no WebGL). */
+let webgl: boolean | undefined;
+
+/**
+ * Whether this browser can draw the map (some wall PCs have no WebGL). Asked once per page: making a context is
+ * tens of ms on the main thread where WebGL is emulated in software, and every map mounted would ask again. The
+ * probe's context is let go at once (a browser keeps only a few alive; MapLibre makes its own).
+ */
 export function webglAvailable(): boolean {
+  if (webgl !== undefined) return webgl;
   try {
     const canvas = document.createElement('canvas');
-    return !!(canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
+    const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
+    gl?.getExtension('WEBGL_lose_context')?.loseContext();
+    webgl = gl !== null;
   } catch {
-    return false;
+    webgl = false;
   }
+  return webgl;
 }

@@ -18,7 +18,7 @@ import type { Browser, BrowserContext, CDPSession } from 'playwright-core';
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS, type MockServer } from '../../dashboard/web/test/mock-server';
 import { RANGES } from '../../dashboard/web/src/lib/ranges';
-import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
+import { markerPolledAt, markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -114,7 +114,7 @@ ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type !== 'readings')
 
 /** The peer page is served by a second mock server (a page fulfilled by the test harness may not open a loopback WebSocket). */
 async function firstLiveValue(browser: Browser, appServer: MockServer, peerServer: MockServer): Promise<void> {
-  const measure = async (server: MockServer, path: string, selector: string): Promise<{ ms: number; cpuMs: number }> => {
+  const measure = async (server: MockServer, path: string, selector: string): Promise<{ ms: number; polledMs: number; cpuMs: number }> => {
     server.setReadingsRunning(false);
     const context = await signedIn(browser, server);
     const page = await context.newPage();
@@ -123,40 +123,52 @@ async function firstLiveValue(browser: Browser, appServer: MockServer, peerServe
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    const describe = async (err: Error) =>
+      new Error(`${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`);
+    await watchMarker(page, selector);
     const stop = pushMarker(server);
     await page.goto(`${server.url}${path}`);
-    const ms = await markerShownAt(
-      page,
-      selector,
-      async (err) =>
-        new Error(`${err.message}; page shows: ${(await page.locator('body').innerText()).slice(0, 400)}; errors: ${errors.join(' | ')}`),
-    );
+    // The old way first: its poll starts as goto returns.
+    const polledMs = await markerPolledAt(page, selector).catch(async (err: Error) => {
+      throw await describe(err);
+    });
+    const ms = await markerShownAt(page, describe);
     stop();
     const cpuMs = await taskMs(cdp);
     await context.close();
-    return { ms, cpuMs };
+    return { ms, polledMs, cpuMs };
   };
   const app: number[] = [];
   const peer: number[] = [];
+  const appPolled: number[] = [];
+  const peerPolled: number[] = [];
   const appCpu: number[] = [];
   const peerCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const a = await measure(appServer, '/', OVERVIEW_VALUE);
     const p = await measure(peerServer, '/peer.html', '#v');
     app.push(a.ms);
+    appPolled.push(a.polledMs);
     appCpu.push(a.cpuMs);
     peer.push(p.ms);
+    peerPolled.push(p.polledMs);
     peerCpu.push(p.cpuMs);
   }
   out('## 2. Navigation start → first live value on screen (median of ' + RUNS + ', fresh browser context each run)');
   out();
-  out('| page | ms | main-thread task ms (renderer CPU) |');
-  out('|---|---|---|');
   out(
-    `| dashboard overview (snapshot inlined into index.html, then WS readings applied) | ${median(app).toFixed(0)} | ${median(appCpu).toFixed(0)} |`,
+    'ms: the first frame showing the value painted, seen from inside the page (first-value.ts). Polled: the same value as a poll from the test saw it, started when goto returned (after the load event): how this table was measured until 2026-12-08.',
   );
-  out(`| bare WebSocket page (peer) | ${median(peer).toFixed(0)} | ${median(peerCpu).toFixed(0)} |`);
-  out(`| ratio | ${(median(app) / median(peer)).toFixed(2)} | ${(median(appCpu) / median(peerCpu)).toFixed(2)} |`);
+  out();
+  out('| page | ms | polled ms (until 2026-12-08) | main-thread task ms (renderer CPU) |');
+  out('|---|---|---|---|');
+  out(
+    `| dashboard overview (snapshot inlined into index.html, then WS readings applied) | ${median(app).toFixed(0)} | ${median(appPolled).toFixed(0)} | ${median(appCpu).toFixed(0)} |`,
+  );
+  out(`| bare WebSocket page (peer) | ${median(peer).toFixed(0)} | ${median(peerPolled).toFixed(0)} | ${median(peerCpu).toFixed(0)} |`);
+  out(
+    `| ratio | ${(median(app) / median(peer)).toFixed(2)} | ${(median(appPolled) / median(peerPolled)).toFixed(2)} | ${(median(appCpu) / median(peerCpu)).toFixed(2)} |`,
+  );
   out();
 }
 

@@ -6,7 +6,7 @@
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
 import { fileURLToPath } from 'node:url';
-import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 const dist = fileURLToPath(new URL('../../dashboard/web/dist', import.meta.url));
 const server = await startMockServer({ distDir: dist });
@@ -22,9 +22,10 @@ try {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     await cdp.send('Profiler.start');
+    await watchMarker(page, OVERVIEW_VALUE);
     const stop = pushMarker(server);
     await page.goto(`${server.url}/`);
-    const shown = await markerShownAt(page, OVERVIEW_VALUE);
+    const shown = await markerShownAt(page);
     stop();
     const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Node[]; samples: number[]; timeDeltas: number[] } };
     const timeline = await page.evaluate(() => {

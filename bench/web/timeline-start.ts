@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
-import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 const dist = fileURLToPath(new URL('../../dashboard/web/dist', import.meta.url));
 const server = await startMockServer({ distDir: dist });
@@ -43,9 +43,10 @@ try {
     await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
     const page = await context.newPage();
     await page.addInitScript(WATCH);
+    await watchMarker(page, OVERVIEW_VALUE);
     const stop = pushMarker(server);
     await page.goto(`${server.url}/`);
-    const shown = await markerShownAt(page, OVERVIEW_VALUE);
+    const shown = await markerShownAt(page);
     stop();
     // Plain expressions only inside evaluate (no inner functions: see WATCH).
     const events = await page.evaluate(() => {

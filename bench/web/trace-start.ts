@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../../dashboard/web/test/browser';
 import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
-import { markerShownAt, OVERVIEW_VALUE, pushMarker } from './first-value';
+import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 interface TraceEvent {
   name: string;
@@ -51,9 +51,10 @@ try {
     await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
     const page = await context.newPage();
     await browser.startTracing(page, { categories: CATEGORIES });
+    await watchMarker(page, OVERVIEW_VALUE);
     const stop = pushMarker(server);
     await page.goto(`${server.url}/`);
-    const shown = await markerShownAt(page, OVERVIEW_VALUE);
+    const shown = await markerShownAt(page);
     stop();
     const { traceEvents } = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] };
     // The renderer's main thread of this page: the CrRendererMain that ran the navigation's HTML parse.

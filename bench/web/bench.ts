@@ -14,9 +14,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, CDPSession } from 'playwright-core';
-import { launchBrowser } from '../../dashboard/web/test/browser';
-import { startMockServer, USERS, type MockServer } from '../../dashboard/web/test/mock-server';
+import type { Browser, CDPSession } from 'playwright-core';
+import { launchBrowser, signedInContext } from '../../dashboard/web/test/browser';
+import { startMockServer, type MockServer } from '../../dashboard/web/test/mock-server';
 import { RANGES } from '../../dashboard/web/src/lib/ranges';
 import { markerPolledAt, markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
@@ -89,13 +89,6 @@ function bundle(benchDir: string): void {
   out();
 }
 
-async function signedIn(browser: Browser, server: MockServer): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const res = await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
-  if (!res.ok()) throw new Error(`login failed: ${res.status()}`);
-  return context;
-}
-
 /**
  * The page's main-thread task time so far (CDP Performance.getMetrics `TaskDuration`, ms): the renderer's CPU for
  * the page, steadier on a shared machine than the wall time it is read next to.
@@ -116,7 +109,7 @@ ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type !== 'readings')
 async function firstLiveValue(browser: Browser, appServer: MockServer, peerServer: MockServer): Promise<void> {
   const measure = async (server: MockServer, path: string, selector: string): Promise<{ ms: number; polledMs: number; cpuMs: number }> => {
     server.setReadingsRunning(false);
-    const context = await signedIn(browser, server);
+    const context = await signedInContext(browser, server.url);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
@@ -188,7 +181,7 @@ async function chartRender(browser: Browser, outDir: string): Promise<void> {
       { label: `24 h at 1-minute windows (stress), ${series} series × 1440 points`, windowMs: 60_000 },
     ];
     const measure = async (mode: string, q: object) => {
-      const context = await signedIn(browser, server);
+      const context = await signedInContext(browser, server.url);
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('Performance.enable');

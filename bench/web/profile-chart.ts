@@ -9,8 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from '../../dashboard/web/test/browser';
-import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
+import { launchBrowser, signedInContext } from '../../dashboard/web/test/browser';
+import { startMockServer } from '../../dashboard/web/test/mock-server';
 import { RANGES } from '../../dashboard/web/src/lib/ranges';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,8 +33,7 @@ try {
   const series = server.city.devices.filter((d) => d.kind === 'air_station').length * fields.length;
   const q = { kind: 'air_station', fields, from: to - RANGES['24h'].spanMs, to, windowMs };
   for (let run = 0; run < runs; run++) {
-    const context = await browser.newContext({ viewport: { width: 1700, height: 600 } });
-    await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(browser, server.url, 'viewer', { width: 1700, height: 600 });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Profiler.enable');

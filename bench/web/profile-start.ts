@@ -3,8 +3,8 @@
  * Loads the built app from the mock server as bench/web/bench.ts does, with a Chromium CPU profile, and prints the
  * resource timeline, the moment the first live value shows, and the top self-time functions and scripts.
  */
-import { launchBrowser } from '../../dashboard/web/test/browser';
-import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
+import { launchBrowser, signedInContext } from '../../dashboard/web/test/browser';
+import { startMockServer } from '../../dashboard/web/test/mock-server';
 import { fileURLToPath } from 'node:url';
 import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
@@ -15,8 +15,7 @@ const browser = await launchBrowser();
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
 try {
   for (let run = 0; run < Number(process.argv[2] ?? 2); run++) {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(browser, server.url);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Profiler.enable');

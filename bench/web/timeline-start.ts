@@ -6,8 +6,8 @@
  * trace-start.ts says what the main thread did, this says what the page was waiting for.
  */
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from '../../dashboard/web/test/browser';
-import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
+import { launchBrowser, signedInContext } from '../../dashboard/web/test/browser';
+import { startMockServer } from '../../dashboard/web/test/mock-server';
 import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 const dist = fileURLToPath(new URL('../../dashboard/web/dist', import.meta.url));
@@ -39,8 +39,7 @@ const WATCH = `
 
 try {
   for (let run = 0; run < Number(process.argv[2] ?? 3); run++) {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(browser, server.url);
     const page = await context.newPage();
     await page.addInitScript(WATCH);
     await watchMarker(page, OVERVIEW_VALUE);

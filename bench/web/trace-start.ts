@@ -6,8 +6,8 @@
  * profile-start.ts says "(program)", this says which native work it was.
  */
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from '../../dashboard/web/test/browser';
-import { startMockServer, USERS } from '../../dashboard/web/test/mock-server';
+import { launchBrowser, signedInContext } from '../../dashboard/web/test/browser';
+import { startMockServer } from '../../dashboard/web/test/mock-server';
 import { markerShownAt, OVERVIEW_VALUE, pushMarker, watchMarker } from './first-value';
 
 interface TraceEvent {
@@ -47,8 +47,7 @@ function selfTimes(events: TraceEvent[], until: number): Map<string, number> {
 
 try {
   for (let run = 0; run < Number(process.argv[2] ?? 2); run++) {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(browser, server.url);
     const page = await context.newPage();
     await browser.startTracing(page, { categories: CATEGORIES });
     await watchMarker(page, OVERVIEW_VALUE);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '@tamky/test-support';
 import { afterAll, beforeAll } from 'vitest';
 import { startMockServer, USERS, type MockRole, type MockServer } from './mock-server';
@@ -55,6 +55,22 @@ export async function signedInPage(browser: Browser, baseUrl: string, role: Mock
   page.setDefaultTimeout(15_000);
   await login(page, baseUrl, role, path);
   return page;
+}
+
+/**
+ * A browser context whose session cookie is set through the API before any page opens: its first page load is a
+ * signed-in one (the server inlines the first answers), as a returning operator's is.
+ */
+export async function signedInContext(
+  browser: Browser,
+  baseUrl: string,
+  role: MockRole = 'viewer',
+  viewport = { width: 1440, height: 900 },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  const res = await context.request.post(`${baseUrl}/api/auth/login`, { data: { username: role, password: USERS[role].password } });
+  if (!res.ok()) throw new Error(`login as ${role} failed: ${res.status()}`);
+  return context;
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

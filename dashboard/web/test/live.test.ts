@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { useMockAndBrowser, login, screenshot } from './browser';
+import { useMockAndBrowser, login, screenshot, signedInContext } from './browser';
 import { USERS } from './mock-server';
 
 describe('city overview, live', () => {
@@ -69,8 +69,7 @@ describe('city overview, live', () => {
   });
 
   it("loads the browser's number-format data while the app's code downloads, not in its first render", async () => {
-    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(env.browser, env.server.url);
     const page = await context.newPage();
     // Who made the page's first number formatter (the one that pays for loading ICU's data)? A string, as above.
     await page.addInitScript(`
@@ -91,8 +90,7 @@ describe('city overview, live', () => {
   });
 
   it("shows a signed-in page's view in the layout's first frame, not a loading fallback React then holds", async () => {
-    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(env.browser, env.server.url);
     const page = await context.newPage();
     // Every DOM change is looked at before the browser paints it: was the layout ever there without the view?
     // (A string: the test runner's transform would wrap a function's inner helpers in names the page lacks.)
@@ -111,8 +109,7 @@ describe('city overview, live', () => {
     // Only the frame below: the mock's periodic values (an hourly AQI for each ward in turn) would replace it.
     env.server.setReadingsRunning(false);
     onTestFinished(() => env.server.setReadingsRunning(true));
-    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.request.post(`${env.server.url}/api/auth/login`, { data: { username: 'viewer', password: USERS.viewer.password } });
+    const context = await signedInContext(env.browser, env.server.url);
     const page = await context.newPage();
     // The overview's code is held back until the feed has said something the page was not served with.
     let release!: () => void;
